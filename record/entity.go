@@ -1,0 +1,146 @@
+package record
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind names a type of record.
+type Kind string
+
+const (
+	KindPatient      Kind = "patient"
+	KindConsultation Kind = "consultation"
+	KindProblem      Kind = "problem"
+	KindObservation  Kind = "observation"
+	KindMedication   Kind = "medication"
+	KindAllergy      Kind = "allergy"
+	KindImmunisation Kind = "immunisation"
+	KindAppointment  Kind = "appointment"
+	KindSession      Kind = "session"
+	KindTask         Kind = "task"
+	KindRecall       Kind = "recall"
+)
+
+// Kinds lists every kind, patients first, then what refers to them.
+var Kinds = []Kind{KindPatient, KindSession, KindConsultation, KindProblem, KindObservation,
+	KindMedication, KindAllergy, KindImmunisation, KindAppointment, KindTask, KindRecall}
+
+// ClinicalKinds are the kinds only clinicians may read.
+var ClinicalKinds = map[Kind]bool{KindConsultation: true, KindProblem: true, KindObservation: true,
+	KindMedication: true, KindAllergy: true, KindImmunisation: true}
+
+// StatusEnteredInError is the status of a retracted record.
+const StatusEnteredInError = "entered-in-error"
+
+// Meta is what every record has. Nothing clinical is overwritten: a change
+// is a new Version, a removal is Status entered-in-error with a Retraction.
+type Meta struct {
+	ID         string      `json:"id"`
+	Version    int         `json:"version"`
+	PatientID  string      `json:"patientId,omitempty"`
+	Status     string      `json:"status"`
+	RecordedAt time.Time   `json:"recordedAt"`
+	RecordedBy string      `json:"recordedBy"`
+	Sensitive  bool        `json:"sensitive,omitempty"`
+	Retraction *Retraction `json:"enteredInError,omitempty"`
+}
+
+// Retraction says who marked a record entered in error, when and why.
+type Retraction struct {
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// Entity is any versioned record the store keeps.
+type Entity interface {
+	Head() *Meta
+	Kind() Kind
+	Validate() error
+}
+
+func (m *Meta) Head() *Meta { return m }
+
+// New returns an empty record of a kind, for decoding.
+func New(k Kind) (Entity, error) {
+	switch k {
+	case KindPatient:
+		return &Patient{}, nil
+	case KindConsultation:
+		return &Consultation{}, nil
+	case KindProblem:
+		return &Problem{}, nil
+	case KindObservation:
+		return &Observation{}, nil
+	case KindMedication:
+		return &Medication{}, nil
+	case KindAllergy:
+		return &Allergy{}, nil
+	case KindImmunisation:
+		return &Immunisation{}, nil
+	case KindAppointment:
+		return &Appointment{}, nil
+	case KindSession:
+		return &Session{}, nil
+	case KindTask:
+		return &Task{}, nil
+	case KindRecall:
+		return &Recall{}, nil
+	}
+	return nil, fmt.Errorf("unknown record kind %q", k)
+}
+
+// ParseKind validates a kind name.
+func ParseKind(s string) (Kind, error) {
+	k := Kind(strings.ToLower(s))
+	if _, err := New(k); err != nil {
+		return "", Invalid("kind", s, "unknown record kind")
+	}
+	return k, nil
+}
+
+// DateLayout is how dates are written in JSON and on the command line.
+const DateLayout = "2006-01-02"
+
+// ParseDate validates a YYYY-MM-DD date for a field.
+func ParseDate(field, s string) (string, error) {
+	t, err := time.Parse(DateLayout, strings.TrimSpace(s))
+	if err != nil {
+		return "", Invalid(field, s, "must be a date YYYY-MM-DD")
+	}
+	if t.Year() < 1850 || t.Year() > 2200 {
+		return "", Invalid(field, s, "year out of range")
+	}
+	return t.Format(DateLayout), nil
+}
+
+func checkEnum(field, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return Invalid(field, v, "must be one of %s", strings.Join(allowed, ", "))
+}
+
+func checkCode(field string, c Code) error {
+	if c.Code == "" {
+		return Invalid(field, "", "a code is required")
+	}
+	if c.System == "" {
+		return Invalid(field+".system", "", "a code system is required")
+	}
+	if c.System == SystemSNOMED && !ValidSCTID(c.Code) {
+		return Invalid(field, c.Code, "not a valid SNOMED CT identifier")
+	}
+	return nil
+}
+
+func checkPatientRef(m *Meta) error {
+	if m.PatientID == "" {
+		return Invalid("patientId", "", "a patient is required")
+	}
+	return nil
+}

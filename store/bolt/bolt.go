@@ -1,0 +1,164 @@
+// Package bolt is the embedded backend: one bbolt file per practice.
+//
+// Several processes share the file by opening it only for the length of a
+// transaction (bbolt's flock: shared for reads, exclusive for writes), so a
+// workstation left open never blocks a script, and bulk paths release the
+// file between chunks. A process waiting for the lock retries until its busy
+// timeout and then fails with record.BusyError (exit 3).
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+	bbolt "go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the practice file inside a data dir.
+const FileName = "practice.db"
+
+// Options tune how the file is shared.
+type Options struct {
+	// BusyTimeout is how long to wait for another process's lock (default 30s).
+	BusyTimeout time.Duration
+	// OnBusy is called once each time a transaction has to wait for the lock.
+	OnBusy func()
+	// Hold keeps the file open (and locked) between transactions until Close:
+	// for servers and benchmarks, never for an interactive workstation.
+	Hold bool
+	// NoSync skips fsync (tests only; never for real practices).
+	NoSync bool
+	// OpenFile replaces os.OpenFile, for fault injection in tests.
+	OpenFile func(string, int, os.FileMode) (*os.File, error)
+}
+
+// Store is the bbolt backend.
+type Store struct {
+	path string
+	opt  Options
+
+	mu   sync.Mutex // serialises this process's writers; bbolt's flock does other processes
+	held *bbolt.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Exists reports whether a practice file exists in dir.
+func Exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, FileName))
+	return err == nil
+}
+
+// Open opens the practice file at path, creating it (owner-only) when absent,
+// and runs any pending forward migrations after an automatic backup.
+func Open(path string, opt Options) (*Store, error) {
+	if opt.BusyTimeout == 0 {
+		opt.BusyTimeout = 30 * time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	s := &Store{path: path, opt: opt}
+	db, err := s.open(false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.prepare(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opt.Hold {
+		s.held = db
+	} else if err := db.Close(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path is the practice file.
+func (s *Store) Path() string { return s.path }
+
+func (s *Store) open(readOnly bool) (*bbolt.DB, error) {
+	deadline := time.Now().Add(s.opt.BusyTimeout)
+	told := false
+	for {
+		bo := &bbolt.Options{
+			Timeout:      200 * time.Millisecond,
+			ReadOnly:     readOnly,
+			NoSync:       s.opt.NoSync,
+			FreelistType: bbolt.FreelistMapType,
+			OpenFile:     s.opt.OpenFile,
+		}
+		db, err := bbolt.Open(s.path, 0o600, bo)
+		if err == nil {
+			return db, nil
+		}
+		if !errors.Is(err, bberrors.ErrTimeout) {
+			return nil, fmt.Errorf("open practice file %s: %w", s.path, err)
+		}
+		if time.Now().After(deadline) {
+			return nil, &record.BusyError{Path: s.path, Msg: "another gpsoc process kept it locked for " + s.opt.BusyTimeout.String()}
+		}
+		if !told && s.opt.OnBusy != nil {
+			s.opt.OnBusy()
+			told = true
+		}
+	}
+}
+
+// with runs fn with an open database, opened for this call unless held.
+func (s *Store) with(readOnly bool, fn func(*bbolt.DB) error) error {
+	if s.held != nil {
+		return fn(s.held)
+	}
+	db, err := s.open(readOnly)
+	if err != nil {
+		return err
+	}
+	ferr := fn(db)
+	cerr := db.Close()
+	if ferr != nil {
+		return ferr
+	}
+	return cerr
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.with(true, func(db *bbolt.DB) error {
+		return db.View(func(tx *bbolt.Tx) error { return fn(&rtx{tx: tx}) })
+	})
+}
+
+// Update runs fn in one read-write transaction with fsync on commit.
+func (s *Store) Update(ctx context.Context, fn func(store.WTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.with(false, func(db *bbolt.DB) error {
+		return db.Update(func(tx *bbolt.Tx) error { return fn(&wtx{rtx{tx: tx}}) })
+	})
+}
+
+// Close releases a held file.
+func (s *Store) Close() error {
+	if s.held != nil {
+		err := s.held.Close()
+		s.held = nil
+		return err
+	}
+	return nil
+}

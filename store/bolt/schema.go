@@ -1,0 +1,305 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/record"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// SchemaVersion is the layout this build writes. Older files are migrated
+// forward on open, after an automatic backup; newer files are refused.
+const SchemaVersion = 2
+
+// migrations[n] takes a file from schema n to n+1.
+var migrations = map[int]func(tx *bbolt.Tx) error{
+	// 1 -> 2: the change log that lets other processes refresh their find index.
+	1: func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bChanges)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(kindBucket(record.KindPatient)).ForEach(func(k, _ []byte) error {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			return b.Put(u64(seq), append([]byte(nil), k...))
+		})
+	},
+}
+
+func allBuckets() [][]byte {
+	bs := [][]byte{bMeta, bPractice, bUsers, bTokens, bPidx, bNHS, bSearch, bChanges, bAudit}
+	for _, k := range record.Kinds {
+		bs = append(bs, kindBucket(k), versionBucket(k))
+	}
+	return bs
+}
+
+func schemaOf(tx *bbolt.Tx) int {
+	mb := tx.Bucket(bMeta)
+	if mb == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(mb.Get(kSchema)))
+	return n
+}
+
+// prepare creates a new file's buckets or migrates an old one.
+func (s *Store) prepare(db *bbolt.DB) error {
+	var have int
+	if err := db.View(func(tx *bbolt.Tx) error { have = schemaOf(tx); return nil }); err != nil {
+		return err
+	}
+	switch {
+	case have == SchemaVersion:
+		return nil
+	case have > SchemaVersion:
+		return fmt.Errorf("practice file %s has schema %d; this gpsoc understands up to %d: upgrade gpsoc", s.path, have, SchemaVersion)
+	case have > 0:
+		bk := fmt.Sprintf("%s.schema%d-%s.bak", s.path, have, time.Now().UTC().Format("20060102T150405Z"))
+		if err := backupTo(db, bk); err != nil {
+			return fmt.Errorf("backup before migration: %w", err)
+		}
+	}
+	return db.Update(func(tx *bbolt.Tx) error {
+		from := schemaOf(tx)
+		for _, name := range allBuckets() {
+			if name[0] == 'c' && string(name) == string(bChanges) && from > 0 && from < 2 {
+				continue // made by the migration, which also fills it
+			}
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		if from == 0 {
+			from = SchemaVersion
+		}
+		for v := from; v < SchemaVersion; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+			}
+		}
+		return tx.Bucket(bMeta).Put(kSchema, []byte(strconv.Itoa(SchemaVersion)))
+	})
+}
+
+func backupTo(db *bbolt.DB, path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	err = db.View(func(tx *bbolt.Tx) error { _, err := tx.WriteTo(f); return err })
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// Backup writes a hot, consistent copy of the practice to w (a read
+// transaction: writers in other processes wait only for the copy).
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.with(true, func(db *bbolt.DB) error {
+		return db.View(func(tx *bbolt.Tx) error {
+			var err error
+			n, err = tx.WriteTo(w)
+			return err
+		})
+	})
+	return n, err
+}
+
+// BackupFile writes a backup to path, created owner-only; it never overwrites.
+func (s *Store) BackupFile(path string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("create backup %s: %w", path, err)
+	}
+	n, err := s.Backup(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return 0, err
+	}
+	return n, nil
+}
+
+// Problem is one finding of Check or VerifyAudit.
+type Problem struct {
+	Where string
+	What  string
+}
+
+func (p Problem) String() string { return p.Where + ": " + p.What }
+
+// Check verifies the file's structure (bbolt's own check), the indexes and the audit chain.
+func (s *Store) Check() ([]Problem, error) {
+	var out []Problem
+	err := s.with(true, func(db *bbolt.DB) error {
+		return db.View(func(tx *bbolt.Tx) error {
+			for err := range tx.Check() {
+				out = append(out, Problem{"structure", err.Error()})
+			}
+			if v := schemaOf(tx); v != SchemaVersion {
+				out = append(out, Problem{"schema", fmt.Sprintf("version %d, expected %d", v, SchemaVersion)})
+			}
+			for _, name := range allBuckets() {
+				if tx.Bucket(name) == nil {
+					out = append(out, Problem{"bucket " + string(name), "missing"})
+				}
+			}
+			if len(out) > 0 {
+				return nil
+			}
+			out = append(out, checkIndexes(tx)...)
+			out = append(out, verifyAudit(tx)...)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func checkIndexes(tx *bbolt.Tx) []Problem {
+	var out []Problem
+	pb := tx.Bucket(kindBucket(record.KindPatient))
+	seenNHS := map[string]string{}
+	n := 0
+	_ = pb.ForEach(func(k, v []byte) error {
+		n++
+		var p record.Patient
+		if err := json.Unmarshal(v, &p); err != nil {
+			out = append(out, Problem{"patient " + string(k), "cannot be decoded: " + err.Error()})
+			return nil
+		}
+		if p.ID != string(k) {
+			out = append(out, Problem{"patient " + string(k), "stored under the wrong id " + p.ID})
+		}
+		if p.NHSNumber != "" {
+			if other, dup := seenNHS[p.NHSNumber]; dup {
+				out = append(out, Problem{"patient " + p.ID, "NHS number also held by " + other})
+			}
+			seenNHS[p.NHSNumber] = p.ID
+			if got := tx.Bucket(bNHS).Get([]byte(p.NHSNumber)); string(got) != p.ID {
+				out = append(out, Problem{"patient " + p.ID, "NHS number index missing or wrong"})
+			}
+		}
+		if tx.Bucket(bSearch).Get(k) == nil {
+			out = append(out, Problem{"patient " + p.ID, "no find row"})
+		}
+		return nil
+	})
+	_ = tx.Bucket(bNHS).ForEach(func(k, v []byte) error {
+		if seenNHS[string(k)] != string(v) {
+			out = append(out, Problem{"NHS index " + string(k), "names patient " + string(v) + " who does not hold it"})
+		}
+		return nil
+	})
+	_ = tx.Bucket(bSearch).ForEach(func(k, v []byte) error {
+		if pb.Get(k) == nil {
+			out = append(out, Problem{"find row " + string(k), "no such patient"})
+		}
+		return nil
+	})
+	if c := countOf(tx, record.KindPatient); c != n {
+		out = append(out, Problem{"patient count", fmt.Sprintf("counter says %d, file holds %d", c, n)})
+	}
+	_ = tx.Bucket(bPidx).ForEach(func(k, _ []byte) error {
+		parts := bytes.SplitN(k, []byte{0}, 3)
+		if len(parts) != 3 {
+			out = append(out, Problem{"patient index", fmt.Sprintf("malformed key %q", k)})
+			return nil
+		}
+		if pb.Get(parts[0]) == nil {
+			out = append(out, Problem{"patient index", "names missing patient " + string(parts[0])})
+		}
+		kb := tx.Bucket(kindBucket(record.Kind(parts[1])))
+		if kb == nil || kb.Get(parts[2]) == nil {
+			out = append(out, Problem{"patient index", fmt.Sprintf("names missing %s %s", parts[1], parts[2])})
+		}
+		return nil
+	})
+	return out
+}
+
+func countOf(tx *bbolt.Tx, k record.Kind) int {
+	v := tx.Bucket(bMeta).Get(countKey(k))
+	if len(v) != 8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint64(v))
+}
+
+// VerifyAudit recomputes the hash chain; each event that fails is reported.
+func (s *Store) VerifyAudit() ([]Problem, int, error) {
+	var out []Problem
+	n := 0
+	err := s.with(true, func(db *bbolt.DB) error {
+		return db.View(func(tx *bbolt.Tx) error {
+			n = tx.Bucket(bAudit).Stats().KeyN
+			out = verifyAudit(tx)
+			return nil
+		})
+	})
+	return out, n, err
+}
+
+func verifyAudit(tx *bbolt.Tx) []Problem {
+	var out []Problem
+	prev := ""
+	var want uint64 = 1
+	c := tx.Bucket(bAudit).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		seq := binary.BigEndian.Uint64(k)
+		where := fmt.Sprintf("event %d", seq)
+		if seq != want {
+			out = append(out, Problem{where, fmt.Sprintf("sequence gap: expected event %d", want)})
+		}
+		want = seq + 1
+		i := bytes.IndexByte(v, '\n')
+		if i < 0 {
+			out = append(out, Problem{where, "no hash stored"})
+			prev = ""
+			continue
+		}
+		hash, body := string(v[:i]), v[i+1:]
+		var ev record.AuditEvent
+		if err := json.Unmarshal(body, &ev); err != nil {
+			out = append(out, Problem{where, "cannot be decoded: " + err.Error()})
+		} else {
+			if ev.Seq != seq {
+				out = append(out, Problem{where, fmt.Sprintf("says it is event %d", ev.Seq)})
+			}
+			if ev.PrevHash != prev {
+				out = append(out, Problem{where, "does not link to the event before it"})
+			}
+		}
+		if AuditHash(prev, body) != hash {
+			out = append(out, Problem{where, "hash does not match its content (altered)"})
+		}
+		prev = hash
+	}
+	if head := string(tx.Bucket(bMeta).Get(kAuditHash)); head != prev {
+		out = append(out, Problem{"audit head", "does not match the last event (events removed or altered)"})
+	}
+	return out
+}

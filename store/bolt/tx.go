@@ -1,0 +1,470 @@
+package bolt
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opengpsoc/gpsoc/record"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Bucket layout (schema 2):
+//
+//	meta                     schema, counters, audit head
+//	practice                 "practice" -> JSON
+//	users                    name -> JSON;  tokens: sha256 hex -> name
+//	k:<kind>                 id -> JSON of the current version
+//	v:<kind>                 id 0x00 version(4 BE) -> JSON of a superseded version
+//	pidx                     patientId 0x00 kind 0x00 id -> nil (a patient's records)
+//	nhs                      10 digits -> patient id
+//	search                   patient id -> compact find row
+//	changes                  seq(8 BE) -> patient id (patients changed, for other processes' indexes)
+//	audit                    seq(8 BE) -> hash hex '\n' JSON (without hash)
+var (
+	bMeta     = []byte("meta")
+	bPractice = []byte("practice")
+	bUsers    = []byte("users")
+	bTokens   = []byte("tokens")
+	bPidx     = []byte("pidx")
+	bNHS      = []byte("nhs")
+	bSearch   = []byte("search")
+	bChanges  = []byte("changes")
+	bAudit    = []byte("audit")
+
+	kSchema    = []byte("schema")
+	kAuditHash = []byte("auditHash")
+	kPractice  = []byte("practice")
+)
+
+func kindBucket(k record.Kind) []byte    { return []byte("k:" + string(k)) }
+func versionBucket(k record.Kind) []byte { return []byte("v:" + string(k)) }
+func countKey(k record.Kind) []byte      { return []byte("count:" + string(k)) }
+
+func u64(n uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
+}
+
+type rtx struct{ tx *bbolt.Tx }
+
+type wtx struct{ rtx }
+
+func (t *rtx) b(name []byte) *bbolt.Bucket { return t.tx.Bucket(name) }
+
+func (t *rtx) Practice() (*record.Practice, error) {
+	v := t.b(bPractice).Get(kPractice)
+	if v == nil {
+		return nil, &record.NotFoundError{Kind: "practice", ID: "practice"}
+	}
+	var p record.Practice
+	if err := json.Unmarshal(v, &p); err != nil {
+		return nil, fmt.Errorf("decode practice: %w", err)
+	}
+	return &p, nil
+}
+
+func (t *rtx) User(name string) (*record.User, error) {
+	v := t.b(bUsers).Get([]byte(name))
+	if v == nil {
+		return nil, &record.NotFoundError{Kind: "user", ID: name}
+	}
+	return decodeUser(v)
+}
+
+type storedUser struct {
+	record.User
+	TokenHash string `json:"tokenHash,omitempty"`
+}
+
+func decodeUser(v []byte) (*record.User, error) {
+	var su storedUser
+	if err := json.Unmarshal(v, &su); err != nil {
+		return nil, fmt.Errorf("decode user: %w", err)
+	}
+	u := su.User
+	u.TokenHash = su.TokenHash
+	return &u, nil
+}
+
+func (t *rtx) Users() ([]record.User, error) {
+	var out []record.User
+	err := t.b(bUsers).ForEach(func(k, v []byte) error {
+		u, err := decodeUser(v)
+		if err != nil {
+			return err
+		}
+		out = append(out, *u)
+		return nil
+	})
+	return out, err
+}
+
+func (t *rtx) UserByTokenHash(hash string) (*record.User, error) {
+	name := t.b(bTokens).Get([]byte(hash))
+	if name == nil {
+		return nil, &record.NotFoundError{Kind: "token", ID: "…"}
+	}
+	return t.User(string(name))
+}
+
+func decode(kind record.Kind, v []byte) (record.Entity, error) {
+	e, err := record.New(kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(v, e); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", kind, err)
+	}
+	return e, nil
+}
+
+func (t *rtx) Get(kind record.Kind, id string) (record.Entity, error) {
+	b := t.b(kindBucket(kind))
+	if b == nil {
+		return nil, fmt.Errorf("unknown kind %q", kind)
+	}
+	v := b.Get([]byte(id))
+	if v == nil {
+		return nil, &record.NotFoundError{Kind: string(kind), ID: id}
+	}
+	return decode(kind, v)
+}
+
+func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
+	cur, err := t.Get(kind, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []record.Entity
+	prefix := append([]byte(id), 0)
+	c := t.b(versionBucket(kind)).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		e, err := decode(kind, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return append(out, cur), nil
+}
+
+func (t *rtx) PatientByNHS(nhs string) (*record.Patient, error) {
+	id := t.b(bNHS).Get([]byte(nhs))
+	if id == nil {
+		return nil, &record.NotFoundError{Kind: "patient with NHS number", ID: record.FormatNHS(nhs)}
+	}
+	e, err := t.Get(record.KindPatient, string(id))
+	if err != nil {
+		return nil, err
+	}
+	return e.(*record.Patient), nil
+}
+
+func pidxPrefix(patientID string, kind record.Kind) []byte {
+	return []byte(patientID + "\x00" + string(kind) + "\x00")
+}
+
+func (t *rtx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
+	prefix := pidxPrefix(patientID, kind)
+	kb := t.b(kindBucket(kind))
+	if kb == nil {
+		return nil, fmt.Errorf("unknown kind %q", kind)
+	}
+	var out []record.Entity
+	c := t.b(bPidx).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		id := k[len(prefix):]
+		v := kb.Get(id)
+		if v == nil {
+			return nil, fmt.Errorf("index names %s %s, which is missing", kind, id)
+		}
+		e, err := decode(kind, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (t *rtx) ForEach(kind record.Kind, fn func(record.Entity) error) error {
+	b := t.b(kindBucket(kind))
+	if b == nil {
+		return fmt.Errorf("unknown kind %q", kind)
+	}
+	return b.ForEach(func(k, v []byte) error {
+		e, err := decode(kind, v)
+		if err != nil {
+			return err
+		}
+		return fn(e)
+	})
+}
+
+func (t *rtx) Count(kind record.Kind) int {
+	v := t.b(bMeta).Get(countKey(kind))
+	if len(v) != 8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint64(v))
+}
+
+func (t *rtx) SearchRows(fn func(id string, row []byte) error) error {
+	return t.b(bSearch).ForEach(func(k, v []byte) error { return fn(string(k), v) })
+}
+
+func (t *rtx) Changes(after uint64, fn func(uint64, string) error) (uint64, error) {
+	b := t.b(bChanges)
+	last := b.Sequence()
+	c := b.Cursor()
+	for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
+		if err := fn(binary.BigEndian.Uint64(k), string(v)); err != nil {
+			return last, err
+		}
+	}
+	return last, nil
+}
+
+func (t *rtx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
+	c := t.b(bAudit).Cursor()
+	for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
+		ev, err := decodeAudit(v)
+		if err != nil {
+			return fmt.Errorf("audit event %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeAudit(v []byte) (*record.AuditEvent, error) {
+	i := bytes.IndexByte(v, '\n')
+	if i < 0 {
+		return nil, fmt.Errorf("no hash")
+	}
+	var ev record.AuditEvent
+	if err := json.Unmarshal(v[i+1:], &ev); err != nil {
+		return nil, err
+	}
+	ev.Hash = string(v[:i])
+	return &ev, nil
+}
+
+func (t *rtx) AuditHead() (uint64, string, error) {
+	b := t.b(bAudit)
+	return b.Sequence(), string(t.b(bMeta).Get(kAuditHash)), nil
+}
+
+// ---- writes ----
+
+func (t *wtx) PutPractice(p *record.Practice) error {
+	cur, err := t.Practice()
+	if err == nil && cur.Version != p.Version {
+		return &record.ConflictError{What: "practice settings", Msg: fmt.Sprintf("stale version %d (current %d)", p.Version, cur.Version), By: cur.RecordedBy, At: cur.RecordedAt}
+	}
+	if err == nil {
+		p.Version = cur.Version + 1
+	} else {
+		p.Version = 1
+	}
+	v, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return t.b(bPractice).Put(kPractice, v)
+}
+
+func (t *wtx) PutUser(u *record.User) error {
+	b := t.b(bUsers)
+	old := b.Get([]byte(u.Name))
+	var cur *record.User
+	if old != nil {
+		var err error
+		if cur, err = decodeUser(old); err != nil {
+			return err
+		}
+		if cur.Version != u.Version {
+			return &record.ConflictError{What: "user " + u.Name, Msg: fmt.Sprintf("stale version %d (current %d)", u.Version, cur.Version), By: cur.RecordedBy, At: cur.RecordedAt}
+		}
+		u.Version = cur.Version + 1
+	} else {
+		u.Version = 1
+	}
+	v, err := json.Marshal(storedUser{User: *u, TokenHash: u.TokenHash})
+	if err != nil {
+		return err
+	}
+	if cur != nil && cur.TokenHash != "" && cur.TokenHash != u.TokenHash {
+		if err := t.b(bTokens).Delete([]byte(cur.TokenHash)); err != nil {
+			return err
+		}
+	}
+	if u.TokenHash != "" {
+		if err := t.b(bTokens).Put([]byte(u.TokenHash), []byte(u.Name)); err != nil {
+			return err
+		}
+	}
+	return b.Put([]byte(u.Name), v)
+}
+
+type curMeta struct {
+	Version    int       `json:"version"`
+	RecordedBy string    `json:"recordedBy"`
+	RecordedAt time.Time `json:"recordedAt"`
+	PatientID  string    `json:"patientId"`
+	NHSNumber  string    `json:"nhsNumber"`
+}
+
+// Put checks everything before it writes anything, so a refused Put leaves
+// the transaction usable (bulk imports go on with the next line).
+func (t *wtx) Put(e record.Entity) error {
+	m := e.Head()
+	kind := e.Kind()
+	kb := t.b(kindBucket(kind))
+	if kb == nil {
+		return fmt.Errorf("unknown kind %q", kind)
+	}
+	creating := true
+	var cur curMeta
+	if m.ID != "" {
+		if old := kb.Get([]byte(m.ID)); old != nil {
+			creating = false
+			if err := json.Unmarshal(old, &cur); err != nil {
+				return fmt.Errorf("decode %s %s: %w", kind, m.ID, err)
+			}
+			if cur.Version != m.Version {
+				return &record.ConflictError{What: string(kind) + " " + m.ID,
+					Msg: fmt.Sprintf("stale version %d: the record is now at version %d", m.Version, cur.Version),
+					By:  cur.RecordedBy, At: cur.RecordedAt}
+			}
+			if cur.PatientID != m.PatientID {
+				return record.Invalid("patientId", m.PatientID, "a record cannot move to another patient")
+			}
+		}
+	}
+	if kind != record.KindPatient && kind != record.KindSession && m.PatientID != "" && creating {
+		if t.b(kindBucket(record.KindPatient)).Get([]byte(m.PatientID)) == nil {
+			return &record.NotFoundError{Kind: "patient", ID: m.PatientID}
+		}
+	}
+	var nhs string
+	if p, ok := e.(*record.Patient); ok && p.NHSNumber != "" {
+		nhs = p.NHSNumber
+		if holder := t.b(bNHS).Get([]byte(nhs)); holder != nil && (creating || string(holder) != m.ID) {
+			return &record.ConflictError{What: "NHS number " + record.FormatNHS(nhs),
+				Msg: "already registered to patient " + string(holder)}
+		}
+	}
+	// All checks passed: write.
+	if creating {
+		if m.ID == "" {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return err
+			}
+			m.ID = id.String()
+		}
+		m.Version = 1
+		if err := t.bump(countKey(kind)); err != nil {
+			return err
+		}
+		if m.PatientID != "" && kind != record.KindPatient {
+			if err := t.b(bPidx).Put(append(pidxPrefix(m.PatientID, kind), m.ID...), nil); err != nil {
+				return err
+			}
+		}
+	} else {
+		old := kb.Get([]byte(m.ID))
+		vk := make([]byte, 0, len(m.ID)+5)
+		vk = append(append(append(vk, m.ID...), 0), byte(cur.Version>>24), byte(cur.Version>>16), byte(cur.Version>>8), byte(cur.Version))
+		if err := t.b(versionBucket(kind)).Put(vk, append([]byte(nil), old...)); err != nil {
+			return err
+		}
+		m.Version = cur.Version + 1
+	}
+	if kind == record.KindPatient {
+		if !creating && cur.NHSNumber != "" && cur.NHSNumber != nhs {
+			if err := t.b(bNHS).Delete([]byte(cur.NHSNumber)); err != nil {
+				return err
+			}
+		}
+		if nhs != "" {
+			if err := t.b(bNHS).Put([]byte(nhs), []byte(m.ID)); err != nil {
+				return err
+			}
+		}
+		cb := t.b(bChanges)
+		seq, err := cb.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := cb.Put(u64(seq), []byte(m.ID)); err != nil {
+			return err
+		}
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return kb.Put([]byte(m.ID), v)
+}
+
+func (t *wtx) bump(key []byte) error {
+	b := t.b(bMeta)
+	var n uint64
+	if v := b.Get(key); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	return b.Put(key, u64(n+1))
+}
+
+func (t *wtx) SetSearchRow(id string, row []byte) error {
+	return t.b(bSearch).Put([]byte(id), row)
+}
+
+// AuditHash is the chain hash: SHA-256 of the previous hash and the event's JSON.
+func AuditHash(prev string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write([]byte{'\n'})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (t *wtx) Append(ev *record.AuditEvent) error {
+	ab := t.b(bAudit)
+	seq, err := ab.NextSequence()
+	if err != nil {
+		return err
+	}
+	prev := string(t.b(bMeta).Get(kAuditHash))
+	ev.Seq = seq
+	ev.PrevHash = prev
+	ev.Hash = ""
+	if ev.At.IsZero() {
+		ev.At = time.Now().UTC()
+	}
+	if ev.Outcome == "" {
+		ev.Outcome = "ok"
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	ev.Hash = AuditHash(prev, body)
+	v := make([]byte, 0, len(ev.Hash)+1+len(body))
+	v = append(append(append(v, ev.Hash...), '\n'), body...)
+	if err := ab.Put(u64(seq), v); err != nil {
+		return err
+	}
+	return t.b(bMeta).Put(kAuditHash, []byte(ev.Hash))
+}

@@ -1,0 +1,72 @@
+// Package store defines the Store interface every backend implements, in
+// record's types, and a conformance suite (conformance.go) every backend passes.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/opengpsoc/gpsoc/record"
+)
+
+// Store is a practice record. Every user action is one Update: its writes
+// and its audit event commit together or not at all.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in one read-write transaction; an error from fn rolls it back.
+	Update(ctx context.Context, fn func(WTx) error) error
+	Close() error
+}
+
+// Tx reads. Records returned are copies: they outlive the transaction safely.
+type Tx interface {
+	// Practice is the practice; a NotFoundError until init.
+	Practice() (*record.Practice, error)
+	User(name string) (*record.User, error)
+	Users() ([]record.User, error)
+	// UserByTokenHash finds the user holding an API token.
+	UserByTokenHash(hash string) (*record.User, error)
+
+	// Get returns the current version of a record.
+	Get(kind record.Kind, id string) (record.Entity, error)
+	// Versions returns every version of a record, oldest first.
+	Versions(kind record.Kind, id string) ([]record.Entity, error)
+	// PatientByNHS finds the patient with an NHS number (10 digits).
+	PatientByNHS(nhs string) (*record.Patient, error)
+	// List returns the current versions of a patient's records of one kind, oldest first.
+	List(patientID string, kind record.Kind) ([]record.Entity, error)
+	// ForEach calls fn with the current version of every record of a kind, in id order.
+	ForEach(kind record.Kind, fn func(record.Entity) error) error
+	// Count is the number of records of a kind.
+	Count(kind record.Kind) int
+
+	// SearchRows calls fn with each patient's compact find row.
+	SearchRows(fn func(id string, row []byte) error) error
+	// Changes calls fn for each patient changed after change sequence seq, and returns the latest sequence.
+	Changes(after uint64, fn func(seq uint64, patientID string) error) (uint64, error)
+
+	// Audit calls fn for each audit event with Seq > after, in order.
+	Audit(after uint64, fn func(*record.AuditEvent) error) error
+	// AuditHead is the last audit event's sequence and hash.
+	AuditHead() (uint64, string, error)
+}
+
+// WTx reads and writes.
+type WTx interface {
+	Tx
+	PutPractice(p *record.Practice) error
+	PutUser(u *record.User) error
+	// Put writes a record. With an empty ID it creates one (ID assigned, Version 1).
+	// Otherwise the stored version must equal e.Head().Version (else a ConflictError
+	// naming who changed it and when); the old version is kept and Version increments.
+	// A patient whose NHS number is already held by another patient is a ConflictError.
+	Put(e record.Entity) error
+	// SetSearchRow stores the compact find row of a patient.
+	SetSearchRow(id string, row []byte) error
+	// Append adds an audit event to the chain, filling Seq, PrevHash and Hash.
+	Append(ev *record.AuditEvent) error
+}
+
+// ErrBusy is matched by record.BusyError values the backends return.
+var ErrBusy = errors.New("store busy")
