@@ -1,0 +1,444 @@
+package clinical
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// Rejection is one refused input line.
+type Rejection struct {
+	Line   int    `json:"line"`
+	Field  string `json:"field"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}
+
+func (r Rejection) String() string {
+	return fmt.Sprintf("line %d: %s %q: %s", r.Line, r.Field, r.Value, r.Reason)
+}
+
+// ImportSummary is what a bulk import did (or, dry, would do).
+type ImportSummary struct {
+	Read       int         `json:"read"`
+	Written    int         `json:"written"`
+	Unchanged  int         `json:"unchanged"`
+	Rejected   int         `json:"rejected"`
+	Rejections []Rejection `json:"rejections"`
+}
+
+// ImportOptions control a bulk import.
+type ImportOptions struct {
+	Format string // ndjson | csv | "" (guess from the first byte)
+	DryRun bool
+	// Chunk is how many lines are written per transaction (default 5000);
+	// the file is released between chunks so other processes get their turn.
+	Chunk int
+	// OnReject is called as each line is rejected (for streaming to stderr).
+	OnReject func(Rejection)
+}
+
+func rejectionOf(line int, err error) Rejection {
+	var ve *record.ValidationError
+	var ce *record.ConflictError
+	var nf *record.NotFoundError
+	switch {
+	case errors.As(err, &ve):
+		return Rejection{Line: line, Field: ve.Field, Value: ve.Value, Reason: ve.Reason}
+	case errors.As(err, &ce):
+		return Rejection{Line: line, Field: "id", Value: ce.What, Reason: ce.Msg}
+	case errors.As(err, &nf):
+		return Rejection{Line: line, Field: "patientId", Value: nf.ID, Reason: nf.Error()}
+	}
+	return Rejection{Line: line, Field: "line", Value: "", Reason: err.Error()}
+}
+
+// lineReader yields raw records (JSON objects) with their line numbers.
+type lineReader func() (line int, obj []byte, err error)
+
+func ndjsonLines(r io.Reader) lineReader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	n := 0
+	return func() (int, []byte, error) {
+		for sc.Scan() {
+			n++
+			b := bytes.TrimSpace(sc.Bytes())
+			if len(b) == 0 {
+				continue
+			}
+			return n, b, nil
+		}
+		if err := sc.Err(); err != nil {
+			return n, nil, err
+		}
+		return n, nil, io.EOF
+	}
+}
+
+// csvLines turns CSV rows whose header names are JSON field names into JSON
+// objects. Dotted names (registration.type) nest; given and flags split on ';' or spaces.
+func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read CSV header: %w", err)
+	}
+	for i := range header {
+		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+	}
+	e, _ := record.New(kind)
+	types := jsonFieldTypes(reflect.TypeOf(e).Elem())
+	return func() (int, []byte, error) {
+		row, err := cr.Read()
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			if err == io.EOF {
+				return line, nil, io.EOF
+			}
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return pe.Line, nil, &record.ValidationError{Field: "csv", Value: "", Reason: pe.Err.Error()}
+			}
+			return line, nil, err
+		}
+		obj := map[string]any{}
+		for i, v := range row {
+			if i >= len(header) || strings.TrimSpace(v) == "" {
+				continue
+			}
+			name := header[i]
+			var val any = v
+			switch types[name] {
+			case reflect.Slice:
+				val = strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == '|' || (name == "given" && r == ' ') })
+			case reflect.Bool:
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return line, nil, record.Invalid(name, v, "must be true or false")
+				}
+				val = b
+			case reflect.Int, reflect.Float64:
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return line, nil, record.Invalid(name, v, "must be a number")
+				}
+				val = f
+			}
+			setPath(obj, strings.Split(name, "."), val)
+		}
+		b, err := json.Marshal(obj)
+		return line, b, err
+	}, nil
+}
+
+func setPath(m map[string]any, path []string, v any) {
+	for len(path) > 1 {
+		sub, ok := m[path[0]].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			m[path[0]] = sub
+		}
+		m, path = sub, path[1:]
+	}
+	m[path[0]] = v
+}
+
+// jsonFieldTypes maps JSON names (dotted for nested structs) to their kinds.
+func jsonFieldTypes(t reflect.Type) map[string]reflect.Kind {
+	out := map[string]reflect.Kind{}
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous {
+				walk(f.Type, prefix)
+				continue
+			}
+			name := strings.Split(f.Tag.Get("json"), ",")[0]
+			if name == "" || name == "-" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft.Name() != "Time" {
+				walk(ft, prefix+name+".")
+				continue
+			}
+			out[prefix+name] = ft.Kind()
+		}
+	}
+	walk(t, "")
+	return out
+}
+
+func sniffFormat(br *bufio.Reader) string {
+	for {
+		b, err := br.Peek(1)
+		if err != nil || len(b) == 0 {
+			return "ndjson"
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n', 0xEF, 0xBB, 0xBF:
+			if _, err := br.ReadByte(); err != nil {
+				return "ndjson"
+			}
+			continue
+		case '{':
+			return "ndjson"
+		}
+		return "csv"
+	}
+}
+
+// decodeStrict decodes one JSON object into e, refusing unknown fields (a
+// misspelt field would otherwise be silently dropped).
+func decodeStrict(b []byte, e any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(e); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return record.Invalid(ute.Field, ute.Value, "must be %s", ute.Type.String())
+		}
+		msg := err.Error()
+		if strings.HasPrefix(msg, "json: unknown field ") {
+			f := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+			return record.Invalid(f, "", "unknown field")
+		}
+		return record.Invalid("line", truncate(string(b), 40), "not a JSON object: %s", msg)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// ImportPatients reads patients (NDJSON or CSV) under the import rules:
+// valid lines are written, a rejected line writes nothing and is reported,
+// and an identical re-run changes nothing (lines count as unchanged).
+func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptions) (*ImportSummary, error) {
+	if err := s.require(ctx, ActBulk, ""); err != nil {
+		return nil, err
+	}
+	if o.Chunk <= 0 {
+		o.Chunk = 5000
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	format := o.Format
+	if format == "" {
+		format = sniffFormat(br)
+	}
+	var next lineReader
+	switch format {
+	case "ndjson", "json":
+		next = ndjsonLines(br)
+	case "csv":
+		var err error
+		if next, err = csvLines(br, record.KindPatient); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, record.Invalid("format", format, "must be ndjson or csv")
+	}
+	sum := &ImportSummary{Rejections: []Rejection{}}
+	reject := func(rj Rejection) {
+		sum.Rejected++
+		sum.Rejections = append(sum.Rejections, rj)
+		if o.OnReject != nil {
+			o.OnReject(rj)
+		}
+	}
+	type item struct {
+		line int
+		p    *record.Patient
+	}
+	var noNHS map[string]string // natural key -> id, for patients without an NHS number
+	var written []*record.Patient
+	flush := func(batch []item) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		var chunkWritten []*record.Patient
+		var chunkRejects []Rejection
+		var chunkUnchanged int
+		err := s.p.st.Update(ctx, func(tx store.WTx) error {
+			chunkWritten, chunkRejects, chunkUnchanged = chunkWritten[:0], chunkRejects[:0], 0
+			for _, it := range batch {
+				st, err := s.importOne(tx, it.p, &noNHS)
+				switch {
+				case err != nil:
+					chunkRejects = append(chunkRejects, rejectionOf(it.line, err))
+				case st == "unchanged":
+					chunkUnchanged++
+				default:
+					chunkWritten = append(chunkWritten, it.p)
+				}
+			}
+			if o.DryRun {
+				return errDryRun
+			}
+			return nil
+		})
+		if err != nil && err != errDryRun {
+			return err
+		}
+		for _, rj := range chunkRejects {
+			reject(rj)
+		}
+		sum.Unchanged += chunkUnchanged
+		sum.Written += len(chunkWritten)
+		if !o.DryRun {
+			written = append(written, chunkWritten...)
+		}
+		return nil
+	}
+	var batch []item
+	for {
+		line, obj, err := next()
+		if err == io.EOF {
+			break
+		}
+		if obj == nil && err != nil {
+			var ve *record.ValidationError
+			if errors.As(err, &ve) {
+				sum.Read++
+				reject(rejectionOf(line, err))
+				continue
+			}
+			return sum, fmt.Errorf("line %d: %w", line, err)
+		}
+		sum.Read++
+		if err != nil {
+			reject(rejectionOf(line, err))
+			continue
+		}
+		p := &record.Patient{}
+		if err := decodeStrict(obj, p); err != nil {
+			reject(rejectionOf(line, err))
+			continue
+		}
+		batch = append(batch, item{line, p})
+		if len(batch) >= o.Chunk {
+			if err := flush(batch); err != nil {
+				return sum, err
+			}
+			batch = batch[:0]
+		}
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+	}
+	if err := flush(batch); err != nil {
+		return sum, err
+	}
+	for _, p := range written {
+		s.p.indexPut(p)
+	}
+	return sum, nil
+}
+
+var errDryRun = errors.New("dry run")
+
+// importOne validates one patient and writes it unless it is already there.
+func (s *Service) importOne(tx store.WTx, p *record.Patient, noNHS *map[string]string) (string, error) {
+	givenID := p.ID
+	p.Version = 0
+	s.stamp(&p.Meta)
+	if err := p.Validate(); err != nil {
+		return "", err
+	}
+	if p.Registration.RegisteredOn == "" {
+		p.Registration.RegisteredOn = p.RecordedAt.Format(record.DateLayout)
+	}
+	var existing *record.Patient
+	if givenID != "" {
+		if e, err := tx.Get(record.KindPatient, givenID); err == nil {
+			existing = e.(*record.Patient)
+		}
+	}
+	if existing == nil && p.NHSNumber != "" {
+		if e, err := tx.PatientByNHS(p.NHSNumber); err == nil {
+			existing = e
+		}
+	}
+	if existing == nil && p.NHSNumber == "" {
+		if *noNHS == nil {
+			m := map[string]string{}
+			_ = tx.ForEach(record.KindPatient, func(e record.Entity) error {
+				q := e.(*record.Patient)
+				if q.NHSNumber == "" {
+					m[naturalKey(q)] = q.ID
+				}
+				return nil
+			})
+			*noNHS = m
+		}
+		if id, ok := (*noNHS)[naturalKey(p)]; ok {
+			if e, err := tx.Get(record.KindPatient, id); err == nil {
+				existing = e.(*record.Patient)
+			}
+		}
+	}
+	if existing != nil {
+		if samePatient(existing, p) {
+			return "unchanged", nil
+		}
+		if p.NHSNumber != "" && existing.NHSNumber == p.NHSNumber {
+			return "", &record.ValidationError{Field: "nhsNumber", Value: p.NHSNumber,
+				Reason: "already registered to patient " + existing.ID + " with different details (use patient update)"}
+		}
+		if givenID != "" && existing.ID == givenID {
+			return "", &record.ValidationError{Field: "id", Value: givenID, Reason: "already exists with different details (use patient update)"}
+		}
+	}
+	p.ID = givenID
+	if err := tx.Put(p); err != nil {
+		return "", err
+	}
+	if p.NHSNumber == "" && *noNHS != nil {
+		(*noNHS)[naturalKey(p)] = p.ID
+	}
+	if err := tx.SetSearchRow(p.ID, find.EncodePatientRow(findDoc(p))); err != nil {
+		return "", err
+	}
+	ev := s.event("create", record.KindPatient, p.ID, p.ID, p.Version)
+	ev.Reason = "import"
+	return "written", tx.Append(ev)
+}
+
+func naturalKey(p *record.Patient) string {
+	return strings.ToLower(p.Family + "|" + strings.Join(p.Given, " ") + "|" + p.BirthDate + "|" + p.Postcode)
+}
+
+// samePatient compares what an import line says with what is stored.
+func samePatient(a, b *record.Patient) bool {
+	x, y := *a, *b
+	x.Meta, y.Meta = record.Meta{}, record.Meta{}
+	x.Registration.RegisteredOn, y.Registration.RegisteredOn = "", ""
+	if b.Registration.RegisteredOn != "" && a.Registration.RegisteredOn != b.Registration.RegisteredOn {
+		return false
+	}
+	xs, _ := json.Marshal(x)
+	ys, _ := json.Marshal(y)
+	return bytes.Equal(xs, ys) && a.Sensitive == b.Sensitive
+}

@@ -1,0 +1,387 @@
+package clinical
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// Warning is advice that does not stop an action (e.g. a close match).
+type Warning struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// AddPatient registers a patient. A second patient with the same NHS number
+// is a ConflictError naming the existing one; a close match on name, date of
+// birth and postcode is returned as a warning.
+func (s *Service) AddPatient(ctx context.Context, p *record.Patient) ([]Warning, error) {
+	if err := s.require(ctx, ActRegister, ""); err != nil {
+		return nil, err
+	}
+	p.ID, p.Version = "", 0
+	s.stamp(&p.Meta)
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if p.Registration.RegisteredOn == "" {
+		p.Registration.RegisteredOn = s.p.now().Format(record.DateLayout)
+	}
+	if p.UsualGP != "" {
+		if err := s.checkUser(ctx, "usualGp", p.UsualGP); err != nil {
+			return nil, err
+		}
+	}
+	var warns []Warning
+	if ix, err := s.p.Index(ctx); err == nil {
+		for _, id := range ix.CloseMatches(p.Family, p.Given, p.BirthDate, p.Postcode) {
+			warns = append(warns, Warning{Field: "patient", Message: "close match on name, date of birth and postcode: patient " + id})
+		}
+	}
+	if err := s.write(ctx, "create", p); err != nil {
+		return nil, err
+	}
+	return warns, nil
+}
+
+func (s *Service) checkUser(ctx context.Context, field, name string) error {
+	return s.p.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.User(name); err != nil {
+			return record.Invalid(field, name, "no such user")
+		}
+		return nil
+	})
+}
+
+// resolvePatient finds a patient by id or NHS number (with or without spaces).
+func resolvePatient(tx store.Tx, ref string) (*record.Patient, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return nil, record.Invalid("patient", ref, "give a patient id or NHS number")
+	}
+	digits := strings.ReplaceAll(ref, " ", "")
+	if len(digits) == 10 && isDigits(digits) {
+		n, err := record.NormaliseNHS(ref)
+		if err != nil {
+			return nil, err
+		}
+		return tx.PatientByNHS(n)
+	}
+	e, err := tx.Get(record.KindPatient, ref)
+	if err != nil {
+		return nil, err
+	}
+	return e.(*record.Patient), nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ReadOptions say why a record is opened.
+type ReadOptions struct {
+	Reason string // needed for sensitive records
+}
+
+// Patient opens a patient's demographics (audited). A sensitive record needs a reason.
+func (s *Service) Patient(ctx context.Context, ref string, ro ReadOptions) (*record.Patient, error) {
+	var p *record.Patient
+	err := s.p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = resolvePatient(tx, ref)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.opened(ctx, p, ro, "read"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// opened enforces the sensitive-record rule and audits the opening.
+func (s *Service) opened(ctx context.Context, p *record.Patient, ro ReadOptions, action string) error {
+	if p.Sensitive && strings.TrimSpace(ro.Reason) == "" {
+		ev := s.event("denied", record.KindPatient, p.ID, p.ID, p.Version)
+		ev.Outcome = "denied"
+		ev.Reason = "sensitive record opened without a reason"
+		_ = s.audit(ctx, ev)
+		return &record.PermissionError{User: s.user.Name, Role: s.user.Role, Action: "open sensitive record " + p.ID + " without a reason (give --reason)"}
+	}
+	ev := s.event(action, record.KindPatient, p.ID, p.ID, p.Version)
+	ev.Reason = ro.Reason
+	if err := s.audit(ctx, ev); err != nil {
+		return err
+	}
+	s.p.indexOpened(p.ID, s.p.now())
+	return nil
+}
+
+// PatientFilter narrows a patient list.
+type PatientFilter struct {
+	Status string // active | left | deceased | "" (all)
+	Limit  int
+	// IDs restricts to these patients (e.g. from a population search).
+	IDs map[string]bool
+}
+
+// Patients lists patients (audited as one list event).
+func (s *Service) Patients(ctx context.Context, f PatientFilter) ([]*record.Patient, error) {
+	if f.Status != "" {
+		if f.Status != record.PatientActive && f.Status != record.PatientLeft && f.Status != record.PatientDeceased {
+			return nil, record.Invalid("status", f.Status, "must be active, left or deceased")
+		}
+	}
+	var out []*record.Patient
+	err := s.p.st.View(ctx, func(tx store.Tx) error {
+		return tx.ForEach(record.KindPatient, func(e record.Entity) error {
+			p := e.(*record.Patient)
+			if f.Status != "" && p.Status != f.Status {
+				return nil
+			}
+			if f.IDs != nil && !f.IDs[p.ID] {
+				return nil
+			}
+			out = append(out, p)
+			if f.Limit > 0 && len(out) >= f.Limit {
+				return errStop
+			}
+			return nil
+		})
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	ev := s.event("list", record.KindPatient, "", "", 0)
+	ev.Query = "status=" + f.Status
+	return out, s.audit(ctx, ev)
+}
+
+// FoundPatient is one find result.
+type FoundPatient struct {
+	Patient *record.Patient
+	Score   int
+}
+
+// FindPatients searches the find index (audited with its query).
+func (s *Service) FindPatients(ctx context.Context, q string, limit int) ([]FoundPatient, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	ix, err := s.p.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hits := ix.Search(ctx, q, limit)
+	out := make([]FoundPatient, 0, len(hits))
+	err = s.p.st.View(ctx, func(tx store.Tx) error {
+		for _, h := range hits {
+			e, err := tx.Get(record.KindPatient, h.ID)
+			if err != nil {
+				continue // removed since the index was loaded
+			}
+			out = append(out, FoundPatient{Patient: e.(*record.Patient), Score: h.Score})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ev := s.event("find", record.KindPatient, "", "", 0)
+	ev.Query = q
+	return out, s.audit(ctx, ev)
+}
+
+// PatientUpdate changes demographics; nil fields are left as they are.
+type PatientUpdate struct {
+	IfVersion       int // 0: the current version (no check)
+	Family          *string
+	Given           *[]string
+	BirthDate       *string
+	Sex             *string
+	Postcode        *string
+	Phone           *string
+	Email           *string
+	UsualGP         *string
+	NHSNumber       *string
+	NHSNumberStatus *string
+	Sensitive       *bool
+	Address         *record.Address
+	// Mutate, when set, makes further changes.
+	Mutate func(p *record.Patient) error
+}
+
+// UpdatePatient writes a new version of a patient's demographics.
+func (s *Service) UpdatePatient(ctx context.Context, ref string, u PatientUpdate) (*record.Patient, error) {
+	if err := s.require(ctx, ActRegister, ""); err != nil {
+		return nil, err
+	}
+	var p *record.Patient
+	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = resolvePatient(tx, ref)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if u.IfVersion != 0 && u.IfVersion != p.Version {
+		return nil, &record.ConflictError{What: "patient " + p.ID, Msg: staleMsg(u.IfVersion, p.Version), By: p.RecordedBy, At: p.RecordedAt}
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&p.Family, u.Family)
+	set(&p.BirthDate, u.BirthDate)
+	set(&p.Sex, u.Sex)
+	set(&p.Postcode, u.Postcode)
+	set(&p.Phone, u.Phone)
+	set(&p.Email, u.Email)
+	set(&p.UsualGP, u.UsualGP)
+	set(&p.NHSNumber, u.NHSNumber)
+	set(&p.NHSNumberStatus, u.NHSNumberStatus)
+	if u.Given != nil {
+		p.Given = *u.Given
+	}
+	if u.Sensitive != nil {
+		p.Sensitive = *u.Sensitive
+	}
+	if u.Address != nil {
+		p.Address = u.Address
+	}
+	if u.UsualGP != nil && *u.UsualGP != "" {
+		if err := s.checkUser(ctx, "usualGp", *u.UsualGP); err != nil {
+			return nil, err
+		}
+	}
+	if u.Mutate != nil {
+		if err := u.Mutate(p); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.write(ctx, "update", p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func staleMsg(asked, cur int) string {
+	return "stale version " + itoa(asked) + ": the record is now at version " + itoa(cur)
+}
+
+// ---- the find index ----
+
+func findDoc(p *record.Patient) find.Patient {
+	var st uint8
+	switch p.Status {
+	case record.PatientLeft:
+		st = 1
+	case record.PatientDeceased:
+		st = 2
+	}
+	return find.Patient{ID: p.ID, Family: p.Family, Given: strings.Join(p.Given, " "), BirthDate: p.BirthDate,
+		NHS: p.NHSNumber, Postcode: p.Postcode, Status: st}
+}
+
+// Index returns the patient find index, loading it from the compact rows on
+// first use and bringing it up to date with changes other processes made.
+func (p *Practice) Index(ctx context.Context) (*PatientIndex, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idx == nil {
+		var docs []find.Patient
+		var seq uint64
+		err := p.st.View(ctx, func(tx store.Tx) error {
+			docs = make([]find.Patient, 0, tx.Count(record.KindPatient))
+			if err := tx.SearchRows(func(id string, row []byte) error {
+				d, err := find.DecodePatientRow(id, row)
+				if err != nil {
+					return err
+				}
+				docs = append(docs, d)
+				return nil
+			}); err != nil {
+				return err
+			}
+			var err error
+			seq, err = tx.Changes(^uint64(0)-1, func(uint64, string) error { return nil })
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		p.idx = find.BuildPatients(docs)
+		p.idxSeq = seq
+		return &PatientIndex{p.idx}, nil
+	}
+	// Catch up with writes from other processes.
+	var changed []find.Patient
+	err := p.st.View(ctx, func(tx store.Tx) error {
+		last, err := tx.Changes(p.idxSeq, func(_ uint64, id string) error {
+			e, err := tx.Get(record.KindPatient, id)
+			if err != nil {
+				return nil
+			}
+			changed = append(changed, findDoc(e.(*record.Patient)))
+			return nil
+		})
+		p.idxSeq = last
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range changed {
+		p.idx.Put(d)
+	}
+	return &PatientIndex{p.idx}, nil
+}
+
+func (p *Practice) indexPut(pt *record.Patient) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idx != nil {
+		p.idx.Put(findDoc(pt))
+	}
+}
+
+func (p *Practice) indexOpened(id string, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idx != nil {
+		p.idx.Opened(id, at)
+	}
+}
+
+// PatientIndex wraps the find index with what registration needs.
+type PatientIndex struct{ *find.Patients }
+
+// CloseMatches lists patients with the same family name, a given name, date of birth and postcode.
+func (ix *PatientIndex) CloseMatches(family string, given []string, dob, postcode string) []string {
+	if len(given) == 0 {
+		return nil
+	}
+	q := family + " " + given[0] + " " + dob
+	var out []string
+	for _, h := range ix.Search(context.Background(), q, 10) {
+		d, ok := ix.Get(h.ID)
+		if !ok {
+			continue
+		}
+		if strings.EqualFold(d.Family, family) && d.BirthDate == dob && strings.EqualFold(d.Postcode, postcode) {
+			out = append(out, h.ID)
+		}
+	}
+	return out
+}

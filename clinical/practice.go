@@ -1,0 +1,192 @@
+// Package clinical holds the verbs of the record: the services every face
+// (CLI, TUI, API) calls, the role table, and the clinical rules. It owns the
+// patient find index and keeps it current on every write it makes.
+package clinical
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// Terminology is what the services need of the terminology: checking that a
+// code is known and active, and its display.
+type Terminology interface {
+	// Lookup returns the display of an active code; an unknown or inactive
+	// code is a *record.ValidationError naming the replacement when there is one.
+	Lookup(system, code string) (display string, err error)
+}
+
+// Options configure a Practice.
+type Options struct {
+	Store  store.Store
+	Terms  Terminology // nil: codes are checked for shape only
+	Now    func() time.Time
+	Source string // cli | tui | api: written on audit events
+}
+
+// Practice is one practice record and its services, shared by every user of
+// the process (the server has many; the CLI one).
+type Practice struct {
+	st     store.Store
+	terms  Terminology
+	now    func() time.Time
+	source string
+
+	mu     sync.Mutex
+	idx    *find.Patients
+	idxSeq uint64
+}
+
+// New makes a Practice over a store.
+func New(o Options) *Practice {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Source == "" {
+		o.Source = "cli"
+	}
+	return &Practice{st: o.Store, terms: o.Terms, now: o.Now, source: o.Source}
+}
+
+// Store is the practice's store.
+func (p *Practice) Store() store.Store { return p.st }
+
+// Now is the practice clock.
+func (p *Practice) Now() time.Time { return p.now() }
+
+// Init creates the practice and its first admin. It refuses a file that already holds one.
+func (p *Practice) Init(ctx context.Context, name, ods, admin string, demo bool) (*record.Practice, error) {
+	if name == "" {
+		return nil, record.Invalid("practice", name, "a practice name is required")
+	}
+	code, err := record.NormaliseODS(ods)
+	if err != nil {
+		return nil, err
+	}
+	if err := record.ValidUserName(admin); err != nil {
+		return nil, record.Invalid("admin", admin, "a user name is lower-case letters, digits, '.', '-' or '_'")
+	}
+	now := p.now().UTC()
+	pr := &record.Practice{Name: name, ODS: code, Demo: demo, RecordedAt: now, RecordedBy: admin,
+		Settings: map[string]string{}}
+	err = p.st.Update(ctx, func(tx store.WTx) error {
+		if cur, err := tx.Practice(); err == nil {
+			return &record.ConflictError{What: "practice", Msg: fmt.Sprintf("this data dir already holds %s (%s)", cur.Name, cur.ODS)}
+		}
+		if err := tx.PutPractice(pr); err != nil {
+			return err
+		}
+		u := &record.User{Name: admin, Role: record.RoleAdmin, RecordedAt: now, RecordedBy: admin}
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		return tx.Append(&record.AuditEvent{At: now, User: admin, Role: record.RoleAdmin, Action: "init", Kind: "practice", EntityID: code, Source: p.source})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// As returns the services acting as a user.
+func (p *Practice) As(ctx context.Context, user string) (*Service, error) {
+	if user == "" {
+		return nil, record.Invalid("as", "", "no acting user: pass --as USER, or set GPSOC_USER")
+	}
+	var u *record.User
+	var pr *record.Practice
+	err := p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		if pr, err = tx.Practice(); err != nil {
+			return err
+		}
+		u, err = tx.User(user)
+		return err
+	})
+	if err != nil {
+		if record.IsNotFound(err) && pr != nil {
+			return nil, record.Invalid("as", user, "no such user in %s (add one with gpsoc user add)", pr.Name)
+		}
+		return nil, err
+	}
+	return &Service{p: p, user: *u, practice: *pr}, nil
+}
+
+// Service is the practice's services acting as one user.
+type Service struct {
+	p        *Practice
+	user     record.User
+	practice record.Practice
+}
+
+// User is the acting user.
+func (s *Service) User() record.User { return s.user }
+
+// PracticeInfo is the practice as it was when the service was made.
+func (s *Service) PracticeInfo() record.Practice { return s.practice }
+
+// Practice is the shared practice.
+func (s *Service) Practice() *Practice { return s.p }
+
+func (s *Service) event(action string, kind record.Kind, id, patientID string, version int) *record.AuditEvent {
+	return &record.AuditEvent{At: s.p.now().UTC(), User: s.user.Name, Role: s.user.Role, Action: action,
+		Kind: kind, EntityID: id, PatientID: patientID, Version: version, Source: s.p.source}
+}
+
+// stamp sets who recorded a record and when.
+func (s *Service) stamp(m *record.Meta) {
+	m.RecordedAt = s.p.now().UTC().Truncate(time.Millisecond)
+	m.RecordedBy = s.user.Name
+}
+
+// write validates and writes records with one audit event each, in one transaction.
+func (s *Service) write(ctx context.Context, action string, es ...record.Entity) error {
+	for _, e := range es {
+		s.stamp(e.Head())
+		if err := e.Validate(); err != nil {
+			return err
+		}
+	}
+	var pats []*record.Patient
+	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		for _, e := range es {
+			if err := tx.Put(e); err != nil {
+				return err
+			}
+			m := e.Head()
+			pid := m.PatientID
+			if pt, ok := e.(*record.Patient); ok {
+				pid = pt.ID
+				if err := tx.SetSearchRow(pt.ID, find.EncodePatientRow(findDoc(pt))); err != nil {
+					return err
+				}
+				pats = append(pats, pt)
+			}
+			if err := tx.Append(s.event(action, e.Kind(), m.ID, pid, m.Version)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, pt := range pats {
+		s.p.indexPut(pt)
+	}
+	return nil
+}
+
+// audit writes one audit event on its own (reads, lists, finds, denials).
+func (s *Service) audit(ctx context.Context, ev *record.AuditEvent) error {
+	return s.p.st.Update(ctx, func(tx store.WTx) error { return tx.Append(ev) })
+}
+
+var errStop = errors.New("stop")

@@ -1,0 +1,203 @@
+package commands
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/store/bolt"
+	"github.com/spf13/cobra"
+)
+
+// localStore is the bolt store, for the commands that only make sense locally.
+func localStore(f *Factory) (*bolt.Store, error) {
+	st, err := f.Store()
+	if err != nil {
+		return nil, err
+	}
+	b, ok := st.(*bolt.Store)
+	if !ok {
+		return nil, usagef("this command works only on a local practice file, not in remote mode")
+	}
+	return b, nil
+}
+
+// auditAction writes an audit event for an admin action on its own.
+func auditAction(f *Factory, cmd *cobra.Command, s *clinical.Service, action, reason string) error {
+	st, err := f.Store()
+	if err != nil {
+		return err
+	}
+	u := s.User()
+	return st.Update(cmd.Context(), func(tx store.WTx) error {
+		return tx.Append(&record.AuditEvent{At: f.Now().UTC(), User: u.Name, Role: u.Role, Action: action, Reason: reason, Source: "cli"})
+	})
+}
+
+func newBackupCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a hot, consistent backup of the practice",
+		Long: `Write a consistent copy of the practice file to FILE (created readable by
+its owner only; an existing FILE is never overwritten). Other gpsoc processes
+may go on working while it runs.`,
+		Example: "  gpsoc backup /srv/backups/practice-$(date +%F).db",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := localStore(f)
+			if err != nil {
+				return err
+			}
+			s, err := f.Service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if !s.Can(clinical.ActBulk) {
+				return &record.PermissionError{User: s.User().Name, Role: s.User().Role, Action: string(clinical.ActBulk)}
+			}
+			if err := auditAction(f, cmd, s, "backup", args[0]); err != nil {
+				return err
+			}
+			n, err := b.BackupFile(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.ErrOut, "Backed up %d bytes to %s\n", n, args[0])
+			return nil
+		},
+	}
+}
+
+func newRestoreCmd(f *Factory) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "restore FILE [--force]",
+		Short: "Restore a practice from a backup",
+		Long: `Restore the practice from a backup made by gpsoc backup. The backup is
+checked first. Into an empty data dir it is simply put in place; over an
+existing practice it needs --force, and what is there is backed up first.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := f.DataDir()
+			if bolt.Exists(dir) {
+				if !force {
+					return usagef("data dir %s already holds a practice: use --force to replace it (it is backed up first)", dir)
+				}
+				s, err := f.Service(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if !s.Can(clinical.ActBulk) {
+					return &record.PermissionError{User: s.User().Name, Role: s.User().Role, Action: string(clinical.ActBulk)}
+				}
+				if err := auditAction(f, cmd, s, "restore", args[0]); err != nil {
+					return err
+				}
+				f.Close()
+			}
+			old, err := bolt.Restore(args[0], dir, force)
+			if err != nil {
+				return err
+			}
+			if old != "" {
+				fmt.Fprintf(f.IO.ErrOut, "The practice that was there is backed up to %s\n", old)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "Restored %s into %s\n", args[0], dir)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "replace the practice in the data dir (backed up first)")
+	return cmd
+}
+
+func newCheckCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check",
+		Short: "Verify the practice file: structure, indexes and the audit chain",
+		Long:  "Verify the practice file. Exit 0 when clean, else 1 with each problem on stderr.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := localStore(f)
+			if err != nil {
+				return err
+			}
+			probs, err := b.Check()
+			if err != nil {
+				return err
+			}
+			for _, p := range probs {
+				fmt.Fprintln(f.IO.ErrOut, p.String())
+			}
+			if len(probs) > 0 {
+				return &ExitError{Code: ExitFailure, Msg: fmt.Sprintf("%d problem(s) found", len(probs))}
+			}
+			fmt.Fprintln(f.IO.Out, "ok")
+			return nil
+		},
+	}
+}
+
+func newAuditCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Read and verify the audit trail"}
+	var after uint64
+	var patient, user string
+	var limit int
+	list := &cobra.Command{
+		Use:   "list [--patient ID] [--user NAME] [--after SEQ] [--limit N]",
+		Short: "List audit events",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := f.Service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			evs, err := s.AuditEvents(cmd.Context(), clinical.AuditFilter{After: after, PatientID: patient, User: user, Limit: limit})
+			if err != nil {
+				return err
+			}
+			return printList(f.IO, f.Output, evs, []Column[*record.AuditEvent]{
+				{"seq", func(e *record.AuditEvent) string { return fmt.Sprint(e.Seq) }},
+				{"at", func(e *record.AuditEvent) string { return showTime(f.IO, e.At) }},
+				{"user", func(e *record.AuditEvent) string { return e.User }},
+				{"action", func(e *record.AuditEvent) string { return e.Action }},
+				{"kind", func(e *record.AuditEvent) string { return string(e.Kind) }},
+				{"entityId", func(e *record.AuditEvent) string { return e.EntityID }},
+				{"patientId", func(e *record.AuditEvent) string { return e.PatientID }},
+				{"outcome", func(e *record.AuditEvent) string { return e.Outcome }},
+				{"detail", func(e *record.AuditEvent) string { return strings.TrimSpace(e.Query + " " + e.Reason) }},
+			})
+		},
+	}
+	list.Flags().Uint64Var(&after, "after", 0, "only events after this sequence number")
+	list.Flags().StringVar(&patient, "patient", "", "only events about this patient id")
+	list.Flags().StringVar(&user, "user", "", "only events by this user")
+	list.Flags().IntVar(&limit, "limit", 0, "at most the last N events (0: all)")
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Recompute the audit hash chain",
+		Long:  "Recompute the audit trail's hash chain. Exit 1, with `event ID: reason` on stderr for each event that fails.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := localStore(f)
+			if err != nil {
+				return err
+			}
+			probs, n, err := b.VerifyAudit()
+			if err != nil {
+				return err
+			}
+			for _, p := range probs {
+				fmt.Fprintln(f.IO.ErrOut, p.String())
+			}
+			if len(probs) > 0 {
+				return &ExitError{Code: ExitFailure, Msg: fmt.Sprintf("audit trail fails verification (%d problem(s) in %d events)", len(probs), n)}
+			}
+			fmt.Fprintf(f.IO.Out, "ok: %d events, chain intact\n", n)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, verify)
+	return cmd
+}

@@ -1,0 +1,185 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/store/bolt"
+	"github.com/spf13/viper"
+)
+
+// Factory hands commands their dependencies lazily, so `gpsoc --help`
+// never opens the practice file.
+type Factory struct {
+	IO     *IOStreams
+	Config *viper.Viper
+	Now    func() time.Time
+
+	// Flags every command shares (bound in root.go).
+	DataDirFlag string
+	AsFlag      string
+	Output      string
+
+	// OpenStore opens the practice store (replaced in tests).
+	OpenStore func(dir string) (store.Store, error)
+
+	once     sync.Once
+	st       store.Store
+	stErr    error
+	practice *clinical.Practice
+}
+
+// NewFactory makes the production factory.
+func NewFactory(io *IOStreams) *Factory {
+	f := &Factory{IO: io, Config: newConfig(), Now: time.Now}
+	f.OpenStore = func(dir string) (store.Store, error) {
+		told := false
+		return bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{
+			BusyTimeout: f.busyTimeout(),
+			OnBusy: func() {
+				if !told {
+					fmt.Fprintln(f.IO.ErrOut, "gpsoc: the practice file is busy (another gpsoc is writing); retrying…")
+					told = true
+				}
+			},
+		})
+	}
+	return f
+}
+
+func (f *Factory) busyTimeout() time.Duration {
+	if d, err := time.ParseDuration(f.Config.GetString("busy-timeout")); err == nil && d > 0 {
+		return d
+	}
+	return 30 * time.Second
+}
+
+func newConfig() *viper.Viper {
+	v := viper.New()
+	v.SetConfigName("config")
+	v.SetConfigType("yaml")
+	v.AddConfigPath(filepath.Join(configHome(), "gpsoc"))
+	v.SetEnvPrefix("GPSOC")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
+	v.AutomaticEnv()
+	v.SetDefault("busy-timeout", "30s")
+	_ = v.ReadInConfig() // a missing file is fine; a broken one is reported by `config show`
+	return v
+}
+
+func configHome() string {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return d
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, ".config")
+}
+
+func dataHome() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return d
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, ".local", "share")
+}
+
+// DataDir is --data-dir, else GPSOC_DATA_DIR, else config data-dir, else $XDG_DATA_HOME/gpsoc.
+func (f *Factory) DataDir() string {
+	if f.DataDirFlag != "" {
+		return f.DataDirFlag
+	}
+	if d := f.Config.GetString("data-dir"); d != "" {
+		return d
+	}
+	return filepath.Join(dataHome(), "gpsoc")
+}
+
+// Store opens the practice store, refusing a data dir with no practice.
+func (f *Factory) Store() (store.Store, error) {
+	f.once.Do(func() {
+		dir := f.DataDir()
+		if !bolt.Exists(dir) {
+			f.stErr = &UsageError{fmt.Sprintf("no practice in %s: create one with `gpsoc init --practice NAME --ods CODE` (or `gpsoc demo`), or pass --data-dir", dir)}
+			return
+		}
+		f.st, f.stErr = f.OpenStore(dir)
+	})
+	return f.st, f.stErr
+}
+
+// CreateStore opens (creating) the practice file, for init and restore.
+func (f *Factory) CreateStore() (store.Store, error) {
+	f.once.Do(func() { f.st, f.stErr = f.OpenStore(f.DataDir()) })
+	return f.st, f.stErr
+}
+
+// Practice is the clinical services over the store.
+func (f *Factory) Practice() (*clinical.Practice, error) {
+	if f.practice != nil {
+		return f.practice, nil
+	}
+	st, err := f.Store()
+	if err != nil {
+		return nil, err
+	}
+	f.practice = clinical.New(clinical.Options{Store: st, Terms: f.terms(), Now: f.Now, Source: "cli"})
+	return f.practice, nil
+}
+
+// terms is the terminology for code checks (nil until it is wired).
+var termsHook func(f *Factory) clinical.Terminology
+
+func (f *Factory) terms() clinical.Terminology {
+	if termsHook != nil {
+		return termsHook(f)
+	}
+	return nil
+}
+
+// ActingUser is --as, else GPSOC_USER, else config user, else the login name
+// (used only if such a gpsoc user exists, checked by Service).
+func (f *Factory) ActingUser() (name string, explicit bool) {
+	if f.AsFlag != "" {
+		return f.AsFlag, true
+	}
+	if u := f.Config.GetString("user"); u != "" {
+		return u, true
+	}
+	if u, err := user.Current(); err == nil {
+		return strings.ToLower(u.Username), false
+	}
+	return "", false
+}
+
+// Service is the clinical services acting as the acting user.
+func (f *Factory) Service(ctx context.Context) (*clinical.Service, error) {
+	p, err := f.Practice()
+	if err != nil {
+		return nil, err
+	}
+	name, explicit := f.ActingUser()
+	s, err := p.As(ctx, name)
+	if err != nil && !explicit {
+		if _, ok := err.(*record.ValidationError); ok {
+			return nil, &UsageError{fmt.Sprintf("no acting user: pass --as USER or set GPSOC_USER (the login name %q is not a gpsoc user)", name)}
+		}
+	}
+	return s, err
+}
+
+// Close releases the store.
+func (f *Factory) Close() error {
+	if f.st != nil {
+		return f.st.Close()
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+// Package commands is the cobra command tree: flags -> options -> service call -> printer.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	_ "time/tzdata" // UK local time on machines without a zoneinfo database
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// Main runs gpsoc and returns the process exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	f := NewFactory(System())
+	defer f.Close()
+	root := NewRootCmd(f)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		var ee *ExitError
+		if !(errors.As(err, &ee) && ee.Msg == "") {
+			fmt.Fprintln(f.IO.ErrOut, "gpsoc: "+err.Error())
+		}
+	}
+	return ExitCode(err)
+}
+
+// tuiHook opens the workstation when gpsoc runs with no subcommand on a terminal.
+var tuiHook func(f *Factory, cmd *cobra.Command) error
+
+// extraCommands are added by other files of this package (one per noun).
+var extraCommands []func(f *Factory) *cobra.Command
+
+// NewRootCmd builds the whole tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gpsoc",
+		Short: "openGPSoC: a keyboard-driven clinical system for UK general practice",
+		Long: `gpsoc is an open clinical system for UK general practice: a terminal
+workstation for GPs and nurses, scriptable subcommands for practice admins,
+and a FHIR R4 UK Core API, over one practice file.
+
+Run it with no subcommand on a terminal to open the workstation.`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return checkFormat(f.Output)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tuiHook != nil && f.IO.Interactive() {
+				return tuiHook(f, cmd)
+			}
+			return cmd.Help()
+		},
+	}
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetIn(f.IO.In)
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.DataDirFlag, "data-dir", "", "directory of the practice file (env GPSOC_DATA_DIR; default $XDG_DATA_HOME/gpsoc)")
+	pf.StringVarP(&f.Output, "output", "o", "table", "output format: table, json, ndjson or csv")
+	pf.StringVar(&f.AsFlag, "as", "", "act as this gpsoc user (env GPSOC_USER; default the login name)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &UsageError{flagErrorMessage(err)}
+	})
+	root.AddCommand(
+		newInitCmd(f, nil),
+		newPatientCmd(f),
+		newBackupCmd(f),
+		newRestoreCmd(f),
+		newCheckCmd(f),
+		newAuditCmd(f),
+	)
+	for _, mk := range extraCommands {
+		root.AddCommand(mk(f))
+	}
+	addHelpTopics(root)
+	return root
+}
+
+// flagErrorMessage names the flag and value of pflag's parse errors.
+func flagErrorMessage(err error) string {
+	msg := err.Error()
+	// pflag: `invalid argument "abc" for "--issues" flag: strconv.ParseInt: ...`
+	if strings.HasPrefix(msg, "invalid argument ") {
+		if i := strings.Index(msg, ": "); i > 0 {
+			return msg[:i] + ": " + strings.TrimPrefix(strings.TrimPrefix(msg[i+2:], "strconv.ParseInt: "), "strconv.ParseFloat: ")
+		}
+	}
+	return msg
+}
+
+func addHelpTopics(root *cobra.Command) {
+	var b strings.Builder
+	b.WriteString("gpsoc exits with one of these codes:\n\n")
+	for _, c := range ExitCodes {
+		fmt.Fprintf(&b, "  %3d  %s\n", c.Code, c.Meaning)
+	}
+	b.WriteString("\nErrors are printed on stderr as plain text, naming the field and the value.\n")
+	root.AddCommand(&cobra.Command{
+		Use:   "exit-codes",
+		Short: "What gpsoc's exit codes mean",
+		Long:  b.String(),
+		// No Run: a help topic, read with `gpsoc help exit-codes`.
+	})
+}
+
+// ExitCodesText is the exit-code table for man pages.
+func ExitCodesText() string {
+	var b strings.Builder
+	for _, c := range ExitCodes {
+		fmt.Fprintf(&b, "%d  %s\n", c.Code, c.Meaning)
+	}
+	return b.String()
+}
