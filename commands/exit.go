@@ -11,7 +11,7 @@ import (
 // Exit codes (style.md; `gpsoc help exit-codes`).
 const (
 	ExitOK        = 0
-	ExitFailure     = 1
+	ExitFailure   = 1
 	ExitUsage     = 2
 	ExitBusy      = 3
 	ExitForbidden = 4
