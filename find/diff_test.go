@@ -1,0 +1,155 @@
+package find
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+// queryFromPatient makes a query of a kind people type, from a real record so that it
+// matches something, sometimes with a typo.
+func queryFromPatient(r *rand.Rand, p Patient) string {
+	fam := fold(p.Family)
+	giv := fold(p.Given)
+	cut := func(s string, n int) string {
+		s = strings.ReplaceAll(s, " ", "")
+		if n >= len(s) {
+			return s
+		}
+		return s[:n]
+	}
+	typo := func(s string) string {
+		if len(s) < 4 {
+			return s
+		}
+		b := []byte(s)
+		i := r.IntN(len(b))
+		switch r.IntN(4) {
+		case 0:
+			return string(append(b[:i:i], b[i+1:]...))
+		case 1:
+			b[i] = byte('a' + r.IntN(26))
+			return string(b)
+		case 2:
+			if i+1 < len(b) {
+				b[i], b[i+1] = b[i+1], b[i]
+			}
+			return string(b)
+		default:
+			return string(b[:i]) + string(rune('a'+r.IntN(26))) + string(b[i:])
+		}
+	}
+	y, m, d := 0, 0, 0
+	fmt.Sscanf(p.BirthDate, "%d-%d-%d", &y, &m, &d)
+	switch r.IntN(16) {
+	case 0:
+		return cut(fam, 1)
+	case 1:
+		return cut(fam, 2)
+	case 2:
+		return cut(giv, 2) + " " + cut(fam, 3)
+	case 3:
+		return typo(cut(fam, 4+r.IntN(5)))
+	case 4:
+		return fam + " " + cut(giv, 1+r.IntN(4))
+	case 5:
+		return p.NHS
+	case 6:
+		if len(p.NHS) == 10 {
+			return p.NHS[:3] + " " + p.NHS[3:6]
+		}
+		return "94"
+	case 7:
+		return fmt.Sprintf("%d/%d/%02d", d, m, y%100)
+	case 8:
+		return fmt.Sprintf("%02d-%s-%d", d, monthNames[(m+11)%12][:3], y)
+	case 9:
+		return p.BirthDate
+	case 10:
+		return fmt.Sprintf("%02d%02d%02d", d, m, y%100)
+	case 11:
+		pc, out := normPostcode(p.Postcode)
+		return pc[:out]
+	case 12:
+		return p.Postcode
+	case 13:
+		return cut(fam, 3) + " " + fmt.Sprintf("%d/%d/%d", d, m, y)
+	case 14:
+		pc, out := normPostcode(p.Postcode)
+		return cut(giv, 2) + " " + cut(fam, 3) + " " + pc[:out]
+	default:
+		return typo(cut(giv, 5)) + " " + typo(fam)
+	}
+}
+
+func hitsEqual(a, b []Hit) bool { return slices.Equal(a, b) }
+
+func checkPatients(t *testing.T, ix *Patients, ps []Patient, q string, limit int) {
+	t.Helper()
+	got := ix.Search(context.Background(), q, limit)
+	want := ReferencePatients(ps, ix.RecentTimes(), q, limit, testNow)
+	if !hitsEqual(got, want) {
+		t.Fatalf("query %q limit %d:\n got  %v\n want %v", q, limit, got, want)
+	}
+}
+
+func livePatients(ix *Patients) []Patient {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.livePatientsLocked()
+}
+
+func TestPatientsMatchReference(t *testing.T) {
+	ps := SyntheticPatients(3000, 7)
+	ix := BuildPatients(ps)
+	ix.SetClock(func() time.Time { return testNow })
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20; i++ {
+		ix.Opened(ps[r.IntN(len(ps))].ID, testNow.Add(-time.Duration(r.IntN(60*24))*time.Hour))
+	}
+	for i := 0; i < 600; i++ {
+		q := queryFromPatient(r, ps[r.IntN(len(ps))])
+		checkPatients(t, ix, ps, q, []int{1, 5, 10, 50}[r.IntN(4)])
+	}
+}
+
+func TestPatientsDeltaMatchReference(t *testing.T) {
+	ps := SyntheticPatients(2000, 8)
+	ix := BuildPatients(ps[:1500])
+	ix.SetClock(func() time.Time { return testNow })
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, p := range ps[1500:] {
+		ix.Put(p)
+	}
+	// replace some base patients, delete some
+	for i := 0; i < 100; i++ {
+		p := ps[r.IntN(1500)]
+		p.Family = ps[r.IntN(2000)].Family
+		ix.Put(p)
+	}
+	for i := 0; i < 50; i++ {
+		ix.Delete(ps[r.IntN(2000)].ID)
+	}
+	for i := 0; i < 30; i++ {
+		ix.Opened(ps[r.IntN(len(ps))].ID, testNow.Add(-time.Duration(r.IntN(60*24))*time.Hour))
+	}
+	live := livePatients(ix)
+	if ix.Len() != len(live) {
+		t.Fatalf("Len %d, live %d", ix.Len(), len(live))
+	}
+	for i := 0; i < 400; i++ {
+		q := queryFromPatient(r, ps[r.IntN(len(ps))])
+		checkPatients(t, ix, live, q, []int{1, 10, 50}[r.IntN(3)])
+	}
+	ix.Rebuild()
+	for i := 0; i < 200; i++ {
+		q := queryFromPatient(r, ps[r.IntN(len(ps))])
+		checkPatients(t, ix, live, q, 10)
+	}
+}

@@ -1,0 +1,369 @@
+package find
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Term is one description a code picker can offer.
+type Term struct {
+	Code      string // concept / product code
+	Term      string // description text
+	Preferred bool   // preferred term vs synonym/FSN
+	Active    bool
+}
+
+// TermHit is one term found: Index into the slice given to BuildTerms.
+type TermHit struct {
+	Index int
+	Score int
+}
+
+const primaryBit = 1 << 31
+
+// Terms is the code-picker index: immutable once built, safe for concurrent searches.
+type Terms struct {
+	ts      []Term
+	order   []uint32 // rank -> index into ts; rank order is the tie order
+	wOff    []uint32 // words of rank r: words[wOff[r]:wOff[r+1]], id | primaryBit
+	words   []uint32
+	initKey []uint64 // per rank, see initialsKeyOf
+	byInit  []uint32 // ranks sorted by (initKey, rank)
+	byCode  []uint32 // ranks sorted by (lower-case code, rank)
+	voc     vocab
+}
+
+// Len is the number of terms.
+func (ix *Terms) Len() int { return len(ix.order) }
+
+// cmpFold compares ASCII strings ignoring case.
+func cmpFold(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		x, y := lowerByte(a[i]), lowerByte(b[i])
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// termWords holds the words of a run of terms (by index into ts), with temporary ids.
+type termWords struct {
+	lo    int
+	vb    *vocabBuilder
+	off   []uint32
+	words []uint32 // temp id | primaryBit
+	init  []uint64
+}
+
+func wordsOfTerms(ts []Term, lo, hi int) *termWords {
+	tw := &termWords{lo: lo, vb: newVocabBuilder(), off: make([]uint32, hi-lo+1), init: make([]uint64, hi-lo)}
+	var ini []byte
+	for i := lo; i < hi; i++ {
+		ini = ini[:0]
+		eachWord(fold(ts[i].Term), func(w string, first, joined bool) {
+			id := tw.vb.id(w)
+			if first {
+				id |= primaryBit
+			}
+			tw.words = append(tw.words, id)
+			if !joined {
+				ini = append(ini, w[0])
+			}
+		})
+		tw.off[i-lo+1] = uint32(len(tw.words))
+		tw.init[i-lo] = initialsKeyOf(string(ini))
+	}
+	return tw
+}
+
+// BuildTerms builds the code-picker index over ts. The slice is kept (not copied) and must
+// not change afterwards.
+func BuildTerms(ts []Term) *Terms {
+	n := len(ts)
+	ix := &Terms{ts: ts}
+	// words, on two goroutines
+	mid := n / 2
+	var a, b *termWords
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); a = wordsOfTerms(ts, 0, mid) }()
+	// rank order meanwhile
+	order := make([]uint32, n)
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	type ok struct {
+		k uint64
+		i uint32
+	}
+	keys := make([]ok, n)
+	for i := range ts {
+		t := &ts[i]
+		var k uint64
+		if !t.Active {
+			k |= 1 << 63
+		}
+		if !t.Preferred {
+			k |= 1 << 62
+		}
+		k |= uint64(min(len(t.Term), 0xffff)) << 46
+		for j := 0; j < 5; j++ {
+			var c byte
+			if j < len(t.Term) {
+				c = t.Term[j]
+			}
+			k |= uint64(c) << (38 - 8*j)
+		}
+		keys[i] = ok{k, uint32(i)}
+	}
+	b = wordsOfTerms(ts, mid, n)
+	wg.Wait()
+	parallelSort(keys, func(x, y ok) int {
+		if x.k != y.k {
+			return cmp.Compare(x.k, y.k)
+		}
+		return compareTermStatic(ts, int(x.i), int(y.i))
+	})
+	for r, k := range keys {
+		order[r] = k.i
+	}
+	keys = nil
+	ix.order = order
+
+	// one vocabulary
+	vb := newVocabBuilder()
+	for _, tw := range []*termWords{a, b} {
+		for _, w := range tw.vb.words {
+			vb.id(w)
+		}
+	}
+	words, remap := vb.finish()
+	remapA := make([]uint32, len(a.vb.words))
+	for i, w := range a.vb.words {
+		remapA[i] = remap[vb.ids[w]]
+	}
+	remapB := make([]uint32, len(b.vb.words))
+	for i, w := range b.vb.words {
+		remapB[i] = remap[vb.ids[w]]
+	}
+	ix.voc.words = words
+	// per-rank word lists
+	ix.wOff = make([]uint32, n+1)
+	ix.words = make([]uint32, 0, len(a.words)+len(b.words))
+	ix.initKey = make([]uint64, n)
+	for r, i := range order {
+		tw, rm := a, remapA
+		if int(i) >= mid {
+			tw, rm = b, remapB
+		}
+		j := int(i) - tw.lo
+		for _, w := range tw.words[tw.off[j]:tw.off[j+1]] {
+			ix.words = append(ix.words, rm[w&^primaryBit]|w&primaryBit)
+		}
+		ix.wOff[r+1] = uint32(len(ix.words))
+		ix.initKey[r] = tw.init[j]
+	}
+	a, b = nil, nil
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ix.voc.tail = buildTail(words)
+		ix.voc.pOff, ix.voc.sOff, ix.voc.post = buildPostings(len(words), n, func(r uint32, emit func(uint32, bool)) {
+			for _, w := range ix.words[ix.wOff[r]:ix.wOff[r+1]] {
+				emit(w&^primaryBit, w&primaryBit != 0)
+			}
+		})
+	}()
+	ix.byInit = make([]uint32, n)
+	for i := range ix.byInit {
+		ix.byInit[i] = uint32(i)
+	}
+	slices.SortStableFunc(ix.byInit, func(x, y uint32) int { return cmp.Compare(ix.initKey[x], ix.initKey[y]) })
+	ix.byCode = make([]uint32, n)
+	for i := range ix.byCode {
+		ix.byCode[i] = uint32(i)
+	}
+	parallelSort(ix.byCode, func(x, y uint32) int {
+		if c := cmpFold(ts[order[x]].Code, ts[order[y]].Code); c != 0 {
+			return c
+		}
+		return cmp.Compare(x, y)
+	})
+	wg.Wait()
+	return ix
+}
+
+func (ix *Terms) codeOf(r uint32) string { return ix.ts[ix.order[r]].Code }
+
+// codeLevels: the exact code, and codes with the query as prefix (3 characters or more).
+func (ix *Terms) codeLevels(code string, ls []level) []level {
+	lo := sort.Search(len(ix.byCode), func(i int) bool { return cmpFold(ix.codeOf(ix.byCode[i]), code) >= 0 })
+	hi := lo
+	for hi < len(ix.byCode) && cmpFold(ix.codeOf(ix.byCode[hi]), code) == 0 {
+		hi++
+	}
+	ls = addLevel(ls, ScoreCodeExact, ix.byCode[lo:hi])
+	if len(code) >= 3 {
+		end := hi + sort.Search(len(ix.byCode)-hi, func(i int) bool {
+			c := ix.codeOf(ix.byCode[hi+i])
+			return !(len(c) >= len(code) && cmpFold(c[:len(code)], code) == 0)
+		})
+		if end > hi {
+			l := slices.Clone(ix.byCode[hi:end])
+			slices.Sort(l)
+			ls = addLevel(ls, ScoreCodePrefix, l)
+		}
+	}
+	return ls
+}
+
+// ttok is a term query token compiled against the vocabulary.
+type ttok struct {
+	w      wordTok
+	init   bool
+	iKey   uint64
+	iShift uint
+	levels []level
+	ub     int
+}
+
+func (ix *Terms) compile(t string) ttok {
+	tt := ttok{w: ix.voc.compile(t)}
+	ls := ix.voc.levels(&tt.w, nil)
+	if initialismToken(t) {
+		tt.init = true
+		tt.iShift = uint(64 - 6*len(t))
+		tt.iKey = initialsKeyOf(t) >> tt.iShift
+		lo := sort.Search(len(ix.byInit), func(i int) bool { return ix.initKey[ix.byInit[i]]>>tt.iShift >= tt.iKey })
+		hi := lo + sort.Search(len(ix.byInit)-lo, func(i int) bool { return ix.initKey[ix.byInit[lo+i]]>>tt.iShift > tt.iKey })
+		if hi > lo {
+			l := slices.Clone(ix.byInit[lo:hi])
+			slices.Sort(l)
+			ls = addLevel(ls, ScoreInitialism, l)
+		}
+	}
+	tt.levels = ls
+	tt.ub = maxScore(ls)
+	return tt
+}
+
+func (ix *Terms) tokenScore(r uint32, t *ttok) int {
+	best := 0
+	for _, w := range ix.words[ix.wOff[r]:ix.wOff[r+1]] {
+		if s := wordScore(t.w.kind(w&^primaryBit), w&primaryBit != 0); s > best {
+			best = s
+		}
+	}
+	if best < ScoreInitialism && t.init && ix.initKey[r]>>t.iShift == t.iKey {
+		best = ScoreInitialism
+	}
+	return best
+}
+
+func (ix *Terms) codeScore(r uint32, code string) int {
+	if code == "" {
+		return 0
+	}
+	c := ix.codeOf(r)
+	if len(c) == len(code) && cmpFold(c, code) == 0 {
+		return ScoreCodeExact
+	}
+	if len(code) >= 3 && len(c) > len(code) && cmpFold(c[:len(code)], code) == 0 {
+		return ScoreCodePrefix
+	}
+	return 0
+}
+
+// Search returns up to limit terms matching q, best first (see doc.go). keep, when not
+// nil, says which indexes may be returned (a hierarchy, active only, a code system).
+func (ix *Terms) Search(ctx context.Context, q string, limit int, keep func(index int) bool) []TermHit {
+	limit = normLimit(limit)
+	words, code := parseTermQuery(q)
+	if len(words) == 0 && code == "" {
+		return nil
+	}
+	toks := make([]ttok, len(words))
+	for i, w := range words {
+		toks[i] = ix.compile(w)
+	}
+	drive := -1
+	size := 0
+	for i := range toks {
+		if s := levelSize(toks[i].levels); drive < 0 || s < size {
+			drive, size = i, s
+		}
+	}
+	var levels []level
+	rest := 0
+	if drive >= 0 {
+		levels = slices.Clone(toks[drive].levels)
+		for i := range toks {
+			if i != drive {
+				rest += toks[i].ub
+			}
+		}
+	}
+	var codeLv []level
+	if code != "" {
+		codeLv = ix.codeLevels(code, nil)
+	}
+	// code levels bound themselves (a code match is the whole score)
+	for i := range codeLv {
+		codeLv[i].score -= rest
+	}
+	levels = append(levels, codeLv...)
+	eval := func(r uint32, ls int) int {
+		if keep != nil && !keep(int(ix.order[r])) {
+			return 0
+		}
+		if s := ix.codeScore(r, code); s != 0 {
+			if s-rest != ls {
+				return 0
+			}
+			return s
+		}
+		if drive < 0 {
+			return 0
+		}
+		s := ix.tokenScore(r, &toks[drive])
+		if s != ls {
+			return 0
+		}
+		total := s
+		for i := range toks {
+			if i == drive {
+				continue
+			}
+			s := ix.tokenScore(r, &toks[i])
+			if s == 0 {
+				return 0
+			}
+			total += s
+		}
+		return total
+	}
+	top, ok := runLevels(ctx, levels, rest, limit, eval)
+	if !ok {
+		return nil
+	}
+	out := make([]TermHit, len(top))
+	for i, x := range top {
+		out[i] = TermHit{Index: int(ix.order[x.rank]), Score: int(x.score)}
+	}
+	return out
+}
+
+var _ = strings.Compare
