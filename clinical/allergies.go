@@ -1,0 +1,211 @@
+package clinical
+
+import (
+	"context"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// AgentFinder is what a terminology can add: the causative agent of an
+// allergy finding (e.g. 91936005 |Allergy to penicillin| -> 764146007 |Penicillin|).
+type AgentFinder interface {
+	AllergyAgent(system, code string) (record.Code, bool)
+}
+
+// knownAgents maps common allergy findings to their causative substance, for
+// when the terminology cannot say (SNOMED CT "Causative agent" attribute).
+var knownAgents = map[string]record.Code{
+	"91936005":  {System: record.SystemSNOMED, Code: "764146007", Display: "Penicillin"},
+	"294505008": {System: record.SystemSNOMED, Code: "372687004", Display: "Amoxicillin"},
+	"91935009":  {System: record.SystemSNOMED, Code: "762952008", Display: "Peanut"},
+	"300916003": {System: record.SystemSNOMED, Code: "111088007", Display: "Latex"},
+}
+
+// AllergyInput is a new allergy or intolerance, or "no known drug allergy".
+type AllergyInput struct {
+	PatientRef string
+	System     string
+	Code       string // the causative agent, or a finding that maps to one
+	Reaction   string
+	Severity   string // mild | moderate | severe
+	Type       string // allergy | intolerance
+	Onset      string
+	NKDA       bool
+	Sensitive  bool
+}
+
+// AddAllergy records an allergy. A finding ("Allergy to penicillin") is kept
+// as the finding and its agent is recorded as the agent. Recording an allergy
+// retires an active "no known drug allergy" in the same write; recording NKDA
+// is refused while allergies are active.
+func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Allergy, error) {
+	p, err := s.patientForWrite(ctx, in.PatientRef, ActWriteClinical)
+	if err != nil {
+		return nil, err
+	}
+	a := &record.Allergy{Meta: record.Meta{PatientID: p.ID, Sensitive: in.Sensitive}, Reaction: in.Reaction,
+		Severity: in.Severity, Type: in.Type, Category: "medication"}
+	switch {
+	case in.NKDA && in.Code != "":
+		return nil, record.Invalid("nkda", "true", "give either --code or --nkda, not both")
+	case in.NKDA:
+		a.NKDA = true
+		a.Agent = record.Code{System: record.SystemSNOMED, Code: record.NKDACode, Display: "No known drug allergy"}
+		if in.Severity != "" || in.Reaction != "" {
+			return nil, record.Invalid("severity", in.Severity, "no known drug allergy takes no reaction or severity")
+		}
+	default:
+		c, err := s.Code("code", in.System, in.Code)
+		if err != nil {
+			return nil, err
+		}
+		agent, finding := c, (*record.Code)(nil)
+		if af, ok := s.p.terms.(AgentFinder); ok {
+			if ag, ok := af.AllergyAgent(c.System, c.Code); ok {
+				agent, finding = ag, &c
+			}
+		} else if ag, ok := knownAgents[c.Code]; ok && c.System == record.SystemSNOMED {
+			agent, finding = ag, &c
+		}
+		a.Agent, a.Finding = agent, finding
+	}
+	if in.Onset != "" {
+		d, err := record.ParseDate("onset", in.Onset)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.notFuture("onset", d); err != nil {
+			return nil, err
+		}
+		a.Onset = d
+	}
+	if err := entryAllowed(p, record.KindAllergy, s.p.now(), s.p.now()); err != nil {
+		return nil, err
+	}
+	s.stamp(&a.Meta)
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+		a.ID, a.Version = "", 0
+		es, err := tx.List(p.ID, record.KindAllergy)
+		if err != nil {
+			return err
+		}
+		var retire []*record.Allergy
+		for _, e := range es {
+			x := e.(*record.Allergy)
+			if x.Status != "active" {
+				continue
+			}
+			switch {
+			case a.NKDA && !x.NKDA:
+				return record.Invalid("nkda", "true", "the patient has an active allergy (%s, %s): retract or resolve it first", x.Agent.Code, x.ID)
+			case a.NKDA && x.NKDA:
+				return &record.ConflictError{What: "allergy " + x.ID, Msg: "no known drug allergy is already recorded", By: x.RecordedBy, At: x.RecordedAt}
+			case x.NKDA:
+				retire = append(retire, x)
+			case x.Agent.System == a.Agent.System && x.Agent.Code == a.Agent.Code:
+				return &record.ConflictError{What: "allergy " + x.ID, Msg: "this agent is already recorded as an active allergy", By: x.RecordedBy, At: x.RecordedAt}
+			}
+		}
+		if err := tx.Put(a); err != nil {
+			return err
+		}
+		if err := tx.Append(s.event("create", record.KindAllergy, a.ID, p.ID, a.Version)); err != nil {
+			return err
+		}
+		for _, x := range retire {
+			x.Status = "inactive"
+			s.stamp(&x.Meta)
+			if err := tx.Put(x); err != nil {
+				return err
+			}
+			ev := s.event("update", record.KindAllergy, x.ID, p.ID, x.Version)
+			ev.Reason = "no known drug allergy superseded by allergy " + a.ID
+			if err := tx.Append(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Allergies lists a patient's allergies (clinicians only; audited). Without
+// All, only active ones.
+func (s *Service) Allergies(ctx context.Context, ref string, lo ListOptions) (*Listed[*record.Allergy], error) {
+	return listEntries(ctx, s, ref, record.KindAllergy, lo, "allergies",
+		func(a *record.Allergy) bool { return lo.All || a.Status == "active" })
+}
+
+// ImmunisationInput is an immunisation given.
+type ImmunisationInput struct {
+	PatientRef string
+	System     string
+	Code       string
+	Date       string // default today
+	Batch      string
+	Site       string
+}
+
+// AddImmunisation records an immunisation given (not in the future).
+func (s *Service) AddImmunisation(ctx context.Context, in ImmunisationInput) (*record.Immunisation, error) {
+	p, err := s.patientForWrite(ctx, in.PatientRef, ActWriteClinical)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Code("code", in.System, in.Code)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.parseDay("date", in.Date)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.notFuture("date", d); err != nil {
+		return nil, err
+	}
+	if err := entryAllowed(p, record.KindImmunisation, dayStart(d), s.p.now()); err != nil {
+		return nil, err
+	}
+	im := &record.Immunisation{Meta: record.Meta{PatientID: p.ID}, Code: c, Date: d, Batch: in.Batch, Site: in.Site, By: s.user.Name}
+	if err := s.newEntry(ctx, im); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+// Immunisations lists a patient's immunisations (clinicians only; audited).
+func (s *Service) Immunisations(ctx context.Context, ref string, lo ListOptions) (*Listed[*record.Immunisation], error) {
+	return listEntries[*record.Immunisation](ctx, s, ref, record.KindImmunisation, lo, "immunisations", nil)
+}
+
+// Consultations lists a patient's consultations, newest first (clinicians only; audited).
+func (s *Service) Consultations(ctx context.Context, ref string, lo ListOptions) (*Listed[*record.Consultation], error) {
+	l, err := listEntries[*record.Consultation](ctx, s, ref, record.KindConsultation, lo, "consultations", nil)
+	if err != nil {
+		return nil, err
+	}
+	sortByTime(l.Items, func(c *record.Consultation) time.Time { return c.Start })
+	return l, nil
+}
+
+// Medications lists a patient's medication (clinicians only; audited). Without All, current only.
+func (s *Service) Medications(ctx context.Context, ref string, lo ListOptions) (*Listed[*record.Medication], error) {
+	return listEntries(ctx, s, ref, record.KindMedication, lo, "medications",
+		func(m *record.Medication) bool { return lo.All || m.Status == "active" })
+}
+
+func sortByTime[T any](xs []T, at func(T) time.Time) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && at(xs[j]).After(at(xs[j-1])); j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}

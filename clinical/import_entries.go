@@ -1,0 +1,246 @@
+package clinical
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// ImportKinds are the kinds `gpsoc NOUN import` takes besides patients.
+var ImportKinds = []record.Kind{record.KindConsultation, record.KindProblem, record.KindObservation,
+	record.KindAllergy, record.KindImmunisation, record.KindAppointment, record.KindSession,
+	record.KindTask, record.KindRecall}
+
+// ImportEntries reads one kind's NDJSON (what `NOUN list -o ndjson` prints)
+// under the import rules of patient import: each valid line is written with
+// its own audit event, a rejected line writes nothing and is reported, and a
+// line already in the record (same id and content, or without an id the same
+// content for the same patient) counts as unchanged, so a re-run changes
+// nothing. patientId may be the patient's id or NHS number. Codes are
+// checked against the terminology. Imported appointments are history: they
+// are not checked for clashes.
+func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Reader, o ImportOptions) (*ImportSummary, error) {
+	ok := false
+	for _, k := range ImportKinds {
+		ok = ok || k == kind
+	}
+	if !ok {
+		return nil, record.Invalid("kind", string(kind), "cannot be imported this way")
+	}
+	if err := s.require(ctx, ActBulk, ""); err != nil {
+		return nil, err
+	}
+	if o.Chunk <= 0 {
+		o.Chunk = 5000
+	}
+	next := ndjsonLines(bufio.NewReaderSize(r, 1<<20))
+	sum := &ImportSummary{Rejections: []Rejection{}}
+	reject := func(rj Rejection) {
+		sum.Rejected++
+		sum.Rejections = append(sum.Rejections, rj)
+		if o.OnReject != nil {
+			o.OnReject(rj)
+		}
+	}
+	type item struct {
+		line int
+		e    record.Entity
+	}
+	known := map[string]map[string]string{} // patient id (or "" for sessions) -> content key -> id
+	flush := func(batch []item) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		var rejects []Rejection
+		var written, unchanged int
+		var added [][3]string
+		err := s.p.st.Update(ctx, func(tx store.WTx) error {
+			rejects, written, unchanged, added = rejects[:0], 0, 0, added[:0]
+			for _, it := range batch {
+				st, key, err := s.importEntry(tx, it.e, known)
+				switch {
+				case err != nil:
+					rejects = append(rejects, rejectionOf(it.line, err))
+				case st == "unchanged":
+					unchanged++
+				default:
+					written++
+					added = append(added, [3]string{it.e.Head().PatientID, key, it.e.Head().ID})
+				}
+			}
+			if o.DryRun {
+				return errDryRun
+			}
+			return nil
+		})
+		if err != nil && err != errDryRun {
+			return err
+		}
+		for _, a := range added {
+			known[a[0]][a[1]] = a[2]
+		}
+		for _, rj := range rejects {
+			reject(rj)
+		}
+		sum.Written += written
+		sum.Unchanged += unchanged
+		return nil
+	}
+	var batch []item
+	for {
+		line, obj, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return sum, fmt.Errorf("line %d: %w", line, err)
+		}
+		sum.Read++
+		e, _ := record.New(kind)
+		if err := decodeStrict(obj, e); err != nil {
+			reject(rejectionOf(line, err))
+			continue
+		}
+		if err := s.checkImportCodes(e); err != nil {
+			reject(rejectionOf(line, err))
+			continue
+		}
+		batch = append(batch, item{line, e})
+		if len(batch) >= o.Chunk {
+			if err := flush(batch); err != nil {
+				return sum, err
+			}
+			batch = batch[:0]
+		}
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+	}
+	return sum, flush(batch)
+}
+
+// checkImportCodes checks every code of a record against the terminology,
+// filling a missing display.
+func (s *Service) checkImportCodes(e record.Entity) error {
+	check := func(field string, c *record.Code) error {
+		if c == nil || c.Code == "" {
+			return nil
+		}
+		got, err := s.Code(field, c.System, c.Code)
+		if err != nil {
+			return err
+		}
+		c.System = got.System
+		if c.Display == "" {
+			c.Display = got.Display
+		}
+		return nil
+	}
+	switch x := e.(type) {
+	case *record.Problem:
+		return check("code", &x.Code)
+	case *record.Observation:
+		return check("code", &x.Code)
+	case *record.Allergy:
+		if x.NKDA {
+			return nil
+		}
+		if err := check("agent", &x.Agent); err != nil {
+			return err
+		}
+		return check("finding", x.Finding)
+	case *record.Immunisation:
+		return check("code", &x.Code)
+	case *record.Recall:
+		return check("code", &x.Code)
+	case *record.Consultation:
+		for i := range x.Entries {
+			if err := check(fmt.Sprintf("entries[%d].code", i), &x.Entries[i].Code); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// contentKey is a record's content without who wrote it, when, or its version.
+func contentKey(e record.Entity) string {
+	m := *e.Head()
+	h := e.Head()
+	h.ID, h.Version, h.RecordedAt, h.RecordedBy = "", 0, time.Time{}, ""
+	b, _ := json.Marshal(e)
+	*h = m
+	return string(b)
+}
+
+func (s *Service) importEntry(tx store.WTx, e record.Entity, known map[string]map[string]string) (string, string, error) {
+	m := e.Head()
+	givenID := m.ID
+	if pid := strings.ReplaceAll(m.PatientID, " ", ""); len(pid) == 10 && isDigits(pid) {
+		p, err := resolvePatient(tx, pid)
+		if err != nil {
+			return "", "", record.Invalid("patientId", m.PatientID, "no patient with this NHS number")
+		}
+		m.PatientID = p.ID
+	}
+	if m.PatientID != "" && e.Kind() != record.KindSession {
+		if _, err := tx.Get(record.KindPatient, m.PatientID); err != nil {
+			return "", "", record.Invalid("patientId", m.PatientID, "no such patient")
+		}
+	}
+	m.Version = 0
+	s.stamp(m)
+	if err := e.Validate(); err != nil {
+		return "", "", err
+	}
+	key := contentKey(e)
+	if givenID != "" {
+		if cur, err := tx.Get(e.Kind(), givenID); err == nil {
+			if contentKey(cur) == key {
+				return "unchanged", key, nil
+			}
+			return "", "", record.Invalid("id", givenID, "already exists with different details")
+		}
+	}
+	pk := m.PatientID
+	if known[pk] == nil {
+		ks := map[string]string{}
+		add := func(x record.Entity) error { ks[contentKey(x)] = x.Head().ID; return nil }
+		if e.Kind() == record.KindSession || pk == "" {
+			if err := tx.ForEach(e.Kind(), func(x record.Entity) error {
+				if x.Head().PatientID == pk {
+					return add(x)
+				}
+				return nil
+			}); err != nil {
+				return "", "", err
+			}
+		} else {
+			es, err := tx.List(pk, e.Kind())
+			if err != nil {
+				return "", "", err
+			}
+			for _, x := range es {
+				_ = add(x)
+			}
+		}
+		known[pk] = ks
+	}
+	if _, ok := known[pk][key]; ok {
+		return "unchanged", key, nil
+	}
+	m.ID = givenID
+	if err := tx.Put(e); err != nil {
+		return "", "", err
+	}
+	ev := s.event("create", e.Kind(), m.ID, m.PatientID, m.Version)
+	ev.Reason = "import"
+	return "written", key, tx.Append(ev)
+}
