@@ -1,0 +1,234 @@
+package terminology
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Layout of terminology.db (one file beside the practice file, owner-only):
+//
+//	sources/<name>        -> name of the generation bucket in use ("snomed.7")
+//	gens/<name>.<n>/      one complete release of one source
+//	    meta              JSON SourceInfo
+//	    blob/<name><n>    chunked binary blobs: codes, parents, active bits, terms, preferred terms
+//	    c/<code>          concept record (fsn, preferred term, synonyms, associations)
+//	    rs/<refset>       sorted member ids (uint32, little endian)
+//	    p/<code>          dm+d product (JSON)
+//	    m/<system|code>   legacy map targets (JSON)
+//	next                  generation counter
+//
+// An import writes a new generation bucket (in as many transactions as it needs), then flips
+// sources/<name> and deletes the old generation in one transaction. A failed or interrupted
+// import leaves the pointer where it was; leftover generations are removed at the next Open.
+var (
+	bktSources = []byte("sources")
+	bktGens    = []byte("gens")
+	keyNext    = []byte("next")
+	keyMeta    = []byte("meta")
+	bktBlob    = []byte("blob")
+	bktConcept = []byte("c")
+	bktRefset  = []byte("rs")
+	bktProduct = []byte("p")
+	bktMap     = []byte("m")
+)
+
+// ErrBusy is returned by Open when another process holds terminology.db.
+var ErrBusy = errors.New("terminology store is in use by another process")
+
+const blobChunk = 4 << 20
+
+type db struct {
+	bolt *bolt.DB
+	path string
+}
+
+func openDB(dataDir string) (*db, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", dataDir, err)
+	}
+	path := filepath.Join(dataDir, "terminology.db")
+	// a large initial mmap avoids remapping (and copying every dirty node) while a release is written
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 1 << 30})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrBusy)
+		}
+		return nil, fmt.Errorf("open terminology file %s: %w", path, err)
+	}
+	// bbolt creates with the mode given, but an existing file may have been created by hand.
+	_ = os.Chmod(path, 0o600)
+	d := &db{bolt: b, path: path}
+	if err := d.bolt.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bktSources); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists(bktGens)
+		return err
+	}); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("initialise %s: %w", path, err)
+	}
+	if err := d.collectGarbage(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// collectGarbage drops generation buckets that no source points at (an import that died).
+func (d *db) collectGarbage() error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		live := map[string]bool{}
+		_ = tx.Bucket(bktSources).ForEach(func(k, v []byte) error { live[string(v)] = true; return nil })
+		gens := tx.Bucket(bktGens)
+		var dead [][]byte
+		_ = gens.ForEach(func(k, v []byte) error {
+			if v == nil && !live[string(k)] {
+				dead = append(dead, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range dead {
+			if err := gens.DeleteBucket(k); err != nil {
+				return fmt.Errorf("remove unfinished import %s: %w", k, err)
+			}
+		}
+		return nil
+	})
+}
+
+// pointers returns source name -> generation bucket name.
+func (d *db) pointers() (map[string]string, error) {
+	out := map[string]string{}
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktSources).ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// newGeneration creates an empty generation bucket for source name.
+func (d *db) newGeneration(name string) (string, error) {
+	var gen string
+	err := d.bolt.Update(func(tx *bolt.Tx) error {
+		gens := tx.Bucket(bktGens)
+		n := uint64(0)
+		if v := gens.Get(keyNext); v != nil {
+			n, _ = strconv.ParseUint(string(v), 10, 64)
+		}
+		n++
+		if err := gens.Put(keyNext, []byte(strconv.FormatUint(n, 10))); err != nil {
+			return err
+		}
+		gen = name + "." + strconv.FormatUint(n, 10)
+		g, err := gens.CreateBucket([]byte(gen))
+		if err != nil {
+			return err
+		}
+		for _, sub := range [][]byte{bktBlob, bktConcept, bktRefset, bktProduct, bktMap} {
+			if _, err := g.CreateBucket(sub); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return gen, err
+}
+
+// dropGeneration removes an unfinished generation.
+func (d *db) dropGeneration(gen string) {
+	_ = d.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktGens).DeleteBucket([]byte(gen))
+	})
+}
+
+// activate points source name at gen and deletes the generation it replaces, atomically.
+func (d *db) activate(name, gen string) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		src := tx.Bucket(bktSources)
+		old := src.Get([]byte(name))
+		var oldName []byte
+		if old != nil {
+			oldName = append([]byte(nil), old...)
+		}
+		if err := src.Put([]byte(name), []byte(gen)); err != nil {
+			return err
+		}
+		if oldName != nil && !bytes.Equal(oldName, []byte(gen)) {
+			if err := tx.Bucket(bktGens).DeleteBucket(oldName); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// remove deletes a source and its data (used for code lists).
+func (d *db) remove(name string) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		src := tx.Bucket(bktSources)
+		old := src.Get([]byte(name))
+		if old == nil {
+			return nil
+		}
+		oldName := append([]byte(nil), old...)
+		if err := src.Delete([]byte(name)); err != nil {
+			return err
+		}
+		return tx.Bucket(bktGens).DeleteBucket(oldName)
+	})
+}
+
+func genBucket(tx *bolt.Tx, gen string) (*bolt.Bucket, error) {
+	g := tx.Bucket(bktGens).Bucket([]byte(gen))
+	if g == nil {
+		return nil, fmt.Errorf("terminology store: generation %s missing", gen)
+	}
+	return g, nil
+}
+
+func putBlob(g *bolt.Bucket, name string, data []byte) error {
+	b := g.Bucket(bktBlob)
+	b.FillPercent = 1
+	for i := 0; i == 0 || i*blobChunk < len(data); i++ {
+		end := min((i+1)*blobChunk, len(data))
+		key := binary.BigEndian.AppendUint32([]byte(name+"\x00"), uint32(i))
+		if err := b.Put(key, data[i*blobChunk:end]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// getBlob copies a blob out of the transaction.
+func getBlob(g *bolt.Bucket, name string) []byte {
+	b := g.Bucket(bktBlob)
+	prefix := []byte(name + "\x00")
+	var out []byte
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+4; k, v = c.Next() {
+		out = append(out, v...)
+	}
+	return out
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+type boltTx = bolt.Tx
