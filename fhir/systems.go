@@ -1,0 +1,112 @@
+package fhir
+
+import "github.com/opengpsoc/gpsoc/record"
+
+// UK Core and HL7 URIs (reference/standards.md §1.2–1.4).
+const (
+	ProfileBase = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-"
+
+	ExtNHSVerification    = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
+	CSNHSVerification     = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
+	ExtNHSUnavailable     = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberUnavailableReason"
+	ExtRepeatInformation  = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-MedicationRepeatInformation"
+	SystemODSSite         = "https://fhir.nhs.uk/Id/ods-site-code"
+	SystemSDSUser         = "https://fhir.nhs.uk/Id/sds-user-id"
+	SystemGMC             = "https://fhir.hl7.org.uk/Id/gmc-number"
+	SystemGMP             = "https://fhir.hl7.org.uk/Id/gmp-number"
+	SystemNMC             = "https://fhir.hl7.org.uk/Id/nmc-number"
+	SystemGPhC            = "https://fhir.hl7.org.uk/Id/gphc-number"
+	SystemRxNorm          = "http://www.nlm.nih.gov/research/umls/rxnorm"
+	SystemCVX             = "http://hl7.org/fhir/sid/cvx"
+	CSConditionClinical   = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+	CSConditionVer        = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+	CSConditionCategory   = "http://terminology.hl7.org/CodeSystem/condition-category"
+	CSAllergyClinical     = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+	CSAllergyVer          = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+	CSActCode             = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+	CSCourseOfTherapy     = "http://terminology.hl7.org/CodeSystem/medicationrequest-course-of-therapy"
+	CSObservationCategory = "http://terminology.hl7.org/CodeSystem/observation-category"
+	CSAuditEventType      = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+	CSSecuritySourceType  = "http://terminology.hl7.org/CodeSystem/security-source-type"
+	CSDataOperation       = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+	CSConfidentiality     = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+	// CSActReason HTEST marks test (synthetic) health data: the demo practice's tag.
+	CSActReason = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+)
+
+// openGPSoC's own URIs, for what UK Core has no home for. A re-import into
+// gpsoc reads them back, so an export loses nothing.
+const (
+	OurBase = "https://opengpsoc.org/fhir/"
+	// SystemUserName identifies a practice user (Practitioner) by gpsoc user name.
+	SystemUserName = OurBase + "Id/user-name"
+	// SystemRecordID is a gpsoc record id (kind/id), for references to what the export does not carry.
+	SystemRecordID = OurBase + "Id/record"
+	// ExtRecord carries, as JSON, the fields of a record that FHIR has no element for.
+	ExtRecord = OurBase + "StructureDefinition/record-extra"
+	// ExtRegistration: registration type and dates at the practice.
+	ExtRegistration = OurBase + "StructureDefinition/registration"
+	// ExtForeignCode flags a coding outside the UK terminologies, kept as given.
+	ExtForeignCode       = OurBase + "StructureDefinition/foreign-code"
+	CSConsultationType   = OurBase + "CodeSystem/consultation-type"
+	CSAppointmentMode    = OurBase + "CodeSystem/appointment-mode"
+	CSTaskType           = OurBase + "CodeSystem/task-type"
+	CSNoNHSReason        = OurBase + "CodeSystem/no-nhs-reason"
+	CSAuditAction        = OurBase + "CodeSystem/audit-action"
+	CSWarningFlag        = OurBase + "CodeSystem/warning-flag"
+	TagDemoCode          = "HTEST"
+	TagDemoDisplay       = "test health data"
+	procedureMarker      = "[procedure"
+	UnitNotStated        = "(quantity not stated)"
+	DoseNotStated        = "(dose not stated in the imported record)"
+	ClinicianNotRecorded = "(not recorded)"
+)
+
+// SNOMED CT concepts used in mappings.
+const (
+	SCTSystolic        = "271649006"
+	SCTDiastolic       = "271650006"
+	SCTBloodPressure   = "75367002"
+	SCTNoKnownAllergy  = "716186003"
+	SCTDegradedEntry   = "196411000000103"
+	SCTDegradedDrugAll = "196461000000101"
+	LOINCBP            = "85354-9"
+	LOINCSystolic      = "8480-6"
+	LOINCDiastolic     = "8462-4"
+)
+
+// UKSystem reports whether a code system is one of the UK terminologies
+// (SNOMED CT, dm+d, Read v2, CTV3). Codes in other systems (LOINC, RxNorm,
+// CVX…) are kept as given and flagged.
+func UKSystem(s string) bool {
+	switch s {
+	case record.SystemSNOMED, record.SystemDMD, record.SystemRead2, record.SystemCTV3:
+		return true
+	}
+	return false
+}
+
+// KindType is the FHIR resource type a record kind exports as.
+func KindType(k record.Kind) string {
+	switch k {
+	case record.KindPatient:
+		return "Patient"
+	case record.KindConsultation:
+		return "Encounter"
+	case record.KindProblem:
+		return "Condition"
+	case record.KindObservation:
+		return "Observation"
+	case record.KindMedication:
+		return "MedicationRequest"
+	case record.KindAllergy:
+		return "AllergyIntolerance"
+	case record.KindImmunisation:
+		return "Immunization"
+	case record.KindAppointment:
+		return "Appointment"
+	case record.KindTask, record.KindRecall:
+		return "Task"
+	}
+	return ""
+}
