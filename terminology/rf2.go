@@ -290,13 +290,12 @@ func parseRF2File(f inputFile, kind rf2Kind, out *rf2Parsed, probs *problems) er
 		if err != nil {
 			return fmt.Errorf("read: %w", err)
 		}
-		if len(line) == 0 {
+		if len(line) == 0 || line[0] == '#' {
+			// blank lines and '#' comments: released files have none, but test packages
+			// (snowstorm's) do, and no RF2 id can start with '#'
 			continue
 		}
 		if !header {
-			if line[0] == '#' { // comment lines before the header (test packages carry them)
-				continue
-			}
 			n := splitTabs(line, fields)
 			if n != len(want) {
 				probs.add(f.name, lr.line, "header has %d columns, want %d (%s)", n, len(want), strings.Join(want, ", "))
@@ -418,7 +417,8 @@ func parseRF2File(f inputFile, kind rf2Kind, out *rf2Parsed, probs *problems) er
 // latest keeps, per id, the row with the latest effectiveTime (several packages, or a
 // Snapshot plus an extension overriding a row).
 func latest[T any](rows []T, key func(*T) [16]byte, eff func(*T) uint32) []T {
-	slices.SortFunc(rows, func(a, b T) int {
+	// stable: on equal effectiveTime the row from the later file (paths order) wins
+	slices.SortStableFunc(rows, func(a, b T) int {
 		if c := bytes.Compare(ptr(key(&a)), ptr(key(&b))); c != 0 {
 			return c
 		}
