@@ -153,3 +153,73 @@ func TestPatientsDeltaMatchReference(t *testing.T) {
 		checkPatients(t, ix, live, q, 10)
 	}
 }
+
+func queryFromTerm(r *rand.Rand, t Term) string {
+	var ws []string
+	eachWord(fold(t.Term), func(w string, _, joined bool) {
+		if !joined {
+			ws = append(ws, w)
+		}
+	})
+	if len(ws) == 0 {
+		return "x"
+	}
+	w := ws[r.IntN(len(ws))]
+	cut := func(s string, n int) string {
+		if n >= len(s) {
+			return s
+		}
+		return s[:n]
+	}
+	switch r.IntN(10) {
+	case 0:
+		return cut(w, 1)
+	case 1:
+		return cut(w, 2)
+	case 2:
+		if len(w) >= 5 {
+			i := 1 + r.IntN(len(w)-2)
+			return w[:i] + w[i+1:]
+		}
+		return w
+	case 3:
+		var ini []byte
+		for _, x := range ws {
+			ini = append(ini, x[0])
+		}
+		return cut(string(ini), 3+r.IntN(3))
+	case 4:
+		return t.Code
+	case 5:
+		return cut(t.Code, 4+r.IntN(4))
+	case 6:
+		w2 := ws[r.IntN(len(ws))]
+		return cut(w2, 3) + " " + cut(w, 4)
+	case 7:
+		return strings.Join(ws, " ")
+	case 8:
+		return cut(w, 3) + " " + cut(ws[0], 2)
+	default:
+		return w
+	}
+}
+
+func TestTermsMatchReference(t *testing.T) {
+	ts := SyntheticTerms(6000, 3)
+	ix := BuildTerms(ts)
+	r := rand.New(rand.NewPCG(5, 6))
+	keepActive := func(i int) bool { return ts[i].Active }
+	for i := 0; i < 600; i++ {
+		q := queryFromTerm(r, ts[r.IntN(len(ts))])
+		limit := []int{1, 5, 10, 50}[r.IntN(4)]
+		var keep func(int) bool
+		if r.IntN(3) == 0 {
+			keep = keepActive
+		}
+		got := ix.Search(context.Background(), q, limit, keep)
+		want := ReferenceTerms(ts, q, limit, keep)
+		if !slices.Equal(got, want) {
+			t.Fatalf("query %q limit %d:\n got  %v\n want %v", q, limit, got, want)
+		}
+	}
+}

@@ -376,6 +376,9 @@ func compactDates(s string, today uint32) []uint32 {
 // all but the last three characters when those look like a UK inward code (digit,
 // letter, letter), else the whole.
 func normPostcode(raw string) (string, int) {
+	if n, out, ok := normPostcodeASCII(raw); ok {
+		return n, out
+	}
 	f := fold(strings.TrimSpace(raw))
 	if f == "" {
 		return "", 0
@@ -390,6 +393,50 @@ func normPostcode(raw string) (string, int) {
 		return f, n - 3
 	}
 	return f, n
+}
+
+// normPostcodeASCII is normPostcode for the usual case (letters, digits and at most one
+// run of single spaces inside), without allocating when already lower case.
+func normPostcodeASCII(raw string) (string, int, bool) {
+	var buf [16]byte
+	n, out := 0, -1
+	upper := false
+	s := strings.TrimSpace(raw)
+	if len(s) > len(buf) {
+		return "", 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ':
+			if out >= 0 || s[i-1] == ' ' {
+				return "", 0, false
+			}
+			out = n
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+			upper = true
+		case isLower(c) || isDigit(c):
+		default:
+			return "", 0, false
+		}
+		buf[n] = c
+		n++
+	}
+	var norm string
+	if !upper && out < 0 {
+		norm = s
+	} else {
+		norm = string(buf[:n])
+	}
+	if out >= 0 {
+		return norm, out, true
+	}
+	if n >= 5 && isDigit(norm[n-3]) && isLower(norm[n-2]) && isLower(norm[n-1]) {
+		return norm, n - 3, true
+	}
+	return norm, n, true
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

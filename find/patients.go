@@ -1,11 +1,8 @@
 package find
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/hex"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -28,447 +25,6 @@ type Patient struct {
 type Hit struct {
 	ID    string
 	Score int
-}
-
-// strTable holds the distinct values of one text field, sorted by (folded, as written):
-// a record stores an index into it, and its order is the tie order.
-type strTable struct {
-	strs  []string
-	folds []string
-	wOff  []uint32 // words of strs[i]: words[wOff[i]:wOff[i+1]]
-	words []uint32
-}
-
-func (t *strTable) wordsOf(i uint32) []uint32 { return t.words[t.wOff[i]:t.wOff[i+1]] }
-
-// patBase is the immutable bulk part of the patient index; records are stored in rank
-// order (the tie order: surname, given names, date of birth, id), so posting lists in
-// rank order give candidates in the order ties are broken.
-type patBase struct {
-	n      int
-	ids    []byte // 16 bytes per rank (UUID), zero when odd
-	oddIDs map[uint32]string
-	fam    []uint32
-	giv    []uint32
-	dob    []uint32 // index into dobTab
-	pc     []uint32 // index into pcTab
-	nhs    []uint64 // value+1, 0 none
-	status []uint8
-
-	famTab, givTab strTable
-	dobStrs        []string // sorted
-	dobPacked      []uint32
-	dobOff         []uint32 // postings per dobStrs entry
-	dobPost        []uint32
-	pcStrs         []string // sorted by (norm, raw)
-	pcNorm         []string
-	pcOut          []uint8
-	pcOff          []uint32
-	pcPost         []uint32
-
-	voc vocab
-
-	byID   []uint32 // ranks sorted by id
-	byNHS  []uint32 // ranks with an NHS number sorted by (number, rank)
-	nhs3   []uint32 // ranks grouped by the first three digits, each group in rank order
-	nhs3Of [1001]uint32
-
-	dups []uint32 // ranks that lost to a later patient with the same id
-}
-
-func (b *patBase) idOf(r uint32) string {
-	if b.oddIDs != nil {
-		if s, ok := b.oddIDs[r]; ok {
-			return s
-		}
-	}
-	return formatUUID(b.ids[r*16 : r*16+16])
-}
-
-func formatUUID(u []byte) string {
-	var buf [36]byte
-	hex.Encode(buf[0:8], u[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], u[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], u[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], u[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], u[10:])
-	return string(buf[:])
-}
-
-// parseUUID accepts only the canonical lower-case form, so that formatUUID gives back
-// exactly the string given and byte order equals string order.
-func parseUUID(s string, dst []byte) bool {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return false
-	}
-	j := 0
-	for i := 0; i < 36; i += 2 {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i--
-			continue
-		}
-		h, ok1 := unhex(s[i])
-		l, ok2 := unhex(s[i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		dst[j] = h<<4 | l
-		j++
-	}
-	return j == 16
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
-}
-
-// rankOf finds the rank of id, or -1.
-func (b *patBase) rankOf(id string) int {
-	var u [16]byte
-	canon := parseUUID(id, u[:])
-	i := sort.Search(len(b.byID), func(i int) bool {
-		r := b.byID[i]
-		if canon && (b.oddIDs == nil || b.oddIDs[r] == "") {
-			return bytes.Compare(b.ids[r*16:r*16+16], u[:]) >= 0
-		}
-		return b.idOf(r) >= id
-	})
-	if i < len(b.byID) && b.idOf(b.byID[i]) == id {
-		return int(b.byID[i])
-	}
-	return -1
-}
-
-func (b *patBase) patient(r uint32) Patient {
-	return Patient{
-		ID:        b.idOf(r),
-		Family:    b.famTab.strs[b.fam[r]],
-		Given:     b.givTab.strs[b.giv[r]],
-		BirthDate: b.dobStrs[b.dob[r]],
-		NHS:       formatNHS(b.nhs[r]),
-		Postcode:  b.pcStrs[b.pc[r]],
-		Status:    b.status[r],
-	}
-}
-
-// ---- build ----
-
-type interner struct {
-	ids  map[string]uint32
-	strs []string
-}
-
-func newInterner() *interner { return &interner{ids: make(map[string]uint32)} }
-
-func (in *interner) id(s string) uint32 {
-	if id, ok := in.ids[s]; ok {
-		return id
-	}
-	id := uint32(len(in.strs))
-	in.ids[s] = id
-	in.strs = append(in.strs, s)
-	return id
-}
-
-// sortedTable sorts the interned strings by (fold, raw) and returns the sorted strings,
-// their folds and remap[temp] = sorted index.
-func sortedTable(strs []string, key func(string) string) (sorted, keys []string, remap []uint32) {
-	type e struct {
-		k, s string
-		i    uint32
-	}
-	es := make([]e, len(strs))
-	for i, s := range strs {
-		es[i] = e{key(s), s, uint32(i)}
-	}
-	slices.SortFunc(es, func(a, b e) int {
-		if c := strings.Compare(a.k, b.k); c != 0 {
-			return c
-		}
-		return strings.Compare(a.s, b.s)
-	})
-	sorted = make([]string, len(es))
-	keys = make([]string, len(es))
-	remap = make([]uint32, len(es))
-	for i, x := range es {
-		sorted[i], keys[i], remap[x.i] = x.s, x.k, uint32(i)
-	}
-	return
-}
-
-// BuildPatients builds an index over ps in one go (much faster than Put one by one).
-// When an id occurs twice the later patient wins.
-func BuildPatients(ps []Patient) *Patients {
-	ix := NewPatients()
-	ix.installLocked(buildPatBase(ps))
-	return ix
-}
-
-func identity(s string) string { return s }
-
-func buildPatBase(ps []Patient) *patBase {
-	n := len(ps)
-	b := &patBase{n: n}
-	famT, givT, dobT, pcT := make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n)
-	var famI, givI, dobI, pcI *interner
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		famI, givI = newInterner(), newInterner()
-		for i := range ps {
-			famT[i] = famI.id(ps[i].Family)
-			givT[i] = givI.id(ps[i].Given)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		dobI, pcI = newInterner(), newInterner()
-		for i := range ps {
-			dobT[i] = dobI.id(ps[i].BirthDate)
-			pcT[i] = pcI.id(ps[i].Postcode)
-		}
-	}()
-	wg.Wait()
-
-	var famRemap, givRemap, dobRemap, pcRemap []uint32
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		b.famTab.strs, b.famTab.folds, famRemap = sortedTable(famI.strs, fold)
-		b.givTab.strs, b.givTab.folds, givRemap = sortedTable(givI.strs, fold)
-	}()
-	go func() {
-		defer wg.Done()
-		b.dobStrs, _, dobRemap = sortedTable(dobI.strs, identity)
-		b.pcStrs, b.pcNorm, pcRemap = sortedTable(pcI.strs, func(s string) string { n, _ := normPostcode(s); return n })
-	}()
-	wg.Wait()
-
-	// rank order
-	type key struct {
-		f, g, d uint32
-		i       uint32
-	}
-	keys := make([]key, n)
-	for i := range ps {
-		keys[i] = key{famRemap[famT[i]], givRemap[givT[i]], dobRemap[dobT[i]], uint32(i)}
-	}
-	parallelSort(keys, func(a, b key) int {
-		if a.f != b.f {
-			return cmp.Compare(a.f, b.f)
-		}
-		if a.g != b.g {
-			return cmp.Compare(a.g, b.g)
-		}
-		if a.d != b.d {
-			return cmp.Compare(a.d, b.d)
-		}
-		if c := strings.Compare(ps[a.i].ID, ps[b.i].ID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
-	famT, givT, dobT = nil, nil, nil
-
-	b.ids = make([]byte, 16*n)
-	b.fam = make([]uint32, n)
-	b.giv = make([]uint32, n)
-	b.dob = make([]uint32, n)
-	b.pc = make([]uint32, n)
-	b.nhs = make([]uint64, n)
-	b.status = make([]uint8, n)
-	for r, k := range keys {
-		p := &ps[k.i]
-		if !parseUUID(p.ID, b.ids[r*16:r*16+16]) {
-			if b.oddIDs == nil {
-				b.oddIDs = make(map[uint32]string)
-			}
-			b.oddIDs[uint32(r)] = p.ID
-			clear(b.ids[r*16 : r*16+16])
-		}
-		b.fam[r], b.giv[r], b.dob[r] = k.f, k.g, k.d
-		b.pc[r] = pcRemap[pcT[k.i]]
-		b.nhs[r] = nhsValue(p.NHS)
-		b.status[r] = p.Status
-	}
-	inputIdx := make([]uint32, n)
-	for r, k := range keys {
-		inputIdx[r] = k.i
-	}
-	keys = nil
-	pcT = nil
-
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		b.buildWords()
-	}()
-	go func() {
-		defer wg.Done()
-		b.buildSide()
-	}()
-	wg.Wait()
-	// equal ids: the later input wins; the others leave byID and are listed in dups
-	w := 0
-	for i := 0; i < len(b.byID); i++ {
-		r := b.byID[i]
-		if w > 0 && b.idOf(b.byID[w-1]) == b.idOf(r) {
-			prev := b.byID[w-1]
-			if inputIdx[r] > inputIdx[prev] {
-				b.dups = append(b.dups, prev)
-				b.byID[w-1] = r
-			} else {
-				b.dups = append(b.dups, r)
-			}
-			continue
-		}
-		b.byID[w] = r
-		w++
-	}
-	b.byID = b.byID[:w]
-	return b
-}
-
-// parallelSort sorts two halves on two goroutines and merges them.
-func parallelSort[T any](s []T, cmpf func(a, b T) int) {
-	if len(s) < 1<<15 || runtime.GOMAXPROCS(0) < 2 {
-		slices.SortFunc(s, cmpf)
-		return
-	}
-	mid := len(s) / 2
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); slices.SortFunc(s[:mid], cmpf) }()
-	slices.SortFunc(s[mid:], cmpf)
-	wg.Wait()
-	out := make([]T, 0, len(s))
-	i, j := 0, mid
-	for i < mid && j < len(s) {
-		if cmpf(s[j], s[i]) < 0 {
-			out = append(out, s[j])
-			j++
-		} else {
-			out = append(out, s[i])
-			i++
-		}
-	}
-	out = append(out, s[i:mid]...)
-	out = append(out, s[j:]...)
-	copy(s, out)
-}
-
-func (b *patBase) buildWords() {
-	vb := newVocabBuilder()
-	// family words carry primaryBit when they lead the surname; given words never do
-	fill := func(t *strTable, fam bool) {
-		t.wOff = make([]uint32, len(t.strs)+1)
-		for i, f := range t.folds {
-			eachWord(f, func(w string, first, _ bool) {
-				id := vb.id(w)
-				if fam && first {
-					id |= primaryBit
-				}
-				t.words = append(t.words, id)
-			})
-			t.wOff[i+1] = uint32(len(t.words))
-		}
-	}
-	fill(&b.famTab, true)
-	fill(&b.givTab, false)
-	words, remap := vb.finish()
-	for i, w := range b.famTab.words {
-		b.famTab.words[i] = remap[w&^primaryBit] | w&primaryBit
-	}
-	for i, w := range b.givTab.words {
-		b.givTab.words[i] = remap[w]
-	}
-	b.voc.words = words
-	b.voc.tail = buildTail(words)
-	b.voc.pOff, b.voc.sOff, b.voc.post = buildPostings(len(words), b.n, func(r uint32, emit func(uint32, bool)) {
-		for _, w := range b.famTab.wordsOf(b.fam[r]) {
-			emit(w&^primaryBit, w&primaryBit != 0)
-		}
-		for _, w := range b.givTab.wordsOf(b.giv[r]) {
-			emit(w, false)
-		}
-	})
-}
-
-// groupBy lists ranks grouped by key(r) < nKeys, each group in rank order.
-func groupBy(n, nKeys int, key func(r uint32) (uint32, bool)) (off, post []uint32) {
-	off = make([]uint32, nKeys+1)
-	for r := 0; r < n; r++ {
-		if k, ok := key(uint32(r)); ok {
-			off[k+1]++
-		}
-	}
-	for k := 0; k < nKeys; k++ {
-		off[k+1] += off[k]
-	}
-	post = make([]uint32, off[nKeys])
-	pos := slices.Clone(off[:nKeys])
-	for r := 0; r < n; r++ {
-		if k, ok := key(uint32(r)); ok {
-			post[pos[k]] = uint32(r)
-			pos[k]++
-		}
-	}
-	return
-}
-
-func (b *patBase) buildSide() {
-	n := b.n
-	b.dobPacked = make([]uint32, len(b.dobStrs))
-	for i, s := range b.dobStrs {
-		b.dobPacked[i] = parseISODate(s)
-	}
-	b.dobOff, b.dobPost = groupBy(n, len(b.dobStrs), func(r uint32) (uint32, bool) { return b.dob[r], b.dobPacked[b.dob[r]] != 0 })
-	b.pcOut = make([]uint8, len(b.pcStrs))
-	for i, s := range b.pcStrs {
-		_, o := normPostcode(s)
-		b.pcOut[i] = uint8(min(o, 255))
-	}
-	b.pcOff, b.pcPost = groupBy(n, len(b.pcStrs), func(r uint32) (uint32, bool) { return b.pc[r], b.pcNorm[b.pc[r]] != "" })
-	// NHS: groups by first three digits, each in rank order; then sorted by number
-	off, post := groupBy(n, 1000, func(r uint32) (uint32, bool) {
-		v := b.nhs[r]
-		if v == 0 {
-			return 0, false
-		}
-		return uint32((v - 1) / 10_000_000), true
-	})
-	copy(b.nhs3Of[:], off)
-	b.nhs3 = post
-	b.byNHS = slices.Clone(post)
-	slices.SortStableFunc(b.byNHS, func(x, y uint32) int { return cmp.Compare(b.nhs[x], b.nhs[y]) })
-	// ids
-	b.byID = make([]uint32, n)
-	for i := range b.byID {
-		b.byID[i] = uint32(i)
-	}
-	parallelSort(b.byID, func(x, y uint32) int {
-		if b.oddIDs == nil {
-			if c := bytes.Compare(b.ids[x*16:x*16+16], b.ids[y*16:y*16+16]); c != 0 {
-				return c
-			}
-			return cmp.Compare(x, y)
-		}
-		if c := strings.Compare(b.idOf(x), b.idOf(y)); c != 0 {
-			return c
-		}
-		return cmp.Compare(x, y)
-	})
 }
 
 // ---- the index ----
@@ -735,6 +291,9 @@ type ptok struct {
 	ub     int
 	nhsLo  uint64 // tDigits: value+1 range of NHS numbers with this prefix
 	nhsHi  uint64
+
+	pcKey   uint64 // tPostcode: packed token, shifted down by pcShift (0: not packable)
+	pcShift uint
 }
 
 func (b *patBase) compile(t qtoken) ptok {
@@ -759,19 +318,66 @@ func (b *patBase) compile(t qtoken) ptok {
 	case tDate:
 		ls = b.dobLevels(t.dates, ls)
 	case tPostcode:
-		lo := sort.SearchStrings(b.pcNorm, t.s)
-		for i := lo; i < len(b.pcNorm) && strings.HasPrefix(b.pcNorm[i], t.s); i++ {
-			switch matchPostcode(t.s, b.pcNorm[i], int(b.pcOut[i])) {
+		if k, ok := packChars(t.s); ok {
+			pt.pcShift = uint(6*(pcChars-len(t.s)) + 4)
+			pt.pcKey = (k << 4) >> pt.pcShift
+			lo := sort.Search(len(b.byPC), func(i int) bool { return b.pcKey[b.byPC[i]]>>pt.pcShift >= pt.pcKey })
+			hi := lo + sort.Search(len(b.byPC)-lo, func(i int) bool { return b.pcKey[b.byPC[lo+i]]>>pt.pcShift > pt.pcKey })
+			var full, distr []uint32
+			for _, r := range b.byPC[lo:hi] {
+				switch b.pcKind(r, &pt) {
+				case pcFull:
+					full = append(full, r)
+				case pcDistrict:
+					distr = append(distr, r)
+				}
+			}
+			slices.Sort(full)
+			slices.Sort(distr)
+			ls = addLevel(ls, ScorePostcodeFull, full)
+			ls = addLevel(ls, ScorePostcodeDistr, distr)
+		}
+		// postcodes that could not be packed are few: test them all
+		var full, distr []uint32
+		for _, r := range b.pcFree {
+			switch b.pcKind(r, &pt) {
 			case pcFull:
-				ls = addLevel(ls, ScorePostcodeFull, b.pcPost[b.pcOff[i]:b.pcOff[i+1]])
+				full = append(full, r)
 			case pcDistrict:
-				ls = addLevel(ls, ScorePostcodeDistr, b.pcPost[b.pcOff[i]:b.pcOff[i+1]])
+				distr = append(distr, r)
 			}
 		}
+		ls = addLevel(ls, ScorePostcodeFull, full)
+		ls = addLevel(ls, ScorePostcodeDistr, distr)
 	}
 	pt.levels = ls
 	pt.ub = maxScore(ls)
 	return pt
+}
+
+// pcKind matches a postcode token on record r (see matchPostcode).
+func (b *patBase) pcKind(r uint32, t *ptok) int {
+	k := b.pcKey[r]
+	if k == 0 {
+		if s, ok := b.pcOdd[r]; ok {
+			norm, out := normPostcode(s)
+			if norm != "" {
+				return matchPostcode(t.q.s, norm, out)
+			}
+		}
+		return pcNone
+	}
+	if t.pcShift == 0 || k>>t.pcShift != t.pcKey {
+		return pcNone
+	}
+	out := int(k & 15)
+	switch {
+	case len(t.q.s) == out:
+		return pcDistrict
+	case len(t.q.s) > out:
+		return pcFull
+	}
+	return pcNone
 }
 
 func atoi64(s string) (uint64, bool) {
@@ -822,11 +428,9 @@ func (b *patBase) nhsPrefixLevels(d string, lo, hi uint64, ls []level) []level {
 
 func (b *patBase) dobLevels(dates []uint32, ls []level) []level {
 	for _, d := range dates {
-		s := isoDate(d)
-		i := sort.SearchStrings(b.dobStrs, s)
-		if i < len(b.dobStrs) && b.dobStrs[i] == s {
-			ls = addLevel(ls, ScoreDOB, b.dobPost[b.dobOff[i]:b.dobOff[i+1]])
-		}
+		lo := sort.Search(len(b.byDOB), func(i int) bool { return b.dob[b.byDOB[i]] >= d })
+		hi := lo + sort.Search(len(b.byDOB)-lo, func(i int) bool { return b.dob[b.byDOB[lo+i]] > d })
+		ls = addLevel(ls, ScoreDOB, b.byDOB[lo:hi])
 	}
 	return ls
 }
@@ -865,25 +469,22 @@ func (b *patBase) tokenScore(r uint32, t *ptok) int {
 		if v != 0 && len(t.q.s) == 10 && v == t.nhsLo {
 			return ScoreNHSExact
 		}
-		if d := b.dobPacked[b.dob[r]]; d != 0 && slices.Contains(t.q.dates, d) {
+		if d := b.dob[r]; d != 0 && slices.Contains(t.q.dates, d) {
 			return ScoreDOB
 		}
 		if v != 0 && len(t.q.s) < 10 && v >= t.nhsLo && v < t.nhsHi {
 			return ScoreNHSPartial
 		}
 	case tDate:
-		if d := b.dobPacked[b.dob[r]]; d != 0 && slices.Contains(t.q.dates, d) {
+		if d := b.dob[r]; d != 0 && slices.Contains(t.q.dates, d) {
 			return ScoreDOB
 		}
 	case tPostcode:
-		i := b.pc[r]
-		if b.pcNorm[i] != "" {
-			switch matchPostcode(t.q.s, b.pcNorm[i], int(b.pcOut[i])) {
-			case pcFull:
-				return ScorePostcodeFull
-			case pcDistrict:
-				return ScorePostcodeDistr
-			}
+		switch b.pcKind(r, t) {
+		case pcFull:
+			return ScorePostcodeFull
+		case pcDistrict:
+			return ScorePostcodeDistr
 		}
 	}
 	return 0
@@ -1028,5 +629,5 @@ func (ix *Patients) keyOf(c *cand) (string, string, string, string, string, stri
 	}
 	b := ix.base
 	r := c.rank
-	return b.famTab.folds[b.fam[r]], b.famTab.strs[b.fam[r]], b.givTab.folds[b.giv[r]], b.givTab.strs[b.giv[r]], b.dobStrs[b.dob[r]], b.idOf(r)
+	return b.famTab.folds[b.fam[r]], b.famTab.strs[b.fam[r]], b.givTab.folds[b.giv[r]], b.givTab.strs[b.giv[r]], b.dobStr(r), b.idOf(r)
 }
