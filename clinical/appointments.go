@@ -258,8 +258,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (*record.Appointment, 
 		for _, x := range appts {
 			if x.Clinician == a.Clinician && activeAppt(x) && x.Start.Before(a.End()) && a.Start.Before(x.End()) {
 				return &record.ConflictError{What: "appointment with " + a.Clinician + " at " + a.Start.In(ukZone).Format("2006-01-02 15:04"),
-					Msg: fmt.Sprintf("clashes with appointment %s (%s–%s)", x.ID, x.Start.In(ukZone).Format("15:04"), x.End().In(ukZone).Format("15:04")),
-					By:  x.RecordedBy, At: x.RecordedAt}
+					Msg: fmt.Sprintf("clashes with appointment %s (%s–%s, %s)", x.ID, x.Start.In(ukZone).Format("15:04"), x.End().In(ukZone).Format("15:04"), x.Status)}
 			}
 		}
 		if err := tx.Put(a); err != nil {

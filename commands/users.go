@@ -175,6 +175,9 @@ func printPractice(f *Factory, pr record.Practice) error {
 		v := view.Settings[k]
 		if v == "" {
 			v = "(default)"
+			if k == clinical.SettingPassphrase {
+				v = "(not set)"
+			}
 		}
 		fields = append(fields, [2]string{k, v})
 	}
