@@ -3,8 +3,8 @@ package commands
 import (
 	"fmt"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 )
