@@ -159,8 +159,8 @@ func uuid7(r *rand.Rand, ms uint64) string {
 // SyntheticPatients returns n synthetic patients, the same for the same n and seed.
 func SyntheticPatients(n int, seed int64) []Patient {
 	r := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
-	tail := synthWords(r, 40000, 2, 4)
-	given := synthWords(r, 4000, 2, 3)
+	tail := synthWords(r, min(40000, 200+n/25), 2, 4)
+	given := synthWords(r, min(4000, 100+n/250), 2, 3)
 	famZ := newZipf(len(commonSurnames), 0.8)
 	tailZ := newZipf(len(tail), 0.7)
 	givZ := newZipf(len(commonGiven), 0.9)
@@ -282,8 +282,8 @@ metronidazole cetirizine loratadine tiotropium montelukast gabapentin pregabalin
 // seed.
 func SyntheticTerms(n int, seed int64) []Term {
 	r := rand.New(rand.NewPCG(uint64(seed), 0x243f6a8885a308d3))
-	eponyms := synthWords(r, 30000, 2, 4)
-	organisms := synthWords(r, 8000, 3, 4)
+	eponyms := synthWords(r, min(30000, 200+n/50), 2, 4)
+	organisms := synthWords(r, min(8000, 100+n/200), 3, 4)
 	findings, forms, tags := termFindings, termForms, termTags
 	adjZ := newZipf(len(termAdjectives), 0.6)
 	siteZ := newZipf(len(termSites), 0.5)

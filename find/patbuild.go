@@ -359,6 +359,17 @@ func sortedTable(strs []string) (sorted, folds []string, remap []uint32) {
 	return
 }
 
+func foldOrdinals(folds []string) []uint32 {
+	ord := make([]uint32, len(folds))
+	for i := 1; i < len(folds); i++ {
+		ord[i] = ord[i-1]
+		if folds[i] != folds[i-1] {
+			ord[i]++
+		}
+	}
+	return ord
+}
+
 // BuildPatients builds an index over ps in one go (much faster than Put one by one).
 // When an id occurs twice the later patient wins.
 func BuildPatients(ps []Patient) *Patients {
@@ -414,15 +425,19 @@ func buildPatBase(ps []Patient) *patBase {
 		b.givTab.strs, b.givTab.folds, givRemap = sortedTable(givI.strs)
 	})
 	famI, givI = nil, nil
+	// the tie order compares folded names: table entries that fold alike share an ordinal
+	famOrd, givOrd := foldOrdinals(b.famTab.folds), foldOrdinals(b.givTab.folds)
 
 	// rank order: radix sort on (family, given) packed in one word, then ties (same
 	// names) by date of birth as written and id
 	fb, gb := bitsFor(len(b.famTab.strs)), bitsFor(len(b.givTab.strs))
+	fo := func(i int) uint64 { return uint64(famOrd[famRemap[famT[i]]]) }
+	gv := func(i int) uint64 { return uint64(givOrd[givRemap[givT[i]]]) }
 	order := make([]uint32, n)
 	if fb+gb <= 64 {
 		ks := make([]uint64, n)
 		for i := range ps {
-			ks[i] = uint64(famRemap[famT[i]])<<gb | uint64(givRemap[givT[i]])
+			ks[i] = fo(i)<<gb | gv(i)
 			order[i] = uint32(i)
 		}
 		radixSort(ks, order, fb+gb)
@@ -450,10 +465,10 @@ func buildPatBase(ps []Patient) *patBase {
 			order[i] = uint32(i)
 		}
 		slices.SortFunc(order, func(a, c uint32) int {
-			if x, y := famRemap[famT[a]], famRemap[famT[c]]; x != y {
+			if x, y := fo(int(a)), fo(int(c)); x != y {
 				return cmp.Compare(x, y)
 			}
-			if x, y := givRemap[givT[a]], givRemap[givT[c]]; x != y {
+			if x, y := gv(int(a)), gv(int(c)); x != y {
 				return cmp.Compare(x, y)
 			}
 			x, y := &ps[a], &ps[c]

@@ -618,16 +618,16 @@ func (ix *Patients) compareCand(x, y *cand) int {
 	if x.d == nil && y.d == nil {
 		return cmp.Compare(x.rank, y.rank)
 	}
-	xf, x1, xg, x2, xd, xid := ix.keyOf(x)
-	yf, y1, yg, y2, yd, yid := ix.keyOf(y)
-	return comparePatientKeys(xf, x1, xg, x2, xd, xid, yf, y1, yg, y2, yd, yid)
+	xf, xg, xd, xid := ix.keyOf(x)
+	yf, yg, yd, yid := ix.keyOf(y)
+	return comparePatientKeys(xf, xg, xd, xid, yf, yg, yd, yid)
 }
 
-func (ix *Patients) keyOf(c *cand) (string, string, string, string, string, string) {
+func (ix *Patients) keyOf(c *cand) (string, string, string, string) {
 	if c.d != nil {
-		return c.d.famFold, c.d.p.Family, c.d.givFold, c.d.p.Given, c.d.p.BirthDate, c.d.p.ID
+		return c.d.famFold, c.d.givFold, c.d.p.BirthDate, c.d.p.ID
 	}
 	b := ix.base
 	r := c.rank
-	return b.famTab.folds[b.fam[r]], b.famTab.strs[b.fam[r]], b.givTab.folds[b.giv[r]], b.givTab.strs[b.giv[r]], b.dobStr(r), b.idOf(r)
+	return b.famTab.folds[b.fam[r]], b.givTab.folds[b.giv[r]], b.dobStr(r), b.idOf(r)
 }

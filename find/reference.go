@@ -141,18 +141,12 @@ func (r *refPatient) score(toks []qtoken, now int64) int {
 }
 
 // comparePatientKeys orders patients by the tie rule after score and recency: surname,
-// given names (each by folded form, then as written), date of birth as written, id.
-func comparePatientKeys(af, a1, ag, a2, ad, aid, bf, b1, bg, b2, bd, bid string) int {
+// then given names (each folded: lower case, accents off), date of birth as written, id.
+func comparePatientKeys(af, ag, ad, aid, bf, bg, bd, bid string) int {
 	if c := strings.Compare(af, bf); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a1, b1); c != 0 {
-		return c
-	}
 	if c := strings.Compare(ag, bg); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a2, b2); c != 0 {
 		return c
 	}
 	if c := strings.Compare(ad, bd); c != 0 {
@@ -192,8 +186,8 @@ func ReferencePatients(ps []Patient, recent map[string]time.Time, q string, limi
 		if a.r.openedAt != b.r.openedAt {
 			return cmp.Compare(b.r.openedAt, a.r.openedAt)
 		}
-		return comparePatientKeys(a.r.famFold, a.r.p.Family, a.r.givFold, a.r.p.Given, a.r.p.BirthDate, a.r.p.ID,
-			b.r.famFold, b.r.p.Family, b.r.givFold, b.r.p.Given, b.r.p.BirthDate, b.r.p.ID)
+		return comparePatientKeys(a.r.famFold, a.r.givFold, a.r.p.BirthDate, a.r.p.ID,
+			b.r.famFold, b.r.givFold, b.r.p.BirthDate, b.r.p.ID)
 	})
 	if len(out) > limit {
 		out = out[:limit]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 )
 
@@ -356,7 +355,7 @@ func (ix *Terms) Search(ctx context.Context, q string, limit int, keep func(inde
 		return total
 	}
 	top, ok := runLevels(ctx, levels, rest, limit, eval)
-	if !ok {
+	if !ok || ctx.Err() != nil {
 		return nil
 	}
 	out := make([]TermHit, len(top))
@@ -365,5 +364,3 @@ func (ix *Terms) Search(ctx context.Context, q string, limit int, keep func(inde
 	}
 	return out
 }
-
-var _ = strings.Compare
