@@ -78,7 +78,7 @@ func (s *Service) AddObservation(ctx context.Context, in ObservationInput) (*rec
 		return nil, err
 	}
 	ob := &record.Observation{Meta: record.Meta{PatientID: p.ID, Sensitive: in.Sensitive}, Code: o.Code, Value: o.Value,
-		ValueText: o.ValueText, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff.UTC()}
+		ValueText: o.ValueText, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff.UTC().Truncate(time.Second)}
 	if err := s.newEntry(ctx, ob); err != nil {
 		return nil, err
 	}

@@ -172,7 +172,10 @@ func consultAddRun(f *Factory, cmd *cobra.Command, s *clinical.Service, ref stri
 			return invalidFlag("end", o.End, "is before --start %s", o.Start)
 		}
 	}
-	if !in.Start.IsZero() && in.Start.After(f.Now().Add(time.Minute)) {
+	if in.Start.IsZero() {
+		in.Start = f.Now().UTC().Truncate(time.Second)
+	}
+	if in.Start.After(f.Now().Add(time.Minute)) {
 		return invalidFlag("start", o.Start, "is in the future")
 	}
 	for _, c := range o.Codes {
@@ -211,7 +214,15 @@ func consultAddRun(f *Factory, cmd *cobra.Command, s *clinical.Service, ref stri
 		return flagNames(cmd, err)
 	}
 	if f.Output == "json" || f.Output == "ndjson" {
-		return printOne(f.IO, f.Output, res, nil)
+		out := struct {
+			Consultation *record.Consultation  `json:"consultation"`
+			Observations []*record.Observation `json:"observations"`
+			Problem      *record.Problem       `json:"problem,omitempty"`
+		}{res.Consultation, res.Observations, res.Problem}
+		if out.Observations == nil {
+			out.Observations = []*record.Observation{}
+		}
+		return printOne(f.IO, f.Output, out, nil)
 	}
 	if err := printOneRow(f, res.Consultation, consultColumns(f.IO)); err != nil {
 		return err
