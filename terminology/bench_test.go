@@ -1,0 +1,202 @@
+package terminology_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/terminology"
+	"github.com/opengpsoc/gpsoc/terminology/rf2gen"
+)
+
+// Benchmarks over synthetic releases from rf2gen (deterministic tiers). The default tier is
+// 100k concepts so `go test -bench .` stays quick; GPSOC_BENCH_FULL=1 adds the full UK shape
+// (1.1M concepts, 3M descriptions, 8M relationship rows), whose import budget is 3 minutes
+// (design.md §7). Generated releases are cached in $GPSOC_BENCH_CACHE (default: the OS temp
+// folder) and reused.
+
+type tier struct {
+	name string
+	n    int
+}
+
+func tiers(b *testing.B) []tier {
+	ts := []tier{{"100k", 100_000}}
+	if os.Getenv("GPSOC_BENCH_FULL") == "1" {
+		ts = append(ts, tier{"full-uk-1.1M", rf2gen.FullUK().Concepts})
+	}
+	return ts
+}
+
+var genMu sync.Mutex
+
+// release returns the folder of a generated release of n concepts and its stats.
+func release(b *testing.B, n int) rf2gen.Stats {
+	b.Helper()
+	genMu.Lock()
+	defer genMu.Unlock()
+	cache := os.Getenv("GPSOC_BENCH_CACHE")
+	if cache == "" {
+		cache = filepath.Join(os.TempDir(), "gpsoc-bench-cache")
+	}
+	dir := filepath.Join(cache, "rf2gen-v2-"+strconv.Itoa(n))
+	stamp := filepath.Join(dir, "stats.json")
+	var st rf2gen.Stats
+	if data, err := os.ReadFile(stamp); err == nil && json.Unmarshal(data, &st) == nil {
+		return st
+	}
+	os.RemoveAll(dir)
+	start := time.Now()
+	st, err := rf2gen.Write(dir, rf2gen.Scaled(n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, _ := json.Marshal(st)
+	os.WriteFile(stamp, data, 0o644)
+	b.Logf("generated %d concepts in %v", n, time.Since(start).Round(time.Millisecond))
+	return st
+}
+
+var (
+	importedMu sync.Mutex
+	imported   = map[int]*terminology.Terminology{}
+)
+
+// loaded imports a tier once per benchmark binary and keeps it open.
+func loaded(b *testing.B, n int) (*terminology.Terminology, rf2gen.Stats) {
+	st := release(b, n)
+	importedMu.Lock()
+	defer importedMu.Unlock()
+	if tm := imported[n]; tm != nil {
+		return tm, st
+	}
+	dir, err := os.MkdirTemp("", "gpsoc-bench-term")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tm, err := terminology.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := tm.ImportRF2(st.Dir); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("import %d concepts: %v\n", n, time.Since(start).Round(time.Millisecond))
+	imported[n] = tm
+	return tm, st
+}
+
+func BenchmarkImportRF2(b *testing.B) {
+	for _, tr := range tiers(b) {
+		b.Run(tr.name, func(b *testing.B) {
+			st := release(b, tr.n)
+			for b.Loop() {
+				b.StopTimer()
+				dir := b.TempDir()
+				tm, err := terminology.Open(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				b.StartTimer()
+				start := time.Now()
+				info, err := tm.ImportRF2(st.Dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d := time.Since(start)
+				b.StopTimer()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				fmt.Printf("import %s: %v (budget 3m0s); concepts %d, description rows %d, relationship rows %d, active is-a %d; heap now %d MB\n",
+					tr.name, d.Round(time.Millisecond), info.Counts["concepts"], info.Counts["descriptionRows"],
+					info.Counts["relationshipRows"], info.Counts["isA"], ms.HeapAlloc>>20)
+				tm.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+func BenchmarkSubsumes(b *testing.B) {
+	for _, tr := range tiers(b) {
+		b.Run(tr.name, func(b *testing.B) {
+			tm, st := loaded(b, tr.n)
+			// pairs: a deep concept against its top ancestor (true), and random pairs (mostly false)
+			codes, err := tm.DescendantCodes("sct", st.TargetConcept)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			type pair struct{ a, b string }
+			pairs := []pair{{st.SampleAncestor, st.SampleChild}}
+			for range 1023 {
+				pairs = append(pairs, pair{st.TargetConcept, codes[rng.IntN(len(codes))]}, pair{codes[rng.IntN(len(codes))], st.SampleChild})
+			}
+			if ok, err := tm.Subsumes(st.SampleAncestor, st.SampleChild); !ok || err != nil {
+				b.Fatalf("sample pair: %v %v", ok, err)
+			}
+			b.ReportAllocs()
+			i := 0
+			start := time.Now()
+			for b.Loop() {
+				p := pairs[i%len(pairs)]
+				if _, err := tm.Subsumes(p.a, p.b); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			per := time.Since(start) / time.Duration(max(i, 1))
+			fmt.Printf("subsumes %s: %v per test (budget 50µs)\n", tr.name, per)
+		})
+	}
+}
+
+func BenchmarkDescendants10k(b *testing.B) {
+	for _, tr := range tiers(b) {
+		b.Run(tr.name, func(b *testing.B) {
+			tm, st := loaded(b, tr.n)
+			codes, err := tm.DescendantCodes("sct", st.TargetConcept)
+			if err != nil || len(codes) != st.TargetDescendants {
+				b.Fatalf("<< target: %d codes (want %d), %v", len(codes), st.TargetDescendants, err)
+			}
+			b.ReportAllocs()
+			n := 0
+			start := time.Now()
+			for b.Loop() {
+				codes, _ = tm.DescendantCodes("sct", st.TargetConcept)
+				n++
+			}
+			per := time.Since(start) / time.Duration(max(n, 1))
+			fmt.Printf("<< of a concept with %d descendants, %s: %v (budget 20ms)\n", len(codes), tr.name, per)
+		})
+	}
+}
+
+// ECL with terms (what `gpsoc codes ecl` prints) over the same 10,000 descendants.
+func BenchmarkECL10kWithTerms(b *testing.B) {
+	for _, tr := range tiers(b) {
+		b.Run(tr.name, func(b *testing.B) {
+			tm, st := loaded(b, tr.n)
+			expr := "<< " + st.TargetConcept
+			if got, err := tm.ECL(expr); err != nil || len(got) != st.TargetDescendants+1 {
+				b.Fatalf("ECL: %d, %v", len(got), err)
+			}
+			n := 0
+			start := time.Now()
+			for b.Loop() {
+				tm.ECL(expr)
+				n++
+			}
+			fmt.Printf("ECL %s with terms, %s: %v\n", expr, tr.name, (time.Since(start) / time.Duration(max(n, 1))))
+		})
+	}
+}
