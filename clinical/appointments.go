@@ -64,8 +64,7 @@ func (s *Service) AddSession(ctx context.Context, in SessionInput) (*record.Sess
 			}
 			xs, xe := sessionTimes(x)
 			if xs.Before(en) && st.Before(xe) {
-				return &record.ConflictError{What: "session " + x.ID, Msg: fmt.Sprintf("%s already has a session %s–%s on %s", x.Clinician, x.Start, x.End, x.Date),
-					By: x.RecordedBy, At: x.RecordedAt}
+				return &record.ConflictError{What: "session " + x.ID, Msg: fmt.Sprintf("%s already has a session %s–%s on %s", x.Clinician, x.Start, x.End, x.Date)}
 			}
 			return nil
 		}); err != nil {

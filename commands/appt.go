@@ -42,7 +42,7 @@ did-not-attend, cancelled.`,
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, se, sessionColumns(f.IO))
+			return printOneRow(f, se, sessionColumns(colIO(f)))
 		}),
 	}
 	fl := sessionAdd.Flags()
@@ -71,7 +71,7 @@ did-not-attend, cancelled.`,
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, sl, slotColumns(f.IO))
+			return printList(f.IO, f.Output, sl, slotColumns(colIO(f)))
 		}),
 	}
 	slots.Flags().StringVar(&sd, "date", "", "the day YYYY-MM-DD (required)")
@@ -107,7 +107,7 @@ refused (exit 5) naming the appointment in the way.`,
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, a, apptColumns(f.IO))
+			return printOneRow(f, a, apptColumns(colIO(f)))
 		}),
 	}
 	fl = book.Flags()
@@ -139,7 +139,7 @@ refused (exit 5) naming the appointment in the way.`,
 				if err != nil {
 					return err
 				}
-				return printOneRow(f, a, apptColumns(f.IO))
+				return printOneRow(f, a, apptColumns(colIO(f)))
 			}),
 		}
 		addIfVersion(c, &ifv)
@@ -162,7 +162,7 @@ refused (exit 5) naming the appointment in the way.`,
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, as, apptColumns(f.IO))
+			return printList(f.IO, f.Output, as, apptColumns(colIO(f)))
 		}),
 	}
 	list.Flags().StringVar(&af.Date, "date", "", "the day YYYY-MM-DD (default today, unless --patient)")

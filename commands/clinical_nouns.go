@@ -224,7 +224,7 @@ func consultAddRun(f *Factory, cmd *cobra.Command, s *clinical.Service, ref stri
 		}
 		return printOne(f.IO, f.Output, out, nil)
 	}
-	if err := printOneRow(f, res.Consultation, consultColumns(f.IO)); err != nil {
+	if err := printOneRow(f, res.Consultation, consultColumns(colIO(f))); err != nil {
 		return err
 	}
 	for _, ob := range res.Observations {
@@ -248,7 +248,7 @@ func newConsultListCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			noteHidden(f, l.Hidden)
-			return printList(f.IO, f.Output, l.Items, consultColumns(f.IO))
+			return printList(f.IO, f.Output, l.Items, consultColumns(colIO(f)))
 		}),
 	}
 	cmd.Flags().BoolVar(&lo.All, "all", false, "include entries entered in error")
@@ -278,7 +278,7 @@ refused (exit 5). Codes are checked against the terminology.`,
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, p, problemColumns(f.IO))
+			return printOneRow(f, p, problemColumns(colIO(f)))
 		}),
 	}
 	add.Flags().StringVar(&in.Code, "code", "", "the problem's code (required)")
@@ -302,7 +302,7 @@ refused (exit 5). Codes are checked against the terminology.`,
 				return err
 			}
 			noteHidden(f, l.Hidden)
-			return printList(f.IO, f.Output, l.Items, problemColumns(f.IO))
+			return printList(f.IO, f.Output, l.Items, problemColumns(colIO(f)))
 		}),
 	}
 	list.Flags().StringVar(&pf.Status, "status", "", "only active or past problems")
@@ -326,7 +326,7 @@ refused (exit 5). Codes are checked against the terminology.`,
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, p, problemColumns(f.IO))
+			return printOneRow(f, p, problemColumns(colIO(f)))
 		}),
 	}
 	resolve.Flags().StringVar(&date, "date", "", "resolved on YYYY-MM-DD (default today)")
@@ -375,7 +375,7 @@ one observation with systolic and diastolic (code 75367002 unless --code).
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, o, obsColumns(f.IO))
+			return printOneRow(f, o, obsColumns(colIO(f)))
 		}),
 	}
 	fl := add.Flags()
@@ -398,7 +398,7 @@ one observation with systolic and diastolic (code 75367002 unless --code).
 				return err
 			}
 			noteHidden(f, l.Hidden)
-			return printList(f.IO, f.Output, l.Items, obsColumns(f.IO))
+			return printList(f.IO, f.Output, l.Items, obsColumns(colIO(f)))
 		}),
 	}
 	list.Flags().StringVar(&of.Code, "code", "", "only this code")
@@ -442,7 +442,7 @@ an allergy is active); recording an allergy retires an active NKDA.`,
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, a, allergyColumns(f.IO))
+			return printOneRow(f, a, allergyColumns(colIO(f)))
 		}),
 	}
 	fl := add.Flags()
@@ -466,7 +466,7 @@ an allergy is active); recording an allergy retires an active NKDA.`,
 				return err
 			}
 			noteHidden(f, l.Hidden)
-			return printList(f.IO, f.Output, l.Items, allergyColumns(f.IO))
+			return printList(f.IO, f.Output, l.Items, allergyColumns(colIO(f)))
 		}),
 	}
 	list.Flags().BoolVar(&lo.All, "all", false, "include inactive ones and entries entered in error")
@@ -492,7 +492,7 @@ func newImmCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, im, immColumns(f.IO))
+			return printOneRow(f, im, immColumns(colIO(f)))
 		}),
 	}
 	add.Flags().StringVar(&in.Code, "code", "", "the vaccine or immunisation procedure (required)")
@@ -512,7 +512,7 @@ func newImmCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			noteHidden(f, l.Hidden)
-			return printList(f.IO, f.Output, l.Items, immColumns(f.IO))
+			return printList(f.IO, f.Output, l.Items, immColumns(colIO(f)))
 		}),
 	}
 	list.Flags().BoolVar(&lo.All, "all", false, "include entries entered in error")

@@ -309,23 +309,23 @@ func printEntity(f *Factory, e record.Entity) error {
 	case *record.Patient:
 		return printPatient(f, x)
 	case *record.Problem:
-		return printOneRow(f, x, problemColumns(f.IO))
+		return printOneRow(f, x, problemColumns(colIO(f)))
 	case *record.Observation:
-		return printOneRow(f, x, obsColumns(f.IO))
+		return printOneRow(f, x, obsColumns(colIO(f)))
 	case *record.Allergy:
-		return printOneRow(f, x, allergyColumns(f.IO))
+		return printOneRow(f, x, allergyColumns(colIO(f)))
 	case *record.Immunisation:
-		return printOneRow(f, x, immColumns(f.IO))
+		return printOneRow(f, x, immColumns(colIO(f)))
 	case *record.Consultation:
-		return printOneRow(f, x, consultColumns(f.IO))
+		return printOneRow(f, x, consultColumns(colIO(f)))
 	case *record.Appointment:
-		return printOneRow(f, x, apptColumns(f.IO))
+		return printOneRow(f, x, apptColumns(colIO(f)))
 	case *record.Session:
-		return printOneRow(f, x, sessionColumns(f.IO))
+		return printOneRow(f, x, sessionColumns(colIO(f)))
 	case *record.Task:
-		return printOneRow(f, x, taskColumns(f.IO))
+		return printOneRow(f, x, taskColumns(colIO(f)))
 	case *record.Recall:
-		return printOneRow(f, x, recallColumns(f.IO))
+		return printOneRow(f, x, recallColumns(colIO(f)))
 	}
 	return printOne(f.IO, f.Output, e, [][2]string{{"id", e.Head().ID}, {"kind", string(e.Kind())}, {"status", e.Head().Status}})
 }
@@ -338,4 +338,16 @@ func printOneRow[T record.Entity](f *Factory, x T, cols []Column[T]) error {
 	}
 	fields = append(fields, [2]string{"version", strconv.Itoa(x.Head().Version)})
 	return printOne(f.IO, f.Output, x, fields)
+}
+
+// colIO is the streams a record's columns are formatted for: terminal
+// niceties (UK dates, local times) only for a table on a terminal; CSV and
+// JSON always get YYYY-MM-DD and RFC 3339.
+func colIO(f *Factory) *IOStreams {
+	if f.Output == "table" {
+		return f.IO
+	}
+	c := *f.IO
+	c.outTTY = false
+	return &c
 }

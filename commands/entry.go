@@ -123,7 +123,7 @@ tasks and recalls only.`,
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, rows, historyColumns(f.IO))
+			return printList(f.IO, f.Output, rows, historyColumns(colIO(f)))
 		}),
 	}
 	addReason(cmd, &ro.Reason)
@@ -165,7 +165,7 @@ func printSummary(f *Factory, sm *clinical.Summary) error {
 	case "json", "ndjson":
 		return printOne(f.IO, f.Output, sm, nil)
 	}
-	ios := f.IO
+	ios := colIO(f)
 	p := sm.Patient
 	nhs := record.FormatNHS(p.NHSNumber)
 	if nhs == "" {

@@ -27,7 +27,7 @@ func newTaskCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, t, taskColumns(f.IO))
+			return printOneRow(f, t, taskColumns(colIO(f)))
 		}),
 	}
 	add.Flags().StringVar(&in.Text, "text", "", "what needs doing (required)")
@@ -45,7 +45,7 @@ func newTaskCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, ts, taskColumns(f.IO))
+			return printList(f.IO, f.Output, ts, taskColumns(colIO(f)))
 		}),
 	}
 	list.Flags().StringVar(&tf.To, "to", "", "only tasks for this user")
@@ -65,7 +65,7 @@ func newTaskCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, t, taskColumns(f.IO))
+			return printOneRow(f, t, taskColumns(colIO(f)))
 		}),
 	}
 	addIfVersion(done, &ifv)
@@ -96,7 +96,7 @@ test). Clinicians set them up; everyone can list them and mark them done
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, r, recallColumns(f.IO))
+			return printOneRow(f, r, recallColumns(colIO(f)))
 		}),
 	}
 	add.Flags().StringVar(&in.Code, "code", "", "what is due (required)")
@@ -115,7 +115,7 @@ test). Clinicians set them up; everyone can list them and mark them done
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, rs, recallColumns(f.IO))
+			return printList(f.IO, f.Output, rs, recallColumns(colIO(f)))
 		}),
 	}
 	list.Flags().BoolVar(&rf.Overdue, "overdue", false, "only open recalls due before today")
@@ -135,7 +135,7 @@ test). Clinicians set them up; everyone can list them and mark them done
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, r, recallColumns(f.IO))
+			return printOneRow(f, r, recallColumns(colIO(f)))
 		}),
 	}
 	addIfVersion(done, &ifv)
