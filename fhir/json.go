@@ -47,20 +47,103 @@ func decode(b []byte, v any, extra *Extra) error {
 		return err
 	}
 	known := knownFields(reflect.TypeOf(v).Elem())
-	// Fast path: count the top-level keys; when every one is known there is no extra.
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
-		return err
-	}
-	for k, raw := range all {
-		if !known[k] {
+	topMembers(b, func(key, val []byte) {
+		if !known[string(key)] {
 			if *extra == nil {
 				*extra = Extra{}
 			}
-			(*extra)[k] = raw
+			(*extra)[string(key)] = append(json.RawMessage(nil), val...)
 		}
-	}
+	})
 	return nil
+}
+
+// topMembers calls fn with each member of a JSON object (already known to be
+// valid): its key (without quotes; keys with escapes are rare in FHIR and
+// passed as written) and its raw value.
+func topMembers(b []byte, fn func(key, val []byte)) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return
+	}
+	i++
+	for {
+		i = skipWS(b, i)
+		if i >= len(b) || b[i] == '}' {
+			return
+		}
+		if b[i] == ',' {
+			i++
+			continue
+		}
+		ks := i + 1
+		ke := skipString(b, i)
+		key := b[ks : ke-1]
+		i = skipWS(b, ke)
+		if i < len(b) && b[i] == ':' {
+			i++
+		}
+		i = skipWS(b, i)
+		vs := i
+		i = skipValue(b, i)
+		fn(key, b[vs:i])
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] (a quote).
+func skipString(b []byte, i int) int {
+	i++
+	for i < len(b) {
+		switch b[i] {
+		case '\\':
+			i += 2
+			continue
+		case '"':
+			return i + 1
+		}
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index after the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
+		i++
+	}
+	return i
 }
 
 // encode marshals v (an alias struct value) and merges extra into it.

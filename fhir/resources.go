@@ -567,9 +567,18 @@ func Parse(b []byte) (Resource, error) {
 		ResourceType string `json:"resourceType"`
 		ID           string `json:"id"`
 	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("not a FHIR resource: %w", err)
+	if !json.Valid(b) {
+		var x any
+		return nil, fmt.Errorf("not a FHIR resource: %w", json.Unmarshal(b, &x))
 	}
+	topMembers(b, func(key, val []byte) {
+		switch string(key) {
+		case "resourceType":
+			_ = json.Unmarshal(val, &probe.ResourceType)
+		case "id":
+			_ = json.Unmarshal(val, &probe.ID)
+		}
+	})
 	if probe.ResourceType == "" {
 		return nil, fmt.Errorf("not a FHIR resource: no resourceType")
 	}
