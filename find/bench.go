@@ -1,0 +1,419 @@
+package find
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sahilm/fuzzy"
+)
+
+//go:embed testdata/queries-patients.txt
+var patientQueriesFile []byte
+
+//go:embed testdata/queries-codes.txt
+var codeQueriesFile []byte
+
+// StandardQueries returns the standard query set of a corpus ("patients" or "codes"),
+// with placeholders still in it (RunBench fills them).
+func StandardQueries(corpus string) []string {
+	f := patientQueriesFile
+	if corpus == "codes" {
+		f = codeQueriesFile
+	}
+	qs, _ := ParseQueries(bytes.NewReader(f))
+	return qs
+}
+
+// ParseQueries reads one query a line, skipping blank lines and lines starting with #.
+func ParseQueries(r io.Reader) ([]string, error) {
+	var qs []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		qs = append(qs, l)
+	}
+	return qs, sc.Err()
+}
+
+// BenchOptions says what `gpsoc bench find` measures.
+type BenchOptions struct {
+	Corpus  string   // "patients" or "codes"
+	Size    int      // synthetic corpus size; 0: use Patients or Terms
+	Seed    int64    // synthetic corpus seed
+	Queries []string // nil: StandardQueries(Corpus)
+	Runs    int      // timed runs of each query (default 20)
+	Anchors bool     // also time sahilm/fuzzy.Find and fzf --filter on the same strings
+
+	// With Size 0: the open practice or terminology, and how long loading it took
+	// (from process start until the index answered).
+	Patients []Patient
+	Terms    []Term
+	LoadMs   float64
+
+	// AnchorRuns is how many times each anchor runs a query (default 3; they take
+	// about a second each at a million).
+	AnchorRuns int
+}
+
+// BenchReport is what `gpsoc bench find -o json` prints.
+type BenchReport struct {
+	P50Ms         float64       `json:"p50Ms"`
+	P95Ms         float64       `json:"p95Ms"`
+	P99Ms         float64       `json:"p99Ms"`
+	BytesPerEntry float64       `json:"bytesPerEntry"`
+	BuildMs       float64       `json:"buildMs"`
+	LoadMs        float64       `json:"loadMs"`
+	Queries       []BenchQuery  `json:"queries"`
+	Anchors       *BenchAnchors `json:"anchors,omitempty"`
+}
+
+// BenchQuery is one query's timing and its top 10 results.
+type BenchQuery struct {
+	Query    string        `json:"query"`
+	P95Ms    float64       `json:"p95Ms"`
+	Results  []BenchResult `json:"results"`
+	SahilmMs float64       `json:"sahilmMs,omitempty"` // anchors: p95 of this query
+	FzfMs    float64       `json:"fzfMs,omitempty"`
+}
+
+// BenchResult is one result: a patient id or a code, and what a picker shows.
+type BenchResult struct {
+	ID      string `json:"id"`
+	Display string `json:"display"`
+}
+
+// BenchAnchors are the speed anchors measured in the same run over the same strings.
+type BenchAnchors struct {
+	SahilmP95Ms float64 `json:"sahilmP95Ms"`
+	FzfP95Ms    float64 `json:"fzfP95Ms,omitempty"`
+	RatioSahilm float64 `json:"ratioSahilm"`        // anchor p95 / our p95
+	RatioFzf    float64 `json:"ratioFzf,omitempty"` // anchor p95 / our p95
+	FzfSkipped  string  `json:"fzfSkipped,omitempty"`
+}
+
+// PatientDisplay is how a patient is shown in a result list.
+func PatientDisplay(p Patient) string {
+	var b strings.Builder
+	b.WriteString(strings.ToUpper(p.Family))
+	if p.Given != "" {
+		b.WriteString(", ")
+		b.WriteString(p.Given)
+	}
+	for _, s := range []string{p.BirthDate, spacedNHS(p.NHS), p.Postcode} {
+		if s != "" {
+			b.WriteString("  ")
+			b.WriteString(s)
+		}
+	}
+	return b.String()
+}
+
+func spacedNHS(s string) string {
+	if len(s) != 10 {
+		return s
+	}
+	return s[:3] + " " + s[3:6] + " " + s[6:]
+}
+
+// fillPatientQuery replaces placeholders with values of p.
+func fillPatientQuery(q string, p Patient) string {
+	if !strings.Contains(q, "{") {
+		return q
+	}
+	y, m, d := 0, 0, 0
+	fmt.Sscanf(p.BirthDate, "%d-%d-%d", &y, &m, &d)
+	pc, out := normPostcode(p.Postcode)
+	nhs := p.NHS
+	if len(nhs) != 10 {
+		nhs = "9434765919"
+	}
+	mon := "Jan"
+	if m >= 1 && m <= 12 {
+		mon = strings.ToUpper(monthNames[m-1][:1]) + monthNames[m-1][1:3]
+	}
+	r := strings.NewReplacer(
+		"{family}", p.Family, "{given}", strings.Fields(p.Given + " x")[0],
+		"{nhs}", nhs, "{nhs-spaced}", spacedNHS(nhs), "{nhs-part}", nhs[:3]+" "+nhs[3:6],
+		"{dob-slash}", fmt.Sprintf("%d/%d/%02d", d, m, y%100),
+		"{dob-mon}", fmt.Sprintf("%d-%s-%d", d, mon, y),
+		"{dob-iso}", p.BirthDate,
+		"{dob-compact}", fmt.Sprintf("%02d%02d%02d", d, m, y%100),
+		"{postcode}", p.Postcode, "{district}", pc[:out],
+	)
+	return r.Replace(q)
+}
+
+func fillCodeQuery(q string, t Term) string {
+	if !strings.Contains(q, "{") {
+		return q
+	}
+	part := t.Code
+	if len(part) > 5 {
+		part = part[:5]
+	}
+	return strings.NewReplacer("{code}", t.Code, "{code-part}", part).Replace(q)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s))*p+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// RunBench builds (or loads) an index, times every query Runs times, and with Anchors
+// times sahilm/fuzzy.Find and fzf --filter over the same strings. Each run of a query
+// is cold: the index keeps no cache between searches.
+func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
+	var rep BenchReport
+	if opt.Runs <= 0 {
+		opt.Runs = 20
+	}
+	if opt.AnchorRuns <= 0 {
+		opt.AnchorRuns = 3
+	}
+	if opt.Queries == nil {
+		opt.Queries = StandardQueries(opt.Corpus)
+	}
+	var (
+		search  func(q string) []BenchResult
+		strs    []string // what the anchors search
+		queries []string
+		n       int
+	)
+	switch opt.Corpus {
+	case "patients":
+		ps := opt.Patients
+		if opt.Size > 0 {
+			ps = SyntheticPatients(opt.Size, opt.Seed)
+		}
+		if len(ps) == 0 {
+			return rep, errors.New("bench find: no patients (give a size, or open a practice)")
+		}
+		n = len(ps)
+		sample := ps[n/2]
+		for _, q := range opt.Queries {
+			queries = append(queries, fillPatientQuery(q, sample))
+		}
+		if opt.Anchors {
+			strs = make([]string, n)
+			for i, p := range ps {
+				strs[i] = PatientDisplay(p)
+			}
+		}
+		var ix *Patients
+		if opt.Size > 0 {
+			// load as at start-up: from the compact rows of the search bucket
+			ids := make([]string, n)
+			rows := make([][]byte, n)
+			for i, p := range ps {
+				ids[i], rows[i] = p.ID, EncodePatientRow(p)
+			}
+			ps = nil
+			before := heapAfterGC()
+			t0 := time.Now()
+			dec := make([]Patient, n)
+			for i := range rows {
+				p, err := DecodePatientRow(ids[i], rows[i])
+				if err != nil {
+					return rep, err
+				}
+				dec[i] = p
+			}
+			t1 := time.Now()
+			ix = BuildPatients(dec)
+			t2 := time.Now()
+			rep.BuildMs, rep.LoadMs = ms(t2.Sub(t1)), ms(t2.Sub(t0))
+			dec = nil
+			rep.BytesPerEntry = float64(heapAfterGC()-before) / float64(n)
+			runtime.KeepAlive(rows)
+			runtime.KeepAlive(ids)
+		} else {
+			before := heapAfterGC()
+			t0 := time.Now()
+			ix = BuildPatients(ps)
+			rep.BuildMs = ms(time.Since(t0))
+			rep.LoadMs = opt.LoadMs
+			rep.BytesPerEntry = float64(heapAfterGC()-before) / float64(n)
+		}
+		search = func(q string) []BenchResult {
+			var out []BenchResult
+			for _, h := range ix.Search(ctx, q, 10) {
+				p, _ := ix.Get(h.ID)
+				out = append(out, BenchResult{ID: h.ID, Display: PatientDisplay(p)})
+			}
+			return out
+		}
+		defer runtime.KeepAlive(ix)
+	case "codes":
+		ts := opt.Terms
+		if opt.Size > 0 {
+			ts = SyntheticTerms(opt.Size, opt.Seed)
+		}
+		if len(ts) == 0 {
+			return rep, errors.New("bench find: no terms (give a size, or import a terminology)")
+		}
+		n = len(ts)
+		sample := ts[n/2]
+		for _, q := range opt.Queries {
+			queries = append(queries, fillCodeQuery(q, sample))
+		}
+		if opt.Anchors {
+			strs = make([]string, n)
+			for i, t := range ts {
+				strs[i] = t.Term
+			}
+		}
+		before := heapAfterGC()
+		t0 := time.Now()
+		ix := BuildTerms(ts)
+		rep.BuildMs = ms(time.Since(t0))
+		rep.LoadMs = rep.BuildMs
+		if opt.Size == 0 && opt.LoadMs > 0 {
+			rep.LoadMs = opt.LoadMs
+		}
+		rep.BytesPerEntry = float64(heapAfterGC()-before) / float64(n)
+		search = func(q string) []BenchResult {
+			var out []BenchResult
+			for _, h := range ix.Search(ctx, q, 10, nil) {
+				out = append(out, BenchResult{ID: ts[h.Index].Code, Display: ts[h.Index].Term})
+			}
+			return out
+		}
+		defer runtime.KeepAlive(ix)
+	default:
+		return rep, fmt.Errorf("bench find: corpus %q: want patients or codes", opt.Corpus)
+	}
+
+	var all []time.Duration
+	for _, q := range queries {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		var ds []time.Duration
+		var res []BenchResult
+		for range opt.Runs {
+			t0 := time.Now()
+			res = search(q)
+			ds = append(ds, time.Since(t0))
+		}
+		all = append(all, ds...)
+		if res == nil {
+			res = []BenchResult{}
+		}
+		rep.Queries = append(rep.Queries, BenchQuery{Query: q, P95Ms: ms(percentile(ds, 0.95)), Results: res})
+	}
+	rep.P50Ms = ms(percentile(all, 0.50))
+	rep.P95Ms = ms(percentile(all, 0.95))
+	rep.P99Ms = ms(percentile(all, 0.99))
+
+	if opt.Anchors {
+		a, err := runAnchors(ctx, strs, queries, opt.AnchorRuns, rep.Queries)
+		if err != nil {
+			return rep, err
+		}
+		if rep.P95Ms > 0 {
+			a.RatioSahilm = a.SahilmP95Ms / rep.P95Ms
+			if a.FzfP95Ms > 0 {
+				a.RatioFzf = a.FzfP95Ms / rep.P95Ms
+			}
+		}
+		rep.Anchors = a
+	}
+	return rep, nil
+}
+
+// runAnchors times sahilm/fuzzy.Find in process and fzf --filter as a whole process (as
+// a user would run it), filling each query's anchor columns.
+func runAnchors(ctx context.Context, strs, queries []string, runs int, per []BenchQuery) (*BenchAnchors, error) {
+	a := &BenchAnchors{}
+	var sahilm []time.Duration
+	for i, q := range queries {
+		var ds []time.Duration
+		for range runs {
+			t0 := time.Now()
+			fuzzy.Find(q, strs)
+			ds = append(ds, time.Since(t0))
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		per[i].SahilmMs = ms(percentile(ds, 0.95))
+		sahilm = append(sahilm, ds...)
+	}
+	a.SahilmP95Ms = ms(percentile(sahilm, 0.95))
+
+	fzf, err := exec.LookPath("fzf")
+	if err != nil {
+		a.FzfSkipped = "fzf not found: install with apt-get install fzf"
+		return a, nil
+	}
+	f, err := os.CreateTemp("", "gpsoc-bench-*.txt")
+	if err != nil {
+		return nil, fmt.Errorf("bench find: fzf input: %w", err)
+	}
+	defer os.Remove(f.Name())
+	w := bufio.NewWriter(f)
+	for _, s := range strs {
+		w.WriteString(s)
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("bench find: fzf input: %w", err)
+	}
+	f.Close()
+	var fz []time.Duration
+	for i, q := range queries {
+		var ds []time.Duration
+		for range runs {
+			in, err := os.Open(f.Name())
+			if err != nil {
+				return nil, err
+			}
+			cmd := exec.CommandContext(ctx, fzf, "--filter", q)
+			cmd.Stdin = in
+			cmd.Stdout = io.Discard
+			t0 := time.Now()
+			err = cmd.Run()
+			ds = append(ds, time.Since(t0))
+			in.Close()
+			var ee *exec.ExitError
+			if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) { // 1: no match
+				return nil, fmt.Errorf("bench find: fzf --filter %q: %w", q, err)
+			}
+		}
+		per[i].FzfMs = ms(percentile(ds, 0.95))
+		fz = append(fz, ds...)
+	}
+	a.FzfP95Ms = ms(percentile(fz, 0.95))
+	return a, nil
+}
+
+func fuzzySearch(q string, strs []string) fuzzy.Matches { return fuzzy.Find(q, strs) }
