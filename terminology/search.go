@@ -4,7 +4,6 @@ import (
 	"context"
 	"sort"
 	"strings"
-	"unicode"
 )
 
 // SearchOptions limits a code search.
@@ -32,8 +31,7 @@ type termHit struct {
 	Score int
 }
 
-// termIndex is the search backend over one source's terms (find.Terms when it is built,
-// the plain matcher below until then).
+// termIndex is the search backend over one source's terms (find.Terms, see index.go).
 type termIndex interface {
 	Search(ctx context.Context, q string, limit int, keep func(index int) bool) []termHit
 }
@@ -191,90 +189,4 @@ func (s *source) ensureIndex(d *db) error {
 		s.index = buildTermIndex(s.codes, s.terms)
 	})
 	return s.termErr
-}
-
-// ---- plain matcher (used until find.Terms is available, and as the reference) ----
-
-type plainIndex struct {
-	norm  []string // normalised term
-	codes []string
-	pref  []bool
-}
-
-func newPlainIndex(codes []string, rows []termRow) *plainIndex {
-	p := &plainIndex{norm: make([]string, len(rows)), codes: make([]string, len(rows)), pref: make([]bool, len(rows))}
-	for i, r := range rows {
-		p.norm[i] = normalise(r.term)
-		p.codes[i] = codes[r.id]
-		p.pref[i] = r.flags&termPreferred != 0
-	}
-	return p
-}
-
-func normalise(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := true
-	for _, r := range strings.ToLower(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(r)
-			space = false
-		} else if !space {
-			b.WriteByte(' ')
-			space = true
-		}
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// Search: every query word must start a word of the term (or, scored lower, occur inside it).
-func (p *plainIndex) Search(ctx context.Context, q string, limit int, keep func(int) bool) []termHit {
-	words := strings.Fields(normalise(q))
-	if len(words) == 0 {
-		return nil
-	}
-	var hits []termHit
-	for i, term := range p.norm {
-		if i%4096 == 0 && ctx.Err() != nil {
-			return nil
-		}
-		score := 0
-		ok := true
-		for _, w := range words {
-			j := strings.Index(term, w)
-			if j < 0 {
-				ok = false
-				break
-			}
-			switch {
-			case j == 0:
-				score += 30
-			case term[j-1] == ' ':
-				score += 20
-			default:
-				score += 5
-			}
-		}
-		if !ok || !keep(i) {
-			continue
-		}
-		if term == strings.Join(words, " ") {
-			score += 50
-		}
-		if p.pref[i] {
-			score += 10
-		}
-		score -= len(term) / 8
-		hits = append(hits, termHit{Index: i, Score: score})
-	}
-	sort.SliceStable(hits, func(a, b int) bool {
-		if hits[a].Score != hits[b].Score {
-			return hits[a].Score > hits[b].Score
-		}
-		return len(p.norm[hits[a].Index]) < len(p.norm[hits[b].Index])
-	})
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	return hits
 }
