@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 )
@@ -78,118 +79,88 @@ type ConsultResult struct {
 // AddConsultation writes a consultation with its coded entries, structured
 // values and problem link in one transaction, with one audit event per record.
 func (s *Service) AddConsultation(ctx context.Context, in ConsultInput) (*ConsultResult, error) {
-	p, err := s.patientForWrite(ctx, in.PatientRef, ActWriteClinical)
-	if err != nil {
+	if err := s.require(ctx, ActWriteClinical, ""); err != nil {
 		return nil, err
 	}
 	now := s.p.now()
 	if in.Start.IsZero() {
 		in.Start = now
 	}
-	c := &record.Consultation{Meta: record.Meta{PatientID: p.ID}, Type: in.Type, Start: in.Start, End: in.End,
+	c := &record.Consultation{Meta: record.Meta{PatientID: "pending"}, Type: in.Type, Start: in.Start, End: in.End,
 		Clinician: s.user.Name, Location: in.Location, History: in.History, Examination: in.Examination,
 		Plan: in.Plan, Text: in.Text, Entries: in.Codes}
 	res := &ConsultResult{Consultation: c}
-	var entities []record.Entity
-	if in.Problem != "" {
-		if in.ProblemNew {
-			code, err := s.Code("problem", "", in.Problem)
-			if err != nil {
-				return nil, err
-			}
-			pr := &record.Problem{Meta: record.Meta{PatientID: p.ID}, Code: code, Onset: in.Start.Format(record.DateLayout), Significance: "major"}
-			res.Problem = pr
-			c.ProblemLink = "new"
-		} else {
-			var pr *record.Problem
-			err := s.p.st.View(ctx, func(tx store.Tx) error {
-				ps, err := tx.List(p.ID, record.KindProblem)
-				if err != nil {
-					return err
-				}
-				for _, e := range ps {
-					x := e.(*record.Problem)
-					if x.ID == in.Problem || (x.Code.Code == in.Problem && x.Status == "active") {
-						pr = x
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-			if pr == nil {
-				return nil, record.Invalid("problem", in.Problem, "no such problem for this patient (use --new to start one)")
-			}
-			c.ProblemID = pr.ID
-			c.ProblemLink = "ongoing"
+	if in.Problem != "" && in.ProblemNew {
+		code, err := s.Code("problem", "", in.Problem)
+		if err != nil {
+			return nil, err
 		}
+		res.Problem = &record.Problem{Meta: record.Meta{PatientID: "pending"}, Code: code, Onset: in.Start.Format(record.DateLayout), Significance: "major"}
+		c.ProblemLink = "new"
 	}
 	for _, o := range in.Obs {
 		eff := o.Effective
 		if eff.IsZero() {
 			eff = in.Start
 		}
-		ob := &record.Observation{Meta: record.Meta{PatientID: p.ID}, Code: o.Code, Value: o.Value, ValueText: o.ValueText,
-			Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff}
-		res.Observations = append(res.Observations, ob)
+		res.Observations = append(res.Observations, &record.Observation{Meta: record.Meta{PatientID: "pending"}, Code: o.Code,
+			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff})
 	}
-	// Validate everything first, so a bad value writes nothing.
-	s.stamp(&c.Meta)
-	if err := c.Validate(); err != nil {
-		return nil, err
+	// Ids are assigned up front so the consultation and its entries can name
+	// each other and each is written once.
+	var entities []record.Entity
+	c.ID = newID()
+	if res.Problem != nil {
+		res.Problem.ID = newID()
+		res.Problem.ConsultationID = c.ID
+		c.ProblemID = res.Problem.ID
+		c.Linked = append(c.Linked, record.LinkedEntry{Kind: record.KindProblem, ID: res.Problem.ID})
+		entities = append(entities, res.Problem)
 	}
 	for _, ob := range res.Observations {
-		s.stamp(&ob.Meta)
-		if err := ob.Validate(); err != nil {
+		ob.ID = newID()
+		ob.ConsultationID = c.ID
+		c.Linked = append(c.Linked, record.LinkedEntry{Kind: record.KindObservation, ID: ob.ID})
+		entities = append(entities, ob)
+	}
+	entities = append([]record.Entity{c}, entities...)
+	// Validate everything first, so a bad value writes nothing.
+	for _, e := range entities {
+		s.stamp(e.Head())
+		if err := e.Validate(); err != nil {
 			return nil, err
 		}
 	}
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
-		c.ID, c.Version, c.Linked = "", 0, nil
-		entities = entities[:0]
-		if res.Problem != nil {
-			res.Problem.ID, res.Problem.Version = "", 0
-			s.stamp(&res.Problem.Meta)
-			if err := res.Problem.Validate(); err != nil {
-				return err
-			}
-			if err := tx.Put(res.Problem); err != nil {
-				return err
-			}
-			c.ProblemID = res.Problem.ID
-			entities = append(entities, res.Problem)
-		}
-		// The consultation's id is needed by its entries: create it first.
-		if err := tx.Put(c); err != nil {
+	if in.Problem != "" && !in.ProblemNew {
+		c.ProblemLink = "ongoing"
+	}
+	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		p, err := resolvePatient(tx, in.PatientRef)
+		if err != nil {
 			return err
 		}
-		for _, ob := range res.Observations {
-			ob.ID, ob.Version = "", 0
-			ob.ConsultationID = c.ID
-			if err := tx.Put(ob); err != nil {
+		if in.Problem != "" && !in.ProblemNew {
+			ps, err := tx.List(p.ID, record.KindProblem)
+			if err != nil {
 				return err
 			}
-			entities = append(entities, ob)
-			c.Linked = append(c.Linked, record.LinkedEntry{Kind: record.KindObservation, ID: ob.ID})
-		}
-		if res.Problem != nil {
-			res.Problem.ConsultationID = c.ID
-			c.Linked = append(c.Linked, record.LinkedEntry{Kind: record.KindProblem, ID: res.Problem.ID})
-			if err := tx.Put(res.Problem); err != nil {
-				return err
+			c.ProblemID = ""
+			for _, e := range ps {
+				x := e.(*record.Problem)
+				if x.Status != record.StatusEnteredInError && (x.ID == in.Problem || (x.Code.Code == in.Problem && x.Status == "active")) {
+					c.ProblemID = x.ID
+				}
 			}
-		}
-		if len(c.Linked) > 0 {
-			if err := tx.Put(c); err != nil { // the links: version 2 of a record made in the same write
-				return err
+			if c.ProblemID == "" {
+				return record.Invalid("problem", in.Problem, "no such problem for this patient (use --new to start one)")
 			}
-		}
-		if err := tx.Append(s.event("create", record.KindConsultation, c.ID, p.ID, c.Version)); err != nil {
-			return err
 		}
 		for _, e := range entities {
 			m := e.Head()
+			m.PatientID, m.Version = p.ID, 0
+			if err := tx.Put(e); err != nil {
+				return err
+			}
 			if err := tx.Append(s.event("create", e.Kind(), m.ID, p.ID, m.Version)); err != nil {
 				return err
 			}
@@ -201,6 +172,8 @@ func (s *Service) AddConsultation(ctx context.Context, in ConsultInput) (*Consul
 	}
 	return res, nil
 }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // patientForWrite resolves a patient for a clinical write: role checked,
 // and no new clinical entries for someone who has died.
