@@ -198,7 +198,10 @@ $XDG_CONFIG_HOME/gpsoc/config.yaml. Keys: data-dir, user, busy-timeout, remote.u
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := f.Config
-			user, _ := f.ActingUser()
+			user, explicit := f.ActingUser()
+			if !explicit && user != "" {
+				user += " (the login name)"
+			}
 			settings := map[string]any{
 				"config-file":  v.ConfigFileUsed(),
 				"data-dir":     f.DataDir(),
