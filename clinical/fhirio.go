@@ -1056,6 +1056,9 @@ func (im *importer) run(ctx context.Context, u *funit) error {
 		var targets []*ftarget
 		newTarget := func(it *fitem, e record.Entity) *ftarget {
 			t := &ftarget{e: e, first: it}
+			if e != nil && fhir.Sensitive(it.res) {
+				e.Head().Sensitive = true
+			}
 			it.target = t
 			targets = append(targets, t)
 			return t

@@ -557,7 +557,7 @@ func (c *Context) AllergyResource(a *record.Allergy) *AllergyIntolerance {
 		r.Reaction = []AllergyReaction{rx}
 	}
 	if a.NKDA {
-		r.Extension = extraExt(map[string]bool{"nkda": true})
+		r.Extension = extraExt(map[string]bool{"nkda": true, "noAgent": a.Agent.Code == ""})
 	}
 	if a.Reaction == "" && len(r.Reaction) > 0 {
 		r.Extension = append(r.Extension, extraExt(map[string]bool{"noReaction": true})...)

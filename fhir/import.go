@@ -195,6 +195,9 @@ func firstCode(cc *CodeableConcept) string {
 	return cc.Coding[0].Code
 }
 
+// Sensitive reports whether a resource is marked restricted (meta.security R or V).
+func Sensitive(r Resource) bool { return sensitive(*r.Head().Meta) }
+
 func sensitive(m *Meta) bool {
 	if m == nil {
 		return false
@@ -849,6 +852,7 @@ func AllergyFrom(r *AllergyIntolerance, rs Resolver) (*record.Allergy, []Note, e
 	}
 	var x struct {
 		NKDA       bool `json:"nkda"`
+		NoAgent    bool `json:"noAgent"`
 		NoReaction bool `json:"noReaction"`
 	}
 	recordExtra(r.Extension, &x)
@@ -856,10 +860,12 @@ func AllergyFrom(r *AllergyIntolerance, rs Resolver) (*record.Allergy, []Note, e
 	if err != nil {
 		return nil, n, err
 	}
+	a.Agent = code
 	if x.NKDA || code.Is(record.SystemSNOMED, record.NKDACode) || code.Is(record.SystemSNOMED, SCTNoKnownAllergy) {
 		a.NKDA = true
-	} else {
-		a.Agent = code
+		if x.NoAgent {
+			a.Agent = record.Code{}
+		}
 	}
 	if len(r.Reaction) > 0 {
 		rx := r.Reaction[0]
