@@ -1,12 +1,14 @@
 package terminology_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -120,8 +122,42 @@ func BenchmarkImportRF2(b *testing.B) {
 					tr.name, d.Round(time.Millisecond), info.Counts["concepts"], info.Counts["descriptionRows"],
 					info.Counts["relationshipRows"], info.Counts["isA"], ms.HeapAlloc>>20)
 				tm.Close()
+				start = time.Now()
+				tm, err = terminology.Open(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				fmt.Printf("open %s after import: %v\n", tr.name, time.Since(start).Round(time.Microsecond))
+				tm.Close()
 				b.StartTimer()
 			}
+		})
+	}
+}
+
+// Search: the first query builds the find index over every term of the release; later
+// queries are what a picker sees per keystroke.
+func BenchmarkSearch(b *testing.B) {
+	for _, tr := range tiers(b) {
+		b.Run(tr.name, func(b *testing.B) {
+			tm, _ := loaded(b, tr.n)
+			ctx := context.Background()
+			start := time.Now()
+			if _, err := tm.Search(ctx, "car", terminology.SearchOptions{System: "sct"}); err != nil {
+				b.Fatal(err)
+			}
+			fmt.Printf("search %s: first query (builds the index): %v\n", tr.name, time.Since(start).Round(time.Millisecond))
+			queries := []string{"c", "car", "cardio", "chronic neph", "left osteitis", "dio ro", "100000030"}
+			var lat []time.Duration
+			i := 0
+			for b.Loop() {
+				t0 := time.Now()
+				tm.Search(ctx, queries[i%len(queries)], terminology.SearchOptions{System: "sct", Limit: 20})
+				lat = append(lat, time.Since(t0))
+				i++
+			}
+			slices.Sort(lat)
+			fmt.Printf("search %s: p50 %v, p95 %v over %d queries\n", tr.name, lat[len(lat)/2], lat[len(lat)*95/100], len(lat))
 		})
 	}
 }
