@@ -271,6 +271,7 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 	type item struct {
 		line int
 		p    *record.Patient
+		err  error
 	}
 	var noNHS map[string]string // natural key -> id, for patients without an NHS number
 	var written []*record.Patient
@@ -284,6 +285,10 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 		err := s.p.st.Update(ctx, func(tx store.WTx) error {
 			chunkWritten, chunkRejects, chunkUnchanged = chunkWritten[:0], chunkRejects[:0], 0
 			for _, it := range batch {
+				if it.err != nil {
+					chunkRejects = append(chunkRejects, rejectionOf(it.line, it.err))
+					continue
+				}
 				st, err := s.importOne(tx, it.p, &noNHS)
 				switch {
 				case err != nil:
@@ -312,44 +317,68 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 		}
 		return nil
 	}
-	var batch []item
-	for {
-		line, obj, err := next()
-		if err == io.EOF {
-			break
-		}
-		if obj == nil && err != nil {
-			var ve *record.ValidationError
-			if errors.As(err, &ve) {
-				sum.Read++
-				reject(rejectionOf(line, err))
-				continue
+	// Decoding and validating (one goroutine) overlaps with writing (this one).
+	batches := make(chan []item, 1)
+	var readErr error
+	stop := make(chan struct{})
+	go func() {
+		defer close(batches)
+		var batch []item
+		send := func() bool {
+			select {
+			case batches <- batch:
+				batch = nil
+				return true
+			case <-stop:
+				return false
 			}
-			return sum, fmt.Errorf("line %d: %w", line, err)
 		}
-		sum.Read++
-		if err != nil {
-			reject(rejectionOf(line, err))
-			continue
-		}
-		p := &record.Patient{}
-		if err := decodeStrict(obj, p); err != nil {
-			reject(rejectionOf(line, err))
-			continue
-		}
-		batch = append(batch, item{line, p})
-		if len(batch) >= o.Chunk {
-			if err := flush(batch); err != nil {
-				return sum, err
+		for {
+			line, obj, err := next()
+			if err == io.EOF {
+				break
 			}
-			batch = batch[:0]
+			if obj == nil && err != nil {
+				var ve *record.ValidationError
+				if !errors.As(err, &ve) {
+					readErr = fmt.Errorf("line %d: %w", line, err)
+					return
+				}
+			}
+			it := item{line: line, err: err}
+			if err == nil {
+				p := &record.Patient{}
+				if err := decodeStrict(obj, p); err != nil {
+					it.err = err
+				} else {
+					s.stamp(&p.Meta)
+					if err := p.Validate(); err != nil {
+						it.err = err
+					}
+					it.p = p
+				}
+			}
+			batch = append(batch, it)
+			if len(batch) >= o.Chunk && !send() {
+				return
+			}
+		}
+		if len(batch) > 0 {
+			send()
+		}
+	}()
+	defer close(stop)
+	for batch := range batches {
+		sum.Read += len(batch)
+		if err := flush(batch); err != nil {
+			return sum, err
 		}
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
 	}
-	if err := flush(batch); err != nil {
-		return sum, err
+	if readErr != nil {
+		return sum, readErr
 	}
 	for _, p := range written {
 		s.p.indexPut(p)
@@ -362,11 +391,7 @@ var errDryRun = errors.New("dry run")
 // importOne validates one patient and writes it unless it is already there.
 func (s *Service) importOne(tx store.WTx, p *record.Patient, noNHS *map[string]string) (string, error) {
 	givenID := p.ID
-	p.Version = 0
-	s.stamp(&p.Meta)
-	if err := p.Validate(); err != nil {
-		return "", err
-	}
+	p.Version = 0 // validated by the decoder
 	if p.Registration.RegisteredOn == "" {
 		p.Registration.RegisteredOn = p.RecordedAt.Format(record.DateLayout)
 	}

@@ -26,12 +26,18 @@ var migrations = map[int]func(tx *bbolt.Tx) error{
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(kindBucket(record.KindPatient)).ForEach(func(k, _ []byte) error {
+		return tx.Bucket(kindBucket(record.KindPatient)).ForEach(func(k, v []byte) error {
+			var m struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
 			seq, err := b.NextSequence()
 			if err != nil {
 				return err
 			}
-			return b.Put(u64(seq), append([]byte(nil), k...))
+			return b.Put(u64(seq), []byte(m.ID))
 		})
 	},
 }
@@ -39,7 +45,7 @@ var migrations = map[int]func(tx *bbolt.Tx) error{
 func allBuckets() [][]byte {
 	bs := [][]byte{bMeta, bPractice, bUsers, bTokens, bPidx, bNHS, bSearch, bChanges, bAudit}
 	for _, k := range record.Kinds {
-		bs = append(bs, kindBucket(k), versionBucket(k))
+		bs = append(bs, kindBucket(k), versionBucket(k), idBucket(k))
 	}
 	return bs
 }
@@ -183,31 +189,56 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 	var out []Problem
 	pb := tx.Bucket(kindBucket(record.KindPatient))
 	seenNHS := map[string]string{}
-	n := 0
-	_ = pb.ForEach(func(k, v []byte) error {
-		n++
-		var p record.Patient
-		if err := json.Unmarshal(v, &p); err != nil {
-			out = append(out, Problem{"patient " + string(k), "cannot be decoded: " + err.Error()})
+	for _, kind := range record.Kinds {
+		kb, ib := tx.Bucket(kindBucket(kind)), tx.Bucket(idBucket(kind))
+		n := 0
+		_ = kb.ForEach(func(k, v []byte) error {
+			n++
+			var m struct {
+				ID        string `json:"id"`
+				PatientID string `json:"patientId"`
+				NHSNumber string `json:"nhsNumber"`
+			}
+			if err := json.Unmarshal(v, &m); err != nil {
+				out = append(out, Problem{fmt.Sprintf("%s key %x", kind, k), "cannot be decoded: " + err.Error()})
+				return nil
+			}
+			where := string(kind) + " " + m.ID
+			if got := ib.Get([]byte(m.ID)); !bytes.Equal(got, k) {
+				out = append(out, Problem{where, "id index missing or wrong"})
+			}
+			if kind != record.KindPatient {
+				if m.PatientID != "" {
+					pk := tx.Bucket(idBucket(record.KindPatient)).Get([]byte(m.PatientID))
+					if pk == nil {
+						out = append(out, Problem{where, "belongs to missing patient " + m.PatientID})
+					} else if tx.Bucket(bPidx).Get(append(pidxPrefix(pk, kind), k...)) == nil {
+						out = append(out, Problem{where, "missing from its patient's index"})
+					}
+				}
+				return nil
+			}
+			if m.NHSNumber != "" {
+				if other, dup := seenNHS[m.NHSNumber]; dup {
+					out = append(out, Problem{where, "NHS number also held by " + other})
+				}
+				seenNHS[m.NHSNumber] = m.ID
+				if got := tx.Bucket(bNHS).Get([]byte(m.NHSNumber)); string(got) != m.ID {
+					out = append(out, Problem{where, "NHS number index missing or wrong"})
+				}
+			}
+			if row := tx.Bucket(bSearch).Get(k); row == nil || !bytes.HasPrefix(row, append([]byte(m.ID), 0)) {
+				out = append(out, Problem{where, "no find row"})
+			}
 			return nil
+		})
+		if ib.Stats().KeyN != n {
+			out = append(out, Problem{string(kind) + " id index", fmt.Sprintf("%d ids for %d records", ib.Stats().KeyN, n)})
 		}
-		if p.ID != string(k) {
-			out = append(out, Problem{"patient " + string(k), "stored under the wrong id " + p.ID})
+		if c := countOf(tx, kind); c != n {
+			out = append(out, Problem{string(kind) + " count", fmt.Sprintf("counter says %d, file holds %d", c, n)})
 		}
-		if p.NHSNumber != "" {
-			if other, dup := seenNHS[p.NHSNumber]; dup {
-				out = append(out, Problem{"patient " + p.ID, "NHS number also held by " + other})
-			}
-			seenNHS[p.NHSNumber] = p.ID
-			if got := tx.Bucket(bNHS).Get([]byte(p.NHSNumber)); string(got) != p.ID {
-				out = append(out, Problem{"patient " + p.ID, "NHS number index missing or wrong"})
-			}
-		}
-		if tx.Bucket(bSearch).Get(k) == nil {
-			out = append(out, Problem{"patient " + p.ID, "no find row"})
-		}
-		return nil
-	})
+	}
 	_ = tx.Bucket(bNHS).ForEach(func(k, v []byte) error {
 		if seenNHS[string(k)] != string(v) {
 			out = append(out, Problem{"NHS index " + string(k), "names patient " + string(v) + " who does not hold it"})
@@ -216,25 +247,22 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 	})
 	_ = tx.Bucket(bSearch).ForEach(func(k, v []byte) error {
 		if pb.Get(k) == nil {
-			out = append(out, Problem{"find row " + string(k), "no such patient"})
+			out = append(out, Problem{fmt.Sprintf("find row %x", k), "no such patient"})
 		}
 		return nil
 	})
-	if c := countOf(tx, record.KindPatient); c != n {
-		out = append(out, Problem{"patient count", fmt.Sprintf("counter says %d, file holds %d", c, n)})
-	}
 	_ = tx.Bucket(bPidx).ForEach(func(k, _ []byte) error {
-		parts := bytes.SplitN(k, []byte{0}, 3)
-		if len(parts) != 3 {
-			out = append(out, Problem{"patient index", fmt.Sprintf("malformed key %q", k)})
+		if len(k) < 18 {
+			out = append(out, Problem{"patient index", fmt.Sprintf("malformed key %x", k)})
 			return nil
 		}
-		if pb.Get(parts[0]) == nil {
-			out = append(out, Problem{"patient index", "names missing patient " + string(parts[0])})
+		if pb.Get(k[:8]) == nil {
+			out = append(out, Problem{"patient index", fmt.Sprintf("names missing patient key %x", k[:8])})
 		}
-		kb := tx.Bucket(kindBucket(record.Kind(parts[1])))
-		if kb == nil || kb.Get(parts[2]) == nil {
-			out = append(out, Problem{"patient index", fmt.Sprintf("names missing %s %s", parts[1], parts[2])})
+		kind := record.Kind(k[8 : len(k)-9])
+		kb := tx.Bucket(kindBucket(kind))
+		if kb == nil || kb.Get(k[len(k)-8:]) == nil {
+			out = append(out, Problem{"patient index", fmt.Sprintf("names missing %s key %x", kind, k[len(k)-8:])})
 		}
 		return nil
 	})

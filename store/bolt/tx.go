@@ -19,11 +19,13 @@ import (
 //	meta                     schema, counters, audit head
 //	practice                 "practice" -> JSON
 //	users                    name -> JSON;  tokens: sha256 hex -> name
-//	k:<kind>                 id -> JSON of the current version
-//	v:<kind>                 id 0x00 version(4 BE) -> JSON of a superseded version
-//	pidx                     patientId 0x00 kind 0x00 id -> nil (a patient's records)
+//	i:<kind>                 id -> key(8 BE): ids are UUIDs; keys are sequential,
+//	                         so bulk writes append instead of scattering pages
+//	k:<kind>                 key -> JSON of the current version
+//	v:<kind>                 key version(4 BE) -> JSON of a superseded version
+//	pidx                     patient key(8) kind 0x00 key(8) -> nil (a patient's records)
 //	nhs                      10 digits -> patient id
-//	search                   patient id -> compact find row
+//	search                   patient key -> id 0x00 compact find row
 //	changes                  seq(8 BE) -> patient id (patients changed, for other processes' indexes)
 //	audit                    seq(8 BE) -> hash hex '\n' JSON (without hash)
 var (
@@ -43,6 +45,7 @@ var (
 )
 
 func kindBucket(k record.Kind) []byte    { return []byte("k:" + string(k)) }
+func idBucket(k record.Kind) []byte      { return []byte("i:" + string(k)) }
 func versionBucket(k record.Kind) []byte { return []byte("v:" + string(k)) }
 func countKey(k record.Kind) []byte      { return []byte("count:" + string(k)) }
 
@@ -125,14 +128,27 @@ func decode(kind record.Kind, v []byte) (record.Entity, error) {
 	return e, nil
 }
 
+// key is the internal key of a record id, nil when there is none.
+func (t *rtx) key(kind record.Kind, id string) []byte {
+	ib := t.b(idBucket(kind))
+	if ib == nil {
+		return nil
+	}
+	return ib.Get([]byte(id))
+}
+
 func (t *rtx) Get(kind record.Kind, id string) (record.Entity, error) {
 	b := t.b(kindBucket(kind))
 	if b == nil {
 		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
-	v := b.Get([]byte(id))
-	if v == nil {
+	k := t.key(kind, id)
+	if k == nil {
 		return nil, &record.NotFoundError{Kind: string(kind), ID: id}
+	}
+	v := b.Get(k)
+	if v == nil {
+		return nil, fmt.Errorf("%s %s: key index names a missing record", kind, id)
 	}
 	return decode(kind, v)
 }
@@ -143,7 +159,7 @@ func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
 		return nil, err
 	}
 	var out []record.Entity
-	prefix := append([]byte(id), 0)
+	prefix := t.key(kind, id)
 	c := t.b(versionBucket(kind)).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		e, err := decode(kind, v)
@@ -167,16 +183,21 @@ func (t *rtx) PatientByNHS(nhs string) (*record.Patient, error) {
 	return e.(*record.Patient), nil
 }
 
-func pidxPrefix(patientID string, kind record.Kind) []byte {
-	return []byte(patientID + "\x00" + string(kind) + "\x00")
+func pidxPrefix(patientKey []byte, kind record.Kind) []byte {
+	p := make([]byte, 0, 8+len(kind)+1+8)
+	return append(append(append(p, patientKey...), kind...), 0)
 }
 
 func (t *rtx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
-	prefix := pidxPrefix(patientID, kind)
 	kb := t.b(kindBucket(kind))
 	if kb == nil {
 		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
+	pk := t.key(record.KindPatient, patientID)
+	if pk == nil {
+		return nil, &record.NotFoundError{Kind: "patient", ID: patientID}
+	}
+	prefix := pidxPrefix(pk, kind)
 	var out []record.Entity
 	c := t.b(bPidx).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -217,7 +238,13 @@ func (t *rtx) Count(kind record.Kind) int {
 }
 
 func (t *rtx) SearchRows(fn func(id string, row []byte) error) error {
-	return t.b(bSearch).ForEach(func(k, v []byte) error { return fn(string(k), v) })
+	return t.b(bSearch).ForEach(func(k, v []byte) error {
+		i := bytes.IndexByte(v, 0)
+		if i < 0 {
+			return fmt.Errorf("find row %x: no id", k)
+		}
+		return fn(string(v[:i]), v[i+1:])
+	})
 }
 
 func (t *rtx) Changes(after uint64, fn func(uint64, string) error) (uint64, error) {
@@ -333,26 +360,29 @@ func (t *wtx) Put(e record.Entity) error {
 	if kb == nil {
 		return fmt.Errorf("unknown kind %q", kind)
 	}
-	creating := true
+	var key []byte
 	var cur curMeta
 	if m.ID != "" {
-		if old := kb.Get([]byte(m.ID)); old != nil {
-			creating = false
-			if err := json.Unmarshal(old, &cur); err != nil {
-				return fmt.Errorf("decode %s %s: %w", kind, m.ID, err)
-			}
-			if cur.Version != m.Version {
-				return &record.ConflictError{What: string(kind) + " " + m.ID,
-					Msg: fmt.Sprintf("stale version %d: the record is now at version %d", m.Version, cur.Version),
-					By:  cur.RecordedBy, At: cur.RecordedAt}
-			}
-			if cur.PatientID != m.PatientID {
-				return record.Invalid("patientId", m.PatientID, "a record cannot move to another patient")
-			}
+		key = t.key(kind, m.ID)
+	}
+	creating := key == nil
+	if !creating {
+		old := kb.Get(key)
+		if err := json.Unmarshal(old, &cur); err != nil {
+			return fmt.Errorf("decode %s %s: %w", kind, m.ID, err)
+		}
+		if cur.Version != m.Version {
+			return &record.ConflictError{What: string(kind) + " " + m.ID,
+				Msg: fmt.Sprintf("stale version %d: the record is now at version %d", m.Version, cur.Version),
+				By:  cur.RecordedBy, At: cur.RecordedAt}
+		}
+		if cur.PatientID != m.PatientID {
+			return record.Invalid("patientId", m.PatientID, "a record cannot move to another patient")
 		}
 	}
-	if kind != record.KindPatient && kind != record.KindSession && m.PatientID != "" && creating {
-		if t.b(kindBucket(record.KindPatient)).Get([]byte(m.PatientID)) == nil {
+	var patientKey []byte
+	if kind != record.KindPatient && m.PatientID != "" && creating {
+		if patientKey = t.key(record.KindPatient, m.PatientID); patientKey == nil {
 			return &record.NotFoundError{Kind: "patient", ID: m.PatientID}
 		}
 	}
@@ -374,18 +404,26 @@ func (t *wtx) Put(e record.Entity) error {
 			m.ID = id.String()
 		}
 		m.Version = 1
+		seq, err := kb.NextSequence()
+		if err != nil {
+			return err
+		}
+		key = u64(seq)
+		if err := t.b(idBucket(kind)).Put([]byte(m.ID), key); err != nil {
+			return err
+		}
 		if err := t.bump(countKey(kind)); err != nil {
 			return err
 		}
-		if m.PatientID != "" && kind != record.KindPatient {
-			if err := t.b(bPidx).Put(append(pidxPrefix(m.PatientID, kind), m.ID...), nil); err != nil {
+		if patientKey != nil {
+			if err := t.b(bPidx).Put(append(pidxPrefix(patientKey, kind), key...), nil); err != nil {
 				return err
 			}
 		}
 	} else {
-		old := kb.Get([]byte(m.ID))
-		vk := make([]byte, 0, len(m.ID)+5)
-		vk = append(append(append(vk, m.ID...), 0), byte(cur.Version>>24), byte(cur.Version>>16), byte(cur.Version>>8), byte(cur.Version))
+		old := kb.Get(key)
+		vk := make([]byte, 0, 12)
+		vk = append(append(vk, key...), byte(cur.Version>>24), byte(cur.Version>>16), byte(cur.Version>>8), byte(cur.Version))
 		if err := t.b(versionBucket(kind)).Put(vk, append([]byte(nil), old...)); err != nil {
 			return err
 		}
@@ -415,7 +453,7 @@ func (t *wtx) Put(e record.Entity) error {
 	if err != nil {
 		return err
 	}
-	return kb.Put([]byte(m.ID), v)
+	return kb.Put(key, v)
 }
 
 func (t *wtx) bump(key []byte) error {
@@ -428,7 +466,12 @@ func (t *wtx) bump(key []byte) error {
 }
 
 func (t *wtx) SetSearchRow(id string, row []byte) error {
-	return t.b(bSearch).Put([]byte(id), row)
+	k := t.key(record.KindPatient, id)
+	if k == nil {
+		return &record.NotFoundError{Kind: "patient", ID: id}
+	}
+	v := make([]byte, 0, len(id)+1+len(row))
+	return t.b(bSearch).Put(k, append(append(append(v, id...), 0), row...))
 }
 
 // AuditHash is the chain hash: SHA-256 of the previous hash and the event's JSON.
