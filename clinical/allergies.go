@@ -66,8 +66,15 @@ func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Alle
 			if ag, ok := af.AllergyAgent(c.System, c.Code); ok {
 				agent, finding = ag, &c
 			}
-		} else if ag, ok := knownAgents[c.Code]; ok && c.System == record.SystemSNOMED {
-			agent, finding = ag, &c
+		}
+		if finding == nil && c.System == record.SystemSNOMED {
+			if ag, ok := knownAgents[c.Code]; ok {
+				// The terminology's current term for the agent, when it has one.
+				if checked, err := s.Code("code", ag.System, ag.Code); err == nil && checked.Display != "" {
+					ag = checked
+				}
+				agent, finding = ag, &c
+			}
 		}
 		a.Agent, a.Finding = agent, finding
 	}

@@ -43,8 +43,9 @@ type ListOptions struct {
 
 // Listed is what a list returned, with how many sensitive entries it held back.
 type Listed[T any] struct {
-	Items  []T
-	Hidden int // sensitive entries left out because no reason was given
+	Items   []T
+	Hidden  int             // sensitive entries left out because no reason was given
+	Patient *record.Patient // whose records these are (to flag a patient who has left or died)
 }
 
 // lookupPatient resolves a patient reference without auditing it.
@@ -85,7 +86,7 @@ func listEntries[T record.Entity](ctx context.Context, s *Service, ref string, k
 	if err := s.denySensitive(ctx, p, lo.ReadOptions); err != nil {
 		return nil, err
 	}
-	out := &Listed[T]{Items: []T{}}
+	out := &Listed[T]{Items: []T{}, Patient: p}
 	err = s.p.st.View(ctx, func(tx store.Tx) error {
 		es, err := tx.List(p.ID, kind)
 		if err != nil {
@@ -285,6 +286,20 @@ func (s *Service) Retract(ctx context.Context, id, reason string, ifVersion int)
 		}
 		if ifVersion != 0 && ifVersion != e.Head().Version {
 			return staleConflict(e, ifVersion)
+		}
+		if se, ok := e.(*record.Session); ok {
+			n := 0
+			if err := tx.ForEach(record.KindAppointment, func(x record.Entity) error {
+				if a := x.(*record.Appointment); a.SessionID == se.ID && activeAppt(a) {
+					n++
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if n > 0 {
+				return record.Invalid("id", se.ID, "the session has %d appointment(s) booked: cancel them first", n)
+			}
 		}
 		if err := retract(tx, e); err != nil {
 			return err

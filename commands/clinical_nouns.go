@@ -247,7 +247,7 @@ func newConsultListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			noteHidden(f, l.Hidden)
+			noteListed(f, l.Patient, l.Hidden)
 			return printList(f.IO, f.Output, l.Items, consultColumns(colIO(f)))
 		}),
 	}
@@ -301,7 +301,7 @@ refused (exit 5). Codes are checked against the terminology.`,
 			if err != nil {
 				return err
 			}
-			noteHidden(f, l.Hidden)
+			noteListed(f, l.Patient, l.Hidden)
 			return printList(f.IO, f.Output, l.Items, problemColumns(colIO(f)))
 		}),
 	}
@@ -397,7 +397,7 @@ one observation with systolic and diastolic (code 75367002 unless --code).
 			if err != nil {
 				return err
 			}
-			noteHidden(f, l.Hidden)
+			noteListed(f, l.Patient, l.Hidden)
 			return printList(f.IO, f.Output, l.Items, obsColumns(colIO(f)))
 		}),
 	}
@@ -465,7 +465,7 @@ an allergy is active); recording an allergy retires an active NKDA.`,
 			if err != nil {
 				return err
 			}
-			noteHidden(f, l.Hidden)
+			noteListed(f, l.Patient, l.Hidden)
 			return printList(f.IO, f.Output, l.Items, allergyColumns(colIO(f)))
 		}),
 	}
@@ -511,7 +511,7 @@ func newImmCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			noteHidden(f, l.Hidden)
+			noteListed(f, l.Patient, l.Hidden)
 			return printList(f.IO, f.Output, l.Items, immColumns(colIO(f)))
 		}),
 	}

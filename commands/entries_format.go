@@ -111,6 +111,23 @@ func addReason(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVar(p, "reason", "", "why you are opening a sensitive record (audited)")
 }
 
+// noteListed flags, on stderr, a patient who has left or died and sensitive
+// entries held back, so a script's stdout stays pure data.
+func noteListed(f *Factory, p *record.Patient, hidden int) {
+	notePatientStatus(f, p)
+	noteHidden(f, hidden)
+}
+
+func notePatientStatus(f *Factory, p *record.Patient) {
+	switch {
+	case p == nil:
+	case p.Status == record.PatientDeceased:
+		fmt.Fprintf(f.IO.ErrOut, "note: %s died on %s\n", p.Name(), p.Registration.DeceasedOn)
+	case p.Status == record.PatientLeft:
+		fmt.Fprintf(f.IO.ErrOut, "note: %s left the practice on %s\n", p.Name(), p.Registration.LeftOn)
+	}
+}
+
 // noteHidden tells stderr that sensitive entries were held back.
 func noteHidden(f *Factory, n int) {
 	if n > 0 {
