@@ -977,6 +977,13 @@ func (rs *resolver) Who(r *fhir.Reference) string {
 			if x.Name != "" {
 				return x.Name
 			}
+		case *fhir.Raw:
+			var v struct {
+				Name string `json:"name"`
+			}
+			if json.Unmarshal(x.JSON, &v) == nil && v.Name != "" {
+				return v.Name
+			}
 		}
 	}
 	if r.Display != "" {
@@ -1038,7 +1045,13 @@ func (im *importer) run(ctx context.Context, u *funit) error {
 			}
 		}
 		rs := &resolver{im: im, tx: tx}
+		patientFailed := false
 		fail := func(it *fitem, err error) {
+			if it.typ == "Patient" {
+				patientFailed = true
+			} else if patientFailed && strings.Contains(err.Error(), "resolve") {
+				return // follows from the patient's own rejection
+			}
 			rj := FHIRRejection{File: it.file, Entry: it.entry, Path: it.typ, Reason: err.Error()}
 			var pe *fhir.PathError
 			var ve *record.ValidationError
@@ -1242,7 +1255,14 @@ func (im *importer) run(ctx context.Context, u *funit) error {
 				it.out = outImported
 				continue
 			case *fhir.Raw:
-				it.out, it.why = outSkipped, "unsupported resource type: not part of the GP record"
+				switch it.typ {
+				case "Medication":
+					it.out, it.why = outSkipped, "reference data: its code is kept on the medication that refers to it"
+				case "Location", "PractitionerRole":
+					it.out, it.why = outSkipped, "reference data: its name is kept on the records that refer to it"
+				default:
+					it.out, it.why = outSkipped, "unsupported resource type: not part of the GP record"
+				}
 				continue
 			case *fhir.Bundle:
 				it.out, it.why = outSkipped, "a bundle inside a bundle is not read"

@@ -1,6 +1,6 @@
 package clinical_test
 
-// Checks every exported FHIR resource against the FHIR R4 JSON schema and the
+// Checks every fxExported FHIR resource against the FHIR R4 JSON schema and the
 // base specification's rules a schema cannot express (required elements and
 // cardinalities, invariants, value types, references that resolve).
 
@@ -17,19 +17,19 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-const schemaPath = "../fhir/testdata/fhir.schema.json"
+const fxSchemaPath = "../fhir/testdata/fhir.schema.json"
 
 var (
-	schemaOnce sync.Once
-	schemaC    *jsonschema.Compiler
-	schemas    = map[string]*jsonschema.Schema{}
-	schemaMu   sync.Mutex
+	fxSchemaOnce sync.Once
+	fxSchemaC    *jsonschema.Compiler
+	fxSchemas    = map[string]*jsonschema.Schema{}
+	fxSchemaMu   sync.Mutex
 )
 
-func schemaFor(t testing.TB, typ string) *jsonschema.Schema {
+func fxSchemaFor(t testing.TB, typ string) *jsonschema.Schema {
 	t.Helper()
-	schemaOnce.Do(func() {
-		f, err := os.Open(schemaPath)
+	fxSchemaOnce.Do(func() {
+		f, err := os.Open(fxSchemaPath)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,27 +38,27 @@ func schemaFor(t testing.TB, typ string) *jsonschema.Schema {
 		if err != nil {
 			t.Fatal(err)
 		}
-		schemaC = jsonschema.NewCompiler()
-		schemaC.DefaultDraft(jsonschema.Draft6)
-		if err := schemaC.AddResource("http://hl7.org/fhir/json-schema/4.0", doc); err != nil {
+		fxSchemaC = jsonschema.NewCompiler()
+		fxSchemaC.DefaultDraft(jsonschema.Draft6)
+		if err := fxSchemaC.AddResource("http://hl7.org/fhir/json-schema/4.0", doc); err != nil {
 			t.Fatal(err)
 		}
 	})
-	schemaMu.Lock()
-	defer schemaMu.Unlock()
-	if s := schemas[typ]; s != nil {
+	fxSchemaMu.Lock()
+	defer fxSchemaMu.Unlock()
+	if s := fxSchemas[typ]; s != nil {
 		return s
 	}
-	s, err := schemaC.Compile("http://hl7.org/fhir/json-schema/4.0#/definitions/" + typ)
+	s, err := fxSchemaC.Compile("http://hl7.org/fhir/json-schema/4.0#/definitions/" + typ)
 	if err != nil {
 		t.Fatalf("compile schema for %s: %v", typ, err)
 	}
-	schemas[typ] = s
+	fxSchemas[typ] = s
 	return s
 }
 
-// validateSchema checks one resource against the R4 JSON schema.
-func validateSchema(t testing.TB, raw []byte) error {
+// fxValidateSchema checks one resource against the R4 JSON schema.
+func fxValidateSchema(t testing.TB, raw []byte) error {
 	var probe struct {
 		ResourceType string `json:"resourceType"`
 	}
@@ -69,17 +69,17 @@ func validateSchema(t testing.TB, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	return schemaFor(t, probe.ResourceType).Validate(inst)
+	return fxSchemaFor(t, probe.ResourceType).Validate(inst)
 }
 
 var (
-	idRe       = regexp.MustCompile(`^[A-Za-z0-9\-\.]{1,64}$`)
-	dateTimeRe = regexp.MustCompile(`^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$`)
-	instantRe  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)
+	fxIdRe       = regexp.MustCompile(`^[A-Za-z0-9\-\.]{1,64}$`)
+	fxDateTimeRe = regexp.MustCompile(`^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$`)
+	fxInstantRe  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)
 )
 
 // required elements (min 1) of the base resources we write, beyond what the schema says.
-var requiredElems = map[string][]string{
+var fxRequiredElems = map[string][]string{
 	"Encounter":          {"status", "class"},
 	"Condition":          {"subject"},
 	"Observation":        {"status", "code"},
@@ -98,7 +98,7 @@ var requiredElems = map[string][]string{
 }
 
 // choice elements: at most one variant; "!" means exactly one.
-var choices = map[string][]string{
+var fxChoices = map[string][]string{
 	"Observation":       {"value", "effective"},
 	"Condition":         {"onset", "abatement"},
 	"Procedure":         {"performed"},
@@ -107,8 +107,8 @@ var choices = map[string][]string{
 	"Patient":           {"deceased"},
 }
 
-// checkBase applies the base rules to one resource. refs collects its references.
-func checkBase(raw []byte, refs *[]string) []string {
+// fxCheckBase applies the base rules to one resource. refs collects its references.
+func fxCheckBase(raw []byte, refs *[]string) []string {
 	var m map[string]any
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
@@ -118,7 +118,7 @@ func checkBase(raw []byte, refs *[]string) []string {
 	typ, _ := m["resourceType"].(string)
 	var probs []string
 	bad := func(f string, a ...any) { probs = append(probs, typ+": "+fmt.Sprintf(f, a...)) }
-	req, known := requiredElems[typ]
+	req, known := fxRequiredElems[typ]
 	if !known {
 		bad("unexpected resource type")
 	}
@@ -127,10 +127,10 @@ func checkBase(raw []byte, refs *[]string) []string {
 			bad("required element %s is missing", k)
 		}
 	}
-	if id, ok := m["id"].(string); !ok || !idRe.MatchString(id) {
+	if id, ok := m["id"].(string); !ok || !fxIdRe.MatchString(id) {
 		bad("id %v is not a FHIR id", m["id"])
 	}
-	for _, c := range choices[typ] {
+	for _, c := range fxChoices[typ] {
 		exactly := strings.HasPrefix(c, "!")
 		c = strings.TrimPrefix(c, "!")
 		n := 0
@@ -146,7 +146,7 @@ func checkBase(raw []byte, refs *[]string) []string {
 	// Invariants.
 	switch typ {
 	case "Condition":
-		ver := codeOf(m["verificationStatus"])
+		ver := fxCodeOf(m["verificationStatus"])
 		if ver == "entered-in-error" && m["clinicalStatus"] != nil {
 			bad("con-5: entered-in-error with a clinicalStatus")
 		}
@@ -154,12 +154,12 @@ func checkBase(raw []byte, refs *[]string) []string {
 			bad("con-4/5: clinicalStatus missing")
 		}
 		if m["abatementDateTime"] != nil {
-			if cs := codeOf(m["clinicalStatus"]); cs != "inactive" && cs != "resolved" && cs != "remission" {
+			if cs := fxCodeOf(m["clinicalStatus"]); cs != "inactive" && cs != "resolved" && cs != "remission" {
 				bad("con-4: abatement with clinicalStatus %q", cs)
 			}
 		}
 	case "AllergyIntolerance":
-		ver := codeOf(m["verificationStatus"])
+		ver := fxCodeOf(m["verificationStatus"])
 		if (ver == "entered-in-error") == (m["clinicalStatus"] != nil) {
 			bad("ait-1/2: clinicalStatus and verificationStatus %q", ver)
 		}
@@ -188,10 +188,10 @@ func checkBase(raw []byte, refs *[]string) []string {
 			bad("source.observer is required")
 		}
 	case "Observation":
-		if m["dataAbsentReason"] != nil && hasValue(m) {
+		if m["dataAbsentReason"] != nil && fxHasValue(m) {
 			bad("obs-6")
 		}
-		for _, c := range anySlice(m["component"]) {
+		for _, c := range fxAnySlice(m["component"]) {
 			if c.(map[string]any)["code"] == nil {
 				bad("component.code is required")
 			}
@@ -203,7 +203,7 @@ func checkBase(raw []byte, refs *[]string) []string {
 			}
 		}
 	}
-	walk(m, typ, func(path string, v any) {
+	fxWalk(m, typ, func(path string, v any) {
 		switch x := v.(type) {
 		case string:
 			if x == "" {
@@ -215,12 +215,12 @@ func checkBase(raw []byte, refs *[]string) []string {
 			last := path[strings.LastIndex(path, ".")+1:]
 			switch {
 			case last == "recorded" || last == "lastUpdated" || last == "issued" || last == "instant":
-				if !instantRe.MatchString(x) {
+				if !fxInstantRe.MatchString(x) {
 					bad("%s: %q is not an instant", path, x)
 				}
 			case strings.HasSuffix(last, "DateTime") || last == "start" || last == "end" || last == "authoredOn" || last == "birthDate" ||
 				strings.HasSuffix(last, "Date") && last != "valueDate":
-				if !dateTimeRe.MatchString(x) {
+				if !fxDateTimeRe.MatchString(x) {
 					bad("%s: %q is not a date or dateTime with a timezone", path, x)
 				}
 			}
@@ -237,7 +237,7 @@ func checkBase(raw []byte, refs *[]string) []string {
 	return probs
 }
 
-func hasValue(m map[string]any) bool {
+func fxHasValue(m map[string]any) bool {
 	for k := range m {
 		if strings.HasPrefix(k, "value") {
 			return true
@@ -246,14 +246,14 @@ func hasValue(m map[string]any) bool {
 	return false
 }
 
-func anySlice(v any) []any { s, _ := v.([]any); return s }
+func fxAnySlice(v any) []any { s, _ := v.([]any); return s }
 
-func codeOf(v any) string {
+func fxCodeOf(v any) string {
 	cc, ok := v.(map[string]any)
 	if !ok {
 		return ""
 	}
-	for _, c := range anySlice(cc["coding"]) {
+	for _, c := range fxAnySlice(cc["coding"]) {
 		if s, ok := c.(map[string]any)["code"].(string); ok {
 			return s
 		}
@@ -261,7 +261,7 @@ func codeOf(v any) string {
 	return ""
 }
 
-func walk(v any, path string, fn func(string, any)) {
+func fxWalk(v any, path string, fn func(string, any)) {
 	fn(path, v)
 	switch x := v.(type) {
 	case map[string]any:
@@ -269,11 +269,11 @@ func walk(v any, path string, fn func(string, any)) {
 			if path != "" && k == "div" {
 				continue
 			}
-			walk(c, path+"."+k, fn)
+			fxWalk(c, path+"."+k, fn)
 		}
 	case []any:
 		for _, c := range x {
-			walk(c, path, fn)
+			fxWalk(c, path, fn)
 		}
 	}
 }

@@ -456,10 +456,10 @@ func ConsultationFrom(r *Encounter, rs Resolver) (*record.Consultation, []Note, 
 		c.Location, c.ProblemLink, c.History, c.Examination, c.Plan, c.Text = x["location"], x["problemLink"], x["history"], x["examination"], x["plan"], x["text"]
 	} else {
 		if len(r.Location) > 0 {
-			c.Location = r.Location[0].Location.Display
+			c.Location = rs.Who(&r.Location[0].Location)
 		}
 		if c.Location == "" && r.ServiceProvider != nil {
-			c.Location = r.ServiceProvider.Display
+			c.Location = rs.Who(r.ServiceProvider)
 		}
 		if !fromOurs {
 			for i, t := range r.Type {
