@@ -299,4 +299,3 @@ func TestBackupWhileWriting(t *testing.T) {
 		}
 	}
 }
-
