@@ -376,3 +376,42 @@ func (s *Service) Appointments(ctx context.Context, f ApptFilter) ([]*record.App
 	ev.Query = strings.TrimSpace(fmt.Sprintf("appointments date=%s clinician=%s", f.Date, f.Clinician))
 	return out, s.audit(ctx, ev)
 }
+
+// Sessions lists sessions, on a date (all dates when empty), by date and start (audited).
+func (s *Service) Sessions(ctx context.Context, date, clinician string) ([]*record.Session, error) {
+	if err := s.require(ctx, ActRegister, ""); err != nil {
+		return nil, err
+	}
+	if date != "" {
+		d, err := record.ParseDate("date", date)
+		if err != nil {
+			return nil, err
+		}
+		date = d
+	}
+	out := []*record.Session{}
+	err := s.p.st.View(ctx, func(tx store.Tx) error {
+		return tx.ForEach(record.KindSession, func(e record.Entity) error {
+			x := e.(*record.Session)
+			if (date == "" || x.Date == date) && (clinician == "" || x.Clinician == clinician) && x.Status == "active" {
+				out = append(out, x)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Date != out[j].Date {
+			return out[i].Date < out[j].Date
+		}
+		if out[i].Start != out[j].Start {
+			return out[i].Start < out[j].Start
+		}
+		return out[i].Clinician < out[j].Clinician
+	})
+	ev := s.event("list", record.KindSession, "", "", 0)
+	ev.Query = strings.TrimSpace(fmt.Sprintf("sessions date=%s clinician=%s", date, clinician))
+	return out, s.audit(ctx, ev)
+}

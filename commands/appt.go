@@ -1,9 +1,6 @@
 package commands
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/spf13/cobra"
@@ -54,7 +51,25 @@ did-not-attend, cancelled.`,
 	for _, n := range []string{"clinician", "date", "start", "end"} {
 		_ = sessionAdd.MarkFlagRequired(n)
 	}
-	session.AddCommand(sessionAdd, newEntryImportCmd(f, record.KindSession, "appt session"))
+	var ld, lc string
+	sessionList := &cobra.Command{
+		Use:   "list [--date D] [--clinician U]",
+		Short: "List sessions",
+		Args:  cobra.NoArgs,
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			if _, err := parseDay("date", ld); err != nil {
+				return err
+			}
+			ses, err := s.Sessions(cmd.Context(), ld, lc)
+			if err != nil {
+				return err
+			}
+			return printList(f.IO, f.Output, ses, sessionColumns(colIO(f)))
+		}),
+	}
+	sessionList.Flags().StringVar(&ld, "date", "", "only this day YYYY-MM-DD")
+	sessionList.Flags().StringVar(&lc, "clinician", "", "only this clinician")
+	session.AddCommand(sessionAdd, sessionList, newEntryImportCmd(f, record.KindSession, "appt session"))
 
 	var sd, sc string
 	var free bool
@@ -172,6 +187,3 @@ refused (exit 5) naming the appointment in the way.`,
 	cmd.AddCommand(list, newEntryImportCmd(f, record.KindAppointment, "appt"))
 	return cmd
 }
-
-var _ = fmt.Sprint
-var _ = strings.Join

@@ -29,7 +29,7 @@ nothing and is reported on stderr as: line N: FIELD "VALUE": reason. A line
 already in the record (same id and content, or without an id the same content
 for the same patient) counts as unchanged, so running the same import again
 changes nothing. Exit 1 when any line was rejected.`, kind, noun),
-			Example: fmt.Sprintf("  gpsoc %[1]s import %[1]s.ndjson\n  gpsoc %[1]s import --dry-run - < %[1]s.ndjson", noun),
+			Example: fmt.Sprintf("  gpsoc %[1]s import %[2]ss.ndjson\n  gpsoc %[1]s list … -o ndjson | gpsoc --data-dir other %[1]s import --dry-run -", noun, kind),
 			Args:    cobra.ExactArgs(1),
 			RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 				in, err := openInput(f, args[0])

@@ -54,6 +54,7 @@ func TestMoreCommandsGolden(t *testing.T) {
 			e.jsonOf(&recalls, rec("recall", "list")...)
 			tr.step(0, rec("recall", "done", recalls[0].ID)...)
 			tr.step(0, rec("appt", "session", "add", "--clinician", "nurse.jones", "--date", "2026-11-25", "--start", "14:00", "--end", "14:30", "--slot", "10m")...)
+			tr.step(0, rec("appt", "session", "list", "--date", "2026-11-25")...)
 			tr.step(5, rec("appt", "session", "add", "--clinician", "nurse.jones", "--date", "2026-11-25", "--start", "14:20", "--end", "15:00", "--slot", "10m")...)
 			tr.step(0, rec("appt", "book", smithNHS, "--clinician", "nurse.jones", "--at", "2026-11-25T14:00:00Z")...)
 			tr.step(0, rec("appt", "book", "4010232137", "--clinician", "nurse.jones", "--at", "2026-11-25 14:10", "--mode", "video")...)
@@ -72,6 +73,10 @@ func TestMoreCommandsGolden(t *testing.T) {
 			tr.step(0, "--as", "admin", "patient", "export", "4010232137")
 			tr.step(0, "--as", "admin", "patient", "export", "4010232137", "--records")
 			tr.step(0, "--as", "admin", "user", "list", "-o", "json")
+			tr.step(0, gp("record", "4010232137", "-o", "csv")...)
+			tr.step(0, rec("record", "4010232137", "-o", "ndjson")...)
+			tr.step(0, gp("history", "4010232137", "-o", "csv")...)
+			tr.step(0, "--as", "dr.patel", "config", "show")
 			checkGolden(t, "more-commands-"+mode.name+".golden", stableIDs(tr.b.String()))
 		})
 	}
