@@ -33,6 +33,7 @@ type Factory struct {
 	OpenStore func(dir string) (store.Store, error)
 
 	once     sync.Once
+	closers  []func() error
 	st       store.Store
 	stErr    error
 	practice *clinical.Practice
@@ -178,6 +179,10 @@ func (f *Factory) Service(ctx context.Context) (*clinical.Service, error) {
 
 // Close releases the store.
 func (f *Factory) Close() error {
+	for _, c := range f.closers {
+		c()
+	}
+	f.closers = nil
 	if f.st != nil {
 		return f.st.Close()
 	}

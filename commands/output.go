@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -133,6 +134,8 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+func sortStrings(s []string) []string { sort.Strings(s); return s }
 
 // UKDate shows a YYYY-MM-DD date as 12-Mar-1961 on a terminal, unchanged in a pipe.
 func UKDate(ios *IOStreams, d string) string {
