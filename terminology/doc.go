@@ -20,6 +20,7 @@
 // # API for commands (gpsoc codes …)
 //
 //	tm, err := terminology.Open(dataDir)            // defer tm.Close()
+//	tm.Warm()                                       // TUI/server: build search indexes in the background
 //
 //	// gpsoc codes import rf2|ctv3|read2|read-map|dmd PATH... ; import codelist NAME FILE
 //	info, err := tm.ImportRF2(paths...)            // folders or zips, several packages at once

@@ -152,6 +152,19 @@ func (t *Terminology) Search(ctx context.Context, text string, o SearchOptions) 
 	return out, nil
 }
 
+// Warm builds the search indexes and preferred-term tables of every source in the background.
+// Long-running processes (the TUI, the server) call it after Open so that the first keystroke
+// does not pay for building the index (seconds for a full UK release). Safe to call again.
+func (t *Terminology) Warm() {
+	srcs := t.sourcesFor("")
+	go func() {
+		for _, s := range srcs {
+			_ = s.ensureIndex(t.db)
+			_, _ = s.preferredTerms(t.db)
+		}
+	}()
+}
+
 func (t *Terminology) vmpSet(s *source) bitset {
 	if s.name != SourceDMD {
 		return nil
