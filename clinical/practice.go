@@ -190,3 +190,10 @@ func (s *Service) audit(ctx context.Context, ev *record.AuditEvent) error {
 }
 
 var errStop = errors.New("stop")
+
+// PracticeRecord reads the practice record (nil if it cannot be read).
+func (p *Practice) PracticeRecord(ctx context.Context) *record.Practice {
+	var pr *record.Practice
+	_ = p.st.View(ctx, func(tx store.Tx) error { pr, _ = tx.Practice(); return nil })
+	return pr
+}

@@ -32,7 +32,7 @@ type Factory struct {
 	// OpenStore opens the practice store (replaced in tests).
 	OpenStore func(dir string) (store.Store, error)
 
-	once     sync.Once
+	once     *sync.Once
 	closers  []func() error
 	st       store.Store
 	stErr    error
@@ -41,7 +41,7 @@ type Factory struct {
 
 // NewFactory makes the production factory.
 func NewFactory(io *IOStreams) *Factory {
-	f := &Factory{IO: io, Config: newConfig(), Now: time.Now}
+	f := &Factory{IO: io, Config: newConfig(), Now: time.Now, once: newOnce()}
 	f.OpenStore = func(dir string) (store.Store, error) {
 		told := false
 		return bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{
@@ -177,6 +177,8 @@ func (f *Factory) Service(ctx context.Context) (*clinical.Service, error) {
 	return s, err
 }
 
+func newOnce() *sync.Once { return &sync.Once{} }
+
 // Close releases the store.
 func (f *Factory) Close() error {
 	for _, c := range f.closers {
@@ -184,7 +186,9 @@ func (f *Factory) Close() error {
 	}
 	f.closers = nil
 	if f.st != nil {
-		return f.st.Close()
+		err := f.st.Close()
+		f.st, f.practice = nil, nil
+		return err
 	}
 	return nil
 }
