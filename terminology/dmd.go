@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -451,6 +452,9 @@ func (d *dmdData) collect() (*builder, map[string]*Product, map[string]int) {
 		if p == nil {
 			continue
 		}
+		if slices.ContainsFunc(p.Ingredients, func(i Ingredient) bool { return i.Code == r.f["ISID"] }) {
+			continue // the same row from a second copy of the file
+		}
 		ing := Ingredient{Code: r.f["ISID"], Name: ingName[r.f["ISID"]]}
 		if bs := r.f["BS_SUBID"]; bs != "" {
 			ing.BasisOfStrength = &CodeTerm{Code: bs, Term: ingName[bs]}
@@ -475,7 +479,7 @@ func (d *dmdData) collect() (*builder, map[string]*Product, map[string]int) {
 		}
 	}
 	for _, r := range d.droute {
-		if p := products[r.f["VPID"]]; p != nil {
+		if p := products[r.f["VPID"]]; p != nil && !slices.ContainsFunc(p.Routes, func(c CodeTerm) bool { return c.Code == r.f["ROUTECD"] }) {
 			p.Routes = append(p.Routes, *d.lookupCT("ROUTE", r.f["ROUTECD"]))
 		}
 	}

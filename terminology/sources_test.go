@@ -214,6 +214,28 @@ func TestImportDMDReleaseZipAndChangedCodes(t *testing.T) {
 	}
 }
 
+func TestImportDMDEveryReleaseZip(t *testing.T) {
+	tm, _ := open(t)
+	zips, _ := filepath.Glob("testdata/dmd/nhsbsa_dmd_*.zip")
+	if len(zips) != 3 {
+		t.Fatalf("zips: %v", zips)
+	}
+	for _, z := range zips {
+		info, err := tm.ImportDMD(z)
+		if err != nil || info.Counts["vmp"] != 1 || info.Release != strings.TrimSuffix(filepath.Base(z), ".zip") {
+			t.Errorf("%s: %+v %v", z, info, err)
+		}
+	}
+	// all three at once: the same rows twice must not duplicate ingredients or routes
+	if _, err := tm.ImportDMD(zips...); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := tm.Product("39113611000001102")
+	if len(p.Ingredients) != 1 || len(p.Routes) != 1 {
+		t.Errorf("duplicated rows: %+v", p)
+	}
+}
+
 func TestImportDMDTruncatedXML(t *testing.T) {
 	tm, _ := open(t)
 	dir := t.TempDir()
