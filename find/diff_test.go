@@ -223,3 +223,54 @@ func TestTermsMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// waitRebuilt waits for a background rebuild, if one is running.
+func waitRebuilt(ix *Patients) {
+	ix.mu.RLock()
+	done, running := ix.rebuilt, ix.compacting
+	ix.mu.RUnlock()
+	if running {
+		<-done
+	}
+}
+
+func TestBackgroundRebuildMatchesReference(t *testing.T) {
+	ps := SyntheticPatients(deltaMax+1500, 21)
+	ix := NewPatients()
+	ix.SetClock(func() time.Time { return testNow })
+	r := rand.New(rand.NewPCG(8, 9))
+	for i, p := range ps {
+		ix.Put(p)
+		if i%500 == 0 {
+			ix.Opened(p.ID, testNow.Add(-time.Duration(i)*time.Minute))
+			ix.Search(context.Background(), queryFromPatient(r, p), 10)
+		}
+	}
+	waitRebuilt(ix)
+	ix.mu.RLock()
+	baseN := ix.base.n
+	ix.mu.RUnlock()
+	if baseN == 0 {
+		t.Fatalf("no background rebuild after %d puts", len(ps))
+	}
+	if ix.Len() != len(ps) {
+		t.Fatalf("Len %d, want %d", ix.Len(), len(ps))
+	}
+	for i := 0; i < 300; i++ {
+		checkPatients(t, ix, ps, queryFromPatient(r, ps[r.IntN(len(ps))]), 10)
+	}
+}
+
+func TestEmptyIndex(t *testing.T) {
+	ix := NewPatients()
+	if h := ix.Search(context.Background(), "smith", 10); len(h) != 0 || ix.Len() != 0 {
+		t.Fatalf("empty: %v", h)
+	}
+	ix.Put(Patient{ID: "x", Family: "Smith"})
+	if h := ix.Search(context.Background(), "smith", 10); len(h) != 1 {
+		t.Fatalf("after put: %v", h)
+	}
+	if h := BuildTerms(nil).Search(context.Background(), "a", 10, nil); len(h) != 0 {
+		t.Fatalf("terms: %v", h)
+	}
+}

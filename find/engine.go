@@ -279,6 +279,7 @@ type wordTok struct {
 	exact  int32 // word id or -1
 	lo, hi uint32
 	fuzzy  []uint32 // sorted word ids matched with a typo (outside [lo, hi))
+	kinds  []uint8  // mFuzzy or mFuzzyWord, beside fuzzy
 }
 
 func (v *vocab) compile(t string) wordTok {
@@ -295,7 +296,7 @@ func (v *vocab) compile(t string) wordTok {
 		if id >= wt.lo && id < wt.hi {
 			return
 		}
-		if matchWord(t, v.words[id]) == mFuzzy {
+		if m := matchWord(t, v.words[id]); m == mFuzzy || m == mFuzzyWord {
 			fz = append(fz, id)
 		}
 	}
@@ -320,6 +321,10 @@ func (v *vocab) compile(t string) wordTok {
 	}
 	slices.Sort(fz)
 	wt.fuzzy = slices.Compact(fz)
+	wt.kinds = make([]uint8, len(wt.fuzzy))
+	for i, id := range wt.fuzzy {
+		wt.kinds[i] = uint8(matchWord(t, v.words[id]))
+	}
 	return wt
 }
 
@@ -331,8 +336,8 @@ func (t *wordTok) kind(w uint32) int {
 		return mPrefix
 	}
 	if len(t.fuzzy) > 0 {
-		if _, ok := slices.BinarySearch(t.fuzzy, w); ok {
-			return mFuzzy
+		if i, ok := slices.BinarySearch(t.fuzzy, w); ok {
+			return int(t.kinds[i])
 		}
 	}
 	return mNone
@@ -351,9 +356,9 @@ func (v *vocab) levels(t *wordTok, ls []level) []level {
 		ls = addLevel(ls, ScorePrimaryPrefix, v.primary(w))
 		ls = addLevel(ls, ScoreSecondaryPrefix, v.secondary(w))
 	}
-	for _, w := range t.fuzzy {
-		ls = addLevel(ls, ScorePrimaryFuzzy, v.primary(w))
-		ls = addLevel(ls, ScoreSecondaryFuzzy, v.secondary(w))
+	for i, w := range t.fuzzy {
+		ls = addLevel(ls, wordScore(int(t.kinds[i]), true), v.primary(w))
+		ls = addLevel(ls, wordScore(int(t.kinds[i]), false), v.secondary(w))
 	}
 	return ls
 }

@@ -138,10 +138,11 @@ func eachWord(f string, emit func(w string, first, joined bool)) {
 
 // Word match kinds, best last.
 const (
-	mNone   = 0
-	mFuzzy  = 1
-	mPrefix = 2
-	mExact  = 3
+	mNone      = 0
+	mFuzzy     = 1 // a typo in a prefix of the word
+	mFuzzyWord = 2 // a typo in the whole word
+	mPrefix    = 3
+	mExact     = 4
 )
 
 // fuzzyMin is the shortest query token (in bytes) that is matched with a typo.
@@ -150,7 +151,8 @@ const fuzzyMin = 4
 // matchWord says how query token t matches word w: exactly, as a prefix of w, with one
 // typo (t is within one edit — substitution, insertion, deletion or transposition of
 // neighbours — of some prefix of w whose length differs from len(t) by at most one;
-// only for tokens of at least fuzzyMin bytes), or not at all.
+// only for tokens of at least fuzzyMin bytes; a typo in the whole word ranks above a
+// typo in a longer word's prefix), or not at all.
 func matchWord(t, w string) int {
 	if len(w) >= len(t) && w[:len(t)] == t {
 		if len(w) == len(t) {
@@ -158,8 +160,13 @@ func matchWord(t, w string) int {
 		}
 		return mPrefix
 	}
-	if len(t) >= fuzzyMin && fuzzyPrefix(t, w) {
-		return mFuzzy
+	if len(t) >= fuzzyMin {
+		if within1(t, w) {
+			return mFuzzyWord
+		}
+		if fuzzyPrefix(t, w) {
+			return mFuzzy
+		}
 	}
 	return mNone
 }

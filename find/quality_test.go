@@ -133,6 +133,10 @@ func TestPatientRankingOrder(t *testing.T) {
 	if !slices.Equal(got, []string{"p-brown", "p-browning"}) {
 		t.Errorf("brow: got %v", got)
 	}
+	got = ids(ix.Search(context.Background(), "brwn", 10))
+	if !slices.Equal(got, []string{"p-brown", "p-browning"}) { // a typo in the whole word first
+		t.Errorf("brwn: got %v", got)
+	}
 	got = ids(ix.Search(context.Background(), "brawn", 10))
 	if !slices.Equal(got, []string{"p-braun", "p-brown", "p-browning"}) { // one substitution from each (Browning by its prefix)
 		t.Errorf("brawn: got %v", got)

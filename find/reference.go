@@ -16,7 +16,9 @@ const (
 	ScorePrimaryPrefix   = 40
 	ScoreInitialism      = 35 // terms only: "t2dm", "copd"
 	ScoreSecondaryPrefix = 30
-	ScorePrimaryFuzzy    = 20
+	ScorePrimaryTypo     = 25 // a typo in the whole word: "brwn" for Brown
+	ScorePrimaryFuzzy    = 20 // a typo in a prefix of the word: "brwn" for Browning
+	ScoreSecondaryTypo   = 15
 	ScoreSecondaryFuzzy  = 10
 	ScorePostcodeFull    = 70 // whole postcode, or outward code plus part of the inward code
 	ScorePostcodeDistr   = 65 // outward code (district)
@@ -43,6 +45,11 @@ func wordScore(m int, primary bool) int {
 			return ScorePrimaryPrefix
 		}
 		return ScoreSecondaryPrefix
+	case mFuzzyWord:
+		if primary {
+			return ScorePrimaryTypo
+		}
+		return ScoreSecondaryTypo
 	case mFuzzy:
 		if primary {
 			return ScorePrimaryFuzzy
