@@ -11,7 +11,7 @@ type Consultation struct {
 	Meta
 	Type        string        `json:"type"` // surgery | telephone | video | home
 	Start       time.Time     `json:"start"`
-	End         time.Time     `json:"end,omitempty"`
+	End         time.Time     `json:"end,omitzero"`
 	Clinician   string        `json:"clinician"`
 	Location    string        `json:"location,omitempty"`
 	ProblemID   string        `json:"problemId,omitempty"`
@@ -276,7 +276,7 @@ func (m *Medication) IssuesLeft() int {
 // Allergy is an allergy or intolerance, or a recorded "no known drug allergy".
 type Allergy struct {
 	Meta
-	Agent          Code   `json:"agent,omitempty"`   // causative substance or product
+	Agent          Code   `json:"agent,omitzero"`   // causative substance or product
 	Finding        *Code  `json:"finding,omitempty"` // e.g. Allergy to penicillin
 	Category       string `json:"category,omitempty"`
 	Type           string `json:"type,omitempty"` // allergy | intolerance
@@ -289,7 +289,7 @@ type Allergy struct {
 
 func (*Allergy) Kind() Kind { return KindAllergy }
 
-// NKDACode is SNOMED CT 716186003 |No known allergy|; 409137002 is No known drug allergy.
+// NKDACode is SNOMED CT 409137002 |No known drug allergy|.
 const NKDACode = "409137002"
 
 func (a *Allergy) Validate() error {
@@ -447,7 +447,7 @@ type Task struct {
 	Text   string    `json:"text"`
 	Due    string    `json:"due,omitempty"`
 	To     string    `json:"to,omitempty"`
-	DoneAt time.Time `json:"doneAt,omitempty"`
+	DoneAt time.Time `json:"doneAt,omitzero"`
 	DoneBy string    `json:"doneBy,omitempty"`
 }
 
@@ -478,7 +478,7 @@ type Recall struct {
 	Meta
 	Code   Code      `json:"code"`
 	Due    string    `json:"due"`
-	DoneAt time.Time `json:"doneAt,omitempty"`
+	DoneAt time.Time `json:"doneAt,omitzero"`
 	DoneBy string    `json:"doneBy,omitempty"`
 }
 

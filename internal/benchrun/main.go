@@ -1,0 +1,306 @@
+// Command benchrun is `make bench` (GPSOC_BENCH_TIER=fast) and `make bench-full`
+// (GPSOC_BENCH_TIER=full): it runs the benchmarks of every part of gpsoc, with
+// the speed anchors measured in the same run, and prints each figure beside
+// its budget (design.md §7) and the anchor ratios. It never fails on a missed
+// budget (benchmarks are not tests): it says MISSED.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type row struct {
+	What, Value, Budget, Verdict string
+}
+
+var (
+	rows []row
+	full = os.Getenv("GPSOC_BENCH_TIER") == "full"
+	bin  = "bin/gpsoc"
+)
+
+func add(what, value, budget, verdict string) {
+	rows = append(rows, row{what, value, budget, verdict})
+	fmt.Printf("  %-58s %14s   %-16s %s\n", what, value, budget, verdict)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+func main() {
+	tier := "fast (up to 100k)"
+	if full {
+		tier = "full (million-scale)"
+	}
+	fmt.Printf("gpsoc benchmarks, tier %s, %s\n\n", tier, time.Now().UTC().Format(time.RFC3339))
+	if _, err := os.Stat(bin); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun: build first (make build)")
+		os.Exit(1)
+	}
+	findBench()
+	clinicalBench()
+	oneShotFind()
+	goBench("./fixtures", "BenchmarkWriteNDJSON/100000$", "1x", nil, []metric{
+		{"patients/s", "generate 100,000 patients with histories", "", nil},
+	})
+	generateAndLoad()
+	goBench("./clinical", "BenchmarkFHIR(Import|Export)$", "3x", nil, []metric{
+		{"resources/s", "FHIR %s", "≥ 20,000/s", atLeast(20000)},
+	})
+	goBench("./clinical", "BenchmarkSafetyChecks$", "2000x", nil, []metric{
+		{"us/op", "all safety checks, patient on 15 medications (µs)", "≤ 1,000 µs", atMost(1000)},
+		{"ns/op", "all safety checks, patient on 15 medications (ns)", "≤ 1,000,000 ns", atMost(1e6)},
+	})
+	goBench("./server", "BenchmarkPatientRead", "1x", nil, []metric{
+		{"req/s", "gpsoc serve patient reads, 16 clients", "≥ 5,000/s", atLeast(5000)},
+		{"p99-ms", "gpsoc serve patient read p99 (ms)", "≤ 10 ms", atMost(10)},
+		{"find-p95-ms", "gpsoc serve $find p95 (ms)", "", nil},
+	})
+	env := []string{}
+	if full {
+		env = append(env, "GPSOC_BENCH_PATIENTS=1000000")
+	}
+	goBench("./tui", "Benchmark", "1x", env, []metric{
+		{"first-frame-ms", "TUI start to first usable frame (ms)", "≤ 150 ms", atMost(150)},
+		{"first-results-ms", "TUI first find results after start (ms)", "≤ 500 ms", atMost(500)},
+		{"p95-ms", "TUI keystroke to repaint, find screen, p95 (ms)", "≤ 16 ms", atMost(16)},
+	})
+	if full {
+		goBench("./terminology", "Benchmark(ImportRF2|Subsumes|Descendants10k)", "1x", []string{"GPSOC_BENCH_FULL=1"}, []metric{
+			{"s/import", "full-size UK RF2 release import (s)", "≤ 180 s", atMost(180)},
+			{"us/op", "subsumption test (µs)", "≤ 50 µs", atMost(50)},
+			{"ms/op", "<< of a concept with 10,000 descendants (ms)", "≤ 20 ms", atMost(20)},
+		})
+	} else {
+		goBench("./terminology", "Benchmark(Subsumes|Descendants10k)", "200x", nil, []metric{
+			{"us/op", "subsumption test (µs)", "≤ 50 µs", atMost(50)},
+			{"ms/op", "<< of a concept with 10,000 descendants (ms)", "≤ 20 ms", atMost(20)},
+		})
+	}
+	fmt.Println()
+	missed := 0
+	for _, r := range rows {
+		if r.Verdict == "MISSED" {
+			missed++
+		}
+	}
+	fmt.Printf("%d figures, %d budgets missed\n", len(rows), missed)
+}
+
+func atLeast(x float64) func(float64) bool { return func(v float64) bool { return v >= x } }
+func atMost(x float64) func(float64) bool  { return func(v float64) bool { return v <= x } }
+
+type metric struct {
+	unit, what, budget string
+	ok                 func(float64) bool
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
+
+// goBench runs Go benchmarks and reports the metrics asked for.
+func goBench(pkg, pattern, benchtime string, env []string, ms []metric) {
+	fmt.Printf("\n%s %s\n", pkg, pattern)
+	if _, err := os.Stat(pkg); err != nil {
+		add(pkg+" "+pattern, "-", "", "not built yet")
+		return
+	}
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-timeout", "60m", pkg)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	found := false
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		name := strings.TrimPrefix(m[1], "Benchmark")
+		f := strings.Fields(m[3])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, perr := strconv.ParseFloat(f[i], 64)
+			if perr != nil {
+				continue
+			}
+			for _, mt := range ms {
+				if f[i+1] != mt.unit {
+					continue
+				}
+				found = true
+				what := mt.what
+				if strings.Contains(what, "%s") {
+					what = fmt.Sprintf(what, name)
+				}
+				vd := ""
+				if mt.ok != nil {
+					vd = verdict(mt.ok(v))
+				}
+				add(what, strconv.FormatFloat(v, 'f', precision(v), 64), mt.budget, vd)
+			}
+		}
+	}
+	if err != nil || !found {
+		tail := string(out)
+		if len(tail) > 600 {
+			tail = tail[len(tail)-600:]
+		}
+		add(pkg+" "+pattern, "-", "", "no figures: "+strings.ReplaceAll(strings.TrimSpace(tail), "\n", " | "))
+	}
+}
+
+func precision(v float64) int {
+	switch {
+	case v >= 100:
+		return 0
+	case v >= 1:
+		return 2
+	}
+	return 4
+}
+
+type findReport struct {
+	P50Ms, P95Ms, P99Ms, BytesPerEntry, BuildMs, LoadMs float64
+	Anchors                                             *struct {
+		SahilmP95Ms, FzfP95Ms, RatioSahilm, RatioFzf float64
+		FzfSkipped                                   string
+	}
+}
+
+func findBench() {
+	for _, c := range []struct {
+		corpus string
+		size   int
+	}{{"patients", pick(100000, 1000000)}, {"codes", pick(150000, 1500000)}} {
+		fmt.Printf("\nfind: %s, %d entries (anchors measured in the same run)\n", c.corpus, c.size)
+		out, err := exec.Command(bin, "bench", "find", "--corpus", c.corpus, "--size", fmt.Sprint(c.size), "--anchors", "--runs", "10", "-o", "json").Output()
+		var r findReport
+		if err == nil {
+			err = json.Unmarshal(out, &r)
+		}
+		if err != nil {
+			add("find "+c.corpus, "-", "", "failed: "+err.Error())
+			continue
+		}
+		add(fmt.Sprintf("find %s p95, every query class (ms)", c.corpus), fmt.Sprintf("%.3f", r.P95Ms), "≤ 10 ms", verdict(r.P95Ms <= 10))
+		add(fmt.Sprintf("find %s p99 (ms)", c.corpus), fmt.Sprintf("%.3f", r.P99Ms), "", "")
+		add(fmt.Sprintf("find %s index bytes/entry", c.corpus), fmt.Sprintf("%.0f", r.BytesPerEntry), pickS("≤ 200 B", c.corpus == "patients"), pickV(r.BytesPerEntry <= 200, c.corpus == "patients"))
+		add(fmt.Sprintf("find %s index build (ms)", c.corpus), fmt.Sprintf("%.0f", r.BuildMs), "", "")
+		if a := r.Anchors; a != nil {
+			add("  anchor sahilm/fuzzy.Find p95 (ms)", fmt.Sprintf("%.1f", a.SahilmP95Ms), "", fmt.Sprintf("ours %.0fx faster", a.RatioSahilm))
+			if a.FzfSkipped != "" {
+				add("  anchor fzf --filter p95 (ms)", "-", "", "skipped: "+a.FzfSkipped)
+			} else {
+				add("  anchor fzf --filter p95 (ms)", fmt.Sprintf("%.1f", a.FzfP95Ms), "", fmt.Sprintf("ours %.0fx faster", a.RatioFzf))
+			}
+		}
+	}
+}
+
+func pick(fast, fullv int) int {
+	if full {
+		return fullv
+	}
+	return fast
+}
+
+func pickS(s string, on bool) string {
+	if on {
+		return s
+	}
+	return ""
+}
+
+func pickV(ok, on bool) string {
+	if on {
+		return verdict(ok)
+	}
+	return ""
+}
+
+func clinicalBench() {
+	n := pick(100000, 1000000)
+	env := []string{fmt.Sprintf("GPSOC_BENCH_PATIENTS=%d", n)}
+	goBench("./clinical", "BenchmarkConsultationWrite$", "300x", env, []metric{
+		{"ms-median", fmt.Sprintf("consultation write, 5 entries + audit, %d-patient practice (ms, median)", n), "≤ 5 ms", atMost(5)},
+	})
+	goBench("./clinical", "BenchmarkOpenReadClose$", "300x", env, []metric{
+		{"ns/op", fmt.Sprintf("open file + read tx + close, %d patients (ns)", n), "", nil},
+	})
+	goBench("./clinical", "BenchmarkImportPatients$", "2x", nil, []metric{
+		{"patients/s", "import 100,000 patients from NDJSON, audit each", "≥ 50,000/s", atLeast(50000)},
+	})
+}
+
+// oneShotFind times a whole `gpsoc patient find` process on a cached practice.
+func oneShotFind() {
+	n := pick(100000, 1000000)
+	dir := filepath.Join(".cache", "bench", fmt.Sprintf("practice-%d", n))
+	fmt.Printf("\none-shot patient find, %d-patient practice\n", n)
+	if _, err := os.Stat(filepath.Join(dir, "practice.db")); err != nil {
+		add("one-shot find", "-", "", "no cached practice (the consultation benchmark builds it)")
+		return
+	}
+	var ds []float64
+	for i := 0; i < 7; i++ {
+		t0 := time.Now()
+		cmd := exec.Command(bin, "--data-dir", dir, "--as", "dr.bench", "patient", "find", "smith")
+		cmd.Env = append(os.Environ(), "GPSOC_BUSY_TIMEOUT=30s")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			add("one-shot find", "-", "", "failed: "+string(out))
+			return
+		}
+		ds = append(ds, float64(time.Since(t0).Microseconds())/1000)
+	}
+	sort.Float64s(ds)
+	add(fmt.Sprintf("gpsoc patient find, process start to output, %d patients (ms, median)", n), fmt.Sprintf("%.0f", ds[len(ds)/2]), "", "")
+}
+
+// generateAndLoad times generating 100,000 patients with histories and loading them.
+func generateAndLoad() {
+	n := 100000
+	fmt.Printf("\ngenerate and load %d patients with histories\n", n)
+	tmp, _ := os.MkdirTemp("", "gpsoc-bench-")
+	defer os.RemoveAll(tmp)
+	data := filepath.Join(tmp, "data")
+	gen := filepath.Join(tmp, "gen")
+	t0 := time.Now()
+	if out, err := exec.Command(bin, "fixtures", "generate", "--patients", fmt.Sprint(n), "--seed", "3", "--out", gen).CombinedOutput(); err != nil {
+		add("generate", "-", "", "failed: "+string(out))
+		return
+	}
+	tg := time.Since(t0)
+	if out, err := exec.Command(bin, "--data-dir", data, "init", "--practice", "Bench", "--ods", "B86001", "--admin", "admin").CombinedOutput(); err != nil {
+		add("load", "-", "", "failed: "+string(out))
+		return
+	}
+	users := []string{"dr.patel:gp", "dr.hughes:gp", "dr.okafor:gp", "dr.campbell:gp", "dr.chen:gp", "nurse.jones:nurse", "nurse.begum:nurse", "reception.smith:receptionist"}
+	for _, u := range users {
+		p := strings.Split(u, ":")
+		exec.Command(bin, "--data-dir", data, "--as", "admin", "user", "add", p[0], "--role", p[1], "--reg-number", "7000000").Run()
+	}
+	for _, k := range []string{"patient", "session", "consultation", "problem", "observation", "medication", "allergy", "immunisation", "appointment", "task", "recall"} {
+		out, err := exec.Command(bin, "--data-dir", data, "--as", "admin", k, "import", filepath.Join(gen, k+".ndjson")).CombinedOutput()
+		if err != nil {
+			add("load "+k, "-", "", "failed: "+strings.TrimSpace(string(out)))
+		}
+	}
+	total := time.Since(t0)
+	add(fmt.Sprintf("generate %d patients with histories (s)", n), fmt.Sprintf("%.1f", tg.Seconds()), "", "")
+	budget := float64(n) / 100000 * 60
+	add(fmt.Sprintf("generate and load %d patients with histories (s)", n), fmt.Sprintf("%.1f", total.Seconds()), fmt.Sprintf("≤ %.0f s", budget), verdict(total.Seconds() <= budget))
+	add("generate and load rate (patients/s)", fmt.Sprintf("%.0f", float64(n)/total.Seconds()), "≥ 1,667/s", verdict(float64(n)/total.Seconds() >= 1667))
+}
