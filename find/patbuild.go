@@ -323,6 +323,14 @@ type interner struct {
 
 func newInterner() *interner { return &interner{ids: make(map[string]uint32)} }
 
+// idBytes interns b; the lookup does not allocate, only a new string is copied.
+func (in *interner) idBytes(b []byte) uint32 {
+	if id, ok := in.ids[string(b)]; ok {
+		return id
+	}
+	return in.id(string(b))
+}
+
 func (in *interner) id(s string) uint32 {
 	if id, ok := in.ids[s]; ok {
 		return id
@@ -388,57 +396,176 @@ func parallel(fs ...func()) {
 	wg.Wait()
 }
 
+// patBuilder gathers patients field by field into flat arrays (input order), so a
+// million patients cost a few large allocations rather than millions of small ones.
+type patBuilder struct {
+	n          int
+	famI, givI *interner
+	famT, givT []uint32
+	ids        []byte
+	oddID      map[uint32]string
+	dob        []uint32
+	dobOdd     map[uint32]string
+	pcKey      []uint64
+	pcOdd      map[uint32]string // raw postcodes not in canonical form (key 0: not packable)
+	nhs        []uint64
+	status     []uint8
+}
+
+func newPatBuilder(n int) *patBuilder {
+	return &patBuilder{
+		n: n, famI: newInterner(), givI: newInterner(),
+		famT: make([]uint32, n), givT: make([]uint32, n), ids: make([]byte, 16*n),
+		dob: make([]uint32, n), pcKey: make([]uint64, n), nhs: make([]uint64, n), status: make([]uint8, n),
+	}
+}
+
+func (pb *patBuilder) grow() {
+	pb.famT = append(pb.famT, 0)
+	pb.givT = append(pb.givT, 0)
+	pb.ids = append(pb.ids, make([]byte, 16)...)
+	pb.dob = append(pb.dob, 0)
+	pb.pcKey = append(pb.pcKey, 0)
+	pb.nhs = append(pb.nhs, 0)
+	pb.status = append(pb.status, 0)
+	pb.n++
+}
+
+// setA and setB fill the two halves of a record's fields; they touch disjoint state so
+// that two goroutines can fill all records at once. Strings given are not retained
+// unless interned or odd (then copied), so they may alias reused memory.
+func (pb *patBuilder) setA(i int, id, family, nhs string) {
+	pb.famT[i] = pb.famI.id(family)
+	pb.setID(i, id)
+	pb.nhs[i] = nhsValue(nhs)
+}
+
+func (pb *patBuilder) setB(i int, given, birth, postcode string, status uint8) {
+	pb.givT[i] = pb.givI.id(given)
+	pb.setDOB(i, birth)
+	pb.setPostcode(i, postcode)
+	pb.status[i] = status
+}
+
+func (pb *patBuilder) setID(i int, id string) {
+	if !parseUUID(id, pb.ids[i*16:i*16+16]) {
+		if pb.oddID == nil {
+			pb.oddID = make(map[uint32]string)
+		}
+		pb.oddID[uint32(i)] = strings.Clone(id)
+		clear(pb.ids[i*16 : i*16+16])
+	}
+}
+
+func (pb *patBuilder) setDOB(i int, birth string) {
+	pb.dob[i] = parseISODate(birth)
+	if pb.dob[i] == 0 && birth != "" { // a valid date is always written canonically
+		if pb.dobOdd == nil {
+			pb.dobOdd = make(map[uint32]string)
+		}
+		pb.dobOdd[uint32(i)] = strings.Clone(birth)
+	}
+}
+
+func (pb *patBuilder) setPostcode(i int, postcode string) {
+	k, canon := packPostcode(postcode)
+	pb.pcKey[i] = k
+	if !canon {
+		if pb.pcOdd == nil {
+			pb.pcOdd = make(map[uint32]string)
+		}
+		pb.pcOdd[uint32(i)] = strings.Clone(postcode)
+	}
+}
+
+func (pb *patBuilder) cmpDOB(a, c uint32) int {
+	x, y := pb.dob[a], pb.dob[c]
+	if x != 0 && y != 0 {
+		return cmp.Compare(x, y)
+	}
+	return strings.Compare(pb.dobString(a), pb.dobString(c))
+}
+
+func (pb *patBuilder) dobString(i uint32) string {
+	if s, ok := pb.dobOdd[i]; ok {
+		return s
+	}
+	if pb.dob[i] == 0 {
+		return ""
+	}
+	return isoDate(pb.dob[i])
+}
+
+func (pb *patBuilder) idString(i uint32) string {
+	if s, ok := pb.oddID[i]; ok {
+		return s
+	}
+	return formatUUID(pb.ids[i*16 : i*16+16])
+}
+
+func (pb *patBuilder) cmpIDs(a, c uint32) int {
+	_, oa := pb.oddID[a]
+	_, oc := pb.oddID[c]
+	if !oa && !oc {
+		return bytes.Compare(pb.ids[a*16:a*16+16], pb.ids[c*16:c*16+16])
+	}
+	return strings.Compare(pb.idString(a), pb.idString(c))
+}
+
 func buildPatBase(ps []Patient) *patBase {
-	n := len(ps)
-	b := &patBase{n: n}
-	famT, givT := make([]uint32, n), make([]uint32, n)
-	famI, givI := newInterner(), newInterner()
-	// per input index, permuted to rank order below
-	ids := make([]byte, 16*n)
-	odd := make([]bool, n)
-	dob := make([]uint32, n)
-	pcKey := make([]uint64, n)
-	pcCanon := make([]bool, n)
-	nhs := make([]uint64, n)
+	pb := newPatBuilder(len(ps))
 	parallel(func() {
 		for i := range ps {
-			famT[i] = famI.id(ps[i].Family)
 			p := &ps[i]
-			if !parseUUID(p.ID, ids[i*16:i*16+16]) {
-				odd[i] = true
-				clear(ids[i*16 : i*16+16])
-			}
-			nhs[i] = nhsValue(p.NHS)
+			pb.setA(i, p.ID, p.Family, p.NHS)
 		}
 	}, func() {
 		for i := range ps {
-			givT[i] = givI.id(ps[i].Given)
 			p := &ps[i]
-			dob[i] = parseISODate(p.BirthDate)
-			pcKey[i], pcCanon[i] = packPostcode(p.Postcode)
+			pb.setB(i, p.Given, p.BirthDate, p.Postcode, p.Status)
 		}
 	})
+	return pb.finish()
+}
+
+func (pb *patBuilder) finish() *patBase {
+	n := pb.n
+	b := &patBase{n: n}
 	var famRemap, givRemap []uint32
 	parallel(func() {
-		b.famTab.strs, b.famTab.folds, famRemap = sortedTable(famI.strs)
+		b.famTab.strs, b.famTab.folds, famRemap = sortedTable(pb.famI.strs)
 	}, func() {
-		b.givTab.strs, b.givTab.folds, givRemap = sortedTable(givI.strs)
+		b.givTab.strs, b.givTab.folds, givRemap = sortedTable(pb.givI.strs)
 	})
-	famI, givI = nil, nil
+	pb.famI, pb.givI = nil, nil
 	// the tie order compares folded names: table entries that fold alike share an ordinal
 	famOrd, givOrd := foldOrdinals(b.famTab.folds), foldOrdinals(b.givTab.folds)
+	famT, givT := pb.famT, pb.givT
+	for i := range famT {
+		famT[i] = famRemap[famT[i]]
+		givT[i] = givRemap[givT[i]]
+	}
 
 	// rank order: radix sort on (family, given) packed in one word, then ties (same
 	// names) by date of birth as written and id
 	fb, gb := bitsFor(len(b.famTab.strs)), bitsFor(len(b.givTab.strs))
-	fo := func(i int) uint64 { return uint64(famOrd[famRemap[famT[i]]]) }
-	gv := func(i int) uint64 { return uint64(givOrd[givRemap[givT[i]]]) }
+	tie := func(a, c uint32) int {
+		if r := pb.cmpDOB(a, c); r != 0 {
+			return r
+		}
+		if r := pb.cmpIDs(a, c); r != 0 {
+			return r
+		}
+		return cmp.Compare(a, c)
+	}
 	order := make([]uint32, n)
+	for i := range order {
+		order[i] = uint32(i)
+	}
 	if fb+gb <= 64 {
 		ks := make([]uint64, n)
-		for i := range ps {
-			ks[i] = fo(i)<<gb | gv(i)
-			order[i] = uint32(i)
+		for i := range ks {
+			ks[i] = uint64(famOrd[famT[i]])<<gb | uint64(givOrd[givT[i]])
 		}
 		radixSort(ks, order, fb+gb)
 		for i := 0; i < n; {
@@ -447,38 +574,19 @@ func buildPatBase(ps []Patient) *patBase {
 				j++
 			}
 			if j-i > 1 {
-				slices.SortFunc(order[i:j], func(a, c uint32) int {
-					x, y := &ps[a], &ps[c]
-					if r := strings.Compare(x.BirthDate, y.BirthDate); r != 0 {
-						return r
-					}
-					if r := strings.Compare(x.ID, y.ID); r != 0 {
-						return r
-					}
-					return cmp.Compare(a, c)
-				})
+				slices.SortFunc(order[i:j], tie)
 			}
 			i = j
 		}
 	} else {
-		for i := range order {
-			order[i] = uint32(i)
-		}
 		slices.SortFunc(order, func(a, c uint32) int {
-			if x, y := fo(int(a)), fo(int(c)); x != y {
+			if x, y := famOrd[famT[a]], famOrd[famT[c]]; x != y {
 				return cmp.Compare(x, y)
 			}
-			if x, y := gv(int(a)), gv(int(c)); x != y {
+			if x, y := givOrd[givT[a]], givOrd[givT[c]]; x != y {
 				return cmp.Compare(x, y)
 			}
-			x, y := &ps[a], &ps[c]
-			if r := strings.Compare(x.BirthDate, y.BirthDate); r != 0 {
-				return r
-			}
-			if r := strings.Compare(x.ID, y.ID); r != 0 {
-				return r
-			}
-			return cmp.Compare(a, c)
+			return tie(a, c)
 		})
 	}
 
@@ -489,40 +597,43 @@ func buildPatBase(ps []Patient) *patBase {
 	b.pcKey = make([]uint64, n)
 	b.nhs = make([]uint64, n)
 	b.status = make([]uint8, n)
-	inputIdx := order
 	for r, i := range order {
-		p := &ps[i]
-		inputIdx[r] = i
-		copy(b.ids[r*16:r*16+16], ids[i*16:i*16+16])
-		if odd[i] {
-			if b.oddIDs == nil {
-				b.oddIDs = make(map[uint32]string)
-			}
-			b.oddIDs[uint32(r)] = p.ID
-		}
-		b.fam[r], b.giv[r] = famRemap[famT[i]], givRemap[givT[i]]
-		b.dob[r] = dob[i]
-		if dob[i] == 0 && p.BirthDate != "" { // a valid date is always written canonically
-			if b.dobOdd == nil {
-				b.dobOdd = make(map[uint32]string)
-			}
-			b.dobOdd[uint32(r)] = p.BirthDate
-		}
-		b.pcKey[r] = pcKey[i]
-		if !pcCanon[i] {
-			if b.pcOdd == nil {
-				b.pcOdd = make(map[uint32]string)
-			}
-			b.pcOdd[uint32(r)] = p.Postcode
-			if pcKey[i] == 0 {
-				b.pcFree = append(b.pcFree, uint32(r))
-			}
-		}
-		b.nhs[r] = nhs[i]
-		b.status[r] = p.Status
+		copy(b.ids[r*16:r*16+16], pb.ids[i*16:i*16+16])
+		b.fam[r], b.giv[r] = famT[i], givT[i]
+		b.dob[r] = pb.dob[i]
+		b.pcKey[r] = pb.pcKey[i]
+		b.nhs[r] = pb.nhs[i]
+		b.status[r] = pb.status[i]
 	}
-	famT, givT, ids, odd, dob, pcKey, pcCanon, nhs = nil, nil, nil, nil, nil, nil, nil, nil
-
+	if len(pb.oddID)+len(pb.dobOdd)+len(pb.pcOdd) > 0 {
+		rank := make([]uint32, n)
+		for r, i := range order {
+			rank[i] = uint32(r)
+		}
+		if len(pb.oddID) > 0 {
+			b.oddIDs = make(map[uint32]string, len(pb.oddID))
+			for i, s := range pb.oddID {
+				b.oddIDs[rank[i]] = s
+			}
+		}
+		if len(pb.dobOdd) > 0 {
+			b.dobOdd = make(map[uint32]string, len(pb.dobOdd))
+			for i, s := range pb.dobOdd {
+				b.dobOdd[rank[i]] = s
+			}
+		}
+		if len(pb.pcOdd) > 0 {
+			b.pcOdd = make(map[uint32]string, len(pb.pcOdd))
+			for i, s := range pb.pcOdd {
+				b.pcOdd[rank[i]] = s
+				if pb.pcKey[i] == 0 {
+					b.pcFree = append(b.pcFree, rank[i])
+				}
+			}
+			slices.Sort(b.pcFree)
+		}
+	}
+	inputIdx := order
 	parallel(b.buildWords, b.buildSide, func() { b.buildIDs(inputIdx) })
 	return b
 }

@@ -388,3 +388,41 @@ func TestConcurrentPutAndSearch(t *testing.T) {
 		t.Errorf("Len %d", ix.Len())
 	}
 }
+
+func TestPatientLoaderMatchesBuild(t *testing.T) {
+	ps := append(SyntheticPatients(3000, 12), qualityPatients...)
+	ps = append(ps, Patient{ID: "odd id", Family: "X", BirthDate: "12/03/1961", Postcode: "ls6  2qt"}, ps[5])
+	ps[len(ps)-1].Family = "Laterwins"
+	l := NewPatientLoader(100) // grows past the hint
+	for _, p := range ps {
+		row := EncodePatientRow(p)
+		key := []byte(p.ID)
+		if err := l.Add(key, row); err != nil {
+			t.Fatal(err)
+		}
+		clear(row) // the loader must not keep the caller's memory
+		clear(key)
+	}
+	if err := l.Add([]byte("bad"), []byte{1}); err == nil {
+		t.Error("short row accepted")
+	}
+	ix := l.Build()
+	want := BuildPatients(ps)
+	ix.SetClock(func() time.Time { return testNow })
+	want.SetClock(func() time.Time { return testNow })
+	if ix.Len() != want.Len() {
+		t.Fatalf("Len %d, want %d", ix.Len(), want.Len())
+	}
+	for _, p := range ps[:len(ps)-1] {
+		g, _ := ix.Get(p.ID)
+		w, _ := want.Get(p.ID)
+		if g != w {
+			t.Fatalf("Get(%s) = %+v, want %+v", p.ID, g, w)
+		}
+	}
+	for _, q := range []string{"s", "smith", "jo smi", "ls6", "12/3/61", "943 476", "laterwins", "brwn"} {
+		if g, w := ix.Search(context.Background(), q, 20), want.Search(context.Background(), q, 20); !slices.Equal(g, w) {
+			t.Errorf("%q: loader %v, build %v", q, g, w)
+		}
+	}
+}
