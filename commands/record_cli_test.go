@@ -357,3 +357,27 @@ func TestLeftAndDeceasedPatients(t *testing.T) {
 	e.ok("--as", "reception", "patient", "flag", "remove", "4010232137", "interpreter-needed")
 	e.want(ExitUsage, "--as", "reception", "patient", "flag", "remove", "4010232137", "interpreter-needed")
 }
+
+// A sensitive entry is left out of lists without --reason, with a note on stderr.
+func TestSensitiveEntryNote(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	e.terms = testTerms
+	e.setUp()
+	e.ok("--as", "reception", "patient", "add", "--nhs", smithNHS, "--family", "Smith", "--given", "John", "--dob", "1961-03-12", "--sex", "male")
+	e.ok("--as", "dr.patel", "problem", "add", smithNHS, "--code", "44054006")
+	e.ok("--as", "dr.patel", "problem", "add", smithNHS, "--code", "38341003", "--sensitive")
+	r := e.run("", "--as", "dr.patel", "problem", "list", smithNHS)
+	if r.code != 0 || strings.Contains(r.out, "38341003") || !strings.Contains(r.out, "44054006") ||
+		!strings.Contains(r.err, "1 sensitive entry not shown; give --reason") {
+		t.Errorf("without a reason: exit %d\nstdout %q\nstderr %q", r.code, r.out, r.err)
+	}
+	r = e.run("", "--as", "dr.patel", "problem", "list", smithNHS, "--reason", "safeguarding review")
+	if r.code != 0 || !strings.Contains(r.out, "38341003") || r.err != "" {
+		t.Errorf("with a reason: exit %d\nstdout %q\nstderr %q", r.code, r.out, r.err)
+	}
+	var sm map[string]json.RawMessage
+	e.jsonOf(&sm, "--as", "dr.patel", "record", smithNHS)
+	if string(sm["hiddenSensitive"]) != "1" {
+		t.Errorf("record hiddenSensitive = %s, want 1", sm["hiddenSensitive"])
+	}
+}
