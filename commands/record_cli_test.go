@@ -381,3 +381,37 @@ func TestSensitiveEntryNote(t *testing.T) {
 		t.Errorf("record hiddenSensitive = %s, want 1", sm["hiddenSensitive"])
 	}
 }
+
+func TestUserCommands(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	e.setUp()
+	var u record.User
+	e.jsonOf(&u, "--as", "admin", "user", "add", "dr.locum", "--role", "gp", "--no-prescriber")
+	if u.Prescriber {
+		t.Error("a gp added with --no-prescriber is a prescriber")
+	}
+	e.jsonOf(&u, "--as", "admin", "user", "add", "nurse.ip", "--role", "nurse", "--prescriber", "--reg-number", "09A1234E")
+	if !u.Prescriber || u.RegNumber != "09A1234E" {
+		t.Errorf("nurse prescriber: %+v", u)
+	}
+	if stderr := e.want(ExitUsage, "--as", "admin", "user", "add", "desk", "--role", "receptionist", "--prescriber"); !strings.Contains(stderr, "--prescriber") {
+		t.Errorf("receptionist prescriber: %q", stderr)
+	}
+	e.want(ExitUsage, "--as", "admin", "user", "add", "Dr Who", "--role", "gp")
+	e.want(ExitConflict, "--as", "admin", "user", "add", "dr.patel", "--role", "gp")
+	e.want(ExitForbidden, "--as", "dr.patel", "user", "add", "x", "--role", "gp")
+	var tok map[string]string
+	e.jsonOf(&tok, "--as", "admin", "user", "token", "dr.patel")
+	if !strings.HasPrefix(tok["token"], "gpsoc_") || len(tok["token"]) < 40 {
+		t.Errorf("token %q", tok["token"])
+	}
+	e.want(ExitForbidden, "--as", "dr.patel", "user", "token", "dr.patel")
+	if out := e.ok("--as", "admin", "user", "list", "-o", "json"); strings.Contains(out, tok["token"][6:]) || strings.Contains(out, "token") {
+		t.Errorf("user list shows the token:\n%s", out)
+	}
+	e.want(ExitForbidden, "--as", "dr.patel", "practice", "set", "nurse-prescribing", "true")
+	e.ok("--as", "admin", "practice", "set", "passphrase", "correct horse battery")
+	if out := e.ok("--as", "reception", "practice", "show"); strings.Contains(out, "correct horse") || !strings.Contains(out, "passphrase\tset") {
+		t.Errorf("practice show:\n%s", out)
+	}
+}
