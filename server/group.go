@@ -1,0 +1,129 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// GroupCommit wraps a store so that Updates arriving while one is committing
+// are committed together, with one fsync: every API call writes an audit
+// event, and one fsync per read would cap the server at the disk's sync rate.
+// Each Update still returns only once its writes are durable.
+//
+// A failed Update must not take others down with it, and an Update must not be
+// run twice when it changed records (Put assigns ids and versions to the
+// caller's entity). So a batch runs Updates in order in one transaction and
+// closes after the first one that wrote anything other than audit events; if
+// an Update fails, the transaction is rolled back, that Update gets its error,
+// and the Updates before it — audit appends only, safe to run again — are
+// retried with the rest.
+func GroupCommit(st store.Store) store.Store {
+	return &groupStore{Store: st}
+}
+
+type groupStore struct {
+	store.Store
+	mu      sync.Mutex
+	queue   []*groupCall
+	running bool
+}
+
+type groupCall struct {
+	ctx  context.Context
+	fn   func(store.WTx) error
+	done chan error
+}
+
+var errGroupAbort = errors.New("group commit: batch aborted")
+
+func (g *groupStore) Update(ctx context.Context, fn func(store.WTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := &groupCall{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	if !g.running {
+		g.running = true
+		go g.loop()
+	}
+	g.mu.Unlock()
+	return <-c.done
+}
+
+func (g *groupStore) loop() {
+	for {
+		g.mu.Lock()
+		batch := g.queue
+		g.queue = nil
+		if len(batch) == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		g.run(batch)
+	}
+}
+
+func (g *groupStore) run(batch []*groupCall) {
+	for len(batch) > 0 {
+		var ran, rest []*groupCall
+		var failed *groupCall
+		var ferr error
+		err := g.Store.Update(context.Background(), func(tx store.WTx) error {
+			ran, rest, failed, ferr = ran[:0], nil, nil, nil
+			for i, c := range batch {
+				if err := c.ctx.Err(); err != nil {
+					failed, ferr, rest = c, err, batch[i+1:]
+					return errGroupAbort
+				}
+				rt := &recordingTx{WTx: tx}
+				if err := c.fn(rt); err != nil {
+					failed, ferr, rest = c, err, batch[i+1:]
+					return errGroupAbort
+				}
+				ran = append(ran, c)
+				if rt.wrote {
+					rest = batch[i+1:]
+					return nil
+				}
+			}
+			return nil
+		})
+		switch {
+		case failed != nil:
+			// Everything in ran only appended audit events: run it again.
+			failed.done <- ferr
+			batch = append(append([]*groupCall{}, ran...), rest...)
+		case err != nil:
+			for _, c := range ran {
+				c.done <- err
+			}
+			batch = rest
+		default:
+			for _, c := range ran {
+				c.done <- nil
+			}
+			batch = rest
+		}
+	}
+}
+
+// recordingTx notes whether an Update wrote anything but audit events.
+type recordingTx struct {
+	store.WTx
+	wrote bool
+}
+
+func (t *recordingTx) PutPractice(p *record.Practice) error { t.wrote = true; return t.WTx.PutPractice(p) }
+func (t *recordingTx) PutUser(u *record.User) error         { t.wrote = true; return t.WTx.PutUser(u) }
+func (t *recordingTx) Put(e record.Entity) error            { t.wrote = true; return t.WTx.Put(e) }
+func (t *recordingTx) SetSearchRow(id string, row []byte) error {
+	t.wrote = true
+	return t.WTx.SetSearchRow(id, row)
+}

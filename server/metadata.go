@@ -1,0 +1,90 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// metadata is the CapabilityStatement: exactly what this server implements.
+// It is served without a token, as FHIR clients discover a server before
+// they authenticate; it holds nothing about any patient.
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	type param struct {
+		Name          string `json:"name"`
+		Type          string `json:"type"`
+		Documentation string `json:"documentation,omitempty"`
+	}
+	type interaction struct {
+		Code          string `json:"code"`
+		Documentation string `json:"documentation,omitempty"`
+	}
+	type operation struct {
+		Name       string `json:"name"`
+		Definition string `json:"definition"`
+	}
+	type resource struct {
+		Type              string        `json:"type"`
+		Interaction       []interaction `json:"interaction"`
+		Versioning        string        `json:"versioning"`
+		ReadHistory       bool          `json:"readHistory"`
+		UpdateCreate      bool          `json:"updateCreate"`
+		ConditionalCreate bool          `json:"conditionalCreate"`
+		ConditionalUpdate bool          `json:"conditionalUpdate"`
+		SearchParam       []param       `json:"searchParam"`
+		Operation         []operation   `json:"operation,omitempty"`
+	}
+	var rs []resource
+	for _, t := range typeOrder {
+		res := resource{Type: t, Versioning: "versioned-update", ReadHistory: true}
+		res.Interaction = []interaction{{Code: "read"}, {Code: "vread"}, {Code: "search-type"}, {Code: "history-instance"}}
+		if creatable[t] {
+			res.Interaction = append(res.Interaction, interaction{Code: "create"})
+		}
+		if t == "Patient" {
+			res.Interaction = append(res.Interaction, interaction{Code: "update", Documentation: "If-Match (or meta.versionId) required; a stale version is 412"})
+			res.Operation = []operation{
+				{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+				{Name: "find", Definition: "https://opengpsoc.org/fhir/OperationDefinition/Patient-find"},
+			}
+		} else {
+			res.Interaction = append(res.Interaction, interaction{Code: "update",
+				Documentation: "only to mark a record entered-in-error (reason in note); If-Match required"})
+		}
+		for _, p := range paramsOf(t) {
+			res.SearchParam = append(res.SearchParam, param{p.Name, p.Type, p.Doc})
+		}
+		res.SearchParam = append(res.SearchParam, param{"_count", "number", "page size (default 50, at most 1000)"},
+			param{"_offset", "number", "page start"}, param{"_sort", "special", sortDoc(t)})
+		rs = append(rs, res)
+	}
+	cs := map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         time.Now().UTC().Format("2006-01-02"),
+		"kind":         "instance",
+		"software":     map[string]string{"name": "gpsoc", "version": s.o.Version},
+		"implementation": map[string]string{"description": "openGPSoC practice record", "url": baseURL(r)},
+		"fhirVersion":  "4.0.1",
+		"format":       []string{"application/fhir+json", "json"},
+		"rest": []any{map[string]any{
+			"mode": "server",
+			"security": map[string]any{
+				"cors":        false,
+				"description": "Bearer tokens made by `gpsoc user token NAME`; each maps to a practice user and role. Every call is audited.",
+			},
+			"resource":    rs,
+			"interaction": []interaction{{Code: "transaction", Documentation: "all or nothing; imported under the FHIR import rules (POST and PUT entries)"}, {Code: "batch", Documentation: "as transaction"}},
+		}},
+	}
+	b, _ := json.Marshal(cs)
+	w.Header().Set("Content-Type", fhirJSON)
+	_, _ = w.Write(b)
+}
+
+func sortDoc(t string) string {
+	if t == "Patient" {
+		return "family, given, name, birthdate, _lastUpdated, _id (- for descending); default family,given"
+	}
+	return "date, _lastUpdated, _id (- for descending); default -date"
+}

@@ -1,0 +1,377 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// types are the resource types served, and the record kinds behind them.
+var types = map[string][]record.Kind{
+	"Patient":            {record.KindPatient},
+	"Observation":        {record.KindObservation},
+	"Condition":          {record.KindProblem},
+	"Encounter":          {record.KindConsultation},
+	"AllergyIntolerance": {record.KindAllergy},
+	"MedicationRequest":  {record.KindMedication},
+	"Immunization":       {record.KindImmunisation},
+	"Appointment":        {record.KindAppointment},
+	"Task":               {record.KindTask, record.KindRecall},
+}
+
+// typeOrder is the order types are listed in /metadata.
+var typeOrder = []string{"Patient", "Observation", "Condition", "Encounter", "AllergyIntolerance",
+	"MedicationRequest", "Immunization", "Appointment", "Task"}
+
+func kindsOf(r *http.Request) (string, []record.Kind, error) {
+	t := r.PathValue("type")
+	ks, ok := types[t]
+	if !ok {
+		return t, nil, errorf(http.StatusNotFound, "not-supported", "resource type %q is not served here (see /metadata)", t)
+	}
+	return t, ks, nil
+}
+
+func hasKind(ks []record.Kind, k record.Kind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// fhirContext is what the mappings need: the practice and its users.
+func (s *Server) fhirContext(ctx context.Context) (*fhir.Context, error) {
+	c := &fhir.Context{Users: map[string]record.User{}}
+	err := s.p.Store().View(ctx, func(tx store.Tx) error {
+		pr, err := tx.Practice()
+		if err != nil {
+			return err
+		}
+		c.Practice = *pr
+		us, err := tx.Users()
+		for _, u := range us {
+			c.Users[u.Name] = u
+		}
+		return err
+	})
+	return c, err
+}
+
+// resourceOf maps one record to the resource of type t that represents it.
+func resourceOf(c *fhir.Context, t string, e record.Entity) fhir.Resource {
+	var rs []fhir.Resource
+	switch x := e.(type) {
+	case *record.Patient:
+		return c.PatientResource(x)
+	case *record.Consultation:
+		rs = c.EncounterResources(x)
+	case *record.Problem:
+		return c.ConditionResource(x)
+	case *record.Observation:
+		return c.ObservationResource(x)
+	case *record.Medication:
+		rs = c.MedicationResources(x)
+	case *record.Allergy:
+		return c.AllergyResource(x)
+	case *record.Immunisation:
+		return c.ImmunizationResource(x)
+	case *record.Appointment:
+		return c.AppointmentResource(x)
+	case *record.Task:
+		return c.TaskResource(x)
+	case *record.Recall:
+		return c.RecallResource(x)
+	}
+	id := e.Head().ID
+	for _, r := range rs {
+		if r.FHIRType() == t && *r.Head().ID == id {
+			return r
+		}
+	}
+	for _, r := range rs {
+		if r.FHIRType() == t {
+			return r
+		}
+	}
+	return nil
+}
+
+// get opens one record of the request's type (role-checked and audited by the services).
+func (s *Server) get(ctx context.Context, r *http.Request, svc *clinical.Service) (string, record.Entity, error) {
+	t, ks, err := kindsOf(r)
+	if err != nil {
+		return t, nil, err
+	}
+	id := r.PathValue("id")
+	if t == "Patient" {
+		if isNHS(id) { // a Patient id is never 10 digits; do not let the services read it as an NHS number
+			return t, nil, &record.NotFoundError{Kind: "Patient", ID: id}
+		}
+		p, err := svc.Patient(ctx, id, reason(r))
+		return t, p, err
+	}
+	e, err := svc.Entry(ctx, id, reason(r))
+	if err != nil {
+		return t, nil, err
+	}
+	if !hasKind(ks, e.Kind()) {
+		return t, nil, &record.NotFoundError{Kind: t, ID: id}
+	}
+	return t, e, nil
+}
+
+func isNHS(s string) bool {
+	d := strings.ReplaceAll(s, " ", "")
+	if len(d) != 10 {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) read(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	t, e, err := s.get(ctx, r, svc)
+	if err != nil {
+		return err
+	}
+	c, err := s.fhirContext(ctx)
+	if err != nil {
+		return err
+	}
+	res := resourceOf(c, t, e)
+	if res == nil {
+		return &record.NotFoundError{Kind: t, ID: r.PathValue("id")}
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Trim(strings.TrimPrefix(inm, "W/"), `"`) == versionOf(res) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	writeResource(w, r, http.StatusOK, res)
+	return nil
+}
+
+// versions is every version of one record, oldest first.
+func (s *Server) versions(ctx context.Context, r *http.Request, svc *clinical.Service) (string, []record.Entity, error) {
+	t, e, err := s.get(ctx, r, svc)
+	if err != nil {
+		return t, nil, err
+	}
+	pid := e.Head().PatientID
+	if t == "Patient" {
+		pid = e.Head().ID
+	}
+	var out []record.Entity
+	if pid == "" { // a task about no patient: only its current version is reachable through the services
+		return t, []record.Entity{e}, nil
+	}
+	rows, err := svc.History(ctx, pid, reason(r))
+	if err != nil {
+		return t, nil, err
+	}
+	for _, row := range rows {
+		if row.ID == e.Head().ID && row.Kind == e.Kind() {
+			out = append(out, row.Record)
+		}
+	}
+	return t, out, nil
+}
+
+func (s *Server) vread(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	t, vs, err := s.versions(ctx, r, svc)
+	if err != nil {
+		return err
+	}
+	c, err := s.fhirContext(ctx)
+	if err != nil {
+		return err
+	}
+	vid := r.PathValue("vid")
+	for _, v := range vs {
+		if fmt.Sprint(v.Head().Version) == vid {
+			writeResource(w, r, http.StatusOK, resourceOf(c, t, v))
+			return nil
+		}
+	}
+	return &record.NotFoundError{Kind: t + " version", ID: r.PathValue("id") + "/_history/" + vid}
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	t, vs, err := s.versions(ctx, r, svc)
+	if err != nil {
+		return err
+	}
+	c, err := s.fhirContext(ctx)
+	if err != nil {
+		return err
+	}
+	base := baseURL(r)
+	n := len(vs)
+	b := &fhir.Bundle{ResourceType: "Bundle", Type: "history", Total: &n,
+		Link: []fhir.BundleLink{{Relation: "self", URL: base + strings.TrimPrefix(r.URL.RequestURI(), "/")}}}
+	for i := len(vs) - 1; i >= 0; i-- { // newest first
+		res := resourceOf(c, t, vs[i])
+		raw, err := fhir.Marshal(res)
+		if err != nil {
+			return err
+		}
+		m := vs[i].Head()
+		req := &fhir.BundleRequest{Method: "PUT", URL: t + "/" + m.ID}
+		resp := &fhir.BundleResponse{Status: "200 OK"}
+		if m.Version == 1 {
+			req = &fhir.BundleRequest{Method: "POST", URL: t}
+			resp.Status = "201 Created"
+		}
+		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + t + "/" + m.ID, Resource: raw, Request: req, Response: resp})
+	}
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Server) everything(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if isNHS(id) {
+		return &record.NotFoundError{Kind: "Patient", ID: id}
+	}
+	b, err := svc.ExportFHIRPatient(ctx, id)
+	if err != nil {
+		return err
+	}
+	base := baseURL(r)
+	b.Type = "searchset"
+	b.Timestamp = ""
+	n := len(b.Entry)
+	b.Total = &n
+	b.Link = []fhir.BundleLink{{Relation: "self", URL: base + strings.TrimPrefix(r.URL.RequestURI(), "/")}}
+	for i := range b.Entry {
+		e := &b.Entry[i]
+		if _, rest, ok := strings.Cut(e.FullURL, "/fhir/"); ok { // the export's placeholder base -> ours
+			if _, path, ok := strings.Cut(rest, "/"); ok {
+				e.FullURL = base + path
+			}
+		}
+		e.Search = &fhir.BundleSearch{Mode: "match"}
+	}
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Server) find(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	text := strings.TrimSpace(q.Get("q"))
+	if text == "" {
+		return errorf(http.StatusBadRequest, "required", "$find needs q (a name, NHS number, date of birth or postcode)")
+	}
+	limit, _, err := paging(q)
+	if err != nil {
+		return err
+	}
+	found, err := svc.FindPatients(ctx, text, limit)
+	if err != nil {
+		return err
+	}
+	c, err := s.fhirContext(ctx)
+	if err != nil {
+		return err
+	}
+	es := make([]record.Entity, len(found))
+	for i, f := range found {
+		es[i] = f.Patient
+	}
+	b, err := searchBundle(r, c, "Patient", es, len(es), 0, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}
+
+// resolver answers the FHIR -> record mappings' reference questions against the practice.
+type resolver struct {
+	ctx   context.Context
+	p     *clinical.Practice
+	users map[string]record.User
+}
+
+func (rs *resolver) ID(r *fhir.Reference, t string) string {
+	if r == nil || r.Reference == "" {
+		if r != nil && r.Identifier != nil && t == "Patient" && isNHS(r.Identifier.Value) {
+			var id string
+			_ = rs.p.Store().View(rs.ctx, func(tx store.Tx) error {
+				if p, err := tx.PatientByNHS(strings.ReplaceAll(r.Identifier.Value, " ", "")); err == nil {
+					id = p.ID
+				}
+				return nil
+			})
+			return id
+		}
+		return ""
+	}
+	ref := r.Reference
+	if i := strings.Index(ref, "/_history/"); i >= 0 {
+		ref = ref[:i]
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) < 2 || parts[len(parts)-2] != t {
+		return ""
+	}
+	id := parts[len(parts)-1]
+	ks := types[t]
+	found := false
+	_ = rs.p.Store().View(rs.ctx, func(tx store.Tx) error {
+		for _, k := range ks {
+			if _, err := tx.Get(k, id); err == nil {
+				found = true
+			}
+		}
+		return nil
+	})
+	if !found {
+		return ""
+	}
+	return id
+}
+
+func (rs *resolver) User(r *fhir.Reference) (string, bool) {
+	if r == nil {
+		return "", false
+	}
+	if strings.HasPrefix(r.Reference, "Practitioner/") {
+		id := strings.TrimPrefix(r.Reference, "Practitioner/")
+		for name := range rs.users {
+			if fhir.PractitionerID(name) == id {
+				return name, true
+			}
+		}
+	}
+	if _, ok := rs.users[r.Display]; ok {
+		return r.Display, true
+	}
+	return "", false
+}
+
+func (rs *resolver) Who(r *fhir.Reference) string {
+	if n, ok := rs.User(r); ok {
+		return n
+	}
+	if r == nil {
+		return ""
+	}
+	return r.Display
+}

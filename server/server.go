@@ -1,0 +1,285 @@
+// Package server is `gpsoc serve`: the practice as a FHIR R4 REST API.
+// Every request is authenticated by a bearer token, mapped to the token's
+// user, and served through the clinical services acting as that user, so the
+// role rules and the audit trail are the services' own, identical to local use.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	Practice *clinical.Practice
+	// MaxBody is the largest request body accepted (default 8 MiB).
+	MaxBody int64
+	Logger  *slog.Logger
+	// Version is the software version in the CapabilityStatement.
+	Version string
+}
+
+// Server is the FHIR API over one practice.
+type Server struct {
+	p   *clinical.Practice
+	o   Options
+	mux *http.ServeMux
+}
+
+// New makes a Server.
+func New(o Options) *Server {
+	if o.MaxBody <= 0 {
+		o.MaxBody = 8 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{p: o.Practice, o: o, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// Handler is the API's http.Handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// handlerFunc is an authenticated handler: the services act as the caller.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /metadata", s.metadata)
+	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
+	s.mux.Handle("GET /Patient/{id}/$everything", s.auth(s.everything))
+	s.mux.Handle("GET /{type}/{id}/_history/{vid}", s.auth(s.vread))
+	s.mux.Handle("GET /{type}/{id}/_history", s.auth(s.history))
+	s.mux.Handle("GET /{type}/{id}", s.auth(s.read))
+	s.mux.Handle("GET /{type}", s.auth(s.search))
+	s.mux.Handle("POST /{type}", s.auth(s.create))
+	s.mux.Handle("PUT /{type}/{id}", s.auth(s.update))
+	s.mux.Handle("POST /{$}", s.auth(s.transaction))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeOutcome(w, http.StatusNotFound, "not-supported", fmt.Sprintf("%s %s is not part of this API (see /metadata)", r.Method, r.URL.Path))
+	})
+}
+
+// auth authenticates a request by its bearer token and runs h as its user.
+// Refusals are audited here: the services never see an unknown caller.
+func (s *Server) auth(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		tok, ok := bearer(r)
+		if !ok {
+			s.auditUnauthenticated(ctx, r, "no bearer token")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gpsoc"`)
+			writeOutcome(w, http.StatusUnauthorized, "login", "a bearer token is required (make one with `gpsoc user token NAME`)")
+			return
+		}
+		var name string
+		err := s.p.Store().View(ctx, func(tx store.Tx) error {
+			u, err := tx.UserByTokenHash(clinical.TokenHash(tok))
+			if err == nil {
+				name = u.Name
+			}
+			return err
+		})
+		if err != nil {
+			if record.IsNotFound(err) {
+				s.auditUnauthenticated(ctx, r, "unknown bearer token")
+				w.Header().Set("WWW-Authenticate", `Bearer realm="gpsoc", error="invalid_token"`)
+				writeOutcome(w, http.StatusUnauthorized, "login", "the bearer token is not valid")
+				return
+			}
+			writeError(w, err)
+			return
+		}
+		svc, err := s.p.As(ctx, name)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.o.MaxBody)
+		if err := h(w, r, svc); err != nil {
+			s.o.Logger.Debug("request failed", "method", r.Method, "path", r.URL.Path, "user", name, "err", err)
+			writeError(w, err)
+		}
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// auditUnauthenticated writes the audit event of a request refused before
+// any user is known (design.md §3: denied attempts are audited too).
+func (s *Server) auditUnauthenticated(ctx context.Context, r *http.Request, why string) {
+	ev := &record.AuditEvent{At: s.p.Now().UTC(), User: "(unauthenticated)", Action: "denied", Outcome: "denied",
+		Reason: why, Query: r.Method + " " + r.URL.RequestURI(), Source: "api"}
+	if err := s.p.Store().Update(ctx, func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
+		s.o.Logger.Error("audit of a refused request failed", "err", err)
+	}
+}
+
+// ---- responses ----
+
+const fhirJSON = "application/fhir+json; charset=utf-8"
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := fhir.Marshal(v)
+	if err != nil {
+		writeOutcome(w, http.StatusInternalServerError, "exception", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", fhirJSON)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func outcome(severity, code, msg string) *fhir.OperationOutcome {
+	return &fhir.OperationOutcome{ResourceType: "OperationOutcome",
+		Issue: []fhir.OutcomeIssue{{Severity: severity, Code: code, Diagnostics: msg}}}
+}
+
+func writeOutcome(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, outcome("error", code, msg))
+}
+
+// httpError is an error with its HTTP status and OperationOutcome issue code.
+type httpError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(status int, code, format string, args ...any) error {
+	return &httpError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// writeError maps the services' typed errors to HTTP statuses: the one place it is decided.
+func writeError(w http.ResponseWriter, err error) {
+	var he *httpError
+	var ve *record.ValidationError
+	var pe *fhir.PathError
+	var ce *record.ConflictError
+	var perm *record.PermissionError
+	var be *record.BusyError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		writeOutcome(w, he.status, he.code, he.msg)
+	case errors.As(err, &mbe):
+		writeOutcome(w, http.StatusRequestEntityTooLarge, "too-costly", fmt.Sprintf("request body over %d bytes", mbe.Limit))
+	case errors.As(err, &perm):
+		writeOutcome(w, http.StatusForbidden, "forbidden", err.Error())
+	case record.IsNotFound(err):
+		writeOutcome(w, http.StatusNotFound, "not-found", err.Error())
+	case errors.As(err, &ce):
+		writeOutcome(w, http.StatusConflict, "conflict", err.Error())
+	case errors.As(err, &ve), errors.As(err, &pe):
+		writeOutcome(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+	case errors.As(err, &be):
+		w.Header().Set("Retry-After", "1")
+		writeOutcome(w, http.StatusServiceUnavailable, "transient", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeOutcome(w, http.StatusServiceUnavailable, "timeout", err.Error())
+	default:
+		writeOutcome(w, http.StatusInternalServerError, "exception", err.Error())
+	}
+}
+
+// staleOrConflict turns a version conflict on a conditional update into 412.
+func staleOrConflict(err error) error {
+	var ce *record.ConflictError
+	if errors.As(err, &ce) && strings.Contains(ce.Msg, "stale version") {
+		return errorf(http.StatusPreconditionFailed, "conflict", "%s", err.Error())
+	}
+	return err
+}
+
+// writeResource sends one resource with its version headers.
+func writeResource(w http.ResponseWriter, r *http.Request, status int, res fhir.Resource) {
+	if m := *res.Head().Meta; m != nil {
+		if m.VersionID != "" {
+			w.Header().Set("ETag", `W/"`+m.VersionID+`"`)
+		}
+		if t, err := time.Parse(time.RFC3339Nano, m.LastUpdated); err == nil {
+			w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
+		}
+	}
+	if status == http.StatusCreated {
+		w.Header().Set("Location", baseURL(r)+res.FHIRType()+"/"+*res.Head().ID+"/_history/"+versionOf(res))
+	}
+	if r.Header.Get("Prefer") == "return=minimal" && (status == http.StatusCreated || r.Method == http.MethodPut) {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, res)
+}
+
+func versionOf(res fhir.Resource) string {
+	if m := *res.Head().Meta; m != nil {
+		return m.VersionID
+	}
+	return ""
+}
+
+// baseURL is the server's base as the client addressed it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/"
+}
+
+// readBody reads a resource from the request.
+func readBody(r *http.Request) ([]byte, fhir.Resource, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := fhir.Parse(b)
+	if err != nil {
+		return nil, nil, errorf(http.StatusBadRequest, "structure", "%s", err.Error())
+	}
+	return b, res, nil
+}
+
+// ifMatch is the version an If-Match header names (W/"3", "3" or 3); 0 when absent.
+func ifMatch(r *http.Request) (int, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" {
+		return 0, nil
+	}
+	v := strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, errorf(http.StatusBadRequest, "value", "If-Match %q: not a version (want W/\"N\")", h)
+	}
+	return n, nil
+}
+
+func reason(r *http.Request) clinical.ReadOptions {
+	return clinical.ReadOptions{Reason: r.Header.Get("X-Access-Reason")}
+}
+
+var _ = json.Valid

@@ -1,0 +1,297 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/record"
+)
+
+// creatable are the types POST /{type} takes, each through its service.
+// Encounters, prescriptions and appointments have workflows of their own
+// (a consultation's entries, prescribing checks, a session's slots): they come
+// in through a transaction Bundle, which the import rules govern.
+var creatable = map[string]bool{"Patient": true, "Observation": true, "Condition": true,
+	"AllergyIntolerance": true, "Immunization": true, "Task": true}
+
+func (s *Server) resolver(ctx context.Context, c *fhir.Context) *resolver {
+	return &resolver{ctx: ctx, p: s.p, users: c.Users}
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	t, _, err := kindsOf(r)
+	if err != nil {
+		return err
+	}
+	if !creatable[t] {
+		return errorf(http.StatusMethodNotAllowed, "not-supported", "create %s: post it in a transaction Bundle to the base URL", t)
+	}
+	_, res, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if res.FHIRType() != t {
+		return errorf(http.StatusBadRequest, "invalid", "resourceType %q posted to /%s", res.FHIRType(), t)
+	}
+	c, err := s.fhirContext(ctx)
+	if err != nil {
+		return err
+	}
+	rs := s.resolver(ctx, c)
+	var e record.Entity
+	switch x := res.(type) {
+	case *fhir.Patient:
+		p, _, err := fhir.PatientFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		if _, err := svc.AddPatient(ctx, p); err != nil {
+			return err
+		}
+		e = p
+	case *fhir.Observation:
+		o, _, err := fhir.ObservationFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		in := clinical.ObservationInput{PatientRef: o.PatientID, System: o.Code.System, Code: o.Code.Code,
+			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Effective: o.Effective, Sensitive: o.Sensitive}
+		if o.Systolic != nil && o.Diastolic != nil {
+			in.BP = strconv.FormatFloat(*o.Systolic, 'f', -1, 64) + "/" + strconv.FormatFloat(*o.Diastolic, 'f', -1, 64)
+			in.Value = nil
+		}
+		if e, err = svc.AddObservation(ctx, in); err != nil {
+			return err
+		}
+	case *fhir.Condition:
+		p, _, err := fhir.ProblemFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		if e, err = svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: p.PatientID, System: p.Code.System, Code: p.Code.Code,
+			Onset: p.Onset, Significance: p.Significance, Sensitive: p.Sensitive}); err != nil {
+			return err
+		}
+	case *fhir.AllergyIntolerance:
+		a, _, err := fhir.AllergyFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		in := clinical.AllergyInput{PatientRef: a.PatientID, System: a.Agent.System, Code: a.Agent.Code, Reaction: a.Reaction,
+			Severity: a.Severity, Type: a.Type, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
+		if a.Finding != nil {
+			in.System, in.Code = a.Finding.System, a.Finding.Code
+		}
+		if e, err = svc.AddAllergy(ctx, in); err != nil {
+			return err
+		}
+	case *fhir.Immunization:
+		im, _, err := fhir.ImmunisationFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		if e, err = svc.AddImmunisation(ctx, clinical.ImmunisationInput{PatientRef: im.PatientID, System: im.Code.System,
+			Code: im.Code.Code, Date: im.Date, Batch: im.Batch, Site: im.Site}); err != nil {
+			return err
+		}
+	case *fhir.Task:
+		if fhir.IsRecall(x) {
+			return errorf(http.StatusMethodNotAllowed, "not-supported", "create a recall through a transaction Bundle")
+		}
+		tk, _, err := fhir.TaskFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		if e, err = svc.AddTask(ctx, clinical.TaskInput{PatientRef: tk.PatientID, Text: tk.Text, Due: tk.Due, To: tk.To}); err != nil {
+			return err
+		}
+	}
+	out := resourceOf(c, t, e)
+	writeResource(w, r, http.StatusCreated, out)
+	return nil
+}
+
+// update writes a new version. The version it is based on must be named
+// (If-Match, or meta.versionId in the body): concurrent updates never
+// silently win (design.md §3); a stale one is 412.
+func (s *Server) update(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	t, _, err := kindsOf(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	_, res, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if res.FHIRType() != t {
+		return errorf(http.StatusBadRequest, "invalid", "resourceType %q put to /%s", res.FHIRType(), t)
+	}
+	if rid := *res.Head().ID; rid != id {
+		return errorf(http.StatusBadRequest, "invalid", "the resource's id %q is not the id in the URL %q", rid, id)
+	}
+	ver, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if ver == 0 {
+		if m := *res.Head().Meta; m != nil && m.VersionID != "" {
+			if ver, err = strconv.Atoi(m.VersionID); err != nil {
+				return errorf(http.StatusBadRequest, "value", "meta.versionId %q: not a version", m.VersionID)
+			}
+		}
+	}
+	if ver == 0 {
+		return errorf(http.StatusPreconditionRequired, "required",
+			"update %s/%s: name the version it is based on (If-Match: W/\"N\")", t, id)
+	}
+	c, err := s.fhirContext(ctx)
+	if err != nil {
+		return err
+	}
+	rs := s.resolver(ctx, c)
+	var e record.Entity
+	switch x := res.(type) {
+	case *fhir.Patient:
+		if isNHS(id) {
+			return &record.NotFoundError{Kind: "Patient", ID: id}
+		}
+		np, _, err := fhir.PatientFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		p, err := svc.UpdatePatient(ctx, id, clinical.PatientUpdate{IfVersion: ver, Mutate: func(p *record.Patient) error {
+			// Demographics come from the body; the registration, status,
+			// flags and record metadata are the practice's own.
+			meta, reg, flags := p.Meta, p.Registration, p.Flags
+			*p = *np
+			p.Meta, p.Registration, p.Flags = meta, reg, flags
+			return nil
+		}})
+		if err != nil {
+			return staleOrConflict(err)
+		}
+		e = p
+	default:
+		// A clinical record is never overwritten: the one change the API takes
+		// is marking it entered in error, with the reason in a note.
+		status := statusOf(res)
+		if status != "entered-in-error" {
+			return errorf(http.StatusMethodNotAllowed, "not-supported",
+				"update %s/%s: clinical records are not overwritten; record a new one, or PUT it with status entered-in-error and the reason in note", t, id)
+		}
+		why := noteOf(res)
+		if why == "" {
+			return errorf(http.StatusUnprocessableEntity, "required", "entered-in-error needs the reason in note[0].text")
+		}
+		if _, cur, err := s.get(ctx, r, svc); err != nil {
+			return err
+		} else if cur.Head().Version != ver {
+			return errorf(http.StatusPreconditionFailed, "conflict", "%s/%s: stale version %d: the record is now at version %d (changed by %s at %s)",
+				t, id, ver, cur.Head().Version, cur.Head().RecordedBy, cur.Head().RecordedAt.Format("2006-01-02T15:04:05Z07:00"))
+		}
+		rr, err := svc.Retract(ctx, id, why, ver)
+		if err != nil {
+			return staleOrConflict(err)
+		}
+		e = rr.Entry
+	}
+	writeResource(w, r, http.StatusOK, resourceOf(c, t, e))
+	return nil
+}
+
+func statusOf(res fhir.Resource) string {
+	switch x := res.(type) {
+	case *fhir.Observation:
+		return x.Status
+	case *fhir.Condition:
+		if x.VerificationStatus != nil && len(x.VerificationStatus.Coding) > 0 {
+			return x.VerificationStatus.Coding[0].Code
+		}
+	case *fhir.AllergyIntolerance:
+		if x.VerificationStatus != nil && len(x.VerificationStatus.Coding) > 0 {
+			return x.VerificationStatus.Coding[0].Code
+		}
+	case *fhir.Immunization:
+		return x.Status
+	case *fhir.Encounter:
+		return x.Status
+	case *fhir.MedicationRequest:
+		return x.Status
+	case *fhir.Appointment:
+		return x.Status
+	case *fhir.Task:
+		return x.Status
+	}
+	return ""
+}
+
+func noteOf(res fhir.Resource) string {
+	var ns []fhir.Annotation
+	switch x := res.(type) {
+	case *fhir.Observation:
+		ns = x.Note
+	case *fhir.Condition:
+		ns = x.Note
+	case *fhir.AllergyIntolerance:
+		ns = x.Note
+	case *fhir.Immunization:
+		ns = x.Note
+	case *fhir.MedicationRequest:
+		ns = x.Note
+	case *fhir.Task:
+		ns = x.Note
+	}
+	if len(ns) > 0 {
+		return strings.TrimSpace(ns[len(ns)-1].Text)
+	}
+	return ""
+}
+
+// transaction imports a transaction (or batch) Bundle, all or nothing, under
+// the import rules (matching on identifiers, so a re-run changes nothing).
+func (s *Server) transaction(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	body, res, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	b, ok := res.(*fhir.Bundle)
+	if !ok || (b.Type != "transaction" && b.Type != "batch") {
+		return errorf(http.StatusBadRequest, "invalid", "POST to the base takes a transaction or batch Bundle")
+	}
+	for i, e := range b.Entry {
+		if e.Request != nil && e.Request.Method != "POST" && e.Request.Method != "PUT" {
+			return errorf(http.StatusBadRequest, "not-supported", "entry %d: %s in a transaction is not supported (POST and PUT only)", i, e.Request.Method)
+		}
+	}
+	sum, err := svc.ImportFHIR(ctx, []clinical.FHIRInput{{Name: "request", Data: body}}, clinical.FHIRImportOptions{})
+	if err != nil {
+		return err
+	}
+	if sum.Rejected > 0 || sum.RejectedBundles > 0 {
+		oo := &fhir.OperationOutcome{ResourceType: "OperationOutcome"}
+		for _, rj := range sum.Rejections {
+			oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "invalid",
+				Diagnostics: fmt.Sprintf("entry %d: %s", rj.Entry, rj.Reason), Expression: []string{fmt.Sprintf("Bundle.entry[%d].resource.%s", rj.Entry, rj.Path)}})
+		}
+		if len(oo.Issue) == 0 {
+			oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "invalid", Diagnostics: "the bundle was rejected; nothing was written"})
+		}
+		writeJSON(w, http.StatusBadRequest, oo)
+		return nil
+	}
+	out := &fhir.Bundle{ResourceType: "Bundle", Type: b.Type + "-response"}
+	for range b.Entry {
+		out.Entry = append(out.Entry, fhir.BundleEntry{Response: &fhir.BundleResponse{Status: "200 OK"}})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
