@@ -120,9 +120,12 @@ type recordingTx struct {
 	wrote bool
 }
 
-func (t *recordingTx) PutPractice(p *record.Practice) error { t.wrote = true; return t.WTx.PutPractice(p) }
-func (t *recordingTx) PutUser(u *record.User) error         { t.wrote = true; return t.WTx.PutUser(u) }
-func (t *recordingTx) Put(e record.Entity) error            { t.wrote = true; return t.WTx.Put(e) }
+func (t *recordingTx) PutPractice(p *record.Practice) error {
+	t.wrote = true
+	return t.WTx.PutPractice(p)
+}
+func (t *recordingTx) PutUser(u *record.User) error { t.wrote = true; return t.WTx.PutUser(u) }
+func (t *recordingTx) Put(e record.Entity) error    { t.wrote = true; return t.WTx.Put(e) }
 func (t *recordingTx) SetSearchRow(id string, row []byte) error {
 	t.wrote = true
 	return t.WTx.SetSearchRow(id, row)

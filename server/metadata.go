@@ -59,14 +59,14 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		rs = append(rs, res)
 	}
 	cs := map[string]any{
-		"resourceType": "CapabilityStatement",
-		"status":       "active",
-		"date":         time.Now().UTC().Format("2006-01-02"),
-		"kind":         "instance",
-		"software":     map[string]string{"name": "gpsoc", "version": s.o.Version},
+		"resourceType":   "CapabilityStatement",
+		"status":         "active",
+		"date":           time.Now().UTC().Format("2006-01-02"),
+		"kind":           "instance",
+		"software":       map[string]string{"name": "gpsoc", "version": s.o.Version},
 		"implementation": map[string]string{"description": "openGPSoC practice record", "url": baseURL(r)},
-		"fhirVersion":  "4.0.1",
-		"format":       []string{"application/fhir+json", "json"},
+		"fhirVersion":    "4.0.1",
+		"format":         []string{"application/fhir+json", "json"},
 		"rest": []any{map[string]any{
 			"mode": "server",
 			"security": map[string]any{
