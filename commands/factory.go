@@ -107,6 +107,9 @@ func (f *Factory) DataDir() string {
 // Store opens the practice store, refusing a data dir with no practice.
 func (f *Factory) Store() (store.Store, error) {
 	f.once.Do(func() {
+		if f.st, f.stErr = openHook(f, false); f.st != nil || f.stErr != nil {
+			return // remote mode, or a server owns the data dir (commands/servelock.go)
+		}
 		dir := f.DataDir()
 		if !bolt.Exists(dir) {
 			f.stErr = &UsageError{fmt.Sprintf("no practice in %s: create one with `gpsoc init --practice NAME --ods CODE` (or `gpsoc demo`), or pass --data-dir", dir)}
@@ -119,7 +122,11 @@ func (f *Factory) Store() (store.Store, error) {
 
 // CreateStore opens (creating) the practice file, for init and restore.
 func (f *Factory) CreateStore() (store.Store, error) {
-	f.once.Do(func() { f.st, f.stErr = f.OpenStore(f.DataDir()) })
+	f.once.Do(func() {
+		if f.st, f.stErr = openHook(f, true); f.st == nil && f.stErr == nil {
+			f.st, f.stErr = f.OpenStore(f.DataDir())
+		}
+	})
 	return f.st, f.stErr
 }
 

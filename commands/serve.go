@@ -1,0 +1,142 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/server"
+	"github.com/opengpsoc/gpsoc/store/bolt"
+)
+
+func init() { extraCommands = append(extraCommands, newServeCmd) }
+
+// ServeOptions are `gpsoc serve`'s flags.
+type ServeOptions struct {
+	F        *Factory
+	Addr     string
+	CertFile string
+	KeyFile  string
+	Insecure bool
+	MaxBody  int64
+	// Ready is told the address once listening (tests).
+	Ready func(addr string)
+}
+
+func newServeCmd(f *Factory) *cobra.Command { return NewCmdServe(f, nil) }
+
+// NewCmdServe makes `gpsoc serve`.
+func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the practice as a FHIR R4 API",
+		Long: `Serve the practice as a FHIR R4 REST API (see /metadata for what it implements).
+
+Every request needs a bearer token made by ` + "`gpsoc user token NAME`" + `; it acts as that
+user, with that user's role, and is audited (refused requests too).
+
+While it runs the server owns the practice file: it writes serve.lock in the data dir,
+and local commands on that data dir exit 3 naming the server's address.
+
+Plain HTTP is refused on any address but loopback unless --insecure is given; give
+--tls-cert and --tls-key to serve HTTPS. SIGINT or SIGTERM stops it after the requests
+in flight have finished.`,
+		Example: `  gpsoc serve
+  gpsoc serve --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
+	fl.StringVar(&opts.CertFile, "tls-cert", "", "TLS certificate file (PEM)")
+	fl.StringVar(&opts.KeyFile, "tls-key", "", "TLS private key file (PEM)")
+	fl.BoolVar(&opts.Insecure, "insecure", false, "allow plain HTTP on an address that is not loopback")
+	fl.Int64Var(&opts.MaxBody, "max-body", 8<<20, "largest request body in bytes")
+	return cmd
+}
+
+func serveRun(ctx context.Context, opts *ServeOptions) error {
+	f := opts.F
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	lo := server.ListenOptions{Addr: opts.Addr, CertFile: opts.CertFile, KeyFile: opts.KeyFile, Insecure: opts.Insecure}
+	if err := server.CheckListen(lo); err != nil {
+		return &UsageError{err.Error()}
+	}
+	if remoteConfigured(f) {
+		return &UsageError{"gpsoc serve serves a local practice file; it cannot run in remote mode (unset remote.url / GPSOC_REMOTE_URL)"}
+	}
+	dir := f.DataDir()
+	if !bolt.Exists(dir) {
+		return &UsageError{fmt.Sprintf("no practice in %s: create one with `gpsoc init --practice NAME --ods CODE`, or pass --data-dir", dir)}
+	}
+	if err := checkServeLock(dir); err != nil {
+		return err
+	}
+	st, err := bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{Hold: true, BusyTimeout: 10 * time.Second,
+		OnBusy: func() {
+			fmt.Fprintln(f.IO.ErrOut, "gpsoc serve: the practice file is busy (another gpsoc is writing); waiting…")
+		}})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Terms: f.terms(), Now: f.Now, Source: "api"})
+	pr := p.PracticeRecord(ctx)
+	if pr == nil {
+		return &UsageError{fmt.Sprintf("no practice in %s", dir)}
+	}
+	// Load the find index before the first request, not during it.
+	if _, err := p.Index(ctx); err != nil {
+		return err
+	}
+	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version,
+		Logger: slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var release func()
+	var lockErr error
+	lo.Ready = func(addr string) {
+		scheme := "http"
+		if opts.CertFile != "" {
+			scheme = "https"
+		}
+		url := scheme + "://" + addr + "/"
+		release, lockErr = writeServeLock(dir, ServeLock{PID: os.Getpid(), Addr: addr, URL: url, Started: time.Now().UTC()})
+		if lockErr != nil {
+			stop()
+			return
+		}
+		fmt.Fprintf(f.IO.ErrOut, "gpsoc serve: %s (%s) at %s — Ctrl-C to stop\n", pr.Name, pr.ODS, url)
+		if opts.Ready != nil {
+			opts.Ready(addr)
+		}
+	}
+	err = srv.ListenAndServe(sctx, lo)
+	if release != nil {
+		release()
+	}
+	if lockErr != nil {
+		return lockErr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(f.IO.ErrOut, "gpsoc serve: stopped")
+	return nil
+}
