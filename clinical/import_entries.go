@@ -15,7 +15,7 @@ import (
 
 // ImportKinds are the kinds `gpsoc NOUN import` takes besides patients.
 var ImportKinds = []record.Kind{record.KindConsultation, record.KindProblem, record.KindObservation,
-	record.KindAllergy, record.KindImmunisation, record.KindAppointment, record.KindSession,
+	record.KindMedication, record.KindAllergy, record.KindImmunisation, record.KindAppointment, record.KindSession,
 	record.KindTask, record.KindRecall}
 
 // ImportEntries reads one kind's NDJSON (what `NOUN list -o ndjson` prints)
@@ -157,6 +157,8 @@ func (s *Service) checkImportCodes(e record.Entity) error {
 		}
 		return check("finding", x.Finding)
 	case *record.Immunisation:
+		return check("code", &x.Code)
+	case *record.Medication: // history: imported without the prescribing checks
 		return check("code", &x.Code)
 	case *record.Recall:
 		return check("code", &x.Code)

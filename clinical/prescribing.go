@@ -1,0 +1,620 @@
+package clinical
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/terminology"
+)
+
+// The medication lifecycle: prescribe (acute or repeat, from a dm+d VMP or
+// AMP), issue, re-authorise, change dose, stop; overdue reviews and the
+// history of every issue. Every action is one store Update with its audit
+// events; prescribing and dose changes run the safety checks (safety.go) in
+// that same transaction, so what was checked is what was written.
+
+// PrescribeInput is a new prescription.
+type PrescribeInput struct {
+	PatientRef   string
+	Code         string  // dm+d VMP or AMP
+	Dose         string  // dose instructions as written, e.g. "1 tds"
+	Quantity     float64 // in the pack's unit
+	Repeat       bool
+	Issues       int    // repeat: issues authorised
+	Review       string // YYYY-MM-DD
+	DurationDays int
+	Answers      Answers
+	// Check lists the alerts without prescribing.
+	Check bool
+}
+
+// PrescribeResult is what a prescription wrote, or (Check) would raise.
+type PrescribeResult struct {
+	Medication *record.Medication `json:"medication,omitempty"`
+	Alerts     []SafetyAlert      `json:"alerts"`
+}
+
+// prescribable refuses a patient who has left or died.
+func prescribable(p *record.Patient) error {
+	switch p.Status {
+	case record.PatientLeft:
+		return record.Invalid("patient", p.ID, "left the practice on %s: cannot be prescribed for", p.Registration.LeftOn)
+	case record.PatientDeceased:
+		return record.Invalid("patient", p.ID, "died on %s: cannot be prescribed for", p.Registration.DeceasedOn)
+	}
+	return nil
+}
+
+// UnitOf is the unit a product is prescribed in: dm+d's unit dose form
+// unit, else the pack's unit, else what the product name's form implies.
+func UnitOf(p terminology.Product) string {
+	if p.UnitOfMeasure != nil && p.UnitOfMeasure.Term != "" {
+		return p.UnitOfMeasure.Term
+	}
+	if f := strings.Fields(p.Quantity); len(f) == 2 {
+		return f[1]
+	}
+	n := strings.ToLower(p.Name)
+	for _, f := range []struct{ suffix, unit string }{
+		{"capsules", "capsule"}, {"tablets", "tablet"}, {"caplets", "tablet"}, {"oral solution", "ml"},
+		{"oral suspension", "ml"}, {"liquid", "ml"}, {"syrup", "ml"}, {"elixir", "ml"}, {"linctus", "ml"},
+		{"eye drops", "ml"}, {"ear drops", "ml"}, {"nasal spray", "spray"}, {"inhaler", "inhaler"},
+		{"cream", "gram"}, {"ointment", "gram"}, {"gel", "gram"}, {"suppositories", "suppository"},
+		{"pessaries", "pessary"}, {"patches", "patch"}, {"sachets", "sachet"}, {"granules", "sachet"},
+		{"lozenges", "lozenge"}, {"injection", "ampoule"},
+	} {
+		if strings.Contains(n, f.suffix) {
+			return f.unit
+		}
+	}
+	return "dose"
+}
+
+// Prescribe writes a prescription after the safety checks: refused with an
+// *AlertsError while any alert is unanswered. A repeat is authorised, not
+// issued (med issue); an acute is issued as it is written.
+func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeResult, error) {
+	p, err := s.patientForWrite(ctx, in.PatientRef, ActPrescribe)
+	if err != nil {
+		return nil, err
+	}
+	if err := prescribable(p); err != nil {
+		return nil, err
+	}
+	drugs, err := s.p.drugs()
+	if err != nil {
+		return nil, err
+	}
+	code := strings.TrimSpace(in.Code)
+	prod, err := drugs.Product(code)
+	if err != nil {
+		return nil, record.Invalid("code", code, "not a dm+d product (search with gpsoc codes search TEXT --system dmd)")
+	}
+	if prod.Kind != "VMP" && prod.Kind != "AMP" {
+		return nil, record.Invalid("code", code, "is a dm+d %s: prescribe a VMP or AMP (%s)", prod.Kind, prod.Name)
+	}
+	if prod.Invalid {
+		return nil, record.Invalid("code", code, "is marked invalid in dm+d")
+	}
+	if in.Issues < 0 {
+		return nil, record.Invalid("issues", fmt.Sprint(in.Issues), "must not be negative")
+	}
+	if in.Repeat && in.Issues == 0 {
+		in.Issues = 1
+	}
+	if !in.Repeat && in.Issues > 1 {
+		return nil, record.Invalid("issues", fmt.Sprint(in.Issues), "an acute prescription is issued once: use --repeat")
+	}
+	if in.DurationDays < 0 {
+		return nil, record.Invalid("duration", fmt.Sprint(in.DurationDays), "must not be negative")
+	}
+	now := s.p.now().UTC().Truncate(time.Millisecond)
+	today := now.In(ukZone).Format(record.DateLayout)
+	m := &record.Medication{Meta: record.Meta{PatientID: p.ID},
+		Code: record.Code{System: record.SystemDMD, Code: prod.Code, Display: prod.Name},
+		Type: "acute", Dose: strings.TrimSpace(in.Dose), Quantity: in.Quantity, Unit: UnitOf(prod),
+		DurationDays: in.DurationDays, AuthorisedOn: today, Prescriber: s.user.Name}
+	if in.Repeat {
+		m.Type, m.IssuesAuthorised = "repeat", in.Issues
+	}
+	if in.Review != "" {
+		d, err := record.ParseDate("review", in.Review)
+		if err != nil {
+			return nil, err
+		}
+		if d < today {
+			return nil, record.Invalid("review", d, "is in the past (today is %s)", today)
+		}
+		m.ReviewDate = d
+	}
+	if !in.Repeat {
+		m.Issues = []record.Issue{{At: now, By: s.user.Name, Quantity: in.Quantity}}
+	}
+	s.stamp(&m.Meta)
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	res, err := s.checkedWrite(ctx, p, prod, m, "", in.Answers, in.Check, nil)
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// checkedWrite runs the checks and, unless check-only, writes m (and any
+// extra records) with their audit events, all in one transaction.
+func (s *Service) checkedWrite(ctx context.Context, p *record.Patient, prod terminology.Product, m *record.Medication,
+	except string, ans Answers, checkOnly bool, extra func(tx store.WTx) error) (*PrescribeResult, error) {
+	drugs, err := s.p.drugs()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := ruleSetOf(s.practice.Settings)
+	if err != nil {
+		return nil, err
+	}
+	res := &PrescribeResult{Alerts: []SafetyAlert{}}
+	var open []SafetyAlert
+	now := s.p.now().UTC().Truncate(time.Millisecond)
+	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+		f, err := loadFacts(tx, p, now)
+		if err != nil {
+			return err
+		}
+		c := newChecker(drugs, rs)
+		alerts, err := c.check(f, c.drug(prod), except)
+		if err != nil {
+			return err
+		}
+		res.Alerts = alerts
+		if checkOnly {
+			return nil
+		}
+		var recorded []record.AlertAnswer
+		open, recorded, err = answer(alerts, ans, s.user.Name, now)
+		if err != nil {
+			return err
+		}
+		if len(open) > 0 {
+			return &AlertsError{Alerts: open}
+		}
+		m.Answers = recorded
+		if extra != nil {
+			if err := extra(tx); err != nil {
+				return err
+			}
+		}
+		m.ID, m.Version = "", 0
+		if err := tx.Put(m); err != nil {
+			return err
+		}
+		if err := tx.Append(s.event("create", record.KindMedication, m.ID, p.ID, m.Version)); err != nil {
+			return err
+		}
+		for _, a := range recorded {
+			ev := s.event("alert-"+a.Answer, record.KindMedication, m.ID, p.ID, m.Version)
+			ev.Reason = a.AlertID
+			if a.Reason != "" {
+				ev.Reason += ": " + a.Reason
+			}
+			if err := tx.Append(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if ae, ok := err.(*AlertsError); ok {
+		// the refusal is audited: which alerts stopped whom
+		ids := make([]string, len(ae.Alerts))
+		for i, a := range ae.Alerts {
+			ids[i] = a.ID
+		}
+		ev := s.event("prescribe", record.KindMedication, "", p.ID, 0)
+		ev.Outcome = "blocked"
+		ev.Reason = "unanswered alerts: " + strings.Join(ids, ", ")
+		_ = s.audit(ctx, ev)
+		res.Alerts = open
+		return res, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !checkOnly {
+		res.Medication = m
+	}
+	return res, nil
+}
+
+// medForChange loads a medication of a patient for a prescriber's change,
+// honouring --if-version (a stale one is a conflict naming who changed it and when).
+func medForChange(tx store.Tx, p *record.Patient, id string, ifVersion int) (*record.Medication, error) {
+	e, err := findEntry(tx, id, []record.Kind{record.KindMedication})
+	if err != nil {
+		return nil, err
+	}
+	m := e.(*record.Medication)
+	if m.PatientID != p.ID {
+		return nil, record.Invalid("medication", id, "is not a medication of patient %s", p.ID)
+	}
+	if ifVersion != 0 && ifVersion != m.Version {
+		return nil, staleConflict(m, ifVersion)
+	}
+	if m.Status == record.StatusEnteredInError {
+		return nil, record.Invalid("medication", id, "was entered in error")
+	}
+	return m, nil
+}
+
+// medAction is one change of one or more medications of a patient, by a prescriber, in one Update.
+func (s *Service) medAction(ctx context.Context, ref string, fn func(tx store.WTx, p *record.Patient) error) (*record.Patient, error) {
+	p, err := s.patientForWrite(ctx, ref, ActPrescribe)
+	if err != nil {
+		return nil, err
+	}
+	if err := prescribable(p); err != nil {
+		return nil, err
+	}
+	return p, s.p.st.Update(ctx, func(tx store.WTx) error { return fn(tx, p) })
+}
+
+func (s *Service) putMed(tx store.WTx, m *record.Medication, verb, reason string) error {
+	s.stamp(&m.Meta)
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if err := tx.Put(m); err != nil {
+		return err
+	}
+	ev := s.event(verb, record.KindMedication, m.ID, m.PatientID, m.Version)
+	ev.Reason = reason
+	return tx.Append(ev)
+}
+
+// IssueResult is what an issue wrote, with warnings for the prescriber.
+type IssueResult struct {
+	Issued   []*record.Medication `json:"issued"`
+	Warnings []string             `json:"warnings"`
+}
+
+// dueOn says whether a current repeat with issues left is due: never issued,
+// or its last issue runs out within a week.
+func dueOn(m *record.Medication, today time.Time) bool {
+	if !currentMed(m) || m.Type != "repeat" || m.IssuesLeft() == 0 {
+		return false
+	}
+	if len(m.Issues) == 0 {
+		return true
+	}
+	days := m.DurationDays
+	if days == 0 {
+		days = 28
+	}
+	last := m.Issues[len(m.Issues)-1].At
+	return !last.AddDate(0, 0, days-7).After(today)
+}
+
+// Issue issues repeats: the ones named, or (allDue) every repeat that is due.
+// A medication with no issues left needs re-authorising first; an overdue
+// review is issued with a warning.
+func (s *Service) Issue(ctx context.Context, ref string, ids []string, allDue bool) (*IssueResult, error) {
+	if len(ids) == 0 && !allDue {
+		return nil, record.Invalid("medication", "", "name the medications to issue, or all that are due")
+	}
+	res := &IssueResult{Issued: []*record.Medication{}, Warnings: []string{}}
+	now := s.p.now().UTC().Truncate(time.Millisecond)
+	today := now.In(ukZone).Format(record.DateLayout)
+	_, err := s.medAction(ctx, ref, func(tx store.WTx, p *record.Patient) error {
+		res.Issued, res.Warnings = res.Issued[:0], res.Warnings[:0]
+		var ms []*record.Medication
+		if allDue {
+			es, err := tx.List(p.ID, record.KindMedication)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				if m := e.(*record.Medication); dueOn(m, now) {
+					ms = append(ms, m)
+				}
+			}
+		}
+		for _, id := range ids {
+			m, err := medForChange(tx, p, id, 0)
+			if err != nil {
+				return err
+			}
+			if !currentMed(m) {
+				return record.Invalid("medication", id, "is %s: it cannot be issued", m.Status)
+			}
+			if m.IssuesLeft() == 0 {
+				return record.Invalid("medication", id, "has no authorised issues left: re-authorise it first (med reauth)")
+			}
+			ms = append(ms, m)
+		}
+		for _, m := range ms {
+			m.Issues = append(m.Issues, record.Issue{At: now, By: s.user.Name, Quantity: m.Quantity})
+			if m.ReviewDate != "" && m.ReviewDate < today {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s (%s): review was due on %s", m.Code.Display, m.ID, m.ReviewDate))
+			}
+			if err := s.putMed(tx, m, "update", fmt.Sprintf("issue %d of %d", len(m.Issues), max(m.IssuesAuthorised, 1))); err != nil {
+				return err
+			}
+			res.Issued = append(res.Issued, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Reauthorise authorises a repeat for issues more issues from today, by the
+// acting prescriber; a review date is set (given, or a year on when it had one).
+func (s *Service) Reauthorise(ctx context.Context, ref, id string, issues int, review string, ifVersion int) (*record.Medication, error) {
+	if issues <= 0 {
+		return nil, record.Invalid("issues", fmt.Sprint(issues), "must be at least 1")
+	}
+	now := s.p.now()
+	today := now.In(ukZone).Format(record.DateLayout)
+	if review != "" {
+		d, err := record.ParseDate("review", review)
+		if err != nil {
+			return nil, err
+		}
+		if d < today {
+			return nil, record.Invalid("review", d, "is in the past (today is %s)", today)
+		}
+		review = d
+	}
+	var out *record.Medication
+	_, err := s.medAction(ctx, ref, func(tx store.WTx, p *record.Patient) error {
+		m, err := medForChange(tx, p, id, ifVersion)
+		if err != nil {
+			return err
+		}
+		if m.Type != "repeat" || !currentMed(m) {
+			return record.Invalid("medication", id, "only a current repeat can be re-authorised (this one is %s, %s)", m.Type, m.Status)
+		}
+		m.IssuesAuthorised = len(m.Issues) + issues
+		m.AuthorisedOn, m.Prescriber = today, s.user.Name
+		switch {
+		case review != "":
+			m.ReviewDate = review
+		case m.ReviewDate != "":
+			m.ReviewDate = now.In(ukZone).AddDate(1, 0, 0).Format(record.DateLayout)
+		}
+		out = m
+		return s.putMed(tx, m, "update", fmt.Sprintf("re-authorised for %d issues", issues))
+	})
+	return out, err
+}
+
+// ChangeDose writes a new medication with the new dose that Replaces the old
+// one, and stops the old one ("dose changed"); both are kept. The checks run
+// again (leaving out the medication replaced) and need their answers.
+func (s *Service) ChangeDose(ctx context.Context, ref, id, dose string, ifVersion int, ans Answers) (*PrescribeResult, error) {
+	if strings.TrimSpace(dose) == "" {
+		return nil, record.Invalid("dose", dose, "dose instructions are required")
+	}
+	p, err := s.patientForWrite(ctx, ref, ActPrescribe)
+	if err != nil {
+		return nil, err
+	}
+	if err := prescribable(p); err != nil {
+		return nil, err
+	}
+	var old *record.Medication
+	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+		old, err = medForChange(tx, p, id, ifVersion)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if !currentOn(old, now0(s)) {
+		return nil, record.Invalid("medication", id, "is %s: only a current medication's dose can be changed", old.Status)
+	}
+	drugs, err := s.p.drugs()
+	if err != nil {
+		return nil, err
+	}
+	prod, err := drugs.Product(old.Code.Code)
+	if err != nil {
+		return nil, record.Invalid("medication", id, "its product %s is not in the dm+d dictionary", old.Code.Code)
+	}
+	now := s.p.now().UTC().Truncate(time.Millisecond)
+	today := now.In(ukZone).Format(record.DateLayout)
+	m := &record.Medication{Meta: record.Meta{PatientID: p.ID}, Code: old.Code, Type: old.Type,
+		Dose: strings.TrimSpace(dose), Quantity: old.Quantity, Unit: old.Unit, DurationDays: old.DurationDays,
+		IssuesAuthorised: old.IssuesLeft(), ReviewDate: old.ReviewDate, AuthorisedOn: today,
+		Prescriber: s.user.Name, Replaces: old.ID}
+	if m.Type == "repeat" && m.IssuesAuthorised == 0 {
+		m.IssuesAuthorised = 1
+	}
+	if m.Type == "acute" {
+		m.IssuesAuthorised = 0
+		m.Issues = []record.Issue{{At: now, By: s.user.Name, Quantity: m.Quantity}}
+	}
+	s.stamp(&m.Meta)
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return s.checkedWrite(ctx, p, prod, m, old.ID, ans, false, func(tx store.WTx) error {
+		cur, err := medForChange(tx, p, id, old.Version)
+		if err != nil {
+			return err
+		}
+		cur.Status, cur.StoppedOn, cur.StopReason = "stopped", today, "dose changed: "+m.Dose
+		return s.putMed(tx, cur, "update", "dose changed")
+	})
+}
+
+func now0(s *Service) time.Time { return s.p.now() }
+
+// Stop stops a medication with a reason; it stays in the record.
+func (s *Service) Stop(ctx context.Context, ref, id, reason string, ifVersion int) (*record.Medication, error) {
+	if strings.TrimSpace(reason) == "" {
+		return nil, record.Invalid("reason", reason, "say why the medication is stopped")
+	}
+	p, err := s.patientForWrite(ctx, ref, ActPrescribe)
+	if err != nil {
+		return nil, err
+	}
+	var out *record.Medication
+	// Stopping is allowed for a patient who has left or died (tidying the record).
+	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+		m, err := medForChange(tx, p, id, ifVersion)
+		if err != nil {
+			return err
+		}
+		if m.Status == "stopped" {
+			return &record.ConflictError{What: "medication " + m.ID, Msg: "already stopped on " + m.StoppedOn, By: m.RecordedBy, At: m.RecordedAt}
+		}
+		m.Status, m.StoppedOn, m.StopReason = "stopped", s.p.now().In(ukZone).Format(record.DateLayout), strings.TrimSpace(reason)
+		out = m
+		return s.putMed(tx, m, "update", "stopped: "+m.StopReason)
+	})
+	return out, err
+}
+
+// MedListOptions filter a medication list.
+type MedListOptions struct {
+	ListOptions
+	Current bool // current only: active and not stopped
+}
+
+// MedicationList lists a patient's medications, newest first: all of them, or (Current) what the
+// patient is taking, an acute only within its course (clinicians only; audited).
+func (s *Service) MedicationList(ctx context.Context, ref string, o MedListOptions) (*Listed[*record.Medication], error) {
+	q := "medications"
+	if o.Current {
+		q = "medications current"
+	}
+	now := s.p.now()
+	l, err := listEntries(ctx, s, ref, record.KindMedication, o.ListOptions, q,
+		func(m *record.Medication) bool { return !o.Current || currentOn(m, now) })
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(l.Items, func(i, j int) bool { return l.Items[i].AuthorisedOn > l.Items[j].AuthorisedOn })
+	return l, nil
+}
+
+// IssueRow is one issue of one medication.
+type IssueRow struct {
+	MedicationID string    `json:"medicationId"`
+	Drug         string    `json:"drug"`
+	Code         string    `json:"code"`
+	Dose         string    `json:"dose"`
+	Quantity     float64   `json:"quantity"`
+	Unit         string    `json:"unit"`
+	Type         string    `json:"type"`
+	Number       int       `json:"number"` // 1 for the first issue of the medication
+	At           time.Time `json:"at"`
+	By           string    `json:"by"`
+}
+
+// IssueHistory lists every issue of every medication of a patient, oldest
+// first (clinicians only; audited).
+func (s *Service) IssueHistory(ctx context.Context, ref string, ro ReadOptions) ([]IssueRow, *Listed[*record.Medication], error) {
+	l, err := listEntries[*record.Medication](ctx, s, ref, record.KindMedication, ListOptions{ReadOptions: ro}, "medication issues", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := []IssueRow{}
+	for _, m := range l.Items {
+		for i, is := range m.Issues {
+			rows = append(rows, IssueRow{MedicationID: m.ID, Drug: m.Code.Display, Code: m.Code.Code, Dose: m.Dose,
+				Quantity: is.Quantity, Unit: m.Unit, Type: m.Type, Number: i + 1, At: is.At, By: is.By})
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].At.Before(rows[j].At) })
+	return rows, l, nil
+}
+
+// OverdueReviews lists current repeats whose review date has passed: of one
+// patient, or (ref empty) of the whole practice. Clinicians only; audited.
+func (s *Service) OverdueReviews(ctx context.Context, ref string) ([]*record.Medication, error) {
+	today := s.p.now().In(ukZone).Format(record.DateLayout)
+	overdue := func(m *record.Medication) bool {
+		return currentMed(m) && m.Type == "repeat" && m.ReviewDate != "" && m.ReviewDate < today
+	}
+	if ref != "" {
+		l, err := listEntries(ctx, s, ref, record.KindMedication, ListOptions{}, "medication reviews overdue", overdue)
+		if err != nil {
+			return nil, err
+		}
+		return l.Items, nil
+	}
+	if err := s.require(ctx, ActReadClinical, ""); err != nil {
+		return nil, err
+	}
+	out := []*record.Medication{}
+	err := s.p.st.View(ctx, func(tx store.Tx) error {
+		return tx.ForEach(record.KindMedication, func(e record.Entity) error {
+			if m := e.(*record.Medication); overdue(m) && !m.Sensitive {
+				out = append(out, m)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ReviewDate < out[j].ReviewDate })
+	ev := s.event("list", record.KindMedication, "", "", 0)
+	ev.Query = "medication reviews overdue (practice)"
+	return out, s.audit(ctx, ev)
+}
+
+// MedPrint is the current medication list a patient takes home.
+type MedPrint struct {
+	Practice string          `json:"practice"`
+	ODS      string          `json:"odsCode"`
+	Patient  *record.Patient `json:"patient"`
+	Printed  time.Time       `json:"printed"`
+	Items    []MedPrintItem  `json:"items"`
+}
+
+// MedPrintItem is one medication on the printed list.
+type MedPrintItem struct {
+	Drug         string  `json:"drug"`
+	Instructions string  `json:"instructions"` // the dose in words
+	Dose         string  `json:"dose"`         // as written
+	Quantity     float64 `json:"quantity"`
+	Unit         string  `json:"unit"`
+	Type         string  `json:"type"`
+	IssuesLeft   int     `json:"issuesLeft"`
+	ReviewDate   string  `json:"reviewDate,omitempty"`
+	Prescriber   string  `json:"prescriber"`
+	RegNumber    string  `json:"regNumber,omitempty"`
+}
+
+// PrintMedications is the patient's current medication, dose in words, with
+// each prescriber's registration number.
+func (s *Service) PrintMedications(ctx context.Context, ref string, ro ReadOptions) (*MedPrint, error) {
+	l, err := s.MedicationList(ctx, ref, MedListOptions{ListOptions: ListOptions{ReadOptions: ro}, Current: true})
+	if err != nil {
+		return nil, err
+	}
+	out := &MedPrint{Practice: s.practice.Name, ODS: s.practice.ODS, Patient: l.Patient, Printed: s.p.now(), Items: []MedPrintItem{}}
+	users := map[string]string{}
+	_ = s.p.st.View(ctx, func(tx store.Tx) error {
+		us, err := tx.Users()
+		for _, u := range us {
+			users[u.Name] = u.RegNumber
+		}
+		return err
+	})
+	sort.SliceStable(l.Items, func(i, j int) bool { return l.Items[i].Code.Display < l.Items[j].Code.Display })
+	for _, m := range l.Items {
+		out.Items = append(out.Items, MedPrintItem{Drug: m.Code.Display, Instructions: DoseInWords(m.Dose, m.Unit),
+			Dose: m.Dose, Quantity: m.Quantity, Unit: m.Unit, Type: m.Type, IssuesLeft: m.IssuesLeft(),
+			ReviewDate: m.ReviewDate, Prescriber: m.Prescriber, RegNumber: users[m.Prescriber]})
+	}
+	return out, nil
+}

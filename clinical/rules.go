@@ -1,0 +1,356 @@
+package clinical
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+	"go.yaml.in/yaml/v3"
+)
+
+// Prescribing rules (docs/rules.md): practice rules by age, sex, condition,
+// latest result and pregnancy, and drug interaction pairs, both in one YAML
+// schema. A practice's imported files live in its settings (so every
+// clinician and the server apply the same rules); until a practice imports
+// its own, the starter sets embedded from clinical/rules/ apply.
+
+//go:embed rules/*.yaml
+var rulesFS embed.FS
+
+// Settings keys holding a practice's imported rule files (YAML text).
+const (
+	SettingRules        = "rules.contraindications"
+	SettingInteractions = "rules.interactions"
+)
+
+// RuleFile is one rules YAML document.
+type RuleFile struct {
+	Version      int                      `yaml:"version" json:"version"`
+	Rules        []Rule                   `yaml:"rules,omitempty" json:"rules,omitempty"`
+	Interactions []Interaction            `yaml:"interactions,omitempty" json:"interactions,omitempty"`
+	Classes      map[string]DrugClassSpec `yaml:"classes,omitempty" json:"classes,omitempty"`
+}
+
+// DrugSelector picks products by their active ingredients: SNOMED CT
+// substance codes (a code matches itself and every substance below it), names
+// (matched, ignoring case, within the ingredient and VTM names), or a class
+// defined under classes.
+type DrugSelector struct {
+	Codes []string `yaml:"codes,omitempty" json:"codes,omitempty"`
+	Names []string `yaml:"names,omitempty" json:"names,omitempty"`
+	Class string   `yaml:"class,omitempty" json:"class,omitempty"`
+}
+
+// DrugClassSpec is a named class of drugs.
+type DrugClassSpec struct {
+	Codes  []string `yaml:"codes,omitempty" json:"codes,omitempty"`
+	Names  []string `yaml:"names,omitempty" json:"names,omitempty"`
+	Source string   `yaml:"source" json:"source"`
+}
+
+// Rule is a practice prescribing rule: a drug, conditions that must all hold, a severity.
+type Rule struct {
+	ID       string       `yaml:"id" json:"id"`
+	Severity string       `yaml:"severity" json:"severity"`
+	Drug     DrugSelector `yaml:"drug" json:"drug"`
+	When     RuleWhen     `yaml:"when" json:"when"`
+	Message  string       `yaml:"message" json:"message"`
+	Source   string       `yaml:"source" json:"source"`
+}
+
+// RuleWhen are a rule's conditions; every one given must hold.
+type RuleWhen struct {
+	Sex      string      `yaml:"sex,omitempty" json:"sex,omitempty"` // female | male
+	Age      *AgeRange   `yaml:"age,omitempty" json:"age,omitempty"`
+	Problem  string      `yaml:"problem,omitempty" json:"problem,omitempty"` // ECL over active problems
+	Result   *ResultCond `yaml:"result,omitempty" json:"result,omitempty"`
+	Pregnant bool        `yaml:"pregnant,omitempty" json:"pregnant,omitempty"`
+}
+
+// AgeRange is inclusive, in whole years.
+type AgeRange struct {
+	Min *int `yaml:"min,omitempty" json:"min,omitempty"`
+	Max *int `yaml:"max,omitempty" json:"max,omitempty"`
+}
+
+// ResultCond tests the latest observation whose code is in ECL.
+type ResultCond struct {
+	ECL   string   `yaml:"ecl" json:"ecl"`
+	Below *float64 `yaml:"below,omitempty" json:"below,omitempty"`
+	Above *float64 `yaml:"above,omitempty" json:"above,omitempty"`
+}
+
+// Interaction is a pair of drugs (or classes) that interact.
+type Interaction struct {
+	ID       string       `yaml:"id" json:"id"`
+	Severity string       `yaml:"severity" json:"severity"`
+	A        DrugSelector `yaml:"a" json:"a"`
+	B        DrugSelector `yaml:"b" json:"b"`
+	Advice   string       `yaml:"advice" json:"advice"`
+	Source   string       `yaml:"source" json:"source"`
+}
+
+// PregnancyECL is what counts as a recorded pregnancy: an active problem in it.
+const PregnancyECL = "<< 77386006 |Pregnancy|"
+
+// Severities of alerts and rules, highest first.
+var Severities = []string{"high", "moderate", "low"}
+
+// ParseRuleFile reads and validates a rules YAML document; errors name the
+// field (e.g. rules[2].severity) and the value.
+func ParseRuleFile(text []byte) (*RuleFile, error) {
+	var rf RuleFile
+	dec := yaml.NewDecoder(bytes.NewReader(text))
+	dec.KnownFields(true)
+	if err := dec.Decode(&rf); err != nil {
+		return nil, record.Invalid("file", "", "not a valid rules file: %v", err)
+	}
+	if rf.Version != 1 {
+		return nil, record.Invalid("version", fmt.Sprint(rf.Version), "must be 1")
+	}
+	if len(rf.Rules) == 0 && len(rf.Interactions) == 0 {
+		return nil, record.Invalid("file", "", "holds no rules and no interactions")
+	}
+	for name, c := range rf.Classes {
+		if len(c.Codes) == 0 && len(c.Names) == 0 {
+			return nil, record.Invalid("classes."+name, "", "a class needs codes or names")
+		}
+		if strings.TrimSpace(c.Source) == "" {
+			return nil, record.Invalid("classes."+name+".source", "", "every class cites its source")
+		}
+	}
+	sel := func(field string, d DrugSelector) error {
+		if len(d.Codes) == 0 && len(d.Names) == 0 && d.Class == "" {
+			return record.Invalid(field, "", "give codes, names or class")
+		}
+		if d.Class != "" {
+			if _, ok := rf.Classes[d.Class]; !ok {
+				return record.Invalid(field+".class", d.Class, "no such class under classes")
+			}
+		}
+		for _, c := range d.Codes {
+			if !record.ValidSCTID(c) {
+				return record.Invalid(field+".codes", c, "not a SNOMED CT identifier")
+			}
+		}
+		return nil
+	}
+	common := func(field, id, sev, source string, seen map[string]bool) error {
+		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, " :") {
+			return record.Invalid(field+".id", id, "an id is required, without spaces or colons")
+		}
+		if seen[id] {
+			return record.Invalid(field+".id", id, "used twice")
+		}
+		seen[id] = true
+		if !oneOfStr(sev, Severities...) {
+			return record.Invalid(field+".severity", sev, "must be high, moderate or low")
+		}
+		if strings.TrimSpace(source) == "" {
+			return record.Invalid(field+".source", "", "every rule cites its source")
+		}
+		return nil
+	}
+	seen := map[string]bool{}
+	for i, r := range rf.Rules {
+		f := fmt.Sprintf("rules[%d]", i)
+		if err := common(f, r.ID, r.Severity, r.Source, seen); err != nil {
+			return nil, err
+		}
+		if err := sel(f+".drug", r.Drug); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(r.Message) == "" {
+			return nil, record.Invalid(f+".message", "", "a message is required")
+		}
+		w := r.When
+		if w.Sex != "" && !oneOfStr(w.Sex, "female", "male") {
+			return nil, record.Invalid(f+".when.sex", w.Sex, "must be female or male")
+		}
+		if w.Age != nil && w.Age.Min == nil && w.Age.Max == nil {
+			return nil, record.Invalid(f+".when.age", "", "give min or max")
+		}
+		if w.Result != nil {
+			if strings.TrimSpace(w.Result.ECL) == "" {
+				return nil, record.Invalid(f+".when.result.ecl", "", "an ECL expression is required")
+			}
+			if w.Result.Below == nil && w.Result.Above == nil {
+				return nil, record.Invalid(f+".when.result", "", "give below or above")
+			}
+		}
+	}
+	seen = map[string]bool{}
+	for i, x := range rf.Interactions {
+		f := fmt.Sprintf("interactions[%d]", i)
+		if err := common(f, x.ID, x.Severity, x.Source, seen); err != nil {
+			return nil, err
+		}
+		if err := sel(f+".a", x.A); err != nil {
+			return nil, err
+		}
+		if err := sel(f+".b", x.B); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(x.Advice) == "" {
+			return nil, record.Invalid(f+".advice", "", "advice is required")
+		}
+	}
+	return &rf, nil
+}
+
+func oneOfStr(v string, xs ...string) bool {
+	for _, x := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultRuleText is the embedded starter set of a kind ("contraindications" or "interactions").
+func DefaultRuleText(kind string) []byte {
+	b, err := rulesFS.ReadFile("rules/" + kind + ".yaml")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// RuleSet is the rules in force: the practice's, or the defaults.
+type RuleSet struct {
+	Rules        []Rule                   `json:"rules"`
+	Interactions []Interaction            `json:"interactions"`
+	Classes      map[string]DrugClassSpec `json:"classes"`
+	// RulesFrom and InteractionsFrom say where each part came from: practice | default.
+	RulesFrom        string `json:"rulesFrom"`
+	InteractionsFrom string `json:"interactionsFrom"`
+	key              string
+}
+
+var ruleCache sync.Map // hash of the texts -> *RuleSet
+
+// ruleSetOf builds the rule set in force for a practice's settings (cached by content).
+func ruleSetOf(settings map[string]string) (*RuleSet, error) {
+	rt, rfrom := []byte(settings[SettingRules]), "practice"
+	if len(rt) == 0 {
+		rt, rfrom = DefaultRuleText("contraindications"), "default"
+	}
+	it, ifrom := []byte(settings[SettingInteractions]), "practice"
+	if len(it) == 0 {
+		it, ifrom = DefaultRuleText("interactions"), "default"
+	}
+	h := sha256.New()
+	h.Write(rt)
+	h.Write([]byte{0})
+	h.Write(it)
+	key := fmt.Sprintf("%x", h.Sum(nil))
+	if v, ok := ruleCache.Load(key); ok {
+		return v.(*RuleSet), nil
+	}
+	rf, err := ParseRuleFile(rt)
+	if err != nil {
+		return nil, fmt.Errorf("practice rules (%s): %w", rfrom, err)
+	}
+	xf, err := ParseRuleFile(it)
+	if err != nil {
+		return nil, fmt.Errorf("practice interactions (%s): %w", ifrom, err)
+	}
+	rs := &RuleSet{Rules: rf.Rules, Interactions: xf.Interactions, Classes: map[string]DrugClassSpec{},
+		RulesFrom: rfrom, InteractionsFrom: ifrom, key: key}
+	if rs.Rules == nil {
+		rs.Rules = []Rule{}
+	}
+	if rs.Interactions == nil {
+		rs.Interactions = []Interaction{}
+	}
+	// Classes are per file; a name defined in both must agree or the rule file's wins for its rules.
+	for k, v := range xf.Classes {
+		rs.Classes[k] = v
+	}
+	for k, v := range rf.Classes {
+		rs.Classes[k] = v
+	}
+	ruleCache.Store(key, rs)
+	return rs, nil
+}
+
+// Rules is the rule set in force for the practice (any user may read it: it
+// holds no patient data).
+func (s *Service) Rules(ctx context.Context) (*RuleSet, error) {
+	var pr *record.Practice
+	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		pr, err = tx.Practice()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return ruleSetOf(pr.Settings)
+}
+
+// RulesImport is what `rules import` replaced.
+type RulesImport struct {
+	Rules        int `json:"rules"`        // rules imported (0: the practice's rules were left as they were)
+	Interactions int `json:"interactions"` // interactions imported (likewise)
+}
+
+// ImportRules stores a rules file in the practice (admins only): a file with
+// rules replaces the practice's rules, a file with interactions replaces its
+// interactions (a file may hold both). Nothing is stored unless the whole file is valid.
+func (s *Service) ImportRules(ctx context.Context, text []byte) (*RulesImport, error) {
+	if err := s.require(ctx, ActAdmin, ""); err != nil {
+		return nil, err
+	}
+	rf, err := ParseRuleFile(text)
+	if err != nil {
+		return nil, err
+	}
+	// A file that selects a class must define it; each stored part must stand alone.
+	var out *record.Practice
+	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+		pr, err := tx.Practice()
+		if err != nil {
+			return err
+		}
+		if pr.Settings == nil {
+			pr.Settings = map[string]string{}
+		}
+		if len(rf.Rules) > 0 {
+			pr.Settings[SettingRules] = string(text)
+		}
+		if len(rf.Interactions) > 0 {
+			pr.Settings[SettingInteractions] = string(text)
+		}
+		pr.RecordedAt = s.p.now().UTC()
+		pr.RecordedBy = s.user.Name
+		if err := tx.PutPractice(pr); err != nil {
+			return err
+		}
+		out = pr
+		ev := s.event("update", "practice", "rules", "", pr.Version)
+		ev.Reason = fmt.Sprintf("rules import: %d rules, %d interactions", len(rf.Rules), len(rf.Interactions))
+		return tx.Append(ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.practice = *out
+	return &RulesImport{Rules: len(rf.Rules), Interactions: len(rf.Interactions)}, nil
+}
+
+// sortedClassNames lists a rule set's class names.
+func (rs *RuleSet) sortedClassNames() []string {
+	var ns []string
+	for k := range rs.Classes {
+		ns = append(ns, k)
+	}
+	sort.Strings(ns)
+	return ns
+}
