@@ -14,7 +14,7 @@
 //
 // A source never imported gets the embedded default (fixtures/embedded: the SNOMED CT IPS
 // free set with a cited supplement, the dm+d extracts and dm+d code lists), built into the
-// file on first use (about half a second, once per machine); later opens read the file
+// file on first use (0.5–1.5 s, once per machine); later opens read the file
 // (milliseconds). A real release replaces the embedded rows of its own source only.
 //
 // # API for commands (gpsoc codes …)

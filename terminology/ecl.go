@@ -2,6 +2,7 @@ package terminology
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -437,15 +438,32 @@ func (t *Terminology) ECLIn(system, expr string) ([]Concept, error) {
 		return nil, err
 	}
 	var out []Concept
-	seen := map[string]bool{}
-	for _, s := range t.orderedSources(m) {
-		for _, id := range s.members(m.sets[s]) {
+	var seen map[string]bool // only needed when a code can be in two sources (SNOMED and dm+d)
+	srcs := t.orderedSources(m)
+	for i, s := range srcs {
+		ids := s.members(m.sets[s])
+		if len(ids) == 0 {
+			continue
+		}
+		if i > 0 && len(out) > 0 && seen == nil {
+			seen = make(map[string]bool, len(out))
+			for _, c := range out {
+				seen[c.Code] = true
+			}
+		}
+		pts, _ := s.preferredTerms(t.db)
+		sys := systemOfSource[s.name]
+		out = slices.Grow(out, len(ids))
+		for _, id := range ids {
 			code := s.codes[id]
-			if seen[code] {
+			if seen != nil && seen[code] {
 				continue
 			}
-			seen[code] = true
-			out = append(out, Concept{System: systemOfSource[s.name], Code: code, Term: s.pt(t.db, id), Active: s.active.has(id)})
+			term := ""
+			if int(id) < len(pts) {
+				term = pts[id]
+			}
+			out = append(out, Concept{System: sys, Code: code, Term: term, Active: s.active.has(id)})
 		}
 	}
 	return out, nil

@@ -1,6 +1,9 @@
 package terminology
 
-import "sort"
+import (
+	"math/bits"
+	"sort"
+)
 
 // Hierarchy: the is-a graph of each source lives in memory as two compressed adjacency
 // arrays (parents and children, uint32 dense ids, ~8 bytes per edge). This is the
@@ -145,7 +148,11 @@ func walk(g csr, seeds []uint32, self bool, out bitset) {
 }
 
 func (s *source) members(b bitset) []uint32 {
-	var out []uint32
+	count := 0
+	for _, by := range b {
+		count += bits.OnesCount8(by)
+	}
+	out := make([]uint32, 0, count)
 	for i, by := range b {
 		if by == 0 {
 			continue
