@@ -52,8 +52,9 @@
 // from t's by at most one ("brwn" -> brown, "diabtes" -> diabetes, "smtih" -> smith).
 // A typo in the whole word ranks above a typo in a prefix ("brwn": Brown, then Brana).
 // A term token of 3 to 10 letters or digits (at least one letter) also matches as an
-// initialism when the initials of the description's words (joined forms not counted)
-// start with it ("t2dm" -> Type 2 diabetes mellitus, "copd" -> Chronic obstructive
+// initialism when the initials of the description's words (joined forms and the words
+// of, and, the, with, in, to, due, for, on, by, or, at, from, a, an not counted) start
+// with it ("t2dm" -> Type 2 diabetes mellitus, "copd" -> Chronic obstructive
 // pulmonary disease).
 //
 // # Scores and ranking

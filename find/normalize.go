@@ -561,6 +561,15 @@ func initialsKeyOf(initials string) uint64 {
 	return k << 4
 }
 
+// initialStopWord: words that do not give an initial ("Fracture of femur" -> "ff").
+func initialStopWord(w string) bool {
+	switch w {
+	case "of", "and", "the", "with", "in", "to", "due", "for", "on", "by", "or", "at", "from", "a", "an":
+		return true
+	}
+	return false
+}
+
 // initialismToken: 3–10 lowercase letters or digits, with at least one letter.
 func initialismToken(t string) bool {
 	if len(t) < 3 || len(t) > initMax {

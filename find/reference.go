@@ -228,7 +228,7 @@ func newRefTerm(t Term) refTerm {
 	var ini []byte
 	eachWord(fold(t.Term), func(w string, first, joined bool) {
 		r.words = append(r.words, refWord{w, first})
-		if !joined {
+		if !joined && !initialStopWord(w) {
 			ini = append(ini, w[0])
 		}
 	})

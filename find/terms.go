@@ -78,7 +78,7 @@ func wordsOfTerms(ts []Term, lo, hi int) *termWords {
 				id |= primaryBit
 			}
 			tw.words = append(tw.words, id)
-			if !joined {
+			if !joined && !initialStopWord(w) {
 				ini = append(ini, w[0])
 			}
 		})
@@ -104,42 +104,33 @@ func BuildTerms(ts []Term) *Terms {
 	for i := range order {
 		order[i] = uint32(i)
 	}
-	type ok struct {
-		k uint64
-		i uint32
-	}
-	keys := make([]ok, n)
+	b = wordsOfTerms(ts, mid, n)
+	wg.Wait()
+	// rank order: radix on (active, preferred, length, first 5 bytes) then the next 8
+	// bytes, stable so equal keys stay in index order; the few ties left are sorted in full
+	k1 := make([]uint64, n)
+	k2 := make([]uint64, n)
 	for i := range ts {
 		t := &ts[i]
 		var k uint64
 		if !t.Active {
-			k |= 1 << 63
+			k |= 1 << 57
 		}
 		if !t.Preferred {
-			k |= 1 << 62
+			k |= 1 << 56
 		}
-		k |= uint64(min(len(t.Term), 0xffff)) << 46
-		for j := 0; j < 5; j++ {
-			var c byte
-			if j < len(t.Term) {
-				c = t.Term[j]
-			}
-			k |= uint64(c) << (38 - 8*j)
-		}
-		keys[i] = ok{k, uint32(i)}
+		k |= uint64(min(len(t.Term), 0xffff)) << 40
+		k |= bytesKey(t.Term, 0, 5)
+		k1[i] = k
+		k2[i] = bytesKey(t.Term, 5, 8)
 	}
-	b = wordsOfTerms(ts, mid, n)
-	wg.Wait()
-	parallelSort(keys, func(x, y ok) int {
-		if x.k != y.k {
-			return cmp.Compare(x.k, y.k)
-		}
-		return compareTermStatic(ts, int(x.i), int(y.i))
-	})
-	for r, k := range keys {
-		order[r] = k.i
+	radixSort(k2, order, 64)
+	for r, i := range order {
+		k2[r] = k1[i]
 	}
-	keys = nil
+	radixSort(k2, order, 58)
+	sortRuns(order, func(r int) uint64 { return k2[r] }, func(x, y uint32) int { return compareTermStatic(ts, int(x), int(y)) })
+	k1, k2 = nil, nil
 	ix.order = order
 
 	// one vocabulary
@@ -195,14 +186,69 @@ func BuildTerms(ts []Term) *Terms {
 	for i := range ix.byCode {
 		ix.byCode[i] = uint32(i)
 	}
-	parallelSort(ix.byCode, func(x, y uint32) int {
-		if c := cmpFold(ts[order[x]].Code, ts[order[y]].Code); c != 0 {
-			return c
+	{
+		// by lower-case code: radix on bytes 8–15 then 0–7 (stable, so ranks stay in
+		// order), then runs equal in 16 bytes in full
+		c1 := make([]uint64, n)
+		c2 := make([]uint64, n)
+		for r := range c1 {
+			c := ts[order[r]].Code
+			c1[r], c2[r] = lowerKey(c, 0), lowerKey(c, 8)
 		}
-		return cmp.Compare(x, y)
-	})
+		radixSort(c2, ix.byCode, 64)
+		for i, r := range ix.byCode {
+			c2[i] = c1[r]
+		}
+		radixSort(c2, ix.byCode, 64)
+		sortRuns(ix.byCode, func(i int) uint64 { return c2[i] }, func(x, y uint32) int {
+			if c := cmpFold(ts[order[x]].Code, ts[order[y]].Code); c != 0 {
+				return c
+			}
+			return cmp.Compare(x, y)
+		})
+	}
 	wg.Wait()
 	return ix
+}
+
+// bytesKey packs s[from:from+n] (n <= 8) big-endian, zero padded.
+func bytesKey(s string, from, n int) uint64 {
+	var k uint64
+	for j := 0; j < n; j++ {
+		var c byte
+		if from+j < len(s) {
+			c = s[from+j]
+		}
+		k = k<<8 | uint64(c)
+	}
+	return k
+}
+
+// lowerKey is bytesKey of 8 bytes, ASCII lower-cased.
+func lowerKey(s string, from int) uint64 {
+	var k uint64
+	for j := 0; j < 8; j++ {
+		var c byte
+		if from+j < len(s) {
+			c = lowerByte(s[from+j])
+		}
+		k = k<<8 | uint64(c)
+	}
+	return k
+}
+
+// sortRuns sorts, with cmpf, each run of order whose keys (by position) are equal.
+func sortRuns(order []uint32, key func(i int) uint64, cmpf func(x, y uint32) int) {
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && key(j) == key(i) {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(order[i:j], cmpf)
+		}
+		i = j
+	}
 }
 
 func (ix *Terms) codeOf(r uint32) string { return ix.ts[ix.order[r]].Code }
