@@ -6,7 +6,6 @@ package clinical
 // transaction with one audit event per record written.
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -16,9 +15,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -410,13 +411,33 @@ func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImpo
 		byFull: map[string]*fitem{}, byTID: map[string]*fitem{}, byIdent: map[string]*fitem{}, skips: map[[2]string]int{}}
 	var units []*funit
 	var pool []*fitem
-	for _, in := range inputs {
-		u, p, err := im.parse(in)
-		if err != nil {
-			return nil, err
+	ps := make([]*parsed, len(inputs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				ps[i] = parse(inputs[i])
+			}
+		}()
+	}
+	for i := range inputs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, p := range ps {
+		if p.err != nil {
+			return nil, p.err
 		}
-		units = append(units, u...)
-		pool = append(pool, p...)
+		for _, r := range p.rejs {
+			im.reject(r)
+		}
+		im.sum.RejectedBundles += p.rejBundles
+		units = append(units, p.units...)
+		pool = append(pool, p.pool...)
 	}
 	all := pool
 	for _, u := range units {
@@ -511,29 +532,51 @@ func (im *importer) flag(n []fhir.Note) {
 	}
 }
 
+type parsed struct {
+	units      []*funit
+	pool       []*fitem
+	rejs       []FHIRRejection
+	rejBundles int
+	err        error
+}
+
 // parse splits one input into bundles (units) and loose resources (the pool).
-func (im *importer) parse(in FHIRInput) ([]*funit, []*fitem, error) {
+// It touches nothing shared, so inputs are parsed in parallel.
+func parse(in FHIRInput) *parsed {
+	out := &parsed{}
 	data := bytes.TrimSpace(in.Data)
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	nd := strings.HasSuffix(strings.TrimSuffix(in.Name, ".gz"), ".ndjson")
-	if !nd && len(data) > 0 && data[0] == '{' && json.Valid(data) {
-		r, err := fhir.Parse(data)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", in.Name, err)
+	if !nd && len(data) > 0 && data[0] == '{' {
+		// One JSON document (a Bundle or a resource), unless it is NDJSON after all.
+		if fhir.ResourceTypeOf(data) == "Bundle" {
+			if b, err := fhir.SplitBundle(data); err == nil {
+				out.bundleUnit(in.Name, b)
+				return out
+			}
 		}
-		if b, ok := r.(*fhir.Bundle); ok {
-			return []*funit{im.bundleUnit(in.Name, b)}, nil, nil
+		if r, err := fhir.Parse(data); err == nil {
+			if b, ok := r.(*fhir.Bundle); ok {
+				out.bundleUnit(in.Name, b)
+				return out
+			}
+			out.pool = []*fitem{{file: in.Name, entry: 1, res: r, typ: r.FHIRType()}}
+			return out
+		} else if !bytes.Contains(data, []byte("}\n{")) && !bytes.Contains(data, []byte("}\r\n{")) {
+			out.err = fmt.Errorf("%s: %w", in.Name, err)
+			return out
 		}
-		return nil, []*fitem{{file: in.Name, entry: 1, res: r, typ: r.FHIRType()}}, nil
 	}
-	var pool []*fitem
-	var units []*funit
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	line := 0
-	for sc.Scan() {
+	for len(data) > 0 {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		var b []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			b, data = data[:i], data[i+1:]
+		} else {
+			b, data = data, nil
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
 		}
@@ -541,25 +584,22 @@ func (im *importer) parse(in FHIRInput) ([]*funit, []*fitem, error) {
 		if err != nil {
 			it := &fitem{file: in.Name, entry: line, typ: "(not a resource)", out: outSkipped, why: "not a FHIR resource (e.g. a bulk export log line)"}
 			if !bytes.Contains(b, []byte(`"resourceType"`)) && json.Valid(b) {
-				pool = append(pool, it)
+				out.pool = append(out.pool, it)
 				continue
 			}
 			it.out, it.why = outRejected, ""
-			im.reject(FHIRRejection{File: in.Name, Entry: line, Path: "", Reason: err.Error()})
-			im.sum.RejectedBundles++
-			pool = append(pool, it)
+			out.rejs = append(out.rejs, FHIRRejection{File: in.Name, Entry: line, Path: "", Reason: err.Error()})
+			out.rejBundles++
+			out.pool = append(out.pool, it)
 			continue
 		}
 		if b, ok := r.(*fhir.Bundle); ok {
-			units = append(units, im.bundleUnit(fmt.Sprintf("%s:%d", in.Name, line), b))
+			out.bundleUnit(fmt.Sprintf("%s:%d", in.Name, line), b)
 			continue
 		}
-		pool = append(pool, &fitem{file: in.Name, entry: line, res: r, typ: r.FHIRType()})
+		out.pool = append(out.pool, &fitem{file: in.Name, entry: line, res: r, typ: r.FHIRType()})
 	}
-	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", in.Name, err)
-	}
-	return units, pool, nil
+	return out
 }
 
 func (im *importer) reject(r FHIRRejection) {
@@ -569,7 +609,7 @@ func (im *importer) reject(r FHIRRejection) {
 	}
 }
 
-func (im *importer) bundleUnit(name string, b *fhir.Bundle) *funit {
+func (out *parsed) bundleUnit(name string, b *fhir.Bundle) {
 	u := &funit{file: name}
 	bad := ""
 	switch b.Type {
@@ -609,11 +649,11 @@ func (im *importer) bundleUnit(name string, b *fhir.Bundle) *funit {
 		for _, it := range u.items {
 			it.out = outRejected
 		}
-		im.reject(FHIRRejection{File: name, Entry: -1, Path: "Bundle", Reason: bad})
-		im.sum.RejectedBundles++
+		out.rejs = append(out.rejs, FHIRRejection{File: name, Entry: -1, Path: "Bundle", Reason: bad})
+		out.rejBundles++
 		u.rejected = true
 	}
-	return u
+	out.units = append(out.units, u)
 }
 
 // targets: types other resources refer to, indexed by identifier.

@@ -561,33 +561,107 @@ func newResource(t string) Resource {
 // Modelled reports whether this package has a struct for a resource type.
 func Modelled(t string) bool { return newResource(t) != nil }
 
-// Parse reads one resource. A type this package does not model comes back as *Raw.
+// Parse reads one resource. A type this package does not model comes back
+// as *Raw, whose JSON is b itself (not copied, not validated).
 func Parse(b []byte) (Resource, error) {
 	var probe struct {
 		ResourceType string `json:"resourceType"`
 		ID           string `json:"id"`
 	}
-	if !json.Valid(b) {
-		var x any
-		return nil, fmt.Errorf("not a FHIR resource: %w", json.Unmarshal(b, &x))
-	}
-	topMembers(b, func(key, val []byte) {
+	probeMembers(b, func(key, val []byte) bool {
 		switch string(key) {
 		case "resourceType":
 			_ = json.Unmarshal(val, &probe.ResourceType)
 		case "id":
 			_ = json.Unmarshal(val, &probe.ID)
 		}
+		return probe.ResourceType == "" || probe.ID == ""
 	})
 	if probe.ResourceType == "" {
+		var x any
+		if err := json.Unmarshal(b, &x); err != nil {
+			return nil, fmt.Errorf("not a FHIR resource: %w", err)
+		}
+		if _, ok := x.(map[string]any); !ok {
+			return nil, fmt.Errorf("not a FHIR resource: not a JSON object")
+		}
 		return nil, fmt.Errorf("not a FHIR resource: no resourceType")
 	}
 	r := newResource(probe.ResourceType)
 	if r == nil {
-		return &Raw{ResourceType: probe.ResourceType, ID: probe.ID, JSON: append(json.RawMessage(nil), b...)}, nil
+		// Kept as given, not validated (nothing reads it but Marshal); JSON aliases b.
+		return &Raw{ResourceType: probe.ResourceType, ID: probe.ID, JSON: b}, nil
 	}
-	if err := json.Unmarshal(b, r); err != nil {
+	if err := Unmarshal(b, r); err != nil {
 		return nil, fmt.Errorf("%s: %w", probe.ResourceType, err)
 	}
 	return r, nil
+}
+
+// SplitBundle reads a Bundle without decoding its resources: each
+// Entry.Resource is a slice of b (so b must not change while they are used).
+// Much faster than Unmarshal for the large bundles of an import; the
+// resources are validated when each is parsed.
+func SplitBundle(b []byte) (*Bundle, error) {
+	bd := &Bundle{}
+	var err error
+	probeMembers(b, func(key, val []byte) bool {
+		switch string(key) {
+		case "resourceType":
+			err = json.Unmarshal(val, &bd.ResourceType)
+		case "id":
+			err = json.Unmarshal(val, &bd.ID)
+		case "type":
+			err = json.Unmarshal(val, &bd.Type)
+		case "entry":
+			if len(val) == 0 || val[0] != '[' {
+				err = fmt.Errorf("Bundle.entry is not an array")
+				return false
+			}
+			arrayElems(val, func(el []byte) {
+				e := BundleEntry{}
+				probeMembers(el, func(k, v []byte) bool {
+					var e2 error
+					switch string(k) {
+					case "fullUrl":
+						e2 = json.Unmarshal(v, &e.FullURL)
+					case "resource":
+						e.Resource = v
+					case "request":
+						e.Request = &BundleRequest{}
+						e2 = json.Unmarshal(v, e.Request)
+					case "search":
+						e.Search = &BundleSearch{}
+						e2 = json.Unmarshal(v, e.Search)
+					}
+					if e2 != nil && err == nil {
+						err = fmt.Errorf("Bundle.entry[%d].%s: %w", len(bd.Entry), k, e2)
+					}
+					return true
+				})
+				bd.Entry = append(bd.Entry, e)
+			})
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bd.ResourceType != "Bundle" {
+		return nil, fmt.Errorf("not a Bundle")
+	}
+	return bd, nil
+}
+
+// ResourceTypeOf is the resourceType of a JSON object ("" when it has none).
+func ResourceTypeOf(b []byte) string {
+	t := ""
+	probeMembers(b, func(key, val []byte) bool {
+		if string(key) == "resourceType" {
+			_ = json.Unmarshal(val, &t)
+			return false
+		}
+		return true
+	})
+	return t
 }
