@@ -135,11 +135,19 @@ func buildEmbedded(version string) (*release, *release, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sn, err := buildEmbeddedSnomed(d)
-	if err != nil {
-		return nil, nil, err
-	}
+	// the two sources are independent once the XML is parsed: build them side by side
+	var sn *release
+	var snErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sn, snErr = buildEmbeddedSnomed(d)
+	}()
 	dm, err := buildEmbeddedDMD(d)
+	<-done
+	if snErr != nil {
+		return nil, nil, snErr
+	}
 	if err != nil {
 		return nil, nil, err
 	}

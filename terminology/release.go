@@ -169,6 +169,37 @@ func sortUnique(ids []uint32) []uint32 {
 // write stores the release in a fresh generation and makes it current. Until the final
 // pointer flip nothing a reader sees changes; on any error the new generation is removed.
 func (d *db) write(r *release) (err error) {
+	n := len(r.codes)
+	r.info.Counts = countsOf(r, r.info.Counts)
+	r.info.ImportedAt = time.Now().UTC().Truncate(time.Second)
+	steps := []func(g *bolt.Bucket) error{func(g *bolt.Bucket) error { return writeTables(g, r) }}
+	// concept records in batches: one huge transaction would hold every dirty page in memory
+	const batch = 200_000
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		steps = append(steps, func(g *bolt.Bucket) error { return writeConcepts(g, r, start, end) })
+	}
+	steps = append(steps, func(g *bolt.Bucket) error { return putJSON(g, keyMeta, r.info) })
+
+	if n <= batch {
+		// small release (the embedded default, CTV3, code lists): one transaction, one fsync
+		err := d.bolt.Update(func(tx *bolt.Tx) error {
+			gen, g, err := createGeneration(tx, r.name)
+			if err != nil {
+				return err
+			}
+			for _, step := range steps {
+				if err := step(g); err != nil {
+					return err
+				}
+			}
+			return activateTx(tx, r.name, gen)
+		})
+		if err != nil {
+			return fmt.Errorf("store %s: %w", r.name, err)
+		}
+		return nil
+	}
 	gen, err := d.newGeneration(r.name)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", r.name, err)
@@ -178,106 +209,89 @@ func (d *db) write(r *release) (err error) {
 			d.dropGeneration(gen)
 		}
 	}()
-	n := len(r.codes)
-	r.info.Counts = countsOf(r, r.info.Counts)
-	// blobs and small buckets in one transaction
-	err = d.bolt.Update(func(tx *bolt.Tx) error {
-		g, err := genBucket(tx, gen)
-		if err != nil {
-			return err
-		}
-		if err := putBlob(g, "codes", []byte(strings.Join(r.codes, "\n"))); err != nil {
-			return err
-		}
-		if err := putBlob(g, "par", encodeCSR(r.parents)); err != nil {
-			return err
-		}
-		act := newBitset(n)
-		pts := make([]string, n)
-		for i := range r.concepts {
-			if r.concepts[i].Active {
-				act.set(uint32(i))
-			}
-			pts[i] = strings.ReplaceAll(r.concepts[i].PT, "\n", " ")
-		}
-		if err := putBlob(g, "act", act.bytes()); err != nil {
-			return err
-		}
-		if err := putBlob(g, "pt", []byte(strings.Join(pts, "\n"))); err != nil {
-			return err
-		}
-		if err := putBlob(g, "terms", encodeTerms(r.concepts)); err != nil {
-			return err
-		}
-		// bbolt inserts into a node with a memmove and splits only at commit: keys must go
-		// in sorted order, or a bucket of thousands of keys costs O(n²)
-		rs := g.Bucket(bktRefset)
-		for _, id := range sortedKeys(r.refsets) {
-			members := r.refsets[id]
-			buf := make([]byte, 0, 4*len(members))
-			for _, m := range members {
-				buf = binary.LittleEndian.AppendUint32(buf, m)
-			}
-			if err := rs.Put([]byte(id), buf); err != nil {
-				return err
-			}
-		}
-		pb := g.Bucket(bktProduct)
-		for _, code := range sortedKeys(r.products) {
-			if err := putJSON(pb, []byte(code), r.products[code]); err != nil {
-				return err
-			}
-		}
-		mb := g.Bucket(bktMap)
-		for _, key := range sortedKeys(r.maps) {
-			if err := putJSON(mb, []byte(key), r.maps[key]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store %s: %w", r.name, err)
-	}
-	// concept records in batches: one huge transaction would hold every dirty page in memory
-	const batch = 200_000
-	for start := 0; start < n; start += batch {
-		end := min(start+batch, n)
+	for _, step := range steps {
 		err = d.bolt.Update(func(tx *bolt.Tx) error {
 			g, err := genBucket(tx, gen)
 			if err != nil {
 				return err
 			}
-			c := g.Bucket(bktConcept)
-			c.FillPercent = 0.95
-			// bbolt keeps the value slices until commit: encode into an arena, never reuse
-			arena := make([]byte, 0, 64*(end-start))
-			for i := start; i < end; i++ {
-				from := len(arena)
-				arena = encodeConcept(arena, &r.concepts[i])
-				if err := c.Put([]byte(r.codes[i]), arena[from:len(arena):len(arena)]); err != nil {
-					return err
-				}
-			}
-			return nil
+			return step(g)
 		})
 		if err != nil {
-			return fmt.Errorf("store %s concepts: %w", r.name, err)
+			return fmt.Errorf("store %s: %w", r.name, err)
 		}
-	}
-	r.info.ImportedAt = time.Now().UTC().Truncate(time.Second)
-	err = d.bolt.Update(func(tx *bolt.Tx) error {
-		g, err := genBucket(tx, gen)
-		if err != nil {
-			return err
-		}
-		return putJSON(g, keyMeta, r.info)
-	})
-	if err != nil {
-		return fmt.Errorf("store %s: %w", r.name, err)
 	}
 	if err = d.activate(r.name, gen); err != nil {
 		return fmt.Errorf("activate %s: %w", r.name, err)
+	}
+	return nil
+}
+
+// writeTables stores the blobs (codes, hierarchy, flags, terms) and the small buckets.
+func writeTables(g *bolt.Bucket, r *release) error {
+	n := len(r.codes)
+	if err := putBlob(g, "codes", []byte(strings.Join(r.codes, "\n"))); err != nil {
+		return err
+	}
+	if err := putBlob(g, "par", encodeCSR(r.parents)); err != nil {
+		return err
+	}
+	act := newBitset(n)
+	pts := make([]string, n)
+	for i := range r.concepts {
+		if r.concepts[i].Active {
+			act.set(uint32(i))
+		}
+		pts[i] = strings.ReplaceAll(r.concepts[i].PT, "\n", " ")
+	}
+	if err := putBlob(g, "act", act.bytes()); err != nil {
+		return err
+	}
+	if err := putBlob(g, "pt", []byte(strings.Join(pts, "\n"))); err != nil {
+		return err
+	}
+	if err := putBlob(g, "terms", encodeTerms(r.concepts)); err != nil {
+		return err
+	}
+	// bbolt inserts into a node with a memmove and splits only at commit: keys must go
+	// in sorted order, or a bucket of thousands of keys costs O(n²)
+	rs := g.Bucket(bktRefset)
+	for _, id := range sortedKeys(r.refsets) {
+		members := r.refsets[id]
+		buf := make([]byte, 0, 4*len(members))
+		for _, m := range members {
+			buf = binary.LittleEndian.AppendUint32(buf, m)
+		}
+		if err := rs.Put([]byte(id), buf); err != nil {
+			return err
+		}
+	}
+	pb := g.Bucket(bktProduct)
+	for _, code := range sortedKeys(r.products) {
+		if err := putJSON(pb, []byte(code), r.products[code]); err != nil {
+			return err
+		}
+	}
+	mb := g.Bucket(bktMap)
+	for _, key := range sortedKeys(r.maps) {
+		if err := putJSON(mb, []byte(key), r.maps[key]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeConcepts(g *bolt.Bucket, r *release, start, end int) error {
+	c := g.Bucket(bktConcept)
+	c.FillPercent = 0.95
+	// bbolt keeps the value slices until commit: encode into an arena, never reuse
+	arena := make([]byte, 0, 64*(end-start))
+	for i := start; i < end; i++ {
+		from := len(arena)
+		arena = encodeConcept(arena, &r.concepts[i])
+		if err := c.Put([]byte(r.codes[i]), arena[from:len(arena):len(arena)]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -122,28 +122,34 @@ func (d *db) pointers() (map[string]string, error) {
 func (d *db) newGeneration(name string) (string, error) {
 	var gen string
 	err := d.bolt.Update(func(tx *bolt.Tx) error {
-		gens := tx.Bucket(bktGens)
-		n := uint64(0)
-		if v := gens.Get(keyNext); v != nil {
-			n, _ = strconv.ParseUint(string(v), 10, 64)
-		}
-		n++
-		if err := gens.Put(keyNext, []byte(strconv.FormatUint(n, 10))); err != nil {
-			return err
-		}
-		gen = name + "." + strconv.FormatUint(n, 10)
-		g, err := gens.CreateBucket([]byte(gen))
-		if err != nil {
-			return err
-		}
-		for _, sub := range [][]byte{bktBlob, bktConcept, bktRefset, bktProduct, bktMap} {
-			if _, err := g.CreateBucket(sub); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		gen, _, err = createGeneration(tx, name)
+		return err
 	})
 	return gen, err
+}
+
+func createGeneration(tx *bolt.Tx, name string) (string, *bolt.Bucket, error) {
+	gens := tx.Bucket(bktGens)
+	n := uint64(0)
+	if v := gens.Get(keyNext); v != nil {
+		n, _ = strconv.ParseUint(string(v), 10, 64)
+	}
+	n++
+	if err := gens.Put(keyNext, []byte(strconv.FormatUint(n, 10))); err != nil {
+		return "", nil, err
+	}
+	gen := name + "." + strconv.FormatUint(n, 10)
+	g, err := gens.CreateBucket([]byte(gen))
+	if err != nil {
+		return "", nil, err
+	}
+	for _, sub := range [][]byte{bktBlob, bktConcept, bktRefset, bktProduct, bktMap} {
+		if _, err := g.CreateBucket(sub); err != nil {
+			return "", nil, err
+		}
+	}
+	return gen, g, nil
 }
 
 // dropGeneration removes an unfinished generation.
@@ -155,23 +161,25 @@ func (d *db) dropGeneration(gen string) {
 
 // activate points source name at gen and deletes the generation it replaces, atomically.
 func (d *db) activate(name, gen string) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
-		src := tx.Bucket(bktSources)
-		old := src.Get([]byte(name))
-		var oldName []byte
-		if old != nil {
-			oldName = append([]byte(nil), old...)
-		}
-		if err := src.Put([]byte(name), []byte(gen)); err != nil {
+	return d.bolt.Update(func(tx *bolt.Tx) error { return activateTx(tx, name, gen) })
+}
+
+func activateTx(tx *bolt.Tx, name, gen string) error {
+	src := tx.Bucket(bktSources)
+	old := src.Get([]byte(name))
+	var oldName []byte
+	if old != nil {
+		oldName = append([]byte(nil), old...)
+	}
+	if err := src.Put([]byte(name), []byte(gen)); err != nil {
+		return err
+	}
+	if oldName != nil && !bytes.Equal(oldName, []byte(gen)) {
+		if err := tx.Bucket(bktGens).DeleteBucket(oldName); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
 			return err
 		}
-		if oldName != nil && !bytes.Equal(oldName, []byte(gen)) {
-			if err := tx.Bucket(bktGens).DeleteBucket(oldName); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // remove deletes a source and its data (used for code lists).
