@@ -220,10 +220,10 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 			}
 			if m.NHSNumber != "" {
 				if other, dup := seenNHS[m.NHSNumber]; dup {
-					out = append(out, Problem{where, "NHS number also held by " + other})
+					out = append(out, Problem{where, fmt.Sprintf("NHS number also held by patient key %x", other)})
 				}
-				seenNHS[m.NHSNumber] = m.ID
-				if got := tx.Bucket(bNHS).Get([]byte(m.NHSNumber)); string(got) != m.ID {
+				seenNHS[m.NHSNumber] = string(k)
+				if got := tx.Bucket(bNHS).Get([]byte(m.NHSNumber)); !bytes.Equal(got, k) {
 					out = append(out, Problem{where, "NHS number index missing or wrong"})
 				}
 			}
@@ -241,7 +241,7 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 	}
 	_ = tx.Bucket(bNHS).ForEach(func(k, v []byte) error {
 		if seenNHS[string(k)] != string(v) {
-			out = append(out, Problem{"NHS index " + string(k), "names patient " + string(v) + " who does not hold it"})
+			out = append(out, Problem{"NHS index " + string(k), fmt.Sprintf("names patient key %x, who does not hold it", v)})
 		}
 		return nil
 	})

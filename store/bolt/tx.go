@@ -24,7 +24,7 @@ import (
 //	k:<kind>                 key -> JSON of the current version
 //	v:<kind>                 key version(4 BE) -> JSON of a superseded version
 //	pidx                     patient key(8) kind 0x00 key(8) -> nil (a patient's records)
-//	nhs                      10 digits -> patient id
+//	nhs                      10 digits -> patient key
 //	search                   patient key -> id 0x00 compact find row
 //	changes                  seq(8 BE) -> patient id (patients changed, for other processes' indexes)
 //	audit                    seq(8 BE) -> hash hex '\n' JSON (without hash)
@@ -172,15 +172,28 @@ func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
 }
 
 func (t *rtx) PatientByNHS(nhs string) (*record.Patient, error) {
-	id := t.b(bNHS).Get([]byte(nhs))
-	if id == nil {
+	key := t.b(bNHS).Get([]byte(nhs))
+	if key == nil {
 		return nil, &record.NotFoundError{Kind: "patient with NHS number", ID: record.FormatNHS(nhs)}
 	}
-	e, err := t.Get(record.KindPatient, string(id))
+	v := t.b(kindBucket(record.KindPatient)).Get(key)
+	if v == nil {
+		return nil, fmt.Errorf("NHS number index names a missing patient (key %x)", key)
+	}
+	e, err := decode(record.KindPatient, v)
 	if err != nil {
 		return nil, err
 	}
 	return e.(*record.Patient), nil
+}
+
+// idOfKey is the id of the record stored under key.
+func (t *rtx) idOfKey(kind record.Kind, key []byte) string {
+	var m struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(t.b(kindBucket(kind)).Get(key), &m)
+	return m.ID
 }
 
 func pidxPrefix(patientKey []byte, kind record.Kind) []byte {
@@ -389,9 +402,9 @@ func (t *wtx) Put(e record.Entity) error {
 	var nhs string
 	if p, ok := e.(*record.Patient); ok && p.NHSNumber != "" {
 		nhs = p.NHSNumber
-		if holder := t.b(bNHS).Get([]byte(nhs)); holder != nil && (creating || string(holder) != m.ID) {
+		if holder := t.b(bNHS).Get([]byte(nhs)); holder != nil && (creating || !bytes.Equal(holder, key)) {
 			return &record.ConflictError{What: "NHS number " + record.FormatNHS(nhs),
-				Msg: "already registered to patient " + string(holder)}
+				Msg: "already registered to patient " + t.idOfKey(record.KindPatient, holder)}
 		}
 	}
 	// All checks passed: write.
@@ -436,7 +449,7 @@ func (t *wtx) Put(e record.Entity) error {
 			}
 		}
 		if nhs != "" {
-			if err := t.b(bNHS).Put([]byte(nhs), []byte(m.ID)); err != nil {
+			if err := t.b(bNHS).Put([]byte(nhs), key); err != nil {
 				return err
 			}
 		}
