@@ -579,7 +579,9 @@ func (c *Context) ImmunizationResource(im *record.Immunisation) *Immunization {
 		r.Site = &CodeableConcept{Text: im.Site}
 	}
 	if w := c.who(im.By); w != nil {
-		b, _ := Marshal(map[string]any{"actor": w})
+		b, _ := Marshal(struct {
+			Actor *Reference `json:"actor"`
+		}{w})
 		r.Performer = []json.RawMessage{b}
 	}
 	return r

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -277,46 +276,8 @@ func skipValue(b []byte, i int) int {
 	return i
 }
 
-// encode marshals v (an alias struct value) and merges extra into it.
-func encode(v any, extra Extra) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	b := bytes.TrimRight(buf.Bytes(), "\n")
-	if len(extra) == 0 {
-		return b, nil
-	}
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]byte, 0, len(b)+64*len(keys))
-	out = append(out, b[:len(b)-1]...)
-	first := len(b) == 2 // "{}"
-	for _, k := range keys {
-		if !first {
-			out = append(out, ',')
-		}
-		first = false
-		kb, _ := json.Marshal(k)
-		out = append(out, kb...)
-		out = append(out, ':')
-		out = append(out, extra[k]...)
-	}
-	return append(out, '}'), nil
-}
-
-// Marshal writes a resource (or any value) as FHIR JSON: no HTML escaping.
+// Marshal writes a resource (or any struct of this package) as FHIR JSON:
+// no HTML escaping, Extra members merged back.
 func Marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return appendValue(make([]byte, 0, 1024), reflect.ValueOf(v)), nil
 }
