@@ -35,7 +35,9 @@
 //	// gpsoc codes search TEXT [--system S] [--ecl EXPR] [--limit N] [--include-inactive]
 //	sys, err := terminology.SystemURI(flag)        // sct|dmd|ctv3|read2|URI -> URI; *ValueError (exit 2)
 //	rs, err := tm.Search(ctx, text, terminology.SearchOptions{System: s, ECL: e, Limit: n, IncludeInactive: b})
-//	// []Result{System, Code, Term, Active, Preferred}; JSON: system, code, term, active, preferred
+//	// []Result{System, Code, Term, Active, Preferred}; JSON: system, code, term, active, preferred.
+//	// One row per code, best first; a code typed exactly comes first. A SNOMED search also
+//	// finds dm+d products (their ids are SNOMED ids); SearchOptions.Codelist limits to a list.
 //
 //	// gpsoc codes show CODE [--system S]
 //	d, err := tm.Concept(system, code)             // ConceptDetail, JSON: code, system, active, fsn,
@@ -79,7 +81,7 @@
 // subsumption ≤ 50 µs, `<<` of 10,000 descendants ≤ 20 ms; bench_test.go measures both on
 // synthetic releases from rf2gen (GPSOC_BENCH_FULL=1 for the full UK shape).
 //
-// ECL subset: id, *, ^refset, < << > >> (and <! <<! >! >>!), AND (or ","), OR, MINUS,
+// ECL subset: id, *, ^refset (or ^name of an imported code list), < << > >> (and <! <<! >! >>!), AND (or ","), OR, MINUS,
 // parentheses; |term| comments ignored; mixing AND and OR needs parentheses. Refinements and
 // filters are rejected with a *ValueError. dm+d class refsets are synthesised in the dm+d
 // source (VTM 999000581000001102, VMP 999000561000001109, AMP 999000541000001108, VMPP

@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// ECL subset (standards.md §3.6): a concept id, `*`, `^refset`, the hierarchy operators
+// ECL subset (standards.md §3.6): a concept id, `*`, `^refset` (or `^name` of an imported
+// code list: its members), the hierarchy operators
 // `<` `<<` `>` `>>` (and the child/parent forms `<!` `<<!` `>!` `>>!`), AND (or `,`), OR,
 // MINUS, parentheses; `|term|` comments are ignored. Mixing AND and OR without parentheses is
 // an error, as in the ECL specification. Refinements and filters are not supported and say so.
@@ -26,6 +27,10 @@ type eclExpr struct {
 	code        string // eclCode, eclRefset
 	op          string // eclHier: < << > >> <! <<! >! >>!; eclBinary: AND OR MINUS
 	left, right *eclExpr
+	// list holds the members of an imported code list named by ^name (set by compileECL),
+	// listGen its generation (part of the cache key)
+	list    []string
+	listGen string
 }
 
 type eclParser struct {
@@ -243,6 +248,14 @@ func (s *source) eval(d *db, e *eclExpr) (bitset, error) {
 		return b, nil
 	case eclRefset:
 		b := newBitset(n)
+		if e.list != nil {
+			for _, code := range e.list {
+				if id, ok := s.id(code); ok {
+					b.set(id)
+				}
+			}
+			return b, nil
+		}
 		ids, _, err := s.refset(d, e.code)
 		if err != nil {
 			return nil, err
@@ -365,6 +378,12 @@ func (t *Terminology) compileECL(system, expr string) (*Matcher, error) {
 	e.codes(named)
 	for code, kind := range named {
 		found := false
+		if kind == eclRefset {
+			if cl := t.source(codelistPrefix + code); cl != nil {
+				e.attachList(code, cl.codes, cl.gen)
+				continue
+			}
+		}
 		for _, s := range srcs {
 			if kind == eclCode {
 				_, found = s.id(code)
@@ -394,6 +413,22 @@ func (t *Terminology) compileECL(system, expr string) (*Matcher, error) {
 	return m, nil
 }
 
+// attachList makes every ^name in e stand for the members of the code list name.
+func (e *eclExpr) attachList(name string, codes []string, gen string) {
+	if e == nil {
+		return
+	}
+	if e.kind == eclRefset && e.code == name {
+		e.list = codes
+		if e.list == nil {
+			e.list = []string{}
+		}
+		e.listGen = gen
+	}
+	e.left.attachList(name, codes, gen)
+	e.right.attachList(name, codes, gen)
+}
+
 func canonicalECL(e *eclExpr) string {
 	if e == nil {
 		return ""
@@ -404,6 +439,9 @@ func canonicalECL(e *eclExpr) string {
 	case eclCode:
 		return e.code
 	case eclRefset:
+		if e.list != nil {
+			return "^" + e.code + "@" + e.listGen
+		}
 		return "^" + e.code
 	case eclHier:
 		return e.op + "(" + canonicalECL(e.left) + ")"

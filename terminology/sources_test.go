@@ -306,11 +306,27 @@ func TestImportCodelistHeaderVariants(t *testing.T) {
 			t.Errorf("outside the code list: %+v", r)
 		}
 	}
+	// ^name in ECL stands for the code list's members
+	vmps, err := tm.ECL("^amox AND ^999000561000001109 |VMP|")
+	if err != nil || len(vmps) == 0 {
+		t.Fatalf("^amox AND VMPs: %v %v", vmps, err)
+	}
+	for _, c := range vmps {
+		if !in[c.Code] {
+			t.Errorf("^amox returned %+v", c)
+		}
+		if p, _ := tm.Product(c.Code); p.Kind != "VMP" {
+			t.Errorf("not a VMP: %+v", p)
+		}
+	}
 	if err := tm.RemoveCodelist("amox"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := tm.Codelist("amox"); !errors.Is(err, terminology.ErrNotFound) {
 		t.Errorf("removed list: %v", err)
+	}
+	if _, err := tm.ECL("^amox"); !errors.Is(err, terminology.ErrNotFound) {
+		t.Errorf("^ of a removed list: %v", err)
 	}
 	// a file with no code column fails with file:line
 	bad := filepath.Join(t.TempDir(), "bad.csv")
