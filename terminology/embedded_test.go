@@ -40,16 +40,14 @@ func TestEmbeddedDefaultOnFreshMachine(t *testing.T) {
 	}
 	tm.Close()
 
-	// a second open reads the file, it does not rebuild
+	// a second open reads the file, it does not rebuild (timings belong to benchmarks)
 	start = time.Now()
 	tm, err = terminology.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tm.Close()
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("reopen took %v", d)
-	}
+	t.Logf("reopen: %v", time.Since(start))
 	again, _ := about(tm, terminology.SourceSNOMED)
 	if !again.ImportedAt.Equal(sn.ImportedAt) {
 		t.Errorf("reopen rebuilt the embedded default")
