@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -90,10 +91,52 @@ func queryFromPatient(r *rand.Rand, p Patient) string {
 
 func hitsEqual(a, b []Hit) bool { return slices.Equal(a, b) }
 
+// The reference normalises every record on every call; tests that ask it hundreds of
+// queries over one corpus normalise once (same matcher, same records).
+var (
+	refMu       sync.Mutex
+	refPatients = map[*Patient][]*refPatient{}
+	refTerms    = map[*Term][]refTerm{}
+)
+
+func refPatientsOf(ps []Patient) []*refPatient {
+	if len(ps) == 0 {
+		return nil
+	}
+	refMu.Lock()
+	defer refMu.Unlock()
+	if rs, ok := refPatients[&ps[0]]; ok && len(rs) == len(ps) {
+		return rs
+	}
+	rs := make([]*refPatient, len(ps))
+	for i, p := range ps {
+		rs[i] = newRefPatient(p)
+	}
+	refPatients[&ps[0]] = rs
+	return rs
+}
+
+func refTermsOf(ts []Term) []refTerm {
+	refMu.Lock()
+	defer refMu.Unlock()
+	if len(ts) == 0 {
+		return nil
+	}
+	if rs, ok := refTerms[&ts[0]]; ok && len(rs) == len(ts) {
+		return rs
+	}
+	rs := make([]refTerm, len(ts))
+	for i, t := range ts {
+		rs[i] = newRefTerm(t)
+	}
+	refTerms[&ts[0]] = rs
+	return rs
+}
+
 func checkPatients(t *testing.T, ix *Patients, ps []Patient, q string, limit int) {
 	t.Helper()
 	got := ix.Search(context.Background(), q, limit)
-	want := ReferencePatients(ps, ix.RecentTimes(), q, limit, testNow)
+	want := referencePatientsOn(refPatientsOf(ps), ix.RecentTimes(), q, limit, testNow)
 	if !hitsEqual(got, want) {
 		t.Fatalf("query %q limit %d:\n got  %v\n want %v", q, limit, got, want)
 	}
@@ -103,6 +146,22 @@ func livePatients(ix *Patients) []Patient {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return ix.livePatientsLocked()
+}
+
+// withFilterAlways runs f with the bitset filter used on every multi-token query.
+func withFilterAlways(f func()) {
+	old := filterMin
+	filterMin = 0
+	defer func() { filterMin = old }()
+	f()
+}
+
+func TestPatientsMatchReferenceFiltered(t *testing.T) {
+	withFilterAlways(func() { TestPatientsMatchReference(t); TestPatientsDeltaMatchReference(t) })
+}
+
+func TestTermsMatchReferenceFiltered(t *testing.T) {
+	withFilterAlways(func() { TestTermsMatchReference(t) })
 }
 
 func TestPatientsMatchReference(t *testing.T) {
@@ -217,7 +276,7 @@ func TestTermsMatchReference(t *testing.T) {
 			keep = keepActive
 		}
 		got := ix.Search(context.Background(), q, limit, keep)
-		want := ReferenceTerms(ts, q, limit, keep)
+		want := referenceTermsOn(ts, refTermsOf(ts), q, limit, keep)
 		if !slices.Equal(got, want) {
 			t.Fatalf("query %q limit %d:\n got  %v\n want %v", q, limit, got, want)
 		}

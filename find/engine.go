@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // A level is the set of records where the driving token (the most selective one) matches
@@ -472,6 +473,48 @@ func buildPostings(nWords int, n int, each func(r uint32, emit func(w uint32, pr
 		})
 	}
 	return pOff, sOff, post
+}
+
+// filterMin is the driving size above which a second token's matches are marked in a
+// bitset first, so candidates that cannot match it are dropped with one bit test.
+var filterMin = 2000 // a variable so that tests can force the filtered path
+
+// filterFor returns a bitset of the records matching token index second's levels, or
+// nil when not worth it. The bitset comes from pool and goes back with release.
+func filterFor(pool *sync.Pool, n int, drivingSize int, ls []level) bitset {
+	if drivingSize < filterMin || ls == nil {
+		return nil
+	}
+	bs, _ := pool.Get().(bitset)
+	if len(bs) != (n+63)/64 {
+		bs = newBitset(n)
+	}
+	for _, l := range ls {
+		for _, x := range l.lists {
+			for _, r := range x {
+				bs.set(r)
+			}
+		}
+	}
+	return bs
+}
+
+func releaseFilter(pool *sync.Pool, bs bitset) {
+	if bs != nil {
+		clear(bs)
+		pool.Put(bs)
+	}
+}
+
+// secondSmallest is the index of the token with the fewest matches other than drive.
+func secondSmallest(sizes []int, drive int) int {
+	best := -1
+	for i, s := range sizes {
+		if i != drive && (best < 0 || s < sizes[best]) {
+			best = i
+		}
+	}
+	return best
 }
 
 // bitset over record ranks.

@@ -49,6 +49,8 @@ type patBase struct {
 	byPC   []uint32 // ranks with a packed postcode sorted by (key, rank)
 
 	dups []uint32 // ranks that lost to a later patient with the same id
+
+	filters sync.Pool // bitsets for multi-token searches
 }
 
 func (b *patBase) idOf(r uint32) string {

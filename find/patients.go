@@ -526,11 +526,12 @@ func (ix *Patients) Search(ctx context.Context, q string, limit int) []Hit {
 		toks[i] = b.compile(t)
 	}
 	// drive with the most selective token
+	sizes := make([]int, len(toks))
 	drive := 0
-	size := levelSize(toks[0].levels)
-	for i := 1; i < len(toks); i++ {
-		if s := levelSize(toks[i].levels); s < size {
-			drive, size = i, s
+	for i := range toks {
+		sizes[i] = levelSize(toks[i].levels)
+		if sizes[i] < sizes[drive] {
+			drive = i
 		}
 	}
 	rest := 0
@@ -539,9 +540,17 @@ func (ix *Patients) Search(ctx context.Context, q string, limit int) []Hit {
 			rest += toks[i].ub
 		}
 	}
+	var filt bitset
+	if j := secondSmallest(sizes, drive); j >= 0 {
+		filt = filterFor(&b.filters, b.n, sizes[drive], toks[j].levels)
+		defer releaseFilter(&b.filters, filt)
+	}
 	dt := &toks[drive]
 	eval := func(r uint32, ls int) int {
 		if ix.tomb.has(r) || ix.recentBits.has(r) {
+			return 0
+		}
+		if filt != nil && !filt.has(r) {
 			return 0
 		}
 		if b.tokenScore(r, dt) != ls {

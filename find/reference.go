@@ -130,6 +130,10 @@ func (r *refPatient) tokenScore(t *qtoken) int {
 }
 
 func (r *refPatient) score(toks []qtoken, now int64) int {
+	return r.scoreOpened(toks, now, r.openedAt)
+}
+
+func (r *refPatient) scoreOpened(toks []qtoken, now, openedAt int64) int {
 	if len(toks) == 0 {
 		return 0
 	}
@@ -141,7 +145,7 @@ func (r *refPatient) score(toks []qtoken, now int64) int {
 		}
 		total += s
 	}
-	if r.openedAt != 0 && now-r.openedAt <= int64(RecentWindow) {
+	if openedAt != 0 && now-openedAt <= int64(RecentWindow) {
 		total += RecentLift
 	}
 	return total
@@ -166,32 +170,42 @@ func comparePatientKeys(af, ag, ad, aid, bf, bg, bd, bid string) int {
 // defines the semantics and ranking the index must reproduce exactly. recent maps ids
 // to when they were opened.
 func ReferencePatients(ps []Patient, recent map[string]time.Time, q string, limit int, now time.Time) []Hit {
+	rs := make([]*refPatient, len(ps))
+	for i, p := range ps {
+		rs[i] = newRefPatient(p)
+	}
+	return referencePatientsOn(rs, recent, q, limit, now)
+}
+
+// referencePatientsOn is ReferencePatients on patients already normalised.
+func referencePatientsOn(rs []*refPatient, recent map[string]time.Time, q string, limit int, now time.Time) []Hit {
 	toks := parsePatientQuery(q, todayOf(now))
 	if len(toks) == 0 {
 		return nil
 	}
 	limit = normLimit(limit)
 	type scored struct {
-		r     *refPatient
-		score int
+		r      *refPatient
+		opened int64
+		score  int
 	}
 	var out []scored
 	nowN := now.UnixNano()
-	for _, p := range ps {
-		r := newRefPatient(p)
-		if at, ok := recent[p.ID]; ok {
-			r.openedAt = at.UnixNano()
+	for _, r := range rs {
+		var opened int64
+		if at, ok := recent[r.p.ID]; ok {
+			opened = at.UnixNano()
 		}
-		if s := r.score(toks, nowN); s > 0 {
-			out = append(out, scored{r, s})
+		if s := r.scoreOpened(toks, nowN, opened); s > 0 {
+			out = append(out, scored{r, opened, s})
 		}
 	}
 	slices.SortFunc(out, func(a, b scored) int {
 		if a.score != b.score {
 			return b.score - a.score
 		}
-		if a.r.openedAt != b.r.openedAt {
-			return cmp.Compare(b.r.openedAt, a.r.openedAt)
+		if a.opened != b.opened {
+			return cmp.Compare(b.opened, a.opened)
 		}
 		return comparePatientKeys(a.r.famFold, a.r.givFold, a.r.p.BirthDate, a.r.p.ID,
 			b.r.famFold, b.r.givFold, b.r.p.BirthDate, b.r.p.ID)
@@ -314,18 +328,26 @@ func compareTermStatic(ts []Term, a, b int) int {
 // ReferenceTerms is the brute-force code-picker matcher that defines the semantics and
 // ranking the index must reproduce exactly.
 func ReferenceTerms(ts []Term, q string, limit int, keep func(int) bool) []TermHit {
+	rs := make([]refTerm, len(ts))
+	for i, t := range ts {
+		rs[i] = newRefTerm(t)
+	}
+	return referenceTermsOn(ts, rs, q, limit, keep)
+}
+
+// referenceTermsOn is ReferenceTerms on terms already normalised.
+func referenceTermsOn(ts []Term, rs []refTerm, q string, limit int, keep func(int) bool) []TermHit {
 	toks, qcode := parseTermQuery(q)
 	if len(toks) == 0 && qcode == "" {
 		return nil
 	}
 	limit = normLimit(limit)
 	var out []TermHit
-	for i, t := range ts {
+	for i := range rs {
 		if keep != nil && !keep(i) {
 			continue
 		}
-		r := newRefTerm(t)
-		if s := r.score(toks, qcode); s > 0 {
+		if s := rs[i].score(toks, qcode); s > 0 {
 			out = append(out, TermHit{Index: i, Score: s})
 		}
 	}

@@ -34,6 +34,8 @@ type Terms struct {
 	byInit  []uint32 // ranks sorted by (initKey, rank)
 	byCode  []uint32 // ranks sorted by (lower-case code, rank)
 	voc     vocab
+
+	filters sync.Pool // bitsets for multi-token searches
 }
 
 // Len is the number of terms.
@@ -345,11 +347,17 @@ func (ix *Terms) Search(ctx context.Context, q string, limit int, keep func(inde
 		toks[i] = ix.compile(w)
 	}
 	drive := -1
-	size := 0
+	sizes := make([]int, len(toks))
 	for i := range toks {
-		if s := levelSize(toks[i].levels); drive < 0 || s < size {
-			drive, size = i, s
+		sizes[i] = levelSize(toks[i].levels)
+		if drive < 0 || sizes[i] < sizes[drive] {
+			drive = i
 		}
+	}
+	var filt bitset
+	if j := secondSmallest(sizes, drive); j >= 0 {
+		filt = filterFor(&ix.filters, len(ix.order), sizes[drive], toks[j].levels)
+		defer releaseFilter(&ix.filters, filt)
 	}
 	var levels []level
 	rest := 0
@@ -380,7 +388,7 @@ func (ix *Terms) Search(ctx context.Context, q string, limit int, keep func(inde
 			}
 			return s
 		}
-		if drive < 0 {
+		if drive < 0 || (filt != nil && !filt.has(r)) {
 			return 0
 		}
 		s := ix.tokenScore(r, &toks[drive])
