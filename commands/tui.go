@@ -1,0 +1,175 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/opengpsoc/gpsoc/keymaps"
+	"github.com/opengpsoc/gpsoc/terminology"
+	"github.com/opengpsoc/gpsoc/tui"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	tuiHook = runTUI
+	extraCommands = append(extraCommands, newTUICmd)
+}
+
+// TUIOptions are the workstation's flags.
+type TUIOptions struct {
+	Keymap string // default | vim
+	Open   string // a patient to open at start
+}
+
+func newTUICmd(f *Factory) *cobra.Command {
+	var o TUIOptions
+	cmd := &cobra.Command{
+		Use:   "tui",
+		Short: "Open the keyboard-driven workstation (also: gpsoc with no subcommand on a terminal)",
+		Long: `Open the workstation on the configured practice: find a patient, read the
+record, write a coded consultation, run the appointment book.
+
+Keys come from the embedded default keymap (or --keymap vim), overridden by
+$XDG_CONFIG_HOME/gpsoc/keys.yaml; ` + "`gpsoc tui keys`" + ` lists them. Drafts of
+consultations are kept under the data dir (drafts/) until saved.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !f.IO.Interactive() {
+				return usagef("gpsoc tui needs a terminal on stdin and stdout")
+			}
+			if o.Keymap != "" {
+				f.Config.Set("keymap", o.Keymap)
+			}
+			tuiOpen = o.Open
+			return runTUI(f, cmd)
+		},
+	}
+	cmd.Flags().StringVar(&o.Keymap, "keymap", "", "keymap preset: default or vim (config: keymap)")
+	cmd.Flags().StringVar(&o.Open, "open", "", "open this patient's record (id or NHS number) at start")
+	var man bool
+	keys := &cobra.Command{
+		Use:   "keys",
+		Short: "List the workstation's keys (after your keys.yaml), or print them as a man page",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			km, err := loadKeymap(f, o.Keymap)
+			if err != nil {
+				return err
+			}
+			if man {
+				fmt.Fprint(f.IO.Out, km.ManPage("2026-11-24"))
+				return nil
+			}
+			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+			if !f.IO.IsTerminal() {
+				tw = tabwriter.NewWriter(f.IO.Out, 0, 4, 0, '\t', 0)
+			}
+			fmt.Fprintln(tw, "CONTEXT\tACTION\tKEYS\tWHAT")
+			for _, ctx := range keymaps.Contexts {
+				for _, b := range km.Bindings(ctx) {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ctx, b.Name, strings.Join(b.Keys, " "), b.Help)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	keys.Flags().BoolVar(&man, "man", false, "print the keys as a roff man page (gpsoc-keys(7))")
+	keys.Flags().StringVar(&o.Keymap, "keymap", "", "keymap preset: default or vim")
+	cmd.AddCommand(keys)
+	return cmd
+}
+
+var tuiOpen string
+
+func loadKeymap(f *Factory, preset string) (*keymaps.Keymap, error) {
+	if preset == "" {
+		preset = f.Config.GetString("keymap")
+	}
+	km, err := keymaps.Load(keymaps.Options{Preset: preset, UserFile: keymaps.UserFile()})
+	if err != nil {
+		return nil, &UsageError{"keymap: " + err.Error()}
+	}
+	return km, nil
+}
+
+// termsAdapter gives the TUI's pickers the terminology, opened on first use
+// (in a command, never before the first frame).
+type termsAdapter struct {
+	once sync.Once
+	open func() (*terminology.Terminology, error)
+	tm   *terminology.Terminology
+	err  error
+}
+
+func (a *termsAdapter) get() (*terminology.Terminology, error) {
+	a.once.Do(func() {
+		a.tm, a.err = a.open()
+		if a.err == nil {
+			a.tm.Warm()
+		}
+	})
+	return a.tm, a.err
+}
+
+func (a *termsAdapter) Search(ctx context.Context, text, system, ecl string, limit int) ([]tui.Code, error) {
+	tm, err := a.get()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := tm.Search(ctx, text, terminology.SearchOptions{System: system, ECL: ecl, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tui.Code, len(rs))
+	for i, r := range rs {
+		out[i] = tui.Code{System: r.System, Code: r.Code, Term: r.Term}
+	}
+	return out, nil
+}
+
+func (a *termsAdapter) MapLegacy(system, code string) ([]tui.Code, error) {
+	tm, err := a.get()
+	if err != nil {
+		return nil, err
+	}
+	ms, err := tm.MapLegacy(system, code)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tui.Code, len(ms))
+	for i, m := range ms {
+		out[i] = tui.Code{System: terminology.SystemSNOMED, Code: m.Code, Term: m.Term}
+	}
+	return out, nil
+}
+
+// runTUI opens the workstation on the configured practice.
+func runTUI(f *Factory, cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	km, err := loadKeymap(f, "")
+	if err != nil {
+		return err
+	}
+	svc, err := f.Service(ctx)
+	if err != nil {
+		return err
+	}
+	terms := &termsAdapter{open: f.Terminology}
+	// Neither the terminology nor the find index is loaded before the first
+	// frame: pages ask for them in commands.
+	m := tui.New(tui.Options{Svc: svc, Terms: terms, Keys: km, Now: f.Now, DataDir: f.DataDir(),
+		Dark: true, Plain: os.Getenv("NO_COLOR") != "", OpenID: tuiOpen})
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(f.IO.In), tea.WithOutput(f.IO.Out))
+	if _, err := p.Run(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("workstation: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+package tui
+
+import (
+	"sort"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/record"
+)
+
+// bookRow is one line of the day: a slot (free or booked) or an extra.
+type bookRow struct {
+	start   time.Time
+	minutes int
+	appt    *record.Appointment
+	name    string
+	free    bool
+}
+
+type bookLoadedMsg struct {
+	rev        uint64
+	clinicians []string
+	rows       []bookRow
+	err        error
+}
+
+type bookChangedMsg struct {
+	rev uint64
+	err error
+	say string
+}
+
+// bookPage is the appointment book: one clinician's day.
+type bookPage struct {
+	c          *Common
+	patient    string // the record the user came from (book-slot books it)
+	day        time.Time
+	clinicians []string
+	who        int
+	rows       []bookRow
+	sel        int
+	rev        uint64
+	actRev     uint64
+	err        string
+	loaded     bool
+}
+
+func newBookPage(c *Common, patient string) *bookPage {
+	n := c.Now().In(UK)
+	return &bookPage{c: c, patient: patient, day: time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, UK)}
+}
+
+func (p *bookPage) Context() string { return "book" }
+func (p *bookPage) TextFocus() bool { return false }
+func (p *bookPage) Back() (bool, tea.Cmd) {
+	return false, nil
+}
+func (p *bookPage) Title() string {
+	who := ""
+	if p.who < len(p.clinicians) {
+		who = " · " + p.clinicians[p.who]
+	}
+	return "Appointments " + p.day.Format("Mon 02-Jan-2006") + who
+}
+
+func (p *bookPage) load() tea.Cmd {
+	p.rev = nextRev()
+	rev, c, date := p.rev, p.c, p.day.Format(record.DateLayout)
+	var clinicians []string
+	if p.clinicians != nil {
+		clinicians = p.clinicians
+	}
+	who := p.who
+	return func() tea.Msg {
+		ctx := c.Ctx
+		if clinicians == nil {
+			us, err := c.Svc.Users(ctx)
+			if err != nil {
+				return bookLoadedMsg{rev: rev, err: err}
+			}
+			for _, u := range us {
+				if u.Role == record.RoleGP || u.Role == record.RoleNurse {
+					clinicians = append(clinicians, u.Name)
+				}
+			}
+			sort.Strings(clinicians)
+		}
+		if who >= len(clinicians) {
+			return bookLoadedMsg{rev: rev, clinicians: clinicians}
+		}
+		name := clinicians[who]
+		slots, err := c.Svc.Slots(ctx, date, name, false)
+		if err != nil {
+			return bookLoadedMsg{rev: rev, clinicians: clinicians, err: err}
+		}
+		appts, err := c.Svc.Appointments(ctx, clinical.ApptFilter{Date: date, Clinician: name, All: true})
+		if err != nil {
+			return bookLoadedMsg{rev: rev, clinicians: clinicians, err: err}
+		}
+		ix, _ := c.Svc.Practice().Index(ctx)
+		nameOf := func(id string) string {
+			if ix != nil {
+				if d, ok := ix.Get(id); ok {
+					return d.Family + ", " + d.Given
+				}
+			}
+			return id
+		}
+		byID := map[string]*record.Appointment{}
+		for _, a := range appts {
+			byID[a.ID] = a
+		}
+		var rows []bookRow
+		used := map[string]bool{}
+		for _, s := range slots {
+			r := bookRow{start: s.Start, minutes: s.Minutes, free: s.Free}
+			if a := byID[s.AppointmentID]; a != nil {
+				r.appt, r.name = a, nameOf(a.PatientID)
+				used[a.ID] = true
+			}
+			rows = append(rows, r)
+		}
+		for _, a := range appts { // extras and cancelled bookings
+			if !used[a.ID] {
+				rows = append(rows, bookRow{start: a.Start, minutes: a.Minutes, appt: a, name: nameOf(a.PatientID)})
+			}
+		}
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].start.Before(rows[j].start) })
+		return bookLoadedMsg{rev: rev, clinicians: clinicians, rows: rows}
+	}
+}
+
+func (p *bookPage) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case initMsg:
+		return p.load()
+	case bookLoadedMsg:
+		if msg.rev != p.rev {
+			return nil
+		}
+		p.loaded = true
+		p.clinicians, p.rows = msg.clinicians, msg.rows
+		p.err = ""
+		if msg.err != nil {
+			p.err = msg.err.Error()
+		}
+		p.sel = min(p.sel, max(0, len(p.rows)-1))
+	case bookChangedMsg:
+		if msg.rev != p.actRev {
+			return nil
+		}
+		if msg.err != nil {
+			return notice(msg.err.Error(), true)
+		}
+		return tea.Batch(p.load(), notice(msg.say, false))
+	case actionMsg:
+		return p.action(msg.Name)
+	}
+	return nil
+}
+
+func (p *bookPage) action(a string) tea.Cmd {
+	switch a {
+	case "resume":
+		return p.load()
+	case "down":
+		p.sel = min(p.sel+1, max(0, len(p.rows)-1))
+	case "up":
+		p.sel = max(0, p.sel-1)
+	case "prev-day", "next-day":
+		d := 1
+		if a == "prev-day" {
+			d = -1
+		}
+		p.day = p.day.AddDate(0, 0, d)
+		p.sel = 0
+		return p.load()
+	case "prev-clinician", "next-clinician":
+		if len(p.clinicians) == 0 {
+			return nil
+		}
+		d := 1
+		if a == "prev-clinician" {
+			d = len(p.clinicians) - 1
+		}
+		p.who = (p.who + d) % len(p.clinicians)
+		p.sel = 0
+		return p.load()
+	case "open-patient", "open":
+		if r, ok := p.current(); ok && r.appt != nil {
+			id := r.appt.PatientID
+			return func() tea.Msg { return openPatientMsg{ID: id} }
+		}
+	case "book-slot":
+		r, ok := p.current()
+		switch {
+		case !ok:
+			return nil
+		case p.patient == "":
+			return notice("open a patient's record first, then book from here", true)
+		case !r.free:
+			return notice("that slot is taken", true)
+		}
+		in := clinical.BookInput{PatientRef: p.patient, Clinician: p.clinicians[p.who], At: r.start, Minutes: r.minutes, Mode: "in-person"}
+		return p.change(func() (string, error) {
+			_, err := p.c.Svc.Book(p.c.Ctx, in)
+			return "booked " + DateTime(in.At), err
+		})
+	case "arrived", "seen", "did-not-attend", "cancel-appointment":
+		r, ok := p.current()
+		if !ok || r.appt == nil {
+			return notice("no appointment in that slot", true)
+		}
+		status := map[string]string{"arrived": "arrived", "seen": "seen", "did-not-attend": "did-not-attend", "cancel-appointment": "cancelled"}[a]
+		id, svc, ctx := r.appt.ID, p.c.Svc, p.c.Ctx
+		return p.change(func() (string, error) {
+			_, err := svc.SetAppointmentStatus(ctx, id, status, 0)
+			return r.name + ": " + status, err
+		})
+	}
+	return nil
+}
+
+// change runs a write in a command and reloads the day after it.
+func (p *bookPage) change(f func() (string, error)) tea.Cmd {
+	p.actRev = nextRev()
+	rev := p.actRev
+	return func() tea.Msg {
+		say, err := f()
+		return bookChangedMsg{rev: rev, err: err, say: say}
+	}
+}
+
+func (p *bookPage) current() (bookRow, bool) {
+	if p.sel < len(p.rows) {
+		return p.rows[p.sel], true
+	}
+	return bookRow{}, false
+}
+
+func (p *bookPage) View(w, h int) []string {
+	st := p.c.Styles
+	var out []string
+	if p.patient != "" {
+		if ix, err := p.c.Svc.Practice().Index(p.c.Ctx); err == nil {
+			if d, ok := ix.Get(p.patient); ok {
+				out = append(out, st.Muted.Render("Booking for ")+d.Family+", "+d.Given)
+			}
+		}
+	}
+	if p.err != "" {
+		out = append(out, st.Alert.Render(p.err))
+	}
+	if !p.loaded {
+		return append(out, st.Muted.Render("loading…"))
+	}
+	if len(p.rows) == 0 {
+		out = append(out, st.Muted.Render("No sessions or appointments on this day"))
+	}
+	start := 0
+	room := h - len(out)
+	if p.sel >= room {
+		start = p.sel - room + 1
+	}
+	for i := start; i < len(p.rows) && len(out) < h; i++ {
+		r := p.rows[i]
+		status, who, reason := "free", "", ""
+		if r.appt != nil {
+			status, who, reason = r.appt.Status, r.name, r.appt.Reason
+		}
+		line := fit(r.start.In(UK).Format("15:04"), 6) + fit(itoa(r.minutes)+"m", 5) + fit(status, 15) + fit(cut(who, 30), 31) + reason
+		switch {
+		case i == p.sel:
+			out = append(out, st.Selected.Render(fit("› "+line, w)))
+		case r.free:
+			out = append(out, "  "+st.Muted.Render(line))
+		default:
+			out = append(out, "  "+line)
+		}
+	}
+	return out
+}

@@ -1,0 +1,548 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/record"
+)
+
+// recordData is everything a record page shows, read in one command.
+type recordData struct {
+	sum       *clinical.Summary
+	consults  []*record.Consultation
+	problems  []*record.Problem
+	meds      []*record.Medication
+	obs       []*record.Observation
+	allergies []*record.Allergy
+	imms      []*record.Immunisation
+	appts     []*record.Appointment
+	tasks     []*record.Task
+	recalls   []*record.Recall
+	history   []clinical.HistoryRow
+	hidden    int
+	denied    string // the clinical sections are not for this role
+}
+
+type recordLoadedMsg struct {
+	rev        uint64
+	data       *recordData
+	err        error
+	needReason bool
+}
+
+// loadRecord reads a record through the clinical services (each list audited there).
+func loadRecord(ctx context.Context, s *clinical.Service, id, reason string) (*recordData, error) {
+	ro := clinical.ReadOptions{Reason: reason}
+	lo := clinical.ListOptions{ReadOptions: ro}
+	sum, err := s.RecordSummary(ctx, id, ro)
+	if err != nil {
+		return nil, err
+	}
+	d := &recordData{sum: sum}
+	id = sum.Patient.ID
+	if appts, err := s.Appointments(ctx, clinical.ApptFilter{PatientRef: id, All: true}); err == nil {
+		d.appts = appts
+	}
+	if rs, err := s.Recalls(ctx, clinical.RecallFilter{PatientRef: id, All: true}); err == nil {
+		d.recalls = rs
+	}
+	if !sum.Clinical() {
+		d.denied = "your role (" + string(s.User().Role) + ") sees demographics, flags and appointments only"
+		return d, nil
+	}
+	collect := func(err error) {
+		if err != nil && d.denied == "" {
+			d.denied = err.Error()
+		}
+	}
+	if l, err := s.Consultations(ctx, id, lo); err == nil {
+		d.consults, d.hidden = l.Items, d.hidden+l.Hidden
+	} else {
+		collect(err)
+	}
+	if l, err := s.Problems(ctx, id, clinical.ProblemFilter{ListOptions: lo}); err == nil {
+		d.problems = l.Items
+	} else {
+		collect(err)
+	}
+	if l, err := s.Medications(ctx, id, lo); err == nil {
+		d.meds = l.Items
+	} else {
+		collect(err)
+	}
+	if l, err := s.Observations(ctx, id, clinical.ObsFilter{ListOptions: lo}); err == nil {
+		d.obs = l.Items
+	} else {
+		collect(err)
+	}
+	if l, err := s.Allergies(ctx, id, lo); err == nil {
+		d.allergies = l.Items
+	} else {
+		collect(err)
+	}
+	if l, err := s.Immunisations(ctx, id, lo); err == nil {
+		d.imms = l.Items
+	} else {
+		collect(err)
+	}
+	if ts, err := s.Tasks(ctx, clinical.TaskFilter{PatientRef: id, All: true}); err == nil {
+		d.tasks = ts
+	}
+	if h, err := s.History(ctx, id, ro); err == nil {
+		d.history = h
+	}
+	sort.SliceStable(d.consults, func(i, j int) bool { return d.consults[i].Start.After(d.consults[j].Start) })
+	sort.SliceStable(d.obs, func(i, j int) bool { return d.obs[i].Effective.After(d.obs[j].Effective) })
+	return d, nil
+}
+
+// Sections of the record, in the order the tabs show them.
+var sections = []struct{ action, label, short string }{
+	{"summary", "Summary", "Sum"}, {"journal", "Journal", "Jrnl"}, {"problems", "Problems", "Prob"}, {"medication", "Medication", "Meds"},
+	{"results", "Results", "Res"}, {"allergies", "Allergies", "Allg"}, {"immunisations", "Immunisations", "Imms"},
+	{"appointments", "Appointments", "Appt"}, {"tasks", "Tasks & recalls", "Task"}, {"history", "History", "Hist"},
+}
+
+// recordPage is an open patient record: the banner and one section.
+type recordPage struct {
+	c       *Common
+	id      string
+	reason  string
+	rev     uint64
+	data    *recordData
+	err     error
+	section string
+	scroll  int
+	chart   int
+	asking  bool // a sensitive record: asking for a reason
+	ask     Field
+}
+
+func newRecordPage(c *Common, id string) *recordPage {
+	return &recordPage{c: c, id: id, section: "summary", ask: Field{Label: "Reason for opening this sensitive record"}}
+}
+
+func (p *recordPage) Context() string { return "record" }
+func (p *recordPage) TextFocus() bool { return p.asking }
+func (p *recordPage) Title() string {
+	for _, s := range sections {
+		if s.action == p.section {
+			return "Record · " + s.label
+		}
+	}
+	return "Record"
+}
+
+func (p *recordPage) Back() (bool, tea.Cmd) {
+	if p.section != "summary" && !p.asking {
+		p.section, p.scroll = "summary", 0
+		return true, nil
+	}
+	return false, nil
+}
+
+func (p *recordPage) load() tea.Cmd {
+	p.rev = nextRev()
+	rev, c, id, reason := p.rev, p.c, p.id, p.reason
+	return func() tea.Msg {
+		d, err := loadRecord(c.Ctx, c.Svc, id, reason)
+		var pe *record.PermissionError
+		if errors.As(err, &pe) && strings.Contains(pe.Action, "sensitive") {
+			return recordLoadedMsg{rev: rev, needReason: true}
+		}
+		return recordLoadedMsg{rev: rev, data: d, err: err}
+	}
+}
+
+// savedMsg tells a record page a consultation was written.
+type savedMsg struct{ patientID string }
+
+func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case initMsg:
+		return p.load()
+	case savedMsg:
+		if msg.patientID == p.id || (p.data != nil && p.data.sum.Patient.ID == msg.patientID) {
+			p.section, p.scroll = "journal", 0
+			return p.load()
+		}
+	case recordLoadedMsg:
+		if msg.rev != p.rev {
+			return nil
+		}
+		if msg.needReason {
+			p.asking = true
+			p.ask.Focus()
+			return nil
+		}
+		p.data, p.err = msg.data, msg.err
+		if p.data != nil {
+			p.id = p.data.sum.Patient.ID
+		}
+	case actionMsg:
+		if p.asking {
+			if msg.Name == "open" && strings.TrimSpace(p.ask.Value()) != "" {
+				p.reason = strings.TrimSpace(p.ask.Value())
+				p.asking = false
+				p.ask.Blur()
+				return p.load()
+			}
+			return nil
+		}
+		switch msg.Name {
+		case "resume":
+			return p.load()
+		case "down":
+			p.scroll++
+		case "up":
+			p.scroll = max(0, p.scroll-1)
+		case "page-down":
+			p.scroll += p.c.Height / 2
+		case "page-up":
+			p.scroll = max(0, p.scroll-p.c.Height/2)
+		case "next-chart":
+			p.chart++
+		case "consult":
+			if p.data == nil || p.data.denied != "" {
+				return notice("consultations need a clinician's role", true)
+			}
+			if p.data.sum.Patient.Status != record.PatientActive {
+				return notice("this patient has "+p.data.sum.Patient.Status+": a new consultation is not allowed", true)
+			}
+			return func() tea.Msg { return consultMsg{rec: p} }
+		case "prescribe":
+			return notice("prescribing is not available in this build yet (the prescribing services have not landed)", true)
+		default:
+			for _, s := range sections {
+				if s.action == msg.Name {
+					p.section, p.scroll = s.action, 0
+				}
+			}
+		}
+	case tea.KeyPressMsg, tea.PasteMsg:
+		if p.asking {
+			p.ask.Update(msg)
+		}
+	}
+	return nil
+}
+
+func notice(s string, alert bool) tea.Cmd {
+	return func() tea.Msg { return noticeMsg{Text: s, Alert: alert} }
+}
+
+func (p *recordPage) View(w, h int) []string {
+	st := p.c.Styles
+	if p.asking {
+		return []string{st.Alert.Render("This record is marked sensitive."), "Opening it is audited with your reason.", "",
+			strings.Join(p.ask.View(w, st), ""), "", st.Muted.Render("enter opens · esc goes back")}
+	}
+	if p.err != nil {
+		return []string{st.Alert.Render("Could not open the record: " + p.err.Error())}
+	}
+	if p.data == nil {
+		return []string{st.Muted.Render("Opening the record…")}
+	}
+	out := banner(p.c, p.data.sum, w)
+	out = append(out, p.tabs(w))
+	body := p.sectionLines(w, h-len(out))
+	if p.scroll > max(0, len(body)-1) {
+		p.scroll = max(0, len(body)-1)
+	}
+	body = body[min(p.scroll, len(body)):]
+	return append(out, body...)
+}
+
+func (p *recordPage) tabs(w int) string {
+	st := p.c.Styles
+	var parts []string
+	for _, s := range sections {
+		k := p.c.Keys.Key("record", s.action)
+		label := s.label
+		if w < 130 {
+			label = s.short
+		}
+		t := k + " " + label
+		if s.action == p.section {
+			parts = append(parts, st.Selected.Render(t))
+		} else {
+			parts = append(parts, st.Muted.Render(t))
+		}
+	}
+	return fit(strings.Join(parts, " "), w)
+}
+
+func (p *recordPage) sectionLines(w, h int) []string {
+	d := p.data
+	st := p.c.Styles
+	clinicalOnly := func() []string {
+		return []string{st.Muted.Render(d.denied)}
+	}
+	var out []string
+	switch p.section {
+	case "summary":
+		out = p.summaryLines(w)
+	case "journal":
+		if d.denied != "" {
+			return clinicalOnly()
+		}
+		out = p.journalLines(w)
+	case "problems":
+		if d.denied != "" {
+			return clinicalOnly()
+		}
+		for _, status := range []string{"active", "past"} {
+			out = append(out, st.Heading.Render(strings.ToUpper(status[:1])+status[1:]+" problems"))
+			n := 0
+			for _, x := range d.problems {
+				if x.Status != status {
+					continue
+				}
+				n++
+				line := fit(Date(x.Onset), 12) + fit(x.Significance, 6) + clinical.CodeText(x.Code)
+				if x.ResolvedOn != "" {
+					line += st.Muted.Render("  resolved " + Date(x.ResolvedOn))
+				}
+				out = append(out, "  "+line)
+			}
+			if n == 0 {
+				out = append(out, st.Muted.Render("  none"))
+			}
+		}
+	case "medication":
+		if d.denied != "" {
+			return clinicalOnly()
+		}
+		for _, typ := range []string{"repeat", "acute"} {
+			out = append(out, st.Heading.Render(strings.ToUpper(typ[:1])+typ[1:]))
+			n := 0
+			for _, x := range d.meds {
+				if x.Type != typ {
+					continue
+				}
+				n++
+				last := ""
+				if len(x.Issues) > 0 {
+					last = "last issued " + DateOf(x.Issues[len(x.Issues)-1].At)
+				}
+				line := cut(clinical.CodeText(x.Code), 40) + "  " + x.Dose + "  " + st.Muted.Render(x.Status+" "+last)
+				out = append(out, "  "+line)
+			}
+			if n == 0 {
+				out = append(out, st.Muted.Render("  none"))
+			}
+		}
+	case "results":
+		if d.denied != "" {
+			return clinicalOnly()
+		}
+		out = p.resultsLines(w, h)
+	case "allergies":
+		if d.denied != "" {
+			return clinicalOnly()
+		}
+		if len(d.allergies) == 0 {
+			out = append(out, st.Warn.Render("No allergies recorded: allergy status unknown"))
+		}
+		for _, a := range d.allergies {
+			if a.NKDA {
+				out = append(out, "  "+fit(Date(a.Onset), 12)+"No known drug allergies")
+				continue
+			}
+			line := fit(Date(a.Onset), 12) + st.Alert.Render(clinical.CodeText(a.Agent))
+			if a.Reaction != "" || a.Severity != "" {
+				line += "  " + strings.Trim(a.Severity+": "+a.Reaction, ": ")
+			}
+			out = append(out, "  "+line+st.Muted.Render("  "+a.Status))
+		}
+	case "immunisations":
+		if d.denied != "" {
+			return clinicalOnly()
+		}
+		if len(d.imms) == 0 {
+			out = append(out, st.Muted.Render("No immunisations recorded"))
+		}
+		for _, x := range d.imms {
+			out = append(out, "  "+fit(Date(x.Date), 12)+clinical.CodeText(x.Code)+st.Muted.Render("  "+x.Batch))
+		}
+	case "appointments":
+		if len(d.appts) == 0 {
+			out = append(out, st.Muted.Render("No appointments"))
+		}
+		for i := len(d.appts) - 1; i >= 0; i-- {
+			a := d.appts[i]
+			out = append(out, "  "+fit(DateTime(a.Start), 18)+fit(itoa(a.Minutes)+"m", 5)+fit(a.Clinician, 14)+fit(a.Status, 15)+a.Reason)
+		}
+	case "tasks":
+		out = append(out, st.Heading.Render("Tasks"))
+		if len(d.tasks) == 0 {
+			out = append(out, st.Muted.Render("  none"))
+		}
+		for _, t := range d.tasks {
+			out = append(out, "  "+fit(Date(t.Due), 12)+fit(t.Status, 7)+fit(t.To, 14)+t.Text)
+		}
+		out = append(out, st.Heading.Render("Recalls"))
+		if len(d.recalls) == 0 {
+			out = append(out, st.Muted.Render("  none"))
+		}
+		today := p.c.Now().In(UK).Format(record.DateLayout)
+		for _, r := range d.recalls {
+			line := fit(Date(r.Due), 12) + fit(r.Status, 7) + clinical.CodeText(r.Code)
+			if r.Status == "open" && r.Due < today {
+				line = st.Warn.Render(line + "  OVERDUE")
+			}
+			out = append(out, "  "+line)
+		}
+	case "history":
+		if len(d.history) == 0 {
+			out = append(out, st.Muted.Render("No history"))
+		}
+		for i := len(d.history) - 1; i >= 0; i-- {
+			r := d.history[i]
+			out = append(out, "  "+fit(DateTime(r.RecordedAt), 18)+fit(string(r.Kind), 14)+fit("v"+itoa(r.Version), 4)+
+				fit(r.Status, 16)+r.RecordedBy)
+		}
+	}
+	if d.hidden > 0 {
+		out = append(out, st.Muted.Render(itoa(d.hidden)+" sensitive entries hidden"))
+	}
+	return out
+}
+
+func (p *recordPage) summaryLines(w int) []string {
+	d, st := p.data, p.c.Styles
+	sm := d.sum
+	pt := sm.Patient
+	var out []string
+	addr := pt.Postcode
+	if pt.Address != nil && len(pt.Address.Lines) > 0 {
+		addr = strings.Join(pt.Address.Lines, ", ") + ", " + pt.Address.Town + " " + pt.Postcode
+	}
+	out = append(out, st.Muted.Render("Address ")+cut(addr, w-9), st.Muted.Render("Phone   ")+orDash(pt.Phone)+
+		st.Muted.Render("  Registered ")+Date(pt.Registration.RegisteredOn)+" ("+pt.Registration.Type+")")
+	if sm.Alerts != nil {
+		for _, a := range *sm.Alerts {
+			if a.Kind == "allergy" || a.Kind == "recall" {
+				continue // in the banner
+			}
+			out = append(out, st.Alert.Render("! "+a.Message))
+		}
+	}
+	if d.denied != "" {
+		out = append(out, "", st.Muted.Render(d.denied))
+	} else {
+		out = append(out, st.Heading.Render("Active problems"))
+		if len(*sm.Problems) == 0 {
+			out = append(out, st.Muted.Render("  none"))
+		}
+		for _, x := range *sm.Problems {
+			out = append(out, "  "+fit(Date(x.Onset), 12)+clinical.CodeText(x.Code))
+		}
+		out = append(out, st.Heading.Render("Current medication"))
+		if len(*sm.Medications) == 0 {
+			out = append(out, st.Muted.Render("  none"))
+		}
+		for _, x := range *sm.Medications {
+			out = append(out, "  "+fit(x.Type, 7)+clinical.CodeText(x.Code)+"  "+st.Muted.Render(x.Dose))
+		}
+		out = append(out, st.Heading.Render("Latest results"))
+		if len(*sm.Latest) == 0 {
+			out = append(out, st.Muted.Render("  none"))
+		}
+		for i, x := range *sm.Latest {
+			if i == 6 {
+				out = append(out, st.Muted.Render("  … more under "+p.c.Keys.Key("record", "results")+" results"))
+				break
+			}
+			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsValue(x))
+		}
+	}
+	if len(sm.Appointments) > 0 {
+		out = append(out, st.Heading.Render("Next appointments"))
+		for _, a := range sm.Appointments {
+			out = append(out, "  "+fit(DateTime(a.Start), 18)+fit(a.Clinician, 14)+a.Reason)
+		}
+	}
+	return out
+}
+
+// shortTerm names an observable briefly.
+func shortTerm(c record.Code) string {
+	switch c.Code {
+	case "999791000000106", "1049301000000100":
+		return "HbA1c"
+	case "75367002":
+		return "Blood pressure"
+	}
+	return clinical.CodeText(c)
+}
+
+func obsValue(o *record.Observation) string {
+	if o.IsBP() {
+		s, dd := "", ""
+		if o.Systolic != nil {
+			s = num(*o.Systolic)
+		}
+		if o.Diastolic != nil {
+			dd = num(*o.Diastolic)
+		}
+		return s + "/" + dd + " mmHg"
+	}
+	if o.Value != nil {
+		return num(*o.Value) + " " + o.Unit
+	}
+	return o.ValueText
+}
+
+func (p *recordPage) journalLines(w int) []string {
+	d, st := p.data, p.c.Styles
+	obsBy := map[string][]*record.Observation{}
+	for _, o := range d.obs {
+		if o.ConsultationID != "" {
+			obsBy[o.ConsultationID] = append(obsBy[o.ConsultationID], o)
+		}
+	}
+	var out []string
+	if len(d.consults) == 0 {
+		out = append(out, st.Muted.Render("No consultations"))
+	}
+	for _, c := range d.consults {
+		head := DateTime(c.Start) + "  " + c.Type + "  " + c.Clinician
+		if c.Status == record.StatusEnteredInError {
+			head += "  (entered in error)"
+		}
+		out = append(out, st.Heading.Render(head))
+		text := func(label, s string) {
+			if strings.TrimSpace(s) == "" {
+				return
+			}
+			for i, l := range wrap(s, w-12) {
+				if i == 0 {
+					out = append(out, "  "+st.Muted.Render(fit(label, 9))+l)
+				} else {
+					out = append(out, "           "+l)
+				}
+			}
+		}
+		text("History", c.History)
+		text("Exam", c.Examination)
+		text("Plan", c.Plan)
+		text("Note", c.Text)
+		for _, e := range c.Entries {
+			line := "  • " + clinical.CodeText(e.Code) + st.Muted.Render(" ("+record.SystemShort(e.Code.System)+" "+e.Code.Code+")")
+			if e.Mapped != nil {
+				line += st.Muted.Render(" → " + clinical.CodeText(*e.Mapped) + " (sct " + e.Mapped.Code + ")")
+			}
+			out = append(out, line)
+		}
+		for _, o := range obsBy[c.ID] {
+			out = append(out, "  • "+shortTerm(o.Code)+" "+obsValue(o))
+		}
+	}
+	return out
+}
