@@ -236,3 +236,19 @@ func BenchmarkECL10kWithTerms(b *testing.B) {
 		})
 	}
 }
+
+// First open on a fresh machine: builds the embedded default into terminology.db.
+func BenchmarkOpenEmbeddedDefault(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		b.StartTimer()
+		tm, err := terminology.Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		tm.Close()
+		b.StartTimer()
+	}
+}
