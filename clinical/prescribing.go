@@ -136,8 +136,10 @@ func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeR
 		m.Issues = []record.Issue{{At: now, By: s.user.Name, Quantity: in.Quantity}}
 	}
 	s.stamp(&m.Meta)
-	if err := m.Validate(); err != nil {
-		return nil, err
+	if !in.Check { // a check needs only the patient and the product
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	res, err := s.checkedWrite(ctx, p, prod, m, "", in.Answers, in.Check, nil)
 	if err != nil {
@@ -154,27 +156,44 @@ func (s *Service) checkedWrite(ctx context.Context, p *record.Patient, prod term
 	if err != nil {
 		return nil, err
 	}
-	rs, err := ruleSetOf(s.practice.Settings)
-	if err != nil {
-		return nil, err
-	}
 	res := &PrescribeResult{Alerts: []SafetyAlert{}}
 	var open []SafetyAlert
 	now := s.p.now().UTC().Truncate(time.Millisecond)
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	// run reads the facts and the practice's rules in the action's own
+	// transaction, so what was checked is what is written.
+	run := func(tx store.Tx) ([]SafetyAlert, error) {
+		pr, err := tx.Practice()
+		if err != nil {
+			return nil, err
+		}
+		rs, err := ruleSetOf(pr.Settings)
+		if err != nil {
+			return nil, err
+		}
 		f, err := loadFacts(tx, p, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c := newChecker(drugs, rs)
-		alerts, err := c.check(f, c.drug(prod), except)
+		return c.check(f, c.drug(prod), except)
+	}
+	if checkOnly {
+		err := s.p.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			res.Alerts, err = run(tx)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+		alerts, err := run(tx)
 		if err != nil {
 			return err
 		}
 		res.Alerts = alerts
-		if checkOnly {
-			return nil
-		}
 		var recorded []record.AlertAnswer
 		open, recorded, err = answer(alerts, ans, s.user.Name, now)
 		if err != nil {
@@ -224,9 +243,7 @@ func (s *Service) checkedWrite(ctx context.Context, p *record.Patient, prod term
 	if err != nil {
 		return nil, err
 	}
-	if !checkOnly {
-		res.Medication = m
-	}
+	res.Medication = m
 	return res, nil
 }
 

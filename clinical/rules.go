@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -277,6 +276,25 @@ func ruleSetOf(settings map[string]string) (*RuleSet, error) {
 	for k, v := range rf.Classes {
 		rs.Classes[k] = v
 	}
+	// Names match lower-cased; done once here, not on every check.
+	lower := func(ns []string) []string {
+		out := make([]string, len(ns))
+		for i, n := range ns {
+			out[i] = strings.ToLower(strings.TrimSpace(n))
+		}
+		return out
+	}
+	for k, v := range rs.Classes {
+		v.Names = lower(v.Names)
+		rs.Classes[k] = v
+	}
+	for i := range rs.Rules {
+		rs.Rules[i].Drug.Names = lower(rs.Rules[i].Drug.Names)
+	}
+	for i := range rs.Interactions {
+		rs.Interactions[i].A.Names = lower(rs.Interactions[i].A.Names)
+		rs.Interactions[i].B.Names = lower(rs.Interactions[i].B.Names)
+	}
 	ruleCache.Store(key, rs)
 	return rs, nil
 }
@@ -343,14 +361,4 @@ func (s *Service) ImportRules(ctx context.Context, text []byte) (*RulesImport, e
 	}
 	s.practice = *out
 	return &RulesImport{Rules: len(rf.Rules), Interactions: len(rf.Interactions)}, nil
-}
-
-// sortedClassNames lists a rule set's class names.
-func (rs *RuleSet) sortedClassNames() []string {
-	var ns []string
-	for k := range rs.Classes {
-		ns = append(ns, k)
-	}
-	sort.Strings(ns)
-	return ns
 }

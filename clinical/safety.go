@@ -234,13 +234,45 @@ func (c *checker) productOf(code string) (*drugFacts, error) {
 	if d, ok := c.prods[code]; ok {
 		return d, nil
 	}
-	p, err := c.drugs.Product(code)
+	p, err := cachedProduct(c.drugs, code)
 	if err != nil {
 		return nil, err
 	}
 	d := c.drug(p)
 	c.prods[code] = d
 	return d, nil
+}
+
+// Products of current medication are read for every check; a short-lived
+// cache keeps a prescription within its time budget while a dm+d import by
+// another process is seen within minutes.
+type prodKey struct {
+	d    Drugs
+	code string
+}
+
+type prodEntry struct {
+	p  terminology.Product
+	at time.Time
+}
+
+var prodCache sync.Map // prodKey -> prodEntry
+
+const prodTTL = 5 * time.Minute
+
+func cachedProduct(d Drugs, code string) (terminology.Product, error) {
+	k := prodKey{d, code}
+	if v, ok := prodCache.Load(k); ok {
+		if e := v.(prodEntry); time.Since(e.at) < prodTTL {
+			return e.p, nil
+		}
+	}
+	p, err := d.Product(code)
+	if err != nil {
+		return p, err
+	}
+	prodCache.Store(k, prodEntry{p, time.Now()})
+	return p, nil
 }
 
 func (c *checker) matcher(expr string) (*terminology.Matcher, error) {
@@ -277,11 +309,17 @@ func eclCache(d Drugs, expr string) (*terminology.Matcher, error) {
 
 // selects reports whether a selector picks a drug, and the ingredient (or name) that matched.
 func (c *checker) selects(sel DrugSelector, d *drugFacts) (bool, string) {
-	codes, names := sel.Codes, sel.Names
+	if ok, n := c.selectsIn(sel.Codes, sel.Names, d); ok {
+		return ok, n
+	}
 	if sel.Class != "" {
 		cl := c.rules.Classes[sel.Class]
-		codes, names = append(append([]string{}, codes...), cl.Codes...), append(append([]string{}, names...), cl.Names...)
+		return c.selectsIn(cl.Codes, cl.Names, d)
 	}
+	return false, ""
+}
+
+func (c *checker) selectsIn(codes, names []string, d *drugFacts) (bool, string) {
 	for _, want := range codes {
 		for _, s := range d.subs {
 			if s.code == want {
@@ -292,11 +330,10 @@ func (c *checker) selects(sel DrugSelector, d *drugFacts) (bool, string) {
 			}
 		}
 	}
-	for _, want := range names {
-		w := strings.ToLower(want)
+	for _, w := range names { // lower-cased when the rule set was built
 		for _, n := range d.names {
 			if strings.Contains(n, w) {
-				return true, want
+				return true, w
 			}
 		}
 	}
