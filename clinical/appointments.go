@@ -100,13 +100,19 @@ func activeAppt(a *record.Appointment) bool {
 // dayAppointments is every appointment starting on a UK date.
 func dayAppointments(tx store.Tx, date string) ([]*record.Appointment, error) {
 	var out []*record.Appointment
-	err := tx.ForEach(record.KindAppointment, func(e record.Entity) error {
-		a := e.(*record.Appointment)
+	keep := func(a *record.Appointment) error {
 		if a.Start.In(ukZone).Format(record.DateLayout) == date {
 			out = append(out, a)
 		}
 		return nil
-	})
+	}
+	var err error
+	if ix, ok := tx.(store.AppointmentIndex); ok {
+		from, _ := time.ParseInLocation(record.DateLayout, date, ukZone)
+		err = ix.AppointmentsBetween(from, from.AddDate(0, 0, 1), keep)
+	} else {
+		err = tx.ForEach(record.KindAppointment, func(e record.Entity) error { return keep(e.(*record.Appointment)) })
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
 	return out, err
 }
@@ -360,6 +366,10 @@ func (s *Service) Appointments(ctx context.Context, f ApptFilter) ([]*record.App
 				keep(e.(*record.Appointment))
 			}
 			return err
+		}
+		if ix, ok := tx.(store.AppointmentIndex); ok && f.Date != "" {
+			from, _ := time.ParseInLocation(record.DateLayout, f.Date, ukZone)
+			return ix.AppointmentsBetween(from, from.AddDate(0, 0, 1), func(a *record.Appointment) error { keep(a); return nil })
 		}
 		return tx.ForEach(record.KindAppointment, func(e record.Entity) error { keep(e.(*record.Appointment)); return nil })
 	})

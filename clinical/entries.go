@@ -289,13 +289,14 @@ func (s *Service) Retract(ctx context.Context, id, reason string, ifVersion int)
 		}
 		if se, ok := e.(*record.Session); ok {
 			n := 0
-			if err := tx.ForEach(record.KindAppointment, func(x record.Entity) error {
-				if a := x.(*record.Appointment); a.SessionID == se.ID && activeAppt(a) {
+			day, err := dayAppointments(tx, se.Date)
+			if err != nil {
+				return err
+			}
+			for _, a := range day {
+				if a.SessionID == se.ID && activeAppt(a) {
 					n++
 				}
-				return nil
-			}); err != nil {
-				return err
 			}
 			if n > 0 {
 				return record.Invalid("id", se.ID, "the session has %d appointment(s) booked: cancel them first", n)

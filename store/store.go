@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 )
@@ -70,3 +71,10 @@ type WTx interface {
 
 // ErrBusy is matched by record.BusyError values the backends return.
 var ErrBusy = errors.New("store busy")
+
+// AppointmentIndex is implemented by backends that index appointments by
+// start time; services use it when a transaction offers it, else they scan.
+type AppointmentIndex interface {
+	// AppointmentsBetween calls fn with each appointment starting in [from, to), in start order.
+	AppointmentsBetween(from, to time.Time, fn func(*record.Appointment) error) error
+}

@@ -299,3 +299,44 @@ func TestBackupWhileWriting(t *testing.T) {
 		}
 	}
 }
+
+func TestAppointmentTimeIndex(t *testing.T) {
+	s := openTemp(t)
+	addPatients(t, s, 1, 0)
+	var pid string
+	_ = s.View(ctx, func(tx store.Tx) error {
+		return tx.ForEach(record.KindPatient, func(e record.Entity) error { pid = e.Head().ID; return nil })
+	})
+	day := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var moved *record.Appointment
+	err := s.Update(ctx, func(tx store.WTx) error {
+		for i := 0; i < 3; i++ {
+			a := &record.Appointment{Meta: record.Meta{PatientID: pid}, Clinician: "dr.x", Start: day.AddDate(0, 0, i), Minutes: 10}
+			if err := a.Validate(); err != nil {
+				return err
+			}
+			if err := tx.Put(a); err != nil {
+				return err
+			}
+			moved = a
+		}
+		moved.Start = day.Add(2 * time.Hour) // the third moves to the first day
+		return tx.Put(moved)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	_ = s.View(ctx, func(tx store.Tx) error {
+		return tx.(store.AppointmentIndex).AppointmentsBetween(day, day.AddDate(0, 0, 1), func(a *record.Appointment) error {
+			got = append(got, a.Start)
+			return nil
+		})
+	})
+	if len(got) != 2 || !got[0].Equal(day) || !got[1].Equal(day.Add(2*time.Hour)) {
+		t.Fatalf("first day holds %v", got)
+	}
+	if probs, _ := s.Check(); len(probs) != 0 {
+		t.Fatalf("check: %v", probs)
+	}
+}

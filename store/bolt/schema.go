@@ -16,10 +16,24 @@ import (
 
 // SchemaVersion is the layout this build writes. Older files are migrated
 // forward on open, after an automatic backup; newer files are refused.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[n] takes a file from schema n to n+1.
 var migrations = map[int]func(tx *bbolt.Tx) error{
+	// 2 -> 3: appointments indexed by start time.
+	2: func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bApptTime)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(kindBucket(record.KindAppointment)).ForEach(func(k, v []byte) error {
+			var a record.Appointment
+			if err := json.Unmarshal(v, &a); err != nil {
+				return err
+			}
+			return b.Put(apptKey(a.Start, k), nil)
+		})
+	},
 	// 1 -> 2: the change log that lets other processes refresh their find index.
 	1: func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bChanges)
@@ -43,7 +57,7 @@ var migrations = map[int]func(tx *bbolt.Tx) error{
 }
 
 func allBuckets() [][]byte {
-	bs := [][]byte{bMeta, bPractice, bUsers, bTokens, bPidx, bNHS, bSearch, bChanges, bAudit}
+	bs := [][]byte{bMeta, bPractice, bUsers, bTokens, bPidx, bNHS, bSearch, bChanges, bAudit, bApptTime}
 	for _, k := range record.Kinds {
 		bs = append(bs, kindBucket(k), versionBucket(k), idBucket(k))
 	}
@@ -79,8 +93,8 @@ func (s *Store) prepare(db *bbolt.DB) error {
 	return db.Update(func(tx *bbolt.Tx) error {
 		from := schemaOf(tx)
 		for _, name := range allBuckets() {
-			if name[0] == 'c' && string(name) == string(bChanges) && from > 0 && from < 2 {
-				continue // made by the migration, which also fills it
+			if (string(name) == string(bChanges) && from > 0 && from < 2) || (string(name) == string(bApptTime) && from > 0 && from < 3) {
+				continue // made by a migration, which also fills it
 			}
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -238,6 +252,9 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 		if c := countOf(tx, kind); c != n {
 			out = append(out, Problem{string(kind) + " count", fmt.Sprintf("counter says %d, file holds %d", c, n)})
 		}
+	}
+	if a, n := tx.Bucket(bApptTime).Stats().KeyN, countOf(tx, record.KindAppointment); a != n {
+		out = append(out, Problem{"appointment time index", fmt.Sprintf("%d entries for %d appointments", a, n)})
 	}
 	_ = tx.Bucket(bNHS).ForEach(func(k, v []byte) error {
 		if seenNHS[string(k)] != string(v) {

@@ -27,6 +27,7 @@ import (
 //	nhs                      10 digits -> patient key
 //	search                   patient key -> id 0x00 compact find row
 //	changes                  seq(8 BE) -> patient id (patients changed, for other processes' indexes)
+//	apptime                  start (unix seconds, 8 BE) key(8) -> nil (appointments by time)
 //	audit                    seq(8 BE) -> hash hex '\n' JSON (without hash)
 var (
 	bMeta     = []byte("meta")
@@ -38,6 +39,7 @@ var (
 	bSearch   = []byte("search")
 	bChanges  = []byte("changes")
 	bAudit    = []byte("audit")
+	bApptTime = []byte("apptime")
 
 	kSchema    = []byte("schema")
 	kAuditHash = []byte("auditHash")
@@ -375,6 +377,7 @@ type curMeta struct {
 	RecordedAt time.Time `json:"recordedAt"`
 	PatientID  string    `json:"patientId"`
 	NHSNumber  string    `json:"nhsNumber"`
+	Start      *time.Time `json:"start"`
 }
 
 // Put checks everything before it writes anything, so a refused Put leaves
@@ -475,11 +478,42 @@ func (t *wtx) Put(e record.Entity) error {
 			return err
 		}
 	}
+	if a, ok := e.(*record.Appointment); ok {
+		if !creating && cur.Start != nil && !cur.Start.Equal(a.Start) {
+			if err := t.b(bApptTime).Delete(apptKey(*cur.Start, key)); err != nil {
+				return err
+			}
+		}
+		if err := t.b(bApptTime).Put(apptKey(a.Start, key), nil); err != nil {
+			return err
+		}
+	}
 	v, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
 	return kb.Put(key, v)
+}
+
+func apptKey(start time.Time, key []byte) []byte {
+	return append(u64(uint64(start.Unix())), key...)
+}
+
+// AppointmentsBetween implements store.AppointmentIndex.
+func (t *rtx) AppointmentsBetween(from, to time.Time, fn func(*record.Appointment) error) error {
+	kb := t.b(kindBucket(record.KindAppointment))
+	c := t.b(bApptTime).Cursor()
+	end := u64(uint64(to.Unix()))
+	for k, _ := c.Seek(u64(uint64(from.Unix()))); k != nil && bytes.Compare(k[:8], end) < 0; k, _ = c.Next() {
+		e, err := decode(record.KindAppointment, kb.Get(k[8:]))
+		if err != nil {
+			return err
+		}
+		if err := fn(e.(*record.Appointment)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *wtx) bump(key []byte) error {
