@@ -372,6 +372,13 @@ type vocabBuilder struct {
 
 func newVocabBuilder() *vocabBuilder { return &vocabBuilder{ids: make(map[string]uint32)} }
 
+func (b *vocabBuilder) idBytes(w []byte) uint32 {
+	if id, ok := b.ids[string(w)]; ok {
+		return id
+	}
+	return b.id(string(w))
+}
+
 func (b *vocabBuilder) id(w string) uint32 {
 	if id, ok := b.ids[w]; ok {
 		return id

@@ -71,23 +71,96 @@ type termWords struct {
 
 func wordsOfTerms(ts []Term, lo, hi int) *termWords {
 	tw := &termWords{lo: lo, vb: newVocabBuilder(), off: make([]uint32, hi-lo+1), init: make([]uint64, hi-lo)}
-	var ini []byte
+	var ini, buf []byte
+	emit := func(w []byte, first, joined bool) {
+		id := tw.vb.idBytes(w)
+		if first {
+			id |= primaryBit
+		}
+		tw.words = append(tw.words, id)
+		if !joined && !initialStopWord(transient(w)) {
+			ini = append(ini, w[0])
+		}
+	}
 	for i := lo; i < hi; i++ {
 		ini = ini[:0]
-		eachWord(fold(ts[i].Term), func(w string, first, joined bool) {
-			id := tw.vb.id(w)
-			if first {
-				id |= primaryBit
-			}
-			tw.words = append(tw.words, id)
-			if !joined && !initialStopWord(w) {
-				ini = append(ini, w[0])
-			}
-		})
+		if !eachWordASCII(ts[i].Term, &buf, emit) {
+			eachWord(fold(ts[i].Term), func(w string, first, joined bool) {
+				emit([]byte(w), first, joined)
+			})
+		}
 		tw.off[i-lo+1] = uint32(len(tw.words))
-		tw.init[i-lo] = initialsKeyOf(string(ini))
+		tw.init[i-lo] = initialsKeyOf(transient(ini))
 	}
 	return tw
+}
+
+// eachWordASCII is eachWord(fold(s)) for ASCII s without allocating: words are built
+// in *buf and valid only during emit. It returns false, emitting nothing, when s is not
+// ASCII.
+func eachWordASCII(s string, buf *[]byte, emit func(w []byte, first, joined bool)) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	chunk := 0
+	i := 0
+	isChunk := func(c byte) bool {
+		return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '\'' || c == '-'
+	}
+	for i < len(s) {
+		if !isChunk(s[i]) {
+			i++
+			continue
+		}
+		start := i
+		for i < len(s) && isChunk(s[i]) {
+			i++
+		}
+		// parts of s[start:i]: lower-cased, apostrophes dropped, split at hyphens;
+		// b holds the parts back to back, ends marks where each ends
+		b := (*buf)[:0]
+		var ends [8]int
+		np := 0
+		partStart := 0
+		for j := start; j <= i; j++ {
+			if j == i || s[j] == '-' {
+				if len(b) > partStart {
+					if np < len(ends) {
+						ends[np] = len(b)
+						np++
+					} else {
+						b = b[:partStart] // eachWord keeps only the first 8 parts
+					}
+				}
+				partStart = len(b)
+				continue
+			}
+			c := s[j]
+			if c == '\'' {
+				continue
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+		*buf = b
+		if np == 0 {
+			continue
+		}
+		from := 0
+		for k := 0; k < np; k++ {
+			emit(b[from:ends[k]], chunk == 0 && k == 0, false)
+			from = ends[k]
+		}
+		if np > 1 {
+			emit(b[:ends[np-1]], chunk == 0, true)
+		}
+		chunk++
+	}
+	return true
 }
 
 // BuildTerms builds the code-picker index over ts. The slice is kept (not copied) and must
@@ -124,14 +197,31 @@ func BuildTerms(ts []Term) *Terms {
 		k |= uint64(min(len(t.Term), 0xffff)) << 40
 		k |= bytesKey(t.Term, 0, 5)
 		k1[i] = k
-		k2[i] = bytesKey(t.Term, 5, 8)
+		k2[i] = bytesKey(t.Term, 21, 8)
 	}
+	// LSD: bytes 21–28, 13–20, 5–12, then (flags, length, bytes 0–4)
 	radixSort(k2, order, 64)
+	for _, from := range []int{13, 5} {
+		for r, i := range order {
+			k2[r] = bytesKey(ts[i].Term, from, 8)
+		}
+		radixSort(k2, order, 64)
+	}
 	for r, i := range order {
 		k2[r] = k1[i]
 	}
 	radixSort(k2, order, 58)
-	sortRuns(order, func(r int) uint64 { return k2[r] }, func(x, y uint32) int { return compareTermStatic(ts, int(x), int(y)) })
+	prefix := func(s string) string { return s[:min(len(s), 29)] }
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && k2[j] == k2[i] && prefix(ts[order[j]].Term) == prefix(ts[order[i]].Term) {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(order[i:j], func(x, y uint32) int { return compareTermStatic(ts, int(x), int(y)) })
+		}
+		i = j
+	}
 	k1, k2 = nil, nil
 	ix.order = order
 
@@ -183,7 +273,10 @@ func BuildTerms(ts []Term) *Terms {
 	for i := range ix.byInit {
 		ix.byInit[i] = uint32(i)
 	}
-	slices.SortStableFunc(ix.byInit, func(x, y uint32) int { return cmp.Compare(ix.initKey[x], ix.initKey[y]) })
+	{
+		ks := slices.Clone(ix.initKey)
+		radixSort(ks, ix.byInit, 64)
+	}
 	ix.byCode = make([]uint32, n)
 	for i := range ix.byCode {
 		ix.byCode[i] = uint32(i)
