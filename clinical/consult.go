@@ -209,3 +209,29 @@ func ParseBP(s string) (sys, dia float64, err error) {
 	}
 	return a, b, nil
 }
+
+// LegacyMapper is implemented by terminologies that map Read v2 and CTV3
+// codes to SNOMED CT (the NHS maps).
+type LegacyMapper interface {
+	MapLegacy(system, code string) (*record.Code, error)
+}
+
+// CodedEntry checks a code for a consultation entry. A legacy Read v2 or
+// CTV3 code is recorded as given with its mapped SNOMED CT concept alongside.
+func (s *Service) CodedEntry(field, system, code string) (record.CodedEntry, error) {
+	c, err := s.Code(field, system, code)
+	if err != nil {
+		return record.CodedEntry{}, err
+	}
+	e := record.CodedEntry{Code: c}
+	if c.System == record.SystemRead2 || c.System == record.SystemCTV3 {
+		if m, ok := s.p.terms.(LegacyMapper); ok {
+			mapped, err := m.MapLegacy(c.System, c.Code)
+			if err != nil {
+				return e, err
+			}
+			e.Mapped = mapped
+		}
+	}
+	return e, nil
+}

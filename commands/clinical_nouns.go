@@ -179,11 +179,11 @@ func consultAddRun(f *Factory, cmd *cobra.Command, s *clinical.Service, ref stri
 		return invalidFlag("start", o.Start, "is in the future")
 	}
 	for _, c := range o.Codes {
-		code, err := s.Code("code", o.System, c)
+		entry, err := s.CodedEntry("code", o.System, c)
 		if err != nil {
 			return flagNames(cmd, err)
 		}
-		in.Codes = append(in.Codes, record.CodedEntry{Code: code})
+		in.Codes = append(in.Codes, entry)
 	}
 	if o.BP != "" {
 		ob, err := s.ObsFromInput(clinical.ObservationInput{BP: o.BP})

@@ -81,6 +81,21 @@ func (a termAdapter) Lookup(system, code string) (string, error) {
 	return d.PreferredTerm, nil
 }
 
+// MapLegacy maps a Read v2 or CTV3 code to its SNOMED CT concept (assured maps first).
+func (a termAdapter) MapLegacy(system, code string) (*record.Code, error) {
+	ms, err := a.tm.MapLegacy(system, code)
+	if err != nil {
+		if errors.Is(err, terminology.ErrNoMap) {
+			return nil, nil // recorded as given; the map can be imported later
+		}
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	return &record.Code{System: record.SystemSNOMED, Code: ms[0].Code, Display: ms[0].Term}, nil
+}
+
 // termsUnavailable refuses codes when the terminology cannot be opened, rather than writing unchecked codes.
 type termsUnavailable struct{ err error }
 
