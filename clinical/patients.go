@@ -2,6 +2,7 @@ package clinical
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -43,6 +44,12 @@ func (s *Service) AddPatient(ctx context.Context, p *record.Patient) ([]Warning,
 		}
 	}
 	if err := s.write(ctx, "create", p); err != nil {
+		var ce *record.ConflictError
+		if errors.As(err, &ce) {
+			ev := s.event("create", record.KindPatient, "", "", 0)
+			ev.Outcome, ev.Reason = "failed", ce.Error()
+			_ = s.audit(ctx, ev)
+		}
 		return nil, err
 	}
 	return warns, nil
