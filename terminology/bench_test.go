@@ -140,9 +140,20 @@ func BenchmarkImportRF2(b *testing.B) {
 func BenchmarkSearch(b *testing.B) {
 	for _, tr := range tiers(b) {
 		b.Run(tr.name, func(b *testing.B) {
-			tm, _ := loaded(b, tr.n)
+			tm, st := loaded(b, tr.n)
 			ctx := context.Background()
+			// before the index exists: a whole code, and a search narrowed by ECL (subset scan)
 			start := time.Now()
+			if rs, err := tm.Search(ctx, st.SampleChild, terminology.SearchOptions{System: "sct"}); err != nil || len(rs) != 1 {
+				b.Fatalf("code search: %v %v", rs, err)
+			}
+			fmt.Printf("search %s: a code, before any index: %v\n", tr.name, time.Since(start).Round(time.Microsecond))
+			start = time.Now()
+			if _, err := tm.Search(ctx, "car", terminology.SearchOptions{System: "sct", ECL: "<< " + st.TargetConcept}); err != nil {
+				b.Fatal(err)
+			}
+			fmt.Printf("search %s: text limited by ECL to %d concepts, before any index: %v\n", tr.name, st.TargetDescendants+1, time.Since(start).Round(time.Millisecond))
+			start = time.Now()
 			if _, err := tm.Search(ctx, "car", terminology.SearchOptions{System: "sct"}); err != nil {
 				b.Fatal(err)
 			}

@@ -38,6 +38,9 @@
 //	// []Result{System, Code, Term, Active, Preferred}; JSON: system, code, term, active, preferred.
 //	// One row per code, best first; a code typed exactly comes first. A SNOMED search also
 //	// finds dm+d products (their ids are SNOMED ids); SearchOptions.Codelist limits to a list.
+//	// Cost: a whole code answers at once; a search narrowed (ECL, code list) to ≤ 50,000 terms
+//	// scans just those with find's reference matcher; any other search builds the source's
+//	// find index on first use (seconds for a full UK release: long-lived processes call Warm).
 //
 //	// gpsoc codes show CODE [--system S]
 //	d, err := tm.Concept(system, code)             // ConceptDetail, JSON: code, system, active, fsn,

@@ -190,3 +190,41 @@ func TestEmbeddedInactiveSubstanceResolvesOnlyOnRequest(t *testing.T) {
 		t.Errorf("inactive code with IncludeInactive: %+v", rs)
 	}
 }
+
+// A narrow search before the index exists scans only the subset with find's reference
+// matcher; once the index is built the same search goes through it. Same answers.
+func TestSubsetScanMatchesIndex(t *testing.T) {
+	tm, _ := open(t)
+	ctx := context.Background()
+	cases := []struct{ q, ecl string }{
+		{"diab", "<< 404684003"}, {"t2dm", "<< 73211009"}, {"asthma", "<< 404684003"}, {"amox", "<< 105590001"},
+		{"hba1c", "<< 363787002"}, {"penicil", "<< 373270004"}, {"blood pres", "<< 363787002"},
+		{"amoxicillin 500", "^999000561000001109"},
+	}
+	before := make([][]terminology.Result, len(cases))
+	for i, c := range cases {
+		rs, err := tm.Search(ctx, c.q, terminology.SearchOptions{ECL: c.ecl, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[i] = rs
+	}
+	// any unfiltered search builds the indexes
+	if _, err := tm.Search(ctx, "x", terminology.SearchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		after, _ := tm.Search(ctx, c.q, terminology.SearchOptions{ECL: c.ecl, Limit: 10})
+		if len(after) != len(before[i]) {
+			t.Errorf("%q %s: %d results by scan, %d by index", c.q, c.ecl, len(before[i]), len(after))
+			continue
+		}
+		if len(after) == 0 {
+			t.Errorf("%q %s: no results", c.q, c.ecl)
+			continue
+		}
+		if after[0].Code != before[i][0].Code {
+			t.Errorf("%q %s: top %v by scan, %v by index", c.q, c.ecl, before[i][0], after[0])
+		}
+	}
+}

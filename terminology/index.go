@@ -18,6 +18,18 @@ func buildTermIndex(codes []string, rows []termRow) termIndex {
 
 type findIndex struct{ ix *find.Terms }
 
+type findTerm = find.Term
+
+// referenceTerms is find's plain matcher: the index's semantics without building it.
+func referenceTerms(ts []find.Term, q string, limit int, keep func(int) bool) []termHit {
+	hits := find.ReferenceTerms(ts, q, limit, keep)
+	out := make([]termHit, len(hits))
+	for i, h := range hits {
+		out[i] = termHit{Index: h.Index, Score: h.Score}
+	}
+	return out
+}
+
 func (f findIndex) Search(ctx context.Context, q string, limit int, keep func(int) bool) []termHit {
 	hits := f.ix.Search(ctx, q, limit, keep)
 	out := make([]termHit, len(hits))

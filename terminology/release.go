@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -570,10 +571,14 @@ type source struct {
 	pts    []string
 	ptErr  error
 
-	termOnce sync.Once
+	rowsOnce sync.Once
 	terms    []termRow
-	index    termIndex
-	termErr  error
+	rowOff   []uint32 // terms of concept id: terms[rowOff[id]:rowOff[id+1]]
+	rowsErr  error
+
+	indexOnce  sync.Once
+	index      termIndex
+	indexReady atomic.Bool
 
 	eclMu    sync.Mutex
 	eclCache map[string]bitset

@@ -78,6 +78,7 @@ func (t *Terminology) Search(ctx context.Context, text string, o SearchOptions) 
 	}
 	var all []Result
 	seen := map[string]bool{}
+	exact := false
 	for _, s := range srcs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -105,12 +106,42 @@ func (t *Terminology) Search(ctx context.Context, text string, o SearchOptions) 
 		if id, ok := s.id(text); ok && keepID(id) {
 			all = append(all, Result{System: systemOfSource[s.name], Code: text, Term: s.pt(t.db, id),
 				Active: s.active.has(id), Preferred: true, score: 1 << 30})
+			exact = true
 		}
-		if err := s.ensureIndex(t.db); err != nil {
-			return nil, err
+		if exact && !strings.ContainsRune(text, ' ') {
+			continue // a whole code typed: that code is the answer; no need to build the index
 		}
-		hits := s.index.Search(ctx, text, o.Limit*4, func(i int) bool { return keepID(s.terms[i].id) })
-		if vmps := t.vmpSet(s); vmps != nil {
+		var hits []termHit
+		searched := false
+		if !s.indexReady.Load() && (filter != nil || list != nil) {
+			// a narrow search before the index exists: scan just the subset (a one-shot CLI
+			// search of a full release must not wait for the whole index)
+			sub := filter
+			if list != nil {
+				sub = newBitset(s.n())
+				for code := range list {
+					if id, ok := s.id(code); ok && (filter == nil || filter.has(id)) {
+						sub.set(id)
+					}
+				}
+			}
+			var err error
+			hits, searched, err = s.searchSubset(ctx, t.db, text, o.Limit*4, sub, keepID)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if !searched {
+			if err := s.ensureIndex(t.db); err != nil {
+				return nil, err
+			}
+			hits = s.index.Search(ctx, text, o.Limit*4, func(i int) bool { return keepID(s.terms[i].id) })
+		}
+		if vmps := t.vmpSet(s); vmps != nil && searched {
+			// subset scans rank VMPs by the same rule below
+			first := referenceVMPFirst(hits, s, vmps)
+			hits = append(first, hits...)
+		} else if vmps != nil {
 			// many AMPs share their VMP's name: search VMPs first so the generic product
 			// (what GPs prescribe by default) is never crowded out, and rank it just above
 			first := s.index.Search(ctx, text, o.Limit, func(i int) bool { id := s.terms[i].id; return vmps.has(id) && keepID(id) })
@@ -165,6 +196,17 @@ func (t *Terminology) Warm() {
 	}()
 }
 
+// referenceVMPFirst repeats the VMP hits of a subset scan with a one-point lift.
+func referenceVMPFirst(hits []termHit, s *source, vmps bitset) []termHit {
+	var first []termHit
+	for _, h := range hits {
+		if vmps.has(s.terms[h.Index].id) {
+			first = append(first, termHit{Index: h.Index, Score: h.Score + 1})
+		}
+	}
+	return first
+}
+
 func (t *Terminology) vmpSet(s *source) bitset {
 	if s.name != SourceDMD {
 		return nil
@@ -181,10 +223,11 @@ func (t *Terminology) vmpSet(s *source) bitset {
 	return b
 }
 
-func (s *source) ensureIndex(d *db) error {
-	s.termOnce.Do(func() {
+// ensureRows decodes the source's term table (rows are in concept id order).
+func (s *source) ensureRows(d *db) error {
+	s.rowsOnce.Do(func() {
 		var blob []byte
-		s.termErr = d.bolt.View(func(tx *boltTx) error {
+		s.rowsErr = d.bolt.View(func(tx *boltTx) error {
 			g, err := genBucket(tx, s.gen)
 			if err != nil {
 				return err
@@ -192,14 +235,69 @@ func (s *source) ensureIndex(d *db) error {
 			blob = getBlob(g, "terms")
 			return nil
 		})
-		if s.termErr != nil {
+		if s.rowsErr != nil {
 			return
 		}
-		s.terms, s.termErr = decodeTerms(blob)
-		if s.termErr != nil {
+		if s.terms, s.rowsErr = decodeTerms(blob); s.rowsErr != nil {
 			return
 		}
-		s.index = buildTermIndex(s.codes, s.terms)
+		s.rowOff = make([]uint32, s.n()+1)
+		for _, r := range s.terms {
+			s.rowOff[r.id+1]++
+		}
+		for i := 1; i < len(s.rowOff); i++ {
+			s.rowOff[i] += s.rowOff[i-1]
+		}
 	})
-	return s.termErr
+	return s.rowsErr
+}
+
+// ensureIndex builds the find index over every term of the source (seconds for a full UK
+// release; Warm does it in the background).
+func (s *source) ensureIndex(d *db) error {
+	if err := s.ensureRows(d); err != nil {
+		return err
+	}
+	s.indexOnce.Do(func() {
+		s.index = buildTermIndex(s.codes, s.terms)
+		s.indexReady.Store(true)
+	})
+	return nil
+}
+
+// smallSubset is the most terms searched by a plain scan, without the index, when an ECL
+// filter or code list limits a search before the index exists.
+const smallSubset = 50_000
+
+// searchSubset searches only the terms of the concepts in filter, with find's reference
+// matcher (same semantics as the index). ok is false when the subset is too big.
+func (s *source) searchSubset(ctx context.Context, d *db, q string, limit int, filter bitset, keepID func(uint32) bool) ([]termHit, bool, error) {
+	if err := s.ensureRows(d); err != nil {
+		return nil, false, err
+	}
+	ids := s.members(filter)
+	total := 0
+	for _, id := range ids {
+		total += int(s.rowOff[id+1] - s.rowOff[id])
+		if total > smallSubset {
+			return nil, false, nil
+		}
+	}
+	ts := make([]findTerm, 0, total)
+	rowOf := make([]int, 0, total)
+	for _, id := range ids {
+		for r := s.rowOff[id]; r < s.rowOff[id+1]; r++ {
+			row := s.terms[r]
+			ts = append(ts, findTerm{Code: s.codes[row.id], Term: row.term, Preferred: row.flags&termPreferred != 0, Active: row.flags&termActive != 0})
+			rowOf = append(rowOf, int(r))
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, true, ctx.Err()
+	}
+	hits := referenceTerms(ts, q, limit, func(i int) bool { return keepID(s.terms[rowOf[i]].id) })
+	for i := range hits {
+		hits[i].Index = rowOf[hits[i].Index]
+	}
+	return hits, true, nil
 }
