@@ -307,7 +307,13 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 			if c, ok := p.(*consultPage); ok && c.dirty() {
 				// The draft file holds the text; flush it before leaving.
 				m.quit = true
-				return tea.Sequence(c.flushDraft(), tea.Quit)
+				flush := c.flushDraft()
+				return func() tea.Msg {
+					if flush != nil {
+						flush()
+					}
+					return tea.QuitMsg{}
+				}
 			}
 			m.quit = true
 			return tea.Quit
@@ -541,3 +547,4 @@ func orDash(s string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+

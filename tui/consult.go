@@ -23,9 +23,9 @@ const (
 )
 
 // consultECL restricts the coded-entry picker to findings, procedures,
-// situations and events (what a consultation codes), not substances or
+// situations and observables (what a consultation codes), not substances or
 // body structures.
-const consultECL = "<< 404684003 OR << 71388002 OR << 243796009 OR << 272379006"
+const consultECL = "<< 404684003 OR << 71388002 OR << 243796009 OR << 363787002"
 
 // Draft is a consultation being written, kept on disk so a crash or a closed
 // terminal never loses it.
@@ -582,7 +582,7 @@ func (p *consultPage) pickerView(w, h int) []string {
 		out = append(out, st.Alert.Render(pk.err.Error()))
 	}
 	if pk.system == 0 {
-		out = append(out, st.Muted.Render("findings, procedures, situations and events"))
+		out = append(out, st.Muted.Render("findings, procedures, situations and observables"))
 	} else {
 		out = append(out, st.Muted.Render("type a term or a code (e.g. C10F.): recorded with its SNOMED CT concept"))
 	}

@@ -168,7 +168,6 @@ func (p *findPage) Update(msg tea.Msg) tea.Cmd {
 		if p.pending {
 			p.pending = false
 			if cmd := p.open(); cmd != nil {
-				p.opening = true
 				return cmd
 			}
 		}
@@ -208,6 +207,7 @@ func (p *findPage) Update(msg tea.Msg) tea.Cmd {
 func (p *findPage) open() tea.Cmd {
 	if r, ok := p.list.Selected(); ok {
 		id := r.ID
+		p.opening = true // keys typed until the record opens are for it
 		return func() tea.Msg { return openPatientMsg{ID: id} }
 	}
 	return nil

@@ -120,6 +120,7 @@ type recordPage struct {
 	scroll  int
 	chart   int
 	asking  bool // a sensitive record: asking for a reason
+	after   string // consult or prescribe typed ahead of the load
 	ask     Field
 }
 
@@ -183,6 +184,10 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		p.data, p.err = msg.data, msg.err
 		if p.data != nil {
 			p.id = p.data.sum.Patient.ID
+			if a := p.after; a != "" {
+				p.after = ""
+				return p.Update(actionMsg{Name: a})
+			}
 		}
 	case actionMsg:
 		if p.asking {
@@ -208,6 +213,10 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		case "next-chart":
 			p.chart++
 		case "consult":
+			if p.data == nil && p.err == nil {
+				p.after = "consult" // typed ahead of the load
+				return nil
+			}
 			if p.data == nil || p.data.denied != "" {
 				return notice("consultations need a clinician's role", true)
 			}
