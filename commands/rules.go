@@ -1,0 +1,177 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newRulesCmd)
+}
+
+func newRulesCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "The practice's prescribing rules and interactions (import: admins)",
+		Long: `Prescribing rules (by age, sex, condition, latest result and pregnancy) and
+drug interaction pairs, in the YAML schema of docs/rules.md. They are stored
+in the practice, so every clinician, the workstation and the server apply the
+same ones. Until a practice imports its own, the starter sets shipped with
+gpsoc apply (each rule citing its source: MHRA Drug Safety Update, BNF, NICE CKS).`,
+	}
+	cmd.AddCommand(newRulesImportCmd(f), newRulesListCmd(f), newRulesDefaultsCmd(f))
+	return cmd
+}
+
+func newRulesImportCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE|-",
+		Short: "Store a rules file in the practice (admins)",
+		Long: `Store a rules YAML file (docs/rules.md) in the practice. A file holding rules
+replaces the practice's rules; a file holding interactions replaces its
+interactions (a fuller interaction set is loaded this way); a file may hold
+both. The whole file is checked first: any error (naming the field, e.g.
+rules[2].severity, and the value) stores nothing (exit 2).`,
+		Example: "  gpsoc rules defaults contraindications > rules.yaml   # edit, then\n  gpsoc rules import rules.yaml\n  gpsoc rules import interactions-full.yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			in, err := openInput(f, args[0])
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			text, err := io.ReadAll(io.LimitReader(in, 16<<20))
+			if err != nil {
+				return err
+			}
+			res, err := s.ImportRules(cmd.Context(), text)
+			if err != nil {
+				return err
+			}
+			if f.Output == "json" || f.Output == "ndjson" {
+				return printOne(f.IO, f.Output, res, nil)
+			}
+			var parts []string
+			if res.Rules > 0 {
+				parts = append(parts, fmt.Sprintf("%d rules", res.Rules))
+			}
+			if res.Interactions > 0 {
+				parts = append(parts, fmt.Sprintf("%d interactions", res.Interactions))
+			}
+			fmt.Fprintf(f.IO.Out, "imported %s\n", strings.Join(parts, " and "))
+			return nil
+		}),
+	}
+}
+
+// ruleRow is one rule or interaction as `rules list` prints it.
+type ruleRow struct {
+	Kind     string `json:"kind"` // rule | interaction
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	Drugs    string `json:"drugs"`
+	When     string `json:"when"`
+	Message  string `json:"message"`
+	Source   string `json:"source"`
+	From     string `json:"from"` // practice | default
+}
+
+func selText(d clinical.DrugSelector) string {
+	var p []string
+	if len(d.Names) > 0 {
+		p = append(p, strings.Join(d.Names, "|"))
+	}
+	if len(d.Codes) > 0 {
+		p = append(p, "<<"+strings.Join(d.Codes, "|<<"))
+	}
+	if d.Class != "" {
+		p = append(p, "class "+d.Class)
+	}
+	return strings.Join(p, " or ")
+}
+
+func whenText(w clinical.RuleWhen) string {
+	var p []string
+	if w.Sex != "" {
+		p = append(p, w.Sex)
+	}
+	if w.Age != nil {
+		switch {
+		case w.Age.Min != nil && w.Age.Max != nil:
+			p = append(p, fmt.Sprintf("age %d-%d", *w.Age.Min, *w.Age.Max))
+		case w.Age.Min != nil:
+			p = append(p, fmt.Sprintf("age %d+", *w.Age.Min))
+		default:
+			p = append(p, fmt.Sprintf("age up to %d", *w.Age.Max))
+		}
+	}
+	if w.Problem != "" {
+		p = append(p, "problem "+w.Problem)
+	}
+	if w.Result != nil {
+		s := "latest " + w.Result.ECL
+		if w.Result.Below != nil {
+			s += fmt.Sprintf(" below %g", *w.Result.Below)
+		}
+		if w.Result.Above != nil {
+			s += fmt.Sprintf(" above %g", *w.Result.Above)
+		}
+		p = append(p, s)
+	}
+	if w.Pregnant {
+		p = append(p, "pregnant")
+	}
+	return strings.Join(p, "; ")
+}
+
+func newRulesListCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "The rules and interactions in force, and where they came from",
+		Args:  cobra.NoArgs,
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			rs, err := s.Rules(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows := []ruleRow{}
+			for _, r := range rs.Rules {
+				rows = append(rows, ruleRow{Kind: "rule", ID: r.ID, Severity: r.Severity, Drugs: selText(r.Drug),
+					When: whenText(r.When), Message: r.Message, Source: r.Source, From: rs.RulesFrom})
+			}
+			for _, x := range rs.Interactions {
+				rows = append(rows, ruleRow{Kind: "interaction", ID: x.ID, Severity: x.Severity,
+					Drugs: selText(x.A) + " + " + selText(x.B), Message: x.Advice, Source: x.Source, From: rs.InteractionsFrom})
+			}
+			return printList(f.IO, f.Output, rows, []Column[ruleRow]{
+				{"kind", func(r ruleRow) string { return r.Kind }},
+				{"id", func(r ruleRow) string { return r.ID }},
+				{"severity", func(r ruleRow) string { return r.Severity }},
+				{"drugs", func(r ruleRow) string { return r.Drugs }},
+				{"when", func(r ruleRow) string { return r.When }},
+				{"from", func(r ruleRow) string { return r.From }},
+				{"source", func(r ruleRow) string { return r.Source }},
+			})
+		}),
+	}
+}
+
+func newRulesDefaultsCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:       "defaults contraindications|interactions",
+		Short:     "Print a starter set shipped with gpsoc (YAML), to edit and import",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"contraindications", "interactions"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "contraindications" && args[0] != "interactions" {
+				return invalidFlag("set", args[0], "must be contraindications or interactions")
+			}
+			_, err := f.IO.Out.Write(clinical.DefaultRuleText(args[0]))
+			return err
+		},
+	}
+}
