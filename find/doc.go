@@ -86,8 +86,26 @@
 // of rank-ordered lists merged lazily; every candidate is scored in full, into a top-k
 // heap. A level stops as soon as nothing left in it can enter the top k, and lower
 // levels are skipped once their bound cannot: a 1-character query reads a few dozen
-// records, not a tenth of the index. Exact NHS numbers, dates of birth and postcodes are
+// records, not a tenth of the index. With more than one token, the matches of the
+// second most selective token are first marked in a bitset, so most candidates are
+// dropped with one bit test. Exact NHS numbers, dates of birth and postcodes are
 // direct lookups in sorted arrays. Patients changed since the bulk build live in a small
 // delta matched like the reference; the bulk part is rebuilt in the background when the
-// delta grows. Searches check ctx and return nil when it is cancelled.
+// delta grows (Rebuild forces it). Searches check ctx and return nil when it is
+// cancelled.
+//
+// # Loading
+//
+// BuildPatients builds from a slice in one go. At start-up, PatientLoader builds
+// straight from the compact rows of the practice file's "search" bucket
+// (EncodePatientRow, keyed by id) without decoding each into a Patient. BuildTerms keeps
+// the slice it is given; TermHit.Index points into it.
+//
+// # Benchmarks
+//
+// RunBench is `gpsoc bench find`; testdata/queries-*.txt are the standard query sets
+// (every query class). BenchmarkPatientSearch and BenchmarkTermSearch run each standard
+// query at 100k (FIND_BENCH_SIZE to change) and report p95-ms; TestBenchFull, when
+// FIND_BENCH_FULL=1, runs RunBench at a million patients and 1.5 million terms with
+// the sahilm/fuzzy and fzf anchors.
 package find

@@ -368,7 +368,7 @@ func TestPatientRowRoundTrip(t *testing.T) {
 }
 
 func TestConcurrentPutAndSearch(t *testing.T) {
-	ps := SyntheticPatients(3000, 5)
+	ps := SyntheticPatients(deltaMax+2000, 5) // enough puts for a background rebuild
 	ix := BuildPatients(ps[:1000])
 	done := make(chan struct{})
 	go func() {
@@ -382,10 +382,15 @@ func TestConcurrentPutAndSearch(t *testing.T) {
 	}()
 	for i := 0; i < 300; i++ {
 		ix.Search(context.Background(), fmt.Sprint([]string{"s", "jo smi", "ls6", "brwn"}[i%4]), 10)
+		ix.Opened(ps[i].ID, testNow)
 	}
 	<-done
-	if ix.Len() != 2800 {
-		t.Errorf("Len %d", ix.Len())
+	waitRebuilt(ix)
+	if ix.Len() != len(ps)-200 {
+		t.Errorf("Len %d, want %d", ix.Len(), len(ps)-200)
+	}
+	if _, ok := ix.Get(ps[100].ID); ok {
+		t.Errorf("deleted patient still there")
 	}
 }
 
