@@ -21,6 +21,8 @@ type Alert struct {
 // record (reception, admin) only Patient, Flags and Appointments are filled;
 // the clinical sections are nil and left out of the JSON.
 type Summary struct {
+	// Demo says the practice is a synthetic demo, so no one mistakes it for real records.
+	Demo         bool                   `json:"demo,omitempty"`
 	Patient      *record.Patient        `json:"patient"`
 	Flags        []string               `json:"flags"`
 	Alerts       *[]Alert               `json:"alerts,omitempty"`
@@ -53,7 +55,7 @@ func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions)
 	now := s.p.now()
 	today := now.In(ukZone).Format(record.DateLayout)
 	clin := s.Can(ActReadClinical)
-	sm := &Summary{Patient: p, Flags: append([]string{}, p.Flags...), Appointments: []*record.Appointment{}}
+	sm := &Summary{Demo: s.practice.Demo, Patient: p, Flags: append([]string{}, p.Flags...), Appointments: []*record.Appointment{}}
 	visible := func(m *record.Meta) bool {
 		if m.Status == record.StatusEnteredInError {
 			return false

@@ -157,7 +157,7 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 	if err != nil {
 		return nil, err
 	}
-	haveMe := false
+	haveMe := me == "admin"
 	for _, u := range users {
 		if u.Name == "admin" {
 			continue

@@ -176,6 +176,9 @@ func printSummary(f *Factory, sm *clinical.Summary) error {
 		rows [][]string
 	}
 	var secs []section
+	if sm.Demo {
+		secs = append(secs, section{"demo", [][]string{{"DEMO PRACTICE: every patient is synthetic"}}})
+	}
 	secs = append(secs, section{"patient", [][]string{{p.Name(), nhs, UKDate(ios, p.BirthDate), p.Sex, p.Postcode, p.Status, p.ID}}})
 	var flags [][]string
 	for _, fl := range sm.Flags {
