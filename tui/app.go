@@ -211,6 +211,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.top().Update(msg)
 	case tea.KeyPressMsg:
 		m.lastKey = m.c.Now()
+		m.notice = noticeMsg{} // a notice lasts until the next key
 		return m, m.key(msg)
 	case paletteRunMsg:
 		m.palette = nil
@@ -434,8 +435,8 @@ func (m *Model) footer() string {
 		add("global", "back", "back")
 	}
 	add("global", "help", "help")
-	add("global", "palette", "palette")
 	add("global", "quit", "quit")
+	add("global", "palette", "palette")
 	return strings.Join(parts, "  ")
 }
 
@@ -456,7 +457,7 @@ func (m *Model) helpView(w, h int) []string {
 	if m.top().TextFocus() {
 		out = append(out, "", st.Muted.Render("A text field has focus: printable keys type text."))
 	}
-	if w >= 100 && len(out) > h {
+	if w >= 60 && len(out) > h {
 		// Two columns on a wide screen.
 		half := (len(out) + 1) / 2
 		var two []string

@@ -56,13 +56,7 @@ func (p *bookPage) TextFocus() bool { return false }
 func (p *bookPage) Back() (bool, tea.Cmd) {
 	return false, nil
 }
-func (p *bookPage) Title() string {
-	who := ""
-	if p.who < len(p.clinicians) {
-		who = " · " + p.clinicians[p.who]
-	}
-	return "Appointments " + p.day.Format("Mon 02-Jan-2006") + who
-}
+func (p *bookPage) Title() string { return "Appointments" }
 
 func (p *bookPage) load() tea.Cmd {
 	p.rev = nextRev()
@@ -241,7 +235,14 @@ func (p *bookPage) current() (bookRow, bool) {
 
 func (p *bookPage) View(w, h int) []string {
 	st := p.c.Styles
-	var out []string
+	who := "no clinicians"
+	if p.who < len(p.clinicians) {
+		who = p.clinicians[p.who]
+	}
+	out := []string{st.Heading.Render(p.day.Format("Mon 02-Jan-2006")+"  "+who) + st.Muted.Render("  "+
+		p.c.Keys.Key("book", "prev-day")+"/"+p.c.Keys.Key("book", "next-day")+" day  "+
+		p.c.Keys.Key("book", "next-clinician")+" clinician  "+p.c.Keys.Key("book", "did-not-attend")+" dna  "+
+		p.c.Keys.Key("book", "cancel-appointment")+" cancel")}
 	if p.patient != "" {
 		if ix, err := p.c.Svc.Practice().Index(p.c.Ctx); err == nil {
 			if d, ok := ix.Get(p.patient); ok {

@@ -208,3 +208,5 @@ func (d *driver) contains(want string) {
 		d.t.Fatalf("screen lacks %q:\n%s", want, s)
 	}
 }
+
+func defaultKey(ctx, action string) string { return keymaps.Default().Key(ctx, action) }

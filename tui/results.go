@@ -159,10 +159,11 @@ func (p *recordPage) resultsLines(w, h int) []string {
 		if s.band != nil {
 			title += "  target " + num(s.band[0]) + "–" + num(s.band[1])
 		}
+		title = st.Heading.Render(title)
 		if len(ss) > 1 {
 			title += st.Muted.Render("  " + p.c.Keys.Key("record", "next-chart") + " next chart (" + itoa(p.chart%len(ss)+1) + "/" + itoa(len(ss)) + ")")
 		}
-		out = append(out, st.Heading.Render(title))
+		out = append(out, title)
 		ch := 6
 		if h >= 30 {
 			ch = 12

@@ -1,0 +1,94 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// golden compares a screen with tui/testdata/NAME.golden; UPDATE_GOLDEN=1 rewrites it.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(got, "\n") {
+		lines = append(lines, strings.TrimRight(l, " "))
+	}
+	got = strings.Join(lines, "\n") + "\n"
+	path := filepath.Join("testdata", name+".golden")
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run UPDATE_GOLDEN=1 go test ./tui/...)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (UPDATE_GOLDEN=1 go test ./tui/... to accept):\n--- got\n%s--- want\n%s", name, got, want)
+	}
+}
+
+// TestGoldenScreens draws every screen at 80x24 and 120x40 with the clock,
+// colours and practice pinned.
+func TestGoldenScreens(t *testing.T) {
+	dir, svc := practice(t, 50)
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		w, h := size[0], size[1]
+		t.Run(fmt.Sprintf("%dx%d", w, h), func(t *testing.T) {
+			d := &driver{t: t, m: newModel(t, dir, svc, w, h)}
+			shot := func(name string) {
+				t.Helper()
+				if got := d.screen(); len(strings.Split(got, "\n")) != h {
+					t.Fatalf("%s: %d lines, want %d", name, len(strings.Split(got, "\n")), h)
+				}
+				golden(t, fmt.Sprintf("%s-%dx%d", name, w, h), d.screen())
+			}
+			d.init()
+			shot("find-empty")
+			d.typeText("kingsland")
+			shot("find-results")
+			d.keys("enter")
+			shot("record-summary")
+			for _, s := range []string{"j", "p", "m", "r", "a", "i", "o", "t", "h"} {
+				d.keys(s)
+				shot("record-" + sections[indexOfSection(s)].action)
+			}
+			d.keys("s", "?")
+			shot("help-record")
+			d.keys("esc", "ctrl+k")
+			d.typeText("jour")
+			shot("palette")
+			d.keys("esc", "c")
+			d.typeText("Thirsty")
+			d.keys("tab", "tab", "tab")
+			d.typeText("150/95")
+			shot("consult")
+			d.keys("ctrl+o")
+			d.typeText("diab")
+			shot("consult-picker")
+			d.keys("esc", "ctrl+x", "ctrl+x")
+			d.send(bookMsg{})
+			shot("book")
+			d.keys("esc", "/")
+			d.typeText("999 745 6920")
+			shot("find-nhs")
+		})
+	}
+}
+
+func indexOfSection(k string) int {
+	for i, s := range sections {
+		if keysOf(s.action) == k {
+			return i
+		}
+	}
+	return 0
+}
+
+func keysOf(action string) string {
+	return defaultKey("record", action)
+}
