@@ -246,6 +246,7 @@ func ruleSetOf(settings map[string]string) (*RuleSet, error) {
 		it, ifrom = DefaultRuleText("interactions"), "default"
 	}
 	h := sha256.New()
+	h.Write([]byte(rfrom + "\x00" + ifrom + "\x00"))
 	h.Write(rt)
 	h.Write([]byte{0})
 	h.Write(it)

@@ -1,0 +1,114 @@
+package commands
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opengpsoc/gpsoc/record"
+)
+
+const (
+	rxAmoxicillin = "39732411000001106" // Amoxicillin 500mg capsules (dm+d VMP)
+	rxRamipril    = "318902004"         // Ramipril 5mg capsules
+)
+
+func medEnv(t *testing.T) *practiceEnv {
+	e := newPracticeEnv(t, false)
+	e.setUp()
+	e.ok("--as", "reception", "patient", "add", "--nhs", "9434765919", "--family", "Smith", "--given", "John",
+		"--dob", "1961-03-12", "--sex", "male")
+	return e
+}
+
+func TestMedPrescribeAlertsCLI(t *testing.T) {
+	e := medEnv(t)
+	e.ok("--as", "dr.patel", "allergy", "add", "9434765919", "--code", "91936005", "--reaction", "rash")
+	// refused: exit 6, the alerts as JSON on stdout, one line on stderr
+	r := e.run("", "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin,
+		"--dose", "1 tds", "--quantity", "21", "-o", "json")
+	if r.code != ExitAlert {
+		t.Fatalf("exit %d, want 6\n%s%s", r.code, r.out, r.err)
+	}
+	var got struct {
+		Alerts []struct{ ID, Severity, Message string } `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil || len(got.Alerts) != 1 {
+		t.Fatalf("stdout %q: %v", r.out, err)
+	}
+	a := got.Alerts[0]
+	if !strings.HasPrefix(a.ID, "allergy:") || !strings.HasSuffix(a.ID, ":"+rxAmoxicillin) || a.Severity != "high" || a.Message == "" {
+		t.Fatalf("alert %+v", a)
+	}
+	if lines := strings.Count(strings.TrimSpace(r.err), "\n"); lines != 0 {
+		t.Errorf("stderr is not one line: %q", r.err)
+	}
+	// --check lists without prescribing; an ack cannot answer a high alert (exit 2)
+	e.want(ExitAlert, "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin, "--check")
+	e.want(ExitUsage, "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin,
+		"--dose", "1 tds", "--quantity", "21", "--ack", a.ID)
+	var meds []record.Medication
+	e.jsonOf(&meds, "--as", "dr.patel", "med", "list", "9434765919")
+	if len(meds) != 0 {
+		t.Fatalf("prescribed while refused: %d", len(meds))
+	}
+	// overridden with a reason: written, the answer recorded with its author
+	var m record.Medication
+	e.jsonOf(&m, "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin,
+		"--dose", "1 tds", "--quantity", "21", "--override", a.ID+"=tolerated amoxicillin in 2025")
+	if len(m.Answers) != 1 || m.Answers[0].Reason != "tolerated amoxicillin in 2025" || m.Answers[0].By != "dr.patel" || m.Unit != "capsule" {
+		t.Fatalf("medication %+v", m)
+	}
+	// no alerts: --check exits 0
+	e.ok("--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxRamipril, "--check")
+}
+
+func TestMedRolesAndStaleReauthCLI(t *testing.T) {
+	e := medEnv(t)
+	e.ok("--as", "dr.patel", "allergy", "add", "9434765919", "--nkda")
+	e.want(ExitForbidden, "--as", "reception", "med", "prescribe", "9434765919", "--code", rxRamipril, "--dose", "1 od", "--quantity", "28")
+	e.want(ExitForbidden, "--as", "nurse.jones", "med", "prescribe", "9434765919", "--code", rxRamipril, "--dose", "1 od", "--quantity", "28")
+	var m record.Medication
+	e.jsonOf(&m, "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxRamipril, "--dose", "1 od",
+		"--quantity", "28", "--repeat", "--issues", "2", "--review", "2027-05-24")
+	var issued []record.Medication
+	e.jsonOf(&issued, "--as", "dr.patel", "med", "issue", "9434765919", "--all-due")
+	if len(issued) != 1 || issued[0].Version != 2 {
+		t.Fatalf("issued %+v", issued)
+	}
+	e.ok("--as", "dr.patel", "med", "reauth", "9434765919", m.ID, "--issues", "6", "--if-version", "2")
+	msg := e.want(ExitConflict, "--as", "dr.patel", "med", "reauth", "9434765919", m.ID, "--issues", "6", "--if-version", "2")
+	if !strings.Contains(msg, "changed by dr.patel") {
+		t.Errorf("conflict does not say who: %q", msg)
+	}
+	e.want(ExitForbidden, "--as", "reception", "med", "issue", "9434765919", "--all-due")
+	out := e.ok("--as", "dr.patel", "med", "print", "9434765919")
+	for _, want := range []string{"Ramipril 5mg capsules", "Take ONE capsule once a day", "dr.patel, registration number 7012345"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("med print lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRulesImportCLI(t *testing.T) {
+	e := medEnv(t)
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(file, []byte("version: 1\nrules:\n  - id: x\n    severity: severe\n    drug: {names: [x]}\n    message: m\n    source: s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if msg := e.want(ExitUsage, "--as", "admin", "rules", "import", file); !strings.Contains(msg, "rules[0].severity") {
+		t.Errorf("error does not name the field: %q", msg)
+	}
+	e.want(ExitForbidden, "--as", "dr.patel", "rules", "import", file)
+	defaults := e.ok("rules", "defaults", "interactions")
+	if err := os.WriteFile(file, []byte(defaults), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("--as", "admin", "rules", "import", file)
+	out := e.ok("--as", "dr.patel", "rules", "list")
+	if !strings.Contains(out, "methotrexate-trimethoprim") || !strings.Contains(out, "\tpractice\t") || !strings.Contains(out, "valproate-female-12-55") {
+		t.Errorf("rules list:\n%s", out)
+	}
+}
