@@ -351,6 +351,10 @@ type fitem struct {
 	base    string // RESTful base of fullUrl, for relative references
 	res     fhir.Resource
 	typ     string
+	id      string // the resource's id
+	raw     []byte // undecoded resource (decoded just before its unit is written)
+	dres    fhir.Resource
+	derr    error
 	unit    *funit
 
 	recID  string // record id this resource maps to
@@ -462,7 +466,25 @@ func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImpo
 	}); err != nil {
 		return nil, err
 	}
-	for _, u := range units {
+	// Decode each bundle's remaining resources one unit ahead of the writer.
+	ready := make(chan *funit, 4)
+	go func() {
+		defer close(ready)
+		for _, u := range units {
+			for _, it := range u.items {
+				if it.raw != nil {
+					it.dres, it.derr = fhir.Parse(it.raw)
+				}
+			}
+			ready <- u
+		}
+	}()
+	defer func() {
+		for range ready {
+		}
+	}()
+	for u := range ready {
+		im.decoded(u)
 		if err := ctx.Err(); err != nil {
 			return im.sum, err
 		}
@@ -489,6 +511,30 @@ func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImpo
 		}
 	}
 	return im.sum, nil
+}
+
+// decoded takes the resources the decoder read for a unit (on the writer's
+// goroutine: the channel orders it after the decoding) and rejects the unit
+// when one of them is unreadable.
+func (im *importer) decoded(u *funit) {
+	bad := ""
+	for _, it := range u.items {
+		if it.raw == nil {
+			continue
+		}
+		it.res, it.raw = it.dres, nil
+		if it.derr != nil && bad == "" {
+			bad = "entry " + strconv.Itoa(it.entry) + ": " + it.derr.Error()
+		}
+	}
+	if bad != "" && !u.rejected {
+		for _, it := range u.items {
+			it.out = outRejected
+		}
+		im.reject(FHIRRejection{File: u.file, Entry: -1, Path: "Bundle", Reason: bad})
+		im.sum.RejectedBundles++
+		u.rejected = true
+	}
 }
 
 func (im *importer) count(it *fitem) {
@@ -560,7 +606,7 @@ func parse(in FHIRInput) *parsed {
 				out.bundleUnit(in.Name, b)
 				return out
 			}
-			out.pool = []*fitem{{file: in.Name, entry: 1, res: r, typ: r.FHIRType()}}
+			out.pool = []*fitem{{file: in.Name, entry: 1, res: r, typ: r.FHIRType(), id: *r.Head().ID}}
 			return out
 		} else if !bytes.Contains(data, []byte("}\n{")) && !bytes.Contains(data, []byte("}\r\n{")) {
 			out.err = fmt.Errorf("%s: %w", in.Name, err)
@@ -597,7 +643,7 @@ func parse(in FHIRInput) *parsed {
 			out.bundleUnit(fmt.Sprintf("%s:%d", in.Name, line), b)
 			continue
 		}
-		out.pool = append(out.pool, &fitem{file: in.Name, entry: line, res: r, typ: r.FHIRType()})
+		out.pool = append(out.pool, &fitem{file: in.Name, entry: line, res: r, typ: r.FHIRType(), id: *r.Head().ID})
 	}
 	return out
 }
@@ -629,15 +675,28 @@ func (out *parsed) bundleUnit(name string, b *fhir.Bundle) {
 			it.typ, it.out, it.why = "(no resource)", outSkipped, "entry without a resource"
 			continue
 		}
-		r, err := fhir.Parse(e.Resource)
-		if err != nil {
+		it.typ, it.id = fhir.Probe(e.Resource)
+		if it.typ == "" {
 			it.typ = "(unreadable)"
 			if bad == "" {
-				bad = "entry " + strconv.Itoa(i) + ": " + err.Error()
+				bad = "entry " + strconv.Itoa(i) + ": no resourceType"
 			}
 			continue
 		}
-		it.res, it.typ = r, r.FHIRType()
+		if identTypes[it.typ] || !fhir.Modelled(it.typ) {
+			// What other resources look up is decoded now; the rest just before its bundle is written.
+			r, err := fhir.Parse(e.Resource)
+			if err != nil {
+				it.typ = "(unreadable)"
+				if bad == "" {
+					bad = "entry " + strconv.Itoa(i) + ": " + err.Error()
+				}
+				continue
+			}
+			it.res = r
+		} else {
+			it.raw = e.Resource
+		}
 		if e.Request != nil && e.Request.Method != "" && e.Request.Method != "POST" && e.Request.Method != "PUT" {
 			it.out, it.why = outSkipped, "request method "+e.Request.Method+" is not an import"
 		}
@@ -661,20 +720,20 @@ var identTypes = map[string]bool{"Patient": true, "Practitioner": true, "Organiz
 	"Location": true, "Medication": true, "Condition": true, "MedicationRequest": true, "PractitionerRole": true}
 
 func (im *importer) index(it *fitem) {
-	if it.res == nil {
+	if it.res == nil && it.raw == nil {
 		return
 	}
 	if it.fullURL != "" {
 		im.byFull[it.fullURL] = it
 	}
-	id := *it.res.Head().ID
+	id := it.id
 	if id != "" {
 		im.byTID[it.typ+"/"+id] = it
 		if it.base != "" {
 			im.byFull[it.base+it.typ+"/"+id] = it
 		}
 	}
-	if !identTypes[it.typ] {
+	if !identTypes[it.typ] || it.res == nil {
 		return
 	}
 	for _, x := range identifiersOf(it.res) {
@@ -1053,7 +1112,7 @@ func (im *importer) patientsByIdent(tx store.Tx) map[string]string {
 // (ours are), else a name-based UUID of where it came from, so a re-run maps
 // it to the same record.
 func recordID(it *fitem, salt string) string {
-	id := *it.res.Head().ID
+	id := it.id
 	if len(id) == 36 {
 		if _, err := uuid.Parse(id); err == nil {
 			return strings.ToLower(id)

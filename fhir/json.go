@@ -9,7 +9,6 @@
 package fhir
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -225,18 +224,20 @@ func skipWS(b []byte, i int) int {
 func skipString(b []byte, i int) int {
 	i++
 	for i < len(b) {
-		j := bytes.IndexAny(b[i:], "\"\\")
-		if j < 0 {
-			return len(b)
-		}
-		i += j
-		if b[i] == '"' {
+		c := b[i]
+		if c == '"' {
 			return i + 1
 		}
-		i += 2
+		if c == '\\' {
+			i += 2
+			continue
+		}
+		i++
 	}
 	return i
 }
+
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
 // skipValue returns the index after the value starting at b[i].
 func skipValue(b []byte, i int) int {
@@ -249,11 +250,12 @@ func skipValue(b []byte, i int) int {
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
-			j := bytes.IndexAny(b[i:], "\"{}[]")
-			if j < 0 {
-				return len(b)
+			for i < len(b) && !structural[b[i]] {
+				i++
 			}
-			i += j
+			if i >= len(b) {
+				return i
+			}
 			switch b[i] {
 			case '"':
 				i = skipString(b, i)

@@ -665,3 +665,17 @@ func ResourceTypeOf(b []byte) string {
 	})
 	return t
 }
+
+// Probe reads a resource's type and id without decoding the rest.
+func Probe(b []byte) (resourceType, id string) {
+	probeMembers(b, func(key, val []byte) bool {
+		switch string(key) {
+		case "resourceType":
+			_ = json.Unmarshal(val, &resourceType)
+		case "id":
+			_ = json.Unmarshal(val, &id)
+		}
+		return resourceType == "" || id == ""
+	})
+	return
+}
