@@ -1,8 +1,10 @@
 package find
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -429,5 +431,67 @@ func TestPatientLoaderMatchesBuild(t *testing.T) {
 		if g, w := ix.Search(context.Background(), q, 20), want.Search(context.Background(), q, 20); !slices.Equal(g, w) {
 			t.Errorf("%q: loader %v, build %v", q, g, w)
 		}
+	}
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	ps := append(SyntheticPatients(3000, 13), qualityPatients...)
+	ps = append(ps, Patient{ID: "odd id", Family: "X", BirthDate: "12/03/1961", Postcode: "ls6  2qt"}, ps[7])
+	ps[len(ps)-1].Family = "Laterwins"
+	ix := BuildPatients(ps)
+	ix.SetClock(func() time.Time { return testNow })
+	ix.Put(Patient{ID: "p-put", Family: "Putnam", Given: "Pat", BirthDate: "1999-09-09"})
+	ix.Delete(ps[3].ID)
+	ix.Opened(ps[20].ID, testNow.Add(-time.Hour))
+	var buf bytes.Buffer
+	if err := ix.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	got, err := ReadSnapshot(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.SetClock(func() time.Time { return testNow })
+	if got.Len() != ix.Len() {
+		t.Fatalf("Len %d, want %d", got.Len(), ix.Len())
+	}
+	for _, p := range ps {
+		g, gok := got.Get(p.ID)
+		w, wok := ix.Get(p.ID)
+		if g != w || gok != wok {
+			t.Fatalf("Get(%s) = %+v %v, want %+v %v", p.ID, g, gok, w, wok)
+		}
+	}
+	for _, q := range []string{"s", "smith", "jo smi", "ls6", "12/3/61", "943 476", "laterwins", "brwn", "putnam", "x"} {
+		if g, w := got.Search(context.Background(), q, 20), ix.Search(context.Background(), q, 20); !slices.Equal(g, w) {
+			t.Errorf("%q: snapshot %v, index %v", q, g, w)
+		}
+	}
+	if !slices.Equal(got.Recent(5), ix.Recent(5)) {
+		t.Errorf("Recent: %v, want %v", got.Recent(5), ix.Recent(5))
+	}
+	// damaged snapshots are errors, never panics
+	for _, cut := range []int{0, 10, len(data) / 3, len(data) / 2, len(data) - 1} {
+		if _, err := ReadSnapshot(bytes.NewReader(data[:cut])); err == nil {
+			t.Errorf("snapshot cut at %d read without error", cut)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := 0; i < 200; i++ {
+		bad := bytes.Clone(data)
+		bad[len(snapshotMagic)+r.IntN(len(bad)-2*len(snapshotMagic))] ^= byte(1 + r.IntN(255))
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("flip %d: panic %v", i, p)
+				}
+			}()
+			if ix2, err := ReadSnapshot(bytes.NewReader(bad)); err == nil {
+				for _, q := range []string{"s", "smith", "ls6", "943", "12/3/61"} {
+					ix2.Search(context.Background(), q, 10)
+				}
+			}
+		}()
 	}
 }

@@ -1,0 +1,362 @@
+package find
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// A snapshot is the built patient index written out as its flat arrays, so that start-up
+// reads it back in a fraction of the time a build takes. It carries no checksum of the
+// practice: the caller stores it with the change sequence it was made at and rebuilds
+// (PatientLoader) when they differ.
+var snapshotMagic = []byte("gpsoc-find-patients-1\n")
+
+var errSnapshot = errors.New("malformed patient index snapshot")
+
+type snapWriter struct {
+	w   *bufio.Writer
+	buf [8]byte
+}
+
+func (s *snapWriter) u64(v uint64) {
+	binary.LittleEndian.PutUint64(s.buf[:], v)
+	s.w.Write(s.buf[:])
+}
+
+func (s *snapWriter) bytes(b []byte) {
+	s.u64(uint64(len(b)))
+	s.w.Write(b)
+}
+
+func (s *snapWriter) u32s(v []uint32) {
+	s.u64(uint64(len(v)))
+	var b [4]byte
+	for _, x := range v {
+		binary.LittleEndian.PutUint32(b[:], x)
+		s.w.Write(b[:])
+	}
+}
+
+func (s *snapWriter) u64s(v []uint64) {
+	s.u64(uint64(len(v)))
+	for _, x := range v {
+		s.u64(x)
+	}
+}
+
+func (s *snapWriter) strs(v []string) {
+	s.u64(uint64(len(v)))
+	for _, x := range v {
+		s.u64(uint64(len(x)))
+		s.w.WriteString(x)
+	}
+}
+
+func (s *snapWriter) strMap(m map[uint32]string) {
+	keys := make([]uint32, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	s.u64(uint64(len(keys)))
+	for _, k := range keys {
+		s.u64(uint64(k))
+		s.u64(uint64(len(m[k])))
+		s.w.WriteString(m[k])
+	}
+}
+
+type snapReader struct {
+	r   *bufio.Reader
+	err error
+	max uint64 // no count may exceed this (guards allocations on corrupt input)
+}
+
+func (s *snapReader) u64() uint64 {
+	if s.err != nil {
+		return 0
+	}
+	var b [8]byte
+	if _, err := io.ReadFull(s.r, b[:]); err != nil {
+		s.err = err
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func (s *snapReader) count() int {
+	n := s.u64()
+	if n > s.max {
+		if s.err == nil {
+			s.err = fmt.Errorf("%w: count %d", errSnapshot, n)
+		}
+		return 0
+	}
+	return int(n)
+}
+
+func (s *snapReader) bytes() []byte {
+	n := s.count()
+	b := make([]byte, n)
+	if s.err == nil {
+		_, s.err = io.ReadFull(s.r, b)
+	}
+	return b
+}
+
+func (s *snapReader) u32s() []uint32 {
+	raw := s.bytesN(4)
+	v := make([]uint32, len(raw)/4)
+	for i := range v {
+		v[i] = binary.LittleEndian.Uint32(raw[4*i:])
+	}
+	return v
+}
+
+func (s *snapReader) u64s() []uint64 {
+	raw := s.bytesN(8)
+	v := make([]uint64, len(raw)/8)
+	for i := range v {
+		v[i] = binary.LittleEndian.Uint64(raw[8*i:])
+	}
+	return v
+}
+
+// bytesN reads a count of elements of size bytes each.
+func (s *snapReader) bytesN(size int) []byte {
+	n := s.count()
+	b := make([]byte, n*size)
+	if s.err == nil {
+		_, s.err = io.ReadFull(s.r, b)
+	}
+	return b
+}
+
+func (s *snapReader) str() string {
+	n := s.count()
+	if n > 1<<20 {
+		s.err = fmt.Errorf("%w: string of %d bytes", errSnapshot, n)
+		return ""
+	}
+	b := make([]byte, n)
+	if s.err == nil {
+		_, s.err = io.ReadFull(s.r, b)
+	}
+	return string(b)
+}
+
+func (s *snapReader) strs() []string {
+	n := s.count()
+	v := make([]string, n)
+	for i := range v {
+		v[i] = s.str()
+	}
+	return v
+}
+
+func (s *snapReader) strMap() map[uint32]string {
+	n := s.count()
+	if n == 0 {
+		return nil
+	}
+	m := make(map[uint32]string, n)
+	for i := 0; i < n && s.err == nil; i++ {
+		k := uint32(s.u64())
+		m[k] = s.str()
+	}
+	return m
+}
+
+// WriteSnapshot writes the index (changes folded in first) and the remembered opening
+// times to w: about the index's size in memory. Patients put while it runs may be
+// missing from it.
+func (ix *Patients) WriteSnapshot(w io.Writer) error {
+	ix.mu.RLock()
+	pending := len(ix.delta) > 0 || ix.dead > len(ix.base.dups)
+	ix.mu.RUnlock()
+	if pending {
+		ix.Rebuild()
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	b := ix.base
+	sw := &snapWriter{w: bufio.NewWriterSize(w, 1<<20)}
+	sw.w.Write(snapshotMagic)
+	sw.u64(uint64(b.n))
+	sw.bytes(b.ids)
+	sw.strMap(b.oddIDs)
+	sw.u32s(b.fam)
+	sw.u32s(b.giv)
+	sw.u32s(b.dob)
+	sw.strMap(b.dobOdd)
+	sw.u64s(b.pcKey)
+	sw.strMap(b.pcOdd)
+	sw.u32s(b.pcFree)
+	sw.u64s(b.nhs)
+	sw.bytes(b.status)
+	for _, t := range []*strTable{&b.famTab, &b.givTab} {
+		sw.strs(t.strs)
+		sw.strs(t.folds)
+		sw.u32s(t.wOff)
+		sw.u32s(t.words)
+	}
+	sw.strs(b.voc.words)
+	sw.u32s(b.voc.tail)
+	sw.u32s(b.voc.pOff)
+	sw.u32s(b.voc.sOff)
+	sw.u32s(b.voc.post)
+	sw.u32s(b.idTab)
+	sw.u32s(b.byNHS)
+	sw.u32s(b.nhs3)
+	sw.u32s(b.nhs3Of[:])
+	sw.u32s(b.byDOB)
+	sw.u32s(b.byPC)
+	sw.u32s(b.dups)
+	ids := make([]string, 0, len(ix.opened))
+	for id := range ix.opened {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	sw.u64(uint64(len(ids)))
+	for _, id := range ids {
+		sw.u64(uint64(len(id)))
+		sw.w.WriteString(id)
+		sw.u64(uint64(ix.opened[id]))
+	}
+	sw.w.Write(snapshotMagic)
+	return sw.w.Flush()
+}
+
+// ReadSnapshot reads an index written by WriteSnapshot.
+func ReadSnapshot(r io.Reader) (*Patients, error) {
+	sr := &snapReader{r: bufio.NewReaderSize(r, 1<<20), max: 1 << 34}
+	magic := make([]byte, len(snapshotMagic))
+	if _, err := io.ReadFull(sr.r, magic); err != nil || string(magic) != string(snapshotMagic) {
+		return nil, fmt.Errorf("%w: bad header", errSnapshot)
+	}
+	b := &patBase{}
+	b.n = int(sr.u64())
+	sr.max = uint64(64*b.n + 1<<16) // nothing is longer than a few entries a patient
+	b.ids = sr.bytes()
+	b.oddIDs = sr.strMap()
+	b.fam = sr.u32s()
+	b.giv = sr.u32s()
+	b.dob = sr.u32s()
+	b.dobOdd = sr.strMap()
+	b.pcKey = sr.u64s()
+	b.pcOdd = sr.strMap()
+	b.pcFree = sr.u32s()
+	b.nhs = sr.u64s()
+	b.status = sr.bytes()
+	for _, t := range []*strTable{&b.famTab, &b.givTab} {
+		t.strs = sr.strs()
+		t.folds = sr.strs()
+		t.wOff = sr.u32s()
+		t.words = sr.u32s()
+	}
+	b.voc.words = sr.strs()
+	b.voc.tail = sr.u32s()
+	b.voc.pOff = sr.u32s()
+	b.voc.sOff = sr.u32s()
+	b.voc.post = sr.u32s()
+	b.idTab = sr.u32s()
+	b.byNHS = sr.u32s()
+	b.nhs3 = sr.u32s()
+	nhs3Of := sr.u32s()
+	b.byDOB = sr.u32s()
+	b.byPC = sr.u32s()
+	b.dups = sr.u32s()
+	opened := make(map[string]int64)
+	for i, n := 0, sr.count(); i < n && sr.err == nil; i++ {
+		id := sr.str()
+		opened[id] = int64(sr.u64())
+	}
+	tail := make([]byte, len(snapshotMagic))
+	if sr.err == nil {
+		if _, err := io.ReadFull(sr.r, tail); err != nil || string(tail) != string(snapshotMagic) {
+			sr.err = fmt.Errorf("%w: bad trailer", errSnapshot)
+		}
+	}
+	if sr.err != nil {
+		return nil, fmt.Errorf("read patient index snapshot: %w", sr.err)
+	}
+	if err := b.check(nhs3Of); err != nil {
+		return nil, err
+	}
+	copy(b.nhs3Of[:], nhs3Of)
+	ix := NewPatients()
+	ix.mu.Lock()
+	ix.opened = opened
+	ix.installLocked(b)
+	ix.mu.Unlock()
+	return ix, nil
+}
+
+// check verifies the shapes and ranges a search relies on, so that a damaged snapshot
+// is an error rather than a panic later.
+func (b *patBase) check(nhs3Of []uint32) error {
+	n := b.n
+	bad := func(what string) error { return fmt.Errorf("%w: %s", errSnapshot, what) }
+	if len(b.ids) != 16*n || len(b.fam) != n || len(b.giv) != n || len(b.dob) != n || len(b.pcKey) != n || len(b.nhs) != n || len(b.status) != n {
+		return bad("record arrays")
+	}
+	if len(nhs3Of) != 1001 {
+		return bad("NHS groups")
+	}
+	monotone := func(off []uint32, end int) bool {
+		for i := 1; i < len(off); i++ {
+			if off[i] < off[i-1] {
+				return false
+			}
+		}
+		return len(off) > 0 && int(off[len(off)-1]) <= end
+	}
+	for _, t := range []*strTable{&b.famTab, &b.givTab} {
+		if len(t.folds) != len(t.strs) || len(t.wOff) != len(t.strs)+1 || t.wOff[len(t.strs)] != uint32(len(t.words)) || !monotone(t.wOff, len(t.words)) {
+			return bad("name tables")
+		}
+		for _, w := range t.words {
+			if int(w&^primaryBit) >= len(b.voc.words) {
+				return bad("word ids")
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		if int(b.fam[i]) >= len(b.famTab.strs) || int(b.giv[i]) >= len(b.givTab.strs) {
+			return bad("name ids")
+		}
+	}
+	nw := len(b.voc.words)
+	if len(b.voc.tail) != nw || len(b.voc.pOff) != nw+1 || len(b.voc.sOff) != nw+1 || b.voc.sOff[nw] != uint32(len(b.voc.post)) ||
+		!monotone(b.voc.pOff, len(b.voc.post)) || !monotone(b.voc.sOff, len(b.voc.post)) {
+		return bad("vocabulary")
+	}
+	for _, w := range b.voc.tail {
+		if int(w) >= nw {
+			return bad("vocabulary")
+		}
+	}
+	for _, l := range [][]uint32{b.voc.post, b.byNHS, b.nhs3, b.byDOB, b.byPC, b.pcFree, b.dups} {
+		for _, r := range l {
+			if int(r) >= n {
+				return bad("posting lists")
+			}
+		}
+	}
+	if nhs3Of[1000] != uint32(len(b.nhs3)) || !monotone(nhs3Of, len(b.nhs3)) {
+		return bad("NHS groups")
+	}
+	if len(b.idTab) == 0 || len(b.idTab)&(len(b.idTab)-1) != 0 {
+		return bad("id table")
+	}
+	for _, x := range b.idTab {
+		if int(x) > n {
+			return bad("id table")
+		}
+	}
+	return nil
+}
