@@ -1,6 +1,7 @@
 package find
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -206,6 +207,39 @@ func TestBenchFull(t *testing.T) {
 		}
 		if a := rep.Anchors; a != nil {
 			t.Logf("  anchors: sahilm p95 %.1f ms (x%.0f), fzf p95 %.1f ms (x%.0f) %s", a.SahilmP95Ms, a.RatioSahilm, a.FzfP95Ms, a.RatioFzf, a.FzfSkipped)
+		}
+	}
+}
+
+func BenchmarkPatientLoader(b *testing.B) {
+	ps, _ := patientsForBench()
+	keys := make([][]byte, len(ps))
+	rows := make([][]byte, len(ps))
+	for i, p := range ps {
+		keys[i], rows[i] = []byte(p.ID), EncodePatientRow(p)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		l := NewPatientLoader(len(rows))
+		for i := range rows {
+			l.Add(keys[i], rows[i])
+		}
+		l.Build()
+	}
+}
+
+func BenchmarkReadSnapshot(b *testing.B) {
+	_, ix := patientsForBench()
+	var buf bytes.Buffer
+	if err := ix.WriteSnapshot(&buf); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadSnapshot(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
