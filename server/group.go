@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -27,9 +28,10 @@ func GroupCommit(st store.Store) store.Store {
 
 type groupStore struct {
 	store.Store
-	mu      sync.Mutex
-	queue   []*groupCall
-	running bool
+	commits, calls atomic.Int64
+	mu             sync.Mutex
+	queue          []*groupCall
+	running        bool
 }
 
 type groupCall struct {
@@ -95,6 +97,8 @@ func (g *groupStore) run(batch []*groupCall) {
 			}
 			return nil
 		})
+		g.commits.Add(1)
+		g.calls.Add(int64(len(ran)))
 		switch {
 		case failed != nil:
 			// Everything in ran only appended audit events: run it again.
@@ -129,4 +133,13 @@ func (t *recordingTx) Put(e record.Entity) error    { t.wrote = true; return t.W
 func (t *recordingTx) SetSearchRow(id string, row []byte) error {
 	t.wrote = true
 	return t.WTx.SetSearchRow(id, row)
+}
+
+// GroupStats is how many transactions a GroupCommit store committed and how
+// many Updates they carried (for benchmarks: the mean batch size).
+func GroupStats(st store.Store) (commits, updates int64) {
+	if g, ok := st.(*groupStore); ok {
+		return g.commits.Load(), g.calls.Load()
+	}
+	return 0, 0
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
@@ -49,7 +50,13 @@ func hasKind(ks []record.Kind, k record.Kind) bool {
 
 // fhirContext is what the mappings need: the practice and its users.
 func (s *Server) fhirContext(ctx context.Context) (*fhir.Context, error) {
-	c := &fhir.Context{Users: map[string]record.User{}}
+	s.mu.Lock()
+	c, at := s.fctx, s.fctxAt
+	s.mu.Unlock()
+	if c != nil && time.Since(at) < cacheTTL {
+		return c, nil
+	}
+	c = &fhir.Context{Users: map[string]record.User{}}
 	err := s.p.Store().View(ctx, func(tx store.Tx) error {
 		pr, err := tx.Practice()
 		if err != nil {
@@ -62,7 +69,13 @@ func (s *Server) fhirContext(ctx context.Context) (*fhir.Context, error) {
 		}
 		return err
 	})
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.fctx, s.fctxAt = c, time.Now()
+	s.mu.Unlock()
+	return c, nil
 }
 
 // resourceOf maps one record to the resource of type t that represents it.

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
@@ -37,7 +38,23 @@ type Server struct {
 	p   *clinical.Practice
 	o   Options
 	mux *http.ServeMux
+
+	// Short-lived caches of what every request needs and rarely changes:
+	// who holds a token (with their role) and the practice's users for the
+	// mappings. cacheTTL bounds how long a revoked token or a role change
+	// takes to apply.
+	mu       sync.Mutex
+	sessions map[string]session
+	fctx     *fhir.Context
+	fctxAt   time.Time
 }
+
+type session struct {
+	svc *clinical.Service
+	at  time.Time
+}
+
+const cacheTTL = time.Second
 
 // New makes a Server.
 func New(o Options) *Server {
@@ -47,7 +64,7 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{p: o.Practice, o: o, mux: http.NewServeMux()}
+	s := &Server{p: o.Practice, o: o, mux: http.NewServeMux(), sessions: map[string]session{}}
 	s.routes()
 	return s
 }
@@ -86,14 +103,8 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 			writeOutcome(w, http.StatusUnauthorized, "login", "a bearer token is required (make one with `gpsoc user token NAME`)")
 			return
 		}
-		var name string
-		err := s.p.Store().View(ctx, func(tx store.Tx) error {
-			u, err := tx.UserByTokenHash(clinical.TokenHash(tok))
-			if err == nil {
-				name = u.Name
-			}
-			return err
-		})
+		hash := clinical.TokenHash(tok)
+		svc, err := s.session(ctx, hash)
 		if err != nil {
 			if record.IsNotFound(err) {
 				s.auditUnauthenticated(ctx, r, "unknown bearer token")
@@ -104,17 +115,46 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 			writeError(w, err)
 			return
 		}
-		svc, err := s.p.As(ctx, name)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
+		name := svc.User().Name
 		r.Body = http.MaxBytesReader(w, r.Body, s.o.MaxBody)
 		if err := h(w, r, svc); err != nil {
 			s.o.Logger.Debug("request failed", "method", r.Method, "path", r.URL.Path, "user", name, "err", err)
 			writeError(w, err)
 		}
 	})
+}
+
+// session is the services acting as the holder of a token (by its hash).
+func (s *Server) session(ctx context.Context, hash string) (*clinical.Service, error) {
+	now := time.Now()
+	s.mu.Lock()
+	se, ok := s.sessions[hash]
+	s.mu.Unlock()
+	if ok && now.Sub(se.at) < cacheTTL {
+		return se.svc, nil
+	}
+	var name string
+	err := s.p.Store().View(ctx, func(tx store.Tx) error {
+		u, err := tx.UserByTokenHash(hash)
+		if err == nil {
+			name = u.Name
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	svc, err := s.p.As(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.sessions) > 10000 {
+		clear(s.sessions)
+	}
+	s.sessions[hash] = session{svc: svc, at: now}
+	s.mu.Unlock()
+	return svc, nil
 }
 
 func bearer(r *http.Request) (string, bool) {

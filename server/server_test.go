@@ -24,19 +24,23 @@ import (
 var ctx = context.Background()
 
 type fixture struct {
+	st     store.Store
 	url    string
 	p      *clinical.Practice
 	tokens map[string]string
 }
 
 // start serves a new practice (admin, a GP, a nurse, a receptionist) over loopback.
-func start(t testing.TB) *fixture {
+func start(t testing.TB) *fixture { return startWith(t, bolt.Options{Hold: true}) }
+
+func startWith(t testing.TB, o bolt.Options) *fixture {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), bolt.Options{Hold: true})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
+	gst := server.GroupCommit(st)
+	p := clinical.New(clinical.Options{Store: gst, Source: "api"})
 	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", false); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +48,7 @@ func start(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{p: p, tokens: map[string]string{}}
+	f := &fixture{p: p, st: gst, tokens: map[string]string{}}
 	for _, u := range []record.User{
 		{Name: "admin"},
 		{Name: "dr.gp", Role: record.RoleGP, Prescriber: true, RegNumber: "7012345"},
