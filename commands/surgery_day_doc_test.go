@@ -41,7 +41,8 @@ func TestSurgeryDayDocRuns(t *testing.T) {
 		t.Fatalf("the documented day failed: %v\n%s", err, out)
 	}
 	for _, want := range []string{"refused: exit 5", `"764146007"`, `"systolic": 148`, "dr.patel retract observation",
-		"reception create patient", "dr.patel create consultation", "entered-in-error"} {
+		"reception create patient", "dr.patel create consultation", "entered-in-error",
+		"refused: exit 6", "allergy:764146007:39732411000001106", "2 dr.patel update medication", "Take ONE capsule once a day"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the documented day's output lacks %q:\n%s", want, out)
 		}
