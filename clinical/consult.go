@@ -27,6 +27,11 @@ func (s *Service) Code(field, system, code string) (record.Code, error) {
 	}
 	c := record.Code{System: uri, Code: code}
 	if s.p.terms != nil {
+		// Codes repeat (bulk imports, busy days): known-good displays are cached.
+		if d, ok := s.p.codeCache.Load(uri + "|" + code); ok {
+			c.Display = d.(string)
+			return c, nil
+		}
 		d, err := s.p.terms.Lookup(uri, code)
 		if err != nil {
 			if ve, ok := err.(*record.ValidationError); ok {
@@ -36,6 +41,7 @@ func (s *Service) Code(field, system, code string) (record.Code, error) {
 			return c, err
 		}
 		c.Display = d
+		s.p.codeCache.Store(uri+"|"+code, d)
 	}
 	return c, nil
 }

@@ -192,11 +192,7 @@ func (s *Service) importEntry(tx store.WTx, e record.Entity, known map[string]ma
 		}
 		m.PatientID = p.ID
 	}
-	if m.PatientID != "" && e.Kind() != record.KindSession {
-		if _, err := tx.Get(record.KindPatient, m.PatientID); err != nil {
-			return "", "", record.Invalid("patientId", m.PatientID, "no such patient")
-		}
-	}
+	// A missing patient is found by Put (a NotFoundError naming patientId).
 	m.Version = 0
 	s.stamp(m)
 	if err := e.Validate(); err != nil {

@@ -39,6 +39,8 @@ type Practice struct {
 	now    func() time.Time
 	source string
 
+	codeCache sync.Map // system|code -> display of a code the terminology accepted
+
 	mu     sync.Mutex
 	idx    *find.Patients
 	idxSeq uint64
