@@ -100,7 +100,19 @@ func FHIRBase(ods string) string { return "https://gpsoc.invalid/fhir/" + ods + 
 
 // ExportFHIRPatient is a patient's whole record as a collection Bundle
 // (with the practice's Organization and its users as Practitioners). Audited.
+// It does not ask for a reason for a sensitive record (the API's $everything
+// uses it); the CLI uses ExportFHIRPatientFor.
 func (s *Service) ExportFHIRPatient(ctx context.Context, ref string) (*fhir.Bundle, error) {
+	return s.exportFHIRPatient(ctx, ref, nil)
+}
+
+// ExportFHIRPatientFor is ExportFHIRPatient audited as the record opened for
+// export: a sensitive record needs a reason (else a PermissionError, audited).
+func (s *Service) ExportFHIRPatientFor(ctx context.Context, ref string, ro ReadOptions) (*fhir.Bundle, error) {
+	return s.exportFHIRPatient(ctx, ref, &ro)
+}
+
+func (s *Service) exportFHIRPatient(ctx context.Context, ref string, ro *ReadOptions) (*fhir.Bundle, error) {
 	if err := s.require(ctx, ActBulk, ""); err != nil {
 		return nil, err
 	}
@@ -135,13 +147,18 @@ func (s *Service) ExportFHIRPatient(ctx context.Context, ref string) (*fhir.Bund
 	if err != nil {
 		return nil, err
 	}
-	b, err := BundleOf(c, "collection", res, s.p.now())
-	if err != nil {
-		return nil, err
+	if ro != nil {
+		if err := s.opened(ctx, pat, *ro, "export"); err != nil {
+			return nil, err
+		}
+	} else {
+		ev := s.event("export", record.KindPatient, pat.ID, pat.ID, pat.Version)
+		ev.Query = "fhir bundle"
+		if err := s.audit(ctx, ev); err != nil {
+			return nil, err
+		}
 	}
-	ev := s.event("export", record.KindPatient, pat.ID, pat.ID, pat.Version)
-	ev.Query = "fhir bundle"
-	return b, s.audit(ctx, ev)
+	return BundleOf(c, "collection", res, s.p.now())
 }
 
 // BundleOf wraps resources in a Bundle of a type, with RESTful fullUrls.

@@ -484,7 +484,7 @@ func TestFHIRPatientBundle(t *testing.T) {
 			return nil
 		})
 	})
-	b, err := a.ExportFHIRPatient(context.Background(), pid)
+	b, err := a.ExportFHIRPatientFor(context.Background(), pid, clinical.ReadOptions{Reason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -754,3 +754,83 @@ func TestFHIRRoles(t *testing.T) {
 }
 
 func fxIsPermission(err error) bool { _, ok := err.(*record.PermissionError); return ok }
+
+// Exporting a sensitive patient's record needs a reason, and the denial is audited.
+func TestFHIRExportSensitiveNeedsReason(t *testing.T) {
+	a, st := fxSourcePractice(t, 3)
+	var pid string
+	ctx := context.Background()
+	if err := st.Update(ctx, func(tx store.WTx) error {
+		return tx.ForEach(record.KindPatient, func(e record.Entity) error {
+			if pid != "" {
+				return nil
+			}
+			p := e.(*record.Patient)
+			pid = p.ID
+			p.Sensitive = true
+			return tx.Put(p)
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ExportFHIRPatientFor(ctx, pid, clinical.ReadOptions{}); !fxIsPermission(err) {
+		t.Fatalf("sensitive export without a reason: %v", err)
+	}
+	b, err := a.ExportFHIRPatientFor(ctx, pid, clinical.ReadOptions{Reason: "transfer to new practice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b.Entry[0].Resource)+string(b.Entry[len(b.Entry)-1].Resource), "resourceType") {
+		t.Fatal("empty bundle")
+	}
+	var denied, exported bool
+	_ = st.View(ctx, func(tx store.Tx) error {
+		return tx.Audit(0, func(ev *record.AuditEvent) error {
+			if ev.PatientID == pid && ev.Outcome == "denied" {
+				denied = true
+			}
+			if ev.PatientID == pid && ev.Action == "export" && ev.Reason == "transfer to new practice" {
+				exported = true
+			}
+			return nil
+		})
+	})
+	if !denied || !exported {
+		t.Errorf("audit: denied %v, export with reason %v", denied, exported)
+	}
+}
+
+// Each Synthea bundle on its own imports exactly its MANIFEST row.
+func TestFHIRImportSyntheaPerBundle(t *testing.T) {
+	_, s, _ := fhirPractice(t, "Per Bundle Surgery", "B86007", false)
+	f, err := os.Open(filepath.Join(fxSyntheaDir, "MANIFEST.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	hdr := strings.Split(sc.Text(), "\t")
+	rows := 0
+	for sc.Scan() {
+		row := strings.Split(sc.Text(), "\t")
+		rows++
+		sum := importFHIR(t, s, fxLoadInputs(t, filepath.Join(fxSyntheaDir, row[0])), false)
+		if sum.RejectedBundles != 0 || sum.ByType["Patient"].Imported != 1 {
+			t.Fatalf("%s: %+v", row[0], sum.Rejections)
+		}
+		for i := 9; i < len(hdr); i++ {
+			want, _ := strconv.Atoi(row[i])
+			got := 0
+			if c := sum.ByType[hdr[i]]; c != nil {
+				got = c.Imported
+			}
+			if got != want {
+				t.Errorf("%s (%s): %s imported %d, MANIFEST says %d", row[0], row[1], hdr[i], got, want)
+			}
+		}
+	}
+	if rows != 100 {
+		t.Errorf("%d MANIFEST rows", rows)
+	}
+}

@@ -50,7 +50,7 @@ func newImportCmd(f *Factory) *cobra.Command {
 }
 
 func newExportFHIRCmd(f *Factory) *cobra.Command {
-	var patient, out string
+	var patient, out, reason string
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "fhir (--patient PATIENT [--out FILE] | --all --out DIR)",
@@ -74,7 +74,7 @@ immunisations (Immunization), appointments (Appointment), tasks and recalls
 it back without loss: a complete, vendor-free exit.
 
 A demo practice's resources carry the meta.tag HTEST (test health data).
-Admins and GPs only; audited.`,
+Admins and GPs only; audited. Exporting a sensitive record needs --reason.`,
 		Example: `  gpsoc export fhir --patient 9434765919 --out smith.json
   gpsoc export fhir --all --out /srv/exit/$(date +%F)`,
 		Args: cobra.NoArgs,
@@ -90,7 +90,7 @@ Admins and GPs only; audited.`,
 				return err
 			}
 			if patient != "" {
-				b, err := s.ExportFHIRPatient(cmd.Context(), patient)
+				b, err := s.ExportFHIRPatientFor(cmd.Context(), patient, clinical.ReadOptions{Reason: reason})
 				if err != nil {
 					return err
 				}
@@ -119,6 +119,7 @@ Admins and GPs only; audited.`,
 	cmd.Flags().StringVar(&patient, "patient", "", "the patient (id or NHS number)")
 	cmd.Flags().BoolVar(&all, "all", false, "the whole practice, as FHIR Bulk NDJSON")
 	cmd.Flags().StringVar(&out, "out", "", "FILE for --patient (default stdout), DIR for --all")
+	cmd.Flags().StringVar(&reason, "reason", "", "why a sensitive record is exported (required for one; audited)")
 	return cmd
 }
 
