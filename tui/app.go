@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/keymaps"
 	"github.com/opengpsoc/gpsoc/record"
@@ -91,6 +92,17 @@ type Model struct {
 	// queued keys typed after enter on find while its results were coming:
 	// they belong to the record that is about to open.
 	queued []tea.KeyPressMsg
+	// frame is the last screen drawn, for tests that wait on what the user
+	// sees without reading the model across goroutines.
+	frame atomic.Pointer[string]
+}
+
+// LastFrame is the last screen drawn by View, as plain text.
+func (m *Model) LastFrame() string {
+	if s := m.frame.Load(); s != nil {
+		return *s
+	}
+	return ""
 }
 
 // New builds the root model.
@@ -346,7 +358,10 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 
 // View draws the whole screen: top line, page, status and footer.
 func (m *Model) View() tea.View {
-	v := tea.NewView(m.Render())
+	s := m.Render()
+	plain := ansi.Strip(s)
+	m.frame.Store(&plain)
+	v := tea.NewView(s)
 	v.AltScreen = true
 	v.WindowTitle = "gpsoc"
 	return v

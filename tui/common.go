@@ -60,7 +60,7 @@ func NewStyles(dark, plain bool) Styles {
 	s := lipgloss.NewStyle
 	if plain {
 		return Styles{Plain: true, Title: s().Bold(true), Banner: s().Bold(true), BannerDim: s(), Alert: s().Bold(true),
-			Warn: s().Bold(true), OK: s(), Muted: s().Faint(true), Selected: s().Reverse(true), Heading: s().Bold(true).Underline(true),
+			Warn: s().Bold(true), OK: s(), Muted: s().Faint(true), Selected: s().Reverse(true), Heading: s().Bold(true),
 			Key: s().Bold(true), Field: s(), FieldOn: s().Bold(true), Demo: s().Reverse(true).Bold(true), Band: s().Faint(true)}
 	}
 	return Styles{
