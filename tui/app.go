@@ -563,4 +563,3 @@ func orDash(s string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-

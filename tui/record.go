@@ -119,7 +119,7 @@ type recordPage struct {
 	section string
 	scroll  int
 	chart   int
-	asking  bool // a sensitive record: asking for a reason
+	asking  bool   // a sensitive record: asking for a reason
 	after   string // consult or prescribe typed ahead of the load
 	ask     Field
 }
