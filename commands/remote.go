@@ -1,9 +1,20 @@
 package commands
 
+// Remote mode (design.md §3, §5): with remote.url and remote.token in config
+// (or GPSOC_REMOTE_URL, GPSOC_REMOTE_TOKEN) every command uses a FHIR R4
+// server through store/remote instead of the local practice file; the
+// commands that only make sense locally exit 2 and say so.
+
 import (
+	"context"
 	"strings"
 
+	"github.com/spf13/cobra"
+
+	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/store/remote"
 )
 
 // remoteConfig is remote.url and remote.token (env GPSOC_REMOTE_URL, GPSOC_REMOTE_TOKEN).
@@ -19,8 +30,56 @@ func remoteConfigured(f *Factory) bool {
 	return u != ""
 }
 
-// openRemote opens the remote store (remote mode); create (init, restore) is local only.
+// localOnly are the commands that act on the practice file itself.
+var localOnly = map[string]bool{"init": true, "backup": true, "restore": true, "check": true, "demo": true,
+	"audit verify": true, "codes import": true, "user token": true}
+
+// checkRemoteMode refuses a local-only command in remote mode (called before every command).
+func checkRemoteMode(f *Factory, cmd *cobra.Command) error {
+	if !remoteConfigured(f) {
+		return nil
+	}
+	path := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+	if localOnly[path] {
+		u, _ := remoteConfig(f)
+		return usagef("gpsoc %s works on a local practice file only; remote mode is on (remote.url %s): unset GPSOC_REMOTE_URL, or run it on the server's machine", path, u)
+	}
+	return nil
+}
+
+// openRemote opens the remote store; create (init, restore, demo) is local only.
 func openRemote(f *Factory, create bool) (store.Store, error) {
-	u, _ := remoteConfig(f)
-	return nil, usagef("remote mode (remote.url %s) is not available in this build", u)
+	u, tok := remoteConfig(f)
+	if create {
+		return nil, usagef("creating a practice works on a local data dir only; remote mode is on (remote.url %s)", u)
+	}
+	if tok == "" {
+		return nil, usagef("remote mode needs a token: set remote.token or GPSOC_REMOTE_TOKEN (make one on the server with `gpsoc user token NAME`)")
+	}
+	name, _ := f.ActingUser()
+	role := record.Role(strings.TrimSpace(f.Config.GetString("remote.role")))
+	if role == "" {
+		role = record.RoleGP
+	}
+	ods := strings.TrimSpace(f.Config.GetString("remote.ods"))
+	pname := strings.TrimSpace(f.Config.GetString("remote.practice"))
+	if pname == "" {
+		pname = u
+	}
+	return remote.Open(context.Background(), remote.Options{URL: u, Token: tok, User: name, Role: role,
+		Practice:  record.Practice{Name: pname, ODS: ods},
+		SearchRow: searchRow})
+}
+
+// searchRow is a patient's find row, so the local find index loads from any FHIR server.
+func searchRow(p *record.Patient) []byte {
+	var st uint8
+	switch p.Status {
+	case record.PatientLeft:
+		st = 1
+	case record.PatientDeceased:
+		st = 2
+	}
+	return find.EncodePatientRow(find.Patient{ID: p.ID, Family: p.Family, Given: strings.Join(p.Given, " "),
+		BirthDate: p.BirthDate, NHS: p.NHSNumber, Postcode: p.Postcode, Status: st})
 }

@@ -53,6 +53,9 @@ Run it with no subcommand on a terminal to open the workstation.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRemoteMode(f, cmd); err != nil { // commands/remote.go
+				return err
+			}
 			return checkFormat(f.Output)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -1,0 +1,285 @@
+// Package remote is a store.Store over a FHIR R4 REST server: ours (`gpsoc
+// serve`) or another vendor's. View reads with GETs; Update buffers its writes
+// and sends them when fn returns (one request for one write, so ids, versions
+// and If-Match conflicts are exact; a transaction Bundle for several), so a
+// failed fn sends nothing.
+//
+// The server owns what only it can: the audit trail (it audits every call
+// under the token's user, so Append here is a no-op), users and tokens, the
+// practice settings, and the role rules (a 403 comes back as a
+// PermissionError). Only standard FHIR is used: no server-specific operation
+// is needed.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// Options configure a remote store.
+type Options struct {
+	URL   string // the FHIR base, e.g. https://gp.example/fhir/
+	Token string // bearer token
+	// User and Role are the acting user as the local services see it; the
+	// server applies its own rules to the token's holder regardless.
+	User string
+	Role record.Role
+	// Practice names the practice the server holds (ODS code and name), for
+	// the mappings' identifiers.
+	Practice record.Practice
+	// SearchRow encodes a patient's compact find row, so the local find index
+	// can load from the server through standard search (nil: no rows).
+	SearchRow func(p *record.Patient) []byte
+	Client    *http.Client
+}
+
+// Store is a FHIR server as a store.
+type Store struct {
+	o    Options
+	base string
+	hc   *http.Client
+}
+
+// Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.URL == "" {
+		return nil, record.Invalid("remote.url", "", "a FHIR base URL is required")
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.Role == "" {
+		o.Role = record.RoleGP
+	}
+	if o.Practice.Name == "" {
+		o.Practice.Name = "Remote practice"
+	}
+	if o.Practice.Settings == nil {
+		o.Practice.Settings = map[string]string{}
+	}
+	s := &Store{o: o, base: strings.TrimSuffix(o.URL, "/") + "/", hc: o.Client}
+	var cs struct {
+		ResourceType string `json:"resourceType"`
+		FHIRVersion  string `json:"fhirVersion"`
+	}
+	if err := s.do(ctx, "GET", "metadata", nil, nil, &cs); err != nil {
+		return nil, fmt.Errorf("remote %s: %w", s.base, err)
+	}
+	if cs.ResourceType != "CapabilityStatement" || !strings.HasPrefix(cs.FHIRVersion, "4.0") {
+		return nil, fmt.Errorf("remote %s: not a FHIR R4 server (metadata: %s %s)", s.base, cs.ResourceType, cs.FHIRVersion)
+	}
+	return s, nil
+}
+
+// View runs fn with reads against the server.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fn(&tx{s: s, ctx: ctx})
+}
+
+// Update runs fn, then sends its writes. An error from fn sends nothing.
+func (s *Store) Update(ctx context.Context, fn func(store.WTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &wtx{tx: tx{s: s, ctx: ctx}}
+	if err := fn(w); err != nil {
+		return err
+	}
+	return w.commit()
+}
+
+// Close releases nothing: every request stands alone.
+func (s *Store) Close() error { return nil }
+
+// ---- HTTP ----
+
+// httpError is a non-2xx answer, with the OperationOutcome's diagnostics.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.msg) }
+
+var changedBy = regexp.MustCompile(`\(changed by (\S+) at (\S+)\)`)
+
+// typed maps an HTTP failure to the store's typed errors.
+func typed(err error, what string) error {
+	var he *httpError
+	if !errors.As(err, &he) {
+		return err
+	}
+	switch he.status {
+	case http.StatusNotFound, http.StatusGone:
+		return &record.NotFoundError{Kind: what, ID: he.msg}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return &record.PermissionError{Action: what + ": the server refused (" + he.msg + ")"}
+	case http.StatusConflict, http.StatusPreconditionFailed:
+		ce := &record.ConflictError{What: what, Msg: he.msg}
+		if m := changedBy.FindStringSubmatch(he.msg); m != nil {
+			ce.By = m[1]
+			ce.At, _ = time.Parse(time.RFC3339, strings.TrimSuffix(m[2], ")"))
+			ce.Msg = strings.TrimSpace(strings.Replace(he.msg, m[0], "", 1))
+		}
+		return ce
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return &record.ValidationError{Field: what, Value: "", Reason: he.msg}
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		return &record.BusyError{Path: what, Msg: he.msg}
+	}
+	return err
+}
+
+func (s *Store) url(path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	return s.base + strings.TrimPrefix(path, "/")
+}
+
+// do sends a request; out (when not nil) receives the JSON body; hdr receives the headers.
+func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr map[string]string, out any) error {
+	_, err := s.doH(ctx, method, path, body, hdr, out)
+	return err
+}
+
+func (s *Store) doH(ctx context.Context, method, path string, body []byte, hdr map[string]string, out any) (http.Header, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.url(path), rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	if s.o.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.o.Token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := s.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 256<<20))
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode >= 300 {
+		msg := strings.TrimSpace(string(b))
+		var oo fhir.OperationOutcome
+		if json.Unmarshal(b, &oo) == nil && len(oo.Issue) > 0 {
+			var parts []string
+			for _, is := range oo.Issue {
+				d := is.Diagnostics
+				if d == "" && is.Details != nil {
+					d = is.Details.Text
+				}
+				parts = append(parts, d)
+			}
+			msg = strings.Join(parts, "; ")
+		}
+		return res.Header, &httpError{status: res.StatusCode, msg: msg}
+	}
+	if out != nil && len(b) > 0 {
+		if raw, ok := out.(*[]byte); ok {
+			*raw = b
+		} else if err := json.Unmarshal(b, out); err != nil {
+			return res.Header, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return res.Header, nil
+}
+
+// kinds <-> resource types.
+func typeOf(k record.Kind) string {
+	if k == record.KindRecall {
+		return "Task"
+	}
+	return fhir.KindType(k)
+}
+
+// search runs a search and follows its next links, calling fn for each resource.
+func (s *Store) search(ctx context.Context, t string, q url.Values, fn func(fhir.Resource) error) (int, error) {
+	if q.Get("_count") == "" {
+		q.Set("_count", "500")
+	}
+	path := t + "?" + q.Encode()
+	total := -1
+	for path != "" {
+		var b fhir.Bundle
+		var raw []byte
+		if err := s.do(ctx, "GET", path, nil, nil, &raw); err != nil {
+			return 0, typed(err, t)
+		}
+		if err := fhir.Unmarshal(raw, &b); err != nil {
+			return 0, fmt.Errorf("search %s: %w", t, err)
+		}
+		if b.Total != nil && total < 0 {
+			total = *b.Total
+		}
+		for _, e := range b.Entry {
+			if e.Search != nil && e.Search.Mode != "" && e.Search.Mode != "match" {
+				continue
+			}
+			r, err := fhir.Parse(e.Resource)
+			if err != nil {
+				return 0, err
+			}
+			if r.FHIRType() != t {
+				continue
+			}
+			if err := fn(r); err != nil {
+				return 0, err
+			}
+		}
+		path = ""
+		for _, l := range b.Link {
+			if l.Relation == "next" {
+				path = l.URL
+			}
+		}
+	}
+	return total, nil
+}
+
+// version is a resource's meta.versionId as a number (1 when the server keeps none).
+func version(r fhir.Resource) int {
+	if m := *r.Head().Meta; m != nil {
+		if v, err := strconv.Atoi(m.VersionID); err == nil {
+			return v
+		}
+	}
+	return 1
+}
+
+func lastUpdated(r fhir.Resource) time.Time {
+	if m := *r.Head().Meta; m != nil {
+		t, _ := time.Parse(time.RFC3339Nano, m.LastUpdated)
+		return t
+	}
+	return time.Time{}
+}

@@ -1,0 +1,518 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+type tx struct {
+	s   *Store
+	ctx context.Context
+}
+
+// ---- practice and users: the server's own; the local services see the acting user ----
+
+func (t *tx) Practice() (*record.Practice, error) {
+	p := t.s.o.Practice
+	p.Settings = map[string]string{}
+	for k, v := range t.s.o.Practice.Settings {
+		p.Settings[k] = v
+	}
+	return &p, nil
+}
+
+func (t *tx) user() record.User {
+	return record.User{Name: t.s.o.User, Role: t.s.o.Role, Prescriber: t.s.o.Role == record.RoleGP}
+}
+
+func (t *tx) User(name string) (*record.User, error) {
+	if u := t.user(); name == u.Name && name != "" {
+		return &u, nil
+	}
+	return nil, &record.NotFoundError{Kind: "user", ID: name}
+}
+
+func (t *tx) Users() ([]record.User, error) {
+	if t.s.o.User == "" {
+		return nil, nil
+	}
+	return []record.User{t.user()}, nil
+}
+
+// UserByTokenHash: tokens are the server's; a client never sees their hashes.
+func (t *tx) UserByTokenHash(hash string) (*record.User, error) {
+	return nil, &record.NotFoundError{Kind: "user token", ID: "(hash)"}
+}
+
+// ---- records ----
+
+type resolver struct{ users map[string]bool }
+
+func (resolver) ID(r *fhir.Reference, t string) string {
+	if r == nil || r.Reference == "" {
+		return ""
+	}
+	ref := strings.Split(r.Reference, "/_history/")[0]
+	parts := strings.Split(ref, "/")
+	if len(parts) < 2 || parts[len(parts)-2] != t {
+		return ""
+	}
+	return parts[len(parts)-1]
+}
+
+func (rs resolver) User(r *fhir.Reference) (string, bool) {
+	if r == nil {
+		return "", false
+	}
+	if id, ok := strings.CutPrefix(r.Reference, "Practitioner/"); ok && rs.users[id] {
+		return id, true
+	}
+	return "", false
+}
+
+func (rs resolver) Who(r *fhir.Reference) string {
+	if n, ok := rs.User(r); ok {
+		return n
+	}
+	if r == nil {
+		return ""
+	}
+	return r.Display
+}
+
+func (t *tx) resolver() resolver {
+	return resolver{users: map[string]bool{fhir.PractitionerID(t.s.o.User): true}}
+}
+
+// entity maps a resource to the record it holds, with the server's id and version.
+func (t *tx) entity(r fhir.Resource) (record.Entity, error) {
+	rs := t.resolver()
+	var e record.Entity
+	var err error
+	switch x := r.(type) {
+	case *fhir.Patient:
+		e, _, err = fhir.PatientFrom(x, rs)
+	case *fhir.Observation:
+		e, _, err = fhir.ObservationFrom(x, rs)
+	case *fhir.Condition:
+		e, _, err = fhir.ProblemFrom(x, rs)
+	case *fhir.Encounter:
+		e, _, err = fhir.ConsultationFrom(x, rs)
+	case *fhir.MedicationRequest:
+		e, _, err = fhir.MedicationFrom(x, x.MedicationCodeableConcept, rs)
+	case *fhir.AllergyIntolerance:
+		e, _, err = fhir.AllergyFrom(x, rs)
+	case *fhir.Immunization:
+		e, _, err = fhir.ImmunisationFrom(x, rs)
+	case *fhir.Appointment:
+		e, _, err = fhir.AppointmentFrom(x, rs)
+	case *fhir.Task:
+		if fhir.IsRecall(x) {
+			e, _, err = fhir.RecallFrom(x, rs)
+		} else {
+			e, _, err = fhir.TaskFrom(x, rs)
+		}
+	default:
+		return nil, fmt.Errorf("remote: %s is not a record type", r.FHIRType())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("remote: %s/%s: %w", r.FHIRType(), *r.Head().ID, err)
+	}
+	m := e.Head()
+	m.ID = *r.Head().ID
+	m.Version = version(r)
+	if at := lastUpdated(r); !at.IsZero() {
+		m.RecordedAt = at
+	}
+	if m.Status == "" {
+		if p, ok := e.(*record.Patient); ok {
+			p.Status = record.PatientActive
+		}
+	}
+	return e, nil
+}
+
+func (t *tx) read(typ, id string) (fhir.Resource, error) {
+	var raw []byte
+	if err := t.s.do(t.ctx, "GET", typ+"/"+url.PathEscape(id), nil, nil, &raw); err != nil {
+		return nil, typed(err, typ+" "+id)
+	}
+	return fhir.Parse(raw)
+}
+
+func (t *tx) Get(kind record.Kind, id string) (record.Entity, error) {
+	if id == "" {
+		return nil, &record.NotFoundError{Kind: string(kind), ID: id}
+	}
+	r, err := t.read(typeOf(kind), id)
+	if err != nil {
+		if record.IsNotFound(err) {
+			return nil, &record.NotFoundError{Kind: string(kind), ID: id}
+		}
+		return nil, err
+	}
+	e, err := t.entity(r)
+	if err != nil {
+		return nil, err
+	}
+	if e.Kind() != kind {
+		return nil, &record.NotFoundError{Kind: string(kind), ID: id}
+	}
+	return e, nil
+}
+
+func (t *tx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
+	typ := typeOf(kind)
+	var raw []byte
+	if err := t.s.do(t.ctx, "GET", typ+"/"+url.PathEscape(id)+"/_history", nil, nil, &raw); err != nil {
+		return nil, typed(err, string(kind)+" "+id)
+	}
+	var b fhir.Bundle
+	if err := fhir.Unmarshal(raw, &b); err != nil {
+		return nil, err
+	}
+	var out []record.Entity
+	for i := len(b.Entry) - 1; i >= 0; i-- { // history is newest first; Versions is oldest first
+		if len(b.Entry[i].Resource) == 0 { // a deletion (other servers)
+			continue
+		}
+		r, err := fhir.Parse(b.Entry[i].Resource)
+		if err != nil {
+			return nil, err
+		}
+		e, err := t.entity(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (t *tx) PatientByNHS(nhs string) (*record.Patient, error) {
+	var found *record.Patient
+	_, err := t.s.search(t.ctx, "Patient", url.Values{"identifier": {record.SystemNHS + "|" + nhs}}, func(r fhir.Resource) error {
+		e, err := t.entity(r)
+		if err == nil && found == nil {
+			found = e.(*record.Patient)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, &record.NotFoundError{Kind: "patient", ID: nhs}
+	}
+	return found, nil
+}
+
+func (t *tx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
+	if kind == record.KindPatient || kind == record.KindSession {
+		return nil, nil
+	}
+	out := []record.Entity{}
+	_, err := t.s.search(t.ctx, typeOf(kind), url.Values{"patient": {"Patient/" + patientID}}, func(r fhir.Resource) error {
+		e, err := t.entity(r)
+		if err != nil {
+			return err
+		}
+		if e.Kind() == kind {
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ForEach walks patients by standard search; other kinds patient by patient.
+func (t *tx) ForEach(kind record.Kind, fn func(record.Entity) error) error {
+	if kind == record.KindSession {
+		return nil
+	}
+	if kind == record.KindPatient {
+		_, err := t.s.search(t.ctx, "Patient", url.Values{}, func(r fhir.Resource) error {
+			e, err := t.entity(r)
+			if err != nil {
+				return err
+			}
+			return fn(e)
+		})
+		return err
+	}
+	var ids []string
+	if err := t.ForEach(record.KindPatient, func(e record.Entity) error { ids = append(ids, e.Head().ID); return nil }); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		es, err := t.List(id, kind)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t *tx) Count(kind record.Kind) int {
+	if kind == record.KindPatient {
+		if n, err := t.s.search(t.ctx, "Patient", url.Values{"_count": {"0"}}, func(fhir.Resource) error { return nil }); err == nil && n >= 0 {
+			return n
+		}
+	}
+	n := 0
+	_ = t.ForEach(kind, func(record.Entity) error { n++; return nil })
+	return n
+}
+
+// SearchRows derives each patient's find row from a standard search, so the
+// local find index works against any server.
+func (t *tx) SearchRows(fn func(id string, row []byte) error) error {
+	if t.s.o.SearchRow == nil {
+		return nil
+	}
+	return t.ForEach(record.KindPatient, func(e record.Entity) error {
+		return fn(e.Head().ID, t.s.o.SearchRow(e.(*record.Patient)))
+	})
+}
+
+// Changes: a remote store keeps no change sequence; the index is loaded whole.
+func (t *tx) Changes(after uint64, fn func(seq uint64, patientID string) error) (uint64, error) {
+	return after, nil
+}
+
+// Audit and AuditHead: the trail is the server's (read it there, as an admin).
+func (t *tx) Audit(after uint64, fn func(*record.AuditEvent) error) error { return nil }
+func (t *tx) AuditHead() (uint64, string, error)                         { return 0, "", nil }
+
+// ---- writes ----
+
+type wtx struct {
+	tx
+	puts []record.Entity
+}
+
+func (w *wtx) PutPractice(p *record.Practice) error {
+	return &record.PermissionError{Action: "change the practice settings in remote mode (do it on the server)"}
+}
+
+func (w *wtx) PutUser(u *record.User) error {
+	return &record.PermissionError{Action: "change users in remote mode (do it on the server)"}
+}
+
+// Put buffers a write. A record for a patient that does not exist is refused now.
+func (w *wtx) Put(e record.Entity) error {
+	if pid := e.Head().PatientID; e.Kind() != record.KindPatient && pid != "" && e.Head().Version == 0 {
+		created := false
+		for _, x := range w.puts {
+			created = created || (x.Kind() == record.KindPatient && x.Head().ID == pid)
+		}
+		if !created {
+			if _, err := w.Get(record.KindPatient, pid); err != nil {
+				return err
+			}
+		}
+	}
+	w.puts = append(w.puts, e)
+	return nil
+}
+
+func (w *wtx) SetSearchRow(id string, row []byte) error { return nil }
+
+// Append: the server writes the audit event of every call itself.
+func (w *wtx) Append(ev *record.AuditEvent) error { return nil }
+
+func (w *wtx) fctx() *fhir.Context {
+	u := w.user()
+	return &fhir.Context{Practice: w.s.o.Practice, Users: map[string]record.User{u.Name: u}}
+}
+
+// resourceOf maps a record to the resource that carries it.
+func resourceOf(c *fhir.Context, e record.Entity) (fhir.Resource, error) {
+	var rs []fhir.Resource
+	switch x := e.(type) {
+	case *record.Patient:
+		return c.PatientResource(x), nil
+	case *record.Consultation:
+		rs = c.EncounterResources(x)
+	case *record.Problem:
+		return c.ConditionResource(x), nil
+	case *record.Observation:
+		return c.ObservationResource(x), nil
+	case *record.Medication:
+		rs = c.MedicationResources(x)
+	case *record.Allergy:
+		return c.AllergyResource(x), nil
+	case *record.Immunisation:
+		return c.ImmunizationResource(x), nil
+	case *record.Appointment:
+		return c.AppointmentResource(x), nil
+	case *record.Task:
+		return c.TaskResource(x), nil
+	case *record.Recall:
+		return c.RecallResource(x), nil
+	}
+	for _, r := range rs {
+		if r.FHIRType() == typeOf(e.Kind()) {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("remote: a %s has no FHIR resource", e.Kind())
+}
+
+// commit sends the buffered writes: one write as a plain create or a
+// version-checked update (If-Match), several as one transaction Bundle.
+func (w *wtx) commit() error {
+	switch len(w.puts) {
+	case 0:
+		return nil
+	case 1:
+		return w.one(w.puts[0])
+	}
+	return w.bundle()
+}
+
+func (w *wtx) one(e record.Entity) error {
+	c := w.fctx()
+	m := e.Head()
+	typ := typeOf(e.Kind())
+	creating := m.Version == 0
+	r, err := resourceOf(c, e)
+	if err != nil {
+		return err
+	}
+	var hdr map[string]string
+	method, path := "POST", typ
+	if creating {
+		*r.Head().ID = ""
+		if mm := *r.Head().Meta; mm != nil {
+			mm.VersionID = ""
+		}
+	} else {
+		method, path = "PUT", typ+"/"+url.PathEscape(m.ID)
+		hdr = map[string]string{"If-Match": fmt.Sprintf(`W/"%d"`, m.Version)}
+	}
+	body, err := fhir.Marshal(r)
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	rh, err := w.s.doH(w.ctx, method, path, body, hdr, &raw)
+	if err != nil {
+		return typed(err, string(e.Kind())+" "+m.ID)
+	}
+	if len(raw) > 0 {
+		if got, err := fhir.Parse(raw); err == nil && *got.Head().ID != "" {
+			m.ID = *got.Head().ID
+			m.Version = version(got)
+			if at := lastUpdated(got); !at.IsZero() {
+				m.RecordedAt = at
+			}
+			return nil
+		}
+	}
+	// return=minimal servers: the Location header names id and version.
+	if loc := rh.Get("Location"); loc != "" {
+		if id, v, ok := locationID(loc, typ); ok {
+			m.ID, m.Version = id, v
+			return nil
+		}
+	}
+	if creating {
+		return fmt.Errorf("remote: the server did not say which id it gave the new %s", e.Kind())
+	}
+	m.Version++
+	return nil
+}
+
+// locationID reads Type/id/_history/v from a Location.
+func locationID(loc, typ string) (string, int, bool) {
+	i := strings.Index(loc, typ+"/")
+	if i < 0 {
+		return "", 0, false
+	}
+	parts := strings.Split(loc[i+len(typ)+1:], "/")
+	v := 1
+	if len(parts) >= 3 && parts[1] == "_history" {
+		fmt.Sscan(parts[2], &v)
+	}
+	return parts[0], v, parts[0] != ""
+}
+
+// bundle sends several writes as one transaction: new records carry ids
+// chosen here (and urn:uuid fullUrls), so they can refer to each other.
+func (w *wtx) bundle() error {
+	c := w.fctx()
+	b := &fhir.Bundle{ResourceType: "Bundle", Type: "transaction"}
+	created := map[string]string{} // "Type/id" -> urn
+	for _, e := range w.puts {
+		m := e.Head()
+		if m.Version == 0 {
+			if m.ID == "" {
+				m.ID = uuid.Must(uuid.NewV7()).String()
+			}
+			created[typeOf(e.Kind())+"/"+m.ID] = "urn:uuid:" + m.ID
+		}
+	}
+	for _, e := range w.puts {
+		m := e.Head()
+		r, err := resourceOf(c, e)
+		if err != nil {
+			return err
+		}
+		raw, err := fhir.Marshal(r)
+		if err != nil {
+			return err
+		}
+		s := string(raw)
+		for ref, urn := range created {
+			s = strings.ReplaceAll(s, `"reference":"`+ref+`"`, `"reference":"`+urn+`"`)
+		}
+		typ := typeOf(e.Kind())
+		en := fhir.BundleEntry{Resource: json.RawMessage(s)}
+		if m.Version == 0 {
+			en.FullURL = "urn:uuid:" + m.ID
+			en.Request = &fhir.BundleRequest{Method: "POST", URL: typ}
+		} else {
+			en.FullURL = w.s.base + typ + "/" + m.ID
+			en.Request = &fhir.BundleRequest{Method: "PUT", URL: typ + "/" + m.ID, IfMatch: fmt.Sprintf(`W/"%d"`, m.Version)}
+		}
+		b.Entry = append(b.Entry, en)
+	}
+	body, err := fhir.Marshal(b)
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	if err := w.s.do(w.ctx, "POST", "", body, nil, &raw); err != nil {
+		return typed(err, "transaction")
+	}
+	var resp fhir.Bundle
+	_ = fhir.Unmarshal(raw, &resp)
+	for i, e := range w.puts {
+		m := e.Head()
+		if i < len(resp.Entry) && resp.Entry[i].Response != nil {
+			if id, v, ok := locationID(resp.Entry[i].Response.Location, typeOf(e.Kind())); ok {
+				m.ID, m.Version = id, v
+				continue
+			}
+		}
+		m.Version++
+	}
+	return nil
+}
+
+var _ store.WTx = (*wtx)(nil)
