@@ -19,7 +19,9 @@ func TestRemoteModeAgainstServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- serveRun(ctx, &ServeOptions{F: f, Addr: "127.0.0.1:0", MaxBody: 1 << 20, Ready: func(a string) { ready <- a }}) }()
+	go func() {
+		done <- serveRun(ctx, &ServeOptions{F: f, Addr: "127.0.0.1:0", MaxBody: 1 << 20, Ready: func(a string) { ready <- a }})
+	}()
 	var addr string
 	select {
 	case addr = <-ready:

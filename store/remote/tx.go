@@ -296,7 +296,7 @@ func (t *tx) Changes(after uint64, fn func(seq uint64, patientID string) error) 
 
 // Audit and AuditHead: the trail is the server's (read it there, as an admin).
 func (t *tx) Audit(after uint64, fn func(*record.AuditEvent) error) error { return nil }
-func (t *tx) AuditHead() (uint64, string, error)                         { return 0, "", nil }
+func (t *tx) AuditHead() (uint64, string, error)                          { return 0, "", nil }
 
 // ---- writes ----
 
