@@ -68,6 +68,10 @@ var dmdRefsets = map[string]string{
 
 // Product returns a dm+d product (VMP, AMP, VTM, VMPP, AMPP) by code.
 func (t *Terminology) Product(code string) (Product, error) {
+	return retry(func() (Product, error) { return t.product(code) })
+}
+
+func (t *Terminology) product(code string) (Product, error) {
 	s := t.source(SourceDMD)
 	if s == nil {
 		return Product{}, &NotFoundError{System: SystemDMD, Code: code}

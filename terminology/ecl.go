@@ -359,6 +359,10 @@ func (m *Matcher) set(s *source) bitset { return m.sets[s] }
 // SNOMED ids) and returns the membership test. A concept or refset id that no source knows is
 // a *NotFoundError: a typo must not silently match nothing.
 func (t *Terminology) CompileECL(expr string) (*Matcher, error) {
+	return retry(func() (*Matcher, error) { return t.compileECLSnomed(expr) })
+}
+
+func (t *Terminology) compileECLSnomed(expr string) (*Matcher, error) {
 	return t.compileECL(SystemSNOMED, expr)
 }
 
@@ -464,6 +468,10 @@ func (t *Terminology) ECL(expr string) ([]Concept, error) {
 
 // ECLIn evaluates an expression over the hierarchy of another system (CTV3, Read v2).
 func (t *Terminology) ECLIn(system, expr string) ([]Concept, error) {
+	return retry(func() ([]Concept, error) { return t.eclIn(system, expr) })
+}
+
+func (t *Terminology) eclIn(system, expr string) ([]Concept, error) {
 	sys, err := SystemURI(system)
 	if err != nil {
 		return nil, err

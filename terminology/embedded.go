@@ -82,9 +82,11 @@ func (t *Terminology) ensureEmbedded() error {
 			}
 		}
 		r.info.Name = r.name
-		if err := t.db.write(r); err != nil {
+		replaced, err := t.db.write(r)
+		if err != nil {
 			return err
 		}
+		t.db.dropGeneration(replaced) // nothing is loaded yet: no reader can hold it
 	}
 	return nil
 }

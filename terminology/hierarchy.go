@@ -196,6 +196,10 @@ func (t *Terminology) Ancestors(system, code string) ([]CodeTerm, error) {
 }
 
 func (t *Terminology) related(system, code string, up bool) ([]CodeTerm, error) {
+	return retry(func() ([]CodeTerm, error) { return t.relatedOnce(system, code, up) })
+}
+
+func (t *Terminology) relatedOnce(system, code string, up bool) ([]CodeTerm, error) {
 	s, id, err := t.locate(system, code)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,10 @@ type Replacement struct {
 
 // Concept returns a code's details. system may be a short name or a URI; "" means SNOMED CT.
 func (t *Terminology) Concept(system, code string) (ConceptDetail, error) {
+	return retry(func() (ConceptDetail, error) { return t.concept(system, code) })
+}
+
+func (t *Terminology) concept(system, code string) (ConceptDetail, error) {
 	s, id, err := t.locate(system, code)
 	if err != nil {
 		return ConceptDetail{}, err
@@ -83,6 +87,10 @@ func (t *Terminology) termOf(s *source, code string) string {
 // Replacements lists the successors the release names for an inactive code (empty for an
 // active one). It never substitutes silently: the caller decides, helped by Automatic.
 func (t *Terminology) Replacements(system, code string) ([]Replacement, error) {
+	return retry(func() ([]Replacement, error) { return t.replacements(system, code) })
+}
+
+func (t *Terminology) replacements(system, code string) ([]Replacement, error) {
 	s, id, err := t.locate(system, code)
 	if err != nil {
 		return nil, err
@@ -139,6 +147,10 @@ var ErrNoMap = errors.New("no Read→SNOMED map imported (gpsoc codes import rea
 // MapLegacy returns the SNOMED CT concepts a Read v2 or CTV3 code maps to (assured maps
 // first). A code with no map row is a *NotFoundError.
 func (t *Terminology) MapLegacy(system, code string) ([]Mapping, error) {
+	return retry(func() ([]Mapping, error) { return t.mapLegacy(system, code) })
+}
+
+func (t *Terminology) mapLegacy(system, code string) ([]Mapping, error) {
 	sys, err := SystemURI(system)
 	if err != nil {
 		return nil, err

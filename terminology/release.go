@@ -169,7 +169,10 @@ func sortUnique(ids []uint32) []uint32 {
 
 // write stores the release in a fresh generation and makes it current. Until the final
 // pointer flip nothing a reader sees changes; on any error the new generation is removed.
-func (d *db) write(r *release) (err error) {
+// write stores the release as a new generation and makes it current. It returns the
+// generation it replaced, which the caller drops (dropGeneration) once readers have the
+// new release.
+func (d *db) write(r *release) (replaced string, err error) {
 	n := len(r.codes)
 	r.info.Counts = countsOf(r, r.info.Counts)
 	r.info.ImportedAt = time.Now().UTC().Truncate(time.Second)
@@ -194,16 +197,17 @@ func (d *db) write(r *release) (err error) {
 					return err
 				}
 			}
-			return activateTx(tx, r.name, gen)
+			replaced, err = activateTx(tx, r.name, gen)
+			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store %s: %w", r.name, err)
+			return "", fmt.Errorf("store %s: %w", r.name, err)
 		}
-		return nil
+		return replaced, nil
 	}
 	gen, err := d.newGeneration(r.name)
 	if err != nil {
-		return fmt.Errorf("store %s: %w", r.name, err)
+		return "", fmt.Errorf("store %s: %w", r.name, err)
 	}
 	defer func() {
 		if err != nil {
@@ -219,13 +223,13 @@ func (d *db) write(r *release) (err error) {
 			return step(g)
 		})
 		if err != nil {
-			return fmt.Errorf("store %s: %w", r.name, err)
+			return "", fmt.Errorf("store %s: %w", r.name, err)
 		}
 	}
-	if err = d.activate(r.name, gen); err != nil {
-		return fmt.Errorf("activate %s: %w", r.name, err)
+	if replaced, err = d.activate(r.name, gen); err != nil {
+		return "", fmt.Errorf("activate %s: %w", r.name, err)
 	}
-	return nil
+	return replaced, nil
 }
 
 // writeTables stores the blobs (codes, hierarchy, flags, terms) and the small buckets.
@@ -567,9 +571,10 @@ type source struct {
 	par    csr
 	chi    csr
 
-	ptOnce sync.Once
-	pts    []string
-	ptErr  error
+	ptOnce   sync.Once
+	pts      []string
+	ptErr    error
+	ptLoaded atomic.Bool
 
 	rowsOnce sync.Once
 	terms    []termRow
@@ -640,11 +645,20 @@ func (s *source) preferredTerms(d *db) ([]string, error) {
 		if s.ptErr == nil && len(s.pts) != len(s.codes) {
 			s.ptErr = fmt.Errorf("source %s: preferred term table corrupt", s.name)
 		}
+		s.ptLoaded.Store(s.ptErr == nil)
 	})
 	return s.pts, s.ptErr
 }
 
+// pt is one concept's preferred term: from the in-memory table once something loaded it,
+// else from the concept's record (loading the whole table costs ~0.3 s on a full release,
+// too much for a single lookup in a one-shot command).
 func (s *source) pt(d *db, id uint32) string {
+	if !s.ptLoaded.Load() {
+		if rec, ok, err := s.record(d, s.codes[id]); err == nil && ok {
+			return rec.PT
+		}
+	}
 	pts, err := s.preferredTerms(d)
 	if err != nil || int(id) >= len(pts) {
 		return ""

@@ -39,6 +39,10 @@ type termIndex interface {
 // Search finds codes by free text over preferred terms and synonyms; a code typed exactly
 // comes first. Results are one per code, best first.
 func (t *Terminology) Search(ctx context.Context, text string, o SearchOptions) ([]Result, error) {
+	return retry(func() ([]Result, error) { return t.search(ctx, text, o) })
+}
+
+func (t *Terminology) search(ctx context.Context, text string, o SearchOptions) ([]Result, error) {
 	sys, err := SystemURI(o.System)
 	if err != nil {
 		return nil, err

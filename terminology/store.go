@@ -152,34 +152,39 @@ func createGeneration(tx *bolt.Tx, name string) (string, *bolt.Bucket, error) {
 	return gen, g, nil
 }
 
-// dropGeneration removes an unfinished generation.
+// dropGeneration removes an unfinished or replaced generation.
 func (d *db) dropGeneration(gen string) {
+	if gen == "" {
+		return
+	}
 	_ = d.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktGens).DeleteBucket([]byte(gen))
 	})
 }
 
-// activate points source name at gen and deletes the generation it replaces, atomically.
-func (d *db) activate(name, gen string) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error { return activateTx(tx, name, gen) })
+// activate points source name at gen and returns the generation it replaced (or ""). The
+// caller drops that one once readers have moved to the new release (dropGeneration); if the
+// process dies first, collectGarbage removes it at the next Open.
+func (d *db) activate(name, gen string) (string, error) {
+	var old string
+	err := d.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		old, err = activateTx(tx, name, gen)
+		return err
+	})
+	return old, err
 }
 
-func activateTx(tx *bolt.Tx, name, gen string) error {
+func activateTx(tx *bolt.Tx, name, gen string) (string, error) {
 	src := tx.Bucket(bktSources)
-	old := src.Get([]byte(name))
-	var oldName []byte
-	if old != nil {
-		oldName = append([]byte(nil), old...)
-	}
+	old := string(src.Get([]byte(name)))
 	if err := src.Put([]byte(name), []byte(gen)); err != nil {
-		return err
+		return "", err
 	}
-	if oldName != nil && !bytes.Equal(oldName, []byte(gen)) {
-		if err := tx.Bucket(bktGens).DeleteBucket(oldName); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-			return err
-		}
+	if old == gen {
+		old = ""
 	}
-	return nil
+	return old, nil
 }
 
 // remove deletes a source and its data (used for code lists).
@@ -198,12 +203,25 @@ func (d *db) remove(name string) error {
 	})
 }
 
+// errGenMissing: a reader held a source whose release was replaced meanwhile.
+var errGenMissing = errors.New("terminology release replaced during the read")
+
 func genBucket(tx *bolt.Tx, gen string) (*bolt.Bucket, error) {
 	g := tx.Bucket(bktGens).Bucket([]byte(gen))
 	if g == nil {
-		return nil, fmt.Errorf("terminology store: generation %s missing", gen)
+		return nil, fmt.Errorf("generation %s: %w", gen, errGenMissing)
 	}
 	return g, nil
+}
+
+// retry runs a read again when an import replaced the source it was reading (the new
+// release is loaded by then).
+func retry[T any](f func() (T, error)) (T, error) {
+	v, err := f()
+	for i := 0; i < 3 && errors.Is(err, errGenMissing); i++ {
+		v, err = f()
+	}
+	return v, err
 }
 
 func putBlob(g *bolt.Bucket, name string, data []byte) error {

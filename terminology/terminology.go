@@ -268,10 +268,15 @@ func (t *Terminology) sourcesFor(system string) []*source {
 // install writes a release and reloads it. The import lock is held by the caller.
 func (t *Terminology) install(r *release) (SourceInfo, error) {
 	r.info.Name = r.name
-	if err := t.db.write(r); err != nil {
+	replaced, err := t.db.write(r)
+	if err != nil {
 		return SourceInfo{}, err
 	}
-	if err := t.reload(); err != nil {
+	// readers move to the new release before the old one is deleted (a read that still
+	// hits the old one retries on the new)
+	err = t.reload()
+	t.db.dropGeneration(replaced)
+	if err != nil {
 		return SourceInfo{}, err
 	}
 	return t.source(r.name).info, nil
