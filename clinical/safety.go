@@ -159,6 +159,25 @@ type drugFacts struct {
 	verified   bool // ingredients from dm+d (or a name that names them)
 	fromName   bool // unverified, but the approved name of a combination names them
 	names      []string
+	// sides[i] is what matched interaction i's a (sides[2i]) and b
+	// (sides[2i+1]) selectors ("" none): worked out once per drug and check.
+	sides []string
+}
+
+// interactionSides matches a drug against both selectors of every interaction, once.
+func (c *checker) interactionSides(d *drugFacts) []string {
+	if d.sides == nil {
+		d.sides = make([]string, 2*len(c.rules.Interactions))
+		for i, x := range c.rules.Interactions {
+			if ok, n := c.selects(x.A, d); ok {
+				d.sides[2*i] = n
+			}
+			if ok, n := c.selects(x.B, d); ok {
+				d.sides[2*i+1] = n
+			}
+		}
+	}
+	return d.sides
 }
 
 // agentClasses maps allergy agents and findings that sit outside the
@@ -439,14 +458,13 @@ func (c *checker) check(f *facts, d *drugFacts, except string) ([]SafetyAlert, e
 		if dup == "" && d.vtm != nil && od.vtm != nil && d.vtm.Code == od.vtm.Code {
 			add("duplicate:"+d.vtm.Code+":"+m.ID, "moderate", fmt.Sprintf("Duplicate %s: already on %s (%s)", strings.ToLower(d.vtm.Term), od.name, m.ID))
 		}
-		for _, x := range c.rules.Interactions {
-			a1, n1 := c.selects(x.A, d)
-			b1, n2 := c.selects(x.B, od)
-			if !(a1 && b1) {
-				a1, n1 = c.selects(x.B, d)
-				b1, n2 = c.selects(x.A, od)
+		ds, os := c.interactionSides(d), c.interactionSides(od)
+		for i, x := range c.rules.Interactions {
+			n1, n2 := ds[2*i], os[2*i+1]
+			if n1 == "" || n2 == "" {
+				n1, n2 = ds[2*i+1], os[2*i]
 			}
-			if a1 && b1 {
+			if n1 != "" && n2 != "" {
 				add("interaction:"+x.ID+":"+m.ID, x.Severity, fmt.Sprintf("Interaction %s with %s (%s, %s): %s",
 					n1, n2, od.name, m.ID, x.Advice))
 			}

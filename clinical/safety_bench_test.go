@@ -71,5 +71,7 @@ func BenchmarkSafetyChecks(b *testing.B) {
 			b.Fatal(err, alerts)
 		}
 	}
-	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/op")
+	us := float64(time.Since(start).Nanoseconds()) / 1e3 / float64(b.N)
+	b.ReportMetric(us, "µs/op")
+	b.ReportMetric(us, "us/op") // the unit make bench (internal/benchrun) reads
 }

@@ -86,5 +86,5 @@ func BenchmarkSafetyChecksService(b *testing.B) {
 			b.Fatal(err, res)
 		}
 	}
-	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/op")
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/1e3/float64(b.N), "µs/op")
 }
