@@ -282,7 +282,11 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			m.quit = true
 			return tea.Quit
 		}
-		m.help = false // any key closes help
+		// Only esc or ? close help: a stray key (or a terminal reply read
+		// as keys) must not.
+		if a, _ := m.c.Keys.ActionIn("global", ks); a == "back" || a == "help" {
+			m.help = false
+		}
 		return nil
 	}
 	if m.palette != nil {
