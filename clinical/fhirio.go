@@ -369,6 +369,7 @@ type fitem struct {
 	res     fhir.Resource
 	typ     string
 	id      string // the resource's id
+	fixed   bool   // skipped when read (not by the transaction, so kept if it is retried)
 	raw     []byte // undecoded resource (decoded just before its unit is written)
 	dres    fhir.Resource
 	derr    error
@@ -396,6 +397,7 @@ type funit struct {
 	items    []*fitem
 	rejected bool // at parse time
 	pats     []*record.Patient
+	rejs     []FHIRRejection
 }
 
 type importer struct {
@@ -468,19 +470,7 @@ func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImpo
 		im.index(it)
 	}
 	units = append(im.group(pool), units...)
-	if err := s.p.st.View(ctx, func(tx store.Tx) error {
-		pr, err := tx.Practice()
-		if err != nil {
-			return err
-		}
-		im.practice = *pr
-		us, err := tx.Users()
-		im.users = map[string]record.User{}
-		for _, u := range us {
-			im.users[u.Name] = u
-		}
-		return err
-	}); err != nil {
+	if err := im.loadUsers(ctx); err != nil {
 		return nil, err
 	}
 	// Decode each bundle's remaining resources one unit ahead of the writer.
@@ -500,14 +490,28 @@ func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImpo
 		for range ready {
 		}
 	}()
+	var batch []*funit
+	n := 0
+	flush := func() error {
+		err := im.runBatch(ctx, batch)
+		batch, n = batch[:0], 0
+		return err
+	}
 	for u := range ready {
 		im.decoded(u)
 		if err := ctx.Err(); err != nil {
 			return im.sum, err
 		}
-		if err := im.run(ctx, u); err != nil {
-			return im.sum, err
+		batch = append(batch, u)
+		n += len(u.items)
+		if n >= batchItems || len(ready) == 0 && n >= batchItems/4 {
+			if err := flush(); err != nil {
+				return im.sum, err
+			}
 		}
+	}
+	if err := flush(); err != nil {
+		return im.sum, err
 	}
 	for _, it := range all {
 		im.count(it)
@@ -715,10 +719,10 @@ func (out *parsed) bundleUnit(name string, b *fhir.Bundle) {
 			it.raw = e.Resource
 		}
 		if e.Request != nil && e.Request.Method != "" && e.Request.Method != "POST" && e.Request.Method != "PUT" {
-			it.out, it.why = outSkipped, "request method "+e.Request.Method+" is not an import"
+			it.out, it.why, it.fixed = outSkipped, "request method "+e.Request.Method+" is not an import", true
 		}
 		if e.Search != nil && e.Search.Mode == "outcome" {
-			it.out, it.why = outSkipped, "search outcome"
+			it.out, it.why, it.fixed = outSkipped, "search outcome", true
 		}
 	}
 	if bad != "" {
@@ -1145,316 +1149,31 @@ func recordID(it *fitem, salt string) string {
 var errUnitRejected = errors.New("unit rejected")
 
 // run writes one unit in one transaction, all or nothing.
-func (im *importer) run(ctx context.Context, u *funit) error {
-	if len(u.items) == 0 || u.rejected {
+// batchItems is how many resources are written per transaction: several
+// bundles go in one transaction (fewer fsyncs); when one of them is
+// rejected the transaction is rolled back and its bundles are written one
+// transaction each, so each bundle is still all or nothing.
+const batchItems = 4000
+
+// runBatch writes units in one transaction.
+func (im *importer) runBatch(ctx context.Context, units []*funit) error {
+	var live []*funit
+	for _, u := range units {
+		if len(u.items) > 0 && !u.rejected {
+			live = append(live, u)
+		}
+	}
+	if len(live) == 0 {
 		return nil
 	}
-	var rejs []FHIRRejection
-	var pats []*record.Patient
-	var audits []*record.AuditEvent
+	var failed *funit
 	err := im.s.p.st.Update(ctx, func(tx store.WTx) error {
-		// Reset what a retried transaction may have set.
-		rejs, pats, audits, u.pats = nil, nil, nil, nil
-		for _, it := range u.items {
-			if it.out != outSkipped && it.out != outRejected {
-				it.out, it.why, it.target, it.recID = outNone, "", nil, ""
-			}
-		}
-		rs := &resolver{im: im, tx: tx}
-		patientFailed := false
-		fail := func(it *fitem, err error) {
-			if it.typ == "Patient" {
-				patientFailed = true
-			} else if patientFailed && strings.Contains(err.Error(), "resolve") {
-				return // follows from the patient's own rejection
-			}
-			rj := FHIRRejection{File: it.file, Entry: it.entry, Path: it.typ, Reason: err.Error()}
-			var pe *fhir.PathError
-			var ve *record.ValidationError
-			switch {
-			case errors.As(err, &pe):
-				rj.Path, rj.Reason = pe.Path, pe.Msg
-			case errors.As(err, &ve):
-				rj.Path = it.typ + "(" + ve.Field + ")"
-				rj.Reason = fmt.Sprintf("%q: %s", ve.Value, ve.Reason)
-			}
-			rejs = append(rejs, rj)
-		}
-		items := append([]*fitem(nil), u.items...)
-		sort.SliceStable(items, func(i, j int) bool { return phase(items[i]) < phase(items[j]) })
-		var targets []*ftarget
-		newTarget := func(it *fitem, e record.Entity) *ftarget {
-			t := &ftarget{e: e, first: it}
-			if e != nil && fhir.Sensitive(it.res) {
-				e.Head().Sensitive = true
-			}
-			it.target = t
-			targets = append(targets, t)
-			return t
-		}
-		consults := map[string]*ftarget{} // record id -> consultation target
-		meds := map[string]*ftarget{}
-		byItem := map[*fitem]*ftarget{}
-		// Pre-assign record ids so references resolve whatever the order.
-		for _, it := range items {
-			if it.res == nil || it.out == outSkipped {
-				continue
-			}
-			switch it.typ {
-			case "Encounter", "Condition", "Observation", "Procedure", "MedicationRequest", "MedicationStatement",
-				"AllergyIntolerance", "Immunization", "Appointment", "Task":
-				salt := ""
-				if pr := patientRef(it.res); pr != nil {
-					salt = pr.Reference
+		failed = nil
+		for _, u := range live {
+			if err := im.apply(tx, u); err != nil {
+				if err == errUnitRejected {
+					failed = u
 				}
-				it.recID = recordID(it, salt)
-			}
-		}
-		for _, it := range items {
-			if it.res == nil || it.out == outSkipped {
-				continue
-			}
-			rs.from = it
-			var e record.Entity
-			var n []fhir.Note
-			var err error
-			switch x := it.res.(type) {
-			case *fhir.Organization:
-				it.out, it.why = outSkipped, "reference data: an organisation is not written (its name is used by the records that refer to it)"
-				for _, id := range x.Identifier {
-					if id.System == record.SystemODS && id.Value == im.practice.ODS {
-						it.out, it.why = outSkipped, "this practice"
-					}
-				}
-				continue
-			case *fhir.Practitioner:
-				usr, ok := fhir.UserFrom(x)
-				switch {
-				case !ok:
-					it.out, it.why = outSkipped, "reference data: not a user of this practice (its name is kept on the records that refer to it)"
-				case im.users[usr.Name].Name != "":
-					it.out, it.why = outSkipped, "unchanged: user already exists"
-				case im.s.user.Role != record.RoleAdmin:
-					it.out, it.why = outSkipped, "a new user is created only when an admin imports"
-				case record.ValidUserName(usr.Name) != nil:
-					err = record.Invalid("name", usr.Name, "not a valid user name")
-				default:
-					t := newTarget(it, nil)
-					t.user = &usr
-				}
-				if err != nil {
-					fail(it, err)
-				}
-				continue
-			case *fhir.Patient:
-				if err = im.patient(tx, rs, it); err != nil {
-					fail(it, err)
-				}
-				continue
-			case *fhir.Encounter:
-				var c *record.Consultation
-				if c, n, err = fhir.ConsultationFrom(x, rs); err == nil {
-					e = c
-					c.ID = it.recID
-					consults[c.ID] = newTarget(it, c)
-					byItem[it] = it.target
-					e = nil
-				}
-			case *fhir.Condition:
-				e, n, err = fhir.ProblemFrom(x, rs)
-			case *fhir.Observation:
-				if fhir.IsCodedEntry(x) {
-					var ce record.CodedEntry
-					if ce, n, err = fhir.EntryFromObservation(x); err == nil {
-						t, err2 := im.entryTarget(tx, rs, it, x.Encounter, x.Subject, x.EffectiveDateTime, consults, newTarget)
-						if err = err2; err == nil {
-							addEntry(t, ce, it)
-						}
-					}
-					e = nil
-				} else {
-					e, n, err = fhir.ObservationFrom(x, rs)
-				}
-			case *fhir.Procedure:
-				var ce record.CodedEntry
-				if ce, n, err = fhir.EntryFromProcedure(x); err == nil {
-					when := x.PerformedDateTime
-					if when == "" && x.PerformedPeriod != nil {
-						when = x.PerformedPeriod.Start
-					}
-					t, err2 := im.entryTarget(tx, rs, it, x.Encounter, &x.Subject, when, consults, newTarget)
-					if err = err2; err == nil {
-						addEntry(t, ce, it)
-					}
-				}
-			case *fhir.MedicationRequest:
-				if plan := im.planOf(it, x); plan != nil {
-					var is record.Issue
-					if is, err = fhir.IssueFrom(x, rs); err == nil {
-						t := byItem[plan]
-						if t == nil {
-							t, err = im.storedMed(tx, plan.recID, meds, newTarget, it)
-						}
-						if err == nil && t != nil {
-							m := t.e.(*record.Medication)
-							if !hasIssue(m, is) {
-								m.Issues = append(m.Issues, is)
-							}
-							it.target = t
-						} else if err == nil {
-							it.out, it.why = outSkipped, "an issue whose authorisation is not in the import or the record"
-						}
-					}
-				} else {
-					var m *record.Medication
-					if m, n, err = fhir.MedicationFrom(x, im.medCode(it, x.MedicationReference), rs); err == nil {
-						m.ID = it.recID
-						e = m
-						t := newTarget(it, m)
-						meds[m.ID], byItem[it] = t, t
-						e = nil
-					}
-				}
-			case *fhir.MedicationStatement:
-				rep := false
-				for i := range x.BasedOn {
-					if t := im.lookup(it, &x.BasedOn[i], "MedicationRequest"); t != nil {
-						rep = true
-					}
-				}
-				if rep {
-					it.out, it.why = outSkipped, "represented by the MedicationRequest it is based on"
-					continue
-				}
-				e, n, err = fhir.MedicationFromStatement(x, im.medCode(it, x.MedicationReference), rs)
-			case *fhir.AllergyIntolerance:
-				e, n, err = fhir.AllergyFrom(x, rs)
-			case *fhir.Immunization:
-				e, n, err = fhir.ImmunisationFrom(x, rs)
-			case *fhir.Appointment:
-				e, n, err = fhir.AppointmentFrom(x, rs)
-			case *fhir.Task:
-				if fhir.IsRecall(x) {
-					e, n, err = fhir.RecallFrom(x, rs)
-				} else {
-					e, n, err = fhir.TaskFrom(x, rs)
-				}
-			case *fhir.Provenance:
-				rt, ok := fhir.RetractionFrom(x, rs)
-				if !ok {
-					it.out, it.why = outSkipped, "provenance from the source system is not kept"
-					continue
-				}
-				var tt *fitem
-				if len(x.Target) > 0 {
-					tt = im.lookup(it, &x.Target[0], "")
-				}
-				if tt == nil || tt.target == nil || tt.target.e == nil || fhir.KindType(tt.target.e.Kind()) != tt.typ {
-					it.out, it.why = outSkipped, "its target is not a record in this import"
-					continue
-				}
-				tt.target.e.Head().Retraction = rt
-				it.target = tt.target
-				continue
-			case *fhir.AuditEvent:
-				ev, ok := fhir.AuditEventFrom(x)
-				if !ok {
-					it.out, it.why = outSkipped, "an audit event from another system is not kept"
-					continue
-				}
-				if im.auditSeenIn(tx)[auditKey(ev)] {
-					it.out, it.why = outSkipped, "unchanged: already in the audit trail"
-					continue
-				}
-				im.auditSeen[auditKey(ev)] = true
-				audits = append(audits, ev)
-				it.out = outImported
-				continue
-			case *fhir.Raw:
-				switch it.typ {
-				case "Medication":
-					it.out, it.why = outSkipped, "reference data: its code is kept on the medication that refers to it"
-				case "Location", "PractitionerRole":
-					it.out, it.why = outSkipped, "reference data: its name is kept on the records that refer to it"
-				default:
-					it.out, it.why = outSkipped, "unsupported resource type: not part of the GP record"
-				}
-				continue
-			case *fhir.Bundle:
-				it.out, it.why = outSkipped, "a bundle inside a bundle is not read"
-				continue
-			case *fhir.OperationOutcome:
-				it.out, it.why = outSkipped, "an OperationOutcome carries no record"
-				continue
-			default:
-				it.out, it.why = outSkipped, "unsupported resource type"
-				continue
-			}
-			im.flag(n)
-			if err != nil {
-				fail(it, err)
-				continue
-			}
-			if e != nil {
-				e.Head().ID = it.recID
-				newTarget(it, e)
-			}
-		}
-		if len(rejs) > 0 {
-			return errUnitRejected
-		}
-		// Link consultations to what was written in them.
-		for _, t := range targets {
-			if t.e == nil {
-				continue
-			}
-			var cid string
-			switch x := t.e.(type) {
-			case *record.Problem:
-				cid = x.ConsultationID
-			case *record.Observation:
-				cid = x.ConsultationID
-			case *record.Allergy:
-				cid = x.ConsultationID
-			}
-			if c := consults[cid]; c != nil && c.created {
-				cn := c.e.(*record.Consultation)
-				cn.Linked = append(cn.Linked, record.LinkedEntry{Kind: t.e.Kind(), ID: t.e.Head().ID})
-			}
-		}
-		// Write.
-		reason := "import fhir " + u.file
-		for _, t := range targets {
-			it := t.first
-			if t.user != nil {
-				usr := t.user
-				usr.RecordedAt, usr.RecordedBy = im.s.p.now().UTC(), im.s.user.Name
-				if err := tx.PutUser(usr); err != nil {
-					fail(it, err)
-					return errUnitRejected
-				}
-				im.users[usr.Name] = *usr
-				t.written = true
-				ev := im.s.event("create", "user", usr.Name, "", usr.Version)
-				ev.Reason = reason
-				if err := tx.Append(ev); err != nil {
-					return err
-				}
-				continue
-			}
-			if t.e == nil || t.same {
-				continue
-			}
-			if err := im.write(tx, t, reason); err != nil {
-				fail(it, err)
-				return errUnitRejected
-			}
-			if p, ok := t.e.(*record.Patient); ok && t.written {
-				pats = append(pats, p)
-			}
-		}
-		for _, ev := range audits {
-			if err := tx.Append(ev); err != nil {
 				return err
 			}
 		}
@@ -1463,26 +1182,366 @@ func (im *importer) run(ctx context.Context, u *funit) error {
 		}
 		return nil
 	})
+	if err == errUnitRejected || err == errDryRun {
+		// The caches may hold what was rolled back.
+		im.patIdent, im.auditSeen = nil, nil
+		if lerr := im.loadUsers(ctx); lerr != nil {
+			return lerr
+		}
+	}
 	if err == errUnitRejected {
-		for _, it := range u.items {
+		if len(live) > 1 {
+			for _, u := range live {
+				if err := im.runBatch(ctx, []*funit{u}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		for _, it := range failed.items {
 			it.out, it.why = outRejected, ""
 		}
-		for _, r := range rejs {
+		for _, r := range failed.rejs {
 			im.reject(r)
 		}
 		im.sum.RejectedBundles++
-		im.patIdent, im.auditSeen = nil, nil // may hold what was rolled back
 		return nil
 	}
 	if err != nil && err != errDryRun {
 		return err
 	}
-	if err == errDryRun {
-		im.patIdent, im.auditSeen = nil, nil
+	for _, u := range live {
+		im.written = append(im.written, u.pats...)
 	}
-	im.written = append(im.written, pats...)
-	im.written = append(im.written, u.pats...)
 	return nil
+}
+
+// apply maps and writes one unit within a transaction; errUnitRejected (with
+// u.rejs) when any of its resources cannot be taken.
+func (im *importer) apply(tx store.WTx, u *funit) error {
+	// Reset what a retried transaction may have set.
+	u.rejs, u.pats = nil, nil
+	var audits []*record.AuditEvent
+	for _, it := range u.items {
+		if !it.fixed && it.res != nil {
+			it.out, it.why, it.target, it.recID = outNone, "", nil, ""
+		}
+	}
+	rs := &resolver{im: im, tx: tx}
+	patientFailed := false
+	fail := func(it *fitem, err error) {
+		if it.typ == "Patient" {
+			patientFailed = true
+		} else if patientFailed && strings.Contains(err.Error(), "resolve") {
+			return // follows from the patient's own rejection
+		}
+		rj := FHIRRejection{File: it.file, Entry: it.entry, Path: it.typ, Reason: err.Error()}
+		var pe *fhir.PathError
+		var ve *record.ValidationError
+		switch {
+		case errors.As(err, &pe):
+			rj.Path, rj.Reason = pe.Path, pe.Msg
+		case errors.As(err, &ve):
+			rj.Path = it.typ + "(" + ve.Field + ")"
+			rj.Reason = fmt.Sprintf("%q: %s", ve.Value, ve.Reason)
+		}
+		u.rejs = append(u.rejs, rj)
+	}
+	items := append([]*fitem(nil), u.items...)
+	sort.SliceStable(items, func(i, j int) bool { return phase(items[i]) < phase(items[j]) })
+	var targets []*ftarget
+	newTarget := func(it *fitem, e record.Entity) *ftarget {
+		t := &ftarget{e: e, first: it}
+		if e != nil && fhir.Sensitive(it.res) {
+			e.Head().Sensitive = true
+		}
+		it.target = t
+		targets = append(targets, t)
+		return t
+	}
+	consults := map[string]*ftarget{} // record id -> consultation target
+	meds := map[string]*ftarget{}
+	byItem := map[*fitem]*ftarget{}
+	// Pre-assign record ids so references resolve whatever the order.
+	for _, it := range items {
+		if it.res == nil || it.out == outSkipped {
+			continue
+		}
+		switch it.typ {
+		case "Encounter", "Condition", "Observation", "Procedure", "MedicationRequest", "MedicationStatement",
+			"AllergyIntolerance", "Immunization", "Appointment", "Task":
+			salt := ""
+			if pr := patientRef(it.res); pr != nil {
+				salt = pr.Reference
+			}
+			it.recID = recordID(it, salt)
+		}
+	}
+	for _, it := range items {
+		if it.res == nil || it.out == outSkipped {
+			continue
+		}
+		rs.from = it
+		var e record.Entity
+		var n []fhir.Note
+		var err error
+		switch x := it.res.(type) {
+		case *fhir.Organization:
+			it.out, it.why = outSkipped, "reference data: an organisation is not written (its name is used by the records that refer to it)"
+			for _, id := range x.Identifier {
+				if id.System == record.SystemODS && id.Value == im.practice.ODS {
+					it.out, it.why = outSkipped, "this practice"
+				}
+			}
+			continue
+		case *fhir.Practitioner:
+			usr, ok := fhir.UserFrom(x)
+			switch {
+			case !ok:
+				it.out, it.why = outSkipped, "reference data: not a user of this practice (its name is kept on the records that refer to it)"
+			case im.users[usr.Name].Name != "":
+				it.out, it.why = outSkipped, "unchanged: user already exists"
+			case im.s.user.Role != record.RoleAdmin:
+				it.out, it.why = outSkipped, "a new user is created only when an admin imports"
+			case record.ValidUserName(usr.Name) != nil:
+				err = record.Invalid("name", usr.Name, "not a valid user name")
+			default:
+				t := newTarget(it, nil)
+				t.user = &usr
+			}
+			if err != nil {
+				fail(it, err)
+			}
+			continue
+		case *fhir.Patient:
+			if err = im.patient(tx, rs, it); err != nil {
+				fail(it, err)
+			}
+			continue
+		case *fhir.Encounter:
+			var c *record.Consultation
+			if c, n, err = fhir.ConsultationFrom(x, rs); err == nil {
+				e = c
+				c.ID = it.recID
+				consults[c.ID] = newTarget(it, c)
+				byItem[it] = it.target
+				e = nil
+			}
+		case *fhir.Condition:
+			e, n, err = fhir.ProblemFrom(x, rs)
+		case *fhir.Observation:
+			if fhir.IsCodedEntry(x) {
+				var ce record.CodedEntry
+				if ce, n, err = fhir.EntryFromObservation(x); err == nil {
+					t, err2 := im.entryTarget(tx, rs, it, x.Encounter, x.Subject, x.EffectiveDateTime, consults, newTarget)
+					if err = err2; err == nil {
+						addEntry(t, ce, it)
+					}
+				}
+				e = nil
+			} else {
+				e, n, err = fhir.ObservationFrom(x, rs)
+			}
+		case *fhir.Procedure:
+			var ce record.CodedEntry
+			if ce, n, err = fhir.EntryFromProcedure(x); err == nil {
+				when := x.PerformedDateTime
+				if when == "" && x.PerformedPeriod != nil {
+					when = x.PerformedPeriod.Start
+				}
+				t, err2 := im.entryTarget(tx, rs, it, x.Encounter, &x.Subject, when, consults, newTarget)
+				if err = err2; err == nil {
+					addEntry(t, ce, it)
+				}
+			}
+		case *fhir.MedicationRequest:
+			if plan := im.planOf(it, x); plan != nil {
+				var is record.Issue
+				if is, err = fhir.IssueFrom(x, rs); err == nil {
+					t := byItem[plan]
+					if t == nil {
+						t, err = im.storedMed(tx, plan.recID, meds, newTarget, it)
+					}
+					if err == nil && t != nil {
+						m := t.e.(*record.Medication)
+						if !hasIssue(m, is) {
+							m.Issues = append(m.Issues, is)
+						}
+						it.target = t
+					} else if err == nil {
+						it.out, it.why = outSkipped, "an issue whose authorisation is not in the import or the record"
+					}
+				}
+			} else {
+				var m *record.Medication
+				if m, n, err = fhir.MedicationFrom(x, im.medCode(it, x.MedicationReference), rs); err == nil {
+					m.ID = it.recID
+					e = m
+					t := newTarget(it, m)
+					meds[m.ID], byItem[it] = t, t
+					e = nil
+				}
+			}
+		case *fhir.MedicationStatement:
+			rep := false
+			for i := range x.BasedOn {
+				if t := im.lookup(it, &x.BasedOn[i], "MedicationRequest"); t != nil {
+					rep = true
+				}
+			}
+			if rep {
+				it.out, it.why = outSkipped, "represented by the MedicationRequest it is based on"
+				continue
+			}
+			e, n, err = fhir.MedicationFromStatement(x, im.medCode(it, x.MedicationReference), rs)
+		case *fhir.AllergyIntolerance:
+			e, n, err = fhir.AllergyFrom(x, rs)
+		case *fhir.Immunization:
+			e, n, err = fhir.ImmunisationFrom(x, rs)
+		case *fhir.Appointment:
+			e, n, err = fhir.AppointmentFrom(x, rs)
+		case *fhir.Task:
+			if fhir.IsRecall(x) {
+				e, n, err = fhir.RecallFrom(x, rs)
+			} else {
+				e, n, err = fhir.TaskFrom(x, rs)
+			}
+		case *fhir.Provenance:
+			rt, ok := fhir.RetractionFrom(x, rs)
+			if !ok {
+				it.out, it.why = outSkipped, "provenance from the source system is not kept"
+				continue
+			}
+			var tt *fitem
+			if len(x.Target) > 0 {
+				tt = im.lookup(it, &x.Target[0], "")
+			}
+			if tt == nil || tt.target == nil || tt.target.e == nil || fhir.KindType(tt.target.e.Kind()) != tt.typ {
+				it.out, it.why = outSkipped, "its target is not a record in this import"
+				continue
+			}
+			tt.target.e.Head().Retraction = rt
+			it.target = tt.target
+			continue
+		case *fhir.AuditEvent:
+			ev, ok := fhir.AuditEventFrom(x)
+			if !ok {
+				it.out, it.why = outSkipped, "an audit event from another system is not kept"
+				continue
+			}
+			if im.auditSeenIn(tx)[auditKey(ev)] {
+				it.out, it.why = outSkipped, "unchanged: already in the audit trail"
+				continue
+			}
+			im.auditSeen[auditKey(ev)] = true
+			audits = append(audits, ev)
+			it.out = outImported
+			continue
+		case *fhir.Raw:
+			switch it.typ {
+			case "Medication":
+				it.out, it.why = outSkipped, "reference data: its code is kept on the medication that refers to it"
+			case "Location", "PractitionerRole":
+				it.out, it.why = outSkipped, "reference data: its name is kept on the records that refer to it"
+			default:
+				it.out, it.why = outSkipped, "unsupported resource type: not part of the GP record"
+			}
+			continue
+		case *fhir.Bundle:
+			it.out, it.why = outSkipped, "a bundle inside a bundle is not read"
+			continue
+		case *fhir.OperationOutcome:
+			it.out, it.why = outSkipped, "an OperationOutcome carries no record"
+			continue
+		default:
+			it.out, it.why = outSkipped, "unsupported resource type"
+			continue
+		}
+		im.flag(n)
+		if err != nil {
+			fail(it, err)
+			continue
+		}
+		if e != nil {
+			e.Head().ID = it.recID
+			newTarget(it, e)
+		}
+	}
+	if len(u.rejs) > 0 {
+		return errUnitRejected
+	}
+	// Link consultations to what was written in them.
+	for _, t := range targets {
+		if t.e == nil {
+			continue
+		}
+		var cid string
+		switch x := t.e.(type) {
+		case *record.Problem:
+			cid = x.ConsultationID
+		case *record.Observation:
+			cid = x.ConsultationID
+		case *record.Allergy:
+			cid = x.ConsultationID
+		}
+		if c := consults[cid]; c != nil && c.created {
+			cn := c.e.(*record.Consultation)
+			cn.Linked = append(cn.Linked, record.LinkedEntry{Kind: t.e.Kind(), ID: t.e.Head().ID})
+		}
+	}
+	// Write.
+	reason := "import fhir " + u.file
+	for _, t := range targets {
+		it := t.first
+		if t.user != nil {
+			usr := t.user
+			usr.RecordedAt, usr.RecordedBy = im.s.p.now().UTC(), im.s.user.Name
+			if err := tx.PutUser(usr); err != nil {
+				fail(it, err)
+				return errUnitRejected
+			}
+			im.users[usr.Name] = *usr
+			t.written = true
+			ev := im.s.event("create", "user", usr.Name, "", usr.Version)
+			ev.Reason = reason
+			if err := tx.Append(ev); err != nil {
+				return err
+			}
+			continue
+		}
+		if t.e == nil || t.same {
+			continue
+		}
+		if err := im.write(tx, t, reason); err != nil {
+			fail(it, err)
+			return errUnitRejected
+		}
+		if p, ok := t.e.(*record.Patient); ok && t.written {
+			u.pats = append(u.pats, p)
+		}
+	}
+	for _, ev := range audits {
+		if err := tx.Append(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (im *importer) loadUsers(ctx context.Context) error {
+	return im.s.p.st.View(ctx, func(tx store.Tx) error {
+		pr, err := tx.Practice()
+		if err != nil {
+			return err
+		}
+		im.practice = *pr
+		us, err := tx.Users()
+		im.users = map[string]record.User{}
+		for _, u := range us {
+			im.users[u.Name] = u
+		}
+		return err
+	})
 }
 
 func auditKey(ev *record.AuditEvent) string {
