@@ -133,7 +133,10 @@ func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeR
 		m.ReviewDate = d
 	}
 	if !in.Repeat {
+		// an acute is issued as it is written: nothing more to issue, so it is
+		// "completed" at once (and current only within its course)
 		m.Issues = []record.Issue{{At: now, By: s.user.Name, Quantity: in.Quantity}}
+		m.Status = "completed"
 	}
 	s.stamp(&m.Meta)
 	if !in.Check { // a check needs only the patient and the product
@@ -347,6 +350,9 @@ func (s *Service) Issue(ctx context.Context, ref string, ids []string, allDue bo
 			if !currentMed(m) {
 				return record.Invalid("medication", id, "is %s: it cannot be issued", m.Status)
 			}
+			if m.Type == "acute" {
+				return record.Invalid("medication", id, "is an acute prescription, issued when it was written: prescribe it again")
+			}
 			if m.IssuesLeft() == 0 {
 				return record.Invalid("medication", id, "has no authorised issues left: re-authorise it first (med reauth)")
 			}
@@ -455,6 +461,7 @@ func (s *Service) ChangeDose(ctx context.Context, ref, id, dose string, ifVersio
 	if m.Type == "acute" {
 		m.IssuesAuthorised = 0
 		m.Issues = []record.Issue{{At: now, By: s.user.Name, Quantity: m.Quantity}}
+		m.Status = "completed"
 	}
 	s.stamp(&m.Meta)
 	if err := m.Validate(); err != nil {

@@ -477,3 +477,25 @@ func sortStr(s []string) []string {
 	}
 	return s
 }
+
+func TestAcuteIsCurrentWithinItsCourse(t *testing.T) {
+	rx := newRxPractice(t)
+	rx.nkda(rx.pid)
+	m := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdAmoxicillin500, Dose: "1 tds", Quantity: 21, DurationDays: 7})
+	if m.Status != "completed" || len(m.Issues) != 1 {
+		t.Fatalf("acute written as %s with %d issues", m.Status, len(m.Issues))
+	}
+	if a := rx.alerts(rx.pid, dmdAmoxicillinAMP); a["duplicate:372687004:"+m.ID].Severity != "moderate" {
+		t.Fatalf("within the course: %v", ids(a))
+	}
+	if _, err := rx.gp().Issue(rx.ctx, rx.pid, []string{m.ID}, false); err == nil {
+		t.Fatal("an acute was issued twice")
+	}
+	rx.tick(8 * 24 * time.Hour)
+	if a := rx.alerts(rx.pid, dmdAmoxicillinAMP); len(a) != 0 {
+		t.Fatalf("after the course: %v", ids(a))
+	}
+	if l, _ := rx.gp().MedicationList(rx.ctx, rx.pid, clinical.MedListOptions{Current: true}); len(l.Items) != 0 {
+		t.Fatalf("acute still current after its course")
+	}
+}

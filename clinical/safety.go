@@ -125,9 +125,13 @@ func loadFacts(tx store.Tx, p *record.Patient, now time.Time) (*facts, error) {
 	return f, nil
 }
 
-// currentMed is a medication the patient is taking: active and not stopped.
+// currentMed is a medication that may still be taken: a repeat that is
+// active, or an acute (issued once, so "completed" when written) not stopped.
 func currentMed(m *record.Medication) bool {
-	return m.Status == "active" && m.StoppedOn == ""
+	if m.StoppedOn != "" {
+		return false
+	}
+	return m.Status == "active" || (m.Type == "acute" && m.Status == "completed")
 }
 
 // currentOn is currentMed, and for an acute, within its course: issued no
