@@ -31,9 +31,20 @@ var drugsFor sync.Map // *Practice -> Drugs
 // Terminology given in Options is not itself a Drugs.
 func (p *Practice) SetDrugs(d Drugs) { drugsFor.Store(p, d) }
 
+// DrugsProvider is a Terminology (given in Options) that can hand over the
+// dm+d dictionary itself, so every face gets prescribing without SetDrugs.
+type DrugsProvider interface {
+	Drugs() Drugs
+}
+
 func (p *Practice) drugs() (Drugs, error) {
 	if d, ok := p.terms.(Drugs); ok {
 		return d, nil
+	}
+	if dp, ok := p.terms.(DrugsProvider); ok {
+		if d := dp.Drugs(); d != nil {
+			return d, nil
+		}
 	}
 	if d, ok := drugsFor.Load(p); ok {
 		return d.(Drugs), nil
