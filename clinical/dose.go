@@ -1,9 +1,12 @@
 package clinical
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 )
+
+var measured = regexp.MustCompile(`^(\d+(?:\.\d+)?)(ml|mg|g|micrograms?|units?|drops?|puffs?)$`)
 
 // DoseInWords writes dose instructions as a patient reads them: the common
 // Latin and prescribing abbreviations expanded, the number of units in
@@ -38,6 +41,13 @@ func DoseInWords(dose, unit string) string {
 			}
 			took = true
 			continue
+		}
+		if i == 0 && !took {
+			if m := measured.FindStringSubmatch(lw); m != nil { // "10ml", "2.5mg"
+				out = append(out, "Take", m[1], m[2])
+				took = true
+				continue
+			}
 		}
 		if x, ok := doseAbbrev[lw]; ok {
 			out = append(out, x)

@@ -307,6 +307,11 @@ func TestInteractionPair(t *testing.T) {
 	if a[id].Severity != "high" || !strings.Contains(a[id].Message, "bone-marrow") {
 		t.Fatalf("want %s, got %+v", id, a)
 	}
+	// warfarin's ingredients are not verified in the embedded dm+d: its VTM name still matches
+	war := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: "319733000", Dose: "as directed by the anticoagulant clinic", Quantity: 28, Repeat: true, Issues: 3})
+	if a := rx.alerts(rx.pid, dmdClarithromycin); a["interaction:warfarin-macrolide:"+war.ID].Severity != "moderate" {
+		t.Fatalf("warfarin + clarithromycin: %+v", a)
+	}
 	sim := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdSimvastatin, Repeat: true, Issues: 3})
 	if a := rx.alerts(rx.pid, dmdClarithromycin); a["interaction:simvastatin-clarithromycin:"+sim.ID].Severity != "high" {
 		t.Fatalf("simvastatin + clarithromycin: %+v", a)
@@ -420,7 +425,8 @@ func TestDoseInWords(t *testing.T) {
 		{"1 od", "tablet", "Take ONE tablet once a day"},
 		{"2 bd", "capsule", "Take TWO capsules twice a day"},
 		{"1-2 qds prn", "tablet", "Take ONE or TWO tablets four times a day when required"},
-		{"10ml tds", "ml", "10ml three times a day"},
+		{"10ml tds", "ml", "Take 10 ml three times a day"},
+		{"One tablet at night", "tablet", "Take ONE tablet at night"},
 		{"as directed", "tablet", "As directed"},
 	} {
 		if got := clinical.DoseInWords(c.dose, c.unit); got != c.want {
