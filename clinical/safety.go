@@ -437,7 +437,11 @@ func (c *checker) check(f *facts, d *drugFacts, except string) ([]SafetyAlert, e
 		if d.fromName {
 			msg += " (by its approved name; dm+d ingredients not verified)"
 		}
-		add("allergy:"+a.Agent.Code+":"+d.code, "high", msg)
+		sev := "high"
+		if a.Type == "intolerance" { // an intolerance is not an immune reaction: answered, but by acknowledgement
+			sev = "moderate"
+		}
+		add("allergy:"+a.Agent.Code+":"+d.code, sev, msg)
 	}
 	if !d.verified && len(drugAllergies) > 0 {
 		var agents []string
