@@ -834,3 +834,39 @@ func TestFHIRImportSyntheaPerBundle(t *testing.T) {
 		t.Errorf("%d MANIFEST rows", rows)
 	}
 }
+
+// Records imported from abroad export as valid FHIR too, and survive a second round trip.
+func TestFHIRSyntheaExportRoundTrip(t *testing.T) {
+	_, a, _ := fhirPractice(t, "Abroad Surgery", "B86008", false)
+	files, _ := filepath.Glob(filepath.Join(fxSyntheaDir, "*.json.gz"))
+	sum := importFHIR(t, a, fxLoadInputs(t, files[:12]...), false)
+	if sum.RejectedBundles != 0 {
+		t.Fatalf("rejected: %+v", sum.Rejections)
+	}
+	ea := fxExportAll(t, a)
+	n := fxCheckExport(t, ea)
+	if len(ea["Procedure"]) == 0 || len(ea["Observation"]) == 0 {
+		t.Fatalf("export lacks procedures or observations: %d resources", n)
+	}
+	foreign := 0
+	for _, r := range ea["Observation"] {
+		if strings.Contains(string(r), fhir.ExtForeignCode) {
+			foreign++
+		}
+	}
+	if foreign == 0 {
+		t.Error("LOINC codes exported without the foreign-code flag")
+	}
+	_, b, _ := fhirPractice(t, "Abroad Surgery", "B86008", false)
+	if sum := importFHIR(t, b, ea.asInputs(), false); sum.RejectedBundles != 0 {
+		t.Fatalf("re-import rejected: %+v", sum.Rejections[:min(3, len(sum.Rejections))])
+	}
+	ka, kb := fxCanon(t, ea), fxCanon(t, fxExportAll(t, b))
+	lost := 0
+	for k, na := range ka {
+		if kb[k] != na && lost < 5 {
+			lost++
+			t.Errorf("changed in the round trip: %.400s", k)
+		}
+	}
+}

@@ -70,6 +70,9 @@ func (c *Context) meta(profile string, m *record.Meta) *Meta {
 	if c.Practice.Demo {
 		out.Tag = []Coding{{System: CSActReason, Code: TagDemoCode, Display: TagDemoDisplay}}
 	}
+	if out.VersionID == "" && out.LastUpdated == "" && len(out.Profile) == 0 && len(out.Security) == 0 && len(out.Tag) == 0 {
+		return nil // no empty objects in FHIR JSON
+	}
 	return out
 }
 
@@ -82,10 +85,15 @@ func codeable(c record.Code) *CodeableConcept {
 	return &CodeableConcept{Coding: []Coding{coding(c)}}
 }
 
+// coding writes a recorded code; one outside the UK terminologies (kept as
+// given from an import) is flagged with the foreign-code extension.
 func coding(c record.Code) Coding {
 	cd := Coding{System: c.System, Code: c.Code, Display: c.Display}
 	if c.System == "" {
 		cd.System = record.SystemSNOMED
+	}
+	if !UKSystem(cd.System) {
+		cd.Extension = []Extension{{URL: ExtForeignCode, ValueBoolean: boolp(true)}}
 	}
 	return cd
 }
@@ -213,7 +221,7 @@ func (c *Context) PractitionerResource(u record.User) *Practitioner {
 	r := &Practitioner{ResourceType: "Practitioner", ID: PractitionerID(u.Name), Meta: c.meta("Practitioner", nil),
 		Identifier: []Identifier{{System: SystemUserName, Value: u.Name}}, Active: boolp(true),
 		Name: []HumanName{{Text: u.Name}}}
-	if u.Version > 0 {
+	if u.Version > 0 && r.Meta != nil {
 		r.Meta.VersionID = strconv.Itoa(u.Version)
 	}
 	if u.RegNumber != "" {

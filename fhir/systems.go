@@ -46,7 +46,8 @@ const (
 	ExtRecord = OurBase + "StructureDefinition/record-extra"
 	// ExtRegistration: registration type and dates at the practice.
 	ExtRegistration = OurBase + "StructureDefinition/registration"
-	// ExtForeignCode flags a coding outside the UK terminologies, kept as given.
+	// ExtForeignCode (valueBoolean true) flags a recorded coding outside the UK
+	// terminologies (LOINC, RxNorm, CVX… from an import), kept as given.
 	ExtForeignCode       = OurBase + "StructureDefinition/foreign-code"
 	CSConsultationType   = OurBase + "CodeSystem/consultation-type"
 	CSAppointmentMode    = OurBase + "CodeSystem/appointment-mode"
