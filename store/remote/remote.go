@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/fhir"
@@ -52,6 +53,9 @@ type Store struct {
 	o    Options
 	base string
 	hc   *http.Client
+	// opaque is set once the server is seen to use non-numeric version ids
+	// (Medplum uses UUIDs): record versions are then counted in _history.
+	opaque atomic.Bool
 }
 
 // Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
@@ -266,14 +270,81 @@ func (s *Store) search(ctx context.Context, t string, q url.Values, fn func(fhir
 	return total, nil
 }
 
-// version is a resource's meta.versionId as a number (1 when the server keeps none).
-func version(r fhir.Resource) int {
+// versionID is a resource's meta.versionId ("" when the server keeps none).
+func versionID(r fhir.Resource) string {
 	if m := *r.Head().Meta; m != nil {
-		if v, err := strconv.Atoi(m.VersionID); err == nil {
-			return v
+		return m.VersionID
+	}
+	return ""
+}
+
+// version is the record version of a resource: its numeric versionId, or,
+// on a server with opaque version ids, its place in the resource's history.
+func (s *Store) version(ctx context.Context, r fhir.Resource) (int, error) {
+	vid := versionID(r)
+	if vid == "" {
+		return 1, nil
+	}
+	if v, err := strconv.Atoi(vid); err == nil {
+		return v, nil
+	}
+	s.opaque.Store(true)
+	// Only current versions are mapped here (reads, searches, write
+	// answers): the current version's number is the length of its history.
+	// (Counting, not matching ids: servers order same-millisecond versions
+	// differently.)
+	vids, err := s.historyIDs(ctx, r.FHIRType(), *r.Head().ID)
+	if err != nil {
+		return 0, err
+	}
+	return max(1, len(vids)), nil
+}
+
+// historyIDs are the version ids of a resource (newest first as FHIR says, reversed here).
+func (s *Store) historyIDs(ctx context.Context, typ, id string) ([]string, error) {
+	var raw []byte
+	if err := s.do(ctx, "GET", typ+"/"+url.PathEscape(id)+"/_history", nil, nil, &raw); err != nil {
+		return nil, typed(err, typ+" "+id)
+	}
+	var b fhir.Bundle
+	if err := fhir.Unmarshal(raw, &b); err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := len(b.Entry) - 1; i >= 0; i-- {
+		var h struct {
+			Meta struct {
+				VersionID string `json:"versionId"`
+			} `json:"meta"`
+		}
+		if len(b.Entry[i].Resource) > 0 && json.Unmarshal(b.Entry[i].Resource, &h) == nil {
+			out = append(out, h.Meta.VersionID)
 		}
 	}
-	return 1
+	return out, nil
+}
+
+// ifMatch is the If-Match naming record version n of a resource.
+func (s *Store) ifMatch(ctx context.Context, typ, id string, n int) (string, error) {
+	if !s.opaque.Load() {
+		return fmt.Sprintf(`W/"%d"`, n), nil
+	}
+	vids, err := s.historyIDs(ctx, typ, id)
+	if err != nil {
+		return "", err
+	}
+	if n != len(vids) {
+		return fmt.Sprintf(`W/"%d"`, n), nil // not the current version: matches nothing, the server answers 412
+	}
+	var cur struct {
+		Meta struct {
+			VersionID string `json:"versionId"`
+		} `json:"meta"`
+	}
+	if err := s.do(ctx, "GET", typ+"/"+url.PathEscape(id), nil, nil, &cur); err != nil {
+		return "", typed(err, typ+" "+id)
+	}
+	return `W/"` + cur.Meta.VersionID + `"`, nil
 }
 
 func lastUpdated(r fhir.Resource) time.Time {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -129,7 +130,9 @@ func (t *tx) entity(r fhir.Resource) (record.Entity, error) {
 	}
 	m := e.Head()
 	m.ID = *r.Head().ID
-	m.Version = version(r)
+	if m.Version, err = t.s.version(t.ctx, r); err != nil {
+		return nil, err
+	}
 	if at := lastUpdated(r); !at.IsZero() {
 		m.RecordedAt = at
 	}
@@ -189,9 +192,18 @@ func (t *tx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
 		if err != nil {
 			return nil, err
 		}
+		vid := versionID(r)
+		if m := *r.Head().Meta; m != nil {
+			m.VersionID = "" // numbered by place below, without asking the server again
+		}
 		e, err := t.entity(r)
 		if err != nil {
 			return nil, err
+		}
+		if n, err := strconv.Atoi(vid); err == nil {
+			e.Head().Version = n
+		} else {
+			e.Head().Version = len(out) + 1
 		}
 		out = append(out, e)
 	}
@@ -403,7 +415,11 @@ func (w *wtx) one(e record.Entity) error {
 		}
 	} else {
 		method, path = "PUT", typ+"/"+url.PathEscape(m.ID)
-		hdr = map[string]string{"If-Match": fmt.Sprintf(`W/"%d"`, m.Version)}
+		im, err := w.s.ifMatch(w.ctx, typ, m.ID, m.Version)
+		if err != nil {
+			return typed(err, string(e.Kind())+" "+m.ID)
+		}
+		hdr = map[string]string{"If-Match": im}
 	}
 	body, err := fhir.Marshal(r)
 	if err != nil {
@@ -417,7 +433,9 @@ func (w *wtx) one(e record.Entity) error {
 	if len(raw) > 0 {
 		if got, err := fhir.Parse(raw); err == nil && *got.Head().ID != "" {
 			m.ID = *got.Head().ID
-			m.Version = version(got)
+			if m.Version, err = w.s.version(w.ctx, got); err != nil {
+				return err
+			}
 			if at := lastUpdated(got); !at.IsZero() {
 				m.RecordedAt = at
 			}
@@ -488,7 +506,11 @@ func (w *wtx) bundle() error {
 			en.Request = &fhir.BundleRequest{Method: "POST", URL: typ}
 		} else {
 			en.FullURL = w.s.base + typ + "/" + m.ID
-			en.Request = &fhir.BundleRequest{Method: "PUT", URL: typ + "/" + m.ID, IfMatch: fmt.Sprintf(`W/"%d"`, m.Version)}
+			im, err := w.s.ifMatch(w.ctx, typ, m.ID, m.Version)
+			if err != nil {
+				return typed(err, string(e.Kind())+" "+m.ID)
+			}
+			en.Request = &fhir.BundleRequest{Method: "PUT", URL: typ + "/" + m.ID, IfMatch: im}
 		}
 		b.Entry = append(b.Entry, en)
 	}

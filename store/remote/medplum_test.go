@@ -1,0 +1,125 @@
+package remote_test
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store/remote"
+)
+
+// medplum starts another vendor's FHIR server: Medplum's open-source FHIR
+// router with its in-memory repository behind testdata/medplum/server.mjs.
+func medplum(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the Medplum test runs node")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the Medplum test needs Node.js 20 and npm")
+	}
+	dir := filepath.Join("testdata", "medplum")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@medplum", "fhir-router")); err != nil {
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			t.Skip("npm is not installed: run `npm ci` in store/remote/testdata/medplum")
+		}
+		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("npm ci in %s failed (no registry?): %v\n%s", dir, err, out)
+		}
+	}
+	cmd := exec.Command(node, "--experimental-websocket", "server.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "MEDPLUM_TOKEN=medplum-test-token")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	port := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if p, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
+				port <- p
+			}
+		}
+	}()
+	select {
+	case p := <-port:
+		return "http://127.0.0.1:" + p + "/"
+	case <-time.After(3 * time.Minute): // indexing the FHIR definitions is slow on a busy machine
+		t.Fatal("the Medplum wrapper did not start")
+	}
+	return ""
+}
+
+func searchRow(p *record.Patient) []byte {
+	return find.EncodePatientRow(find.Patient{ID: p.ID, Family: p.Family, Given: strings.Join(p.Given, " "),
+		BirthDate: p.BirthDate, NHS: p.NHSNumber, Postcode: p.Postcode})
+}
+
+// Remote mode against Medplum: patients and observations (add, show, find
+// by standard search), and a stale update is a conflict.
+func TestAgainstMedplum(t *testing.T) {
+	base := medplum(t)
+	s, err := remote.Open(ctx, remote.Options{URL: base, Token: "medplum-test-token", User: "dr.who", Role: record.RoleGP,
+		Practice: record.Practice{Name: "Test Surgery", ODS: "B86001"}, SearchRow: searchRow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := clinical.New(clinical.Options{Store: s, Source: "cli"})
+	svc, err := p.As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := &record.Patient{NHSNumber: "9434765919", Family: "Smith", Given: []string{"John"}, BirthDate: "1961-03-12", Sex: "male"}
+	if _, err := svc.AddPatient(ctx, pt); err != nil {
+		t.Fatal(err)
+	}
+	other := &record.Patient{Family: "Brown", Given: []string{"Carol"}, BirthDate: "1980-05-06", Sex: "female", NoNHSReason: "temporary-resident"}
+	if _, err := svc.AddPatient(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.Patient(ctx, "943 476 5919", clinical.ReadOptions{})
+	if err != nil || got.ID != pt.ID || got.Family != "Smith" || got.Version != 1 {
+		t.Fatalf("show by NHS number: %+v, %v", got, err)
+	}
+	found, err := svc.FindPatients(ctx, "smi j", 10)
+	if err != nil || len(found) != 1 || found[0].Patient.ID != pt.ID {
+		t.Fatalf("find: %+v, %v", found, err)
+	}
+	v := 82.5
+	if _, err := svc.AddObservation(ctx, clinical.ObservationInput{PatientRef: pt.ID, System: "sct", Code: "27113001", Value: &v, Unit: "kg"}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := svc.Observations(ctx, pt.ID, clinical.ObsFilter{})
+	if err != nil || len(l.Items) != 1 || *l.Items[0].Value != 82.5 {
+		t.Fatalf("observations: %+v, %v", l, err)
+	}
+	up, err := svc.UpdatePatient(ctx, pt.ID, clinical.PatientUpdate{IfVersion: 1, Phone: ptr("0113 496 0000")})
+	if err != nil || up.Version != 2 {
+		t.Fatalf("update: %+v, %v", up, err)
+	}
+	var ce *record.ConflictError
+	stale := *got // version 1
+	stale.Family = "Jones"
+	if err := put(s, &stale); !errors.As(err, &ce) {
+		t.Fatalf("stale update against Medplum: %v, want a conflict", err)
+	}
+}
