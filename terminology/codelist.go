@@ -135,6 +135,9 @@ func (t *Terminology) ImportCodelist(name, file string) (SourceInfo, error) {
 	}
 	t.importMu.Lock()
 	defer t.importMu.Unlock()
+	if err := t.writable(); err != nil {
+		return SourceInfo{}, err
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return SourceInfo{}, fmt.Errorf("import codelist %s: %w", name, err)
@@ -195,6 +198,9 @@ func (t *Terminology) Codelist(name string) (string, []CodeTerm, error) {
 func (t *Terminology) RemoveCodelist(name string) error {
 	t.importMu.Lock()
 	defer t.importMu.Unlock()
+	if err := t.writable(); err != nil {
+		return err
+	}
 	if t.source(codelistPrefix+name) == nil {
 		return &NotFoundError{System: "codelist", Code: name}
 	}

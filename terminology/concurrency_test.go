@@ -9,11 +9,24 @@ import (
 	"github.com/opengpsoc/gpsoc/terminology"
 )
 
-func TestSecondOpenIsBusy(t *testing.T) {
+// Any number of processes read the terminology at once (a workstation left
+// open, scripts); an import waits for the file to itself and says busy.
+func TestReadersShareImportsWait(t *testing.T) {
 	_, dir := open(t)
-	_, err := terminology.Open(dir)
+	second, err := terminology.Open(dir)
+	if err != nil {
+		t.Fatalf("second open: %v", err)
+	}
+	defer second.Close()
+	if rs, err := second.Search(context.Background(), "asthma", terminology.SearchOptions{}); err != nil || len(rs) == 0 {
+		t.Fatalf("search in the second reader: %v %v", rs, err)
+	}
+	_, err = second.ImportCTV3("testdata/ctv3/nhs_readctv3_25.0.0_20180401000001.zip")
 	if !errors.Is(err, terminology.ErrBusy) {
-		t.Fatalf("second open: %v, want ErrBusy", err)
+		t.Fatalf("import while another reader has it open: %v, want ErrBusy", err)
+	}
+	if rs, err := second.Search(context.Background(), "asthma", terminology.SearchOptions{}); err != nil || len(rs) == 0 {
+		t.Fatalf("the refused import left the terminology unreadable: %v %v", rs, err)
 	}
 }
 

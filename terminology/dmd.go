@@ -78,7 +78,7 @@ func (t *Terminology) product(code string) (Product, error) {
 	}
 	var p Product
 	found := false
-	err := t.db.bolt.View(func(tx *bolt.Tx) error {
+	err := t.db.view(func(tx *bolt.Tx) error {
 		g, err := genBucket(tx, s.gen)
 		if err != nil {
 			return err
@@ -107,6 +107,9 @@ func (t *Terminology) product(code string) (Product, error) {
 func (t *Terminology) ImportDMD(paths ...string) (SourceInfo, error) {
 	t.importMu.Lock()
 	defer t.importMu.Unlock()
+	if err := t.writable(); err != nil {
+		return SourceInfo{}, err
+	}
 	in, err := collectInputs(paths)
 	if err != nil {
 		return SourceInfo{}, err

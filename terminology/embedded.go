@@ -40,6 +40,26 @@ var embeddedVersionOnce = sync.OnceValue(func() string {
 
 // ensureEmbedded builds the embedded default into the file for every source that was never
 // imported, or whose embedded rows came from a different binary's files.
+// embeddedNeeded reports whether ensureEmbedded has work to do.
+func (t *Terminology) embeddedNeeded() bool {
+	ptrs, err := t.db.pointers()
+	if err != nil {
+		return true
+	}
+	version := embeddedVersionOnce()
+	for _, name := range []string{SourceSNOMED, SourceDMD} {
+		gen, ok := ptrs[name]
+		if !ok {
+			return true
+		}
+		info, err := t.db.meta(gen)
+		if err != nil || (info.Embedded && info.Release != version) {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *Terminology) ensureEmbedded() error {
 	ptrs, err := t.db.pointers()
 	if err != nil {
@@ -93,7 +113,7 @@ func (t *Terminology) ensureEmbedded() error {
 
 func (d *db) meta(gen string) (SourceInfo, error) {
 	var info SourceInfo
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		g, err := genBucket(tx, gen)
 		if err != nil {
 			return err

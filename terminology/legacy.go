@@ -54,6 +54,9 @@ func findFiles(files []inputFile, names ...string) map[string][]inputFile {
 func (t *Terminology) ImportCTV3(path string) (SourceInfo, error) {
 	t.importMu.Lock()
 	defer t.importMu.Unlock()
+	if err := t.writable(); err != nil {
+		return SourceInfo{}, err
+	}
 	in, err := collectInputs([]string{path})
 	if err != nil {
 		return SourceInfo{}, err
@@ -189,6 +192,9 @@ func readV2Parent(code string) string {
 func (t *Terminology) ImportRead2(path string) (SourceInfo, error) {
 	t.importMu.Lock()
 	defer t.importMu.Unlock()
+	if err := t.writable(); err != nil {
+		return SourceInfo{}, err
+	}
 	in, err := collectInputs([]string{path})
 	if err != nil {
 		return SourceInfo{}, err
@@ -314,6 +320,9 @@ func (t *Terminology) ImportRead2(path string) (SourceInfo, error) {
 func (t *Terminology) ImportReadMap(paths ...string) (SourceInfo, error) {
 	t.importMu.Lock()
 	defer t.importMu.Unlock()
+	if err := t.writable(); err != nil {
+		return SourceInfo{}, err
+	}
 	in, err := collectInputs(paths)
 	if err != nil {
 		return SourceInfo{}, err

@@ -163,7 +163,7 @@ func (t *Terminology) mapLegacy(system, code string) ([]Mapping, error) {
 		return nil, ErrNoMap
 	}
 	var out []Mapping
-	err = t.db.bolt.View(func(tx *bolt.Tx) error {
+	err = t.db.view(func(tx *bolt.Tx) error {
 		g, err := genBucket(tx, s.gen)
 		if err != nil {
 			return err

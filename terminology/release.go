@@ -187,7 +187,7 @@ func (d *db) write(r *release) (replaced string, err error) {
 
 	if n <= batch {
 		// small release (the embedded default, CTV3, code lists): one transaction, one fsync
-		err := d.bolt.Update(func(tx *bolt.Tx) error {
+		err := d.update(func(tx *bolt.Tx) error {
 			gen, g, err := createGeneration(tx, r.name)
 			if err != nil {
 				return err
@@ -215,7 +215,7 @@ func (d *db) write(r *release) (replaced string, err error) {
 		}
 	}()
 	for _, step := range steps {
-		err = d.bolt.Update(func(tx *bolt.Tx) error {
+		err = d.update(func(tx *bolt.Tx) error {
 			g, err := genBucket(tx, gen)
 			if err != nil {
 				return err
@@ -601,7 +601,7 @@ func (s *source) id(code string) (uint32, bool) {
 
 func loadSource(d *db, name, gen string) (*source, error) {
 	s := &source{name: name, gen: gen, eclCache: map[string]bitset{}}
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		g, err := genBucket(tx, gen)
 		if err != nil {
 			return err
@@ -631,7 +631,7 @@ func loadSource(d *db, name, gen string) (*source, error) {
 
 func (s *source) preferredTerms(d *db) ([]string, error) {
 	s.ptOnce.Do(func() {
-		s.ptErr = d.bolt.View(func(tx *bolt.Tx) error {
+		s.ptErr = d.view(func(tx *bolt.Tx) error {
 			g, err := genBucket(tx, s.gen)
 			if err != nil {
 				return err
@@ -669,7 +669,7 @@ func (s *source) pt(d *db, id uint32) string {
 func (s *source) record(d *db, code string) (conceptRec, bool, error) {
 	var rec conceptRec
 	found := false
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		g, err := genBucket(tx, s.gen)
 		if err != nil {
 			return err
@@ -688,7 +688,7 @@ func (s *source) record(d *db, code string) (conceptRec, bool, error) {
 func (s *source) refset(d *db, id string) ([]uint32, bool, error) {
 	var out []uint32
 	found := false
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		g, err := genBucket(tx, s.gen)
 		if err != nil {
 			return err

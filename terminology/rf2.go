@@ -132,6 +132,9 @@ type rf2Parsed struct {
 func (t *Terminology) ImportRF2(paths ...string) (SourceInfo, error) {
 	t.importMu.Lock()
 	defer t.importMu.Unlock()
+	if err := t.writable(); err != nil {
+		return SourceInfo{}, err
+	}
 	r, err := buildRF2(paths)
 	if err != nil {
 		return SourceInfo{}, err

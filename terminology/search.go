@@ -231,7 +231,7 @@ func (t *Terminology) vmpSet(s *source) bitset {
 func (s *source) ensureRows(d *db) error {
 	s.rowsOnce.Do(func() {
 		var blob []byte
-		s.rowsErr = d.bolt.View(func(tx *boltTx) error {
+		s.rowsErr = d.view(func(tx *boltTx) error {
 			g, err := genBucket(tx, s.gen)
 			if err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -47,27 +48,72 @@ var ErrBusy = errors.New("terminology store is in use by another process")
 const blobChunk = 4 << 20
 
 type db struct {
-	bolt *bolt.DB
-	path string
+	mu       sync.RWMutex // held shared by every transaction, exclusively to swap bolt for an import
+	bolt     *bolt.DB
+	path     string
+	readOnly bool
 }
 
-func openDB(dataDir string) (*db, error) {
+func (d *db) view(fn func(*bolt.Tx) error) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.bolt.View(fn)
+}
+
+func (d *db) update(fn func(*bolt.Tx) error) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.bolt.Update(fn)
+}
+
+// reopen swaps the open file for one opened the other way (read-only or writable).
+func (d *db) reopen(dataDir string, readOnly bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.readOnly == readOnly {
+		return nil
+	}
+	d.bolt.Close()
+	n, err := openDB(dataDir, readOnly)
+	if err != nil {
+		// keep the terminology in use readable
+		if ro, rerr := openDB(dataDir, true); rerr == nil {
+			d.bolt, d.readOnly = ro.bolt, true
+		}
+		return err
+	}
+	d.bolt, d.readOnly = n.bolt, readOnly
+	return nil
+}
+
+// openDB opens terminology.db. Read-only opens take bbolt's shared lock, so any
+// number of processes (a workstation left open, scripts) read it at once; a
+// writable open (first use, imports) takes the exclusive lock.
+func openDB(dataDir string, readOnly bool) (*db, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", dataDir, err)
 	}
 	path := filepath.Join(dataDir, "terminology.db")
+	if readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, err
+		}
+	}
 	// a large initial mmap avoids remapping (and copying every dirty node) while a release is written
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 1 << 30})
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 1 << 30, ReadOnly: readOnly})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: %w", path, ErrBusy)
 		}
 		return nil, fmt.Errorf("open terminology file %s: %w", path, err)
 	}
+	d := &db{bolt: b, path: path, readOnly: readOnly}
+	if readOnly {
+		return d, nil
+	}
 	// bbolt creates with the mode given, but an existing file may have been created by hand.
 	_ = os.Chmod(path, 0o600)
-	d := &db{bolt: b, path: path}
-	if err := d.bolt.Update(func(tx *bolt.Tx) error {
+	if err := d.update(func(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bktSources); err != nil {
 			return err
 		}
@@ -84,9 +130,32 @@ func openDB(dataDir string) (*db, error) {
 	return d, nil
 }
 
+// needsWrite reports whether a read-only file must first be prepared by a
+// writer: buckets missing, or an unfinished import to clean up.
+func (d *db) needsWrite() bool {
+	need := false
+	_ = d.view(func(tx *bolt.Tx) error {
+		src, gens := tx.Bucket(bktSources), tx.Bucket(bktGens)
+		if src == nil || gens == nil {
+			need = true
+			return nil
+		}
+		live := map[string]bool{}
+		_ = src.ForEach(func(k, v []byte) error { live[string(v)] = true; return nil })
+		_ = gens.ForEach(func(k, v []byte) error {
+			if v == nil && !live[string(k)] {
+				need = true
+			}
+			return nil
+		})
+		return nil
+	})
+	return need
+}
+
 // collectGarbage drops generation buckets that no source points at (an import that died).
 func (d *db) collectGarbage() error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		live := map[string]bool{}
 		_ = tx.Bucket(bktSources).ForEach(func(k, v []byte) error { live[string(v)] = true; return nil })
 		gens := tx.Bucket(bktGens)
@@ -109,7 +178,7 @@ func (d *db) collectGarbage() error {
 // pointers returns source name -> generation bucket name.
 func (d *db) pointers() (map[string]string, error) {
 	out := map[string]string{}
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktSources).ForEach(func(k, v []byte) error {
 			out[string(k)] = string(v)
 			return nil
@@ -121,7 +190,7 @@ func (d *db) pointers() (map[string]string, error) {
 // newGeneration creates an empty generation bucket for source name.
 func (d *db) newGeneration(name string) (string, error) {
 	var gen string
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
+	err := d.update(func(tx *bolt.Tx) error {
 		var err error
 		gen, _, err = createGeneration(tx, name)
 		return err
@@ -157,7 +226,7 @@ func (d *db) dropGeneration(gen string) {
 	if gen == "" {
 		return
 	}
-	_ = d.bolt.Update(func(tx *bolt.Tx) error {
+	_ = d.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktGens).DeleteBucket([]byte(gen))
 	})
 }
@@ -167,7 +236,7 @@ func (d *db) dropGeneration(gen string) {
 // process dies first, collectGarbage removes it at the next Open.
 func (d *db) activate(name, gen string) (string, error) {
 	var old string
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
+	err := d.update(func(tx *bolt.Tx) error {
 		var err error
 		old, err = activateTx(tx, name, gen)
 		return err
@@ -189,7 +258,7 @@ func activateTx(tx *bolt.Tx, name, gen string) (string, error) {
 
 // remove deletes a source and its data (used for code lists).
 func (d *db) remove(name string) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		src := tx.Bucket(bktSources)
 		old := src.Get([]byte(name))
 		if old == nil {

@@ -185,26 +185,59 @@ type Terminology struct {
 	sources map[string]*source
 
 	importMu sync.Mutex // one import at a time
+	dataDir  string
 }
 
 // Open opens (or creates, owner-only) dataDir/terminology.db. Sources never imported get the
 // embedded default (SNOMED IPS free set + supplement, dm+d extracts and code-list products),
 // built into the file once; later opens only read it.
 func Open(dataDir string) (*Terminology, error) {
-	d, err := openDB(dataDir)
+	t := &Terminology{sources: map[string]*source{}, dataDir: dataDir}
+	// Usually the file is ready and is opened read-only (shared with other processes).
+	if d, err := openDB(dataDir, true); err == nil {
+		t.db = d
+		if !d.needsWrite() && !t.embeddedNeeded() {
+			if err := t.reload(); err != nil {
+				d.bolt.Close()
+				return nil, err
+			}
+			return t, nil
+		}
+		d.bolt.Close()
+	} else if errors.Is(err, ErrBusy) {
+		return nil, err
+	}
+	// First use (or a stale embedded default): prepare it with the exclusive lock, then read-only.
+	d, err := openDB(dataDir, false)
 	if err != nil {
 		return nil, err
 	}
-	t := &Terminology{db: d, sources: map[string]*source{}}
+	t.db = d
 	if err := t.ensureEmbedded(); err != nil {
 		d.bolt.Close()
 		return nil, err
 	}
+	d.bolt.Close()
+	if t.db, err = openDB(dataDir, true); err != nil {
+		return nil, err
+	}
 	if err := t.reload(); err != nil {
-		d.bolt.Close()
+		t.db.bolt.Close()
 		return nil, err
 	}
 	return t, nil
+}
+
+// writable reopens the file with the exclusive lock for an import (the caller
+// holds importMu). A process importing waits for readers to close it.
+func (t *Terminology) writable() error {
+	if err := t.db.reopen(t.dataDir, false); err != nil {
+		if errors.Is(err, ErrBusy) {
+			return fmt.Errorf("%w: close the workstation (or other gpsoc processes) to import", err)
+		}
+		return err
+	}
+	return nil
 }
 
 // Close releases the file.
