@@ -152,8 +152,11 @@ func searchBundle(r *http.Request, c *fhir.Context, t string, page []record.Enti
 
 func (s *Server) searchPatients(ctx context.Context, svc *clinical.Service, r *http.Request, q url.Values) ([]record.Entity, error) {
 	if id := q.Get("_id"); id != "" {
+		if isNHS(id) { // an id, never an NHS number
+			return nil, nil
+		}
 		p, err := svc.Patient(ctx, id, reason(r))
-		if record.IsNotFound(err) || isNHS(id) {
+		if record.IsNotFound(err) {
 			return nil, nil
 		}
 		if err != nil {
