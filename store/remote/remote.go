@@ -89,6 +89,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return s, nil
 }
 
+// Options are the options the store was opened with.
+func (s *Store) Options() Options { return s.o }
+
 // View runs fn with reads against the server.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {

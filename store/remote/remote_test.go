@@ -3,10 +3,11 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -195,4 +196,76 @@ func TestConformance(t *testing.T) {
 	store.Conformance(t, func(t *testing.T) store.Store { s, _ := serve(t); return s })
 }
 
-var _ = strings.Contains
+
+// Eight clients, each its own remote store, updating the same patients at
+// once: every update lands or is refused as a conflict, none is lost.
+func TestEightClientsLoseNoUpdate(t *testing.T) {
+	first, _ := serve(t)
+	opts := first.Options()
+	var ids []string
+	for i := 0; i < 3; i++ {
+		p := patient("", fmt.Sprintf("Family%d", i))
+		if err := put(first, p); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	var mu sync.Mutex
+	applied := map[string]int{}
+	conflicts := 0
+	var wg sync.WaitGroup
+	for c := 0; c < 8; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			s, err := remote.Open(ctx, opts)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			svc, err := clinical.New(clinical.Options{Store: s}).As(ctx, "dr.who")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for n := 0; n < 6; n++ {
+				id := ids[(c+n)%len(ids)]
+				for {
+					cur, err := svc.Patient(ctx, id, clinical.ReadOptions{})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					phone := fmt.Sprintf("07700 9%02d%03d", c, n)
+					_, err = svc.UpdatePatient(ctx, id, clinical.PatientUpdate{IfVersion: cur.Version, Phone: &phone})
+					var ce *record.ConflictError
+					if errors.As(err, &ce) {
+						mu.Lock()
+						conflicts++
+						mu.Unlock()
+						continue
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					applied[id]++
+					mu.Unlock()
+					break
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	_ = first.View(ctx, func(tx store.Tx) error {
+		for _, id := range ids {
+			vs, err := tx.Versions(record.KindPatient, id)
+			if err != nil || len(vs) != applied[id]+1 {
+				t.Errorf("patient %s: %d versions, %d updates applied (%v)", id, len(vs), applied[id], err)
+			}
+		}
+		return nil
+	})
+	t.Logf("48 updates by 8 clients: %d conflicts reported and retried", conflicts)
+}
