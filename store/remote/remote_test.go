@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,7 +195,6 @@ func TestConformance(t *testing.T) {
 	}
 	store.Conformance(t, func(t *testing.T) store.Store { s, _ := serve(t); return s })
 }
-
 
 // Eight clients, each its own remote store, updating the same patients at
 // once: every update lands or is refused as a conflict, none is lost.
