@@ -49,7 +49,17 @@ and local commands on that data dir exit 3 naming the server's address.
 
 Plain HTTP is refused on any address but loopback unless --insecure is given; give
 --tls-cert and --tls-key to serve HTTPS. SIGINT or SIGTERM stops it after the requests
-in flight have finished.`,
+in flight have finished.
+
+A record marked sensitive is opened only with a reason, sent in the X-Access-Reason
+header (audited, as --reason is on the command line).
+
+Remote mode: on another machine, set remote.url and remote.token in the config (or
+GPSOC_REMOTE_URL and GPSOC_REMOTE_TOKEN) and every command uses this server, or any
+FHIR R4 server, instead of a local practice file. remote.role (default gp) is the role
+the local screens assume (the server's rules decide), remote.practice and remote.ods
+name the practice. init, backup, restore, check, audit verify, codes import and user
+token are local only and exit 2 in remote mode.`,
 		Example: `  gpsoc serve
   gpsoc serve --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem`,
 		Args: cobra.NoArgs,

@@ -71,7 +71,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 			"mode": "server",
 			"security": map[string]any{
 				"cors":        false,
-				"description": "Bearer tokens made by `gpsoc user token NAME`; each maps to a practice user and role. Every call is audited.",
+				"description": "Bearer tokens made by `gpsoc user token NAME`; each maps to a practice user and role. Every call is audited. A record marked sensitive opens only with a reason in the X-Access-Reason header.",
 			},
 			"resource":    rs,
 			"interaction": []interaction{{Code: "transaction", Documentation: "all or nothing; imported under the FHIR import rules (POST and PUT entries)"}, {Code: "batch", Documentation: "as transaction"}},
