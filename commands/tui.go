@@ -148,6 +148,32 @@ func (a *termsAdapter) MapLegacy(system, code string) ([]tui.Code, error) {
 	return out, nil
 }
 
+// Product, Subsumes and CompileECL make the adapter the clinical.Drugs the
+// prescribing checks need.
+func (a *termsAdapter) Product(code string) (terminology.Product, error) {
+	tm, err := a.get()
+	if err != nil {
+		return terminology.Product{}, err
+	}
+	return tm.Product(code)
+}
+
+func (a *termsAdapter) Subsumes(x, y string) (bool, error) {
+	tm, err := a.get()
+	if err != nil {
+		return false, err
+	}
+	return tm.Subsumes(x, y)
+}
+
+func (a *termsAdapter) CompileECL(expr string) (*terminology.Matcher, error) {
+	tm, err := a.get()
+	if err != nil {
+		return nil, err
+	}
+	return tm.CompileECL(expr)
+}
+
 // runTUI opens the workstation on the configured practice.
 func runTUI(f *Factory, cmd *cobra.Command) error {
 	ctx := cmd.Context()
@@ -163,6 +189,9 @@ func runTUI(f *Factory, cmd *cobra.Command) error {
 		return err
 	}
 	terms := &termsAdapter{open: f.Terminology}
+	if p, err := f.Practice(); err == nil {
+		p.SetDrugs(terms) // prescribing's safety checks, on the same lazily opened terminology
+	}
 	// Neither the terminology nor the find index is loaded before the first
 	// frame: pages ask for them in commands.
 	m := tui.New(tui.Options{Svc: svc, Terms: terms, Keys: km, Now: f.Now, DataDir: f.DataDir(),

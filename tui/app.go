@@ -44,6 +44,9 @@ type openPatientMsg struct{ ID string }
 // consultMsg asks the root to open a consultation on the current record.
 type consultMsg struct{ rec *recordPage }
 
+// prescribeMsg asks the root to open prescribing on the current record.
+type prescribeMsg struct{ rec *recordPage }
+
 // bookMsg asks the root to open the appointment book.
 type bookMsg struct{}
 
@@ -190,6 +193,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.push(newRecordPage(m.c, msg.ID)), m.replay())
 	case consultMsg:
 		return m, m.push(newConsultPage(m.c, msg.rec))
+	case prescribeMsg:
+		return m, m.push(newPrescribePage(m.c, msg.rec))
 	case bookMsg:
 		for _, p := range m.stack {
 			if p.Context() == "book" {
@@ -341,8 +346,9 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 			m.palette = newPalette(m.c, p.Context())
 			return nil
 		case "find":
-			if _, ok := p.(*consultPage); ok {
-				return func() tea.Msg { return noticeMsg{Text: "finish or close the consultation first (esc)"} }
+			switch p.(type) {
+			case *consultPage, *prescribePage:
+				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
 			}
 			m.stack = m.stack[:1]
 			return m.stack[0].Update(actionMsg{Name: "focus"})

@@ -70,7 +70,7 @@ func loadRecord(ctx context.Context, s *clinical.Service, id, reason string) (*r
 	} else {
 		collect(err)
 	}
-	if l, err := s.Medications(ctx, id, lo); err == nil {
+	if l, err := s.MedicationList(ctx, id, clinical.MedListOptions{ListOptions: lo}); err == nil {
 		d.meds = l.Items
 	} else {
 		collect(err)
@@ -167,6 +167,11 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case initMsg:
 		return p.load()
+	case rxSavedMsg:
+		if msg.patientID == p.id {
+			p.section, p.scroll = "medication", 0
+			return p.load()
+		}
 	case savedMsg:
 		if msg.patientID == p.id || (p.data != nil && p.data.sum.Patient.ID == msg.patientID) {
 			p.section, p.scroll = "journal", 0
@@ -225,7 +230,14 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			}
 			return func() tea.Msg { return consultMsg{rec: p} }
 		case "prescribe":
-			return notice("prescribing is not available in this build yet (the prescribing services have not landed)", true)
+			if p.data == nil && p.err == nil {
+				p.after = "prescribe"
+				return nil
+			}
+			if p.data == nil || p.data.denied != "" {
+				return notice("prescribing needs a prescriber's role", true)
+			}
+			return func() tea.Msg { return prescribeMsg{rec: p} }
 		default:
 			for _, s := range sections {
 				if s.action == msg.Name {
