@@ -6,7 +6,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -322,4 +321,3 @@ func reason(r *http.Request) clinical.ReadOptions {
 	return clinical.ReadOptions{Reason: r.Header.Get("X-Access-Reason")}
 }
 
-var _ = json.Valid
