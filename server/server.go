@@ -320,4 +320,3 @@ func ifMatch(r *http.Request) (int, error) {
 func reason(r *http.Request) clinical.ReadOptions {
 	return clinical.ReadOptions{Reason: r.Header.Get("X-Access-Reason")}
 }
-
