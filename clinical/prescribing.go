@@ -79,12 +79,13 @@ func UnitOf(p terminology.Product) string {
 // *AlertsError while any alert is unanswered. A repeat is authorised, not
 // issued (med issue); an acute is issued as it is written.
 func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeResult, error) {
-	p, err := s.patientForWrite(ctx, in.PatientRef, ActPrescribe)
-	if err != nil {
+	// The patient is resolved (and checked: not left or deceased) in the
+	// prescribing transaction itself: one store access per prescription.
+	if err := s.require(ctx, ActPrescribe, ""); err != nil {
 		return nil, err
 	}
-	if err := prescribable(p); err != nil {
-		return nil, err
+	if strings.TrimSpace(in.PatientRef) == "" {
+		return nil, record.Invalid("patient", in.PatientRef, "give a patient id or NHS number")
 	}
 	drugs, err := s.p.drugs()
 	if err != nil {
@@ -115,7 +116,7 @@ func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeR
 	}
 	now := s.p.now().UTC().Truncate(time.Millisecond)
 	today := now.In(ukZone).Format(record.DateLayout)
-	m := &record.Medication{Meta: record.Meta{PatientID: p.ID},
+	m := &record.Medication{Meta: record.Meta{PatientID: "resolved in the transaction"},
 		Code: record.Code{System: record.SystemDMD, Code: prod.Code, Display: prod.Name},
 		Type: "acute", Dose: strings.TrimSpace(in.Dose), Quantity: in.Quantity, Unit: UnitOf(prod),
 		DurationDays: in.DurationDays, AuthorisedOn: today, Prescriber: s.user.Name}
@@ -144,7 +145,7 @@ func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeR
 			return nil, err
 		}
 	}
-	res, err := s.checkedWrite(ctx, p, prod, m, "", in.Answers, in.Check, nil)
+	res, err := s.checkedWrite(ctx, in.PatientRef, nil, prod, m, "", in.Answers, in.Check, nil)
 	if err != nil {
 		return res, err
 	}
@@ -153,7 +154,7 @@ func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeR
 
 // checkedWrite runs the checks and, unless check-only, writes m (and any
 // extra records) with their audit events, all in one transaction.
-func (s *Service) checkedWrite(ctx context.Context, p *record.Patient, prod terminology.Product, m *record.Medication,
+func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patient, prod terminology.Product, m *record.Medication,
 	except string, ans Answers, checkOnly bool, extra func(tx store.WTx) error) (*PrescribeResult, error) {
 	drugs, err := s.p.drugs()
 	if err != nil {
@@ -165,6 +166,17 @@ func (s *Service) checkedWrite(ctx context.Context, p *record.Patient, prod term
 	// run reads the facts and the practice's rules in the action's own
 	// transaction, so what was checked is what is written.
 	run := func(tx store.Tx) ([]SafetyAlert, error) {
+		if p == nil || p.ID == "" {
+			pt, err := resolvePatient(tx, ref)
+			if err != nil {
+				return nil, err
+			}
+			if err := prescribable(pt); err != nil {
+				return nil, err
+			}
+			p = pt
+			m.PatientID = pt.ID
+		}
 		pr, err := tx.Practice()
 		if err != nil {
 			return nil, err
@@ -467,7 +479,7 @@ func (s *Service) ChangeDose(ctx context.Context, ref, id, dose string, ifVersio
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	return s.checkedWrite(ctx, p, prod, m, old.ID, ans, false, func(tx store.WTx) error {
+	return s.checkedWrite(ctx, ref, p, prod, m, old.ID, ans, false, func(tx store.WTx) error {
 		cur, err := medForChange(tx, p, id, old.Version)
 		if err != nil {
 			return err
