@@ -340,7 +340,7 @@ func (p *recordPage) sectionLines(w, h int) []string {
 			return clinicalOnly()
 		}
 		for _, typ := range []string{"repeat", "acute"} {
-			out = append(out, st.Heading.Render(strings.ToUpper(typ[:1])+typ[1:]))
+			out = append(out, st.Heading.Render(strings.ToUpper(typ[:1])+typ[1:])+st.Muted.Render("  (status, last issued)"))
 			n := 0
 			for _, x := range d.meds {
 				if x.Type != typ {
@@ -349,9 +349,12 @@ func (p *recordPage) sectionLines(w, h int) []string {
 				n++
 				last := ""
 				if len(x.Issues) > 0 {
-					last = "last issued " + DateOf(x.Issues[len(x.Issues)-1].At)
+					last = DateOf(x.Issues[len(x.Issues)-1].At)
 				}
-				line := cut(clinical.CodeText(x.Code), 40) + "  " + x.Dose + "  " + st.Muted.Render(x.Status+" "+last)
+				nameW := max(20, (w-26)*6/10)
+				doseW := max(8, w-2-nameW-24)
+				line := fit(cut(clinical.CodeText(x.Code), nameW-1), nameW) + fit(cut(x.Dose, doseW-1), doseW) +
+					st.Muted.Render(fit(x.Status, 11)+last)
 				out = append(out, "  "+line)
 			}
 			if n == 0 {
