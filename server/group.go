@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -85,7 +86,7 @@ func (g *groupStore) run(batch []*groupCall) {
 					return errGroupAbort
 				}
 				rt := &recordingTx{WTx: tx}
-				if err := c.fn(rt); err != nil {
+				if err := safely(c.fn, rt); err != nil {
 					failed, ferr, rest = c, err, batch[i+1:]
 					return errGroupAbort
 				}
@@ -116,6 +117,17 @@ func (g *groupStore) run(batch []*groupCall) {
 			batch = rest
 		}
 	}
+}
+
+// safely runs fn, turning a panic into its error: the batch runs on one
+// goroutine for all callers, so one bad call must not stop the server.
+func safely(fn func(store.WTx) error, tx store.WTx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in a write: %v", r)
+		}
+	}()
+	return fn(tx)
 }
 
 // recordingTx notes whether an Update wrote anything but audit events.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -474,4 +475,95 @@ func TestGracefulShutdownFinishesWrites(t *testing.T) {
 	if n != created {
 		t.Fatalf("patients written = %d, creations answered 201 = %d", n, created)
 	}
+}
+
+// A write that panics fails alone; the server and the other writes go on.
+func TestGroupCommitSurvivesAPanic(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), bolt.Options{Hold: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g := server.GroupCommit(st)
+	err = g.Update(ctx, func(tx store.WTx) error { panic("boom") })
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panicking write: %v", err)
+	}
+	if err := g.Update(ctx, func(tx store.WTx) error {
+		return tx.Append(&record.AuditEvent{User: "x", Action: "read", Outcome: "ok"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = g.View(ctx, func(tx store.Tx) error {
+		if seq, _, _ := tx.AuditHead(); seq != 1 {
+			t.Errorf("audit events = %d, want 1", seq)
+		}
+		return nil
+	})
+}
+
+// In a batch, a failing write fails alone: the audit appends beside it are
+// committed, and a create is never run twice.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), bolt.Options{Hold: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g := server.GroupCommit(st)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for round := 0; round < 10; round++ {
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				switch i {
+				case 0: // fails after writing: rolled back
+					errs <- g.Update(ctx, func(tx store.WTx) error {
+						p := &record.Patient{Family: "Fail", Given: []string{"A"}, BirthDate: "1970-01-01", Sex: "female", NoNHSReason: "temporary-resident"}
+						if err := tx.Put(p); err != nil {
+							return err
+						}
+						return errors.New("refused")
+					})
+				case 1: // a create
+					p := &record.Patient{Family: "Keep", Given: []string{"A"}, BirthDate: "1970-01-01", Sex: "female", NoNHSReason: "temporary-resident"}
+					errs <- g.Update(ctx, func(tx store.WTx) error { return tx.Put(p) })
+				default:
+					errs <- g.Update(ctx, func(tx store.WTx) error {
+						return tx.Append(&record.AuditEvent{User: "x", Action: "read", Outcome: "ok"})
+					})
+				}
+			}(i)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if err != nil {
+			if err.Error() != "refused" {
+				t.Errorf("unexpected error: %v", err)
+			}
+			failed++
+		}
+	}
+	_ = g.View(ctx, func(tx store.Tx) error {
+		if seq, _, _ := tx.AuditHead(); seq != 60 {
+			t.Errorf("audit events = %d, want 60", seq)
+		}
+		n := 0
+		_ = tx.ForEach(record.KindPatient, func(e record.Entity) error {
+			if e.(*record.Patient).Family != "Keep" {
+				t.Errorf("a failed write's patient was committed")
+			}
+			n++
+			return nil
+		})
+		if n != 10 || failed != 10 {
+			t.Errorf("patients = %d (want 10), failed writes = %d (want 10)", n, failed)
+		}
+		return nil
+	})
 }
