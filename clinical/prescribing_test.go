@@ -505,3 +505,43 @@ func TestAcuteIsCurrentWithinItsCourse(t *testing.T) {
 		t.Fatalf("acute still current after its course")
 	}
 }
+
+func TestMedicationImportIsHistoryWithoutChecks(t *testing.T) {
+	rx := newRxPractice(t)
+	if _, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: sctAllergyPenicill}); err != nil {
+		t.Fatal(err)
+	}
+	line := `{"patientId": "9434765919", "status": "completed", "code": {"system": "https://dmd.nhs.uk", "code": "` + dmdAmoxicillin500 + `"},
+ "type": "acute", "dose": "1 tds", "quantity": 21, "unit": "capsule", "prescriber": "dr.old", "authorisedOn": "2019-03-02",
+ "issues": [{"at": "2019-03-02T10:00:00Z", "by": "dr.old", "quantity": 21}]}`
+	line = strings.ReplaceAll(line, "\n", "")
+	for run, want := range []int{1, 0} { // a re-run changes nothing
+		sum, err := rx.gp().ImportEntries(rx.ctx, record.KindMedication, strings.NewReader(line+"\n"), clinical.ImportOptions{})
+		if err != nil || sum.Written != want || sum.Rejected != 0 {
+			t.Fatalf("run %d: %v %+v", run, err, sum)
+		}
+	}
+	l, err := rx.gp().MedicationList(rx.ctx, rx.pid, clinical.MedListOptions{})
+	if err != nil || len(l.Items) != 1 || len(l.Items[0].Answers) != 0 {
+		t.Fatalf("imported: %v %+v", err, l)
+	}
+}
+
+func TestChangeDoseRunsTheChecks(t *testing.T) {
+	rx := newRxPractice(t)
+	rx.nkda(rx.pid)
+	mtx := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdMethotrexate, Dose: "4 once a week", Quantity: 16, Repeat: true, Issues: 3})
+	id := "interaction:methotrexate-trimethoprim:" + mtx.ID
+	tmp := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdTrimethoprim, Dose: "1 bd", Quantity: 6,
+		Answers: clinical.Answers{Override: map[string]string{id: "renal team advice, FBC in 5 days"}}})
+	// the trimethoprim dose change meets the same interaction: answered again
+	_, err := rx.gp().ChangeDose(rx.ctx, rx.pid, tmp.ID, "1 od", 0, clinical.Answers{})
+	var ae *clinical.AlertsError
+	if !errors.As(err, &ae) || ae.Alerts[0].ID != id {
+		t.Fatalf("dose change without an answer: %v", err)
+	}
+	res, err := rx.gp().ChangeDose(rx.ctx, rx.pid, tmp.ID, "1 od", 0, clinical.Answers{Override: map[string]string{id: "still advised"}})
+	if err != nil || res.Medication.Replaces != tmp.ID || res.Medication.Answers[0].Reason != "still advised" {
+		t.Fatalf("dose change: %v %+v", err, res)
+	}
+}
