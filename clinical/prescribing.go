@@ -370,7 +370,12 @@ func (s *Service) Issue(ctx context.Context, ref string, ids []string, allDue bo
 			}
 			ms = append(ms, m)
 		}
+		seen := map[string]bool{}
 		for _, m := range ms {
+			if seen[m.ID] { // named twice, or named and due: one issue
+				continue
+			}
+			seen[m.ID] = true
 			m.Issues = append(m.Issues, record.Issue{At: now, By: s.user.Name, Quantity: m.Quantity})
 			if m.ReviewDate != "" && m.ReviewDate < today {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("%s (%s): review was due on %s", m.Code.Display, m.ID, m.ReviewDate))
