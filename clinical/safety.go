@@ -635,3 +635,8 @@ func answer(alerts []SafetyAlert, ans Answers, by string, at time.Time) ([]Safet
 	}
 	return open, rec, nil
 }
+
+// IsCurrent reports whether a medication is one the patient is taking on a
+// day: a repeat that is active and not stopped, or an acute within its
+// course. The record summary, the workstation and the API can share it.
+func IsCurrent(m *record.Medication, now time.Time) bool { return currentOn(m, now) }
