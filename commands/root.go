@@ -23,7 +23,7 @@ func Main() int {
 	f := NewFactory(System())
 	defer f.Close()
 	root := NewRootCmd(f)
-	err := root.ExecuteContext(ctx)
+	err := cobraUsage(root.ExecuteContext(ctx))
 	if err != nil {
 		var ee *ExitError
 		if !(errors.As(err, &ee) && ee.Msg == "") {
@@ -31,6 +31,25 @@ func Main() int {
 		}
 	}
 	return ExitCode(err)
+}
+
+// cobraUsage types cobra's own command-line errors (missing required flags,
+// wrong argument counts, unknown commands) as usage errors: exit 2.
+func cobraUsage(err error) error {
+	if err == nil {
+		return nil
+	}
+	if ExitCode(err) != ExitFailure {
+		return err // already typed
+	}
+	msg := err.Error()
+	for _, p := range []string{"required flag(s)", "unknown command", "unknown flag", "unknown shorthand flag",
+		"accepts ", "requires at least", "requires at most", "received ", "flag needs an argument", "if any flags in the group"} {
+		if strings.Contains(msg, p) {
+			return &UsageError{msg}
+		}
+	}
+	return err
 }
 
 // tuiHook opens the workstation when gpsoc runs with no subcommand on a terminal.
