@@ -333,3 +333,17 @@ func TestEmptyIndex(t *testing.T) {
 		t.Fatalf("terms: %v", h)
 	}
 }
+
+func TestTermCodeWithSeparatorsFiltered(t *testing.T) {
+	ts := append(SyntheticTerms(500, 4), Term{Code: "XaX1.Y", Term: "Something else", Active: true}, Term{Code: "XaX1.Z", Term: "Xax1 y", Active: true})
+	ix := BuildTerms(ts)
+	withFilterAlways(func() {
+		for _, q := range []string{"xax1.y", "XAX1.", "xax1 y", "xax1.z"} {
+			got := ix.Search(context.Background(), q, 10, nil)
+			want := ReferenceTerms(ts, q, 10, nil)
+			if !slices.Equal(got, want) || len(got) == 0 {
+				t.Errorf("%q: got %v, want %v", q, got, want)
+			}
+		}
+	})
+}

@@ -137,8 +137,14 @@ type cursor struct {
 // a level stops as soon as nothing left in it can enter the top k, and later levels are
 // skipped once their bound cannot beat what is kept: the 1-character query touches a
 // few dozen records, not a tenth of the index.
-func runLevels(ctx context.Context, levels []level, restUB, k int, eval func(rank uint32, levelScore int) int) ([]scoredRank, bool) {
+//
+// With filt, each list is first cut to the records set in filt (one bit test each), so
+// the merge only walks records that can match the other tokens.
+func runLevels(ctx context.Context, levels []level, restUB, k int, filt bitset, eval func(rank uint32, levelScore int) int) ([]scoredRank, bool) {
 	slices.SortFunc(levels, func(a, b level) int { return b.score - a.score })
+	if filt != nil {
+		levels = filterLevels(levels, filt)
+	}
 	h := topK{k: k, items: make([]scoredRank, 0, min(k, 1024))}
 	work := 0
 	var cur []cursor
@@ -214,6 +220,34 @@ func runLevels(ctx context.Context, levels []level, restUB, k int, eval func(ran
 		}
 	}
 	return h.sorted(), true
+}
+
+// filterLevels copies the levels keeping only records set in filt.
+func filterLevels(levels []level, filt bitset) []level {
+	total := levelSize(levels)
+	buf := make([]uint32, 0, min(total, 1<<16))
+	out := make([]level, len(levels))
+	type span struct{ lv, from, to int }
+	var spans []span
+	for i, lv := range levels {
+		out[i].score = lv.score
+		for _, l := range lv.lists {
+			from := len(buf)
+			for _, r := range l {
+				if filt.has(r) {
+					buf = append(buf, r)
+				}
+			}
+			if len(buf) > from {
+				spans = append(spans, span{i, from, len(buf)})
+			}
+		}
+	}
+	// slice after all appends, as buf may have moved
+	for _, sp := range spans {
+		out[sp.lv].lists = append(out[sp.lv].lists, buf[sp.from:sp.to])
+	}
+	return out
 }
 
 func siftDown(c []cursor, i, n int) {

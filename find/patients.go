@@ -569,7 +569,7 @@ func (ix *Patients) Search(ctx context.Context, q string, limit int) []Hit {
 		}
 		return total
 	}
-	top, ok := runLevels(ctx, dt.levels, rest, limit, eval)
+	top, ok := runLevels(ctx, dt.levels, rest, limit, filt, eval)
 	if !ok {
 		return nil
 	}

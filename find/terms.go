@@ -466,6 +466,9 @@ func (ix *Terms) Search(ctx context.Context, q string, limit int, keep func(inde
 	if code != "" {
 		codeLv = ix.codeLevels(code, nil)
 	}
+	if filt != nil {
+		levels = filterLevels(levels, filt) // text levels only: a code match needs no other token
+	}
 	// code levels bound themselves (a code match is the whole score)
 	for i := range codeLv {
 		codeLv[i].score -= rest
@@ -501,7 +504,7 @@ func (ix *Terms) Search(ctx context.Context, q string, limit int, keep func(inde
 		}
 		return total
 	}
-	top, ok := runLevels(ctx, levels, rest, limit, eval)
+	top, ok := runLevels(ctx, levels, rest, limit, nil, eval)
 	if !ok || ctx.Err() != nil {
 		return nil
 	}
