@@ -41,8 +41,10 @@
 //   - Anything else is a name token, apostrophes and hyphens dropped ("o'brien" ->
 //     "obrien").
 //
-// Term queries read every token as a word (digits too: "type 2"); and when the whole
-// query is a single chunk it is also compared with the code.
+// Term queries split at anything but letters, digits, apostrophes and hyphens and read
+// every token as a word (digits too: "type 2"); when the trimmed query has no
+// whitespace it is also compared with the code, ignoring case: the exact code, or a
+// code it is a prefix of (3 characters or more).
 //
 // # Word matches
 //
