@@ -23,6 +23,7 @@ var searchParams = map[string][]paramDoc{
 		{"family", "string", "starts the family name"},
 		{"given", "string", "starts a given name"},
 		{"birthdate", "date", "date of birth, with eq/ne/lt/le/gt/ge prefixes"},
+		{"_lastUpdated", "date", "when the record was last written (for clients following changes)"},
 	},
 }
 
@@ -199,6 +200,14 @@ func filterPatients(ps []*record.Patient, q url.Values) ([]record.Entity, error)
 		}
 		dates = append(dates, d)
 	}
+	var updated []dateCond
+	for _, v := range q["_lastUpdated"] {
+		d, err := parseDateCond("_lastUpdated", v)
+		if err != nil {
+			return nil, err
+		}
+		updated = append(updated, d)
+	}
 	out := []record.Entity{}
 	for _, p := range ps {
 		if !matchAll(q["name"], append([]string{p.Family}, p.Given...)) ||
@@ -208,6 +217,9 @@ func filterPatients(ps []*record.Patient, q url.Values) ([]record.Entity, error)
 		ok := true
 		for _, d := range dates {
 			ok = ok && d.match(p.BirthDate)
+		}
+		for _, d := range updated {
+			ok = ok && d.match(p.RecordedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 		}
 		if ok {
 			out = append(out, p)
@@ -454,6 +466,9 @@ func dateRange(v string) (time.Time, time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
 		return t, t, err
+	}
+	if strings.Contains(v, ".") { // fractional seconds: millisecond precision
+		return t, t.Add(time.Millisecond), nil
 	}
 	return t, t.Add(time.Second), nil
 }

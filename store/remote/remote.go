@@ -45,6 +45,9 @@ type Options struct {
 	// SearchRow encodes a patient's compact find row, so the local find index
 	// can load from the server through standard search (nil: no rows).
 	SearchRow func(p *record.Patient) []byte
+	// PollEvery is how often the find index asks the server for changed
+	// patients (default 2s; negative: every time).
+	PollEvery time.Duration
 	Client    *http.Client
 }
 
@@ -56,6 +59,8 @@ type Store struct {
 	// opaque is set once the server is seen to use non-numeric version ids
 	// (Medplum uses UUIDs): record versions are then counted in _history.
 	opaque atomic.Bool
+	// changesAt is when Changes last asked the server (Unix nanoseconds).
+	changesAt atomic.Int64
 }
 
 // Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
@@ -68,6 +73,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	if o.Role == "" {
 		o.Role = record.RoleGP
+	}
+	if o.PollEvery == 0 {
+		o.PollEvery = 2 * time.Second
 	}
 	if o.Practice.Name == "" {
 		o.Practice.Name = "Remote practice"

@@ -3,10 +3,12 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -301,10 +303,45 @@ func (t *tx) SearchRows(fn func(id string, row []byte) error) error {
 	})
 }
 
-// Changes: a remote store keeps no change sequence; the index is loaded whole.
+// Changes follows patients by their lastUpdated (standard search:
+// _lastUpdated=gt…, _sort=_lastUpdated); the sequence is the server's
+// lastUpdated in Unix milliseconds, so the server's clock orders it. Asked at
+// most every changesEvery, so a find typed live does not wait on the network
+// at each keystroke.
 func (t *tx) Changes(after uint64, fn func(seq uint64, patientID string) error) (uint64, error) {
-	return after, nil
+	s := t.s
+	if after == ^uint64(0)-1 { // only the latest sequence: the newest patient's lastUpdated
+		last := uint64(0)
+		_, err := s.search(t.ctx, "Patient", url.Values{"_sort": {"-_lastUpdated"}, "_count": {"1"}}, func(r fhir.Resource) error {
+			if at := lastUpdated(r); !at.IsZero() && uint64(at.UnixMilli()) > last {
+				last = uint64(at.UnixMilli())
+			}
+			return errStopSearch
+		})
+		if err != nil && !errors.Is(err, errStopSearch) {
+			return 0, err
+		}
+		s.changesAt.Store(time.Now().UnixNano())
+		return last, nil
+	}
+	if time.Since(time.Unix(0, s.changesAt.Load())) < s.o.PollEvery {
+		return after, nil
+	}
+	s.changesAt.Store(time.Now().UnixNano())
+	since := time.UnixMilli(int64(after)).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	last := after
+	_, err := s.search(t.ctx, "Patient", url.Values{"_lastUpdated": {"gt" + since}, "_sort": {"_lastUpdated"}}, func(r fhir.Resource) error {
+		seq := uint64(lastUpdated(r).UnixMilli())
+		if seq <= after {
+			return nil
+		}
+		last = max(last, seq)
+		return fn(seq, *r.Head().ID)
+	})
+	return last, err
 }
+
+var errStopSearch = errors.New("stop search")
 
 // Audit and AuditHead: the trail is the server's (read it there, as an admin).
 func (t *tx) Audit(after uint64, fn func(*record.AuditEvent) error) error { return nil }
