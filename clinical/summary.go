@@ -107,7 +107,7 @@ func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions)
 			return problems[i].Onset > problems[j].Onset
 		})
 		for _, e := range list(record.KindMedication) {
-			if x := e.(*record.Medication); visible(&x.Meta) && x.Status == "active" {
+			if x := e.(*record.Medication); visible(&x.Meta) && IsCurrent(x, now) {
 				meds = append(meds, x)
 			}
 		}

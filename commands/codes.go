@@ -81,6 +81,9 @@ func (a termAdapter) Lookup(system, code string) (string, error) {
 	return d.PreferredTerm, nil
 }
 
+// Drugs hands the dm+d dictionary to the prescribing checks, so every face gets them.
+func (a termAdapter) Drugs() clinical.Drugs { return a.tm }
+
 // MapLegacy maps a Read v2 or CTV3 code to its SNOMED CT concept (assured maps first).
 func (a termAdapter) MapLegacy(system, code string) (*record.Code, error) {
 	ms, err := a.tm.MapLegacy(system, code)
