@@ -202,3 +202,19 @@ func auditCount(t *testing.T, p *clinical.Practice) uint64 {
 	_ = p.Store().View(ctx, func(tx store.Tx) error { n, _, _ = tx.AuditHead(); return nil })
 	return n
 }
+
+func TestRefusedDuplicateIsAudited(t *testing.T) {
+	_, s := setup(t)
+	if _, err := s["admin"].AddPatient(ctx, john()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s["recep"].AddPatient(ctx, john())
+	var ce *record.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("duplicate: err = %v", err)
+	}
+	evs, _ := s["admin"].AuditEvents(ctx, clinical.AuditFilter{User: "recep"})
+	if len(evs) == 0 || evs[len(evs)-1].Outcome != "failed" || !strings.Contains(evs[len(evs)-1].Reason, "already registered") {
+		t.Fatalf("audit: %+v", evs)
+	}
+}
