@@ -1631,6 +1631,11 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	}
 	action := "create"
 	if old, err := tx.Get(e.Kind(), m.ID); err == nil {
+		if len(m.FHIRExtra) == 0 {
+			// A record written again (a consultation gaining entries from
+			// another file) keeps what its first resource had unmapped.
+			m.FHIRExtra = old.Head().FHIRExtra
+		}
 		if sameRecord(old, e) {
 			t.same = true
 			return nil

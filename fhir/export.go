@@ -92,7 +92,7 @@ func coding(c record.Code) Coding {
 	if c.System == "" {
 		cd.System = record.SystemSNOMED
 	}
-	if !UKSystem(cd.System) {
+	if c.Foreign {
 		cd.Extension = []Extension{{URL: ExtForeignCode, ValueBoolean: boolp(true)}}
 	}
 	return cd
@@ -187,6 +187,7 @@ func (c *Context) PatientResource(p *record.Patient) *Patient {
 	if len(p.Flags) > 0 {
 		r.Extension = append(r.Extension, extraExt(map[string]any{"flags": p.Flags})...)
 	}
+	MergeUnmapped(r, p.FHIRExtra)
 	return r
 }
 
@@ -315,6 +316,7 @@ func (c *Context) EncounterResources(cn *record.Consultation) []Resource {
 		}
 		out = append(out, o)
 	}
+	MergeUnmapped(enc, cn.FHIRExtra)
 	return out
 }
 
@@ -391,6 +393,7 @@ func (c *Context) ConditionResource(p *record.Problem) *Condition {
 		r.Encounter = ref("Encounter", p.ConsultationID)
 	}
 	r.Extension = extraExt(map[string]string{"significance": p.Significance})
+	MergeUnmapped(r, p.FHIRExtra)
 	return r
 }
 
@@ -430,11 +433,14 @@ func (c *Context) ObservationResource(o *record.Observation) *Observation {
 		if o.Diastolic != nil {
 			r.Component = append(r.Component, ObservationComponent{Code: CodeableConcept{Coding: []Coding{dia}}, ValueQuantity: q(*o.Diastolic)})
 		}
+		MergeUnmapped(r, o.FHIRExtra)
 		return r
 	}
 	switch {
 	case o.Value != nil:
 		r.ValueQuantity = &Quantity{Value: num(*o.Value), Unit: o.Unit}
+	case o.ValueCode != nil:
+		r.ValueCodeableConcept = &CodeableConcept{Coding: []Coding{coding(*o.ValueCode)}, Text: o.ValueCode.Display}
 	case o.ValueText != "":
 		if m := codedValue.FindStringSubmatch(o.ValueText); m != nil {
 			r.ValueCodeableConcept = &CodeableConcept{Coding: []Coding{{System: m[2], Code: m[3], Display: m[1]}}, Text: m[1]}
@@ -442,9 +448,10 @@ func (c *Context) ObservationResource(o *record.Observation) *Observation {
 			r.ValueString = str(o.ValueText)
 		}
 	}
-	if o.Value != nil && o.ValueText != "" {
+	if (o.Value != nil || o.ValueCode != nil) && o.ValueText != "" {
 		r.Note = []Annotation{{Text: o.ValueText}}
 	}
+	MergeUnmapped(r, o.FHIRExtra)
 	return r
 }
 
@@ -521,6 +528,7 @@ func (c *Context) MedicationResources(m *record.Medication) []Resource {
 	}
 	x.IssuedBy = nil // the requester display carries it
 	r.Extension = append(r.Extension, extraExt(x)...)
+	MergeUnmapped(r, m.FHIRExtra)
 	return out
 }
 
@@ -570,6 +578,7 @@ func (c *Context) AllergyResource(a *record.Allergy) *AllergyIntolerance {
 	if a.Reaction == "" && len(r.Reaction) > 0 {
 		r.Extension = append(r.Extension, extraExt(map[string]bool{"noReaction": true})...)
 	}
+	MergeUnmapped(r, a.FHIRExtra)
 	return r
 }
 
@@ -592,6 +601,7 @@ func (c *Context) ImmunizationResource(im *record.Immunisation) *Immunization {
 		}{w})
 		r.Performer = []json.RawMessage{b}
 	}
+	MergeUnmapped(r, im.FHIRExtra)
 	return r
 }
 
@@ -622,6 +632,7 @@ func (c *Context) AppointmentResource(a *record.Appointment) *Appointment {
 	if len(x) > 0 {
 		r.Extension = extraExt(x)
 	}
+	MergeUnmapped(r, a.FHIRExtra)
 	return r
 }
 
@@ -648,6 +659,7 @@ func (c *Context) TaskResource(t *record.Task) *Task {
 	if t.DoneBy != "" {
 		r.Extension = extraExt(map[string]string{"doneBy": t.DoneBy})
 	}
+	MergeUnmapped(r, t.FHIRExtra)
 	return r
 }
 
@@ -666,6 +678,7 @@ func (c *Context) RecallResource(rc *record.Recall) *Task {
 	if rc.DoneBy != "" {
 		r.Extension = extraExt(map[string]string{"doneBy": rc.DoneBy})
 	}
+	MergeUnmapped(r, rc.FHIRExtra)
 	return r
 }
 

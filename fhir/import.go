@@ -97,6 +97,10 @@ func Code(cc *CodeableConcept, path string, n *[]Note) (record.Code, *record.Cod
 		c.System = record.SystemSNOMED // a module/version URI
 	case !UKSystem(c.System):
 		ns.add(path+".coding[0]", "code system %s is outside the UK terminologies: kept as given", c.System)
+		c.Foreign = true
+	}
+	if e := findExt(first.Extension, ExtForeignCode); e != nil && e.ValueBoolean != nil && *e.ValueBoolean {
+		c.Foreign = true
 	}
 	var mapped *record.Code
 	if c.System == record.SystemRead2 || c.System == record.SystemCTV3 {
@@ -345,6 +349,7 @@ func PatientFrom(r *Patient, rs Resolver) (*record.Patient, []Note, error) {
 	if recordExtra(r.Extension, &x) {
 		p.Flags = x.Flags
 	}
+	p.FHIRExtra = Unmapped(r, rs)
 	return p, n, nil
 }
 
@@ -480,6 +485,7 @@ func ConsultationFrom(r *Encounter, rs Resolver) (*record.Consultation, []Note, 
 			}
 		}
 	}
+	c.FHIRExtra = Unmapped(r, rs)
 	return c, n, nil
 }
 
@@ -545,6 +551,7 @@ func ProblemFrom(r *Condition, rs Resolver) (*record.Problem, []Note, error) {
 	if recordExtra(r.Extension, &x) {
 		p.Significance = x["significance"]
 	}
+	p.FHIRExtra = Unmapped(r, rs)
 	return p, n, nil
 }
 
@@ -620,7 +627,16 @@ func ObservationFrom(r *Observation, rs Resolver) (*record.Observation, []Note, 
 		}
 	case r.ValueCodeableConcept != nil:
 		cc := r.ValueCodeableConcept
-		if len(cc.Coding) > 0 && cc.Coding[0].Code != "" {
+		if len(cc.Coding) > 0 && cc.Coding[0].Code != "" && cc.Coding[0].System != "" {
+			vc, _, err := Code(cc, "Observation.valueCodeableConcept", &n)
+			if err != nil {
+				return nil, n, err
+			}
+			o.ValueCode = &vc
+			if len(r.Note) > 0 {
+				o.ValueText = r.Note[0].Text
+			}
+		} else if len(cc.Coding) > 0 && cc.Coding[0].Code != "" {
 			d := cc.Coding[0].Display
 			if d == "" {
 				d = cc.Text
@@ -659,6 +675,7 @@ func ObservationFrom(r *Observation, rs Resolver) (*record.Observation, []Note, 
 		}
 		o.Unit = "mm[Hg]"
 	}
+	o.FHIRExtra = Unmapped(r, rs)
 	return o, n, nil
 }
 
@@ -749,6 +766,7 @@ func MedicationFrom(r *MedicationRequest, medCode *CodeableConcept, rs Resolver)
 			m.ReviewDate = x.ReviewDate
 		}
 	}
+	m.FHIRExtra = Unmapped(r, rs)
 	return m, n, nil
 }
 
@@ -909,6 +927,7 @@ func AllergyFrom(r *AllergyIntolerance, rs Resolver) (*record.Allergy, []Note, e
 	if r.Encounter != nil {
 		a.ConsultationID = rs.ID(r.Encounter, "Encounter")
 	}
+	a.FHIRExtra = Unmapped(r, rs)
 	return a, n, nil
 }
 
@@ -949,6 +968,7 @@ func ImmunisationFrom(r *Immunization, rs Resolver) (*record.Immunisation, []Not
 			}
 		}
 	}
+	im.FHIRExtra = Unmapped(r, rs)
 	return im, n, nil
 }
 
@@ -1012,6 +1032,7 @@ func AppointmentFrom(r *Appointment, rs Resolver) (*record.Appointment, []Note, 
 	if recordExtra(r.Extension, &x) {
 		a.SessionID, a.Extra = x.SessionID, x.Extra
 	}
+	a.FHIRExtra = Unmapped(r, rs)
 	return a, n, nil
 }
 
@@ -1067,6 +1088,7 @@ func TaskFrom(r *Task, rs Resolver) (*record.Task, []Note, error) {
 	if recordExtra(r.Extension, &x) {
 		t.DoneBy = x["doneBy"]
 	}
+	t.FHIRExtra = Unmapped(r, rs)
 	return t, n, nil
 }
 
@@ -1097,6 +1119,7 @@ func RecallFrom(r *Task, rs Resolver) (*record.Recall, []Note, error) {
 	if recordExtra(r.Extension, &x) {
 		rc.DoneBy = x["doneBy"]
 	}
+	rc.FHIRExtra = Unmapped(r, rs)
 	return rc, n, nil
 }
 

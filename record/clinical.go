@@ -135,6 +135,7 @@ type Observation struct {
 	Code           Code      `json:"code"`
 	Value          *float64  `json:"value,omitempty"`
 	ValueText      string    `json:"valueText,omitempty"`
+	ValueCode      *Code     `json:"valueCode,omitempty"` // a coded result (smoking status, a coded lab finding)
 	Unit           string    `json:"unit,omitempty"`
 	Systolic       *float64  `json:"systolic,omitempty"`
 	Diastolic      *float64  `json:"diastolic,omitempty"`
@@ -167,8 +168,13 @@ func (o *Observation) Validate() error {
 		if o.Unit == "" {
 			o.Unit = "mm[Hg]"
 		}
-	} else if o.Value == nil && o.ValueText == "" {
+	} else if o.Value == nil && o.ValueText == "" && o.ValueCode == nil {
 		return Invalid("value", "", "a value is required")
+	}
+	if o.ValueCode != nil {
+		if err := checkCode("valueCode", *o.ValueCode); err != nil {
+			return err
+		}
 	}
 	if o.Effective.IsZero() {
 		return Invalid("effective", "", "a date is required")

@@ -19,6 +19,9 @@ type Code struct {
 	System  string `json:"system"`
 	Code    string `json:"code"`
 	Display string `json:"display,omitempty"`
+	// Foreign marks a code outside our terminologies (LOINC, RxNorm, CVX or
+	// an unknown system, from an import): kept as given, flagged on export.
+	Foreign bool `json:"foreign,omitempty"`
 }
 
 // IsZero reports whether no code is set.

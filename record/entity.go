@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -45,6 +46,13 @@ type Meta struct {
 	RecordedBy string      `json:"recordedBy"`
 	Sensitive  bool        `json:"sensitive,omitempty"`
 	Retraction *Retraction `json:"enteredInError,omitempty"`
+	// FHIRExtra is, for a record imported from FHIR, a JSON object of what
+	// the resource had that the record does not map: unknown elements and
+	// "_element" primitive extensions (at the top level, or nested under the
+	// element they belong to), extensions from other publishers, and the
+	// lexical form of decimals (72.50). An export merges it back, the mapped
+	// elements winning on conflict; a new version keeps it.
+	FHIRExtra json.RawMessage `json:"fhirExtra,omitempty"`
 }
 
 // Retraction says who marked a record entered in error, when and why.
@@ -138,9 +146,20 @@ func checkCode(field string, c Code) error {
 	return nil
 }
 
+func checkFHIRExtra(m *Meta) error {
+	if len(m.FHIRExtra) == 0 {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(m.FHIRExtra, &obj); err != nil {
+		return Invalid("fhirExtra", "", "must be a JSON object")
+	}
+	return nil
+}
+
 func checkPatientRef(m *Meta) error {
 	if m.PatientID == "" {
 		return Invalid("patientId", "", "a patient is required")
 	}
-	return nil
+	return checkFHIRExtra(m)
 }
