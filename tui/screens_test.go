@@ -1,0 +1,230 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/keymaps"
+)
+
+// A sensitive record asks for a reason before it opens, and the reason is audited.
+func TestSensitiveRecordAsksReason(t *testing.T) {
+	dir, svc := practice(t, 50)
+	yes := true
+	if _, err := svc.UpdatePatient(context.Background(), "9997456920", clinical.PatientUpdate{Sensitive: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter")
+	d.contains("This record is marked sensitive.")
+	if strings.Contains(d.screen(), "Chronic kidney disease") {
+		t.Fatal("the record shows before a reason is given")
+	}
+	d.keys("enter") // no reason: stays closed
+	d.contains("This record is marked sensitive.")
+	d.typeText("safeguarding review")
+	d.keys("enter")
+	d.contains("SENSITIVE")
+	d.contains("Chronic kidney disease")
+	admin, _ := svc.Practice().As(context.Background(), "admin")
+	evs, err := admin.AuditEvents(context.Background(), clinical.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range evs {
+		found = found || e.Reason == "safeguarding review"
+	}
+	if !found {
+		t.Error("the reason is not in the audit trail")
+	}
+}
+
+// A legacy Read v2 code is recorded with its mapped SNOMED concept.
+func TestLegacyCodeRecordedWithMapping(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter", "c", "ctrl+o", "tab")
+	d.contains("Read v2")
+	d.typeText("171..")
+	d.contains("49727002")
+	d.keys("enter")
+	d.contains("→ sct 49727002 Cough")
+	d.keys("ctrl+s")
+	d.contains("Consultation saved")
+	d.contains("(read2 171..) → Cough (sct 49727002)")
+}
+
+// The screen redraws at the new size on resize and never draws wider than the terminal.
+func TestResizeRedraws(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter", "r")
+	for _, sz := range [][2]int{{80, 24}, {100, 30}, {200, 60}, {80, 24}} {
+		d.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		lines := strings.Split(d.screen(), "\n")
+		if len(lines) != sz[1] {
+			t.Fatalf("%dx%d: %d lines", sz[0], sz[1], len(lines))
+		}
+		for i, l := range lines {
+			if w := len([]rune(l)); w > sz[0] {
+				t.Fatalf("%dx%d: line %d is %d wide", sz[0], sz[1], i, w)
+			}
+		}
+	}
+	d.contains("Trend: HbA1c")
+}
+
+// NO_COLOR: plain styles carry no colour at all; light and dark differ.
+func TestStyles(t *testing.T) {
+	plain := NewStyles(true, true)
+	if s := plain.Alert.Render("x"); strings.Contains(s, "38;") || strings.Contains(s, "48;") {
+		t.Errorf("plain styles carry colour: %q", s)
+	}
+	dark, light := NewStyles(true, false), NewStyles(false, false)
+	if dark.Alert.GetForeground() == light.Alert.GetForeground() {
+		t.Error("light and dark alerts share a colour")
+	}
+}
+
+// UK conventions: dates and ages of young children.
+func TestUKFormats(t *testing.T) {
+	if got := Date("1961-03-12"); got != "12-Mar-1961" {
+		t.Errorf("Date = %q", got)
+	}
+	for dob, want := range map[string]string{"2026-11-20": "4d", "2026-10-20": "5w", "2026-05-01": "6m", "2025-01-10": "22m", "2024-11-24": "2y", "1961-03-12": "65y"} {
+		if got := Age(dob, fixedNow); got != want {
+			t.Errorf("Age(%s) = %q, want %q", dob, got, want)
+		}
+	}
+	if got := NHS("9434765919"); got != "943 476 5919" {
+		t.Errorf("NHS = %q", got)
+	}
+}
+
+// Printable keys type text while a field has focus, and act as commands otherwise.
+func TestPrintableKeysOnlyWithoutTextFocus(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
+	d.init()
+	d.typeText("j?/")
+	d.contains("Find: j?/")
+	if d.m.help {
+		t.Fatal("? opened help while typing in find")
+	}
+	d.keys("esc") // clears the query
+	d.typeText("kingsland")
+	d.keys("enter", "j")
+	d.contains("Record · Journal")
+	d.keys("?")
+	d.contains("Keys: record")
+	d.keys("x") // a stray key does not close help
+	d.contains("Keys: record")
+	d.keys("esc", "/")
+	if d.m.Page() != "find" {
+		t.Fatalf("/ went to %s", d.m.Page())
+	}
+}
+
+// The vim preset drives the same dispatch.
+func TestVimPresetDispatch(t *testing.T) {
+	dir, svc := practice(t, 50)
+	km, err := keymaps.Load(keymaps.Options{Preset: "vim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Keys: km, Now: clock, DataDir: dir, Plain: true, Width: 80, Height: 24})
+	d := &driver{t: t, m: m}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter", "J")
+	d.contains("Record · Journal")
+	d.keys("j", "j")
+	if r := m.top().(*recordPage); r.scroll != 2 {
+		t.Fatalf("scroll %d after j j", r.scroll)
+	}
+}
+
+// The palette finds an action by a fuzzy name and runs it.
+func TestPaletteRunsAction(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter", "ctrl+k")
+	d.typeText("imms")
+	d.contains("immunisations")
+	d.keys("enter")
+	d.contains("Record · Immunisations")
+}
+
+// Appointment book: mark the first booked slot arrived then seen, and jump to the record.
+func TestBookArriveSeenOpen(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.send(bookMsg{})
+	b := d.m.top().(*bookPage)
+	for b.who < len(b.clinicians) {
+		booked := -1
+		for i, r := range b.rows {
+			if r.appt != nil && r.appt.Status == "booked" {
+				booked = i
+				break
+			}
+		}
+		if booked >= 0 {
+			for b.sel < booked {
+				d.keys("down")
+			}
+			name := b.rows[booked].name
+			d.keys("a")
+			d.contains(name + ": arrived")
+			d.keys("e")
+			d.contains(name + ": seen")
+			if b.rows[booked].appt.Status != "seen" {
+				t.Fatalf("status %s", b.rows[booked].appt.Status)
+			}
+			d.keys("enter")
+			d.contains("Record · Summary")
+			return
+		}
+		d.keys("tab")
+	}
+	t.Fatal("no booked appointment today in the fixture")
+}
+
+// The passphrase locks the workstation at start.
+func TestPassphraseLock(t *testing.T) {
+	dir, svc := practice(t, 50)
+	admin, _ := svc.Practice().As(context.Background(), "admin")
+	if _, err := admin.SetPractice(context.Background(), clinical.SettingPassphrase, "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	// No idle timer in this synchronous driver (its ticks would sleep).
+	if _, err := admin.SetPractice(context.Background(), clinical.SettingIdleLock, "0"); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ = svc.Practice().As(context.Background(), "dr.patel") // sees the new setting
+	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
+	d.init()
+	d.contains("This workstation is locked.")
+	d.typeText("wrong")
+	d.keys("enter")
+	d.contains("wrong passphrase")
+	if strings.Contains(d.screen(), "correct") {
+		t.Fatal("the passphrase shows on screen")
+	}
+	d.typeText("correct horse")
+	d.keys("enter")
+	d.contains("Find:")
+}
