@@ -63,6 +63,8 @@ var Actions = []Action{
 	{"record", "history", "history of changes", false},
 	{"record", "consult", "new consultation", false},
 	{"record", "prescribe", "prescribe", false},
+	{"record", "issue", "issue the selected repeat (ctrl+s confirms)", false},
+	{"record", "reauthorise", "re-authorise the selected repeat (ctrl+s confirms)", false},
 	{"record", "down", "scroll down", false},
 	{"record", "up", "scroll up", false},
 	{"record", "page-down", "page down", false},

@@ -543,6 +543,18 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 			alerts = append(alerts, st.Warn.Render("allergy status unknown"))
 		}
 	}
+	if sm.Medications != nil {
+		today := now.In(UK).Format(record.DateLayout)
+		n := 0
+		for _, m := range *sm.Medications {
+			if m.Type == "repeat" && m.ReviewDate != "" && m.ReviewDate < today {
+				n++
+			}
+		}
+		if n > 0 {
+			alerts = append(alerts, st.Warn.Render(itoa(n)+" medication review(s) overdue"))
+		}
+	}
 	if sm.Recalls != nil && len(*sm.Recalls) > 0 {
 		alerts = append(alerts, st.Warn.Render(itoa(len(*sm.Recalls))+" overdue recall(s)"))
 	}

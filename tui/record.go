@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
 )
@@ -121,6 +123,8 @@ type recordPage struct {
 	chart   int
 	asking  bool   // a sensitive record: asking for a reason
 	after   string // consult or prescribe typed ahead of the load
+	medSel  int    // selected medication in the medication section
+	confirm *medConfirm
 	ask     Field
 }
 
@@ -128,8 +132,73 @@ func newRecordPage(c *Common, id string) *recordPage {
 	return &recordPage{c: c, id: id, section: "summary", ask: Field{Label: "Reason for opening this sensitive record"}}
 }
 
+// medConfirm asks before a medication write: issue or re-authorise.
+type medConfirm struct {
+	kind   string // issue | reauthorise
+	med    *record.Medication
+	issues Field
+	rev    uint64
+}
+
+type medDoneMsg struct {
+	rev uint64
+	say string
+	err error
+}
+
 func (p *recordPage) Context() string { return "record" }
-func (p *recordPage) TextFocus() bool { return p.asking }
+func (p *recordPage) TextFocus() bool { return p.asking || p.confirm != nil && p.confirm.kind == "reauthorise" }
+
+// medOrder is the medication section's order: repeats, then acutes.
+func (p *recordPage) medOrder() []*record.Medication {
+	var out []*record.Medication
+	for _, typ := range []string{"repeat", "acute"} {
+		for _, x := range p.data.meds {
+			if x.Type == typ {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+func (p *recordPage) medAction(name string) tea.Cmd {
+	meds := p.medOrder()
+	if p.section != "medication" || p.medSel >= len(meds) {
+		return notice("select a repeat in the medication section ("+p.c.Keys.Key("record", "medication")+") first", true)
+	}
+	m := meds[p.medSel]
+	if m.Type != "repeat" || m.Status != "active" {
+		return notice(clinical.CodeText(m.Code)+" is not a current repeat", true)
+	}
+	p.confirm = &medConfirm{kind: name, med: m, issues: Field{Label: "Issues to authorise"}}
+	if name == "reauthorise" {
+		p.confirm.issues.SetValue("6")
+		p.confirm.issues.Focus()
+	}
+	return nil
+}
+
+func (p *recordPage) runConfirm() tea.Cmd {
+	cf := p.confirm
+	cf.rev = nextRev()
+	rev, c, id, pid := cf.rev, p.c, cf.med.ID, p.id
+	name := clinical.CodeText(cf.med.Code)
+	if cf.kind == "issue" {
+		return func() tea.Msg {
+			_, err := c.Svc.Issue(c.Ctx, pid, []string{id}, false)
+			return medDoneMsg{rev: rev, say: "Issued " + name, err: err}
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(cf.issues.Value()))
+	if err != nil || n < 1 {
+		return notice("issues: a whole number from 1", true)
+	}
+	return func() tea.Msg {
+		_, err := c.Svc.Reauthorise(c.Ctx, pid, id, n, "", 0)
+		return medDoneMsg{rev: rev, say: "Re-authorised " + name + " for " + strconv.Itoa(n) + " issues", err: err}
+	}
+}
 func (p *recordPage) Title() string {
 	for _, s := range sections {
 		if s.action == p.section {
@@ -140,6 +209,10 @@ func (p *recordPage) Title() string {
 }
 
 func (p *recordPage) Back() (bool, tea.Cmd) {
+	if p.confirm != nil {
+		p.confirm = nil
+		return true, nil
+	}
 	if p.section != "summary" && !p.asking {
 		p.section, p.scroll = "summary", 0
 		return true, nil
@@ -194,7 +267,25 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 				return p.Update(actionMsg{Name: a})
 			}
 		}
+	case medDoneMsg:
+		if p.confirm == nil || msg.rev != p.confirm.rev {
+			return nil
+		}
+		p.confirm = nil
+		if msg.err != nil {
+			return notice(msg.err.Error(), true)
+		}
+		return tea.Batch(p.load(), notice(msg.say, false))
 	case actionMsg:
+		if p.confirm != nil {
+			if msg.Name == "save" { // never enter: type-ahead must not issue
+				return p.runConfirm()
+			}
+			if msg.Key.Code != 0 {
+				p.confirm.issues.Update(msg.Key)
+			}
+			return nil
+		}
 		if p.asking {
 			if msg.Name == "open" && strings.TrimSpace(p.ask.Value()) != "" {
 				p.reason = strings.TrimSpace(p.ask.Value())
@@ -208,9 +299,22 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		case "resume":
 			return p.load()
 		case "down":
-			p.scroll++
+			if p.section == "medication" && p.data != nil {
+				p.medSel = min(p.medSel+1, max(0, len(p.data.meds)-1))
+			} else {
+				p.scroll++
+			}
 		case "up":
-			p.scroll = max(0, p.scroll-1)
+			if p.section == "medication" {
+				p.medSel = max(0, p.medSel-1)
+			} else {
+				p.scroll = max(0, p.scroll-1)
+			}
+		case "issue", "reauthorise":
+			if p.data == nil || p.data.denied != "" {
+				return notice("medication needs a prescriber's role", true)
+			}
+			return p.medAction(msg.Name)
 		case "page-down":
 			p.scroll += p.c.Height / 2
 		case "page-up":
@@ -248,6 +352,9 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg, tea.PasteMsg:
 		if p.asking {
 			p.ask.Update(msg)
+		}
+		if p.confirm != nil {
+			p.confirm.issues.Update(msg)
 		}
 	}
 	return nil
@@ -355,11 +462,28 @@ func (p *recordPage) sectionLines(w, h int) []string {
 				doseW := max(8, w-2-nameW-24)
 				line := fit(cut(clinical.CodeText(x.Code), nameW-1), nameW) + fit(cut(x.Dose, doseW-1), doseW) +
 					st.Muted.Render(fit(x.Status, 11)+last)
-				out = append(out, "  "+line)
+				if p.medSel < len(p.medOrder()) && p.medOrder()[p.medSel] == x {
+					out = append(out, st.Selected.Render(fit("› "+ansi.Strip(line), w)))
+				} else {
+					out = append(out, "  "+line)
+				}
 			}
 			if n == 0 {
 				out = append(out, st.Muted.Render("  none"))
 			}
+		}
+		if cf := p.confirm; cf != nil {
+			out = append(out, "")
+			if cf.kind == "issue" {
+				out = append(out, st.Warn.Render("Issue "+clinical.CodeText(cf.med.Code)+" ("+cf.med.Dose+")?"))
+			} else {
+				out = append(out, st.Warn.Render("Re-authorise "+clinical.CodeText(cf.med.Code)+"?"))
+				out = append(out, cf.issues.View(w, st)...)
+			}
+			out = append(out, st.Key.Render(p.c.Keys.Key("global", "save"))+" confirm  "+st.Key.Render("esc")+" cancel")
+		} else {
+			out = append(out, st.Muted.Render(p.c.Keys.Key("record", "down")+"/"+p.c.Keys.Key("record", "up")+" select  "+
+				p.c.Keys.Key("record", "issue")+" issue  "+p.c.Keys.Key("record", "reauthorise")+" re-authorise"))
 		}
 	case "results":
 		if d.denied != "" {

@@ -228,3 +228,22 @@ func TestPassphraseLock(t *testing.T) {
 	d.keys("enter")
 	d.contains("Find:")
 }
+
+// Issue and re-authorise a repeat from the medication section; ctrl+s confirms, enter does not.
+func TestIssueAndReauthoriseRepeat(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter", "m", "I")
+	d.contains("Issue Sitagliptin 100mg tablets")
+	d.keys("enter")
+	d.contains("Issue Sitagliptin 100mg tablets") // enter does not confirm
+	d.keys("ctrl+s")
+	d.contains("Issued Sitagliptin 100mg tablets")
+	d.contains("24-Nov-2026")
+	d.keys("R", "backspace")
+	d.typeText("3")
+	d.keys("ctrl+s")
+	d.contains("Re-authorised Sitagliptin 100mg tablets for 3 issues")
+}
