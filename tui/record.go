@@ -147,7 +147,9 @@ type medDoneMsg struct {
 }
 
 func (p *recordPage) Context() string { return "record" }
-func (p *recordPage) TextFocus() bool { return p.asking || p.confirm != nil && p.confirm.kind == "reauthorise" }
+func (p *recordPage) TextFocus() bool {
+	return p.asking || p.confirm != nil && p.confirm.kind == "reauthorise"
+}
 
 // medOrder is the medication section's order: repeats, then acutes.
 func (p *recordPage) medOrder() []*record.Medication {
