@@ -39,6 +39,7 @@ func fxExtraBundle(t *testing.T, unknown bool) []byte {
 			patURL = en["fullUrl"].(string)
 			r["extension"] = []any{map[string]any{"url": "https://vendor.example/StructureDefinition/preferred-pharmacy",
 				"valueString": "Boots, Headingley"}}
+			r["maritalStatus"] = map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"}}}
 			addr := r["address"].([]any)[0].(map[string]any)
 			if unknown {
 				addr["vendorAddressKey"] = "UPRN-72635"
@@ -50,6 +51,7 @@ func fxExtraBundle(t *testing.T, unknown bool) []byte {
 			code := r["code"].(map[string]any)["coding"].([]any)[0].(map[string]any)["code"]
 			if code == "27113001" {
 				r["valueQuantity"].(map[string]any)["value"] = json.Number("72.50")
+				r["identifier"] = []any{map[string]any{"system": "https://old-vendor.example/Id/obs", "value": "W-1"}}
 				if unknown {
 					r["vendorDevice"] = map[string]any{"serial": "SC-9", "model": []any{"A", json.Number("2.50")}}
 				}
@@ -163,6 +165,7 @@ func TestFHIRExtraSurvivesStoreRoundTrip(t *testing.T) {
 		}
 		eq("Patient._birthDate", p["_birthDate"], `{"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime", "valueDateTime": "1984-03-12T04:10:00+00:00"}]}`)
 		eq("Patient.vendorFlag", p["vendorFlag"], `{"keep": true}`)
+		eq("Patient.maritalStatus", p["maritalStatus"], `{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"}]}`)
 		vendorExt := false
 		for _, e := range p["extension"].([]any) {
 			if reflect.DeepEqual(e, fxJSON(t, `{"url": "https://vendor.example/StructureDefinition/preferred-pharmacy", "valueString": "Boots, Headingley"}`)) {
@@ -189,6 +192,7 @@ func TestFHIRExtraSurvivesStoreRoundTrip(t *testing.T) {
 		}
 		eq("weight value (lexical)", weight["valueQuantity"].(map[string]any)["value"], `72.50`)
 		eq("weight vendorDevice", weight["vendorDevice"], `{"serial": "SC-9", "model": ["A", 2.50]}`)
+		eq("weight identifier", weight["identifier"], `[{"system": "https://old-vendor.example/Id/obs", "value": "W-1"}]`)
 		eq("weight _status", weight["_status"], `{"extension": [{"url": "https://vendor.example/reviewed", "valueBoolean": true}]}`)
 		eq("smoking value", smoking["valueCodeableConcept"], `{"coding": [{"system": "http://snomed.info/sct", "code": "8517006", "display": "Ex-smoker"}], "text": "Ex-smoker"}`)
 		eq("smoking code", smoking["code"], `{"coding": [{"system": "http://loinc.org", "code": "72166-2", "display": "Tobacco smoking status",

@@ -19,7 +19,9 @@ import (
 //   - extensions whose URL the mapping does not read (other publishers'),
 //     verbatim, as the list under that element's "extension";
 //   - decimals whose lexical form is not the shortest one (72.50, 1.0e2), so
-//     their precision survives.
+//     their precision survives;
+//   - whole, the top-level elements of keptElements (modelled here, not
+//     mapped by the record: Patient.maritalStatus, identifiers…).
 //
 // Arrays other than "extension" hold one object per element of the original
 // array ({} for an element with nothing to keep) so that an element's members
@@ -55,6 +57,24 @@ func Unmapped(r Resource, rs Resolver) json.RawMessage {
 }
 
 var extType = reflect.TypeOf([]Extension(nil))
+
+// keptElements are, per resource type, elements our structs model but the
+// record does not map and an export never writes (so a re-import of our own
+// export finds nothing new): kept whole (references rewritten) and written
+// back when the resource built from the record has none of its own. Not here,
+// because an export writes them for some records: Observation.category,
+// Condition.category, Patient.active, Immunization.primarySource.
+var keptElements = map[string]map[string]bool{
+	"Patient":            {"maritalStatus": true},
+	"Encounter":          {"identifier": true},
+	"Condition":          {"identifier": true, "severity": true, "note": true},
+	"Observation":        {"identifier": true},
+	"MedicationRequest":  {"identifier": true, "category": true, "note": true, "substitution": true},
+	"AllergyIntolerance": {"identifier": true, "criticality": true, "note": true},
+	"Immunization":       {"identifier": true, "note": true},
+	"Appointment":        {"identifier": true, "serviceType": true, "created": true, "comment": true},
+	"Task":               {"identifier": true, "note": true},
+}
 
 // ourExtension reports whether the mapping reads an extension (so it is
 // written from the record, not kept as given).
@@ -102,11 +122,21 @@ func collect(v reflect.Value, top bool, rs Resolver) (any, bool) {
 				}
 			}
 		}
+		kept := keptElements[v.Type().Name()]
 		for name, fi := range si.fields {
 			if top && name == "meta" {
 				continue
 			}
 			f := v.Field(fi)
+			if top && kept[name] {
+				if !isEmpty(f) {
+					b, _ := Marshal(f.Interface())
+					if b, ok := fixRefs(b, rs); ok {
+						m[name] = json.RawMessage(b)
+					}
+				}
+				continue
+			}
 			switch {
 			case f.Type() == extType:
 				var keep []json.RawMessage
@@ -193,6 +223,10 @@ func merge(v reflect.Value, raw json.RawMessage, top bool) {
 			}
 			if fi, ok := si.fields[k]; ok {
 				f := v.Field(fi)
+				if top && keptElements[v.Type().Name()][k] && isEmpty(f) {
+					_ = Unmarshal(val, f.Addr().Interface())
+					continue
+				}
 				switch {
 				case f.Type() == extType:
 					mergeExtensions(f, val)
