@@ -450,13 +450,17 @@ func (m *Model) footer() string {
 		add("global", "save", "save")
 		add("consult", "add-code", "code")
 		add("consult", "next-field", "next")
+	case "prescribe":
+		add("prescribe", "confirm", "check and issue")
 	case "book":
 		add("book", "book-slot", "book")
 		add("book", "arrived", "arrived")
 		add("book", "seen", "seen")
 	}
 	if ctx != "find" {
-		add("global", "find", "find")
+		if ctx != "consult" && ctx != "prescribe" {
+			add("global", "find", "find")
+		}
 		add("global", "back", "back")
 	}
 	add("global", "help", "help")

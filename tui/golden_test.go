@@ -1,7 +1,12 @@
 package tui
 
 import (
+	"context"
 	"fmt"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/terminology"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,4 +96,54 @@ func indexOfSection(k string) int {
 
 func keysOf(action string) string {
 	return defaultKey("record", action)
+}
+
+// TestGoldenMoreScreens: the lock, the sensitive-record prompt, prescribing
+// and a safety alert, at both sizes.
+func TestGoldenMoreScreens(t *testing.T) {
+	dir, svc := practice(t, 50)
+	tmn, err := terminology.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tmn.Close()
+	svc.Practice().SetDrugs(tmn)
+	AlertGrace = time.Millisecond
+	yes := true
+	if _, err := svc.UpdatePatient(context.Background(), "9997456920", clinical.PatientUpdate{Sensitive: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		w, h := size[0], size[1]
+		t.Run(fmt.Sprintf("%dx%d", w, h), func(t *testing.T) {
+			m := New(Options{Svc: svc, Terms: termsOf{tmn}, Now: clock, DataDir: dir, Plain: true, Width: w, Height: h})
+			d := &driver{t: t, m: m}
+			shot := func(name string) {
+				t.Helper()
+				golden(t, fmt.Sprintf("%s-%dx%d", name, w, h), d.screen())
+			}
+			d.init()
+			d.typeText("kingsland")
+			d.keys("enter")
+			shot("record-sensitive")
+			d.keys("esc", "esc") // back to find, then clear the query
+			d.typeText("9993652814")
+			d.keys("enter", "x")
+			d.typeText("amoxicillin 500mg caps")
+			shot("prescribe-picker")
+			d.keys("enter")
+			d.typeText("1 tds")
+			d.keys("enter")
+			d.typeText("15")
+			shot("prescribe-form")
+			d.keys("ctrl+s")
+			shot("prescribe-alert")
+			d.keys("ctrl+o")
+			d.typeText("tolerated before")
+			shot("prescribe-override")
+			d.m.lock = newLockScreen(d.m.c, true)
+			d.typeText("secret")
+			shot("lock")
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/opengpsoc/gpsoc/clinical"
@@ -246,4 +247,36 @@ func TestIssueAndReauthoriseRepeat(t *testing.T) {
 	d.typeText("3")
 	d.keys("ctrl+s")
 	d.contains("Re-authorised Sitagliptin 100mg tablets for 3 issues")
+}
+
+// The workstation locks after the practice's idle-lock time without keys,
+// hiding the record until the passphrase is typed.
+func TestIdleLock(t *testing.T) {
+	dir, svc := practice(t, 50)
+	admin, _ := svc.Practice().As(context.Background(), "admin")
+	admin.SetPractice(context.Background(), clinical.SettingPassphrase, "correct horse")
+	admin.SetPractice(context.Background(), clinical.SettingIdleLock, "5m")
+	svc, _ = svc.Practice().As(context.Background(), "dr.patel")
+	now := fixedNow
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Now: func() time.Time { return now }, DataDir: dir, Plain: true, Width: 80, Height: 24})
+	d := &driver{t: t, m: m}
+	// Init's idle timer is not run (it sleeps); idle ticks are sent by hand.
+	_ = m.Init()
+	d.typeText("correct horse")
+	d.keys("enter")
+	d.typeText("kingsland")
+	d.keys("enter")
+	d.contains("KINGSLAND")
+	now = now.Add(4 * time.Minute)
+	m.Update(idleMsg{})
+	d.contains("KINGSLAND")
+	now = now.Add(2 * time.Minute)
+	m.Update(idleMsg{})
+	d.contains("Locked after being idle")
+	if strings.Contains(d.screen(), "KINGSLAND") {
+		t.Fatal("the record shows behind the lock")
+	}
+	d.typeText("correct horse")
+	d.keys("enter")
+	d.contains("KINGSLAND")
 }
