@@ -99,6 +99,9 @@ func TestFlowPrescribeAllergyAlert(t *testing.T) {
 		})
 	}
 	waitFor(t, tm, m, "Prescribed Amoxicillin 500mg capsules", "Record · Medication")
+	// The record reloads after the write: wait for it before quitting, so no
+	// read is still running when the test closes the store.
+	waitFor(t, tm, m, "completed  24-Nov-2026")
 	typeKeys(tm, "ctrl+q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 

@@ -128,6 +128,8 @@ func TestFlowDraftSurvivesCrash(t *testing.T) {
 	waitFor(t, tm2, m2, "A draft of a consultation with this patient was kept", "Chest pain on exertion")
 	typeKeys(tm2, "enter")
 	waitFor(t, tm2, m2, "draft restored")
+	typeKeys(tm2, "tab") // a key clears the notice; the restored draft is written again
+	waitFor(t, tm2, m2, "draft saved")
 	typeKeys(tm2, "ctrl+q")
 	fm := tm2.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
 	c, ok := fm.top().(*consultPage)
