@@ -24,14 +24,17 @@ import (
 //     mapped by the record: Patient.maritalStatus, identifiers…).
 //
 // Arrays other than "extension" hold one object per element of the original
-// array ({} for an element with nothing to keep) so that an element's members
-// go back to the same element. "meta" is not kept (an export writes its own).
+// array ({} for an element with nothing to keep); an element with something
+// kept also carries its own identifying members (system, use, url…) so that its
+// members go back to the same element, found by them in whatever order the
+// export writes the array (or, for elements with no string member, such as an
+// Observation component, by position when the array kept its length). "meta" is not kept (an export writes its own).
 //
 // MergeUnmapped puts such an object back into a resource built from a record:
 // what the record maps wins on conflict (a member already written, a sibling
 // of the same choice element, a decimal of another value); nested members
-// whose element is no longer written, or whose array changed length, are
-// left out rather than attached to the wrong element.
+// whose element is no longer written (or not found again) are left out
+// rather than attached to the wrong element.
 
 // Unmapped returns the unmapped members of a resource, or nil when there are
 // none. References inside them are rewritten, through rs, to the records the
@@ -107,6 +110,9 @@ func collect(v reflect.Value, top bool, rs Resolver) (any, bool) {
 			s, ok := collect(v.Index(i), false, rs)
 			if ok {
 				out[i], any1 = s, true
+				if m, isMap := s.(map[string]any); isMap {
+					addKeys(m, v.Index(i))
+				}
 			} else {
 				out[i] = struct{}{}
 			}
@@ -197,12 +203,15 @@ func merge(v reflect.Value, raw json.RawMessage, top bool) {
 		}
 	case reflect.Slice:
 		var els []json.RawMessage
-		if json.Unmarshal(raw, &els) != nil || len(els) != v.Len() {
+		if json.Unmarshal(raw, &els) != nil {
 			return
 		}
 		for i, el := range els {
-			if !bytes.Equal(bytes.TrimSpace(el), []byte("{}")) {
-				merge(v.Index(i), el, false)
+			if bytes.Equal(bytes.TrimSpace(el), []byte("{}")) {
+				continue
+			}
+			if j := matchElem(v, i, len(els), el); j >= 0 {
+				merge(v.Index(j), el, false)
 			}
 		}
 	case reflect.Struct:
@@ -389,4 +398,96 @@ func fixRefs(raw json.RawMessage, rs Resolver) (json.RawMessage, bool) {
 		return nil, false
 	}
 	return b, true
+}
+
+// matchKeys are the string members that identify an array element and that
+// an export writes as imported (not values it normalises, such as a postcode
+// or a phone number).
+var matchKeys = map[string]bool{"system": true, "code": true, "url": true, "use": true, "type": true,
+	"family": true, "city": true}
+
+// addKeys copies into an array element's kept object the element's own
+// matchKeys members: MergeUnmapped finds the element again by them, whatever
+// the order of the array written.
+func addKeys(m map[string]any, v reflect.Value) {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	for name, fi := range infoOf(v.Type()).fields {
+		if f := v.Field(fi); matchKeys[name] && f.Kind() == reflect.String && f.Len() > 0 {
+			if _, taken := m[name]; !taken {
+				m[name] = f.String()
+			}
+		}
+	}
+}
+
+// matchElem is the element of v that kept element i of n (el) belongs to:
+// one whose identifying members do not contradict those el carries (a member
+// the export does not write is no contradiction) and either equal one of them
+// or sit at the same index of an array of the same length (index i first);
+// when el carries none, element i if the array kept its length; -1 if none.
+func matchElem(v reflect.Value, i, n int, el json.RawMessage) int {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(el, &members) != nil {
+		return -1
+	}
+	t := v.Type().Elem()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return -1
+	}
+	si := infoOf(t)
+	keys := map[string]string{}
+	for k, raw := range members {
+		if fi, ok := si.fields[k]; ok && matchKeys[k] && t.Field(fi).Type.Kind() == reflect.String {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				keys[k] = s
+			}
+		}
+	}
+	if len(keys) == 0 {
+		if n == v.Len() {
+			return i
+		}
+		return -1
+	}
+	matches := func(j int) bool {
+		e := v.Index(j)
+		for e.Kind() == reflect.Pointer {
+			if e.IsNil() {
+				return false
+			}
+			e = e.Elem()
+		}
+		same := n == v.Len() && j == i
+		for k, want := range keys {
+			switch e.Field(si.fields[k]).String() {
+			case want:
+				same = true
+			case "": // not written by the export: no contradiction
+			default:
+				return false
+			}
+		}
+		return same
+	}
+	if i < v.Len() && matches(i) {
+		return i
+	}
+	for j := 0; j < v.Len(); j++ {
+		if matches(j) {
+			return j
+		}
+	}
+	return -1
 }

@@ -64,6 +64,22 @@ func TestUnmappedMergeRules(t *testing.T) {
 		t.Errorf("vendor extension written %d times: %s", n, got)
 	}
 
+	// Identifiers written in another order: each kept member goes back to its own.
+	const ids = `{"resourceType":"Patient","identifier":[{"system":"https://a.example","value":"1","vendorA":1},
+	 {"system":"https://b.example","value":"2","_value":{"extension":[{"url":"https://vendor.example/c","valueString":"b"}]}}]}`
+	pr, err := fhir.Parse([]byte(ids))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := fhir.Unmapped(pr, noResolver{})
+	pout := &fhir.Patient{ResourceType: "Patient", Identifier: []fhir.Identifier{{System: "https://b.example", Value: "2"},
+		{System: "https://c.example", Value: "3"}, {System: "https://a.example", Value: "1"}}}
+	fhir.MergeUnmapped(pout, px)
+	if pout.Identifier[2].Extra["vendorA"] == nil || pout.Identifier[0].Extra["_value"] == nil || pout.Identifier[1].Extra != nil {
+		b, _ := fhir.Marshal(pout)
+		t.Errorf("identifier members not back on their own elements: %s (kept %s)", b, px)
+	}
+
 	// An array of another length: nested members are not attached to the wrong element.
 	out2 := &fhir.Condition{ResourceType: "Condition", Note: []fhir.Annotation{{Text: "only"}}}
 	fhir.MergeUnmapped(out2, extra)
