@@ -128,7 +128,11 @@ type picker struct {
 	codes  []Code
 	sel    int
 	rev    uint64
+	shown  uint64 // revision of the results on screen
 	err    error
+	// pending: enter was pressed before the results of the last keystroke
+	// came; the pick waits for them, so type-ahead never picks a stale row.
+	pending bool
 }
 
 var pickerSystems = []struct{ short, label string }{{"sct", "SNOMED CT"}, {"read2", "Read v2"}, {"ctv3", "CTV3"}}
@@ -278,7 +282,11 @@ func (p *consultPage) Update(msg tea.Msg) tea.Cmd {
 			notice("Consultation saved", false))
 	case pickerResultsMsg:
 		if p.picker != nil && msg.rev == p.picker.rev {
-			p.picker.codes, p.picker.err, p.picker.sel = msg.codes, msg.err, 0
+			p.picker.codes, p.picker.err, p.picker.sel, p.picker.shown = msg.codes, msg.err, 0, msg.rev
+			if p.picker.pending {
+				p.picker.pending = false
+				return p.pick()
+			}
 		}
 		return nil
 	case actionMsg:
@@ -320,6 +328,10 @@ func (p *consultPage) action(a actionMsg) tea.Cmd {
 	if p.picker != nil {
 		switch a.Name {
 		case "open":
+			if p.picker.shown != p.picker.rev {
+				p.picker.pending = true
+				return nil
+			}
 			return p.pick()
 		case "next-field":
 			p.picker.system = (p.picker.system + 1) % len(pickerSystems)

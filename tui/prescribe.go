@@ -38,6 +38,8 @@ type prescribePage struct {
 	codes   []Code
 	sel     int
 	rev     uint64
+	shown   uint64 // revision of the results on screen
+	pending bool   // enter pressed before the latest results: pick when they come
 	err     string
 	product *Code
 	fields  []*Field // dose, quantity, repeat (y/n), issues
@@ -156,10 +158,14 @@ func (p *prescribePage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case rxResultsMsg:
 		if msg.rev == p.rev {
-			p.codes, p.sel = msg.codes, 0
+			p.codes, p.sel, p.shown = msg.codes, 0, msg.rev
 			p.err = ""
 			if msg.err != nil {
 				p.err = msg.err.Error()
+			}
+			if p.pending {
+				p.pending = false
+				return p.action(actionMsg{Name: "open"})
 			}
 		}
 	case graceOverMsg:
@@ -267,6 +273,10 @@ func (p *prescribePage) action(a actionMsg) tea.Cmd {
 	if p.product == nil {
 		switch a.Name {
 		case "open":
+			if p.shown != p.rev {
+				p.pending = true
+				return nil
+			}
 			if p.sel < len(p.codes) {
 				c := p.codes[p.sel]
 				p.product = &c
