@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -65,14 +66,16 @@ consultations are kept under the data dir (drafts/) until saved.`,
 				fmt.Fprint(f.IO.Out, km.ManPage("2026-11-24"))
 				return nil
 			}
+			// A terminal gets an aligned table; a pipe gets tab-separated lines.
+			var out io.Writer = f.IO.Out
 			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-			if !f.IO.IsTerminal() {
-				tw = tabwriter.NewWriter(f.IO.Out, 0, 4, 0, '\t', 0)
+			if f.IO.IsTerminal() {
+				out = tw
+				fmt.Fprintln(out, "CONTEXT\tACTION\tKEYS\tWHAT")
 			}
-			fmt.Fprintln(tw, "CONTEXT\tACTION\tKEYS\tWHAT")
 			for _, ctx := range keymaps.Contexts {
 				for _, b := range km.Bindings(ctx) {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ctx, b.Name, strings.Join(b.Keys, " "), b.Help)
+					fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", ctx, b.Name, strings.Join(b.Keys, " "), b.Help)
 				}
 			}
 			return tw.Flush()
