@@ -206,9 +206,17 @@ func (p *findPage) Update(msg tea.Msg) tea.Cmd {
 
 func (p *findPage) open() tea.Cmd {
 	if r, ok := p.list.Selected(); ok {
-		id := r.ID
+		id, q, c := r.ID, p.query, p.c
 		p.opening = true // keys typed until the record opens are for it
-		return func() tea.Msg { return openPatientMsg{ID: id} }
+		open := func() tea.Msg { return openPatientMsg{ID: id} }
+		if q == "" {
+			return open
+		}
+		// Live results come from the in-memory index without an audit event
+		// per keystroke; the query that led to an opening is audited once,
+		// through the clinical find (alongside the opening itself).
+		audit := func() tea.Msg { _, _ = c.Svc.FindPatients(c.Ctx, q, 1); return nil }
+		return tea.Batch(open, audit)
 	}
 	return nil
 }
@@ -222,6 +230,8 @@ func (p *findPage) View(w, h int) []string {
 	switch {
 	case p.err != nil:
 		status = st.Alert.Render(p.err.Error())
+	case p.loading && p.shown == 0:
+		status = st.Muted.Render("Loading the patient index…")
 	case p.query == "" && len(p.list.items) == 0:
 		status = st.Muted.Render("Type a name (smi j), NHS number, date of birth (12/3/61) or postcode. No recent patients yet.")
 	case p.query == "":

@@ -280,3 +280,26 @@ func TestIdleLock(t *testing.T) {
 	d.keys("enter")
 	d.contains("KINGSLAND")
 }
+
+// The query that led to an opening is audited once (not every keystroke).
+func TestFindQueryAuditedOnOpen(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter")
+	admin, _ := svc.Practice().As(context.Background(), "admin")
+	evs, err := admin.AuditEvents(context.Background(), clinical.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finds := map[string]int{}
+	for _, e := range evs {
+		if e.Action == "find" {
+			finds[e.Query]++
+		}
+	}
+	if finds["kingsland"] != 1 || len(finds) != 1 {
+		t.Fatalf("find audit events: %v, want one for \"kingsland\"", finds)
+	}
+}
