@@ -95,6 +95,9 @@ func (s *Store) open(readOnly bool) (*bbolt.DB, error) {
 			ReadOnly:     readOnly,
 			NoSync:       s.opt.NoSync,
 			FreelistType: bbolt.FreelistMapType,
+			// Address space, not memory: a large first mapping saves remapping the
+			// file (and waiting for readers) as a write transaction grows it.
+			InitialMmapSize: 1 << 30,
 			OpenFile:     s.opt.OpenFile,
 		}
 		db, err := bbolt.Open(s.path, 0o600, bo)
@@ -149,7 +152,13 @@ func (s *Store) Update(ctx context.Context, fn func(store.WTx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.with(false, func(db *bbolt.DB) error {
-		return db.Update(func(tx *bbolt.Tx) error { return fn(&wtx{rtx{tx: tx}}) })
+		return db.Update(func(tx *bbolt.Tx) error {
+			w := newWtx(tx)
+			if err := fn(w); err != nil {
+				return err
+			}
+			return w.flush()
+		})
 	})
 }
 

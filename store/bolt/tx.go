@@ -59,7 +59,46 @@ func u64(n uint64) []byte {
 
 type rtx struct{ tx *bbolt.Tx }
 
-type wtx struct{ rtx }
+type wtx struct {
+	rtx
+	// Written to the meta bucket once, when the transaction's work is done
+	// (flush), instead of a read and a write per record.
+	counts   map[record.Kind]uint64
+	auditSet bool
+	auditHd  string
+	// lastKey is the key of the last patient Put, so SetSearchRow needs no lookup.
+	lastID, lastKey string
+}
+
+func newWtx(tx *bbolt.Tx) *wtx { return &wtx{rtx: rtx{tx: tx}} }
+
+// flush writes what was cached during the transaction.
+func (t *wtx) flush() error {
+	b := t.b(bMeta)
+	for k, add := range t.counts {
+		var n uint64
+		if v := b.Get(countKey(k)); len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		if err := b.Put(countKey(k), u64(n+add)); err != nil {
+			return err
+		}
+	}
+	if t.auditSet {
+		return b.Put(kAuditHash, []byte(t.auditHd))
+	}
+	return nil
+}
+
+func (t *wtx) Count(kind record.Kind) int { return t.rtx.Count(kind) + int(t.counts[kind]) }
+
+func (t *wtx) AuditHead() (uint64, string, error) {
+	seq, h, err := t.rtx.AuditHead()
+	if t.auditSet {
+		h = t.auditHd
+	}
+	return seq, h, err
+}
 
 // appendFill is the fill percent of buckets whose keys only grow (sequences,
 // UUIDv7 ids): bbolt's default of 0.5 leaves appended pages half empty.
@@ -441,9 +480,7 @@ func (t *wtx) Put(e record.Entity) error {
 		if err := t.ab(idBucket(kind)).Put([]byte(m.ID), key); err != nil {
 			return err
 		}
-		if err := t.bump(countKey(kind)); err != nil {
-			return err
-		}
+		t.bump(kind)
 		if patientKey != nil {
 			if err := t.b(bPidx).Put(append(pidxPrefix(patientKey, kind), key...), nil); err != nil {
 				return err
@@ -459,6 +496,7 @@ func (t *wtx) Put(e record.Entity) error {
 		m.Version = cur.Version + 1
 	}
 	if kind == record.KindPatient {
+		t.lastID, t.lastKey = m.ID, string(key)
 		if !creating && cur.NHSNumber != "" && cur.NHSNumber != nhs {
 			if err := t.b(bNHS).Delete([]byte(cur.NHSNumber)); err != nil {
 				return err
@@ -516,17 +554,20 @@ func (t *rtx) AppointmentsBetween(from, to time.Time, fn func(*record.Appointmen
 	return nil
 }
 
-func (t *wtx) bump(key []byte) error {
-	b := t.b(bMeta)
-	var n uint64
-	if v := b.Get(key); len(v) == 8 {
-		n = binary.BigEndian.Uint64(v)
+func (t *wtx) bump(kind record.Kind) {
+	if t.counts == nil {
+		t.counts = map[record.Kind]uint64{}
 	}
-	return b.Put(key, u64(n+1))
+	t.counts[kind]++
 }
 
 func (t *wtx) SetSearchRow(id string, row []byte) error {
-	k := t.key(record.KindPatient, id)
+	var k []byte
+	if id == t.lastID {
+		k = []byte(t.lastKey)
+	} else {
+		k = t.key(record.KindPatient, id)
+	}
 	if k == nil {
 		return &record.NotFoundError{Kind: "patient", ID: id}
 	}
@@ -549,7 +590,10 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	prev := string(t.b(bMeta).Get(kAuditHash))
+	prev := t.auditHd
+	if !t.auditSet {
+		prev = string(t.b(bMeta).Get(kAuditHash))
+	}
 	ev.Seq = seq
 	ev.PrevHash = prev
 	ev.Hash = ""
@@ -569,5 +613,6 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 	if err := ab.Put(u64(seq), v); err != nil {
 		return err
 	}
-	return t.b(bMeta).Put(kAuditHash, []byte(ev.Hash))
+	t.auditHd, t.auditSet = ev.Hash, true
+	return nil
 }
