@@ -22,6 +22,7 @@ type bookLoadedMsg struct {
 	rev        uint64
 	clinicians []string
 	rows       []bookRow
+	forName    string // the patient being booked for
 	err        error
 }
 
@@ -35,6 +36,7 @@ type bookChangedMsg struct {
 type bookPage struct {
 	c          *Common
 	patient    string // the record the user came from (book-slot books it)
+	forName    string
 	day        time.Time
 	clinicians []string
 	who        int
@@ -65,7 +67,7 @@ func (p *bookPage) load() tea.Cmd {
 	if p.clinicians != nil {
 		clinicians = p.clinicians
 	}
-	who := p.who
+	who, patient := p.who, p.patient
 	return func() tea.Msg {
 		ctx := c.Ctx
 		if clinicians == nil {
@@ -121,7 +123,11 @@ func (p *bookPage) load() tea.Cmd {
 			}
 		}
 		sort.SliceStable(rows, func(i, j int) bool { return rows[i].start.Before(rows[j].start) })
-		return bookLoadedMsg{rev: rev, clinicians: clinicians, rows: rows}
+		forName := ""
+		if patient != "" {
+			forName = nameOf(patient)
+		}
+		return bookLoadedMsg{rev: rev, clinicians: clinicians, rows: rows, forName: forName}
 	}
 }
 
@@ -134,7 +140,7 @@ func (p *bookPage) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		p.loaded = true
-		p.clinicians, p.rows = msg.clinicians, msg.rows
+		p.clinicians, p.rows, p.forName = msg.clinicians, msg.rows, msg.forName
 		p.err = ""
 		if msg.err != nil {
 			p.err = msg.err.Error()
@@ -243,12 +249,8 @@ func (p *bookPage) View(w, h int) []string {
 		p.c.Keys.Key("book", "prev-day")+"/"+p.c.Keys.Key("book", "next-day")+" day  "+
 		p.c.Keys.Key("book", "next-clinician")+" clinician  "+p.c.Keys.Key("book", "did-not-attend")+" dna  "+
 		p.c.Keys.Key("book", "cancel-appointment")+" cancel")}
-	if p.patient != "" {
-		if ix, err := p.c.Svc.Practice().Index(p.c.Ctx); err == nil {
-			if d, ok := ix.Get(p.patient); ok {
-				out = append(out, st.Muted.Render("Booking for ")+d.Family+", "+d.Given)
-			}
-		}
+	if p.forName != "" {
+		out = append(out, st.Muted.Render("Booking for ")+p.forName)
 	}
 	if p.err != "" {
 		out = append(out, st.Alert.Render(p.err))

@@ -137,8 +137,14 @@ type picker struct {
 
 var pickerSystems = []struct{ short, label string }{{"sct", "SNOMED CT"}, {"read2", "Read v2"}, {"ctv3", "CTV3"}}
 
-// legacyCode looks like a Read v2 or CTV3 code (5 characters, often with dots).
+// legacyCode is the shape of a Read v2 or CTV3 code: 5 characters.
 var legacyCode = regexp.MustCompile(`^[A-Za-z0-9.]{5}$`)
+
+// looksLegacy: the shape, with a digit, a dot or a capital (C10F., H33..,
+// XaJQp), so a typed word like "cough" is searched as a term.
+func looksLegacy(q string) bool {
+	return legacyCode.MatchString(q) && strings.ContainsAny(q, ".0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+}
 
 // consultPage writes one consultation.
 type consultPage struct {
@@ -280,6 +286,20 @@ func (p *consultPage) Update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(func() tea.Msg { _ = os.Remove(path); return nil },
 			func() tea.Msg { return popMsg{then: savedMsg{patientID: id}} },
 			notice("Consultation saved", false))
+	case legacyMappedMsg:
+		if p.picker == nil || msg.rev != p.picker.rev {
+			return nil
+		}
+		if msg.err != nil {
+			p.picker.err = msg.err
+			return nil
+		}
+		uri, _ := record.SystemURI(msg.sys)
+		sct, _ := record.SystemURI("sct")
+		p.codes = append(p.codes, record.CodedEntry{Code: record.Code{System: uri, Code: msg.hit.Code, Display: msg.hit.Term},
+			Mapped: &record.Code{System: sct, Code: msg.maps[0].Code, Display: msg.maps[0].Term}})
+		p.picker = nil
+		return p.changed()
 	case pickerResultsMsg:
 		if p.picker != nil && msg.rev == p.picker.rev {
 			p.picker.codes, p.picker.err, p.picker.sel, p.picker.shown = msg.codes, msg.err, 0, msg.rev
@@ -413,17 +433,17 @@ func (p *consultPage) searchCodes() tea.Cmd {
 		if q == "" {
 			return pickerResultsMsg{rev: rev}
 		}
-		if sys != "sct" && legacyCode.MatchString(q) {
-			// A legacy code typed as such: show what it maps to.
+		if sys != "sct" && looksLegacy(q) {
+			// A legacy code typed as such: show what it maps to (a word
+			// that only looks like a code falls through to the term search).
 			ms, err := terms.MapLegacy(sys, q)
-			if err != nil {
-				return pickerResultsMsg{rev: rev, err: err}
+			if err == nil && len(ms) > 0 {
+				var out []Code
+				for _, m := range ms {
+					out = append(out, Code{System: sys + "|" + q, Code: m.Code, Term: m.Term})
+				}
+				return pickerResultsMsg{rev: rev, codes: out}
 			}
-			var out []Code
-			for _, m := range ms {
-				out = append(out, Code{System: sys + "|" + q, Code: m.Code, Term: m.Term})
-			}
-			return pickerResultsMsg{rev: rev, codes: out}
 		}
 		ecl := ""
 		if sys == "sct" {
@@ -457,17 +477,23 @@ func (p *consultPage) pick() tea.Cmd {
 		p.picker = nil
 		return p.changed()
 	}
-	ms, err := p.c.Terms.MapLegacy(sys, hit.Code) // in-memory map lookup
-	if err != nil || len(ms) == 0 {
-		p.picker.err = errors.New("no SNOMED CT mapping for " + sys + " " + hit.Code)
-		return nil
+	// A legacy search hit: its mapping is looked up in a command.
+	terms, rev := p.c.Terms, pk.rev
+	return func() tea.Msg {
+		ms, err := terms.MapLegacy(sys, hit.Code)
+		if err == nil && len(ms) == 0 {
+			err = errors.New("no SNOMED CT mapping for " + sys + " " + hit.Code)
+		}
+		return legacyMappedMsg{rev: rev, sys: sys, hit: hit, maps: ms, err: err}
 	}
-	uri, _ := record.SystemURI(sys)
-	sct, _ := record.SystemURI("sct")
-	p.codes = append(p.codes, record.CodedEntry{Code: record.Code{System: uri, Code: hit.Code, Display: hit.Term},
-		Mapped: &record.Code{System: sct, Code: ms[0].Code, Display: ms[0].Term}})
-	p.picker = nil
-	return p.changed()
+}
+
+type legacyMappedMsg struct {
+	rev  uint64
+	sys  string
+	hit  Code
+	maps []Code
+	err  error
 }
 
 // input builds the one write; structured values are checked first.

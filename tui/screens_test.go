@@ -303,3 +303,16 @@ func TestFindQueryAuditedOnOpen(t *testing.T) {
 		t.Fatalf("find audit events: %v, want one for \"kingsland\"", finds)
 	}
 }
+
+// A legacy code found by searching its term is mapped (in a command) and recorded with SNOMED.
+func TestLegacySearchHitMapped(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter", "c", "ctrl+o", "tab")
+	d.typeText("cough")
+	d.contains("171..")
+	d.keys("enter")
+	d.contains("• Cough (read2 171..) → sct 49727002 Cough")
+}
