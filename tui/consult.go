@@ -214,6 +214,7 @@ func (p *consultPage) flushDraft() tea.Cmd {
 }
 
 func (p *consultPage) changed() tea.Cmd {
+	p.discard = false // a discard must be asked twice in a row
 	p.rev = nextRev()
 	rev := p.rev
 	return tea.Tick(draftDebounce, func(time.Time) tea.Msg { return draftTickMsg{rev} })
