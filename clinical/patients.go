@@ -1,8 +1,14 @@
 package clinical
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -307,30 +313,11 @@ func (p *Practice) Index(ctx context.Context) (*PatientIndex, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.idx == nil {
-		var docs []find.Patient
-		var seq uint64
-		err := p.st.View(ctx, func(tx store.Tx) error {
-			docs = make([]find.Patient, 0, tx.Count(record.KindPatient))
-			if err := tx.SearchRows(func(id string, row []byte) error {
-				d, err := find.DecodePatientRow(id, row)
-				if err != nil {
-					return err
-				}
-				docs = append(docs, d)
-				return nil
-			}); err != nil {
-				return err
-			}
-			var err error
-			seq, err = tx.Changes(^uint64(0)-1, func(uint64, string) error { return nil })
-			return err
-		})
+		ix, seq, err := p.loadIndex(ctx)
 		if err != nil {
 			return nil, err
 		}
-		p.idx = find.BuildPatients(docs)
-		p.idxSeq = seq
-		return &PatientIndex{p.idx}, nil
+		p.idx, p.idxSeq = ix, seq
 	}
 	// Catch up with writes from other processes.
 	var changed []find.Patient
@@ -353,6 +340,105 @@ func (p *Practice) Index(ctx context.Context) (*PatientIndex, error) {
 		p.idx.Put(d)
 	}
 	return &PatientIndex{p.idx}, nil
+}
+
+// loadIndex loads the find index: from the snapshot file when it is recent
+// enough (the caller then applies the changes made since), else from the
+// compact rows of the practice file, writing a new snapshot for next time.
+func (p *Practice) loadIndex(ctx context.Context) (*find.Patients, uint64, error) {
+	var cur uint64
+	var n int
+	var snap *find.Patients
+	var snapSeq uint64
+	var snapID string
+	if p.snapPath != "" {
+		snap, snapSeq, snapID, _ = readIndexSnapshot(p.snapPath)
+	}
+	var ix *find.Patients
+	var id string
+	err := p.st.View(ctx, func(tx store.Tx) error {
+		// The first audit event's hash names this practice file: a snapshot
+		// of another practice (a restore, a reset demo) is never used.
+		_ = tx.Audit(0, func(ev *record.AuditEvent) error { id = ev.Hash; return errStop })
+		var err error
+		if cur, err = tx.Changes(^uint64(0)-1, func(uint64, string) error { return nil }); err != nil {
+			return err
+		}
+		n = tx.Count(record.KindPatient)
+		if snap != nil && snapID == id && snapSeq <= cur && cur-snapSeq <= uint64(max(2000, n/20)) {
+			return nil
+		}
+		snap = nil
+		l := find.NewPatientLoader(n)
+		if err := tx.SearchRows(func(id string, row []byte) error { return l.Add([]byte(id), row) }); err != nil {
+			return err
+		}
+		ix = l.Build()
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if snap != nil {
+		return snap, snapSeq, nil
+	}
+	if p.snapPath != "" && n >= snapshotMin {
+		_ = writeIndexSnapshot(p.snapPath, ix, cur, id) // a cache: failing to write it only costs the next start
+	}
+	return ix, cur, nil
+}
+
+// snapshotMin is the practice size from which the find index is snapshotted.
+var snapshotMin = 20000
+
+const snapMagic = "GPSOCFIND1\n"
+
+func readIndexSnapshot(path string) (*find.Patients, uint64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	hdr := make([]byte, len(snapMagic)+8+64)
+	if _, err := io.ReadFull(br, hdr); err != nil || string(hdr[:len(snapMagic)]) != snapMagic {
+		return nil, 0, "", fmt.Errorf("%s: not a find snapshot", path)
+	}
+	seq := binary.BigEndian.Uint64(hdr[len(snapMagic):])
+	id := string(hdr[len(snapMagic)+8:])
+	ix, err := find.ReadSnapshot(br)
+	return ix, seq, id, err
+}
+
+func writeIndexSnapshot(path string, ix *find.Patients, seq uint64, id string) error {
+	if len(id) != 64 {
+		return fmt.Errorf("practice has no audit trail to name it")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".find-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	hdr := append([]byte(snapMagic), make([]byte, 8)...)
+	binary.BigEndian.PutUint64(hdr[len(snapMagic):], seq)
+	bw.Write(append(hdr, id...))
+	if err := ix.WriteSnapshot(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func (p *Practice) indexPut(pt *record.Patient) {

@@ -29,6 +29,9 @@ type Options struct {
 	Terms  Terminology // nil: codes are checked for shape only
 	Now    func() time.Time
 	Source string // cli | tui | api: written on audit events
+	// IndexSnapshot is a file where the patient find index is cached between
+	// processes (it holds names: keep it beside the practice file, owner-only).
+	IndexSnapshot string
 }
 
 // Practice is one practice record and its services, shared by every user of
@@ -40,6 +43,8 @@ type Practice struct {
 	source string
 
 	codeCache sync.Map // system|code -> display of a code the terminology accepted
+
+	snapPath string
 
 	mu     sync.Mutex
 	idx    *find.Patients
@@ -54,7 +59,7 @@ func New(o Options) *Practice {
 	if o.Source == "" {
 		o.Source = "cli"
 	}
-	return &Practice{st: o.Store, terms: o.Terms, now: o.Now, source: o.Source}
+	return &Practice{st: o.Store, terms: o.Terms, now: o.Now, source: o.Source, snapPath: o.IndexSnapshot}
 }
 
 // Store is the practice's store.

@@ -139,7 +139,8 @@ func (f *Factory) Practice() (*clinical.Practice, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.practice = clinical.New(clinical.Options{Store: st, Terms: f.terms(), Now: f.Now, Source: "cli"})
+	f.practice = clinical.New(clinical.Options{Store: st, Terms: f.terms(), Now: f.Now, Source: "cli",
+		IndexSnapshot: filepath.Join(f.DataDir(), "find-index.snap")})
 	return f.practice, nil
 }
 

@@ -106,7 +106,8 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return err
 	}
 	defer st.Close()
-	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Terms: f.terms(), Now: f.Now, Source: "api"})
+	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Terms: f.terms(), Now: f.Now, Source: "api",
+		IndexSnapshot: filepath.Join(f.DataDir(), "find-index.snap")})
 	pr := p.PracticeRecord(ctx)
 	if pr == nil {
 		return &UsageError{fmt.Sprintf("no practice in %s", dir)}

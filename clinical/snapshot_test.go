@@ -1,0 +1,79 @@
+package clinical
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store/bolt"
+)
+
+func snapPractice(t *testing.T, dir, snap string, n int) *Practice {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p := New(Options{Store: st, IndexSnapshot: snap})
+	ctx := context.Background()
+	if _, err := p.Init(ctx, "Snap", "B86001", "admin", false); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := p.As(ctx, "admin")
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"noNhsReason":"temporary-resident","family":"Fam%d","given":["Given"],"birthDate":"1970-01-01","sex":"female"}`+"\n", i)
+	}
+	if _, err := admin.ImportPatients(ctx, strings.NewReader(b.String()), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return New(Options{Store: st, IndexSnapshot: snap})
+}
+
+// The find index is cached in a snapshot between processes, brought up to
+// date with changes made since, and never used for another practice.
+func TestIndexSnapshot(t *testing.T) {
+	old := snapshotMin
+	snapshotMin = 10
+	defer func() { snapshotMin = old }()
+	ctx := context.Background()
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "find-index.snap")
+	p := snapPractice(t, dir, snap, 30)
+	if _, err := p.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(snap)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("snapshot: %v %v", st, err)
+	}
+	// Another process adds a patient; a new process loads the snapshot and catches up.
+	other := New(Options{Store: p.Store()})
+	s, _ := other.As(ctx, "admin")
+	if _, err := s.AddPatient(ctx, &record.Patient{NoNHSReason: "newborn", Family: "Zebedee", Given: []string{"Zoe"}, BirthDate: "2026-01-01", Sex: "female"}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := New(Options{Store: p.Store(), IndexSnapshot: snap})
+	ix, err := fresh.Index(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != 31 || len(ix.Search(ctx, "zebedee", 5)) != 1 {
+		t.Fatalf("after catch-up: %d patients, zebedee %v", ix.Len(), ix.Search(ctx, "zebedee", 5))
+	}
+	// A different practice given the same snapshot path does not use it.
+	dir2 := t.TempDir()
+	p2 := snapPractice(t, dir2, snap, 12)
+	ix2, err := p2.Index(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix2.Len() != 12 || len(ix2.Search(ctx, "zebedee", 5)) != 0 {
+		t.Fatalf("another practice's snapshot was used: %d patients", ix2.Len())
+	}
+}
