@@ -2,6 +2,8 @@ package commands
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/opengpsoc/gpsoc/clinical"
@@ -101,6 +103,8 @@ existing practice it needs --force, and what is there is backed up first.`,
 			if err != nil {
 				return err
 			}
+			// The find index snapshot described the practice that was there.
+			_ = os.Remove(filepath.Join(dir, "find-index.snap"))
 			if old != "" {
 				fmt.Fprintf(f.IO.ErrOut, "The practice that was there is backed up to %s\n", old)
 			}

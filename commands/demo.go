@@ -121,6 +121,7 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 		if err := os.Rename(path, path+".reset-"+time.Now().UTC().Format("20060102T150405Z")+".bak"); err != nil {
 			return nil, err
 		}
+		_ = os.Remove(filepath.Join(dir, "find-index.snap"))
 	}
 	today := f.Now()
 	opt := fixtures.Options{Patients: patients, Seed: 1, Today: today}
