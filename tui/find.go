@@ -101,6 +101,7 @@ type findPage struct {
 	loading bool
 	pending bool // enter pressed before the results of the last keystroke came
 	opening bool // ... and the record is opening: keys typed meanwhile are for it
+	cancel  context.CancelFunc
 }
 
 func newFindPage(c *Common) *findPage {
@@ -125,10 +126,15 @@ func (p *findPage) Back() (bool, tea.Cmd) {
 // empty query lists the patients opened recently.
 func (p *findPage) search() tea.Cmd {
 	p.rev = nextRev()
+	if p.cancel != nil {
+		p.cancel() // the previous keystroke's search is stale: stop it
+	}
+	ctx, cancel := context.WithCancel(p.c.Ctx)
+	p.cancel = cancel
 	rev, q, c := p.rev, strings.TrimSpace(p.input.Value()), p.c
 	p.loading = true
 	return func() tea.Msg {
-		return runFind(c.Ctx, c, rev, q)
+		return runFind(ctx, c, rev, q)
 	}
 }
 
