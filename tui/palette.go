@@ -15,6 +15,7 @@ type paletteRunMsg struct{ Context, Action string }
 // global ones, found by fuzzy name, with its keys.
 type palette struct {
 	c     *Common
+	ctx   string
 	input Field
 	all   []keymaps.Binding
 	names []string
@@ -23,20 +24,31 @@ type palette struct {
 }
 
 func newPalette(c *Common, ctx string) *palette {
-	p := &palette{c: c, input: Field{Label: "Command"}}
+	p := &palette{c: c, ctx: ctx, input: Field{Label: "Command"}}
 	p.input.Focus()
-	for _, cx := range []string{ctx, "global"} {
+	// Every action: this screen's and the global ones first, then the other
+	// screens' (shown with where they work).
+	order := []string{ctx, "global"}
+	for _, cx := range keymaps.Contexts {
+		if cx != ctx && cx != "global" {
+			order = append(order, cx)
+		}
+	}
+	for _, cx := range order {
 		for _, b := range c.Keys.Bindings(cx) {
 			if b.Context == "global" && (b.Name == "palette" || b.Name == "open") {
 				continue
 			}
 			p.all = append(p.all, b)
-			p.names = append(p.names, b.Help+" ("+b.Name+")")
+			p.names = append(p.names, b.Help+" ("+b.Context+" "+b.Name+")")
 		}
 	}
 	p.filter()
 	return p
 }
+
+// here reports whether an action runs on the current screen.
+func (p *palette) here(b keymaps.Binding) bool { return b.Context == p.ctx || b.Context == "global" }
 
 func (p *palette) filter() {
 	p.shown, p.sel = p.shown[:0], 0
@@ -70,6 +82,9 @@ func (p *palette) Update(msg tea.Msg) tea.Cmd {
 	case "enter":
 		if p.sel < len(p.shown) {
 			b := p.all[p.shown[p.sel]]
+			if !p.here(b) {
+				return notice(b.Help+" works on the "+b.Context+" screen", true)
+			}
 			return func() tea.Msg { return paletteRunMsg{Context: b.Context, Action: b.Name} }
 		}
 	default:
@@ -88,11 +103,17 @@ func (p *palette) View(w, h int) []string {
 			break
 		}
 		b := p.all[idx]
-		line := fit(b.Help, 40) + st.Key.Render(strings.Join(b.Keys, ", "))
+		where := ""
+		if !p.here(b) {
+			where = st.Muted.Render("  (" + b.Context + ")")
+		}
+		keys := st.Key.Render(strings.Join(b.Keys, ", ")) + where
 		if i == p.sel {
-			out = append(out, st.Selected.Render(fit("› "+b.Help, 42))+st.Key.Render(strings.Join(b.Keys, ", ")))
+			out = append(out, st.Selected.Render(fit("› "+b.Help, 42))+keys)
+		} else if p.here(b) {
+			out = append(out, "  "+fit(b.Help, 40)+keys)
 		} else {
-			out = append(out, "  "+line)
+			out = append(out, "  "+st.Muted.Render(fit(b.Help, 40))+keys)
 		}
 	}
 	if len(p.shown) == 0 {
