@@ -316,3 +316,33 @@ func TestLegacySearchHitMapped(t *testing.T) {
 	d.keys("enter")
 	d.contains("• Cough (read2 171..) → sct 49727002 Cough")
 }
+
+// Book the open patient into a free slot from the appointment book (f5 from the record).
+func TestBookFreeSlotForOpenPatient(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter")
+	d.send(key("f5"))
+	d.contains("Booking for Kingsland, Kathleen")
+	b := d.m.top().(*bookPage)
+	free := -1
+	for i, r := range b.rows {
+		if r.free && r.start.After(fixedNow) {
+			free = i
+			break
+		}
+	}
+	if free < 0 {
+		t.Skip("no free slot later today in the fixture")
+	}
+	for b.sel < free {
+		d.keys("down")
+	}
+	d.keys("b")
+	d.contains("booked ")
+	if r := b.rows[free]; r.appt == nil || r.name != "Kingsland, Kathleen" {
+		t.Fatalf("slot after booking: %+v", r)
+	}
+}
