@@ -513,8 +513,12 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 	}
 	p := sm.Patient
 	now := c.Now()
+	born := "  born "
+	if w < 100 {
+		born = "  " // room for the usual GP at 80 columns
+	}
 	l1 := st.Banner.Render(" "+p.Name()+" ") + st.BannerDim.Render(" "+Age(p.BirthDate, now)+" "+Sex(p.Sex)+
-		"  born "+Date(p.BirthDate)+"  NHS "+nhsOrReason(p)+"  GP "+orDash(p.UsualGP)+" ")
+		born+Date(p.BirthDate)+"  NHS "+nhsOrReason(p)+"  GP "+orDash(p.UsualGP)+" ")
 	var alerts []string
 	if c.Practice().Demo {
 		alerts = append(alerts, st.Demo.Render(" DEMO "))
