@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/commands"
+	"github.com/opengpsoc/gpsoc/keymaps"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
@@ -35,6 +36,13 @@ func run(out string) error {
 	}
 	hdr := &doc.GenManHeader{Title: "GPSOC", Section: "1", Source: "openGPSoC", Manual: "openGPSoC manual", Date: &date}
 	if err := doc.GenManTree(root, hdr, filepath.Join(out, "man1")); err != nil {
+		return err
+	}
+	// The workstation's keys, from the same registry that drives dispatch and help.
+	if err := os.MkdirAll(filepath.Join(out, "man7"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "man7", "gpsoc-keys.7"), []byte(keymaps.Default().ManPage("2026-01-01")), 0o644); err != nil {
 		return err
 	}
 	comp := filepath.Join(out, "completions")
