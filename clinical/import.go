@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/find"
 	"github.com/opengpsoc/gpsoc/record"
@@ -368,11 +369,14 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 		}
 	}()
 	defer close(stop)
+	hold := newBulkHold(s.p.st)
+	defer hold.done()
 	for batch := range batches {
 		sum.Read += len(batch)
 		if err := flush(batch); err != nil {
 			return sum, err
 		}
+		hold.tick()
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
@@ -466,4 +470,48 @@ func samePatient(a, b *record.Patient) bool {
 	xs, _ := json.Marshal(x)
 	ys, _ := json.Marshal(y)
 	return bytes.Equal(xs, ys) && a.Sensitive == b.Sensitive
+}
+
+// bulkHold keeps the practice file open across the chunks of a bulk import,
+// releasing it for a moment about once a second so other processes (a
+// workstation, another import) get their turn: bbolt's waiters retry the
+// lock every 50 ms.
+type bulkHold struct {
+	h       store.Holder
+	release func() error
+	since   time.Time
+}
+
+func newBulkHold(st store.Store) *bulkHold {
+	h, ok := st.(store.Holder)
+	if !ok {
+		return &bulkHold{}
+	}
+	b := &bulkHold{h: h}
+	b.acquire()
+	return b
+}
+
+func (b *bulkHold) acquire() {
+	if r, err := b.h.Hold(); err == nil {
+		b.release, b.since = r, time.Now()
+	}
+}
+
+// tick gives the file up for a moment when it has been held for a while.
+func (b *bulkHold) tick() {
+	if b.release == nil || time.Since(b.since) < time.Second {
+		return
+	}
+	_ = b.release()
+	b.release = nil
+	time.Sleep(120 * time.Millisecond)
+	b.acquire()
+}
+
+func (b *bulkHold) done() {
+	if b.release != nil {
+		_ = b.release()
+		b.release = nil
+	}
 }

@@ -93,6 +93,8 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 		sum.Unchanged += unchanged
 		return nil
 	}
+	hold := newBulkHold(s.p.st)
+	defer hold.done()
 	var batch []item
 	for {
 		line, obj, err := next()
@@ -118,6 +120,7 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 				return sum, err
 			}
 			batch = batch[:0]
+			hold.tick()
 		}
 		if err := ctx.Err(); err != nil {
 			return sum, err

@@ -78,3 +78,10 @@ type AppointmentIndex interface {
 	// AppointmentsBetween calls fn with each appointment starting in [from, to), in start order.
 	AppointmentsBetween(from, to time.Time, fn func(*record.Appointment) error) error
 }
+
+// Holder is implemented by backends that can keep the practice file open
+// across the transactions of one bulk run (an embedded file's lock and
+// mapping), which bulk imports use between the pauses they leave for others.
+type Holder interface {
+	Hold() (release func() error, err error)
+}

@@ -171,3 +171,28 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// Hold keeps the file open (and locked) until release is called, so a bulk
+// run does not reopen it for every chunk. Callers release it regularly to
+// let other processes in.
+func (s *Store) Hold() (func() error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held != nil {
+		return func() error { return nil }, nil // already held (Options.Hold)
+	}
+	db, err := s.open(false)
+	if err != nil {
+		return nil, err
+	}
+	s.held = db
+	return func() error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.held != db {
+			return nil
+		}
+		s.held = nil
+		return db.Close()
+	}, nil
+}
