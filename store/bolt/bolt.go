@@ -98,7 +98,7 @@ func (s *Store) open(readOnly bool) (*bbolt.DB, error) {
 			// Address space, not memory: a large first mapping saves remapping the
 			// file (and waiting for readers) as a write transaction grows it.
 			InitialMmapSize: 1 << 30,
-			OpenFile:     s.opt.OpenFile,
+			OpenFile:        s.opt.OpenFile,
 		}
 		db, err := bbolt.Open(s.path, 0o600, bo)
 		if err == nil {

@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	json "github.com/goccy/go-json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"time"
 
 	"github.com/google/uuid"
@@ -411,11 +411,11 @@ func (t *wtx) PutUser(u *record.User) error {
 }
 
 type curMeta struct {
-	Version    int       `json:"version"`
-	RecordedBy string    `json:"recordedBy"`
-	RecordedAt time.Time `json:"recordedAt"`
-	PatientID  string    `json:"patientId"`
-	NHSNumber  string    `json:"nhsNumber"`
+	Version    int        `json:"version"`
+	RecordedBy string     `json:"recordedBy"`
+	RecordedAt time.Time  `json:"recordedAt"`
+	PatientID  string     `json:"patientId"`
+	NHSNumber  string     `json:"nhsNumber"`
 	Start      *time.Time `json:"start"`
 }
 
