@@ -282,7 +282,7 @@ func (m *Medication) IssuesLeft() int {
 // Allergy is an allergy or intolerance, or a recorded "no known drug allergy".
 type Allergy struct {
 	Meta
-	Agent          Code   `json:"agent,omitzero"`   // causative substance or product
+	Agent          Code   `json:"agent,omitzero"`    // causative substance or product
 	Finding        *Code  `json:"finding,omitempty"` // e.g. Allergy to penicillin
 	Category       string `json:"category,omitempty"`
 	Type           string `json:"type,omitempty"` // allergy | intolerance
