@@ -52,6 +52,7 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 	type item struct {
 		line int
 		e    record.Entity
+		err  error // refused while decoding: reported in line order
 	}
 	known := map[string]map[string]string{} // patient id (or "" for sessions) -> content key -> id
 	flush := func(batch []item) error {
@@ -64,6 +65,10 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 		err := s.p.st.Update(ctx, func(tx store.WTx) error {
 			rejects, written, unchanged, added = rejects[:0], 0, 0, added[:0]
 			for _, it := range batch {
+				if it.err != nil {
+					rejects = append(rejects, rejectionOf(it.line, it.err))
+					continue
+				}
 				st, key, err := s.importEntry(tx, it.e, known)
 				switch {
 				case err != nil:
@@ -95,38 +100,59 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 	}
 	hold := newBulkHold(s.p.st)
 	defer hold.done()
-	var batch []item
-	for {
-		line, obj, err := next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return sum, fmt.Errorf("line %d: %w", line, err)
-		}
-		sum.Read++
-		e, _ := record.New(kind)
-		if err := decodeStrict(obj, e); err != nil {
-			reject(rejectionOf(line, err))
-			continue
-		}
-		if err := s.checkImportCodes(e); err != nil {
-			reject(rejectionOf(line, err))
-			continue
-		}
-		batch = append(batch, item{line, e})
-		if len(batch) >= o.Chunk {
-			if err := flush(batch); err != nil {
-				return sum, err
+	// Decoding and checking (one goroutine) overlaps with writing (this one).
+	batches := make(chan []item, 1)
+	stop := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(batches)
+		var batch []item
+		send := func() bool {
+			select {
+			case batches <- batch:
+				batch = nil
+				return true
+			case <-stop:
+				return false
 			}
-			batch = batch[:0]
-			hold.tick()
 		}
+		for {
+			line, obj, err := next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr = fmt.Errorf("line %d: %w", line, err)
+				return
+			}
+			e, _ := record.New(kind)
+			it := item{line: line, e: e}
+			if err := decodeStrict(obj, e); err != nil {
+				it.err = err
+			} else if err := s.checkImportCodes(e); err != nil {
+				it.err = err
+			}
+			batch = append(batch, it)
+			if len(batch) >= o.Chunk && !send() {
+				return
+			}
+		}
+		if len(batch) > 0 {
+			send()
+		}
+	}()
+	defer close(stop)
+	for batch := range batches {
+		sum.Read += len(batch)
+		if err := flush(batch); err != nil {
+			return sum, err
+		}
+		hold.tick()
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
 	}
-	return sum, flush(batch)
+	return sum, readErr
 }
 
 // checkImportCodes checks every code of a record against the terminology,
