@@ -15,13 +15,9 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands, newCodesCmd)
-	termsHook = func(f *Factory) clinical.Terminology {
-		tm, err := f.Terminology()
-		if err != nil {
-			return termsUnavailable{err}
-		}
-		return termAdapter{tm}
-	}
+	// The terminology is opened on first use, not with the practice: most
+	// commands (and the find index at start-up) never need it.
+	termsHook = func(f *Factory) clinical.Terminology { return lazyTerms{f} }
 	problemECLHook = patientsWithProblemIn
 }
 
@@ -97,6 +93,38 @@ func (a termAdapter) MapLegacy(system, code string) (*record.Code, error) {
 		return nil, nil
 	}
 	return &record.Code{System: record.SystemSNOMED, Code: ms[0].Code, Display: ms[0].Term}, nil
+}
+
+// lazyTerms opens the terminology when a code is first checked.
+type lazyTerms struct{ f *Factory }
+
+func (l lazyTerms) open() (clinical.Terminology, error) {
+	tm, err := l.f.Terminology()
+	if err != nil {
+		return termsUnavailable{err}, err
+	}
+	return termAdapter{tm}, nil
+}
+
+func (l lazyTerms) Lookup(system, code string) (string, error) {
+	t, _ := l.open()
+	return t.Lookup(system, code)
+}
+
+func (l lazyTerms) MapLegacy(system, code string) (*record.Code, error) {
+	t, err := l.open()
+	if err != nil {
+		return nil, err
+	}
+	return t.(termAdapter).MapLegacy(system, code)
+}
+
+func (l lazyTerms) Drugs() clinical.Drugs {
+	t, err := l.open()
+	if err != nil {
+		return nil
+	}
+	return t.(termAdapter).Drugs()
 }
 
 // termsUnavailable refuses codes when the terminology cannot be opened, rather than writing unchecked codes.
