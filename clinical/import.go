@@ -262,24 +262,10 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 		return nil, record.Invalid("format", format, "must be ndjson or csv")
 	}
 	sum := &ImportSummary{Rejections: []Rejection{}}
-	reject := func(rj Rejection) {
-		sum.Rejected++
-		sum.Rejections = append(sum.Rejections, rj)
-		if o.OnReject != nil {
-			o.OnReject(rj)
-		}
-	}
-	type item struct {
-		line int
-		p    *record.Patient
-		err  error
-	}
+	reject := func(rj Rejection) { sum.reject(rj, o) }
 	var noNHS map[string]string // natural key -> id, for patients without an NHS number
 	var written []*record.Patient
-	flush := func(batch []item) error {
-		if len(batch) == 0 {
-			return nil
-		}
+	flush := func(batch []bulkItem) error {
 		var chunkWritten []*record.Patient
 		var chunkRejects []Rejection
 		var chunkUnchanged int
@@ -290,14 +276,15 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 					chunkRejects = append(chunkRejects, rejectionOf(it.line, it.err))
 					continue
 				}
-				st, err := s.importOne(tx, it.p, &noNHS)
+				p := it.e.(*record.Patient)
+				st, err := s.importOne(tx, p, &noNHS)
 				switch {
 				case err != nil:
 					chunkRejects = append(chunkRejects, rejectionOf(it.line, err))
 				case st == "unchanged":
 					chunkUnchanged++
 				default:
-					chunkWritten = append(chunkWritten, it.p)
+					chunkWritten = append(chunkWritten, p)
 				}
 			}
 			if o.DryRun {
@@ -318,13 +305,53 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 		}
 		return nil
 	}
-	// Decoding and validating (one goroutine) overlaps with writing (this one).
-	batches := make(chan []item, 1)
-	var readErr error
+	read, err := s.bulk(ctx, next, o.Chunk, func(obj []byte) (record.Entity, error) {
+		p := &record.Patient{}
+		if err := decodeStrict(obj, p); err != nil {
+			return nil, err
+		}
+		s.stamp(&p.Meta)
+		return p, p.Validate()
+	}, flush)
+	sum.Read = read
+	if err != nil {
+		return sum, err
+	}
+	for _, p := range written {
+		s.p.indexPut(p)
+	}
+	return sum, nil
+}
+
+var errDryRun = errors.New("dry run")
+
+func (sum *ImportSummary) reject(rj Rejection, o ImportOptions) {
+	sum.Rejected++
+	sum.Rejections = append(sum.Rejections, rj)
+	if o.OnReject != nil {
+		o.OnReject(rj)
+	}
+}
+
+// bulkItem is one input line, decoded and checked, or refused.
+type bulkItem struct {
+	line int
+	e    record.Entity
+	err  error // refused while decoding: reported in line order
+}
+
+// bulk runs a bulk import: lines are decoded and checked in one goroutine
+// while chunks of them are written in this one, the practice file held
+// between chunks (with pauses for other processes). A line the reader itself
+// refuses (a bad CSV row) becomes a refused item; other read errors stop the
+// run. It returns how many lines were read.
+func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode func([]byte) (record.Entity, error), write func([]bulkItem) error) (int, error) {
+	batches := make(chan []bulkItem, 1)
 	stop := make(chan struct{})
+	var readErr error
 	go func() {
 		defer close(batches)
-		var batch []item
+		var batch []bulkItem
 		send := func() bool {
 			select {
 			case batches <- batch:
@@ -339,28 +366,18 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 			if err == io.EOF {
 				break
 			}
-			if obj == nil && err != nil {
+			it := bulkItem{line: line, err: err}
+			if err != nil {
 				var ve *record.ValidationError
-				if !errors.As(err, &ve) {
+				if obj != nil || !errors.As(err, &ve) {
 					readErr = fmt.Errorf("line %d: %w", line, err)
 					return
 				}
-			}
-			it := item{line: line, err: err}
-			if err == nil {
-				p := &record.Patient{}
-				if err := decodeStrict(obj, p); err != nil {
-					it.err = err
-				} else {
-					s.stamp(&p.Meta)
-					if err := p.Validate(); err != nil {
-						it.err = err
-					}
-					it.p = p
-				}
+			} else {
+				it.e, it.err = decode(obj)
 			}
 			batch = append(batch, it)
-			if len(batch) >= o.Chunk && !send() {
+			if len(batch) >= chunk && !send() {
 				return
 			}
 		}
@@ -371,26 +388,19 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 	defer close(stop)
 	hold := newBulkHold(s.p.st)
 	defer hold.done()
+	read := 0
 	for batch := range batches {
-		sum.Read += len(batch)
-		if err := flush(batch); err != nil {
-			return sum, err
+		read += len(batch)
+		if err := write(batch); err != nil {
+			return read, err
 		}
 		hold.tick()
 		if err := ctx.Err(); err != nil {
-			return sum, err
+			return read, err
 		}
 	}
-	if readErr != nil {
-		return sum, readErr
-	}
-	for _, p := range written {
-		s.p.indexPut(p)
-	}
-	return sum, nil
+	return read, readErr
 }
-
-var errDryRun = errors.New("dry run")
 
 // importOne validates one patient and writes it unless it is already there.
 func (s *Service) importOne(tx store.WTx, p *record.Patient, noNHS *map[string]string) (string, error) {

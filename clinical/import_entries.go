@@ -42,23 +42,9 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 	}
 	next := ndjsonLines(bufio.NewReaderSize(r, 1<<20))
 	sum := &ImportSummary{Rejections: []Rejection{}}
-	reject := func(rj Rejection) {
-		sum.Rejected++
-		sum.Rejections = append(sum.Rejections, rj)
-		if o.OnReject != nil {
-			o.OnReject(rj)
-		}
-	}
-	type item struct {
-		line int
-		e    record.Entity
-		err  error // refused while decoding: reported in line order
-	}
+	reject := func(rj Rejection) { sum.reject(rj, o) }
 	known := map[string]map[string]string{} // patient id (or "" for sessions) -> content key -> id
-	flush := func(batch []item) error {
-		if len(batch) == 0 {
-			return nil
-		}
+	flush := func(batch []bulkItem) error {
 		var rejects []Rejection
 		var written, unchanged int
 		var added [][3]string
@@ -98,61 +84,15 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 		sum.Unchanged += unchanged
 		return nil
 	}
-	hold := newBulkHold(s.p.st)
-	defer hold.done()
-	// Decoding and checking (one goroutine) overlaps with writing (this one).
-	batches := make(chan []item, 1)
-	stop := make(chan struct{})
-	var readErr error
-	go func() {
-		defer close(batches)
-		var batch []item
-		send := func() bool {
-			select {
-			case batches <- batch:
-				batch = nil
-				return true
-			case <-stop:
-				return false
-			}
+	read, err := s.bulk(ctx, next, o.Chunk, func(obj []byte) (record.Entity, error) {
+		e, _ := record.New(kind)
+		if err := decodeStrict(obj, e); err != nil {
+			return nil, err
 		}
-		for {
-			line, obj, err := next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				readErr = fmt.Errorf("line %d: %w", line, err)
-				return
-			}
-			e, _ := record.New(kind)
-			it := item{line: line, e: e}
-			if err := decodeStrict(obj, e); err != nil {
-				it.err = err
-			} else if err := s.checkImportCodes(e); err != nil {
-				it.err = err
-			}
-			batch = append(batch, it)
-			if len(batch) >= o.Chunk && !send() {
-				return
-			}
-		}
-		if len(batch) > 0 {
-			send()
-		}
-	}()
-	defer close(stop)
-	for batch := range batches {
-		sum.Read += len(batch)
-		if err := flush(batch); err != nil {
-			return sum, err
-		}
-		hold.tick()
-		if err := ctx.Err(); err != nil {
-			return sum, err
-		}
-	}
-	return sum, readErr
+		return e, s.checkImportCodes(e)
+	}, flush)
+	sum.Read = read
+	return sum, err
 }
 
 // checkImportCodes checks every code of a record against the terminology,
