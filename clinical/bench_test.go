@@ -3,38 +3,21 @@ package clinical_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/internal/benchpractice"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 )
 
-// benchPatients is the practice size of the benchmark tier:
-// GPSOC_BENCH_PATIENTS, else 10,000 (make bench-full sets 1,000,000).
-func benchPatients() int {
-	if n, err := strconv.Atoi(os.Getenv("GPSOC_BENCH_PATIENTS")); err == nil && n > 0 {
-		return n
-	}
-	return 10000
-}
+func benchPatients() int { return benchpractice.Size() }
 
-func patientsNDJSON(n int, seed int64) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	for p := range fixtures.Patients(n, seed, fixtures.Options{Today: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)}) {
-		_ = enc.Encode(p)
-	}
-	return b.Bytes()
-}
+func patientsNDJSON(n int, seed int64) []byte { return benchpractice.NDJSON(n, seed) }
 
 func newPractice(tb testing.TB, dir string, hold bool) (*clinical.Practice, *clinical.Service) {
 	tb.Helper()
@@ -57,37 +40,8 @@ func newPractice(tb testing.TB, dir string, hold bool) (*clinical.Practice, *cli
 
 func isConflict(err error) bool { _, ok := err.(*record.ConflictError); return ok }
 
-// cachedPractice returns a data dir holding a practice of n patients, built
-// once and cached in .cache/ (ignored by git), copied for each run.
-func cachedPractice(b *testing.B, n int) string {
-	cache := filepath.Join("..", ".cache", "bench", fmt.Sprintf("practice-%d", n))
-	if !bolt.Exists(cache) {
-		// Built in a temporary dir and renamed, so an interrupted build is never cached.
-		tmp := cache + ".building"
-		os.RemoveAll(tmp)
-		_, admin := newPractice(b, tmp, true)
-		sum, err := admin.ImportPatients(context.Background(), bytes.NewReader(patientsNDJSON(n, 1)), clinical.ImportOptions{Chunk: 20000})
-		if err != nil || sum.Rejected > 0 {
-			b.Fatalf("build cached practice: %v %+v", err, sum.Rejections[:min(3, len(sum.Rejections))])
-		}
-		if _, err := admin.AddUser(context.Background(), record.User{Name: "dr.bench", Role: record.RoleGP, Prescriber: true}); err != nil {
-			b.Fatal(err)
-		}
-		admin.Practice().Store().Close()
-		if err := os.Rename(tmp, cache); err != nil {
-			b.Fatal(err)
-		}
-	}
-	dir := b.TempDir()
-	data, err := os.ReadFile(filepath.Join(cache, bolt.FileName))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, bolt.FileName), data, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return dir
-}
+// cachedPractice returns a copy of the cached practice of n patients.
+func cachedPractice(b *testing.B, n int) string { return benchpractice.Copy(b, "..", n) }
 
 // BenchmarkConsultationWrite: one consultation with 5 entries (3 coded
 // entries, a blood pressure and a weight) and its audit events, fsync

@@ -1,97 +1,24 @@
 package tui
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/opengpsoc/gpsoc/clinical"
-	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/internal/benchpractice"
 	"github.com/opengpsoc/gpsoc/keymaps"
-	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 )
 
-// benchPatients is GPSOC_BENCH_PATIENTS, else 10,000 (make bench-full sets 1,000,000).
-func benchPatients() int {
-	if n, err := strconv.Atoi(os.Getenv("GPSOC_BENCH_PATIENTS")); err == nil && n > 0 {
-		return n
-	}
-	return 10000
-}
+func benchPatients() int { return benchpractice.Size() }
 
-// benchPractice returns a copy of the cached practice of n patients in
-// .cache/bench/practice-N, the same file clinical's benchmarks build (built
-// here the same way when missing).
-func benchPractice(b *testing.B, n int) string {
-	b.Helper()
-	cache := filepath.Join("..", ".cache", "bench", fmt.Sprintf("practice-%d", n))
-	if bolt.Exists(cache) && !usable(cache) {
-		// Written by an older build whose find rows this one cannot read.
-		stale := cache + ".stale-" + time.Now().UTC().Format("20060102T150405")
-		b.Logf("cached practice %s is stale (its find index does not load): moved to %s and rebuilt", cache, stale)
-		if err := os.Rename(cache, stale); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if !bolt.Exists(cache) {
-		tmp := cache + ".building"
-		os.RemoveAll(tmp)
-		st, err := bolt.Open(filepath.Join(tmp, bolt.FileName), bolt.Options{Hold: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		p := clinical.New(clinical.Options{Store: st})
-		ctx := context.Background()
-		if _, err := p.Init(ctx, "Bench Surgery", "B86001", "admin", false); err != nil {
-			b.Fatal(err)
-		}
-		admin, _ := p.As(ctx, "admin")
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		for q := range fixtures.Patients(n, 1, fixtures.Options{Today: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)}) {
-			_ = enc.Encode(q)
-		}
-		if sum, err := admin.ImportPatients(ctx, &buf, clinical.ImportOptions{Chunk: 20000}); err != nil || sum.Rejected > 0 {
-			b.Fatalf("build practice: %v", err)
-		}
-		if _, err := admin.AddUser(ctx, record.User{Name: "dr.bench", Role: record.RoleGP, Prescriber: true}); err != nil {
-			b.Fatal(err)
-		}
-		st.Close()
-		if err := os.Rename(tmp, cache); err != nil {
-			b.Fatal(err)
-		}
-	}
-	dir := b.TempDir()
-	data, err := os.ReadFile(filepath.Join(cache, bolt.FileName))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, bolt.FileName), data, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return dir
-}
-
-// usable reports whether a cached practice opens and its find index loads.
-func usable(dir string) bool {
-	st, err := bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{})
-	if err != nil {
-		return false
-	}
-	defer st.Close()
-	_, err = clinical.New(clinical.Options{Store: st}).Index(context.Background())
-	return err == nil
-}
+// benchPractice returns a copy of the cached practice of n patients, the same
+// file clinical's benchmarks use.
+func benchPractice(b *testing.B, n int) string { return benchpractice.Copy(b, "..", n) }
 
 // openWorkstation is what `gpsoc` does before the first frame: open the
 // practice file, act as the user, build the root model.
