@@ -6,13 +6,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"io"
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/opengpsoc/gpsoc/find"
 	"github.com/opengpsoc/gpsoc/record"
@@ -210,10 +211,10 @@ func sniffFormat(br *bufio.Reader) string {
 // decodeStrict decodes one JSON object into e, refusing unknown fields (a
 // misspelt field would otherwise be silently dropped).
 func decodeStrict(b []byte, e any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec := gojson.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(e); err != nil {
-		var ute *json.UnmarshalTypeError
+		var ute *gojson.UnmarshalTypeError
 		if errors.As(err, &ute) {
 			return record.Invalid(ute.Field, ute.Value, "must be %s", ute.Type.String())
 		}
@@ -483,13 +484,11 @@ func samePatient(a, b *record.Patient) bool {
 }
 
 // bulkHold keeps the practice file open across the chunks of a bulk import,
-// releasing it for a moment about once a second so other processes (a
-// workstation, another import) get their turn: bbolt's waiters retry the
-// lock every 50 ms.
+// giving it up between chunks only when another process (a workstation,
+// another import) is waiting for it.
 type bulkHold struct {
 	h       store.Holder
 	release func() error
-	since   time.Time
 }
 
 func newBulkHold(st store.Store) *bulkHold {
@@ -498,25 +497,17 @@ func newBulkHold(st store.Store) *bulkHold {
 		return &bulkHold{}
 	}
 	b := &bulkHold{h: h}
-	b.acquire()
+	if r, err := h.Hold(); err == nil {
+		b.release = r
+	}
 	return b
 }
 
-func (b *bulkHold) acquire() {
-	if r, err := b.h.Hold(); err == nil {
-		b.release, b.since = r, time.Now()
-	}
-}
-
-// tick gives the file up for a moment when it has been held for a while.
+// tick lets waiting processes in between chunks.
 func (b *bulkHold) tick() {
-	if b.release == nil || time.Since(b.since) < time.Second {
-		return
+	if b.release != nil {
+		_ = b.h.Yield()
 	}
-	_ = b.release()
-	b.release = nil
-	time.Sleep(120 * time.Millisecond)
-	b.acquire()
 }
 
 func (b *bulkHold) done() {

@@ -81,7 +81,9 @@ type AppointmentIndex interface {
 
 // Holder is implemented by backends that can keep the practice file open
 // across the transactions of one bulk run (an embedded file's lock and
-// mapping), which bulk imports use between the pauses they leave for others.
+// mapping). Bulk runs call Yield between chunks: it lets in any other
+// process waiting for the file, and costs next to nothing when none is.
 type Holder interface {
 	Hold() (release func() error, err error)
+	Yield() error
 }

@@ -47,6 +47,8 @@ type Store struct {
 
 	mu   sync.Mutex // serialises this process's writers; bbolt's flock does other processes
 	held *bbolt.DB
+	// yieldable: held by Hold (a bulk run), not by Options.Hold (a server).
+	yieldable bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -88,10 +90,17 @@ func (s *Store) Path() string { return s.path }
 
 func (s *Store) open(readOnly bool) (*bbolt.DB, error) {
 	deadline := time.Now().Add(s.opt.BusyTimeout)
-	told := false
+	var unannounce func()
+	defer func() {
+		if unannounce != nil {
+			unannounce() // after the lock is ours (or we gave up)
+		}
+	}()
 	for {
 		bo := &bbolt.Options{
-			Timeout:      200 * time.Millisecond,
+			// One try per call: the retries are this loop's, every few
+			// milliseconds, so a file handed over is taken at once.
+			Timeout:      time.Nanosecond,
 			ReadOnly:     readOnly,
 			NoSync:       s.opt.NoSync,
 			FreelistType: bbolt.FreelistMapType,
@@ -110,12 +119,18 @@ func (s *Store) open(readOnly bool) (*bbolt.DB, error) {
 		if time.Now().After(deadline) {
 			return nil, &record.BusyError{Path: s.path, Msg: "another gpsoc process kept it locked for " + s.opt.BusyTimeout.String()}
 		}
-		if !told && s.opt.OnBusy != nil {
-			s.opt.OnBusy()
-			told = true
+		if unannounce == nil {
+			unannounce = announceWait(s.path)
+			if s.opt.OnBusy != nil {
+				s.opt.OnBusy()
+			}
 		}
+		time.Sleep(retryEvery)
 	}
 }
+
+// retryEvery is how often a process waiting for the file tries its lock.
+const retryEvery = 5 * time.Millisecond
 
 // with runs fn with an open database, opened for this call unless held.
 func (s *Store) with(readOnly bool, fn func(*bbolt.DB) error) error {
@@ -173,8 +188,8 @@ func (s *Store) Close() error {
 }
 
 // Hold keeps the file open (and locked) until release is called, so a bulk
-// run does not reopen it for every chunk. Callers release it regularly to
-// let other processes in.
+// run does not reopen it for every chunk. Callers call Yield between chunks
+// to let waiting processes in.
 func (s *Store) Hold() (func() error, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -186,13 +201,41 @@ func (s *Store) Hold() (func() error, error) {
 		return nil, err
 	}
 	s.held = db
+	s.yieldable = true
 	return func() error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.held != db {
 			return nil
 		}
-		s.held = nil
+		s.held, s.yieldable = nil, false
 		return db.Close()
 	}, nil
+}
+
+// Yield gives a file held by Hold to the processes waiting for it, if any,
+// and takes it back when they have had their turn. With nobody waiting it
+// costs one lock probe.
+func (s *Store) Yield() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil || !s.yieldable || !someoneWaiting(s.path) {
+		return nil
+	}
+	if err := s.held.Close(); err != nil {
+		return err
+	}
+	s.held = nil
+	// The waiters withdraw their flag once they hold the file; a waiter that
+	// retries every retryEvery has it within a few milliseconds.
+	for t0 := time.Now(); time.Since(t0) < 250*time.Millisecond && someoneWaiting(s.path); {
+		time.Sleep(time.Millisecond)
+	}
+	db, err := s.open(false)
+	if err != nil {
+		s.yieldable = false
+		return err
+	}
+	s.held = db
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,4 +340,47 @@ func TestAppointmentTimeIndex(t *testing.T) {
 	if probs, _ := s.Check(); len(probs) != 0 {
 		t.Fatalf("check: %v", probs)
 	}
+}
+
+// A bulk run holding the file gives it to a process that waits for it at its
+// next Yield, long before the run ends; with nobody waiting it keeps it.
+func TestYieldHandsTheFileToAWaiter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	if _, err := Open(path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	bulk := &Store{path: path, opt: Options{BusyTimeout: 10 * time.Second}}
+	release, err := bulk.Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	held := bulk.held
+	if err := bulk.Yield(); err != nil || bulk.held != held {
+		t.Fatalf("Yield with nobody waiting gave the file up (err %v)", err)
+	}
+	var running atomic.Bool
+	running.Store(true)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		// 600 chunks of about 5 ms: 3 s if never interrupted.
+		for i := 0; i < 600; i++ {
+			_ = bulk.Update(ctx, func(store.WTx) error { time.Sleep(5 * time.Millisecond); return nil })
+			if err := bulk.Yield(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		running.Store(false)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	other := &Store{path: path, opt: Options{BusyTimeout: 10 * time.Second}}
+	if err := other.Update(ctx, func(store.WTx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !running.Load() {
+		t.Error("the waiting process got the file only after the bulk run had finished")
+	}
+	<-stopped
 }
