@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/opengpsoc/gpsoc/find"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -277,8 +278,9 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 					chunkRejects = append(chunkRejects, rejectionOf(it.line, it.err))
 					continue
 				}
-				p := it.e.(*record.Patient)
-				st, err := s.importOne(tx, p, &noNHS)
+				pp := it.e.(*preparedPatient)
+				p := pp.Patient
+				st, err := s.importOne(tx, pp, &noNHS)
 				switch {
 				case err != nil:
 					chunkRejects = append(chunkRejects, rejectionOf(it.line, err))
@@ -312,7 +314,10 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 			return nil, err
 		}
 		s.stamp(&p.Meta)
-		return p, p.Validate()
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+		return preparePatient(p)
 	}, flush)
 	sum.Read = read
 	if err != nil {
@@ -403,22 +408,48 @@ func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode f
 	return read, readErr
 }
 
-// importOne validates one patient and writes it unless it is already there.
-func (s *Service) importOne(tx store.WTx, p *record.Patient, noNHS *map[string]string) (string, error) {
-	givenID := p.ID
-	p.Version = 0 // validated by the decoder
+// preparedPatient is an imported patient with what needs no transaction
+// done by the decoding goroutine, while the writer is busy with the chunk
+// before: its id (a new one when the line gave none), its stored encoding
+// as version 1, and its find row.
+type preparedPatient struct {
+	*record.Patient
+	given string // the id the line gave, "" when none
+	enc   []byte
+	row   []byte
+}
+
+func preparePatient(p *record.Patient) (*preparedPatient, error) {
+	pp := &preparedPatient{Patient: p, given: p.ID}
 	if p.Registration.RegisteredOn == "" {
 		p.Registration.RegisteredOn = p.RecordedAt.Format(record.DateLayout)
 	}
-	var existing *record.Patient
-	if givenID != "" {
-		if e, err := tx.Get(record.KindPatient, givenID); err == nil {
-			existing = e.(*record.Patient)
+	if p.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, err
 		}
+		p.ID = id.String()
 	}
-	if existing == nil && p.NHSNumber != "" {
-		if e, err := tx.PatientByNHS(p.NHSNumber); err == nil {
-			existing = e
+	p.Version = 1
+	enc, err := gojson.Marshal(p)
+	p.Version = 0 // a create
+	if err != nil {
+		return nil, err
+	}
+	pp.enc, pp.row = enc, find.EncodePatientRow(findDoc(p))
+	return pp, nil
+}
+
+// importOne writes one patient unless it is already there. The create is
+// tried first: only when the store refuses it (the id or the NHS number is
+// taken) is the holder looked up, to tell "unchanged" from a clash.
+func (s *Service) importOne(tx store.WTx, pp *preparedPatient, noNHS *map[string]string) (string, error) {
+	p := pp.Patient
+	var existing *record.Patient
+	if p.NHSNumber == "" && pp.given != "" {
+		if e, err := tx.Get(record.KindPatient, pp.given); err == nil {
+			existing = e.(*record.Patient)
 		}
 	}
 	if existing == nil && p.NHSNumber == "" {
@@ -439,26 +470,60 @@ func (s *Service) importOne(tx store.WTx, p *record.Patient, noNHS *map[string]s
 			}
 		}
 	}
-	if existing != nil {
-		if samePatient(existing, p) {
-			return "unchanged", nil
+	if existing == nil {
+		err := tx.Put(&store.Prepared{Entity: p, JSON: pp.enc})
+		if err == nil {
+			return s.imported(tx, pp, noNHS)
 		}
-		if p.NHSNumber != "" && existing.NHSNumber == p.NHSNumber {
-			return "", &record.ValidationError{Field: "nhsNumber", Value: p.NHSNumber,
-				Reason: "already registered to patient " + existing.ID + " with different details (use patient update)"}
+		var ce *record.ConflictError
+		if !errors.As(err, &ce) {
+			return "", err
 		}
-		if givenID != "" && existing.ID == givenID {
-			return "", &record.ValidationError{Field: "id", Value: givenID, Reason: "already exists with different details (use patient update)"}
+		if existing = s.holder(tx, pp); existing == nil {
+			return "", err
 		}
 	}
-	p.ID = givenID
-	if err := tx.Put(p); err != nil {
+	if samePatient(existing, p) {
+		return "unchanged", nil
+	}
+	if p.NHSNumber != "" && existing.NHSNumber == p.NHSNumber {
+		return "", &record.ValidationError{Field: "nhsNumber", Value: p.NHSNumber,
+			Reason: "already registered to patient " + existing.ID + " with different details (use patient update)"}
+	}
+	if pp.given != "" && existing.ID == pp.given {
+		return "", &record.ValidationError{Field: "id", Value: pp.given, Reason: "already exists with different details (use patient update)"}
+	}
+	// A patient without an NHS number who matches another on name, date of
+	// birth and postcode but differs otherwise is a new patient.
+	if err := tx.Put(&store.Prepared{Entity: p, JSON: pp.enc}); err != nil {
 		return "", err
 	}
+	return s.imported(tx, pp, noNHS)
+}
+
+// holder is the stored patient an imported one clashes with: the one with
+// its id, else the one with its NHS number.
+func (s *Service) holder(tx store.WTx, pp *preparedPatient) *record.Patient {
+	if pp.given != "" {
+		if e, err := tx.Get(record.KindPatient, pp.given); err == nil {
+			return e.(*record.Patient)
+		}
+	}
+	if pp.NHSNumber != "" {
+		if e, err := tx.PatientByNHS(pp.NHSNumber); err == nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// imported finishes a written patient: its find row and audit event.
+func (s *Service) imported(tx store.WTx, pp *preparedPatient, noNHS *map[string]string) (string, error) {
+	p := pp.Patient
 	if p.NHSNumber == "" && *noNHS != nil {
 		(*noNHS)[naturalKey(p)] = p.ID
 	}
-	if err := tx.SetSearchRow(p.ID, find.EncodePatientRow(findDoc(p))); err != nil {
+	if err := tx.SetSearchRow(p.ID, pp.row); err != nil {
 		return "", err
 	}
 	ev := s.event("create", record.KindPatient, p.ID, p.ID, p.Version)

@@ -75,3 +75,39 @@ func TestImportCSV(t *testing.T) {
 		t.Fatalf("imported %+v", p)
 	}
 }
+
+// Lines that give ids: a re-run is unchanged, the same id with other details
+// is refused naming the id, and the store is left as it was.
+func TestImportWithIDs(t *testing.T) {
+	_, s := setup(t)
+	const id = "019a0000-0000-7000-8000-00000000000a"
+	first := `{"id":"` + id + `","nhsNumber":"9434765919","family":"Smith","given":["John"],"birthDate":"1961-03-12","sex":"male"}` + "\n" +
+		`{"id":"019a0000-0000-7000-8000-00000000000b","noNhsReason":"newborn","family":"Nowak","given":["Ola"],"birthDate":"2026-01-02","sex":"female","postcode":"LS6 2QT"}`
+	sum, err := s["admin"].ImportPatients(ctx, strings.NewReader(first), clinical.ImportOptions{})
+	if err != nil || sum.Written != 2 {
+		t.Fatalf("first import %+v, %v", sum, err)
+	}
+	p, err := s["admin"].Patient(ctx, id, clinical.ReadOptions{})
+	if err != nil || p.Family != "Smith" || p.Version != 1 {
+		t.Fatalf("imported patient %+v, %v", p, err)
+	}
+	again, _ := s["admin"].ImportPatients(ctx, strings.NewReader(first), clinical.ImportOptions{})
+	if again.Written != 0 || again.Unchanged != 2 {
+		t.Fatalf("re-run %+v", again)
+	}
+	clash := `{"id":"` + id + `","nhsNumber":"4010232137","family":"Jones","given":["Mary"],"birthDate":"1950-12-01","sex":"female"}`
+	bad, _ := s["admin"].ImportPatients(ctx, strings.NewReader(clash), clinical.ImportOptions{})
+	if bad.Written != 0 || bad.Rejected != 1 || bad.Rejections[0].Field != "id" || bad.Rejections[0].Value != id {
+		t.Fatalf("id clash %+v", bad)
+	}
+	// The newborn again under another id: same name, birth date and postcode
+	// without an NHS number is the same patient.
+	twin := `{"id":"019a0000-0000-7000-8000-00000000000c","noNhsReason":"newborn","family":"Nowak","given":["Ola"],"birthDate":"2026-01-02","sex":"female","postcode":"LS6 2QT"}`
+	tw, _ := s["admin"].ImportPatients(ctx, strings.NewReader(twin), clinical.ImportOptions{})
+	if tw.Written != 0 || tw.Unchanged != 1 {
+		t.Fatalf("natural-key match %+v", tw)
+	}
+	if p, _ := s["admin"].Patient(ctx, id, clinical.ReadOptions{}); p.Family != "Smith" || p.Version != 1 {
+		t.Errorf("a refused line changed the patient: %+v", p)
+	}
+}

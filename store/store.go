@@ -69,6 +69,26 @@ type WTx interface {
 	Append(ev *record.AuditEvent) error
 }
 
+// Prepared is a record to be created whose JSON encoding was made
+// beforehand, off the writing goroutine (bulk imports do it while the
+// previous chunk is written). JSON must encode Entity exactly as it will be
+// stored: its ID set and Version 1. A backend that keeps JSON uses the bytes
+// when it creates the record with that ID, and encodes afresh in any other
+// case; every backend accepts a Prepared wherever it accepts the record.
+type Prepared struct {
+	record.Entity
+	JSON []byte
+}
+
+// Unprepared returns the record inside a Prepared, or e itself, and the
+// prepared encoding (nil when none).
+func Unprepared(e record.Entity) (record.Entity, []byte) {
+	if p, ok := e.(*Prepared); ok {
+		return p.Entity, p.JSON
+	}
+	return e, nil
+}
+
 // ErrBusy is matched by record.BusyError values the backends return.
 var ErrBusy = errors.New("store busy")
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -422,6 +423,8 @@ type curMeta struct {
 // Put checks everything before it writes anything, so a refused Put leaves
 // the transaction usable (bulk imports go on with the next line).
 func (t *wtx) Put(e record.Entity) error {
+	e, prepared := store.Unprepared(e)
+	givenID := e.Head().ID
 	m := e.Head()
 	kind := e.Kind()
 	kb := t.ab(kindBucket(kind))
@@ -526,9 +529,12 @@ func (t *wtx) Put(e record.Entity) error {
 			return err
 		}
 	}
-	v, err := json.Marshal(e)
-	if err != nil {
-		return err
+	v := prepared
+	if v == nil || !creating || givenID == "" || m.ID != givenID {
+		var err error
+		if v, err = json.Marshal(e); err != nil {
+			return err
+		}
 	}
 	return kb.Put(key, v)
 }

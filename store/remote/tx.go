@@ -364,6 +364,7 @@ func (w *wtx) PutUser(u *record.User) error {
 
 // Put buffers a write. A record for a patient that does not exist is refused now.
 func (w *wtx) Put(e record.Entity) error {
+	e, _ = store.Unprepared(e) // a server encodes FHIR, not our JSON
 	if pid := e.Head().PatientID; e.Kind() != record.KindPatient && pid != "" && e.Head().Version == 0 {
 		created := false
 		for _, x := range w.puts {
