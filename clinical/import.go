@@ -210,23 +210,32 @@ func sniffFormat(br *bufio.Reader) string {
 }
 
 // decodeStrict decodes one JSON object into e, refusing unknown fields (a
-// misspelt field would otherwise be silently dropped).
+// misspelt field would otherwise be silently dropped). goccy/go-json decodes
+// (bulk imports spend much of their time here); a line it refuses is decoded
+// again with encoding/json, whose errors name the field and the value.
 func decodeStrict(b []byte, e any) error {
-	dec := gojson.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(e); err != nil {
-		var ute *gojson.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return record.Invalid(ute.Field, ute.Value, "must be %s", ute.Type.String())
-		}
-		msg := err.Error()
-		if strings.HasPrefix(msg, "json: unknown field ") {
-			f := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-			return record.Invalid(f, "", "unknown field")
-		}
-		return record.Invalid("line", truncate(string(b), 40), "not a JSON object: %s", msg)
+	fast := gojson.NewDecoder(bytes.NewReader(b))
+	fast.DisallowUnknownFields()
+	ferr := fast.Decode(e)
+	if ferr == nil {
+		return nil
 	}
-	return nil
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(e)
+	if err == nil {
+		err = ferr
+	}
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return record.Invalid(ute.Field, ute.Value, "must be %s", ute.Type.String())
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field ") {
+		f := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+		return record.Invalid(f, "", "unknown field")
+	}
+	return record.Invalid("line", truncate(string(b), 40), "not a JSON object: %s", msg)
 }
 
 func truncate(s string, n int) string {
