@@ -609,10 +609,7 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 	if ev.Outcome == "" {
 		ev.Outcome = "ok"
 	}
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
+	body := appendAudit(make([]byte, 0, 384), ev)
 	ev.Hash = AuditHash(prev, body)
 	v := make([]byte, 0, len(ev.Hash)+1+len(body))
 	v = append(append(append(v, ev.Hash...), '\n'), body...)
