@@ -3,11 +3,14 @@ package clinical
 import (
 	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	gojson "github.com/goccy/go-json"
+	"github.com/google/uuid"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -55,7 +58,8 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 					rejects = append(rejects, rejectionOf(it.line, it.err))
 					continue
 				}
-				st, key, err := s.importEntry(tx, it.e, known)
+				pe := it.e.(*preparedEntry)
+				st, err := s.importEntry(tx, pe, known)
 				switch {
 				case err != nil:
 					rejects = append(rejects, rejectionOf(it.line, err))
@@ -63,7 +67,7 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 					unchanged++
 				default:
 					written++
-					added = append(added, [3]string{it.e.Head().PatientID, key, it.e.Head().ID})
+					added = append(added, [3]string{pe.Head().PatientID, pe.key, pe.Head().ID})
 				}
 			}
 			if o.DryRun {
@@ -89,7 +93,10 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 		if err := decodeStrict(obj, e); err != nil {
 			return nil, err
 		}
-		return e, s.checkImportCodes(e)
+		if err := s.checkImportCodes(e); err != nil {
+			return nil, err
+		}
+		return s.prepareEntry(e)
 	}, flush)
 	sum.Read = read
 	return sum, err
@@ -146,35 +153,77 @@ func contentKey(e record.Entity) string {
 	m := *e.Head()
 	h := e.Head()
 	h.ID, h.Version, h.RecordedAt, h.RecordedBy = "", 0, time.Time{}, ""
-	b, _ := json.Marshal(e)
+	b, _ := gojson.Marshal(e)
 	*h = m
 	return string(b)
 }
 
-func (s *Service) importEntry(tx store.WTx, e record.Entity, known map[string]map[string]string) (string, string, error) {
+// preparedEntry is an imported record with what needs no transaction done by
+// the decoding goroutine: stamped and validated, its content key, and its
+// stored encoding as version 1 under its id (a new one when the line gave
+// none). A record whose patientId is an NHS number is finished by the writer,
+// which resolves the patient first.
+type preparedEntry struct {
+	record.Entity
+	given string // the id the line gave, "" when none
+	key   string
+	enc   []byte
+}
+
+func (s *Service) prepareEntry(e record.Entity) (*preparedEntry, error) {
 	m := e.Head()
-	givenID := m.ID
+	pe := &preparedEntry{Entity: e, given: m.ID}
 	if pid := strings.ReplaceAll(m.PatientID, " ", ""); len(pid) == 10 && isDigits(pid) {
-		p, err := resolvePatient(tx, pid)
-		if err != nil {
-			return "", "", record.Invalid("patientId", m.PatientID, "no patient with this NHS number")
-		}
-		m.PatientID = p.ID
+		return pe, nil
 	}
-	// A missing patient is found by Put (a NotFoundError naming patientId).
+	return pe, s.finishEntry(pe)
+}
+
+// finishEntry stamps, validates, keys and encodes a record whose patient is known.
+func (s *Service) finishEntry(pe *preparedEntry) error {
+	m := pe.Head()
 	m.Version = 0
 	s.stamp(m)
-	if err := e.Validate(); err != nil {
-		return "", "", err
+	if err := pe.Validate(); err != nil {
+		return err
 	}
-	key := contentKey(e)
-	if givenID != "" {
-		if cur, err := tx.Get(e.Kind(), givenID); err == nil {
-			if contentKey(cur) == key {
-				return "unchanged", key, nil
-			}
-			return "", "", record.Invalid("id", givenID, "already exists with different details")
+	pe.key = contentKey(pe.Entity)
+	if m.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
 		}
+		m.ID = id.String()
+	}
+	m.Version = 1
+	enc, err := gojson.Marshal(pe.Entity)
+	m.Version = 0 // a create
+	pe.enc = enc
+	return err
+}
+
+func (s *Service) importEntry(tx store.WTx, pe *preparedEntry, known map[string]map[string]string) (string, error) {
+	e, m := pe.Entity, pe.Head()
+	if pe.key == "" { // patientId is an NHS number
+		p, err := resolvePatient(tx, strings.ReplaceAll(m.PatientID, " ", ""))
+		if err != nil {
+			return "", record.Invalid("patientId", m.PatientID, "no patient with this NHS number")
+		}
+		m.PatientID = p.ID
+		if err := s.finishEntry(pe); err != nil {
+			return "", err
+		}
+	}
+	// The same id with other content is refused; the same id and content is unchanged.
+	sameID := func() (string, error) {
+		cur, err := tx.Get(e.Kind(), pe.given)
+		if err != nil {
+			return "", nil
+		}
+		if contentKey(cur) == pe.key {
+			return "unchanged", nil
+		}
+		return "", record.Invalid("id", pe.given, "already exists with different details")
 	}
 	pk := m.PatientID
 	if known[pk] == nil {
@@ -187,12 +236,12 @@ func (s *Service) importEntry(tx store.WTx, e record.Entity, known map[string]ma
 				}
 				return nil
 			}); err != nil {
-				return "", "", err
+				return "", err
 			}
 		} else {
 			es, err := tx.List(pk, e.Kind())
 			if err != nil {
-				return "", "", err
+				return "", err
 			}
 			for _, x := range es {
 				_ = add(x)
@@ -200,14 +249,26 @@ func (s *Service) importEntry(tx store.WTx, e record.Entity, known map[string]ma
 		}
 		known[pk] = ks
 	}
-	if _, ok := known[pk][key]; ok {
-		return "unchanged", key, nil
+	if id, ok := known[pk][pe.key]; ok {
+		if pe.given != "" && id != pe.given {
+			if st, err := sameID(); st != "" || err != nil {
+				return st, err
+			}
+		}
+		return "unchanged", nil
 	}
-	m.ID = givenID
-	if err := tx.Put(e); err != nil {
-		return "", "", err
+	// A missing patient is found by Put (a NotFoundError naming patientId);
+	// a taken id by its conflict.
+	if err := tx.Put(&store.Prepared{Entity: e, JSON: pe.enc}); err != nil {
+		var ce *record.ConflictError
+		if pe.given != "" && errors.As(err, &ce) {
+			if st, serr := sameID(); st != "" || serr != nil {
+				return st, serr
+			}
+		}
+		return "", err
 	}
 	ev := s.event("create", e.Kind(), m.ID, m.PatientID, m.Version)
 	ev.Reason = "import"
-	return "written", key, tx.Append(ev)
+	return "written", tx.Append(ev)
 }

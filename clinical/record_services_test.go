@@ -294,6 +294,23 @@ func TestImportEntriesIdempotent(t *testing.T) {
 	if err != nil || sum.Rejected != 1 || sum.Rejections[0].Field != "id" {
 		t.Fatalf("changed line: %+v %v", sum, err)
 	}
+	// A line with its id as stored (an export read back) is unchanged; a new
+	// id is kept as given.
+	same := `{"id":"` + l.Items[0].ID + `","patientId":"` + rp.pid + `","code":{"system":"http://snomed.info/sct","code":"44054006"},"onset":"2019-01-01","significance":"major"}
+{"id":"019a0000-0000-7000-8000-0000000000ee","patientId":"` + rp.pid + `","code":{"system":"http://snomed.info/sct","code":"73211009"}}
+`
+	sum, err = admin.ImportEntries(ctx, record.KindProblem, strings.NewReader(same), clinical.ImportOptions{})
+	if err != nil || sum.Unchanged != 1 || sum.Written != 1 {
+		t.Fatalf("lines with ids: %+v %v", sum, err)
+	}
+	after, _ := rp.as("dr.patel").Problems(ctx, rp.pid, clinical.ProblemFilter{})
+	kept := false
+	for _, p := range after.Items {
+		kept = kept || (p.ID == "019a0000-0000-7000-8000-0000000000ee" && p.Code.Code == "73211009")
+	}
+	if len(after.Items) != len(l.Items)+1 || !kept {
+		t.Errorf("problems after lines with ids: %d (was %d), new id kept %v", len(after.Items), len(l.Items), kept)
+	}
 	if _, err := rp.as("nurse.jones").ImportEntries(ctx, record.KindProblem, strings.NewReader(in), clinical.ImportOptions{}); err == nil {
 		t.Error("a nurse bulk-imported")
 	}
