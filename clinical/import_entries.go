@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/google/uuid"
@@ -150,12 +149,72 @@ func (s *Service) checkImportCodes(e record.Entity) error {
 
 // contentKey is a record's content without who wrote it, when, or its version.
 func contentKey(e record.Entity) string {
-	m := *e.Head()
-	h := e.Head()
-	h.ID, h.Version, h.RecordedAt, h.RecordedBy = "", 0, time.Time{}, ""
-	b, _ := gojson.Marshal(e)
-	*h = m
-	return string(b)
+	b, err := gojson.Marshal(e)
+	if err != nil {
+		return ""
+	}
+	return keyOfEncoding(b)
+}
+
+// keyOfEncoding is the content key from a record's JSON: the encoding
+// without id, version, recordedAt and recordedBy. Meta's fields come first
+// and hold only strings and numbers, so they are cut out without decoding.
+func keyOfEncoding(b []byte) string {
+	if len(b) < 2 || b[0] != '{' {
+		return string(b)
+	}
+	out := make([]byte, 1, len(b))
+	out[0] = '{'
+	i, dropped := 1, 0
+	for dropped < 4 && i < len(b) && b[i] == '"' {
+		kEnd := skipString(b, i)
+		if kEnd < 0 || kEnd >= len(b) || b[kEnd] != ':' {
+			return string(b)
+		}
+		v := kEnd + 1
+		var vEnd int
+		if b[v] == '"' {
+			vEnd = skipString(b, v)
+		} else {
+			vEnd = v
+			for vEnd < len(b) && b[vEnd] != ',' && b[vEnd] != '}' {
+				vEnd++
+			}
+		}
+		if vEnd < 0 || vEnd >= len(b) || b[v] == '{' || b[v] == '[' {
+			return string(b)
+		}
+		switch string(b[i+1 : kEnd-1]) {
+		case "id", "version", "recordedAt", "recordedBy":
+			dropped++
+		default:
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(out, b[i:vEnd]...)
+		}
+		i = vEnd
+		if b[i] == ',' {
+			i++
+		}
+	}
+	if i < len(b) && b[i] != '}' && len(out) > 1 {
+		out = append(out, ',')
+	}
+	return string(append(out, b[i:]...))
+}
+
+// skipString returns the index just after the JSON string starting at b[i], or -1.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
 }
 
 // preparedEntry is an imported record with what needs no transaction done by
@@ -187,7 +246,6 @@ func (s *Service) finishEntry(pe *preparedEntry) error {
 	if err := pe.Validate(); err != nil {
 		return err
 	}
-	pe.key = contentKey(pe.Entity)
 	if m.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -198,7 +256,7 @@ func (s *Service) finishEntry(pe *preparedEntry) error {
 	m.Version = 1
 	enc, err := gojson.Marshal(pe.Entity)
 	m.Version = 0 // a create
-	pe.enc = enc
+	pe.enc, pe.key = enc, keyOfEncoding(enc)
 	return err
 }
 

@@ -67,7 +67,8 @@ type wtx struct {
 	counts   map[record.Kind]uint64
 	auditSet bool
 	auditHd  string
-	// lastKey is the key of the last patient Put, so SetSearchRow needs no lookup.
+	// lastKey is the key of the last patient Put or looked up, so
+	// SetSearchRow and the records of the same patient need no lookup.
 	lastID, lastKey string
 }
 
@@ -453,8 +454,12 @@ func (t *wtx) Put(e record.Entity) error {
 	}
 	var patientKey []byte
 	if kind != record.KindPatient && m.PatientID != "" && creating {
-		if patientKey = t.key(record.KindPatient, m.PatientID); patientKey == nil {
+		if m.PatientID == t.lastID {
+			patientKey = []byte(t.lastKey) // a bulk run's records come patient by patient
+		} else if patientKey = t.key(record.KindPatient, m.PatientID); patientKey == nil {
 			return &record.NotFoundError{Kind: "patient", ID: m.PatientID}
+		} else {
+			t.lastID, t.lastKey = m.PatientID, string(patientKey)
 		}
 	}
 	var nhs string
