@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -391,22 +390,23 @@ func (p *Practice) loadIndex(ctx context.Context) (*find.Patients, uint64, error
 // snapshotMin is the practice size from which the find index is snapshotted.
 var snapshotMin = 20000
 
-const snapMagic = "GPSOCFIND1\n"
+const snapMagic = "GPSOCFIND2\n"
+
+// snapHeader is the length of the header before the index: magic, change sequence,
+// practice id, padded so that the index's arrays are 8-aligned in the mapped file.
+const snapHeader = 88
 
 func readIndexSnapshot(path string) (*find.Patients, uint64, string, error) {
-	f, err := os.Open(path)
+	data, err := find.MapFile(path)
 	if err != nil {
 		return nil, 0, "", err
 	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
-	hdr := make([]byte, len(snapMagic)+8+64)
-	if _, err := io.ReadFull(br, hdr); err != nil || string(hdr[:len(snapMagic)]) != snapMagic {
+	if len(data) < snapHeader || string(data[:len(snapMagic)]) != snapMagic {
 		return nil, 0, "", fmt.Errorf("%s: not a find snapshot", path)
 	}
-	seq := binary.BigEndian.Uint64(hdr[len(snapMagic):])
-	id := string(hdr[len(snapMagic)+8:])
-	ix, err := find.ReadSnapshot(br)
+	seq := binary.BigEndian.Uint64(data[len(snapMagic):])
+	id := string(data[len(snapMagic)+8 : len(snapMagic)+8+64])
+	ix, err := find.LoadSnapshot(data[snapHeader:])
 	return ix, seq, id, err
 }
 
@@ -422,7 +422,8 @@ func writeIndexSnapshot(path string, ix *find.Patients, seq uint64, id string) e
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	hdr := append([]byte(snapMagic), make([]byte, 8)...)
 	binary.BigEndian.PutUint64(hdr[len(snapMagic):], seq)
-	bw.Write(append(hdr, id...))
+	hdr = append(hdr, id...)
+	bw.Write(append(hdr, make([]byte, snapHeader-len(hdr))...))
 	if err := ix.WriteSnapshot(bw); err != nil {
 		tmp.Close()
 		return err

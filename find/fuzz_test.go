@@ -11,6 +11,7 @@ import (
 
 var fuzzCorpus = sync.OnceValues(func() ([]Patient, []Term) {
 	ps := append(SyntheticPatients(600, 99), qualityPatients...)
+	ps = append(ps, clustered(SyntheticPatients(300, 98), 3)...) // districts a third of them share
 	ts := SyntheticTerms(1500, 99)
 	return ps, ts
 })
@@ -43,7 +44,7 @@ func fuzzPatients(ops uint16) (*Patients, []Patient) {
 
 func FuzzPatientsVsReference(f *testing.F) {
 	for _, q := range []string{"s", "sm", "jo smi", "smith john", "brwn", "obrien", "943 476", "9434765919",
-		"12/3/61", "12-Mar-1961", "1961-03-12", "120361", "ls6", "ls6 2qt", "smith 12/3/61", "jo smi ls6", "zoe", "4", "d02 x"} {
+		"12/3/61", "12-Mar-1961", "1961-03-12", "120361", "ls6", "ls6 2qt", "smith 12/3/61", "jo smi ls6", "zoe", "4", "d02 x", "ls62", "ls6 2", "l6", "s ls6"} {
 		f.Add(q, uint8(10), uint16(0))
 		f.Add(q, uint8(3), uint16(1234))
 	}

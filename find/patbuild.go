@@ -46,7 +46,8 @@ type patBase struct {
 	nhs3   []uint32 // ranks grouped by the first three digits, each group in rank order
 	nhs3Of [1001]uint32
 	byDOB  []uint32 // ranks with a valid date of birth sorted by (date, rank)
-	byPC   []uint32 // ranks with a packed postcode sorted by (key, rank)
+	byPC   []uint32 // ranks with a packed postcode sorted by (outward length, characters, rank): see pcOrder
+	byDist []uint32 // ranks with a packed postcode sorted by (district, rank): a district's patients in tie order
 
 	dups []uint32 // ranks that lost to a later patient with the same id
 
@@ -226,6 +227,20 @@ func packChars(s string) (uint64, bool) {
 		k = k<<6 | v
 	}
 	return k, true
+}
+
+// pcOrder is the sort key of byPC: the outward length above the characters, so that the
+// postcodes of one outward length that start with given characters are one run.
+func pcOrder(k uint64) uint64 { return (k&15)<<48 | k>>4 }
+
+// districtKey is a packed postcode cut to its outward code (the district, "LS6"), or 0.
+func districtKey(k uint64) uint64 {
+	out := k & 15
+	if k == 0 || out == 0 || out > pcChars {
+		return 0
+	}
+	shift := 6*(pcChars-out) + 4
+	return k>>shift<<shift | out
 }
 
 // packPostcode returns the key of raw, and whether raw is exactly the canonical form
@@ -794,7 +809,8 @@ func groupBy(n, nKeys int, key func(r uint32) (uint32, bool)) (off, post []uint3
 func (b *patBase) buildSide() {
 	n := b.n
 	b.byDOB = sortedRanks(n, 27, func(r uint32) uint64 { return uint64(b.dob[r]) })
-	b.byPC = sortedRanks(n, 52, func(r uint32) uint64 { return b.pcKey[r] })
+	b.byPC = sortedRanks(n, 52, func(r uint32) uint64 { return pcOrder(b.pcKey[r]) })
+	b.byDist = sortedRanks(n, 52, func(r uint32) uint64 { return districtKey(b.pcKey[r]) })
 	off, post := groupBy(n, 1000, func(r uint32) (uint32, bool) {
 		v := b.nhs[r]
 		if v == 0 {

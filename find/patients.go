@@ -3,6 +3,7 @@ package find
 import (
 	"cmp"
 	"context"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -321,21 +322,24 @@ func (b *patBase) compile(t qtoken) ptok {
 		if k, ok := packChars(t.s); ok {
 			pt.pcShift = uint(6*(pcChars-len(t.s)) + 4)
 			pt.pcKey = (k << 4) >> pt.pcShift
-			lo := sort.Search(len(b.byPC), func(i int) bool { return b.pcKey[b.byPC[i]]>>pt.pcShift >= pt.pcKey })
-			hi := lo + sort.Search(len(b.byPC)-lo, func(i int) bool { return b.pcKey[b.byPC[lo+i]]>>pt.pcShift > pt.pcKey })
-			var full, distr []uint32
-			for _, r := range b.byPC[lo:hi] {
-				switch b.pcKind(r, &pt) {
-				case pcFull:
-					full = append(full, r)
-				case pcDistrict:
-					distr = append(distr, r)
-				}
+			// full: an outward code shorter than the token, the postcode starting with
+			// it; one run of byPC for each outward length
+			chars := k // the token's characters, zero after them
+			span := uint64(1)<<(6*(pcChars-len(t.s))) - 1
+			var full []uint32
+			for o := uint64(1); o < uint64(len(t.s)); o++ {
+				lo := o<<48 | chars
+				hi := o<<48 | chars | span
+				i := sort.Search(len(b.byPC), func(i int) bool { return pcOrder(b.pcKey[b.byPC[i]]) >= lo })
+				j := i + sort.Search(len(b.byPC)-i, func(j int) bool { return pcOrder(b.pcKey[b.byPC[i+j]]) > hi })
+				full = append(full, b.byPC[i:j]...)
 			}
-			slices.Sort(full)
-			slices.Sort(distr)
-			ls = addLevel(ls, ScorePostcodeFull, full)
-			ls = addLevel(ls, ScorePostcodeDistr, distr)
+			ls = addLevel(ls, ScorePostcodeFull, b.inRankOrder(full))
+			// district: the outward code is the token; byDist holds it in rank order
+			dk := k<<4 | uint64(len(t.s))
+			i := sort.Search(len(b.byDist), func(i int) bool { return districtKey(b.pcKey[b.byDist[i]]) >= dk })
+			j := i + sort.Search(len(b.byDist)-i, func(j int) bool { return districtKey(b.pcKey[b.byDist[i+j]]) > dk })
+			ls = addLevel(ls, ScorePostcodeDistr, b.byDist[i:j])
 		}
 		// postcodes that could not be packed are few: test them all
 		var full, distr []uint32
@@ -353,6 +357,32 @@ func (b *patBase) compile(t qtoken) ptok {
 	pt.levels = ls
 	pt.ub = maxScore(ls)
 	return pt
+}
+
+// inRankOrder sorts ranks in place (distinct ranks, as a postcode run gives them). A large
+// set is ordered through a bitset: O(n/64 + len) instead of a comparison sort.
+func (b *patBase) inRankOrder(rs []uint32) []uint32 {
+	if len(rs) < 4096 {
+		slices.Sort(rs)
+		return rs
+	}
+	lo, hi := rs[0], rs[0]
+	for _, r := range rs {
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	bs := make(bitset, hi/64-lo/64+1)
+	base := lo &^ 63
+	for _, r := range rs {
+		bs.set(r - base)
+	}
+	out := rs[:0]
+	for w, x := range bs {
+		for x != 0 {
+			out = append(out, base+uint32(w)*64+uint32(bits.TrailingZeros64(x)))
+			x &= x - 1
+		}
+	}
+	return out
 }
 
 // pcKind matches a postcode token on record r (see matchPostcode).

@@ -7,29 +7,54 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"unsafe"
 )
 
 // A snapshot is the built patient index written out as its flat arrays, so that start-up
-// reads it back in a fraction of the time a build takes. It carries no checksum of the
-// practice: the caller stores it with the change sequence it was made at and rebuilds
-// (PatientLoader) when they differ.
-var snapshotMagic = []byte("gpsoc-find-patients-1\n")
+// uses it in place (LoadSnapshot over a mapped file) instead of building. Every array
+// starts 8-aligned from the snapshot's start and is stored little-endian, so on the
+// usual machines the index's slices point straight into the file's bytes. It carries no
+// checksum of the practice: the caller stores it with the change sequence it was made at
+// and rebuilds (PatientLoader) when they differ.
+var snapshotMagic = []byte("gpsoc-find-patients-2\n")
 
 var errSnapshot = errors.New("malformed patient index snapshot")
 
+// littleEndian: the machine's own order is the snapshot's, so arrays are used in place.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 type snapWriter struct {
 	w   *bufio.Writer
+	off int
 	buf [8]byte
+}
+
+func (s *snapWriter) write(b []byte) {
+	s.w.Write(b)
+	s.off += len(b)
+}
+
+func (s *snapWriter) writeString(x string) {
+	s.w.WriteString(x)
+	s.off += len(x)
+}
+
+func (s *snapWriter) align() {
+	var zero [8]byte
+	if r := s.off % 8; r != 0 {
+		s.write(zero[:8-r])
+	}
 }
 
 func (s *snapWriter) u64(v uint64) {
 	binary.LittleEndian.PutUint64(s.buf[:], v)
-	s.w.Write(s.buf[:])
+	s.write(s.buf[:])
 }
 
 func (s *snapWriter) bytes(b []byte) {
 	s.u64(uint64(len(b)))
-	s.w.Write(b)
+	s.write(b)
+	s.align()
 }
 
 func (s *snapWriter) u32s(v []uint32) {
@@ -37,8 +62,9 @@ func (s *snapWriter) u32s(v []uint32) {
 	var b [4]byte
 	for _, x := range v {
 		binary.LittleEndian.PutUint32(b[:], x)
-		s.w.Write(b[:])
+		s.write(b[:])
 	}
+	s.align()
 }
 
 func (s *snapWriter) u64s(v []uint64) {
@@ -50,10 +76,13 @@ func (s *snapWriter) u64s(v []uint64) {
 
 func (s *snapWriter) strs(v []string) {
 	s.u64(uint64(len(v)))
+	var b [4]byte
 	for _, x := range v {
-		s.u64(uint64(len(x)))
-		s.w.WriteString(x)
+		binary.LittleEndian.PutUint32(b[:], uint32(len(x)))
+		s.write(b[:])
+		s.writeString(x)
 	}
+	s.align()
 }
 
 func (s *snapWriter) strMap(m map[uint32]string) {
@@ -66,26 +95,45 @@ func (s *snapWriter) strMap(m map[uint32]string) {
 	for _, k := range keys {
 		s.u64(uint64(k))
 		s.u64(uint64(len(m[k])))
-		s.w.WriteString(m[k])
+		s.writeString(m[k])
 	}
+	s.align()
 }
 
+// snapReader reads a snapshot held whole in memory; slices and strings it returns point
+// into data, which must therefore outlive them and never change.
 type snapReader struct {
-	r   *bufio.Reader
-	err error
-	max uint64 // no count may exceed this (guards allocations on corrupt input)
+	data []byte
+	off  int
+	err  error
+	max  uint64 // no count may exceed this (guards allocations on corrupt input)
+}
+
+func (s *snapReader) take(n int) []byte {
+	if s.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(s.data)-s.off {
+		s.err = fmt.Errorf("%w: truncated", errSnapshot)
+		return nil
+	}
+	b := s.data[s.off : s.off+n : s.off+n]
+	s.off += n
+	return b
+}
+
+func (s *snapReader) align() {
+	if r := s.off % 8; r != 0 {
+		s.take(8 - r)
+	}
 }
 
 func (s *snapReader) u64() uint64 {
-	if s.err != nil {
+	b := s.take(8)
+	if b == nil {
 		return 0
 	}
-	var b [8]byte
-	if _, err := io.ReadFull(s.r, b[:]); err != nil {
-		s.err = err
-		return 0
-	}
-	return binary.LittleEndian.Uint64(b[:])
+	return binary.LittleEndian.Uint64(b)
 }
 
 func (s *snapReader) count() int {
@@ -100,17 +148,22 @@ func (s *snapReader) count() int {
 }
 
 func (s *snapReader) bytes() []byte {
-	n := s.count()
-	b := make([]byte, n)
-	if s.err == nil {
-		_, s.err = io.ReadFull(s.r, b)
-	}
+	b := s.take(s.count())
+	s.align()
 	return b
 }
 
 func (s *snapReader) u32s() []uint32 {
-	raw := s.bytesN(4)
-	v := make([]uint32, len(raw)/4)
+	n := s.count()
+	raw := s.take(4 * n)
+	s.align()
+	if len(raw) == 0 {
+		return nil
+	}
+	if littleEndian && uintptr(unsafe.Pointer(&raw[0]))%4 == 0 {
+		return unsafe.Slice((*uint32)(unsafe.Pointer(&raw[0])), n)
+	}
+	v := make([]uint32, n)
 	for i := range v {
 		v[i] = binary.LittleEndian.Uint32(raw[4*i:])
 	}
@@ -118,56 +171,58 @@ func (s *snapReader) u32s() []uint32 {
 }
 
 func (s *snapReader) u64s() []uint64 {
-	raw := s.bytesN(8)
-	v := make([]uint64, len(raw)/8)
+	n := s.count()
+	raw := s.take(8 * n)
+	if len(raw) == 0 {
+		return nil
+	}
+	if littleEndian && uintptr(unsafe.Pointer(&raw[0]))%8 == 0 {
+		return unsafe.Slice((*uint64)(unsafe.Pointer(&raw[0])), n)
+	}
+	v := make([]uint64, n)
 	for i := range v {
 		v[i] = binary.LittleEndian.Uint64(raw[8*i:])
 	}
 	return v
 }
 
-// bytesN reads a count of elements of size bytes each.
-func (s *snapReader) bytesN(size int) []byte {
-	n := s.count()
-	b := make([]byte, n*size)
-	if s.err == nil {
-		_, s.err = io.ReadFull(s.r, b)
-	}
-	return b
-}
-
-func (s *snapReader) str() string {
-	n := s.count()
-	if n > 1<<20 {
-		s.err = fmt.Errorf("%w: string of %d bytes", errSnapshot, n)
+// view is b as a string without copying (b is the snapshot's memory, never changed).
+func view(b []byte) string {
+	if len(b) == 0 {
 		return ""
 	}
-	b := make([]byte, n)
-	if s.err == nil {
-		_, s.err = io.ReadFull(s.r, b)
-	}
-	return string(b)
+	return unsafe.String(&b[0], len(b))
 }
 
 func (s *snapReader) strs() []string {
 	n := s.count()
 	v := make([]string, n)
 	for i := range v {
-		v[i] = s.str()
+		b := s.take(4)
+		if b == nil {
+			break
+		}
+		v[i] = view(s.take(int(binary.LittleEndian.Uint32(b))))
 	}
+	s.align()
 	return v
 }
 
 func (s *snapReader) strMap() map[uint32]string {
 	n := s.count()
-	if n == 0 {
-		return nil
+	var m map[uint32]string
+	if n > 0 {
+		m = make(map[uint32]string, n)
 	}
-	m := make(map[uint32]string, n)
 	for i := 0; i < n && s.err == nil; i++ {
 		k := uint32(s.u64())
-		m[k] = s.str()
+		if l := s.count(); l <= 1<<20 {
+			m[k] = view(s.take(l))
+		} else {
+			s.err = fmt.Errorf("%w: string of %d bytes", errSnapshot, l)
+		}
 	}
+	s.align()
 	return m
 }
 
@@ -185,7 +240,8 @@ func (ix *Patients) WriteSnapshot(w io.Writer) error {
 	defer ix.mu.RUnlock()
 	b := ix.base
 	sw := &snapWriter{w: bufio.NewWriterSize(w, 1<<20)}
-	sw.w.Write(snapshotMagic)
+	sw.write(snapshotMagic)
+	sw.align()
 	sw.u64(uint64(b.n))
 	sw.bytes(b.ids)
 	sw.strMap(b.oddIDs)
@@ -215,6 +271,7 @@ func (ix *Patients) WriteSnapshot(w io.Writer) error {
 	sw.u32s(b.nhs3Of[:])
 	sw.u32s(b.byDOB)
 	sw.u32s(b.byPC)
+	sw.u32s(b.byDist)
 	sw.u32s(b.dups)
 	ids := make([]string, 0, len(ix.opened))
 	for id := range ix.opened {
@@ -224,20 +281,39 @@ func (ix *Patients) WriteSnapshot(w io.Writer) error {
 	sw.u64(uint64(len(ids)))
 	for _, id := range ids {
 		sw.u64(uint64(len(id)))
-		sw.w.WriteString(id)
+		sw.writeString(id)
+		sw.align()
 		sw.u64(uint64(ix.opened[id]))
 	}
-	sw.w.Write(snapshotMagic)
+	sw.write(snapshotMagic)
 	return sw.w.Flush()
 }
 
 // ReadSnapshot reads an index written by WriteSnapshot.
 func ReadSnapshot(r io.Reader) (*Patients, error) {
-	sr := &snapReader{r: bufio.NewReaderSize(r, 1<<20), max: 1 << 34}
-	magic := make([]byte, len(snapshotMagic))
-	if _, err := io.ReadFull(sr.r, magic); err != nil || string(magic) != string(snapshotMagic) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read patient index snapshot: %w", err)
+	}
+	return LoadSnapshot(data)
+}
+
+// LoadSnapshot makes an index of a snapshot held in memory (a mapped file, say) without
+// copying its arrays: data must stay mapped and unchanged for as long as the index (or
+// anything it returned) is in use. Changes made afterwards go to the index's own memory,
+// never into data.
+func LoadSnapshot(data []byte) (*Patients, error) {
+	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%8 != 0 {
+		aligned := make([]uint64, (len(data)+7)/8)
+		buf := unsafe.Slice((*byte)(unsafe.Pointer(&aligned[0])), len(data))
+		copy(buf, data)
+		data = buf
+	}
+	sr := &snapReader{data: data, max: 1 << 34}
+	if magic := sr.take(len(snapshotMagic)); sr.err != nil || string(magic) != string(snapshotMagic) {
 		return nil, fmt.Errorf("%w: bad header", errSnapshot)
 	}
+	sr.align()
 	b := &patBase{}
 	b.n = int(sr.u64())
 	sr.max = uint64(64*b.n + 1<<16) // nothing is longer than a few entries a patient
@@ -269,17 +345,21 @@ func ReadSnapshot(r io.Reader) (*Patients, error) {
 	nhs3Of := sr.u32s()
 	b.byDOB = sr.u32s()
 	b.byPC = sr.u32s()
+	b.byDist = sr.u32s()
 	b.dups = sr.u32s()
 	opened := make(map[string]int64)
 	for i, n := 0, sr.count(); i < n && sr.err == nil; i++ {
-		id := sr.str()
+		l := sr.count()
+		if l > 1<<10 {
+			sr.err = fmt.Errorf("%w: id of %d bytes", errSnapshot, l)
+			break
+		}
+		id := string(sr.take(l))
+		sr.align()
 		opened[id] = int64(sr.u64())
 	}
-	tail := make([]byte, len(snapshotMagic))
-	if sr.err == nil {
-		if _, err := io.ReadFull(sr.r, tail); err != nil || string(tail) != string(snapshotMagic) {
-			sr.err = fmt.Errorf("%w: bad trailer", errSnapshot)
-		}
+	if tail := sr.take(len(snapshotMagic)); sr.err == nil && string(tail) != string(snapshotMagic) {
+		sr.err = fmt.Errorf("%w: bad trailer", errSnapshot)
 	}
 	if sr.err != nil {
 		return nil, fmt.Errorf("read patient index snapshot: %w", sr.err)
@@ -340,7 +420,10 @@ func (b *patBase) check(nhs3Of []uint32) error {
 			return bad("vocabulary")
 		}
 	}
-	for _, l := range [][]uint32{b.voc.post, b.byNHS, b.nhs3, b.byDOB, b.byPC, b.pcFree, b.dups} {
+	if len(b.byDist) != len(b.byPC) {
+		return bad("postcode lists")
+	}
+	for _, l := range [][]uint32{b.voc.post, b.byNHS, b.nhs3, b.byDOB, b.byPC, b.byDist, b.pcFree, b.dups} {
 		for _, r := range l {
 			if int(r) >= n {
 				return bad("posting lists")

@@ -1,0 +1,5 @@
+package find
+
+import "syscall"
+
+func init() { mapPopulate = syscall.MAP_POPULATE }

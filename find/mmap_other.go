@@ -1,0 +1,8 @@
+//go:build !unix
+
+package find
+
+import "os"
+
+// MapFile reads a file into memory (no mapping on this system).
+func MapFile(path string) ([]byte, error) { return os.ReadFile(path) }
