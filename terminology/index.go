@@ -1,19 +1,123 @@
 package terminology
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
 
 	"github.com/opengpsoc/gpsoc/find"
 )
 
-// buildTermIndex builds the search backend for one source's terms: the shared fuzzy index
-// of find/ (the same one the patient finder uses).
-func buildTermIndex(codes []string, rows []termRow) termIndex {
+func findTerms(codes []string, rows []termRow) []find.Term {
 	ts := make([]find.Term, len(rows))
 	for i, r := range rows {
 		ts[i] = find.Term{Code: codes[r.id], Term: r.term, Preferred: r.flags&termPreferred != 0, Active: r.flags&termActive != 0}
 	}
-	return findIndex{find.BuildTerms(ts)}
+	return ts
+}
+
+// buildTermIndex builds the search backend for one source's terms: the shared fuzzy index
+// of find/ (the same one the patient finder uses).
+func buildTermIndex(codes []string, rows []termRow) termIndex {
+	termIndexBuilds.Add(1)
+	return findIndex{find.BuildTerms(findTerms(codes, rows))}
+}
+
+// termIndexBuilds counts indexes built rather than loaded (tests).
+var termIndexBuilds atomic.Int64
+
+// ---- the term index snapshot ----
+//
+// Building the index of a full release takes many seconds; a new process instead maps the
+// snapshot the first build left beside the terminology file (terms-index-NAME.snap) and
+// uses it in place. The snapshot names the generation it was built from and a checksum of
+// that generation's terms, so a new import (a new generation) or a terminology file made
+// again from scratch never uses an old one: the next search builds and writes it afresh.
+
+// termSnapshotMin is the number of terms from which the index is snapshotted (smaller
+// ones build in a blink).
+var termSnapshotMin = 50_000
+
+const termSnapMagic = "GPSOCTERMS1\n"
+
+// termSnapHeader is the header's length: magic, checksum, term and code counts and the
+// generation name, padded so that the index's arrays are 8-aligned in the mapped file.
+const termSnapHeader = 128
+
+// termSums holds each loaded source's terms checksum (crc32c of the stored terms).
+var termSums sync.Map // *source -> uint32
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func termSnapshotPath(d *db, name string) string {
+	return filepath.Join(filepath.Dir(d.path), "terms-index-"+name+".snap")
+}
+
+func (s *source) termSnapKey() ([]byte, bool) {
+	sum, ok := termSums.Load(s)
+	if !ok || len(s.gen) > termSnapHeader-len(termSnapMagic)-20 {
+		return nil, false
+	}
+	h := make([]byte, 0, termSnapHeader)
+	h = append(h, termSnapMagic...)
+	h = binary.BigEndian.AppendUint32(h, sum.(uint32))
+	h = binary.BigEndian.AppendUint64(h, uint64(len(s.terms)))
+	h = binary.BigEndian.AppendUint64(h, uint64(len(s.codes)))
+	h = append(h, s.gen...)
+	return append(h, make([]byte, termSnapHeader-len(h))...), true
+}
+
+// loadTermIndex returns the source's term index from its snapshot when that was made
+// from exactly these terms, else builds it and writes the snapshot for next time.
+func (s *source) loadTermIndex(d *db) termIndex {
+	key, keyed := s.termSnapKey()
+	if !keyed || len(s.terms) < termSnapshotMin {
+		return buildTermIndex(s.codes, s.terms)
+	}
+	path := termSnapshotPath(d, s.name)
+	if data, err := find.MapFile(path); err == nil && len(data) > termSnapHeader && string(data[:termSnapHeader]) == string(key) {
+		if ix, err := find.LoadTermsSnapshot(data[termSnapHeader:], findTerms(s.codes, s.terms)); err == nil {
+			return findIndex{ix}
+		}
+	}
+	ix := buildTermIndex(s.codes, s.terms)
+	_ = writeTermSnapshot(path, key, ix.(findIndex).ix) // a cache: failing only costs the next start a build
+	return ix
+}
+
+func writeTermSnapshot(path string, key []byte, ix *find.Terms) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".terms-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	bw.Write(key)
+	if err := ix.WriteSnapshot(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("term index snapshot: %w", err)
+	}
+	return nil
 }
 
 type findIndex struct{ ix *find.Terms }

@@ -2,6 +2,7 @@ package terminology
 
 import (
 	"context"
+	"hash/crc32"
 	"sort"
 	"strings"
 )
@@ -245,6 +246,7 @@ func (s *source) ensureRows(d *db) error {
 		if s.terms, s.rowsErr = decodeTerms(blob); s.rowsErr != nil {
 			return
 		}
+		termSums.Store(s, crc32.Checksum(blob, castagnoli)) // keys the index snapshot (index.go)
 		s.rowOff = make([]uint32, s.n()+1)
 		for _, r := range s.terms {
 			s.rowOff[r.id+1]++
@@ -263,7 +265,7 @@ func (s *source) ensureIndex(d *db) error {
 		return err
 	}
 	s.indexOnce.Do(func() {
-		s.index = buildTermIndex(s.codes, s.terms)
+		s.index = s.loadTermIndex(d)
 		s.indexReady.Store(true)
 	})
 	return nil
