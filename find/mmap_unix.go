@@ -30,3 +30,7 @@ func MapFile(path string) ([]byte, error) {
 // mapPopulate asks the kernel to fault the whole mapping in at once where it can
 // (Linux), rather than page by page as the index is checked.
 var mapPopulate = 0
+
+// UnmapFile releases a mapping made by MapFile that nothing uses (a snapshot found stale
+// or damaged). Memory MapFile did not map is left alone.
+func UnmapFile(b []byte) { _ = syscall.Munmap(b) }

@@ -14,11 +14,21 @@ import (
 	"github.com/opengpsoc/gpsoc/find"
 )
 
+// findTerms gives the rows as find's terms, the two halves on two goroutines (a full
+// release has millions).
 func findTerms(codes []string, rows []termRow) []find.Term {
 	ts := make([]find.Term, len(rows))
-	for i, r := range rows {
-		ts[i] = find.Term{Code: codes[r.id], Term: r.term, Preferred: r.flags&termPreferred != 0, Active: r.flags&termActive != 0}
+	fill := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := rows[i]
+			ts[i] = find.Term{Code: codes[r.id], Term: r.term, Preferred: r.flags&termPreferred != 0, Active: r.flags&termActive != 0}
+		}
 	}
+	mid := len(rows) / 2
+	done := make(chan struct{})
+	go func() { fill(0, mid); close(done) }()
+	fill(mid, len(rows))
+	<-done
 	return ts
 }
 
@@ -81,13 +91,24 @@ func (s *source) loadTermIndex(d *db) termIndex {
 		return buildTermIndex(s.codes, s.terms)
 	}
 	path := termSnapshotPath(d, s.name)
-	if data, err := find.MapFile(path); err == nil && len(data) > termSnapHeader && string(data[:termSnapHeader]) == string(key) {
-		if ix, err := find.LoadTermsSnapshot(data[termSnapHeader:], findTerms(s.codes, s.terms)); err == nil {
+	// map the file while the terms are made ready
+	var data []byte
+	var mapErr error
+	mapped := make(chan struct{})
+	go func() { data, mapErr = find.MapFile(path); close(mapped) }()
+	ts := findTerms(s.codes, s.terms)
+	<-mapped
+	if mapErr == nil && len(data) > termSnapHeader && string(data[:termSnapHeader]) == string(key) {
+		if ix, err := find.LoadTermsSnapshot(data[termSnapHeader:], ts); err == nil {
 			return findIndex{ix}
 		}
 	}
-	ix := buildTermIndex(s.codes, s.terms)
-	_ = writeTermSnapshot(path, key, ix.(findIndex).ix) // a cache: failing only costs the next start a build
+	if mapErr == nil {
+		find.UnmapFile(data) // stale or damaged: nothing points into it
+	}
+	termIndexBuilds.Add(1)
+	ix := findIndex{find.BuildTerms(ts)}
+	_ = writeTermSnapshot(path, key, ix.ix) // a cache: failing only costs the next start a build
 	return ix
 }
 
