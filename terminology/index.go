@@ -2,6 +2,7 @@ package terminology
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/opengpsoc/gpsoc/find"
+	bolt "go.etcd.io/bbolt"
 )
 
 // findTerms gives the rows as find's terms, the two halves on two goroutines (a full
@@ -83,33 +85,75 @@ func (s *source) termSnapKey() ([]byte, bool) {
 	return append(h, make([]byte, termSnapHeader-len(h))...), true
 }
 
-// loadTermIndex returns the source's term index from its snapshot when that was made
-// from exactly these terms, else builds it and writes the snapshot for next time.
-func (s *source) loadTermIndex(d *db) termIndex {
+// termSnapMap is a snapshot file being mapped in the background.
+type termSnapMap struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+// mapTermSnapshot starts mapping the source's snapshot file, so that the mapping (a
+// hundred MB for a full release) overlaps reading the terms.
+func mapTermSnapshot(d *db, name string) *termSnapMap {
+	m := &termSnapMap{done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		m.data, m.err = find.MapFile(termSnapshotPath(d, name))
+	}()
+	return m
+}
+
+func (m *termSnapMap) wait() ([]byte, error) {
+	<-m.done
+	return m.data, m.err
+}
+
+// release unmaps a snapshot that is not used.
+func (m *termSnapMap) release() {
+	if data, err := m.wait(); err == nil {
+		find.UnmapFile(data)
+	}
+}
+
+// loadTermIndex returns the source's term index from its snapshot (being mapped by snap)
+// when that was made from exactly these terms, else builds it and writes the snapshot
+// for next time.
+func (s *source) loadTermIndex(d *db, snap *termSnapMap) termIndex {
 	key, keyed := s.termSnapKey()
 	if !keyed || len(s.terms) < termSnapshotMin {
+		snap.release()
 		return buildTermIndex(s.codes, s.terms)
 	}
-	path := termSnapshotPath(d, s.name)
-	// map the file while the terms are made ready
-	var data []byte
-	var mapErr error
-	mapped := make(chan struct{})
-	go func() { data, mapErr = find.MapFile(path); close(mapped) }()
 	ts := findTerms(s.codes, s.terms)
-	<-mapped
-	if mapErr == nil && len(data) > termSnapHeader && string(data[:termSnapHeader]) == string(key) {
+	data, err := snap.wait()
+	if err == nil && len(data) > termSnapHeader && string(data[:termSnapHeader]) == string(key) {
 		if ix, err := find.LoadTermsSnapshot(data[termSnapHeader:], ts); err == nil {
 			return findIndex{ix}
 		}
 	}
-	if mapErr == nil {
-		find.UnmapFile(data) // stale or damaged: nothing points into it
-	}
+	snap.release() // stale or damaged: nothing points into it
 	termIndexBuilds.Add(1)
 	ix := findIndex{find.BuildTerms(ts)}
-	_ = writeTermSnapshot(path, key, ix.ix) // a cache: failing only costs the next start a build
+	_ = writeTermSnapshot(termSnapshotPath(d, s.name), key, ix.ix) // a cache: failing only costs the next start a build
 	return ix
+}
+
+// getBlobSized is getBlob (store.go) sized before copying: one allocation for a blob of
+// a hundred MB instead of a growing one.
+func getBlobSized(g *bolt.Bucket, name string) []byte {
+	b := g.Bucket(bktBlob)
+	prefix := []byte(name + "\x00")
+	ok := func(k []byte) bool { return k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+4 }
+	n := 0
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); ok(k); k, v = c.Next() {
+		n += len(v)
+	}
+	out := make([]byte, 0, n)
+	for k, v := c.Seek(prefix); ok(k); k, v = c.Next() {
+		out = append(out, v...)
+	}
+	return out
 }
 
 func writeTermSnapshot(path string, key []byte, ix *find.Terms) error {

@@ -237,7 +237,7 @@ func (s *source) ensureRows(d *db) error {
 			if err != nil {
 				return err
 			}
-			blob = getBlob(g, "terms")
+			blob = getBlobSized(g, "terms")
 			return nil
 		})
 		if s.rowsErr != nil {
@@ -261,14 +261,19 @@ func (s *source) ensureRows(d *db) error {
 // ensureIndex builds the find index over every term of the source (seconds for a full UK
 // release; Warm does it in the background).
 func (s *source) ensureIndex(d *db) error {
-	if err := s.ensureRows(d); err != nil {
-		return err
+	if s.indexReady.Load() {
+		return nil
 	}
 	s.indexOnce.Do(func() {
-		s.index = s.loadTermIndex(d)
+		snap := mapTermSnapshot(d, s.name) // maps the snapshot, if any, while the rows are read
+		if s.ensureRows(d) != nil {
+			snap.release()
+			return
+		}
+		s.index = s.loadTermIndex(d, snap)
 		s.indexReady.Store(true)
 	})
-	return nil
+	return s.ensureRows(d) // the rows' error, if they could not be read
 }
 
 // smallSubset is the most terms searched by a plain scan, without the index, when an ECL
