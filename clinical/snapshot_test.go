@@ -1,10 +1,12 @@
 package clinical
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,5 +77,47 @@ func TestIndexSnapshot(t *testing.T) {
 	}
 	if ix2.Len() != 12 || len(ix2.Search(ctx, "zebedee", 5)) != 0 {
 		t.Fatalf("another practice's snapshot was used: %d patients", ix2.Len())
+	}
+}
+
+// A damaged or old-format snapshot is never trusted: the index is built from the rows
+// and the snapshot written again, then used by the next process.
+func TestIndexSnapshotDamaged(t *testing.T) {
+	old := snapshotMin
+	snapshotMin = 10
+	defer func() { snapshotMin = old }()
+	ctx := context.Background()
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "find-index.snap")
+	p := snapPractice(t, dir, snap, 40)
+	if _, err := p.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]byte{
+		"truncated":  good[:len(good)/2],
+		"old format": append([]byte("GPSOCFIND1\n"), good[len(snapMagic):]...),
+		"flipped":    append(append(slices.Clone(good[:snapHeader+100]), good[snapHeader+100]^0xff), good[snapHeader+101:]...),
+		"empty":      nil,
+	} {
+		if err := os.WriteFile(snap, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fresh := New(Options{Store: p.Store(), IndexSnapshot: snap})
+		ix, err := fresh.Index(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if ix.Len() != 40 || len(ix.Search(ctx, "fam", 50)) != 40 {
+			t.Fatalf("%s: %d patients, fam %d", name, ix.Len(), len(ix.Search(ctx, "fam", 50)))
+		}
+		if name != "flipped" { // a flip may leave a well-formed snapshot of other values: rebuilt only when caught
+			if again, _ := os.ReadFile(snap); !bytes.Equal(again[:snapHeader], good[:snapHeader]) {
+				t.Fatalf("%s: the snapshot was not written again", name)
+			}
+		}
 	}
 }
