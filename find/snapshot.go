@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"slices"
 	"unsafe"
@@ -15,8 +16,9 @@ import (
 // starts 8-aligned from the snapshot's start and is stored little-endian, so on the
 // usual machines the index's slices point straight into the file's bytes. It carries no
 // checksum of the practice: the caller stores it with the change sequence it was made at
-// and rebuilds (PatientLoader) when they differ.
-var snapshotMagic = []byte("gpsoc-find-patients-2\n")
+// and rebuilds (PatientLoader) when they differ. A CRC-32C of everything before it ends
+// the snapshot, so a damaged file is refused rather than searched.
+var snapshotMagic = []byte("gpsoc-find-patients-3\n")
 
 var errSnapshot = errors.New("malformed patient index snapshot")
 
@@ -26,17 +28,40 @@ var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 type snapWriter struct {
 	w   *bufio.Writer
 	off int
+	crc uint32
 	buf [8]byte
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (s *snapWriter) write(b []byte) {
 	s.w.Write(b)
 	s.off += len(b)
+	s.crc = crc32.Update(s.crc, castagnoli, b)
 }
 
 func (s *snapWriter) writeString(x string) {
-	s.w.WriteString(x)
-	s.off += len(x)
+	s.write(unsafe.Slice(unsafe.StringData(x), len(x)))
+}
+
+// finish ends the snapshot with the checksum of all written before it, and flushes.
+func (s *snapWriter) finish() error {
+	var b [8]byte
+	binary.LittleEndian.PutUint32(b[:], s.crc)
+	s.w.Write(b[:])
+	return s.w.Flush()
+}
+
+// verifySnapshot checks the trailing checksum and returns the snapshot without it.
+func verifySnapshot(data []byte) ([]byte, error) {
+	if len(data) < 8 {
+		return nil, fmt.Errorf("%w: truncated", errSnapshot)
+	}
+	body := data[:len(data)-8]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(data)-8:]) {
+		return nil, fmt.Errorf("%w: checksum does not match (damaged file)", errSnapshot)
+	}
+	return body, nil
 }
 
 func (s *snapWriter) align() {
@@ -286,7 +311,7 @@ func (ix *Patients) WriteSnapshot(w io.Writer) error {
 		sw.u64(uint64(ix.opened[id]))
 	}
 	sw.write(snapshotMagic)
-	return sw.w.Flush()
+	return sw.finish()
 }
 
 // ReadSnapshot reads an index written by WriteSnapshot.
@@ -308,6 +333,10 @@ func LoadSnapshot(data []byte) (*Patients, error) {
 		buf := unsafe.Slice((*byte)(unsafe.Pointer(&aligned[0])), len(data))
 		copy(buf, data)
 		data = buf
+	}
+	data, err := verifySnapshot(data)
+	if err != nil {
+		return nil, err
 	}
 	sr := &snapReader{data: data, max: 1 << 34}
 	if magic := sr.take(len(snapshotMagic)); sr.err != nil || string(magic) != string(snapshotMagic) {

@@ -12,7 +12,7 @@ import (
 // in it: the caller gives the same slice again, and keys the snapshot to the release it
 // was built from (a snapshot made over other terms answers wrongly, and the checks below
 // only catch shapes, not contents).
-var termSnapshotMagic = []byte("gpsoc-find-terms-1\n")
+var termSnapshotMagic = []byte("gpsoc-find-terms-2\n")
 
 // WriteSnapshot writes the index's arrays to w.
 func (ix *Terms) WriteSnapshot(w io.Writer) error {
@@ -32,7 +32,7 @@ func (ix *Terms) WriteSnapshot(w io.Writer) error {
 	sw.u32s(ix.voc.sOff)
 	sw.u32s(ix.voc.post)
 	sw.write(termSnapshotMagic)
-	return sw.w.Flush()
+	return sw.finish()
 }
 
 // LoadTermsSnapshot makes the index of ts from a snapshot written by WriteSnapshot for
@@ -43,6 +43,10 @@ func LoadTermsSnapshot(data []byte, ts []Term) (*Terms, error) {
 		buf := unsafe.Slice((*byte)(unsafe.Pointer(&aligned[0])), len(data))
 		copy(buf, data)
 		data = buf
+	}
+	data, err := verifySnapshot(data)
+	if err != nil {
+		return nil, err
 	}
 	bad := func(what string) error { return fmt.Errorf("%w: terms: %s", errSnapshot, what) }
 	sr := &snapReader{data: data, max: 1 << 34}
