@@ -50,6 +50,7 @@ func (s *Service) Code(field, system, code string) (record.Code, error) {
 type ObsInput struct {
 	Code      record.Code
 	Value     *float64
+	ValueCode *record.Code // a coded result (smoking status, a coded finding)
 	ValueText string
 	Unit      string
 	Systolic  *float64
@@ -110,7 +111,7 @@ func (s *Service) AddConsultation(ctx context.Context, in ConsultInput) (*Consul
 			eff = in.Start
 		}
 		res.Observations = append(res.Observations, &record.Observation{Meta: record.Meta{PatientID: "pending"}, Code: o.Code,
-			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff})
+			Value: o.Value, ValueCode: o.ValueCode, ValueText: o.ValueText, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff})
 	}
 	// Ids are assigned up front so the consultation and its entries can name
 	// each other and each is written once.

@@ -18,11 +18,15 @@ type ObservationInput struct {
 	System     string
 	Code       string // default BPCode when BP is given
 	Value      *float64
-	ValueText  string
-	Unit       string
-	BP         string    // "140/90"
-	Effective  time.Time // zero: now
-	Sensitive  bool
+	// ValueSystem and ValueCode give a coded result (smoking status, a coded
+	// finding), checked against the terminology like the code.
+	ValueSystem string
+	ValueCode   string
+	ValueText   string
+	Unit        string
+	BP          string    // "140/90"
+	Effective   time.Time // zero: now
+	Sensitive   bool
 }
 
 // ObsFromInput builds and checks an ObsInput (also for consultations): the code
@@ -31,7 +35,7 @@ func (s *Service) ObsFromInput(in ObservationInput) (ObsInput, error) {
 	o := ObsInput{Value: in.Value, ValueText: in.ValueText, Unit: in.Unit, Effective: in.Effective}
 	code := in.Code
 	if in.BP != "" {
-		if in.Value != nil || in.ValueText != "" {
+		if in.Value != nil || in.ValueText != "" || in.ValueCode != "" {
 			return o, record.Invalid("bp", in.BP, "give either a blood pressure or a value, not both")
 		}
 		sys, dia, err := ParseBP(in.BP)
@@ -45,8 +49,18 @@ func (s *Service) ObsFromInput(in ObservationInput) (ObsInput, error) {
 		if o.Unit == "" {
 			o.Unit = "mm[Hg]"
 		}
-	} else if in.Value == nil && in.ValueText == "" {
+	} else if in.Value == nil && in.ValueText == "" && in.ValueCode == "" {
 		return o, record.Invalid("value", "", "a value is required (or --bp)")
+	}
+	if in.ValueCode != "" {
+		if in.Value != nil {
+			return o, record.Invalid("valueCode", in.ValueCode, "give either a coded value or a number, not both")
+		}
+		vc, err := s.Code("valueCode", in.ValueSystem, in.ValueCode)
+		if err != nil {
+			return o, err
+		}
+		o.ValueCode = &vc
 	}
 	c, err := s.Code("code", in.System, code)
 	if err != nil {
@@ -78,7 +92,7 @@ func (s *Service) AddObservation(ctx context.Context, in ObservationInput) (*rec
 		return nil, err
 	}
 	ob := &record.Observation{Meta: record.Meta{PatientID: p.ID, Sensitive: in.Sensitive}, Code: o.Code, Value: o.Value,
-		ValueText: o.ValueText, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff.UTC().Truncate(time.Second)}
+		ValueCode: o.ValueCode, ValueText: o.ValueText, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff.UTC().Truncate(time.Second)}
 	if err := s.newEntry(ctx, ob); err != nil {
 		return nil, err
 	}

@@ -337,19 +337,21 @@ refused (exit 5). Codes are checked against the terminology.`,
 
 func newObsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "obs", Short: "Observations: values and blood pressures (gp, nurse)"}
-	var code, system, value, unit, bp, date string
+	var code, system, value, valueCode, unit, bp, date string
 	var sensitive bool
 	add := &cobra.Command{
-		Use:   "add PATIENT (--code C --value V [--unit U] | --bp 140/90) [--date TIME]",
+		Use:   "add PATIENT (--code C (--value V [--unit U] | --value-code C) | --bp 140/90) [--date TIME]",
 		Short: "Record a value or a blood pressure",
 		Long: `Record an observation: a coded value with its unit, or a blood pressure as
 one observation with systolic and diastolic (code 75367002 unless --code).
 --date is D or TIME (default now).`,
 		Example: `  gpsoc obs add 9434765919 --bp 138/86
-  gpsoc obs add 9434765919 --code 27113001 --value 82.5 --unit kg --date 2026-11-20`,
+  gpsoc obs add 9434765919 --code 27113001 --value 82.5 --unit kg --date 2026-11-20
+  gpsoc obs add 9434765919 --code 365981007 --value-code 8517006   # smoking status: ex-smoker`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
-			in := clinical.ObservationInput{PatientRef: args[0], System: system, Code: code, Unit: unit, BP: bp, Sensitive: sensitive}
+			in := clinical.ObservationInput{PatientRef: args[0], System: system, Code: code, Unit: unit, BP: bp, Sensitive: sensitive,
+				ValueSystem: system, ValueCode: valueCode}
 			if bp == "" && code == "" {
 				return usagef("give --code C --value V, or --bp SYS/DIA")
 			}
@@ -382,6 +384,7 @@ one observation with systolic and diastolic (code 75367002 unless --code).
 	fl.StringVar(&code, "code", "", "what was measured (SNOMED CT unless --system)")
 	fl.StringVar(&system, "system", "", "code system: sct (default), ctv3, read2 or a URI")
 	fl.StringVar(&value, "value", "", "the value (a number, or text)")
+	fl.StringVar(&valueCode, "value-code", "", "a coded value (same code system as --code), e.g. 8517006 |Ex-smoker|")
 	fl.StringVar(&unit, "unit", "", "unit (UCUM), e.g. kg, mmol/mol")
 	fl.StringVar(&bp, "bp", "", "blood pressure systolic/diastolic, e.g. 140/90")
 	fl.StringVar(&date, "date", "", "when: YYYY-MM-DD or TIME (default now)")

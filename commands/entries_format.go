@@ -157,6 +157,11 @@ func obsValue(o *record.Observation) string {
 		v = fnum(o.Systolic) + "/" + fnum(o.Diastolic)
 	} else if o.Value != nil {
 		v = fnum(o.Value)
+	} else if o.ValueCode != nil {
+		v = strings.TrimSpace(o.ValueCode.Display + " (" + o.ValueCode.Code + ")")
+		if o.ValueText != "" {
+			v += " " + o.ValueText
+		}
 	}
 	if o.Unit != "" {
 		v += " " + o.Unit

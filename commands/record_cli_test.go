@@ -415,3 +415,22 @@ func TestUserCommands(t *testing.T) {
 		t.Errorf("practice show:\n%s", out)
 	}
 }
+
+// A coded result: `obs add --value-code` records it, checked like the code,
+// and the table shows its term.
+func TestObservationWithCodedValue(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	e.terms = testTerms
+	e.setUp()
+	e.ok("--as", "reception", "patient", "add", "--nhs", smithNHS, "--family", "Smith", "--given", "John", "--dob", "1961-03-12", "--sex", "male")
+	var o record.Observation
+	e.jsonOf(&o, "--as", "dr.patel", "obs", "add", smithNHS, "--code", "365981007", "--value-code", "8517006")
+	if o.ValueCode == nil || o.ValueCode.Code != "8517006" || o.ValueCode.Display == "" || o.Value != nil {
+		t.Fatalf("coded observation %+v", o)
+	}
+	if out := e.ok("--as", "dr.patel", "obs", "list", smithNHS); !strings.Contains(out, "(8517006)") {
+		t.Errorf("table does not show the coded value:\n%s", out)
+	}
+	e.want(ExitUsage, "--as", "dr.patel", "obs", "add", smithNHS, "--code", "365981007", "--value-code", "12345678")
+	e.want(ExitUsage, "--as", "dr.patel", "obs", "add", smithNHS, "--code", "365981007", "--value-code", "8517006", "--value", "3")
+}

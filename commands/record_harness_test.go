@@ -210,4 +210,6 @@ var testTerms = fakeTerms{
 	"1181000221105": "Influenza virus antigen only vaccine product",
 	"6142004":       "Influenza",
 	"39579001":      "Anaphylaxis",
+	"365981007":     "Finding of tobacco smoking behavior",
+	"8517006":       "Ex-smoker",
 }

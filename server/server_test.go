@@ -567,3 +567,28 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		return nil
 	})
 }
+
+// A coded result (valueCodeableConcept: smoking status) is accepted and read
+// back as it was sent.
+func TestCodedObservation(t *testing.T) {
+	f := start(t)
+	pr := f.do(t, "recep", "POST", "/Patient", patientJSON("9434765919", "Smith", "Ann", "1961-03-12"))
+	wantStatus(t, pr, 201)
+	pid := pr.body["id"].(string)
+	coded := func(code string) map[string]any {
+		o := obsJSON(pid, 0)
+		delete(o, "valueQuantity")
+		o["code"] = map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "365981007"}}}
+		o["valueCodeableConcept"] = map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": code}}}
+		return o
+	}
+	r := f.do(t, "dr.gp", "POST", "/Observation", coded("8517006"))
+	wantStatus(t, r, 201)
+	got := f.do(t, "dr.gp", "GET", "/Observation/"+r.body["id"].(string), nil)
+	wantStatus(t, got, 200)
+	cc, _ := got.body["valueCodeableConcept"].(map[string]any)
+	codings, _ := cc["coding"].([]any)
+	if len(codings) != 1 || codings[0].(map[string]any)["code"] != "8517006" {
+		t.Fatalf("coded value read back as %s", got.raw)
+	}
+}

@@ -62,6 +62,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 		}
 		in := clinical.ObservationInput{PatientRef: o.PatientID, System: o.Code.System, Code: o.Code.Code,
 			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Effective: o.Effective, Sensitive: o.Sensitive}
+		if o.ValueCode != nil {
+			in.ValueSystem, in.ValueCode = o.ValueCode.System, o.ValueCode.Code
+		}
 		if o.Systolic != nil && o.Diastolic != nil {
 			in.BP = strconv.FormatFloat(*o.Systolic, 'f', -1, 64) + "/" + strconv.FormatFloat(*o.Diastolic, 'f', -1, 64)
 			in.Value = nil
