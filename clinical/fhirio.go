@@ -350,6 +350,25 @@ type FHIRImportSummary struct {
 type FHIRImportOptions struct {
 	DryRun   bool
 	OnReject func(FHIRRejection)
+	// Transaction marks one client transaction (a transaction Bundle POSTed
+	// to the API by a workstation in remote mode), not a bulk import: each
+	// resource needs the right its write needs in the role table (a nurse
+	// may write results, a receptionist register patients) instead of the
+	// bulk-import right.
+	Transaction bool
+}
+
+// transactionAction is the role-table row a resource of a transaction needs.
+func transactionAction(typ string) Action {
+	switch typ {
+	case "Patient", "Appointment", "Schedule", "Slot", "Practitioner", "Organization", "Location":
+		return ActRegister
+	case "MedicationRequest":
+		return ActPrescribe
+	case "Task":
+		return ActRegister // tasks; a recall's service checks the clinical right again
+	}
+	return ActWriteClinical
 }
 
 type outcome int
@@ -427,8 +446,10 @@ var idNamespace = uuid.MustParse("5b0e6a1e-7c1c-4f0e-9a53-0b5e0f6a9d21")
 // file of the import and against the practice. Patients are matched by NHS
 // number, id and other identifiers; records by id, so a re-run changes nothing.
 func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImportOptions) (*FHIRImportSummary, error) {
-	if err := s.require(ctx, ActBulk, ""); err != nil {
-		return nil, err
+	if !o.Transaction {
+		if err := s.require(ctx, ActBulk, ""); err != nil {
+			return nil, err
+		}
 	}
 	im := &importer{s: s, o: o, sum: &FHIRImportSummary{ByType: map[string]*FHIRTypeCount{}, Rejections: []FHIRRejection{}, Skips: []FHIRSkip{}},
 		byFull: map[string]*fitem{}, byTID: map[string]*fitem{}, byIdent: map[string]*fitem{}, skips: map[[2]string]int{}}
@@ -465,6 +486,17 @@ func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImpo
 	all := pool
 	for _, u := range units {
 		all = append(all, u.items...)
+	}
+	if o.Transaction {
+		checked := map[Action]bool{}
+		for _, it := range all {
+			if a := transactionAction(it.typ); !checked[a] {
+				if err := s.require(ctx, a, ""); err != nil {
+					return nil, err
+				}
+				checked[a] = true
+			}
+		}
 	}
 	for _, it := range all {
 		im.index(it)

@@ -352,6 +352,23 @@ func TestTransaction(t *testing.T) {
 	if s.body["total"].(float64) != 1 {
 		t.Fatalf("after transaction: %s", s.raw)
 	}
+	pid := s.body["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)["id"].(string)
+
+	// A transaction is not a bulk import: each resource needs the right its
+	// write needs. A nurse may record results; a receptionist may not.
+	obsTx := func(v float64) map[string]any {
+		return map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
+			map[string]any{"resource": obsJSON(pid, v), "request": map[string]any{"method": "POST", "url": "Observation"}}}}
+	}
+	wantStatus(t, f.do(t, "nurse", "POST", "/", obsTx(81)), 200)
+	wantStatus(t, f.do(t, "recep", "POST", "/", obsTx(82)), 403)
+	if ev := lastAudit(t, f.p); ev.Action != "denied" || ev.User != "recep" {
+		t.Errorf("refused transaction not audited: %+v", ev)
+	}
+	o := f.do(t, "dr.gp", "GET", "/Observation?patient="+pid, nil)
+	if o.body["total"].(float64) != 2 {
+		t.Fatalf("observations after the nurse's and the receptionist's transactions: %s", o.raw)
+	}
 }
 
 // Eight clients updating the same patients at once: every update either

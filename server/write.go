@@ -275,7 +275,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, svc *clinic
 			return errorf(http.StatusBadRequest, "not-supported", "entry %d: %s in a transaction is not supported (POST and PUT only)", i, e.Request.Method)
 		}
 	}
-	sum, err := svc.ImportFHIR(ctx, []clinical.FHIRInput{{Name: "request", Data: body}}, clinical.FHIRImportOptions{})
+	sum, err := svc.ImportFHIR(ctx, []clinical.FHIRInput{{Name: "request", Data: body}}, clinical.FHIRImportOptions{Transaction: true})
 	if err != nil {
 		return err
 	}
