@@ -272,7 +272,7 @@ func (s *source) eval(d *db, e *eclExpr) (bitset, error) {
 		seeds := s.members(in)
 		out := newBitset(n)
 		self := strings.HasPrefix(e.op, "<<") || strings.HasPrefix(e.op, ">>")
-		g := s.chi
+		g := s.children()
 		if e.op[0] == '>' {
 			g = s.par
 		}

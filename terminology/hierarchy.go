@@ -176,7 +176,7 @@ func (t *Terminology) DescendantCodes(system, code string) ([]string, error) {
 		return nil, err
 	}
 	set := newBitset(s.n())
-	walk(s.chi, []uint32{id}, false, set)
+	walk(s.children(), []uint32{id}, false, set)
 	ids := s.members(set)
 	out := make([]string, len(ids))
 	for i, x := range ids {
@@ -205,7 +205,7 @@ func (t *Terminology) relatedOnce(system, code string, up bool) ([]CodeTerm, err
 		return nil, err
 	}
 	set := newBitset(s.n())
-	g := s.chi
+	g := s.children()
 	if up {
 		g = s.par
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -426,9 +427,11 @@ type termRow struct {
 	term  string
 }
 
+// decodeTerms reads the term table in place: the rows' strings point into blob, which the
+// caller must own and never change afterwards (ensureRows reads it into a fresh buffer).
 func decodeTerms(blob []byte) ([]termRow, error) {
-	// one string for all terms: rows slice it, so 3M terms cost one allocation, not 3M
-	all := string(blob)
+	// one string for all terms, without copying the ~100 MB blob: rows slice it
+	all := ownedString(blob)
 	b := blob
 	rows := make([]termRow, 0, len(blob)/24)
 	for len(b) > 0 {
@@ -447,6 +450,14 @@ func decodeTerms(blob []byte) ([]termRow, error) {
 		b = b[n+int(l):]
 	}
 	return rows, nil
+}
+
+// ownedString views b as a string without copying it; b must never be changed afterwards.
+func ownedString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func appendString(buf []byte, s string) []byte {
@@ -569,7 +580,9 @@ type source struct {
 	codes  []string
 	active bitset
 	par    csr
-	chi    csr
+
+	chiOnce sync.Once
+	chi     csr // built from par on first use: a first code search needs no descendants
 
 	ptOnce   sync.Once
 	pts      []string
@@ -609,7 +622,8 @@ func loadSource(d *db, name, gen string) (*source, error) {
 		if err := json.Unmarshal(g.Get(keyMeta), &s.info); err != nil {
 			return fmt.Errorf("source %s metadata: %w", name, err)
 		}
-		codes := string(getBlob(g, "codes"))
+		codes := ownedString(getBlobSized(g, "codes")) // a fresh buffer, never changed
+
 		if codes != "" {
 			s.codes = strings.Split(codes, "\n")
 		}
@@ -625,8 +639,17 @@ func loadSource(d *db, name, gen string) (*source, error) {
 	if len(s.par.off) != len(s.codes)+1 {
 		return nil, fmt.Errorf("load terminology source %s: hierarchy and code table disagree", name)
 	}
-	s.chi = invert(s.par, len(s.codes))
 	return s, nil
+}
+
+// children is the inverted hierarchy (child ids per concept), built on first use.
+func (s *source) children() csr {
+	s.chiOnce.Do(func() {
+		if s.chi.off == nil {
+			s.chi = invert(s.par, len(s.codes))
+		}
+	})
+	return s.chi
 }
 
 func (s *source) preferredTerms(d *db) ([]string, error) {
