@@ -114,6 +114,11 @@ const DateLayout = "2006-01-02"
 
 // ParseDate validates a YYYY-MM-DD date for a field.
 func ParseDate(field, s string) (string, error) {
+	if y, m, d, ok := canonicalDate(s); ok { // the common case, without time.Parse
+		if t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC); t.Month() == time.Month(m) && t.Day() == d && y >= 1850 && y <= 2200 {
+			return s, nil
+		}
+	}
 	t, err := time.Parse(DateLayout, strings.TrimSpace(s))
 	if err != nil {
 		return "", Invalid(field, s, "must be a date YYYY-MM-DD")
@@ -162,4 +167,26 @@ func checkPatientRef(m *Meta) error {
 		return Invalid("patientId", "", "a patient is required")
 	}
 	return checkFHIRExtra(m)
+}
+
+// canonicalDate reads YYYY-MM-DD exactly (digits and dashes, nothing else).
+func canonicalDate(s string) (y, m, d int, ok bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, false
+	}
+	num := func(a string) (int, bool) {
+		n := 0
+		for i := 0; i < len(a); i++ {
+			if a[i] < '0' || a[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(a[i]-'0')
+		}
+		return n, true
+	}
+	var oy, om, od bool
+	y, oy = num(s[:4])
+	m, om = num(s[5:7])
+	d, od = num(s[8:])
+	return y, m, d, oy && om && od && m >= 1 && m <= 12 && d >= 1
 }

@@ -1,19 +1,47 @@
 package record
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
-// UK postcode: outward code (area + district) and inward code (sector + unit).
-// Pattern after the Royal Mail / ONS format, plus GIR 0AA.
-var ukPostcode = regexp.MustCompile(`^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2})$`)
+// UK postcode: outward code (area + district) and inward code (sector + unit),
+// after the Royal Mail / ONS format, plus GIR 0AA. As a pattern (the tests
+// hold isPostcode to it):
+//
+//	^(GIR0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY])[0-9][ABD-HJLNP-UW-Z]{2})$
+//
+// checked by hand: every imported patient is validated, and the regular
+// expression was a tenth of a bulk import's decoding time.
+func isPostcode(t string) bool {
+	if t == "GIR0AA" {
+		return true
+	}
+	n := len(t)
+	if n < 5 || n > 7 || !in(t[0], "ABCDEFGHIJKLMNOPRSTUWYZ") || !digit(t[n-3]) || !in(t[n-2], inwardLetters) || !in(t[n-1], inwardLetters) {
+		return false
+	}
+	r := t[1 : n-3]
+	second := "ABCDEFGHKLMNOPQRSTUVWXY"
+	switch len(r) {
+	case 1:
+		return digit(r[0])
+	case 2:
+		return digit(r[0]) && digit(r[1]) || in(r[0], second) && digit(r[1]) || digit(r[0]) && in(r[1], "ABCDEFGHJKPSTUW")
+	case 3:
+		return in(r[0], second) && digit(r[1]) && (digit(r[2]) || in(r[2], "ABEHMNPRVWXY"))
+	}
+	return false
+}
+
+const inwardLetters = "ABDEFGHJLNPQRSTUWXYZ"
+
+func digit(c byte) bool { return c >= '0' && c <= '9' }
+
+func in(c byte, set string) bool { return strings.IndexByte(set, c) >= 0 }
 
 // NormalisePostcode validates a UK postcode and returns it upper-case with
 // one space before the inward code.
 func NormalisePostcode(s string) (string, error) {
 	t := strings.ToUpper(strings.Join(strings.Fields(s), ""))
-	if len(t) < 5 || len(t) > 7 || !ukPostcode.MatchString(t) {
+	if !isPostcode(t) {
 		return "", Invalid("postcode", s, "not a valid UK postcode (e.g. LS6 2QT)")
 	}
 	return t[:len(t)-3] + " " + t[len(t)-3:], nil
