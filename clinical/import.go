@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/opengpsoc/gpsoc/find"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -434,11 +433,7 @@ func preparePatient(p *record.Patient) (*preparedPatient, error) {
 		p.Registration.RegisteredOn = p.RecordedAt.Format(record.DateLayout)
 	}
 	if p.ID == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return nil, err
-		}
-		p.ID = id.String()
+		p.ID = newID()
 	}
 	p.Version = 1
 	enc, err := gojson.Marshal(p)

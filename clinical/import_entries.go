@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	gojson "github.com/goccy/go-json"
-	"github.com/google/uuid"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -247,11 +246,7 @@ func (s *Service) finishEntry(pe *preparedEntry) error {
 		return err
 	}
 	if m.ID == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return err
-		}
-		m.ID = id.String()
+		m.ID = newID()
 	}
 	m.Version = 1
 	enc, err := gojson.Marshal(pe.Entity)

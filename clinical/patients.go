@@ -1,13 +1,10 @@
 package clinical
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -414,32 +411,10 @@ func writeIndexSnapshot(path string, ix *find.Patients, seq uint64, id string) e
 	if len(id) != 64 {
 		return fmt.Errorf("practice has no audit trail to name it")
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".find-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
 	hdr := append([]byte(snapMagic), make([]byte, 8)...)
 	binary.BigEndian.PutUint64(hdr[len(snapMagic):], seq)
 	hdr = append(hdr, id...)
-	bw.Write(append(hdr, make([]byte, snapHeader-len(hdr))...))
-	if err := ix.WriteSnapshot(bw); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return find.WriteSnapshotFile(path, append(hdr, make([]byte, snapHeader-len(hdr))...), ix.WriteSnapshot)
 }
 
 func (p *Practice) indexPut(pt *record.Patient) {

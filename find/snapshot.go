@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"unsafe"
 )
@@ -471,4 +473,30 @@ func (b *patBase) check(nhs3Of []uint32) error {
 		}
 	}
 	return nil
+}
+
+// WriteSnapshotFile writes header then a snapshot to path atomically: a
+// temporary file beside it (owner-only), renamed over path when complete, so
+// a reader never maps a half-written snapshot.
+func WriteSnapshotFile(path string, header []byte, snapshot func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".snap-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	bw.Write(header)
+	if err := snapshot(bw); err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

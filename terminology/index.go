@@ -1,13 +1,11 @@
 package terminology
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -157,29 +155,7 @@ func getBlobSized(g *bolt.Bucket, name string) []byte {
 }
 
 func writeTermSnapshot(path string, key []byte, ix *find.Terms) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".terms-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	bw.Write(key)
-	if err := ix.WriteSnapshot(bw); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := find.WriteSnapshotFile(path, key, ix.WriteSnapshot); err != nil {
 		return fmt.Errorf("term index snapshot: %w", err)
 	}
 	return nil
