@@ -325,18 +325,24 @@ func ReadSnapshot(r io.Reader) (*Patients, error) {
 	return LoadSnapshot(data)
 }
 
-// LoadSnapshot makes an index of a snapshot held in memory (a mapped file, say) without
-// copying its arrays: data must stay mapped and unchanged for as long as the index (or
-// anything it returned) is in use. Changes made afterwards go to the index's own memory,
-// never into data.
-func LoadSnapshot(data []byte) (*Patients, error) {
+// openSnapshot checks a snapshot and returns its body, 8-aligned (copied
+// only when data itself is not) so arrays can be used in place.
+func openSnapshot(data []byte) ([]byte, error) {
 	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%8 != 0 {
 		aligned := make([]uint64, (len(data)+7)/8)
 		buf := unsafe.Slice((*byte)(unsafe.Pointer(&aligned[0])), len(data))
 		copy(buf, data)
 		data = buf
 	}
-	data, err := verifySnapshot(data)
+	return verifySnapshot(data)
+}
+
+// LoadSnapshot makes an index of a snapshot held in memory (a mapped file, say) without
+// copying its arrays: data must stay mapped and unchanged for as long as the index (or
+// anything it returned) is in use. Changes made afterwards go to the index's own memory,
+// never into data.
+func LoadSnapshot(data []byte) (*Patients, error) {
+	data, err := openSnapshot(data)
 	if err != nil {
 		return nil, err
 	}

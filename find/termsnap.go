@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"unsafe"
 )
 
 // The code-picker index is snapshotted like the patient index (snapshot.go): its arrays,
@@ -38,13 +37,7 @@ func (ix *Terms) WriteSnapshot(w io.Writer) error {
 // LoadTermsSnapshot makes the index of ts from a snapshot written by WriteSnapshot for
 // the same ts, in place: data must stay unchanged for as long as the index is in use.
 func LoadTermsSnapshot(data []byte, ts []Term) (*Terms, error) {
-	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%8 != 0 {
-		aligned := make([]uint64, (len(data)+7)/8)
-		buf := unsafe.Slice((*byte)(unsafe.Pointer(&aligned[0])), len(data))
-		copy(buf, data)
-		data = buf
-	}
-	data, err := verifySnapshot(data)
+	data, err := openSnapshot(data)
 	if err != nil {
 		return nil, err
 	}
