@@ -37,6 +37,7 @@ changes nothing. Exit 1 when any line was rejected.`, kind, noun),
 					return err
 				}
 				defer in.Close()
+				batchGC()
 				sum, err := s.ImportEntries(cmd.Context(), kind, in, clinical.ImportOptions{DryRun: dry,
 					OnReject: func(r clinical.Rejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
 				if err != nil {

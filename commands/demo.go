@@ -131,6 +131,7 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 	}
 	defer os.RemoveAll(tmp)
 	fmt.Fprintf(f.IO.ErrOut, "Generating a demo practice of %d synthetic patients…\n", patients)
+	batchGC()
 	_, users, err := fixtures.WriteNDJSON(tmp, opt)
 	if err != nil {
 		return nil, err
@@ -264,6 +265,7 @@ give byte-identical output. Every patient is synthetic (NHS numbers in the
 				day = d
 			}
 			t0 := time.Now()
+			batchGC()
 			sum, _, err := fixtures.WriteNDJSON(out, fixtures.Options{Patients: n, Seed: seed, Today: day})
 			if err != nil {
 				return err

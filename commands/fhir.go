@@ -244,6 +244,7 @@ any bundle was rejected. Admins and GPs only; audited.`,
 			if err != nil {
 				return err
 			}
+			batchGC()
 			sum, err := s.ImportFHIR(cmd.Context(), ins, clinical.FHIRImportOptions{DryRun: dry,
 				OnReject: func(r clinical.FHIRRejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
 			if err != nil {

@@ -305,6 +305,7 @@ any line was rejected.`,
 			if err != nil {
 				return err
 			}
+			batchGC()
 			sum, err := s.ImportPatients(cmd.Context(), in, clinical.ImportOptions{Format: format, DryRun: dry,
 				OnReject: func(r clinical.Rejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
 			if err != nil {
