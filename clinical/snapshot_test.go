@@ -40,12 +40,8 @@ func snapPractice(t *testing.T, dir, snap string, n int) *Practice {
 // The find index is cached in a snapshot between processes, brought up to
 // date with changes made since, and never used for another practice.
 func TestIndexSnapshot(t *testing.T) {
-	old := snapshotMin
-	snapshotMin = 10
-	defer func() { snapshotMin = old }()
 	ctx := context.Background()
-	dir := t.TempDir()
-	snap := filepath.Join(dir, "find-index.snap")
+	dir, snap := snapshotDir(t)
 	p := snapPractice(t, dir, snap, 30)
 	if _, err := p.Index(ctx); err != nil {
 		t.Fatal(err)
@@ -83,12 +79,8 @@ func TestIndexSnapshot(t *testing.T) {
 // A damaged or old-format snapshot is never trusted: the index is built from the rows
 // and the snapshot written again, then used by the next process.
 func TestIndexSnapshotDamaged(t *testing.T) {
-	old := snapshotMin
-	snapshotMin = 10
-	defer func() { snapshotMin = old }()
 	ctx := context.Background()
-	dir := t.TempDir()
-	snap := filepath.Join(dir, "find-index.snap")
+	dir, snap := snapshotDir(t)
 	p := snapPractice(t, dir, snap, 40)
 	if _, err := p.Index(ctx); err != nil {
 		t.Fatal(err)
@@ -118,4 +110,14 @@ func TestIndexSnapshotDamaged(t *testing.T) {
 			t.Fatalf("%s: the snapshot was not written again", name)
 		}
 	}
+}
+
+// snapshotDir is a data dir and its snapshot path, with snapshots made for
+// practices of 10 patients or more, for the length of the test.
+func snapshotDir(t *testing.T) (dir, snap string) {
+	old := snapshotMin
+	snapshotMin = 10
+	t.Cleanup(func() { snapshotMin = old })
+	dir = t.TempDir()
+	return dir, filepath.Join(dir, "find-index.snap")
 }

@@ -413,6 +413,16 @@ func LoadSnapshot(data []byte) (*Patients, error) {
 	return ix, nil
 }
 
+// monotone reports whether offsets never decrease and end within end.
+func monotone(off []uint32, end int) bool {
+	for i := 1; i < len(off); i++ {
+		if off[i] < off[i-1] {
+			return false
+		}
+	}
+	return len(off) > 0 && int(off[len(off)-1]) <= end
+}
+
 // check verifies the shapes and ranges a search relies on, so that a damaged snapshot
 // is an error rather than a panic later.
 func (b *patBase) check(nhs3Of []uint32) error {
@@ -423,14 +433,6 @@ func (b *patBase) check(nhs3Of []uint32) error {
 	}
 	if len(nhs3Of) != 1001 {
 		return bad("NHS groups")
-	}
-	monotone := func(off []uint32, end int) bool {
-		for i := 1; i < len(off); i++ {
-			if off[i] < off[i-1] {
-				return false
-			}
-		}
-		return len(off) > 0 && int(off[len(off)-1]) <= end
 	}
 	for _, t := range []*strTable{&b.famTab, &b.givTab} {
 		if len(t.folds) != len(t.strs) || len(t.wOff) != len(t.strs)+1 || t.wOff[len(t.strs)] != uint32(len(t.words)) || !monotone(t.wOff, len(t.words)) {

@@ -90,14 +90,6 @@ func (ix *Terms) check() error {
 			}
 		}
 	}
-	monotone := func(off []uint32, end int) bool {
-		for i := 1; i < len(off); i++ {
-			if off[i] < off[i-1] {
-				return false
-			}
-		}
-		return len(off) > 0 && int(off[len(off)-1]) <= end
-	}
 	if !monotone(ix.wOff, len(ix.words)) || ix.wOff[n] != uint32(len(ix.words)) {
 		return bad("words")
 	}
