@@ -768,3 +768,44 @@ func SortResources(rs []Resource) {
 		return *rs[i].Head().ID < *rs[j].Head().ID
 	})
 }
+
+// ---- Sessions ----
+
+// ukZone is the zone a session's HH:MM times are in.
+var ukZone = func() *time.Location {
+	if l, err := time.LoadLocation("Europe/London"); err == nil {
+		return l
+	}
+	return time.UTC
+}()
+
+// ScheduleResource maps a session to a Schedule: actor the clinician,
+// planningHorizon the session's start and end (UK local times with their
+// offset), the slot length in the slot-minutes extension. A session entered
+// in error is inactive, with the reason in comment (so a PUT of it carries
+// the reason, as a note does for other types).
+func (c *Context) ScheduleResource(se *record.Session) *Schedule {
+	r := &Schedule{ResourceType: "Schedule", ID: se.ID, Meta: c.meta("", &se.Meta), Active: boolp(se.Status == "" || se.Status == "active")}
+	if w := c.who(se.Clinician); w != nil {
+		r.Actor = []Reference{*w}
+	}
+	at := func(hm string) string {
+		t, err := time.ParseInLocation("2006-01-02 15:04", se.Date+" "+hm, ukZone)
+		if err != nil {
+			return ""
+		}
+		return t.Format(time.RFC3339)
+	}
+	r.PlanningHorizon = &Period{Start: at(se.Start), End: at(se.End)}
+	if se.SlotMinutes > 0 {
+		r.Extension = []Extension{{URL: ExtSlotMinutes, ValueUnsignedInt: intp(se.SlotMinutes)}}
+	}
+	if !*r.Active {
+		r.Extension = append(r.Extension, extraExt(map[string]string{"status": se.Status})...)
+	}
+	if se.Retraction != nil {
+		r.Comment = se.Retraction.Reason
+	}
+	MergeUnmapped(r, se.FHIRExtra)
+	return r
+}

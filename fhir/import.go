@@ -1149,3 +1149,59 @@ func AuditEventFrom(r *AuditEvent) (*record.AuditEvent, bool) {
 	}
 	return ev, true
 }
+
+// ---- Schedule ----
+
+// ScheduleFrom maps a Schedule to a session: its first actor that names
+// someone is the clinician, its planningHorizon (one UK day) the times. A
+// Schedule without our slot-minutes extension (another server's) gets
+// 10-minute slots, flagged.
+func ScheduleFrom(r *Schedule, rs Resolver) (*record.Session, []Note, error) {
+	var n notes
+	se := &record.Session{}
+	for i := range r.Actor {
+		if w := rs.Who(&r.Actor[i]); w != "" {
+			se.Clinician = w
+			break
+		}
+	}
+	if se.Clinician == "" {
+		return nil, n, perr("Schedule.actor", "no actor names a clinician")
+	}
+	if r.PlanningHorizon == nil || r.PlanningHorizon.Start == "" || r.PlanningHorizon.End == "" {
+		return nil, n, perr("Schedule.planningHorizon", "a session needs its start and end")
+	}
+	st, err := Time(r.PlanningHorizon.Start, "Schedule.planningHorizon.start")
+	if err != nil {
+		return nil, n, err
+	}
+	en, err := Time(r.PlanningHorizon.End, "Schedule.planningHorizon.end")
+	if err != nil {
+		return nil, n, err
+	}
+	st, en = st.In(ukZone), en.In(ukZone)
+	se.Date, se.Start, se.End = st.Format(record.DateLayout), st.Format("15:04"), en.Format("15:04")
+	if en.Format(record.DateLayout) != se.Date && !(en.Format("15:04") == "00:00" && en.Sub(st) <= 24*time.Hour) {
+		return nil, n, perr("Schedule.planningHorizon", "a session is within one day (%s to %s)", r.PlanningHorizon.Start, r.PlanningHorizon.End)
+	}
+	if x := findExt(r.Extension, ExtSlotMinutes); x != nil && x.ValueUnsignedInt != nil {
+		se.SlotMinutes = *x.ValueUnsignedInt
+	} else if x != nil && x.ValueInteger != nil {
+		se.SlotMinutes = *x.ValueInteger
+	} else {
+		se.SlotMinutes = 10
+		n.add("Schedule.extension", "no slot length (%s): 10-minute slots assumed", ExtSlotMinutes)
+	}
+	se.Status = "active"
+	if r.Active != nil && !*r.Active {
+		var x struct {
+			Status string `json:"status"`
+		}
+		se.Status = "inactive"
+		if recordExtra(r.Extension, &x) && x.Status != "" {
+			se.Status = x.Status
+		}
+	}
+	se.FHIRExtra = Unmapped(r, rs)
+	return se, n, nil
+}

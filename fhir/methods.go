@@ -108,6 +108,8 @@ func (x AppointmentParticipant) MarshalJSON() ([]byte, error) {
 	return appendValue(nil, reflect.ValueOf(x)), nil
 }
 
+func (x Schedule) MarshalJSON() ([]byte, error) { return appendValue(nil, reflect.ValueOf(x)), nil }
+
 func (x Task) MarshalJSON() ([]byte, error) { return appendValue(nil, reflect.ValueOf(x)), nil }
 
 func (x TaskRestriction) MarshalJSON() ([]byte, error) {

@@ -305,6 +305,24 @@ type Appointment struct {
 	Extra           Extra                    `json:"-"`
 }
 
+// Schedule is a clinician's session: a block of bookable slots on one day.
+type Schedule struct {
+	ResourceType    string            `json:"resourceType"`
+	ID              string            `json:"id,omitempty"`
+	Meta            *Meta             `json:"meta,omitempty"`
+	Text            *Narrative        `json:"text,omitempty"`
+	Extension       []Extension       `json:"extension,omitempty"`
+	Identifier      []Identifier      `json:"identifier,omitempty"`
+	Active          *bool             `json:"active,omitempty"`
+	ServiceCategory []CodeableConcept `json:"serviceCategory,omitempty"`
+	ServiceType     []CodeableConcept `json:"serviceType,omitempty"`
+	Specialty       []CodeableConcept `json:"specialty,omitempty"`
+	Actor           []Reference       `json:"actor"`
+	PlanningHorizon *Period           `json:"planningHorizon,omitempty"`
+	Comment         string            `json:"comment,omitempty"`
+	Extra           Extra             `json:"-"`
+}
+
 type TaskRestriction struct {
 	Period *Period `json:"period,omitempty"`
 	Extra  Extra   `json:"-"`
@@ -490,6 +508,7 @@ func (*AllergyIntolerance) FHIRType() string  { return "AllergyIntolerance" }
 func (*Immunization) FHIRType() string        { return "Immunization" }
 func (*Appointment) FHIRType() string         { return "Appointment" }
 func (*Task) FHIRType() string                { return "Task" }
+func (*Schedule) FHIRType() string            { return "Schedule" }
 func (*AuditEvent) FHIRType() string          { return "AuditEvent" }
 func (*Provenance) FHIRType() string          { return "Provenance" }
 func (*Bundle) FHIRType() string              { return "Bundle" }
@@ -509,6 +528,7 @@ func (r *AllergyIntolerance) Head() *Header  { return &Header{&r.ID, &r.Meta, &r
 func (r *Immunization) Head() *Header        { return &Header{&r.ID, &r.Meta, &r.Extension} }
 func (r *Appointment) Head() *Header         { return &Header{&r.ID, &r.Meta, &r.Extension} }
 func (r *Task) Head() *Header                { return &Header{&r.ID, &r.Meta, &r.Extension} }
+func (r *Schedule) Head() *Header            { return &Header{&r.ID, &r.Meta, &r.Extension} }
 func (r *AuditEvent) Head() *Header          { return &Header{&r.ID, &r.Meta, &r.Extension} }
 func (r *Provenance) Head() *Header          { return &Header{&r.ID, &r.Meta, &r.Extension} }
 func (r *Bundle) Head() *Header              { return &Header{ID: &r.ID, Meta: &r.Meta, Ext: new([]Extension)} }
@@ -546,6 +566,8 @@ func newResource(t string) Resource {
 		return &Appointment{}
 	case "Task":
 		return &Task{}
+	case "Schedule":
+		return &Schedule{}
 	case "AuditEvent":
 		return &AuditEvent{}
 	case "Provenance":

@@ -48,7 +48,10 @@ const (
 	ExtRegistration = OurBase + "StructureDefinition/registration"
 	// ExtForeignCode (valueBoolean true) flags a recorded coding outside the UK
 	// terminologies (LOINC, RxNorm, CVX… from an import), kept as given.
-	ExtForeignCode       = OurBase + "StructureDefinition/foreign-code"
+	ExtForeignCode = OurBase + "StructureDefinition/foreign-code"
+	// ExtSlotMinutes (valueUnsignedInt) on a Schedule is the length in minutes
+	// of each bookable slot of the session (Schedule has no element for it).
+	ExtSlotMinutes       = OurBase + "StructureDefinition/slot-minutes"
 	CSConsultationType   = OurBase + "CodeSystem/consultation-type"
 	CSAppointmentMode    = OurBase + "CodeSystem/appointment-mode"
 	CSTaskType           = OurBase + "CodeSystem/task-type"
@@ -108,6 +111,8 @@ func KindType(k record.Kind) string {
 		return "Appointment"
 	case record.KindTask, record.KindRecall:
 		return "Task"
+	case record.KindSession:
+		return "Schedule"
 	}
 	return ""
 }

@@ -77,6 +77,7 @@ var keptElements = map[string]map[string]bool{
 	"Immunization":       {"identifier": true, "note": true},
 	"Appointment":        {"identifier": true, "serviceType": true, "created": true, "comment": true},
 	"Task":               {"identifier": true, "note": true},
+	"Schedule":           {"identifier": true, "serviceCategory": true, "serviceType": true, "specialty": true},
 }
 
 // ourExtension reports whether the mapping reads an extension (so it is
