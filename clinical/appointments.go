@@ -389,6 +389,17 @@ func (s *Service) Appointments(ctx context.Context, f ApptFilter) ([]*record.App
 
 // Sessions lists sessions, on a date (all dates when empty), by date and start (audited).
 func (s *Service) Sessions(ctx context.Context, date, clinician string) ([]*record.Session, error) {
+	return s.sessions(ctx, date, clinician, false)
+}
+
+// AllSessions lists every session, entered in error too, by date and start
+// (audited): the API's Schedule search, which a remote store reads as the
+// practice file's sessions.
+func (s *Service) AllSessions(ctx context.Context) ([]*record.Session, error) {
+	return s.sessions(ctx, "", "", true)
+}
+
+func (s *Service) sessions(ctx context.Context, date, clinician string, all bool) ([]*record.Session, error) {
 	if err := s.require(ctx, ActRegister, ""); err != nil {
 		return nil, err
 	}
@@ -403,7 +414,7 @@ func (s *Service) Sessions(ctx context.Context, date, clinician string) ([]*reco
 	err := s.p.st.View(ctx, func(tx store.Tx) error {
 		return tx.ForEach(record.KindSession, func(e record.Entity) error {
 			x := e.(*record.Session)
-			if (date == "" || x.Date == date) && (clinician == "" || x.Clinician == clinician) && x.Status == "active" {
+			if (date == "" || x.Date == date) && (clinician == "" || x.Clinician == clinician) && (all || x.Status == "active") {
 				out = append(out, x)
 			}
 			return nil
@@ -423,5 +434,8 @@ func (s *Service) Sessions(ctx context.Context, date, clinician string) ([]*reco
 	})
 	ev := s.event("list", record.KindSession, "", "", 0)
 	ev.Query = strings.TrimSpace(fmt.Sprintf("sessions date=%s clinician=%s", date, clinician))
+	if all {
+		ev.Query = "sessions (all statuses)"
+	}
 	return out, s.audit(ctx, ev)
 }

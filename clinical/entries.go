@@ -404,11 +404,17 @@ func (s *Service) History(ctx context.Context, ref string, ro ReadOptions) ([]Hi
 
 // Entry opens one record by id (audited). Clinical records need a clinician.
 func (s *Service) Entry(ctx context.Context, id string, ro ReadOptions) (record.Entity, error) {
+	return s.EntryOf(ctx, EntryKinds, id, ro)
+}
+
+// EntryOf is Entry for a record of one of kinds (the API reads by resource
+// type: a record of another kind is not found, and its read is not audited).
+func (s *Service) EntryOf(ctx context.Context, kinds []record.Kind, id string, ro ReadOptions) (record.Entity, error) {
 	var e record.Entity
 	var p *record.Patient
 	err := s.p.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		if e, err = findEntry(tx, id, EntryKinds); err != nil {
+		if e, err = findEntry(tx, id, kinds); err != nil {
 			return err
 		}
 		if pid := e.Head().PatientID; pid != "" {
@@ -442,6 +448,24 @@ func (s *Service) Entry(ctx context.Context, id string, ro ReadOptions) (record.
 	ev := s.event("read", e.Kind(), m.ID, m.PatientID, m.Version)
 	ev.Reason = ro.Reason
 	return e, s.audit(ctx, ev)
+}
+
+// EntryVersions is every version of one record, oldest first, with the
+// rights its read needs (audited as one read of the record). For
+// a patient's records History is the whole story; this serves the records
+// about no patient (sessions, practice tasks) and the API's _history.
+func (s *Service) EntryVersions(ctx context.Context, kinds []record.Kind, id string, ro ReadOptions) ([]record.Entity, error) {
+	e, err := s.EntryOf(ctx, kinds, id, ro)
+	if err != nil {
+		return nil, err
+	}
+	var vs []record.Entity
+	err = s.p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		vs, err = tx.Versions(e.Kind(), e.Head().ID)
+		return err
+	})
+	return vs, err
 }
 
 // newEntry writes new records for a patient: validated first, one audit

@@ -47,6 +47,12 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 				{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
 				{Name: "find", Definition: "https://opengpsoc.org/fhir/OperationDefinition/Patient-find"},
 			}
+		} else if t == "Appointment" {
+			res.Interaction = append(res.Interaction, interaction{Code: "update",
+				Documentation: "only to move its status (arrived, fulfilled, noshow, cancelled) or mark it entered-in-error (reason in comment); If-Match required"})
+		} else if t == "Schedule" {
+			res.Interaction = append(res.Interaction, interaction{Code: "update",
+				Documentation: "only to mark a session entered in error (active false, reason in comment); If-Match required"})
 		} else {
 			res.Interaction = append(res.Interaction, interaction{Code: "update",
 				Documentation: "only to mark a record entered-in-error (reason in note); If-Match required"})

@@ -24,11 +24,12 @@ var types = map[string][]record.Kind{
 	"Immunization":       {record.KindImmunisation},
 	"Appointment":        {record.KindAppointment},
 	"Task":               {record.KindTask, record.KindRecall},
+	"Schedule":           {record.KindSession},
 }
 
 // typeOrder is the order types are listed in /metadata.
 var typeOrder = []string{"Patient", "Observation", "Condition", "Encounter", "AllergyIntolerance",
-	"MedicationRequest", "Immunization", "Appointment", "Task"}
+	"MedicationRequest", "Immunization", "Appointment", "Task", "Schedule"}
 
 func kindsOf(r *http.Request) (string, []record.Kind, error) {
 	t := r.PathValue("type")
@@ -102,6 +103,8 @@ func resourceOf(c *fhir.Context, t string, e record.Entity) fhir.Resource {
 		return c.TaskResource(x)
 	case *record.Recall:
 		return c.RecallResource(x)
+	case *record.Session:
+		return c.ScheduleResource(x)
 	}
 	id := e.Head().ID
 	for _, r := range rs {
@@ -131,7 +134,7 @@ func (s *Server) get(ctx context.Context, r *http.Request, svc *clinical.Service
 		p, err := svc.Patient(ctx, id, reason(r))
 		return t, p, err
 	}
-	e, err := svc.Entry(ctx, id, reason(r))
+	e, err := svc.EntryOf(ctx, ks, id, reason(r))
 	if err != nil {
 		return t, nil, err
 	}
@@ -187,8 +190,9 @@ func (s *Server) versions(ctx context.Context, r *http.Request, svc *clinical.Se
 		pid = e.Head().ID
 	}
 	var out []record.Entity
-	if pid == "" { // a task about no patient: only its current version is reachable through the services
-		return t, []record.Entity{e}, nil
+	if pid == "" { // a session, or a task about no patient
+		vs, err := svc.EntryVersions(ctx, []record.Kind{e.Kind()}, e.Head().ID, reason(r))
+		return t, vs, err
 	}
 	rows, err := svc.History(ctx, pid, reason(r))
 	if err != nil {

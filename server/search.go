@@ -25,6 +25,15 @@ var searchParams = map[string][]paramDoc{
 		{"birthdate", "date", "date of birth, with eq/ne/lt/le/gt/ge prefixes"},
 		{"_lastUpdated", "date", "when the record was last written (for clients following changes)"},
 	},
+	"Schedule": {
+		{"actor", "reference", "the clinician (Practitioner/id)"},
+		{"date", "date", "the session's day, with eq/lt/le/gt/ge prefixes (repeatable)"},
+	},
+	"Appointment": {
+		{"patient", "reference", "the patient (Patient/id or id); without it, date is required (the appointment book)"},
+		{"actor", "reference", "the clinician (Practitioner/id) or the patient"},
+		{"date", "date", "the appointment's start, with eq/lt/le/gt/ge prefixes (repeatable)"},
+	},
 }
 
 var clinicalParams = []paramDoc{
@@ -261,7 +270,13 @@ func (s *Server) searchEntries(ctx context.Context, svc *clinical.Service, r *ht
 	if i := strings.LastIndex(ref, "/Patient/"); i >= 0 {
 		ref = ref[i+len("/Patient/"):]
 	}
-	if ref == "" && t != "Task" {
+	if t == "Schedule" {
+		return searchSessions(ctx, svc, q)
+	}
+	if ref == "" && t == "Appointment" && len(q["date"]) == 0 {
+		return nil, errorf(http.StatusBadRequest, "required", "an Appointment search needs patient or date")
+	}
+	if ref == "" && t != "Task" && t != "Appointment" {
 		return nil, errorf(http.StatusBadRequest, "required", "a %s search needs patient (this server searches one patient's record at a time)", t)
 	}
 	if ref != "" && isNHS(ref) {
@@ -307,8 +322,17 @@ func (s *Server) searchEntries(ctx context.Context, svc *clinical.Service, r *ht
 			add(len(l.Items), func(i int) record.Entity { return l.Items[i] })
 		}
 	case "Appointment":
-		var as []*record.Appointment
-		if as, err = svc.Appointments(ctx, clinical.ApptFilter{PatientRef: ref, All: true}); err == nil {
+		var days []string
+		if ref == "" {
+			if days, err = bookDays(q["date"]); err != nil {
+				return nil, err
+			}
+		}
+		for _, day := range append(days, "")[:max(1, len(days))] {
+			var as []*record.Appointment
+			if as, err = svc.Appointments(ctx, clinical.ApptFilter{PatientRef: ref, Date: day, All: true}); err != nil {
+				break
+			}
 			add(len(as), func(i int) record.Entity { return as[i] })
 		}
 	case "Task":
@@ -340,6 +364,9 @@ func (s *Server) searchEntries(ctx context.Context, svc *clinical.Service, r *ht
 		if len(codes) > 0 && !codeMatch(codes, codesOf(e)) {
 			continue
 		}
+		if a, ok := e.(*record.Appointment); ok && !actorMatch(q["actor"], a.Clinician, "Patient/"+a.PatientID) {
+			continue
+		}
 		ok := true
 		for _, d := range dates {
 			ok = ok && d.match(dateOf(e))
@@ -349,6 +376,103 @@ func (s *Server) searchEntries(ctx context.Context, svc *clinical.Service, r *ht
 		}
 	}
 	return out, nil
+}
+
+// bookDays are the UK days an appointment-book search (no patient) covers:
+// its dates must bound a range of at most maxBookDays days.
+func bookDays(vals []string) ([]string, error) {
+	var lo, hi time.Time
+	for _, v := range vals {
+		d, err := parseDateCond("date", v)
+		if err != nil {
+			return nil, err
+		}
+		from, to := d.start, d.end
+		switch d.prefix {
+		case "gt", "ge", "sa":
+			to = time.Time{}
+		case "lt", "le", "eb":
+			from = time.Time{}
+		case "ne":
+			from, to = time.Time{}, time.Time{}
+		}
+		if !from.IsZero() && (lo.IsZero() || from.After(lo)) {
+			lo = from
+		}
+		if !to.IsZero() && (hi.IsZero() || to.Before(hi)) {
+			hi = to
+		}
+	}
+	if lo.IsZero() || hi.IsZero() || hi.Sub(lo) > maxBookDays*24*time.Hour {
+		return nil, errorf(http.StatusBadRequest, "too-costly", "an Appointment search without patient needs dates that bound at most %d days (date=ge…&date=lt…, or date=YYYY-MM-DD)", maxBookDays)
+	}
+	var days []string
+	for t := lo.In(ukZone); t.Before(hi); t = t.AddDate(0, 0, 1) {
+		days = append(days, t.Format(record.DateLayout))
+	}
+	if last := hi.Add(-time.Nanosecond).In(ukZone).Format(record.DateLayout); len(days) > 0 && days[len(days)-1] != last {
+		days = append(days, last)
+	}
+	return days, nil
+}
+
+const maxBookDays = 62
+
+var ukZone = func() *time.Location {
+	if l, err := time.LoadLocation("Europe/London"); err == nil {
+		return l
+	}
+	return time.UTC
+}()
+
+// searchSessions is the Schedule search: the practice's sessions (of every
+// status) by actor and date.
+func searchSessions(ctx context.Context, svc *clinical.Service, q url.Values) ([]record.Entity, error) {
+	var dates []dateCond
+	for _, v := range q["date"] {
+		d, err := parseDateCond("date", v)
+		if err != nil {
+			return nil, err
+		}
+		dates = append(dates, d)
+	}
+	ses, err := svc.AllSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []record.Entity{}
+	for _, se := range ses {
+		ok := actorMatch(q["actor"], se.Clinician, "")
+		for _, d := range dates {
+			ok = ok && d.match(se.Date)
+		}
+		if ok {
+			out = append(out, se)
+		}
+	}
+	return out, nil
+}
+
+// actorMatch: each actor value (a comma list is OR) names the clinician
+// (Practitioner/id, or the name) or the other reference given.
+func actorMatch(vals []string, clinician, other string) bool {
+	for _, v := range vals {
+		hit := false
+		for _, alt := range strings.Split(v, ",") {
+			alt = strings.TrimSpace(alt)
+			if i := strings.LastIndex(alt, "Practitioner/"); i >= 0 {
+				hit = hit || strings.TrimPrefix(alt[i:], "Practitioner/") == fhir.PractitionerID(clinician)
+			} else if i := strings.LastIndex(alt, "Patient/"); i >= 0 {
+				hit = hit || other != "" && alt[i:] == other
+			} else {
+				hit = hit || alt == clinician
+			}
+		}
+		if !hit {
+			return false
+		}
+	}
+	return true
 }
 
 func codeMatch(vals []string, cs []record.Code) bool {
@@ -421,6 +545,8 @@ func dateOf(e record.Entity) string {
 		return x.Due
 	case *record.Recall:
 		return x.Due
+	case *record.Session:
+		return x.Date
 	}
 	return ts(e.Head().RecordedAt)
 }

@@ -12,12 +12,14 @@ import (
 	"github.com/opengpsoc/gpsoc/record"
 )
 
-// creatable are the types POST /{type} takes, each through its service.
-// Encounters, prescriptions and appointments have workflows of their own
-// (a consultation's entries, prescribing checks, a session's slots): they come
-// in through a transaction Bundle, which the import rules govern.
+// creatable are the types POST /{type} takes, each through its service
+// (an Appointment is booked as the appointment book books it: into the
+// clinician's session, no clash; a Schedule is a session set up).
+// Encounters and prescriptions have workflows of their own (a
+// consultation's entries, prescribing checks): they come in through a
+// transaction Bundle, which the import rules govern.
 var creatable = map[string]bool{"Patient": true, "Observation": true, "Condition": true,
-	"AllergyIntolerance": true, "Immunization": true, "Task": true}
+	"AllergyIntolerance": true, "Immunization": true, "Task": true, "Appointment": true, "Schedule": true}
 
 func (s *Server) resolver(ctx context.Context, c *fhir.Context) *resolver {
 	return &resolver{ctx: ctx, p: s.p, users: c.Users}
@@ -114,6 +116,30 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 		if e, err = svc.AddTask(ctx, clinical.TaskInput{PatientRef: tk.PatientID, Text: tk.Text, Due: tk.Due, To: tk.To}); err != nil {
 			return err
 		}
+	case *fhir.Appointment:
+		a, _, err := fhir.AppointmentFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		if a.Status != "booked" {
+			return errorf(http.StatusUnprocessableEntity, "business-rule", "an appointment is booked with status booked, not %s", x.Status)
+		}
+		if e, err = svc.Book(ctx, clinical.BookInput{PatientRef: a.PatientID, Clinician: a.Clinician, At: a.Start,
+			Minutes: a.Minutes, Mode: a.Mode, Reason: a.Reason}); err != nil {
+			return err
+		}
+	case *fhir.Schedule:
+		se, _, err := fhir.ScheduleFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		if se.Status != "active" {
+			return errorf(http.StatusUnprocessableEntity, "business-rule", "a session is set up active")
+		}
+		if e, err = svc.AddSession(ctx, clinical.SessionInput{Clinician: se.Clinician, Date: se.Date, Start: se.Start,
+			End: se.End, SlotMinutes: se.SlotMinutes}); err != nil {
+			return err
+		}
 	}
 	out := resourceOf(c, t, e)
 	writeResource(w, r, http.StatusCreated, out)
@@ -182,32 +208,55 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 			return staleOrConflict(err)
 		}
 		e = p
+	case *fhir.Appointment:
+		if x.Status == "entered-in-error" {
+			if e, err = s.retract(ctx, r, svc, t, id, res, ver); err != nil {
+				return err
+			}
+			break
+		}
+		// The appointment book's moves (arrived, seen, did not attend,
+		// cancelled), checked by the service as on the workstation.
+		a, _, err := fhir.AppointmentFrom(x, rs)
+		if err != nil {
+			return err
+		}
+		if e, err = svc.SetAppointmentStatus(ctx, id, a.Status, ver); err != nil {
+			return staleOrConflict(err)
+		}
 	default:
 		// A clinical record is never overwritten: the one change the API takes
 		// is marking it entered in error, with the reason in a note.
-		status := statusOf(res)
-		if status != "entered-in-error" {
-			return errorf(http.StatusMethodNotAllowed, "not-supported",
-				"update %s/%s: clinical records are not overwritten; record a new one, or PUT it with status entered-in-error and the reason in note", t, id)
-		}
-		why := noteOf(res)
-		if why == "" {
-			return errorf(http.StatusUnprocessableEntity, "required", "entered-in-error needs the reason in note[0].text")
-		}
-		if _, cur, err := s.get(ctx, r, svc); err != nil {
+		if e, err = s.retract(ctx, r, svc, t, id, res, ver); err != nil {
 			return err
-		} else if cur.Head().Version != ver {
-			return errorf(http.StatusPreconditionFailed, "conflict", "%s/%s: stale version %d: the record is now at version %d (changed by %s at %s)",
-				t, id, ver, cur.Head().Version, cur.Head().RecordedBy, cur.Head().RecordedAt.Format("2006-01-02T15:04:05Z07:00"))
 		}
-		rr, err := svc.Retract(ctx, id, why, ver)
-		if err != nil {
-			return staleOrConflict(err)
-		}
-		e = rr.Entry
 	}
 	writeResource(w, r, http.StatusOK, resourceOf(c, t, e))
 	return nil
+}
+
+// retract marks a record entered in error, the reason in its note (comment
+// for types without one), based on version ver.
+func (s *Server) retract(ctx context.Context, r *http.Request, svc *clinical.Service, t, id string, res fhir.Resource, ver int) (record.Entity, error) {
+	if statusOf(res) != "entered-in-error" {
+		return nil, errorf(http.StatusMethodNotAllowed, "not-supported",
+			"update %s/%s: clinical records are not overwritten; record a new one, or PUT it with status entered-in-error and the reason in note", t, id)
+	}
+	why := noteOf(res)
+	if why == "" {
+		return nil, errorf(http.StatusUnprocessableEntity, "required", "entered-in-error needs the reason in note[0].text (comment for %s)", t)
+	}
+	if _, cur, err := s.get(ctx, r, svc); err != nil {
+		return nil, err
+	} else if cur.Head().Version != ver {
+		return nil, errorf(http.StatusPreconditionFailed, "conflict", "%s/%s: stale version %d: the record is now at version %d (changed by %s at %s)",
+			t, id, ver, cur.Head().Version, cur.Head().RecordedBy, cur.Head().RecordedAt.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	rr, err := svc.Retract(ctx, id, why, ver)
+	if err != nil {
+		return nil, staleOrConflict(err)
+	}
+	return rr.Entry, nil
 }
 
 func statusOf(res fhir.Resource) string {
@@ -232,6 +281,11 @@ func statusOf(res fhir.Resource) string {
 		return x.Status
 	case *fhir.Task:
 		return x.Status
+	case *fhir.Schedule:
+		if x.Active != nil && !*x.Active { // a session is only ever removed as entered in error
+			return "entered-in-error"
+		}
+		return "active"
 	}
 	return ""
 }
@@ -251,6 +305,10 @@ func noteOf(res fhir.Resource) string {
 		ns = x.Note
 	case *fhir.Task:
 		ns = x.Note
+	case *fhir.Schedule: // Schedule and Appointment have no note: their comment carries the reason
+		return strings.TrimSpace(x.Comment)
+	case *fhir.Appointment:
+		return strings.TrimSpace(x.Comment)
 	}
 	if len(ns) > 0 {
 		return strings.TrimSpace(ns[len(ns)-1].Text)

@@ -413,12 +413,23 @@ func (t *wtx) PutUser(u *record.User) error {
 }
 
 type curMeta struct {
-	Version    int        `json:"version"`
-	RecordedBy string     `json:"recordedBy"`
-	RecordedAt time.Time  `json:"recordedAt"`
-	PatientID  string     `json:"patientId"`
-	NHSNumber  string     `json:"nhsNumber"`
-	Start      *time.Time `json:"start"`
+	Version    int       `json:"version"`
+	RecordedBy string    `json:"recordedBy"`
+	RecordedAt time.Time `json:"recordedAt"`
+	PatientID  string    `json:"patientId"`
+	NHSNumber  string    `json:"nhsNumber"`
+	// Start is an appointment's start time; a session's "start" is an
+	// HH:MM string, so it is read as JSON and parsed only for appointments.
+	Start json.RawMessage `json:"start"`
+}
+
+// apptStart is the stored start of an appointment (nil when it has none).
+func (c *curMeta) apptStart() *time.Time {
+	var t time.Time
+	if len(c.Start) == 0 || json.Unmarshal(c.Start, &t) != nil {
+		return nil
+	}
+	return &t
 }
 
 // Put checks everything before it writes anything, so a refused Put leaves
@@ -525,8 +536,8 @@ func (t *wtx) Put(e record.Entity) error {
 		}
 	}
 	if a, ok := e.(*record.Appointment); ok {
-		if !creating && cur.Start != nil && !cur.Start.Equal(a.Start) {
-			if err := t.b(bApptTime).Delete(apptKey(*cur.Start, key)); err != nil {
+		if old := cur.apptStart(); !creating && old != nil && !old.Equal(a.Start) {
+			if err := t.b(bApptTime).Delete(apptKey(*old, key)); err != nil {
 				return err
 			}
 		}
