@@ -46,6 +46,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 			res.Operation = []operation{
 				{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
 				{Name: "find", Definition: "https://opengpsoc.org/fhir/OperationDefinition/Patient-find"},
+				{Name: "changes", Definition: "https://opengpsoc.org/fhir/OperationDefinition/Patient-changes"},
 			}
 		} else if t == "Appointment" {
 			res.Interaction = append(res.Interaction, interaction{Code: "update",

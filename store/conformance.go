@@ -10,9 +10,14 @@ import (
 	"github.com/opengpsoc/gpsoc/record"
 )
 
-// Conformance runs the suite every backend must pass. open returns a new,
-// empty store for each subtest.
-func Conformance(t *testing.T, open func(t *testing.T) Store) {
+// Conformance runs the suite every backend must pass. open returns a new
+// store for each subtest, holding no patients and no audit event the suite
+// wrote; a server's store may hold its practice and the users it needs.
+// role is the role the subtest acts in, for a backend that acts as a user
+// (a server's client, where the server applies the role table): patients
+// and clinical records are written as a GP; the practice, users and the
+// audit trail are an admin's. A backend without users ignores it.
+func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	newPatient := func(nhs, family string) *record.Patient {
@@ -31,7 +36,7 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 	}
 
 	t.Run("practice and users", func(t *testing.T) {
-		s := open(t)
+		s := open(t, record.RoleGP)
 		err := s.View(ctx, func(tx Tx) error { _, err := tx.Practice(); return err })
 		if !record.IsNotFound(err) {
 			t.Fatalf("empty store: practice err = %v, want not found", err)
@@ -67,7 +72,7 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 	})
 
 	t.Run("versions are kept and stale writes conflict", func(t *testing.T) {
-		s := open(t)
+		s := open(t, record.RoleGP)
 		p := newPatient("9434765919", "Smith")
 		if err := put(t, s, p); err != nil {
 			t.Fatal(err)
@@ -108,7 +113,7 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 	})
 
 	t.Run("a prepared record is stored as itself", func(t *testing.T) {
-		s := open(t)
+		s := open(t, record.RoleGP)
 		p := newPatient("9434765919", "Smith")
 		p.ID = "019a0000-0000-7000-8000-000000000001"
 		enc := *p
@@ -139,7 +144,7 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 	})
 
 	t.Run("one NHS number one patient", func(t *testing.T) {
-		s := open(t)
+		s := open(t, record.RoleGP)
 		a := newPatient("9434765919", "Smith")
 		if err := put(t, s, a); err != nil {
 			t.Fatal(err)
@@ -170,7 +175,7 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 	})
 
 	t.Run("records belong to patients", func(t *testing.T) {
-		s := open(t)
+		s := open(t, record.RoleGP)
 		p := newPatient("", "Nowak")
 		if err := put(t, s, p); err != nil {
 			t.Fatal(err)
@@ -203,7 +208,7 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 	})
 
 	t.Run("a failed transaction writes nothing", func(t *testing.T) {
-		s := open(t)
+		s := open(t, record.RoleGP)
 		boom := errors.New("boom")
 		err := s.Update(ctx, func(tx WTx) error {
 			if err := tx.Put(newPatient("9434765919", "Smith")); err != nil {
@@ -229,7 +234,7 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 	})
 
 	t.Run("audit chain", func(t *testing.T) {
-		s := open(t)
+		s := open(t, record.RoleGP)
 		for i := 0; i < 3; i++ {
 			if err := s.Update(ctx, func(tx WTx) error {
 				return tx.Append(&record.AuditEvent{At: now, User: "admin", Action: "read", Kind: record.KindPatient, EntityID: "x"})
@@ -254,31 +259,109 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	// The find index loads itself from SearchRows and follows other
+	// processes' writes with Changes as a cursor: what it relies on is that
+	// every current patient has one row, that a cursor loses no change and
+	// reports none twice, and that ChangesHead names the cursor's present.
+	// (That bolt numbers changes 1, 2, 3 and keeps rows byte for byte is
+	// asserted in store/bolt's tests.)
 	t.Run("changes and search rows", func(t *testing.T) {
-		s := open(t)
-		p := newPatient("9434765919", "Smith")
-		if err := s.Update(ctx, func(tx WTx) error {
-			if err := tx.Put(p); err != nil {
-				return err
+		s := open(t, record.RoleGP)
+		putRow := func(ps ...*record.Patient) {
+			t.Helper()
+			if err := s.Update(ctx, func(tx WTx) error {
+				for _, p := range ps {
+					if err := tx.Put(p); err != nil {
+						return err
+					}
+					if err := tx.SetSearchRow(p.ID, []byte("row "+p.Family)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
 			}
-			return tx.SetSearchRow(p.ID, []byte("row"))
-		}); err != nil {
-			t.Fatal(err)
+		}
+		changes := func(after uint64) (ids []string, last uint64) {
+			t.Helper()
+			if err := s.View(ctx, func(tx Tx) error {
+				prev := after
+				var err error
+				last, err = tx.Changes(after, func(seq uint64, id string) error {
+					if seq <= prev {
+						t.Errorf("change %s at sequence %d after %d: sequences must increase", id, seq, prev)
+					}
+					prev = seq
+					ids = append(ids, id)
+					return nil
+				})
+				if err == nil && prev > last {
+					t.Errorf("Changes returned %d, before the change it reported at %d", last, prev)
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return ids, last
+		}
+		a, b := newPatient("9434765919", "Smith"), newPatient("", "Nowak")
+		putRow(a)
+		putRow(b)
+		ids, last := changes(0)
+		if !sameIDs(ids, a.ID, b.ID) || last == 0 {
+			t.Errorf("changes after 0 = %v last %d, want %s and %s once each", ids, last, a.ID, b.ID)
+		}
+		if ids, again := changes(last); len(ids) != 0 || again != last {
+			t.Errorf("changes after the last sequence, with no write since = %v last %d, want none and %d", ids, again, last)
+		}
+		a2 := *a
+		a2.Family = "Smyth"
+		c := newPatient("4010232137", "Brown")
+		putRow(&a2, c)
+		ids, last2 := changes(last)
+		if !sameIDs(ids, a.ID, c.ID) || last2 <= last {
+			t.Errorf("changes after %d = %v last %d, want the updated %s and the new %s, and a later sequence", last, ids, last2, a.ID, c.ID)
 		}
 		_ = s.View(ctx, func(tx Tx) error {
-			var ids []string
-			last, err := tx.Changes(0, func(_ uint64, id string) error { ids = append(ids, id); return nil })
-			if err != nil || len(ids) != 1 || ids[0] != p.ID || last != 1 {
-				t.Errorf("changes = %v last %d, %v", ids, last, err)
+			head, err := tx.Changes(ChangesHead, func(seq uint64, id string) error {
+				t.Errorf("ChangesHead reported a change (%d %s)", seq, id)
+				return nil
+			})
+			if err != nil || head != last2 {
+				t.Errorf("ChangesHead = %d, %v, want %d", head, err, last2)
 			}
-			n := 0
-			_ = tx.SearchRows(func(id string, row []byte) error { n++; return nil })
-			if n != 1 {
-				t.Errorf("search rows = %d", n)
+			var rows []string
+			err = tx.SearchRows(func(id string, row []byte) error {
+				if len(row) == 0 {
+					t.Errorf("patient %s: empty find row", id)
+				}
+				rows = append(rows, id)
+				return nil
+			})
+			if err != nil || !sameIDs(rows, a.ID, b.ID, c.ID) {
+				t.Errorf("search rows for %v, %v; want one for each of the 3 patients", rows, err)
 			}
 			return nil
 		})
 	})
+}
+
+// sameIDs reports whether got holds exactly the ids want, once each, in any order.
+func sameIDs(got []string, want ...string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+	}
+	for _, id := range want {
+		if seen[id] != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 func isConflict(err error) bool {

@@ -42,16 +42,32 @@ type Tx interface {
 	// Count is the number of records of a kind.
 	Count(kind record.Kind) int
 
-	// SearchRows calls fn with each patient's compact find row.
+	// SearchRows calls fn once with each current patient's compact find row
+	// (what the find index loads from). A backend that stores rows gives the
+	// row last set by SetSearchRow; one that derives them (remote, from its
+	// Options.SearchRow) gives its own encoding of the current patient.
 	SearchRows(fn func(id string, row []byte) error) error
-	// Changes calls fn for each patient changed after change sequence seq, and returns the latest sequence.
+	// Changes calls fn for each patient changed after change sequence after,
+	// in increasing sequence, and returns the sequence to ask from next time:
+	// a later Changes(last, …) reports every patient changed since, and none
+	// that was not (the find index follows other processes' writes with it,
+	// and loses nothing). Sequences are the backend's own (bolt: 1, 2, 3…;
+	// `gpsoc serve`: the same, from its file); ChangesHead asks for the
+	// latest sequence only. A remote backend may answer from its last poll
+	// (Options.PollEvery): callers poll.
 	Changes(after uint64, fn func(seq uint64, patientID string) error) (uint64, error)
 
-	// Audit calls fn for each audit event with Seq > after, in order.
+	// Audit calls fn for each audit event with Seq > after, in order. Over a
+	// server it reads the server's trail, and only an admin may (a
+	// PermissionError otherwise).
 	Audit(after uint64, fn func(*record.AuditEvent) error) error
 	// AuditHead is the last audit event's sequence and hash.
 	AuditHead() (uint64, string, error)
 }
+
+// ChangesHead, passed to Changes as after, returns the latest change
+// sequence without reporting any change.
+const ChangesHead = ^uint64(0) - 1
 
 // WTx reads and writes.
 type WTx interface {
@@ -66,6 +82,10 @@ type WTx interface {
 	// SetSearchRow stores the compact find row of a patient.
 	SetSearchRow(id string, row []byte) error
 	// Append adds an audit event to the chain, filling Seq, PrevHash and Hash.
+	// Over a server the event is sent with the transaction's writes and the
+	// server records it under the token's user and its own clock (so a
+	// client cannot forge who or when); Seq and Hash are then the server's,
+	// read back with Audit.
 	Append(ev *record.AuditEvent) error
 }
 

@@ -1,9 +1,12 @@
 package bolt
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 )
 
@@ -18,16 +21,51 @@ func openTemp(t *testing.T) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	store.Conformance(t, func(t *testing.T) store.Store { return openTemp(t) })
+	store.Conformance(t, func(t *testing.T, _ record.Role) store.Store { return openTemp(t) })
 }
 
 func TestConformanceHeld(t *testing.T) {
-	store.Conformance(t, func(t *testing.T) store.Store {
+	store.Conformance(t, func(t *testing.T, _ record.Role) store.Store {
 		s, err := Open(filepath.Join(t.TempDir(), FileName), Options{Hold: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
+	})
+}
+
+// What the embedded file promises beyond the conformance suite (which a
+// server's client cannot, and callers do not rely on): changes numbered 1,
+// 2, 3, and find rows kept byte for byte.
+func TestChangesAndRowsExactly(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	var ids []string
+	for i, fam := range []string{"Smith", "Nowak"} {
+		p := &record.Patient{Family: fam, Given: []string{"Ann"}, BirthDate: "1970-01-02", Sex: "female", NoNHSReason: "temporary-resident"}
+		p.RecordedAt, p.RecordedBy = time.Date(2026, 3, 1, 9, i, 0, 0, time.UTC), "admin"
+		if err := s.Update(ctx, func(tx store.WTx) error {
+			if err := tx.Put(p); err != nil {
+				return err
+			}
+			return tx.SetSearchRow(p.ID, []byte("row "+fam))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	_ = s.View(ctx, func(tx store.Tx) error {
+		var seqs []uint64
+		last, err := tx.Changes(0, func(seq uint64, id string) error { seqs = append(seqs, seq); return nil })
+		if err != nil || len(seqs) != 2 || seqs[0] != 1 || seqs[1] != 2 || last != 2 {
+			t.Errorf("changes = %v last %d, %v; want 1, 2 and 2", seqs, last, err)
+		}
+		rows := map[string]string{}
+		_ = tx.SearchRows(func(id string, row []byte) error { rows[id] = string(row); return nil })
+		if rows[ids[0]] != "row Smith" || rows[ids[1]] != "row Nowak" {
+			t.Errorf("rows = %q", rows)
+		}
+		return nil
 	})
 }

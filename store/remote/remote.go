@@ -61,6 +61,10 @@ type Store struct {
 	opaque atomic.Bool
 	// changesAt is when Changes last asked the server (Unix nanoseconds).
 	changesAt atomic.Int64
+	// gpsoc is set when the server is `gpsoc serve` (its CapabilityStatement
+	// names the software): the practice, users, audit trail and change feed
+	// are then the server's, read and written through it.
+	gpsoc bool
 }
 
 // Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
@@ -87,6 +91,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	var cs struct {
 		ResourceType string `json:"resourceType"`
 		FHIRVersion  string `json:"fhirVersion"`
+		Software     struct {
+			Name string `json:"name"`
+		} `json:"software"`
 	}
 	if err := s.do(ctx, "GET", "metadata", nil, nil, &cs); err != nil {
 		return nil, fmt.Errorf("remote %s: %w", s.base, err)
@@ -94,6 +101,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if cs.ResourceType != "CapabilityStatement" || !strings.HasPrefix(cs.FHIRVersion, "4.0") {
 		return nil, fmt.Errorf("remote %s: not a FHIR R4 server (metadata: %s %s)", s.base, cs.ResourceType, cs.FHIRVersion)
 	}
+	s.gpsoc = cs.Software.Name == "gpsoc"
 	return s, nil
 }
 

@@ -308,9 +308,16 @@ func (t *tx) SearchRows(fn func(id string, row []byte) error) error {
 // lastUpdated in Unix milliseconds, so the server's clock orders it. Asked at
 // most every changesEvery, so a find typed live does not wait on the network
 // at each keystroke.
+//
+// Against `gpsoc serve` it follows the server's own change sequence through
+// Patient/$changes instead: exact, where a clock can miss a write that
+// commits after a later one was seen.
 func (t *tx) Changes(after uint64, fn func(seq uint64, patientID string) error) (uint64, error) {
 	s := t.s
-	if after == ^uint64(0)-1 { // only the latest sequence: the newest patient's lastUpdated
+	if s.gpsoc {
+		return t.changesFeed(after, fn)
+	}
+	if after == store.ChangesHead { // only the latest sequence: the newest patient's lastUpdated
 		last := uint64(0)
 		_, err := s.search(t.ctx, "Patient", url.Values{"_sort": {"-_lastUpdated"}, "_count": {"1"}}, func(r fhir.Resource) error {
 			if at := lastUpdated(r); !at.IsZero() && uint64(at.UnixMilli()) > last {
@@ -342,6 +349,72 @@ func (t *tx) Changes(after uint64, fn func(seq uint64, patientID string) error) 
 }
 
 var errStopSearch = errors.New("stop search")
+
+// changesFeed reads Patient/$changes page by page.
+func (t *tx) changesFeed(after uint64, fn func(seq uint64, patientID string) error) (uint64, error) {
+	s := t.s
+	head := after == store.ChangesHead
+	if !head && time.Since(time.Unix(0, s.changesAt.Load())) < s.o.PollEvery {
+		return after, nil
+	}
+	s.changesAt.Store(time.Now().UnixNano())
+	type part struct {
+		Name           string `json:"name"`
+		ValueString    string `json:"valueString"`
+		ValueBoolean   bool   `json:"valueBoolean"`
+		ValueReference struct {
+			Reference string `json:"reference"`
+		} `json:"valueReference"`
+		Part []part `json:"part"`
+	}
+	for {
+		q := url.Values{"after": {strconv.FormatUint(after, 10)}}
+		if head {
+			q = url.Values{"_count": {"0"}}
+		}
+		var out struct {
+			Parameter []part `json:"parameter"`
+		}
+		if err := s.do(t.ctx, "GET", "Patient/$changes?"+q.Encode(), nil, nil, &out); err != nil {
+			return after, typed(err, "patient changes")
+		}
+		last, more := after, false
+		for _, p := range out.Parameter {
+			switch p.Name {
+			case "last":
+				n, err := strconv.ParseUint(p.ValueString, 10, 64)
+				if err != nil {
+					return after, fmt.Errorf("remote: Patient/$changes: last %q: %w", p.ValueString, err)
+				}
+				last = n
+			case "more":
+				more = p.ValueBoolean
+			case "change":
+				var seq uint64
+				var id string
+				for _, x := range p.Part {
+					switch x.Name {
+					case "seq":
+						seq, _ = strconv.ParseUint(x.ValueString, 10, 64)
+					case "patient":
+						id = strings.TrimPrefix(x.ValueReference.Reference, "Patient/")
+					}
+				}
+				if seq <= after || id == "" {
+					return after, fmt.Errorf("remote: Patient/$changes after %d: change %d %q out of order", after, seq, id)
+				}
+				if err := fn(seq, id); err != nil {
+					return seq, err
+				}
+				after = seq
+			}
+		}
+		if head || !more {
+			return last, nil
+		}
+		after = last
+	}
+}
 
 // Audit and AuditHead: the trail is the server's (read it there, as an admin).
 func (t *tx) Audit(after uint64, fn func(*record.AuditEvent) error) error { return nil }
@@ -424,15 +497,29 @@ func resourceOf(c *fhir.Context, e record.Entity) (fhir.Resource, error) {
 }
 
 // commit sends the buffered writes: one write as a plain create or a
-// version-checked update (If-Match), several as one transaction Bundle.
+// version-checked update (If-Match), several creates as one transaction
+// Bundle. A transaction Bundle is imported under the import rules, which
+// keep a record that already exists as it is, so an update never goes in
+// one: updates are sent first, each version-checked on its own (a conflict
+// stops the commit before anything else is sent), then the creates.
 func (w *wtx) commit() error {
-	switch len(w.puts) {
+	var creates []record.Entity
+	for _, e := range w.puts {
+		if e.Head().Version == 0 {
+			creates = append(creates, e)
+			continue
+		}
+		if err := w.one(e); err != nil {
+			return err
+		}
+	}
+	switch len(creates) {
 	case 0:
 		return nil
 	case 1:
-		return w.one(w.puts[0])
+		return w.one(creates[0])
 	}
-	return w.bundle()
+	return w.bundle(creates)
 }
 
 func (w *wtx) one(e record.Entity) error {
@@ -508,13 +595,13 @@ func locationID(loc, typ string) (string, int, bool) {
 	return parts[0], v, parts[0] != ""
 }
 
-// bundle sends several writes as one transaction: new records carry ids
+// bundle sends several creates as one transaction: new records carry ids
 // chosen here (and urn:uuid fullUrls), so they can refer to each other.
-func (w *wtx) bundle() error {
+func (w *wtx) bundle(puts []record.Entity) error {
 	c := w.fctx()
 	b := &fhir.Bundle{ResourceType: "Bundle", Type: "transaction"}
 	created := map[string]string{} // "Type/id" -> urn
-	for _, e := range w.puts {
+	for _, e := range puts {
 		m := e.Head()
 		if m.Version == 0 {
 			if m.ID == "" {
@@ -523,7 +610,7 @@ func (w *wtx) bundle() error {
 			created[typeOf(e.Kind())+"/"+m.ID] = "urn:uuid:" + m.ID
 		}
 	}
-	for _, e := range w.puts {
+	for _, e := range puts {
 		m := e.Head()
 		r, err := resourceOf(c, e)
 		if err != nil {
@@ -537,19 +624,8 @@ func (w *wtx) bundle() error {
 		for ref, urn := range created {
 			s = strings.ReplaceAll(s, `"reference":"`+ref+`"`, `"reference":"`+urn+`"`)
 		}
-		typ := typeOf(e.Kind())
-		en := fhir.BundleEntry{Resource: json.RawMessage(s)}
-		if m.Version == 0 {
-			en.FullURL = "urn:uuid:" + m.ID
-			en.Request = &fhir.BundleRequest{Method: "POST", URL: typ}
-		} else {
-			en.FullURL = w.s.base + typ + "/" + m.ID
-			im, err := w.s.ifMatch(w.ctx, typ, m.ID, m.Version)
-			if err != nil {
-				return typed(err, string(e.Kind())+" "+m.ID)
-			}
-			en.Request = &fhir.BundleRequest{Method: "PUT", URL: typ + "/" + m.ID, IfMatch: im}
-		}
+		en := fhir.BundleEntry{Resource: json.RawMessage(s), FullURL: "urn:uuid:" + m.ID,
+			Request: &fhir.BundleRequest{Method: "POST", URL: typeOf(e.Kind())}}
 		b.Entry = append(b.Entry, en)
 	}
 	body, err := fhir.Marshal(b)
@@ -562,7 +638,7 @@ func (w *wtx) bundle() error {
 	}
 	var resp fhir.Bundle
 	_ = fhir.Unmarshal(raw, &resp)
-	for i, e := range w.puts {
+	for i, e := range puts {
 		m := e.Head()
 		if i < len(resp.Entry) && resp.Entry[i].Response != nil {
 			if id, v, ok := locationID(resp.Entry[i].Response.Location, typeOf(e.Kind())); ok {
