@@ -118,6 +118,8 @@ func (t *tx) entity(r fhir.Resource) (record.Entity, error) {
 		e, _, err = fhir.ImmunisationFrom(x, rs)
 	case *fhir.Appointment:
 		e, _, err = fhir.AppointmentFrom(x, rs)
+	case *fhir.Schedule:
+		e, _, err = fhir.ScheduleFrom(x, rs)
 	case *fhir.Task:
 		if fhir.IsRecall(x) {
 			e, _, err = fhir.RecallFrom(x, rs)
@@ -251,7 +253,7 @@ func (t *tx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
 // ForEach walks patients by standard search; other kinds patient by patient.
 func (t *tx) ForEach(kind record.Kind, fn func(record.Entity) error) error {
 	if kind == record.KindSession {
-		return nil
+		return t.forEachSession(fn)
 	}
 	if kind == record.KindPatient {
 		_, err := t.s.search(t.ctx, "Patient", url.Values{}, func(r fhir.Resource) error {
@@ -487,6 +489,8 @@ func resourceOf(c *fhir.Context, e record.Entity) (fhir.Resource, error) {
 		return c.TaskResource(x), nil
 	case *record.Recall:
 		return c.RecallResource(x), nil
+	case *record.Session:
+		return c.ScheduleResource(x), nil
 	}
 	for _, r := range rs {
 		if r.FHIRType() == typeOf(e.Kind()) {
@@ -531,6 +535,7 @@ func (w *wtx) one(e record.Entity) error {
 	if err != nil {
 		return err
 	}
+	withRetractionReason(r, m.Retraction)
 	var hdr map[string]string
 	method, path := "POST", typ
 	if creating {
