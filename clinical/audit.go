@@ -2,6 +2,7 @@ package clinical
 
 import (
 	"context"
+	"errors"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -13,6 +14,7 @@ type AuditFilter struct {
 	PatientID string
 	User      string
 	Limit     int // the last N
+	First     int // the first N (paging through the trail); 0: all
 }
 
 // AuditEvents lists the audit trail (admins only; the listing is itself audited).
@@ -22,7 +24,18 @@ func (s *Service) AuditEvents(ctx context.Context, f AuditFilter) ([]*record.Aud
 	}
 	var out []*record.AuditEvent
 	err := s.p.st.View(ctx, func(tx store.Tx) error {
-		return tx.Audit(f.After, func(ev *record.AuditEvent) error {
+		after := f.After
+		if f.Limit > 0 && f.PatientID == "" && f.User == "" {
+			// The last N of the whole trail: start N before its head, not at its beginning.
+			head, _, err := tx.AuditHead()
+			if err != nil {
+				return err
+			}
+			if head > uint64(f.Limit) {
+				after = max(after, head-uint64(f.Limit))
+			}
+		}
+		err := tx.Audit(after, func(ev *record.AuditEvent) error {
 			if f.PatientID != "" && ev.PatientID != f.PatientID {
 				return nil
 			}
@@ -33,8 +46,15 @@ func (s *Service) AuditEvents(ctx context.Context, f AuditFilter) ([]*record.Aud
 			if f.Limit > 0 && len(out) > f.Limit {
 				out = out[1:]
 			}
+			if f.First > 0 && len(out) == f.First {
+				return errStop
+			}
 			return nil
 		})
+		if errors.Is(err, errStop) {
+			err = nil
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err

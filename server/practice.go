@@ -1,14 +1,19 @@
 package server
 
 // The practice beyond its patients' records, as standard FHIR: the patient
-// change feed remote workstations follow (Patient/$changes).
+// change feed remote workstations follow (Patient/$changes), and the audit
+// trail (AuditEvent).
 
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/record"
 )
 
 // changes is GET Patient/$changes?after=N&_count=M: the patients changed
@@ -59,4 +64,167 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, svc *clinical.S
 	w.Header().Set("Content-Type", fhirJSON)
 	_, _ = w.Write(b)
 	return nil
+}
+
+// ---- the audit trail: AuditEvent ----
+
+// auditSearch is GET AuditEvent: the practice's hash-chained audit trail,
+// oldest first, for admins only (the services refuse anyone else, and audit
+// the refusal and every listing). seq=gtN starts after event N (a custom
+// number parameter: the trail's own sequence), _count is the page size, and
+// _sort=-seq with _count=N gives the last N (N=1: the chain's head). Each
+// event carries its place in the chain (seq, prevHash, hash) in the
+// record-extra extension, so a client can check the chain.
+func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "seq", "_count", "_sort", "_format", "_pretty":
+		default:
+			return errorf(http.StatusBadRequest, "not-supported", "search parameter %q is not supported for AuditEvent (seq, _count, _sort)", k)
+		}
+	}
+	count, _, err := paging(q)
+	if err != nil {
+		return err
+	}
+	f := clinical.AuditFilter{First: count}
+	if v := q.Get("seq"); v != "" {
+		n, err := strconv.ParseUint(strings.TrimPrefix(v, "gt"), 10, 64)
+		if err != nil || !strings.HasPrefix(v, "gt") {
+			return errorf(http.StatusBadRequest, "value", "seq %q: only seq=gtN (events after N) is supported", v)
+		}
+		f.After = n
+	}
+	switch q.Get("_sort") {
+	case "", "seq":
+	case "-seq":
+		f.First, f.Limit = 0, count
+	default:
+		return errorf(http.StatusBadRequest, "not-supported", "_sort %q: AuditEvent sorts by seq or -seq", q.Get("_sort"))
+	}
+	evs, err := svc.AuditEvents(ctx, f)
+	if err != nil {
+		return err
+	}
+	c, err := s.fhirContext(ctx)
+	if err != nil {
+		return err
+	}
+	base := baseURL(r)
+	n := len(evs)
+	b := &fhir.Bundle{ResourceType: "Bundle", Type: "searchset",
+		Link: []fhir.BundleLink{{Relation: "self", URL: base + strings.TrimPrefix(r.URL.RequestURI(), "/")}}}
+	if f.Limit > 0 { // newest first
+		for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
+			evs[i], evs[j] = evs[j], evs[i]
+		}
+	} else if count > 0 && n == count {
+		b.Link = append(b.Link, fhir.BundleLink{Relation: "next",
+			URL: base + "AuditEvent?" + url.Values{"seq": {"gt" + strconv.FormatUint(evs[n-1].Seq, 10)}, "_count": {strconv.Itoa(count)}}.Encode()})
+	}
+	all := func(record.Kind) bool { return true }
+	for _, ev := range evs {
+		res := c.AuditEventResource(ev, all)
+		raw, err := fhir.Marshal(res)
+		if err != nil {
+			return err
+		}
+		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "AuditEvent/" + res.ID, Resource: raw, Search: &fhir.BundleSearch{Mode: "match"}})
+	}
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}
+
+// auditCreate is POST AuditEvent: a workstation reports an event only it
+// knows of (the reason it opened a sensitive record, a find in its own
+// index). The server records it under the token's user and its own clock
+// (clinical.RecordClientEvents), and answers with the event as recorded,
+// with its place in the chain. Any role may report its own events.
+func (s *Server) auditCreate(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	_, res, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	a, ok := res.(*fhir.AuditEvent)
+	if !ok {
+		return errorf(http.StatusBadRequest, "invalid", "resourceType %q posted to /AuditEvent", res.FHIRType())
+	}
+	evs, err := clientEvents([]*fhir.AuditEvent{a})
+	if err != nil {
+		return err
+	}
+	if err := svc.RecordClientEvents(r.Context(), evs); err != nil {
+		return err
+	}
+	c, err := s.fhirContext(r.Context())
+	if err != nil {
+		return err
+	}
+	out := c.AuditEventResource(evs[0], func(record.Kind) bool { return true })
+	w.Header().Set("Location", baseURL(r)+"AuditEvent/"+out.ID)
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// clientEvents reads reported events: this system's mapping (the
+// record-extra extension) is required, as only it says what happened to
+// which record.
+func clientEvents(as []*fhir.AuditEvent) ([]*record.AuditEvent, error) {
+	var out []*record.AuditEvent
+	for i, a := range as {
+		ev, ok := fhir.AuditEventFrom(a)
+		if !ok {
+			return nil, errorf(http.StatusUnprocessableEntity, "invalid", "AuditEvent %d: not in this system's mapping (the record-extra extension names the action)", i)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// auditBatch records a batch or transaction Bundle that holds only AuditEvent
+// POSTs (a workstation's events of one commit) in one transaction; false
+// when the Bundle holds anything else.
+func (s *Server) auditBatch(w http.ResponseWriter, r *http.Request, svc *clinical.Service, b *fhir.Bundle) (bool, error) {
+	var as []*fhir.AuditEvent
+	for _, e := range b.Entry {
+		if e.Request == nil || e.Request.Method != "POST" || e.Request.URL != "AuditEvent" {
+			return false, nil
+		}
+		res, err := fhir.Parse(e.Resource)
+		if err != nil {
+			return true, errorf(http.StatusBadRequest, "structure", "%s", err.Error())
+		}
+		a, ok := res.(*fhir.AuditEvent)
+		if !ok {
+			return false, nil
+		}
+		as = append(as, a)
+	}
+	if len(as) == 0 {
+		return false, nil
+	}
+	evs, err := clientEvents(as)
+	if err != nil {
+		return true, err
+	}
+	if err := svc.RecordClientEvents(r.Context(), evs); err != nil {
+		return true, err
+	}
+	c, err := s.fhirContext(r.Context())
+	if err != nil {
+		return true, err
+	}
+	out := &fhir.Bundle{ResourceType: "Bundle", Type: b.Type + "-response"}
+	for _, ev := range evs {
+		raw, err := fhir.Marshal(c.AuditEventResource(ev, func(record.Kind) bool { return true }))
+		if err != nil {
+			return true, err
+		}
+		out.Entry = append(out.Entry, fhir.BundleEntry{Resource: raw,
+			Response: &fhir.BundleResponse{Status: "201 Created", Location: "AuditEvent/audit-" + strconv.FormatUint(ev.Seq, 10)}})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return true, nil
 }

@@ -78,6 +78,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metadata", s.metadata)
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
+	s.mux.Handle("GET /AuditEvent", s.auth(s.auditSearch))
+	s.mux.Handle("POST /AuditEvent", s.auth(s.auditCreate))
 	s.mux.Handle("GET /Patient/{id}/$everything", s.auth(s.everything))
 	s.mux.Handle("GET /{type}/{id}/_history/{vid}", s.auth(s.vread))
 	s.mux.Handle("GET /{type}/{id}/_history", s.auth(s.history))

@@ -328,6 +328,9 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, svc *clinic
 	if !ok || (b.Type != "transaction" && b.Type != "batch") {
 		return errorf(http.StatusBadRequest, "invalid", "POST to the base takes a transaction or batch Bundle")
 	}
+	if done, err := s.auditBatch(w, r, svc, b); done || err != nil {
+		return err
+	}
 	for i, e := range b.Entry {
 		if e.Request != nil && e.Request.Method != "POST" && e.Request.Method != "PUT" {
 			return errorf(http.StatusBadRequest, "not-supported", "entry %d: %s in a transaction is not supported (POST and PUT only)", i, e.Request.Method)

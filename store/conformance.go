@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,14 +208,41 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		})
 	})
 
+	// A server audits every request itself, so the trail grows between the
+	// suite's own events: the contracts are about the suite's events, and
+	// that the chain links. (That an embedded file's trail is exactly the
+	// events appended, numbered from 1, is asserted in store/bolt's tests.)
+	auditHead := func(t *testing.T, s Store) (seq uint64, hash string) {
+		t.Helper()
+		if err := s.View(ctx, func(tx Tx) error {
+			var err error
+			seq, hash, err = tx.AuditHead()
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return seq, hash
+	}
+	trail := func(t *testing.T, s Store, after uint64) []*record.AuditEvent {
+		t.Helper()
+		var evs []*record.AuditEvent
+		if err := s.View(ctx, func(tx Tx) error {
+			return tx.Audit(after, func(ev *record.AuditEvent) error { evs = append(evs, ev); return nil })
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+
 	t.Run("a failed transaction writes nothing", func(t *testing.T) {
-		s := open(t, record.RoleGP)
+		s := open(t, record.RoleAdmin)
+		before, _ := auditHead(t, s)
 		boom := errors.New("boom")
 		err := s.Update(ctx, func(tx WTx) error {
 			if err := tx.Put(newPatient("9434765919", "Smith")); err != nil {
 				return err
 			}
-			if err := tx.Append(&record.AuditEvent{User: "admin", Action: "create"}); err != nil {
+			if err := tx.Append(&record.AuditEvent{User: "admin", Action: "create", Reason: "conformance: rolled back"}); err != nil {
 				return err
 			}
 			return boom
@@ -226,36 +254,52 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 			if n := tx.Count(record.KindPatient); n != 0 {
 				t.Errorf("patients after rollback = %d", n)
 			}
-			if seq, _, _ := tx.AuditHead(); seq != 0 {
-				t.Errorf("audit events after rollback = %d", seq)
-			}
 			return nil
 		})
+		for _, ev := range trail(t, s, before) {
+			if ev.Reason == "conformance: rolled back" {
+				t.Errorf("the rolled-back transaction's audit event is in the trail (seq %d)", ev.Seq)
+			}
+		}
 	})
 
 	t.Run("audit chain", func(t *testing.T) {
-		s := open(t, record.RoleGP)
+		s := open(t, record.RoleAdmin)
+		before, beforeHash := auditHead(t, s)
+		var appended []*record.AuditEvent
 		for i := 0; i < 3; i++ {
-			if err := s.Update(ctx, func(tx WTx) error {
-				return tx.Append(&record.AuditEvent{At: now, User: "admin", Action: "read", Kind: record.KindPatient, EntityID: "x"})
-			}); err != nil {
+			ev := &record.AuditEvent{At: now, User: "admin", Action: "read", Kind: record.KindPatient, EntityID: "x",
+				Reason: "conformance " + string(rune('a'+i))}
+			if err := s.Update(ctx, func(tx WTx) error { return tx.Append(ev) }); err != nil {
 				t.Fatal(err)
 			}
-		}
-		var evs []*record.AuditEvent
-		_ = s.View(ctx, func(tx Tx) error {
-			return tx.Audit(0, func(ev *record.AuditEvent) error { evs = append(evs, ev); return nil })
-		})
-		if len(evs) != 3 {
-			t.Fatalf("events = %d", len(evs))
-		}
-		for i, ev := range evs {
-			if ev.Seq != uint64(i+1) || ev.Hash == "" {
-				t.Errorf("event %d: seq %d hash %q", i, ev.Seq, ev.Hash)
+			if ev.Seq <= before || ev.Hash == "" || (i > 0 && ev.Seq <= appended[i-1].Seq) {
+				t.Errorf("event %d appended at seq %d hash %q (trail head was %d)", i, ev.Seq, ev.Hash, before)
 			}
-			if i > 0 && ev.PrevHash != evs[i-1].Hash {
-				t.Errorf("event %d does not link to %d", ev.Seq, evs[i-1].Seq)
+			appended = append(appended, ev)
+		}
+		evs := trail(t, s, before)
+		var ours []*record.AuditEvent
+		prevSeq, prevHash := before, beforeHash
+		for _, ev := range evs {
+			if ev.Seq != prevSeq+1 || ev.Hash == "" || ev.PrevHash != prevHash {
+				t.Errorf("event %d (prev %q) does not follow event %d (hash %q)", ev.Seq, ev.PrevHash, prevSeq, prevHash)
 			}
+			prevSeq, prevHash = ev.Seq, ev.Hash
+			if strings.HasPrefix(ev.Reason, "conformance ") {
+				ours = append(ours, ev)
+			}
+		}
+		if len(ours) != 3 {
+			t.Fatalf("the trail after %d holds %d of the 3 appended events", before, len(ours))
+		}
+		for i, ev := range ours {
+			if ev.Reason != appended[i].Reason || ev.Seq != appended[i].Seq || ev.Hash != appended[i].Hash || ev.Action != "read" || ev.EntityID != "x" {
+				t.Errorf("trail event %d = %+v, appended %+v", i, ev, appended[i])
+			}
+		}
+		if head, hash := auditHead(t, s); head < prevSeq || (head == prevSeq && hash != prevHash) {
+			t.Errorf("audit head %d %q, behind the trail's last event %d %q", head, hash, prevSeq, prevHash)
 		}
 	})
 

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -65,6 +66,34 @@ func TestChangesAndRowsExactly(t *testing.T) {
 		_ = tx.SearchRows(func(id string, row []byte) error { rows[id] = string(row); return nil })
 		if rows[ids[0]] != "row Smith" || rows[ids[1]] != "row Nowak" {
 			t.Errorf("rows = %q", rows)
+		}
+		return nil
+	})
+}
+
+// The embedded file's trail is exactly the events appended, numbered from 1,
+// and a rolled-back transaction leaves it as it was (a server's trail also
+// holds the server's own events, so the suite asserts less).
+func TestAuditExactly(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	for i := 0; i < 3; i++ {
+		if err := s.Update(ctx, func(tx store.WTx) error {
+			return tx.Append(&record.AuditEvent{User: "admin", Action: "read"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.Update(ctx, func(tx store.WTx) error {
+		_ = tx.Append(&record.AuditEvent{User: "admin", Action: "create"})
+		return errors.New("boom")
+	})
+	_ = s.View(ctx, func(tx store.Tx) error {
+		var seqs []uint64
+		_ = tx.Audit(0, func(ev *record.AuditEvent) error { seqs = append(seqs, ev.Seq); return nil })
+		head, _, err := tx.AuditHead()
+		if len(seqs) != 3 || seqs[0] != 1 || seqs[2] != 3 || head != 3 || err != nil {
+			t.Errorf("trail %v head %d, %v; want 1, 2, 3 and head 3", seqs, head, err)
 		}
 		return nil
 	})

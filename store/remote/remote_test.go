@@ -318,3 +318,37 @@ func TestFindFollowsOtherClients(t *testing.T) {
 		t.Fatalf("find after another client registered Nowak: %+v, %v", got, err)
 	}
 }
+
+// A workstation's audit events reach the server's trail, recorded under the
+// token's user and the server's clock whatever the client says (the reason
+// a sensitive record was opened is known only to the client; who and when
+// must not be the client's to choose). Only an admin reads the trail; a
+// GP's attempt is refused and audited.
+func TestClientAuditEvents(t *testing.T) {
+	gp, p := serve(t)
+	forged := time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := &record.AuditEvent{At: forged, User: "admin", Role: record.RoleAdmin, Action: "read", Kind: record.KindPatient,
+		EntityID: "x", Reason: "safeguarding review", Source: "tui"}
+	if err := gp.Update(ctx, func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
+		t.Fatal(err)
+	}
+	if ev.User != "dr.who" || ev.Role != record.RoleGP || ev.At.Equal(forged) || ev.Seq == 0 || ev.Hash == "" {
+		t.Errorf("recorded as %+v, want dr.who, gp, the server's clock and a place in the chain", ev)
+	}
+	err := gp.View(ctx, func(tx store.Tx) error { return tx.Audit(0, func(*record.AuditEvent) error { return nil }) })
+	var pe *record.PermissionError
+	if !errors.As(err, &pe) {
+		t.Errorf("a GP reading the trail: %v, want a permission error", err)
+	}
+	var found, denied bool
+	_ = p.Store().View(ctx, func(tx store.Tx) error {
+		return tx.Audit(0, func(e *record.AuditEvent) error {
+			found = found || (e.Reason == "safeguarding review" && e.User == "dr.who" && e.Source == "tui" && e.Seq == ev.Seq)
+			denied = denied || (e.User == "dr.who" && e.Outcome == "denied")
+			return nil
+		})
+	})
+	if !found || !denied {
+		t.Errorf("server trail: client event found %v, GP's refused read audited %v", found, denied)
+	}
+}

@@ -418,15 +418,50 @@ func (t *tx) changesFeed(after uint64, fn func(seq uint64, patientID string) err
 	}
 }
 
-// Audit and AuditHead: the trail is the server's (read it there, as an admin).
-func (t *tx) Audit(after uint64, fn func(*record.AuditEvent) error) error { return nil }
-func (t *tx) AuditHead() (uint64, string, error)                          { return 0, "", nil }
+// Audit reads `gpsoc serve`'s own hash-chained trail as AuditEvent
+// resources (seq=gtN, page by page; admins only, the server answers 403 to
+// anyone else). Another vendor's server keeps its trail its own way: none
+// is read here.
+func (t *tx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
+	if !t.s.gpsoc {
+		return nil
+	}
+	q := url.Values{"seq": {"gt" + strconv.FormatUint(after, 10)}, "_count": {"1000"}}
+	_, err := t.s.search(t.ctx, "AuditEvent", q, func(r fhir.Resource) error {
+		ev, ok := fhir.AuditEventFrom(r.(*fhir.AuditEvent))
+		if !ok {
+			return fmt.Errorf("remote: AuditEvent/%s: not an event of this system", *r.Head().ID)
+		}
+		return fn(ev)
+	})
+	return err
+}
+
+// AuditHead is the last event of the server's trail (_sort=-seq, _count=1).
+func (t *tx) AuditHead() (uint64, string, error) {
+	if !t.s.gpsoc {
+		return 0, "", nil
+	}
+	var seq uint64
+	var hash string
+	_, err := t.s.search(t.ctx, "AuditEvent", url.Values{"_sort": {"-seq"}, "_count": {"1"}}, func(r fhir.Resource) error {
+		if ev, ok := fhir.AuditEventFrom(r.(*fhir.AuditEvent)); ok {
+			seq, hash = ev.Seq, ev.Hash
+		}
+		return errStopSearch
+	})
+	if err != nil && !errors.Is(err, errStopSearch) {
+		return 0, "", err
+	}
+	return seq, hash, nil
+}
 
 // ---- writes ----
 
 type wtx struct {
 	tx
-	puts []record.Entity
+	puts   []record.Entity
+	events []*record.AuditEvent
 }
 
 func (w *wtx) PutPractice(p *record.Practice) error {
@@ -457,8 +492,78 @@ func (w *wtx) Put(e record.Entity) error {
 
 func (w *wtx) SetSearchRow(id string, row []byte) error { return nil }
 
-// Append: the server writes the audit event of every call itself.
-func (w *wtx) Append(ev *record.AuditEvent) error { return nil }
+// Append buffers an event for `gpsoc serve`, which audits every call
+// itself but cannot know what only the workstation knows (the reason a
+// sensitive record was opened, a find in its own index, a refusal it made):
+// the events are sent after the writes, and the server records them under
+// the token's user and its own clock. Seq, PrevHash and Hash are filled from
+// its answer. Another vendor's server audits its calls its own way.
+func (w *wtx) Append(ev *record.AuditEvent) error {
+	if w.s.gpsoc {
+		w.events = append(w.events, ev)
+	}
+	return nil
+}
+
+// sendEvents sends the buffered events: one as a POST, several as one batch.
+func (w *wtx) sendEvents() error {
+	c := w.fctx()
+	all := func(record.Kind) bool { return true }
+	var recorded []fhir.Resource
+	if len(w.events) == 1 {
+		body, err := fhir.Marshal(c.AuditEventResource(w.events[0], all))
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		if err := w.s.do(w.ctx, "POST", "AuditEvent", body, nil, &raw); err != nil {
+			return typed(err, "audit event")
+		}
+		r, err := fhir.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("remote: the recorded audit event: %w", err)
+		}
+		recorded = append(recorded, r)
+	} else {
+		b := &fhir.Bundle{ResourceType: "Bundle", Type: "batch"}
+		for _, ev := range w.events {
+			raw, err := fhir.Marshal(c.AuditEventResource(ev, all))
+			if err != nil {
+				return err
+			}
+			b.Entry = append(b.Entry, fhir.BundleEntry{Resource: raw, Request: &fhir.BundleRequest{Method: "POST", URL: "AuditEvent"}})
+		}
+		body, err := fhir.Marshal(b)
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		if err := w.s.do(w.ctx, "POST", "", body, nil, &raw); err != nil {
+			return typed(err, "audit events")
+		}
+		var resp fhir.Bundle
+		if err := fhir.Unmarshal(raw, &resp); err != nil {
+			return fmt.Errorf("remote: the recorded audit events: %w", err)
+		}
+		for _, e := range resp.Entry {
+			r, err := fhir.Parse(e.Resource)
+			if err != nil {
+				return fmt.Errorf("remote: the recorded audit events: %w", err)
+			}
+			recorded = append(recorded, r)
+		}
+	}
+	for i, r := range recorded {
+		a, ok := r.(*fhir.AuditEvent)
+		if !ok || i >= len(w.events) {
+			break
+		}
+		if got, ok := fhir.AuditEventFrom(a); ok {
+			*w.events[i] = *got
+		}
+	}
+	return nil
+}
 
 func (w *wtx) fctx() *fhir.Context {
 	u := w.user()
@@ -505,8 +610,20 @@ func resourceOf(c *fhir.Context, e record.Entity) (fhir.Resource, error) {
 // Bundle. A transaction Bundle is imported under the import rules, which
 // keep a record that already exists as it is, so an update never goes in
 // one: updates are sent first, each version-checked on its own (a conflict
-// stops the commit before anything else is sent), then the creates.
+// stops the commit before anything else is sent), then the creates. The
+// audit events go last, so none claims a write that did not happen (the
+// server has audited each write it made in any case).
 func (w *wtx) commit() error {
+	if err := w.commitPuts(); err != nil {
+		return err
+	}
+	if len(w.events) == 0 {
+		return nil
+	}
+	return w.sendEvents()
+}
+
+func (w *wtx) commitPuts() error {
 	var creates []record.Entity
 	for _, e := range w.puts {
 		if e.Head().Version == 0 {
