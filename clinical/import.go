@@ -360,7 +360,7 @@ type bulkItem struct {
 // refuses (a bad CSV row) becomes a refused item; other read errors stop the
 // run. It returns how many lines were read.
 func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode func([]byte) (record.Entity, error), write func([]bulkItem) error) (int, error) {
-	batches := make(chan []bulkItem, 1)
+	batches := make(chan []bulkItem, 2) // decoding runs ahead while a commit syncs
 	stop := make(chan struct{})
 	var readErr error
 	go func() {
@@ -400,6 +400,7 @@ func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode f
 		}
 	}()
 	defer close(stop)
+	defer BatchGC()()
 	hold := newBulkHold(s.p.st)
 	defer hold.done()
 	read := 0

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"runtime/debug"
 
 	"github.com/charmbracelet/x/term"
+
+	"github.com/opengpsoc/gpsoc/clinical"
 )
 
 // IOStreams is all terminal I/O: commands never touch os.Stdout directly.
@@ -46,12 +47,8 @@ func (s *IOStreams) Color() bool { return s.outTTY && !s.colorOff }
 // SetTerminal forces terminal behaviour (tests).
 func (s *IOStreams) SetTerminal(tty bool) { s.outTTY, s.inTTY = tty, tty }
 
-// batchGC lets a batch command (imports, the generator) run with a garbage
-// collection target of 200% unless GOGC says otherwise: these commands make
-// much short-lived garbage with a small live heap, and collecting half as
-// often took a tenth off generating and loading a 100k-patient practice.
-func batchGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
-}
+// batchGC lets a batch command (imports, the generator) collect garbage
+// less often for the rest of the process, as clinical's bulk runs do for
+// themselves (clinical.BatchGC): collecting half as often took a tenth off
+// generating and loading a 100k-patient practice.
+func batchGC() { clinical.BatchGC() }

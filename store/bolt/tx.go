@@ -70,6 +70,10 @@ type wtx struct {
 	// lastKey is the key of the last patient Put or looked up, so
 	// SetSearchRow and the records of the same patient need no lookup.
 	lastID, lastKey string
+	// highID is, per kind, the greatest id in the kind's id index (read
+	// once, then kept as creates add to it). A create whose id is greater
+	// cannot clash, so it needs no lookup: new ids are UUIDv7, which grow.
+	highID map[record.Kind]string
 }
 
 func newWtx(tx *bbolt.Tx) *wtx { return &wtx{rtx: rtx{tx: tx}} }
@@ -445,7 +449,7 @@ func (t *wtx) Put(e record.Entity) error {
 	}
 	var key []byte
 	var cur curMeta
-	if m.ID != "" {
+	if m.ID != "" && !t.aboveHigh(kind, m.ID) {
 		key = t.key(kind, m.ID)
 	}
 	creating := key == nil
@@ -498,6 +502,9 @@ func (t *wtx) Put(e record.Entity) error {
 		key = u64(seq)
 		if err := t.ab(idBucket(kind)).Put([]byte(m.ID), key); err != nil {
 			return err
+		}
+		if t.aboveHigh(kind, m.ID) {
+			t.highID[kind] = m.ID
 		}
 		t.bump(kind)
 		if patientKey != nil {
@@ -576,6 +583,24 @@ func (t *rtx) AppointmentsBetween(from, to time.Time, fn func(*record.Appointmen
 	return nil
 }
 
+// aboveHigh reports whether id is greater than every id of its kind, and
+// so new. It loads the kind's greatest id on first use (highID also serves
+// the id-index update in Put, which needs it loaded).
+func (t *wtx) aboveHigh(kind record.Kind, id string) bool {
+	if t.highID == nil {
+		t.highID = map[record.Kind]string{}
+	}
+	hi, ok := t.highID[kind]
+	if !ok {
+		if b := t.b(idBucket(kind)); b != nil {
+			k, _ := b.Cursor().Last()
+			hi = string(k)
+		}
+		t.highID[kind] = hi
+	}
+	return id > hi
+}
+
 func (t *wtx) bump(kind record.Kind) {
 	if t.counts == nil {
 		t.counts = map[record.Kind]uint64{}
@@ -625,10 +650,22 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 	if ev.Outcome == "" {
 		ev.Outcome = "ok"
 	}
-	body := appendAudit(make([]byte, 0, 384), ev)
-	ev.Hash = AuditHash(prev, body)
-	v := make([]byte, 0, len(ev.Hash)+1+len(body))
-	v = append(append(append(v, ev.Hash...), '\n'), body...)
+	// One buffer: "prev\nbody" is hashed (AuditHash, without its
+	// allocations), then prev is overwritten by the new hash, which is what
+	// is stored: "hash\nbody".
+	buf := append(append(make([]byte, 0, 64+1+448), prev...), '\n')
+	buf = appendAudit(buf, ev)
+	sum := sha256.Sum256(buf)
+	var hx [2 * sha256.Size]byte
+	hex.Encode(hx[:], sum[:])
+	ev.Hash = string(hx[:])
+	v := buf
+	if len(prev) == len(hx) {
+		copy(v, hx[:])
+	} else {
+		body := buf[len(prev)+1:]
+		v = append(append(append(make([]byte, 0, len(hx)+1+len(body)), hx[:]...), '\n'), body...)
+	}
 	if err := ab.Put(u64(seq), v); err != nil {
 		return err
 	}
