@@ -37,6 +37,8 @@ type Factory struct {
 	st       store.Store
 	stErr    error
 	practice *clinical.Practice
+	// remoteUser is, in remote mode, whose the token is (commands/remote.go).
+	remoteUser string
 }
 
 // NewFactory makes the production factory.
@@ -155,8 +157,12 @@ func (f *Factory) terms() clinical.Terminology {
 }
 
 // ActingUser is --as, else GPSOC_USER, else config user, else the login name
-// (used only if such a gpsoc user exists, checked by Service).
+// (used only if such a gpsoc user exists, checked by Service). In remote mode
+// it is the token's holder, once the store is open.
 func (f *Factory) ActingUser() (name string, explicit bool) {
+	if f.remoteUser != "" { // remote mode: the token's holder, whoever --as names (checked at open)
+		return f.remoteUser, true
+	}
 	if f.AsFlag != "" {
 		return f.AsFlag, true
 	}

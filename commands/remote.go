@@ -66,9 +66,23 @@ func openRemote(f *Factory, create bool) (store.Store, error) {
 	if pname == "" {
 		pname = u
 	}
-	return remote.Open(context.Background(), remote.Options{URL: u, Token: tok, User: name, Role: role,
+	st, err := remote.Open(context.Background(), remote.Options{URL: u, Token: tok, User: name, Role: role,
 		Practice:  record.Practice{Name: pname, ODS: ods},
 		SearchRow: searchRow})
+	if err != nil {
+		return nil, err
+	}
+	// The token decides who is acting: a server that says whose it is
+	// (`gpsoc serve` does) makes its holder the acting user, and a user named
+	// otherwise (--as, GPSOC_USER, config user) who is someone else is a
+	// usage error, never silently ignored.
+	if tu, ok := st.TokenUser(); ok {
+		if name, explicit := f.ActingUser(); explicit && name != tu {
+			return nil, usagef("in remote mode the token decides who is acting: this token (remote.token / GPSOC_REMOTE_TOKEN) is %s's, not %s's; use %s's token, or leave out --as", tu, name, name)
+		}
+		f.remoteUser = tu
+	}
+	return st, nil
 }
 
 // searchRow is a patient's find row, so the local find index loads from any FHIR server.

@@ -77,7 +77,10 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		"rest": []any{map[string]any{
 			"mode": "server",
 			"security": map[string]any{
-				"cors":        false,
+				"cors": false,
+				// SMART's oauth-uris: where a client learns whose its token is (server/introspect.go).
+				"extension": []any{map[string]any{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+					"extension": []any{map[string]any{"url": "introspect", "valueUri": baseURL(r) + "introspect"}}}},
 				"description": "Bearer tokens made by `gpsoc user token NAME`; each maps to a practice user and role. Every call is audited. A record marked sensitive opens only with a reason in the X-Access-Reason header.",
 			},
 			"resource":    rs,

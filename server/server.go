@@ -76,6 +76,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, svc *clinical.Serv
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metadata", s.metadata)
+	s.mux.Handle("POST /introspect", s.auth(s.introspect))
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
 	s.mux.Handle("GET /AuditEvent", s.auth(s.auditSearch))

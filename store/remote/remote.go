@@ -65,6 +65,8 @@ type Store struct {
 	// names the software): the practice, users, audit trail and change feed
 	// are then the server's, read and written through it.
 	gpsoc bool
+	// tokenUser is whose the token is, as the server said (whoami.go).
+	tokenUser string
 }
 
 // Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
@@ -102,6 +104,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("remote %s: not a FHIR R4 server (metadata: %s %s)", s.base, cs.ResourceType, cs.FHIRVersion)
 	}
 	s.gpsoc = cs.Software.Name == "gpsoc"
+	if err := s.identify(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
