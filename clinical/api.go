@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -96,4 +98,150 @@ func (s *Service) RecordClientEvents(ctx context.Context, evs []*record.AuditEve
 		}
 		return nil
 	})
+}
+
+// ---- the practice and its users over the API ----
+
+// ReadPractice is the practice, for any user (a workstation needs its name
+// and settings: nurse prescribing, idle lock); the read is audited.
+func (s *Service) ReadPractice(ctx context.Context) (*record.Practice, error) {
+	var pr *record.Practice
+	err := s.p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		pr, err = tx.Practice()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pr, s.audit(ctx, s.event("read", "practice", pr.ODS, "", pr.Version))
+}
+
+// ReadUsers lists the practice's users (name: that one only, or not found),
+// for any user (records name their clinicians); the read is audited. Token
+// hashes are cleared: they never leave the services.
+func (s *Service) ReadUsers(ctx context.Context, name string) ([]record.User, error) {
+	var us []record.User
+	err := s.p.st.View(ctx, func(tx store.Tx) error {
+		if name != "" {
+			u, err := tx.User(name)
+			if err == nil {
+				us = []record.User{*u}
+			}
+			return err
+		}
+		var err error
+		us, err = tx.Users()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range us {
+		us[i].TokenHash = ""
+	}
+	action := "list"
+	if name != "" {
+		action = "read"
+	}
+	return us, s.audit(ctx, s.event(action, "user", name, "", 0))
+}
+
+// UpdatePractice replaces the practice's name and settings (admins only),
+// based on version next.Version: a stale one is a conflict naming who
+// changed it. Settings are checked as `gpsoc practice set` checks them,
+// except the passphrase, which arrives already hashed (a workstation hashes
+// it; empty clears it). The ODS code is the practice's identity and does
+// not change.
+func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*record.Practice, error) {
+	if err := s.require(ctx, ActAdmin, ""); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(next.Name) == "" {
+		return nil, record.Invalid(SettingName, next.Name, "a practice name is required")
+	}
+	settings := map[string]string{}
+	for k, v := range next.Settings {
+		switch k {
+		case SettingNursePrescribing:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, record.Invalid(k, v, "must be true or false")
+			}
+			v = strconv.FormatBool(b)
+		case SettingIdleLock:
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return nil, record.Invalid(k, v, "must be a duration such as 5m (0 never locks)")
+			}
+			v = d.String()
+		case SettingPassphrase:
+			if parts := strings.Split(v, ":"); v != "" && (len(parts) != 3 || parts[0] != "sha256" || len(parts[1]) != 32 || len(parts[2]) != 64) {
+				return nil, record.Invalid(k, "…", "must be a hashed passphrase (sha256:salt:hash), or empty to clear it")
+			}
+		default:
+			return nil, record.Invalid("key", k, "unknown setting: use one of %s", strings.Join(SettingKeys(), ", "))
+		}
+		if v != "" {
+			settings[k] = v
+		}
+	}
+	var out record.Practice
+	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		cur, err := tx.Practice()
+		if err != nil {
+			return err
+		}
+		if next.ODS != "" && next.ODS != cur.ODS {
+			return record.Invalid("ods", next.ODS, "the practice is %s: its ODS code does not change", cur.ODS)
+		}
+		out = *cur
+		out.Name, out.Settings, out.Version = strings.TrimSpace(next.Name), settings, next.Version
+		out.RecordedAt, out.RecordedBy = s.p.now().UTC(), s.user.Name
+		if err := tx.PutPractice(&out); err != nil {
+			return err
+		}
+		return tx.Append(s.event("update", "practice", out.ODS, "", out.Version))
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.practice = out
+	return &out, nil
+}
+
+// UpdateUser changes a user's role, registration number and prescriber flag
+// (admins only), based on version u.Version: a stale one is a conflict. The
+// user's API token stays as it was (tokens are made with `gpsoc user token`
+// on the server, never sent).
+func (s *Service) UpdateUser(ctx context.Context, u record.User) (*record.User, error) {
+	if err := s.require(ctx, ActAdmin, ""); err != nil {
+		return nil, err
+	}
+	if _, err := record.ParseRole(string(u.Role)); err != nil {
+		return nil, err
+	}
+	if u.Prescriber && u.Role != record.RoleGP && u.Role != record.RoleNurse {
+		return nil, record.Invalid("prescriber", "true", "only gp and nurse users can be prescribers, not %s", u.Role)
+	}
+	if u.Prescriber && u.RegNumber == "" && u.Role == record.RoleNurse {
+		return nil, record.Invalid("reg-number", "", "a nurse prescriber needs a professional registration number")
+	}
+	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		cur, err := tx.User(u.Name)
+		if err != nil {
+			return err
+		}
+		u.TokenHash = cur.TokenHash
+		u.RecordedAt, u.RecordedBy = s.p.now().UTC(), s.user.Name
+		if err := tx.PutUser(&u); err != nil {
+			return err
+		}
+		return tx.Append(s.event("update", "user", u.Name, "", u.Version))
+	})
+	if err != nil {
+		return nil, err
+	}
+	u.TokenHash = ""
+	return &u, nil
 }

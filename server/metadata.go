@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/opengpsoc/gpsoc/fhir"
 )
 
 // metadata is the CapabilityStatement: exactly what this server implements.
@@ -65,6 +67,21 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 			param{"_offset", "number", "page start"}, param{"_sort", "special", sortDoc(t)})
 		rs = append(rs, res)
 	}
+	// The practice, its users and its audit trail (server/practice.go).
+	rs = append(rs,
+		resource{Type: "Organization", Versioning: "versioned-update",
+			Interaction: []interaction{{Code: "read"}, {Code: "search-type"},
+				{Code: "update", Documentation: "the practice's name and settings: admins only; If-Match required, a stale version is 412"}},
+			SearchParam: []param{{"identifier", "token", "ODS code"}, {"_id", "token", "ODS code"}}},
+		resource{Type: "Practitioner", Versioning: "versioned-update",
+			Interaction: []interaction{{Code: "read"}, {Code: "search-type"}, {Code: "create", Documentation: "a new user: admins only"},
+				{Code: "update", Documentation: "a user's role, registration and prescriber flag: admins only; If-Match required, a stale version is 412"}},
+			SearchParam: []param{{"identifier", "token", "user name (" + fhir.SystemUserName + "|name)"}, {"_id", "token", "logical id"}}},
+		resource{Type: "AuditEvent", Versioning: "no-version",
+			Interaction: []interaction{{Code: "search-type", Documentation: "the hash-chained trail, oldest first: admins only"},
+				{Code: "create", Documentation: "an event the workstation reports; recorded under the token's user and the server's clock"}},
+			SearchParam: []param{{"seq", "number", "gtN: events after sequence N"}, {"_count", "number", "page size"},
+				{"_sort", "special", "seq or -seq (with _count=1: the chain's head)"}}})
 	cs := map[string]any{
 		"resourceType":   "CapabilityStatement",
 		"status":         "active",

@@ -228,3 +228,244 @@ func (s *Server) auditBatch(w http.ResponseWriter, r *http.Request, svc *clinica
 	writeJSON(w, http.StatusOK, out)
 	return true, nil
 }
+
+// ---- the practice (Organization) and its users (Practitioner) ----
+
+// onlyParams refuses search parameters other than those named.
+func onlyParams(q url.Values, t string, names ...string) error {
+	for k := range q {
+		ok := commonParams[k]
+		for _, n := range names {
+			ok = ok || k == n
+		}
+		if !ok {
+			return errorf(http.StatusBadRequest, "not-supported", "search parameter %q is not supported for %s (%s)", k, t, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// tokenMatch reports whether a token search value (system|value or value) names value in system.
+func tokenMatch(v, system, value string) bool {
+	sys, val, ok := strings.Cut(v, "|")
+	if !ok {
+		return v == value
+	}
+	return (sys == "" || sys == system) && val == value
+}
+
+// writeBundle sends resources as a searchset.
+func writeBundle(w http.ResponseWriter, r *http.Request, rs []fhir.Resource) error {
+	base := baseURL(r)
+	n := len(rs)
+	b := &fhir.Bundle{ResourceType: "Bundle", Type: "searchset", Total: &n,
+		Link: []fhir.BundleLink{{Relation: "self", URL: base + strings.TrimPrefix(r.URL.RequestURI(), "/")}}}
+	for _, res := range rs {
+		raw, err := fhir.Marshal(res)
+		if err != nil {
+			return err
+		}
+		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + res.FHIRType() + "/" + *res.Head().ID, Resource: raw,
+			Search: &fhir.BundleSearch{Mode: "match"}})
+	}
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}
+
+// practiceResource is the practice as served.
+func practiceResource(pr *record.Practice) *fhir.Organization {
+	return (&fhir.Context{Practice: *pr}).PracticeResource()
+}
+
+// organizationSearch is GET Organization: the practice (identifier, _id).
+func (s *Server) organizationSearch(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	q := r.URL.Query()
+	if err := onlyParams(q, "Organization", "identifier", "_id"); err != nil {
+		return err
+	}
+	pr, err := svc.ReadPractice(r.Context())
+	if err != nil {
+		return err
+	}
+	var rs []fhir.Resource
+	if (q.Get("identifier") == "" || tokenMatch(q.Get("identifier"), record.SystemODS, pr.ODS)) && (q.Get("_id") == "" || q.Get("_id") == pr.ODS) {
+		rs = append(rs, practiceResource(pr))
+	}
+	return writeBundle(w, r, rs)
+}
+
+// organizationRead is GET Organization/{ods}.
+func (s *Server) organizationRead(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	pr, err := svc.ReadPractice(r.Context())
+	if err != nil {
+		return err
+	}
+	if r.PathValue("id") != pr.ODS {
+		return &record.NotFoundError{Kind: "Organization", ID: r.PathValue("id")}
+	}
+	writeResource(w, r, http.StatusOK, practiceResource(pr))
+	return nil
+}
+
+// organizationUpdate is PUT Organization/{ods} with If-Match: the practice's
+// name and settings (admins only; a stale version is 412). An Organization
+// without this system's extension changes the name only.
+func (s *Server) organizationUpdate(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	ctx := r.Context()
+	_, res, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	o, ok := res.(*fhir.Organization)
+	if !ok {
+		return errorf(http.StatusBadRequest, "invalid", "resourceType %q put to /Organization", res.FHIRType())
+	}
+	ver, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if ver == 0 {
+		return errorf(http.StatusPreconditionRequired, "required", "update Organization/%s: name the version it is based on (If-Match: W/\"N\")", r.PathValue("id"))
+	}
+	next, settings := fhir.PracticeFrom(o)
+	if next.ODS == "" {
+		next.ODS = r.PathValue("id")
+	}
+	if next.ODS != r.PathValue("id") || (o.ID != "" && o.ID != next.ODS) {
+		return errorf(http.StatusBadRequest, "invalid", "the Organization's ODS code %q is not the id in the URL %q", next.ODS, r.PathValue("id"))
+	}
+	if !settings {
+		cur := s.p.PracticeRecord(ctx)
+		if cur != nil {
+			next.Settings = cur.Settings
+		}
+	}
+	next.Version = ver
+	pr, err := svc.UpdatePractice(ctx, next)
+	if err != nil {
+		return staleOrConflict(err)
+	}
+	s.forgetContext()
+	writeResource(w, r, http.StatusOK, practiceResource(pr))
+	return nil
+}
+
+func userResource(u record.User) *fhir.Practitioner {
+	return (&fhir.Context{}).UserResource(u)
+}
+
+// practitionerSearch is GET Practitioner: the practice's users (identifier
+// with the user-name system, _id).
+func (s *Server) practitionerSearch(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	q := r.URL.Query()
+	if err := onlyParams(q, "Practitioner", "identifier", "_id"); err != nil {
+		return err
+	}
+	us, err := svc.ReadUsers(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	var rs []fhir.Resource
+	for _, u := range us {
+		if v := q.Get("identifier"); v != "" && !tokenMatch(v, fhir.SystemUserName, u.Name) {
+			continue
+		}
+		if v := q.Get("_id"); v != "" && v != fhir.PractitionerID(u.Name) {
+			continue
+		}
+		rs = append(rs, userResource(u))
+	}
+	return writeBundle(w, r, rs)
+}
+
+// userOf finds the user a Practitioner id names.
+func (s *Server) userOf(r *http.Request, svc *clinical.Service) (record.User, error) {
+	id := r.PathValue("id")
+	us, err := svc.ReadUsers(r.Context(), "")
+	if err != nil {
+		return record.User{}, err
+	}
+	for _, u := range us {
+		if fhir.PractitionerID(u.Name) == id {
+			return u, nil
+		}
+	}
+	return record.User{}, &record.NotFoundError{Kind: "Practitioner", ID: id}
+}
+
+// practitionerRead is GET Practitioner/{id}.
+func (s *Server) practitionerRead(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	u, err := s.userOf(r, svc)
+	if err != nil {
+		return err
+	}
+	writeResource(w, r, http.StatusOK, userResource(u))
+	return nil
+}
+
+// practitionerBody reads a Practitioner that names a user of this system.
+func practitionerBody(r *http.Request) (record.User, error) {
+	_, res, err := readBody(r)
+	if err != nil {
+		return record.User{}, err
+	}
+	p, ok := res.(*fhir.Practitioner)
+	if !ok {
+		return record.User{}, errorf(http.StatusBadRequest, "invalid", "resourceType %q sent to /Practitioner", res.FHIRType())
+	}
+	u, ok := fhir.UserFrom(p)
+	if !ok {
+		return record.User{}, errorf(http.StatusUnprocessableEntity, "required", "a user is a Practitioner with an identifier in %s (the user name)", fhir.SystemUserName)
+	}
+	return u, nil
+}
+
+// practitionerCreate is POST Practitioner: a new user (admins only).
+func (s *Server) practitionerCreate(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	u, err := practitionerBody(r)
+	if err != nil {
+		return err
+	}
+	out, err := svc.AddUser(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	s.forgetContext()
+	writeResource(w, r, http.StatusCreated, userResource(*out))
+	return nil
+}
+
+// practitionerUpdate is PUT Practitioner/{id} with If-Match: a user's role,
+// registration number and prescriber flag (admins only; stale is 412).
+func (s *Server) practitionerUpdate(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	u, err := practitionerBody(r)
+	if err != nil {
+		return err
+	}
+	if fhir.PractitionerID(u.Name) != r.PathValue("id") {
+		return errorf(http.StatusBadRequest, "invalid", "the Practitioner's user name %q is not the id in the URL %q", u.Name, r.PathValue("id"))
+	}
+	ver, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if ver == 0 {
+		return errorf(http.StatusPreconditionRequired, "required", "update Practitioner/%s: name the version it is based on (If-Match: W/\"N\")", r.PathValue("id"))
+	}
+	u.Version = ver
+	out, err := svc.UpdateUser(r.Context(), u)
+	if err != nil {
+		return staleOrConflict(err)
+	}
+	s.forgetContext()
+	writeResource(w, r, http.StatusOK, userResource(*out))
+	return nil
+}
+
+// forgetContext drops the cached practice and users after a change to them.
+func (s *Server) forgetContext() {
+	s.mu.Lock()
+	s.fctx = nil
+	clear(s.sessions)
+	s.mu.Unlock()
+}

@@ -36,40 +36,97 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		return s.Update(ctx, func(tx WTx) error { return tx.Put(e) })
 	}
 
+	// An embedded file opens empty, and the practice is created by init; a
+	// server opens with the practice it serves and the users it
+	// authenticates. Either way the practice is read, changed on the version
+	// it was read at, and a stale change conflicts; users are added, read,
+	// changed and conflict the same way. (An empty file's "not found" and the
+	// API token lookup, a secret a server never gives out, are asserted in
+	// store/bolt's tests.)
 	t.Run("practice and users", func(t *testing.T) {
-		s := open(t, record.RoleGP)
-		err := s.View(ctx, func(tx Tx) error { _, err := tx.Practice(); return err })
-		if !record.IsNotFound(err) {
-			t.Fatalf("empty store: practice err = %v, want not found", err)
+		s := open(t, record.RoleAdmin)
+		var cur *record.Practice
+		err := s.View(ctx, func(tx Tx) error { var err error; cur, err = tx.Practice(); return err })
+		if record.IsNotFound(err) {
+			cur = &record.Practice{Name: "Test", ODS: "B86001", RecordedAt: now, RecordedBy: "admin", Settings: map[string]string{}}
+			err = s.Update(ctx, func(tx WTx) error { return tx.PutPractice(cur) })
+			if err == nil && cur.Version != 1 {
+				t.Errorf("a new practice is at version %d", cur.Version)
+			}
 		}
-		pr := &record.Practice{Name: "Test", ODS: "B86001", RecordedAt: now, RecordedBy: "admin"}
-		u := &record.User{Name: "dr.who", Role: record.RoleGP, Prescriber: true, TokenHash: "abc"}
-		if err := s.Update(ctx, func(tx WTx) error {
-			if err := tx.PutPractice(pr); err != nil {
-				return err
-			}
-			return tx.PutUser(u)
-		}); err != nil {
-			t.Fatal(err)
-		}
-		err = s.View(ctx, func(tx Tx) error {
-			got, err := tx.Practice()
-			if err != nil || got.ODS != "B86001" || got.Version != 1 {
-				t.Errorf("practice = %+v, %v", got, err)
-			}
-			gu, err := tx.UserByTokenHash("abc")
-			if err != nil || gu.Name != "dr.who" || !gu.Prescriber {
-				t.Errorf("user by token = %+v, %v", gu, err)
-			}
-			return nil
-		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stale := &record.Practice{Name: "Other", ODS: "B86001", Version: 0}
-		if err := s.Update(ctx, func(tx WTx) error { return tx.PutPractice(stale) }); !isConflict(err) {
+		if cur.ODS == "" || cur.Version < 1 {
+			t.Fatalf("practice = %+v", cur)
+		}
+		next := *cur
+		next.Name = "Renamed Surgery"
+		next.Settings = map[string]string{"idle-lock": "5m0s"}
+		next.RecordedAt, next.RecordedBy = now, "admin"
+		if err := s.Update(ctx, func(tx WTx) error { return tx.PutPractice(&next) }); err != nil {
+			t.Fatal(err)
+		}
+		if next.Version != cur.Version+1 {
+			t.Errorf("practice version after a change = %d, want %d", next.Version, cur.Version+1)
+		}
+		stale := *cur
+		stale.Name = "Other"
+		if err := s.Update(ctx, func(tx WTx) error { return tx.PutPractice(&stale) }); !isConflict(err) {
 			t.Errorf("stale practice write: err = %v, want conflict", err)
 		}
+		_ = s.View(ctx, func(tx Tx) error {
+			got, err := tx.Practice()
+			if err != nil || got.Name != "Renamed Surgery" || got.ODS != cur.ODS || got.Settings["idle-lock"] != "5m0s" || got.Version != next.Version {
+				t.Errorf("practice after a change and a refused stale one = %+v, %v", got, err)
+			}
+			return nil
+		})
+
+		u := &record.User{Name: "nurse.joy", Role: record.RoleNurse, Prescriber: true, RegNumber: "12A3456E", RecordedAt: now, RecordedBy: "admin"}
+		if err := s.Update(ctx, func(tx WTx) error { return tx.PutUser(u) }); err != nil {
+			t.Fatal(err)
+		}
+		if u.Version != 1 {
+			t.Errorf("a new user is at version %d", u.Version)
+		}
+		var got *record.User
+		_ = s.View(ctx, func(tx Tx) error {
+			var err error
+			if got, err = tx.User("nurse.joy"); err != nil || got.Role != record.RoleNurse || !got.Prescriber || got.RegNumber != "12A3456E" || got.Version != 1 {
+				t.Fatalf("user = %+v, %v", got, err)
+			}
+			us, err := tx.Users()
+			n := 0
+			for _, x := range us {
+				if x.Name == "nurse.joy" && x.Role == record.RoleNurse {
+					n++
+				}
+			}
+			if err != nil || n != 1 {
+				t.Errorf("users = %+v, %v; want nurse.joy once", us, err)
+			}
+			if _, err := tx.User("no.such.user"); !record.IsNotFound(err) {
+				t.Errorf("a missing user: err = %v, want not found", err)
+			}
+			return nil
+		})
+		changed := *got
+		changed.Prescriber = false
+		if err := s.Update(ctx, func(tx WTx) error { return tx.PutUser(&changed) }); err != nil || changed.Version != 2 {
+			t.Errorf("user change: version %d, %v", changed.Version, err)
+		}
+		staleU := *got
+		staleU.Role = record.RoleGP
+		if err := s.Update(ctx, func(tx WTx) error { return tx.PutUser(&staleU) }); !isConflict(err) {
+			t.Errorf("stale user write: err = %v, want conflict", err)
+		}
+		_ = s.View(ctx, func(tx Tx) error {
+			if x, err := tx.User("nurse.joy"); err != nil || x.Prescriber || x.Role != record.RoleNurse || x.Version != 2 {
+				t.Errorf("user after a change and a refused stale one = %+v, %v", x, err)
+			}
+			return nil
+		})
 	})
 
 	t.Run("versions are kept and stale writes conflict", func(t *testing.T) {

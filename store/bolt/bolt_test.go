@@ -98,3 +98,32 @@ func TestAuditExactly(t *testing.T) {
 		return nil
 	})
 }
+
+// An empty file holds no practice (init makes it), and it finds a user by
+// the hash of their API token: the server's authentication, which no
+// client of a server can do (tokens never leave it), so it is asserted here
+// rather than in the suite.
+func TestEmptyPracticeAndTokens(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	if err := s.View(ctx, func(tx store.Tx) error { _, err := tx.Practice(); return err }); !record.IsNotFound(err) {
+		t.Fatalf("empty file: practice err = %v, want not found", err)
+	}
+	u := &record.User{Name: "dr.who", Role: record.RoleGP, Prescriber: true, TokenHash: "abc"}
+	if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutUser(u) }); err != nil {
+		t.Fatal(err)
+	}
+	u.TokenHash = "def" // a new token replaces the old
+	if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutUser(u) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.View(ctx, func(tx store.Tx) error {
+		if got, err := tx.UserByTokenHash("def"); err != nil || got.Name != "dr.who" || !got.Prescriber {
+			t.Errorf("user by token = %+v, %v", got, err)
+		}
+		if _, err := tx.UserByTokenHash("abc"); !record.IsNotFound(err) {
+			t.Errorf("a replaced token still finds its user: %v", err)
+		}
+		return nil
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -205,9 +204,6 @@ func ptr[T any](v T) *T { return &v }
 // applies the role table). Find rows are derived from the server's
 // patients, and the change feed is asked at every call (no poll interval).
 func TestConformance(t *testing.T) {
-	if os.Getenv("GPSOC_REMOTE_CONFORMANCE") == "" {
-		t.Skip("set GPSOC_REMOTE_CONFORMANCE=1 to run it (in progress: practice and users, audit chain)")
-	}
 	store.Conformance(t, func(t *testing.T, role record.Role) store.Store {
 		user := "dr.who"
 		if role == record.RoleAdmin {
@@ -350,5 +346,78 @@ func TestClientAuditEvents(t *testing.T) {
 	})
 	if !found || !denied {
 		t.Errorf("server trail: client event found %v, GP's refused read audited %v", found, denied)
+	}
+}
+
+// The role rules over the API are the services' own: a GP reads the
+// practice and its users but changes neither (refused, and the refusal
+// audited); the admin changes them through the same services, audited; and
+// the practice settings the server holds reach the workstation's services
+// (nurse prescribing).
+func TestPracticeAndUsersRoles(t *testing.T) {
+	gp, p := serve(t)
+	admin, _ := p.As(ctx, "admin")
+	tok, err := admin.NewToken(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := gp.Options()
+	o.Token, o.User, o.Role = tok, "admin", record.RoleAdmin
+	ad, err := remote.Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpSvc, err := clinical.New(clinical.Options{Store: gp}).As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr := gpSvc.PracticeInfo(); pr.Name != "Test Surgery" || pr.ODS != "B86001" || pr.Version != 1 {
+		t.Errorf("the GP's services see the practice %+v", pr)
+	}
+	var pe *record.PermissionError
+	err = gp.Update(ctx, func(tx store.WTx) error {
+		pr, err := tx.Practice()
+		if err != nil {
+			return err
+		}
+		pr.Name = "Hijacked"
+		return tx.PutPractice(pr)
+	})
+	if !errors.As(err, &pe) {
+		t.Errorf("a GP changing the practice over the API: %v, want refused", err)
+	}
+	if err := gp.Update(ctx, func(tx store.WTx) error {
+		return tx.PutUser(&record.User{Name: "mallory", Role: record.RoleAdmin})
+	}); !errors.As(err, &pe) {
+		t.Errorf("a GP adding an admin over the API: %v, want refused", err)
+	}
+	adSvc, err := clinical.New(clinical.Options{Store: ad}).As(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adSvc.SetPractice(ctx, clinical.SettingNursePrescribing, "true"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adSvc.AddUser(ctx, record.User{Name: "nurse.joy", Role: record.RoleNurse, Prescriber: true, RegNumber: "12A3456E"}); err != nil {
+		t.Fatal(err)
+	}
+	nurse, err := clinical.New(clinical.Options{Store: gp}).As(ctx, "nurse.joy")
+	if err != nil || !nurse.Can(clinical.ActPrescribe) {
+		t.Errorf("nurse.joy as the workstation sees her (%+v): may prescribe %v, want true (nurse prescribing is on)", nurse, err)
+	}
+	var deniedUser, changedPractice, addedUser bool
+	_ = p.Store().View(ctx, func(tx store.Tx) error {
+		if _, err := tx.User("mallory"); !record.IsNotFound(err) {
+			t.Errorf("mallory was added: %v", err)
+		}
+		return tx.Audit(0, func(e *record.AuditEvent) error {
+			deniedUser = deniedUser || (e.User == "dr.who" && e.Outcome == "denied" && e.Reason == string(clinical.ActAdmin))
+			changedPractice = changedPractice || (e.User == "admin" && e.Action == "update" && e.Kind == "practice" && e.Source == "api")
+			addedUser = addedUser || (e.User == "admin" && e.Action == "create" && e.Kind == "user" && e.EntityID == "nurse.joy" && e.Source == "api")
+			return nil
+		})
+	})
+	if !deniedUser || !changedPractice || !addedUser {
+		t.Errorf("audited: GP refused %v, practice changed %v, user added %v", deniedUser, changedPractice, addedUser)
 	}
 }

@@ -22,36 +22,88 @@ type tx struct {
 	ctx context.Context
 }
 
-// ---- practice and users: the server's own; the local services see the acting user ----
+// ---- practice and users ----
+//
+// Against `gpsoc serve` they are the server's: the practice is its
+// Organization (id = ODS code) and the users its Practitioners, role and
+// prescriber flag in the record-extra extension (fhir/practice.go), read by
+// any user and changed by an admin with If-Match. Another vendor's server
+// holds no such thing: the practice and acting user of the options stand in.
 
 func (t *tx) Practice() (*record.Practice, error) {
-	p := t.s.o.Practice
-	p.Settings = map[string]string{}
-	for k, v := range t.s.o.Practice.Settings {
-		p.Settings[k] = v
+	if !t.s.gpsoc {
+		p := t.s.o.Practice
+		p.Settings = map[string]string{}
+		for k, v := range t.s.o.Practice.Settings {
+			p.Settings[k] = v
+		}
+		return &p, nil
 	}
-	return &p, nil
+	var found *record.Practice
+	_, err := t.s.search(t.ctx, "Organization", url.Values{}, func(r fhir.Resource) error {
+		if p, ok := fhir.PracticeFrom(r.(*fhir.Organization)); ok && found == nil && p.ODS != "" {
+			found = &p
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, &record.NotFoundError{Kind: "practice", ID: t.s.base}
+	}
+	return found, nil
 }
 
 func (t *tx) user() record.User {
 	return record.User{Name: t.s.o.User, Role: t.s.o.Role, Prescriber: t.s.o.Role == record.RoleGP}
 }
 
-func (t *tx) User(name string) (*record.User, error) {
-	if u := t.user(); name == u.Name && name != "" {
-		return &u, nil
+// users reads the server's users (one when name is given).
+func (t *tx) users(name string) ([]record.User, error) {
+	q := url.Values{}
+	if name != "" {
+		q.Set("identifier", fhir.SystemUserName+"|"+name)
 	}
-	return nil, &record.NotFoundError{Kind: "user", ID: name}
+	var out []record.User
+	_, err := t.s.search(t.ctx, "Practitioner", q, func(r fhir.Resource) error {
+		if u, ok := fhir.UserFromResource(r.(*fhir.Practitioner)); ok && (name == "" || u.Name == name) {
+			out = append(out, u)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (t *tx) User(name string) (*record.User, error) {
+	if !t.s.gpsoc {
+		if u := t.user(); name == u.Name && name != "" {
+			return &u, nil
+		}
+		return nil, &record.NotFoundError{Kind: "user", ID: name}
+	}
+	us, err := t.users(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(us) == 0 || name == "" {
+		return nil, &record.NotFoundError{Kind: "user", ID: name}
+	}
+	return &us[0], nil
 }
 
 func (t *tx) Users() ([]record.User, error) {
-	if t.s.o.User == "" {
-		return nil, nil
+	if !t.s.gpsoc {
+		if t.s.o.User == "" {
+			return nil, nil
+		}
+		return []record.User{t.user()}, nil
 	}
-	return []record.User{t.user()}, nil
+	return t.users("")
 }
 
-// UserByTokenHash: tokens are the server's; a client never sees their hashes.
+// UserByTokenHash: tokens are the server's secret, and no FHIR resource
+// carries their hashes, so a client finds no user by one.
 func (t *tx) UserByTokenHash(hash string) (*record.User, error) {
 	return nil, &record.NotFoundError{Kind: "user token", ID: "(hash)"}
 }
@@ -460,16 +512,85 @@ func (t *tx) AuditHead() (uint64, string, error) {
 
 type wtx struct {
 	tx
-	puts   []record.Entity
-	events []*record.AuditEvent
+	practice *record.Practice
+	userPuts []*record.User
+	puts     []record.Entity
+	events   []*record.AuditEvent
 }
 
+// PutPractice buffers a change of the server's practice, sent first at
+// commit (PUT Organization with If-Match; the server lets admins only).
 func (w *wtx) PutPractice(p *record.Practice) error {
-	return &record.PermissionError{Action: "change the practice settings in remote mode (do it on the server)"}
+	if !w.s.gpsoc {
+		return &record.PermissionError{Action: "change the practice settings on this server (it is not gpsoc serve)"}
+	}
+	w.practice = p
+	return nil
 }
 
+func (w *wtx) sendPractice(p *record.Practice) error {
+	if p.Version == 0 { // a server always holds its practice: creating one is stale
+		cur, err := w.Practice()
+		if err != nil {
+			return err
+		}
+		return &record.ConflictError{What: "practice settings", Msg: fmt.Sprintf("stale version 0 (current %d)", cur.Version), By: cur.RecordedBy, At: cur.RecordedAt}
+	}
+	c := &fhir.Context{Practice: *p}
+	body, err := fhir.Marshal(c.PracticeResource())
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	if err := w.s.do(w.ctx, "PUT", "Organization/"+url.PathEscape(p.ODS), body, map[string]string{"If-Match": fmt.Sprintf(`W/"%d"`, p.Version)}, &raw); err != nil {
+		return typed(err, "practice settings")
+	}
+	var o fhir.Organization
+	if err := fhir.Unmarshal(raw, &o); err != nil {
+		return fmt.Errorf("remote: the updated practice: %w", err)
+	}
+	got, _ := fhir.PracticeFrom(&o)
+	*p = got
+	return nil
+}
+
+// PutUser buffers a user to create (POST Practitioner) or update (PUT with
+// If-Match) on the server at commit, after the practice; admins only, as the
+// server says. A token is never sent: tokens are made on the server
+// (`gpsoc user token`).
 func (w *wtx) PutUser(u *record.User) error {
-	return &record.PermissionError{Action: "change users in remote mode (do it on the server)"}
+	if !w.s.gpsoc {
+		return &record.PermissionError{Action: "change users on this server (it is not gpsoc serve)"}
+	}
+	if u.TokenHash != "" {
+		return &record.PermissionError{Action: "set an API token in remote mode (make it on the server: gpsoc user token " + u.Name + ")"}
+	}
+	w.userPuts = append(w.userPuts, u)
+	return nil
+}
+
+func (w *wtx) sendUser(u *record.User) error {
+	body, err := fhir.Marshal((&fhir.Context{}).UserResource(*u))
+	if err != nil {
+		return err
+	}
+	method, path, hdr := "POST", "Practitioner", map[string]string(nil)
+	if u.Version > 0 {
+		method, path = "PUT", "Practitioner/"+url.PathEscape(fhir.PractitionerID(u.Name))
+		hdr = map[string]string{"If-Match": fmt.Sprintf(`W/"%d"`, u.Version)}
+	}
+	var raw []byte
+	if err := w.s.do(w.ctx, method, path, body, hdr, &raw); err != nil {
+		return typed(err, "user "+u.Name)
+	}
+	var p fhir.Practitioner
+	if err := fhir.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("remote: the user written: %w", err)
+	}
+	if got, ok := fhir.UserFromResource(&p); ok {
+		*u = got
+	}
+	return nil
 }
 
 // Put buffers a write. A record for a patient that does not exist is refused now.
@@ -605,7 +726,8 @@ func resourceOf(c *fhir.Context, e record.Entity) (fhir.Resource, error) {
 	return nil, fmt.Errorf("remote: a %s has no FHIR resource", e.Kind())
 }
 
-// commit sends the buffered writes: one write as a plain create or a
+// commit sends the buffered writes: the practice and users first, each on
+// its own (version-checked); then the records, one write as a plain create or a
 // version-checked update (If-Match), several creates as one transaction
 // Bundle. A transaction Bundle is imported under the import rules, which
 // keep a record that already exists as it is, so an update never goes in
@@ -614,6 +736,16 @@ func resourceOf(c *fhir.Context, e record.Entity) (fhir.Resource, error) {
 // audit events go last, so none claims a write that did not happen (the
 // server has audited each write it made in any case).
 func (w *wtx) commit() error {
+	if w.practice != nil {
+		if err := w.sendPractice(w.practice); err != nil {
+			return err
+		}
+	}
+	for _, u := range w.userPuts {
+		if err := w.sendUser(u); err != nil {
+			return err
+		}
+	}
 	if err := w.commitPuts(); err != nil {
 		return err
 	}
