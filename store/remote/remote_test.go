@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -335,6 +336,24 @@ func TestClientAuditEvents(t *testing.T) {
 	var pe *record.PermissionError
 	if !errors.As(err, &pe) {
 		t.Errorf("a GP reading the trail: %v, want a permission error", err)
+	}
+	svc, err := clinical.New(clinical.Options{Store: gp}).As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuditEvents(ctx, clinical.AuditFilter{}); !errors.As(err, &pe) {
+		t.Errorf("a GP listing the trail: %v, want a permission error", err)
+	}
+	// The server refuses the GP itself, whatever the client does.
+	req, _ := http.NewRequest("GET", gp.Options().URL+"/AuditEvent", nil)
+	req.Header.Set("Authorization", "Bearer "+gp.Options().Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("GET AuditEvent as a GP: %s, want 403", res.Status)
 	}
 	var found, denied bool
 	_ = p.Store().View(ctx, func(tx store.Tx) error {

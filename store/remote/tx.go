@@ -478,6 +478,9 @@ func (t *tx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
 	if !t.s.gpsoc {
 		return nil
 	}
+	if err := t.auditReader(); err != nil {
+		return err
+	}
 	q := url.Values{"seq": {"gt" + strconv.FormatUint(after, 10)}, "_count": {"1000"}}
 	_, err := t.s.search(t.ctx, "AuditEvent", q, func(r fhir.Resource) error {
 		ev, ok := fhir.AuditEventFrom(r.(*fhir.AuditEvent))
@@ -489,10 +492,25 @@ func (t *tx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
 	return err
 }
 
+// auditReader refuses, without asking, a token holder the server said is
+// not an admin (whoami.go), as the server would: the find index asks for
+// the trail's first event to name the practice, and a clinician's every
+// start would otherwise leave a refusal in the trail. (The services' own
+// refusal of an audit listing is audited as ever: they append it.)
+func (t *tx) auditReader() error {
+	if t.s.tokenUser != "" && t.s.o.Role != record.RoleAdmin {
+		return &record.PermissionError{User: t.s.tokenUser, Role: t.s.o.Role, Action: "read the audit trail (admins only)"}
+	}
+	return nil
+}
+
 // AuditHead is the last event of the server's trail (_sort=-seq, _count=1).
 func (t *tx) AuditHead() (uint64, string, error) {
 	if !t.s.gpsoc {
 		return 0, "", nil
+	}
+	if err := t.auditReader(); err != nil {
+		return 0, "", err
 	}
 	var seq uint64
 	var hash string
