@@ -208,11 +208,26 @@ func sniffFormat(br *bufio.Reader) string {
 	}
 }
 
-// decodeStrict decodes one JSON object into e, refusing unknown fields (a
-// misspelt field would otherwise be silently dropped). goccy/go-json decodes
-// (bulk imports spend much of their time here); a line it refuses is decoded
-// again with encoding/json, whose errors name the field and the value.
+// decodeStrict decodes one JSON object into e (a pointer), refusing unknown
+// fields (a misspelt field would otherwise be silently dropped). Bulk imports
+// spend much of their time here, so a line whose keys are all known fields
+// (one scan, onlyKnownKeys) is decoded by goccy/go-json's fast decoder; any
+// other line, or one it refuses, by goccy's strict streaming decoder, and
+// a line that refuses is decoded again with encoding/json, whose errors name
+// the field and the value.
 func decodeStrict(b []byte, e any) error {
+	rv := reflect.ValueOf(e)
+	if onlyKnownKeys(b, keyTreeOf(rv.Type())) {
+		if gojson.UnmarshalNoEscape(b, e) == nil {
+			return nil
+		}
+		rv.Elem().SetZero() // what the failed decode filled in
+	}
+	return decodeStrictSlow(b, e)
+}
+
+// decodeStrictSlow is decodeStrict without the fast path.
+func decodeStrictSlow(b []byte, e any) error {
 	fast := gojson.NewDecoder(bytes.NewReader(b))
 	fast.DisallowUnknownFields()
 	ferr := fast.Decode(e)
