@@ -46,6 +46,13 @@ func (tr *transcript) step(code int, args ...string) result {
 // entries and a blood pressure, record an allergy, add a task and a recall,
 // retract an entry in error, and read it all back.
 func surgeryDay(t *testing.T, tty bool) (*practiceEnv, *transcript) {
+	return surgeryDayServed(t, tty, nil)
+}
+
+// surgeryDayServed is the day with serve called once the practice and its
+// users are set up: the rest of the day runs as serve leaves the env (in
+// remote mode, commands/remote_day_test.go).
+func surgeryDayServed(t *testing.T, tty bool, serve func(*practiceEnv)) (*practiceEnv, *transcript) {
 	e := newPracticeEnv(t, tty)
 	e.terms = testTerms
 	tr := &transcript{e: e}
@@ -56,6 +63,9 @@ func surgeryDay(t *testing.T, tty bool) (*practiceEnv, *transcript) {
 	tr.step(0, "--as", "admin", "user", "list")
 	tr.step(0, "--as", "admin", "practice", "set", "idle-lock", "5m")
 	tr.step(0, "--as", "admin", "practice", "show")
+	if serve != nil {
+		serve(e)
+	}
 
 	// Reception: the session, the patients, the bookings.
 	tr.step(0, "--as", "reception", "appt", "session", "add", "--clinician", "dr.patel", "--date", "2026-11-24", "--start", "09:00", "--end", "10:00", "--slot", "15m")

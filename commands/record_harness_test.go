@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,30 @@ type practiceEnv struct {
 	tty bool
 	// terms, when set, is the terminology the commands check codes against.
 	terms clinical.Terminology
+	// remote, when set, runs each command in remote mode against a server
+	// (commands/remote_day_test.go).
+	remote *remoteSide
+}
+
+// remoteSide is a server the env's commands use in remote mode.
+type remoteSide struct {
+	url    string
+	tokens map[string]string // user name -> bearer token
+	dir    string            // the client machine's own data dir
+	now    *atomic.Int64     // the server's clock (Unix ns): each command's pinned time
+}
+
+// asUser is the user a command line names with --as.
+func asUser(args []string) string {
+	for i, a := range args {
+		if a == "--as" && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--as="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // t0 is 08:30 UK time on the day of the surgery (GMT in November).
@@ -61,8 +86,17 @@ func (e *practiceEnv) run(stdin string, args ...string) result {
 		termsHook = func(*Factory) clinical.Terminology { return e.terms }
 		defer func() { termsHook = old }()
 	}
+	dir := e.dir
+	if e.remote != nil {
+		// Remote mode: the token of the user --as names; the server's clock
+		// is the command's.
+		e.remote.now.Store(now.UnixNano())
+		f.Config.Set("remote.url", e.remote.url)
+		f.Config.Set("remote.token", e.remote.tokens[asUser(args)])
+		dir = e.remote.dir
+	}
 	root := NewRootCmd(f)
-	root.SetArgs(append([]string{"--data-dir", e.dir}, args...))
+	root.SetArgs(append([]string{"--data-dir", dir}, args...))
 	err := root.ExecuteContext(context.Background())
 	if err != nil {
 		var ee *ExitError

@@ -80,7 +80,17 @@ func (s *Server) fhirContext(ctx context.Context) (*fhir.Context, error) {
 }
 
 // resourceOf maps one record to the resource of type t that represents it.
+// The api-record extension (fhir/api.go) lets a gpsoc workstation read back
+// what the mapping alone does not carry.
 func resourceOf(c *fhir.Context, t string, e record.Entity) fhir.Resource {
+	r := mapResource(c, t, e)
+	if r != nil && r.FHIRType() == fhir.KindType(e.Kind()) && *r.Head().ID == e.Head().ID {
+		fhir.WithAPIRecord(r, e)
+	}
+	return r
+}
+
+func mapResource(c *fhir.Context, t string, e record.Entity) fhir.Resource {
 	var rs []fhir.Resource
 	switch x := e.(type) {
 	case *record.Patient:

@@ -69,6 +69,9 @@ func practice(t testing.TB, n int) (dir string, svc *clinical.Service) {
 			t.Fatalf("import %s: %v", k, err)
 		}
 	}
+	if _, ok := remoteTests.Load(t); ok {
+		return overRemote(t, p)
+	}
 	svc, err = p.As(ctx, "dr.patel")
 	if err != nil {
 		t.Fatal(err)

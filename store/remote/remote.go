@@ -166,6 +166,9 @@ func typed(err error, what string) error {
 			ce.At, _ = time.Parse(time.RFC3339, strings.TrimSuffix(m[2], ")"))
 			ce.Msg = strings.TrimSpace(strings.Replace(he.msg, m[0], "", 1))
 		}
+		if w, msg, ok := strings.Cut(ce.Msg, ": "); ok { // the server's own "what: why" (its ConflictError), said once
+			ce.What, ce.Msg = w, msg
+		}
 		return ce
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
 		return &record.ValidationError{Field: what, Value: "", Reason: he.msg}

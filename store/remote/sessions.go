@@ -1,10 +1,15 @@
 package remote
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
@@ -102,4 +107,49 @@ func withRetractionReason(r fhir.Resource, rt *record.Retraction) {
 	case *fhir.Schedule:
 		x.Comment = rt.Reason
 	}
+}
+
+// oneCreate sends one create as a plain POST; a type the server takes only
+// in a transaction (405: `gpsoc serve` takes prescriptions, consultations
+// and recalls under the import rules) goes as a one-entry transaction Bundle.
+func (w *wtx) oneCreate(creates []record.Entity) error {
+	err := w.one(creates[0])
+	var he *httpError
+	if errors.As(err, &he) && he.status == http.StatusMethodNotAllowed {
+		return w.bundle(creates)
+	}
+	return err
+}
+
+// partsOf appends, after the records' own entries (whose places the
+// response's entries follow), the resources a new consultation or
+// prescription is written as besides its own: the consultation's coded
+// entries, the prescription's issues. The import rules read them back into
+// the record.
+func (w *wtx) partsOf(c *fhir.Context, b *fhir.Bundle, puts []record.Entity, created map[string]string) error {
+	for _, e := range puts {
+		var rs []fhir.Resource
+		switch x := e.(type) {
+		case *record.Consultation:
+			rs = c.EncounterResources(x)
+		case *record.Medication:
+			rs = c.MedicationResources(x)
+		}
+		if len(rs) < 2 || e.Head().Version != 0 {
+			continue
+		}
+		for _, r := range rs[1:] {
+			raw, err := fhir.Marshal(r)
+			if err != nil {
+				return err
+			}
+			s := string(raw)
+			for ref, urn := range created {
+				s = strings.ReplaceAll(s, `"reference":"`+ref+`"`, `"reference":"`+urn+`"`)
+			}
+			b.Entry = append(b.Entry, fhir.BundleEntry{Resource: json.RawMessage(s), FullURL: "urn:uuid:" + uuid.Must(uuid.NewV7()).String(),
+				Request: &fhir.BundleRequest{Method: "POST", URL: r.FHIRType()}})
+		}
+	}
+	return nil
 }

@@ -184,6 +184,7 @@ func (t *tx) entity(r fhir.Resource) (record.Entity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote: %s/%s: %w", r.FHIRType(), *r.Head().ID, err)
 	}
+	fhir.ReadAPIRecord(r, e)
 	m := e.Head()
 	m.ID = *r.Head().ID
 	if m.Version, err = t.s.version(t.ctx, r); err != nil {
@@ -788,7 +789,7 @@ func (w *wtx) commitPuts() error {
 	case 0:
 		return nil
 	case 1:
-		return w.one(creates[0])
+		return w.oneCreate(creates)
 	}
 	return w.bundle(creates)
 }
@@ -899,6 +900,9 @@ func (w *wtx) bundle(puts []record.Entity) error {
 		en := fhir.BundleEntry{Resource: json.RawMessage(s), FullURL: "urn:uuid:" + m.ID,
 			Request: &fhir.BundleRequest{Method: "POST", URL: typeOf(e.Kind())}}
 		b.Entry = append(b.Entry, en)
+	}
+	if err := w.partsOf(c, b, puts, created); err != nil {
+		return err
 	}
 	body, err := fhir.Marshal(b)
 	if err != nil {

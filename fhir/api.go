@@ -1,0 +1,67 @@
+package fhir
+
+import (
+	"encoding/json"
+
+	"github.com/opengpsoc/gpsoc/record"
+)
+
+// ExtAPIRecord (valueString, JSON) is what `gpsoc serve` adds to a resource
+// it serves so that a gpsoc workstation over it (store/remote) reads back the
+// record the practice file holds, not only what the UK Core mapping carries:
+// who recorded the version, its status and retraction, a consultation's coded entries and a
+// prescription's issues (which an export writes as resources of their own).
+// Exports do not carry it; any other client may ignore it.
+const ExtAPIRecord = OurBase + "StructureDefinition/api-record"
+
+type apiRecord struct {
+	RecordedBy string                `json:"recordedBy,omitempty"`
+	Status     string                `json:"status,omitempty"`
+	Entries    []record.CodedEntry `json:"entries,omitempty"`
+	Issues     []record.Issue        `json:"issues,omitempty"`
+	Retraction *record.Retraction    `json:"retraction,omitempty"`
+}
+
+// WithAPIRecord adds the api-record extension of e to r.
+func WithAPIRecord(r Resource, e record.Entity) {
+	m := e.Head()
+	x := apiRecord{RecordedBy: m.RecordedBy, Status: m.Status, Retraction: m.Retraction}
+	switch v := e.(type) {
+	case *record.Consultation:
+		x.Entries = v.Entries
+	case *record.Medication:
+		x.Issues = v.Issues
+	}
+	b, err := json.Marshal(x)
+	if err != nil || len(b) <= 2 {
+		return
+	}
+	h := r.Head()
+	*h.Ext = append(*h.Ext, Extension{URL: ExtAPIRecord, ValueString: str(string(b))})
+}
+
+// ReadAPIRecord fills e from r's api-record extension, if it has one.
+func ReadAPIRecord(r Resource, e record.Entity) {
+	x := findExt(*r.Head().Ext, ExtAPIRecord)
+	if x == nil || x.ValueString == nil {
+		return
+	}
+	var a apiRecord
+	if json.Unmarshal([]byte(*x.ValueString), &a) != nil {
+		return
+	}
+	m := e.Head()
+	m.RecordedBy = a.RecordedBy
+	if a.Retraction != nil {
+		m.Retraction = a.Retraction
+	}
+	if a.Status != "" {
+		m.Status = a.Status
+	}
+	switch v := e.(type) {
+	case *record.Consultation:
+		v.Entries = a.Entries
+	case *record.Medication:
+		v.Issues = a.Issues
+	}
+}

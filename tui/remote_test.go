@@ -1,0 +1,83 @@
+package tui
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/server"
+	"github.com/opengpsoc/gpsoc/store/remote"
+)
+
+// remoteTests are the tests whose practice is served: practice() then puts
+// the practice it built behind `gpsoc serve`'s handler and gives the
+// workstation dr.patel's services over a remote store, as a TUI in remote
+// mode has them.
+var remoteTests sync.Map // testing.TB -> true
+
+// overRemote serves the practice p built for a test: the workstation's
+// services over a remote store acting with dr.patel's token, and the
+// client's own data dir (drafts, recent patients).
+func overRemote(t testing.TB, p *clinical.Practice) (string, *clinical.Service) {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := p.As(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := admin.NewToken(ctx, "dr.patel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
+	t.Cleanup(hs.Close)
+	pr := p.PracticeRecord(ctx)
+	rs, err := remote.Open(ctx, remote.Options{URL: hs.URL, Token: tok, Practice: record.Practice{Name: pr.Name, ODS: pr.ODS},
+		SearchRow: searchRow, PollEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := clinical.New(clinical.Options{Store: rs, Now: clock, Source: "tui"}).As(ctx, "dr.patel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return t.TempDir(), svc
+}
+
+// searchRow is a patient's find row (as commands/remote.go makes it).
+func searchRow(p *record.Patient) []byte {
+	var st uint8
+	switch p.Status {
+	case record.PatientLeft:
+		st = 1
+	case record.PatientDeceased:
+		st = 2
+	}
+	return find.EncodePatientRow(find.Patient{ID: p.ID, Family: p.Family, Given: strings.Join(p.Given, " "),
+		BirthDate: p.BirthDate, NHS: p.NHSNumber, Postcode: p.Postcode, Status: st})
+}
+
+// The workstation's main flows in remote mode: the same tests, over a server.
+func TestRemoteFlows(t *testing.T) {
+	for _, f := range []struct {
+		name string
+		fn   func(*testing.T)
+	}{
+		{"find-open-consult-save", TestFindOpenConsultSave},
+		{"consult-seen-in-journal", TestFlowConsultSeenInJournal},
+		{"prescribe-allergy-alert", TestFlowPrescribeAllergyAlert},
+		{"book-arrive-seen-open", TestBookArriveSeenOpen},
+		{"book-free-slot", TestBookFreeSlotForOpenPatient},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			remoteTests.Store(t, true)
+			defer remoteTests.Delete(t)
+			f.fn(t)
+		})
+	}
+}
