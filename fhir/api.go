@@ -15,11 +15,11 @@ import (
 const ExtAPIRecord = OurBase + "StructureDefinition/api-record"
 
 type apiRecord struct {
-	RecordedBy string                `json:"recordedBy,omitempty"`
-	Status     string                `json:"status,omitempty"`
+	RecordedBy string              `json:"recordedBy,omitempty"`
+	Status     string              `json:"status,omitempty"`
 	Entries    []record.CodedEntry `json:"entries,omitempty"`
-	Issues     []record.Issue        `json:"issues,omitempty"`
-	Retraction *record.Retraction    `json:"retraction,omitempty"`
+	Issues     []record.Issue      `json:"issues,omitempty"`
+	Retraction *record.Retraction  `json:"retraction,omitempty"`
 }
 
 // WithAPIRecord adds the api-record extension of e to r.
@@ -64,4 +64,28 @@ func ReadAPIRecord(r Resource, e record.Entity) {
 	case *record.Medication:
 		v.Issues = a.Issues
 	}
+}
+
+// Repeat is a repeat prescription's UK Core repeat information.
+type Repeat struct {
+	Issued int    // numberOfPrescriptionsIssued
+	Review string // authorisationExpiryDate
+}
+
+// RepeatInformation reads the repeat-information extension (nil when absent).
+func RepeatInformation(r *MedicationRequest) *Repeat {
+	ri := findExt(r.Extension, ExtRepeatInformation)
+	if ri == nil {
+		return nil
+	}
+	out := &Repeat{}
+	for _, s := range ri.Extension {
+		switch {
+		case s.URL == "numberOfPrescriptionsIssued" && s.ValueUnsignedInt != nil:
+			out.Issued = *s.ValueUnsignedInt
+		case s.URL == "authorisationExpiryDate" && s.ValueDateTime != nil:
+			out.Review = *s.ValueDateTime
+		}
+	}
+	return out
 }

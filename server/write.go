@@ -224,6 +224,16 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 		if e, err = svc.SetAppointmentStatus(ctx, id, a.Status, ver); err != nil {
 			return staleOrConflict(err)
 		}
+	case *fhir.MedicationRequest:
+		if x.Status == "entered-in-error" {
+			if e, err = s.retract(ctx, r, svc, t, id, res, ver); err != nil {
+				return err
+			}
+			break
+		}
+		if e, err = s.medicationChange(ctx, r, svc, id, x, ver); err != nil {
+			return err
+		}
 	default:
 		// A clinical record is never overwritten: the one change the API takes
 		// is marking it entered in error, with the reason in a note.
@@ -233,6 +243,51 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 	}
 	writeResource(w, r, http.StatusOK, resourceOf(c, t, e))
 	return nil
+}
+
+// medicationChange is a PUT of a prescription read as the prescribing
+// action it is (each checked by the service as on the workstation): one more
+// issue of a repeat (repeat information's numberOfPrescriptionsIssued),
+// re-authorised (more issues allowed), or stopped (status stopped, the
+// reason in statusReason). Anything else is refused: a prescription is not
+// overwritten.
+func (s *Server) medicationChange(ctx context.Context, r *http.Request, svc *clinical.Service, id string, x *fhir.MedicationRequest, ver int) (record.Entity, error) {
+	_, cur, err := s.get(ctx, r, svc)
+	if err != nil {
+		return nil, err
+	}
+	m := cur.(*record.Medication)
+	if m.Version != ver {
+		return nil, errorf(http.StatusPreconditionFailed, "conflict", "MedicationRequest/%s: stale version %d: the record is now at version %d (changed by %s at %s)",
+			id, ver, m.Version, m.RecordedBy, m.RecordedAt.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	issued, allowed, review := len(m.Issues), m.IssuesAuthorised, m.ReviewDate
+	if ri := fhir.RepeatInformation(x); ri != nil {
+		issued, review = ri.Issued, ri.Review
+	}
+	if x.DispenseRequest != nil && x.DispenseRequest.NumberOfRepeatsAllowed != nil {
+		allowed = *x.DispenseRequest.NumberOfRepeatsAllowed + 1
+	}
+	switch {
+	case (x.Status == "stopped" || x.Status == "cancelled") && m.Status != "stopped":
+		why := ""
+		if x.StatusReason != nil {
+			why = x.StatusReason.Text
+		}
+		out, err := svc.Stop(ctx, m.PatientID, id, why, ver)
+		return out, staleOrConflict(err)
+	case allowed != m.IssuesAuthorised || review != m.ReviewDate && review != "":
+		out, err := svc.Reauthorise(ctx, m.PatientID, id, allowed-len(m.Issues), review, ver)
+		return out, staleOrConflict(err)
+	case issued == len(m.Issues)+1:
+		res, err := svc.Issue(ctx, m.PatientID, []string{id}, false)
+		if err != nil {
+			return nil, err
+		}
+		return res.Issued[0], nil
+	}
+	return nil, errorf(http.StatusMethodNotAllowed, "not-supported",
+		"update MedicationRequest/%s: a prescription is not overwritten; PUT it to issue it (numberOfPrescriptionsIssued one more), re-authorise it (numberOfRepeatsAllowed), stop it (status stopped, statusReason) or mark it entered-in-error", id)
 }
 
 // retract marks a record entered in error, the reason in its note (comment

@@ -71,6 +71,7 @@ func TestRemoteFlows(t *testing.T) {
 		{"find-open-consult-save", TestFindOpenConsultSave},
 		{"consult-seen-in-journal", TestFlowConsultSeenInJournal},
 		{"prescribe-allergy-alert", TestFlowPrescribeAllergyAlert},
+		{"issue-and-reauthorise", TestIssueAndReauthoriseRepeat},
 		{"book-arrive-seen-open", TestBookArriveSeenOpen},
 		{"book-free-slot", TestBookFreeSlotForOpenPatient},
 	} {
