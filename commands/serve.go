@@ -56,9 +56,11 @@ header (audited, as --reason is on the command line).
 
 Remote mode: on another machine, set remote.url and remote.token in the config (or
 GPSOC_REMOTE_URL and GPSOC_REMOTE_TOKEN) and every command uses this server, or any
-FHIR R4 server, instead of a local practice file. remote.role (default gp) is the role
-the local screens assume (the server's rules decide), remote.practice and remote.ods
-name the practice. init, backup, restore, check, audit verify, codes import and user
+FHIR R4 server, instead of a local practice file. The token decides who is acting:
+against this server the workstation asks whose it is (POST /introspect) and acts as
+that user with that user's role, and --as (or GPSOC_USER, config user) naming anyone
+else exits 2. remote.role (default gp) is the role the local screens assume on a server
+that does not say (its rules decide), remote.practice and remote.ods name its practice. init, backup, restore, check, audit verify, codes import and user
 token are local only and exit 2 in remote mode.`,
 		Example: `  gpsoc serve
   gpsoc serve --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem`,

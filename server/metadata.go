@@ -53,6 +53,9 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		} else if t == "Appointment" {
 			res.Interaction = append(res.Interaction, interaction{Code: "update",
 				Documentation: "only to move its status (arrived, fulfilled, noshow, cancelled) or mark it entered-in-error (reason in comment); If-Match required"})
+		} else if t == "MedicationRequest" {
+			res.Interaction = append(res.Interaction, interaction{Code: "update",
+				Documentation: "only as a prescribing action: issue a repeat (numberOfPrescriptionsIssued one more), re-authorise (numberOfRepeatsAllowed), stop (status stopped, statusReason), or entered-in-error (reason in note); If-Match required"})
 		} else if t == "Schedule" {
 			res.Interaction = append(res.Interaction, interaction{Code: "update",
 				Documentation: "only to mark a session entered in error (active false, reason in comment); If-Match required"})
