@@ -32,9 +32,11 @@ import (
 
 // ---- export ----
 
-// exportKinds are the record kinds a FHIR export carries (sessions have no FHIR home yet).
+// exportKinds are the record kinds a FHIR export carries (sessions as
+// Schedules: they belong to no patient, so a patient's own bundle has none).
 var exportKinds = []record.Kind{record.KindPatient, record.KindConsultation, record.KindProblem, record.KindObservation,
-	record.KindMedication, record.KindAllergy, record.KindImmunisation, record.KindAppointment, record.KindTask, record.KindRecall}
+	record.KindMedication, record.KindAllergy, record.KindImmunisation, record.KindAppointment, record.KindTask, record.KindRecall,
+	record.KindSession}
 
 func exportedKind(k record.Kind) bool {
 	for _, x := range exportKinds {
@@ -85,6 +87,8 @@ func entityResources(c *fhir.Context, e record.Entity) []fhir.Resource {
 		out = append(out, c.TaskResource(x))
 	case *record.Recall:
 		out = append(out, c.RecallResource(x))
+	case *record.Session:
+		out = append(out, c.ScheduleResource(x))
 	default:
 		return nil
 	}
@@ -134,6 +138,9 @@ func (s *Service) exportFHIRPatient(ctx context.Context, ref string, ro *ReadOpt
 		}
 		res = append(res, entityResources(c, pat)...)
 		for _, k := range exportKinds[1:] {
+			if k == record.KindSession { // the practice's, not the patient's
+				continue
+			}
 			es, err := tx.List(pat.ID, k)
 			if err != nil {
 				return err
@@ -1301,7 +1308,7 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 		}
 		switch it.typ {
 		case "Encounter", "Condition", "Observation", "Procedure", "MedicationRequest", "MedicationStatement",
-			"AllergyIntolerance", "Immunization", "Appointment", "Task":
+			"AllergyIntolerance", "Immunization", "Appointment", "Task", "Schedule":
 			salt := ""
 			if pr := patientRef(it.res); pr != nil {
 				salt = pr.Reference
@@ -1432,6 +1439,8 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 			e, n, err = fhir.ImmunisationFrom(x, rs)
 		case *fhir.Appointment:
 			e, n, err = fhir.AppointmentFrom(x, rs)
+		case *fhir.Schedule:
+			e, n, err = fhir.ScheduleFrom(x, rs)
 		case *fhir.Task:
 			if fhir.IsRecall(x) {
 				e, n, err = fhir.RecallFrom(x, rs)

@@ -89,6 +89,7 @@ var fxRequiredElems = map[string][]string{
 	"Immunization":       {"status", "vaccineCode", "patient"},
 	"Appointment":        {"status", "participant"},
 	"Task":               {"status", "intent"},
+	"Schedule":           {"actor"},
 	"AuditEvent":         {"type", "recorded", "agent", "source"},
 	"Provenance":         {"target", "recorded", "agent"},
 	"Bundle":             {"type"},

@@ -243,6 +243,11 @@ func fxSourcePractice(t testing.TB, patients int) (*clinical.Service, store.Stor
 				return err
 			}
 		}
+		for _, se := range fixtures.Sessions(fixtures.Options{Patients: patients, Seed: 9, Today: fhirToday}) {
+			if err := tx.Put(se); err != nil {
+				return err
+			}
+		}
 		for i, b := range g.Patients {
 			for _, e := range b.Records() {
 				if err := tx.Put(e); err != nil {
@@ -371,7 +376,7 @@ func TestFHIRExportValidatesAndRoundTrips(t *testing.T) {
 	n := fxCheckExport(t, ea)
 	t.Logf("%d fxExported resources valid against the FHIR R4 schema and base rules", n)
 	for _, ty := range []string{"Organization", "Practitioner", "Patient", "Encounter", "Condition", "Observation", "MedicationRequest",
-		"AllergyIntolerance", "Immunization", "Appointment", "Task", "Provenance", "AuditEvent"} {
+		"AllergyIntolerance", "Immunization", "Appointment", "Task", "Schedule", "Provenance", "AuditEvent"} {
 		if len(ea[ty]) == 0 {
 			t.Errorf("no %s fxExported", ty)
 		}
@@ -410,7 +415,7 @@ func TestFHIRExportValidatesAndRoundTrips(t *testing.T) {
 		}
 	}
 	// Every record is there with its id, and the audit trail came along.
-	for _, k := range []record.Kind{record.KindPatient, record.KindConsultation, record.KindMedication, record.KindTask, record.KindRecall} {
+	for _, k := range []record.Kind{record.KindPatient, record.KindConsultation, record.KindMedication, record.KindTask, record.KindRecall, record.KindSession} {
 		if ca, cb := fxCount(ast, k), fxCount(bst, k); ca != cb {
 			t.Errorf("%s: %d in A, %d after the round trip", k, ca, cb)
 		}
