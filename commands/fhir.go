@@ -68,7 +68,9 @@ as Observation or Procedure), problems (Condition), results (Observation;
 blood pressure with systolic and diastolic components), medication
 (MedicationRequest: the authorisation as intent "plan" with UK Core repeat
 information, each issue as intent "order"), allergies (AllergyIntolerance),
-immunisations (Immunization), appointments (Appointment), tasks and recalls
+immunisations (Immunization), appointments (Appointment), the clinicians'
+sessions (Schedule: planningHorizon the session, its slot length in the
+slot-minutes extension; in a practice export only), tasks and recalls
 (Task; a recall has the recall code), who marked what entered in error
 (Provenance) and the whole audit trail (AuditEvent). gpsoc import fhir reads
 it back without loss: a complete, vendor-free exit.
