@@ -16,10 +16,33 @@ import (
 
 // SchemaVersion is the layout this build writes. Older files are migrated
 // forward on open, after an automatic backup; newer files are refused.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[n] takes a file from schema n to n+1.
 var migrations = map[int]func(tx *bbolt.Tx) error{
+	// 3 -> 4: the patient index split by kind (p:<kind>), so that loading
+	// one kind for every patient appends to its own bucket.
+	3: func(tx *bbolt.Tx) error {
+		old := tx.Bucket(bPidxOld)
+		if old == nil {
+			return nil
+		}
+		err := old.ForEach(func(k, _ []byte) error {
+			if len(k) < 8+1+1+8 || k[len(k)-9] != 0 {
+				return fmt.Errorf("patient index: malformed key %x", k)
+			}
+			kind := record.Kind(k[8 : len(k)-9])
+			b := tx.Bucket(pidxBucket(kind))
+			if b == nil {
+				return fmt.Errorf("patient index: unknown kind %q in key %x", kind, k)
+			}
+			return b.Put(pidxKey(k[:8], k[len(k)-8:]), nil)
+		})
+		if err != nil {
+			return err
+		}
+		return tx.DeleteBucket(bPidxOld)
+	},
 	// 2 -> 3: appointments indexed by start time.
 	2: func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bApptTime)
@@ -57,9 +80,12 @@ var migrations = map[int]func(tx *bbolt.Tx) error{
 }
 
 func allBuckets() [][]byte {
-	bs := [][]byte{bMeta, bPractice, bUsers, bTokens, bPidx, bNHS, bSearch, bChanges, bAudit, bApptTime}
+	bs := [][]byte{bMeta, bPractice, bUsers, bTokens, bNHS, bSearch, bChanges, bAudit, bApptTime}
 	for _, k := range record.Kinds {
 		bs = append(bs, kindBucket(k), versionBucket(k), idBucket(k))
+		if k != record.KindPatient {
+			bs = append(bs, pidxBucket(k))
+		}
 	}
 	return bs
 }
@@ -226,7 +252,7 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 					pk := tx.Bucket(idBucket(record.KindPatient)).Get([]byte(m.PatientID))
 					if pk == nil {
 						out = append(out, Problem{where, "belongs to missing patient " + m.PatientID})
-					} else if tx.Bucket(bPidx).Get(append(pidxPrefix(pk, kind), k...)) == nil {
+					} else if tx.Bucket(pidxBucket(kind)).Get(pidxKey(pk, k)) == nil {
 						out = append(out, Problem{where, "missing from its patient's index"})
 					}
 				}
@@ -268,21 +294,23 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 		}
 		return nil
 	})
-	_ = tx.Bucket(bPidx).ForEach(func(k, _ []byte) error {
-		if len(k) < 18 {
-			out = append(out, Problem{"patient index", fmt.Sprintf("malformed key %x", k)})
-			return nil
+	for _, kind := range record.Kinds {
+		if kind == record.KindPatient {
+			continue
 		}
-		if pb.Get(k[:8]) == nil {
-			out = append(out, Problem{"patient index", fmt.Sprintf("names missing patient key %x", k[:8])})
-		}
-		kind := record.Kind(k[8 : len(k)-9])
 		kb := tx.Bucket(kindBucket(kind))
-		if kb == nil || kb.Get(k[len(k)-8:]) == nil {
-			out = append(out, Problem{"patient index", fmt.Sprintf("names missing %s key %x", kind, k[len(k)-8:])})
-		}
-		return nil
-	})
+		_ = tx.Bucket(pidxBucket(kind)).ForEach(func(k, _ []byte) error {
+			switch {
+			case len(k) != 16:
+				out = append(out, Problem{string(kind) + " patient index", fmt.Sprintf("malformed key %x", k)})
+			case pb.Get(k[:8]) == nil:
+				out = append(out, Problem{string(kind) + " patient index", fmt.Sprintf("names missing patient key %x", k[:8])})
+			case kb.Get(k[8:]) == nil:
+				out = append(out, Problem{string(kind) + " patient index", fmt.Sprintf("names missing %s key %x", kind, k[8:])})
+			}
+			return nil
+		})
+	}
 	return out
 }
 

@@ -15,7 +15,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Bucket layout (schema 2):
+// Bucket layout (schema 4):
 //
 //	meta                     schema, counters, audit head
 //	practice                 "practice" -> JSON
@@ -24,7 +24,9 @@ import (
 //	                         so bulk writes append instead of scattering pages
 //	k:<kind>                 key -> JSON of the current version
 //	v:<kind>                 key version(4 BE) -> JSON of a superseded version
-//	pidx                     patient key(8) kind 0x00 key(8) -> nil (a patient's records)
+//	p:<kind>                 patient key(8) key(8) -> nil (a patient's records of a kind:
+//	                         one bucket per kind, so loading one kind for every patient
+//	                         appends instead of rewriting every patient's index pages)
 //	nhs                      10 digits -> patient key
 //	search                   patient key -> id 0x00 compact find row
 //	changes                  seq(8 BE) -> patient id (patients changed, for other processes' indexes)
@@ -35,7 +37,7 @@ var (
 	bPractice = []byte("practice")
 	bUsers    = []byte("users")
 	bTokens   = []byte("tokens")
-	bPidx     = []byte("pidx")
+	bPidxOld  = []byte("pidx") // schema ≤ 3: patient key(8) kind 0x00 key(8)
 	bNHS      = []byte("nhs")
 	bSearch   = []byte("search")
 	bChanges  = []byte("changes")
@@ -49,6 +51,7 @@ var (
 
 func kindBucket(k record.Kind) []byte    { return []byte("k:" + string(k)) }
 func idBucket(k record.Kind) []byte      { return []byte("i:" + string(k)) }
+func pidxBucket(k record.Kind) []byte    { return []byte("p:" + string(k)) }
 func versionBucket(k record.Kind) []byte { return []byte("v:" + string(k)) }
 func countKey(k record.Kind) []byte      { return []byte("count:" + string(k)) }
 
@@ -256,9 +259,9 @@ func (t *rtx) idOfKey(kind record.Kind, key []byte) string {
 	return m.ID
 }
 
-func pidxPrefix(patientKey []byte, kind record.Kind) []byte {
-	p := make([]byte, 0, 8+len(kind)+1+8)
-	return append(append(append(p, patientKey...), kind...), 0)
+// pidxKey is a record's key in its kind's patient index.
+func pidxKey(patientKey, key []byte) []byte {
+	return append(append(make([]byte, 0, 16), patientKey...), key...)
 }
 
 func (t *rtx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
@@ -270,9 +273,9 @@ func (t *rtx) List(patientID string, kind record.Kind) ([]record.Entity, error) 
 	if pk == nil {
 		return nil, &record.NotFoundError{Kind: "patient", ID: patientID}
 	}
-	prefix := pidxPrefix(pk, kind)
+	prefix := pk
 	var out []record.Entity
-	c := t.b(bPidx).Cursor()
+	c := t.b(pidxBucket(kind)).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		id := k[len(prefix):]
 		v := kb.Get(id)
@@ -508,7 +511,7 @@ func (t *wtx) Put(e record.Entity) error {
 		}
 		t.bump(kind)
 		if patientKey != nil {
-			if err := t.b(bPidx).Put(append(pidxPrefix(patientKey, kind), key...), nil); err != nil {
+			if err := t.ab(pidxBucket(kind)).Put(pidxKey(patientKey, key), nil); err != nil {
 				return err
 			}
 		}
