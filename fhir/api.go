@@ -89,3 +89,25 @@ func RepeatInformation(r *MedicationRequest) *Repeat {
 	}
 	return out
 }
+
+// WithRetractionReason puts the reason a record is entered in error in the
+// api-record extension, for a PUT of a type with no note or comment of its
+// own (Encounter): the server reads it with APIRetractionReason.
+func WithRetractionReason(r Resource, reason string) {
+	b, _ := json.Marshal(apiRecord{Retraction: &record.Retraction{Reason: reason}})
+	h := r.Head()
+	*h.Ext = append(*h.Ext, Extension{URL: ExtAPIRecord, ValueString: str(string(b))})
+}
+
+// APIRetractionReason is the retraction reason in r's api-record extension ("" when none).
+func APIRetractionReason(r Resource) string {
+	x := findExt(*r.Head().Ext, ExtAPIRecord)
+	if x == nil || x.ValueString == nil {
+		return ""
+	}
+	var a apiRecord
+	if json.Unmarshal([]byte(*x.ValueString), &a) != nil || a.Retraction == nil {
+		return ""
+	}
+	return a.Retraction.Reason
+}

@@ -368,7 +368,7 @@ func noteOf(res fhir.Resource) string {
 	if len(ns) > 0 {
 		return strings.TrimSpace(ns[len(ns)-1].Text)
 	}
-	return ""
+	return strings.TrimSpace(fhir.APIRetractionReason(res)) // a type with neither (Encounter)
 }
 
 // transaction imports a transaction (or batch) Bundle, all or nothing, under

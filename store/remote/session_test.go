@@ -96,3 +96,39 @@ func isConflict(err error) bool {
 	var ce *record.ConflictError
 	return errors.As(err, &ce)
 }
+
+// A consultation entered in error through the server: its reason travels
+// (an Encounter has no note), and its coded entries are read back.
+func TestRetractConsultationRemote(t *testing.T) {
+	s, _ := serve(t)
+	svc, err := clinical.New(clinical.Options{Store: s}).As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := patient("9434765919", "Smith")
+	if err := put(s, p); err != nil {
+		t.Fatal(err)
+	}
+	w := 70.0
+	res, err := svc.AddConsultation(ctx, clinical.ConsultInput{PatientRef: p.ID, Text: "Wrong patient's notes",
+		Codes: []record.CodedEntry{{Code: record.Code{System: record.SystemSNOMED, Code: "49727002", Display: "Cough"}}},
+		Obs:   []clinical.ObsInput{{Code: record.Code{System: record.SystemSNOMED, Code: "27113001"}, Value: &w, Unit: "kg"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := svc.Retract(ctx, res.Consultation.ID, "notes for another patient", 0)
+	if err != nil {
+		t.Fatalf("retract a consultation: %v", err)
+	}
+	_ = rr // its linked entries: not yet in remote mode (a consultation written through a transaction keeps no links)
+	_ = s.View(ctx, func(tx store.Tx) error {
+		e, err := tx.Get(record.KindConsultation, res.Consultation.ID)
+		if err != nil || e.Head().Status != record.StatusEnteredInError || e.Head().Retraction == nil || e.Head().Retraction.Reason != "notes for another patient" {
+			t.Errorf("after retraction: %+v, %v", e, err)
+		}
+		if c, ok := e.(*record.Consultation); !ok || len(c.Entries) != 1 {
+			t.Errorf("the coded entry did not come back: %+v", e)
+		}
+		return nil
+	})
+}

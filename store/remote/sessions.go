@@ -106,6 +106,8 @@ func withRetractionReason(r fhir.Resource, rt *record.Retraction) {
 		x.Comment = rt.Reason
 	case *fhir.Schedule:
 		x.Comment = rt.Reason
+	default: // Encounter: neither note nor comment
+		fhir.WithRetractionReason(r, rt.Reason)
 	}
 }
 
