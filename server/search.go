@@ -31,6 +31,7 @@ var searchParams = map[string][]paramDoc{
 	},
 	"Appointment": {
 		{"patient", "reference", "the patient (Patient/id or id); without it, date is required (the appointment book)"},
+		{"subject", "reference", "same as patient"},
 		{"actor", "reference", "the clinician (Practitioner/id) or the patient"},
 		{"date", "date", "the appointment's start, with eq/lt/le/gt/ge prefixes (repeatable)"},
 	},
