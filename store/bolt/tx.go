@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	json "github.com/goccy/go-json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,7 +31,9 @@ import (
 //	                         appends instead of rewriting every patient's index pages)
 //	nhs                      10 digits -> patient key
 //	search                   patient key -> id 0x00 compact find row
-//	changes                  seq(8 BE) -> patient id (patients changed, for other processes' indexes)
+//	changes                  seq(8 BE) -> patient id (patients changed, for other processes' indexes);
+//	                         a transaction that changed several: seq of the last -> 0x00 id 0x00 id …
+//	                         (theirs are the seqs up to it, in order: one write per bulk chunk)
 //	apptime                  start (unix seconds, 8 BE) key(8) -> nil (appointments by time)
 //	audit                    seq(8 BE) -> hash hex '\n' JSON (without hash)
 var (
@@ -73,6 +77,15 @@ type wtx struct {
 	// lastKey is the key of the last patient Put or looked up, so
 	// SetSearchRow and the records of the same patient need no lookup.
 	lastID, lastKey string
+	// nhs is the NHS number index's changes in this transaction (patient
+	// key; "" for a number given up), written by flush in key order: a bulk
+	// chunk's numbers are random, and inserting them in order walks the
+	// index once instead of jumping about it.
+	nhs map[string]string
+	// changed is the patients changed in this transaction, each id after a
+	// 0x00 (the changes entry written by flush), and nChanged their number.
+	changed  []byte
+	nChanged uint64
 	// highID is, per kind, the greatest id in the kind's id index (read
 	// once, then kept as creates add to it). A create whose id is greater
 	// cannot clash, so it needs no lookup: new ids are UUIDv7, which grow.
@@ -83,6 +96,12 @@ func newWtx(tx *bbolt.Tx) *wtx { return &wtx{rtx: rtx{tx: tx}} }
 
 // flush writes what was cached during the transaction.
 func (t *wtx) flush() error {
+	if err := t.flushChanges(); err != nil {
+		return err
+	}
+	if err := t.flushNHS(); err != nil {
+		return err
+	}
 	b := t.b(bMeta)
 	for k, add := range t.counts {
 		var n uint64
@@ -97,6 +116,77 @@ func (t *wtx) flush() error {
 		return b.Put(kAuditHash, []byte(t.auditHd))
 	}
 	return nil
+}
+
+// nhsGet is the key of the patient holding an NHS number, nil when none.
+func (t *wtx) nhsGet(nhs string) []byte {
+	if k, ok := t.nhs[nhs]; ok {
+		if k == "" {
+			return nil
+		}
+		return []byte(k)
+	}
+	return t.b(bNHS).Get([]byte(nhs))
+}
+
+// nhsSet gives an NHS number to the patient with key (nil: to nobody).
+func (t *wtx) nhsSet(nhs string, key []byte) {
+	if t.nhs == nil {
+		t.nhs = map[string]string{}
+	}
+	t.nhs[nhs] = string(key)
+}
+
+func (t *wtx) flushNHS() error {
+	if len(t.nhs) == 0 {
+		return nil
+	}
+	nums := make([]string, 0, len(t.nhs))
+	for n := range t.nhs {
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	b := t.b(bNHS)
+	for _, n := range nums {
+		var err error
+		if k := t.nhs[n]; k == "" {
+			err = b.Delete([]byte(n))
+		} else {
+			err = b.Put([]byte(n), []byte(k))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	t.nhs = nil
+	return nil
+}
+
+// flushChanges writes the transaction's change entry: one patient's id as
+// it is, several in one entry keyed by the last one's seq.
+func (t *wtx) flushChanges() error {
+	if t.nChanged == 0 {
+		return nil
+	}
+	cb := t.ab(bChanges)
+	last := cb.Sequence() + t.nChanged
+	if err := cb.SetSequence(last); err != nil {
+		return err
+	}
+	v := t.changed
+	if t.nChanged == 1 {
+		v = v[1:]
+	}
+	t.changed, t.nChanged = nil, 0
+	return cb.Put(u64(last), v)
+}
+
+// Changes sees the transaction's own changes.
+func (t *wtx) Changes(after uint64, fn func(uint64, string) error) (uint64, error) {
+	if err := t.flushChanges(); err != nil {
+		return 0, err
+	}
+	return t.rtx.Changes(after, fn)
 }
 
 func (t *wtx) Count(kind record.Kind) int { return t.rtx.Count(kind) + int(t.counts[kind]) }
@@ -235,7 +325,15 @@ func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
 }
 
 func (t *rtx) PatientByNHS(nhs string) (*record.Patient, error) {
-	key := t.b(bNHS).Get([]byte(nhs))
+	return t.patientByNHSKey(nhs, t.b(bNHS).Get([]byte(nhs)))
+}
+
+// PatientByNHS sees the transaction's own NHS numbers.
+func (t *wtx) PatientByNHS(nhs string) (*record.Patient, error) {
+	return t.patientByNHSKey(nhs, t.nhsGet(nhs))
+}
+
+func (t *rtx) patientByNHSKey(nhs string, key []byte) (*record.Patient, error) {
 	if key == nil {
 		return nil, &record.NotFoundError{Kind: "patient with NHS number", ID: record.FormatNHS(nhs)}
 	}
@@ -328,8 +426,21 @@ func (t *rtx) Changes(after uint64, fn func(uint64, string) error) (uint64, erro
 	last := b.Sequence()
 	c := b.Cursor()
 	for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
-		if err := fn(binary.BigEndian.Uint64(k), string(v)); err != nil {
-			return last, err
+		seq := binary.BigEndian.Uint64(k)
+		if len(v) == 0 || v[0] != 0 {
+			if err := fn(seq, string(v)); err != nil {
+				return last, err
+			}
+			continue
+		}
+		ids := bytes.Split(v[1:], []byte{0})
+		first := seq + 1 - uint64(len(ids))
+		for i, id := range ids {
+			if s := first + uint64(i); s > after {
+				if err := fn(s, string(id)); err != nil {
+					return last, err
+				}
+			}
 		}
 	}
 	return last, nil
@@ -450,6 +561,9 @@ func (t *wtx) Put(e record.Entity) error {
 	if kb == nil {
 		return fmt.Errorf("unknown kind %q", kind)
 	}
+	if strings.IndexByte(m.ID, 0) >= 0 {
+		return record.Invalid("id", m.ID, "must not contain a NUL character")
+	}
 	var key []byte
 	var cur curMeta
 	if m.ID != "" && !t.aboveHigh(kind, m.ID) {
@@ -483,7 +597,7 @@ func (t *wtx) Put(e record.Entity) error {
 	var nhs string
 	if p, ok := e.(*record.Patient); ok && p.NHSNumber != "" {
 		nhs = p.NHSNumber
-		if holder := t.b(bNHS).Get([]byte(nhs)); holder != nil && (creating || !bytes.Equal(holder, key)) {
+		if holder := t.nhsGet(nhs); holder != nil && (creating || !bytes.Equal(holder, key)) {
 			return &record.ConflictError{What: "NHS number " + record.FormatNHS(nhs),
 				Msg: "already registered to patient " + t.idOfKey(record.KindPatient, holder)}
 		}
@@ -527,23 +641,13 @@ func (t *wtx) Put(e record.Entity) error {
 	if kind == record.KindPatient {
 		t.lastID, t.lastKey = m.ID, string(key)
 		if !creating && cur.NHSNumber != "" && cur.NHSNumber != nhs {
-			if err := t.b(bNHS).Delete([]byte(cur.NHSNumber)); err != nil {
-				return err
-			}
+			t.nhsSet(cur.NHSNumber, nil)
 		}
 		if nhs != "" {
-			if err := t.b(bNHS).Put([]byte(nhs), key); err != nil {
-				return err
-			}
+			t.nhsSet(nhs, key)
 		}
-		cb := t.ab(bChanges)
-		seq, err := cb.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := cb.Put(u64(seq), []byte(m.ID)); err != nil {
-			return err
-		}
+		t.changed = append(append(t.changed, 0), m.ID...)
+		t.nChanged++
 	}
 	if a, ok := e.(*record.Appointment); ok {
 		if old := cur.apptStart(); !creating && old != nil && !old.Equal(a.Start) {
