@@ -1642,6 +1642,9 @@ func (im *importer) patient(tx store.WTx, rs *resolver, it *fitem) error {
 		it.target = t
 		if samePatient(existing, p) {
 			t.same = true
+		} else if im.o.Transaction {
+			// A client's transaction is told, never answered "OK" unchanged.
+			return record.Invalid("id", existing.ID, "the patient (matched by %s) exists with other details: a transaction only creates; update it with PUT Patient/%s and If-Match", how, existing.ID)
 		} else {
 			it.out, it.why = outSkipped, "matched an existing patient by "+how+": demographics are not changed by an import (use patient update)"
 		}
@@ -1680,6 +1683,11 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 		if sameRecord(old, e) {
 			t.same = true
 			return nil
+		}
+		if im.o.Transaction {
+			// Updates name the version they change (If-Match); a
+			// transaction entry cannot, so it never overwrites a record.
+			return record.Invalid("id", m.ID, "the %s exists with other content: a transaction only creates; update it with PUT and If-Match", e.Kind())
 		}
 		m.Version = old.Head().Version
 		action = "update"

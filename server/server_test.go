@@ -609,3 +609,35 @@ func TestCodedObservation(t *testing.T) {
 		t.Fatalf("coded value read back as %s", got.raw)
 	}
 }
+
+// A transaction entry that would change a stored record is never answered
+// "200 OK" while the record stays as it was: a PUT entry is refused (updates
+// go one by one with If-Match), and a POST of a record that clashes with a
+// stored one is rejected with the reason; nothing is written either way.
+func TestTransactionNeverDropsAnUpdate(t *testing.T) {
+	f := start(t)
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/Patient", patientJSON("9434765919", "Smith", "John", "1961-03-12")), 201)
+	s := f.do(t, "dr.gp", "GET", "/Patient?identifier=9434765919", nil)
+	pid := s.body["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)["id"].(string)
+	changed := patientJSON("9434765919", "Smyth", "John", "1961-03-12")
+	changed["id"] = pid
+	for _, method := range []string{"PUT", "POST"} {
+		url := "Patient"
+		if method == "PUT" {
+			url = "Patient/" + pid
+		}
+		b := map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
+			map[string]any{"resource": changed, "request": map[string]any{"method": method, "url": url}}}}
+		r := f.do(t, "dr.gp", "POST", "/", b)
+		if r.status == 200 {
+			t.Errorf("%s of a changed patient in a transaction: 200 OK\n%s", method, r.raw)
+		}
+		if r.body["resourceType"] != "OperationOutcome" {
+			t.Errorf("%s: no OperationOutcome: %s", method, r.raw)
+		}
+		g := f.do(t, "dr.gp", "GET", "/Patient/"+pid, nil)
+		if name := g.body["name"].([]any)[0].(map[string]any)["family"]; name != "Smith" || g.body["meta"].(map[string]any)["versionId"] != "1" {
+			t.Errorf("%s: patient now %v version %v, want Smith at 1", method, name, g.body["meta"])
+		}
+	}
+}
