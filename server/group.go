@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"context"
 	"errors"
 	"fmt"
@@ -60,6 +61,7 @@ func (g *groupStore) Update(ctx context.Context, fn func(store.WTx) error) error
 
 func (g *groupStore) loop() {
 	for {
+		g.gather()
 		g.mu.Lock()
 		batch := g.queue
 		g.queue = nil
@@ -155,3 +157,23 @@ func GroupStats(st store.Store) (commits, updates int64) {
 	}
 	return 0, 0
 }
+
+// gather gives callers that are about to queue a moment to do so before a
+// batch is taken: each commit costs two fsyncs however many Updates it
+// carries, and a commit's callers wake the moment it ends. Up to three
+// yields to the scheduler (microseconds, no timer), stopping early once
+// gatherEnough wait. Measured with make bench's 16 readers (interleaved
+// runs): 4,600-5,350 reads/s without it, 5,400-6,200/s with it, p99 lower.
+func (g *groupStore) gather() {
+	for i := 0; i < gatherYields; i++ {
+		g.mu.Lock()
+		n := len(g.queue)
+		g.mu.Unlock()
+		if n >= gatherEnough {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+const gatherYields, gatherEnough = 3, 8
