@@ -1,10 +1,10 @@
 package server
 
 import (
-	"runtime"
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
