@@ -319,6 +319,10 @@ type FHIRRejection struct {
 	Entry  int    `json:"entry"` // bundle entry index from 0, or NDJSON line from 1
 	Path   string `json:"path"`
 	Reason string `json:"reason"`
+	// Alerts are the prescribing alerts left unanswered when a client's
+	// transaction prescribed (FHIRImportOptions.Transaction).
+	Alerts    []SafetyAlert `json:"alerts,omitempty"`
+	patientID string
 }
 
 func (r FHIRRejection) String() string {
@@ -1242,6 +1246,9 @@ func (im *importer) runBatch(ctx context.Context, units []*funit) error {
 		}
 		for _, r := range failed.rejs {
 			im.reject(r)
+			if len(r.Alerts) > 0 && !im.o.DryRun {
+				im.auditBlocked(ctx, r)
+			}
 		}
 		im.sum.RejectedBundles++
 		return nil
@@ -1532,6 +1539,7 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 	}
 	// Write.
 	reason := "import fhir " + u.file
+	var rx []*ftarget // a client's new prescriptions: checked and written after the rest of the unit
 	for _, t := range targets {
 		it := t.first
 		if t.user != nil {
@@ -1553,12 +1561,21 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 		if t.e == nil || t.same {
 			continue
 		}
+		if im.rxCheck(tx, t) {
+			rx = append(rx, t)
+			continue
+		}
 		if err := im.write(tx, t, reason); err != nil {
 			fail(it, err)
 			return errUnitRejected
 		}
 		if p, ok := t.e.(*record.Patient); ok && t.written {
 			u.pats = append(u.pats, p)
+		}
+	}
+	for _, t := range rx {
+		if err := im.rxWrite(tx, u, t, reason); err != nil {
+			return err
 		}
 	}
 	for _, ev := range audits {

@@ -92,15 +92,9 @@ func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeR
 		return nil, err
 	}
 	code := strings.TrimSpace(in.Code)
-	prod, err := drugs.Product(code)
+	prod, err := rxProduct(drugs, code)
 	if err != nil {
-		return nil, record.Invalid("code", code, "not a dm+d product (search with gpsoc codes search TEXT --system dmd)")
-	}
-	if prod.Kind != "VMP" && prod.Kind != "AMP" {
-		return nil, record.Invalid("code", code, "is a dm+d %s: prescribe a VMP or AMP (%s)", prod.Kind, prod.Name)
-	}
-	if prod.Invalid {
-		return nil, record.Invalid("code", code, "is marked invalid in dm+d")
+		return nil, err
 	}
 	if in.Issues < 0 {
 		return nil, record.Invalid("issues", fmt.Sprint(in.Issues), "must not be negative")
@@ -177,20 +171,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 			p = pt
 			m.PatientID = pt.ID
 		}
-		pr, err := tx.Practice()
-		if err != nil {
-			return nil, err
-		}
-		rs, err := ruleSetOf(pr.Settings)
-		if err != nil {
-			return nil, err
-		}
-		f, err := loadFacts(tx, p, now)
-		if err != nil {
-			return nil, err
-		}
-		c := newChecker(drugs, rs)
-		return c.check(f, c.drug(prod), except)
+		return alertsFor(tx, drugs, p, prod, except, now)
 	}
 	if checkOnly {
 		err := s.p.st.View(ctx, func(tx store.Tx) error {

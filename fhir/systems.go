@@ -66,6 +66,13 @@ const (
 	ClinicianNotRecorded = "(not recorded)"
 )
 
+// CSSafetyAlert and CSSafetyAlertSeverity code a prescribing safety alert
+// (its id; high, moderate or low) in an OperationOutcome issue's details.
+const (
+	CSSafetyAlert         = OurBase + "CodeSystem/safety-alert"
+	CSSafetyAlertSeverity = OurBase + "CodeSystem/safety-alert-severity"
+)
+
 // SNOMED CT concepts used in mappings.
 const (
 	SCTSystolic        = "271649006"

@@ -397,14 +397,29 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, svc *clinic
 	}
 	if sum.Rejected > 0 || sum.RejectedBundles > 0 {
 		oo := &fhir.OperationOutcome{ResourceType: "OperationOutcome"}
+		status := http.StatusBadRequest
 		for _, rj := range sum.Rejections {
+			if len(rj.Alerts) > 0 {
+				// A prescription the safety checks stopped (H30): one issue per
+				// alert, its id in details, until each is answered (override with
+				// a reason, or ack) in the record-extra extension's alertAnswers.
+				status = http.StatusUnprocessableEntity
+				for _, a := range rj.Alerts {
+					oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "business-rule",
+						Details: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: fhir.CSSafetyAlert, Code: a.ID},
+							{System: fhir.CSSafetyAlertSeverity, Code: a.Severity}}, Text: a.Message},
+						Diagnostics: fmt.Sprintf("entry %d: safety alert %s (%s): %s", rj.Entry, a.ID, a.Severity, a.Message),
+						Expression:  []string{fmt.Sprintf("Bundle.entry[%d].resource", rj.Entry)}})
+				}
+				continue
+			}
 			oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "invalid",
 				Diagnostics: fmt.Sprintf("entry %d: %s", rj.Entry, rj.Reason), Expression: []string{fmt.Sprintf("Bundle.entry[%d].resource.%s", rj.Entry, rj.Path)}})
 		}
 		if len(oo.Issue) == 0 {
 			oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "invalid", Diagnostics: "the bundle was rejected; nothing was written"})
 		}
-		writeJSON(w, http.StatusBadRequest, oo)
+		writeJSON(w, status, oo)
 		return nil
 	}
 	out := &fhir.Bundle{ResourceType: "Bundle", Type: b.Type + "-response"}

@@ -12,6 +12,7 @@ import (
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/server"
 	"github.com/opengpsoc/gpsoc/store/remote"
+	"github.com/opengpsoc/gpsoc/terminology"
 )
 
 // remoteTests are the tests whose practice is served: practice() then puts
@@ -34,6 +35,14 @@ func overRemote(t testing.TB, p *clinical.Practice) (string, *clinical.Service) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server has the dm+d dictionary, as gpsoc serve has: it runs the
+	// prescribing checks again on what the workstation sends (H30).
+	tmn, err := terminology.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tmn.Close() })
+	p.SetDrugs(tmn)
 	hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
 	t.Cleanup(hs.Close)
 	pr := p.PracticeRecord(ctx)

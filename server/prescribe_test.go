@@ -1,0 +1,154 @@
+package server_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/terminology"
+)
+
+// Real dm+d products and SNOMED CT codes of the embedded terminology (the
+// ones clinical/prescribing_test.go uses).
+const (
+	rxAmoxicillin = "39732411000001106" // Amoxicillin 500mg capsules (VMP)
+	rxRamipril    = "318902004"         // Ramipril 5mg capsules
+	rxPenAllergy  = "91936005"          // Allergy to penicillin (finding)
+)
+
+func medRequestJSON(pid, code, status string, answers ...map[string]any) map[string]any {
+	r := map[string]any{
+		"resourceType":              "MedicationRequest",
+		"status":                    status,
+		"intent":                    "order",
+		"subject":                   map[string]any{"reference": "Patient/" + pid},
+		"medicationCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": record.SystemDMD, "code": code}}},
+		"dosageInstruction":         []any{map[string]any{"text": "1 tds"}},
+		"dispenseRequest":           map[string]any{"quantity": map[string]any{"value": 21, "unit": "capsule"}},
+	}
+	if len(answers) > 0 {
+		b, _ := json.Marshal(map[string]any{"alertAnswers": answers})
+		r["extension"] = []any{map[string]any{"url": "https://opengpsoc.org/fhir/StructureDefinition/record-extra", "valueString": string(b)}}
+	}
+	return r
+}
+
+func txOf(rs ...map[string]any) map[string]any {
+	var es []any
+	for _, r := range rs {
+		es = append(es, map[string]any{"fullUrl": "urn:uuid:" + uuid.NewString(), "resource": r,
+			"request": map[string]any{"method": "POST", "url": r["resourceType"]}})
+	}
+	return map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": es}
+}
+
+func medsOf(t *testing.T, f *fixture, pid string) []*record.Medication {
+	t.Helper()
+	var out []*record.Medication
+	if err := f.st.View(ctx, func(tx store.Tx) error {
+		es, err := tx.List(pid, record.KindMedication)
+		for _, e := range es {
+			out = append(out, e.(*record.Medication))
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A prescription written through the API passes the checks local
+// prescribing runs (H30): a penicillin-allergic patient's amoxicillin is
+// refused until the alert is answered, and the refusal is audited.
+func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
+	f := start(t)
+	tm, err := terminology.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.p.SetDrugs(tm)
+	r := f.do(t, "dr.gp", "POST", "/Patient", patientJSON("9434765919", "Smith", "John", "1961-03-12"))
+	wantStatus(t, r, 201)
+	pid := r.body["id"].(string)
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/AllergyIntolerance", map[string]any{
+		"resourceType": "AllergyIntolerance", "type": "allergy",
+		"patient": map[string]any{"reference": "Patient/" + pid},
+		"code":    map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": rxPenAllergy}}},
+	}), 201)
+
+	// Unanswered: 422, each alert in the OperationOutcome, nothing written, audited.
+	r = f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxAmoxicillin, "active")))
+	wantStatus(t, r, 422)
+	alertID := ""
+	for _, is := range r.body["issue"].([]any) {
+		d, _ := is.(map[string]any)["details"].(map[string]any)
+		if d == nil {
+			continue
+		}
+		cs := d["coding"].([]any)
+		id := cs[0].(map[string]any)["code"].(string)
+		if strings.HasPrefix(id, "allergy:") && strings.HasSuffix(id, ":"+rxAmoxicillin) {
+			alertID = id
+			if sev := cs[1].(map[string]any)["code"]; sev != "high" || !strings.Contains(strings.ToLower(d["text"].(string)), "amoxicillin") {
+				t.Errorf("alert issue %v", is)
+			}
+		}
+	}
+	if alertID == "" {
+		t.Fatalf("no penicillin allergy alert in %s", r.raw)
+	}
+	if ms := medsOf(t, f, pid); len(ms) != 0 {
+		t.Fatalf("a refused prescription was written: %+v", ms[0])
+	}
+	if ev := lastAudit(t, f.p); ev.Action != "prescribe" || ev.Outcome != "blocked" || ev.User != "dr.gp" ||
+		ev.PatientID != pid || !strings.Contains(ev.Reason, alertID) {
+		t.Errorf("blocked prescription audited as %+v", ev)
+	}
+
+	// Not a prescriber: refused before any check.
+	wantStatus(t, f.do(t, "nurse", "POST", "/", txOf(medRequestJSON(pid, rxRamipril, "active"))), 403)
+
+	// An acknowledgement does not answer a high alert; an answer to an alert not raised is refused.
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxAmoxicillin, "active",
+		map[string]any{"alertId": alertID, "answer": "ack"}))), 400)
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxRamipril, "active",
+		map[string]any{"alertId": "allergy:x:y", "answer": "override", "reason": "r"}))), 400)
+	if ms := medsOf(t, f, pid); len(ms) != 0 {
+		t.Fatalf("written with a wrong answer: %+v", ms[0])
+	}
+
+	// Answered (override with a reason): written, the answer stored and audited.
+	r = f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxAmoxicillin, "active",
+		map[string]any{"alertId": alertID, "answer": "override", "reason": "tolerated amoxicillin in 2024"})))
+	wantStatus(t, r, 200)
+	ms := medsOf(t, f, pid)
+	if len(ms) != 1 || len(ms[0].Answers) != 1 {
+		t.Fatalf("after the answered prescription: %+v", ms)
+	}
+	if a := ms[0].Answers[0]; a.AlertID != alertID || a.Answer != "override" || a.Reason != "tolerated amoxicillin in 2024" ||
+		a.By != "dr.gp" || a.Severity != "high" {
+		t.Errorf("stored answer %+v", a)
+	}
+	if ev := lastAudit(t, f.p); ev.Action != "alert-override" || ev.EntityID != ms[0].ID || !strings.HasPrefix(ev.Reason, alertID+": ") {
+		t.Errorf("override audited as %+v", ev)
+	}
+	g := f.do(t, "dr.gp", "GET", "/MedicationRequest/"+ms[0].ID, nil)
+	wantStatus(t, g, 200)
+	if !strings.Contains(string(g.raw), "tolerated amoxicillin in 2024") {
+		t.Errorf("the answer is not on the MedicationRequest: %s", g.raw)
+	}
+
+	// No alert: written as it is.
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxRamipril, "active"))), 200)
+	// History (a stopped prescription) is not prescribing: not checked.
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxAmoxicillin, "stopped"))), 200)
+	if ms := medsOf(t, f, pid); len(ms) != 3 {
+		t.Fatalf("want 3 medications, have %d", len(ms))
+	}
+	// A plain create of a prescription is still refused: it goes in a transaction.
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/MedicationRequest", medRequestJSON(pid, rxAmoxicillin, "active")), 405)
+}
