@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1532,9 +1533,9 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 		case *record.Allergy:
 			cid = x.ConsultationID
 		}
-		if c := consults[cid]; c != nil && c.created {
+		if c := consults[cid]; c != nil {
 			cn := c.e.(*record.Consultation)
-			cn.Linked = append(cn.Linked, record.LinkedEntry{Kind: t.e.Kind(), ID: t.e.Head().ID})
+			cn.Linked = mergeLinks(cn.Linked, []record.LinkedEntry{{Kind: t.e.Kind(), ID: t.e.Head().ID}})
 		}
 	}
 	// Write.
@@ -1697,6 +1698,11 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 			// another file) keeps what its first resource had unmapped.
 			m.FHIRExtra = old.Head().FHIRExtra
 		}
+		if oc, ok := old.(*record.Consultation); ok {
+			// What was written in it stays linked; a re-run links nothing new.
+			nc := e.(*record.Consultation)
+			nc.Linked = mergeLinks(oc.Linked, nc.Linked)
+		}
 		if sameRecord(old, e) {
 			t.same = true
 			return nil
@@ -1708,11 +1714,6 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 		}
 		m.Version = old.Head().Version
 		action = "update"
-		if oc, ok := old.(*record.Consultation); ok {
-			if nc := e.(*record.Consultation); len(nc.Linked) == 0 {
-				nc.Linked = oc.Linked
-			}
-		}
 	} else {
 		m.Version = 0
 		t.created = true
@@ -1859,4 +1860,18 @@ func (im *importer) medCode(it *fitem, r *fhir.Reference) *fhir.CodeableConcept 
 	}
 	_ = json.Unmarshal(raw.JSON, &v)
 	return v.Code
+}
+
+// mergeLinks is a's links followed by those of b that a lacks.
+func mergeLinks(a, b []record.LinkedEntry) []record.LinkedEntry {
+	out := a
+	for _, l := range b {
+		if !slices.Contains(out, l) {
+			if len(out) == len(a) {
+				out = slices.Clone(a) // never append into the stored record's slice
+			}
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -9,17 +9,19 @@ import (
 // ExtAPIRecord (valueString, JSON) is what `gpsoc serve` adds to a resource
 // it serves so that a gpsoc workstation over it (store/remote) reads back the
 // record the practice file holds, not only what the UK Core mapping carries:
-// who recorded the version, its status and retraction, a consultation's coded entries and a
+// who recorded the version, its status and retraction, a consultation's coded entries and
+// what was written in it (so entering it in error takes those with it), and a
 // prescription's issues (which an export writes as resources of their own).
 // Exports do not carry it; any other client may ignore it.
 const ExtAPIRecord = OurBase + "StructureDefinition/api-record"
 
 type apiRecord struct {
-	RecordedBy string              `json:"recordedBy,omitempty"`
-	Status     string              `json:"status,omitempty"`
-	Entries    []record.CodedEntry `json:"entries,omitempty"`
-	Issues     []record.Issue      `json:"issues,omitempty"`
-	Retraction *record.Retraction  `json:"retraction,omitempty"`
+	RecordedBy string               `json:"recordedBy,omitempty"`
+	Status     string               `json:"status,omitempty"`
+	Entries    []record.CodedEntry  `json:"entries,omitempty"`
+	Linked     []record.LinkedEntry `json:"linked,omitempty"`
+	Issues     []record.Issue       `json:"issues,omitempty"`
+	Retraction *record.Retraction   `json:"retraction,omitempty"`
 }
 
 // WithAPIRecord adds the api-record extension of e to r.
@@ -28,7 +30,7 @@ func WithAPIRecord(r Resource, e record.Entity) {
 	x := apiRecord{RecordedBy: m.RecordedBy, Status: m.Status, Retraction: m.Retraction}
 	switch v := e.(type) {
 	case *record.Consultation:
-		x.Entries = v.Entries
+		x.Entries, x.Linked = v.Entries, v.Linked
 	case *record.Medication:
 		x.Issues = v.Issues
 	}
@@ -60,7 +62,7 @@ func ReadAPIRecord(r Resource, e record.Entity) {
 	}
 	switch v := e.(type) {
 	case *record.Consultation:
-		v.Entries = a.Entries
+		v.Entries, v.Linked = a.Entries, a.Linked
 	case *record.Medication:
 		v.Issues = a.Issues
 	}

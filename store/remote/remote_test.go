@@ -440,3 +440,37 @@ func TestPracticeAndUsersRoles(t *testing.T) {
 		t.Errorf("audited: GP refused %v, practice changed %v, user added %v", deniedUser, changedPractice, addedUser)
 	}
 }
+
+// A consultation entered in error over the server takes what was written in
+// it (its observations) with it, as it does locally.
+func TestRetractConsultationTakesItsEntriesRemote(t *testing.T) {
+	s, _ := serve(t)
+	svc, err := clinical.New(clinical.Options{Store: s, Source: "cli"}).As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := patient("9434765919", "Smith")
+	if _, err := svc.AddPatient(ctx, pt); err != nil {
+		t.Fatal(err)
+	}
+	sys, dia := 150.0, 95.0
+	res, err := svc.AddConsultation(ctx, clinical.ConsultInput{PatientRef: pt.ID, Type: "surgery", History: "headache",
+		Obs: []clinical.ObsInput{{Code: record.Code{System: record.SystemSNOMED, Code: "75367002"}, Systolic: &sys, Diastolic: &dia, Unit: "mm[Hg]"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := svc.Retract(ctx, res.Consultation.ID, "wrong patient", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rr.Linked) != 1 {
+		t.Fatalf("retracted with the consultation: %d records, want its blood pressure", len(rr.Linked))
+	}
+	_ = s.View(ctx, func(tx store.Tx) error {
+		o, err := tx.Get(record.KindObservation, res.Observations[0].ID)
+		if err != nil || o.Head().Status != record.StatusEnteredInError {
+			t.Errorf("the consultation's observation after retraction: %+v, %v", o, err)
+		}
+		return nil
+	})
+}

@@ -826,7 +826,11 @@ func (w *wtx) one(e record.Entity) error {
 	var raw []byte
 	rh, err := w.s.doH(w.ctx, method, path, body, hdr, &raw)
 	if err != nil {
-		return typed(err, string(e.Kind())+" "+m.ID)
+		err = typed(err, string(e.Kind())+" "+m.ID)
+		if w.retractedAlready(e, err) {
+			return nil
+		}
+		return err
 	}
 	if len(raw) > 0 {
 		if got, err := fhir.Parse(raw); err == nil && *got.Head().ID != "" {
@@ -852,6 +856,30 @@ func (w *wtx) one(e record.Entity) error {
 	}
 	m.Version++
 	return nil
+}
+
+// retractedAlready reports whether a refused entered-in-error update was
+// made moot by the server itself: entering a consultation in error there
+// takes what was written in it along (as locally), so the workstation's own
+// update of those records, sent next, finds them already entered in error
+// by the same user for the same reason. The record takes the server's version.
+func (w *wtx) retractedAlready(e record.Entity, err error) bool {
+	var ce *record.ConflictError
+	m := e.Head()
+	if !errors.As(err, &ce) || m.Status != record.StatusEnteredInError || m.Retraction == nil {
+		return false
+	}
+	cur, gerr := w.Get(e.Kind(), m.ID)
+	if gerr != nil {
+		return false
+	}
+	cm := cur.Head()
+	if cm.Status != record.StatusEnteredInError || cm.Retraction == nil ||
+		cm.Retraction.Reason != m.Retraction.Reason || cm.Retraction.By != m.Retraction.By {
+		return false
+	}
+	m.Version, m.RecordedAt = cm.Version, cm.RecordedAt
+	return true
 }
 
 // locationID reads Type/id/_history/v from a Location.
