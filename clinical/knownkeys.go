@@ -133,17 +133,8 @@ func (w *keyWalker) value(n *keyNode) bool {
 			if !w.value(n) {
 				return false
 			}
-			if w.ws() >= len(w.b) {
-				return false
-			}
-			switch w.b[w.i] {
-			case ',':
-				w.i++
-			case ']':
-				w.i++
-				return true
-			default:
-				return false
+			if done, ok := w.after(']'); done || !ok {
+				return ok
 			}
 		}
 	case '"':
@@ -199,19 +190,27 @@ func (w *keyWalker) object(n *keyNode) bool {
 		if !w.value(child) {
 			return false
 		}
-		if w.ws() >= len(w.b) {
-			return false
-		}
-		switch w.b[w.i] {
-		case ',':
-			w.i++
-		case '}':
-			w.i++
-			return true
-		default:
-			return false
+		if done, ok := w.after('}'); done || !ok {
+			return ok
 		}
 	}
+}
+
+// after reads what follows a member or element: a comma (more to come) or
+// the closing bracket (done); anything else is malformed (ok false).
+func (w *keyWalker) after(closing byte) (done, ok bool) {
+	if w.ws() >= len(w.b) {
+		return false, false
+	}
+	switch w.b[w.i] {
+	case ',':
+		w.i++
+		return false, true
+	case closing:
+		w.i++
+		return true, true
+	}
+	return false, false
 }
 
 // str skips a string and returns its raw contents (escapes left as they
