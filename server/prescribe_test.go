@@ -17,6 +17,7 @@ import (
 const (
 	rxAmoxicillin = "39732411000001106" // Amoxicillin 500mg capsules (VMP)
 	rxRamipril    = "318902004"         // Ramipril 5mg capsules
+	rxMetformin   = "325278007"         // Metformin 500mg tablets
 	rxPenAllergy  = "91936005"          // Allergy to penicillin (finding)
 )
 
@@ -151,4 +152,43 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 	}
 	// A plain create of a prescription is still refused: it goes in a transaction.
 	wantStatus(t, f.do(t, "dr.gp", "POST", "/MedicationRequest", medRequestJSON(pid, rxAmoxicillin, "active")), 405)
+
+	// A nurse prescriber prescribes only when the practice allows nurse
+	// prescribing (set here through the API, as a workstation's admin does).
+	admin, err := f.p.As(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	us, err := admin.ReadUsers(ctx, "nurse")
+	if err != nil || len(us) != 1 {
+		t.Fatal(us, err)
+	}
+	nu := us[0]
+	nu.Prescriber, nu.RegNumber = true, "12A3456E"
+	if _, err := admin.UpdateUser(ctx, nu); err != nil {
+		t.Fatal(err)
+	}
+	o := f.do(t, "admin", "GET", "/Organization/B86001", nil)
+	wantStatus(t, o, 200)
+	for _, x := range o.body["extension"].([]any) {
+		if e := x.(map[string]any); e["url"] == "https://opengpsoc.org/fhir/StructureDefinition/record-extra" {
+			var v map[string]any
+			if err := json.Unmarshal([]byte(e["valueString"].(string)), &v); err != nil {
+				t.Fatal(err)
+			}
+			st, _ := v["settings"].(map[string]any)
+			if st == nil {
+				st = map[string]any{}
+			}
+			st["nurse-prescribing"] = "true"
+			v["settings"] = st
+			b, _ := json.Marshal(v)
+			e["valueString"] = string(b)
+		}
+	}
+	wantStatus(t, f.do(t, "admin", "PUT", "/Organization/B86001", o.body, "If-Match", o.header.Get("ETag")), 200)
+	if pr := f.p.PracticeRecord(ctx); pr.Settings["nurse-prescribing"] != "true" {
+		t.Fatalf("nurse prescribing not set: %+v", pr.Settings)
+	}
+	wantStatus(t, f.do(t, "nurse", "POST", "/", txOf(medRequestJSON(pid, rxMetformin, "active"))), 200)
 }
