@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -1184,8 +1186,19 @@ func recordID(it *fitem, salt string) string {
 		}
 	}
 	key := it.typ + "/" + id + "|" + salt
-	if id == "" {
+	switch {
+	case id != "":
+	case it.fullURL != "":
 		key = it.fullURL + "|" + salt
+	default:
+		// Neither id nor fullUrl: the content names it, so a re-run still
+		// matches and two different resources never share a record.
+		raw := it.raw // not yet decoded (records are named after decoding)
+		if it.res != nil {
+			raw, _ = fhir.Marshal(it.res)
+		}
+		sum := sha256.Sum256(raw)
+		key = it.typ + "|content:" + hex.EncodeToString(sum[:]) + "|" + salt
 	}
 	return uuid.NewSHA1(idNamespace, []byte(key)).String()
 }

@@ -641,3 +641,23 @@ func TestTransactionNeverDropsAnUpdate(t *testing.T) {
 		}
 	}
 }
+
+// Entries with neither id nor fullUrl are different records when their
+// content differs, and the same record when it is sent again.
+func TestTransactionEntriesWithoutIDs(t *testing.T) {
+	f := start(t)
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/Patient", patientJSON("9434765919", "Smith", "John", "1961-03-12")), 201)
+	s := f.do(t, "dr.gp", "GET", "/Patient?identifier=9434765919", nil)
+	pid := s.body["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)["id"].(string)
+	tx := func(v float64) map[string]any {
+		return map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
+			map[string]any{"resource": obsJSON(pid, v), "request": map[string]any{"method": "POST", "url": "Observation"}}}}
+	}
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/", tx(80)), 200)
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/", tx(81)), 200)
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/", tx(81)), 200) // sent again: unchanged
+	o := f.do(t, "dr.gp", "GET", "/Observation?patient="+pid, nil)
+	if o.body["total"].(float64) != 2 {
+		t.Fatalf("observations after 80, 81 and 81 again: %s", o.raw)
+	}
+}
