@@ -290,6 +290,11 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 	reject := func(rj Rejection) { sum.reject(rj, o) }
 	var noNHS map[string]string // natural key -> id, for patients without an NHS number
 	var written []*record.Patient
+	// An index already loaded takes the new patients at the end; one loaded
+	// later (or in another process) catches up through the change log, so
+	// a run with no index keeps nothing (a million patients held to the end
+	// are much for the collector to scan).
+	keep := s.p.indexLoaded()
 	flush := func(batch []bulkItem) error {
 		var chunkWritten []*record.Patient
 		var chunkRejects []Rejection
@@ -326,7 +331,7 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 		}
 		sum.Unchanged += chunkUnchanged
 		sum.Written += len(chunkWritten)
-		if !o.DryRun {
+		if !o.DryRun && keep {
 			written = append(written, chunkWritten...)
 		}
 		return nil

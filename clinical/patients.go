@@ -417,6 +417,12 @@ func writeIndexSnapshot(path string, ix *find.Patients, seq uint64, id string) e
 	return find.WriteSnapshotFile(path, append(hdr, make([]byte, snapHeader-len(hdr))...), ix.WriteSnapshot)
 }
 
+func (p *Practice) indexLoaded() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.idx != nil
+}
+
 func (p *Practice) indexPut(pt *record.Patient) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
