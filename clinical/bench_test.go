@@ -93,12 +93,16 @@ func BenchmarkConsultationWrite(b *testing.B) {
 }
 
 // BenchmarkImportPatients: 100,000 patients from NDJSON into an empty
-// practice, one audit event per patient. Budget ≥ 50,000 patients/s.
+// practice, one audit event per patient. Budget ≥ 50,000 patients/s. Each
+// iteration is a whole import into a new practice; patients/s is the median
+// run's (a shared machine's other work lands in single runs), mean-patients/s
+// the total over all runs.
 func BenchmarkImportPatients(b *testing.B) {
 	const n = 100000
 	data := patientsNDJSON(n, 7)
 	ctx := context.Background()
 	var total time.Duration
+	var rates []float64
 	runs := 0
 	for b.Loop() {
 		b.StopTimer()
@@ -109,10 +113,14 @@ func BenchmarkImportPatients(b *testing.B) {
 		if err != nil || sum.Written != n {
 			b.Fatalf("import: %v written %d rejected %d", err, sum.Written, sum.Rejected)
 		}
-		total += time.Since(t0)
+		el := time.Since(t0)
+		total += el
+		rates = append(rates, n/el.Seconds())
 		runs++
 	}
-	b.ReportMetric(float64(n*runs)/total.Seconds(), "patients/s")
+	sort.Float64s(rates)
+	b.ReportMetric(rates[len(rates)/2], "patients/s")
+	b.ReportMetric(float64(n*runs)/total.Seconds(), "mean-patients/s")
 }
 
 // BenchmarkOpenReadClose measures the cost of the short-lived-open design:

@@ -248,8 +248,9 @@ func clinicalBench() {
 	goBench("./clinical", "BenchmarkOpenReadClose$", "300x", env, []metric{
 		{"ns/op", fmt.Sprintf("open file + read tx + close, %d patients (ns)", n), "", nil, ""},
 	})
-	goBench("./clinical", "BenchmarkImportPatients$", "2x", nil, []metric{
-		{"patients/s", "import 100,000 patients from NDJSON, audit each", "≥ 50,000/s", atLeast(50000), ""},
+	goBench("./clinical", "BenchmarkImportPatients$", "5x", nil, []metric{
+		{"patients/s", "import 100,000 patients from NDJSON, audit each (median of 5 runs)", "≥ 50,000/s", atLeast(50000), ""},
+		{"mean-patients/s", "import 100,000 patients, all 5 runs together", "", nil, ""},
 	})
 }
 
