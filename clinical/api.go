@@ -80,9 +80,9 @@ func (s *Service) RecordClientEvents(ctx context.Context, evs []*record.AuditEve
 			return record.Invalid("audit event "+strconv.Itoa(i)+" action", "", "an audit event names its action")
 		}
 		switch ev.Outcome {
-		case "", "ok", "denied", "failed":
+		case "", "ok", "denied", "failed", "blocked":
 		default:
-			return record.Invalid("audit event "+strconv.Itoa(i)+" outcome", ev.Outcome, "ok, denied or failed")
+			return record.Invalid("audit event "+strconv.Itoa(i)+" outcome", ev.Outcome, "ok, denied, failed or blocked")
 		}
 		ev.Seq, ev.PrevHash, ev.Hash = 0, "", ""
 		ev.At, ev.User, ev.Role = now, s.user.Name, s.user.Role

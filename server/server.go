@@ -130,6 +130,7 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 		if err := h(w, r, svc); err != nil {
 			s.o.Logger.Debug("request failed", "method", r.Method, "path", r.URL.Path, "user", name, "err", err)
 			writeError(w, err)
+			s.auditFailed(ctx, r, svc, err)
 		}
 	})
 }
@@ -184,6 +185,24 @@ func (s *Server) auditUnauthenticated(ctx context.Context, r *http.Request, why 
 		Reason: why, Query: r.Method + " " + r.URL.RequestURI(), Source: "api"}
 	if err := s.p.Store().Update(ctx, func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
 		s.o.Logger.Error("audit of a refused request failed", "err", err)
+	}
+}
+
+// auditFailed records a request that failed (a malformed search, a stale
+// version, a record that is not there) under its user: every request is in
+// the trail. Refusals are left to the services, which audit them as denied,
+// as they do a prescription blocked by its safety alerts.
+func (s *Server) auditFailed(ctx context.Context, r *http.Request, svc *clinical.Service, err error) {
+	var pe *record.PermissionError
+	var ae *clinical.AlertsError
+	if errors.As(err, &pe) || errors.As(err, &ae) {
+		return
+	}
+	u := svc.User()
+	ev := &record.AuditEvent{At: s.p.Now().UTC(), User: u.Name, Role: u.Role, Action: "request", Outcome: "failed",
+		Reason: err.Error(), Query: r.Method + " " + r.URL.RequestURI(), Source: "api"}
+	if err := s.p.Store().Update(context.WithoutCancel(ctx), func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
+		s.o.Logger.Error("audit of a failed request failed", "err", err)
 	}
 }
 

@@ -661,3 +661,17 @@ func TestTransactionEntriesWithoutIDs(t *testing.T) {
 		t.Fatalf("observations after 80, 81 and 81 again: %s", o.raw)
 	}
 }
+
+// A request that fails (here a search with a malformed date) is audited
+// under its user, with what was asked.
+func TestFailedRequestIsAudited(t *testing.T) {
+	f := start(t)
+	r := f.do(t, "dr.gp", "GET", "/Patient?birthdate=yesterday", nil)
+	if r.status < 400 || r.status >= 500 {
+		t.Fatalf("malformed birthdate: status %d %s", r.status, r.raw)
+	}
+	ev := lastAudit(t, f.p)
+	if ev.User != "dr.gp" || ev.Outcome != "failed" || !strings.Contains(ev.Query, "birthdate=yesterday") {
+		t.Errorf("last audit event = %+v, want dr.gp's failed search", ev)
+	}
+}
