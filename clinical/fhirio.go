@@ -1126,6 +1126,13 @@ func (rs *resolver) User(r *fhir.Reference) (string, bool) {
 			return r.Display, true
 		}
 	}
+	if id, ok := strings.CutPrefix(r.Reference, "Practitioner/"); ok {
+		for name := range rs.im.users { // the id the server gives a user's Practitioner
+			if fhir.PractitionerID(name) == id {
+				return name, true
+			}
+		}
+	}
 	return "", false
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -156,6 +157,14 @@ func (im *importer) rxWrite(tx store.WTx, u *funit, t *ftarget, reason string) e
 	p := pe.(*record.Patient)
 	if err := prescribable(p); err != nil {
 		return invalid(err)
+	}
+	// The prescriber is who is prescribing: the token's user, as in
+	// Prescribe. A requester naming someone else is refused, not rewritten.
+	switch m.Prescriber {
+	case "", im.s.user.Name, fhir.ClinicianNotRecorded:
+		m.Prescriber = im.s.user.Name
+	default:
+		return invalid(record.Invalid("requester", m.Prescriber, "a prescription sent with %s's token is prescribed by %s", im.s.user.Name, im.s.user.Name))
 	}
 	ans, err := answersOf(m.Answers)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -191,4 +192,32 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 		t.Fatalf("nurse prescribing not set: %+v", pr.Settings)
 	}
 	wantStatus(t, f.do(t, "nurse", "POST", "/", txOf(medRequestJSON(pid, rxMetformin, "active"))), 200)
+}
+
+// A prescription over the API is the token holder's: one naming another
+// prescriber as requester is refused, one naming none is recorded as theirs.
+func TestAPIPrescriptionIsTheTokenHolders(t *testing.T) {
+	f := start(t)
+	tm, err := terminology.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.p.SetDrugs(tm)
+	r := f.do(t, "dr.gp", "POST", "/Patient", patientJSON("9434765919", "Smith", "John", "1961-03-12"))
+	wantStatus(t, r, 201)
+	pid := r.body["id"].(string)
+	other := medRequestJSON(pid, rxRamipril, "active")
+	other["requester"] = map[string]any{"reference": "Practitioner/" + fhir.PractitionerID("nurse")}
+	r = f.do(t, "dr.gp", "POST", "/", txOf(other))
+	if r.status == 200 || !strings.Contains(string(r.raw), "requester") {
+		t.Fatalf("a prescription naming another requester: %d %s", r.status, r.raw)
+	}
+	if n := len(medsOf(t, f, pid)); n != 0 {
+		t.Fatalf("%d medications written", n)
+	}
+	ack := map[string]any{"alertId": "allergy-status:not-recorded", "answer": "ack"}
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxRamipril, "active", ack))), 200)
+	if ms := medsOf(t, f, pid); len(ms) != 1 || ms[0].Prescriber != "dr.gp" {
+		t.Fatalf("prescription without a requester: %+v", ms)
+	}
 }
