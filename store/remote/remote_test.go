@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -470,6 +471,72 @@ func TestRetractConsultationTakesItsEntriesRemote(t *testing.T) {
 		o, err := tx.Get(record.KindObservation, res.Observations[0].ID)
 		if err != nil || o.Head().Status != record.StatusEnteredInError {
 			t.Errorf("the consultation's observation after retraction: %+v, %v", o, err)
+		}
+		return nil
+	})
+}
+
+// An action that creates and updates sends its creates first: when the
+// server refuses the creates, the update (a dose change's stop, a
+// rebooking's cancellation) has not been made either.
+func TestRefusedCreateLeavesUpdatesUnsent(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), bolt.Options{Hold: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
+	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", false); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := p.As(ctx, "admin")
+	if _, err := admin.AddUser(ctx, record.User{Name: "dr.who", Role: record.RoleGP, Prescriber: true, RegNumber: "7012345"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := admin.NewToken(ctx, "dr.who")
+	h := server.New(server.Options{Practice: p}).Handler()
+	var refuse atomic.Bool
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() && r.Method == "POST" && r.URL.Path != "/introspect" && r.URL.Path != "/AuditEvent" {
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_, _ = w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"refused"}]}`))
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { hs.Close(); st.Close() })
+	s, err := remote.Open(ctx, remote.Options{URL: hs.URL, Token: tok, User: "dr.who", Role: record.RoleGP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := patient("9434765919", "Smith")
+	if err := put(s, pt); err != nil {
+		t.Fatal(err)
+	}
+	refuse.Store(true)
+	err = s.Update(ctx, func(tx store.WTx) error {
+		cur, err := tx.Get(record.KindPatient, pt.ID)
+		if err != nil {
+			return err
+		}
+		up := cur.(*record.Patient)
+		up.Phone = "07700 900123"
+		if err := tx.Put(up); err != nil {
+			return err
+		}
+		v := 80.0
+		o := &record.Observation{Code: record.Code{System: record.SystemSNOMED, Code: "27113001"}, Value: &v, Unit: "kg", Effective: time.Now().UTC()}
+		o.PatientID, o.RecordedAt, o.RecordedBy = pt.ID, time.Now().UTC(), "dr.who"
+		return tx.Put(o)
+	})
+	if err == nil {
+		t.Fatal("the refused create was reported saved")
+	}
+	refuse.Store(false)
+	_ = s.View(ctx, func(tx store.Tx) error {
+		cur, err := tx.Get(record.KindPatient, pt.ID)
+		if err != nil || cur.(*record.Patient).Phone != "" || cur.Head().Version != 1 {
+			t.Errorf("patient after the refused action: %+v, %v; want unchanged at version 1", cur, err)
 		}
 		return nil
 	})

@@ -774,24 +774,37 @@ func (w *wtx) commit() error {
 	return w.sendEvents()
 }
 
+// commitPuts sends the creates (one transaction) before the updates (one
+// request each, with If-Match), so that an action that does both and fails
+// part way leaves too much rather than too little: a dose change whose new
+// prescription is refused has not stopped the old one; a rebooking whose
+// new appointment is refused has not cancelled the old.
 func (w *wtx) commitPuts() error {
-	var creates []record.Entity
+	var creates, updates []record.Entity
 	for _, e := range w.puts {
 		if e.Head().Version == 0 {
 			creates = append(creates, e)
-			continue
-		}
-		if err := w.one(e); err != nil {
-			return err
+		} else {
+			updates = append(updates, e)
 		}
 	}
 	switch len(creates) {
 	case 0:
-		return nil
 	case 1:
-		return w.oneCreate(creates)
+		if err := w.oneCreate(creates); err != nil {
+			return err
+		}
+	default:
+		if err := w.bundle(creates); err != nil {
+			return err
+		}
 	}
-	return w.bundle(creates)
+	for _, e := range updates {
+		if err := w.one(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *wtx) one(e record.Entity) error {
