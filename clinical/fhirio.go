@@ -418,7 +418,6 @@ type fitem struct {
 // ftarget is a record to write, and the items that make it up.
 type ftarget struct {
 	e       record.Entity
-	created bool
 	written bool
 	same    bool
 	user    *record.User
@@ -1736,7 +1735,6 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 		action = "update"
 	} else {
 		m.Version = 0
-		t.created = true
 	}
 	if err := tx.Put(e); err != nil {
 		return err
