@@ -63,10 +63,10 @@ func medsOf(t *testing.T, f *fixture, pid string) []*record.Medication {
 	return out
 }
 
-// A prescription written through the API passes the checks local
-// prescribing runs (H30): a penicillin-allergic patient's amoxicillin is
-// refused until the alert is answered, and the refusal is audited.
-func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
+// rxPractice is a served practice with the dm+d dictionary (as gpsoc serve
+// has) and one patient, whose id it returns.
+func rxPractice(t *testing.T) (*fixture, string) {
+	t.Helper()
 	f := start(t)
 	tm, err := terminology.Open(t.TempDir())
 	if err != nil {
@@ -75,7 +75,15 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 	f.p.SetDrugs(tm)
 	r := f.do(t, "dr.gp", "POST", "/Patient", patientJSON("9434765919", "Smith", "John", "1961-03-12"))
 	wantStatus(t, r, 201)
-	pid := r.body["id"].(string)
+	return f, r.body["id"].(string)
+}
+
+// A prescription written through the API passes the checks local
+// prescribing runs (H30): a penicillin-allergic patient's amoxicillin is
+// refused until the alert is answered, and the refusal is audited.
+func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
+	f, pid := rxPractice(t)
+	var r resp
 	wantStatus(t, f.do(t, "dr.gp", "POST", "/AllergyIntolerance", map[string]any{
 		"resourceType": "AllergyIntolerance", "type": "allergy",
 		"patient": map[string]any{"reference": "Patient/" + pid},
@@ -197,15 +205,8 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 // A prescription over the API is the token holder's: one naming another
 // prescriber as requester is refused, one naming none is recorded as theirs.
 func TestAPIPrescriptionIsTheTokenHolders(t *testing.T) {
-	f := start(t)
-	tm, err := terminology.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.p.SetDrugs(tm)
-	r := f.do(t, "dr.gp", "POST", "/Patient", patientJSON("9434765919", "Smith", "John", "1961-03-12"))
-	wantStatus(t, r, 201)
-	pid := r.body["id"].(string)
+	f, pid := rxPractice(t)
+	var r resp
 	other := medRequestJSON(pid, rxRamipril, "active")
 	other["requester"] = map[string]any{"reference": "Practitioner/" + fhir.PractitionerID("nurse")}
 	r = f.do(t, "dr.gp", "POST", "/", txOf(other))

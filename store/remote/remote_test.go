@@ -33,6 +33,12 @@ func serve(t *testing.T) (*remote.Store, *clinical.Practice) {
 // adjusted by opt.
 func serveAs(t *testing.T, user string, opt func(*remote.Options)) (*remote.Store, *clinical.Practice) {
 	t.Helper()
+	return serveWith(t, user, opt, nil)
+}
+
+// serveWith is serveAs with the server's handler wrapped (nil: as it is).
+func serveWith(t *testing.T, user string, opt func(*remote.Options), wrap func(http.Handler) http.Handler) (*remote.Store, *clinical.Practice) {
+	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), bolt.Options{Hold: true})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +55,11 @@ func serveAs(t *testing.T, user string, opt func(*remote.Options)) (*remote.Stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
+	h := server.New(server.Options{Practice: p}).Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(func() { hs.Close(); st.Close() })
 	o := remote.Options{URL: hs.URL, Token: tok, User: user, Role: record.RoleGP,
 		Practice: record.Practice{Name: "Test Surgery", ODS: "B86001"}}
@@ -480,41 +490,24 @@ func TestRetractConsultationTakesItsEntriesRemote(t *testing.T) {
 // server refuses the creates, the update (a dose change's stop, a
 // rebooking's cancellation) has not been made either.
 func TestRefusedCreateLeavesUpdatesUnsent(t *testing.T) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), bolt.Options{Hold: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
-	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", false); err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := p.As(ctx, "admin")
-	if _, err := admin.AddUser(ctx, record.User{Name: "dr.who", Role: record.RoleGP, Prescriber: true, RegNumber: "7012345"}); err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := admin.NewToken(ctx, "dr.who")
-	h := server.New(server.Options{Practice: p}).Handler()
 	var refuse atomic.Bool
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if refuse.Load() && r.Method == "POST" && r.URL.Path != "/introspect" && r.URL.Path != "/AuditEvent" {
-			w.Header().Set("Content-Type", "application/fhir+json")
-			w.WriteHeader(http.StatusUnprocessableEntity)
-			_, _ = w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"refused"}]}`))
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() { hs.Close(); st.Close() })
-	s, err := remote.Open(ctx, remote.Options{URL: hs.URL, Token: tok, User: "dr.who", Role: record.RoleGP})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := serveWith(t, "dr.who", nil, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refuse.Load() && r.Method == "POST" && r.URL.Path != "/introspect" && r.URL.Path != "/AuditEvent" {
+				w.Header().Set("Content-Type", "application/fhir+json")
+				w.WriteHeader(http.StatusUnprocessableEntity)
+				_, _ = w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"refused"}]}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
 	pt := patient("9434765919", "Smith")
 	if err := put(s, pt); err != nil {
 		t.Fatal(err)
 	}
 	refuse.Store(true)
-	err = s.Update(ctx, func(tx store.WTx) error {
+	err := s.Update(ctx, func(tx store.WTx) error {
 		cur, err := tx.Get(record.KindPatient, pt.ID)
 		if err != nil {
 			return err
