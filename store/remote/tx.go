@@ -390,13 +390,15 @@ func (t *tx) Changes(after uint64, fn func(seq uint64, patientID string) error) 
 		return after, nil
 	}
 	s.changesAt.Store(time.Now().UnixNano())
-	since := time.UnixMilli(int64(after)).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	// A server's clock orders commits only roughly: a write stamped before
+	// the cursor may commit after it was read. The window reaches back
+	// lateCommit, so such a write is still seen; what falls in it is
+	// reported again (the find index takes a patient twice harmlessly).
+	from := int64(after) - lateCommit.Milliseconds()
+	since := time.UnixMilli(max(from, 0)).UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	last := after
 	_, err := s.search(t.ctx, "Patient", url.Values{"_lastUpdated": {"gt" + since}, "_sort": {"_lastUpdated"}}, func(r fhir.Resource) error {
 		seq := uint64(lastUpdated(r).UnixMilli())
-		if seq <= after {
-			return nil
-		}
 		last = max(last, seq)
 		return fn(seq, *r.Head().ID)
 	})
@@ -404,6 +406,10 @@ func (t *tx) Changes(after uint64, fn func(seq uint64, patientID string) error) 
 }
 
 var errStopSearch = errors.New("stop search")
+
+// lateCommit is how far back a change cursor on another vendor's server
+// looks again for writes that committed after later-stamped ones.
+const lateCommit = 2 * time.Second
 
 // changesFeed reads Patient/$changes page by page.
 func (t *tx) changesFeed(after uint64, fn func(seq uint64, patientID string) error) (uint64, error) {
