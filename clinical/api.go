@@ -9,7 +9,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -163,18 +162,11 @@ func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*re
 	settings := map[string]string{}
 	for k, v := range next.Settings {
 		switch k {
-		case SettingNursePrescribing:
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return nil, record.Invalid(k, v, "must be true or false")
+		case SettingNursePrescribing, SettingIdleLock:
+			var err error
+			if v, err = settingValue(k, v); err != nil {
+				return nil, err
 			}
-			v = strconv.FormatBool(b)
-		case SettingIdleLock:
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return nil, record.Invalid(k, v, "must be a duration such as 5m (0 never locks)")
-			}
-			v = d.String()
 		case SettingPassphrase:
 			if parts := strings.Split(v, ":"); v != "" && (len(parts) != 3 || parts[0] != "sha256" || len(parts[1]) != 32 || len(parts[2]) != 64) {
 				return nil, record.Invalid(k, "…", "must be a hashed passphrase (sha256:salt:hash), or empty to clear it")

@@ -41,24 +41,38 @@ func SettingKeys() []string {
 	return ks
 }
 
+// settingValue checks a yes/no or duration setting and gives it in its
+// one written form (SetPractice's and the API's UpdatePractice's).
+func settingValue(key, value string) (string, error) {
+	switch key {
+	case SettingNursePrescribing:
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return "", record.Invalid(key, value, "must be true or false")
+		}
+		return strconv.FormatBool(b), nil
+	case SettingIdleLock:
+		d, err := time.ParseDuration(value)
+		if err != nil || d < 0 {
+			return "", record.Invalid(key, value, "must be a duration such as 5m (0 never locks)")
+		}
+		return d.String(), nil
+	}
+	return value, nil
+}
+
 // SetPractice changes a practice setting.
 func (s *Service) SetPractice(ctx context.Context, key, value string) (*record.Practice, error) {
 	if err := s.require(ctx, ActAdmin, ""); err != nil {
 		return nil, err
 	}
 	switch key {
-	case SettingNursePrescribing:
-		b, err := strconv.ParseBool(value)
+	case SettingNursePrescribing, SettingIdleLock:
+		v, err := settingValue(key, value)
 		if err != nil {
-			return nil, record.Invalid(key, value, "must be true or false")
+			return nil, err
 		}
-		value = strconv.FormatBool(b)
-	case SettingIdleLock:
-		d, err := time.ParseDuration(value)
-		if err != nil || d < 0 {
-			return nil, record.Invalid(key, value, "must be a duration such as 5m (0 never locks)")
-		}
-		value = d.String()
+		value = v
 	case SettingPassphrase:
 		if value != "" {
 			if len(value) < 8 {
