@@ -210,14 +210,8 @@ func (s *Service) UpdateUser(ctx context.Context, u record.User) (*record.User, 
 	if err := s.require(ctx, ActAdmin, ""); err != nil {
 		return nil, err
 	}
-	if _, err := record.ParseRole(string(u.Role)); err != nil {
+	if err := checkUserRole(u); err != nil {
 		return nil, err
-	}
-	if u.Prescriber && u.Role != record.RoleGP && u.Role != record.RoleNurse {
-		return nil, record.Invalid("prescriber", "true", "only gp and nurse users can be prescribers, not %s", u.Role)
-	}
-	if u.Prescriber && u.RegNumber == "" && u.Role == record.RoleNurse {
-		return nil, record.Invalid("reg-number", "", "a nurse prescriber needs a professional registration number")
 	}
 	err := s.p.st.Update(ctx, func(tx store.WTx) error {
 		cur, err := tx.User(u.Name)

@@ -291,6 +291,10 @@ func staleMsg(asked, cur int) string {
 
 // ---- the find index ----
 
+// FindRow is a patient's compact find row, as the store keeps it: what a
+// remote store gives the find index, so it loads from any FHIR server.
+func FindRow(p *record.Patient) []byte { return find.EncodePatientRow(findDoc(p)) }
+
 func findDoc(p *record.Patient) find.Patient {
 	var st uint8
 	switch p.Status {

@@ -143,6 +143,21 @@ func CheckPassphrase(pr record.Practice, p string) bool {
 	return hex.EncodeToString(h[:]) == parts[2]
 }
 
+// checkUserRole checks a user's role and prescriber flag (AddUser's and
+// UpdateUser's rule).
+func checkUserRole(u record.User) error {
+	if _, err := record.ParseRole(string(u.Role)); err != nil {
+		return err
+	}
+	if u.Prescriber && u.Role != record.RoleGP && u.Role != record.RoleNurse {
+		return record.Invalid("prescriber", "true", "only gp and nurse users can be prescribers, not %s", u.Role)
+	}
+	if u.Prescriber && u.RegNumber == "" && u.Role == record.RoleNurse {
+		return record.Invalid("reg-number", "", "a nurse prescriber needs a professional registration number")
+	}
+	return nil
+}
+
 // AddUser creates a user. GPs are prescribers unless prescriber is false explicitly.
 func (s *Service) AddUser(ctx context.Context, u record.User) (*record.User, error) {
 	if err := s.require(ctx, ActAdmin, ""); err != nil {
@@ -151,14 +166,8 @@ func (s *Service) AddUser(ctx context.Context, u record.User) (*record.User, err
 	if err := record.ValidUserName(u.Name); err != nil {
 		return nil, err
 	}
-	if _, err := record.ParseRole(string(u.Role)); err != nil {
+	if err := checkUserRole(u); err != nil {
 		return nil, err
-	}
-	if u.Prescriber && u.Role != record.RoleGP && u.Role != record.RoleNurse {
-		return nil, record.Invalid("prescriber", "true", "only gp and nurse users can be prescribers, not %s", u.Role)
-	}
-	if u.Prescriber && u.RegNumber == "" && u.Role == record.RoleNurse {
-		return nil, record.Invalid("reg-number", "", "a nurse prescriber needs a professional registration number")
 	}
 	u.RecordedAt = s.p.now().UTC()
 	u.RecordedBy = s.user.Name

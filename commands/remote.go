@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/remote"
@@ -68,7 +68,7 @@ func openRemote(f *Factory, create bool) (store.Store, error) {
 	}
 	st, err := remote.Open(context.Background(), remote.Options{URL: u, Token: tok, User: name, Role: role,
 		Practice:  record.Practice{Name: pname, ODS: ods},
-		SearchRow: searchRow})
+		SearchRow: clinical.FindRow})
 	if err != nil {
 		return nil, err
 	}
@@ -83,17 +83,4 @@ func openRemote(f *Factory, create bool) (store.Store, error) {
 		f.remoteUser = tu
 	}
 	return st, nil
-}
-
-// searchRow is a patient's find row, so the local find index loads from any FHIR server.
-func searchRow(p *record.Patient) []byte {
-	var st uint8
-	switch p.Status {
-	case record.PatientLeft:
-		st = 1
-	case record.PatientDeceased:
-		st = 2
-	}
-	return find.EncodePatientRow(find.Patient{ID: p.ID, Family: p.Family, Given: strings.Join(p.Given, " "),
-		BirthDate: p.BirthDate, NHS: p.NHSNumber, Postcode: p.Postcode, Status: st})
 }

@@ -3,12 +3,10 @@ package tui
 import (
 	"context"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/clinical"
-	"github.com/opengpsoc/gpsoc/find"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/server"
 	"github.com/opengpsoc/gpsoc/store/remote"
@@ -47,7 +45,7 @@ func overRemote(t testing.TB, p *clinical.Practice) (string, *clinical.Service) 
 	t.Cleanup(hs.Close)
 	pr := p.PracticeRecord(ctx)
 	rs, err := remote.Open(ctx, remote.Options{URL: hs.URL, Token: tok, Practice: record.Practice{Name: pr.Name, ODS: pr.ODS},
-		SearchRow: searchRow, PollEvery: -1})
+		SearchRow: clinical.FindRow, PollEvery: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,19 +54,6 @@ func overRemote(t testing.TB, p *clinical.Practice) (string, *clinical.Service) 
 		t.Fatal(err)
 	}
 	return t.TempDir(), svc
-}
-
-// searchRow is a patient's find row (as commands/remote.go makes it).
-func searchRow(p *record.Patient) []byte {
-	var st uint8
-	switch p.Status {
-	case record.PatientLeft:
-		st = 1
-	case record.PatientDeceased:
-		st = 2
-	}
-	return find.EncodePatientRow(find.Patient{ID: p.ID, Family: p.Family, Given: strings.Join(p.Given, " "),
-		BirthDate: p.BirthDate, NHS: p.NHSNumber, Postcode: p.Postcode, Status: st})
 }
 
 // The workstation's main flows in remote mode: the same tests, over a server.
