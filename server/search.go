@@ -202,21 +202,13 @@ func (s *Server) searchPatients(ctx context.Context, svc *clinical.Service, r *h
 const nhsSystem = "https://fhir.nhs.uk/Id/nhs-number"
 
 func filterPatients(ps []*record.Patient, q url.Values) ([]record.Entity, error) {
-	var dates []dateCond
-	for _, v := range q["birthdate"] {
-		d, err := parseDateCond("birthdate", v)
-		if err != nil {
-			return nil, err
-		}
-		dates = append(dates, d)
+	dates, err := dateConds(q, "birthdate")
+	if err != nil {
+		return nil, err
 	}
-	var updated []dateCond
-	for _, v := range q["_lastUpdated"] {
-		d, err := parseDateCond("_lastUpdated", v)
-		if err != nil {
-			return nil, err
-		}
-		updated = append(updated, d)
+	updated, err := dateConds(q, "_lastUpdated")
+	if err != nil {
+		return nil, err
 	}
 	out := []record.Entity{}
 	for _, p := range ps {
@@ -351,13 +343,9 @@ func (s *Server) searchEntries(ctx context.Context, svc *clinical.Service, r *ht
 	if err != nil {
 		return nil, err
 	}
-	var dates []dateCond
-	for _, v := range q["date"] {
-		d, err := parseDateCond("date", v)
-		if err != nil {
-			return nil, err
-		}
-		dates = append(dates, d)
+	dates, err := dateConds(q, "date")
+	if err != nil {
+		return nil, err
 	}
 	codes := q["code"]
 	out := []record.Entity{}
@@ -429,13 +417,9 @@ var ukZone = func() *time.Location {
 // searchSessions is the Schedule search: the practice's sessions (of every
 // status) by actor and date.
 func searchSessions(ctx context.Context, svc *clinical.Service, q url.Values) ([]record.Entity, error) {
-	var dates []dateCond
-	for _, v := range q["date"] {
-		d, err := parseDateCond("date", v)
-		if err != nil {
-			return nil, err
-		}
-		dates = append(dates, d)
+	dates, err := dateConds(q, "date")
+	if err != nil {
+		return nil, err
 	}
 	ses, err := svc.AllSessions(ctx)
 	if err != nil {
@@ -556,6 +540,19 @@ func dateOf(e record.Entity) string {
 type dateCond struct {
 	prefix     string
 	start, end time.Time // [start, end)
+}
+
+// dateConds reads every value of a date search parameter.
+func dateConds(q url.Values, param string) ([]dateCond, error) {
+	var out []dateCond
+	for _, v := range q[param] {
+		d, err := parseDateCond(param, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 func parseDateCond(param, v string) (dateCond, error) {
