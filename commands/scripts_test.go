@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -42,5 +43,54 @@ func TestAuditListByNHSNumber(t *testing.T) {
 	}
 	if r := e.run("", "--as", "admin", "audit", "list", "--patient", "9990000026"); r.code == 0 {
 		t.Errorf("audit list for an NHS number nobody holds: exit 0, out %q; want an error naming it", r.out)
+	}
+}
+
+// A practice's patients go out as CSV and come back unchanged; the CSV a
+// spreadsheet writes (dd/mm/yyyy dates) and the no-fixed-abode postcode are
+// taken; an address is given with flags.
+func TestPatientCSVRoundTripAndAddress(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	e.setUp()
+	e.ok("--as", "admin", "patient", "add", "--nhs", "401 023 2137", "--family", "O'Brien, Jr", "--given", "Mary Ann",
+		"--dob", "1950-12-01", "--sex", "female", "--address-line", "12 Leeds Road", "--address-line", "Headingley",
+		"--town", "Leeds", "--postcode", "LS6 2QT", "--flag", "carer", "--flag", "interpreter-needed")
+	e.ok("--as", "admin", "patient", "add", "--no-nhs-reason", "temporary-resident", "--family", "Nowak",
+		"--given", "Anna", "--given", "Maria", "--dob", "1990-01-02", "--sex", "female", "--postcode", "zz99 3vz", "--temporary")
+	var p record.Patient
+	e.jsonOf(&p, "--as", "admin", "patient", "update", "4010232137", "--town", "Bradford", "--county", "West Yorkshire")
+	if p.Address == nil || p.Address.Town != "Bradford" || p.Address.County != "West Yorkshire" || len(p.Address.Lines) != 2 || p.Address.Lines[1] != "Headingley" {
+		t.Fatalf("after --town and --county the address is %+v; want the lines kept and the town and county changed", p.Address)
+	}
+	csvOut := e.ok("--as", "admin", "patient", "export", "-o", "csv")
+	if n := strings.Count(csvOut, "\n"); n != 3 {
+		t.Fatalf("CSV export has %d lines, want a header and 2 patients:\n%s", n, csvOut)
+	}
+	file := e.dir + "/patients.csv"
+	if err := os.WriteFile(file, []byte(csvOut), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.ok("--as", "admin", "patient", "import", file); !strings.Contains(out, "written 0, unchanged 2, rejected 0") {
+		t.Errorf("re-import of the CSV export: %q; want every patient unchanged", out)
+	}
+	var again record.Patient
+	e.jsonOf(&again, "--as", "admin", "patient", "show", "4010232137")
+	if again.Version != p.Version || again.Family != "O'Brien, Jr" || len(again.Given) != 1 || again.Given[0] != "Mary Ann" || len(again.Flags) != 2 {
+		t.Errorf("after the round trip: %+v", again)
+	}
+
+	sheet := "nhsNumber,family,given,birthDate,sex,postcode\n" +
+		"9434765919,Smith,John Paul,12/03/1961,male,LS6 2QT\n" +
+		"9990000026,Bad,Date,31/02/1961,male,LS6 2QT\n"
+	if err := os.WriteFile(file, []byte(sheet), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "--as", "admin", "patient", "import", file)
+	if r.code != ExitFailure || !strings.Contains(r.out, "written 1") || !strings.Contains(r.err, "31/02/1961") {
+		t.Errorf("spreadsheet CSV: exit %d, out %q, err %q; want 12/03/1961 taken and 31/02/1961 refused by name", r.code, r.out, r.err)
+	}
+	e.jsonOf(&p, "--as", "admin", "patient", "show", "9434765919")
+	if p.BirthDate != "1961-03-12" || len(p.Given) != 2 {
+		t.Errorf("dd/mm/yyyy import: %+v", p)
 	}
 }
