@@ -94,3 +94,48 @@ func TestPatientCSVRoundTripAndAddress(t *testing.T) {
 		t.Errorf("dd/mm/yyyy import: %+v", p)
 	}
 }
+
+// An allergy is de-labelled with a reason: it stays on the record as
+// resolved, stops alerting, and the reason is audited. Without a reason, or
+// for NKDA, it is refused.
+func TestAllergyResolve(t *testing.T) {
+	e := medEnv(t)
+	var a record.Allergy
+	e.jsonOf(&a, "--as", "dr.patel", "allergy", "add", "9434765919", "--code", "91936005", "--reaction", "rash")
+	e.want(ExitAlert, "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin, "--check")
+	if stderr := e.want(ExitUsage, "--as", "dr.patel", "allergy", "resolve", "9434765919", a.ID); !strings.Contains(stderr, "reason") {
+		t.Errorf("resolve without a reason: %q", stderr)
+	}
+	e.want(ExitForbidden, "--as", "reception", "allergy", "resolve", "9434765919", a.ID, "--reason", "x")
+	const why = "negative oral amoxicillin challenge, allergy clinic"
+	var res record.Allergy
+	e.jsonOf(&res, "--as", "dr.patel", "allergy", "resolve", "9434765919", a.ID, "--reason", why, "--date", "2026-11-20")
+	if res.Status != "resolved" || res.ResolvedReason != why || res.ResolvedOn != "2026-11-20" || res.Version != a.Version+1 {
+		t.Fatalf("resolved allergy %+v", res)
+	}
+	e.want(ExitConflict, "--as", "dr.patel", "allergy", "resolve", "9434765919", a.ID, "--reason", why)
+	var active, all []record.Allergy
+	e.jsonOf(&active, "--as", "dr.patel", "allergy", "list", "9434765919")
+	e.jsonOf(&all, "--as", "dr.patel", "allergy", "list", "9434765919", "--all")
+	if len(active) != 0 || len(all) != 1 || all[0].Status != "resolved" {
+		t.Errorf("after resolving: %d active, all %+v", len(active), all)
+	}
+	// No longer an allergy alert (allergy status is now "not recorded": a
+	// moderate alert that asks for NKDA or an allergy, not the penicillin one).
+	r := e.run("", "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin, "--check", "-o", "json")
+	if strings.Contains(r.out, "allergy:") {
+		t.Errorf("a resolved allergy still alerts: %s", r.out)
+	}
+	found := false
+	for _, ev := range e.auditEvents() {
+		if ev.EntityID == a.ID && ev.Action == "update" && strings.Contains(ev.Reason, why) && ev.User == "dr.patel" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no audit event with the reason for the resolution")
+	}
+	var nkda record.Allergy
+	e.jsonOf(&nkda, "--as", "dr.patel", "allergy", "add", "9434765919", "--nkda")
+	e.want(ExitUsage, "--as", "dr.patel", "allergy", "resolve", "9434765919", nkda.ID, "--reason", "x")
+}
