@@ -52,12 +52,21 @@ func (p *Practice) drugs() (Drugs, error) {
 	return nil, fmt.Errorf("prescribing needs the dm+d dictionary: no terminology is open")
 }
 
-// SafetyAlert is one reason a prescription needs an answer before it is written.
+// SafetyAlert is one reason a prescription needs an answer before it is
+// written, or (Kind "not-checked") a note: a check that could not be done
+// completely, shown every time and needing no answer.
 type SafetyAlert struct {
 	ID       string `json:"id"`
-	Severity string `json:"severity"` // high | moderate | low
+	Kind     string `json:"kind,omitempty"` // "" an alert; KindNotChecked a note
+	Severity string `json:"severity"`       // high | moderate | low
 	Message  string `json:"message"`
 }
+
+// KindNotChecked marks a note: a check that could not run completely.
+const KindNotChecked = "not-checked"
+
+// IsNote reports whether a is a note (shown, never answered) rather than an alert.
+func (a SafetyAlert) IsNote() bool { return a.Kind == KindNotChecked }
 
 // AlertsError refuses an action until each of its alerts is answered.
 type AlertsError struct {
@@ -591,10 +600,26 @@ func anyProblem(f *facts, m *terminology.Matcher) bool {
 	return false
 }
 
+// SplitNotes separates the alerts (which need an answer) from the notes
+// (checks that could not run completely) of one check, keeping their order.
+func SplitNotes(all []SafetyAlert) (alerts, notes []SafetyAlert) {
+	alerts, notes = []SafetyAlert{}, []SafetyAlert{}
+	for _, a := range all {
+		if a.IsNote() {
+			notes = append(notes, a)
+		} else {
+			alerts = append(alerts, a)
+		}
+	}
+	return alerts, notes
+}
+
 // answer matches answers to alerts: it returns the alerts still unanswered,
 // and the answers to record. An acknowledgement of a high alert, or an answer
 // naming no alert raised, is refused.
 func answer(alerts []SafetyAlert, ans Answers, by string, at time.Time) ([]SafetyAlert, []record.AlertAnswer, error) {
+	// Notes need no answer: they are shown, never answered or recorded.
+	alerts, _ = SplitNotes(alerts)
 	raised := map[string]SafetyAlert{}
 	for _, a := range alerts {
 		raised[a.ID] = a
