@@ -568,3 +568,24 @@ func (t *Terminology) BNFPresentationByName(name string) (code string, ok bool) 
 
 // medicinesErr reports a broken compiled-in medicines file (a build defect).
 func medicinesErr() error { return medicinesOnce().err }
+
+// EmbeddedDrugClasses are the curated classes compiled into the binary (the
+// same as DrugClasses of any open terminology): rule files refer to them by id.
+func EmbeddedDrugClasses() ([]DrugClass, error) {
+	kb := medicinesOnce()
+	return kb.classes, kb.err
+}
+
+// ProductsFiledUnder are the embedded dictionary's products (dm+d codes,
+// from the code lists' BNF column) filed under a BNF chemical substance.
+func ProductsFiledUnder(bnfSubstance string) []string {
+	kb := medicinesOnce()
+	var out []string
+	for code, b := range kb.byDMD {
+		if len(b) >= 9 && b[:9] == bnfSubstance {
+			out = append(out, code)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
