@@ -150,8 +150,8 @@ func ParseRuleFile(text []byte) (*RuleFile, error) {
 		}
 	}
 	sel := func(field string, d DrugSelector) error {
-		if len(d.Codes) == 0 && len(d.Names) == 0 && d.Class == "" {
-			return record.Invalid(field, "", "give codes, names or class")
+		if len(d.Codes) == 0 && len(d.Names) == 0 && len(d.BNF) == 0 && d.Class == "" {
+			return record.Invalid(field, "", "give codes, names, bnf or class")
 		}
 		if d.Class != "" {
 			if _, ok := rf.Classes[d.Class]; !ok && !curatedClass(d.Class) {
