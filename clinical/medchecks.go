@@ -28,6 +28,7 @@ import (
 // *terminology.Terminology has it.
 type Medicines interface {
 	SubstanceClasses(code, name string) []string
+	SubstanceName(code string) string
 	AllClassesOf(p terminology.Product) []terminology.CodeTerm
 }
 
@@ -251,10 +252,7 @@ type allergyAgent struct {
 
 func (c *checker) agentOf(a *record.Allergy) *allergyAgent {
 	ag := &allergyAgent{codes: []string{a.Agent.Code}, bases: map[string]bool{}, classes: map[string]bool{}}
-	ag.what = a.Agent.Display
-	if ag.what == "" {
-		ag.what = a.Agent.Code
-	}
+	ag.what = c.allergyWhat(a)
 	if x, ok := agentClasses[a.Agent.Code]; ok {
 		ag.codes = append(ag.codes, x)
 	}
@@ -278,13 +276,13 @@ func (c *checker) agentOf(a *record.Allergy) *allergyAgent {
 			}
 		}
 	}
-	if a.Agent.Display != "" {
-		ag.bases[terminology.IngredientBase(a.Agent.Display)] = true
+	if ag.what != a.Agent.Code {
+		ag.bases[terminology.IngredientBase(ag.what)] = true
 	}
 	for _, code := range ag.codes {
 		addClasses(code, "")
 	}
-	addClasses(a.Agent.Code, a.Agent.Display)
+	addClasses(a.Agent.Code, ag.what)
 	// An agent recorded as a product: its ingredients and classes.
 	if p, err := cachedProduct(c.drugs, a.Agent.Code); err == nil {
 		for _, in := range p.Ingredients {
@@ -363,7 +361,7 @@ func (c *checker) check(f *facts, d *drugFacts, except string) ([]SafetyAlert, e
 	if len(excipient) > 0 {
 		var what []string
 		for _, a := range excipient {
-			what = append(what, allergyWhat(a))
+			what = append(what, c.allergyWhat(a))
 		}
 		note("not-checked:excipients", fmt.Sprintf("Excipients not checked: %s allergy recorded, and the embedded dictionary holds no excipients; "+
 			"check the product's SPC (section 6.1) for %s.", strings.Join(what, ", "), strings.Join(what, ", ")))
@@ -371,7 +369,7 @@ func (c *checker) check(f *facts, d *drugFacts, except string) ([]SafetyAlert, e
 	for _, a := range drugAllergies {
 		if c.textOnlyAllergy(a) {
 			add("allergy-text:"+a.ID, "moderate", fmt.Sprintf("Allergy recorded as text, not checked: %q. Read it against %s, and code it "+
-				"(gpsoc allergy add with the agent) so it is checked.", allergyWhat(a), d.name))
+				"(gpsoc allergy add with the agent) so it is checked.", c.allergyWhat(a), d.name))
 			continue
 		}
 		ag := c.agentOf(a)
@@ -464,6 +462,18 @@ func (c *checker) check(f *facts, d *drugFacts, except string) ([]SafetyAlert, e
 		return sevRank(out[i].Severity) < sevRank(out[j].Severity)
 	})
 	return out, nil
+}
+
+// allergyWhat names an allergy's agent: its display, else the terminology's term.
+func (c *checker) allergyWhat(a *record.Allergy) string {
+	if a.Agent.Display == "" && a.Agent.Code != "" {
+		if m, ok := c.drugs.(Medicines); ok {
+			if n := m.SubstanceName(a.Agent.Code); n != "" {
+				return n
+			}
+		}
+	}
+	return allergyWhat(a)
 }
 
 func allergyWhat(a *record.Allergy) string {

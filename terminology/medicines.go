@@ -534,7 +534,20 @@ func (t *Terminology) SubstanceClasses(code, name string) []string {
 	if kb.err != nil {
 		return nil
 	}
+	if name == "" {
+		name = t.SubstanceName(code)
+	}
 	return kb.substanceClasses(code, name)
+}
+
+// SubstanceName is a SNOMED CT concept's preferred term ("" when unknown): an
+// allergy recorded without its display still meets its class by name.
+func (t *Terminology) SubstanceName(code string) string {
+	d, err := t.Concept(SystemSNOMED, code)
+	if err != nil {
+		return ""
+	}
+	return d.PreferredTerm
 }
 
 // AllClassesOf is every class a product belongs to by any of its
