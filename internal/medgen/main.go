@@ -252,7 +252,7 @@ func run(bnfPath, dir string) error {
 		if len(segs) > len(s.ings) || !s.complete {
 			var got []ingredient
 			for _, seg := range segs {
-				if ing, ok := ings.leading(seg); ok {
+				if ing, ok := ings.leading(seg, s.ings); ok {
 					got = append(got, ing)
 				}
 			}
@@ -406,11 +406,37 @@ func (t ingredientTable) find(name string) (ingredient, bool) {
 
 // leading matches the longest run of a presentation segment's leading words
 // that names an ingredient ("Codeine 12.8mg tablets" -> Codeine).
-func (t ingredientTable) leading(seg string) (ingredient, bool) {
+//
+// A base name without its salt ("Losartan 50mg" for losartan potassium)
+// takes the substance's own ingredient of that base, else the shortest
+// ingredient named base + salt (the salt does not change what the checks
+// compare: the base).
+func (t ingredientTable) leading(seg string, own []ingredient) (ingredient, bool) {
 	words := strings.Fields(strings.ToLower(seg))
 	for k := min(len(words), t.maxWords); k > 0; k-- {
-		if i, ok := t.byName[strings.Join(words[:k], " ")]; ok {
+		name := strings.Join(words[:k], " ")
+		if a, ok := aliases[name]; ok {
+			name = a
+		}
+		if i, ok := t.byName[name]; ok {
 			return i, true
+		}
+	}
+	for k := min(len(words), 3); k > 0; k-- {
+		name := strings.Join(words[:k], " ")
+		for _, o := range own {
+			if strings.HasPrefix(strings.ToLower(o.name), name+" ") {
+				return o, true
+			}
+		}
+		var best ingredient
+		for n, i := range t.byName {
+			if strings.HasPrefix(n, name+" ") && (best.code == "" || len(i.name) < len(best.name) || (len(i.name) == len(best.name) && i.name < best.name)) {
+				best = i
+			}
+		}
+		if best.code != "" {
+			return best, true
 		}
 	}
 	return ingredient{}, false
