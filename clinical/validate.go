@@ -123,12 +123,26 @@ func (s *Service) checkCodes(e record.Entity) error {
 // (a lab's clock, a time zone): beyond it the date is an error.
 const resultLeeway = 24 * time.Hour
 
-// entryDates lists a record's clinical dates as UK days, with their fields,
-// and the latest instant among them (for the clock check).
-func entryDates(e record.Entity) (days [][2]string, latest time.Time) {
+// entryDate is one clinical date of a record. A time is a day in the UK and
+// may be another in UTC (a date of birth or death from another system may
+// have been cut from either): lo and hi are the earlier and later reading.
+type entryDate struct {
+	field, lo, hi string
+}
+
+// entryDates lists a record's clinical dates, and the latest instant among
+// them (for the clock check). afterDeath is whether the record may be dated
+// after the patient's death: a consultation or a coded note may be about the
+// death (certification, the cause of death, a coroner's letter, bereavement);
+// a measurement, a problem's onset, an immunisation or a prescription may not.
+func entryDates(e record.Entity) (days []entryDate, latest time.Time, afterDeath bool) {
 	day := func(field string, t time.Time) {
 		if !t.IsZero() {
-			days = append(days, [2]string{field, t.In(ukZone).Format(record.DateLayout)})
+			a, b := t.In(ukZone).Format(record.DateLayout), t.UTC().Format(record.DateLayout)
+			if b < a {
+				a, b = b, a
+			}
+			days = append(days, entryDate{field, a, b})
 			if t.After(latest) {
 				latest = t
 			}
@@ -136,7 +150,7 @@ func entryDates(e record.Entity) (days [][2]string, latest time.Time) {
 	}
 	str := func(field, d string) {
 		if d != "" {
-			days = append(days, [2]string{field, d})
+			days = append(days, entryDate{field, d, d})
 			if t := dayStart(d); t.After(latest) {
 				latest = t
 			}
@@ -145,8 +159,10 @@ func entryDates(e record.Entity) (days [][2]string, latest time.Time) {
 	switch x := e.(type) {
 	case *record.Observation:
 		day("effective", x.Effective)
+		afterDeath = !x.IsBP() && observables.Lookup(x.Code.System, x.Code.Code) == nil
 	case *record.Consultation:
 		day("start", x.Start)
+		afterDeath = true
 	case *record.Problem:
 		str("onset", x.Onset)
 		str("resolvedOn", x.ResolvedOn)
@@ -160,34 +176,36 @@ func entryDates(e record.Entity) (days [][2]string, latest time.Time) {
 			day("issues["+itoa(i)+"].at", is.At)
 		}
 	}
-	return days, latest
+	return days, latest, afterDeath
 }
 
 // CheckEntryDates refuses a clinical record dated before the patient was
-// born, after they died, or more than 24 hours after now.
+// born, more than 24 hours after now, or (for what only a living patient
+// can have: a measurement, an onset, an immunisation, a prescription) after
+// they died.
 func CheckEntryDates(p *record.Patient, e record.Entity, now time.Time) error {
 	if !record.ClinicalKinds[e.Kind()] || e.Head().Status == record.StatusEnteredInError {
 		return nil
 	}
-	days, latest := entryDates(e)
+	days, latest, afterDeath := entryDates(e)
 	if latest.After(now.Add(resultLeeway)) {
-		f, d := days[0][0], days[0][1]
+		last := days[0]
 		for _, x := range days {
-			if x[1] > d {
-				f, d = x[0], x[1]
+			if x.hi > last.hi {
+				last = x
 			}
 		}
-		return record.Invalid(f, d, "is in the future (more than 24 hours after %s)", now.UTC().Format(time.RFC3339))
+		return record.Invalid(last.field, last.hi, "is in the future (more than 24 hours after %s)", now.UTC().Format(time.RFC3339))
 	}
 	if p == nil {
 		return nil
 	}
 	for _, x := range days {
-		if p.BirthDate != "" && x[1] < p.BirthDate {
-			return record.Invalid(x[0], x[1], "is before the patient's date of birth %s", p.BirthDate)
+		if p.BirthDate != "" && x.hi < p.BirthDate {
+			return record.Invalid(x.field, x.hi, "is before the patient's date of birth %s", p.BirthDate)
 		}
-		if dd := p.Registration.DeceasedOn; dd != "" && x[1] > dd {
-			return record.Invalid(x[0], x[1], "is after the patient's death on %s", dd)
+		if dd := p.Registration.DeceasedOn; dd != "" && x.lo > dd && !afterDeath {
+			return record.Invalid(x.field, x.lo, "is after the patient's death on %s", dd)
 		}
 	}
 	return nil
@@ -209,10 +227,10 @@ func checkBirthDateChange(tx store.Tx, old, p *record.Patient) error {
 			if e.Head().Status == record.StatusEnteredInError {
 				continue
 			}
-			days, _ := entryDates(e)
+			days, _, _ := entryDates(e)
 			for _, d := range days {
-				if d[1] < p.BirthDate {
-					before = append(before, fmt.Sprintf("%s %s (%s %s)", k, e.Head().ID, d[0], d[1]))
+				if d.hi < p.BirthDate {
+					before = append(before, fmt.Sprintf("%s %s (%s %s)", k, e.Head().ID, d.field, d.hi))
 					break
 				}
 			}
@@ -455,20 +473,24 @@ const hugeValue = 1e9
 // unit and ranges, and sets its flags (replacing any it came with) by mode.
 // The error, when there is one, is a *record.ValidationError naming the
 // field, the value with its unit, and the range or the units accepted.
-func CheckObservation(o *record.Observation, mode ValueMode) error {
+func CheckObservation(o *record.Observation, mode ValueMode) (err error) {
 	o.Flags, o.Review = nil, false
-	var firstErr error
+	// An impossible value or a wrong unit wins over an implausible one: only
+	// the latter may be confirmed.
+	var firstErr, confirmErr error
 	fail := func(kind string, err *record.ValidationError) {
 		switch {
 		case mode == ValuesLabReport:
 			o.Flags = append(o.Flags, record.ValueFlag{Kind: kind, Reason: err.Field + " " + strconv.Quote(err.Value) + ": " + err.Reason})
 			o.Review = true
-		case kind == FlagImplausible && mode == ValuesTyped:
-			err.Confirm = true
-			fallthrough
 		case kind != FlagImplausible:
 			if firstErr == nil {
 				firstErr = err
+			}
+		case mode == ValuesTyped:
+			err.Confirm = true
+			if confirmErr == nil {
+				confirmErr = err
 			}
 		default:
 			reason := err.Field + " " + strconv.Quote(err.Value) + ": " + err.Reason
@@ -478,6 +500,11 @@ func CheckObservation(o *record.Observation, mode ValueMode) error {
 			o.Flags = append(o.Flags, record.ValueFlag{Kind: kind, Reason: reason})
 		}
 	}
+	defer func() {
+		if err == nil && confirmErr != nil {
+			err = confirmErr
+		}
+	}()
 	vals := []*float64{o.Value, o.Systolic, o.Diastolic}
 	for _, v := range vals {
 		if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0) || math.Abs(*v) >= hugeValue) {
@@ -512,20 +539,25 @@ func CheckObservation(o *record.Observation, mode ValueMode) error {
 		if unit == "" {
 			unit = r.Unit
 		}
-		name := what
-		if component != "" {
+		name, value, is := what, withUnit(v, unit), "is"
+		switch component {
+		case "":
+		case "pulse pressure":
+			// Neither number alone is wrong: the pair is.
+			name, value, is = strings.ToLower(what), bpText(o), "has a pulse pressure (systolic − diastolic) of "+withUnit(v, unit)+", which is"
+		default:
 			name = component + " " + strings.ToLower(what)
 		}
 		switch {
 		case r.Impossible.outside(v):
-			reason := fmt.Sprintf("is impossible for %s (possible range %s %s; %s, %s)", name, r.Impossible, unit, r.Source, r.Date)
+			reason := fmt.Sprintf("%s impossible for %s (possible range %s %s; %s, %s)", is, name, r.Impossible, unit, r.Source, r.Date)
 			if hint := unitHint(ob, o.Unit, v); hint != "" {
 				reason += "; " + hint
 			}
-			fail(FlagImpossible, &record.ValidationError{Field: field, Value: withUnit(v, unit), Reason: reason})
+			fail(FlagImpossible, &record.ValidationError{Field: field, Value: value, Reason: reason})
 		case r.Implausible.outside(v):
-			fail(FlagImplausible, &record.ValidationError{Field: field, Value: withUnit(v, unit),
-				Reason: fmt.Sprintf("is implausible for %s (plausible range %s %s; %s, %s)", name, r.Implausible, unit, r.Source, r.Date)})
+			fail(FlagImplausible, &record.ValidationError{Field: field, Value: value,
+				Reason: fmt.Sprintf("%s implausible for %s (plausible range %s %s; %s, %s)", is, name, r.Implausible, unit, r.Source, r.Date)})
 		}
 	}
 	if o.IsBP() {

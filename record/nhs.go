@@ -64,7 +64,11 @@ func CompleteNHS(nine string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return nine + string(rune('0'+c)), true
+	n := nine + string(rune('0'+c))
+	if strings.Count(n, n[:1]) == 10 {
+		return "", false // valid by Modulus 11, never issued (NormaliseNHS)
+	}
+	return n, true
 }
 
 // FormatNHS shows 10 digits as 3-3-4.
