@@ -65,14 +65,29 @@ func (s *Service) checkCodeFor(field, what string, c record.Code, allowed []stri
 	}
 	name := c.Display
 	if name == "" {
-		name = c.Code
+		if d, err := s.Code(field, c.System, c.Code); err == nil && d.Display != "" {
+			name = d.Display
+		} else {
+			name = c.Code
+		}
 	}
 	if len(tags) == 0 {
 		return record.Invalid(field, c.Code, "the terminology does not place %s in a hierarchy, so it cannot be recorded as %s (which must be a %s)",
 			name, what, orList(allowed))
 	}
 	return record.Invalid(field, c.Code, "%s is a %s, not something recorded as %s (which must be a %s)",
-		name, tags[len(tags)-1], what, orList(allowed))
+		name, mainTag(tags), what, orList(allowed))
+}
+
+// mainTag is the most telling of a concept's hierarchies ("disorder" rather
+// than "finding").
+func mainTag(tags []string) string {
+	for _, t := range []string{"disorder", "allergy finding", "situation", "event", "finding"} {
+		if containsStr(tags, t) {
+			return t
+		}
+	}
+	return tags[0]
 }
 
 // hierarchies is the classifier's answer, cached: codes repeat in bulk imports.
