@@ -45,7 +45,7 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 	sum := &ImportSummary{Rejections: []Rejection{}}
 	reject := func(rj Rejection) { sum.reject(rj, o) }
 	known := map[string]map[string]string{} // patient id (or "" for sessions) -> content key -> id
-	pats := map[string]*record.Patient{}     // patients of the lines so far, for the date checks
+	pats := map[string]*record.Patient{}    // patients of the lines so far, for the date checks
 	flush := func(batch []bulkItem) error {
 		var rejects []Rejection
 		var written, unchanged int
