@@ -112,6 +112,9 @@ func parseValue(flag, raw, v string) (*float64, string, error) {
 		frac = frac[:len(frac)-len(strings.TrimLeft(frac, "0123456789"))]
 		return nil, "", invalidFlag(flag, raw, "use a decimal point, not a comma (%s.%s)", m, frac)
 	}
+	if rest != "" && strings.ContainsRune(".,0123456789", rune(rest[0])) {
+		return nil, "", invalidFlag(flag, raw, "the value must be a number followed by an optional unit")
+	}
 	n, err := strconv.ParseFloat(m, 64)
 	if err != nil || math.IsInf(n, 0) {
 		return nil, "", invalidFlag(flag, raw, "%s is not a number a measurement can be", m)
