@@ -1710,6 +1710,12 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	if err := im.s.checkImported(e); err != nil {
+		return err
+	}
+	if err := im.s.checkWrite(tx, e); err != nil {
+		return err
+	}
 	action := "create"
 	if old, err := tx.Get(e.Kind(), m.ID); err == nil {
 		if len(m.FHIRExtra) == 0 {
