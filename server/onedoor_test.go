@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 )
@@ -83,5 +84,59 @@ func TestTransactionUnhandledEntryRefused(t *testing.T) {
 	}
 	if n := f.count(t, record.KindPatient); n != 0 {
 		t.Errorf("%d patients written by a refused Bundle", n)
+	}
+}
+
+// sensitivePatient registers a sensitive patient with one result, through the services.
+func (f *fixture) sensitivePatient(t *testing.T) string {
+	t.Helper()
+	gp, err := f.p.As(ctx, "dr.gp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &record.Patient{NHSNumber: "9434765919", Family: "Quayle", Given: []string{"Ann"}, BirthDate: "1970-01-02", Sex: "female"}
+	p.Sensitive = true
+	if _, err := gp.AddPatient(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.AddObservation(ctx, clinical.ObservationInput{PatientRef: p.ID, System: record.SystemSNOMED, Code: "27113001",
+		Value: ptr(70.0), Unit: "kg"}); err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// $everything, history and search go through the Patient read's rules: a GP
+// without a reason and an admin (who may not read the clinical record) get
+// what the Patient read gives them, 403, and each refusal is audited; with a
+// reason the GP gets the record, and the read is audited with the reason.
+func TestEverythingAndHistoryFollowTheReadRules(t *testing.T) {
+	f := start(t)
+	id := f.sensitivePatient(t)
+	for _, path := range []string{"/Patient/" + id + "/$everything", "/Patient/" + id + "/_history", "/Patient/" + id,
+		"/Observation?patient=" + id} {
+		for _, user := range []string{"dr.gp", "admin"} {
+			wantStatus(t, f.do(t, user, "GET", path, nil), http.StatusForbidden)
+		}
+		wantStatus(t, f.do(t, "admin", "GET", path, nil, "X-Access-Reason", "audit of access"), map[bool]int{true: http.StatusOK, false: http.StatusForbidden}[path == "/Patient/"+id || strings.HasSuffix(path, "_history")])
+		wantStatus(t, f.do(t, "recep", "GET", path, nil, "X-Access-Reason", "booking"), map[bool]int{true: http.StatusOK, false: http.StatusForbidden}[path == "/Patient/"+id || strings.HasSuffix(path, "_history")])
+		r := f.do(t, "dr.gp", "GET", path, nil, "X-Access-Reason", "safeguarding review")
+		wantStatus(t, r, http.StatusOK)
+	}
+	r := f.do(t, "dr.gp", "GET", "/Patient/"+id+"/$everything", nil, "X-Access-Reason", "safeguarding review")
+	if !strings.Contains(string(r.raw), `"Observation"`) {
+		t.Errorf("$everything with a reason lacks the result: %s", r.raw)
+	}
+	denied := f.trail(t, func(ev *record.AuditEvent) bool { return ev.Outcome == "denied" && ev.PatientID == id })
+	if len(denied) < 8 {
+		t.Errorf("%d refusals audited, want at least 8", len(denied))
+	}
+	withReason := f.trail(t, func(ev *record.AuditEvent) bool {
+		return ev.User == "dr.gp" && ev.PatientID == id && ev.Reason == "safeguarding review" && ev.Outcome != "denied"
+	})
+	if len(withReason) < 4 {
+		t.Errorf("%d reads audited with the reason, want at least 4", len(withReason))
 	}
 }
