@@ -127,3 +127,15 @@ type Holder interface {
 	Hold() (release func() error, err error)
 	Yield() error
 }
+
+// FileKeeper is implemented by backends that are one file on this machine
+// (bolt): they can be copied hot and replaced by a copy. The services'
+// Backup and Restore use it, with their role check and audit events.
+type FileKeeper interface {
+	// BackupFile writes a consistent copy of the store to path (created
+	// owner-only; an existing path is never overwritten).
+	BackupFile(path string) (int64, error)
+	// RestoreFrom closes the store and puts the backup src in its place,
+	// after backing up what is there; it returns that backup's name.
+	RestoreFrom(src string) (string, error)
+}
