@@ -141,6 +141,19 @@ type Observation struct {
 	Diastolic      *float64  `json:"diastolic,omitempty"`
 	Effective      time.Time `json:"effective"`
 	ConsultationID string    `json:"consultationId,omitempty"`
+	// Flags say why a stored value is not plainly valid: implausible for its
+	// observable (an import stores it and flags it), or, from a laboratory
+	// report, a value or unit that failed validation and was kept as given.
+	Flags []ValueFlag `json:"flags,omitempty"`
+	// Review is true while a flagged laboratory value waits for a clinician.
+	Review bool `json:"review,omitempty"`
+}
+
+// ValueFlag is one reason a value was flagged: Kind is implausible,
+// impossible, unit (a unit not known for the observable) or unparsed.
+type ValueFlag struct {
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 func (*Observation) Kind() Kind { return KindObservation }
