@@ -49,10 +49,10 @@ func TestFHIRImportTruncatedBundleRefusedWhole(t *testing.T) {
 		i = cut
 	}
 	for name, data := range map[string][]byte{
-		"cut between entries":       full[:cut],
+		"cut between entries":        full[:cut],
 		"cut after an entry's comma": full[:cut+1],
-		"cut inside an entry":       full[:cut+200],
-		"55-byte malformed Bundle":  []byte(`{"resourceType":"Bundle","type":"batch","entry":[}]} `),
+		"cut inside an entry":        full[:cut+200],
+		"55-byte malformed Bundle":   []byte(`{"resourceType":"Bundle","type":"batch","entry":[}]} `),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, s, _ := fhirPractice(t, "Hostile Surgery", "B86099", false)
