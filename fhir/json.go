@@ -224,11 +224,17 @@ func skipWS(b []byte, i int) int {
 
 // skipString returns the index after the string starting at b[i] (a quote).
 func skipString(b []byte, i int) int {
+	j, _ := scanString(b, i)
+	return j
+}
+
+// scanString is skipString that also says whether the string was closed.
+func scanString(b []byte, i int) (int, bool) {
 	i++
 	for i < len(b) {
 		c := b[i]
 		if c == '"' {
-			return i + 1
+			return i + 1, true
 		}
 		if c == '\\' {
 			i += 2
@@ -236,7 +242,7 @@ func skipString(b []byte, i int) int {
 		}
 		i++
 	}
-	return i
+	return len(b), false // a backslash at the very end must not step past it
 }
 
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
@@ -308,8 +314,8 @@ func strictSkip(b []byte, i int) (int, error) {
 	}
 	switch b[i] {
 	case '"':
-		j := skipString(b, i)
-		if j > len(b) || b[j-1] != '"' || j == i+1 {
+		j, ok := scanString(b, i)
+		if !ok {
 			return j, errTruncated
 		}
 		return j, nil
@@ -324,8 +330,8 @@ func strictSkip(b []byte, i int) (int, error) {
 			}
 			switch c := b[i]; c {
 			case '"':
-				j := skipString(b, i)
-				if b[j-1] != '"' || j == i+1 {
+				j, ok := scanString(b, i)
+				if !ok {
 					return j, errTruncated
 				}
 				i = j

@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -639,6 +640,12 @@ func SplitBundle(b []byte) (*Bundle, error) {
 			err = json.Unmarshal(val, &bd.ID)
 		case "type":
 			err = json.Unmarshal(val, &bd.Type)
+		case "entry":
+		default:
+			// Not imported, but part of the Bundle: malformed, it spoils the whole.
+			if !json.Valid(val) {
+				err = errors.New("not valid JSON")
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
@@ -662,6 +669,10 @@ func SplitBundle(b []byte) (*Bundle, error) {
 					case "search":
 						e.Search = &BundleSearch{}
 						e2 = json.Unmarshal(v, e.Search)
+					default:
+						if !json.Valid(v) {
+							e2 = errors.New("not valid JSON")
+						}
 					}
 					if e2 != nil {
 						return fmt.Errorf("%s: %w", k, e2)
