@@ -671,8 +671,15 @@ func parse(in FHIRInput) *parsed {
 	if !nd && len(data) > 0 && data[0] == '{' {
 		// One JSON document (a Bundle or a resource), unless it is NDJSON after all.
 		if fhir.ResourceTypeOf(data) == "Bundle" {
-			if b, err := fhir.SplitBundle(data); err == nil {
+			b, err := fhir.SplitBundle(data)
+			if err == nil {
 				out.bundleUnit(in.Name, b)
+				return out
+			}
+			if !bytes.Contains(data, []byte("}\n{")) && !bytes.Contains(data, []byte("}\r\n{")) {
+				// A truncated or malformed Bundle is refused whole: the entries
+				// before the damage are not imported on their own.
+				out.err = fmt.Errorf("%s: %w", in.Name, err)
 				return out
 			}
 		}
