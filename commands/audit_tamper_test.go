@@ -2,12 +2,15 @@ package commands
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
@@ -237,4 +240,59 @@ func TestTrailWrittenBeforeRecordHashingStillVerifies(t *testing.T) {
 		t.Fatalf("old trail: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 	e.ok("check")
+}
+
+func TestServeAnchorsPeriodically(t *testing.T) {
+	e, _, _ := tamperEnv(t)
+	key, pub, anchors := keyOutside(t, e)
+	tok := strings.TrimSpace(e.ok("--as", "admin", "user", "token", "reception"))
+	ios, _, errOut := Test("", false)
+	f := NewFactory(ios)
+	f.DataDirFlag = e.dir
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- serveRun(ctx, &ServeOptions{F: f, Addr: "127.0.0.1:0", MaxBody: 1 << 20, AnchorDir: anchors, AnchorKey: key,
+			AnchorEvery: time.Second, Ready: func(a string) { ready <- a }})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v\n%s", err, errOut)
+	}
+	count := func() int { m, _ := filepath.Glob(filepath.Join(anchors, "anchor-*.json")); return len(m) }
+	if count() != 1 {
+		t.Fatalf("%d anchors at start, want 1", count())
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/Patient", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		res.Body.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count() < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if count() < 2 {
+		t.Fatal("no anchor written after the trail grew")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := e.ok("audit", "verify", "--anchors", anchors, "--public-key", pub)
+	if !strings.Contains(out, "anchors verified") {
+		t.Fatalf("verify: %q", out)
+	}
+	// Refused at start: a key in the data dir.
+	inside := filepath.Join(e.dir, "anchor.key")
+	b, _ := os.ReadFile(key)
+	_ = os.WriteFile(inside, b, 0o600)
+	err := serveRun(context.Background(), &ServeOptions{F: f, Addr: "127.0.0.1:0", AnchorDir: anchors, AnchorKey: inside})
+	if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "outside the data dir") {
+		t.Fatalf("serve with a key in the data dir: %v", err)
+	}
 }
