@@ -27,6 +27,8 @@ type ServeOptions struct {
 	KeyFile  string
 	Insecure bool
 	MaxBody  int64
+	// BaseURL is the base of the API's links (config serve.base-url).
+	BaseURL string
 	// Signed audit heads (commands/serve_anchor.go).
 	AnchorDir   string
 	AnchorKey   string
@@ -60,6 +62,15 @@ the audit trail's head into DIR when it starts, every --anchor-every while the t
 grows, and when it stops; ` + "`gpsoc audit verify --anchors DIR --public-key FILE.pub`" + ` checks
 the trail against them.
 
+Links in responses (Bundle links, fullUrl, Location) are built from --base-url (config
+serve.base-url), by default from the address the client connected to; never from the
+Host header, which the client writes. Give --base-url behind a proxy or a DNS name.
+
+Failed and unauthenticated requests are rate-limited per client (429 with Retry-After);
+their audit events keep a short summary of the request, and a flood from one client is
+written as one event a minute with its count. Every response but /metadata carries
+Cache-Control: no-store.
+
 A record marked sensitive is opened only with a reason, sent in the X-Access-Reason
 header (audited, as --reason is on the command line).
 
@@ -87,6 +98,7 @@ token are local only and exit 2 in remote mode.`,
 	fl.StringVar(&opts.KeyFile, "tls-key", "", "TLS private key file (PEM)")
 	fl.BoolVar(&opts.Insecure, "insecure", false, "allow plain HTTP on an address that is not loopback")
 	fl.Int64Var(&opts.MaxBody, "max-body", 8<<20, "largest request body in bytes")
+	fl.StringVar(&opts.BaseURL, "base-url", "", "the API's public base URL, used in every link it writes (config serve.base-url; default: the address a client connected to)")
 	fl.StringVar(&opts.AnchorDir, "anchor-dir", "", "sign the audit head into this folder periodically (config audit.anchor-dir; outside the data dir)")
 	fl.StringVar(&opts.AnchorKey, "anchor-key", "", "Ed25519 key that signs the audit heads (config audit.anchor-key; outside the data dir)")
 	fl.DurationVar(&opts.AnchorEvery, "anchor-every", 0, "how often to sign the audit head while it grows (config audit.anchor-every; default 15m)")
@@ -116,6 +128,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	base, err := server.NormalizeBaseURL(configured(f, opts.BaseURL, "serve.base-url"))
+	if err != nil {
+		return err
+	}
 	st, err := bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{Hold: true, BusyTimeout: 10 * time.Second,
 		OnBusy: func() {
 			fmt.Fprintln(f.IO.ErrOut, "gpsoc serve: the practice file is busy (another gpsoc is writing); waiting…")
@@ -135,7 +151,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Logger: logger})
+	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Logger: logger, BaseURL: base})
 	if anchorKey != nil {
 		stopAnchors := serveAnchors(ctx, p, anchorKey, anchorDir, dir, anchorEvery, logger)
 		defer stopAnchors()
