@@ -64,6 +64,9 @@ Exit 1, with ` + "`WHERE: reason`" + ` on stderr for each problem found.`,
 				probs = append(probs, p.String())
 			}
 			var ar *clinical.AnchorReport
+			if anchors != "" && pubFile == "" {
+				fmt.Fprintf(f.IO.ErrOut, "note: the anchors in %s are not checked: give --public-key (or config %s)\n", anchors, cfgPublicKey)
+			}
 			if anchors != "" && pubFile != "" {
 				pub, err := clinical.LoadAnchorPublicKey(pubFile)
 				if err != nil {

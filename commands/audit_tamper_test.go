@@ -296,3 +296,21 @@ func TestServeAnchorsPeriodically(t *testing.T) {
 		t.Fatalf("serve with a key in the data dir: %v", err)
 	}
 }
+
+func TestEditedUserRoleAndPracticeSettingFailCheck(t *testing.T) {
+	e, _, _ := tamperEnv(t)
+	e.ok("--as", "admin", "practice", "set", "nurse-prescribing", "true")
+	e.ok("check")
+	replaceIn(t, e.dir, "users", `"role":"receptionist"`, `"role":"admin"`)
+	msg := e.want(ExitFailure, "check")
+	if !strings.Contains(msg, "user reception version 1: differs") {
+		t.Fatalf("a receptionist made admin in the file is not named:\n%s", msg)
+	}
+	e2, _, _ := tamperEnv(t)
+	e2.ok("--as", "admin", "practice", "set", "nurse-prescribing", "true")
+	replaceIn(t, e2.dir, "practice", `"nurse-prescribing":"true"`, `"nurse-prescribing":"false"`)
+	msg = e2.want(ExitFailure, "audit", "verify")
+	if !strings.Contains(msg, "practice version") {
+		t.Fatalf("a practice setting changed in the file is not named:\n%s", msg)
+	}
+}

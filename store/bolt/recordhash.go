@@ -14,7 +14,7 @@ import (
 // writeActions are the audit actions that write the record they name; an
 // event of one of them without a record hash was written before record
 // hashing began (or by a backend that does not hash).
-var writeActions = []string{"create", "update", "retract", "prescribe", "token"}
+var writeActions = []string{"create", "update", "retract", "prescribe", "token", "init"}
 
 // recordCheck verifies each record version an audit event wrote against
 // the record hash the event carries: an edit to a consultation's text or a
@@ -33,6 +33,9 @@ func (rc *recordCheck) event(ev *record.AuditEvent) []Problem {
 		return nil
 	}
 	where := fmt.Sprintf("%s %s version %d", ev.Kind, ev.EntityID, ev.Version)
+	if ev.Kind == "practice" {
+		where = fmt.Sprintf("practice version %d", ev.Version)
+	}
 	stored, canon, missing := rc.version(ev)
 	if missing != "" {
 		return []Problem{{where, fmt.Sprintf("%s (audit event %d wrote it)", missing, ev.Seq)}}

@@ -512,7 +512,7 @@ func (t *wtx) PutPractice(p *record.Practice) error {
 	if err != nil {
 		return err
 	}
-	t.wrote("practice", p.ODS, p.Version, v)
+	t.wrote("practice", "", p.Version, v) // one practice: its events name it by ODS code or by the setting changed
 	return t.b(bPractice).Put(kPractice, v)
 }
 
@@ -779,6 +779,9 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 	ev.RecordHash = ""
 	if t.hashes != nil && ev.EntityID != "" {
 		w := written{ev.Kind, ev.EntityID, ev.Version}
+		if ev.Kind == "practice" {
+			w.id = ""
+		}
 		if h, ok := t.hashes[w]; ok {
 			ev.RecordHash = h
 			delete(t.hashes, w)
