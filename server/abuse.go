@@ -51,6 +51,10 @@ func (l *Limits) defaults() {
 	}
 }
 
+// maxFailedEvents is how many failed requests of one user are written in
+// full per FloodEvery; beyond it they are counted and written as one.
+const maxFailedEvents = 60
+
 // Lengths of the request summary an audit event keeps.
 const maxAuditPath, maxAuditQuery, maxAuditReason = 200, 100, 300
 
@@ -63,11 +67,10 @@ type abuse struct {
 
 // flood is one client's refusals in the current window.
 type flood struct {
-	start time.Time
-	n     int // refusals not yet written
-	user  string
-	role  record.Role
-	why   string
+	start   time.Time
+	written int               // events written in full
+	n       int               // events counted, not yet written
+	first   record.AuditEvent // the window's first event
 }
 
 const maxClients = 10000
@@ -122,11 +125,11 @@ func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, why, ch
 	ip := client(r)
 	l := s.limiter("ip:"+ip, rate.Limit(s.o.Limits.AnonRate), s.o.Limits.AnonBurst)
 	if !l.Allow() {
-		s.auditRefusal(r.Context(), "ip:"+ip, "(unauthenticated)", "", why+" (rate limited)", r)
+		s.auditRefusal(r.Context(), "ip:"+ip, s.refusal(r, "(unauthenticated)", "", why+" (rate limited)"), 1)
 		writeTooMany(w, l)
 		return
 	}
-	s.auditRefusal(r.Context(), "ip:"+ip, "(unauthenticated)", "", why, r)
+	s.auditRefusal(r.Context(), "ip:"+ip, s.refusal(r, "(unauthenticated)", "", why), 1)
 	w.Header().Set("WWW-Authenticate", challenge)
 	writeOutcome(w, http.StatusUnauthorized, "login", msg)
 }
@@ -146,7 +149,7 @@ func (s *Server) throttledAnon(w http.ResponseWriter, r *http.Request, tokenHash
 	if known {
 		return false
 	}
-	s.auditRefusal(r.Context(), key, "(unauthenticated)", "", "rate limited", r)
+	s.auditRefusal(r.Context(), key, s.refusal(r, "(unauthenticated)", "", "rate limited"), 1)
 	writeTooMany(w, s.limiter(key, rate.Limit(s.o.Limits.AnonRate), s.o.Limits.AnonBurst))
 	return true
 }
@@ -157,7 +160,7 @@ func (s *Server) throttledUser(w http.ResponseWriter, r *http.Request, u record.
 	if !s.over(key) {
 		return false
 	}
-	s.auditRefusal(r.Context(), key, u.Name, u.Role, "rate limited: too many failed requests", r)
+	s.auditRefusal(r.Context(), key, s.refusal(r, u.Name, u.Role, "rate limited: too many failed requests"), 1)
 	writeTooMany(w, s.limiter(key, rate.Limit(s.o.Limits.FailRate), s.o.Limits.FailBurst))
 	return true
 }
@@ -192,16 +195,28 @@ func cut(s string, n int) string {
 	return s[:n] + fmt.Sprintf("…(%d bytes)", len(s))
 }
 
-// auditRefusal writes a refused request's audit event, unless its client
-// already has one in this window: then it is counted, and written with the
-// others as one event when the window closes.
-func (s *Server) auditRefusal(ctx context.Context, key, user string, role record.Role, why string, r *http.Request) {
-	now := s.p.Now().UTC()
+// refusal is the audit event of a refused request: a summary of it.
+func (s *Server) refusal(r *http.Request, user string, role record.Role, why string) *record.AuditEvent {
+	return &record.AuditEvent{At: s.p.Now().UTC(), User: user, Role: role, Action: "denied", Outcome: "denied",
+		Reason: cut(why, maxAuditReason) + " (client " + client(r) + ")", Query: summary(r), Source: "api"}
+}
+
+// auditRefusal writes a refused request's audit event, unless its client has
+// had full events written in this window already: then it is counted, and
+// written with the others as one event when the window closes.
+func (s *Server) auditRefusal(ctx context.Context, key string, ev *record.AuditEvent, full int) {
+	now := ev.At
 	s.ab.mu.Lock()
 	f := s.ab.floods[key]
 	if f != nil && now.Sub(f.start) < s.o.Limits.FloodEvery {
-		f.n++
+		if f.written >= full {
+			f.n++
+			s.ab.mu.Unlock()
+			return
+		}
+		f.written++
 		s.ab.mu.Unlock()
+		s.writeEvents(ctx, []*record.AuditEvent{ev})
 		return
 	}
 	var closed []*record.AuditEvent
@@ -211,17 +226,18 @@ func (s *Server) auditRefusal(ctx context.Context, key, user string, role record
 	if len(s.ab.floods) >= maxClients {
 		closed = append(closed, s.closeFloods(now, true)...)
 	}
-	s.ab.floods[key] = &flood{start: now, user: user, role: role, why: why + " (client " + client(r) + ")"}
+	s.ab.floods[key] = &flood{start: now, written: 1, first: *ev}
 	s.ab.mu.Unlock()
-	ev := &record.AuditEvent{At: now, User: user, Role: role, Action: "denied", Outcome: "denied",
-		Reason: cut(why, maxAuditReason) + " (client " + client(r) + ")", Query: summary(r), Source: "api"}
 	s.writeEvents(ctx, append(closed, ev))
 }
 
 func floodEvent(key string, f *flood, now time.Time) *record.AuditEvent {
-	return &record.AuditEvent{At: now, User: f.user, Role: f.role, Action: "denied", Outcome: "denied", Source: "api",
-		Reason: fmt.Sprintf("%d more refused requests since %s, coalesced (%s; the first: %s)",
-			f.n, f.start.Format(time.RFC3339), key, cut(f.why, maxAuditReason))}
+	ev := f.first
+	ev.Seq, ev.PrevHash, ev.Hash, ev.Query = 0, "", "", ""
+	ev.At = now
+	ev.Reason = fmt.Sprintf("%d more such requests since %s, coalesced (%s; the first: %s %s)",
+		f.n, f.start.Format(time.RFC3339), key, cut(f.first.Query, maxAuditQuery), f.first.Reason)
+	return &ev
 }
 
 // closeFloods ends the windows that are over (all, when all is set) and

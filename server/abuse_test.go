@@ -39,7 +39,7 @@ func trailSize(t *testing.T, f *fixture) (n, bytes int) {
 func TestUnauthenticatedFloodGrowsTheAuditByABoundedAmount(t *testing.T) {
 	f, srv := serveWith(t, start(t), server.Options{})
 	n0, b0 := trailSize(t, f)
-	long := "/Patient/" + strings.Repeat("A", 60<<10)
+	long := "/Patient/" + strings.Repeat("A", 62<<10) // with its query, a 64 KiB request line
 	codes := map[int]int{}
 	for i := range 300 {
 		req, _ := http.NewRequest("GET", f.url+long+"?q="+strings.Repeat("x", 2000), nil)
@@ -62,7 +62,7 @@ func TestUnauthenticatedFloodGrowsTheAuditByABoundedAmount(t *testing.T) {
 	srv.FlushRefusals(ctx, true) // the coalesced count, as at the end of its minute or on shutdown
 	n1, b1 := trailSize(t, f)
 	if n1-n0 > 3 || b1-b0 > 3000 {
-		t.Fatalf("300 refused requests with 60 KiB URIs grew the trail by %d events, %d bytes", n1-n0, b1-b0)
+		t.Fatalf("300 refused requests with 64 KiB URIs grew the trail by %d events, %d bytes", n1-n0, b1-b0)
 	}
 	var evs []*record.AuditEvent
 	_ = f.p.Store().View(ctx, func(tx store.Tx) error {
@@ -73,7 +73,7 @@ func TestUnauthenticatedFloodGrowsTheAuditByABoundedAmount(t *testing.T) {
 		!strings.Contains(first.Reason, "client 127.0.0.1") {
 		t.Errorf("first refusal: %+v", first)
 	}
-	if !strings.Contains(last.Reason, "299 more refused requests") {
+	if !strings.Contains(last.Reason, "299 more such requests") {
 		t.Errorf("coalesced event: %+v", last)
 	}
 }
@@ -188,5 +188,21 @@ func TestFailedRequestAuditIsASummary(t *testing.T) {
 	ev := lastAudit(t, f.p)
 	if ev.User != "dr.gp" || len(ev.Query) > 400 || len(ev.Reason) > 400 {
 		t.Fatalf("failed request's event is not bounded: query %d bytes, reason %d bytes", len(ev.Query), len(ev.Reason))
+	}
+}
+
+func TestFailedRequestFloodIsCoalesced(t *testing.T) {
+	f, srv := serveWith(t, start(t), server.Options{Limits: server.Limits{FailRate: 1000, FailBurst: 1000}})
+	n0, _ := trailSize(t, f)
+	for range 150 {
+		wantStatus(t, f.do(t, "dr.gp", "GET", "/Patient/no-such-patient", nil), 404)
+	}
+	srv.FlushRefusals(ctx, true)
+	n1, _ := trailSize(t, f)
+	if got := n1 - n0; got != 61 {
+		t.Fatalf("150 failed requests wrote %d events, want 60 in full and 1 with the count of the rest", got)
+	}
+	if ev := lastAudit(t, f.p); ev.User != "dr.gp" || ev.Outcome != "failed" || !strings.Contains(ev.Reason, "90 more such requests") {
+		t.Fatalf("coalesced event: %+v", ev)
 	}
 }

@@ -208,9 +208,7 @@ func (s *Server) auditFailed(ctx context.Context, r *http.Request, svc *clinical
 	s.failed(u.Name)
 	ev := &record.AuditEvent{At: s.p.Now().UTC(), User: u.Name, Role: u.Role, Action: "request", Outcome: "failed",
 		Reason: cut(err.Error(), maxAuditReason), Query: summary(r), Source: "api"}
-	if err := s.p.Store().Update(context.WithoutCancel(ctx), func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
-		s.o.Logger.Error("audit of a failed request failed", "err", err)
-	}
+	s.auditRefusal(ctx, "failed:"+u.Name, ev, maxFailedEvents)
 }
 
 // ---- responses ----
