@@ -314,3 +314,26 @@ func TestEditedUserRoleAndPracticeSettingFailCheck(t *testing.T) {
 		t.Fatalf("a practice setting changed in the file is not named:\n%s", msg)
 	}
 }
+
+func TestEveryRecordWrittenOnASurgeryDayCarriesItsHash(t *testing.T) {
+	e, _ := surgeryDay(t, false)
+	r := e.run("", "audit", "verify")
+	if r.code != 0 || strings.Contains(r.err, "note:") {
+		t.Errorf("audit verify after a surgery day: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	hashed := 0
+	for _, ev := range e.auditEvents() {
+		switch ev.Action {
+		case "create", "update", "retract", "prescribe":
+			if ev.EntityID != "" && ev.Version > 0 && ev.RecordHash == "" {
+				t.Errorf("event %d (%s %s %s v%d) carries no record hash", ev.Seq, ev.Action, ev.Kind, ev.EntityID, ev.Version)
+			}
+			if ev.RecordHash != "" {
+				hashed++
+			}
+		}
+	}
+	if hashed < 10 {
+		t.Errorf("only %d write events carry a record hash", hashed)
+	}
+}
