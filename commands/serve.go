@@ -153,7 +153,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	logger := slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Logger: logger, BaseURL: base})
 	if anchorKey != nil {
-		stopAnchors := serveAnchors(ctx, p, anchorKey, anchorDir, dir, anchorEvery, logger)
+		stopAnchors, err := serveAnchors(ctx, p, anchorKey, anchorDir, dir, anchorEvery, logger)
+		if err != nil {
+			return err
+		}
 		defer stopAnchors()
 	}
 	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

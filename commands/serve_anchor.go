@@ -15,13 +15,18 @@ import (
 // starts, every interval while the trail grows, and when it stops, so an
 // attacker with the practice file can rewrite at most what was written
 // since the last anchor. It returns a function that writes the last anchor
-// and waits for the loop to end.
-func serveAnchors(ctx context.Context, p *clinical.Practice, key ed25519.PrivateKey, dir, dataDir string, every time.Duration, log *slog.Logger) (stop func()) {
-	var last uint64
+// and waits for the loop to end. The first anchor is written before it
+// returns: a server told to anchor that cannot does not start.
+func serveAnchors(ctx context.Context, p *clinical.Practice, key ed25519.PrivateKey, dir, dataDir string, every time.Duration, log *slog.Logger) (stop func(), err error) {
+	a, err := p.WriteAnchor(ctx, key, dir, dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("--anchor-dir: %w", err)
+	}
+	last := a.Seq
 	anchor := func() {
 		var seq uint64
 		_ = p.Store().View(ctx, func(tx store.Tx) error { seq, _, _ = tx.AuditHead(); return nil })
-		if seq == last && last != 0 {
+		if seq == last {
 			return // nothing new to vouch for
 		}
 		a, err := p.WriteAnchor(context.WithoutCancel(ctx), key, dir, dataDir)
@@ -31,7 +36,6 @@ func serveAnchors(ctx context.Context, p *clinical.Practice, key ed25519.Private
 		}
 		last = a.Seq
 	}
-	anchor()
 	done, quit := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -47,7 +51,7 @@ func serveAnchors(ctx context.Context, p *clinical.Practice, key ed25519.Private
 			}
 		}
 	}()
-	return func() { close(quit); <-done }
+	return func() { close(quit); <-done }, nil
 }
 
 // serveAnchorSetup reads the anchoring flags and config; nil key when off.
