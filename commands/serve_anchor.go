@@ -25,7 +25,7 @@ func serveAnchors(ctx context.Context, p *clinical.Practice, key ed25519.Private
 	last := a.Seq
 	anchor := func() {
 		var seq uint64
-		_ = p.Store().View(ctx, func(tx store.Tx) error { seq, _, _ = tx.AuditHead(); return nil })
+		_ = p.Store().View(context.WithoutCancel(ctx), func(tx store.Tx) error { seq, _, _ = tx.AuditHead(); return nil })
 		if seq == last {
 			return // nothing new to vouch for
 		}
