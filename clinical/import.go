@@ -484,7 +484,7 @@ func preparePatient(p *record.Patient) (*preparedPatient, error) {
 		p.ID = newID()
 	}
 	p.Version = 1
-	enc, err := gojson.Marshal(p)
+	enc, err := record.Canonical(p)
 	p.Version = 0 // a create
 	if err != nil {
 		return nil, err
