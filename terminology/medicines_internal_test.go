@@ -1,0 +1,76 @@
+package terminology
+
+import (
+	"errors"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// Every product the embedded code lists file under a BNF code resolves to
+// ingredients from the BNF (or dm+d): none is left "unverified" (known only
+// by its name), except under a BNF grouping code ("Other ... preparations",
+// substance characters 00) or a substance the 2019 dm+d ingredient table
+// lacks, which are listed here by name so a change is seen.
+func TestNoBNFCodedProductIsUnverified(t *testing.T) {
+	tm, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	kb := medicinesOnce()
+	if kb.err != nil {
+		t.Fatal(kb.err)
+	}
+	allowed := map[string]bool{"0407041A0": true, "0802040BB": true} // analgesics with anti-emetics (mixed), siponimod (not in dm+d 2019)
+	exempt := map[string]int{}
+	checked, partial := 0, 0
+	subs := map[string]bool{}
+	for code, bnf := range kb.byDMD {
+		p, err := tm.Product(code)
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			continue // an old VPID kept as an inactive code, not a product
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		if p.Partial {
+			partial++
+		}
+		if p.IngredientsFrom != FromName {
+			if p.BNF == nil {
+				t.Errorf("%s %s: resolved without a BNF link", code, p.Name)
+			}
+			if len(p.Ingredients) > 0 {
+				subs[p.BNF.Substance.Code] = true
+			}
+			continue
+		}
+		sc := bnf[:min(9, len(bnf))]
+		s := kb.subs[sc]
+		switch {
+		case s != nil && (s.how == "grouping" || allowed[s.code]):
+			exempt[s.code+" "+s.name]++
+		case s == nil && len(sc) == 9 && sc[7:9] == "00": // a grouping code the BNF file does not list
+			exempt[sc+" (grouping, not in the BNF file)"]++
+		default:
+			t.Errorf("%s %s (BNF %s): unverified (%s)", code, p.Name, bnf, p.Note)
+		}
+	}
+	var ex []string
+	for k, n := range exempt {
+		ex = append(ex, k)
+		_ = n
+	}
+	sort.Strings(ex)
+	t.Logf("%d products checked, %d partial; resolved to %d BNF chemical substances; unverified only under: %s", checked, partial, len(subs), strings.Join(ex, "; "))
+	if checked < 20000 {
+		t.Errorf("only %d products with a BNF code", checked)
+	}
+	// Coverage: at least 300 BNF chemical substances have products with known ingredients.
+	if len(subs) < 300 {
+		t.Errorf("%d BNF chemical substances with resolved products, want >= 300", len(subs))
+	}
+}
