@@ -70,7 +70,7 @@ var agentClasses = map[string]string{
 
 func (c *checker) drug(p terminology.Product) *drugFacts {
 	d := &drugFacts{code: p.Code, name: p.Name, vtm: p.VTM, verified: p.IngredientsVerified && !p.Partial,
-		partial: p.Partial, from: p.IngredientsFrom, local: productLocal(p), classes: map[string]bool{}, allClasses: map[string]bool{}}
+		partial: p.Partial, from: p.IngredientsFrom, local: p.Local(), classes: map[string]bool{}, allClasses: map[string]bool{}}
 	if p.BNF != nil {
 		d.bnf = p.BNF.Substance.Code
 	}
@@ -92,33 +92,6 @@ func (c *checker) drug(p terminology.Product) *drugFacts {
 	}
 	d.names = append(d.names, strings.ToLower(p.Name))
 	return d
-}
-
-// productLocal: a product that acts where it is put. With a BNF link its
-// chapter decides (11 eye, 12 ear/nose/oropharynx, 13 skin, 10.3 soft
-// tissue); otherwise dm+d's routes or the form in its name.
-func productLocal(p terminology.Product) bool {
-	if p.BNF != nil {
-		b := p.BNF.Substance.Code
-		return strings.HasPrefix(b, "11") || strings.HasPrefix(b, "12") || strings.HasPrefix(b, "13") || strings.HasPrefix(b, "1003")
-	}
-	if len(p.Routes) > 0 {
-		for _, r := range p.Routes {
-			switch strings.ToLower(r.Term) {
-			case "cutaneous", "ocular", "auricular", "topical":
-			default:
-				return false
-			}
-		}
-		return true
-	}
-	n := strings.ToLower(p.Name)
-	for _, f := range []string{" gel", " cream", " ointment", " eye drops", " ear drops", " foam"} {
-		if strings.Contains(n, f) {
-			return true
-		}
-	}
-	return false
 }
 
 // interactionSides matches a drug against the selectors of every interaction, once.

@@ -421,10 +421,17 @@ func (kb *medicinesKB) annotate(p *Product) {
 	p.Classes = kb.classesOf(p, false)
 }
 
-// localOnly is a product without a BNF link that acts where it is put (skin,
-// eye, ear): its ingredients' systemic classes do not apply. dm+d's routes
-// decide; without them, the form in the name.
+// Local reports a product that acts where it is put (skin, eye, ear, soft
+// tissue), whose ingredients' systemic classes do not apply. With a BNF link
+// its chapter decides (11 eye, 12 ear/nose/oropharynx, 13 skin, 10.3 soft
+// tissue); otherwise dm+d's routes, or the form in its name.
+func (p Product) Local() bool { return localOnly(&p) }
+
 func localOnly(p *Product) bool {
+	if p.BNF != nil {
+		b := p.BNF.Substance.Code
+		return strings.HasPrefix(b, "11") || strings.HasPrefix(b, "12") || strings.HasPrefix(b, "13") || strings.HasPrefix(b, "1003")
+	}
 	if len(p.Routes) > 0 {
 		for _, r := range p.Routes {
 			switch strings.ToLower(r.Term) {
@@ -476,7 +483,10 @@ func (kb *medicinesKB) classesOf(p *Product, byIngredient bool) []CodeTerm {
 			ids[id] = true
 		}
 	}
-	if byIngredient || (p.BNF == nil && !localOnly(p)) {
+	// Without a BNF link, or with ingredients the BNF substance does not
+	// name (Nurofen Plus: codeine beside ibuprofen), the ingredients' classes
+	// count too, unless the product acts only where it is put.
+	if byIngredient || ((p.BNF == nil || p.IngredientsFrom == FromBNFPresentation) && !localOnly(p)) {
 		for _, in := range p.Ingredients {
 			for _, id := range kb.substanceClasses(in.Code, in.Name) {
 				ids[id] = true
@@ -601,4 +611,46 @@ func ProductsFiledUnder(bnfSubstance string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// DMDGap says when a dm+d search cannot find the product asked for because
+// the embedded dictionary lacks it: the query names no result (no result's
+// name starts with it) while the dm+d source is the embedded default. It
+// names the BNF presentation when the BNF knows that exact name. "" when
+// there is nothing to say. Pickers show it above their results, so a near
+// match ("Paracetamol 500mg soluble tablets") is never taken for the product
+// asked for.
+func (t *Terminology) DMDGap(query string, results []Result) string {
+	q := strings.Join(strings.Fields(strings.ToLower(query)), " ")
+	if len(q) < 4 || digitsOnly(q) {
+		return ""
+	}
+	for _, r := range results {
+		if strings.HasPrefix(strings.ToLower(r.Term), q) || r.Code == q {
+			return ""
+		}
+	}
+	embeddedDMD := false
+	for _, s := range t.About() {
+		if s.Name == SourceDMD && s.Embedded {
+			embeddedDMD = true
+		}
+	}
+	if !embeddedDMD {
+		return ""
+	}
+	msg := fmt.Sprintf("%q is not in the embedded dictionary — import the dm+d release (gpsoc codes import dmd)", strings.TrimSpace(query))
+	if code, ok := t.BNFPresentationByName(q); ok {
+		msg += fmt.Sprintf("; the BNF lists it as %s", code)
+	}
+	return msg
+}
+
+func digitsOnly(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -18,6 +18,7 @@ type rxResultsMsg struct {
 	rev   uint64
 	codes []Code
 	err   error
+	gap   string // the product asked for is not in the embedded dictionary
 }
 
 type rxDoneMsg struct {
@@ -41,6 +42,7 @@ type prescribePage struct {
 	shown   uint64 // revision of the results on screen
 	pending bool   // enter pressed before the latest results: pick when they come
 	err     string
+	gap     string // DMDGap of the results on screen
 	product *Code
 	fields  []*Field // dose, quantity, repeat (y/n), issues
 	focus   int
@@ -101,7 +103,11 @@ func (p *prescribePage) find() tea.Cmd {
 			return rxResultsMsg{rev: rev}
 		}
 		cs, err := c.Terms.Search(c.Ctx, q, "dmd", "", 30)
-		return rxResultsMsg{rev: rev, codes: cs, err: err}
+		gap := ""
+		if g, ok := c.Terms.(GapNoter); ok && err == nil {
+			gap = g.DMDGap(q, cs)
+		}
+		return rxResultsMsg{rev: rev, codes: cs, err: err, gap: gap}
 	}
 }
 
@@ -158,7 +164,7 @@ func (p *prescribePage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case rxResultsMsg:
 		if msg.rev == p.rev {
-			p.codes, p.sel, p.shown = msg.codes, 0, msg.rev
+			p.codes, p.sel, p.shown, p.gap = msg.codes, 0, msg.rev, msg.gap
 			p.err = ""
 			if msg.err != nil {
 				p.err = msg.err.Error()
@@ -359,6 +365,9 @@ func (p *prescribePage) View(w, h int) []string {
 		out = append(out, p.search.View(w, st)...)
 		if p.err != "" {
 			out = append(out, st.Alert.Render(p.err))
+		}
+		if p.gap != "" {
+			out = append(out, st.Alert.Render(fit(p.gap, w)))
 		}
 		for i, c := range p.codes {
 			if len(out) >= h {
