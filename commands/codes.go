@@ -313,7 +313,7 @@ func newCodesShowCmd(f *Factory) *cobra.Command {
 		Short: "Show a code: terms, parents, replacements; a dm+d product: ingredients, BNF, classes, provenance",
 		Example: `  gpsoc codes show 73211009
   gpsoc codes show 3915411000001104 --system dmd   # Nurofen Plus: ibuprofen + codeine, from the BNF`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			uri, err := terminology.SystemURI(system)
 			if err != nil {
