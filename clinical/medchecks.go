@@ -185,15 +185,12 @@ func (c *checker) subsumes(a, b string) (bool, error) {
 // (a record transferred as text, or a code that is not a substance or
 // product the terminology knows).
 func (c *checker) textOnlyAllergy(a *record.Allergy) bool {
-	if a.Agent.Code == "" || a.Agent.Code == SCTDegradedEntry {
+	if TextOnlyAllergy(a) {
 		return true
 	}
 	if a.Agent.System == record.SystemDMD {
 		_, err := cachedProduct(c.drugs, a.Agent.Code)
 		return err != nil
-	}
-	if a.Agent.System != "" && a.Agent.System != record.SystemSNOMED {
-		return true // a foreign or legacy code the checks cannot compare
 	}
 	if _, ok := agentClasses[a.Agent.Code]; ok {
 		return false
@@ -209,6 +206,17 @@ func (c *checker) textOnlyAllergy(a *record.Allergy) bool {
 		return false
 	}
 	return true
+}
+
+// TextOnlyAllergy reports an allergy the record holds as text only (an
+// import of an uncoded entry) or under a code system the checks cannot
+// compare; the record banner says "allergy recorded as text".
+func TextOnlyAllergy(a *record.Allergy) bool {
+	if a.NKDA {
+		return false
+	}
+	return a.Agent.Code == "" || a.Agent.Code == SCTDegradedEntry ||
+		(a.Agent.System != "" && a.Agent.System != record.SystemSNOMED && a.Agent.System != record.SystemDMD)
 }
 
 // SCTDegradedEntry is SNOMED CT 196411000000103 |Transfer-degraded record
