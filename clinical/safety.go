@@ -70,6 +70,7 @@ func (a SafetyAlert) IsNote() bool { return a.Kind == KindNotChecked }
 // AlertsError refuses an action until each of its alerts is answered.
 type AlertsError struct {
 	Alerts []SafetyAlert
+	Notes  []SafetyAlert // what could not be checked: shown with the alerts, never answered
 }
 
 func (e *AlertsError) Error() string {

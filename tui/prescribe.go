@@ -43,6 +43,7 @@ type prescribePage struct {
 	pending bool   // enter pressed before the latest results: pick when they come
 	err     string
 	gap     string // DMDGap of the results on screen
+	notes   []clinical.SafetyAlert
 	product *Code
 	fields  []*Field // dose, quantity, repeat (y/n), issues
 	focus   int
@@ -186,14 +187,22 @@ func (p *prescribePage) Update(msg tea.Msg) tea.Cmd {
 		var ae *clinical.AlertsError
 		switch {
 		case errors.As(msg.err, &ae):
-			p.alerts, p.current = ae.Alerts, 0
+			p.alerts, p.current, p.notes = ae.Alerts, 0, ae.Notes
 			return p.openAlert()
 		case msg.err != nil:
 			p.err = msg.err.Error()
 		default:
 			name, id := p.product.Term, p.patient
+			text, noted := "Prescribed "+name, msg.res != nil && len(msg.res.Notes) > 0
+			if noted {
+				// what could not be checked is said every time, even when nothing needed an answer
+				text += " — not checked: " + msg.res.Notes[0].Message
+				if len(msg.res.Notes) > 1 {
+					text += " (+" + itoa(len(msg.res.Notes)-1) + " more)"
+				}
+			}
 			return tea.Batch(func() tea.Msg { return popMsg{then: rxSavedMsg{patientID: id}} },
-				notice("Prescribed "+name, false))
+				notice(text, noted))
 		}
 	case actionMsg:
 		return p.action(msg)
@@ -343,6 +352,11 @@ func (p *prescribePage) View(w, h int) []string {
 			out = append(out, "  "+st.Alert.Render(l))
 		}
 		out = append(out, st.Muted.Render("  alert "+al.ID), "")
+		for _, n := range p.notes { // not answered, but read with the alerts
+			for _, l := range wrap("Not checked: "+n.Message, w-4) {
+				out = append(out, "  "+st.Muted.Render(l))
+			}
+		}
 		switch {
 		case !p.armed:
 			out = append(out, st.Muted.Render("Read the alert: answers are taken in a moment."))
