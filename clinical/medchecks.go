@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -185,6 +187,22 @@ func (c *checker) subsumes(a, b string) (bool, error) {
 // (a record transferred as text, or a code that is not a substance or
 // product the terminology knows).
 func (c *checker) textOnlyAllergy(a *record.Allergy) bool {
+	k := agentKey{d: c.drugs, system: a.Agent.System, code: a.Agent.Code, purpose: "text-only"}
+	if v, ok := agentCache.Load(k); ok {
+		if e := v.(agentEntry); time.Since(e.at) < prodTTL {
+			return e.ag == nil
+		}
+	}
+	text := c.textOnlyAllergyUncached(a)
+	var mark *allergyAgent
+	if !text {
+		mark = &allergyAgent{}
+	}
+	agentCache.Store(k, agentEntry{mark, time.Now()})
+	return text
+}
+
+func (c *checker) textOnlyAllergyUncached(a *record.Allergy) bool {
 	if TextOnlyAllergy(a) {
 		return true
 	}
@@ -231,7 +249,35 @@ type allergyAgent struct {
 	what    string
 }
 
+// agentOf is kept per agent (and rule set) like a product: it reads the terminology.
 func (c *checker) agentOf(a *record.Allergy) *allergyAgent {
+	k := agentKey{d: c.drugs, rules: c.rules.key, system: a.Agent.System, code: a.Agent.Code, display: a.Agent.Display}
+	if a.Finding != nil {
+		k.finding = a.Finding.Code
+	}
+	if v, ok := agentCache.Load(k); ok {
+		if e := v.(agentEntry); time.Since(e.at) < prodTTL {
+			return e.ag
+		}
+	}
+	ag := c.agentOfUncached(a)
+	agentCache.Store(k, agentEntry{ag, time.Now()})
+	return ag
+}
+
+type agentKey struct {
+	d                                              Drugs
+	rules, system, code, display, finding, purpose string
+}
+
+type agentEntry struct {
+	ag *allergyAgent
+	at time.Time
+}
+
+var agentCache sync.Map // agentKey -> agentEntry
+
+func (c *checker) agentOfUncached(a *record.Allergy) *allergyAgent {
 	ag := &allergyAgent{codes: []string{a.Agent.Code}, bases: map[string]bool{}, classes: map[string]bool{}}
 	ag.what = c.allergyWhat(a)
 	if x, ok := agentClasses[a.Agent.Code]; ok {
