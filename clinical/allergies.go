@@ -155,8 +155,14 @@ func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Alle
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkCodes(a); err != nil {
+		return nil, err
+	}
 	err = s.p.st.Update(ctx, func(tx store.WTx) error {
 		a.ID, a.Version = "", 0
+		if err := s.checkWrite(tx, a); err != nil {
+			return err
+		}
 		es, err := tx.List(p.ID, record.KindAllergy)
 		if err != nil {
 			return err

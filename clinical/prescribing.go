@@ -547,6 +547,7 @@ type IssueRow struct {
 // IssueHistory lists every issue of every medication of a patient, oldest
 // first (clinicians only; audited).
 func (s *Service) IssueHistory(ctx context.Context, ref string, ro ReadOptions) ([]IssueRow, *Listed[*record.Medication], error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	l, err := listEntries[*record.Medication](ctx, s, ref, record.KindMedication, ListOptions{ReadOptions: ro}, "medication issues", nil)
 	if err != nil {
 		return nil, nil, err
@@ -623,6 +624,7 @@ type MedPrintItem struct {
 // PrintMedications is the patient's current medication, dose in words, with
 // each prescriber's registration number.
 func (s *Service) PrintMedications(ctx context.Context, ref string, ro ReadOptions) (*MedPrint, error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	l, err := s.MedicationList(ctx, ref, MedListOptions{ListOptions: ListOptions{ReadOptions: ro}, Current: true})
 	if err != nil {
 		return nil, err

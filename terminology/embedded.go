@@ -166,6 +166,11 @@ var ipsParent = map[string]string{
 	"results-blood-group-snomed-ct-ips-free-set.tsv":      "404684003",
 }
 
+var (
+	allergyFindingTerm = regexp.MustCompile(`(?i)^(allergy|intolerance|propensity|allergic|hypersensitivity) `)
+	productTerm        = regexp.MustCompile(`(?i)product|vaccine|preparation`)
+)
+
 var situationTerm = regexp.MustCompile(`(?i)^(h/o|history of|family history|fh:|no known|no history)|declined|not done|refused`)
 
 const root = "138875005"
@@ -243,6 +248,17 @@ func buildEmbeddedSnomed(d *dmdData) (*release, error) {
 				parent = "404684003"
 				if situationTerm.MatchString(term) {
 					parent = "243796009"
+				}
+			case strings.HasPrefix(e.Name(), "allergy-intolerance"), strings.HasPrefix(e.Name(), "medications"):
+				// These sets mix findings, products and substances: place each
+				// by its term so record validation can tell an allergy agent
+				// from a finding (README.md).
+				parent = "105590001"
+				switch {
+				case allergyFindingTerm.MatchString(term):
+					parent = "420134006"
+				case productTerm.MatchString(term):
+					parent = "373873005"
 				}
 			default:
 				parent = root
