@@ -74,3 +74,31 @@ func TestNoBNFCodedProductIsUnverified(t *testing.T) {
 		t.Errorf("%d BNF chemical substances with resolved products, want >= 300", len(subs))
 	}
 }
+
+// A dm+d search for the most prescribed medicine in England, which no open
+// code list at hand carries, says so rather than letting a near match pass
+// for it; a search that finds what it asked for says nothing.
+func TestDMDGapNamesTheMissingProduct(t *testing.T) {
+	tm, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	rs, err := tm.Search(t.Context(), "Paracetamol 500mg tablets", SearchOptions{System: "dmd", Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if strings.EqualFold(r.Term, "Paracetamol 500mg tablets") {
+			t.Fatal("the embedded dictionary now has Paracetamol 500mg tablets: test the gap note with another missing product (and update H32)")
+		}
+	}
+	gap := tm.DMDGap("Paracetamol 500mg tablets", rs)
+	if !strings.Contains(gap, "not in the embedded dictionary — import the dm+d release") || !strings.Contains(gap, "0407010H0AAAMAM") {
+		t.Fatalf("gap note: %q", gap)
+	}
+	rs, _ = tm.Search(t.Context(), "Amoxicillin 500mg capsules", SearchOptions{System: "dmd", Limit: 20})
+	if g := tm.DMDGap("Amoxicillin 500mg capsules", rs); g != "" {
+		t.Errorf("a found product gets a gap note: %q", g)
+	}
+}
