@@ -185,7 +185,8 @@ file:line: reason, and the release in use before stays in use.
   ctv3      a CTV3 release (Concept.v3, Descrip.v3, Terms.v3, V3hier.v3)
   read2     a Read v2 release (Unified CSV layout)
   read-map  the NHS Read to SNOMED maps (rcsctmap2_uk, ctv3sctmap2_uk)
-  dmd       dm+d XML (f_vtm2, f_vmp2, f_amp2, …; folders, files or zips)
+  dmd       dm+d XML (f_vtm2, f_vmp2, f_amp2, …; folders, files or zips); with the BNF
+            supplementary file (f_bnf1) too, products get their BNF code from it
   codelist  a code list CSV, stored under NAME for searches`,
 		Example: `  gpsoc codes import rf2 uk_sct2cl_*.zip uk_sct2dr_*.zip
   gpsoc codes import dmd nhsbsa_dmd_*.zip

@@ -345,6 +345,9 @@ func (kb *medicinesKB) link(p *Product) (string, string) {
 			return b, "vmp"
 		}
 	}
+	if p.BNF != nil && len(p.BNF.Presentation) >= 9 { // from the dm+d BNF supplementary file
+		return p.BNF.Presentation, p.BNF.Via
+	}
 	if p.Kind == "VMP" {
 		if b, ok := kb.byName[strings.ToLower(p.Name)]; ok {
 			return b, "name"

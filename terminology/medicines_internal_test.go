@@ -2,6 +2,8 @@ package terminology
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -100,5 +102,58 @@ func TestDMDGapNamesTheMissingProduct(t *testing.T) {
 	rs, _ = tm.Search(t.Context(), "Amoxicillin 500mg capsules", SearchOptions{System: "dmd", Limit: 20})
 	if g := tm.DMDGap("Amoxicillin 500mg capsules", rs); g != "" {
 		t.Errorf("a found product gets a gap note: %q", g)
+	}
+}
+
+// `codes import dmd` reads the dm+d BNF supplementary file (f_bnf1) when it is
+// given: a real release's product gets its BNF link (and so its classes and
+// route) while keeping dm+d's own ingredients.
+func TestImportDMDReadsTheBNFFile(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join("testdata", "dmd", "set1")
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bnf := `<?xml version="1.0" encoding="utf-8"?>
+<BNF_DETAILS>
+<VMPS>
+<VMP><VPID>22480211000001104</VPID><BNF>1003020AFAAABAB</BNF><ATC>M02AA15</ATC></VMP>
+</VMPS>
+<AMPS>
+</AMPS>
+</BNF_DETAILS>
+`
+	if err := os.WriteFile(filepath.Join(dir, "f_bnf1_0000001.xml"), []byte(bnf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tm, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	info, err := tm.ImportDMD(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Counts["bnfLinks"] != 1 || info.Counts["vmp"] != 7 {
+		t.Errorf("counts: %v", info.Counts)
+	}
+	p, err := tm.Product("22480211000001104")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BNF == nil || p.BNF.Substance.Code != "1003020AF" || p.BNF.Via != "dm+d BNF file" || p.IngredientsFrom != FromDMD ||
+		len(p.Ingredients) != 1 || p.Ingredients[0].Code != "426714006" || !p.Local() || len(p.Classes) != 0 {
+		t.Fatalf("product with a BNF link from the dm+d BNF file: %+v %+v", p, p.BNF)
 	}
 }
