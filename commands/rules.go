@@ -180,7 +180,7 @@ substances, each class citing its source).`,
 			for _, c := range al.AllergyClasses {
 				rows = append(rows, ruleRow{Kind: "allergy-class", ID: c, Severity: "high", Drugs: "class " + c,
 					Message: "an allergy to one member is an allergy to every member (an intolerance: moderate)",
-					Source: "clinical/rules/allergies.yaml; classes: fixtures/embedded/bnf/classes.yaml", From: "default", ReviewedBy: al.ReviewedBy})
+					Source:  "clinical/rules/allergies.yaml; classes: fixtures/embedded/bnf/classes.yaml", From: "default", ReviewedBy: al.ReviewedBy})
 			}
 			for _, x := range al.Cross {
 				rows = append(rows, ruleRow{Kind: "cross-sensitivity", ID: x.Allergy + ">" + x.Drug, Severity: x.Severity + " (" + x.SevereSeverity + " after a severe reaction)",

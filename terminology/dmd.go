@@ -164,7 +164,7 @@ type dmdRow struct {
 
 type dmdData struct {
 	vtm, vmp, vpi, dform, droute, control, amp, vmpp, ampp, ing []dmdRow
-	bnf                                                         []dmdRow // f_bnf1: VMP/AMP -> BNF code (the dm+d BNF supplementary file)
+	bnf                                                         []dmdRow                     // f_bnf1: VMP/AMP -> BNF code (the dm+d BNF supplementary file)
 	lookup                                                      map[string]map[string]string // table -> CD -> DESC
 }
 
