@@ -123,7 +123,8 @@ func parseIngs(s string) []Ingredient {
 	return out
 }
 
-func readCSV(p string, fn func(rec []string) error) error {
+// readCSV calls fn with each row of an embedded CSV (gzipped or not) and its header.
+func readCSV(p string, fn func(head, rec []string) error) error {
 	rc, err := openEmbedded(p)
 	if err != nil {
 		return err
@@ -132,9 +133,11 @@ func readCSV(p string, fn func(rec []string) error) error {
 	cr := csv.NewReader(rc)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	if _, err := cr.Read(); err != nil {
+	head, err := cr.Read()
+	if err != nil {
 		return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
 	}
+	head = append([]string(nil), head...) // the reader reuses its slice
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -143,14 +146,14 @@ func readCSV(p string, fn func(rec []string) error) error {
 		if err != nil {
 			return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
 		}
-		if err := fn(rec); err != nil {
+		if err := fn(head, rec); err != nil {
 			return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
 		}
 	}
 }
 
 func (kb *medicinesKB) load() error {
-	err := readCSV("bnf/substances.csv", func(r []string) error {
+	err := readCSV("bnf/substances.csv", func(_, r []string) error {
 		if len(r) < 5 {
 			return fmt.Errorf("want 5 columns, got %d", len(r))
 		}
@@ -160,7 +163,7 @@ func (kb *medicinesKB) load() error {
 	if err != nil {
 		return err
 	}
-	err = readCSV("bnf/presentations.csv.gz", func(r []string) error {
+	err = readCSV("bnf/presentations.csv.gz", func(_, r []string) error {
 		if len(r) < 5 {
 			return fmt.Errorf("want 5 columns, got %d", len(r))
 		}
@@ -195,45 +198,29 @@ func (kb *medicinesKB) load() error {
 
 // readLinks takes the dm+d code and BNF code of every row of a code list.
 func (kb *medicinesKB) readLinks(p string) error {
-	rc, err := openEmbedded(p)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	cr := csv.NewReader(rc)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	head, err := cr.Read()
-	if err != nil {
-		return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
-	}
 	ci, bi := -1, -1
-	for i, h := range head {
-		switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) {
-		case "dmd_id", "id":
-			if ci < 0 {
-				ci = i
+	return readCSV(p, func(head, rec []string) error {
+		if ci < 0 {
+			for i, h := range head {
+				switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) {
+				case "dmd_id", "id":
+					if ci < 0 {
+						ci = i
+					}
+				case "bnf_code":
+					bi = i
+				}
 			}
-		case "bnf_code":
-			bi = i
 		}
-	}
-	if ci < 0 || bi < 0 {
-		return nil // no BNF column (vmps.csv)
-	}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
+		if ci < 0 || bi < 0 || max(ci, bi) >= len(rec) {
+			return nil // no BNF column (vmps.csv)
 		}
 		code, bnf := strings.TrimSpace(rec[ci]), strings.TrimSpace(rec[bi])
 		if code != "" && len(bnf) >= 9 {
 			kb.byDMD[code] = bnf
 		}
-	}
+		return nil
+	})
 }
 
 func (kb *medicinesKB) loadClasses() error {
