@@ -200,7 +200,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 			return err
 		}
 		if len(open) > 0 {
-			return &AlertsError{Alerts: open}
+			return &AlertsError{Alerts: open, Notes: res.Notes}
 		}
 		m.Answers = recorded
 		if extra != nil {
