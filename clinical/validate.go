@@ -267,7 +267,11 @@ func checkBirthDateChange(tx store.Tx, old, p *record.Patient) error {
 // checkWrite is what every single write checks inside its transaction: the
 // record's dates against the patient (as stored in tx), and a patient's
 // date of birth against their entries.
-func (s *Service) checkWrite(tx store.Tx, e record.Entity) error {
+func (s *Service) checkWrite(tx store.Tx, e record.Entity) error { return s.checkWriteIn(tx, e, nil) }
+
+// checkWriteIn is checkWrite with a cache of the patients read (bulk paths:
+// a patient is decoded once, not once per entry; nil: no cache).
+func (s *Service) checkWriteIn(tx store.Tx, e record.Entity, pats map[string]*record.Patient) error {
 	if p, ok := e.(*record.Patient); ok {
 		if p.ID == "" {
 			return nil
@@ -283,8 +287,14 @@ func (s *Service) checkWrite(tx store.Tx, e record.Entity) error {
 	}
 	var p *record.Patient
 	if pid := e.Head().PatientID; pid != "" && pid != "pending" {
-		if pe, err := tx.Get(record.KindPatient, pid); err == nil {
-			p = pe.(*record.Patient)
+		var ok bool
+		if p, ok = pats[pid]; !ok {
+			if pe, err := tx.Get(record.KindPatient, pid); err == nil {
+				p = pe.(*record.Patient)
+				if pats != nil {
+					pats[pid] = p
+				}
+			}
 		}
 	}
 	return CheckEntryDates(p, e, s.p.now())
