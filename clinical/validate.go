@@ -640,6 +640,23 @@ func containsStr(xs []string, s string) bool {
 	return false
 }
 
+// FlagText is how a flagged value is marked wherever it is listed
+// (" [implausible]", " [held for review: unit]"); "" when not flagged.
+func FlagText(o *record.Observation) string {
+	if len(o.Flags) == 0 {
+		return ""
+	}
+	ks := make([]string, 0, len(o.Flags))
+	for _, f := range o.Flags {
+		ks = append(ks, f.Kind)
+	}
+	tag := strings.Join(ks, ", ")
+	if o.Review {
+		tag = "held for review: " + tag
+	}
+	return " [" + tag + "]"
+}
+
 // IsConfirmable reports whether err is an implausible value a clinician may confirm.
 func IsConfirmable(err error) bool {
 	var ve *record.ValidationError
