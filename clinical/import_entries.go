@@ -266,7 +266,7 @@ func (s *Service) finishEntry(pe *preparedEntry) error {
 		m.ID = newID()
 	}
 	m.Version = 1
-	enc, err := gojson.Marshal(pe.Entity)
+	enc, err := record.Canonical(pe.Entity)
 	m.Version = 0 // a create
 	pe.enc, pe.key = enc, keyOfEncoding(enc)
 	return err

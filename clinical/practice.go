@@ -95,7 +95,7 @@ func (p *Practice) Init(ctx context.Context, name, ods, admin string, demo bool)
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
-		return tx.Append(&record.AuditEvent{At: now, User: admin, Role: record.RoleAdmin, Action: "init", Kind: "practice", EntityID: code, Source: p.source})
+		return tx.Append(&record.AuditEvent{At: now, User: admin, Role: record.RoleAdmin, Action: "init", Kind: "practice", EntityID: code, Version: pr.Version, Source: p.source})
 	})
 	if err != nil {
 		return nil, err

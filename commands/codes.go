@@ -8,7 +8,6 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/terminology"
 	"github.com/spf13/cobra"
 )
@@ -157,24 +156,7 @@ func patientsWithProblemIn(f *Factory, cmd *cobra.Command, s *clinical.Service, 
 	if err != nil {
 		return nil, &record.ValidationError{Field: "--problem-ecl", Value: expr, Reason: strings.TrimPrefix(err.Error(), "ecl: ")}
 	}
-	if !s.Can(clinical.ActReadClinical) {
-		return nil, &record.PermissionError{User: s.User().Name, Role: s.User().Role, Action: "search by problem"}
-	}
-	st, err := f.Store()
-	if err != nil {
-		return nil, err
-	}
-	ids := map[string]bool{}
-	err = st.View(cmd.Context(), func(tx store.Tx) error {
-		return tx.ForEach(record.KindProblem, func(e record.Entity) error {
-			p := e.(*record.Problem)
-			if p.Status == "active" && m.Contains(p.Code.System, p.Code.Code) {
-				ids[p.PatientID] = true
-			}
-			return nil
-		})
-	})
-	return ids, err
+	return s.PatientsWithProblemIn(cmd.Context(), m, expr)
 }
 
 func newCodesCmd(f *Factory) *cobra.Command {

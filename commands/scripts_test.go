@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 )
@@ -138,4 +139,52 @@ func TestAllergyResolve(t *testing.T) {
 	var nkda record.Allergy
 	e.jsonOf(&nkda, "--as", "dr.patel", "allergy", "add", "9434765919", "--nkda")
 	e.want(ExitUsage, "--as", "dr.patel", "allergy", "resolve", "9434765919", nkda.ID, "--reason", "x")
+}
+
+// The book follows the clock: DNA only once the slot has started, arrived
+// and seen only on the day; a status change made by mistake is undone with
+// a reason, unless its freed slot has been booked since.
+func TestBookStatusFollowsTheClock(t *testing.T) {
+	e := medEnv(t) // 08:30 on 24 Nov 2026, a minute a command
+	e.ok("--as", "reception", "patient", "add", "--nhs", "4010232137", "--family", "Khan", "--given", "Amira", "--dob", "1980-05-06", "--sex", "female")
+	e.ok("--as", "reception", "appt", "session", "add", "--clinician", "dr.patel", "--date", "2026-11-24", "--start", "09:00", "--end", "12:00", "--slot", "10m")
+	var today, tomorrow record.Appointment
+	e.jsonOf(&today, "--as", "reception", "appt", "book", "9434765919", "--clinician", "dr.patel", "--at", "2026-11-24 09:10")
+	e.jsonOf(&tomorrow, "--as", "reception", "appt", "book", "9434765919", "--clinician", "dr.patel", "--at", "2026-11-25 09:10")
+	if stderr := e.want(ExitUsage, "--as", "reception", "appt", "dna", today.ID); !strings.Contains(stderr, "09:10") {
+		t.Errorf("DNA before the slot starts: %q; want a refusal naming the start", stderr)
+	}
+	e.want(ExitUsage, "--as", "reception", "appt", "arrive", tomorrow.ID)
+	e.want(ExitUsage, "--as", "reception", "appt", "seen", tomorrow.ID)
+	e.now = time.Date(2026, 11, 24, 9, 20, 0, 0, time.UTC)
+	var a record.Appointment
+	e.jsonOf(&a, "--as", "reception", "appt", "dna", today.ID)
+	if a.Status != "did-not-attend" {
+		t.Fatalf("DNA after the start: %+v", a)
+	}
+	e.want(ExitUsage, "--as", "reception", "appt", "undo", today.ID)
+	e.jsonOf(&a, "--as", "reception", "appt", "undo", today.ID, "--reason", "he was in the waiting room")
+	if a.Status != "booked" || a.Version != today.Version+2 {
+		t.Fatalf("undo of a DNA: %+v; want booked again as a new version", a)
+	}
+	e.jsonOf(&a, "--as", "reception", "appt", "arrive", today.ID)
+	e.jsonOf(&a, "--as", "reception", "appt", "undo", today.ID, "--reason", "arrived the wrong patient")
+	if a.Status != "booked" {
+		t.Errorf("undo of an arrival: %+v", a)
+	}
+	// Cancelled by mistake, and the slot given away since: the undo is a conflict.
+	e.jsonOf(&a, "--as", "reception", "appt", "cancel", tomorrow.ID)
+	e.ok("--as", "reception", "appt", "book", "4010232137", "--clinician", "dr.patel", "--at", "2026-11-25 09:10")
+	if stderr := e.want(ExitConflict, "--as", "reception", "appt", "undo", tomorrow.ID, "--reason", "cancelled the wrong one"); !strings.Contains(stderr, "book again") {
+		t.Errorf("undo into a rebooked slot: %q", stderr)
+	}
+	n := 0
+	for _, ev := range e.auditEvents() {
+		if ev.EntityID == today.ID && strings.Contains(ev.Reason, "waiting room") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d audit events carry the undo's reason, want 1", n)
+	}
 }

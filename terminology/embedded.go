@@ -2,6 +2,7 @@ package terminology
 
 import (
 	"bufio"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -128,11 +129,29 @@ func embeddedFiles(dir string) []inputFile {
 	var out []inputFile
 	for _, e := range entries {
 		p := path.Join(dir, e.Name())
-		out = append(out, inputFile{name: "fixtures/embedded/" + p, base: e.Name(), open: func() (io.ReadCloser, error) {
-			return embedded.FS.Open(p)
+		base := strings.TrimSuffix(e.Name(), ".gz")
+		out = append(out, inputFile{name: "fixtures/embedded/" + p, base: base, open: func() (io.ReadCloser, error) {
+			return openEmbedded(p)
 		}})
 	}
 	return out
+}
+
+// openEmbedded opens an embedded file, uncompressing a .gz one (the large code lists).
+func openEmbedded(p string) (io.ReadCloser, error) {
+	f, err := embedded.FS.Open(p)
+	if err != nil || !strings.HasSuffix(p, ".gz") {
+		return f, err
+	}
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{z, f}, nil
 }
 
 // IPS value set -> the top-level concept its definition is constrained to (README.md).
@@ -347,6 +366,16 @@ func buildEmbeddedDMD(d *dmdData) (*release, error) {
 			if _, ok := products[row.code]; ok || row.term == "" {
 				continue
 			}
+			if m := previousTo.FindStringSubmatch(row.term); m != nil {
+				// an old VPID listed under its successor's BNF code: an inactive
+				// code replaced by the current VMP, not a product of its own
+				if _, exists := b.recs[row.code]; !exists {
+					c := b.concept(row.code)
+					c.Active, c.PT, c.Kind = false, row.term, "VMP"
+					c.Assoc = append(c.Assoc, assoc{Type: "900000000000526001", Target: m[1]})
+				}
+				continue
+			}
 			p := m.derive(row.code, kind, row.term)
 			p.Source = "code list " + strings.TrimPrefix(f.name, "fixtures/embedded/")
 			if row.prev != "" {
@@ -406,6 +435,9 @@ func newNameMatcher(d *dmdData) *nameMatcher {
 	}
 	return m
 }
+
+// previousTo is a code list's row for an old VPID ("VMP previous to 42291111000001104").
+var previousTo = regexp.MustCompile(`^VMP previous to ([0-9]+)$`)
 
 var strengthRE = regexp.MustCompile(`^([0-9][0-9.,]*)([A-Za-zµ%]+)(?:/([0-9.]*)([A-Za-z]+))?$`)
 
