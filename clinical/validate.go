@@ -111,6 +111,26 @@ func orList(xs []string) string {
 	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
 }
 
+// ValidateEntry is the whole of this validation for one new record of a
+// patient, as every write path applies it: its codes valid for their field,
+// an observation's value by mode (its flags set, or refused), and its dates
+// against the patient's life and the clock. The service actions call the
+// same checks; a path that composes records itself (an import engine, a
+// laboratory report in ValuesLabReport) calls this, so nothing escapes it.
+// A laboratory report is held for its values, never for its dates: a result
+// dated before the patient's birth belongs to someone else and is refused.
+func (s *Service) ValidateEntry(p *record.Patient, e record.Entity, mode ValueMode) error {
+	if err := s.checkCodes(e); err != nil {
+		return err
+	}
+	if o, ok := e.(*record.Observation); ok {
+		if err := CheckObservation(o, mode); err != nil {
+			return err
+		}
+	}
+	return CheckEntryDates(p, e, s.p.now())
+}
+
 // checkCodes applies the field rules to a record's codes.
 func (s *Service) checkCodes(e record.Entity) error {
 	switch x := e.(type) {
