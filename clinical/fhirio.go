@@ -451,7 +451,8 @@ type importer struct {
 	skips   map[[2]string]int
 
 	// per practice, loaded lazily within a transaction
-	patIdent  map[string]string // system|value -> patient id
+	patIdent  map[string]string          // system|value -> patient id
+	pats      map[string]*record.Patient // patients read for the date checks (never changed by an import)
 	auditSeen map[string]bool
 	users     map[string]record.User
 	practice  record.Practice
@@ -1729,7 +1730,10 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	if err := im.s.checkImported(e); err != nil {
 		return err
 	}
-	if err := im.s.checkWrite(tx, e); err != nil {
+	if im.pats == nil {
+		im.pats = map[string]*record.Patient{}
+	}
+	if err := im.s.checkWriteIn(tx, e, im.pats); err != nil {
 		return err
 	}
 	action := "create"

@@ -284,17 +284,8 @@ func (s *Service) importEntry(tx store.WTx, pe *preparedEntry, known map[string]
 			return "", err
 		}
 	}
-	if record.ClinicalKinds[e.Kind()] {
-		p, ok := pats[m.PatientID]
-		if !ok {
-			if pe, err := tx.Get(record.KindPatient, m.PatientID); err == nil {
-				p = pe.(*record.Patient)
-			}
-			pats[m.PatientID] = p
-		}
-		if err := CheckEntryDates(p, e, s.p.now()); err != nil {
-			return "", err
-		}
+	if err := s.checkWriteIn(tx, e, pats); err != nil {
+		return "", err
 	}
 	// The same id with other content is refused; the same id and content is unchanged.
 	sameID := func() (string, error) {

@@ -672,6 +672,10 @@ func shortTerm(c record.Code) string {
 }
 
 func obsValue(o *record.Observation) string {
+	return obsBare(o) + clinical.FlagText(o)
+}
+
+func obsBare(o *record.Observation) string {
 	if o.IsBP() {
 		s, dd := "", ""
 		if o.Systolic != nil {
