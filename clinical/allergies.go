@@ -95,7 +95,7 @@ func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Alle
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	err = s.store().Update(ctx, func(tx store.WTx) error {
 		a.ID, a.Version = "", 0
 		es, err := tx.List(p.ID, record.KindAllergy)
 		if err != nil {

@@ -23,7 +23,7 @@ func (s *Service) AuditEvents(ctx context.Context, f AuditFilter) ([]*record.Aud
 		return nil, err
 	}
 	var out []*record.AuditEvent
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		after := f.After
 		if f.Limit > 0 && f.PatientID == "" && f.User == "" {
 			// The last N of the whole trail: start N before its head, not at its beginning.
