@@ -671,8 +671,15 @@ func parse(in FHIRInput) *parsed {
 	if !nd && len(data) > 0 && data[0] == '{' {
 		// One JSON document (a Bundle or a resource), unless it is NDJSON after all.
 		if fhir.ResourceTypeOf(data) == "Bundle" {
-			if b, err := fhir.SplitBundle(data); err == nil {
+			b, err := fhir.SplitBundle(data)
+			if err == nil {
 				out.bundleUnit(in.Name, b)
+				return out
+			}
+			if !bytes.Contains(data, []byte("}\n{")) && !bytes.Contains(data, []byte("}\r\n{")) {
+				// A truncated or malformed Bundle is refused whole: the entries
+				// before the damage are not imported on their own.
+				out.err = fmt.Errorf("%s: %w", in.Name, err)
 				return out
 			}
 		}
@@ -1717,6 +1724,12 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	m := e.Head()
 	im.s.stamp(m)
 	if err := e.Validate(); err != nil {
+		return err
+	}
+	if err := im.s.checkImported(e); err != nil {
+		return err
+	}
+	if err := im.s.checkWrite(tx, e); err != nil {
 		return err
 	}
 	action := "create"

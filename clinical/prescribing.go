@@ -37,6 +37,9 @@ type PrescribeInput struct {
 type PrescribeResult struct {
 	Medication *record.Medication `json:"medication,omitempty"`
 	Alerts     []SafetyAlert      `json:"alerts"`
+	// Notes are checks that could not be done completely (kind not-checked):
+	// shown with every prescription of the product, never answered.
+	Notes []SafetyAlert `json:"notes"`
 }
 
 // prescribable refuses a patient who has left or died.
@@ -154,7 +157,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 	if err != nil {
 		return nil, err
 	}
-	res := &PrescribeResult{Alerts: []SafetyAlert{}}
+	res := &PrescribeResult{Alerts: []SafetyAlert{}, Notes: []SafetyAlert{}}
 	var open []SafetyAlert
 	now := s.p.now().UTC().Truncate(time.Millisecond)
 	// run reads the facts and the practice's rules in the action's own
@@ -176,7 +179,8 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 	if checkOnly {
 		err := s.store().View(ctx, func(tx store.Tx) error {
 			var err error
-			res.Alerts, err = run(tx)
+			all, err := run(tx)
+			res.Alerts, res.Notes = SplitNotes(all)
 			return err
 		})
 		if err != nil {
@@ -189,7 +193,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 		if err != nil {
 			return err
 		}
-		res.Alerts = alerts
+		res.Alerts, res.Notes = SplitNotes(alerts)
 		var recorded []record.AlertAnswer
 		open, recorded, err = answer(alerts, ans, s.user.Name, now)
 		if err != nil {

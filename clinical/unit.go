@@ -61,7 +61,7 @@ func (s *Service) Unit(ctx context.Context, fn func(u *Service) error) error {
 		return fn(s)
 	}
 	var us *unitStore
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		us = &unitStore{tx: tx} // afresh: a group commit may run this again
 		u := *s
 		u.unit = us
@@ -76,7 +76,7 @@ func (s *Service) Unit(ctx context.Context, fn func(u *Service) error) error {
 		}
 	}
 	if len(us.side) > 0 {
-		werr := s.p.st.Update(context.WithoutCancel(ctx), func(tx store.WTx) error {
+		werr := s.store().Update(context.WithoutCancel(ctx), func(tx store.WTx) error {
 			for _, ev := range us.side {
 				ev.Seq, ev.PrevHash, ev.Hash = 0, "", ""
 				if err := tx.Append(ev); err != nil {

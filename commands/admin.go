@@ -132,7 +132,7 @@ func newAuditCmd(f *Factory) *cobra.Command {
 	var patient, user string
 	var limit int
 	list := &cobra.Command{
-		Use:   "list [--patient ID] [--user NAME] [--after SEQ] [--limit N]",
+		Use:   "list [--patient PATIENT] [--user NAME] [--after SEQ] [--limit N]",
 		Short: "List audit events",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -158,33 +158,9 @@ func newAuditCmd(f *Factory) *cobra.Command {
 		},
 	}
 	list.Flags().Uint64Var(&after, "after", 0, "only events after this sequence number")
-	list.Flags().StringVar(&patient, "patient", "", "only events about this patient id")
+	list.Flags().StringVar(&patient, "patient", "", "only events about this patient (NHS number or id)")
 	list.Flags().StringVar(&user, "user", "", "only events by this user")
 	list.Flags().IntVar(&limit, "limit", 0, "at most the last N events (0: all)")
-	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Recompute the audit hash chain",
-		Long:  "Recompute the audit trail's hash chain. Exit 1, with `event ID: reason` on stderr for each event that fails.",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := localStore(f)
-			if err != nil {
-				return err
-			}
-			probs, n, err := b.VerifyAudit()
-			if err != nil {
-				return err
-			}
-			for _, p := range probs {
-				fmt.Fprintln(f.IO.ErrOut, p.String())
-			}
-			if len(probs) > 0 {
-				return &ExitError{Code: ExitFailure, Msg: fmt.Sprintf("audit trail fails verification (%d problem(s) in %d events)", len(probs), n)}
-			}
-			fmt.Fprintf(f.IO.Out, "ok: %d events, chain intact\n", n)
-			return nil
-		},
-	}
-	cmd.AddCommand(list, verify)
+	cmd.AddCommand(list, newAuditVerifyCmd(f), newAuditAnchorCmd(f), newAuditKeygenCmd(f))
 	return cmd
 }

@@ -76,6 +76,11 @@ func (a termAdapter) Lookup(system, code string) (string, error) {
 	return d.PreferredTerm, nil
 }
 
+// Hierarchies places a concept for the record's field rules (clinical.Classifier).
+func (a termAdapter) Hierarchies(system, code string) ([]string, error) {
+	return a.tm.Hierarchies(system, code)
+}
+
 // Drugs hands the dm+d dictionary to the prescribing checks, so every face gets them.
 func (a termAdapter) Drugs() clinical.Drugs { return a.tm }
 
@@ -116,6 +121,14 @@ func (l lazyTerms) MapLegacy(system, code string) (*record.Code, error) {
 		return nil, err
 	}
 	return t.(termAdapter).MapLegacy(system, code)
+}
+
+func (l lazyTerms) Hierarchies(system, code string) ([]string, error) {
+	t, err := l.open()
+	if err != nil {
+		return nil, err
+	}
+	return t.(termAdapter).Hierarchies(system, code)
 }
 
 func (l lazyTerms) Drugs() clinical.Drugs {

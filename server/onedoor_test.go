@@ -247,9 +247,9 @@ func TestTransactionAuthorshipAndRoles(t *testing.T) {
 		t.Fatalf("consultation %+v with result %+v, want the nurse's, the result in it", c, o)
 	}
 	recall := map[string]any{"resourceType": "Task", "status": "requested", "intent": "plan",
-		"code":       map[string]any{"coding": []any{map[string]any{"system": fhir.CSTaskType, "code": "recall"}}},
-		"for":        map[string]any{"reference": "Patient/" + pid},
-		"reasonCode": map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "182836005"}}},
+		"code":        map[string]any{"coding": []any{map[string]any{"system": fhir.CSTaskType, "code": "recall"}}},
+		"for":         map[string]any{"reference": "Patient/" + pid},
+		"reasonCode":  map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "182836005"}}},
 		"restriction": map[string]any{"period": map[string]any{"end": "2027-01-10"}}}
 	wantStatus(t, f.do(t, "recep", "POST", "/", txOf(recall)), http.StatusForbidden)
 	if n := f.count(t, record.KindRecall); n != 0 {

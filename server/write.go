@@ -76,7 +76,10 @@ func createOne(ctx context.Context, svc *clinical.Service, rs fhir.Resolver, res
 			return nil, err
 		}
 		in := clinical.ObservationInput{PatientRef: o.PatientID, System: o.Code.System, Code: o.Code.Code,
-			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Effective: o.Effective, Sensitive: o.Sensitive}
+			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Effective: o.Effective, Sensitive: o.Sensitive,
+			// A client cannot be asked to confirm: an implausible value is
+			// stored and flagged, as an import would; an impossible one is 422.
+			Values: clinical.ValuesImported}
 		if o.ValueCode != nil {
 			in.ValueSystem, in.ValueCode = o.ValueCode.System, o.ValueCode.Code
 		}

@@ -30,7 +30,8 @@ func ValidateFile(path string) error {
 			return fmt.Errorf("%s is damaged: %w", path, err)
 		}
 		if v == SchemaVersion {
-			if ps := append(checkIndexes(tx), verifyAudit(tx)...); len(ps) > 0 {
+			ap, _ := verifyAudit(tx)
+			if ps := append(checkIndexes(tx), ap...); len(ps) > 0 {
 				return fmt.Errorf("%s fails its check: %s", path, ps[0])
 			}
 		}

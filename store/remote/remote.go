@@ -91,7 +91,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Practice.Settings == nil {
 		o.Practice.Settings = map[string]string{}
 	}
-	s := &Store{o: o, base: strings.TrimSuffix(o.URL, "/") + "/", hc: o.Client}
+	s := &Store{o: o, base: strings.TrimSuffix(o.URL, "/") + "/", hc: sameOriginClient(o.Client)}
 	var cs struct {
 		ResourceType string `json:"resourceType"`
 		FHIRVersion  string `json:"fhirVersion"`
@@ -198,7 +198,11 @@ func (s *Store) doH(ctx context.Context, method, path string, body []byte, hdr m
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.url(path), rd)
+	target := s.url(path)
+	if err := s.checkOrigin(target); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return nil, err
 	}
