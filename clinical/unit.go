@@ -120,3 +120,21 @@ func (s *Service) PatientIDByNHS(ctx context.Context, nhs string) string {
 	})
 	return id
 }
+
+// AuditRequests writes events about requests the API answered without the
+// services acting for a user (refused before any user is known, or failed
+// before reaching an action), in one transaction: clinical is the one
+// writer of the store, the trail included.
+func (p *Practice) AuditRequests(ctx context.Context, evs []*record.AuditEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	return p.st.Update(ctx, func(tx store.WTx) error {
+		for _, ev := range evs {
+			if err := tx.Append(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
