@@ -233,11 +233,14 @@ func (s *Server) updateOne(ctx context.Context, svc *clinical.Service, rs fhir.R
 			return nil, err
 		}
 		p, err := svc.UpdatePatient(ctx, id, clinical.PatientUpdate{IfVersion: ver, Mutate: func(p *record.Patient) error {
-			// Demographics come from the body; the registration, status,
-			// flags and record metadata are the practice's own.
+			// Demographics come from the body, and whether the record is
+			// sensitive (meta.security R, as the workstation's patient
+			// update --sensitive sets it); the registration, status, flags
+			// and the rest of the record metadata are the practice's own.
 			meta, reg, flags := p.Meta, p.Registration, p.Flags
 			*p = *np
 			p.Meta, p.Registration, p.Flags = meta, reg, flags
+			p.Sensitive = np.Sensitive
 			return nil
 		}})
 		if err != nil {
