@@ -138,3 +138,51 @@ func (p *Practice) AuditRequests(ctx context.Context, evs []*record.AuditEvent) 
 		return nil
 	})
 }
+
+// AsTokenHolder returns the services acting as the holder of an API token
+// (by its SHA-256 hash, as stored); a NotFoundError when no user holds it.
+func (p *Practice) AsTokenHolder(ctx context.Context, hash string) (*Service, error) {
+	var name string
+	err := p.st.View(ctx, func(tx store.Tx) error {
+		u, err := tx.UserByTokenHash(hash)
+		if err == nil {
+			name = u.Name
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.As(ctx, name)
+}
+
+// Directory is the practice and its users (token hashes cleared), as the
+// API's mappings name them: for the server itself, not a user's read.
+func (p *Practice) Directory(ctx context.Context) (record.Practice, []record.User, error) {
+	var pr record.Practice
+	var us []record.User
+	err := p.st.View(ctx, func(tx store.Tx) error {
+		x, err := tx.Practice()
+		if err != nil {
+			return err
+		}
+		pr = *x
+		us, err = tx.Users()
+		return err
+	})
+	for i := range us {
+		us[i].TokenHash = ""
+	}
+	return pr, us, err
+}
+
+// AuditHead is the sequence of the audit trail's last event.
+func (p *Practice) AuditHead(ctx context.Context) (uint64, error) {
+	var seq uint64
+	err := p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		seq, _, err = tx.AuditHead()
+		return err
+	})
+	return seq, err
+}

@@ -10,7 +10,6 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 )
 
 // types are the resource types served, and the record kinds behind them.
@@ -57,21 +56,13 @@ func (s *Server) fhirContext(ctx context.Context) (*fhir.Context, error) {
 	if c != nil && time.Since(at) < cacheTTL {
 		return c, nil
 	}
-	c = &fhir.Context{Users: map[string]record.User{}}
-	err := s.p.Store().View(ctx, func(tx store.Tx) error {
-		pr, err := tx.Practice()
-		if err != nil {
-			return err
-		}
-		c.Practice = *pr
-		us, err := tx.Users()
-		for _, u := range us {
-			c.Users[u.Name] = u
-		}
-		return err
-	})
+	pr, us, err := s.p.Directory(ctx)
 	if err != nil {
 		return nil, err
+	}
+	c = &fhir.Context{Practice: pr, Users: map[string]record.User{}}
+	for _, u := range us {
+		c.Users[u.Name] = u
 	}
 	s.mu.Lock()
 	s.fctx, s.fctxAt = c, time.Now()

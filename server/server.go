@@ -19,7 +19,6 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 	"golang.org/x/time/rate"
 )
 
@@ -156,18 +155,7 @@ func (s *Server) session(ctx context.Context, hash string) (*clinical.Service, e
 	if ok && now.Sub(se.at) < cacheTTL {
 		return se.svc, nil
 	}
-	var name string
-	err := s.p.Store().View(ctx, func(tx store.Tx) error {
-		u, err := tx.UserByTokenHash(hash)
-		if err == nil {
-			name = u.Name
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	svc, err := s.p.As(ctx, name)
+	svc, err := s.p.AsTokenHolder(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
