@@ -140,7 +140,7 @@ func (s *Service) patientBundle(ctx context.Context, ref string, ro ReadOptions,
 	var pat *record.Patient
 	var c *fhir.Context
 	withheld := strings.TrimSpace(ro.Reason) == ""
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		if pat, err = resolvePatient(tx, ref); err != nil {
 			return err
@@ -213,7 +213,7 @@ func (s *Service) ExportFHIRAll(ctx context.Context, emit func(fhir.Resource) er
 		counts[r.FHIRType()]++
 		return emit(r)
 	}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		c, users, err := s.fhirContext(tx)
 		if err != nil {
 			return err
@@ -1247,7 +1247,7 @@ func (im *importer) runBatch(ctx context.Context, units []*funit) error {
 		return nil
 	}
 	var failed *funit
-	err := im.s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := im.s.store().Update(ctx, func(tx store.WTx) error {
 		failed = nil
 		for _, u := range live {
 			if err := im.apply(tx, u); err != nil {
@@ -1624,7 +1624,7 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 }
 
 func (im *importer) loadUsers(ctx context.Context) error {
-	return im.s.p.st.View(ctx, func(tx store.Tx) error {
+	return im.s.store().View(ctx, func(tx store.Tx) error {
 		pr, err := tx.Practice()
 		if err != nil {
 			return err
