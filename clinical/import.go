@@ -70,9 +70,12 @@ func rejectionOf(line int, err error) Rejection {
 // lineReader yields raw records (JSON objects) with their line numbers.
 type lineReader func() (line int, obj []byte, err error)
 
+// maxLineBytes bounds one line of a bulk import (a record is a few hundred bytes).
+const maxLineBytes = 16 << 20
+
 func ndjsonLines(r io.Reader) lineReader {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	sc.Buffer(make([]byte, 1<<20), maxLineBytes)
 	n := 0
 	return func() (int, []byte, error) {
 		for sc.Scan() {
@@ -84,6 +87,9 @@ func ndjsonLines(r io.Reader) lineReader {
 			return n, b, nil
 		}
 		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				return n + 1, nil, fmt.Errorf("longer than %d MiB: not one JSON object a line", maxLineBytes>>20)
+			}
 			return n, nil, err
 		}
 		return n, nil, io.EOF

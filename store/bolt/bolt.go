@@ -75,7 +75,7 @@ func Open(path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.prepare(db); err != nil {
+	if err := s.guard(func() error { return s.prepare(db) }); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -263,7 +263,12 @@ func (s *Store) guard(fn func() error) (err error) {
 		if !panickedInBolt(debug.Stack()) {
 			panic(r)
 		}
-		err = &DamagedError{Path: s.path, Msg: fmt.Sprint(r)}
+		de := &DamagedError{Path: s.path, Msg: fmt.Sprint(r)}
+		if ps := scanFile(s.path); len(ps) > 0 {
+			de.Problems = ps // the pages, named
+			de.Msg = ps[0].String()
+		}
+		err = de
 	}()
 	return fn()
 }
@@ -287,8 +292,9 @@ func panickedInBolt(stack []byte) bool {
 
 // DamagedError is a practice file that bbolt could not read.
 type DamagedError struct {
-	Path string
-	Msg  string
+	Path     string
+	Msg      string
+	Problems []Problem // the damaged pages found, when the pages could be read
 }
 
 func (e *DamagedError) Error() string {

@@ -39,7 +39,7 @@ func scanFile(path string) []Problem {
 	if sc.hwm*sc.ps > uint64(sc.size) {
 		return []Problem{{"file", fmt.Sprintf("%d bytes, shorter than its %d pages (truncated)", sc.size, sc.hwm)}}
 	}
-	sc.visit(m.root, "(root)", 0)
+	sc.visit(m.root, "(top level)", 0)
 	if len(sc.probs) == 0 && m.freelist != ^uint64(0) {
 		sc.freelist(m.freelist)
 	}
@@ -213,7 +213,7 @@ func (sc *scanner) node(pgid uint64, b []byte, bucket string, depth int) {
 			}
 			key := string(b[off+pos : off+pos+ksize])
 			name := key
-			if bucket != "(root)" {
+			if bucket != "(top level)" {
 				name = bucket + "/" + key
 			}
 			v := b[off+pos+ksize : off+pos+ksize+vsize]

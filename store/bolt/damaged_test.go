@@ -37,7 +37,7 @@ func damagedPractice(t *testing.T, n int, fill byte) (string, uint64) {
 		t.Fatal(prob)
 	}
 	sc.ps, sc.hwm = uint64(m.pageSize), m.hwm
-	sc.visit(m.root, "(root)", 0)
+	sc.visit(m.root, "(top level)", 0)
 	if len(sc.probs) > 0 {
 		t.Fatalf("the undamaged file has problems: %v", sc.probs)
 	}
