@@ -148,6 +148,19 @@ type Observation struct {
 	Diastolic      *float64  `json:"diastolic,omitempty"`
 	Effective      time.Time `json:"effective"`
 	ConsultationID string    `json:"consultationId,omitempty"`
+	// Flags say why a stored value is not plainly valid: implausible for its
+	// observable (an import stores it and flags it), or, from a laboratory
+	// report, a value or unit that failed validation and was kept as given.
+	Flags []ValueFlag `json:"flags,omitempty"`
+	// Review is true while a flagged laboratory value waits for a clinician.
+	Review bool `json:"review,omitempty"`
+}
+
+// ValueFlag is one reason a value was flagged: Kind is implausible,
+// impossible, unit (a unit not known for the observable) or unparsed.
+type ValueFlag struct {
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 func (*Observation) Kind() Kind { return KindObservation }
@@ -314,6 +327,10 @@ type Allergy struct {
 	NKDA           bool   `json:"nkda,omitempty"`
 	Onset          string `json:"onset,omitempty"`
 	ConsultationID string `json:"consultationId,omitempty"`
+	// ResolvedOn and ResolvedReason: the allergy was de-labelled (status
+	// resolved), e.g. after a negative penicillin challenge; it stays readable.
+	ResolvedOn     string `json:"resolvedOn,omitempty"`
+	ResolvedReason string `json:"resolvedReason,omitempty"`
 }
 
 func (*Allergy) Kind() Kind { return KindAllergy }

@@ -90,6 +90,24 @@ type wtx struct {
 	// once, then kept as creates add to it). A create whose id is greater
 	// cannot clash, so it needs no lookup: new ids are UUIDv7, which grow.
 	highID map[record.Kind]string
+	// hashes holds the record hash of each record version written in this
+	// transaction until the audit event that wrote it takes it (Append).
+	hashes map[written]string
+}
+
+// written names a record version written in a transaction.
+type written struct {
+	kind    record.Kind
+	id      string
+	version int
+}
+
+// wrote keeps the record hash of a version just written, for its audit event.
+func (t *wtx) wrote(kind record.Kind, id string, version int, canonical []byte) {
+	if t.hashes == nil {
+		t.hashes = map[written]string{}
+	}
+	t.hashes[written{kind, id, version}] = record.HashCanonical(canonical)
 }
 
 func newWtx(tx *bbolt.Tx) *wtx { return &wtx{rtx: rtx{tx: tx}} }
@@ -179,6 +197,13 @@ func (t *wtx) flushChanges() error {
 	}
 	t.changed, t.nChanged = nil, 0
 	return cb.Put(u64(last), v)
+}
+
+// changedLast reports whether the transaction's last change named this
+// patient: a bulk run writes a patient's records together, so it is named once.
+func (t *wtx) changedLast(id string) bool {
+	n := len(t.changed) - len(id)
+	return n > 0 && t.changed[n-1] == 0 && string(t.changed[n:]) == id
 }
 
 // Changes sees the transaction's own changes.
@@ -490,10 +515,11 @@ func (t *wtx) PutPractice(p *record.Practice) error {
 	} else {
 		p.Version = 1
 	}
-	v, err := json.Marshal(p)
+	v, err := record.Canonical(p)
 	if err != nil {
 		return err
 	}
+	t.wrote("practice", "", p.Version, v) // one practice: its events name it by ODS code or by the setting changed
 	return t.b(bPractice).Put(kPractice, v)
 }
 
@@ -513,10 +539,11 @@ func (t *wtx) PutUser(u *record.User) error {
 	} else {
 		u.Version = 1
 	}
-	v, err := json.Marshal(storedUser{User: *u, TokenHash: u.TokenHash})
+	v, err := record.CanonicalUser(u)
 	if err != nil {
 		return err
 	}
+	t.wrote("user", u.Name, u.Version, v)
 	if cur != nil && cur.TokenHash != "" && cur.TokenHash != u.TokenHash {
 		if err := t.b(bTokens).Delete([]byte(cur.TokenHash)); err != nil {
 			return err
@@ -648,6 +675,11 @@ func (t *wtx) Put(e record.Entity) error {
 		}
 		t.changed = append(append(t.changed, 0), m.ID...)
 		t.nChanged++
+	} else if m.PatientID != "" && !t.changedLast(m.PatientID) {
+		// A change to any of a patient's records is a change to the patient:
+		// an open record (and a remote workstation) follows the same feed.
+		t.changed = append(append(t.changed, 0), m.PatientID...)
+		t.nChanged++
 	}
 	if a, ok := e.(*record.Appointment); ok {
 		if old := cur.apptStart(); !creating && old != nil && !old.Equal(a.Start) {
@@ -659,13 +691,17 @@ func (t *wtx) Put(e record.Entity) error {
 			return err
 		}
 	}
+	// The stored bytes are the record's canonical JSON (a prepared encoding
+	// is made by record.Canonical too), so its record hash costs one SHA-256
+	// and no second encoding.
 	v := prepared
 	if v == nil || !creating || givenID == "" || m.ID != givenID {
 		var err error
-		if v, err = json.Marshal(e); err != nil {
+		if v, err = record.Canonical(e); err != nil {
 			return err
 		}
 	}
+	t.wrote(kind, m.ID, m.Version, v)
 	return kb.Put(key, v)
 }
 
@@ -750,6 +786,19 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 	}
 	ev.Seq = seq
 	ev.PrevHash = prev
+	// The record hash is the store's own, of what this transaction wrote:
+	// a caller cannot vouch for a record it did not write.
+	ev.RecordHash = ""
+	if t.hashes != nil && ev.EntityID != "" {
+		w := written{ev.Kind, ev.EntityID, ev.Version}
+		if ev.Kind == "practice" {
+			w.id = ""
+		}
+		if h, ok := t.hashes[w]; ok {
+			ev.RecordHash = h
+			delete(t.hashes, w)
+		}
+	}
 	ev.Hash = ""
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()
