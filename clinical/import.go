@@ -99,7 +99,7 @@ func ndjsonLines(r io.Reader) lineReader {
 // csvLines turns CSV rows whose header names are JSON field names into JSON
 // objects. Dotted names (registration.type) nest; given and flags split on ';' or spaces.
 func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(&lineLimit{r: r, max: maxLineBytes})
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
@@ -121,6 +121,10 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 				return 0, nil, io.EOF
 			case errors.As(err, &pe):
 				return pe.StartLine, nil, &record.ValidationError{Field: "csv", Value: fmt.Sprintf("line %d, column %d", pe.Line, pe.Column), Reason: pe.Err.Error()}
+			}
+			var le *lineTooLong
+			if errors.As(err, &le) {
+				return le.line, nil, fmt.Errorf("longer than %d MiB: not a CSV row", maxLineBytes>>20)
 			}
 			return 0, nil, err
 		}
@@ -178,6 +182,37 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 		b, err := json.Marshal(obj)
 		return line, b, err
 	}, nil
+}
+
+// lineLimit passes a reader through, failing once a line (a run of bytes
+// without a newline) is longer than max: encoding/csv has no limit of its
+// own and would read a file without newlines whole.
+type lineLimit struct {
+	r    io.Reader
+	max  int
+	run  int // bytes since the last newline
+	line int // newlines seen
+}
+
+type lineTooLong struct{ line int }
+
+func (e *lineTooLong) Error() string { return fmt.Sprintf("line %d is too long", e.line) }
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	b := p[:n]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			l.run += len(b)
+			break
+		}
+		l.run, l.line, b = 0, l.line+1, b[i+1:]
+	}
+	if l.run > l.max {
+		return n, &lineTooLong{line: l.line + 1}
+	}
+	return n, err
 }
 
 func setPath(m map[string]any, path []string, v any) {

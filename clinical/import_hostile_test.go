@@ -61,3 +61,16 @@ func TestTextSafetyOnEveryPath(t *testing.T) {
 	}
 	_ = p
 }
+
+// A CSV row longer than the line limit (a file without newlines, or not CSV
+// at all) stops the run with an error naming the line, not memory exhaustion.
+func TestImportCSVOversizedRow(t *testing.T) {
+	_, s := setup(t)
+	in := "family,given,birthDate,sex,noNhsReason\n" +
+		"Smith,John,1961-03-12,male,temporary-resident\n" +
+		strings.Repeat("x", 17<<20) + "\n"
+	sum, err := s["admin"].ImportPatients(ctx, strings.NewReader(in), clinical.ImportOptions{})
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "MiB") {
+		t.Fatalf("err = %v, summary %+v", err, sum)
+	}
+}
