@@ -123,6 +123,9 @@ func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*re
 	if strings.TrimSpace(next.Name) == "" {
 		return nil, record.Invalid(SettingName, next.Name, "a practice name is required")
 	}
+	if err := record.CheckLine(SettingName, next.Name); err != nil {
+		return nil, err
+	}
 	settings := map[string]string{}
 	for k, v := range next.Settings {
 		switch k {

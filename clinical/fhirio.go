@@ -260,20 +260,35 @@ type FHIRInput struct {
 
 // LoadFHIRInputs reads files and directories (every *.json, *.ndjson, and the
 // same gzipped, in name order); "-" is r. Gzip is recognised by its magic.
+// MaxFHIRInputBytes bounds one FHIR input file (a Bundle, or an NDJSON
+// file), decompressed: each is read whole, so this bounds the memory an
+// import may take, and a gzip bomb stops here with an error naming the file.
+const MaxFHIRInputBytes = 1 << 30
+
 func LoadFHIRInputs(paths []string, r io.Reader) ([]FHIRInput, error) {
 	var out []FHIRInput
+	tooBig := func(name string) error {
+		return record.Invalid("file", name, "is larger than %d MiB (after decompression): import it in parts (a Bulk FHIR export is one file per resource type)", MaxFHIRInputBytes>>20)
+	}
 	add := func(name string, rd io.Reader) error {
-		b, err := io.ReadAll(rd)
+		b, err := io.ReadAll(io.LimitReader(rd, MaxFHIRInputBytes+1))
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+		if len(b) > MaxFHIRInputBytes {
+			return tooBig(name)
 		}
 		if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
 			zr, err := gzip.NewReader(bytes.NewReader(b))
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if b, err = io.ReadAll(zr); err != nil {
+			// Bounded: a small .gz can expand to anything.
+			if b, err = io.ReadAll(io.LimitReader(zr, MaxFHIRInputBytes+1)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
+			}
+			if len(b) > MaxFHIRInputBytes {
+				return tooBig(name)
 			}
 		}
 		out = append(out, FHIRInput{Name: name, Data: b})

@@ -74,6 +74,9 @@ func (p *Practice) Init(ctx context.Context, name, ods, admin string, demo bool)
 	if name == "" {
 		return nil, record.Invalid("practice", name, "a practice name is required")
 	}
+	if err := record.CheckLine("practice", name); err != nil {
+		return nil, err
+	}
 	code, err := record.NormaliseODS(ods)
 	if err != nil {
 		return nil, err

@@ -126,9 +126,15 @@ const PregnancyECL = "<< 77386006 |Pregnancy|"
 // Severities of alerts and rules, highest first.
 var Severities = []string{"high", "moderate", "low"}
 
+// maxRuleFileBytes bounds a rules file (the shipped ones are a few KiB).
+const maxRuleFileBytes = 4 << 20
+
 // ParseRuleFile reads and validates a rules YAML document; errors name the
 // field (e.g. rules[2].severity) and the value.
 func ParseRuleFile(text []byte) (*RuleFile, error) {
+	if len(text) > maxRuleFileBytes {
+		return nil, record.Invalid("file", fmt.Sprintf("%d bytes", len(text)), "a rules file may be at most %d MiB", maxRuleFileBytes>>20)
+	}
 	var rf RuleFile
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	dec.KnownFields(true)

@@ -84,6 +84,9 @@ func (s *Service) SetPractice(ctx context.Context, key, value string) (*record.P
 		if strings.TrimSpace(value) == "" {
 			return nil, record.Invalid(key, value, "a practice name is required")
 		}
+		if err := record.CheckLine(key, value); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, record.Invalid("key", key, "unknown setting: use one of %s", strings.Join(SettingKeys(), ", "))
 	}
@@ -147,6 +150,9 @@ func CheckPassphrase(pr record.Practice, p string) bool {
 // UpdateUser's rule).
 func checkUserRole(u record.User) error {
 	if _, err := record.ParseRole(string(u.Role)); err != nil {
+		return err
+	}
+	if err := record.CheckLine("reg-number", u.RegNumber); err != nil {
 		return err
 	}
 	if u.Prescriber && u.Role != record.RoleGP && u.Role != record.RoleNurse {

@@ -162,6 +162,9 @@ func Default() *Keymap {
 	return k
 }
 
+// maxKeymapBytes bounds a user's keymap file (the default is about 3 KiB).
+const maxKeymapBytes = 256 << 10
+
 // Load merges the default, the preset and the user's file, and validates the result.
 func Load(o Options) (*Keymap, error) {
 	km := &Keymap{keys: map[string]map[string][]string{}}
@@ -194,6 +197,9 @@ func Load(o Options) (*Keymap, error) {
 		data, err := os.ReadFile(o.UserFile)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("read keymap %s: %w", o.UserFile, err)
+		}
+		if err == nil && len(data) > maxKeymapBytes {
+			return nil, &Error{File: o.UserFile, Msg: fmt.Sprintf("is %d bytes; a keymap file may be at most %d", len(data), maxKeymapBytes)}
 		}
 		if err == nil {
 			if err := apply(o.UserFile, data); err != nil {

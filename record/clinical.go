@@ -1,6 +1,7 @@
 package record
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -176,6 +177,16 @@ func (o *Observation) Validate() error {
 	}
 	if err := checkCode("code", o.Code); err != nil {
 		return err
+	}
+	for _, v := range []struct {
+		name string
+		v    *float64
+	}{{"value", o.Value}, {"systolic", o.Systolic}, {"diastolic", o.Diastolic}} {
+		// NaN passes every range check (each comparison is false): refuse it
+		// and the infinities, which a parsed "NaN" or "1e999" becomes.
+		if v.v != nil && (math.IsNaN(*v.v) || math.IsInf(*v.v, 0)) {
+			return Invalid(v.name, ftoa(*v.v), "must be a number")
+		}
 	}
 	if o.IsBP() {
 		if o.Systolic == nil || o.Diastolic == nil {
