@@ -43,6 +43,7 @@ type Practice struct {
 	source string
 
 	codeCache sync.Map // system|code -> display of a code the terminology accepted
+	tagCache  sync.Map // system|code -> its hierarchies (Classifier)
 
 	snapPath string
 
@@ -160,10 +161,16 @@ func (s *Service) write(ctx context.Context, action string, es ...record.Entity)
 		if err := e.Validate(); err != nil {
 			return err
 		}
+		if err := s.checkCodes(e); err != nil {
+			return err
+		}
 	}
 	var pats []*record.Patient
 	err := s.p.st.Update(ctx, func(tx store.WTx) error {
 		for _, e := range es {
+			if err := s.checkWrite(tx, e); err != nil {
+				return err
+			}
 			if err := tx.Put(e); err != nil {
 				return err
 			}

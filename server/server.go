@@ -91,7 +91,6 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
 	s.mux.Handle("GET /AuditEvent", s.auth(s.auditSearch))
-	s.mux.Handle("POST /AuditEvent", s.auth(s.auditCreate))
 	s.mux.Handle("GET /Organization", s.auth(s.organizationSearch))
 	s.mux.Handle("GET /Organization/{id}", s.auth(s.organizationRead))
 	s.mux.Handle("PUT /Organization/{id}", s.auth(s.organizationUpdate))

@@ -34,14 +34,17 @@ type fixture struct {
 // start serves a new practice (admin, a GP, a nurse, a receptionist) over loopback.
 func start(t testing.TB) *fixture { return startWith(t, bolt.Options{Hold: true}) }
 
-func startWith(t testing.TB, o bolt.Options) *fixture {
+func startWith(t testing.TB, o bolt.Options) *fixture { return startOn(t, o, nil) }
+
+// startOn serves a practice whose codes are checked against terms.
+func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology) *fixture {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gst := server.GroupCommit(st)
-	p := clinical.New(clinical.Options{Store: gst, Source: "api"})
+	p := clinical.New(clinical.Options{Store: gst, Terms: terms, Source: "api"})
 	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", false); err != nil {
 		t.Fatal(err)
 	}

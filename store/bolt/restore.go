@@ -105,3 +105,15 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// RestoreFrom closes the store and restores the backup src over its file
+// (what is there is backed up first; its name is returned).
+func (s *Store) RestoreFrom(src string) (string, error) {
+	if err := ValidateFile(src); err != nil {
+		return "", err
+	}
+	if err := s.Close(); err != nil {
+		return "", err
+	}
+	return Restore(src, filepath.Dir(s.path), true)
+}
