@@ -206,3 +206,14 @@ func TestFailedRequestFloodIsCoalesced(t *testing.T) {
 		t.Fatalf("coalesced event: %+v", ev)
 	}
 }
+
+func TestBaseURLMustBeAbsoluteHTTP(t *testing.T) {
+	for _, bad := range []string{"gp.example.org", "ftp://gp.example.org/", "https://gp.example.org/?x=1", "/fhir"} {
+		if _, err := server.NormalizeBaseURL(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("base URL %q: %v", bad, err)
+		}
+	}
+	if got, err := server.NormalizeBaseURL("https://gp.example.org/fhir"); err != nil || got != "https://gp.example.org/fhir/" {
+		t.Errorf("got %q, %v", got, err)
+	}
+}
