@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -455,7 +456,7 @@ func (p *recordPage) sectionLines(w, h int) []string {
 	var out []string
 	switch p.section {
 	case "summary":
-		out = p.summaryLines(w)
+		out = p.summaryLines(w, h)
 	case "journal":
 		if d.denied != "" {
 			return clinicalOnly()
@@ -603,7 +604,7 @@ func (p *recordPage) sectionLines(w, h int) []string {
 	return out
 }
 
-func (p *recordPage) summaryLines(w int) []string {
+func (p *recordPage) summaryLines(w, h int) []string {
 	d, st := p.data, p.c.Styles
 	sm := d.sum
 	pt := sm.Patient
@@ -640,12 +641,20 @@ func (p *recordPage) summaryLines(w int) []string {
 			out = append(out, "  "+fit(x.Type, 7)+clinical.CodeText(x.Code)+"  "+st.Muted.Render(x.Dose))
 		}
 		out = append(out, st.Heading.Render("Latest results"))
-		if len(*sm.Latest) == 0 {
+		latest := summaryResults(*sm.Latest, *sm.Problems)
+		if len(latest) == 0 {
 			out = append(out, st.Muted.Render("  none"))
 		}
-		for i, x := range *sm.Latest {
-			if i == 6 {
-				out = append(out, st.Muted.Render("  … more under "+p.c.Keys.Key("record", "results")+" results"))
+		// The results take the height that is left (the next appointments
+		// keep theirs); what does not fit is one line away.
+		room := h - len(out) - 1
+		if len(sm.Appointments) > 0 {
+			room -= 1 + min(3, len(sm.Appointments)) // a heading and the next three
+		}
+		room = max(3, room)
+		for i, x := range latest {
+			if i == room-1 && len(latest) > room {
+				out = append(out, st.Muted.Render("  … "+itoa(len(latest)-i)+" more under "+p.c.Keys.Key("record", "results")+" results"))
 				break
 			}
 			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsValue(x))
@@ -653,7 +662,12 @@ func (p *recordPage) summaryLines(w int) []string {
 	}
 	if len(sm.Appointments) > 0 {
 		out = append(out, st.Heading.Render("Next appointments"))
-		for _, a := range sm.Appointments {
+		room := max(3, h-len(out))
+		for i, a := range sm.Appointments {
+			if i == room-1 && len(sm.Appointments) > room {
+				out = append(out, st.Muted.Render("  … "+itoa(len(sm.Appointments)-i)+" more under "+p.c.Keys.Key("record", "appointments")+" appointments"))
+				break
+			}
 			out = append(out, "  "+fit(DateTime(a.Start), 18)+fit(a.Clinician, 14)+a.Reason)
 		}
 	}
@@ -667,6 +681,11 @@ func shortTerm(c record.Code) string {
 		return "HbA1c"
 	case "75367002":
 		return "Blood pressure"
+	case "60621009":
+		if strings.HasPrefix(c.Display, "BMI (calculated") {
+			return "BMI (calculated)"
+		}
+		return "BMI"
 	}
 	return clinical.CodeText(c)
 }
@@ -738,4 +757,91 @@ func (p *recordPage) journalLines(w int) []string {
 		}
 	}
 	return out
+}
+
+// Results that belong to a problem come first in the summary: HbA1c for
+// diabetes, blood pressure for hypertension, eGFR for kidney disease... The
+// problem is recognised by its term (a hand list: it orders rows, it decides
+// nothing clinical).
+var problemResults = []struct {
+	words []string
+	codes []string
+}{
+	{[]string{"diabet"}, []string{"999791000000106", "1049301000000100", "75367002", "1011481000000105"}},
+	{[]string{"hypertens", "blood pressure"}, []string{"75367002"}},
+	{[]string{"kidney", "renal", "ckd"}, []string{"1011481000000105", "75367002"}},
+	{[]string{"atrial fibrillation", "heart failure", "ischaemic heart", "coronary"}, []string{"75367002"}},
+	{[]string{"obes"}, []string{"60621009", "27113001"}},
+	{[]string{"hyperlipid", "cholesterol"}, []string{"1005671000000105"}},
+}
+
+// summaryResults orders the latest results: those of the patient's problems
+// first, then other values, then coded findings (smoking status and the
+// like); a BMI is calculated from the latest weight and height when none was
+// recorded with that weight.
+func summaryResults(latest []*record.Observation, problems []*record.Problem) []*record.Observation {
+	rank := map[string]int{}
+	for _, pr := range problems {
+		term := strings.ToLower(clinical.CodeText(pr.Code))
+		for _, pc := range problemResults {
+			for _, w := range pc.words {
+				if strings.Contains(term, w) {
+					for i, c := range pc.codes {
+						if r, ok := rank[c]; !ok || i < r {
+							rank[c] = i
+						}
+					}
+				}
+			}
+		}
+	}
+	out := append([]*record.Observation(nil), latest...)
+	if b := calculatedBMI(out); b != nil {
+		out = append(out, b)
+	}
+	key := func(o *record.Observation) int {
+		if r, ok := rank[o.Code.Code]; ok {
+			return r
+		}
+		if o.Value != nil || o.IsBP() {
+			return 100
+		}
+		return 200
+	}
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	return out
+}
+
+// calculatedBMI is weight / height² from the latest weight and height, as a
+// row marked calculated; nil when either is missing or a BMI was recorded on
+// or after the weight.
+func calculatedBMI(latest []*record.Observation) *record.Observation {
+	var wt, ht, bmi *record.Observation
+	for _, o := range latest {
+		switch o.Code.Code {
+		case "27113001":
+			wt = o
+		case "50373000":
+			ht = o
+		case "60621009":
+			bmi = o
+		}
+	}
+	if wt == nil || ht == nil || wt.Value == nil || ht.Value == nil || (bmi != nil && !bmi.Effective.Before(wt.Effective)) {
+		return nil
+	}
+	m := *ht.Value
+	switch strings.ToLower(ht.Unit) {
+	case "cm":
+		m /= 100
+	case "m":
+	default:
+		return nil
+	}
+	kg := *wt.Value
+	if strings.ToLower(wt.Unit) != "kg" || m <= 0 {
+		return nil
+	}
+	v := math.Round(kg/(m*m)*10) / 10
+	return &record.Observation{Code: record.Code{Code: "60621009", Display: "BMI (calculated from weight and height)"}, Value: &v, Unit: "kg/m2", Effective: wt.Effective}
 }
