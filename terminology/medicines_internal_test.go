@@ -157,3 +157,23 @@ func TestImportDMDReadsTheBNFFile(t *testing.T) {
 		t.Fatalf("product with a BNF link from the dm+d BNF file: %+v %+v", p, p.BNF)
 	}
 }
+
+// The BNF part is its own source: a real dm+d release replacing the embedded
+// rows keeps its dm+d ingredients and still gets the BNF link and classes.
+func TestBNFLinkSurvivesARealDMDRelease(t *testing.T) {
+	tm, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	if _, err := tm.ImportDMD(filepath.Join("testdata", "dmd", "set1")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := tm.Product("35894711000001106") // Adenosine 6mg/2ml solution for injection vials
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.IngredientsFrom != FromDMD || p.BNF == nil || p.BNF.Substance.Code != "0203020C0" || p.BNF.Via == "" {
+		t.Fatalf("after a real dm+d import: %+v %+v", p, p.BNF)
+	}
+}
