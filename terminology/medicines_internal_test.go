@@ -177,3 +177,28 @@ func TestBNFLinkSurvivesARealDMDRelease(t *testing.T) {
 		t.Fatalf("after a real dm+d import: %+v %+v", p, p.BNF)
 	}
 }
+
+// A brand's name gives no strength; its generic BNF presentation does
+// (the dose checks need it): Brufen 400mg tablets is ibuprofen 400 mg, Nurofen
+// Plus ibuprofen 200 mg and codeine 12.8 mg.
+func TestBrandStrengthFromTheGenericPresentation(t *testing.T) {
+	tm, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	p, err := tm.Product("263211000001109") // Brufen 400mg tablets
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ingredients) != 1 || p.Ingredients[0].NumeratorValue != 400 || p.Ingredients[0].NumeratorUnit != "mg" {
+		t.Errorf("Brufen 400mg: %+v", p.Ingredients)
+	}
+	p, err = tm.Product("3915411000001104") // Nurofen Plus tablets
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ingredients) != 2 || p.Ingredients[0].Strength != "200 mg" || p.Ingredients[1].Strength != "12.8 mg" {
+		t.Errorf("Nurofen Plus: %+v", p.Ingredients)
+	}
+}
