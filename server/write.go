@@ -93,7 +93,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 			return err
 		}
 		in := clinical.AllergyInput{PatientRef: a.PatientID, System: a.Agent.System, Code: a.Agent.Code, Reaction: a.Reaction,
-			Severity: a.Severity, Type: a.Type, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
+			Severity: a.Severity, Type: a.Type, Category: a.Category, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
 		if a.Finding != nil {
 			in.System, in.Code = a.Finding.System, a.Finding.Code
 		}
