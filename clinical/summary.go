@@ -67,7 +67,7 @@ func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions)
 		}
 		return true
 	}
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		list := func(k record.Kind) []record.Entity {
 			es, lerr := tx.List(p.ID, k)
 			if lerr != nil && err == nil {
