@@ -589,3 +589,43 @@ func TestTextOnlyAllergyBannerSaysSo(t *testing.T) {
 		t.Fatalf("amoxicillin with a text-only allergy: %v", ids(a))
 	}
 }
+
+// Allergy categories are kept; a food allergy does not block "no known drug
+// allergy" (nor retire it), a drug allergy does; a bad category is refused.
+func TestAllergyCategoriesAndNKDA(t *testing.T) {
+	rx := newRxPractice(t)
+	_, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: "762952008", Category: "plant"})
+	var ve *record.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "category" || ve.Value != "plant" {
+		t.Fatalf("bad category: %v", err)
+	}
+	peanut, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: "762952008"})
+	if err != nil || peanut.Category != "food" {
+		t.Fatalf("peanut: %+v %v", peanut, err)
+	}
+	if _, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, NKDA: true}); err != nil {
+		t.Fatalf("NKDA beside a food allergy: %v", err)
+	}
+	latex, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: "111088007"})
+	if err != nil || latex.Category != "environment" {
+		t.Fatalf("latex: %+v %v", latex, err)
+	}
+	l, err := rx.gp().Allergies(rx.ctx, rx.pid, clinical.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nkda := false
+	for _, a := range l.Items {
+		nkda = nkda || a.NKDA
+	}
+	if !nkda {
+		t.Fatal("a latex allergy retired no known drug allergy")
+	}
+	if _, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: "387207008"}); err != nil { // ibuprofen
+		t.Fatal(err)
+	}
+	_, err = rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, NKDA: true})
+	if !errors.As(err, &ve) || ve.Field != "nkda" {
+		t.Fatalf("NKDA with a drug allergy active: want refused, got %v", err)
+	}
+}

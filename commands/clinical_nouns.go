@@ -522,6 +522,7 @@ an allergy is active); recording an allergy retires an active NKDA.`,
 	fl.StringVar(&in.Type, "type", "", "allergy (default) or intolerance")
 	fl.StringVar(&in.Onset, "onset", "", "onset date YYYY-MM-DD")
 	fl.BoolVar(&in.NKDA, "nkda", false, "no known drug allergy")
+	fl.StringVar(&in.Category, "category", "", "medication, food, environment or biologic (default: from the agent; food and environment allergies raise no drug alerts)")
 	fl.BoolVar(&in.Sensitive, "sensitive", false, "a reason is needed to see this entry")
 
 	var lo clinical.ListOptions

@@ -105,7 +105,7 @@ func createOne(ctx context.Context, svc *clinical.Service, rs fhir.Resolver, res
 			return nil, err
 		}
 		in := clinical.AllergyInput{PatientRef: a.PatientID, System: a.Agent.System, Code: a.Agent.Code, Reaction: a.Reaction,
-			Severity: a.Severity, Type: a.Type, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
+			Severity: a.Severity, Type: a.Type, Category: a.Category, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
 		if a.Finding != nil {
 			in.System, in.Code = a.Finding.System, a.Finding.Code
 		}
