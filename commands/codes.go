@@ -262,8 +262,16 @@ func termErr(err error) error {
 func newCodesSearchCmd(f *Factory) *cobra.Command {
 	var o terminology.SearchOptions
 	cmd := &cobra.Command{
-		Use:   "search TEXT [--system S] [--ecl EXPR] [--limit N] [--include-inactive]",
-		Short: "Search codes by term, synonym or code",
+		Use:   "search TEXT [--picker P] [--system S] [--ecl EXPR] [--limit N] [--include-inactive]",
+		Short: "Search codes by term, synonym, GP shorthand or code",
+		Long: `Search codes as the pickers do: a code typed, then GP shorthand and colloquial
+terms (htn, af, "water infection"; gpsoc codes shorthand list), then descriptions
+that are the query, start with it, contain its words, or match with a typo.
+--picker ranks for a field: problem and consultation put disorders and
+findings first and "screening", "FH:", "H/O:" last unless asked for; drug puts
+generic products (VMPs) and common medicines first and shows a brand's generic.
+When the embedded terminology has nothing but typo matches, a note on stderr
+says so.`,
 		Example: `  gpsoc codes search t2dm
   gpsoc codes search "penicillin" --ecl '<< 105590001'
   gpsoc codes search amoxicillin --system dmd`,
@@ -271,6 +279,12 @@ func newCodesSearchCmd(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Limit < 1 || o.Limit > 1000 {
 				return &record.ValidationError{Field: "--limit", Value: fmt.Sprint(o.Limit), Reason: "must be between 1 and 1000"}
+			}
+			if !terminology.ValidPicker(o.Picker) {
+				return &record.ValidationError{Field: "--picker", Value: o.Picker, Reason: "must be problem, consultation or drug"}
+			}
+			if o.Picker == terminology.PickerDrug && o.System == "" {
+				o.System = "dmd"
 			}
 			if o.System != "" {
 				if _, err := terminology.SystemURI(o.System); err != nil {
@@ -285,14 +299,26 @@ func newCodesSearchCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return termErr(err)
 			}
+			if note := tm.SearchNote(rs); note != "" {
+				fmt.Fprintln(f.IO.ErrOut, note)
+			}
+			if _, warn := tm.Shorthands(); warn != "" {
+				fmt.Fprintln(f.IO.ErrOut, "warning: "+warn)
+			}
 			return printList(f.IO, f.Output, rs, []Column[terminology.Result]{
 				{"system", func(r terminology.Result) string { return record.SystemShort(r.System) }},
 				{"code", func(r terminology.Result) string { return r.Code }},
-				{"term", func(r terminology.Result) string { return r.Term }},
+				{"term", func(r terminology.Result) string {
+					if r.Generic != "" {
+						return r.Term + " (generic: " + r.Generic + ")"
+					}
+					return r.Term
+				}},
 				{"active", func(r terminology.Result) string { return fmt.Sprint(r.Active) }},
 			})
 		},
 	}
+	cmd.Flags().StringVar(&o.Picker, "picker", "", "rank for a picker: problem, consultation or drug (default: every system)")
 	cmd.Flags().StringVar(&o.System, "system", "", "only this code system: sct, dmd, ctv3, read2 or a URI")
 	cmd.Flags().StringVar(&o.ECL, "ecl", "", "only codes in this ECL expression, e.g. '<< 404684003'")
 	cmd.Flags().StringVar(&o.Codelist, "codelist", "", "only codes in this imported code list")
