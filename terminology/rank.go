@@ -63,7 +63,7 @@ const (
 	rankWords     = 30000
 	rankFuzzy     = 10000
 	// demotion of "screening", "FH:", "H/O:"…: below the next class down
-	rankDemote = 12000
+	rankDemote = 25000
 )
 
 // Match classes as Result.Match says them.
@@ -218,9 +218,9 @@ func fieldWeight(picker string, h hierarchy) int {
 		case hFinding:
 			return 3000
 		case hObservable:
-			return 2000
+			return 3000 // blood pressure, weight: the commonest coded entries of a consultation
 		case hProcedure:
-			return 1000
+			return 1500
 		case hSituation:
 			return 0
 		}
@@ -346,6 +346,8 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 			base = rankCode
 		case c.class == MatchShorthand:
 			base = rankShorthand
+		case c.class == MatchPrefix:
+			base = rankPrefix // a colloquial key the query begins (shorthandCandidates)
 		default:
 			q := q
 			if c.q != "" {
@@ -374,6 +376,13 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 			h = c.src.topHierarchy(c.id)
 		}
 		w := base + fieldWeight(picker, h) + c.find
+		if c.class != MatchCode && c.class != MatchShorthand {
+			// of two descriptions matching alike, the one with fewer words beyond the query
+			// is what was meant ("hypertention": Hypertension before Hypertension associated
+			// with transplantation)
+			extra := len(find.Words(c.Term)) - len(find.QueryWords(q))
+			w -= 400 * min(max(extra, 0), 5)
+		}
 		if c.class != MatchCode && c.class != MatchShorthand && picker != PickerDrug && demoted(c.Term, q) {
 			w -= rankDemote
 		}

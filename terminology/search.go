@@ -53,7 +53,19 @@ type termIndex interface {
 // shorthand table; a code typed exactly comes first. Results are one per code, best first
 // by the ranking of rank.go.
 func (t *Terminology) Search(ctx context.Context, text string, o SearchOptions) ([]Result, error) {
-	return retry(func() ([]Result, error) { return t.search(ctx, text, o) })
+	rs, err := retry(func() ([]Result, error) { return t.search(ctx, text, o) })
+	if err != nil || len(rs) > 0 {
+		return rs, err
+	}
+	// nothing: two words typed apart that are one word in the terminology ("heart burn")
+	ws := find.QueryWords(text)
+	for i := 0; i+1 < len(ws) && len(ws) <= 4; i++ {
+		joined := strings.Join(append(append(append([]string{}, ws[:i]...), ws[i]+ws[i+1]), ws[i+2:]...), " ")
+		if rs, err = retry(func() ([]Result, error) { return t.search(ctx, joined, o) }); err != nil || len(rs) > 0 {
+			return rs, err
+		}
+	}
+	return nil, nil
 }
 
 // SearchNote is the note a picker shows beside results rs of a search of the embedded
@@ -278,8 +290,10 @@ func (t *Terminology) sourceHits(ctx context.Context, s *source, text string, n 
 func (t *Terminology) shorthandCandidates(text string, srcs []*source, keepFor func(*source) (func(uint32) bool, bool)) []candidate {
 	tab := t.shorthand()
 	var rows []Shorthand
+	whole := false
 	if r, ok := tab.lookup(text); ok {
 		rows = append(rows, r)
+		whole = true
 	}
 	rows = append(rows, tab.prefixed(text)...)
 	var out []candidate
@@ -296,9 +310,14 @@ func (t *Terminology) shorthandCandidates(text string, srcs []*source, keepFor f
 				}
 				// the first row (the whole query) before keys the query only begins; the
 				// table's order within a row
-				lift := 900 - 300*min(ri, 1) - 100*min(ci, 5)
-				out = append(out, candidate{Result: Result{System: systemOfSource[s.name], Code: code, Term: s.pt(t.db, id),
-					Active: s.active.has(id), Preferred: true}, src: s, id: id, class: MatchShorthand, find: lift})
+				c := candidate{Result: Result{System: systemOfSource[s.name], Code: code, Term: s.pt(t.db, id),
+					Active: s.active.has(id), Preferred: true}, src: s, id: id, class: MatchShorthand, find: 900 - 100*min(ci, 5)}
+				if ri > 0 || !whole {
+					// a colloquial key the query only begins ("water inf"): as a description
+					// the query begins, not above one that is the query
+					c.class, c.find = MatchPrefix, 0
+				}
+				out = append(out, c)
 				break
 			}
 		}

@@ -140,11 +140,16 @@ func parseShorthand(r io.Reader, file string, known func(code string) error, all
 type ShorthandError struct {
 	Rows  []RowError // the first few; Total counts all
 	Total int
+	What  string // "" = shorthand file
 }
 
 func (e *ShorthandError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "shorthand file: %d bad row(s)", e.Total)
+	what := e.What
+	if what == "" {
+		what = "shorthand file"
+	}
+	fmt.Fprintf(&b, "%s: %d bad row(s)", what, e.Total)
 	for _, r := range e.Rows {
 		b.WriteString("\n  ")
 		b.WriteString(r.Error())
