@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -119,14 +120,19 @@ func (a *termsAdapter) get() (*terminology.Terminology, error) {
 	return a.tm, a.err
 }
 
-func (a *termsAdapter) Search(ctx context.Context, text, system, ecl string, limit int) ([]tui.Code, error) {
+func (a *termsAdapter) Search(ctx context.Context, text, picker, system, ecl string, limit int) ([]tui.Code, error) {
 	tm, err := a.get()
 	if err != nil {
 		return nil, err
 	}
-	rs, err := tm.Search(ctx, text, terminology.SearchOptions{System: system, ECL: ecl, Limit: limit})
+	rs, err := tm.Search(ctx, text, terminology.SearchOptions{Picker: picker, System: system, ECL: ecl, Limit: limit})
 	if err != nil {
 		return nil, err
+	}
+	if len(rs) == 0 && (system == "" || system == "sct") {
+		if note := tm.SearchNote(rs); note != "" {
+			return nil, errors.New(note)
+		}
 	}
 	out := make([]tui.Code, len(rs))
 	for i, r := range rs {

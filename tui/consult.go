@@ -450,7 +450,11 @@ func (p *consultPage) searchCodes() tea.Cmd {
 		if sys == "sct" {
 			ecl = consultECL
 		}
-		cs, err := terms.Search(ctx, q, sys, ecl, 30)
+		picker := ""
+		if sys == "sct" {
+			picker = "consultation"
+		}
+		cs, err := terms.Search(ctx, q, picker, sys, ecl, 30)
 		return pickerResultsMsg{rev: rev, codes: cs, err: err}
 	}
 }

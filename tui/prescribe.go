@@ -100,7 +100,7 @@ func (p *prescribePage) find() tea.Cmd {
 		if q == "" {
 			return rxResultsMsg{rev: rev}
 		}
-		cs, err := c.Terms.Search(c.Ctx, q, "dmd", "", 30)
+		cs, err := c.Terms.Search(c.Ctx, q, "drug", "dmd", "", 30)
 		return rxResultsMsg{rev: rev, codes: cs, err: err}
 	}
 }
