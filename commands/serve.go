@@ -15,6 +15,7 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/server"
 	"github.com/opengpsoc/gpsoc/store/bolt"
+	"github.com/opengpsoc/gpsoc/terminology"
 )
 
 func init() { extraCommands = append(extraCommands, newServeCmd) }
@@ -118,7 +119,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if _, err := p.Index(ctx); err != nil {
 		return err
 	}
-	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version,
+	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Codes: f.codeSearch(),
 		Logger: slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -152,4 +153,27 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	}
 	fmt.Fprintln(f.IO.ErrOut, "gpsoc serve: stopped")
 	return nil
+}
+
+// codeSearch gives gpsoc serve's ValueSet/$expand the pickers' search over the local
+// terminology (opened on the first request).
+func (f *Factory) codeSearch() server.CodeSearch {
+	return func(ctx context.Context, filter, picker, system string, count int) ([]server.ExpandedCode, string, error) {
+		tm, err := f.Terminology()
+		if err != nil {
+			return nil, "", err
+		}
+		if picker == terminology.PickerDrug && system == "" {
+			system = "dmd"
+		}
+		rs, err := tm.Search(ctx, filter, terminology.SearchOptions{Picker: picker, System: system, Limit: count})
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]server.ExpandedCode, len(rs))
+		for i, r := range rs {
+			out[i] = server.ExpandedCode{System: r.System, Code: r.Code, Display: r.Term}
+		}
+		return out, tm.SearchNote(rs), nil
+	}
 }

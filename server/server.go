@@ -30,6 +30,8 @@ type Options struct {
 	Logger  *slog.Logger
 	// Version is the software version in the CapabilityStatement.
 	Version string
+	// Codes answers ValueSet/$expand (valueset.go); nil: not offered.
+	Codes CodeSearch
 }
 
 // Server is the FHIR API over one practice.
@@ -78,6 +80,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metadata", s.metadata)
 	s.mux.Handle("POST /introspect", s.auth(s.introspect))
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
+	s.mux.Handle("GET /ValueSet/$expand", s.auth(s.valueSetExpand))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
 	s.mux.Handle("GET /AuditEvent", s.auth(s.auditSearch))
 	s.mux.Handle("POST /AuditEvent", s.auth(s.auditCreate))
