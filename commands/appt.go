@@ -177,7 +177,7 @@ refused (exit 5) naming the appointment in the way.`,
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, as, apptColumns(colIO(f)))
+			return listWithPatients(cmd.Context(), f, s, as, apptColumns(colIO(f)), func(a *record.Appointment) string { return a.PatientID })
 		}),
 	}
 	list.Flags().StringVar(&af.Date, "date", "", "the day YYYY-MM-DD (default today, unless --patient)")
