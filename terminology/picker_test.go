@@ -257,3 +257,24 @@ func TestJudgedSetQuality(t *testing.T) {
 		}
 	}
 }
+
+func TestBrandFindsBrandAndShowsGeneric(t *testing.T) {
+	tm, _ := open(t)
+	for _, c := range []struct{ q, brand, generic string }{
+		{"lipitor", "Lipitor 10mg tablets", "Atorvastatin 10mg tablets"},
+		{"utinor", "Utinor 400mg tablets", "Norfloxacin 400mg tablets"},
+		{"ventolin evohaler", "Ventolin 100micrograms/dose Evohaler", "Salbutamol 100micrograms/dose inhaler CFC free"},
+	} {
+		rs, err := tm.Search(context.Background(), c.q, terminology.SearchOptions{Picker: terminology.PickerDrug, System: "dmd", Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) == 0 || !strings.HasPrefix(rs[0].Term, c.brand) || rs[0].Generic != c.generic {
+			t.Errorf("%q: %+v, want %q first showing generic %q", c.q, rs, c.brand, c.generic)
+		}
+	}
+	rs, _ := tm.Search(context.Background(), "atorvastatin 10mg", terminology.SearchOptions{Picker: terminology.PickerDrug, System: "dmd", Limit: 3})
+	if len(rs) == 0 || rs[0].Term != "Atorvastatin 10mg tablets" || rs[0].Generic != "" {
+		t.Errorf("atorvastatin 10mg: %+v, want the generic first", rs)
+	}
+}

@@ -259,11 +259,14 @@ func fieldWeight(picker string, h hierarchy) int {
 var (
 	commonOnce   sync.Once
 	commonCounts map[string]int
+	bnfOf        map[string]string // product -> BNF presentation code
+	vmpOfBNF     map[string]string // BNF presentation code -> the generic (VMP) name
 )
 
 func embeddedCommonness() map[string]int {
 	commonOnce.Do(func() {
 		commonCounts = map[string]int{}
+		bnfOf, vmpOfBNF = map[string]string{}, map[string]string{}
 		entries, err := fs.ReadDir(embedded.FS, "dmd-codelists")
 		if err != nil {
 			return
@@ -284,6 +287,12 @@ func embeddedCommonness() map[string]int {
 			}
 			seen := map[string]bool{}
 			for _, r := range cl.rows {
+				if r.bnf != "" {
+					bnfOf[r.code] = r.bnf
+					if r.kind == "VMP" && r.term != "" {
+						vmpOfBNF[r.bnf] = r.term
+					}
+				}
 				if !seen[r.code] {
 					seen[r.code] = true
 					commonCounts[r.code]++
@@ -395,4 +404,20 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 		}
 		c.score = w
 	}
+}
+
+// listedGeneric is the generic (VMP) name the embedded code lists give a brand, for brands
+// known only from a list (no VMP link of their own): a branded BNF presentation code names
+// its generic equivalent in its last two characters (chemical, "AA" for the generic
+// product, then that strength and formulation twice: 0212000B0BBAAAA -> 0212000B0AAAAAA).
+func listedGeneric(code string) string {
+	embeddedCommonness()
+	b := bnfOf[code]
+	if len(b) != 15 {
+		return ""
+	}
+	if g := vmpOfBNF[b]; g != "" {
+		return g
+	}
+	return vmpOfBNF[b[:9]+"AA"+b[13:15]+b[13:15]]
 }

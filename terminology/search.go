@@ -328,10 +328,17 @@ func (t *Terminology) shorthandCandidates(text string, srcs []*source, keepFor f
 // genericOf is the VMP term of a brand or pack, "" for a generic or when it is the same.
 func (t *Terminology) genericOf(code, term string) string {
 	p, err := t.product(code)
-	if err != nil || p.VMP == nil || p.Kind == "VMP" || strings.EqualFold(p.VMP.Term, term) {
+	if err != nil || p.Kind == "VMP" || p.Kind == "VTM" {
 		return ""
 	}
-	return p.VMP.Term
+	g := listedGeneric(code)
+	if p.VMP != nil {
+		g = p.VMP.Term
+	}
+	if strings.EqualFold(g, term) {
+		return ""
+	}
+	return g
 }
 
 // Warm builds the search indexes and preferred-term tables of every source in the background.
