@@ -31,16 +31,33 @@ func QueryWords(q string) []string {
 // MatchTerm classifies how the query q matches the description term: MatchWhole,
 // MatchPrefix, MatchWords, MatchFuzzy or MatchNone (see the constants).
 func MatchTerm(q, term string) int {
-	qs := QueryWords(q)
-	if len(qs) == 0 {
-		return MatchNone
-	}
+	c, _ := NewTermMatcher(q).Match(term)
+	return c
+}
+
+// TermMatcher is a query split once, to classify many descriptions (MatchTerm).
+type TermMatcher struct{ qs []string }
+
+// NewTermMatcher splits q as Terms.Search does.
+func NewTermMatcher(q string) TermMatcher { return TermMatcher{QueryWords(q)} }
+
+// Words is the number of query tokens.
+func (m TermMatcher) Words() int { return len(m.qs) }
+
+// Match classifies term (see MatchTerm) and says how many words it has (hyphenated joined
+// forms not counted).
+func (m TermMatcher) Match(term string) (class, words int) {
+	qs := m.qs
 	r := newRefTerm(Term{Term: term})
-	var ws []string
+	var plain []string
 	for _, w := range r.words {
-		ws = append(ws, w.s)
+		if !w.joined {
+			plain = append(plain, w.s)
+		}
 	}
-	plain := Words(term)
+	if len(qs) == 0 {
+		return MatchNone, len(plain)
+	}
 	if len(plain) == len(qs) {
 		same := true
 		for i := range qs {
@@ -50,7 +67,7 @@ func MatchTerm(q, term string) int {
 			}
 		}
 		if same {
-			return MatchWhole
+			return MatchWhole, len(plain)
 		}
 	}
 	if len(plain) >= len(qs) {
@@ -63,14 +80,14 @@ func MatchTerm(q, term string) int {
 			}
 		}
 		if pre {
-			return MatchPrefix
+			return MatchPrefix, len(plain)
 		}
 	}
-	class := MatchWords
+	class = MatchWords
 	for _, t := range qs {
 		best := mNone
-		for _, w := range ws {
-			if m := matchWord(t, w); m > best {
+		for _, w := range r.words {
+			if m := matchWord(t, w.s); m > best {
 				best = m
 			}
 		}
@@ -80,8 +97,8 @@ func MatchTerm(q, term string) int {
 		case best != mNone:
 			class = MatchFuzzy
 		default:
-			return MatchNone
+			return MatchNone, len(plain)
 		}
 	}
-	return class
+	return class, len(plain)
 }

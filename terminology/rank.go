@@ -99,7 +99,22 @@ var demotions = []struct{ term, query *regexp.Regexp }{
 	{regexp.MustCompile(`(?i)\bsuspected\b|\bat risk\b|\brisk of\b|\bexcluded\b|\bresolved\b|\bno history\b|\bno known\b|\bnon-?smoker|\bnot\b`), regexp.MustCompile(`(?i)suspect|risk|exclud|resolv|\bno\b|\bnon|\bnot\b`)},
 }
 
+// demotionHints: a description without any of these cannot be demoted (most are not:
+// checked first, without a regular expression, on every candidate).
+var demotionHints = []string{"screen", "fh", "famil", "h/o", "ho:", "histor", "hx", "declin", "refus", "not", "unsuit", "contra", "except", "suspect", "risk", "exclud", "resolv", "no ", "smoker"}
+
 func demoted(term, q string) bool {
+	lt := strings.ToLower(term)
+	hint := false
+	for _, h := range demotionHints {
+		if strings.Contains(lt, h) {
+			hint = true
+			break
+		}
+	}
+	if !hint {
+		return false
+	}
 	for _, d := range demotions {
 		if d.term.MatchString(term) && !d.query.MatchString(q) {
 			return true
@@ -134,9 +149,32 @@ const (
 
 // topHierarchy walks up from id to the top-level concepts it lies under (one walk, ancestor
 // sets are small) and says which of the pickers' hierarchies it is in.
-func (s *source) topHierarchy(id uint32) hierarchy {
-	tops := map[string]hierarchy{sctClinicalFinding: hFinding, sctProcedure: hProcedure, sctObservable: hObservable,
-		sctSituation: hSituation, sctEvent: hSituation, sctRegime: hProcedure}
+var topHierarchies = []struct {
+	code string
+	h    hierarchy
+}{{sctClinicalFinding, hFinding}, {sctProcedure, hProcedure}, {sctObservable, hObservable},
+	{sctSituation, hSituation}, {sctEvent, hSituation}, {sctRegime, hProcedure}}
+
+// topIDs are a source's ids of the top-level concepts the pickers tell apart.
+type topIDs struct {
+	ids []uint32
+	hs  []hierarchy
+}
+
+func (s *source) topIDs() topIDs {
+	var t topIDs
+	for _, x := range topHierarchies {
+		if id, ok := s.id(x.code); ok {
+			t.ids = append(t.ids, id)
+			t.hs = append(t.hs, x.h)
+		}
+	}
+	return t
+}
+
+// topHierarchy walks up from id to the top-level concepts it lies under (one walk, ancestor
+// sets are small) and says which of the pickers' hierarchies it is in; a finding wins.
+func (s *source) topHierarchy(id uint32, tops topIDs) hierarchy {
 	var seen [96]uint32
 	n := 0
 	stack := []uint32{id}
@@ -144,10 +182,17 @@ func (s *source) topHierarchy(id uint32) hierarchy {
 	for len(stack) > 0 && n < len(seen) {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if h, ok := tops[s.codes[x]]; ok {
-			if best == hOther || h == hFinding {
-				best = h
+		top := false
+		for i, t := range tops.ids {
+			if t == x {
+				if best == hOther || tops.hs[i] == hFinding {
+					best = tops.hs[i]
+				}
+				top = true
+				break
 			}
+		}
+		if top {
 			continue
 		}
 	next:
@@ -303,13 +348,22 @@ func embeddedCommonness() map[string]int {
 	return commonCounts
 }
 
-func (t *Terminology) commonness(code string) int {
-	n := embeddedCommonness()[code]
+// dmdLists are the imported dm+d code lists (for commonness).
+func (t *Terminology) dmdLists() []*source {
+	var out []*source
 	for _, name := range t.Codelists() {
 		if s := t.source(codelistPrefix + name); s != nil && s.info.System == SystemDMD {
-			if _, ok := s.id(code); ok {
-				n++
-			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func commonness(code string, lists []*source) int {
+	n := embeddedCommonness()[code]
+	for _, s := range lists {
+		if _, ok := s.id(code); ok {
+			n++
 		}
 	}
 	return n
@@ -341,12 +395,18 @@ type candidate struct {
 	find  int    // the index's score
 	class string // set for a code typed and a shorthand; else from the words
 	q     string // the query it was found by, when not the one typed (a shorthand's words)
+	extra int    // words of the description beyond the query's
+	h     hierarchy
 }
 
 // rankCandidates scores every candidate (Result.score) and sets its Match.
 func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate) {
 	q := q0
 	kinds := map[*source]*dmdKinds{}
+	topsOf := map[*source]topIDs{}
+	matchers := map[string]find.TermMatcher{q0: find.NewTermMatcher(q0)}
+	var lists []*source
+	listsRead := false
 	for i := range cs {
 		c := &cs[i]
 		var base int
@@ -362,7 +422,14 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 			if c.q != "" {
 				q = c.q
 			}
-			base, c.class = classRank(find.MatchTerm(q, c.Term))
+			m, ok := matchers[q]
+			if !ok {
+				m = find.NewTermMatcher(q)
+				matchers[q] = m
+			}
+			cls, words := m.Match(c.Term)
+			c.extra = words - m.Words()
+			base, c.class = classRank(cls)
 			if c.q != "" && c.q != q0 {
 				base -= rankDemote // found by a shorthand's words: below the shorthand itself and what was typed
 			}
@@ -382,21 +449,29 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 				h = k.of(c.id)
 			}
 		} else if c.src.name == SourceSNOMED {
-			h = c.src.topHierarchy(c.id)
+			tops, ok := topsOf[c.src]
+			if !ok {
+				tops = c.src.topIDs()
+				topsOf[c.src] = tops
+			}
+			h = c.src.topHierarchy(c.id, tops)
 		}
+		c.h = h
 		w := base + fieldWeight(picker, h) + c.find
 		if c.class != MatchCode && c.class != MatchShorthand {
 			// of two descriptions matching alike, the one with fewer words beyond the query
 			// is what was meant ("hypertention": Hypertension before Hypertension associated
 			// with transplantation)
-			extra := len(find.Words(c.Term)) - len(find.QueryWords(q))
-			w -= 400 * min(max(extra, 0), 5)
+			w -= 400 * min(max(c.extra, 0), 5)
 		}
 		if c.class != MatchCode && c.class != MatchShorthand && picker != PickerDrug && demoted(c.Term, q) {
 			w -= rankDemote
 		}
 		if c.src.name == SourceDMD {
-			w += min(t.commonness(c.Code), 6) * 500
+			if !listsRead {
+				lists, listsRead = t.dmdLists(), true
+			}
+			w += min(commonness(c.Code, lists), 6) * 500
 		}
 		w += usageWeight(u, c.Code)
 		if !c.Active {

@@ -84,7 +84,7 @@ func (t *Terminology) SearchNote(rs []Result) string {
 }
 
 // candidatesPer is how many descriptions each source offers the ranking.
-func candidatesPer(limit int) int { return max(limit*5, 150) }
+func candidatesPer(limit int) int { return max(limit*3, 60) }
 
 func (t *Terminology) search(ctx context.Context, text string, o SearchOptions) ([]Result, error) {
 	sys, err := SystemURI(o.System)
@@ -200,6 +200,9 @@ func (t *Terminology) search(ctx context.Context, text string, o SearchOptions) 
 		return nil, err
 	}
 	if !exact {
+		all = t.wholeSynonyms(ctx, text, srcs, keepFor, all)
+	}
+	if !exact {
 		shc := t.shorthandCandidates(text, srcs, keepFor)
 		all = append(all, shc...)
 		if isShorthand && len(shc) > 0 {
@@ -237,7 +240,7 @@ func (t *Terminology) search(ctx context.Context, text string, o SearchOptions) 
 			continue
 		}
 		codes[c.Code] = true
-		if c.src.name == SourceDMD {
+		if c.src.name == SourceDMD && (c.h == hAMP || c.h == hPack || c.h == hOther) {
 			c.Generic = t.genericOf(c.Code, c.Term)
 		}
 		out = append(out, c.Result)
@@ -453,4 +456,41 @@ func (s *source) searchSubset(ctx context.Context, d *db, q string, limit int, f
 		hits[i].Index = rowOf[hits[i].Index]
 	}
 	return hits, true, nil
+}
+
+// wholeSynonyms adds the synonyms that are the query word for word when the candidates
+// have no such description: the index ranks ties preferred terms first, so in a full
+// release "hypertension" may meet dozens of preferred "Hypertension …" terms before the
+// synonym "Hypertension" itself. One more small search, of synonyms only.
+func (t *Terminology) wholeSynonyms(ctx context.Context, text string, srcs []*source, keepFor func(*source) (func(uint32) bool, bool), all []candidate) []candidate {
+	// only for whole words of 5 letters or more: a synonyms-only filter makes the index walk
+	// every match of a short word ("c", "car") before it gives up
+	for _, w := range find.QueryWords(text) {
+		if len(w) < 5 {
+			return all
+		}
+	}
+	m := find.NewTermMatcher(text)
+	for _, c := range all {
+		if cls, _ := m.Match(c.Term); cls == find.MatchWhole {
+			return all
+		}
+	}
+	for _, s := range srcs {
+		keepID, ok := keepFor(s)
+		if !ok || !s.indexReady.Load() {
+			continue
+		}
+		for _, h := range s.index.Search(ctx, text, 10, func(i int) bool {
+			return s.terms[i].flags&termPreferred == 0 && keepID(s.terms[i].id)
+		}) {
+			row := s.terms[h.Index]
+			if cls, _ := m.Match(row.term); cls != find.MatchWhole {
+				continue
+			}
+			all = append(all, candidate{Result: Result{System: systemOfSource[s.name], Code: s.codes[row.id], Term: row.term,
+				Active: row.flags&termActive != 0}, src: s, id: row.id, find: h.Score})
+		}
+	}
+	return all
 }
