@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -174,7 +175,84 @@ gpsoc codes about); import the real NHS releases with gpsoc codes import.
 --system takes sct, dmd, ctv3, read2 or a URI.`,
 	}
 	cmd.AddCommand(newCodesImportCmd(f), newCodesSearchCmd(f), newCodesShowCmd(f), newCodesECLCmd(f),
-		newCodesSubsumesCmd(f), newCodesAboutCmd(f))
+		newCodesSubsumesCmd(f), newCodesAboutCmd(f), newCodesShorthandCmd(f))
+	return cmd
+}
+
+func newCodesShorthandCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "shorthand",
+		Short: "GP shorthand and colloquial terms the pickers understand (htn, af, water infection)",
+		Long: `The pickers read GP shorthand and colloquial terms through a table: the
+built-in one, written for gpsoc, and a practice's own file, shorthand.csv in
+the data directory (the folder of the practice file), which adds rows or
+replaces built-in ones. Its format is CSV with the header shorthand,codes,meaning;
+codes are SNOMED CT or dm+d ids separated by spaces, best first, for example:
+
+  shorthand,codes,meaning
+  bigbp,38341003,our word for hypertension
+
+Keys ignore case, punctuation and "and" (U&E, u+e and "u and e" are one key).
+A practice file with any bad row is not used, and every search says why.`,
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the shorthand table in use (built-in and the practice's)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tm, err := f.Terminology()
+			if err != nil {
+				return err
+			}
+			rows, warn := tm.Shorthands()
+			if warn != "" {
+				fmt.Fprintln(f.IO.ErrOut, "warning: "+warn)
+			}
+			return printList(f.IO, f.Output, rows, []Column[terminology.Shorthand]{
+				{"shorthand", func(r terminology.Shorthand) string { return r.Key }},
+				{"codes", func(r terminology.Shorthand) string {
+					if len(r.Codes) == 0 {
+						return "(not in the terminology in use)"
+					}
+					return strings.Join(r.Codes, " ")
+				}},
+				{"meaning", func(r terminology.Shorthand) string { return r.Meaning }},
+				{"source", func(r terminology.Shorthand) string {
+					if r.Practice {
+						return "practice"
+					}
+					return "built-in"
+				}},
+			})
+		},
+	}
+	check := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Check a practice shorthand file against the terminology in use",
+		Long: `Check a practice shorthand file: every row needs a key and codes that are
+active concepts of the terminology in use; a key may appear once. Each problem
+is printed as FILE:LINE: reason and the exit is 2. Copy a file that passes to
+shorthand.csv in the data directory to use it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fh, err := os.Open(args[0])
+			if err != nil {
+				return &record.ValidationError{Field: "FILE", Value: args[0], Reason: "cannot be read"}
+			}
+			defer fh.Close()
+			tm, err := f.Terminology()
+			if err != nil {
+				return err
+			}
+			rows, err := tm.CheckShorthand(fh, args[0])
+			if err != nil {
+				return &record.ValidationError{Field: "FILE", Value: args[0], Reason: err.Error()}
+			}
+			fmt.Fprintf(f.IO.Out, "%s: %d rows, all valid\n", args[0], len(rows))
+			return nil
+		},
+	}
+	cmd.AddCommand(list, check)
 	return cmd
 }
 
