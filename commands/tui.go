@@ -108,6 +108,34 @@ type termsAdapter struct {
 	open func() (*terminology.Terminology, error)
 	tm   *terminology.Terminology
 	err  error
+
+	mu     sync.Mutex
+	recent []string // codes this user picked in this session, most recent first
+}
+
+// maxRecent is how many of the user's picks lift later searches.
+const maxRecent = 50
+
+// Picked remembers a code the user chose: it rises within its match class (rank.go).
+func (a *termsAdapter) Picked(code string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := []string{code}
+	for _, c := range a.recent {
+		if c != code && len(out) < maxRecent {
+			out = append(out, c)
+		}
+	}
+	a.recent = out
+}
+
+func (a *termsAdapter) usage() *terminology.Usage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.recent) == 0 {
+		return nil
+	}
+	return &terminology.Usage{Recent: append([]string(nil), a.recent...)}
 }
 
 func (a *termsAdapter) get() (*terminology.Terminology, error) {
@@ -125,7 +153,7 @@ func (a *termsAdapter) Search(ctx context.Context, text, picker, system, ecl str
 	if err != nil {
 		return nil, err
 	}
-	rs, err := tm.Search(ctx, text, terminology.SearchOptions{Picker: picker, System: system, ECL: ecl, Limit: limit})
+	rs, err := tm.Search(ctx, text, terminology.SearchOptions{Picker: picker, System: system, ECL: ecl, Limit: limit, Usage: a.usage()})
 	if err != nil {
 		return nil, err
 	}

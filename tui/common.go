@@ -33,6 +33,9 @@ type Terms interface {
 	Search(ctx context.Context, text, picker, system, ecl string, limit int) ([]Code, error)
 	// MapLegacy maps a Read v2 or CTV3 code to SNOMED concepts (assured first).
 	MapLegacy(system, code string) ([]Code, error)
+	// Picked notes a code the user chose in a picker, so that it rises in their later
+	// searches (in memory: no I/O).
+	Picked(code string)
 }
 
 // Styles are the semantic styles of every screen.

@@ -470,6 +470,9 @@ func (p *consultPage) pick() tea.Cmd {
 	if sys == "sct" {
 		uri, _ := record.SystemURI("sct")
 		p.codes = append(p.codes, record.CodedEntry{Code: record.Code{System: uri, Code: hit.Code, Display: hit.Term}})
+		if p.c.Terms != nil {
+			p.c.Terms.Picked(hit.Code)
+		}
 		p.picker = nil
 		return p.changed()
 	}

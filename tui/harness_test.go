@@ -89,6 +89,8 @@ var fakeCodes = []Code{
 	{"http://snomed.info/sct", "84229001", "Fatigue"},
 }
 
+func (fakeTerms) Picked(string) {}
+
 func (fakeTerms) Search(_ context.Context, text, _, system, ecl string, limit int) ([]Code, error) {
 	var out []Code
 	if system == "read2" {

@@ -280,6 +280,9 @@ func (p *prescribePage) action(a actionMsg) tea.Cmd {
 			if p.sel < len(p.codes) {
 				c := p.codes[p.sel]
 				p.product = &c
+				if p.c.Terms != nil {
+					p.c.Terms.Picked(c.Code)
+				}
 				p.search.Blur()
 				p.fields = []*Field{{Label: "Dose"}, {Label: "Quantity"}, {Label: "Repeat (y/n)", Placeholder: "n"}, {Label: "Issues", Placeholder: "1"}}
 				p.focus = 0
