@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 )
@@ -92,5 +93,98 @@ func TestPatientCSVRoundTripAndAddress(t *testing.T) {
 	e.jsonOf(&p, "--as", "admin", "patient", "show", "9434765919")
 	if p.BirthDate != "1961-03-12" || len(p.Given) != 2 {
 		t.Errorf("dd/mm/yyyy import: %+v", p)
+	}
+}
+
+// An allergy is de-labelled with a reason: it stays on the record as
+// resolved, stops alerting, and the reason is audited. Without a reason, or
+// for NKDA, it is refused.
+func TestAllergyResolve(t *testing.T) {
+	e := medEnv(t)
+	var a record.Allergy
+	e.jsonOf(&a, "--as", "dr.patel", "allergy", "add", "9434765919", "--code", "91936005", "--reaction", "rash")
+	e.want(ExitAlert, "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin, "--check")
+	if stderr := e.want(ExitUsage, "--as", "dr.patel", "allergy", "resolve", "9434765919", a.ID); !strings.Contains(stderr, "reason") {
+		t.Errorf("resolve without a reason: %q", stderr)
+	}
+	e.want(ExitForbidden, "--as", "reception", "allergy", "resolve", "9434765919", a.ID, "--reason", "x")
+	const why = "negative oral amoxicillin challenge, allergy clinic"
+	var res record.Allergy
+	e.jsonOf(&res, "--as", "dr.patel", "allergy", "resolve", "9434765919", a.ID, "--reason", why, "--date", "2026-11-20")
+	if res.Status != "resolved" || res.ResolvedReason != why || res.ResolvedOn != "2026-11-20" || res.Version != a.Version+1 {
+		t.Fatalf("resolved allergy %+v", res)
+	}
+	e.want(ExitConflict, "--as", "dr.patel", "allergy", "resolve", "9434765919", a.ID, "--reason", why)
+	var active, all []record.Allergy
+	e.jsonOf(&active, "--as", "dr.patel", "allergy", "list", "9434765919")
+	e.jsonOf(&all, "--as", "dr.patel", "allergy", "list", "9434765919", "--all")
+	if len(active) != 0 || len(all) != 1 || all[0].Status != "resolved" {
+		t.Errorf("after resolving: %d active, all %+v", len(active), all)
+	}
+	// No longer an allergy alert (allergy status is now "not recorded": a
+	// moderate alert that asks for NKDA or an allergy, not the penicillin one).
+	r := e.run("", "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin, "--check", "-o", "json")
+	if strings.Contains(r.out, "allergy:") {
+		t.Errorf("a resolved allergy still alerts: %s", r.out)
+	}
+	found := false
+	for _, ev := range e.auditEvents() {
+		if ev.EntityID == a.ID && ev.Action == "update" && strings.Contains(ev.Reason, why) && ev.User == "dr.patel" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no audit event with the reason for the resolution")
+	}
+	var nkda record.Allergy
+	e.jsonOf(&nkda, "--as", "dr.patel", "allergy", "add", "9434765919", "--nkda")
+	e.want(ExitUsage, "--as", "dr.patel", "allergy", "resolve", "9434765919", nkda.ID, "--reason", "x")
+}
+
+// The book follows the clock: DNA only once the slot has started, arrived
+// and seen only on the day; a status change made by mistake is undone with
+// a reason, unless its freed slot has been booked since.
+func TestBookStatusFollowsTheClock(t *testing.T) {
+	e := medEnv(t) // 08:30 on 24 Nov 2026, a minute a command
+	e.ok("--as", "reception", "patient", "add", "--nhs", "4010232137", "--family", "Khan", "--given", "Amira", "--dob", "1980-05-06", "--sex", "female")
+	e.ok("--as", "reception", "appt", "session", "add", "--clinician", "dr.patel", "--date", "2026-11-24", "--start", "09:00", "--end", "12:00", "--slot", "10m")
+	var today, tomorrow record.Appointment
+	e.jsonOf(&today, "--as", "reception", "appt", "book", "9434765919", "--clinician", "dr.patel", "--at", "2026-11-24 09:10")
+	e.jsonOf(&tomorrow, "--as", "reception", "appt", "book", "9434765919", "--clinician", "dr.patel", "--at", "2026-11-25 09:10")
+	if stderr := e.want(ExitUsage, "--as", "reception", "appt", "dna", today.ID); !strings.Contains(stderr, "09:10") {
+		t.Errorf("DNA before the slot starts: %q; want a refusal naming the start", stderr)
+	}
+	e.want(ExitUsage, "--as", "reception", "appt", "arrive", tomorrow.ID)
+	e.want(ExitUsage, "--as", "reception", "appt", "seen", tomorrow.ID)
+	e.now = time.Date(2026, 11, 24, 9, 20, 0, 0, time.UTC)
+	var a record.Appointment
+	e.jsonOf(&a, "--as", "reception", "appt", "dna", today.ID)
+	if a.Status != "did-not-attend" {
+		t.Fatalf("DNA after the start: %+v", a)
+	}
+	e.want(ExitUsage, "--as", "reception", "appt", "undo", today.ID)
+	e.jsonOf(&a, "--as", "reception", "appt", "undo", today.ID, "--reason", "he was in the waiting room")
+	if a.Status != "booked" || a.Version != today.Version+2 {
+		t.Fatalf("undo of a DNA: %+v; want booked again as a new version", a)
+	}
+	e.jsonOf(&a, "--as", "reception", "appt", "arrive", today.ID)
+	e.jsonOf(&a, "--as", "reception", "appt", "undo", today.ID, "--reason", "arrived the wrong patient")
+	if a.Status != "booked" {
+		t.Errorf("undo of an arrival: %+v", a)
+	}
+	// Cancelled by mistake, and the slot given away since: the undo is a conflict.
+	e.jsonOf(&a, "--as", "reception", "appt", "cancel", tomorrow.ID)
+	e.ok("--as", "reception", "appt", "book", "4010232137", "--clinician", "dr.patel", "--at", "2026-11-25 09:10")
+	if stderr := e.want(ExitConflict, "--as", "reception", "appt", "undo", tomorrow.ID, "--reason", "cancelled the wrong one"); !strings.Contains(stderr, "book again") {
+		t.Errorf("undo into a rebooked slot: %q", stderr)
+	}
+	n := 0
+	for _, ev := range e.auditEvents() {
+		if ev.EntityID == today.ID && strings.Contains(ev.Reason, "waiting room") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d audit events carry the undo's reason, want 1", n)
 	}
 }

@@ -1,7 +1,6 @@
 package terminology
 
 import (
-	"bytes"
 	"io/fs"
 	"math"
 	"regexp"
@@ -319,14 +318,15 @@ func embeddedCommonness() map[string]int {
 		for _, e := range entries {
 			name := e.Name()
 			// vmps.csv lists every VMP of the lists again: it says nothing about use
-			if !strings.HasSuffix(name, ".csv") || name == "vmps.csv" {
+			if !(strings.HasSuffix(name, ".csv") || strings.HasSuffix(name, ".csv.gz")) || name == "vmps.csv" {
 				continue
 			}
-			data, err := fs.ReadFile(embedded.FS, "dmd-codelists/"+name)
+			rc, err := openEmbedded("dmd-codelists/" + name)
 			if err != nil {
 				continue
 			}
-			cl, err := readCodelist(bytes.NewReader(data), name)
+			cl, err := readCodelist(rc, name)
+			rc.Close()
 			if err != nil {
 				continue
 			}
