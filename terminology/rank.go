@@ -303,14 +303,25 @@ func fieldWeight(picker string, h hierarchy) int {
 var (
 	commonOnce   sync.Once
 	commonCounts map[string]int
-	bnfOf        map[string]string // product -> BNF presentation code
-	vmpOfBNF     map[string]string // BNF presentation code -> the generic (VMP) name
+	bnfOf        map[string]string          // product -> BNF presentation code
+	vmpOfBNF     map[string]string          // BNF presentation code -> the generic (VMP) name
+	ampsOfBNF    map[string]map[string]bool // generic BNF presentation code -> the brands and suppliers' products listed
 )
+
+// genericBNF is the BNF presentation code of a product's generic equivalent: a branded
+// code names it in its last two characters (chemical, "AA" for the generic product, then
+// that strength and formulation twice: 0212000B0BBAAAA -> 0212000B0AAAAAA).
+func genericBNF(b string) string {
+	if len(b) != 15 {
+		return ""
+	}
+	return b[:9] + "AA" + b[13:15] + b[13:15]
+}
 
 func embeddedCommonness() map[string]int {
 	commonOnce.Do(func() {
 		commonCounts = map[string]int{}
-		bnfOf, vmpOfBNF = map[string]string{}, map[string]string{}
+		bnfOf, vmpOfBNF, ampsOfBNF = map[string]string{}, map[string]string{}, map[string]map[string]bool{}
 		entries, err := fs.ReadDir(embedded.FS, "dmd-codelists")
 		if err != nil {
 			return
@@ -337,6 +348,12 @@ func embeddedCommonness() map[string]int {
 					if r.kind == "VMP" && r.term != "" {
 						vmpOfBNF[r.bnf] = r.term
 					}
+					if g := genericBNF(r.bnf); r.kind == "AMP" && g != "" {
+						if ampsOfBNF[g] == nil {
+							ampsOfBNF[g] = map[string]bool{}
+						}
+						ampsOfBNF[g][r.code] = true
+					}
 				}
 				if !seen[r.code] {
 					seen[r.code] = true
@@ -359,6 +376,10 @@ func (t *Terminology) dmdLists() []*source {
 	return out
 }
 
+// commonness weighs how common a medicine is in primary care, within its match class: the
+// code lists that hold it (each a study's list of medicines GPs prescribe) and how many
+// suppliers' products its generic has in them (amoxicillin 250mg capsules: 27, amoxapine:
+// a handful — a medicine many firms make is one many GPs prescribe).
 func commonness(code string, lists []*source) int {
 	n := embeddedCommonness()[code]
 	for _, s := range lists {
@@ -366,7 +387,15 @@ func commonness(code string, lists []*source) int {
 			n++
 		}
 	}
-	return n
+	w := min(n, 5) * 300
+	b := bnfOf[code]
+	if len(b) == 15 && b[9:11] != "AA" {
+		b = genericBNF(b)
+	}
+	if amps := len(ampsOfBNF[b]); amps > 0 {
+		w += min(int(300*math.Log2(1+float64(amps))), 1500)
+	}
+	return w
 }
 
 // usageWeight: this practice's counts (log scale) and this user's recent codes.
@@ -471,7 +500,7 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 			if !listsRead {
 				lists, listsRead = t.dmdLists(), true
 			}
-			w += min(commonness(c.Code, lists), 6) * 500
+			w += commonness(c.Code, lists)
 		}
 		w += usageWeight(u, c.Code)
 		if !c.Active {
@@ -481,18 +510,13 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 	}
 }
 
-// listedGeneric is the generic (VMP) name the embedded code lists give a brand, for brands
-// known only from a list (no VMP link of their own): a branded BNF presentation code names
-// its generic equivalent in its last two characters (chemical, "AA" for the generic
-// product, then that strength and formulation twice: 0212000B0BBAAAA -> 0212000B0AAAAAA).
+// listedGeneric is the generic (VMP) name the embedded code lists give a brand known only
+// from a list (no VMP link of its own), by its BNF presentation code.
 func listedGeneric(code string) string {
 	embeddedCommonness()
 	b := bnfOf[code]
-	if len(b) != 15 {
-		return ""
-	}
 	if g := vmpOfBNF[b]; g != "" {
 		return g
 	}
-	return vmpOfBNF[b[:9]+"AA"+b[13:15]+b[13:15]]
+	return vmpOfBNF[genericBNF(b)]
 }
