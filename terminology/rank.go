@@ -274,11 +274,11 @@ func fieldWeight(picker string, h hierarchy) int {
 		case hVMP:
 			return 4000
 		case hVTM:
-			return 3000
+			return -2000
 		case hAMP:
 			return 1000
 		case hPack:
-			return -2000
+			return -3000
 		}
 		return -4000
 	}
@@ -459,8 +459,10 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 			cls, words := m.Match(c.Term)
 			c.extra = words - m.Words()
 			base, c.class = classRank(cls)
-			if c.q != "" && c.q != q0 {
-				base -= rankDemote // found by a shorthand's words: below the shorthand itself and what was typed
+			if c.q != "" && c.q != q0 && picker != PickerDrug {
+				// found by a shorthand's words: below the shorthand itself and what was typed
+				// (in the drug picker they are the products the shorthand's moiety means)
+				base -= rankDemote
 			}
 			if c.class == "" {
 				base, c.class = rankFuzzy, MatchFuzzy
@@ -486,6 +488,11 @@ func (t *Terminology) rankCandidates(q0, picker string, u *Usage, cs []candidate
 			h = c.src.topHierarchy(c.id, tops)
 		}
 		c.h = h
+		if picker == PickerDrug && (h == hVTM || h == hPack) && base > rankPrefix {
+			// a moiety (VTM) or a pack cannot be prescribed as such: even typed whole, it
+			// ranks below the products that start with it
+			base = rankPrefix
+		}
 		w := base + fieldWeight(picker, h) + c.find
 		if c.class != MatchCode && c.class != MatchShorthand {
 			// of two descriptions matching alike, the one with fewer words beyond the query
