@@ -193,7 +193,7 @@ func TestPracticeShorthandFile(t *testing.T) {
 	tm, dir := open(t)
 	bad := "shorthand,codes,meaning\nxyz,38341003,ok\nqq,123,not a concept\n"
 	_, err := tm.CheckShorthand(strings.NewReader(bad), "shorthand.csv")
-	var se *terminology.ShorthandError
+	var se *terminology.RowsError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "shorthand.csv:3:") {
 		t.Fatalf("bad practice file: %v, want an error naming line 3", err)
 	}

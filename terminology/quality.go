@@ -64,7 +64,7 @@ func ParseJudged(r io.Reader, name string) ([]JudgedQuery, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if probs.total > 0 {
-		return nil, &ShorthandError{Rows: probs.rows, Total: probs.total, What: "judged set"}
+		return nil, &RowsError{Rows: probs.rows, Total: probs.total, What: "judged set"}
 	}
 	return out, nil
 }

@@ -131,19 +131,20 @@ func parseShorthand(r io.Reader, file string, known func(code string) error, all
 		out = append(out, Shorthand{Key: key, Codes: codes, Meaning: meaning, Line: line})
 	}
 	if probs.total > 0 {
-		return nil, &ShorthandError{Rows: probs.rows, Total: probs.total}
+		return nil, &RowsError{Rows: probs.rows, Total: probs.total}
 	}
 	return out, nil
 }
 
-// ShorthandError lists the bad rows of a shorthand file (the file is not used).
-type ShorthandError struct {
+// RowsError lists the bad rows of a file read whole or not at all: a shorthand file (not
+// used) or a judged query set.
+type RowsError struct {
 	Rows  []RowError // the first few; Total counts all
 	Total int
-	What  string // "" = shorthand file
+	What  string // what the file is; "" = shorthand file
 }
 
-func (e *ShorthandError) Error() string {
+func (e *RowsError) Error() string {
 	var b strings.Builder
 	what := e.What
 	if what == "" {
