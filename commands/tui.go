@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -108,6 +109,34 @@ type termsAdapter struct {
 	open func() (*terminology.Terminology, error)
 	tm   *terminology.Terminology
 	err  error
+
+	mu     sync.Mutex
+	recent []string // codes this user picked in this session, most recent first
+}
+
+// maxRecent is how many of the user's picks lift later searches.
+const maxRecent = 50
+
+// Picked remembers a code the user chose: it rises within its match class (rank.go).
+func (a *termsAdapter) Picked(code string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := []string{code}
+	for _, c := range a.recent {
+		if c != code && len(out) < maxRecent {
+			out = append(out, c)
+		}
+	}
+	a.recent = out
+}
+
+func (a *termsAdapter) usage() *terminology.Usage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.recent) == 0 {
+		return nil
+	}
+	return &terminology.Usage{Recent: append([]string(nil), a.recent...)}
 }
 
 func (a *termsAdapter) get() (*terminology.Terminology, error) {
@@ -120,14 +149,19 @@ func (a *termsAdapter) get() (*terminology.Terminology, error) {
 	return a.tm, a.err
 }
 
-func (a *termsAdapter) Search(ctx context.Context, text, system, ecl string, limit int) ([]tui.Code, error) {
+func (a *termsAdapter) Search(ctx context.Context, text, picker, system, ecl string, limit int) ([]tui.Code, error) {
 	tm, err := a.get()
 	if err != nil {
 		return nil, err
 	}
-	rs, err := tm.Search(ctx, text, terminology.SearchOptions{System: system, ECL: ecl, Limit: limit})
+	rs, err := tm.Search(ctx, text, terminology.SearchOptions{Picker: picker, System: system, ECL: ecl, Limit: limit, Usage: a.usage()})
 	if err != nil {
 		return nil, err
+	}
+	if len(rs) == 0 && (system == "" || system == "sct") {
+		if note := tm.SearchNote(rs); note != "" {
+			return nil, errors.New(note)
+		}
 	}
 	out := make([]tui.Code, len(rs))
 	for i, r := range rs {

@@ -35,6 +35,8 @@ type Options struct {
 	BaseURL string
 	// Limits bound failed and unauthenticated requests (server/abuse.go).
 	Limits Limits
+	// Codes answers ValueSet/$expand (valueset.go); nil: not offered.
+	Codes CodeSearch
 }
 
 // Server is the FHIR API over one practice.
@@ -88,6 +90,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metadata", s.metadata)
 	s.mux.Handle("POST /introspect", s.auth(s.introspect))
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
+	s.mux.Handle("GET /ValueSet/$expand", s.auth(s.valueSetExpand))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
 	s.mux.Handle("GET /AuditEvent", s.auth(s.auditSearch))
 	s.mux.Handle("GET /Organization", s.auth(s.organizationSearch))

@@ -34,10 +34,12 @@ type fixture struct {
 // start serves a new practice (admin, a GP, a nurse, a receptionist) over loopback.
 func start(t testing.TB) *fixture { return startWith(t, bolt.Options{Hold: true}) }
 
-func startWith(t testing.TB, o bolt.Options) *fixture { return startOn(t, o, nil) }
+func startWith(t testing.TB, o bolt.Options, opts ...func(*server.Options)) *fixture {
+	return startOn(t, o, nil, opts...)
+}
 
 // startOn serves a practice whose codes are checked against terms.
-func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology) *fixture {
+func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology, opts ...func(*server.Options)) *fixture {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), o)
 	if err != nil {
@@ -70,7 +72,11 @@ func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology) *fixture 
 		}
 		f.tokens[u.Name] = tok
 	}
-	hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
+	so := server.Options{Practice: p}
+	for _, o := range opts {
+		o(&so)
+	}
+	hs := httptest.NewServer(server.New(so).Handler())
 	t.Cleanup(func() { hs.Close(); st.Close() })
 	f.url = hs.URL
 	return f

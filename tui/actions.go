@@ -31,6 +31,7 @@ type formField struct {
 	in       Field
 	optional bool
 	ecl      string // a code field's hierarchy
+	picker   string // a code field's ranking (terminology pickers)
 	codes    []Code
 	sel      int
 	rev      uint64
@@ -78,8 +79,10 @@ func text(label string, optional bool) *formField {
 	return &formField{kind: textField, in: Field{Label: label}, optional: optional}
 }
 
-func code(label, ecl string) *formField {
-	return &formField{kind: codeField, in: Field{Label: label + " (type to search)"}, ecl: ecl}
+// code is a coded field searched in ecl, ranked for picker (terminology's pickers:
+// "problem", "consultation", "drug" or "").
+func code(label, ecl, picker string) *formField {
+	return &formField{kind: codeField, in: Field{Label: label + " (type to search)"}, ecl: ecl, picker: picker}
 }
 
 func prefilled(f *formField, v string) *formField {
@@ -111,7 +114,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 	svc, ctx := p.c.Svc, p.c.Ctx
 	switch name {
 	case "add-allergy":
-		f = &recordForm{title: "Record an allergy", fields: []*formField{code("Causative agent or allergy", agentECL), text("Reaction", true),
+		f = &recordForm{title: "Record an allergy", fields: []*formField{code("Causative agent or allergy", agentECL, ""), text("Reaction", true),
 			pick("Severity", []choice{{"", "not given"}, {"mild", "mild"}, {"moderate", "moderate"}, {"severe", "severe"}}),
 			pick("Type", []choice{{"allergy", "allergy"}, {"intolerance", "intolerance"}})},
 			submit: func(v []string) (string, error) {
@@ -144,7 +147,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 				return "Allergy resolved", err
 			}}
 	case "add-problem":
-		f = &recordForm{title: "Add a problem", fields: []*formField{code("Problem", problemECL),
+		f = &recordForm{title: "Add a problem", fields: []*formField{code("Problem", problemECL, "problem"),
 			pick("Significance", []choice{{"major", "major"}, {"minor", "minor"}}), text("Onset YYYY-MM-DD", true)},
 			submit: func(v []string) (string, error) {
 				pr, err := svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: pid, System: "sct", Code: v[0], Significance: v[1], Onset: v[2]})
@@ -194,7 +197,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 				return "Task added", err
 			}}
 	case "add-recall":
-		f = &recordForm{title: "Add a recall", fields: []*formField{code("Recall for", recallECL), text("Due YYYY-MM-DD", false)},
+		f = &recordForm{title: "Add a recall", fields: []*formField{code("Recall for", recallECL, "consultation"), text("Due YYYY-MM-DD", false)},
 			submit: func(v []string) (string, error) {
 				_, err := svc.AddRecall(ctx, clinical.RecallInput{PatientRef: pid, System: "sct", Code: v[0], Due: v[1]})
 				return "Recall added", err
@@ -449,7 +452,7 @@ func (p *recordPage) formKey(k tea.Msg) tea.Cmd {
 		return nil
 	}
 	ff.rev = nextRev()
-	rev, q, ecl, terms, ctx := ff.rev, strings.TrimSpace(ff.in.Value()), ff.ecl, p.c.Terms, p.c.Ctx
+	rev, q, ecl, picker, terms, ctx := ff.rev, strings.TrimSpace(ff.in.Value()), ff.ecl, ff.picker, p.c.Terms, p.c.Ctx
 	return func() tea.Msg {
 		if terms == nil {
 			return formCodesMsg{rev: rev, err: errors.New("no terminology available")}
@@ -457,7 +460,7 @@ func (p *recordPage) formKey(k tea.Msg) tea.Cmd {
 		if q == "" {
 			return formCodesMsg{rev: rev}
 		}
-		cs, err := terms.Search(ctx, q, "sct", ecl, 8)
+		cs, err := terms.Search(ctx, q, picker, "sct", ecl, 8)
 		return formCodesMsg{rev: rev, codes: cs, err: err}
 	}
 }
@@ -477,6 +480,11 @@ func (p *recordPage) formSubmit() tea.Cmd {
 				f.err += " (type, then pick a code with up/down)"
 			}
 			return nil
+		}
+	}
+	for i, ff := range f.fields {
+		if ff.kind == codeField && p.c.Terms != nil && vals[i] != "" {
+			p.c.Terms.Picked(vals[i]) // rises in this user's later searches
 		}
 	}
 	f.rev, f.err = nextRev(), ""

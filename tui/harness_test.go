@@ -89,7 +89,9 @@ var fakeCodes = []Code{
 	{"http://snomed.info/sct", "84229001", "Fatigue"},
 }
 
-func (fakeTerms) Search(_ context.Context, text, system, ecl string, limit int) ([]Code, error) {
+func (fakeTerms) Picked(string) {}
+
+func (fakeTerms) Search(_ context.Context, text, _, system, ecl string, limit int) ([]Code, error) {
 	var out []Code
 	if system == "read2" {
 		if strings.Contains("cough", strings.ToLower(text)) {

@@ -103,7 +103,7 @@ func (p *prescribePage) find() tea.Cmd {
 		if q == "" {
 			return rxResultsMsg{rev: rev}
 		}
-		cs, err := c.Terms.Search(c.Ctx, q, "dmd", "", 30)
+		cs, err := c.Terms.Search(c.Ctx, q, "drug", "dmd", "", 30)
 		gap := ""
 		if g, ok := c.Terms.(GapNoter); ok && err == nil {
 			gap = g.DMDGap(q, cs)
@@ -295,6 +295,9 @@ func (p *prescribePage) action(a actionMsg) tea.Cmd {
 			if p.sel < len(p.codes) {
 				c := p.codes[p.sel]
 				p.product = &c
+				if p.c.Terms != nil {
+					p.c.Terms.Picked(c.Code)
+				}
 				p.search.Blur()
 				p.fields = []*Field{{Label: "Dose"}, {Label: "Quantity"}, {Label: "Repeat (y/n)", Placeholder: "n"}, {Label: "Issues", Placeholder: "1"}}
 				p.focus = 0

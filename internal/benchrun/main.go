@@ -57,6 +57,7 @@ func main() {
 		return
 	}
 	findBench()
+	codesQuality()
 	clinicalBench()
 	oneShotFind()
 	goBench("./fixtures", "BenchmarkWriteNDJSON/100000$", "1x", nil, []metric{
@@ -334,4 +335,41 @@ func generateAndLoad() {
 	budget := float64(n) / 100000 * 60
 	add(fmt.Sprintf("generate and load %d patients with histories (s)", n), fmt.Sprintf("%.1f", total.Seconds()), fmt.Sprintf("≤ %.0f s", budget), verdict(total.Seconds() <= budget))
 	add("generate and load rate (patients/s)", fmt.Sprintf("%.0f", float64(n)/total.Seconds()), "≥ 1,667/s", verdict(float64(n)/total.Seconds() >= 1667))
+}
+
+// codesQuality scores the code pickers on the shipped judged GP queries, with the
+// embedded terminology in a fresh data dir (design.md §7: top-3 ≥ 95%, top-1 ≥ 85%).
+func codesQuality() {
+	fmt.Println("\ncode picker quality, judged GP queries (terminology/testdata/gp-queries.tsv), embedded terminology")
+	dir, err := os.MkdirTemp("", "gpsoc-codes-quality")
+	if err != nil {
+		add("code picker quality", "-", "", "failed: "+err.Error())
+		return
+	}
+	defer os.RemoveAll(dir)
+	out, err := exec.Command(bin, "--data-dir", dir, "bench", "codes-quality", "--queries", "terminology/testdata/gp-queries.tsv", "-o", "json").Output()
+	var r struct {
+		Overall struct {
+			Queries         int
+			Top1, Top3, MRR float64
+		}
+		ByClass map[string]struct {
+			Queries         int
+			Top1, Top3, MRR float64
+		}
+	}
+	if err == nil {
+		err = json.Unmarshal(out, &r)
+	}
+	if err != nil {
+		add("code picker quality", "-", "", "failed: "+err.Error())
+		return
+	}
+	add(fmt.Sprintf("code picker top-1, %d judged GP queries (%%)", r.Overall.Queries), fmt.Sprintf("%.1f", 100*r.Overall.Top1), "≥ 85%", verdict(r.Overall.Top1 >= 0.85))
+	add(fmt.Sprintf("code picker top-3, %d judged GP queries (%%)", r.Overall.Queries), fmt.Sprintf("%.1f", 100*r.Overall.Top3), "≥ 95%", verdict(r.Overall.Top3 >= 0.95))
+	add("code picker mean reciprocal rank", fmt.Sprintf("%.3f", r.Overall.MRR), "", "")
+	for _, c := range []string{"full term", "prefix", "shorthand", "typo", "colloquial"} {
+		b := r.ByClass[c]
+		add(fmt.Sprintf("  %s: %d queries, top-1 / top-3 (%%) / MRR", c, b.Queries), fmt.Sprintf("%.1f / %.1f / %.3f", 100*b.Top1, 100*b.Top3, b.MRR), "", "")
+	}
 }
