@@ -338,6 +338,7 @@ func literalWords(dose, unit string) string {
 	}
 	return s
 }
+
 var numberWords = []string{"", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE", "TEN"}
 
 func doseNumber(w string) (string, bool) {

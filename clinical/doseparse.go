@@ -25,21 +25,21 @@ type Dose struct {
 	// Unit of the amount: a count of the product's unit when empty ("2 tablets"
 	// on a tablet product is empty too), or a measure: mg, microgram, g, ml, unit.
 	Unit          string         `json:"unit,omitempty"`
-	Form          string         `json:"form,omitempty"` // the count noun written: tablet, puff, drop…
+	Form          string         `json:"form,omitempty"`          // the count noun written: tablet, puff, drop…
 	Times         int            `json:"times,omitempty"`         // administrations per period
 	UpTo          bool           `json:"upTo,omitempty"`          // "up to 4 times a day"
 	IntervalHours float64        `json:"intervalHours,omitempty"` // "every 4 hours" (the shortest of "4-6")
 	IntervalMax   float64        `json:"intervalMaxHours,omitempty"`
-	PeriodDays    int            `json:"periodDays,omitempty"`    // 1 daily, 2 every other day, 7 weekly
-	Days          []time.Weekday `json:"days,omitempty"`          // named days of the week
-	TimeOfDay     string         `json:"timeOfDay,omitempty"`     // morning | night | evening | midday
+	PeriodDays    int            `json:"periodDays,omitempty"` // 1 daily, 2 every other day, 7 weekly
+	Days          []time.Weekday `json:"days,omitempty"`       // named days of the week
+	TimeOfDay     string         `json:"timeOfDay,omitempty"`  // morning | night | evening | midday
 	DurationDays  int            `json:"durationDays,omitempty"`
 	PRN           bool           `json:"prn,omitempty"`
-	Stat          bool           `json:"stat,omitempty"`     // one dose now
-	Loading       float64        `json:"loading,omitempty"`  // "2 stat then 1 qds": the first dose
+	Stat          bool           `json:"stat,omitempty"`      // one dose now
+	Loading       float64        `json:"loading,omitempty"`   // "2 stat then 1 qds": the first dose
 	MaxPerDay     float64        `json:"maxPerDay,omitempty"` // "max 8 in 24 hours", in the amount's unit
 	MaxDosesDay   int            `json:"maxDosesPerDay,omitempty"`
-	Verb          string         `json:"verb,omitempty"` // Take | Apply | Use | Inhale | Insert | Instil | Dissolve
+	Verb          string         `json:"verb,omitempty"`  // Take | Apply | Use | Inhale | Insert | Instil | Dissolve
 	Extra         []string       `json:"extra,omitempty"` // words kept as written ("with food")
 }
 
@@ -49,14 +49,14 @@ type DoseError struct{ Text, Reason string }
 func (e *DoseError) Error() string { return fmt.Sprintf("dose %q: %s", e.Text, e.Reason) }
 
 var (
-	reNumUnit = regexp.MustCompile(`^(\d+(?:\.\d+)?)(mg|mcg|micrograms?|g|grams?|ml|mls|units?|iu|drops?|puffs?|sprays?)$`)
+	reNumUnit    = regexp.MustCompile(`^(\d+(?:\.\d+)?)(mg|mcg|micrograms?|g|grams?|ml|mls|units?|iu|drops?|puffs?|sprays?)$`)
 	reRangeUnits = regexp.MustCompile(`^(\d+(?:\.\d+)?)(mg|g|mcg|micrograms?|ml)?-(\d+(?:\.\d+)?)(mg|g|mcg|micrograms?|ml)$`)
-	reRange   = regexp.MustCompile(`^(\d+(?:\.\d+)?)(?:-|–|to)(\d+(?:\.\d+)?)$`)
-	reQnH     = regexp.MustCompile(`^q(\d+)h$`)
-	reNHrly   = regexp.MustCompile(`^(\d+)(?:h|hr|hrs|hrly|hourly)$`)
-	reXn      = regexp.MustCompile(`^x(\d+)$`)
-	reNx      = regexp.MustCompile(`^(\d+)x$`)
-	reNd      = regexp.MustCompile(`^(\d+)(d|days?|w|wks?|weeks?|m|months?)$`)
+	reRange      = regexp.MustCompile(`^(\d+(?:\.\d+)?)(?:-|–|to)(\d+(?:\.\d+)?)$`)
+	reQnH        = regexp.MustCompile(`^q(\d+)h$`)
+	reNHrly      = regexp.MustCompile(`^(\d+)(?:h|hr|hrs|hrly|hourly)$`)
+	reXn         = regexp.MustCompile(`^x(\d+)$`)
+	reNx         = regexp.MustCompile(`^(\d+)x$`)
+	reNd         = regexp.MustCompile(`^(\d+)(d|days?|w|wks?|weeks?|m|months?)$`)
 )
 
 var wordNums = map[string]float64{"half": 0.5, "½": 0.5, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
