@@ -13,7 +13,7 @@ import (
 
 // Alert is something the reader of a record must see first.
 type Alert struct {
-	Kind    string `json:"kind"` // allergy | status | sensitive | recall
+	Kind    string `json:"kind"` // allergy | status | sensitive | recall | medicine
 	Message string `json:"message"`
 }
 
@@ -158,6 +158,7 @@ func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions)
 		if len(recalls) > 0 {
 			alerts = append(alerts, Alert{"recall", fmt.Sprintf("%d recall(s) due", len(recalls))})
 		}
+		alerts = append(alerts, s.medicineBanner(tx, p, now)...)
 		sm.Alerts, sm.Problems, sm.Medications, sm.Allergies, sm.Latest, sm.Tasks, sm.Recalls =
 			&alerts, &problems, &meds, &allergies, &latest, &tasks, &recalls
 		return err

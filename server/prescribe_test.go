@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"github.com/opengpsoc/gpsoc/clinical"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func medRequestJSON(pid, code, status string, answers ...map[string]any) map[str
 		"intent":                    "order",
 		"subject":                   map[string]any{"reference": "Patient/" + pid},
 		"medicationCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": record.SystemDMD, "code": code}}},
-		"dosageInstruction":         []any{map[string]any{"text": "1 tds"}},
+		"dosageInstruction":         []any{map[string]any{"text": "1 od"}},
 		"dispenseRequest":           map[string]any{"quantity": map[string]any{"value": 21, "unit": "capsule"}},
 	}
 	if len(answers) > 0 {
@@ -101,7 +102,7 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 		}
 		cs := d["coding"].([]any)
 		id := cs[0].(map[string]any)["code"].(string)
-		if strings.HasPrefix(id, "allergy:") && strings.HasSuffix(id, ":"+rxAmoxicillin) {
+		if strings.HasPrefix(id, "allergy:") && strings.HasSuffix(clinical.BaseAlertID(id), ":"+rxAmoxicillin) {
 			alertID = id
 			if sev := cs[1].(map[string]any)["code"]; sev != "high" || !strings.Contains(strings.ToLower(d["text"].(string)), "amoxicillin") {
 				t.Errorf("alert issue %v", is)
