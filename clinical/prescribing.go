@@ -73,7 +73,13 @@ func UnitOf(p terminology.Product) string {
 	if f := strings.Fields(p.Quantity); len(f) == 2 {
 		return f[1]
 	}
-	n := strings.ToLower(p.Name)
+	return UnitFromName(p.Name)
+}
+
+// UnitFromName is the unit a product's name implies by its form ("tablets":
+// tablet), "dose" when it names none.
+func UnitFromName(name string) string {
+	n := strings.ToLower(name)
 	for _, f := range []struct{ suffix, unit string }{
 		{"capsules", "capsule"}, {"tablets", "tablet"}, {"caplets", "tablet"}, {"oral solution", "ml"},
 		{"oral suspension", "ml"}, {"liquid", "ml"}, {"syrup", "ml"}, {"elixir", "ml"}, {"linctus", "ml"},

@@ -234,3 +234,20 @@ func (s *Service) auditAnswers(tx store.WTx, m *record.Medication, recorded []re
 	}
 	return nil
 }
+
+// NewAnswers are the answers a client sent (sent) that the medication did
+// not hold before (before): what a PUT of an issue or a re-authorisation
+// answers. Each is an override with a reason or an acknowledgement.
+func NewAnswers(before, sent []record.AlertAnswer) (Answers, error) {
+	had := map[string]bool{}
+	for _, a := range before {
+		had[a.AlertID] = true
+	}
+	var fresh []record.AlertAnswer
+	for _, a := range sent {
+		if !had[a.AlertID] {
+			fresh = append(fresh, a)
+		}
+	}
+	return answersOf(fresh)
+}

@@ -252,7 +252,19 @@ func writeError(w http.ResponseWriter, err error) {
 	var perm *record.PermissionError
 	var be *record.BusyError
 	var mbe *http.MaxBytesError
+	var ae *clinical.AlertsError
 	switch {
+	case errors.As(err, &ae):
+		// an issue or re-authorisation the safety checks stopped: one issue per
+		// alert, answered in the record-extra extension's alertAnswers
+		oo := &fhir.OperationOutcome{ResourceType: "OperationOutcome"}
+		for _, a := range ae.Alerts {
+			oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "business-rule",
+				Details: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: fhir.CSSafetyAlert, Code: a.ID},
+					{System: fhir.CSSafetyAlertSeverity, Code: a.Severity}}, Text: a.Message},
+				Diagnostics: fmt.Sprintf("safety alert %s (%s): %s", a.ID, a.Severity, a.Message)})
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, oo)
 	case errors.As(err, &he):
 		writeOutcome(w, he.status, he.code, he.msg)
 	case errors.As(err, &mbe):
