@@ -309,7 +309,7 @@ func (c *checker) doseAlerts(f *facts, d *drugFacts, prod terminology.Product, m
 	limits := 0
 	for i := range t.Doses {
 		l := &t.Doses[i]
-		if ok, _ := c.selectsIn(l.Drug.Codes, l.Drug.Names, d); !ok {
+		if ok, _ := c.selectsIn(l.Drug.Codes, l.Drug.Names, l.Drug.BNF, d); !ok {
 			continue
 		}
 		limits++

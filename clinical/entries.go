@@ -76,6 +76,7 @@ func (s *Service) denySensitive(ctx context.Context, p *record.Patient, ro ReadO
 // records need a reason, one audit event for the list with its query.
 func listEntries[T record.Entity](ctx context.Context, s *Service, ref string, kind record.Kind, lo ListOptions,
 	query string, keep func(T) bool) (*Listed[T], error) {
+	ctx = store.WithAccessReason(ctx, lo.Reason)
 	if err := s.require(ctx, readActionFor(kind), ""); err != nil {
 		return nil, err
 	}
@@ -193,6 +194,13 @@ func staleConflict(e record.Entity, asked int) error {
 // --if-version honoured, validated, one audit event, one transaction.
 func (s *Service) changeEntry(ctx context.Context, kinds []record.Kind, id string, ifVersion int,
 	action func(record.Kind) Action, verb string, mutate func(tx store.Tx, e record.Entity) error) (record.Entity, error) {
+	return s.changeEntryWhy(ctx, kinds, id, ifVersion, action, verb, "", mutate)
+}
+
+// changeEntryWhy is changeEntry with the reason the change was made, kept in
+// its audit event.
+func (s *Service) changeEntryWhy(ctx context.Context, kinds []record.Kind, id string, ifVersion int,
+	action func(record.Kind) Action, verb, reason string, mutate func(tx store.Tx, e record.Entity) error) (record.Entity, error) {
 	var cur record.Entity
 	if err := s.p.st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -225,7 +233,9 @@ func (s *Service) changeEntry(ctx context.Context, kinds []record.Kind, id strin
 		}
 		m := e.Head()
 		out = e
-		return tx.Append(s.event(verb, e.Kind(), m.ID, m.PatientID, m.Version))
+		ev := s.event(verb, e.Kind(), m.ID, m.PatientID, m.Version)
+		ev.Reason = reason
+		return tx.Append(ev)
 	})
 	if err != nil {
 		return nil, err
@@ -341,6 +351,7 @@ type HistoryRow struct {
 // with who wrote it and when. Users who may not read the clinical record see
 // the history of the patient's demographics, appointments, tasks and recalls.
 func (s *Service) History(ctx context.Context, ref string, ro ReadOptions) ([]HistoryRow, error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	p, err := s.lookupPatient(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -410,6 +421,7 @@ func (s *Service) Entry(ctx context.Context, id string, ro ReadOptions) (record.
 // EntryOf is Entry for a record of one of kinds (the API reads by resource
 // type: a record of another kind is not found, and its read is not audited).
 func (s *Service) EntryOf(ctx context.Context, kinds []record.Kind, id string, ro ReadOptions) (record.Entity, error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var e record.Entity
 	var p *record.Patient
 	err := s.p.st.View(ctx, func(tx store.Tx) error {
@@ -455,6 +467,7 @@ func (s *Service) EntryOf(ctx context.Context, kinds []record.Kind, id string, r
 // a patient's records History is the whole story; this serves the records
 // about no patient (sessions, practice tasks) and the API's _history.
 func (s *Service) EntryVersions(ctx context.Context, kinds []record.Kind, id string, ro ReadOptions) ([]record.Entity, error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	e, err := s.EntryOf(ctx, kinds, id, ro)
 	if err != nil {
 		return nil, err

@@ -177,7 +177,7 @@ func (im *importer) rxWrite(tx store.WTx, u *funit, t *ftarget, reason string) e
 	if err != nil {
 		return err
 	}
-	alerts, _ = splitNotes(alerts)
+	alerts, _ = SplitNotes(alerts)
 	open, recorded, err := answerStep(alerts, ans, im.s.user.Name, now)
 	if err != nil {
 		return invalid(err)

@@ -106,17 +106,19 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 	types := jsonFieldTypes(reflect.TypeOf(e).Elem())
 	return func() (int, []byte, error) {
 		row, err := cr.Read()
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			if err == io.EOF {
-				return line, nil, io.EOF
-			}
+			// FieldPos is only defined for a row that was read: after an
+			// error (a broken quote) it panics, so the line comes from the error.
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return pe.Line, nil, &record.ValidationError{Field: "csv", Value: "", Reason: pe.Err.Error()}
+			switch {
+			case err == io.EOF:
+				return 0, nil, io.EOF
+			case errors.As(err, &pe):
+				return pe.StartLine, nil, &record.ValidationError{Field: "csv", Value: fmt.Sprintf("line %d, column %d", pe.Line, pe.Column), Reason: pe.Err.Error()}
 			}
-			return line, nil, err
+			return 0, nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		obj := map[string]any{}
 		for i, v := range row {
 			if i >= len(header) || strings.TrimSpace(v) == "" {
@@ -126,7 +128,32 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 			var val any = v
 			switch types[name] {
 			case reflect.Slice:
-				val = strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == '|' || (name == "given" && r == ' ') })
+				if t := strings.TrimSpace(v); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+					if !json.Valid([]byte(t)) {
+						return line, nil, record.Invalid(name, v, "not valid JSON")
+					}
+					val = json.RawMessage(t) // a list of objects, as CSVRow writes it
+					break
+				}
+				sep := func(r rune) bool { return r == ';' || r == '|' || (name == "given" && r == ' ') }
+				if strings.ContainsRune(v, ';') { // a ';' list keeps the spaces inside its items
+					sep = func(r rune) bool { return r == ';' }
+				}
+				var items []string
+				for _, it := range strings.FieldsFunc(v, sep) {
+					if it = strings.TrimSpace(it); it != "" {
+						items = append(items, it)
+					}
+				}
+				val = items
+			case reflect.String:
+				if isDateColumn(name) {
+					d, err := csvDate(name, v)
+					if err != nil {
+						return line, nil, err
+					}
+					val = d
+				}
 			case reflect.Bool:
 				b, err := strconv.ParseBool(v)
 				if err != nil {
@@ -457,7 +484,7 @@ func preparePatient(p *record.Patient) (*preparedPatient, error) {
 		p.ID = newID()
 	}
 	p.Version = 1
-	enc, err := gojson.Marshal(p)
+	enc, err := record.Canonical(p)
 	p.Version = 0 // a create
 	if err != nil {
 		return nil, err

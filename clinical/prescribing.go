@@ -37,7 +37,8 @@ type PrescribeInput struct {
 type PrescribeResult struct {
 	Medication *record.Medication `json:"medication,omitempty"`
 	Alerts     []SafetyAlert      `json:"alerts"`
-	// Notes are checks that could not run (kind not-checked): shown every time, no answer needed.
+	// Notes are checks that could not be done completely (kind not-checked):
+	// shown with every prescription of the product, never answered.
 	Notes []SafetyAlert `json:"notes"`
 	// Dose is the dose as understood, shown back before saving (absent when it did not parse).
 	Dose *Dose `json:"dose,omitempty"`
@@ -200,7 +201,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 			return nil, err
 		}
 		var alerts []SafetyAlert
-		alerts, res.Notes = splitNotes(all)
+		alerts, res.Notes = SplitNotes(all)
 		alerts, carried = notAnswered(alerts, prior)
 		return alerts, nil
 	}
@@ -708,6 +709,7 @@ type IssueRow struct {
 // IssueHistory lists every issue of every medication of a patient, oldest
 // first (clinicians only; audited).
 func (s *Service) IssueHistory(ctx context.Context, ref string, ro ReadOptions) ([]IssueRow, *Listed[*record.Medication], error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	l, err := listEntries[*record.Medication](ctx, s, ref, record.KindMedication, ListOptions{ReadOptions: ro}, "medication issues", nil)
 	if err != nil {
 		return nil, nil, err
@@ -784,6 +786,7 @@ type MedPrintItem struct {
 // PrintMedications is the patient's current medication, dose in words, with
 // each prescriber's registration number.
 func (s *Service) PrintMedications(ctx context.Context, ref string, ro ReadOptions) (*MedPrint, error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	l, err := s.MedicationList(ctx, ref, MedListOptions{ListOptions: ListOptions{ReadOptions: ro}, Current: true})
 	if err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ func (c *checker) recheck(f *facts, now time.Time) ([]MedicineAlert, error) {
 		if err != nil {
 			return nil, err
 		}
-		alerts, _ := splitNotes(all)
+		alerts, _ := SplitNotes(all)
 		open, _ := notAnswered(alerts, m.Answers)
 		for _, a := range open {
 			out = append(out, MedicineAlert{PatientID: f.patient.ID, MedicationID: m.ID, Drug: m.Code.Display, Alert: a})

@@ -22,6 +22,9 @@ const (
 	ActAdmin Action = "administer the practice"
 	// ActBulk: bulk imports, exports, backups.
 	ActBulk Action = "bulk import, export or backup"
+	// ActSearch: run population searches and registers (patient lists with
+	// the values that matched).
+	ActSearch Action = "run searches and registers"
 )
 
 // Allowed is the role table: whether a user may take an action.
@@ -43,6 +46,8 @@ func Allowed(u record.User, a Action, practice record.Practice) bool {
 		return u.Role == record.RoleAdmin
 	case ActBulk:
 		return u.Role == record.RoleAdmin || u.Role == record.RoleGP
+	case ActSearch:
+		return u.Role == record.RoleGP || u.Role == record.RoleNurse
 	}
 	return false
 }

@@ -22,10 +22,6 @@ import (
 // once is not raised again while its id is unchanged; when a fact changes,
 // so does the id, and the alert is raised again.
 
-// KindNotChecked marks a note: a check that could not run. A note is shown
-// every time and needs no answer.
-const KindNotChecked = "not-checked"
-
 // stepChecks adds the dose and supply checks to the checker's alerts and
 // stamps each id with the hash of its facts.
 func (c *checker) stepChecks(out []SafetyAlert, f *facts, d *drugFacts, prod terminology.Product, m *record.Medication) ([]SafetyAlert, error) {
@@ -91,19 +87,6 @@ func (c *checker) factsHash(a SafetyAlert, f *facts, m *record.Medication) strin
 func BaseAlertID(id string) string {
 	base, _, _ := strings.Cut(id, "@")
 	return base
-}
-
-// splitNotes separates notes (checks that could not run) from alerts.
-func splitNotes(all []SafetyAlert) (alerts, notes []SafetyAlert) {
-	alerts, notes = []SafetyAlert{}, []SafetyAlert{}
-	for _, a := range all {
-		if a.Kind == KindNotChecked {
-			notes = append(notes, a)
-		} else {
-			alerts = append(alerts, a)
-		}
-	}
-	return alerts, notes
 }
 
 // resolveAnswers lets an answer name an alert by its id without the facts
@@ -216,7 +199,7 @@ func stepAlerts(tx store.Tx, drugs Drugs, p *record.Patient, m *record.Medicatio
 	if err != nil {
 		return nil, nil, err
 	}
-	alerts, notes = splitNotes(all)
+	alerts, notes = SplitNotes(all)
 	return alerts, notes, nil
 }
 

@@ -218,7 +218,8 @@ func (s *Store) Check() ([]Problem, error) {
 				return nil
 			}
 			out = append(out, checkIndexes(tx)...)
-			out = append(out, verifyAudit(tx)...)
+			probs, _ := verifyAudit(tx)
+			out = append(out, probs...)
 			return nil
 		})
 	})
@@ -322,22 +323,32 @@ func countOf(tx *bbolt.Tx, k record.Kind) int {
 	return int(binary.BigEndian.Uint64(v))
 }
 
-// VerifyAudit recomputes the hash chain; each event that fails is reported.
-func (s *Store) VerifyAudit() ([]Problem, int, error) {
-	var out []Problem
-	n := 0
+// AuditReport is what VerifyAudit found.
+type AuditReport struct {
+	Problems []Problem
+	Events   int
+	// Unhashed is the number of events that wrote a record but carry no
+	// record hash (written before record hashing): their records are not checked.
+	Unhashed int
+}
+
+// VerifyAudit recomputes the hash chain and checks each record version an
+// event wrote against the record hash it carries; each failure is reported.
+func (s *Store) VerifyAudit() (AuditReport, error) {
+	var r AuditReport
 	err := s.with(true, func(db *bbolt.DB) error {
 		return db.View(func(tx *bbolt.Tx) error {
-			n = tx.Bucket(bAudit).Stats().KeyN
-			out = verifyAudit(tx)
+			r.Events = tx.Bucket(bAudit).Stats().KeyN
+			r.Problems, r.Unhashed = verifyAudit(tx)
 			return nil
 		})
 	})
-	return out, n, err
+	return r, err
 }
 
-func verifyAudit(tx *bbolt.Tx) []Problem {
+func verifyAudit(tx *bbolt.Tx) ([]Problem, int) {
 	var out []Problem
+	rc := &recordCheck{tx: tx}
 	prev := ""
 	var want uint64 = 1
 	c := tx.Bucket(bAudit).Cursor()
@@ -365,6 +376,7 @@ func verifyAudit(tx *bbolt.Tx) []Problem {
 			if ev.PrevHash != prev {
 				out = append(out, Problem{where, "does not link to the event before it"})
 			}
+			out = append(out, rc.event(&ev)...)
 		}
 		if AuditHash(prev, body) != hash {
 			out = append(out, Problem{where, "hash does not match its content (altered)"})
@@ -374,5 +386,5 @@ func verifyAudit(tx *bbolt.Tx) []Problem {
 	if head := string(tx.Bucket(bMeta).Get(kAuditHash)); head != prev {
 		out = append(out, Problem{"audit head", "does not match the last event (events removed or altered)"})
 	}
-	return out
+	return out, rc.unhashed
 }
