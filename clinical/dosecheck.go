@@ -388,7 +388,7 @@ func (c *checker) doseAlerts(f *facts, d *drugFacts, prod terminology.Product, m
 		}
 	}
 	if len(notChecked) > 0 {
-		out = append(out, SafetyAlert{ID: "dose-not-checked:" + d.code, Severity: "low", Kind: KindNotChecked,
+		out = append(out, SafetyAlert{ID: "not-checked:dose:" + d.code, Severity: "low", Kind: KindNotChecked,
 			Message: "Dose not checked: " + strings.Join(notChecked, "; ") + "."})
 	}
 	return out, nil

@@ -749,7 +749,7 @@ func (c *checker) staleResultNotes(f *facts, d *drugFacts) []SafetyAlert {
 		if o == nil || fresh {
 			continue
 		}
-		out = append(out, SafetyAlert{ID: "result-too-old:" + r.ID + ":" + d.code, Severity: "low", Kind: KindNotChecked,
+		out = append(out, SafetyAlert{ID: "not-checked:result:" + r.ID + ":" + d.code, Severity: "low", Kind: KindNotChecked,
 			Message: fmt.Sprintf("Not checked: rule %s needs a result newer than %d days; the latest %s (%s on %s) is too old to count. Record a new one.",
 				r.ID, r.When.Result.MaxAgeDays, o.Code.Display, fmtNum(*o.Value), o.Effective.In(ukZone).Format(record.DateLayout))})
 	}

@@ -72,7 +72,7 @@ func (c *checker) factsHash(a SafetyAlert, f *facts, m *record.Medication) strin
 				h.Write(b)
 			}
 		}
-	case strings.HasPrefix(kind, "dose") || strings.HasPrefix(kind, "supply"):
+	case strings.HasPrefix(kind, "dose") || strings.HasPrefix(kind, "supply") || strings.HasPrefix(a.ID, "not-checked:dose:"):
 		if t, err := DefaultDoseTable(); err == nil {
 			fmt.Fprint(h, t.key)
 		}
