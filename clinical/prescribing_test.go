@@ -185,14 +185,15 @@ func TestUnverifiedProductIsANoteEveryTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Alerts) != 0 || len(res.Notes) != 1 || res.Notes[0].Kind != clinical.KindNotChecked ||
-			!strings.Contains(res.Notes[0].Message, "Checks incomplete") {
-			t.Fatalf("want one not-checked note and no alert, got alerts %+v notes %+v", res.Alerts, res.Notes)
+		// two notes: the ingredients, and the dose (no maximum-dose entry for it)
+		if len(res.Alerts) != 0 || len(res.Notes) != 2 || res.Notes[0].Kind != clinical.KindNotChecked ||
+			!strings.Contains(res.Notes[0].Message, "Checks incomplete") || !strings.HasPrefix(res.Notes[1].ID, "not-checked:dose:") {
+			t.Fatalf("want the ingredients and dose notes and no alert, got alerts %+v notes %+v", res.Alerts, res.Notes)
 		}
 	}
 	// A note needs no answer: the prescription is written, the note shown.
 	res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdStJohnsWort})
-	if err != nil || res.Medication == nil || len(res.Notes) != 1 {
+	if err != nil || res.Medication == nil || len(res.Notes) != 2 {
 		t.Fatalf("prescribe with a note: %v %+v", err, res)
 	}
 }
