@@ -113,3 +113,36 @@ func TestRulesImportCLI(t *testing.T) {
 		t.Errorf("rules list:\n%s", out)
 	}
 }
+
+// TestMedIssueCLIPrintsWhatItIssued: med issue says what it issued; issuing
+// again a minute later is a duplicate issue (exit 6, the alert on stdout)
+// until --reason gives why; the workstation-less flow of the bug report
+// (three issues of apixaban in a minute, exit 0 each) cannot happen.
+func TestMedIssueCLIPrintsWhatItIssued(t *testing.T) {
+	e := medEnv(t)
+	e.ok("--as", "dr.patel", "allergy", "add", "9434765919", "--nkda")
+	var m record.Medication
+	e.jsonOf(&m, "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxRamipril, "--dose", "1 od",
+		"--quantity", "28", "--repeat", "--issues", "6")
+	e.tty = true
+	out := e.ok("--as", "dr.patel", "med", "issue", "9434765919", m.ID)
+	if !strings.Contains(out, "issued Ramipril 5mg capsules: 28 capsule, issue 1 of 6") || !strings.Contains(out, "Take ONE capsule once a day") {
+		t.Fatalf("what was issued: %q", out)
+	}
+	r := e.run("", "--as", "dr.patel", "med", "issue", "9434765919", m.ID)
+	if r.code != ExitAlert || !strings.Contains(r.out, "early-issue:"+m.ID) || !strings.Contains(r.out, "Duplicate issue") {
+		t.Fatalf("a second issue a minute later: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	e.want(ExitUsage, "--as", "dr.patel", "med", "issue", "9434765919", m.ID, "--reason", " ")
+	out = e.ok("--as", "dr.patel", "med", "issue", "9434765919", m.ID, "--reason", "lost the first one")
+	if !strings.Contains(out, "issue 2 of 6") {
+		t.Fatalf("issue with a reason: %q", out)
+	}
+	// as a pipe: the issued medication in the -o format
+	e.tty = false
+	var got []record.Medication
+	r = e.run("", "--as", "dr.patel", "med", "issue", "9434765919", m.ID, "--reason", "again", "-o", "json")
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &got) != nil || len(got) != 1 || len(got[0].Issues) != 3 {
+		t.Fatalf("json: exit %d %q %q", r.code, r.out, r.err)
+	}
+}
