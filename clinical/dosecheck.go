@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -306,13 +307,10 @@ func (c *checker) doseAlerts(f *facts, d *drugFacts, prod terminology.Product, m
 		notChecked = append(notChecked, fmt.Sprintf("the dose %q gives no amount", m.Dose))
 	}
 	age, hasAge := ageOn(f.patient.BirthDate, f.today)
-	limits := 0
-	for i := range t.Doses {
-		l := &t.Doses[i]
-		if ok, _ := c.selectsIn(l.Drug.Codes, l.Drug.Names, l.Drug.BNF, d); !ok {
-			continue
-		}
-		limits++
+	dm := c.doseMatchesOf(t, prod, d)
+	limits := len(dm.limits)
+	for _, li := range dm.limits {
+		l := &t.Doses[li]
 		name := l.Drug.Names[0]
 		if l.NamedDay && derr == nil {
 			switch {
@@ -377,7 +375,7 @@ func (c *checker) doseAlerts(f *facts, d *drugFacts, prod terminology.Product, m
 		notChecked = append(notChecked, "the length of supply could not be worked out from the dose and quantity")
 	} else {
 		what := fmt.Sprintf("%s %s at %q lasts %s days", fmtNum(m.Quantity), m.Unit, m.Dose, fmtNum(math.Round(days)))
-		sched, src := t.controlledSchedule(prod, d)
+		sched, src := dm.sched, dm.schedSrc
 		switch {
 		case sched >= 2 && sched <= 4 && days > maxCDSupplyDays:
 			alert("supply-cd", "moderate", fmt.Sprintf("More than %d days of a Schedule %d controlled drug: %s (%s; DHSC Safer management of controlled drugs: no more than 30 days).", maxCDSupplyDays, sched, what, src))
@@ -418,4 +416,50 @@ func (c *checker) latestWeight(f *facts, maxAge int) (float64, string, bool) {
 		return 0, "", false
 	}
 	return *latest.Value, latest.Effective.In(ukZone).Format(record.DateLayout), true
+}
+
+// doseMatches is what of the dose table applies to a product: worked out
+// once per product and rule set, not for every check (a practice-wide
+// re-check meets the same few hundred products again and again).
+type doseMatches struct {
+	limits      []int // indexes into DoseTable.Doses
+	sched       int
+	schedSrc    string
+	resultRules []int // indexes into RuleSet.Rules with a result condition that select the product
+	at          time.Time
+}
+
+type doseMatchKey struct {
+	rs   *RuleSet
+	t    *DoseTable
+	code string
+}
+
+var doseMatchCache sync.Map // doseMatchKey -> *doseMatches
+
+func (c *checker) doseMatchesOf(t *DoseTable, prod terminology.Product, d *drugFacts) *doseMatches {
+	k := doseMatchKey{c.rules, t, d.code}
+	if v, ok := doseMatchCache.Load(k); ok {
+		if dm := v.(*doseMatches); time.Since(dm.at) < prodTTL { // as products: a dm+d import is seen within minutes
+			return dm
+		}
+	}
+	dm := &doseMatches{at: time.Now()}
+	for i := range t.Doses {
+		l := &t.Doses[i]
+		if ok, _ := c.selectsIn(l.Drug.Codes, l.Drug.Names, l.Drug.BNF, d); ok {
+			dm.limits = append(dm.limits, i)
+		}
+	}
+	dm.sched, dm.schedSrc = t.controlledSchedule(prod, d)
+	for i, r := range c.rules.Rules {
+		if r.When.Result == nil {
+			continue
+		}
+		if ok, _ := c.selects(r.Drug, d); ok {
+			dm.resultRules = append(dm.resultRules, i)
+		}
+	}
+	doseMatchCache.Store(k, dm)
+	return dm
 }

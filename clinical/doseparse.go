@@ -575,10 +575,7 @@ func isCareWord(w string) bool { _, ok := careWords[w]; return ok }
 // doseTokens lower-cases dose text and splits it into words, keeping "1-2",
 // "2.5mg" and "q4h" whole, and separating "1tab" and "10mls".
 func doseTokens(s string) []string {
-	s = strings.ToLower(s)
-	s = strings.NewReplacer(",", " ", ";", " ", "(", " ", ")", " ", "–", "-", "/7", " days", "/52", " weeks", "/12", " months",
-		"o.d.", "od", "b.d.", "bd", "t.d.s.", "tds", "q.d.s.", "qds", "p.r.n.", "prn", "b.d", "bd", "t.d.s", "tds", "q.d.s", "qds",
-		"x1", " x1", " per ", " per ", "hrly", "hrly").Replace(s)
+	s = doseReplacer.Replace(strings.ToLower(s))
 	var out []string
 	for _, w := range strings.Fields(s) {
 		w = strings.Trim(w, ".:")
@@ -594,6 +591,10 @@ func doseTokens(s string) []string {
 	}
 	return out
 }
+
+// doseReplacer normalises punctuation and dotted abbreviations ("t.d.s.", "5/7").
+var doseReplacer = strings.NewReplacer(",", " ", ";", " ", "(", " ", ")", " ", "–", "-", "/7", " days", "/52", " weeks", "/12", " months",
+	"o.d.", "od", "b.d.", "bd", "t.d.s.", "tds", "q.d.s.", "qds", "p.r.n.", "prn", "b.d", "bd", "t.d.s", "tds", "q.d.s", "qds")
 
 var reNumWord = regexp.MustCompile(`^(\d+(?:\.\d+)?)([a-z]+)$`)
 

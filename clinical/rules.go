@@ -736,15 +736,14 @@ func (c *checker) lastResult(rc *ResultCond, f *facts) (*record.Observation, boo
 
 // staleResultNotes are notes for the rules on this drug whose result
 // condition could not be tested because the latest result is too old.
-func (c *checker) staleResultNotes(f *facts, d *drugFacts) []SafetyAlert {
+func (c *checker) staleResultNotes(f *facts, d *drugFacts, prod terminology.Product) []SafetyAlert {
 	var out []SafetyAlert
-	for _, r := range c.rules.Rules {
-		if r.When.Result == nil {
-			continue
-		}
-		if ok, _ := c.selects(r.Drug, d); !ok {
-			continue
-		}
+	t, err := DefaultDoseTable()
+	if err != nil {
+		return nil
+	}
+	for _, ri := range c.doseMatchesOf(t, prod, d).resultRules {
+		r := c.rules.Rules[ri]
 		o, fresh := c.lastResult(r.When.Result, f)
 		if o == nil || fresh {
 			continue

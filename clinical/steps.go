@@ -30,7 +30,7 @@ func (c *checker) stepChecks(out []SafetyAlert, f *facts, d *drugFacts, prod ter
 		return nil, err
 	}
 	out = append(out, da...)
-	out = append(out, c.staleResultNotes(f, d)...)
+	out = append(out, c.staleResultNotes(f, d, prod)...)
 	for i := range out {
 		out[i].ID = out[i].ID + "@" + c.factsHash(out[i], f, m)
 	}
