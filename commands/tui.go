@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/opengpsoc/gpsoc/keymaps"
@@ -198,7 +199,7 @@ func runTUI(f *Factory, cmd *cobra.Command) error {
 	// Neither the terminology nor the find index is loaded before the first
 	// frame: pages ask for them in commands.
 	m := tui.New(tui.Options{Svc: svc, Terms: terms, Keys: km, Now: f.Now, DataDir: f.DataDir(),
-		Dark: true, Plain: os.Getenv("NO_COLOR") != "", OpenID: tuiOpen})
+		Dark: true, Plain: os.Getenv("NO_COLOR") != "", OpenID: tuiOpen, Watch: 500 * time.Millisecond})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(f.IO.In), tea.WithOutput(f.IO.RawOut()))
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("workstation: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 )
 
 // recordData is everything a record page shows, read in one command.
@@ -36,6 +37,10 @@ type recordLoadedMsg struct {
 	data       *recordData
 	err        error
 	needReason bool
+	// seq is the change feed's position taken before the record was read:
+	// a change made while it loaded is seen by the next watch.
+	seq    uint64
+	seqSet bool
 }
 
 // loadRecord reads a record through the clinical services (each list audited there).
@@ -127,6 +132,9 @@ type recordPage struct {
 	medSel  int    // selected medication in the medication section
 	confirm *medConfirm
 	ask     Field
+	// the change-feed cursor of a live record (watch.go)
+	watchSeq           uint64
+	watchSet, watching bool
 }
 
 func newRecordPage(c *Common, id string) *recordPage {
@@ -261,12 +269,13 @@ func (p *recordPage) load() tea.Cmd {
 	p.rev = nextRev()
 	rev, c, id, reason := p.rev, p.c, p.id, p.reason
 	return func() tea.Msg {
+		_, seq, seqErr := c.Svc.PatientChangedSince(c.Ctx, id, store.ChangesHead) // where the feed is now
 		d, err := loadRecord(c.Ctx, c.Svc, id, reason)
 		var pe *record.PermissionError
 		if errors.As(err, &pe) && strings.Contains(pe.Action, "sensitive") {
 			return recordLoadedMsg{rev: rev, needReason: true}
 		}
-		return recordLoadedMsg{rev: rev, data: d, err: err}
+		return recordLoadedMsg{rev: rev, data: d, err: err, seq: seq, seqSet: seqErr == nil}
 	}
 }
 
@@ -277,6 +286,13 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case initMsg:
 		return p.load()
+	case watchTickMsg:
+		return p.watch()
+	case recordWatchMsg:
+		if msg.page == p {
+			return p.watched(msg)
+		}
+		return nil
 	case rxSavedMsg:
 		if msg.patientID == p.id {
 			p.section, p.scroll = "medication", 0
@@ -297,6 +313,9 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		p.data, p.err = msg.data, msg.err
+		if msg.seqSet {
+			p.watchSeq, p.watchSet = msg.seq, true
+		}
 		if p.data != nil {
 			p.id = p.data.sum.Patient.ID
 			if a := p.after; a != "" {
