@@ -3,7 +3,9 @@ package clinical
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
@@ -120,13 +122,14 @@ func (s *Service) RecheckPractice(ctx context.Context) (*RecheckSummary, error) 
 	}
 	now := s.p.now()
 	sum := &RecheckSummary{Alerts: []MedicineAlert{}}
+	byPatient := map[string][]*record.Medication{}
+	var pids []string
 	err = s.p.st.View(ctx, func(tx store.Tx) error {
 		c, err := checkerFor(tx, drugs)
 		if err != nil {
 			return err
 		}
 		sum.RuleVersion = c.rules.Version
-		byPatient := map[string][]*record.Medication{}
 		if err := tx.ForEach(record.KindMedication, func(e record.Entity) error {
 			if m := e.(*record.Medication); currentOn(m, now) {
 				byPatient[m.PatientID] = append(byPatient[m.PatientID], m)
@@ -135,38 +138,71 @@ func (s *Service) RecheckPractice(ctx context.Context) (*RecheckSummary, error) 
 		}); err != nil {
 			return err
 		}
-		pids := make([]string, 0, len(byPatient))
 		for id := range byPatient {
 			pids = append(pids, id)
 		}
 		sort.Strings(pids)
-		for _, id := range pids {
-			pe, err := tx.Get(record.KindPatient, id)
-			if err != nil {
-				continue // a medication of a patient the store no longer holds: check reports it
-			}
-			p := pe.(*record.Patient)
-			f, err := loadFactsWith(tx, p, now, byPatient[id])
-			if err != nil {
-				return err
-			}
-			sum.Patients++
-			sum.Medications += len(f.current)
-			as, err := c.recheck(f, now)
-			if err != nil {
-				return fmt.Errorf("patient %s: %w", id, err)
-			}
-			if p.Sensitive {
-				for i := range as {
-					as[i].Alert.Message = "(sensitive record: open it with a reason to read the alert)"
-				}
-			}
-			sum.Alerts = append(sum.Alerts, as...)
-		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The patients are checked in one read transaction per core, each with
+	// its own checker (a checker's caches are not shared between goroutines).
+	parts := min(runtime.GOMAXPROCS(0), max(1, len(pids)/1000))
+	type part struct {
+		patients, meds int
+		alerts         []MedicineAlert
+		err            error
+	}
+	res := make([]part, parts)
+	var wg sync.WaitGroup
+	for w := range parts {
+		lo, hi := w*len(pids)/parts, (w+1)*len(pids)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &res[w]
+			r.err = s.p.st.View(ctx, func(tx store.Tx) error {
+				c, err := checkerFor(tx, drugs)
+				if err != nil {
+					return err
+				}
+				for _, id := range pids[lo:hi] {
+					pe, err := tx.Get(record.KindPatient, id)
+					if err != nil {
+						continue // a medication of a patient the store no longer holds: check reports it
+					}
+					p := pe.(*record.Patient)
+					f, err := loadFactsWith(tx, p, now, byPatient[id])
+					if err != nil {
+						return err
+					}
+					r.patients++
+					r.meds += len(f.current)
+					as, err := c.recheck(f, now)
+					if err != nil {
+						return fmt.Errorf("patient %s: %w", id, err)
+					}
+					if p.Sensitive {
+						for i := range as {
+							as[i].Alert.Message = "(sensitive record: open it with a reason to read the alert)"
+						}
+					}
+					r.alerts = append(r.alerts, as...)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for _, r := range res { // in patient order: the parts are consecutive ranges
+		if r.err != nil {
+			return nil, r.err
+		}
+		sum.Patients += r.patients
+		sum.Medications += r.meds
+		sum.Alerts = append(sum.Alerts, r.alerts...)
 	}
 	ev := s.event("list", record.KindMedication, "", "", 0)
 	ev.Query = fmt.Sprintf("rules recheck (rule version %s): %d patients, %d medicines, %d alerts", sum.RuleVersion, sum.Patients, sum.Medications, len(sum.Alerts))
