@@ -146,3 +146,17 @@ func TestMedIssueCLIPrintsWhatItIssued(t *testing.T) {
 		t.Fatalf("json: exit %d %q %q", r.code, r.out, r.err)
 	}
 }
+
+// TestRecordingAnAllergyWarnsAboutCurrentMedicines: the bug report's
+// "recording the allergy warns about nothing": recording a penicillin
+// allergy for a patient on amoxicillin says so on stderr.
+func TestRecordingAnAllergyWarnsAboutCurrentMedicines(t *testing.T) {
+	e := medEnv(t)
+	e.ok("--as", "dr.patel", "allergy", "add", "9434765919", "--nkda")
+	e.ok("--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin, "--dose", "1 tds",
+		"--quantity", "21", "--repeat", "--issues", "2")
+	r := e.run("", "--as", "dr.patel", "allergy", "add", "9434765919", "--code", "91936005", "--reaction", "anaphylaxis")
+	if r.code != 0 || !strings.Contains(r.err, "alert: Amoxicillin 500mg capsules") || !strings.Contains(r.err, "next issue") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+}
