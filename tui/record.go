@@ -553,8 +553,10 @@ func (p *recordPage) sectionLines(w, h int) []string {
 				out = append(out, st.Warn.Render("Re-authorise "+clinical.CodeText(cf.med.Code)+"?"))
 				out = append(out, cf.issues.View(w, st)...)
 			}
-			for _, a := range cf.alerts {
-				out = append(out, st.Alert.Render(a.Severity+": "+a.Message))
+			for _, a := range cf.alerts { // wrapped, never cut: the prescriber reads all of it
+				for _, l := range wrap(a.Severity+": "+a.Message, max(20, w-2)) {
+					out = append(out, st.Alert.Render(l))
+				}
 			}
 			if len(cf.alerts) > 0 {
 				out = append(out, cf.reason.View(w, st)...)
