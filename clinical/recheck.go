@@ -217,30 +217,36 @@ func loadFactsWith(tx store.Tx, p *record.Patient, now time.Time, current []*rec
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range es {
-			switch x := e.(type) {
-			case *record.Allergy:
-				if x.Status == "active" {
-					f.allergies = append(f.allergies, x)
-				}
-			case *record.Problem:
-				if x.Status == "active" {
-					f.problems = append(f.problems, x)
-				}
-			case *record.Observation:
-				if x.Status != record.StatusEnteredInError {
-					f.obs = append(f.obs, x)
-				}
+		f.add(es)
+	}
+	return f, nil
+}
+
+// add keeps what the checks read of a list: active allergies and problems,
+// observations not entered in error.
+func (f *facts) add(es []record.Entity) {
+	for _, e := range es {
+		switch x := e.(type) {
+		case *record.Allergy:
+			if x.Status == "active" {
+				f.allergies = append(f.allergies, x)
+			}
+		case *record.Problem:
+			if x.Status == "active" {
+				f.problems = append(f.problems, x)
+			}
+		case *record.Observation:
+			if x.Status != record.StatusEnteredInError {
+				f.obs = append(f.obs, x)
 			}
 		}
 	}
-	return f, nil
 }
 
 // medicineBanner is the banner line of each unanswered alert on a current
 // medicine: what recording an allergy, a problem or a result did to what the
 // patient already takes. A re-check that cannot run says so.
-func (s *Service) medicineBanner(tx store.Tx, p *record.Patient, now time.Time) []Alert {
+func (s *Service) medicineBanner(tx store.Tx, p *record.Patient, now time.Time, list func(record.Kind) []record.Entity) []Alert {
 	drugs, err := s.p.drugs()
 	if err != nil {
 		return nil // no dictionary open (demographics-only faces): prescribing says so when tried
@@ -249,7 +255,19 @@ func (s *Service) medicineBanner(tx store.Tx, p *record.Patient, now time.Time) 
 	if err != nil {
 		return []Alert{{"medicine", "current medicines not re-checked: " + err.Error()}}
 	}
-	as, err := medicineAlerts(tx, c, p, now)
+	f := &facts{patient: p, today: now.In(ukZone)}
+	for _, e := range list(record.KindMedication) {
+		if m := e.(*record.Medication); currentOn(m, now) {
+			f.current = append(f.current, m)
+		}
+	}
+	if len(f.current) == 0 {
+		return nil
+	}
+	for _, k := range []record.Kind{record.KindAllergy, record.KindProblem, record.KindObservation} {
+		f.add(list(k))
+	}
+	as, err := c.recheck(f, now)
 	if err != nil {
 		return []Alert{{"medicine", "current medicines not re-checked: " + err.Error()}}
 	}
