@@ -88,7 +88,7 @@ func (s *Service) MedicineAlerts(ctx context.Context, ref string, ro ReadOptions
 		return nil, err
 	}
 	out := []MedicineAlert{}
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		c, err := checkerFor(tx, drugs)
 		if err != nil {
 			return err
@@ -124,7 +124,7 @@ func (s *Service) RecheckPractice(ctx context.Context) (*RecheckSummary, error) 
 	sum := &RecheckSummary{Alerts: []MedicineAlert{}}
 	byPatient := map[string][]*record.Medication{}
 	var pids []string
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		c, err := checkerFor(tx, drugs)
 		if err != nil {
 			return err
@@ -150,6 +150,9 @@ func (s *Service) RecheckPractice(ctx context.Context) (*RecheckSummary, error) 
 	// The patients are checked in one read transaction per core, each with
 	// its own checker (a checker's caches are not shared between goroutines).
 	parts := min(runtime.GOMAXPROCS(0), max(1, len(pids)/1000))
+	if s.unit != nil {
+		parts = 1 // inside a unit of work every read shares its one transaction
+	}
 	type part struct {
 		patients, meds int
 		alerts         []MedicineAlert
@@ -163,7 +166,7 @@ func (s *Service) RecheckPractice(ctx context.Context) (*RecheckSummary, error) 
 		go func() {
 			defer wg.Done()
 			r := &res[w]
-			r.err = s.p.st.View(ctx, func(tx store.Tx) error {
+			r.err = s.store().View(ctx, func(tx store.Tx) error {
 				c, err := checkerFor(tx, drugs)
 				if err != nil {
 					return err

@@ -232,5 +232,5 @@ func NewAnswers(before, sent []record.AlertAnswer) (Answers, error) {
 			fresh = append(fresh, a)
 		}
 	}
-	return answersOf(fresh)
+	return AnswersOf(fresh)
 }
