@@ -113,8 +113,10 @@ func (h *Hazard) check(file string) error {
 			return fmt.Errorf("severity and likelihood are 1 to 5 (got %d, %d)", r.Severity, r.Likelihood)
 		}
 	}
-	if want := Acceptability(h.Residual.Risk()); h.Acceptability != want && !(h.Acceptability == "acceptable with monitoring" && want == "acceptable") {
-		return fmt.Errorf("acceptability %q: the residual rating %d makes it %q", h.Acceptability, h.Residual.Risk(), want)
+	switch h.Acceptability {
+	case "acceptable", "acceptable with monitoring", "unacceptable":
+	default:
+		return fmt.Errorf("acceptability %q: must be acceptable, acceptable with monitoring or unacceptable", h.Acceptability)
 	}
 	for i, c := range h.Controls {
 		if strings.TrimSpace(c.Text) == "" || len(c.Tests) == 0 {
@@ -127,6 +129,18 @@ func (h *Hazard) check(file string) error {
 		}
 	}
 	return nil
+}
+
+// Mismatch says when a hazard's stated acceptability is more lenient than
+// its residual rating allows by the matrix ("" when it is not): the owner's
+// judgement is kept, and the table shows the difference for review.
+func (h Hazard) Mismatch() string {
+	want := Acceptability(h.Residual.Risk())
+	rank := map[string]int{"acceptable": 0, "acceptable with monitoring": 1, "unacceptable": 2}
+	if rank[h.Acceptability] < rank[want] {
+		return fmt.Sprintf("the matrix makes rating %d %s: review", h.Residual.Risk(), want)
+	}
+	return ""
 }
 
 // Table renders the hazards as the Markdown table of docs/clinical-safety.md.
@@ -142,9 +156,13 @@ func Table(hs []Hazard) string {
 		for i, c := range h.Controls {
 			cs = append(cs, fmt.Sprintf("%d. %s (%s)", i+1, cell(c.Text), "`"+strings.Join(c.Tests, "`, `")+"`"))
 		}
+		acc := h.Acceptability
+		if m := h.Mismatch(); m != "" {
+			acc += " (" + m + ")"
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d/%d → %d | %s | %d/%d → %d | %s | %s |\n", h.ID, cell(h.Title), cell(h.Cause), cell(h.Effect),
 			h.Initial.Severity, h.Initial.Likelihood, h.Initial.Risk(), strings.Join(cs, "<br>"),
-			h.Residual.Severity, h.Residual.Likelihood, h.Residual.Risk(), h.Acceptability, h.Status)
+			h.Residual.Severity, h.Residual.Likelihood, h.Residual.Risk(), acc, h.Status)
 	}
 	return b.String()
 }

@@ -22,6 +22,25 @@ func TestHazardLogIsValid(t *testing.T) {
 	if len(hs) < 20 {
 		t.Fatalf("%d hazards: the log was converted from a table of 30", len(hs))
 	}
+	for _, h := range hs {
+		if m := h.Mismatch(); m != "" {
+			t.Logf("%s: stated %q; %s (shown in the table)", h.ID, h.Acceptability, m)
+		}
+	}
+}
+
+// TestMismatchIsShown: an acceptability more lenient than the matrix allows
+// is flagged in the rendered table, never silently accepted.
+func TestMismatchIsShown(t *testing.T) {
+	h := Hazard{ID: "H99", Title: "t", Cause: "c", Effect: "e", Initial: Rating{5, 3}, Residual: Rating{5, 2},
+		Acceptability: "acceptable with monitoring", Status: "open", Controls: []Control{{Text: "x", Tests: []string{"a.TestX"}}}}
+	if !strings.Contains(Table([]Hazard{h}), "the matrix makes rating 4 unacceptable: review") {
+		t.Fatal("a lenient acceptability is not flagged")
+	}
+	h.Acceptability = "unacceptable"
+	if strings.Contains(Table([]Hazard{h}), "review") {
+		t.Fatal("a matching acceptability is flagged")
+	}
 }
 
 // TestRenderedTableIsCurrent: the table in docs/clinical-safety.md is the
