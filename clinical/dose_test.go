@@ -90,3 +90,26 @@ func TestDoseUnparseable(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseDose: any dose text parses or is refused, never panics, and a
+// dose that parses words and counts without panicking; a range never runs
+// backwards.
+func FuzzParseDose(f *testing.F) {
+	for _, s := range []string{"1 od", "1-2 up to 4 times a day", "4 tablets on Monday", "500mg-1g qds prn max 4g in 24 hours",
+		"2 stat then 1 qds", "every 4-6 hours", "x3", "1 tds x 5 days", "Take one or two tablets every four to six hours"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := clinical.ParseDose(s)
+		_ = clinical.DoseInWords(s, "tablet")
+		if err != nil {
+			return
+		}
+		if d.AmountMax < d.Amount {
+			t.Fatalf("%q: range %v-%v runs backwards", s, d.Amount, d.AmountMax)
+		}
+		_ = d.Words("ml")
+		d.PerDayMax()
+		d.PerWeekMax()
+	})
+}
