@@ -36,7 +36,7 @@ func rxProduct(drugs Drugs, code string) (terminology.Product, error) {
 // alertsFor runs every prescribing check for product prod and patient p on
 // what tx holds, with the practice's rule set: Prescribe's and the API's one
 // way to compute alerts. except is a medication the new one replaces.
-func alertsFor(tx store.Tx, drugs Drugs, p *record.Patient, prod terminology.Product, except string, now time.Time) ([]SafetyAlert, error) {
+func alertsFor(tx store.Tx, drugs Drugs, p *record.Patient, prod terminology.Product, m *record.Medication, except string, now time.Time) ([]SafetyAlert, error) {
 	pr, err := tx.Practice()
 	if err != nil {
 		return nil, err
@@ -50,13 +50,18 @@ func alertsFor(tx store.Tx, drugs Drugs, p *record.Patient, prod terminology.Pro
 		return nil, err
 	}
 	c := newChecker(drugs, rs)
-	return c.check(f, c.drug(prod), except)
+	d := c.drug(prod)
+	out, err := c.check(f, d, except)
+	if err != nil {
+		return nil, err
+	}
+	return c.stepChecks(out, f, d, prod, m) // doses, supply and the facts in each id (steps.go)
 }
 
 // prescribedNow is a medication that, written by a client's transaction, is
 // a prescription to check: current (an active authorisation, or an acute
 // not stopped) and, for an acute issued once, within its course from its
-// last issue or else its authorisation date (28 days when no duration is
+// last issue or else its authorisation date (CourseDays when no duration is
 // given). A stopped, cancelled or completed-long-ago one is history.
 func prescribedNow(m *record.Medication, now time.Time) bool {
 	if !currentMed(m) {
@@ -65,10 +70,7 @@ func prescribedNow(m *record.Medication, now time.Time) bool {
 	if m.Status == "active" {
 		return true
 	}
-	days := m.DurationDays
-	if days == 0 {
-		days = 28
-	}
+	days := CourseDays(m)
 	var from time.Time
 	switch {
 	case len(m.Issues) > 0:
@@ -171,11 +173,12 @@ func (im *importer) rxWrite(tx store.WTx, u *funit, t *ftarget, reason string) e
 		return invalid(err)
 	}
 	now := im.s.p.now().UTC().Truncate(time.Millisecond)
-	alerts, err := alertsFor(tx, drugs, p, prod, m.Replaces, now)
+	alerts, err := alertsFor(tx, drugs, p, prod, m, m.Replaces, now)
 	if err != nil {
 		return err
 	}
-	open, recorded, err := answer(alerts, ans, im.s.user.Name, now)
+	alerts, _ = SplitNotes(alerts)
+	open, recorded, err := answerStep(alerts, ans, im.s.user.Name, now)
 	if err != nil {
 		return invalid(err)
 	}

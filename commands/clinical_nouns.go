@@ -324,6 +324,7 @@ refused (exit 5). Codes are checked against the terminology.`,
 			if err != nil {
 				return err
 			}
+			warnMedicineAlerts(cmd, f, s, p.PatientID)
 			return printOneRow(f, p, problemColumns(colIO(f)))
 		}),
 	}
@@ -442,6 +443,7 @@ decimals with a point: 82,5 is refused, never read as 82.`,
 			if err != nil {
 				return confirmHint(flagNames(cmd, err))
 			}
+			warnMedicineAlerts(cmd, f, s, o.PatientID)
 			return printOneRow(f, o, obsColumns(colIO(f)))
 		}),
 	}
@@ -511,6 +513,7 @@ an allergy is active); recording an allergy retires an active NKDA.`,
 			if err != nil {
 				return err
 			}
+			warnMedicineAlerts(cmd, f, s, a.PatientID)
 			return printOneRow(f, a, allergyColumns(colIO(f)))
 		}),
 	}
@@ -622,4 +625,20 @@ func newImmCmd(f *Factory) *cobra.Command {
 	addReason(list, &lo.Reason)
 	cmd.AddCommand(add, list, newEntryImportCmd(f, record.KindImmunisation, "imm"))
 	return cmd
+}
+
+// warnMedicineAlerts says on stderr which current medicines what was just
+// recorded (an allergy, a problem, a result) makes unsafe: each alert is on
+// the record's banner and is raised again at the medicine's next issue. A
+// re-check that cannot run (no dm+d dictionary) says nothing here: the
+// banner and the next issue say it.
+func warnMedicineAlerts(cmd *cobra.Command, f *Factory, s *clinical.Service, pid string) {
+	as, err := s.MedicineAlerts(cmd.Context(), pid, clinical.ReadOptions{})
+	if err != nil {
+		return
+	}
+	for _, a := range as {
+		fmt.Fprintf(f.IO.ErrOut, "alert: %s (%s): %s [%s %s] — on the record, and raised again at its next issue\n",
+			a.Drug, a.MedicationID, a.Alert.Message, a.Alert.Severity, a.Alert.ID)
+	}
 }

@@ -240,6 +240,13 @@ func errorf(status int, code, format string, args ...any) error {
 
 // writeError maps the services' typed errors to HTTP statuses.
 func writeError(w http.ResponseWriter, err error) {
+	var ae *clinical.AlertsError
+	if errors.As(err, &ae) {
+		// an issue or re-authorisation the safety checks stopped: one issue per
+		// alert, answered in the record-extra extension's alertAnswers
+		writeJSON(w, http.StatusUnprocessableEntity, &fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: alertIssues(ae.Alerts, "", nil)})
+		return
+	}
 	status, code, msg := classify(err)
 	if status == http.StatusServiceUnavailable && code == "transient" {
 		w.Header().Set("Retry-After", "1")
@@ -343,4 +350,18 @@ func ifMatch(r *http.Request) (int, error) {
 
 func reason(r *http.Request) clinical.ReadOptions {
 	return clinical.ReadOptions{Reason: r.Header.Get("X-Access-Reason")}
+}
+
+// alertIssues are the OperationOutcome issues of safety alerts: one per
+// alert, its id and severity coded in details.
+func alertIssues(alerts []clinical.SafetyAlert, prefix string, where []string) []fhir.OutcomeIssue {
+	var out []fhir.OutcomeIssue
+	for _, a := range alerts {
+		out = append(out, fhir.OutcomeIssue{Severity: "error", Code: "business-rule",
+			Details: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: fhir.CSSafetyAlert, Code: a.ID},
+				{System: fhir.CSSafetyAlertSeverity, Code: a.Severity}}, Text: a.Message},
+			Diagnostics: fmt.Sprintf("%ssafety alert %s (%s): %s", prefix, a.ID, a.Severity, a.Message),
+			Expression:  where})
+	}
+	return out
 }

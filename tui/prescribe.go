@@ -400,8 +400,11 @@ func (p *prescribePage) View(w, h int) []string {
 		return out
 	}
 	out = append(out, st.Heading.Render(p.product.Term)+st.Muted.Render("  dm+d "+p.product.Code))
-	for _, f := range p.fields {
+	for i, f := range p.fields {
 		out = append(out, f.View(w, st)...)
+		if i == 0 {
+			out = append(out, doseShownBack(f.Value(), p.unit(), st)...)
+		}
 	}
 	status := st.Muted.Render(p.c.Keys.Key("prescribe", "confirm") + " checks and issues · esc changes the drug")
 	if p.busy {
@@ -411,4 +414,23 @@ func (p *prescribePage) View(w, h int) []string {
 		status = st.Alert.Render(p.err)
 	}
 	return append(out, "", status)
+}
+
+// unit is the product's prescribing unit as the dose wording needs it.
+func (p *prescribePage) unit() string {
+	return clinical.UnitFromName(p.product.Term)
+}
+
+// doseShownBack is the dose as understood, under the dose field, before
+// anything is saved: the words the patient will read, or that it was not
+// understood (it will print as written and its dose will not be checked).
+func doseShownBack(text, unit string, st Styles) []string {
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	d, err := clinical.ParseDose(text)
+	if err != nil {
+		return []string{st.Warn.Render("  not understood (" + err.(*clinical.DoseError).Reason + "): printed as written, dose not checked")}
+	}
+	return []string{st.Muted.Render("  reads: " + d.Words(unit))}
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -142,18 +143,25 @@ func newRecordPage(c *Common, id string) *recordPage {
 	return &recordPage{c: c, id: id, section: "summary", ask: Field{Label: "Reason for opening this sensitive record"}}
 }
 
-// medConfirm asks before a medication write: issue or re-authorise.
+// medConfirm asks before a medication write: issue or re-authorise. While
+// the write runs, confirming again does nothing (a second ctrl+s must not
+// issue twice); alerts the write raised stay on screen and need a typed
+// reason before the next confirm answers them.
 type medConfirm struct {
-	kind   string // issue | reauthorise
-	med    *record.Medication
-	issues Field
-	rev    uint64
+	kind    string // issue | reauthorise
+	med     *record.Medication
+	issues  Field
+	rev     uint64
+	running bool
+	alerts  []clinical.SafetyAlert // raised by the last try: answered by the reason
+	reason  Field
 }
 
 type medDoneMsg struct {
-	rev uint64
-	say string
-	err error
+	rev    uint64
+	say    string
+	err    error
+	alerts []clinical.SafetyAlert
 }
 
 func (p *recordPage) Context() string { return "record" }
@@ -161,7 +169,7 @@ func (p *recordPage) TextFocus() bool {
 	if f := p.form; f != nil {
 		return f.focus < len(f.fields) && f.fields[f.focus].kind != choiceField
 	}
-	return p.asking || p.confirm != nil && p.confirm.kind == "reauthorise"
+	return p.asking || p.confirm != nil && (p.confirm.kind == "reauthorise" || len(p.confirm.alerts) > 0)
 }
 
 // medOrder is the medication section's order: repeats, then acutes.
@@ -196,21 +204,48 @@ func (p *recordPage) medAction(name string) tea.Cmd {
 
 func (p *recordPage) runConfirm() tea.Cmd {
 	cf := p.confirm
-	cf.rev = nextRev()
-	rev, c, id, pid := cf.rev, p.c, cf.med.ID, p.id
+	if cf.running {
+		return nil // the write is under way: one confirm, one write
+	}
+	var ans clinical.Answers
+	if len(cf.alerts) > 0 {
+		why := strings.TrimSpace(cf.reason.Value())
+		if why == "" {
+			return notice("type the reason for going ahead, then confirm", true)
+		}
+		ans.Override = map[string]string{}
+		for _, a := range cf.alerts {
+			ans.Override[a.ID] = why
+		}
+	}
+	rev, c, id, pid := nextRev(), p.c, cf.med.ID, p.id
 	name := clinical.CodeText(cf.med.Code)
 	if cf.kind == "issue" {
+		cf.rev, cf.running = rev, true
 		return func() tea.Msg {
-			_, err := c.Svc.Issue(c.Ctx, pid, []string{id}, false)
-			return medDoneMsg{rev: rev, say: "Issued " + name, err: err}
+			res, err := c.Svc.IssueWith(c.Ctx, clinical.IssueInput{PatientRef: pid, IDs: []string{id}, Answers: ans})
+			if ae, ok := err.(*clinical.AlertsError); ok {
+				return medDoneMsg{rev: rev, alerts: ae.Alerts}
+			}
+			if err != nil {
+				return medDoneMsg{rev: rev, err: err}
+			}
+			m := res.Issued[0]
+			say := fmt.Sprintf("Issued %s: %s %s, issue %d of %d", name, strconv.FormatFloat(m.Issues[len(m.Issues)-1].Quantity, 'f', -1, 64),
+				m.Unit, len(m.Issues), max(m.IssuesAuthorised, 1))
+			return medDoneMsg{rev: rev, say: say}
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(cf.issues.Value()))
 	if err != nil || n < 1 {
 		return notice("issues: a whole number from 1", true)
 	}
+	cf.rev, cf.running = rev, true
 	return func() tea.Msg {
-		_, err := c.Svc.Reauthorise(c.Ctx, pid, id, n, "", 0)
+		_, err := c.Svc.ReauthoriseWith(c.Ctx, clinical.ReauthInput{PatientRef: pid, ID: id, Issues: n, Answers: ans})
+		if ae, ok := err.(*clinical.AlertsError); ok {
+			return medDoneMsg{rev: rev, alerts: ae.Alerts}
+		}
 		return medDoneMsg{rev: rev, say: "Re-authorised " + name + " for " + strconv.Itoa(n) + " issues", err: err}
 	}
 }
@@ -307,6 +342,14 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		if p.confirm == nil || msg.rev != p.confirm.rev {
 			return nil
 		}
+		p.confirm.running = false
+		if len(msg.alerts) > 0 { // stays open: each alert needs a typed reason
+			p.confirm.alerts = msg.alerts
+			p.confirm.reason = Field{Label: "Reason for going ahead"}
+			p.confirm.issues.Blur()
+			p.confirm.reason.Focus()
+			return notice(fmt.Sprintf("%d alert(s): type a reason and confirm, or esc", len(msg.alerts)), true)
+		}
 		p.confirm = nil
 		if msg.err != nil {
 			return notice(msg.err.Error(), true)
@@ -318,7 +361,11 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 				return p.runConfirm()
 			}
 			if msg.Key.Code != 0 {
-				p.confirm.issues.Update(msg.Key)
+				if len(p.confirm.alerts) > 0 {
+					p.confirm.reason.Update(msg.Key)
+				} else {
+					p.confirm.issues.Update(msg.Key)
+				}
 			}
 			return nil
 		}
@@ -393,7 +440,11 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			p.ask.Update(msg)
 		}
 		if p.confirm != nil {
-			p.confirm.issues.Update(msg)
+			if len(p.confirm.alerts) > 0 {
+				p.confirm.reason.Update(msg)
+			} else {
+				p.confirm.issues.Update(msg)
+			}
 		}
 	}
 	return nil
@@ -517,12 +568,25 @@ func (p *recordPage) sectionLines(w, h int) []string {
 		if cf := p.confirm; cf != nil {
 			out = append(out, "")
 			if cf.kind == "issue" {
-				out = append(out, st.Warn.Render("Issue "+clinical.CodeText(cf.med.Code)+" ("+cf.med.Dose+")?"))
+				out = append(out, st.Warn.Render("Issue "+clinical.CodeText(cf.med.Code)+": "+clinical.DoseInWords(cf.med.Dose, cf.med.Unit)+
+					", "+strconv.FormatFloat(cf.med.Quantity, 'f', -1, 64)+" "+cf.med.Unit+"?"))
 			} else {
 				out = append(out, st.Warn.Render("Re-authorise "+clinical.CodeText(cf.med.Code)+"?"))
 				out = append(out, cf.issues.View(w, st)...)
 			}
-			out = append(out, st.Key.Render(p.c.Keys.Key("global", "save"))+" confirm  "+st.Key.Render("esc")+" cancel")
+			for _, a := range cf.alerts { // wrapped, never cut: the prescriber reads all of it
+				for _, l := range wrap(a.Severity+": "+a.Message, max(20, w-2)) {
+					out = append(out, st.Alert.Render(l))
+				}
+			}
+			if len(cf.alerts) > 0 {
+				out = append(out, cf.reason.View(w, st)...)
+			}
+			if cf.running {
+				out = append(out, st.Muted.Render("working…"))
+			} else {
+				out = append(out, st.Key.Render(p.c.Keys.Key("global", "save"))+" confirm  "+st.Key.Render("esc")+" cancel")
+			}
 		} else {
 			out = append(out, st.Muted.Render(p.c.Keys.Key("record", "down")+"/"+p.c.Keys.Key("record", "up")+" select  "+
 				p.c.Keys.Key("record", "issue")+" issue  "+p.c.Keys.Key("record", "reauthorise")+" re-authorise"))

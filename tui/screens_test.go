@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"github.com/opengpsoc/gpsoc/terminology"
 	"strings"
 	"testing"
 	"time"
@@ -230,19 +231,56 @@ func TestPassphraseLock(t *testing.T) {
 	d.contains("Find:")
 }
 
-// Issue and re-authorise a repeat from the medication section; ctrl+s confirms, enter does not.
+// Issue and re-authorise a repeat from the medication section; ctrl+s
+// confirms, enter does not; the checks run at each step, so an issue the
+// same day needs a typed reason, and ctrl+s twice issues once, saying so.
 func TestIssueAndReauthoriseRepeat(t *testing.T) {
 	dir, svc := practice(t, 50)
+	tmn, err := terminology.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tmn.Close()
+	svc.Practice().SetDrugs(tmn)
 	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
 	d.init()
 	d.typeText("kingsland")
 	d.keys("enter", "m", "I")
-	d.contains("Issue Sitagliptin 100mg tablets")
+	d.contains("Issue Sitagliptin 100mg tablets: Take ONE tablet")
 	d.keys("enter")
 	d.contains("Issue Sitagliptin 100mg tablets") // enter does not confirm
+	// last issued 09-Nov for 28 days: early, so the checks stop it until a reason is typed
+	d.keys("ctrl+s", "ctrl+s") // a second ctrl+s never answers the alerts
+	d.contains("Early issue")
+	d.contains("type the reason")
+	d.typeText("going abroad for a month")
 	d.keys("ctrl+s")
-	d.contains("Issued Sitagliptin 100mg tablets")
+	d.contains("Issued Sitagliptin 100mg tablets: 28 tablet, issue")
 	d.contains("24-Nov-2026")
+	d.keys("ctrl+s") // a second ctrl+s: the confirmation is closed, nothing more is issued
+	issues := func() int {
+		rows, _, err := svc.IssueHistory(context.Background(), "9997456920", clinical.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range rows {
+			if strings.HasPrefix(r.Drug, "Sitagliptin") && r.At.In(time.UTC).Format("2006-01-02") == fixedNow.UTC().Format("2006-01-02") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := issues(); n != 1 {
+		t.Fatalf("ctrl+s twice issued %d times today", n)
+	}
+	// a second issue today is a duplicate: refused until a reason is typed
+	d.keys("I", "ctrl+s")
+	d.contains("Duplicate issue")
+	d.keys("esc")
+	if n := issues(); n != 1 {
+		t.Fatalf("a duplicate issue went through without a reason: %d today", n)
+	}
 	d.keys("R", "backspace")
 	d.typeText("3")
 	d.keys("ctrl+s")

@@ -255,6 +255,16 @@ func clinicalBench() {
 	goBench("./clinical", "BenchmarkOpenReadClose$", "300x", env, []metric{
 		{"ns/op", fmt.Sprintf("open file + read tx + close, %d patients (ns)", n), "", nil, ""},
 	})
+	// Prescribing at every step (issue 17): the re-check a practice runs after
+	// changing its rules, and one issue of a repeat with every check, at 100,000 patients.
+	rx := []string{"GPSOC_BENCH_PATIENTS=100000"}
+	goBench("./clinical", "BenchmarkRecheckPractice$", "3x", rx, []metric{
+		{"s-median", "gpsoc rules recheck: every current medicine, 100,000-patient practice (s, median)", "≤ 10 s", atMost(10), ""},
+		{"cpu-s-median", "gpsoc rules recheck, CPU seconds of the process (all cores; not load-dependent)", "", nil, ""},
+	})
+	goBench("./clinical", "BenchmarkIssueWithChecks$", "300x", rx, []metric{
+		{"ms-median", "one issue of a repeat with every check, 100,000-patient practice (ms, median)", "≤ 5 ms", atMost(5), ""},
+	})
 	goBench("./clinical", "BenchmarkImportPatients$", "5x", nil, []metric{
 		{"patients/s", "import 100,000 patients from NDJSON, audit each (median of 5 runs)", "≥ 50,000/s", atLeast(50000), ""},
 		{"mean-patients/s", "import 100,000 patients, all 5 runs together", "", nil, ""},
