@@ -113,6 +113,9 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 			return nil, usagef("%s holds the practice %s (%s), which is not a demo: gpsoc demo never writes there; pass another --data-dir", dir, pr.Name, pr.ODS)
 		}
 		if !reset {
+			if err := bindDemo(ctx, f, st); err != nil {
+				return nil, err
+			}
 			return demoSummary(ctx, f, st, pr, me, false)
 		}
 		f.Close()
@@ -152,7 +155,8 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 	}
 	defer bst.Close()
 	p := clinical.New(clinical.Options{Store: bst, Terms: f.terms(), Now: f.Now, Source: "demo"})
-	if _, err := p.Init(ctx, fixtures.PracticeName, fixtures.PracticeODS, "admin", true); err != nil {
+	login := f.OSLogin()
+	if _, err := p.Init(ctx, fixtures.PracticeName, fixtures.PracticeODS, "admin", login, true); err != nil {
 		return nil, err
 	}
 	admin, err := p.As(ctx, "admin")
@@ -173,6 +177,9 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 		if _, err := admin.AddUser(ctx, record.User{Name: me, Role: record.RoleGP, RegNumber: "7099999", Prescriber: true}); err != nil {
 			return nil, fmt.Errorf("demo user %s: %w", me, err)
 		}
+	}
+	if err := bindDemoUsers(ctx, admin, login); err != nil {
+		return nil, err
 	}
 	importable := map[record.Kind]bool{record.KindPatient: true}
 	for _, k := range clinical.ImportKinds {
@@ -287,4 +294,36 @@ give byte-identical output. Every patient is synthetic (NHS numbers in the
 	gen.Flags().StringVar(&today, "today", "", "reference date YYYY-MM-DD (default today)")
 	cmd.AddCommand(gen)
 	return cmd
+}
+
+// bindDemoUsers binds the OS login to every demo user, so the demo (and
+// make demo, and CI) acts as any of them without a passphrase. Only ever
+// in a demo practice, whose patients are all synthetic.
+func bindDemoUsers(ctx context.Context, admin *clinical.Service, login string) error {
+	if login == "" {
+		return nil
+	}
+	us, err := admin.Users(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		if u.Role == record.RoleInterface || clinical.Bound(u, login) {
+			continue
+		}
+		if _, err := admin.BindLogin(ctx, u.Name, login, true); err != nil {
+			return fmt.Errorf("bind %s to demo user %s: %w", login, u.Name, err)
+		}
+	}
+	return nil
+}
+
+// bindDemo binds the OS login in a demo made before bindings (or by another login).
+func bindDemo(ctx context.Context, f *Factory, st store.Store) error {
+	p := clinical.New(clinical.Options{Store: st, Now: f.Now, Source: "demo"})
+	admin, err := p.As(ctx, "admin")
+	if err != nil {
+		return err
+	}
+	return bindDemoUsers(ctx, admin, f.OSLogin())
 }

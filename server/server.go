@@ -48,12 +48,6 @@ type Server struct {
 	fctxAt   time.Time
 }
 
-type session struct {
-	svc *clinical.Service
-	at  time.Time
-}
-
-const cacheTTL = time.Second
 
 // New makes a Server.
 func New(o Options) *Server {
@@ -77,6 +71,8 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, svc *clinical.Serv
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metadata", s.metadata)
 	s.mux.Handle("POST /introspect", s.auth(s.introspect))
+	s.mux.Handle("POST /revoke", s.auth(s.revoke))
+	s.mux.Handle("POST /$passphrase", s.auth(s.passphrase))
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
 	s.mux.Handle("GET /AuditEvent", s.auth(s.auditSearch))
@@ -116,8 +112,8 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 		hash := clinical.TokenHash(tok)
 		svc, err := s.session(ctx, hash)
 		if err != nil {
-			if record.IsNotFound(err) {
-				s.auditUnauthenticated(ctx, r, "unknown bearer token")
+			if record.IsNotFound(err) || isCredential(err) {
+				s.auditUnauthenticated(ctx, r, tokenRefusal(err))
 				w.Header().Set("WWW-Authenticate", `Bearer realm="gpsoc", error="invalid_token"`)
 				writeOutcome(w, http.StatusUnauthorized, "login", "the bearer token is not valid")
 				return
@@ -133,39 +129,6 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 			s.auditFailed(ctx, r, svc, err)
 		}
 	})
-}
-
-// session is the services acting as the holder of a token (by its hash).
-func (s *Server) session(ctx context.Context, hash string) (*clinical.Service, error) {
-	now := time.Now()
-	s.mu.Lock()
-	se, ok := s.sessions[hash]
-	s.mu.Unlock()
-	if ok && now.Sub(se.at) < cacheTTL {
-		return se.svc, nil
-	}
-	var name string
-	err := s.p.Store().View(ctx, func(tx store.Tx) error {
-		u, err := tx.UserByTokenHash(hash)
-		if err == nil {
-			name = u.Name
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	svc, err := s.p.As(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	if len(s.sessions) > 10000 {
-		clear(s.sessions)
-	}
-	s.sessions[hash] = session{svc: svc, at: now}
-	s.mu.Unlock()
-	return svc, nil
 }
 
 func bearer(r *http.Request) (string, bool) {

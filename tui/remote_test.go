@@ -29,7 +29,7 @@ func overRemote(t testing.TB, p *clinical.Practice) (string, *clinical.Service) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := admin.NewToken(ctx, "dr.patel")
+	tok, _, err := admin.NewToken(ctx, "dr.patel", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
