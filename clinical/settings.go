@@ -180,4 +180,3 @@ func (s *Service) Users(ctx context.Context) ([]record.User, error) {
 	}
 	return out, err
 }
-

@@ -48,7 +48,6 @@ type Server struct {
 	fctxAt   time.Time
 }
 
-
 // New makes a Server.
 func New(o Options) *Server {
 	if o.MaxBody <= 0 {
