@@ -294,6 +294,9 @@ func (s *Service) SetAppointmentStatus(ctx context.Context, id, status string, i
 	e, err := s.changeEntry(ctx, []record.Kind{record.KindAppointment}, id, ifVersion, writeActionFor, "update",
 		func(_ store.Tx, e record.Entity) error {
 			a := e.(*record.Appointment)
+			if err := apptWhen(a, status, s.p.now()); err != nil {
+				return err
+			}
 			for _, f := range from {
 				if a.Status == f {
 					a.Status = status

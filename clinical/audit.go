@@ -24,6 +24,16 @@ func (s *Service) AuditEvents(ctx context.Context, f AuditFilter) ([]*record.Aud
 	}
 	var out []*record.AuditEvent
 	err := s.p.st.View(ctx, func(tx store.Tx) error {
+		if f.PatientID != "" {
+			// The patient is named as everywhere else: an NHS number (with or
+			// without spaces) or an id; one that names nobody is an error, not
+			// an empty trail.
+			p, err := resolvePatient(tx, f.PatientID)
+			if err != nil {
+				return err
+			}
+			f.PatientID = p.ID
+		}
 		after := f.After
 		if f.Limit > 0 && f.PatientID == "" && f.User == "" {
 			// The last N of the whole trail: start N before its head, not at its beginning.

@@ -199,6 +199,13 @@ func staleConflict(e record.Entity, asked int) error {
 // --if-version honoured, validated, one audit event, one transaction.
 func (s *Service) changeEntry(ctx context.Context, kinds []record.Kind, id string, ifVersion int,
 	action func(record.Kind) Action, verb string, mutate func(tx store.Tx, e record.Entity) error) (record.Entity, error) {
+	return s.changeEntryWhy(ctx, kinds, id, ifVersion, action, verb, "", mutate)
+}
+
+// changeEntryWhy is changeEntry with the reason the change was made, kept in
+// its audit event.
+func (s *Service) changeEntryWhy(ctx context.Context, kinds []record.Kind, id string, ifVersion int,
+	action func(record.Kind) Action, verb, reason string, mutate func(tx store.Tx, e record.Entity) error) (record.Entity, error) {
 	var cur record.Entity
 	if err := s.p.st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -231,7 +238,9 @@ func (s *Service) changeEntry(ctx context.Context, kinds []record.Kind, id strin
 		}
 		m := e.Head()
 		out = e
-		return tx.Append(s.event(verb, e.Kind(), m.ID, m.PatientID, m.Version))
+		ev := s.event(verb, e.Kind(), m.ID, m.PatientID, m.Version)
+		ev.Reason = reason
+		return tx.Append(ev)
 	})
 	if err != nil {
 		return nil, err

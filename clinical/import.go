@@ -126,7 +126,32 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 			var val any = v
 			switch types[name] {
 			case reflect.Slice:
-				val = strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == '|' || (name == "given" && r == ' ') })
+				if t := strings.TrimSpace(v); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+					if !json.Valid([]byte(t)) {
+						return line, nil, record.Invalid(name, v, "not valid JSON")
+					}
+					val = json.RawMessage(t) // a list of objects, as CSVRow writes it
+					break
+				}
+				sep := func(r rune) bool { return r == ';' || r == '|' || (name == "given" && r == ' ') }
+				if strings.ContainsRune(v, ';') { // a ';' list keeps the spaces inside its items
+					sep = func(r rune) bool { return r == ';' }
+				}
+				var items []string
+				for _, it := range strings.FieldsFunc(v, sep) {
+					if it = strings.TrimSpace(it); it != "" {
+						items = append(items, it)
+					}
+				}
+				val = items
+			case reflect.String:
+				if isDateColumn(name) {
+					d, err := csvDate(name, v)
+					if err != nil {
+						return line, nil, err
+					}
+					val = d
+				}
 			case reflect.Bool:
 				b, err := strconv.ParseBool(v)
 				if err != nil {

@@ -149,7 +149,7 @@ func newAuditCmd(f *Factory) *cobra.Command {
 	var patient, user string
 	var limit int
 	list := &cobra.Command{
-		Use:   "list [--patient ID] [--user NAME] [--after SEQ] [--limit N]",
+		Use:   "list [--patient PATIENT] [--user NAME] [--after SEQ] [--limit N]",
 		Short: "List audit events",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -175,7 +175,7 @@ func newAuditCmd(f *Factory) *cobra.Command {
 		},
 	}
 	list.Flags().Uint64Var(&after, "after", 0, "only events after this sequence number")
-	list.Flags().StringVar(&patient, "patient", "", "only events about this patient id")
+	list.Flags().StringVar(&patient, "patient", "", "only events about this patient (NHS number or id)")
 	list.Flags().StringVar(&user, "user", "", "only events by this user")
 	list.Flags().IntVar(&limit, "limit", 0, "at most the last N events (0: all)")
 	verify := &cobra.Command{

@@ -136,9 +136,9 @@ refused (exit 5) naming the appointment in the way.`,
 
 	cmd.AddCommand(session, slots, book)
 	for _, st := range []struct{ verb, status, short string }{
-		{"arrive", "arrived", "Mark that the patient has arrived"},
-		{"seen", "seen", "Mark the appointment seen"},
-		{"dna", "did-not-attend", "Mark that the patient did not attend"},
+		{"arrive", "arrived", "Mark that the patient has arrived (on the day)"},
+		{"seen", "seen", "Mark the appointment seen (on the day)"},
+		{"dna", "did-not-attend", "Mark that the patient did not attend (once the slot has started)"},
 		{"cancel", "cancelled", "Cancel the appointment"},
 	} {
 		var ifv int
@@ -160,6 +160,30 @@ refused (exit 5) naming the appointment in the way.`,
 		addIfVersion(c, &ifv)
 		cmd.AddCommand(c)
 	}
+	var undoIfv int
+	var undoWhy string
+	undo := &cobra.Command{
+		Use:   "undo ID --reason T [--if-version N]",
+		Short: "Undo the last status change of an appointment, with a reason",
+		Long: `Undo an appointment's last status change (arrived, seen, did-not-attend or
+cancelled made by mistake): a new version with the status it had before; the
+reason is audited. A freed slot that has been booked since is a conflict (exit 5).`,
+		Example: `  gpsoc appt undo 01a2... --reason "marked DNA by mistake: patient was in the waiting room"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			if err := checkIfVersion(undoIfv); err != nil {
+				return err
+			}
+			a, err := s.RevertAppointmentStatus(cmd.Context(), args[0], undoWhy, undoIfv)
+			if err != nil {
+				return err
+			}
+			return printOneRow(f, a, apptColumns(colIO(f)))
+		}),
+	}
+	undo.Flags().StringVar(&undoWhy, "reason", "", "why the status change is undone (required)")
+	addIfVersion(undo, &undoIfv)
+	cmd.AddCommand(undo)
 
 	var af clinical.ApptFilter
 	list := &cobra.Command{
@@ -177,7 +201,7 @@ refused (exit 5) naming the appointment in the way.`,
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, as, apptColumns(colIO(f)))
+			return listWithPatients(cmd.Context(), f, s, as, apptColumns(colIO(f)), func(a *record.Appointment) string { return a.PatientID })
 		}),
 	}
 	list.Flags().StringVar(&af.Date, "date", "", "the day YYYY-MM-DD (default today, unless --patient)")

@@ -475,8 +475,41 @@ an allergy is active); recording an allergy retires an active NKDA.`,
 	}
 	list.Flags().BoolVar(&lo.All, "all", false, "include inactive ones and entries entered in error")
 	addReason(list, &lo.Reason)
-	cmd.AddCommand(add, list, newEntryImportCmd(f, record.KindAllergy, "allergy"))
+	cmd.AddCommand(add, list, newAllergyResolveCmd(f), newEntryImportCmd(f, record.KindAllergy, "allergy"))
 	return cmd
+}
+
+func newAllergyResolveCmd(f *Factory) *cobra.Command {
+	var date, why string
+	var ifv int
+	c := &cobra.Command{
+		Use:   "resolve PATIENT ID --reason TEXT [--date D] [--if-version N]",
+		Short: "De-label an allergy that is no longer believed (with a reason)",
+		Long: `Mark an allergy resolved: it was recorded rightly but is no longer believed
+(a negative challenge test, a side effect mislabelled as an allergy). It stays
+on the record, with who, when and why, and no longer raises prescribing alerts.
+An allergy that was never true of this patient is retracted instead
+("gpsoc entry retract").`,
+		Example: `  gpsoc allergy resolve 9434765919 01a2... --reason "negative oral amoxicillin challenge, allergy clinic"`,
+		Args:    cobra.ExactArgs(2),
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			if err := checkIfVersion(ifv); err != nil {
+				return err
+			}
+			if _, err := parseDay("date", date); err != nil {
+				return err
+			}
+			a, err := s.ResolveAllergy(cmd.Context(), args[0], args[1], why, date, ifv)
+			if err != nil {
+				return err
+			}
+			return printOneRow(f, a, allergyColumns(colIO(f)))
+		}),
+	}
+	c.Flags().StringVar(&why, "reason", "", "why the allergy is no longer believed (required)")
+	c.Flags().StringVar(&date, "date", "", "resolved on YYYY-MM-DD (default today)")
+	addIfVersion(c, &ifv)
+	return c
 }
 
 func newImmCmd(f *Factory) *cobra.Command {

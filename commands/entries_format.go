@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -372,4 +373,35 @@ func colIO(f *Factory) *IOStreams {
 	c := *f.IO
 	c.outTTY = false
 	return &c
+}
+
+// withPatientColumns puts the patient's name and NHS number after the
+// patientId column of a list: scripts keep the id, people read the name.
+func withPatientColumns[T any](cols []Column[T], patientID func(T) string, labels map[string]clinical.PatientLabel) []Column[T] {
+	out := make([]Column[T], 0, len(cols)+2)
+	for _, c := range cols {
+		out = append(out, c)
+		if c.Header == "patientId" {
+			out = append(out,
+				Column[T]{"patient", func(v T) string { return labels[patientID(v)].Name }},
+				Column[T]{"nhsNumber", func(v T) string { return record.FormatNHS(labels[patientID(v)].NHSNumber) }})
+		}
+	}
+	return out
+}
+
+// listWithPatients prints a list of a patient's records with each patient named.
+func listWithPatients[T any](ctx context.Context, f *Factory, s *clinical.Service, items []T, cols []Column[T], patientID func(T) string) error {
+	if f.Output == "json" || f.Output == "ndjson" {
+		return printList(f.IO, f.Output, items, cols) // the records as they are: what import reads
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = patientID(it)
+	}
+	labels, err := s.PatientLabels(ctx, ids)
+	if err != nil {
+		return err
+	}
+	return printList(f.IO, f.Output, items, withPatientColumns(cols, patientID, labels))
 }

@@ -59,6 +59,9 @@ type PatientAddOptions struct {
 	UsualGP     string
 	Temporary   bool
 	Country     string
+	Lines       []string
+	Town        string
+	County      string
 	Sensitive   bool
 	Flags       []string
 }
@@ -74,6 +77,8 @@ typed with or without the 3-3-4 spaces; without one, give the reason
 A second patient with the same NHS number is refused (exit 5); a close
 match on name, date of birth and postcode is a warning.`,
 		Example: `  gpsoc patient add --nhs "943 476 5919" --family Smith --given John --dob 1961-03-12 --sex male --postcode "LS6 2QT"
+  gpsoc patient add --nhs "943 476 5919" --family Smith --given John --dob 1961-03-12 --sex male \
+      --address-line "12 Leeds Road" --address-line "Headingley" --town Leeds --postcode "LS6 2QT"
   gpsoc patient add --no-nhs-reason temporary-resident --family Nowak --given Anna --dob 1990-01-02 --sex female --temporary`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,8 +99,8 @@ match on name, date of birth and postcode is a warning.`,
 			if o.Temporary {
 				p.Registration.Type = "temporary"
 			}
-			if o.Country != "" {
-				p.Address = &record.Address{Country: o.Country}
+			if o.Country != "" || len(o.Lines) > 0 || o.Town != "" || o.County != "" {
+				p.Address = &record.Address{Lines: o.Lines, Town: o.Town, County: o.County, Country: o.Country}
 			}
 			warns, err := s.AddPatient(cmd.Context(), p)
 			if err != nil {
@@ -120,6 +125,9 @@ match on name, date of birth and postcode is a warning.`,
 	fl.StringVar(&o.UsualGP, "usual-gp", "", "the patient's usual GP (a gpsoc user name)")
 	fl.BoolVar(&o.Temporary, "temporary", false, "register as a temporary resident")
 	fl.StringVar(&o.Country, "country", "", "country of the address when not the UK (postcode kept as given)")
+	fl.StringArrayVar(&o.Lines, "address-line", nil, "a line of the address, e.g. \"12 Leeds Road\" (repeat for each line)")
+	fl.StringVar(&o.Town, "town", "", "town or city of the address")
+	fl.StringVar(&o.County, "county", "", "county of the address")
 	fl.BoolVar(&o.Sensitive, "sensitive", false, "mark the record sensitive (a reason is needed to open it)")
 	fl.StringSliceVar(&o.Flags, "flag", nil, "warning flag, e.g. violence-marker, interpreter-needed, carer (repeatable)")
 	for _, n := range []string{"family", "given", "dob", "sex"} {
@@ -139,6 +147,16 @@ func printPatient(f *Factory, p *record.Patient) error {
 		{"sex", p.Sex}, {"postcode", p.Postcode}, {"phone", p.Phone}, {"usualGp", p.UsualGP},
 		{"registration", p.Registration.Type + " since " + UKDate(ios, p.Registration.RegisteredOn)},
 		{"status", p.Status}, {"flags", strings.Join(p.Flags, ", ")}, {"version", fmt.Sprint(p.Version)},
+	}
+	if a := p.Address; a != nil {
+		parts := append(append([]string(nil), a.Lines...), a.Town, a.County, a.Country)
+		var nonEmpty []string
+		for _, s := range parts {
+			if s != "" {
+				nonEmpty = append(nonEmpty, s)
+			}
+		}
+		fields = append(fields, [2]string{"address", strings.Join(nonEmpty, ", ")})
 	}
 	if p.Sensitive {
 		fields = append(fields, [2]string{"sensitive", "yes"})

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 
@@ -24,14 +25,18 @@ type PatientUpdateOptions struct {
 func newPatientUpdateCmd(f *Factory) *cobra.Command {
 	o := &PatientUpdateOptions{}
 	var family, dob, sex, postcode, phone, email, usualGP, nhs, nhsStatus string
-	var given []string
+	var given, lines []string
+	var town, county, country string
 	cmd := &cobra.Command{
-		Use:   "update PATIENT [--family F] [--given G] [--dob D] [--sex S] [--postcode P] [--phone N] [--email E] [--usual-gp U] [--nhs N] [--nhs-status S] [--sensitive|--not-sensitive] [--if-version N]",
+		Use:   "update PATIENT [--family F] [--given G] [--dob D] [--sex S] [--postcode P] [--address-line L]... [--town T] [--county C] [--country C] [--phone N] [--email E] [--usual-gp U] [--nhs N] [--nhs-status S] [--sensitive|--not-sensitive] [--if-version N]",
 		Short: "Change a patient's demographics",
 		Long: `Change a patient's demographics: only the flags given change. A new version
 is written; the old one stays in the history. With --if-version N the change
-is refused (exit 5) if someone else changed the patient since version N.`,
+is refused (exit 5) if someone else changed the patient since version N.
+--address-line replaces every line of the address (repeat it for each line);
+--town, --county and --country change only that part.`,
 		Example: `  gpsoc patient update 9434765919 --postcode "LS6 3AB" --phone 0113 496 0000
+  gpsoc patient update 9434765919 --address-line "3 Cardigan Road" --town Leeds --postcode "LS6 3AB"
   gpsoc patient update 9434765919 --sensitive --if-version 2`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
@@ -57,6 +62,32 @@ is refused (exit 5) if someone else changed the patient since version N.`,
 				v := o.Sensitive
 				u.Sensitive = &v
 			}
+			if fl := cmd.Flags(); fl.Changed("address-line") || fl.Changed("town") || fl.Changed("county") || fl.Changed("country") {
+				u.Mutate = func(p *record.Patient) error {
+					a := record.Address{}
+					if p.Address != nil {
+						a = *p.Address
+						a.Lines = append([]string(nil), a.Lines...)
+					}
+					if fl.Changed("address-line") {
+						a.Lines = lines
+					}
+					for _, c := range []struct {
+						flag string
+						dst  *string
+						v    string
+					}{{"town", &a.Town, town}, {"county", &a.County, county}, {"country", &a.Country, country}} {
+						if fl.Changed(c.flag) {
+							*c.dst = c.v
+						}
+					}
+					p.Address = &a
+					if len(a.Lines) == 0 && a.Town == "" && a.County == "" && a.Country == "" {
+						p.Address = nil
+					}
+					return nil
+				}
+			}
 			p, err := s.UpdatePatient(cmd.Context(), args[0], u)
 			if err != nil {
 				return renameField(err, map[string]string{"birthDate": "--dob", "nhsNumber": "--nhs", "nhsNumberStatus": "--nhs-status", "usualGp": "--usual-gp"})
@@ -70,6 +101,10 @@ is refused (exit 5) if someone else changed the patient since version N.`,
 	fl.StringVar(&dob, "dob", "", "date of birth YYYY-MM-DD")
 	fl.StringVar(&sex, "sex", "", "female, male, other or unknown")
 	fl.StringVar(&postcode, "postcode", "", "UK postcode")
+	fl.StringArrayVar(&lines, "address-line", nil, "a line of the address (repeat for each line; replaces every line)")
+	fl.StringVar(&town, "town", "", "town or city of the address")
+	fl.StringVar(&county, "county", "", "county of the address")
+	fl.StringVar(&country, "country", "", "country of the address when not the UK")
 	fl.StringVar(&phone, "phone", "", "phone number")
 	fl.StringVar(&email, "email", "", "email address")
 	fl.StringVar(&usualGP, "usual-gp", "", "usual GP (a gpsoc user)")
@@ -195,25 +230,49 @@ func newPatientExportCmd(f *Factory) *cobra.Command {
 	var records bool
 	cmd := &cobra.Command{
 		Use:   "export [PATIENT]... [--records]",
-		Short: "Export patients as NDJSON (admins and GPs; audited)",
+		Short: "Export patients as NDJSON or CSV (admins and GPs; audited)",
 		Long: `Export patients as NDJSON, one patient a line: the same JSON "patient import"
-reads, so an export can be imported elsewhere. With no PATIENT, every patient.
+reads, so an export can be imported elsewhere. With -o csv, a CSV whose
+header names are the JSON field names (dotted for nested ones, lists joined
+with ';'), which "patient import" reads back unchanged. With no PATIENT, every patient.
 With --records, each line is {"kind": K, "record": {...}} and every record of
 each patient follows it (current versions; history with "gpsoc history").
 One audit event per patient exported.`,
 		Example: `  gpsoc patient export > patients.ndjson
+  gpsoc patient export -o csv > patients.csv
   gpsoc patient export 9434765919 --records > smith.ndjson`,
 		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
-			if f.Output != "table" && f.Output != "ndjson" {
-				return invalidFlag("output", f.Output, "export writes NDJSON only")
+			if f.Output != "table" && f.Output != "ndjson" && f.Output != "csv" {
+				return invalidFlag("output", f.Output, "export writes NDJSON or CSV")
+			}
+			if f.Output == "csv" && records {
+				return usagef("--records is NDJSON only: a CSV holds patients")
 			}
 			enc := json.NewEncoder(f.IO.Out)
+			header := clinical.CSVHeader(record.KindPatient)
+			cw := csv.NewWriter(f.IO.Out)
+			if f.Output == "csv" {
+				if err := cw.Write(header); err != nil {
+					return err
+				}
+			}
 			n, err := s.ExportPatients(cmd.Context(), args, records, func(l clinical.ExportLine) error {
-				if records {
+				switch {
+				case records:
 					return enc.Encode(l)
+				case f.Output == "csv":
+					row, err := clinical.CSVRow(l.Record, header)
+					if err != nil {
+						return err
+					}
+					return cw.Write(row)
 				}
 				return enc.Encode(l.Record)
 			})
+			cw.Flush()
+			if err == nil {
+				err = cw.Error()
+			}
 			if err != nil {
 				return err
 			}

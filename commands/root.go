@@ -106,7 +106,28 @@ Run it with no subcommand on a terminal to open the workstation.`,
 		root.AddCommand(mk(f))
 	}
 	addHelpTopics(root)
+	unknownSubcommands(root)
 	return root
+}
+
+// unknownSubcommands makes every parent command refuse an unknown subcommand
+// (exit 2, "unknown command") instead of printing its help and exiting 0, as
+// cobra does for a command that has no Run of its own: a script that mistypes
+// `gpsoc appt bogus` must not be told it succeeded.
+func unknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		unknownSubcommands(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() || !c.HasParent() {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return &UsageError{fmt.Sprintf("unknown command %q for %q; see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())}
+		}
+		return nil
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 }
 
 // flagErrorMessage names the flag and value of pflag's parse errors.

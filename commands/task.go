@@ -45,7 +45,7 @@ func newTaskCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, ts, taskColumns(colIO(f)))
+			return listWithPatients(cmd.Context(), f, s, ts, taskColumns(colIO(f)), func(t *record.Task) string { return t.PatientID })
 		}),
 	}
 	list.Flags().StringVar(&tf.To, "to", "", "only tasks for this user")
@@ -115,7 +115,7 @@ test). Clinicians set them up; everyone can list them and mark them done
 			if err != nil {
 				return err
 			}
-			return printList(f.IO, f.Output, rs, recallColumns(colIO(f)))
+			return listWithPatients(cmd.Context(), f, s, rs, recallColumns(colIO(f)), func(r *record.Recall) string { return r.PatientID })
 		}),
 	}
 	list.Flags().BoolVar(&rf.Overdue, "overdue", false, "only open recalls due before today")

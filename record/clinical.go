@@ -291,6 +291,10 @@ type Allergy struct {
 	NKDA           bool   `json:"nkda,omitempty"`
 	Onset          string `json:"onset,omitempty"`
 	ConsultationID string `json:"consultationId,omitempty"`
+	// ResolvedOn and ResolvedReason: the allergy was de-labelled (status
+	// resolved), e.g. after a negative penicillin challenge; it stays readable.
+	ResolvedOn     string `json:"resolvedOn,omitempty"`
+	ResolvedReason string `json:"resolvedReason,omitempty"`
 }
 
 func (*Allergy) Kind() Kind { return KindAllergy }

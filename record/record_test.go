@@ -38,7 +38,7 @@ func TestNormaliseNHS(t *testing.T) {
 }
 
 func TestNormalisePostcode(t *testing.T) {
-	for in, want := range map[string]string{"ls62qt": "LS6 2QT", "LS6 2QT": "LS6 2QT", "sw1a 1aa": "SW1A 1AA", "EC1A1BB": "EC1A 1BB", "M1 1AE": "M1 1AE", "gir0aa": "GIR 0AA"} {
+	for in, want := range map[string]string{"ls62qt": "LS6 2QT", "LS6 2QT": "LS6 2QT", "sw1a 1aa": "SW1A 1AA", "EC1A1BB": "EC1A 1BB", "M1 1AE": "M1 1AE", "gir0aa": "GIR 0AA", "zz99 3vz": "ZZ99 3VZ", "ZZ993WZ": "ZZ99 3WZ"} {
 		if got, err := NormalisePostcode(in); err != nil || got != want {
 			t.Errorf("NormalisePostcode(%q) = %q, %v", in, got, err)
 		}

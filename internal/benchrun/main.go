@@ -52,6 +52,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchrun: build first (make build)")
 		os.Exit(1)
 	}
+	if os.Getenv("GPSOC_BENCH_ONLY") == "baseline" { // the comparison with the previous main alone
+		baselineCompare()
+		return
+	}
 	findBench()
 	clinicalBench()
 	oneShotFind()
@@ -66,6 +70,7 @@ func main() {
 		{"us/op", "all safety checks, patient on 15 medications (µs)", "≤ 1,000 µs", atMost(1000), ""},
 		{"ns/op", "all safety checks, patient on 15 medications (ns)", "≤ 1,000,000 ns", atMost(1e6), ""},
 	})
+	baselineCompare()
 	goBench("./server", "BenchmarkPatientRead", "1x", nil, []metric{
 		{"req/s", "gpsoc serve patient reads, 16 clients", "≥ 5,000/s", atLeast(5000), ""},
 		{"p99-ms", "gpsoc serve patient read p99 (ms)", "≤ 10 ms", atMost(10), ""},
@@ -128,9 +133,7 @@ func goBench(pkg, pattern, benchtime string, env []string, ms []metric) {
 		add(pkg+" "+pattern, "-", "", "not built yet")
 		return
 	}
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-timeout", "60m", pkg)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
+	out, err := runBench("", pkg, pattern, benchtime, env)
 	found := false
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
