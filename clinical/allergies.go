@@ -2,6 +2,7 @@ package clinical
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
@@ -23,6 +24,55 @@ var knownAgents = map[string]record.Code{
 	"300916003": {System: record.SystemSNOMED, Code: "111088007", Display: "Latex"},
 }
 
+// AllergyCategories are FHIR AllergyIntolerance categories, which the record keeps.
+var AllergyCategories = []string{"medication", "food", "environment", "biologic"}
+
+// nonDrugAgents are common allergy agents and findings that are not
+// medicines, with their category (codes and terms from the SNOMED CT IPS
+// allergy value set in fixtures/embedded/snomed; 300916003 |Latex allergy| as knownAgents).
+var nonDrugAgents = map[string]string{
+	// food
+	"762952008": "food", "91935009": "food", "13577000": "food", "227493005": "food", "227511008": "food",
+	"227512001": "food", "256352005": "food", "256353000": "food", "230034002": "food", "735029006": "food",
+	"227144008": "food", "726759005": "food", "102263004": "food", "256443002": "food", "303300008": "food",
+	"264295007": "food", "7791007": "food", "256355007": "food", "260167008": "food", "412071004": "food",
+	"89811004": "food", "102261002": "food", "735211005": "food",
+	// environment
+	"111088007": "environment", "300916003": "environment", "33008008": "environment", "128488006": "environment",
+	"232350006": "environment", "256259004": "environment", "256260009": "environment", "256277009": "environment",
+	"256292005": "environment", "256303006": "environment", "419604006": "environment", "260152009": "environment",
+	"260154005": "environment", "256440004": "environment", "288328004": "environment", "280939008": "environment",
+}
+
+// allergyCategoryOf is the category of an allergy recorded without one:
+// a known food or environmental agent, else medication (the checks then
+// treat it as a drug allergy, which fails safe).
+func allergyCategoryOf(a *record.Allergy) string {
+	if c, ok := nonDrugAgents[a.Agent.Code]; ok {
+		return c
+	}
+	if a.Finding != nil {
+		if c, ok := nonDrugAgents[a.Finding.Code]; ok {
+			return c
+		}
+	}
+	return "medication"
+}
+
+// DrugAllergy reports whether an allergy is to a medicine (category
+// medication or biologic, or none recorded): the ones the prescribing checks
+// test and that contradict "no known drug allergy".
+func DrugAllergy(a *record.Allergy) bool {
+	if a.NKDA {
+		return false
+	}
+	switch a.Category {
+	case "food", "environment":
+		return false
+	}
+	return true
+}
+
 // AllergyInput is a new allergy or intolerance, or "no known drug allergy".
 type AllergyInput struct {
 	PatientRef string
@@ -31,6 +81,7 @@ type AllergyInput struct {
 	Reaction   string
 	Severity   string // mild | moderate | severe
 	Type       string // allergy | intolerance
+	Category   string // medication (default) | food | environment | biologic
 	Onset      string
 	NKDA       bool
 	Sensitive  bool
@@ -46,7 +97,10 @@ func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Alle
 		return nil, err
 	}
 	a := &record.Allergy{Meta: record.Meta{PatientID: p.ID, Sensitive: in.Sensitive}, Reaction: in.Reaction,
-		Severity: in.Severity, Type: in.Type, Category: "medication"}
+		Severity: in.Severity, Type: in.Type, Category: strings.TrimSpace(in.Category)}
+	if a.Category != "" && !oneOfStr(a.Category, AllergyCategories...) {
+		return nil, record.Invalid("category", a.Category, "must be one of %s", strings.Join(AllergyCategories, ", "))
+	}
 	switch {
 	case in.NKDA && in.Code != "":
 		return nil, record.Invalid("nkda", "true", "give either --code or --nkda, not both")
@@ -77,6 +131,12 @@ func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Alle
 			}
 		}
 		a.Agent, a.Finding = agent, finding
+		if a.Category == "" {
+			a.Category = allergyCategoryOf(a)
+		}
+	}
+	if a.NKDA {
+		a.Category = "medication"
 	}
 	if in.Onset != "" {
 		d, err := record.ParseDate("onset", in.Onset)
@@ -95,8 +155,14 @@ func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Alle
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkCodes(a); err != nil {
+		return nil, err
+	}
 	err = s.p.st.Update(ctx, func(tx store.WTx) error {
 		a.ID, a.Version = "", 0
+		if err := s.checkWrite(tx, a); err != nil {
+			return err
+		}
 		es, err := tx.List(p.ID, record.KindAllergy)
 		if err != nil {
 			return err
@@ -108,12 +174,16 @@ func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Alle
 				continue
 			}
 			switch {
+			case a.NKDA && !x.NKDA && !DrugAllergy(x):
+				// a food or environmental allergy does not contradict "no known drug allergy"
 			case a.NKDA && !x.NKDA:
 				return record.Invalid("nkda", "true", "the patient has an active allergy (%s, %s): retract or resolve it first", x.Agent.Code, x.ID)
 			case a.NKDA && x.NKDA:
 				return &record.ConflictError{What: "allergy " + x.ID, Msg: "no known drug allergy is already recorded", By: x.RecordedBy, At: x.RecordedAt}
-			case x.NKDA:
+			case x.NKDA && DrugAllergy(a):
 				retire = append(retire, x)
+			case x.NKDA:
+				// a food or environmental allergy leaves "no known drug allergy" standing
 			case x.Agent.System == a.Agent.System && x.Agent.Code == a.Agent.Code:
 				return &record.ConflictError{What: "allergy " + x.ID, Msg: "this agent is already recorded as an active allergy", By: x.RecordedBy, At: x.RecordedAt}
 			}

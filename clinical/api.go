@@ -63,42 +63,6 @@ func (s *Service) PatientChanges(ctx context.Context, after uint64, max int) ([]
 	return out, last, more, s.audit(ctx, ev)
 }
 
-// RecordClientEvents writes audit events a workstation reports through the
-// API: what only it knows, such as the reason a sensitive record was opened,
-// a find typed into its own index, or a refusal it made. Who and when are
-// the service's own (the acting user, its role, the practice clock),
-// whatever the events say, so a client cannot write the trail in another
-// user's name or at another time; the source names the face the user used
-// (cli or tui, else "client"). Every role may report its own events; they
-// are written together, in one transaction, and returned with their places
-// in the chain.
-func (s *Service) RecordClientEvents(ctx context.Context, evs []*record.AuditEvent) error {
-	now := s.p.now().UTC()
-	for i, ev := range evs {
-		if ev.Action == "" {
-			return record.Invalid("audit event "+strconv.Itoa(i)+" action", "", "an audit event names its action")
-		}
-		switch ev.Outcome {
-		case "", "ok", "denied", "failed", "blocked":
-		default:
-			return record.Invalid("audit event "+strconv.Itoa(i)+" outcome", ev.Outcome, "ok, denied, failed or blocked")
-		}
-		ev.Seq, ev.PrevHash, ev.Hash = 0, "", ""
-		ev.At, ev.User, ev.Role = now, s.user.Name, s.user.Role
-		if ev.Source != "cli" && ev.Source != "tui" {
-			ev.Source = "client"
-		}
-	}
-	return s.p.st.Update(ctx, func(tx store.WTx) error {
-		for _, ev := range evs {
-			if err := tx.Append(ev); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 // ---- the practice and its users over the API ----
 
 // ReadPractice is the practice, for any user (a workstation needs its name

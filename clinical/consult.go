@@ -74,6 +74,8 @@ type ConsultInput struct {
 	// a code (a new problem is created when ProblemNew).
 	Problem    string
 	ProblemNew bool
+	// Confirm stores implausible values (flagged) rather than refusing them.
+	Confirm bool
 }
 
 // ConsultResult is what AddConsultation wrote.
@@ -132,10 +134,22 @@ func (s *Service) AddConsultation(ctx context.Context, in ConsultInput) (*Consul
 	}
 	entities = append([]record.Entity{c}, entities...)
 	// Validate everything first, so a bad value writes nothing.
+	mode := ValuesTyped
+	if in.Confirm {
+		mode = ValuesConfirmed
+	}
 	for _, e := range entities {
 		s.stamp(e.Head())
 		if err := e.Validate(); err != nil {
 			return nil, err
+		}
+		if err := s.checkCodes(e); err != nil {
+			return nil, err
+		}
+		if ob, ok := e.(*record.Observation); ok {
+			if err := CheckObservation(ob, mode); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if in.Problem != "" && !in.ProblemNew {
@@ -165,6 +179,9 @@ func (s *Service) AddConsultation(ctx context.Context, in ConsultInput) (*Consul
 		for _, e := range entities {
 			m := e.Head()
 			m.PatientID, m.Version = p.ID, 0
+			if err := s.checkWrite(tx, e); err != nil {
+				return err
+			}
 			if err := tx.Put(e); err != nil {
 				return err
 			}

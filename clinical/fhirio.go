@@ -105,27 +105,41 @@ func entityResources(c *fhir.Context, e record.Entity) []fhir.Resource {
 // RESTful form so relative references resolve, naming no real server).
 func FHIRBase(ods string) string { return "https://gpsoc.invalid/fhir/" + ods + "/" }
 
-// ExportFHIRPatient is a patient's whole record as a collection Bundle
-// (with the practice's Organization and its users as Practitioners). Audited.
-// It does not ask for a reason for a sensitive record (the API's $everything
-// uses it); the CLI uses ExportFHIRPatientFor.
-func (s *Service) ExportFHIRPatient(ctx context.Context, ref string) (*fhir.Bundle, error) {
-	return s.exportFHIRPatient(ctx, ref, nil)
-}
-
-// ExportFHIRPatientFor is ExportFHIRPatient audited as the record opened for
-// export: a sensitive record needs a reason (else a PermissionError, audited).
+// ExportFHIRPatientFor is a patient's whole record as a collection Bundle
+// (with the practice's Organization and its users as Practitioners), for a
+// bulk export (the bulk-export right): a sensitive record needs a reason
+// (else a PermissionError, audited); the export is audited as the record
+// opened for export.
 func (s *Service) ExportFHIRPatientFor(ctx context.Context, ref string, ro ReadOptions) (*fhir.Bundle, error) {
-	return s.exportFHIRPatient(ctx, ref, &ro)
-}
-
-func (s *Service) exportFHIRPatient(ctx context.Context, ref string, ro *ReadOptions) (*fhir.Bundle, error) {
 	if err := s.require(ctx, ActBulk, ""); err != nil {
 		return nil, err
 	}
+	return s.patientBundle(ctx, ref, ro, "export")
+}
+
+// EverythingFHIR is the API's Patient/$everything: the whole record read
+// through the Patient read's rules. It needs the right to read the clinical
+// record (an admin or a receptionist is refused, as on the journal), a
+// sensitive record needs a reason, a sensitive entry is left out without
+// one, and the read is audited with the reason.
+func (s *Service) EverythingFHIR(ctx context.Context, ref string, ro ReadOptions) (*fhir.Bundle, error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
+	p, err := s.lookupPatient(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.require(ctx, ActReadClinical, p.ID); err != nil {
+		return nil, err
+	}
+	return s.patientBundle(ctx, ref, ro, "read")
+}
+
+func (s *Service) patientBundle(ctx context.Context, ref string, ro ReadOptions, action string) (*fhir.Bundle, error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var res []fhir.Resource
 	var pat *record.Patient
 	var c *fhir.Context
+	withheld := strings.TrimSpace(ro.Reason) == ""
 	err := s.p.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if pat, err = resolvePatient(tx, ref); err != nil {
@@ -149,6 +163,9 @@ func (s *Service) exportFHIRPatient(ctx context.Context, ref string, ro *ReadOpt
 				return err
 			}
 			for _, e := range es {
+				if action == "read" && withheld && e.Head().Sensitive {
+					continue // as a list leaves it out without a reason
+				}
 				res = append(res, entityResources(c, e)...)
 			}
 		}
@@ -157,16 +174,8 @@ func (s *Service) exportFHIRPatient(ctx context.Context, ref string, ro *ReadOpt
 	if err != nil {
 		return nil, err
 	}
-	if ro != nil {
-		if err := s.opened(ctx, pat, *ro, "export"); err != nil {
-			return nil, err
-		}
-	} else {
-		ev := s.event("export", record.KindPatient, pat.ID, pat.ID, pat.Version)
-		ev.Query = "fhir bundle"
-		if err := s.audit(ctx, ev); err != nil {
-			return nil, err
-		}
+	if err := s.opened(ctx, pat, ro, action); err != nil {
+		return nil, err
 	}
 	return BundleOf(c, "collection", res, s.p.now())
 }
@@ -662,8 +671,15 @@ func parse(in FHIRInput) *parsed {
 	if !nd && len(data) > 0 && data[0] == '{' {
 		// One JSON document (a Bundle or a resource), unless it is NDJSON after all.
 		if fhir.ResourceTypeOf(data) == "Bundle" {
-			if b, err := fhir.SplitBundle(data); err == nil {
+			b, err := fhir.SplitBundle(data)
+			if err == nil {
 				out.bundleUnit(in.Name, b)
+				return out
+			}
+			if !bytes.Contains(data, []byte("}\n{")) && !bytes.Contains(data, []byte("}\r\n{")) {
+				// A truncated or malformed Bundle is refused whole: the entries
+				// before the damage are not imported on their own.
+				out.err = fmt.Errorf("%s: %w", in.Name, err)
 				return out
 			}
 		}
@@ -1708,6 +1724,12 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	m := e.Head()
 	im.s.stamp(m)
 	if err := e.Validate(); err != nil {
+		return err
+	}
+	if err := im.s.checkImported(e); err != nil {
+		return err
+	}
+	if err := im.s.checkWrite(tx, e); err != nil {
 		return err
 	}
 	action := "create"

@@ -138,8 +138,8 @@ func (e *CredentialError) Unwrap() error {
 	return &record.PermissionError{User: e.User, Action: "act as " + e.User + ": " + e.Why}
 }
 
-// Bound reports whether an OS login is bound to a user.
-func Bound(u record.User, login string) bool {
+// LoginBound reports whether an OS login is bound to a user.
+func LoginBound(u record.User, login string) bool {
 	return login != "" && slices.Contains(u.Logins, login)
 }
 
@@ -149,7 +149,7 @@ func (p *Practice) BoundUsers(ctx context.Context, login string) ([]string, erro
 	err := p.st.View(ctx, func(tx store.Tx) error {
 		us, err := tx.Users()
 		for _, u := range us {
-			if !u.Disabled && Bound(u, login) {
+			if !u.Disabled && LoginBound(u, login) {
 				out = append(out, u.Name)
 			}
 		}
@@ -179,7 +179,7 @@ func (p *Practice) Authenticate(ctx context.Context, name string, c Credential) 
 	why := ""
 	switch {
 	case c.Session != "" && p.sessionOf(ctx, c.Session, u.Name):
-	case Bound(u, c.Login):
+	case LoginBound(u, c.Login):
 	case c.HavePassphrase && u.PassHash == "":
 		why = "they have no passphrase yet (an admin can bind your OS login: gpsoc user bind " + u.Name + " --login LOGIN)"
 	case c.HavePassphrase && !VerifyPassphrase(u.PassHash, c.Passphrase):
@@ -322,7 +322,7 @@ func (s *Service) NewToken(ctx context.Context, name string, life time.Duration)
 		if err := tx.PutToken(tk); err != nil {
 			return err
 		}
-		ev := s.event("token", "user", name, "", u.Version)
+		ev := s.event("token", "user", name, "", 0) // writes a token, not the user
 		ev.Reason = "expires " + tk.ExpiresAt.Format(time.RFC3339)
 		return tx.Append(ev)
 	})

@@ -106,17 +106,19 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 	types := jsonFieldTypes(reflect.TypeOf(e).Elem())
 	return func() (int, []byte, error) {
 		row, err := cr.Read()
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			if err == io.EOF {
-				return line, nil, io.EOF
-			}
+			// FieldPos is only defined for a row that was read: after an
+			// error (a broken quote) it panics, so the line comes from the error.
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return pe.Line, nil, &record.ValidationError{Field: "csv", Value: "", Reason: pe.Err.Error()}
+			switch {
+			case err == io.EOF:
+				return 0, nil, io.EOF
+			case errors.As(err, &pe):
+				return pe.StartLine, nil, &record.ValidationError{Field: "csv", Value: fmt.Sprintf("line %d, column %d", pe.Line, pe.Column), Reason: pe.Err.Error()}
 			}
-			return line, nil, err
+			return 0, nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		obj := map[string]any{}
 		for i, v := range row {
 			if i >= len(header) || strings.TrimSpace(v) == "" {
@@ -482,7 +484,7 @@ func preparePatient(p *record.Patient) (*preparedPatient, error) {
 		p.ID = newID()
 	}
 	p.Version = 1
-	enc, err := gojson.Marshal(p)
+	enc, err := record.Canonical(p)
 	p.Version = 0 // a create
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 	sum := &ImportSummary{Rejections: []Rejection{}}
 	reject := func(rj Rejection) { sum.reject(rj, o) }
 	known := map[string]map[string]string{} // patient id (or "" for sessions) -> content key -> id
+	pats := map[string]*record.Patient{}    // patients of the lines so far, for the date checks
 	flush := func(batch []bulkItem) error {
 		var rejects []Rejection
 		var written, unchanged int
@@ -57,7 +58,7 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 					continue
 				}
 				pe := it.e.(*preparedEntry)
-				st, err := s.importEntry(tx, pe, known)
+				st, err := s.importEntry(tx, pe, known, pats)
 				switch {
 				case err != nil:
 					rejects = append(rejects, rejectionOf(it.line, err))
@@ -92,6 +93,9 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 			return nil, err
 		}
 		if err := s.checkImportCodes(e); err != nil {
+			return nil, err
+		}
+		if err := s.checkImported(e); err != nil {
 			return nil, err
 		}
 		return s.prepareEntry(e)
@@ -142,6 +146,19 @@ func (s *Service) checkImportCodes(e record.Entity) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkImported is the validation an imported record gets besides its codes
+// being known: codes valid for their field, and an observation's value
+// against its observable (implausible values stored and flagged).
+func (s *Service) checkImported(e record.Entity) error {
+	if err := s.checkCodes(e); err != nil {
+		return err
+	}
+	if o, ok := e.(*record.Observation); ok {
+		return CheckObservation(o, ValuesImported)
 	}
 	return nil
 }
@@ -249,13 +266,13 @@ func (s *Service) finishEntry(pe *preparedEntry) error {
 		m.ID = newID()
 	}
 	m.Version = 1
-	enc, err := gojson.Marshal(pe.Entity)
+	enc, err := record.Canonical(pe.Entity)
 	m.Version = 0 // a create
 	pe.enc, pe.key = enc, keyOfEncoding(enc)
 	return err
 }
 
-func (s *Service) importEntry(tx store.WTx, pe *preparedEntry, known map[string]map[string]string) (string, error) {
+func (s *Service) importEntry(tx store.WTx, pe *preparedEntry, known map[string]map[string]string, pats map[string]*record.Patient) (string, error) {
 	e, m := pe.Entity, pe.Head()
 	if pe.key == "" { // patientId is an NHS number
 		p, err := resolvePatient(tx, strings.ReplaceAll(m.PatientID, " ", ""))
@@ -264,6 +281,18 @@ func (s *Service) importEntry(tx store.WTx, pe *preparedEntry, known map[string]
 		}
 		m.PatientID = p.ID
 		if err := s.finishEntry(pe); err != nil {
+			return "", err
+		}
+	}
+	if record.ClinicalKinds[e.Kind()] {
+		p, ok := pats[m.PatientID]
+		if !ok {
+			if pe, err := tx.Get(record.KindPatient, m.PatientID); err == nil {
+				p = pe.(*record.Patient)
+			}
+			pats[m.PatientID] = p
+		}
+		if err := CheckEntryDates(p, e, s.p.now()); err != nil {
 			return "", err
 		}
 	}

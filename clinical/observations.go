@@ -27,6 +27,20 @@ type ObservationInput struct {
 	BP          string    // "140/90"
 	Effective   time.Time // zero: now
 	Sensitive   bool
+	// Confirm stores an implausible value (flagged) that would otherwise be
+	// refused for confirmation: the clinician said it is right.
+	Confirm bool
+	// Values is how values outside their ranges are treated: ValuesTyped
+	// (the zero value) for the keyboard; the API sets ValuesImported.
+	Values ValueMode
+}
+
+// mode is the ValueMode of an input.
+func (in ObservationInput) mode() ValueMode {
+	if in.Confirm && in.Values == ValuesTyped {
+		return ValuesConfirmed
+	}
+	return in.Values
 }
 
 // ObsFromInput builds and checks an ObsInput (also for consultations): the code
@@ -85,14 +99,17 @@ func (s *Service) AddObservation(ctx context.Context, in ObservationInput) (*rec
 	if eff.IsZero() {
 		eff = now
 	}
-	if eff.After(now.Add(time.Minute)) {
-		return nil, record.Invalid("date", eff.Format(time.RFC3339), "is in the future")
+	if eff.After(now.Add(resultLeeway)) {
+		return nil, record.Invalid("date", eff.Format(time.RFC3339), "is in the future (more than 24 hours after %s)", now.UTC().Format(time.RFC3339))
 	}
 	if err := entryAllowed(p, record.KindObservation, eff, now); err != nil {
 		return nil, err
 	}
 	ob := &record.Observation{Meta: record.Meta{PatientID: p.ID, Sensitive: in.Sensitive}, Code: o.Code, Value: o.Value,
 		ValueCode: o.ValueCode, ValueText: o.ValueText, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Effective: eff.UTC().Truncate(time.Second)}
+	if err := CheckObservation(ob, in.mode()); err != nil {
+		return nil, err
+	}
 	if err := s.newEntry(ctx, ob); err != nil {
 		return nil, err
 	}

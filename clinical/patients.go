@@ -106,6 +106,7 @@ func (s *Service) Patient(ctx context.Context, ref string, ro ReadOptions) (*rec
 	if err := s.require(ctx, ActReadDemographics, ""); err != nil {
 		return nil, err
 	}
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var p *record.Patient
 	err := s.p.st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -195,6 +196,21 @@ func (s *Service) FindPatients(ctx context.Context, q string, limit int) ([]Foun
 	}
 	if limit <= 0 {
 		limit = 20
+	}
+	if pf, ok := s.p.st.(store.PatientFinder); ok {
+		// A server that finds (gpsoc serve's Patient/$find) finds and
+		// audits the query itself: the trail is the server's own.
+		ps, ok, err := pf.FindPatients(ctx, q, limit)
+		if ok {
+			if err != nil {
+				return nil, err
+			}
+			out := make([]FoundPatient, len(ps))
+			for i, p := range ps {
+				out[i] = FoundPatient{Patient: p, Score: len(ps) - i}
+			}
+			return out, nil
+		}
 	}
 	ix, err := s.p.Index(ctx)
 	if err != nil {

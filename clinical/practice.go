@@ -44,6 +44,7 @@ type Practice struct {
 	source string
 
 	codeCache sync.Map // system|code -> display of a code the terminology accepted
+	tagCache  sync.Map // system|code -> its hierarchies (Classifier)
 
 	snapPath string
 
@@ -112,7 +113,7 @@ func (p *Practice) Init(ctx context.Context, name, ods, admin, login string, dem
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
-		return tx.Append(&record.AuditEvent{At: now, User: admin, Login: login, Role: record.RoleAdmin, Action: "init", Kind: "practice", EntityID: code, Source: p.source})
+		return tx.Append(&record.AuditEvent{At: now, User: admin, Login: login, Role: record.RoleAdmin, Action: "init", Kind: "practice", EntityID: code, Version: pr.Version, Source: p.source})
 	})
 	if err != nil {
 		return nil, err
@@ -184,10 +185,16 @@ func (s *Service) write(ctx context.Context, action string, es ...record.Entity)
 		if err := e.Validate(); err != nil {
 			return err
 		}
+		if err := s.checkCodes(e); err != nil {
+			return err
+		}
 	}
 	var pats []*record.Patient
 	err := s.p.st.Update(ctx, func(tx store.WTx) error {
 		for _, e := range es {
+			if err := s.checkWrite(tx, e); err != nil {
+				return err
+			}
 			if err := tx.Put(e); err != nil {
 				return err
 			}

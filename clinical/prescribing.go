@@ -37,6 +37,9 @@ type PrescribeInput struct {
 type PrescribeResult struct {
 	Medication *record.Medication `json:"medication,omitempty"`
 	Alerts     []SafetyAlert      `json:"alerts"`
+	// Notes are checks that could not be done completely (kind not-checked):
+	// shown with every prescription of the product, never answered.
+	Notes []SafetyAlert `json:"notes"`
 }
 
 // prescribable refuses a patient who has left or died.
@@ -154,7 +157,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 	if err != nil {
 		return nil, err
 	}
-	res := &PrescribeResult{Alerts: []SafetyAlert{}}
+	res := &PrescribeResult{Alerts: []SafetyAlert{}, Notes: []SafetyAlert{}}
 	var open []SafetyAlert
 	now := s.p.now().UTC().Truncate(time.Millisecond)
 	// run reads the facts and the practice's rules in the action's own
@@ -176,7 +179,8 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 	if checkOnly {
 		err := s.p.st.View(ctx, func(tx store.Tx) error {
 			var err error
-			res.Alerts, err = run(tx)
+			all, err := run(tx)
+			res.Alerts, res.Notes = SplitNotes(all)
 			return err
 		})
 		if err != nil {
@@ -189,7 +193,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 		if err != nil {
 			return err
 		}
-		res.Alerts = alerts
+		res.Alerts, res.Notes = SplitNotes(alerts)
 		var recorded []record.AlertAnswer
 		open, recorded, err = answer(alerts, ans, s.user.Name, now)
 		if err != nil {
@@ -543,6 +547,7 @@ type IssueRow struct {
 // IssueHistory lists every issue of every medication of a patient, oldest
 // first (clinicians only; audited).
 func (s *Service) IssueHistory(ctx context.Context, ref string, ro ReadOptions) ([]IssueRow, *Listed[*record.Medication], error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	l, err := listEntries[*record.Medication](ctx, s, ref, record.KindMedication, ListOptions{ReadOptions: ro}, "medication issues", nil)
 	if err != nil {
 		return nil, nil, err
@@ -619,6 +624,7 @@ type MedPrintItem struct {
 // PrintMedications is the patient's current medication, dose in words, with
 // each prescriber's registration number.
 func (s *Service) PrintMedications(ctx context.Context, ref string, ro ReadOptions) (*MedPrint, error) {
+	ctx = store.WithAccessReason(ctx, ro.Reason)
 	l, err := s.MedicationList(ctx, ref, MedListOptions{ListOptions: ListOptions{ReadOptions: ro}, Current: true})
 	if err != nil {
 		return nil, err

@@ -29,6 +29,7 @@ const (
 	dmdClarithromycin  = "324244008"         // Clarithromycin 500mg tablets
 	dmdRamipril        = "318902004"         // Ramipril 5mg capsules
 	dmdParacetamolSol  = "39720311000001101" // Paracetamol 500mg soluble tablets
+	dmdStJohnsWort     = "7875711000001100"  // St. John's wort tablets: BNF grouping, ingredients unknown
 	sctAllergyPenicill = "91936005"          // Allergy to penicillin (finding)
 	sctPenicillin      = "373270004"         // Penicillin (substance class)
 	sctEGFR            = "1011481000000105"  // eGFR (CKD-EPI)
@@ -161,9 +162,11 @@ func TestPenicillinAllergyStopsAmoxicillinAndCoAmoxiclav(t *testing.T) {
 	if strings.Join(sortStr(ids(a1)), ",") != strings.Join(sortStr(ids(a2)), ",") {
 		t.Errorf("ids differ between runs: %v %v", ids(a1), ids(a2))
 	}
-	// co-amoxiclav's ingredients are not verified in dm+d: the check says so too.
-	if _, ok := a1["allergy-incomplete:"+dmdCoAmoxiclav]; !ok {
-		t.Errorf("co-amoxiclav: no allergy-incomplete alert in %v", ids(a1))
+	// co-amoxiclav's ingredients come from its BNF substance (amoxicillin +
+	// clavulanic acid): the allergy alert names amoxicillin, and nothing is
+	// left unchecked.
+	if a, ok := a1["allergy:"+agent+":"+dmdCoAmoxiclav]; !ok || !strings.Contains(a.Message, "amoxicillin") {
+		t.Errorf("co-amoxiclav: want the allergy alert naming amoxicillin, got %v", a1)
 	}
 	// A drug with nothing to do with penicillin passes.
 	if a := rx.alerts(rx.pid, dmdRamipril); len(a) != 0 {
@@ -171,18 +174,26 @@ func TestPenicillinAllergyStopsAmoxicillinAndCoAmoxiclav(t *testing.T) {
 	}
 }
 
-func TestUnverifiedCombinationIsAllergyCheckIncomplete(t *testing.T) {
+func TestUnverifiedProductIsANoteEveryTime(t *testing.T) {
 	rx := newRxPractice(t)
 	if _, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: sctAllergyPenicill}); err != nil {
 		t.Fatal(err)
 	}
-	a := rx.alerts(rx.pid, dmdCoCodamol)
-	got, ok := a["allergy-incomplete:"+dmdCoCodamol]
-	if !ok || !strings.Contains(got.Message, "Allergy check incomplete") {
-		t.Fatalf("co-codamol with an allergy recorded: want allergy check incomplete, got %+v", a)
+	// St. John's wort tablets: filed under a BNF grouping, no ingredients known.
+	for range 2 {
+		res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdStJohnsWort, Check: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Alerts) != 0 || len(res.Notes) != 1 || res.Notes[0].Kind != clinical.KindNotChecked ||
+			!strings.Contains(res.Notes[0].Message, "Checks incomplete") {
+			t.Fatalf("want one not-checked note and no alert, got alerts %+v notes %+v", res.Alerts, res.Notes)
+		}
 	}
-	if len(a) != 1 {
-		t.Errorf("only the incomplete check expected, got %v", ids(a))
+	// A note needs no answer: the prescription is written, the note shown.
+	res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdStJohnsWort})
+	if err != nil || res.Medication == nil || len(res.Notes) != 1 {
+		t.Fatalf("prescribe with a note: %v %+v", err, res)
 	}
 }
 

@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"embed"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/terminology"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -39,11 +42,14 @@ type RuleFile struct {
 
 // DrugSelector picks products by their active ingredients: SNOMED CT
 // substance codes (a code matches itself and every substance below it), names
-// (matched, ignoring case, within the ingredient and VTM names), or a class
-// defined under classes.
+// (matched, ignoring case, within the ingredient and VTM names), BNF chemical
+// substance codes (brands included; the code carries the route), or a class:
+// one defined under classes, else a curated class of the medicines model
+// (fixtures/embedded/bnf/classes.yaml, `gpsoc rules list` shows them).
 type DrugSelector struct {
 	Codes []string `yaml:"codes,omitempty" json:"codes,omitempty"`
 	Names []string `yaml:"names,omitempty" json:"names,omitempty"`
+	BNF   []string `yaml:"bnf,omitempty" json:"bnf,omitempty"` // BNF chemical substance codes (9 characters)
 	Class string   `yaml:"class,omitempty" json:"class,omitempty"`
 }
 
@@ -51,6 +57,7 @@ type DrugSelector struct {
 type DrugClassSpec struct {
 	Codes  []string `yaml:"codes,omitempty" json:"codes,omitempty"`
 	Names  []string `yaml:"names,omitempty" json:"names,omitempty"`
+	BNF    []string `yaml:"bnf,omitempty" json:"bnf,omitempty"`
 	Source string   `yaml:"source" json:"source"`
 }
 
@@ -86,14 +93,31 @@ type ResultCond struct {
 	Above *float64 `yaml:"above,omitempty" json:"above,omitempty"`
 }
 
-// Interaction is a pair of drugs (or classes) that interact.
+// Interaction is a pair of drugs (or classes) that interact, or three with C
+// (the "triple whammy": an ACE inhibitor or ARB, a diuretic and an NSAID).
+// Effect and Advice are in our own words; Source, Section and Date cite the
+// document they come from; ReviewedBy stays empty until a named clinician
+// signs the rule off.
 type Interaction struct {
-	ID       string       `yaml:"id" json:"id"`
-	Severity string       `yaml:"severity" json:"severity"`
-	A        DrugSelector `yaml:"a" json:"a"`
-	B        DrugSelector `yaml:"b" json:"b"`
-	Advice   string       `yaml:"advice" json:"advice"`
-	Source   string       `yaml:"source" json:"source"`
+	ID         string        `yaml:"id" json:"id"`
+	Severity   string        `yaml:"severity" json:"severity"`
+	A          DrugSelector  `yaml:"a" json:"a"`
+	B          DrugSelector  `yaml:"b" json:"b"`
+	C          *DrugSelector `yaml:"c,omitempty" json:"c,omitempty"`
+	Effect     string        `yaml:"effect,omitempty" json:"effect,omitempty"`
+	Advice     string        `yaml:"advice" json:"advice"`
+	Source     string        `yaml:"source" json:"source"`
+	Section    string        `yaml:"section,omitempty" json:"section,omitempty"`
+	Date       string        `yaml:"date,omitempty" json:"date,omitempty"`
+	ReviewedBy string        `yaml:"reviewedBy" json:"reviewedBy"`
+}
+
+// message is the effect and the advice, as an alert says them.
+func (x Interaction) message() string {
+	if x.Effect == "" {
+		return x.Advice
+	}
+	return strings.TrimSuffix(x.Effect, ".") + ". " + x.Advice
 }
 
 // PregnancyECL is what counts as a recorded pregnancy: an active problem in it.
@@ -118,20 +142,25 @@ func ParseRuleFile(text []byte) (*RuleFile, error) {
 		return nil, record.Invalid("file", "", "holds no rules and no interactions")
 	}
 	for name, c := range rf.Classes {
-		if len(c.Codes) == 0 && len(c.Names) == 0 {
-			return nil, record.Invalid("classes."+name, "", "a class needs codes or names")
+		if len(c.Codes) == 0 && len(c.Names) == 0 && len(c.BNF) == 0 {
+			return nil, record.Invalid("classes."+name, "", "a class needs codes, names or bnf")
 		}
 		if strings.TrimSpace(c.Source) == "" {
 			return nil, record.Invalid("classes."+name+".source", "", "every class cites its source")
 		}
 	}
 	sel := func(field string, d DrugSelector) error {
-		if len(d.Codes) == 0 && len(d.Names) == 0 && d.Class == "" {
-			return record.Invalid(field, "", "give codes, names or class")
+		if len(d.Codes) == 0 && len(d.Names) == 0 && len(d.BNF) == 0 && d.Class == "" {
+			return record.Invalid(field, "", "give codes, names, bnf or class")
 		}
 		if d.Class != "" {
-			if _, ok := rf.Classes[d.Class]; !ok {
-				return record.Invalid(field+".class", d.Class, "no such class under classes")
+			if _, ok := rf.Classes[d.Class]; !ok && !curatedClass(d.Class) {
+				return record.Invalid(field+".class", d.Class, "no such class under classes nor among the curated classes (gpsoc rules list --classes)")
+			}
+		}
+		for _, b := range d.BNF {
+			if !bnfSubstanceCode.MatchString(b) {
+				return record.Invalid(field+".bnf", b, "not a 9-character BNF chemical substance code")
 			}
 		}
 		for _, c := range d.Codes {
@@ -197,11 +226,39 @@ func ParseRuleFile(text []byte) (*RuleFile, error) {
 		if err := sel(f+".b", x.B); err != nil {
 			return nil, err
 		}
+		if x.C != nil {
+			if err := sel(f+".c", *x.C); err != nil {
+				return nil, err
+			}
+		}
 		if strings.TrimSpace(x.Advice) == "" {
 			return nil, record.Invalid(f+".advice", "", "advice is required")
 		}
+		if x.Date != "" {
+			if _, err := time.Parse("2006-01-02", x.Date); err != nil {
+				if _, err := time.Parse("2006-01", x.Date); err != nil {
+					return nil, record.Invalid(f+".date", x.Date, "want YYYY-MM or YYYY-MM-DD")
+				}
+			}
+		}
 	}
 	return &rf, nil
+}
+
+var bnfSubstanceCode = regexp.MustCompile(`^[0-9]{7}[0-9A-Z]{2}$`)
+
+// curatedClass: a class of the medicines model compiled in.
+func curatedClass(id string) bool {
+	cls, err := terminology.EmbeddedDrugClasses()
+	if err != nil {
+		return false
+	}
+	for _, c := range cls {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func oneOfStr(v string, xs ...string) bool {
@@ -230,7 +287,21 @@ type RuleSet struct {
 	// RulesFrom and InteractionsFrom say where each part came from: practice | default.
 	RulesFrom        string `json:"rulesFrom"`
 	InteractionsFrom string `json:"interactionsFrom"`
+	// The allergy classes and cross-sensitivities (clinical/rules/allergies.yaml)
+	// and the curated classes whose two members are a duplication.
+	AllergyClasses   []string           `json:"allergyClasses"`
+	Cross            []CrossSensitivity `json:"crossSensitivity"`
+	DuplicateClasses []string           `json:"duplicateClasses"`
+	labels           map[string]string
 	key              string
+}
+
+// classLabel is a class's name (its id when unknown).
+func (rs *RuleSet) classLabel(id string) string {
+	if l, ok := rs.labels[id]; ok {
+		return strings.ToLower(l)
+	}
+	return id
 }
 
 var ruleCache sync.Map // hash of the texts -> *RuleSet
@@ -296,9 +367,72 @@ func ruleSetOf(settings map[string]string) (*RuleSet, error) {
 		rs.Interactions[i].A.Names = lower(rs.Interactions[i].A.Names)
 		rs.Interactions[i].B.Names = lower(rs.Interactions[i].B.Names)
 	}
+	al, err := allergyRules()
+	if err != nil {
+		return nil, err
+	}
+	rs.AllergyClasses, rs.Cross = al.AllergyClasses, al.Cross
+	rs.labels = map[string]string{}
+	cls, err := terminology.EmbeddedDrugClasses()
+	if err != nil {
+		return nil, fmt.Errorf("medicines classes: %w", err)
+	}
+	for _, c := range cls {
+		rs.labels[c.ID] = c.Name
+		if c.Duplicate {
+			rs.DuplicateClasses = append(rs.DuplicateClasses, c.ID)
+		}
+	}
 	ruleCache.Store(key, rs)
 	return rs, nil
 }
+
+// CrossSensitivity: an allergy to a member of class Allergy makes a member of
+// class Drug an alert, of Severity, or SevereSeverity when the recorded
+// reaction was anaphylaxis or otherwise severe.
+type CrossSensitivity struct {
+	Allergy        string `yaml:"allergy" json:"allergy"`
+	Drug           string `yaml:"drug" json:"drug"`
+	DrugName       string `yaml:"drugName" json:"drugName"`
+	Severity       string `yaml:"severity" json:"severity"`
+	SevereSeverity string `yaml:"severeSeverity" json:"severeSeverity"`
+	Advice         string `yaml:"advice" json:"advice"`
+	Source         string `yaml:"source" json:"source"`
+}
+
+// AllergyRules is clinical/rules/allergies.yaml: the classes an allergy
+// extends to (an allergy to one penicillin is an allergy to all), and the
+// cross-sensitivities between classes.
+type AllergyRules struct {
+	Version        int                `yaml:"version"`
+	ReviewedBy     string             `yaml:"reviewedBy"`
+	AllergyClasses []string           `yaml:"allergyClasses"`
+	Cross          []CrossSensitivity `yaml:"cross"`
+}
+
+var allergyRules = sync.OnceValues(func() (*AllergyRules, error) {
+	var ar AllergyRules
+	dec := yaml.NewDecoder(bytes.NewReader(DefaultRuleText("allergies")))
+	dec.KnownFields(true)
+	if err := dec.Decode(&ar); err != nil {
+		return nil, fmt.Errorf("clinical/rules/allergies.yaml: %w", err)
+	}
+	for i, c := range ar.AllergyClasses {
+		if !curatedClass(c) {
+			return nil, fmt.Errorf("clinical/rules/allergies.yaml: allergyClasses[%d]: %q is no curated class", i, c)
+		}
+	}
+	for i, x := range ar.Cross {
+		if !curatedClass(x.Allergy) || !curatedClass(x.Drug) || !oneOfStr(x.Severity, Severities...) ||
+			!oneOfStr(x.SevereSeverity, Severities...) || x.Source == "" || x.Advice == "" || x.DrugName == "" {
+			return nil, fmt.Errorf("clinical/rules/allergies.yaml: cross[%d]: needs curated classes, severities, drugName, advice and source", i)
+		}
+	}
+	return &ar, nil
+})
+
+// DefaultAllergyRules are the allergy classes and cross-sensitivities in force.
+func DefaultAllergyRules() (*AllergyRules, error) { return allergyRules() }
 
 // Rules is the rule set in force for the practice (any user may read it: it
 // holds no patient data).

@@ -2,7 +2,6 @@ package clinical
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -52,12 +51,21 @@ func (p *Practice) drugs() (Drugs, error) {
 	return nil, fmt.Errorf("prescribing needs the dm+d dictionary: no terminology is open")
 }
 
-// SafetyAlert is one reason a prescription needs an answer before it is written.
+// SafetyAlert is one reason a prescription needs an answer before it is
+// written, or (Kind "not-checked") a note: a check that could not be done
+// completely, shown every time and needing no answer.
 type SafetyAlert struct {
 	ID       string `json:"id"`
-	Severity string `json:"severity"` // high | moderate | low
+	Kind     string `json:"kind,omitempty"` // "" an alert; KindNotChecked a note
+	Severity string `json:"severity"`       // high | moderate | low
 	Message  string `json:"message"`
 }
+
+// KindNotChecked marks a note: a check that could not run completely.
+const KindNotChecked = "not-checked"
+
+// IsNote reports whether a is a note (shown, never answered) rather than an alert.
+func (a SafetyAlert) IsNote() bool { return a.Kind == KindNotChecked }
 
 // AlertsError refuses an action until each of its alerts is answered.
 type AlertsError struct {
@@ -161,107 +169,17 @@ func currentOn(m *record.Medication, now time.Time) bool {
 	return m.Issues[len(m.Issues)-1].At.AddDate(0, 0, days).After(now)
 }
 
-// substance is an active ingredient as the checks see it.
-type substance struct {
-	code, name string // name lower-case
-}
-
-// drugFacts is a product's ingredients for the checks.
-type drugFacts struct {
-	code, name string
-	vtm        *terminology.CodeTerm
-	subs       []substance
-	verified   bool // ingredients from dm+d (or a name that names them)
-	fromName   bool // unverified, but the approved name of a combination names them
-	names      []string
-	// sides[i] is what matched interaction i's a (sides[2i]) and b
-	// (sides[2i+1]) selectors ("" none): worked out once per drug and check.
-	sides []string
-}
-
-// interactionSides matches a drug against both selectors of every interaction, once.
-func (c *checker) interactionSides(d *drugFacts) []string {
-	if d.sides == nil {
-		d.sides = make([]string, 2*len(c.rules.Interactions))
-		for i, x := range c.rules.Interactions {
-			if ok, n := c.selects(x.A, d); ok {
-				d.sides[2*i] = n
-			}
-			if ok, n := c.selects(x.B, d); ok {
-				d.sides[2*i+1] = n
-			}
-		}
-	}
-	return d.sides
-}
-
-// agentClasses maps allergy agents and findings that sit outside the
-// substance hierarchy to the substance class the checks test by subsumption:
-// 764146007 |Penicillin (substance)| and the finding 91936005 |Allergy to
-// penicillin| to 373270004 |Substance with penicillin structure and
-// antibacterial mechanism of action|, under which the embedded terminology
-// places the penicillins (fixtures/embedded/supplement.csv).
-var agentClasses = map[string]string{
-	"764146007": "373270004",
-	"91936005":  "373270004",
-	"294505008": "372687004", // Allergy to amoxicillin -> Amoxicillin
-}
-
-// combinations are the British Approved Names of common co- products and
-// their ingredients (SNOMED CT substances), used only when dm+d's own
-// ingredients are not available: the product stays "unverified".
-// Source: BNF, "Approved names" of compound preparations (co-amoxiclav =
-// amoxicillin + clavulanic acid, etc.); substance ids (ISID) from dm+d f_ingredient2 3010419 (NHSBSA, OGL).
-var combinations = map[string][]substance{
-	"co-amoxiclav":   {{"372687004", "amoxicillin"}, {"395939008", "clavulanic acid"}},
-	"co-codamol":     {{"387494007", "codeine"}, {"387517004", "paracetamol"}},
-	"co-dydramol":    {{"322538006", "dihydrocodeine tartrate"}, {"387517004", "paracetamol"}},
-	"co-trimoxazole": {{"387179001", "trimethoprim"}, {"363528007", "sulfamethoxazole"}},
-	"co-careldopa":   {{"73579000", "carbidopa"}, {"387086006", "levodopa"}},
-	"co-beneldopa":   {{"391822003", "benserazide hydrochloride"}, {"387086006", "levodopa"}},
-	"co-fluampicil":  {{"387170002", "ampicillin"}, {"387544009", "flucloxacillin"}},
-	"co-tenidone":    {{"387506000", "atenolol"}, {"387324004", "chlortalidone"}},
-	"co-amilofruse":  {{"387516008", "amiloride hydrochloride"}, {"387475002", "furosemide"}},
-	"co-amilozide":   {{"387516008", "amiloride hydrochloride"}, {"387525002", "hydrochlorothiazide"}},
-}
-
-func (c *checker) drug(p terminology.Product) *drugFacts {
-	d := &drugFacts{code: p.Code, name: p.Name, vtm: p.VTM, verified: p.IngredientsVerified}
-	if d.verified {
-		for _, in := range p.Ingredients {
-			d.subs = append(d.subs, substance{in.Code, strings.ToLower(in.Name)})
-		}
-	} else {
-		key := strings.ToLower(p.Name)
-		if p.VTM != nil {
-			key = strings.ToLower(p.VTM.Term)
-		}
-		for name, subs := range combinations {
-			if strings.HasPrefix(key, name) {
-				d.subs, d.fromName = subs, true
-			}
-		}
-	}
-	for _, s := range d.subs {
-		d.names = append(d.names, s.name)
-	}
-	if p.VTM != nil {
-		d.names = append(d.names, strings.ToLower(p.VTM.Term))
-	}
-	d.names = append(d.names, strings.ToLower(p.Name))
-	return d
-}
-
 // checker runs the checks for one product against one patient's facts.
 type checker struct {
 	drugs Drugs
 	rules *RuleSet
 	prods map[string]*drugFacts // current medications' products, by code
 	ecl   map[string]*terminology.Matcher
+	sub   map[string]bool // subsumption answers of this check
 }
 
 func newChecker(d Drugs, rs *RuleSet) *checker {
-	return &checker{drugs: d, rules: rs, prods: map[string]*drugFacts{}, ecl: map[string]*terminology.Matcher{}}
+	return &checker{drugs: d, rules: rs, prods: map[string]*drugFacts{}, ecl: map[string]*terminology.Matcher{}, sub: map[string]bool{}}
 }
 
 func (c *checker) productOf(code string) (*drugFacts, error) {
@@ -339,173 +257,6 @@ func eclCache(d Drugs, expr string) (*terminology.Matcher, error) {
 	}
 	eclMatchers.Store(k, m)
 	return m, nil
-}
-
-// selects reports whether a selector picks a drug, and the ingredient (or name) that matched.
-func (c *checker) selects(sel DrugSelector, d *drugFacts) (bool, string) {
-	if ok, n := c.selectsIn(sel.Codes, sel.Names, d); ok {
-		return ok, n
-	}
-	if sel.Class != "" {
-		cl := c.rules.Classes[sel.Class]
-		return c.selectsIn(cl.Codes, cl.Names, d)
-	}
-	return false, ""
-}
-
-func (c *checker) selectsIn(codes, names []string, d *drugFacts) (bool, string) {
-	for _, want := range codes {
-		for _, s := range d.subs {
-			if s.code == want {
-				return true, s.name
-			}
-			if ok, _ := c.drugs.Subsumes(want, s.code); ok {
-				return true, s.name
-			}
-		}
-	}
-	for _, w := range names { // lower-cased when the rule set was built
-		for _, n := range d.names {
-			if strings.Contains(n, w) {
-				return true, w
-			}
-		}
-	}
-	return false, ""
-}
-
-// check runs every check for prescribing product d to the patient. except
-// is a medication the new one replaces (a dose change), left out of the
-// duplicate and interaction checks.
-func (c *checker) check(f *facts, d *drugFacts, except string) ([]SafetyAlert, error) {
-	var out []SafetyAlert
-	add := func(id, sev, msg string) { out = append(out, SafetyAlert{ID: id, Severity: sev, Message: msg}) }
-
-	// Allergies.
-	var drugAllergies []*record.Allergy
-	nkda := false
-	for _, a := range f.allergies {
-		if a.NKDA {
-			nkda = true
-			continue
-		}
-		drugAllergies = append(drugAllergies, a)
-	}
-	if len(drugAllergies) == 0 && !nkda {
-		add("allergy-status:not-recorded", "moderate",
-			"Allergy status not recorded: ask about drug allergies and record them, or no known drug allergy")
-	}
-	for _, a := range drugAllergies {
-		hit := ""
-		agents := []string{a.Agent.Code}
-		if x, ok := agentClasses[a.Agent.Code]; ok {
-			agents = append(agents, x)
-		}
-		if a.Finding != nil {
-			if x, ok := agentClasses[a.Finding.Code]; ok {
-				agents = append(agents, x)
-			}
-		}
-	subs:
-		for _, s := range d.subs {
-			for _, ag := range agents {
-				if ag == s.code {
-					hit = s.name
-					break subs
-				}
-				if ok, _ := c.drugs.Subsumes(ag, s.code); ok {
-					hit = s.name
-					break subs
-				}
-			}
-		}
-		if hit == "" && (a.Agent.Code == d.code || (d.vtm != nil && a.Agent.Code == d.vtm.Code)) {
-			hit = d.name
-		}
-		if hit == "" {
-			continue
-		}
-		what := a.Agent.Display
-		if what == "" {
-			what = a.Agent.Code
-		}
-		msg := fmt.Sprintf("%s to %s recorded", capital(a.Type), what)
-		if a.Reaction != "" {
-			msg += " (" + a.Reaction + ")"
-		}
-		msg += fmt.Sprintf(": %s contains %s", d.name, hit)
-		if d.fromName {
-			msg += " (by its approved name; dm+d ingredients not verified)"
-		}
-		sev := "high"
-		if a.Type == "intolerance" { // an intolerance is not an immune reaction: answered, but by acknowledgement
-			sev = "moderate"
-		}
-		add("allergy:"+a.Agent.Code+":"+d.code, sev, msg)
-	}
-	if !d.verified && len(drugAllergies) > 0 {
-		var agents []string
-		for _, a := range drugAllergies {
-			agents = append(agents, a.Agent.Display)
-		}
-		sev, how := "high", "its ingredients are not known"
-		if d.fromName {
-			sev, how = "moderate", "its ingredients are known only from its approved name"
-		}
-		add("allergy-incomplete:"+d.code, sev, fmt.Sprintf("Allergy check incomplete: %s could not be fully checked against %s (%s in dm+d); check it yourself",
-			d.name, strings.Join(agents, ", "), how))
-	}
-
-	// Duplicate active ingredient; interactions with current medication.
-	for _, m := range f.current {
-		if m.ID == except {
-			continue
-		}
-		od, err := c.productOf(m.Code.Code)
-		if err != nil {
-			continue // a medication whose product is unknown to this dictionary cannot be compared
-		}
-		dup := ""
-		for _, s := range d.subs {
-			for _, t := range od.subs {
-				if s.code == t.code && dup == "" {
-					dup = s.code
-					add("duplicate:"+s.code+":"+m.ID, "moderate", fmt.Sprintf("Duplicate %s: already on %s (%s)", s.name, od.name, m.ID))
-				}
-			}
-		}
-		if dup == "" && d.vtm != nil && od.vtm != nil && d.vtm.Code == od.vtm.Code {
-			add("duplicate:"+d.vtm.Code+":"+m.ID, "moderate", fmt.Sprintf("Duplicate %s: already on %s (%s)", strings.ToLower(d.vtm.Term), od.name, m.ID))
-		}
-		ds, os := c.interactionSides(d), c.interactionSides(od)
-		for i, x := range c.rules.Interactions {
-			n1, n2 := ds[2*i], os[2*i+1]
-			if n1 == "" || n2 == "" {
-				n1, n2 = ds[2*i+1], os[2*i]
-			}
-			if n1 != "" && n2 != "" {
-				add("interaction:"+x.ID+":"+m.ID, x.Severity, fmt.Sprintf("Interaction %s with %s (%s, %s): %s",
-					n1, n2, od.name, m.ID, x.Advice))
-			}
-		}
-	}
-
-	// Practice rules.
-	for _, r := range c.rules.Rules {
-		ok, _ := c.selects(r.Drug, d)
-		if !ok {
-			continue
-		}
-		hold, err := c.ruleHolds(r.When, f)
-		if err != nil {
-			return nil, err
-		}
-		if hold {
-			add("rule:"+r.ID+":"+d.code, r.Severity, r.Message)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return sevRank(out[i].Severity) < sevRank(out[j].Severity) })
-	return out, nil
 }
 
 func capital(s string) string {
@@ -591,10 +342,26 @@ func anyProblem(f *facts, m *terminology.Matcher) bool {
 	return false
 }
 
+// SplitNotes separates the alerts (which need an answer) from the notes
+// (checks that could not run completely) of one check, keeping their order.
+func SplitNotes(all []SafetyAlert) (alerts, notes []SafetyAlert) {
+	alerts, notes = []SafetyAlert{}, []SafetyAlert{}
+	for _, a := range all {
+		if a.IsNote() {
+			notes = append(notes, a)
+		} else {
+			alerts = append(alerts, a)
+		}
+	}
+	return alerts, notes
+}
+
 // answer matches answers to alerts: it returns the alerts still unanswered,
 // and the answers to record. An acknowledgement of a high alert, or an answer
 // naming no alert raised, is refused.
 func answer(alerts []SafetyAlert, ans Answers, by string, at time.Time) ([]SafetyAlert, []record.AlertAnswer, error) {
+	// Notes need no answer: they are shown, never answered or recorded.
+	alerts, _ = SplitNotes(alerts)
 	raised := map[string]SafetyAlert{}
 	for _, a := range alerts {
 		raised[a.ID] = a

@@ -8,7 +8,6 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	"github.com/spf13/cobra"
 )
@@ -26,18 +25,6 @@ func localStore(f *Factory) (*bolt.Store, error) {
 	return b, nil
 }
 
-// auditAction writes an audit event for an admin action on its own.
-func auditAction(f *Factory, cmd *cobra.Command, s *clinical.Service, action, reason string) error {
-	st, err := f.Store()
-	if err != nil {
-		return err
-	}
-	u := s.User()
-	return st.Update(cmd.Context(), func(tx store.WTx) error {
-		return tx.Append(&record.AuditEvent{At: f.Now().UTC(), User: u.Name, Role: u.Role, Action: action, Reason: reason, Source: "cli"})
-	})
-}
-
 func newBackupCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "backup FILE",
@@ -48,21 +35,14 @@ may go on working while it runs.`,
 		Example: "  gpsoc backup /srv/backups/practice-$(date +%F).db",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := localStore(f)
-			if err != nil {
+			if _, err := localStore(f); err != nil {
 				return err
 			}
 			s, err := f.Service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if !s.Can(clinical.ActBulk) {
-				return &record.PermissionError{User: s.User().Name, Role: s.User().Role, Action: string(clinical.ActBulk)}
-			}
-			if err := auditAction(f, cmd, s, "backup", args[0]); err != nil {
-				return err
-			}
-			n, err := b.BackupFile(args[0])
+			n, err := s.Backup(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -91,29 +71,32 @@ existing practice it needs --force, and what is there is backed up first.`,
 				if err != nil {
 					return err
 				}
-				if !s.Can(clinical.ActBulk) {
-					return &record.PermissionError{User: s.User().Name, Role: s.User().Role, Action: string(clinical.ActBulk)}
-				}
-				if err := auditAction(f, cmd, s, "restore", args[0]); err != nil {
+				old, err := s.Restore(cmd.Context(), args[0])
+				f.Close()
+				if err != nil {
 					return err
 				}
-				f.Close()
+				return restored(f, dir, args[0], old)
 			}
-			old, err := bolt.Restore(args[0], dir, force)
-			if err != nil {
+			if _, err := bolt.Restore(args[0], dir, false); err != nil {
 				return err
 			}
-			// The find index snapshot described the practice that was there.
-			_ = os.Remove(filepath.Join(dir, "find-index.snap"))
-			if old != "" {
-				fmt.Fprintf(f.IO.ErrOut, "The practice that was there is backed up to %s\n", old)
-			}
-			fmt.Fprintf(f.IO.ErrOut, "Restored %s into %s\n", args[0], dir)
-			return nil
+			return restored(f, dir, args[0], "")
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace the practice in the data dir (backed up first)")
 	return cmd
+}
+
+// restored finishes a restore: the find index snapshot described the
+// practice that was there.
+func restored(f *Factory, dir, src, old string) error {
+	_ = os.Remove(filepath.Join(dir, "find-index.snap"))
+	if old != "" {
+		fmt.Fprintf(f.IO.ErrOut, "The practice that was there is backed up to %s\n", old)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Restored %s into %s\n", src, dir)
+	return nil
 }
 
 func newCheckCmd(f *Factory) *cobra.Command {
@@ -179,30 +162,6 @@ func newAuditCmd(f *Factory) *cobra.Command {
 	list.Flags().StringVar(&patient, "patient", "", "only events about this patient (NHS number or id)")
 	list.Flags().StringVar(&user, "user", "", "only events by this user")
 	list.Flags().IntVar(&limit, "limit", 0, "at most the last N events (0: all)")
-	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Recompute the audit hash chain",
-		Long:  "Recompute the audit trail's hash chain. Exit 1, with `event ID: reason` on stderr for each event that fails.",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := localStore(f)
-			if err != nil {
-				return err
-			}
-			probs, n, err := b.VerifyAudit()
-			if err != nil {
-				return err
-			}
-			for _, p := range probs {
-				fmt.Fprintln(f.IO.ErrOut, p.String())
-			}
-			if len(probs) > 0 {
-				return &ExitError{Code: ExitFailure, Msg: fmt.Sprintf("audit trail fails verification (%d problem(s) in %d events)", len(probs), n)}
-			}
-			fmt.Fprintf(f.IO.Out, "ok: %d events, chain intact\n", n)
-			return nil
-		},
-	}
-	cmd.AddCommand(list, verify)
+	cmd.AddCommand(list, newAuditVerifyCmd(f), newAuditAnchorCmd(f), newAuditKeygenCmd(f))
 	return cmd
 }

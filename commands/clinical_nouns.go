@@ -1,7 +1,10 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +65,7 @@ type ConsultAddOptions struct {
 	New, Ongoing                           bool
 	Location                               string
 	Start, End                             string
+	Confirm                                bool
 }
 
 func newConsultCmd(f *Factory) *cobra.Command {
@@ -77,18 +81,54 @@ func parseObsFlag(s string) (code string, val *float64, text, unit string, err e
 		return "", nil, "", "", invalidFlag("obs", s, "must be CODE=VALUE[UNIT], e.g. 27113001=82.5kg")
 	}
 	code, v := strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
-	j := 0
-	for j < len(v) && (v[j] == '-' || v[j] == '+' || v[j] == '.' || (v[j] >= '0' && v[j] <= '9')) {
-		j++
+	n, rest, err := parseValue("obs", s, v)
+	if err != nil {
+		return "", nil, "", "", err
 	}
-	if j == 0 {
+	if n == nil {
 		return code, nil, v, "", nil
 	}
-	n, perr := strconv.ParseFloat(v[:j], 64)
-	if perr != nil {
-		return "", nil, "", "", invalidFlag("obs", s, "the value must be a number followed by an optional unit")
+	return code, n, "", rest, nil
+}
+
+// numberPrefix is a number as people and programs write it, exponent included
+// (so 1e308kg is 1e308 kg, never 1 with unit "e308kg").
+var numberPrefix = regexp.MustCompile(`^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?`)
+
+// parseValue reads a number and what follows it (the unit); nil when v does
+// not start with a number (a text value). A decimal comma (82,5) is refused
+// with a hint rather than read as 82.
+func parseValue(flag, raw, v string) (*float64, string, error) {
+	m := numberPrefix.FindString(v)
+	if m == "" {
+		if len(v) > 1 && v[0] == ',' {
+			return nil, "", invalidFlag(flag, raw, "use a decimal point, not a comma")
+		}
+		return nil, "", nil
 	}
-	return code, &n, "", strings.TrimSpace(v[j:]), nil
+	rest := v[len(m):]
+	if len(rest) > 1 && rest[0] == ',' && rest[1] >= '0' && rest[1] <= '9' {
+		frac := rest[1:]
+		frac = frac[:len(frac)-len(strings.TrimLeft(frac, "0123456789"))]
+		return nil, "", invalidFlag(flag, raw, "use a decimal point, not a comma (%s.%s)", m, frac)
+	}
+	if rest != "" && strings.ContainsRune(".,0123456789", rune(rest[0])) {
+		return nil, "", invalidFlag(flag, raw, "the value must be a number followed by an optional unit")
+	}
+	n, err := strconv.ParseFloat(m, 64)
+	if err != nil || math.IsInf(n, 0) {
+		return nil, "", invalidFlag(flag, raw, "%s is not a number a measurement can be", m)
+	}
+	return &n, strings.TrimSpace(rest), nil
+}
+
+// confirmHint tells the user how to keep an implausible value they mean.
+func confirmHint(err error) error {
+	var ve *record.ValidationError
+	if errors.As(err, &ve) && ve.Confirm {
+		ve.Reason += ": check it; if it is right, pass --confirm"
+	}
+	return err
 }
 
 func newConsultAddCmd(f *Factory, runF func(*ConsultAddOptions) error) *cobra.Command {
@@ -103,7 +143,11 @@ a problem; --problem ID|CODE --ongoing links an existing one). Everything is
 written in one go, with one audit event per record, or nothing at all.
 Codes are checked against the terminology; an unknown or inactive code is
 refused with its replacement suggested. TIME is RFC 3339 or "YYYY-MM-DD HH:MM"
-in UK local time; the start defaults to now.`,
+in UK local time; the start defaults to now.
+
+Each value is checked against its observable's units and ranges (see gpsoc obs
+add --help): an impossible value or a wrong unit is refused (exit 2); an
+implausible one is refused unless --confirm, and then stored flagged.`,
 		Example: `  gpsoc consult add 9434765919 --text "BP review, well" --code 38341003 --bp 148/92 --problem 38341003 --ongoing
   gpsoc consult add 9434765919 --type telephone --history "thirsty, tired" --plan "HbA1c" --problem 44054006 --new`,
 		Args: cobra.ExactArgs(1),
@@ -141,6 +185,7 @@ in UK local time; the start defaults to now.`,
 	fl.StringVar(&o.Location, "location", "", "where it took place")
 	fl.StringVar(&o.Start, "start", "", "start TIME (default now)")
 	fl.StringVar(&o.End, "end", "", "end TIME")
+	fl.BoolVar(&o.Confirm, "confirm", false, "keep values outside their plausible range (flagged); impossible values are refused whatever")
 	return cmd
 }
 
@@ -155,7 +200,7 @@ func oneOf(v string, xs ...string) bool {
 
 func consultAddRun(f *Factory, cmd *cobra.Command, s *clinical.Service, ref string, o *ConsultAddOptions) error {
 	in := clinical.ConsultInput{PatientRef: ref, Type: o.Type, Location: o.Location, History: o.History,
-		Examination: o.Examination, Plan: o.Plan, Text: o.Text, Problem: o.Problem, ProblemNew: o.New}
+		Examination: o.Examination, Plan: o.Plan, Text: o.Text, Problem: o.Problem, ProblemNew: o.New, Confirm: o.Confirm}
 	var err error
 	if o.Start != "" {
 		if in.Start, err = parseWhen("start", o.Start); err != nil {
@@ -212,7 +257,7 @@ func consultAddRun(f *Factory, cmd *cobra.Command, s *clinical.Service, ref stri
 	}
 	res, err := s.AddConsultation(cmd.Context(), in)
 	if err != nil {
-		return flagNames(cmd, err)
+		return confirmHint(flagNames(cmd, err))
 	}
 	if f.Output == "json" || f.Output == "ndjson" {
 		out := struct {
@@ -339,27 +384,46 @@ refused (exit 5). Codes are checked against the terminology.`,
 func newObsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "obs", Short: "Observations: values and blood pressures (gp, nurse)"}
 	var code, system, value, valueCode, unit, bp, date string
-	var sensitive bool
+	var sensitive, confirm bool
 	add := &cobra.Command{
 		Use:   "add PATIENT (--code C (--value V [--unit U] | --value-code C) | --bp 140/90) [--date TIME]",
 		Short: "Record a value or a blood pressure",
 		Long: `Record an observation: a coded value with its unit, or a blood pressure as
 one observation with systolic and diastolic (code 75367002 unless --code).
---date is D or TIME (default now).`,
+--date is D or TIME (default now, and never more than 24 hours ahead; never
+before the patient's birth or after their death).
+
+The code must be an observable entity, a procedure or a finding. Values of
+the common observables (blood pressure, pulse, temperature, SpO2, weight,
+height, BMI, waist, HbA1c, eGFR, creatinine, potassium, sodium, cholesterol,
+peak flow…) are checked against the unit(s) and the cited ranges of
+clinical/observables/ranges.yaml: a wrong unit or an impossible value is
+refused (exit 2, naming the unit or the range); an implausible value is
+refused unless --confirm, and is then stored with a visible flag. Write
+decimals with a point: 82,5 is refused, never read as 82.`,
 		Example: `  gpsoc obs add 9434765919 --bp 138/86
   gpsoc obs add 9434765919 --code 27113001 --value 82.5 --unit kg --date 2026-11-20
-  gpsoc obs add 9434765919 --code 365981007 --value-code 8517006   # smoking status: ex-smoker`,
+  gpsoc obs add 9434765919 --code 365981007 --value-code 8517006   # smoking status: ex-smoker
+  gpsoc obs add 9434765919 --code 27113001 --value 310 --unit kg --confirm   # implausible, but right`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			in := clinical.ObservationInput{PatientRef: args[0], System: system, Code: code, Unit: unit, BP: bp, Sensitive: sensitive,
-				ValueSystem: system, ValueCode: valueCode}
+				ValueSystem: system, ValueCode: valueCode, Confirm: confirm}
 			if bp == "" && code == "" {
 				return usagef("give --code C --value V, or --bp SYS/DIA")
 			}
 			if value != "" {
-				if n, err := strconv.ParseFloat(value, 64); err == nil {
-					in.Value = &n
-				} else {
+				n, rest, err := parseValue("value", value, strings.TrimSpace(value))
+				switch {
+				case err != nil:
+					return err
+				case n != nil && rest == "":
+					in.Value = n
+				case n != nil && unit == "":
+					in.Value, in.Unit = n, rest // --value 82.5kg
+				case n != nil:
+					return invalidFlag("value", value, "give the unit once: --value %s --unit %s", strconv.FormatFloat(*n, 'g', -1, 64), unit)
+				default:
 					in.ValueText = value
 				}
 			}
@@ -376,7 +440,7 @@ one observation with systolic and diastolic (code 75367002 unless --code).
 			}
 			o, err := s.AddObservation(cmd.Context(), in)
 			if err != nil {
-				return err
+				return confirmHint(flagNames(cmd, err))
 			}
 			return printOneRow(f, o, obsColumns(colIO(f)))
 		}),
@@ -390,6 +454,7 @@ one observation with systolic and diastolic (code 75367002 unless --code).
 	fl.StringVar(&bp, "bp", "", "blood pressure systolic/diastolic, e.g. 140/90")
 	fl.StringVar(&date, "date", "", "when: YYYY-MM-DD or TIME (default now)")
 	fl.BoolVar(&sensitive, "sensitive", false, "a reason is needed to see this entry")
+	fl.BoolVar(&confirm, "confirm", false, "keep a value outside its plausible range (stored flagged); impossible values are refused whatever")
 
 	var of clinical.ObsFilter
 	list := &cobra.Command{

@@ -8,7 +8,6 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/terminology"
 	"github.com/spf13/cobra"
 )
@@ -77,6 +76,11 @@ func (a termAdapter) Lookup(system, code string) (string, error) {
 	return d.PreferredTerm, nil
 }
 
+// Hierarchies places a concept for the record's field rules (clinical.Classifier).
+func (a termAdapter) Hierarchies(system, code string) ([]string, error) {
+	return a.tm.Hierarchies(system, code)
+}
+
 // Drugs hands the dm+d dictionary to the prescribing checks, so every face gets them.
 func (a termAdapter) Drugs() clinical.Drugs { return a.tm }
 
@@ -119,6 +123,14 @@ func (l lazyTerms) MapLegacy(system, code string) (*record.Code, error) {
 	return t.(termAdapter).MapLegacy(system, code)
 }
 
+func (l lazyTerms) Hierarchies(system, code string) ([]string, error) {
+	t, err := l.open()
+	if err != nil {
+		return nil, err
+	}
+	return t.(termAdapter).Hierarchies(system, code)
+}
+
 func (l lazyTerms) Drugs() clinical.Drugs {
 	t, err := l.open()
 	if err != nil {
@@ -144,24 +156,7 @@ func patientsWithProblemIn(f *Factory, cmd *cobra.Command, s *clinical.Service, 
 	if err != nil {
 		return nil, &record.ValidationError{Field: "--problem-ecl", Value: expr, Reason: strings.TrimPrefix(err.Error(), "ecl: ")}
 	}
-	if !s.Can(clinical.ActReadClinical) {
-		return nil, &record.PermissionError{User: s.User().Name, Role: s.User().Role, Action: "search by problem"}
-	}
-	st, err := f.Store()
-	if err != nil {
-		return nil, err
-	}
-	ids := map[string]bool{}
-	err = st.View(cmd.Context(), func(tx store.Tx) error {
-		return tx.ForEach(record.KindProblem, func(e record.Entity) error {
-			p := e.(*record.Problem)
-			if p.Status == "active" && m.Contains(p.Code.System, p.Code.Code) {
-				ids[p.PatientID] = true
-			}
-			return nil
-		})
-	})
-	return ids, err
+	return s.PatientsWithProblemIn(cmd.Context(), m, expr)
 }
 
 func newCodesCmd(f *Factory) *cobra.Command {

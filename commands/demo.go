@@ -315,7 +315,7 @@ func bindDemoUsers(ctx context.Context, admin *clinical.Service, login string) e
 		if u.Role == record.RoleInterface {
 			continue
 		}
-		if login != "" && !clinical.Bound(u, login) {
+		if login != "" && !clinical.LoginBound(u, login) {
 			if _, err := admin.BindLogin(ctx, u.Name, login, true); err != nil {
 				return fmt.Errorf("bind %s to demo user %s: %w", login, u.Name, err)
 			}

@@ -47,7 +47,7 @@ func NewFactory(io *IOStreams) *Factory {
 	f := &Factory{IO: io, Config: newConfig(), Now: time.Now, once: newOnce()}
 	f.OpenStore = func(dir string) (store.Store, error) {
 		told := false
-		return bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{
+		st, err := bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{
 			BusyTimeout: f.busyTimeout(),
 			OnBusy: func() {
 				if !told {
@@ -56,6 +56,12 @@ func NewFactory(io *IOStreams) *Factory {
 				}
 			},
 		})
+		if err != nil {
+			// Not a nil *bolt.Store inside the interface: Close would call it
+			// (the busy timeout panicked and exited 2 instead of 3).
+			return nil, err
+		}
+		return st, nil
 	}
 	return f
 }

@@ -79,16 +79,18 @@ func printList[T any](ios *IOStreams, format string, items []T, cols []Column[T]
 		for _, it := range items {
 			row := make([]string, len(cols))
 			for i, c := range cols {
-				row[i] = c.Value(it)
+				row[i] = record.ShowControls(c.Value(it))
 			}
 			fmt.Fprintln(tw, strings.Join(row, "\t"))
 		}
 		return tw.Flush()
 	}
+	// One record, one line: a newline or tab inside a value is shown as \n
+	// or \t, so it never splits a row or shifts its columns.
 	for _, it := range items {
 		row := make([]string, len(cols))
 		for i, c := range cols {
-			row[i] = strings.ReplaceAll(c.Value(it), "\t", " ")
+			row[i] = record.ShowControls(c.Value(it))
 		}
 		fmt.Fprintln(w, strings.Join(row, "\t"))
 	}
@@ -118,13 +120,13 @@ func printOne(ios *IOStreams, format string, v any, fields [][2]string) error {
 		tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 		for _, f := range fields {
 			if f[1] != "" {
-				fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+				fmt.Fprintf(tw, "%s:\t%s\n", f[0], record.ShowControls(f[1]))
 			}
 		}
 		return tw.Flush()
 	}
 	for _, f := range fields {
-		fmt.Fprintf(ios.Out, "%s\t%s\n", f[0], f[1])
+		fmt.Fprintf(ios.Out, "%s\t%s\n", f[0], record.ShowControls(f[1]))
 	}
 	return nil
 }

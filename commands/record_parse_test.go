@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,7 +38,16 @@ func TestParseObsFlag(t *testing.T) {
 	if err != nil || v != nil || text != "never" {
 		t.Errorf("text value: %v %q %v", v, text, err)
 	}
-	for _, bad := range []string{"27113001", "=80", "27113001=", "27113001=1.2.3kg"} {
+	// An exponent is part of the number: 1e308kg is 1e308 kg (then refused
+	// by the service as no measurement), never 1 with unit "e308kg".
+	if _, v, _, unit, err = parseObsFlag("27113001=1e308kg"); err != nil || v == nil || *v != 1e308 || unit != "kg" {
+		t.Errorf("1e308kg: %v %q %v", v, unit, err)
+	}
+	// A decimal comma is refused with a hint, never read as 82.
+	if _, _, _, _, err = parseObsFlag("27113001=82,5kg"); err == nil || !strings.Contains(err.Error(), "decimal point") || !strings.Contains(err.Error(), "82.5") {
+		t.Errorf("82,5kg: %v", err)
+	}
+	for _, bad := range []string{"27113001", "=80", "27113001=", "27113001=1.2.3kg", "27113001=1e999kg"} {
 		if _, _, _, _, err := parseObsFlag(bad); err == nil {
 			t.Errorf("parseObsFlag(%q) accepted", bad)
 		}

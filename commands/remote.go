@@ -7,6 +7,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,7 @@ func remoteConfigured(f *Factory) bool {
 
 // localOnly are the commands that act on the practice file itself.
 var localOnly = map[string]bool{"init": true, "backup": true, "restore": true, "check": true, "demo": true,
-	"audit verify": true, "codes import": true, "user token": true,
+	"audit verify": true, "audit anchor": true, "codes import": true, "user token": true,
 	"user tokens": true, "login": true, "logout": true, "user bind": true, "user unbind": true, "user reset-passphrase": true}
 
 // checkRemoteMode refuses a local-only command in remote mode (called before every command).
@@ -82,6 +83,12 @@ func openRemote(f *Factory, create bool) (store.Store, error) {
 			return nil, usagef("in remote mode the token decides who is acting: this token (remote.token / GPSOC_REMOTE_TOKEN) is %s's, not %s's; use %s's token, or leave out --as", tu, name, name)
 		}
 		f.remoteUser = tu
+	}
+	if st.KeepsOwnAudit() {
+		// Said once per session (the store is opened once per run): the
+		// trail is that server's, which records the standard requests it is
+		// sent and knows nothing of what only this workstation knows.
+		fmt.Fprintf(f.IO.ErrOut, "gpsoc: note: %s is not gpsoc serve: it keeps its own audit trail of the requests it answers; the reason a sensitive record is opened and the finds typed here are not recorded in it\n", u)
 	}
 	return st, nil
 }

@@ -11,23 +11,39 @@ import (
 	_ "time/tzdata" // UK local time on machines without a zoneinfo database
 
 	"github.com/spf13/cobra"
+
+	"github.com/opengpsoc/gpsoc/record"
 )
 
 // Version is set at build time.
 var Version = "dev"
 
 // Main runs gpsoc and returns the process exit code.
-func Main() int {
+func Main() (code int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	f := NewFactory(System())
+	// The last line of defence, not the fix: a bug that panics on this
+	// goroutine prints a plain error and exits 1, not a stack trace (each
+	// known panic is fixed at its cause, with a test). GPSOC_TRACEBACK=1
+	// keeps the trace for a developer.
+	defer func() {
+		if r := recover(); r != nil {
+			if os.Getenv("GPSOC_TRACEBACK") != "" {
+				panic(r)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "gpsoc: internal error: %s\n", record.ShowControls(fmt.Sprint(r)))
+			fmt.Fprintln(f.IO.ErrOut, "gpsoc: please report this (GPSOC_TRACEBACK=1 shows the details)")
+			code = ExitFailure
+		}
+	}()
 	defer f.Close()
 	root := NewRootCmd(f)
 	err := cobraUsage(root.ExecuteContext(ctx))
 	if err != nil {
 		var ee *ExitError
 		if !(errors.As(err, &ee) && ee.Msg == "") {
-			fmt.Fprintln(f.IO.ErrOut, "gpsoc: "+err.Error())
+			fmt.Fprintln(f.IO.ErrOut, "gpsoc: "+record.ShowControls(err.Error()))
 		}
 	}
 	return ExitCode(err)

@@ -27,6 +27,12 @@ type ServeOptions struct {
 	KeyFile  string
 	Insecure bool
 	MaxBody  int64
+	// BaseURL is the base of the API's links (config serve.base-url).
+	BaseURL string
+	// Signed audit heads (commands/serve_anchor.go).
+	AnchorDir   string
+	AnchorKey   string
+	AnchorEvery time.Duration
 	// Ready is told the address once listening (tests).
 	Ready func(addr string)
 }
@@ -50,6 +56,20 @@ and local commands on that data dir exit 3 naming the server's address.
 Plain HTTP is refused on any address but loopback unless --insecure is given; give
 --tls-cert and --tls-key to serve HTTPS. SIGINT or SIGTERM stops it after the requests
 in flight have finished.
+
+With --anchor-dir DIR and --anchor-key FILE (both outside the data dir) the server signs
+the audit trail's head into DIR when it starts, every --anchor-every while the trail
+grows, and when it stops; ` + "`gpsoc audit verify --anchors DIR --public-key FILE.pub`" + ` checks
+the trail against them.
+
+Links in responses (Bundle links, fullUrl, Location) are built from --base-url (config
+serve.base-url), by default from the address the client connected to; never from the
+Host header, which the client writes. Give --base-url behind a proxy or a DNS name.
+
+Failed and unauthenticated requests are rate-limited per client (429 with Retry-After);
+their audit events keep a short summary of the request, and a flood from one client is
+written as one event a minute with its count. Every response but /metadata carries
+Cache-Control: no-store.
 
 A record marked sensitive is opened only with a reason, sent in the X-Access-Reason
 header (audited, as --reason is on the command line).
@@ -78,6 +98,10 @@ token are local only and exit 2 in remote mode.`,
 	fl.StringVar(&opts.KeyFile, "tls-key", "", "TLS private key file (PEM)")
 	fl.BoolVar(&opts.Insecure, "insecure", false, "allow plain HTTP on an address that is not loopback")
 	fl.Int64Var(&opts.MaxBody, "max-body", 8<<20, "largest request body in bytes")
+	fl.StringVar(&opts.BaseURL, "base-url", "", "the API's public base URL, used in every link it writes (config serve.base-url; default: the address a client connected to)")
+	fl.StringVar(&opts.AnchorDir, "anchor-dir", "", "sign the audit head into this folder periodically (config audit.anchor-dir; outside the data dir)")
+	fl.StringVar(&opts.AnchorKey, "anchor-key", "", "Ed25519 key that signs the audit heads (config audit.anchor-key; outside the data dir)")
+	fl.DurationVar(&opts.AnchorEvery, "anchor-every", 0, "how often to sign the audit head while it grows (config audit.anchor-every; default 15m)")
 	return cmd
 }
 
@@ -100,6 +124,14 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err := checkServeLock(dir); err != nil {
 		return err
 	}
+	anchorKey, anchorDir, anchorEvery, err := serveAnchorSetup(opts)
+	if err != nil {
+		return err
+	}
+	base, err := server.NormalizeBaseURL(configured(f, opts.BaseURL, "serve.base-url"))
+	if err != nil {
+		return err
+	}
 	st, err := bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{Hold: true, BusyTimeout: 10 * time.Second,
 		OnBusy: func() {
 			fmt.Fprintln(f.IO.ErrOut, "gpsoc serve: the practice file is busy (another gpsoc is writing); waiting…")
@@ -118,8 +150,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if _, err := p.Index(ctx); err != nil {
 		return err
 	}
-	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version,
-		Logger: slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	logger := slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Logger: logger, BaseURL: base})
+	if anchorKey != nil {
+		stopAnchors, err := serveAnchors(ctx, p, anchorKey, anchorDir, dir, anchorEvery, logger)
+		if err != nil {
+			return err
+		}
+		defer stopAnchors()
+	}
 	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var release func()

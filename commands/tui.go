@@ -199,7 +199,7 @@ func runTUI(f *Factory, cmd *cobra.Command) error {
 	// frame: pages ask for them in commands.
 	m := tui.New(tui.Options{Svc: svc, Terms: terms, Keys: km, Now: f.Now, DataDir: f.DataDir(),
 		Dark: true, Plain: os.Getenv("NO_COLOR") != "", OpenID: tuiOpen})
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(f.IO.In), tea.WithOutput(f.IO.Out))
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(f.IO.In), tea.WithOutput(f.IO.RawOut()))
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("workstation: %w", err)
 	}

@@ -10,6 +10,8 @@ package fhir
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -222,11 +224,17 @@ func skipWS(b []byte, i int) int {
 
 // skipString returns the index after the string starting at b[i] (a quote).
 func skipString(b []byte, i int) int {
+	j, _ := scanString(b, i)
+	return j
+}
+
+// scanString is skipString that also says whether the string was closed.
+func scanString(b []byte, i int) (int, bool) {
 	i++
 	for i < len(b) {
 		c := b[i]
 		if c == '"' {
-			return i + 1
+			return i + 1, true
 		}
 		if c == '\\' {
 			i += 2
@@ -234,7 +242,7 @@ func skipString(b []byte, i int) int {
 		}
 		i++
 	}
-	return i
+	return len(b), false // a backslash at the very end must not step past it
 }
 
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
@@ -272,8 +280,14 @@ func skipValue(b []byte, i int) int {
 		}
 		return i
 	}
+	s := i
 	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
 		i++
+	}
+	if i == s {
+		// A closing bracket where a value should be (malformed input): step
+		// over it, so every caller's loop makes progress and ends.
+		return i + 1
 	}
 	return i
 }
@@ -282,4 +296,161 @@ func skipValue(b []byte, i int) int {
 // no HTML escaping, Extra members merged back.
 func Marshal(v any) ([]byte, error) {
 	return appendValue(make([]byte, 0, 1024), reflect.ValueOf(v)), nil
+}
+
+// errTruncated and the strict scanners below serve SplitBundle: the light
+// scanners above trust their input, and a Bundle cut off between entries
+// would still split into the entries before the cut. The strict ones check
+// the Bundle's own structure (every bracket matched, separators in place,
+// nothing after the end) at about the cost of the light ones; each resource
+// inside is then checked in full when it is parsed.
+var errTruncated = errors.New("unexpected end of input (truncated)")
+
+// strictSkip returns the index after the value starting at b[i], or an error
+// when brackets do not match or the input ends inside the value.
+func strictSkip(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return i, errTruncated
+	}
+	switch b[i] {
+	case '"':
+		j, ok := scanString(b, i)
+		if !ok {
+			return j, errTruncated
+		}
+		return j, nil
+	case '{', '[':
+		var stack []byte
+		for i < len(b) {
+			for i < len(b) && !structural[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				break
+			}
+			switch c := b[i]; c {
+			case '"':
+				j, ok := scanString(b, i)
+				if !ok {
+					return j, errTruncated
+				}
+				i = j
+				continue
+			case '{', '[':
+				stack = append(stack, c)
+			case '}', ']':
+				open := byte('{')
+				if c == ']' {
+					open = '['
+				}
+				if len(stack) == 0 || stack[len(stack)-1] != open {
+					return i, fmt.Errorf("unexpected %q at byte %d", c, i)
+				}
+				stack = stack[:len(stack)-1]
+				if len(stack) == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return i, errTruncated
+	case '}', ']', ',', ':':
+		return i, fmt.Errorf("unexpected %q at byte %d", b[i], i)
+	}
+	j := skipValue(b, i)
+	if j > len(b) {
+		j = len(b)
+	}
+	return j, nil
+}
+
+// strictMembers calls fn with each member of the JSON object at b[i] and
+// returns the index after it.
+func strictMembers(b []byte, i int, fn func(key, val []byte) error) (int, error) {
+	i = skipWS(b, i)
+	if i >= len(b) {
+		return i, errTruncated
+	}
+	if b[i] != '{' {
+		return i, fmt.Errorf("expected an object at byte %d", i)
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) {
+			return i, errTruncated
+		}
+		if b[i] != '"' {
+			return i, fmt.Errorf("expected a member name at byte %d", i)
+		}
+		ke, err := strictSkip(b, i)
+		if err != nil {
+			return ke, err
+		}
+		key := b[i+1 : ke-1]
+		i = skipWS(b, ke)
+		if i >= len(b) {
+			return i, errTruncated
+		}
+		if b[i] != ':' {
+			return i, fmt.Errorf("expected ':' at byte %d", i)
+		}
+		i = skipWS(b, i+1)
+		vs := i
+		if i, err = strictSkip(b, i); err != nil {
+			return i, err
+		}
+		if err := fn(key, b[vs:i]); err != nil {
+			return i, err
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return i, errTruncated
+		}
+		switch b[i] {
+		case '}':
+			return i + 1, nil
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return i, fmt.Errorf("expected ',' or '}' at byte %d", i)
+		}
+	}
+}
+
+// strictElems calls fn with each element of the JSON array val; an error
+// names the element ("[3]: ...").
+func strictElems(val []byte, fn func(el []byte) error) error {
+	i := skipWS(val, 0)
+	if i >= len(val) || val[i] != '[' {
+		return fmt.Errorf("not an array")
+	}
+	i = skipWS(val, i+1)
+	if i < len(val) && val[i] == ']' {
+		return nil
+	}
+	for n := 0; ; n++ {
+		s := i
+		j, err := strictSkip(val, i)
+		if err == nil {
+			err = fn(val[s:j])
+		}
+		if err != nil {
+			return fmt.Errorf("[%d]: %w", n, err)
+		}
+		i = skipWS(val, j)
+		if i >= len(val) {
+			return fmt.Errorf("[%d]: the input ends after it: %w", n, errTruncated)
+		}
+		switch val[i] {
+		case ']':
+			return nil
+		case ',':
+			i = skipWS(val, i+1)
+		default:
+			return fmt.Errorf("[%d]: expected ',' or ']' after it at byte %d", n, i)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -611,7 +612,11 @@ func Parse(b []byte) (Resource, error) {
 	}
 	r := newResource(probe.ResourceType)
 	if r == nil {
-		// Kept as given, not validated (nothing reads it but Marshal); JSON aliases b.
+		// Kept as given (nothing reads it but Marshal); JSON aliases b. Checked,
+		// so a malformed one is refused rather than written out again.
+		if !json.Valid(b) {
+			return nil, fmt.Errorf("%s: not valid JSON", probe.ResourceType)
+		}
 		return &Raw{ResourceType: probe.ResourceType, ID: probe.ID, JSON: b}, nil
 	}
 	if err := Unmarshal(b, r); err != nil {
@@ -626,8 +631,8 @@ func Parse(b []byte) (Resource, error) {
 // resources are validated when each is parsed.
 func SplitBundle(b []byte) (*Bundle, error) {
 	bd := &Bundle{}
-	var err error
-	probeMembers(b, func(key, val []byte) bool {
+	end, err := strictMembers(b, 0, func(key, val []byte) error {
+		var err error
 		switch string(key) {
 		case "resourceType":
 			err = json.Unmarshal(val, &bd.ResourceType)
@@ -636,13 +641,22 @@ func SplitBundle(b []byte) (*Bundle, error) {
 		case "type":
 			err = json.Unmarshal(val, &bd.Type)
 		case "entry":
-			if len(val) == 0 || val[0] != '[' {
-				err = fmt.Errorf("Bundle.entry is not an array")
-				return false
+		default:
+			// Not imported, but part of the Bundle: malformed, it spoils the whole.
+			if !json.Valid(val) {
+				err = errors.New("not valid JSON")
 			}
-			arrayElems(val, func(el []byte) {
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		if string(key) == "entry" {
+			if len(val) == 0 || val[0] != '[' {
+				return fmt.Errorf("Bundle.entry is not an array")
+			}
+			err = strictElems(val, func(el []byte) error {
 				e := BundleEntry{}
-				probeMembers(el, func(k, v []byte) bool {
+				if _, err := strictMembers(el, 0, func(k, v []byte) error {
 					var e2 error
 					switch string(k) {
 					case "fullUrl":
@@ -655,19 +669,32 @@ func SplitBundle(b []byte) (*Bundle, error) {
 					case "search":
 						e.Search = &BundleSearch{}
 						e2 = json.Unmarshal(v, e.Search)
+					default:
+						if !json.Valid(v) {
+							e2 = errors.New("not valid JSON")
+						}
 					}
-					if e2 != nil && err == nil {
-						err = fmt.Errorf("Bundle.entry[%d].%s: %w", len(bd.Entry), k, e2)
+					if e2 != nil {
+						return fmt.Errorf("%s: %w", k, e2)
 					}
-					return true
-				})
+					return nil
+				}); err != nil {
+					return err
+				}
 				bd.Entry = append(bd.Entry, e)
+				return nil
 			})
+			if err != nil {
+				return fmt.Errorf("entry%w", err)
+			}
 		}
-		return err == nil
+		return nil
 	})
+	if err == nil && skipWS(b, end) != len(b) {
+		err = fmt.Errorf("unexpected data after the end at byte %d", end)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("Bundle is malformed and was refused whole: %w", err)
 	}
 	if bd.ResourceType != "Bundle" {
 		return nil, fmt.Errorf("not a Bundle")

@@ -20,6 +20,11 @@ type AuditEvent struct {
 	Reason    string `json:"reason,omitempty"`
 	Outcome   string `json:"outcome"`          // ok | denied | failed
 	Source    string `json:"source,omitempty"` // cli | tui | api
-	PrevHash  string `json:"prevHash"`
-	Hash      string `json:"hash"`
+	// RecordHash is the hash of the record version the event wrote
+	// (record.RecordHash of its canonical JSON), so an edit to the record
+	// after it was written is found. Events written before record hashing,
+	// and events that wrote nothing, have none.
+	RecordHash string `json:"recordHash,omitempty"`
+	PrevHash   string `json:"prevHash"`
+	Hash       string `json:"hash"`
 }

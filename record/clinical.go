@@ -43,6 +43,9 @@ func (*Consultation) Kind() Kind { return KindConsultation }
 var ConsultationTypes = []string{"surgery", "telephone", "video", "home"}
 
 func (c *Consultation) Validate() error {
+	if err := CheckStrings(c); err != nil {
+		return err
+	}
 	if err := checkPatientRef(&c.Meta); err != nil {
 		return err
 	}
@@ -90,6 +93,9 @@ type Problem struct {
 func (*Problem) Kind() Kind { return KindProblem }
 
 func (p *Problem) Validate() error {
+	if err := CheckStrings(p); err != nil {
+		return err
+	}
 	if err := checkPatientRef(&p.Meta); err != nil {
 		return err
 	}
@@ -141,6 +147,19 @@ type Observation struct {
 	Diastolic      *float64  `json:"diastolic,omitempty"`
 	Effective      time.Time `json:"effective"`
 	ConsultationID string    `json:"consultationId,omitempty"`
+	// Flags say why a stored value is not plainly valid: implausible for its
+	// observable (an import stores it and flags it), or, from a laboratory
+	// report, a value or unit that failed validation and was kept as given.
+	Flags []ValueFlag `json:"flags,omitempty"`
+	// Review is true while a flagged laboratory value waits for a clinician.
+	Review bool `json:"review,omitempty"`
+}
+
+// ValueFlag is one reason a value was flagged: Kind is implausible,
+// impossible, unit (a unit not known for the observable) or unparsed.
+type ValueFlag struct {
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 func (*Observation) Kind() Kind { return KindObservation }
@@ -149,6 +168,9 @@ func (*Observation) Kind() Kind { return KindObservation }
 func (o *Observation) IsBP() bool { return o.Systolic != nil || o.Diastolic != nil }
 
 func (o *Observation) Validate() error {
+	if err := CheckStrings(o); err != nil {
+		return err
+	}
 	if err := checkPatientRef(&o.Meta); err != nil {
 		return err
 	}
@@ -227,6 +249,9 @@ type AlertAnswer struct {
 func (*Medication) Kind() Kind { return KindMedication }
 
 func (m *Medication) Validate() error {
+	if err := CheckStrings(m); err != nil {
+		return err
+	}
 	if err := checkPatientRef(&m.Meta); err != nil {
 		return err
 	}
@@ -303,6 +328,9 @@ func (*Allergy) Kind() Kind { return KindAllergy }
 const NKDACode = "409137002"
 
 func (a *Allergy) Validate() error {
+	if err := CheckStrings(a); err != nil {
+		return err
+	}
 	if err := checkPatientRef(&a.Meta); err != nil {
 		return err
 	}
@@ -344,6 +372,9 @@ type Immunisation struct {
 func (*Immunisation) Kind() Kind { return KindImmunisation }
 
 func (im *Immunisation) Validate() error {
+	if err := CheckStrings(im); err != nil {
+		return err
+	}
 	if err := checkPatientRef(&im.Meta); err != nil {
 		return err
 	}
@@ -382,6 +413,9 @@ func (*Appointment) Kind() Kind { return KindAppointment }
 func (a *Appointment) End() time.Time { return a.Start.Add(time.Duration(a.Minutes) * time.Minute) }
 
 func (a *Appointment) Validate() error {
+	if err := CheckStrings(a); err != nil {
+		return err
+	}
 	if err := checkPatientRef(&a.Meta); err != nil {
 		return err
 	}
@@ -422,6 +456,9 @@ type Session struct {
 func (*Session) Kind() Kind { return KindSession }
 
 func (s *Session) Validate() error {
+	if err := CheckStrings(s); err != nil {
+		return err
+	}
 	if s.Clinician == "" {
 		return Invalid("clinician", "", "a clinician is required")
 	}
@@ -464,6 +501,9 @@ type Task struct {
 func (*Task) Kind() Kind { return KindTask }
 
 func (t *Task) Validate() error {
+	if err := CheckStrings(t); err != nil {
+		return err
+	}
 	if strings.TrimSpace(t.Text) == "" {
 		return Invalid("text", t.Text, "task text is required")
 	}
@@ -495,6 +535,9 @@ type Recall struct {
 func (*Recall) Kind() Kind { return KindRecall }
 
 func (r *Recall) Validate() error {
+	if err := CheckStrings(r); err != nil {
+		return err
+	}
 	if err := checkPatientRef(&r.Meta); err != nil {
 		return err
 	}

@@ -13,6 +13,9 @@ type ValidationError struct {
 	Field  string
 	Value  string
 	Reason string
+	// Confirm marks a value that is implausible rather than impossible: a
+	// clinician at the keyboard may confirm it (--confirm, a prompt in the TUI).
+	Confirm bool
 }
 
 func (e *ValidationError) Error() string {

@@ -23,6 +23,11 @@ func NormaliseNHS(s string) (string, error) {
 			return "", Invalid("nhsNumber", raw, "must be 10 digits")
 		}
 	}
+	if strings.Count(digits, digits[:1]) == 10 {
+		// 0000000000 and the like pass Modulus 11 but are never issued: they
+		// are what a placeholder or a stuck key leaves behind.
+		return "", Invalid("nhsNumber", raw, "ten identical digits is not an NHS number")
+	}
 	check, ok := nhsCheckDigit(digits[:9])
 	if !ok {
 		return "", Invalid("nhsNumber", raw, "check digit would be 10, so this is not a valid NHS number")
@@ -59,7 +64,11 @@ func CompleteNHS(nine string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return nine + string(rune('0'+c)), true
+	n := nine + string(rune('0'+c))
+	if strings.Count(n, n[:1]) == 10 {
+		return "", false // valid by Modulus 11, never issued (NormaliseNHS)
+	}
+	return n, true
 }
 
 // FormatNHS shows 10 digits as 3-3-4.

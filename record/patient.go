@@ -77,6 +77,9 @@ func (p *Patient) ForeignAddress() bool {
 
 // Normalise canonicalises and validates a patient in place. It derives Status.
 func (p *Patient) Validate() error {
+	if err := CheckStrings(p); err != nil {
+		return err
+	}
 	if p.NHSNumber != "" {
 		n, err := NormaliseNHS(p.NHSNumber)
 		if err != nil {

@@ -18,12 +18,28 @@ func TestNormaliseNHS(t *testing.T) {
 	for in, reason := range map[string]string{
 		"9434765918": "check digit is wrong", "1000000010": "would be 10", "943476591": "10 digits",
 		"94347659190": "10 digits", "943476591A": "10 digits", "94 3476 5919": "3-3-4", "943-476-5919": "10 digits", "": "10 digits",
+		// Modulus 11 passes these; no NHS number is ten identical digits.
+		"0000000000": "ten identical digits", "1111111111": "ten identical digits", "000 000 0000": "ten identical digits",
 	} {
 		_, err := NormaliseNHS(in)
 		var ve *ValidationError
 		if !errors.As(err, &ve) || ve.Field != "nhsNumber" || ve.Value != in || !strings.Contains(ve.Reason, reason) {
 			t.Errorf("NormaliseNHS(%q) err = %v, want a nhsNumber error containing %q", in, err, reason)
 		}
+	}
+	// The 999 range (test numbers, never issued to patients) stays valid.
+	n999 := 0
+	for i := 0; i < 200; i++ {
+		stem := "999" + strings.Repeat("0", 6-len(itoa(i*4099))) + itoa(i*4099)
+		if n, ok := CompleteNHS(stem); ok {
+			n999++
+			if _, err := NormaliseNHS(n); err != nil {
+				t.Errorf("test-range number %s refused: %v", n, err)
+			}
+		}
+	}
+	if n999 < 100 {
+		t.Errorf("only %d test-range numbers completed", n999)
 	}
 	if FormatNHS("9434765919") != "943 476 5919" {
 		t.Error("FormatNHS")

@@ -84,6 +84,7 @@ func (s *Server) ListenAndServe(ctx context.Context, lo ListenOptions) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go s.flushLoop(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -91,7 +92,9 @@ func (s *Server) ListenAndServe(ctx context.Context, lo ListenOptions) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), lo.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	err = hs.Shutdown(sctx)
+	s.FlushRefusals(sctx, true)
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

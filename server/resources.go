@@ -275,7 +275,7 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, svc *clinica
 	if isNHS(id) {
 		return &record.NotFoundError{Kind: "Patient", ID: id}
 	}
-	b, err := svc.ExportFHIRPatient(ctx, id)
+	b, err := svc.EverythingFHIR(ctx, id, reason(r))
 	if err != nil {
 		return err
 	}

@@ -66,16 +66,17 @@ func TestScheduleAndAppointmentBook(t *testing.T) {
 
 	// Moving it on takes If-Match; a stale one is 412.
 	moved := r.body["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)
+	// (The appointment is days ahead: arriving is for the day itself.)
 	moved["status"] = "arrived"
-	wantStatus(t, f.do(t, "recep", "PUT", "/Appointment/"+aid, moved, "If-Match", `W/"1"`), 200)
-	wantStatus(t, f.do(t, "recep", "PUT", "/Appointment/"+aid, moved, "If-Match", `W/"1"`), 412)
+	wantStatus(t, f.do(t, "recep", "PUT", "/Appointment/"+aid, moved, "If-Match", `W/"1"`), 422)
 
 	// A session with a booking is not removed; once it is cancelled, it is.
 	gone := f.do(t, "recep", "GET", "/Schedule/"+sid, nil).body
 	gone["active"], gone["comment"] = false, "set up twice"
 	wantStatus(t, f.do(t, "recep", "PUT", "/Schedule/"+sid, gone, "If-Match", `W/"1"`), 422)
 	moved["status"] = "cancelled"
-	wantStatus(t, f.do(t, "recep", "PUT", "/Appointment/"+aid, moved, "If-Match", `W/"2"`), 200)
+	wantStatus(t, f.do(t, "recep", "PUT", "/Appointment/"+aid, moved, "If-Match", `W/"1"`), 200)
+	wantStatus(t, f.do(t, "recep", "PUT", "/Appointment/"+aid, moved, "If-Match", `W/"1"`), 412)
 	wantStatus(t, f.do(t, "recep", "PUT", "/Schedule/"+sid, gone, "If-Match", `W/"1"`), 200)
 	r = f.do(t, "recep", "GET", "/Schedule/"+sid+"/_history", nil)
 	wantStatus(t, r, 200)

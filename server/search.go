@@ -88,11 +88,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 	for _, p := range paramsOf(t) {
 		known[p.Name] = true
 	}
-	for k := range q {
-		name, _, _ := strings.Cut(k, ":")
-		if !known[name] && !commonParams[k] {
-			return errorf(http.StatusBadRequest, "not-supported", "search parameter %q is not supported for %s (see /metadata)", k, t)
-		}
+	if err := strictParams(q, t, known); err != nil {
+		return err
 	}
 	count, offset, err := paging(q)
 	if err != nil {

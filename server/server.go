@@ -19,7 +19,7 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
+	"golang.org/x/time/rate"
 )
 
 // Options configure a Server.
@@ -30,6 +30,11 @@ type Options struct {
 	Logger  *slog.Logger
 	// Version is the software version in the CapabilityStatement.
 	Version string
+	// BaseURL is the base of every link the API writes (Bundle.link,
+	// fullUrl, Location); empty: the address the connection came in on.
+	BaseURL string
+	// Limits bound failed and unauthenticated requests (server/abuse.go).
+	Limits Limits
 }
 
 // Server is the FHIR API over one practice.
@@ -37,6 +42,8 @@ type Server struct {
 	p   *clinical.Practice
 	o   Options
 	mux *http.ServeMux
+	h   http.Handler
+	ab  abuse
 
 	// Short-lived caches of what every request needs and rarely changes:
 	// who holds a token (with their role) and the practice's users for the
@@ -56,13 +63,16 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{p: o.Practice, o: o, mux: http.NewServeMux(), sessions: map[string]session{}}
+	o.Limits.defaults()
+	s := &Server{p: o.Practice, o: o, mux: http.NewServeMux(), sessions: map[string]session{},
+		ab: abuse{limiters: map[string]*rate.Limiter{}, floods: map[string]*flood{}}}
 	s.routes()
+	s.h = s.guard(s.mux)
 	return s
 }
 
 // Handler is the API's http.Handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.h }
 
 // handlerFunc is an authenticated handler: the services act as the caller.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error
@@ -75,7 +85,6 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
 	s.mux.Handle("GET /AuditEvent", s.auth(s.auditSearch))
-	s.mux.Handle("POST /AuditEvent", s.auth(s.auditCreate))
 	s.mux.Handle("GET /Organization", s.auth(s.organizationSearch))
 	s.mux.Handle("GET /Organization/{id}", s.auth(s.organizationRead))
 	s.mux.Handle("PUT /Organization/{id}", s.auth(s.organizationUpdate))
@@ -103,21 +112,23 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 		ctx := r.Context()
 		tok, ok := bearer(r)
 		if !ok {
-			s.auditUnauthenticated(ctx, r, "no bearer token")
-			w.Header().Set("WWW-Authenticate", `Bearer realm="gpsoc"`)
-			writeOutcome(w, http.StatusUnauthorized, "login", "a bearer token is required (make one with `gpsoc user token NAME`)")
+			s.unauthenticated(w, r, "no bearer token", `Bearer realm="gpsoc"`, "a bearer token is required (make one with `gpsoc user token NAME`)")
 			return
 		}
 		hash := clinical.TokenHash(tok)
+		if s.throttledAnon(w, r, hash) {
+			return
+		}
 		svc, err := s.session(ctx, hash)
 		if err != nil {
 			if record.IsNotFound(err) || isCredential(err) {
-				s.auditUnauthenticated(ctx, r, tokenRefusal(err))
-				w.Header().Set("WWW-Authenticate", `Bearer realm="gpsoc", error="invalid_token"`)
-				writeOutcome(w, http.StatusUnauthorized, "login", "the bearer token is not valid")
+				s.unauthenticated(w, r, tokenRefusal(err), `Bearer realm="gpsoc", error="invalid_token"`, "the bearer token is not valid")
 				return
 			}
 			writeError(w, err)
+			return
+		}
+		if s.throttledUser(w, r, svc.User()) {
 			return
 		}
 		name := svc.User().Name
@@ -140,16 +151,6 @@ func bearer(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
-// auditUnauthenticated writes the audit event of a request refused before
-// any user is known (design.md §3: denied attempts are audited too).
-func (s *Server) auditUnauthenticated(ctx context.Context, r *http.Request, why string) {
-	ev := &record.AuditEvent{At: s.p.Now().UTC(), User: "(unauthenticated)", Action: "denied", Outcome: "denied",
-		Reason: why, Query: r.Method + " " + r.URL.RequestURI(), Source: "api"}
-	if err := s.p.Store().Update(ctx, func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
-		s.o.Logger.Error("audit of a refused request failed", "err", err)
-	}
-}
-
 // auditFailed records a request that failed (a malformed search, a stale
 // version, a record that is not there) under its user: every request is in
 // the trail. Refusals are left to the services, which audit them as denied,
@@ -157,15 +158,17 @@ func (s *Server) auditUnauthenticated(ctx context.Context, r *http.Request, why 
 func (s *Server) auditFailed(ctx context.Context, r *http.Request, svc *clinical.Service, err error) {
 	var pe *record.PermissionError
 	var ae *clinical.AlertsError
+	if errors.As(err, &pe) {
+		s.failed(svc.User().Name)
+	}
 	if errors.As(err, &pe) || errors.As(err, &ae) {
 		return
 	}
 	u := svc.User()
+	s.failed(u.Name)
 	ev := &record.AuditEvent{At: s.p.Now().UTC(), User: u.Name, Role: u.Role, Action: "request", Outcome: "failed",
-		Reason: err.Error(), Query: r.Method + " " + r.URL.RequestURI(), Source: "api"}
-	if err := s.p.Store().Update(context.WithoutCancel(ctx), func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
-		s.o.Logger.Error("audit of a failed request failed", "err", err)
-	}
+		Reason: cut(err.Error(), maxAuditReason), Query: summary(r), Source: "api"}
+	s.auditRefusal(ctx, "failed:"+u.Name, ev, maxFailedEvents)
 }
 
 // ---- responses ----
@@ -271,15 +274,6 @@ func versionOf(res fhir.Resource) string {
 		return m.VersionID
 	}
 	return ""
-}
-
-// baseURL is the server's base as the client addressed it.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/"
 }
 
 // readBody reads a resource from the request.

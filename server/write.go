@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -63,7 +64,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 			return err
 		}
 		in := clinical.ObservationInput{PatientRef: o.PatientID, System: o.Code.System, Code: o.Code.Code,
-			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Effective: o.Effective, Sensitive: o.Sensitive}
+			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Effective: o.Effective, Sensitive: o.Sensitive,
+			// A client cannot be asked to confirm: an implausible value is
+			// stored and flagged, as an import would; an impossible one is 422.
+			Values: clinical.ValuesImported}
 		if o.ValueCode != nil {
 			in.ValueSystem, in.ValueCode = o.ValueCode.System, o.ValueCode.Code
 		}
@@ -383,12 +387,12 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, svc *clinic
 	if !ok || (b.Type != "transaction" && b.Type != "batch") {
 		return errorf(http.StatusBadRequest, "invalid", "POST to the base takes a transaction or batch Bundle")
 	}
-	if done, err := s.auditBatch(w, r, svc, b); done || err != nil {
-		return err
-	}
 	for i, e := range b.Entry {
 		if e.Request != nil && e.Request.Method != "POST" && e.Request.Method != "PUT" {
 			return errorf(http.StatusBadRequest, "not-supported", "entry %d: %s in a transaction is not supported (POST and PUT only)", i, e.Request.Method)
+		}
+		if err := transactionEntryType(i, e); err != nil {
+			return err
 		}
 	}
 	sum, err := svc.ImportFHIR(ctx, []clinical.FHIRInput{{Name: "request", Data: body}}, clinical.FHIRImportOptions{Transaction: true})
@@ -427,5 +431,36 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, svc *clinic
 		out.Entry = append(out.Entry, fhir.BundleEntry{Response: &fhir.BundleResponse{Status: "200 OK"}})
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// transactionTypes are the resource types a transaction or batch may carry:
+// each is applied as the record it maps to, or the whole Bundle is refused.
+var transactionTypes = map[string]bool{"Patient": true, "Observation": true, "Condition": true, "Encounter": true,
+	"AllergyIntolerance": true, "MedicationRequest": true, "MedicationStatement": true, "Immunization": true,
+	"Appointment": true, "Task": true, "Schedule": true, "Procedure": true, "Provenance": true,
+	// reference data that the records refer to (their names are kept on them)
+	"Organization": true, "Practitioner": true, "Medication": true, "Location": true, "PractitionerRole": true}
+
+// transactionEntryType refuses, naming the entry, a resource a transaction
+// cannot apply: an AuditEvent (the trail is the server's own, written by
+// the server for each request; a client never writes it), or a type that is
+// not part of this record (a DiagnosticReport). Never 200 for an entry that
+// was not applied.
+func transactionEntryType(i int, e fhir.BundleEntry) error {
+	var head struct {
+		ResourceType string `json:"resourceType"`
+	}
+	if err := json.Unmarshal(e.Resource, &head); err != nil || head.ResourceType == "" {
+		return errorf(http.StatusBadRequest, "structure", "entry %d: no resource (resourceType)", i)
+	}
+	switch t := head.ResourceType; {
+	case t == "AuditEvent":
+		return errorf(http.StatusBadRequest, "not-supported",
+			"entry %d: AuditEvent: the audit trail is the server's own (it records each request it answers); a client does not write it. Nothing was written", i)
+	case !transactionTypes[t]:
+		return errorf(http.StatusBadRequest, "not-supported",
+			"entry %d: %s is not a record this server holds; send the Bundle without it. Nothing was written", i, t)
+	}
 	return nil
 }

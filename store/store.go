@@ -1,5 +1,5 @@
 // Package store defines the Store interface every backend implements, in
-// record's types, and a conformance suite (conformance.go) every backend passes.
+// record's types; store/storetest holds the conformance suite every backend passes.
 package store
 
 import (
@@ -89,10 +89,10 @@ type WTx interface {
 	// SetSearchRow stores the compact find row of a patient.
 	SetSearchRow(id string, row []byte) error
 	// Append adds an audit event to the chain, filling Seq, PrevHash and Hash.
-	// Over a server the event is sent with the transaction's writes and the
-	// server records it under the token's user and its own clock (so a
-	// client cannot forge who or when); Seq and Hash are then the server's,
-	// read back with Audit.
+	// Over a server it does nothing: the audit trail is the server's own,
+	// written by the server for each request it answers (what only the
+	// workstation knows travels with the request it belongs to: the access
+	// reason as X-Access-Reason, a find as Patient/$find).
 	Append(ev *record.AuditEvent) error
 }
 
@@ -145,4 +145,16 @@ type Passphrases interface {
 	CheckPassphrase(ctx context.Context, p string) (bool, error)
 	// SetPassphrase sets the acting user's own.
 	SetPassphrase(ctx context.Context, p string) error
+}
+
+// FileKeeper is implemented by backends that are one file on this machine
+// (bolt): they can be copied hot and replaced by a copy. The services'
+// Backup and Restore use it, with their role check and audit events.
+type FileKeeper interface {
+	// BackupFile writes a consistent copy of the store to path (created
+	// owner-only; an existing path is never overwritten).
+	BackupFile(path string) (int64, error)
+	// RestoreFrom closes the store and puts the backup src in its place,
+	// after backing up what is there; it returns that backup's name.
+	RestoreFrom(src string) (string, error)
 }

@@ -46,6 +46,15 @@ type Product struct {
 	Invalid       bool       `json:"invalid"`
 	PreviousCodes []string   `json:"previousCodes,omitempty"`
 	Source        string     `json:"source"`
+	// The medicines model (medicines.go): where the BNF files the product,
+	// where its ingredients came from (dmd, bnf, bnf-split, bnf-presentation,
+	// bnf-curated, name), whether they are only part of the list, and the
+	// curated classes it belongs to by its BNF substance (or, without a BNF
+	// link, by its ingredients).
+	BNF             *BNFLink   `json:"bnf,omitempty"`
+	IngredientsFrom string     `json:"ingredientsFrom"`
+	Partial         bool       `json:"partial,omitempty"`
+	Classes         []CodeTerm `json:"classes"`
 }
 
 // Ingredient is an active ingredient substance (a SNOMED CT substance) with its strength.
@@ -99,6 +108,10 @@ func (t *Terminology) product(code string) (Product, error) {
 	if p.Ingredients == nil {
 		p.Ingredients = []Ingredient{}
 	}
+	if err := medicinesErr(); err != nil {
+		return Product{}, fmt.Errorf("medicines knowledge: %w", err)
+	}
+	medicinesOnce().annotate(&p)
 	return p, nil
 }
 

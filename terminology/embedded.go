@@ -2,6 +2,7 @@ package terminology
 
 import (
 	"bufio"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -128,11 +129,29 @@ func embeddedFiles(dir string) []inputFile {
 	var out []inputFile
 	for _, e := range entries {
 		p := path.Join(dir, e.Name())
-		out = append(out, inputFile{name: "fixtures/embedded/" + p, base: e.Name(), open: func() (io.ReadCloser, error) {
-			return embedded.FS.Open(p)
+		base := strings.TrimSuffix(e.Name(), ".gz")
+		out = append(out, inputFile{name: "fixtures/embedded/" + p, base: base, open: func() (io.ReadCloser, error) {
+			return openEmbedded(p)
 		}})
 	}
 	return out
+}
+
+// openEmbedded opens an embedded file, uncompressing a .gz one (the large code lists).
+func openEmbedded(p string) (io.ReadCloser, error) {
+	f, err := embedded.FS.Open(p)
+	if err != nil || !strings.HasSuffix(p, ".gz") {
+		return f, err
+	}
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{z, f}, nil
 }
 
 // IPS value set -> the top-level concept its definition is constrained to (README.md).
@@ -146,6 +165,11 @@ var ipsParent = map[string]string{
 	"results-presence-absence-snomed-ct-ips-free-set.tsv": "362981000",
 	"results-blood-group-snomed-ct-ips-free-set.tsv":      "404684003",
 }
+
+var (
+	allergyFindingTerm = regexp.MustCompile(`(?i)^(allergy|intolerance|propensity|allergic|hypersensitivity) `)
+	productTerm        = regexp.MustCompile(`(?i)product|vaccine|preparation`)
+)
 
 var situationTerm = regexp.MustCompile(`(?i)^(h/o|history of|family history|fh:|no known|no history)|declined|not done|refused`)
 
@@ -224,6 +248,17 @@ func buildEmbeddedSnomed(d *dmdData) (*release, error) {
 				parent = "404684003"
 				if situationTerm.MatchString(term) {
 					parent = "243796009"
+				}
+			case strings.HasPrefix(e.Name(), "allergy-intolerance"), strings.HasPrefix(e.Name(), "medications"):
+				// These sets mix findings, products and substances: place each
+				// by its term so record validation can tell an allergy agent
+				// from a finding (README.md).
+				parent = "105590001"
+				switch {
+				case allergyFindingTerm.MatchString(term):
+					parent = "420134006"
+				case productTerm.MatchString(term):
+					parent = "373873005"
 				}
 			default:
 				parent = root
@@ -331,6 +366,16 @@ func buildEmbeddedDMD(d *dmdData) (*release, error) {
 			if _, ok := products[row.code]; ok || row.term == "" {
 				continue
 			}
+			if m := previousTo.FindStringSubmatch(row.term); m != nil {
+				// an old VPID listed under its successor's BNF code: an inactive
+				// code replaced by the current VMP, not a product of its own
+				if _, exists := b.recs[row.code]; !exists {
+					c := b.concept(row.code)
+					c.Active, c.PT, c.Kind = false, row.term, "VMP"
+					c.Assoc = append(c.Assoc, assoc{Type: "900000000000526001", Target: m[1]})
+				}
+				continue
+			}
 			p := m.derive(row.code, kind, row.term)
 			p.Source = "code list " + strings.TrimPrefix(f.name, "fixtures/embedded/")
 			if row.prev != "" {
@@ -390,6 +435,9 @@ func newNameMatcher(d *dmdData) *nameMatcher {
 	}
 	return m
 }
+
+// previousTo is a code list's row for an old VPID ("VMP previous to 42291111000001104").
+var previousTo = regexp.MustCompile(`^VMP previous to ([0-9]+)$`)
 
 var strengthRE = regexp.MustCompile(`^([0-9][0-9.,]*)([A-Za-zµ%]+)(?:/([0-9.]*)([A-Za-z]+))?$`)
 

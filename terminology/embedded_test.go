@@ -91,12 +91,15 @@ func TestEmbeddedPenicillinSafetyPath(t *testing.T) {
 	if ok, _ := tm.Subsumes("373270004", "395939008"); ok {
 		t.Errorf("clavulanic acid is not a penicillin")
 	}
-	// co-amoxiclav: the name does not name its ingredients, so they are not guessed
+	// co-amoxiclav: the name does not name its ingredients; its BNF chemical
+	// substance "Co-amoxiclav (Amoxicillin/clavulanic acid)" does
 	co, err := tm.Product("39732111000001101")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if co.IngredientsVerified || len(co.Ingredients) != 0 || !strings.Contains(co.Note, "unverified") || co.VTM == nil || co.VTM.Term != "Co-amoxiclav" {
+	if !co.IngredientsVerified || co.IngredientsFrom != terminology.FromBNFSplit || len(co.Ingredients) != 2 ||
+		co.Ingredients[0].Code != "372687004" || co.Ingredients[1].Code != "395939008" || co.BNF == nil || co.BNF.Substance.Code != "0501013K0" ||
+		co.VTM == nil || co.VTM.Term != "Co-amoxiclav" {
 		t.Errorf("co-amoxiclav: %+v", co)
 	}
 	// an allergy picker limited to substances finds the substance, not the products

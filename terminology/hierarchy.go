@@ -222,3 +222,64 @@ func (s *source) codeTerms(d *db, ids []uint32) []CodeTerm {
 	sort.Slice(out, func(i, j int) bool { return out[i].Term < out[j].Term })
 	return out
 }
+
+// hierarchyTags names the SNOMED CT top-level hierarchies, and the few
+// sub-hierarchies record validation distinguishes, by their concept ids.
+var hierarchyTags = map[string]string{
+	"404684003":          "finding",
+	"64572001":           "disorder",
+	"420134006":          "allergy finding", // Propensity to adverse reaction
+	"71388002":           "procedure",
+	"243796009":          "situation",
+	"272379006":          "event",
+	"105590001":          "substance",
+	"373873005":          "product",
+	"410607006":          "organism",
+	"363787002":          "observable entity",
+	"362981000":          "qualifier value",
+	"123037004":          "body structure",
+	"123038009":          "specimen",
+	"260787004":          "physical object",
+	"48176007":           "social context",
+	"308916002":          "environment or geographical location",
+	"254291000":          "staging and scales",
+	"419891008":          "record artifact",
+	"370115009":          "special concept",
+	"78621006":           "physical force",
+	"900000000000441003": "model component",
+}
+
+// Hierarchies names the hierarchies a concept falls in ("finding" and
+// "disorder" for a disease, "substance", "product", "observable entity"…),
+// by walking its is-a ancestors in memory; a dm+d product is "product".
+// An empty answer means the terminology does not place the concept. An
+// unknown code is a *NotFoundError.
+func (t *Terminology) Hierarchies(system, code string) ([]string, error) {
+	return retry(func() ([]string, error) {
+		s, id, err := t.locate(system, code)
+		if err != nil {
+			return nil, err
+		}
+		if s.name == SourceDMD {
+			return []string{"product"}, nil
+		}
+		var out []string
+		seen := map[uint32]bool{id: true}
+		stack := []uint32{id}
+		for len(stack) > 0 {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if tag, ok := hierarchyTags[s.codes[x]]; ok {
+				out = append(out, tag)
+			}
+			for _, p := range s.par.of(x) {
+				if !seen[p] {
+					seen[p] = true
+					stack = append(stack, p)
+				}
+			}
+		}
+		sort.Strings(out)
+		return out, nil
+	})
+}

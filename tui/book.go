@@ -46,6 +46,13 @@ type bookPage struct {
 	actRev     uint64
 	err        string
 	loaded     bool
+	// pending is a destructive change (DNA, cancel) waiting for the user to
+	// confirm it: one keystroke must not free a slot or mark a patient absent.
+	pending *bookConfirm
+}
+
+type bookConfirm struct {
+	id, status, name, at string
 }
 
 func newBookPage(c *Common, patient string) *bookPage {
@@ -56,6 +63,10 @@ func newBookPage(c *Common, patient string) *bookPage {
 func (p *bookPage) Context() string { return "book" }
 func (p *bookPage) TextFocus() bool { return false }
 func (p *bookPage) Back() (bool, tea.Cmd) {
+	if p.pending != nil {
+		p.pending = nil
+		return true, nil
+	}
 	return false, nil
 }
 func (p *bookPage) Title() string { return "Appointments" }
@@ -161,6 +172,17 @@ func (p *bookPage) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (p *bookPage) action(a string) tea.Cmd {
+	if cf := p.pending; cf != nil {
+		if a != "save" { // only the save key confirms; esc cancels (Back)
+			return nil
+		}
+		p.pending = nil
+		svc, ctx := p.c.Svc, p.c.Ctx
+		return p.change(func() (string, error) {
+			_, err := svc.SetAppointmentStatus(ctx, cf.id, cf.status, 0)
+			return cf.name + ": " + cf.status, err
+		})
+	}
 	switch a {
 	case "resume":
 		return p.load()
@@ -214,6 +236,10 @@ func (p *bookPage) action(a string) tea.Cmd {
 		}
 		status := map[string]string{"arrived": "arrived", "seen": "seen", "did-not-attend": "did-not-attend", "cancel-appointment": "cancelled"}[a]
 		id, svc, ctx := r.appt.ID, p.c.Svc, p.c.Ctx
+		if status == "did-not-attend" || status == "cancelled" {
+			p.pending = &bookConfirm{id: id, status: status, name: r.name, at: r.start.In(UK).Format("15:04")}
+			return nil
+		}
 		return p.change(func() (string, error) {
 			_, err := svc.SetAppointmentStatus(ctx, id, status, 0)
 			return r.name + ": " + status, err
@@ -251,6 +277,14 @@ func (p *bookPage) View(w, h int) []string {
 		p.c.Keys.Key("book", "cancel-appointment")+" cancel")}
 	if p.forName != "" {
 		out = append(out, st.Muted.Render("Booking for ")+p.forName)
+	}
+	if cf := p.pending; cf != nil {
+		what := "as did not attend"
+		if cf.status == "cancelled" {
+			what = "cancelled"
+		}
+		out = append(out, st.Alert.Render("Mark "+cf.name+"'s "+cf.at+" appointment "+what+"?")+"  "+
+			st.Key.Render(p.c.Keys.Key("global", "save"))+" confirm  "+st.Key.Render("esc")+" keep it")
 	}
 	if p.err != "" {
 		out = append(out, st.Alert.Render(p.err))

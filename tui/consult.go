@@ -165,7 +165,17 @@ type consultPage struct {
 	err      string
 	checked  bool // draft lookup done
 	discard  bool // ctrl+x pressed once: press again to discard
+	// confirm is an implausible value the service refused pending a
+	// confirmation (the one difference between paths): saving again, once
+	// its grace period is over, keeps it flagged; any edit withdraws it.
+	confirm    string
+	confirmRev uint64
+	armed      bool
 }
+
+// confirmArmedMsg ends the grace period of a value confirmation, so a save
+// typed ahead cannot confirm a value nobody has read.
+type confirmArmedMsg struct{ rev uint64 }
 
 func newConsultPage(c *Common, rec *recordPage) *consultPage {
 	p := &consultPage{c: c, rec: rec, patient: rec.id, started: c.Now()}
@@ -215,6 +225,7 @@ func (p *consultPage) flushDraft() tea.Cmd {
 
 func (p *consultPage) changed() tea.Cmd {
 	p.discard = false // a discard must be asked twice in a row
+	p.confirm, p.armed = "", false
 	p.rev = nextRev()
 	rev := p.rev
 	return tea.Tick(draftDebounce, func(time.Time) tea.Msg { return draftTickMsg{rev} })
@@ -279,6 +290,12 @@ func (p *consultPage) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		p.saving = false
+		if clinical.IsConfirmable(msg.err) {
+			p.confirm, p.armed, p.err = msg.err.Error(), false, ""
+			p.confirmRev = nextRev()
+			rev := p.confirmRev
+			return tea.Tick(AlertGrace, func(time.Time) tea.Msg { return confirmArmedMsg{rev} })
+		}
 		if msg.err != nil {
 			p.err = msg.err.Error()
 			return nil
@@ -287,6 +304,11 @@ func (p *consultPage) Update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(func() tea.Msg { _ = os.Remove(path); return nil },
 			func() tea.Msg { return popMsg{then: savedMsg{patientID: id}} },
 			notice("Consultation saved", false))
+	case confirmArmedMsg:
+		if msg.rev == p.confirmRev && p.confirm != "" {
+			p.armed = true
+		}
+		return nil
 	case legacyMappedMsg:
 		if p.picker == nil || msg.rev != p.picker.rev {
 			return nil
@@ -390,6 +412,9 @@ func (p *consultPage) action(a actionMsg) tea.Cmd {
 		return tea.Batch(func() tea.Msg { _ = os.Remove(path); return nil },
 			func() tea.Msg { return popMsg{} }, notice("consultation discarded", false))
 	case "save":
+		if p.confirm != "" && !p.armed {
+			return nil // the grace period: a save typed ahead confirms nothing
+		}
 		return p.save()
 	case "open":
 		// enter in a multi-line field is a new line
@@ -511,19 +536,24 @@ func (p *consultPage) input() (clinical.ConsultInput, error) {
 		in.Obs = append(in.Obs, clinical.ObsInput{Code: record.Code{System: sct, Code: codeBP, Display: "Blood pressure"},
 			Systolic: &s, Diastolic: &d, Unit: "mm[Hg]"})
 	}
+	// Ranges and units are the service's (one validation on every path); the
+	// page only reads the number.
 	for _, x := range []struct {
 		i          int
 		code, name string
 		unit       string
-		lo, hi     float64
-	}{{4, codeWeight, "Body weight", "kg", 0.3, 400}, {5, codeHbA1c, "HbA1c", "mmol/mol", 10, 250}} {
+	}{{4, codeWeight, "Body weight", "kg"}, {5, codeHbA1c, "HbA1c", "mmol/mol"}} {
 		v := strings.TrimSpace(p.fields[x.i].Value())
 		if v == "" {
 			continue
 		}
-		f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSuffix(v, x.unit), " "), 64)
-		if err != nil || f < x.lo || f > x.hi {
-			return in, record.Invalid(strings.ToLower(x.name), v, "must be a number from %s to %s %s", num(x.lo), num(x.hi), x.unit)
+		n := strings.TrimSpace(strings.TrimSuffix(v, x.unit))
+		f, err := strconv.ParseFloat(n, 64)
+		switch {
+		case err != nil && strings.Contains(n, ","):
+			return in, record.Invalid(strings.ToLower(x.name), v, "use a decimal point, not a comma")
+		case err != nil:
+			return in, record.Invalid(strings.ToLower(x.name), v, "must be a number in %s", x.unit)
 		}
 		in.Obs = append(in.Obs, clinical.ObsInput{Code: record.Code{System: sct, Code: x.code, Display: x.name}, Value: &f, Unit: x.unit})
 	}
@@ -542,6 +572,7 @@ func (p *consultPage) save() tea.Cmd {
 		p.err = err.Error()
 		return nil
 	}
+	in.Confirm = p.confirm != "" && p.armed
 	p.saving = true
 	p.saveRev = nextRev()
 	rev, c := p.saveRev, p.c
@@ -593,6 +624,10 @@ func (p *consultPage) View(w, h int) []string {
 	}
 	status := ""
 	switch {
+	case p.confirm != "":
+		out = append(out, st.Alert.Render(p.confirm))
+		status = st.Warn.Render("If it is right, press " + p.c.Keys.Key("consult", "save") +
+			" again to keep it (it is flagged); otherwise correct it")
 	case p.err != "":
 		status = st.Alert.Render(p.err)
 	case p.saving:

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -164,6 +165,9 @@ func (p *findPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case initMsg:
 		return p.search()
+	case findOpenFailedMsg:
+		p.opening, p.err = false, msg.err
+		return nil
 	case findResultsMsg:
 		if msg.rev != p.rev {
 			return nil // a newer query is on its way
@@ -214,18 +218,32 @@ func (p *findPage) open() tea.Cmd {
 	if r, ok := p.list.Selected(); ok {
 		id, q, c := r.ID, p.query, p.c
 		p.opening = true // keys typed until the record opens are for it
-		open := func() tea.Msg { return openPatientMsg{ID: id} }
-		if q == "" {
-			return open
-		}
 		// Live results come from the in-memory index without an audit event
-		// per keystroke; the query that led to an opening is audited once,
-		// through the clinical find (alongside the opening itself).
-		audit := func() tea.Msg { _, _ = c.Svc.FindPatients(c.Ctx, q, 1); return nil }
-		return tea.Batch(open, audit)
+		// per keystroke; the query that led to an opening is found again
+		// through the clinical find, which audits it (in remote mode the
+		// server finds and audits it), before the record opens. A find that
+		// fails, or no longer finds the patient, says so and opens nothing.
+		return func() tea.Msg {
+			if q == "" {
+				return openPatientMsg{ID: id}
+			}
+			found, err := c.Svc.FindPatients(c.Ctx, q, 50)
+			if err != nil {
+				return findOpenFailedMsg{err}
+			}
+			for _, f := range found {
+				if f.Patient.ID == id {
+					return openPatientMsg{ID: id}
+				}
+			}
+			return findOpenFailedMsg{fmt.Errorf("%q no longer finds that patient: search again", q)}
+		}
 	}
 	return nil
 }
+
+// findOpenFailedMsg is an opening from find that did not happen.
+type findOpenFailedMsg struct{ err error }
 
 func (p *findPage) listHeight() int { return max(1, p.c.Height-3-3) }
 

@@ -34,6 +34,7 @@ func appendAudit(b []byte, ev *record.AuditEvent) []byte {
 	b = appendField(b, "reason", ev.Reason, true)
 	b = appendField(b, "outcome", ev.Outcome, false)
 	b = appendField(b, "source", ev.Source, true)
+	b = appendField(b, "recordHash", ev.RecordHash, true)
 	b = appendField(b, "prevHash", ev.PrevHash, false)
 	b = appendField(b, "hash", ev.Hash, false)
 	return append(b, '}')

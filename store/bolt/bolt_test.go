@@ -9,6 +9,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/store/storetest"
 )
 
 func openTemp(t *testing.T) *Store {
@@ -22,11 +23,11 @@ func openTemp(t *testing.T) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	store.Conformance(t, func(t *testing.T, _ record.Role) store.Store { return openTemp(t) })
+	storetest.Conformance(t, func(t *testing.T, _ record.Role) store.Store { return openTemp(t) })
 }
 
 func TestConformanceHeld(t *testing.T) {
-	store.Conformance(t, func(t *testing.T, _ record.Role) store.Store {
+	storetest.Conformance(t, func(t *testing.T, _ record.Role) store.Store {
 		s, err := Open(filepath.Join(t.TempDir(), FileName), Options{Hold: true})
 		if err != nil {
 			t.Fatal(err)

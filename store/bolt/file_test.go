@@ -86,8 +86,8 @@ func TestFileIsOwnerOnly(t *testing.T) {
 func TestTamperedAuditEventIsNamed(t *testing.T) {
 	s := openTemp(t)
 	addPatients(t, s, 5, 0)
-	if probs, n, err := s.VerifyAudit(); err != nil || len(probs) != 0 || n != 5 {
-		t.Fatalf("clean trail: %v %d %v", probs, n, err)
+	if r, err := s.VerifyAudit(); err != nil || len(r.Problems) != 0 || r.Events != 5 {
+		t.Fatalf("clean trail: %v %d %v", r.Problems, r.Events, err)
 	}
 	// Change one byte of event 3 directly through bbolt.
 	db, err := bbolt.Open(s.Path(), 0o600, nil)
@@ -105,10 +105,11 @@ func TestTamperedAuditEventIsNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probs, _, err := s.VerifyAudit()
+	r, err := s.VerifyAudit()
 	if err != nil {
 		t.Fatal(err)
 	}
+	probs := r.Problems
 	if len(probs) != 1 || probs[0].Where != "event 3" {
 		t.Fatalf("problems = %v, want exactly event 3", probs)
 	}
@@ -123,7 +124,8 @@ func TestDeletedAuditEventIsFound(t *testing.T) {
 	db, _ := bbolt.Open(s.Path(), 0o600, nil)
 	_ = db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bAudit).Delete(u64(2)) })
 	db.Close()
-	probs, _, _ := s.VerifyAudit()
+	r, _ := s.VerifyAudit()
+	probs := r.Problems
 	if len(probs) == 0 || !strings.Contains(probs[0].String(), "event 3") {
 		t.Fatalf("problems = %v, want event 3 named (gap / broken link)", probs)
 	}

@@ -30,7 +30,8 @@ func ValidateFile(path string) error {
 			return fmt.Errorf("%s is damaged: %w", path, err)
 		}
 		if v == SchemaVersion {
-			if ps := append(checkIndexes(tx), verifyAudit(tx)...); len(ps) > 0 {
+			ap, _ := verifyAudit(tx)
+			if ps := append(checkIndexes(tx), ap...); len(ps) > 0 {
 				return fmt.Errorf("%s fails its check: %s", path, ps[0])
 			}
 		}
@@ -103,4 +104,16 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// RestoreFrom closes the store and restores the backup src over its file
+// (what is there is backed up first; its name is returned).
+func (s *Store) RestoreFrom(src string) (string, error) {
+	if err := ValidateFile(src); err != nil {
+		return "", err
+	}
+	if err := s.Close(); err != nil {
+		return "", err
+	}
+	return Restore(src, filepath.Dir(s.path), true)
 }

@@ -44,6 +44,11 @@ var migrations = map[int]func(tx *bbolt.Tx) error{
 			if u.Role == record.RoleAdmin && len(u.Logins) == 0 {
 				u.Logins = []string{u.Name}
 			}
+			// A new version, so the audit event that wrote the old one
+			// (and its record hash) names a superseded version, not an
+			// altered one.
+			u.Version++
+			u.RecordedAt, u.RecordedBy = now, "(upgrade)"
 			nv, err := json.Marshal(u)
 			if err != nil {
 				return err
@@ -78,6 +83,11 @@ var migrations = map[int]func(tx *bbolt.Tx) error{
 			if raw, ok := pr["settings"]; ok && json.Unmarshal(raw, &st) == nil && st["passphrase"] != "" {
 				delete(st, "passphrase")
 				pr["settings"], _ = json.Marshal(st)
+				var ver int
+				_ = json.Unmarshal(pr["version"], &ver)
+				pr["version"], _ = json.Marshal(ver + 1) // superseded, not altered (as users above)
+				pr["recordedBy"], _ = json.Marshal("(upgrade)")
+				pr["recordedAt"], _ = json.Marshal(now)
 				nv, err := json.Marshal(pr)
 				if err != nil {
 					return err
@@ -300,7 +310,8 @@ func (s *Store) Check() ([]Problem, error) {
 				return nil
 			}
 			out = append(out, checkIndexes(tx)...)
-			out = append(out, verifyAudit(tx)...)
+			probs, _ := verifyAudit(tx)
+			out = append(out, probs...)
 			return nil
 		})
 	})
@@ -404,22 +415,32 @@ func countOf(tx *bbolt.Tx, k record.Kind) int {
 	return int(binary.BigEndian.Uint64(v))
 }
 
-// VerifyAudit recomputes the hash chain; each event that fails is reported.
-func (s *Store) VerifyAudit() ([]Problem, int, error) {
-	var out []Problem
-	n := 0
+// AuditReport is what VerifyAudit found.
+type AuditReport struct {
+	Problems []Problem
+	Events   int
+	// Unhashed is the number of events that wrote a record but carry no
+	// record hash (written before record hashing): their records are not checked.
+	Unhashed int
+}
+
+// VerifyAudit recomputes the hash chain and checks each record version an
+// event wrote against the record hash it carries; each failure is reported.
+func (s *Store) VerifyAudit() (AuditReport, error) {
+	var r AuditReport
 	err := s.with(true, func(db *bbolt.DB) error {
 		return db.View(func(tx *bbolt.Tx) error {
-			n = tx.Bucket(bAudit).Stats().KeyN
-			out = verifyAudit(tx)
+			r.Events = tx.Bucket(bAudit).Stats().KeyN
+			r.Problems, r.Unhashed = verifyAudit(tx)
 			return nil
 		})
 	})
-	return out, n, err
+	return r, err
 }
 
-func verifyAudit(tx *bbolt.Tx) []Problem {
+func verifyAudit(tx *bbolt.Tx) ([]Problem, int) {
 	var out []Problem
+	rc := &recordCheck{tx: tx}
 	prev := ""
 	var want uint64 = 1
 	c := tx.Bucket(bAudit).Cursor()
@@ -447,6 +468,7 @@ func verifyAudit(tx *bbolt.Tx) []Problem {
 			if ev.PrevHash != prev {
 				out = append(out, Problem{where, "does not link to the event before it"})
 			}
+			out = append(out, rc.event(&ev)...)
 		}
 		if AuditHash(prev, body) != hash {
 			out = append(out, Problem{where, "hash does not match its content (altered)"})
@@ -456,5 +478,5 @@ func verifyAudit(tx *bbolt.Tx) []Problem {
 	if head := string(tx.Bucket(bMeta).Get(kAuditHash)); head != prev {
 		out = append(out, Problem{"audit head", "does not match the last event (events removed or altered)"})
 	}
-	return out
+	return out, rc.unhashed
 }

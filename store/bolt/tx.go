@@ -90,6 +90,24 @@ type wtx struct {
 	// once, then kept as creates add to it). A create whose id is greater
 	// cannot clash, so it needs no lookup: new ids are UUIDv7, which grow.
 	highID map[record.Kind]string
+	// hashes holds the record hash of each record version written in this
+	// transaction until the audit event that wrote it takes it (Append).
+	hashes map[written]string
+}
+
+// written names a record version written in a transaction.
+type written struct {
+	kind    record.Kind
+	id      string
+	version int
+}
+
+// wrote keeps the record hash of a version just written, for its audit event.
+func (t *wtx) wrote(kind record.Kind, id string, version int, canonical []byte) {
+	if t.hashes == nil {
+		t.hashes = map[written]string{}
+	}
+	t.hashes[written{kind, id, version}] = record.HashCanonical(canonical)
 }
 
 func newWtx(tx *bbolt.Tx) *wtx { return &wtx{rtx: rtx{tx: tx}} }
@@ -522,10 +540,11 @@ func (t *wtx) PutPractice(p *record.Practice) error {
 	} else {
 		p.Version = 1
 	}
-	v, err := json.Marshal(p)
+	v, err := record.Canonical(p)
 	if err != nil {
 		return err
 	}
+	t.wrote("practice", "", p.Version, v) // one practice: its events name it by ODS code or by the setting changed
 	return t.b(bPractice).Put(kPractice, v)
 }
 
@@ -545,10 +564,11 @@ func (t *wtx) PutUser(u *record.User) error {
 	} else {
 		u.Version = 1
 	}
-	v, err := json.Marshal(storedUser{User: *u, PassHash: u.PassHash})
+	v, err := record.CanonicalUser(u)
 	if err != nil {
 		return err
 	}
+	t.wrote("user", u.Name, u.Version, v)
 	return b.Put([]byte(u.Name), v)
 }
 
@@ -699,13 +719,17 @@ func (t *wtx) Put(e record.Entity) error {
 			return err
 		}
 	}
+	// The stored bytes are the record's canonical JSON (a prepared encoding
+	// is made by record.Canonical too), so its record hash costs one SHA-256
+	// and no second encoding.
 	v := prepared
 	if v == nil || !creating || givenID == "" || m.ID != givenID {
 		var err error
-		if v, err = json.Marshal(e); err != nil {
+		if v, err = record.Canonical(e); err != nil {
 			return err
 		}
 	}
+	t.wrote(kind, m.ID, m.Version, v)
 	return kb.Put(key, v)
 }
 
@@ -790,6 +814,19 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 	}
 	ev.Seq = seq
 	ev.PrevHash = prev
+	// The record hash is the store's own, of what this transaction wrote:
+	// a caller cannot vouch for a record it did not write.
+	ev.RecordHash = ""
+	if t.hashes != nil && ev.EntityID != "" {
+		w := written{ev.Kind, ev.EntityID, ev.Version}
+		if ev.Kind == "practice" {
+			w.id = ""
+		}
+		if h, ok := t.hashes[w]; ok {
+			ev.RecordHash = h
+			delete(t.hashes, w)
+		}
+	}
 	ev.Hash = ""
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()

@@ -5,7 +5,9 @@
 // failed fn sends nothing.
 //
 // The server owns what only it can: the audit trail (it audits every call
-// under the token's user, so Append here is a no-op), users and tokens, the
+// under the token's user, so Append here is a no-op; the reason a sensitive
+// record is opened goes as X-Access-Reason on its read, and a find as
+// Patient/$find, so `gpsoc serve` audits them), users and tokens, the
 // practice settings, and the role rules (a 403 comes back as a
 // PermissionError). Only standard FHIR is used: no server-specific operation
 // is needed.
@@ -89,7 +91,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Practice.Settings == nil {
 		o.Practice.Settings = map[string]string{}
 	}
-	s := &Store{o: o, base: strings.TrimSuffix(o.URL, "/") + "/", hc: o.Client}
+	s := &Store{o: o, base: strings.TrimSuffix(o.URL, "/") + "/", hc: sameOriginClient(o.Client)}
 	var cs struct {
 		ResourceType string `json:"resourceType"`
 		FHIRVersion  string `json:"fhirVersion"`
@@ -196,7 +198,11 @@ func (s *Store) doH(ctx context.Context, method, path string, body []byte, hdr m
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.url(path), rd)
+	target := s.url(path)
+	if err := s.checkOrigin(target); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +215,16 @@ func (s *Store) doH(ctx context.Context, method, path string, body []byte, hdr m
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
+	}
+	if why := store.AccessReason(ctx); why != "" && s.gpsoc && method == http.MethodGet {
+		// The reason belongs to the read it opens; another vendor's server
+		// knows no such header, and is not sent the reason.
+		req.Header.Set("X-Access-Reason", strings.Map(func(r rune) rune {
+			if r < ' ' || r == 0x7f {
+				return ' '
+			}
+			return r
+		}, why))
 	}
 	res, err := s.hc.Do(req)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	"github.com/opengpsoc/gpsoc/store/remote"
+	"github.com/opengpsoc/gpsoc/store/storetest"
 )
 
 var ctx = context.Background()
@@ -216,7 +218,7 @@ func ptr[T any](v T) *T { return &v }
 // applies the role table). Find rows are derived from the server's
 // patients, and the change feed is asked at every call (no poll interval).
 func TestConformance(t *testing.T) {
-	store.Conformance(t, func(t *testing.T, role record.Role) store.Store {
+	storetest.ConformanceOverServer(t, func(t *testing.T, role record.Role) store.Store {
 		user := "dr.who"
 		if role == record.RoleAdmin {
 			user = "admin"
@@ -327,55 +329,77 @@ func TestFindFollowsOtherClients(t *testing.T) {
 	}
 }
 
-// A workstation's audit events reach the server's trail, recorded under the
-// token's user and the server's clock whatever the client says (the reason
-// a sensitive record was opened is known only to the client; who and when
-// must not be the client's to choose). Only an admin reads the trail; a
-// GP's attempt is refused and audited.
-func TestClientAuditEvents(t *testing.T) {
+// The audit trail is the server's own. A client's Append writes nothing
+// into it (it cannot forge who, when or what); what only the workstation
+// knows travels with the request it belongs to: the reason a sensitive
+// record is opened as X-Access-Reason on the read, a find as
+// Patient/$find, each audited by the server under the token's user. Only an
+// admin reads the trail; a GP's attempt is refused and audited.
+func TestAuditIsTheServersOwn(t *testing.T) {
 	gp, p := serve(t)
 	forged := time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
 	ev := &record.AuditEvent{At: forged, User: "admin", Role: record.RoleAdmin, Action: "read", Kind: record.KindPatient,
-		EntityID: "x", Reason: "safeguarding review", Source: "tui"}
+		EntityID: "x", Reason: "forged by the client", Source: "tui"}
 	if err := gp.Update(ctx, func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
 		t.Fatal(err)
 	}
-	if ev.User != "dr.who" || ev.Role != record.RoleGP || ev.At.Equal(forged) || ev.Seq == 0 || ev.Hash == "" {
-		t.Errorf("recorded as %+v, want dr.who, gp, the server's clock and a place in the chain", ev)
-	}
-	err := gp.View(ctx, func(tx store.Tx) error { return tx.Audit(0, func(*record.AuditEvent) error { return nil }) })
-	var pe *record.PermissionError
-	if !errors.As(err, &pe) {
-		t.Errorf("a GP reading the trail: %v, want a permission error", err)
-	}
+	// A sensitive patient, opened with a reason and found, over the server.
 	svc, err := clinical.New(clinical.Options{Store: gp}).As(ctx, "dr.who")
 	if err != nil {
 		t.Fatal(err)
 	}
+	pt := patient("9434765919", "Quayle")
+	pt.Sensitive = true
+	if err := put(gp, pt); err != nil {
+		t.Fatal(err)
+	}
+	var pe *record.PermissionError
+	if _, err := svc.Patient(ctx, pt.ID, clinical.ReadOptions{}); !errors.As(err, &pe) {
+		t.Errorf("a sensitive record opened without a reason over the server: %v, want refused", err)
+	}
+	if _, err := svc.Patient(ctx, pt.ID, clinical.ReadOptions{Reason: "safeguarding review"}); err != nil {
+		t.Errorf("a sensitive record opened with a reason over the server: %v", err)
+	}
+	found, err := svc.FindPatients(ctx, "quayle", 5)
+	if err != nil || len(found) != 1 || found[0].Patient.ID != pt.ID {
+		t.Errorf("find over the server: %+v, %v", found, err)
+	}
+	err = gp.View(ctx, func(tx store.Tx) error { return tx.Audit(0, func(*record.AuditEvent) error { return nil }) })
+	if !errors.As(err, &pe) {
+		t.Errorf("a GP reading the trail: %v, want a permission error", err)
+	}
 	if _, err := svc.AuditEvents(ctx, clinical.AuditFilter{}); !errors.As(err, &pe) {
 		t.Errorf("a GP listing the trail: %v, want a permission error", err)
 	}
-	// The server refuses the GP itself, whatever the client does.
-	req, _ := http.NewRequest("GET", gp.Options().URL+"/AuditEvent", nil)
-	req.Header.Set("Authorization", "Bearer "+gp.Options().Token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// The server refuses the GP itself, whatever the client does, and no
+	// longer takes events from a client at all.
+	for _, m := range []string{"GET", "POST"} {
+		req, _ := http.NewRequest(m, gp.Options().URL+"/AuditEvent", strings.NewReader(`{"resourceType":"AuditEvent"}`))
+		req.Header.Set("Authorization", "Bearer "+gp.Options().Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if want := map[string]int{"GET": http.StatusForbidden, "POST": http.StatusNotFound}[m]; res.StatusCode != want {
+			t.Errorf("%s AuditEvent as a GP: %s, want %d", m, res.Status, want)
+		}
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusForbidden {
-		t.Errorf("GET AuditEvent as a GP: %s, want 403", res.Status)
-	}
-	var found, denied bool
+	var forgedIn, readWithReason, refusedRead, findAudited, deniedTrail bool
 	_ = p.Store().View(ctx, func(tx store.Tx) error {
 		return tx.Audit(0, func(e *record.AuditEvent) error {
-			found = found || (e.Reason == "safeguarding review" && e.User == "dr.who" && e.Source == "tui" && e.Seq == ev.Seq)
-			denied = denied || (e.User == "dr.who" && e.Outcome == "denied")
+			forgedIn = forgedIn || e.Reason == "forged by the client"
+			readWithReason = readWithReason || (e.Action == "read" && e.EntityID == pt.ID && e.User == "dr.who" &&
+				e.Reason == "safeguarding review" && e.Source == "api")
+			refusedRead = refusedRead || (e.Outcome == "denied" && e.EntityID == pt.ID && e.User == "dr.who")
+			findAudited = findAudited || (e.Action == "find" && e.Query == "quayle" && e.User == "dr.who" && e.Source == "api")
+			deniedTrail = deniedTrail || (e.User == "dr.who" && e.Outcome == "denied" && e.Reason == string(clinical.ActAdmin))
 			return nil
 		})
 	})
-	if !found || !denied {
-		t.Errorf("server trail: client event found %v, GP's refused read audited %v", found, denied)
+	if forgedIn || !readWithReason || !refusedRead || !findAudited || !deniedTrail {
+		t.Errorf("server trail: client's event written %v (want false); read with its reason %v, refused read %v, find %v, GP's refused trail read %v",
+			forgedIn, readWithReason, refusedRead, findAudited, deniedTrail)
 	}
 }
 

@@ -558,7 +558,6 @@ type wtx struct {
 	practice *record.Practice
 	userPuts []*record.User
 	puts     []record.Entity
-	events   []*record.AuditEvent
 }
 
 // PutPractice buffers a change of the server's practice, sent first at
@@ -656,78 +655,12 @@ func (w *wtx) Put(e record.Entity) error {
 
 func (w *wtx) SetSearchRow(id string, row []byte) error { return nil }
 
-// Append buffers an event for `gpsoc serve`, which audits every call
-// itself but cannot know what only the workstation knows (the reason a
-// sensitive record was opened, a find in its own index, a refusal it made):
-// the events are sent after the writes, and the server records them under
-// the token's user and its own clock. Seq, PrevHash and Hash are filled from
-// its answer. Another vendor's server audits its calls its own way.
-func (w *wtx) Append(ev *record.AuditEvent) error {
-	if w.s.gpsoc {
-		w.events = append(w.events, ev)
-	}
-	return nil
-}
-
-// sendEvents sends the buffered events: one as a POST, several as one batch.
-func (w *wtx) sendEvents() error {
-	c := w.fctx()
-	all := func(record.Kind) bool { return true }
-	var recorded []fhir.Resource
-	if len(w.events) == 1 {
-		body, err := fhir.Marshal(c.AuditEventResource(w.events[0], all))
-		if err != nil {
-			return err
-		}
-		var raw []byte
-		if err := w.s.do(w.ctx, "POST", "AuditEvent", body, nil, &raw); err != nil {
-			return typed(err, "audit event")
-		}
-		r, err := fhir.Parse(raw)
-		if err != nil {
-			return fmt.Errorf("remote: the recorded audit event: %w", err)
-		}
-		recorded = append(recorded, r)
-	} else {
-		b := &fhir.Bundle{ResourceType: "Bundle", Type: "batch"}
-		for _, ev := range w.events {
-			raw, err := fhir.Marshal(c.AuditEventResource(ev, all))
-			if err != nil {
-				return err
-			}
-			b.Entry = append(b.Entry, fhir.BundleEntry{Resource: raw, Request: &fhir.BundleRequest{Method: "POST", URL: "AuditEvent"}})
-		}
-		body, err := fhir.Marshal(b)
-		if err != nil {
-			return err
-		}
-		var raw []byte
-		if err := w.s.do(w.ctx, "POST", "", body, nil, &raw); err != nil {
-			return typed(err, "audit events")
-		}
-		var resp fhir.Bundle
-		if err := fhir.Unmarshal(raw, &resp); err != nil {
-			return fmt.Errorf("remote: the recorded audit events: %w", err)
-		}
-		for _, e := range resp.Entry {
-			r, err := fhir.Parse(e.Resource)
-			if err != nil {
-				return fmt.Errorf("remote: the recorded audit events: %w", err)
-			}
-			recorded = append(recorded, r)
-		}
-	}
-	for i, r := range recorded {
-		a, ok := r.(*fhir.AuditEvent)
-		if !ok || i >= len(w.events) {
-			break
-		}
-		if got, ok := fhir.AuditEventFrom(a); ok {
-			*w.events[i] = *got
-		}
-	}
-	return nil
-}
+// Append does nothing: the server keeps its own audit trail, writing each
+// request it answers under the token's user and its own clock. What only
+// the workstation knows travels with the request it belongs to (the reason
+// a sensitive record is opened as X-Access-Reason on its read, a find as
+// Patient/$find), so a client never writes the trail.
+func (w *wtx) Append(ev *record.AuditEvent) error { return nil }
 
 func (w *wtx) fctx() *fhir.Context {
 	u := w.user()
@@ -776,8 +709,7 @@ func resourceOf(c *fhir.Context, e record.Entity) (fhir.Resource, error) {
 // keep a record that already exists as it is, so an update never goes in
 // one: updates are sent first, each version-checked on its own (a conflict
 // stops the commit before anything else is sent), then the creates. The
-// audit events go last, so none claims a write that did not happen (the
-// server has audited each write it made in any case).
+// server audits each write it makes.
 func (w *wtx) commit() error {
 	if w.practice != nil {
 		if err := w.sendPractice(w.practice); err != nil {
@@ -789,13 +721,7 @@ func (w *wtx) commit() error {
 			return err
 		}
 	}
-	if err := w.commitPuts(); err != nil {
-		return err
-	}
-	if len(w.events) == 0 {
-		return nil
-	}
-	return w.sendEvents()
+	return w.commitPuts()
 }
 
 // commitPuts sends the creates (one transaction) before the updates (one

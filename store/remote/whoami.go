@@ -7,10 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
+	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 )
+
+var _ store.PatientFinder = (*Store)(nil)
 
 // TokenUser is the user the server says the token belongs to, and whether
 // it said (token introspection, RFC 7662; `gpsoc serve` answers it, a server
@@ -61,4 +66,49 @@ func (s *Store) identify(ctx context.Context) error {
 		s.o.Role = record.Role(in.Role)
 	}
 	return nil
+}
+
+// KeepsOwnAudit reports that the server is another vendor's: it audits the
+// standard requests it is sent in its own way, and knows nothing of what
+// only a gpsoc workstation says (the reason a sensitive record is opened, a
+// find typed into the workstation's own index). Remote mode says so once.
+func (s *Store) KeepsOwnAudit() bool { return !s.gpsoc }
+
+// FindPatients asks `gpsoc serve` to find patients (GET Patient/$find), so
+// the find is the server's and audited there with its query; ok is false
+// against another vendor's server, which has no such operation: the local
+// index then serves.
+func (s *Store) FindPatients(ctx context.Context, q string, limit int) ([]*record.Patient, bool, error) {
+	if !s.gpsoc {
+		return nil, false, nil
+	}
+	t := &tx{s: s, ctx: ctx}
+	var out []*record.Patient
+	vs := url.Values{"q": {q}}
+	if limit > 0 {
+		vs.Set("_count", strconv.Itoa(limit))
+	}
+	var raw []byte
+	if err := s.do(ctx, "GET", "Patient/$find?"+vs.Encode(), nil, nil, &raw); err != nil {
+		return nil, true, typed(err, "patient find")
+	}
+	var b fhir.Bundle
+	if err := fhir.Unmarshal(raw, &b); err != nil {
+		return nil, true, fmt.Errorf("remote: Patient/$find: %w", err)
+	}
+	for _, e := range b.Entry {
+		r, err := fhir.Parse(e.Resource)
+		if err != nil {
+			return nil, true, err
+		}
+		if r.FHIRType() != "Patient" {
+			continue
+		}
+		en, err := t.entity(r)
+		if err != nil {
+			return nil, true, err
+		}
+		out = append(out, en.(*record.Patient))
+	}
+	return out, true, nil
 }

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 )
 
 // Conformance runs the suite every backend must pass. open returns a new
@@ -18,7 +19,19 @@ import (
 // (a server's client, where the server applies the role table): patients
 // and clinical records are written as a GP; the practice, users and the
 // audit trail are an admin's. A backend without users ignores it.
-func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) {
+func Conformance(t *testing.T, open func(t *testing.T, role record.Role) store.Store) {
+	conformance(t, open, false)
+}
+
+// ConformanceOverServer is the suite for a server's client (store/remote):
+// the audit trail is the server's own, so a client's Append writes nothing
+// to it (the server records each request it answers), and the suite checks
+// exactly that instead of the chain a local backend keeps.
+func ConformanceOverServer(t *testing.T, open func(t *testing.T, role record.Role) store.Store) {
+	conformance(t, open, true)
+}
+
+func conformance(t *testing.T, open func(t *testing.T, role record.Role) store.Store, overServer bool) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	newPatient := func(nhs, family string) *record.Patient {
@@ -32,8 +45,8 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		}
 		return p
 	}
-	put := func(t *testing.T, s Store, e record.Entity) error {
-		return s.Update(ctx, func(tx WTx) error { return tx.Put(e) })
+	put := func(t *testing.T, s store.Store, e record.Entity) error {
+		return s.Update(ctx, func(tx store.WTx) error { return tx.Put(e) })
 	}
 
 	// An embedded file opens empty, and the practice is created by init; a
@@ -46,10 +59,10 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 	t.Run("practice and users", func(t *testing.T) {
 		s := open(t, record.RoleAdmin)
 		var cur *record.Practice
-		err := s.View(ctx, func(tx Tx) error { var err error; cur, err = tx.Practice(); return err })
+		err := s.View(ctx, func(tx store.Tx) error { var err error; cur, err = tx.Practice(); return err })
 		if record.IsNotFound(err) {
 			cur = &record.Practice{Name: "Test", ODS: "B86001", RecordedAt: now, RecordedBy: "admin", Settings: map[string]string{}}
-			err = s.Update(ctx, func(tx WTx) error { return tx.PutPractice(cur) })
+			err = s.Update(ctx, func(tx store.WTx) error { return tx.PutPractice(cur) })
 			if err == nil && cur.Version != 1 {
 				t.Errorf("a new practice is at version %d", cur.Version)
 			}
@@ -64,7 +77,7 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		next.Name = "Renamed Surgery"
 		next.Settings = map[string]string{"idle-lock": "5m0s"}
 		next.RecordedAt, next.RecordedBy = now, "admin"
-		if err := s.Update(ctx, func(tx WTx) error { return tx.PutPractice(&next) }); err != nil {
+		if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutPractice(&next) }); err != nil {
 			t.Fatal(err)
 		}
 		if next.Version != cur.Version+1 {
@@ -72,10 +85,10 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		}
 		stale := *cur
 		stale.Name = "Other"
-		if err := s.Update(ctx, func(tx WTx) error { return tx.PutPractice(&stale) }); !isConflict(err) {
+		if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutPractice(&stale) }); !isConflict(err) {
 			t.Errorf("stale practice write: err = %v, want conflict", err)
 		}
-		_ = s.View(ctx, func(tx Tx) error {
+		_ = s.View(ctx, func(tx store.Tx) error {
 			got, err := tx.Practice()
 			if err != nil || got.Name != "Renamed Surgery" || got.ODS != cur.ODS || got.Settings["idle-lock"] != "5m0s" || got.Version != next.Version {
 				t.Errorf("practice after a change and a refused stale one = %+v, %v", got, err)
@@ -84,14 +97,14 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		})
 
 		u := &record.User{Name: "nurse.joy", Role: record.RoleNurse, Prescriber: true, RegNumber: "12A3456E", RecordedAt: now, RecordedBy: "admin"}
-		if err := s.Update(ctx, func(tx WTx) error { return tx.PutUser(u) }); err != nil {
+		if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutUser(u) }); err != nil {
 			t.Fatal(err)
 		}
 		if u.Version != 1 {
 			t.Errorf("a new user is at version %d", u.Version)
 		}
 		var got *record.User
-		_ = s.View(ctx, func(tx Tx) error {
+		_ = s.View(ctx, func(tx store.Tx) error {
 			var err error
 			if got, err = tx.User("nurse.joy"); err != nil || got.Role != record.RoleNurse || !got.Prescriber || got.RegNumber != "12A3456E" || got.Version != 1 {
 				t.Fatalf("user = %+v, %v", got, err)
@@ -113,15 +126,15 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		})
 		changed := *got
 		changed.Prescriber = false
-		if err := s.Update(ctx, func(tx WTx) error { return tx.PutUser(&changed) }); err != nil || changed.Version != 2 {
+		if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutUser(&changed) }); err != nil || changed.Version != 2 {
 			t.Errorf("user change: version %d, %v", changed.Version, err)
 		}
 		staleU := *got
 		staleU.Role = record.RoleGP
-		if err := s.Update(ctx, func(tx WTx) error { return tx.PutUser(&staleU) }); !isConflict(err) {
+		if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutUser(&staleU) }); !isConflict(err) {
 			t.Errorf("stale user write: err = %v, want conflict", err)
 		}
-		_ = s.View(ctx, func(tx Tx) error {
+		_ = s.View(ctx, func(tx store.Tx) error {
 			if x, err := tx.User("nurse.joy"); err != nil || x.Prescriber || x.Role != record.RoleNurse || x.Version != 2 {
 				t.Errorf("user after a change and a refused stale one = %+v, %v", x, err)
 			}
@@ -154,7 +167,7 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		if !errors.As(err, &ce) || ce.By != "dr.who" {
 			t.Fatalf("stale update: err = %v, want a conflict naming dr.who", err)
 		}
-		_ = s.View(ctx, func(tx Tx) error {
+		_ = s.View(ctx, func(tx store.Tx) error {
 			vs, err := tx.Versions(record.KindPatient, p.ID)
 			if err != nil || len(vs) != 2 {
 				t.Fatalf("versions = %d, %v", len(vs), err)
@@ -180,7 +193,7 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := put(t, s, &Prepared{Entity: p, JSON: b}); err != nil {
+		if err := put(t, s, &store.Prepared{Entity: p, JSON: b}); err != nil {
 			t.Fatal(err)
 		}
 		if p.Version != 1 {
@@ -189,10 +202,10 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		// An update never uses a prepared encoding: the bytes here are stale.
 		p2 := *p
 		p2.Family = "Smyth"
-		if err := put(t, s, &Prepared{Entity: &p2, JSON: b}); err != nil {
+		if err := put(t, s, &store.Prepared{Entity: &p2, JSON: b}); err != nil {
 			t.Fatal(err)
 		}
-		_ = s.View(ctx, func(tx Tx) error {
+		_ = s.View(ctx, func(tx store.Tx) error {
 			got, err := tx.PatientByNHS("9434765919")
 			if err != nil || got.Family != "Smyth" || got.Version != 2 || got.ID != p.ID {
 				t.Errorf("after a prepared create and an update: %+v, %v", got, err)
@@ -211,7 +224,7 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		if err := put(t, s, b); !isConflict(err) {
 			t.Fatalf("duplicate NHS number: err = %v, want conflict", err)
 		}
-		_ = s.View(ctx, func(tx Tx) error {
+		_ = s.View(ctx, func(tx store.Tx) error {
 			if n := tx.Count(record.KindPatient); n != 1 {
 				t.Errorf("count = %d after a refused duplicate", n)
 			}
@@ -252,7 +265,7 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 				t.Fatal(err)
 			}
 		}
-		_ = s.View(ctx, func(tx Tx) error {
+		_ = s.View(ctx, func(tx store.Tx) error {
 			ps, err := tx.List(p.ID, record.KindProblem)
 			if err != nil || len(ps) != 2 {
 				t.Errorf("list = %d, %v", len(ps), err)
@@ -269,9 +282,9 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 	// suite's own events: the contracts are about the suite's events, and
 	// that the chain links. (That an embedded file's trail is exactly the
 	// events appended, numbered from 1, is asserted in store/bolt's tests.)
-	auditHead := func(t *testing.T, s Store) (seq uint64, hash string) {
+	auditHead := func(t *testing.T, s store.Store) (seq uint64, hash string) {
 		t.Helper()
-		if err := s.View(ctx, func(tx Tx) error {
+		if err := s.View(ctx, func(tx store.Tx) error {
 			var err error
 			seq, hash, err = tx.AuditHead()
 			return err
@@ -280,10 +293,10 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		}
 		return seq, hash
 	}
-	trail := func(t *testing.T, s Store, after uint64) []*record.AuditEvent {
+	trail := func(t *testing.T, s store.Store, after uint64) []*record.AuditEvent {
 		t.Helper()
 		var evs []*record.AuditEvent
-		if err := s.View(ctx, func(tx Tx) error {
+		if err := s.View(ctx, func(tx store.Tx) error {
 			return tx.Audit(after, func(ev *record.AuditEvent) error { evs = append(evs, ev); return nil })
 		}); err != nil {
 			t.Fatal(err)
@@ -295,7 +308,7 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		s := open(t, record.RoleAdmin)
 		before, _ := auditHead(t, s)
 		boom := errors.New("boom")
-		err := s.Update(ctx, func(tx WTx) error {
+		err := s.Update(ctx, func(tx store.WTx) error {
 			if err := tx.Put(newPatient("9434765919", "Smith")); err != nil {
 				return err
 			}
@@ -307,7 +320,7 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v", err)
 		}
-		_ = s.View(ctx, func(tx Tx) error {
+		_ = s.View(ctx, func(tx store.Tx) error {
 			if n := tx.Count(record.KindPatient); n != 0 {
 				t.Errorf("patients after rollback = %d", n)
 			}
@@ -327,8 +340,11 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		for i := 0; i < 3; i++ {
 			ev := &record.AuditEvent{At: now, User: "admin", Action: "read", Kind: record.KindPatient, EntityID: "x",
 				Reason: "conformance " + string(rune('a'+i))}
-			if err := s.Update(ctx, func(tx WTx) error { return tx.Append(ev) }); err != nil {
+			if err := s.Update(ctx, func(tx store.WTx) error { return tx.Append(ev) }); err != nil {
 				t.Fatal(err)
+			}
+			if overServer {
+				continue
 			}
 			if ev.Seq <= before || ev.Hash == "" || (i > 0 && ev.Seq <= appended[i-1].Seq) {
 				t.Errorf("event %d appended at seq %d hash %q (trail head was %d)", i, ev.Seq, ev.Hash, before)
@@ -347,6 +363,12 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 				ours = append(ours, ev)
 			}
 		}
+		if overServer {
+			if len(ours) != 0 {
+				t.Fatalf("a client wrote %d events into the server's trail: the trail is the server's own", len(ours))
+			}
+			return
+		}
 		if len(ours) != 3 {
 			t.Fatalf("the trail after %d holds %d of the 3 appended events", before, len(ours))
 		}
@@ -363,14 +385,14 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 	// The find index loads itself from SearchRows and follows other
 	// processes' writes with Changes as a cursor: what it relies on is that
 	// every current patient has one row, that a cursor loses no change and
-	// reports none twice, and that ChangesHead names the cursor's present.
+	// reports none twice, and that store.ChangesHead names the cursor's present.
 	// (That bolt numbers changes 1, 2, 3 and keeps rows byte for byte is
 	// asserted in store/bolt's tests.)
 	t.Run("changes and search rows", func(t *testing.T) {
 		s := open(t, record.RoleGP)
 		putRow := func(ps ...*record.Patient) {
 			t.Helper()
-			if err := s.Update(ctx, func(tx WTx) error {
+			if err := s.Update(ctx, func(tx store.WTx) error {
 				for _, p := range ps {
 					if err := tx.Put(p); err != nil {
 						return err
@@ -386,7 +408,7 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		}
 		changes := func(after uint64) (ids []string, last uint64) {
 			t.Helper()
-			if err := s.View(ctx, func(tx Tx) error {
+			if err := s.View(ctx, func(tx store.Tx) error {
 				prev := after
 				var err error
 				last, err = tx.Changes(after, func(seq uint64, id string) error {
@@ -424,13 +446,13 @@ func Conformance(t *testing.T, open func(t *testing.T, role record.Role) Store) 
 		if !sameIDs(ids, a.ID, c.ID) || last2 <= last {
 			t.Errorf("changes after %d = %v last %d, want the updated %s and the new %s, and a later sequence", last, ids, last2, a.ID, c.ID)
 		}
-		_ = s.View(ctx, func(tx Tx) error {
-			head, err := tx.Changes(ChangesHead, func(seq uint64, id string) error {
-				t.Errorf("ChangesHead reported a change (%d %s)", seq, id)
+		_ = s.View(ctx, func(tx store.Tx) error {
+			head, err := tx.Changes(store.ChangesHead, func(seq uint64, id string) error {
+				t.Errorf("store.ChangesHead reported a change (%d %s)", seq, id)
 				return nil
 			})
 			if err != nil || head != last2 {
-				t.Errorf("ChangesHead = %d, %v, want %d", head, err, last2)
+				t.Errorf("store.ChangesHead = %d, %v, want %d", head, err, last2)
 			}
 			var rows []string
 			err = tx.SearchRows(func(id string, row []byte) error {
