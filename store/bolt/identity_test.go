@@ -70,6 +70,9 @@ func TestMigrationFromSchema4BindsAdminsOnly(t *testing.T) {
 	if baks, _ := filepath.Glob(filepath.Join(dir, "*.schema4-*.bak")); len(baks) != 1 {
 		t.Fatalf("backups before migration: %v", baks)
 	}
+	if probs, _ := s2.Check(); len(probs) != 0 {
+		t.Errorf("check after the upgrade: %v", probs)
+	}
 	_ = s2.View(ctx, func(tx store.Tx) error {
 		us, err := tx.Users()
 		if err != nil {
