@@ -17,6 +17,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -480,7 +481,7 @@ func validLogin(login string) error {
 }
 
 // errUnchanged: a change that would change nothing (no write, no error).
-var errUnchanged = fmt.Errorf("unchanged")
+var errUnchanged = errors.New("unchanged")
 
 // changeUser applies one change to a user in one transaction with its audit
 // event (action, and why in the event's reason).
@@ -663,4 +664,30 @@ func (s *Service) Unlock(ctx context.Context, passphrase string) bool {
 		_ = s.audit(ctx, ev)
 	}
 	return ok
+}
+
+// Stopped says why the acting user may no longer act ("" while they may):
+// disabled or removed since this Service was made, or, over a server, a
+// token it no longer accepts. A workstation asks every second, so a user
+// disabled elsewhere is stopped at an open workstation too. An error that
+// says nothing of the user (a network blip) is not a stop.
+func (s *Service) Stopped(ctx context.Context) string {
+	var u *record.User
+	err := s.p.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		u, err = tx.User(s.user.Name)
+		return err
+	})
+	var pe *record.PermissionError
+	switch {
+	case errors.As(err, &pe):
+		return "the server no longer accepts this workstation's token"
+	case record.IsNotFound(err):
+		return s.user.Name + " is no longer a user of this practice"
+	case err != nil:
+		return ""
+	case u.Disabled:
+		return s.user.Name + " has been disabled"
+	}
+	return ""
 }

@@ -155,6 +155,9 @@ func (m *Model) Init() tea.Cmd {
 	if m.idle > 0 && !m.noTimer {
 		cmds = append(cmds, idleTick(m.idle))
 	}
+	if !m.noTimer {
+		cmds = append(cmds, activeTick())
+	}
 	return tea.Batch(cmds...)
 }
 
@@ -221,7 +224,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, idleTick(m.idle)
+	case activeTickMsg:
+		if m.noTimer {
+			return m, checkActive(m.c)
+		}
+		return m, tea.Batch(checkActive(m.c), activeTick())
+	case userStoppedMsg:
+		m.lock = newStoppedScreen(m.c, msg.why)
+		return m, nil
 	case unlockedMsg:
+		if m.lock != nil && m.lock.stopped != "" {
+			return m, nil
+		}
 		m.lock = nil
 		return m, nil
 	case tea.PasteMsg:

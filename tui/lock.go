@@ -15,6 +15,29 @@ type unlockResultMsg struct {
 	err string
 }
 
+// activeTickMsg asks whether the user may still act; userStoppedMsg says
+// they may not (disabled elsewhere, or the server refuses the token).
+type activeTickMsg struct{}
+type userStoppedMsg struct{ why string }
+
+// activeEvery is how often an open workstation checks that its user may
+// still act: a disabled user is stopped within a second here too.
+const activeEvery = time.Second
+
+func activeTick() tea.Cmd {
+	return tea.Tick(activeEvery, func(time.Time) tea.Msg { return activeTickMsg{} })
+}
+
+func checkActive(c *Common) tea.Cmd {
+	svc, ctx := c.Svc, c.Ctx
+	return func() tea.Msg {
+		if why := svc.Stopped(ctx); why != "" {
+			return userStoppedMsg{why}
+		}
+		return nil
+	}
+}
+
 func idleTick(d time.Duration) tea.Cmd {
 	every := min(d/4, 30*time.Second)
 	if every <= 0 {
@@ -33,6 +56,8 @@ type lockScreen struct {
 	c     *Common
 	idle  bool
 	set   bool
+	// stopped: the user may no longer act; nothing unlocks it (quit only).
+	stopped string
 	input Field
 	again Field
 	err   string
@@ -53,7 +78,15 @@ func newSetPassphraseScreen(c *Common) *lockScreen {
 	return l
 }
 
+// newStoppedScreen hides everything from a user who may no longer act.
+func newStoppedScreen(c *Common, why string) *lockScreen {
+	return &lockScreen{c: c, stopped: why}
+}
+
 func (l *lockScreen) Update(msg tea.Msg) tea.Cmd {
+	if l.stopped != "" {
+		return nil
+	}
 	switch msg := msg.(type) {
 	case unlockResultMsg:
 		if msg.rev != l.rev {
@@ -133,6 +166,9 @@ func (l *lockScreen) View(w, h int) []string {
 	st := l.c.Styles
 	var out []string
 	switch {
+	case l.stopped != "":
+		return []string{"", st.Alert.Render("This workstation can no longer be used as " + l.c.User() + ": " + l.stopped + "."),
+			"", st.Muted.Render("The record is hidden. Quit, and start again as yourself.")}
 	case l.set:
 		out = []string{"", st.Heading.Render("Set your own passphrase or PIN (8 characters, or at least 6 digits)."),
 			st.Muted.Render("It unlocks this workstation when it locks after being idle."), "",

@@ -380,3 +380,29 @@ func TestBookFreeSlotForOpenPatient(t *testing.T) {
 		t.Fatalf("slot after booking: %+v", r)
 	}
 }
+
+// A user disabled elsewhere while their workstation is open is stopped
+// there too (the workstation asks every second): the record is hidden and
+// no passphrase brings it back.
+func TestDisabledUserStoppedAtOpenWorkstation(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter")
+	d.contains("KINGSLAND")
+	d.send(activeTickMsg{})
+	d.contains("KINGSLAND") // still allowed
+	admin, _ := svc.Practice().As(context.Background(), "admin")
+	if _, err := admin.DisableUser(context.Background(), "dr.patel", "left"); err != nil {
+		t.Fatal(err)
+	}
+	d.send(activeTickMsg{})
+	d.contains("dr.patel has been disabled")
+	if strings.Contains(d.screen(), "KINGSLAND") {
+		t.Fatal("the record shows to a disabled user")
+	}
+	d.typeText(testPassphrase)
+	d.keys("enter")
+	d.contains("dr.patel has been disabled")
+}
