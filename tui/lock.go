@@ -53,15 +53,15 @@ func idleTick(d time.Duration) tea.Cmd {
 // unlocking always needs the passphrase. The check (argon2id, tens of ms)
 // runs in a command, off Update.
 type lockScreen struct {
-	c     *Common
-	idle  bool
-	set   bool
+	c    *Common
+	idle bool
+	set  bool
 	// stopped: the user may no longer act; nothing unlocks it (quit only).
 	stopped string
-	input Field
-	again Field
-	err   string
-	rev   uint64
+	input   Field
+	again   Field
+	err     string
+	rev     uint64
 }
 
 func newLockScreen(c *Common, idle bool) *lockScreen {
