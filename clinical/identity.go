@@ -242,8 +242,13 @@ func (p *Practice) AsToken(ctx context.Context, hash string) (*Service, *record.
 	if err != nil {
 		return nil, nil, err
 	}
+	s.token = tk
 	return s, tk, nil
 }
+
+// Token is the token or session the services act by (nil for a local
+// process that came in another way).
+func (s *Service) Token() *record.Token { return s.token }
 
 // Login is the OS login the services record beside the user ("" on the API).
 func (s *Service) Login() string { return s.login }

@@ -155,7 +155,8 @@ type Service struct {
 	p        *Practice
 	user     record.User
 	practice record.Practice
-	login    string // the OS login of a local process (identity.go)
+	login    string        // the OS login of a local process (identity.go)
+	token    *record.Token // the API token it acts by (identity.go)
 }
 
 // User is the acting user.
