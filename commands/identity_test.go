@@ -175,6 +175,7 @@ func TestManagerAndInterfaceRoles(t *testing.T) {
 	var r record.Recall
 	e.jsonOf(&r, m("recall", "add", smithNHS, "--code", "182836005", "--due", "2026-12-01")...)
 	e.ok(m("recall", "done", r.ID)...)
+	e.ok(m("patient", "list", "--problem-ecl", "<< 73211009")...) // a population search
 	for _, args := range [][]string{
 		{"consult", "list", smithNHS}, {"problem", "list", smithNHS}, {"med", "list", smithNHS},
 		{"consult", "add", smithNHS, "--text", "x"},
