@@ -181,10 +181,12 @@ func (p *Practice) Authenticate(ctx context.Context, name string, c Credential) 
 	switch {
 	case c.Session != "" && p.sessionOf(ctx, c.Session, u.Name):
 	case LoginBound(u, c.Login):
+	case c.HavePassphrase && p.guessing(ctx, u.Name):
+		why = fmt.Sprintf("%d wrong passphrases in %v: wait, or ask an admin", maxWrongPassphrases, wrongPassphraseWindow)
 	case c.HavePassphrase && u.PassHash == "":
 		why = "they have no passphrase yet (an admin can bind your OS login: gpsoc user bind " + u.Name + " --login LOGIN)"
 	case c.HavePassphrase && !VerifyPassphrase(u.PassHash, c.Passphrase):
-		why = "wrong passphrase"
+		why = reasonWrongPassphrase
 	case c.HavePassphrase:
 	default:
 		why = fmt.Sprintf("no credential (OS login %q is not bound to %s, and no passphrase or session was given: run gpsoc login, or set GPSOC_PASSPHRASE_FILE)", c.Login, u.Name)
@@ -209,6 +211,38 @@ func (p *Practice) auditDenied(ctx context.Context, user, login, why string) {
 		Reason: why, Source: p.source}
 	_ = p.st.Update(ctx, func(tx store.WTx) error { return tx.Append(ev) })
 }
+
+// After maxWrongPassphrases wrong passphrases for a user within
+// wrongPassphraseWindow, even the right one is refused until the window
+// has passed: argon2id makes each guess slow, this makes guessing a PIN
+// hopeless. The count is read from the audit trail's recent events (a
+// wrong passphrase is always audited), so it holds across processes.
+const (
+	maxWrongPassphrases   = 5
+	wrongPassphraseWindow = 15 * time.Minute
+	recentEvents          = 2000
+)
+
+func (p *Practice) guessing(ctx context.Context, user string) bool {
+	since := p.now().Add(-wrongPassphraseWindow)
+	n := 0
+	_ = p.st.View(ctx, func(tx store.Tx) error {
+		head, _, err := tx.AuditHead()
+		if err != nil || head == 0 {
+			return err
+		}
+		return tx.Audit(max(head, recentEvents)-recentEvents, func(ev *record.AuditEvent) error {
+			if ev.User == user && ev.Outcome == "denied" && ev.Reason == reasonWrongPassphrase && ev.At.After(since) {
+				n++
+			}
+			return nil
+		})
+	})
+	return n >= maxWrongPassphrases
+}
+
+// reasonWrongPassphrase is the audit reason of a wrong passphrase.
+const reasonWrongPassphrase = "wrong passphrase"
 
 // sessionOf reports whether secret is a live session or token of user.
 func (p *Practice) sessionOf(ctx context.Context, secret, user string) bool {
@@ -659,12 +693,16 @@ func (s *Service) Unlock(ctx context.Context, passphrase string) bool {
 	}
 	var u *record.User
 	_ = s.p.st.View(ctx, func(tx store.Tx) error { u, _ = tx.User(s.user.Name); return nil })
-	ok := u != nil && !u.Disabled && VerifyPassphrase(u.PassHash, passphrase)
+	guessing := s.p.guessing(ctx, s.user.Name)
+	ok := u != nil && !u.Disabled && !guessing && VerifyPassphrase(u.PassHash, passphrase)
 	if !ok {
 		ev := s.event("unlock", "", "", "", 0)
-		ev.Outcome, ev.Reason = "denied", "wrong passphrase"
-		if u != nil && u.Disabled {
+		ev.Outcome, ev.Reason = "denied", reasonWrongPassphrase
+		switch {
+		case u != nil && u.Disabled:
 			ev.Reason = "the user is disabled"
+		case guessing:
+			ev.Reason = "too many wrong passphrases"
 		}
 		_ = s.audit(ctx, ev)
 	}

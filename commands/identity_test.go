@@ -197,3 +197,28 @@ func TestManagerAndInterfaceRoles(t *testing.T) {
 		t.Errorf("a long-lived gp token: %q", stderr)
 	}
 }
+
+// Guessing is stopped: after five wrong passphrases in 15 minutes even the
+// right one is refused until the window has passed.
+func TestWrongPassphrasesLockOut(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	e.setUp()
+	if r := e.run("correct horse battery\n", "--as", "dr.patel", "passphrase", "--from-file", "-"); r.code != 0 {
+		t.Fatalf("passphrase: %d %s", r.code, r.err)
+	}
+	e.ok("--as", "admin", "user", "unbind", "dr.patel", "--login", testLogin)
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good"), filepath.Join(dir, "bad")
+	os.WriteFile(good, []byte("correct horse battery\n"), 0o600)
+	os.WriteFile(bad, []byte("123456\n"), 0o600)
+	t.Setenv("GPSOC_PASSPHRASE_FILE", bad)
+	for range 5 {
+		e.want(ExitForbidden, "--as", "dr.patel", "patient", "list")
+	}
+	t.Setenv("GPSOC_PASSPHRASE_FILE", good)
+	if stderr := e.want(ExitForbidden, "--as", "dr.patel", "patient", "list"); !strings.Contains(stderr, "5 wrong passphrases") {
+		t.Errorf("after 5 wrong passphrases: %q", stderr)
+	}
+	e.now = e.now.Add(15 * 60 * 1e9)
+	e.ok("--as", "dr.patel", "patient", "list")
+}
