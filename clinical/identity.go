@@ -324,7 +324,7 @@ func (s *Service) NewToken(ctx context.Context, name string, life time.Duration)
 	}
 	var tk *record.Token
 	var tok string
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		u, err := tx.User(name)
 		if err != nil {
 			return err
@@ -390,7 +390,7 @@ func (s *Service) OpenSession(ctx context.Context, life time.Duration) (string, 
 	now := s.p.now().UTC()
 	tk := &record.Token{Hash: TokenHash(tok), User: s.user.Name, Kind: record.TokenSession, IssuedAt: now,
 		IssuedBy: s.user.Name, ExpiresAt: now.Add(life), Login: s.login}
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	err = s.store().Update(ctx, func(tx store.WTx) error {
 		if err := tx.PutToken(tk); err != nil {
 			return err
 		}
@@ -412,7 +412,7 @@ func (s *Service) Tokens(ctx context.Context, name string) ([]record.Token, erro
 		}
 	}
 	var out []record.Token
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		if _, err := tx.User(name); err != nil {
 			return err
 		}
@@ -438,7 +438,7 @@ func (s *Service) RevokeTokens(ctx context.Context, name, id string) (int, error
 		}
 	}
 	n := 0
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		if _, err := tx.User(name); err != nil {
 			return err
 		}
@@ -475,7 +475,7 @@ func (s *Service) RevokeTokens(ctx context.Context, name, id string) (int, error
 // an admin anyone's.
 func (s *Service) RevokeSecret(ctx context.Context, secret string) error {
 	var tk *record.Token
-	_ = s.p.st.View(ctx, func(tx store.Tx) error { tk, _ = tx.Token(TokenHash(secret)); return nil })
+	_ = s.store().View(ctx, func(tx store.Tx) error { tk, _ = tx.Token(TokenHash(secret)); return nil })
 	if tk == nil {
 		return nil
 	}
@@ -526,7 +526,7 @@ var errUnchanged = errors.New("unchanged")
 // event (action, and why in the event's reason).
 func (s *Service) changeUser(ctx context.Context, name, action, why string, mutate func(u *record.User) error) (*record.User, error) {
 	var out *record.User
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		u, err := tx.User(name)
 		if err != nil {
 			return err
@@ -549,7 +549,7 @@ func (s *Service) changeUser(ctx context.Context, name, action, why string, muta
 		return tx.Append(ev)
 	})
 	if err == errUnchanged {
-		err = s.p.st.View(ctx, func(tx store.Tx) error { out, err = tx.User(name); return err })
+		err = s.store().View(ctx, func(tx store.Tx) error { out, err = tx.User(name); return err })
 	}
 	if err != nil {
 		return nil, err
@@ -675,7 +675,7 @@ func (s *Service) HasPassphrase(ctx context.Context) bool {
 		return has || err != nil // unknown: do not ask to set one
 	}
 	var has bool
-	_ = s.p.st.View(ctx, func(tx store.Tx) error {
+	_ = s.store().View(ctx, func(tx store.Tx) error {
 		u, err := tx.User(s.user.Name)
 		has = err == nil && u.PassHash != ""
 		return nil
@@ -692,7 +692,7 @@ func (s *Service) Unlock(ctx context.Context, passphrase string) bool {
 		return ok && err == nil
 	}
 	var u *record.User
-	_ = s.p.st.View(ctx, func(tx store.Tx) error { u, _ = tx.User(s.user.Name); return nil })
+	_ = s.store().View(ctx, func(tx store.Tx) error { u, _ = tx.User(s.user.Name); return nil })
 	guessing := s.p.guessing(ctx, s.user.Name)
 	ok := u != nil && !u.Disabled && !guessing && VerifyPassphrase(u.PassHash, passphrase)
 	if !ok {
@@ -716,7 +716,7 @@ func (s *Service) Unlock(ctx context.Context, passphrase string) bool {
 // says nothing of the user (a network blip) is not a stop.
 func (s *Service) Stopped(ctx context.Context) string {
 	var u *record.User
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		u, err = tx.User(s.user.Name)
 		return err

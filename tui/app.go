@@ -78,6 +78,10 @@ type Options struct {
 	Height  int
 	// OpenID opens this patient's record at start.
 	OpenID string
+	// Watch is how often an open record asks whether anyone changed the
+	// patient (0: never; gpsoc itself polls twice a second, so a change
+	// by another user or process appears within a second).
+	Watch time.Duration
 }
 
 // Model is the root model: it routes keys and messages to the page on top
@@ -94,6 +98,7 @@ type Model struct {
 	// noTimer: the idle timer is not started (the synchronous test driver,
 	// which runs every command to completion, would sleep on its ticks).
 	noTimer bool
+	watch   time.Duration
 	quit    bool
 	// queued keys typed after enter on find while its results were coming:
 	// they belong to the record that is about to open.
@@ -132,6 +137,7 @@ func New(o Options) *Model {
 		m.lock = newSetPassphraseScreen(c) // every user has their own, set on first use
 	}
 	m.lastKey = c.Now()
+	m.watch = o.Watch
 	m.idle = 10 * time.Minute
 	if d, err := time.ParseDuration(pr.Settings[clinical.SettingIdleLock]); err == nil {
 		m.idle = d
@@ -157,6 +163,9 @@ func (m *Model) Init() tea.Cmd {
 	}
 	if !m.noTimer {
 		cmds = append(cmds, activeTick())
+	}
+	if m.watch > 0 {
+		cmds = append(cmds, watchTick(m.watch))
 	}
 	return tea.Batch(cmds...)
 }
@@ -238,6 +247,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.lock = nil
 		return m, nil
+	case watchTickMsg:
+		// Every open record asks whether its patient changed; the next tick
+		// is armed here, so there is one chain whatever the pages do.
+		var cmds []tea.Cmd
+		for _, p := range m.stack {
+			cmds = append(cmds, p.Update(msg))
+		}
+		if m.watch > 0 {
+			cmds = append(cmds, watchTick(m.watch))
+		}
+		return m, tea.Batch(cmds...)
 	case tea.PasteMsg:
 		if m.lock != nil {
 			return m, m.lock.Update(msg)
