@@ -160,7 +160,7 @@ type Service struct {
 	practice record.Practice
 	login    string        // the OS login of a local process (identity.go)
 	token    *record.Token // the API token it acts by (identity.go)
-	unit     *unitStore // set inside a unit of work (unit.go)
+	unit     *unitStore    // set inside a unit of work (unit.go)
 }
 
 // User is the acting user.
