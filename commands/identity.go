@@ -40,7 +40,10 @@ func (f *Factory) OSLogin() string {
 
 // actAs is the services acting as name, once its credential is checked.
 func (f *Factory) actAs(ctx context.Context, p *clinical.Practice, name string, explicit bool) (*clinical.Service, error) {
-	if f.remoteUser != "" { // remote mode: the server checked the token
+	if f.remoteUser != "" || remoteConfigured(f) {
+		// Remote mode: the server checks the token (and, when it says,
+		// the token decides who is acting; a server that does not say
+		// enforces its own access for the token whatever name is shown).
 		return p.As(ctx, name)
 	}
 	login := f.OSLogin()
