@@ -57,13 +57,6 @@ type Server struct {
 	fctxAt   time.Time
 }
 
-type session struct {
-	svc *clinical.Service
-	at  time.Time
-}
-
-const cacheTTL = time.Second
-
 // New makes a Server.
 func New(o Options) *Server {
 	if o.MaxBody <= 0 {
@@ -89,6 +82,8 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, svc *clinical.Serv
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metadata", s.metadata)
 	s.mux.Handle("POST /introspect", s.auth(s.introspect))
+	s.mux.Handle("POST /revoke", s.auth(s.revoke))
+	s.mux.Handle("POST /$passphrase", s.auth(s.passphrase))
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
 	s.mux.Handle("GET /ValueSet/$expand", s.auth(s.valueSetExpand))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
@@ -129,8 +124,8 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 		}
 		svc, err := s.session(ctx, hash)
 		if err != nil {
-			if record.IsNotFound(err) {
-				s.unauthenticated(w, r, "unknown bearer token", `Bearer realm="gpsoc", error="invalid_token"`, "the bearer token is not valid")
+			if record.IsNotFound(err) || isCredential(err) {
+				s.unauthenticated(w, r, tokenRefusal(err), `Bearer realm="gpsoc", error="invalid_token"`, "the bearer token is not valid")
 				return
 			}
 			writeError(w, err)
@@ -147,28 +142,6 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 			s.auditFailed(ctx, r, svc, err)
 		}
 	})
-}
-
-// session is the services acting as the holder of a token (by its hash).
-func (s *Server) session(ctx context.Context, hash string) (*clinical.Service, error) {
-	now := time.Now()
-	s.mu.Lock()
-	se, ok := s.sessions[hash]
-	s.mu.Unlock()
-	if ok && now.Sub(se.at) < cacheTTL {
-		return se.svc, nil
-	}
-	svc, err := s.p.AsTokenHolder(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	if len(s.sessions) > 10000 {
-		clear(s.sessions)
-	}
-	s.sessions[hash] = session{svc: svc, at: now}
-	s.mu.Unlock()
-	return svc, nil
 }
 
 func bearer(r *http.Request) (string, bool) {

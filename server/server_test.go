@@ -47,7 +47,7 @@ func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology, opts ...f
 	}
 	gst := server.GroupCommit(st)
 	p := clinical.New(clinical.Options{Store: gst, Terms: terms, Source: "api"})
-	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := p.As(ctx, "admin")
@@ -66,7 +66,7 @@ func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology, opts ...f
 				t.Fatal(err)
 			}
 		}
-		tok, err := admin.NewToken(ctx, u.Name)
+		tok, _, err := admin.NewToken(ctx, u.Name, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -453,11 +453,11 @@ func TestGracefulShutdownFinishesWrites(t *testing.T) {
 	}
 	defer st.Close()
 	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
-	if _, err := p.Init(ctx, "T", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "T", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := p.As(ctx, "admin")
-	tok, _ := admin.NewToken(ctx, "admin")
+	tok, _, _ := admin.NewToken(ctx, "admin", 0)
 	sctx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)

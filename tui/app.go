@@ -97,6 +97,9 @@ type Model struct {
 	lock    *lockScreen
 	lastKey time.Time
 	idle    time.Duration
+	// noTimer: the idle timer is not started (the synchronous test driver,
+	// which runs every command to completion, would sleep on its ticks).
+	noTimer bool
 	watch   time.Duration
 	quit    bool
 	// queued keys typed after enter on find while its results were coming:
@@ -132,8 +135,8 @@ func New(o Options) *Model {
 	m := &Model{c: c}
 	m.stack = []page{newFindPage(c)}
 	pr := c.Practice()
-	if pr.Settings[clinical.SettingPassphrase] != "" {
-		m.lock = newLockScreen(c, false)
+	if !c.Svc.HasPassphrase(c.Ctx) {
+		m.lock = newSetPassphraseScreen(c) // every user has their own, set on first use
 	}
 	m.lastKey = c.Now()
 	m.watch = o.Watch
@@ -157,8 +160,11 @@ func (m *Model) Init() tea.Cmd {
 	if len(m.stack) > 1 {
 		cmds = append(cmds, m.stack[0].Update(initMsg{}))
 	}
-	if m.c.Practice().Settings[clinical.SettingPassphrase] != "" && m.idle > 0 {
+	if m.idle > 0 && !m.noTimer {
 		cmds = append(cmds, idleTick(m.idle))
+	}
+	if !m.noTimer {
+		cmds = append(cmds, activeTick())
 	}
 	if m.watch > 0 {
 		cmds = append(cmds, watchTick(m.watch))
@@ -220,13 +226,27 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case idleMsg:
-		if m.lock == nil && m.idle > 0 && m.c.Practice().Settings[clinical.SettingPassphrase] != "" {
+		if m.lock == nil && m.idle > 0 {
 			if m.c.Now().Sub(m.lastKey) >= m.idle {
 				m.lock = newLockScreen(m.c, true)
 			}
 		}
+		if m.noTimer || m.idle <= 0 {
+			return m, nil
+		}
 		return m, idleTick(m.idle)
+	case activeTickMsg:
+		if m.noTimer {
+			return m, checkActive(m.c)
+		}
+		return m, tea.Batch(checkActive(m.c), activeTick())
+	case userStoppedMsg:
+		m.lock = newStoppedScreen(m.c, msg.why)
+		return m, nil
 	case unlockedMsg:
+		if m.lock != nil && m.lock.stopped != "" {
+			return m, nil
+		}
 		m.lock = nil
 		return m, nil
 	case watchTickMsg:
