@@ -154,4 +154,3 @@ func BenchmarkIssueWithChecks(b *testing.B) {
 	b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "ms-median")
 	b.ReportMetric(float64(n), "patients")
 }
-
