@@ -112,6 +112,11 @@ type termsAdapter struct {
 
 	mu     sync.Mutex
 	recent []string // codes this user picked in this session, most recent first
+	// practice counts the codes this practice records (clinical.CodeUsage),
+	// read once in the background: until it has come, searches rank without it.
+	practice  map[string]int
+	usageOf   func() (map[string]int, error)
+	usageOnce sync.Once
 }
 
 // maxRecent is how many of the user's picks lift later searches.
@@ -131,12 +136,24 @@ func (a *termsAdapter) Picked(code string) {
 }
 
 func (a *termsAdapter) usage() *terminology.Usage {
+	if a.usageOf != nil {
+		a.usageOnce.Do(func() {
+			go func() {
+				m, err := a.usageOf()
+				if err == nil {
+					a.mu.Lock()
+					a.practice = m
+					a.mu.Unlock()
+				}
+			}()
+		})
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.recent) == 0 {
+	if len(a.recent) == 0 && len(a.practice) == 0 {
 		return nil
 	}
-	return &terminology.Usage{Recent: append([]string(nil), a.recent...)}
+	return &terminology.Usage{Recent: append([]string(nil), a.recent...), Practice: a.practice}
 }
 
 func (a *termsAdapter) get() (*terminology.Terminology, error) {
@@ -239,7 +256,7 @@ func runTUI(f *Factory, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	terms := &termsAdapter{open: f.Terminology}
+	terms := &termsAdapter{open: f.Terminology, usageOf: func() (map[string]int, error) { return svc.CodeUsage(ctx, 0) }}
 	if p, err := f.Practice(); err == nil {
 		p.SetDrugs(terms) // prescribing's safety checks, on the same lazily opened terminology
 	}
