@@ -50,7 +50,7 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 		var rejects []Rejection
 		var written, unchanged int
 		var added [][3]string
-		err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		err := s.store().Update(ctx, func(tx store.WTx) error {
 			rejects, written, unchanged, added = rejects[:0], 0, 0, added[:0]
 			for _, it := range batch {
 				if it.err != nil {

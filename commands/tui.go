@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/opengpsoc/gpsoc/keymaps"
@@ -135,6 +136,19 @@ func (a *termsAdapter) Search(ctx context.Context, text, system, ecl string, lim
 	return out, nil
 }
 
+// DMDGap: the embedded dictionary lacks the product searched for.
+func (a *termsAdapter) DMDGap(query string, results []tui.Code) string {
+	tm, err := a.get()
+	if err != nil {
+		return ""
+	}
+	rs := make([]terminology.Result, len(results))
+	for i, c := range results {
+		rs[i] = terminology.Result{System: c.System, Code: c.Code, Term: c.Term}
+	}
+	return tm.DMDGap(query, rs)
+}
+
 func (a *termsAdapter) MapLegacy(system, code string) ([]tui.Code, error) {
 	tm, err := a.get()
 	if err != nil {
@@ -198,7 +212,7 @@ func runTUI(f *Factory, cmd *cobra.Command) error {
 	// Neither the terminology nor the find index is loaded before the first
 	// frame: pages ask for them in commands.
 	m := tui.New(tui.Options{Svc: svc, Terms: terms, Keys: km, Now: f.Now, DataDir: f.DataDir(),
-		Dark: true, Plain: os.Getenv("NO_COLOR") != "", OpenID: tuiOpen})
+		Dark: true, Plain: os.Getenv("NO_COLOR") != "", OpenID: tuiOpen, Watch: 500 * time.Millisecond})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(f.IO.In), tea.WithOutput(f.IO.RawOut()))
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("workstation: %w", err)

@@ -47,7 +47,8 @@ type Tx interface {
 	// row last set by SetSearchRow; one that derives them (remote, from its
 	// Options.SearchRow) gives its own encoding of the current patient.
 	SearchRows(fn func(id string, row []byte) error) error
-	// Changes calls fn for each patient changed after change sequence after,
+	// Changes calls fn for each patient changed (the patient, or any record
+	// of theirs: an open record follows it too) after change sequence after,
 	// in increasing sequence, and returns the sequence to ask from next time:
 	// a later Changes(last, …) reports every patient changed since, and none
 	// that was not (the find index follows other processes' writes with it,

@@ -78,6 +78,10 @@ type Options struct {
 	Height  int
 	// OpenID opens this patient's record at start.
 	OpenID string
+	// Watch is how often an open record asks whether anyone changed the
+	// patient (0: never; gpsoc itself polls twice a second, so a change
+	// by another user or process appears within a second).
+	Watch time.Duration
 }
 
 // Model is the root model: it routes keys and messages to the page on top
@@ -91,6 +95,7 @@ type Model struct {
 	lock    *lockScreen
 	lastKey time.Time
 	idle    time.Duration
+	watch   time.Duration
 	quit    bool
 	// queued keys typed after enter on find while its results were coming:
 	// they belong to the record that is about to open.
@@ -129,6 +134,7 @@ func New(o Options) *Model {
 		m.lock = newLockScreen(c, false)
 	}
 	m.lastKey = c.Now()
+	m.watch = o.Watch
 	m.idle = 10 * time.Minute
 	if d, err := time.ParseDuration(pr.Settings[clinical.SettingIdleLock]); err == nil {
 		m.idle = d
@@ -151,6 +157,9 @@ func (m *Model) Init() tea.Cmd {
 	}
 	if m.c.Practice().Settings[clinical.SettingPassphrase] != "" && m.idle > 0 {
 		cmds = append(cmds, idleTick(m.idle))
+	}
+	if m.watch > 0 {
+		cmds = append(cmds, watchTick(m.watch))
 	}
 	return tea.Batch(cmds...)
 }
@@ -218,6 +227,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case unlockedMsg:
 		m.lock = nil
 		return m, nil
+	case watchTickMsg:
+		// Every open record asks whether its patient changed; the next tick
+		// is armed here, so there is one chain whatever the pages do.
+		var cmds []tea.Cmd
+		for _, p := range m.stack {
+			cmds = append(cmds, p.Update(msg))
+		}
+		if m.watch > 0 {
+			cmds = append(cmds, watchTick(m.watch))
+		}
+		return m, tea.Batch(cmds...)
 	case tea.PasteMsg:
 		if m.lock != nil {
 			return m, m.lock.Update(msg)

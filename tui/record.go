@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 )
 
 // recordData is everything a record page shows, read in one command.
@@ -35,6 +36,10 @@ type recordLoadedMsg struct {
 	data       *recordData
 	err        error
 	needReason bool
+	// seq is the change feed's position taken before the record was read:
+	// a change made while it loaded is seen by the next watch.
+	seq    uint64
+	seqSet bool
 }
 
 // loadRecord reads a record through the clinical services (each list audited there).
@@ -126,6 +131,10 @@ type recordPage struct {
 	medSel  int    // selected medication in the medication section
 	confirm *medConfirm
 	ask     Field
+	form    *recordForm // a record action's form (actions.go)
+	// the change-feed cursor of a live record (watch.go)
+	watchSeq           uint64
+	watchSet, watching bool
 }
 
 func newRecordPage(c *Common, id string) *recordPage {
@@ -148,6 +157,9 @@ type medDoneMsg struct {
 
 func (p *recordPage) Context() string { return "record" }
 func (p *recordPage) TextFocus() bool {
+	if f := p.form; f != nil {
+		return f.focus < len(f.fields) && f.fields[f.focus].kind != choiceField
+	}
 	return p.asking || p.confirm != nil && p.confirm.kind == "reauthorise"
 }
 
@@ -211,6 +223,10 @@ func (p *recordPage) Title() string {
 }
 
 func (p *recordPage) Back() (bool, tea.Cmd) {
+	if p.form != nil {
+		p.form = nil
+		return true, nil
+	}
 	if p.confirm != nil {
 		p.confirm = nil
 		return true, nil
@@ -226,12 +242,13 @@ func (p *recordPage) load() tea.Cmd {
 	p.rev = nextRev()
 	rev, c, id, reason := p.rev, p.c, p.id, p.reason
 	return func() tea.Msg {
+		_, seq, seqErr := c.Svc.PatientChangedSince(c.Ctx, id, store.ChangesHead) // where the feed is now
 		d, err := loadRecord(c.Ctx, c.Svc, id, reason)
 		var pe *record.PermissionError
 		if errors.As(err, &pe) && strings.Contains(pe.Action, "sensitive") {
 			return recordLoadedMsg{rev: rev, needReason: true}
 		}
-		return recordLoadedMsg{rev: rev, data: d, err: err}
+		return recordLoadedMsg{rev: rev, data: d, err: err, seq: seq, seqSet: seqErr == nil}
 	}
 }
 
@@ -239,9 +256,22 @@ func (p *recordPage) load() tea.Cmd {
 type savedMsg struct{ patientID string }
 
 func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
+	if p.form != nil {
+		switch msg.(type) {
+		case actionMsg, tea.KeyPressMsg, tea.PasteMsg, formCodesMsg, formDoneMsg:
+			return p.formUpdate(msg)
+		}
+	}
 	switch msg := msg.(type) {
 	case initMsg:
 		return p.load()
+	case watchTickMsg:
+		return p.watch()
+	case recordWatchMsg:
+		if msg.page == p {
+			return p.watched(msg)
+		}
+		return nil
 	case rxSavedMsg:
 		if msg.patientID == p.id {
 			p.section, p.scroll = "medication", 0
@@ -262,6 +292,9 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		p.data, p.err = msg.data, msg.err
+		if msg.seqSet {
+			p.watchSeq, p.watchSet = msg.seq, true
+		}
 		if p.data != nil {
 			p.id = p.data.sum.Patient.ID
 			if a := p.after; a != "" {
@@ -296,6 +329,9 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 				return p.load()
 			}
 			return nil
+		}
+		if cmd, ok := p.formAction(msg.Name); ok {
+			return cmd
 		}
 		switch msg.Name {
 		case "resume":
@@ -381,6 +417,9 @@ func (p *recordPage) View(w, h int) []string {
 	out := banner(p.c, p.data.sum, w)
 	out = append(out, p.tabs(w))
 	body := p.sectionLines(w, h-len(out))
+	if p.form != nil {
+		body = p.formLines(w)
+	}
 	if p.scroll > max(0, len(body)-1) {
 		p.scroll = max(0, len(body)-1)
 	}

@@ -53,3 +53,17 @@ func TestConsultImplausibleValueAsksForConfirmation(t *testing.T) {
 		t.Fatalf("saved %+v", l.Items)
 	}
 }
+
+// A value holding terminal sequences (stored before the record refused
+// them) is shown on screen, not obeyed; the styles' colours are kept.
+func TestScreenLinesShowControls(t *testing.T) {
+	in := "\x1b[1;31mSMITH\x1b[0m, \x1b[2J\x1b]0;pwned\x07Jo\nhn\u009b"
+	got := safeLine(in)
+	want := "\x1b[1;31mSMITH\x1b[0m, \\x1b[2J\\x1b]0;pwned\\x07Jo\\nhn\\x9b"
+	if got != want {
+		t.Fatalf("safeLine = %q, want %q", got, want)
+	}
+	if safeLine("plain") != "plain" {
+		t.Fatal("plain text changed")
+	}
+}

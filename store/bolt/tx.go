@@ -199,6 +199,13 @@ func (t *wtx) flushChanges() error {
 	return cb.Put(u64(last), v)
 }
 
+// changedLast reports whether the transaction's last change named this
+// patient: a bulk run writes a patient's records together, so it is named once.
+func (t *wtx) changedLast(id string) bool {
+	n := len(t.changed) - len(id)
+	return n > 0 && t.changed[n-1] == 0 && string(t.changed[n:]) == id
+}
+
 // Changes sees the transaction's own changes.
 func (t *wtx) Changes(after uint64, fn func(uint64, string) error) (uint64, error) {
 	if err := t.flushChanges(); err != nil {
@@ -667,6 +674,11 @@ func (t *wtx) Put(e record.Entity) error {
 			t.nhsSet(nhs, key)
 		}
 		t.changed = append(append(t.changed, 0), m.ID...)
+		t.nChanged++
+	} else if m.PatientID != "" && !t.changedLast(m.PatientID) {
+		// A change to any of a patient's records is a change to the patient:
+		// an open record (and a remote workstation) follows the same feed.
+		t.changed = append(append(t.changed, 0), m.PatientID...)
 		t.nChanged++
 	}
 	if a, ok := e.(*record.Appointment); ok {
