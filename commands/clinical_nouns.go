@@ -479,8 +479,8 @@ decimals with a point: 82,5 is refused, never read as 82.`,
 
 // rangeRow is one row of the observable table as `obs ranges` prints it.
 type rangeRow struct {
-	Name        string   `json:"name"`
-	Codes       []string `json:"codes"`
+	Name  string   `json:"name"`
+	Codes []string `json:"codes"`
 	clinical.UnitRange
 }
 
