@@ -84,6 +84,7 @@ var Actions = []Action{
 	{"consult", "add-code", "add a coded entry", false},
 	{"consult", "remove-code", "remove the last coded entry", false},
 	{"consult", "discard", "discard the draft", false},
+	{"consult", "consult-type", "consultation type: surgery, telephone, video, home visit", false},
 	{"prescribe", "confirm", "issue the prescription", true},
 	{"prescribe", "down", "next", false},
 	{"prescribe", "up", "previous", false},

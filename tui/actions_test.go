@@ -111,3 +111,31 @@ func TestRecordActionsFromTheKeyboard(t *testing.T) {
 		}
 	}
 }
+
+// The consultation type is chosen in the workstation (ctrl+t), and saved.
+func TestConsultationType(t *testing.T) {
+	ctx := context.Background()
+	d, svc, pid := openPlain(t)
+	d.keys("c")
+	d.contains("Type: surgery")
+	d.keys("ctrl+t")
+	d.contains("Type: telephone")
+	d.keys("ctrl+t", "ctrl+t")
+	d.contains("Type: home visit")
+	d.typeText("Housebound: reviewed at home")
+	d.keys("ctrl+s")
+	d.contains("Consultation saved")
+	l, err := svc.Consultations(ctx, pid, clinical.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range l.Items {
+		if strings.Contains(c.History, "Housebound") {
+			if c.Type != "home" {
+				t.Fatalf("saved as %q, want home", c.Type)
+			}
+			return
+		}
+	}
+	t.Fatal("the consultation was not saved")
+}
