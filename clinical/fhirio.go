@@ -1742,6 +1742,14 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	if im.o.Transaction {
+		// A client's transaction is held to what its POST would be: codes
+		// the terminology knows. (An import of history keeps foreign and
+		// retired codes as they came, design §5.)
+		if err := im.s.checkImportCodes(e); err != nil {
+			return err
+		}
+	}
 	if err := im.s.checkImported(e); err != nil {
 		return err
 	}

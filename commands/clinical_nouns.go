@@ -398,8 +398,8 @@ The code must be an observable entity, a procedure or a finding. Values of
 the common observables (blood pressure, pulse, temperature, SpO2, weight,
 height, BMI, waist, HbA1c, eGFR, creatinine, potassium, sodium, cholesterol,
 peak flow…) are checked against the unit(s) and the cited ranges of
-clinical/observables/ranges.yaml: a wrong unit or an impossible value is
-refused (exit 2, naming the unit or the range); an implausible value is
+clinical/observables/ranges.yaml (gpsoc obs ranges prints it): a wrong unit
+or an impossible value is refused (exit 2, naming the unit or the range); an implausible value is
 refused unless --confirm, and is then stored with a visible flag. Write
 decimals with a point: 82,5 is refused, never read as 82.`,
 		Example: `  gpsoc obs add 9434765919 --bp 138/86
@@ -475,8 +475,45 @@ decimals with a point: 82,5 is refused, never read as 82.`,
 	list.Flags().StringVar(&of.Code, "code", "", "only this code")
 	list.Flags().BoolVar(&of.All, "all", false, "include entries entered in error")
 	addReason(list, &of.Reason)
-	cmd.AddCommand(add, list, newEntryImportCmd(f, record.KindObservation, "obs"))
+	cmd.AddCommand(add, list, newObsRangesCmd(f), newEntryImportCmd(f, record.KindObservation, "obs"))
 	return cmd
+}
+
+// rangeRow is one row of the observable table as `obs ranges` prints it.
+type rangeRow struct {
+	Name  string   `json:"name"`
+	Codes []string `json:"codes"`
+	clinical.UnitRange
+}
+
+func newObsRangesCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ranges",
+		Short: "The units and the impossible and implausible ranges values are checked against, with their sources",
+		Long: `Print the table every path checks observation values against
+(clinical/observables/ranges.yaml, embedded): each observable's codes, the
+units it may be recorded in (with the spellings accepted), the impossible range
+(refused everywhere) and the implausible range (needs --confirm at the
+keyboard; stored flagged by imports), and the document, section and date each
+row rests on. Bounds are exclusive: a value equal to one is inside.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rows []rangeRow
+			for _, o := range clinical.Observables().Observables {
+				for _, u := range o.Units {
+					rows = append(rows, rangeRow{Name: o.Name, Codes: o.Codes, UnitRange: u})
+				}
+			}
+			return printList(f.IO, f.Output, rows, []Column[rangeRow]{
+				{"name", func(r rangeRow) string { return strings.TrimSpace(r.Name + " " + r.Component) }},
+				{"codes", func(r rangeRow) string { return strings.Join(r.Codes, " ") }},
+				{"unit", func(r rangeRow) string { return r.Unit }},
+				{"impossible outside", func(r rangeRow) string { return r.Impossible.String() }},
+				{"implausible outside", func(r rangeRow) string { return r.Implausible.String() }},
+				{"source", func(r rangeRow) string { return r.Source + " — " + r.Section + " (" + r.Date + ")" }},
+			})
+		},
+	}
 }
 
 func newAllergyCmd(f *Factory) *cobra.Command {
