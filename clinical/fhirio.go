@@ -140,7 +140,7 @@ func (s *Service) patientBundle(ctx context.Context, ref string, ro ReadOptions,
 	var pat *record.Patient
 	var c *fhir.Context
 	withheld := strings.TrimSpace(ro.Reason) == ""
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		if pat, err = resolvePatient(tx, ref); err != nil {
 			return err
@@ -213,7 +213,7 @@ func (s *Service) ExportFHIRAll(ctx context.Context, emit func(fhir.Resource) er
 		counts[r.FHIRType()]++
 		return emit(r)
 	}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		c, users, err := s.fhirContext(tx)
 		if err != nil {
 			return err
@@ -466,7 +466,8 @@ type importer struct {
 	skips   map[[2]string]int
 
 	// per practice, loaded lazily within a transaction
-	patIdent  map[string]string // system|value -> patient id
+	patIdent  map[string]string          // system|value -> patient id
+	pats      map[string]*record.Patient // patients read for the date checks (never changed by an import)
 	auditSeen map[string]bool
 	users     map[string]record.User
 	practice  record.Practice
@@ -1273,7 +1274,7 @@ func (im *importer) runBatch(ctx context.Context, units []*funit) error {
 		return nil
 	}
 	var failed *funit
-	err := im.s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := im.s.store().Update(ctx, func(tx store.WTx) error {
 		failed = nil
 		for _, u := range live {
 			if err := im.apply(tx, u); err != nil {
@@ -1650,7 +1651,7 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 }
 
 func (im *importer) loadUsers(ctx context.Context) error {
-	return im.s.p.st.View(ctx, func(tx store.Tx) error {
+	return im.s.store().View(ctx, func(tx store.Tx) error {
 		pr, err := tx.Practice()
 		if err != nil {
 			return err
@@ -1756,7 +1757,10 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	if err := im.s.checkImported(e); err != nil {
 		return err
 	}
-	if err := im.s.checkWrite(tx, e); err != nil {
+	if im.pats == nil {
+		im.pats = map[string]*record.Patient{}
+	}
+	if err := im.s.checkWriteIn(tx, e, im.pats); err != nil {
 		return err
 	}
 	action := "create"

@@ -367,7 +367,7 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 		var chunkWritten []*record.Patient
 		var chunkRejects []Rejection
 		var chunkUnchanged int
-		err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		err := s.store().Update(ctx, func(tx store.WTx) error {
 			chunkWritten, chunkRejects, chunkUnchanged = chunkWritten[:0], chunkRejects[:0], 0
 			for _, it := range batch {
 				if it.err != nil {

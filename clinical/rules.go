@@ -444,7 +444,7 @@ func DefaultAllergyRules() (*AllergyRules, error) { return allergyRules() }
 // holds no patient data).
 func (s *Service) Rules(ctx context.Context) (*RuleSet, error) {
 	var pr *record.Practice
-	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+	if err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		pr, err = tx.Practice()
 		return err
@@ -473,7 +473,7 @@ func (s *Service) ImportRules(ctx context.Context, text []byte) (*RulesImport, e
 	}
 	// A file that selects a class must define it; each stored part must stand alone.
 	var out *record.Practice
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	err = s.store().Update(ctx, func(tx store.WTx) error {
 		pr, err := tx.Practice()
 		if err != nil {
 			return err

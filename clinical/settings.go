@@ -91,7 +91,7 @@ func (s *Service) SetPractice(ctx context.Context, key, value string) (*record.P
 		return nil, record.Invalid("key", key, "unknown setting: use one of %s", strings.Join(SettingKeys(), ", "))
 	}
 	var out *record.Practice
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		pr, err := tx.Practice()
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func (s *Service) AddUser(ctx context.Context, u record.User) (*record.User, err
 	}
 	u.RecordedAt = s.p.now().UTC()
 	u.RecordedBy = s.user.Name
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		if _, err := tx.User(u.Name); err == nil {
 			return &record.ConflictError{What: "user " + u.Name, Msg: "already exists"}
 		}
@@ -195,7 +195,7 @@ func (s *Service) AddUser(ctx context.Context, u record.User) (*record.User, err
 // Users lists the practice's users.
 func (s *Service) Users(ctx context.Context) ([]record.User, error) {
 	var out []record.User
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = tx.Users()
 		return err
@@ -214,7 +214,7 @@ func (s *Service) NewToken(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	tok := "gpsoc_" + hex.EncodeToString(raw)
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		u, err := tx.User(name)
 		if err != nil {
 			return err

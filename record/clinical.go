@@ -239,6 +239,15 @@ type Medication struct {
 	Answers          []AlertAnswer `json:"alertAnswers,omitempty"`
 }
 
+// MedElsewhere is the type of a medication recorded elsewhere (a posted or
+// imported MedicationStatement, a reported MedicationRequest): history the
+// prescribing checks take into account, never a prescription of this
+// practice (it is not issued, re-authorised or changed here).
+const MedElsewhere = "elsewhere"
+
+// UnitNotStated is the unit of a medication whose quantity its source did not state.
+const UnitNotStated = "(quantity not stated)"
+
 // Issue is one issue of a prescription.
 type Issue struct {
 	At       time.Time `json:"at"`
@@ -272,7 +281,7 @@ func (m *Medication) Validate() error {
 	if m.Type == "" {
 		m.Type = "acute"
 	}
-	if err := checkEnum("type", m.Type, "acute", "repeat"); err != nil {
+	if err := checkEnum("type", m.Type, "acute", "repeat", MedElsewhere); err != nil {
 		return err
 	}
 	if strings.TrimSpace(m.Dose) == "" {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/server"
@@ -37,7 +38,8 @@ func trailSize(t *testing.T, f *fixture) (n, bytes int) {
 }
 
 func TestUnauthenticatedFloodGrowsTheAuditByABoundedAmount(t *testing.T) {
-	f, srv := serveWith(t, start(t), server.Options{})
+	// A window of an hour: however slow the machine, the flood falls in one.
+	f, srv := serveWith(t, start(t), server.Options{Limits: server.Limits{FloodEvery: time.Hour}})
 	n0, b0 := trailSize(t, f)
 	long := "/Patient/" + strings.Repeat("A", 62<<10) // with its query, a 64 KiB request line
 	codes := map[int]int{}
@@ -192,7 +194,7 @@ func TestFailedRequestAuditIsASummary(t *testing.T) {
 }
 
 func TestFailedRequestFloodIsCoalesced(t *testing.T) {
-	f, srv := serveWith(t, start(t), server.Options{Limits: server.Limits{FailRate: 1000, FailBurst: 1000}})
+	f, srv := serveWith(t, start(t), server.Options{Limits: server.Limits{FailRate: 1000, FailBurst: 1000, FloodEvery: time.Hour}})
 	n0, _ := trailSize(t, f)
 	for range 150 {
 		wantStatus(t, f.do(t, "dr.gp", "GET", "/Patient/no-such-patient", nil), 404)
@@ -204,5 +206,16 @@ func TestFailedRequestFloodIsCoalesced(t *testing.T) {
 	}
 	if ev := lastAudit(t, f.p); ev.User != "dr.gp" || ev.Outcome != "failed" || !strings.Contains(ev.Reason, "90 more such requests") {
 		t.Fatalf("coalesced event: %+v", ev)
+	}
+}
+
+func TestBaseURLMustBeAbsoluteHTTP(t *testing.T) {
+	for _, bad := range []string{"gp.example.org", "ftp://gp.example.org/", "https://gp.example.org/?x=1", "/fhir"} {
+		if _, err := server.NormalizeBaseURL(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("base URL %q: %v", bad, err)
+		}
+	}
+	if got, err := server.NormalizeBaseURL("https://gp.example.org/fhir"); err != nil || got != "https://gp.example.org/fhir/" {
+		t.Errorf("got %q, %v", got, err)
 	}
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,11 +131,20 @@ func chart(s series, st Styles, w, h int) []string {
 		}
 		grid[row(p.a)][c] = '●'
 	}
+	// Axis labels keep the data's precision: HbA1c 6.3 and 5.3 % must not
+	// read as 6 and 5.
+	dec := 0
+	for _, p := range s.pts {
+		dec = max(dec, decimals(p.a))
+		if s.second {
+			dec = max(dec, decimals(p.b))
+		}
+	}
 	var out []string
 	for r := 0; r < h; r++ {
 		label := ""
 		if r == 0 || r == h-1 || r == h/2 {
-			label = num(math.Round(hi - (hi-lo)*float64(r)/float64(h-1)))
+			label = strconv.FormatFloat(hi-(hi-lo)*float64(r)/float64(h-1), 'f', dec, 64)
 		}
 		line := string(grid[r])
 		if inBand[r] {
@@ -146,6 +156,17 @@ func chart(s series, st Styles, w, h int) []string {
 	first, last := DateOf(t0), DateOf(t1)
 	out = append(out, strings.Repeat(" ", axis-2)+"└ "+fit(first, pw-len(last))+last)
 	return out
+}
+
+// decimals is how many decimal places a value was recorded with (at most 3).
+func decimals(v float64) int {
+	for d := 0; d < 3; d++ {
+		x := v * math.Pow10(d)
+		if math.Abs(x-math.Round(x)) < 1e-9*math.Max(1, math.Abs(x)) {
+			return d
+		}
+	}
+	return 3
 }
 
 func (p *recordPage) resultsLines(w, h int) []string {

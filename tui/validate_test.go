@@ -44,6 +44,7 @@ func TestConsultImplausibleValueAsksForConfirmation(t *testing.T) {
 	}
 	d.keys("ctrl+s")
 	d.contains("Consultation saved")
+	d.contains("310 kg [implausible]")
 	l, err := svc.Observations(context.Background(), d.m.currentPatient(), clinical.ObsFilter{})
 	if err != nil {
 		t.Fatal(err)
