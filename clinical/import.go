@@ -453,6 +453,15 @@ func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode f
 	var readErr error
 	go func() {
 		defer close(batches)
+		line := 0
+		defer func() {
+			// The last line of defence on this goroutine (a panic here would
+			// end the process): the run stops with an error; chunks already
+			// committed stay, as after any read error.
+			if r := recover(); r != nil {
+				readErr = fmt.Errorf("internal error at or after line %d (please report this): %v", line, r)
+			}
+		}()
 		var batch []bulkItem
 		send := func() bool {
 			select {
@@ -464,7 +473,8 @@ func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode f
 			}
 		}
 		for {
-			line, obj, err := next()
+			l, obj, err := next()
+			line = l
 			if err == io.EOF {
 				break
 			}
