@@ -337,3 +337,21 @@ func TestEveryRecordWrittenOnASurgeryDayCarriesItsHash(t *testing.T) {
 		t.Errorf("only %d write events carry a record hash", hashed)
 	}
 }
+
+func TestImportedRecordsCarryTheirHash(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	e.setUp()
+	lines := `{"nhsNumber":"9434765919","family":"Smith","given":["John"],"birthDate":"1961-03-12","sex":"male"}
+{"nhsNumber":"4010232137","family":"Khan","given":["Amira"],"birthDate":"1984-07-30","sex":"female"}
+`
+	if r := e.run(lines, "--as", "admin", "patient", "import", "-"); r.code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if r := e.run("", "audit", "verify"); r.code != 0 || strings.Contains(r.err, "note:") {
+		t.Fatalf("verify after an import: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	replaceIn(t, e.dir, "k:patient", `"family":"Khan"`, `"family":"Kahn"`)
+	if msg := e.want(ExitFailure, "check"); !strings.Contains(msg, "patient ") || !strings.Contains(msg, "altered since") {
+		t.Fatalf("an imported patient edited in the file is not named:\n%s", msg)
+	}
+}
