@@ -4,7 +4,7 @@ BIN     := bin/gpsoc
 PKGS    := ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: build test bench bench-full man lint demo clean golden
+.PHONY: build test bench bench-full man lint demo clean golden fuzz fuzz-ci
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/gpsoc
@@ -13,6 +13,30 @@ test: build
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	$(MAKE) --no-print-directory man-check
+
+# Fuzzing: every parser of outside input (FHIR, imports, NHS numbers, dates,
+# doses, terminology files, keymaps, rules, ECL, FHIR search). `make fuzz`
+# runs each target for FUZZTIME; `make fuzz-ci` (CI) for a few seconds each.
+# A failing input is written to the package's testdata/fuzz/ and, committed,
+# runs with every `go test` from then on.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./fhir:FuzzSplitBundle ./fhir:FuzzParseResource \
+	./clinical:FuzzImportPatientsCSV ./clinical:FuzzImportNDJSON ./clinical:FuzzDoseInWords \
+	./clinical:FuzzParseBP ./clinical:FuzzParseRuleFile \
+	./record:FuzzNormaliseNHS ./record:FuzzParseDate ./record:FuzzNormalisePostcode ./record:FuzzTextSafety \
+	./terminology:FuzzImportRF2 ./terminology:FuzzImportDMD ./terminology:FuzzImportCTV3 \
+	./terminology:FuzzImportRead2 ./terminology:FuzzImportCodelist ./terminology:FuzzParseECL ./terminology:FuzzECL \
+	./keymaps:FuzzLoadUserKeymap ./server:FuzzSearchParams \
+	./find:FuzzPatientsVsReference ./find:FuzzTermsVsReference
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); done
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 # Fast benchmark tiers (a few minutes); figures and ratios are printed.
 bench: build

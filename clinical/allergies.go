@@ -158,7 +158,7 @@ func (s *Service) AddAllergy(ctx context.Context, in AllergyInput) (*record.Alle
 	if err := s.checkCodes(a); err != nil {
 		return nil, err
 	}
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	err = s.store().Update(ctx, func(tx store.WTx) error {
 		a.ID, a.Version = "", 0
 		if err := s.checkWrite(tx, a); err != nil {
 			return err

@@ -32,7 +32,7 @@ func (s *Service) PatientChanges(ctx context.Context, after uint64, max int) ([]
 	var out []PatientChange
 	var last uint64
 	more := false
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		if max <= 0 {
 			var err error
 			last, err = tx.Changes(store.ChangesHead, func(uint64, string) error { return nil })
@@ -69,7 +69,7 @@ func (s *Service) PatientChanges(ctx context.Context, after uint64, max int) ([]
 // and settings: nurse prescribing, idle lock); the read is audited.
 func (s *Service) ReadPractice(ctx context.Context) (*record.Practice, error) {
 	var pr *record.Practice
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		pr, err = tx.Practice()
 		return err
@@ -85,7 +85,7 @@ func (s *Service) ReadPractice(ctx context.Context) (*record.Practice, error) {
 // hashes are cleared: they never leave the services.
 func (s *Service) ReadUsers(ctx context.Context, name string) ([]record.User, error) {
 	var us []record.User
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		if name != "" {
 			u, err := tx.User(name)
 			if err == nil {
@@ -123,6 +123,9 @@ func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*re
 	if strings.TrimSpace(next.Name) == "" {
 		return nil, record.Invalid(SettingName, next.Name, "a practice name is required")
 	}
+	if err := record.CheckLine(SettingName, next.Name); err != nil {
+		return nil, err
+	}
 	settings := map[string]string{}
 	for k, v := range next.Settings {
 		switch k {
@@ -143,7 +146,7 @@ func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*re
 		}
 	}
 	var out record.Practice
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		cur, err := tx.Practice()
 		if err != nil {
 			return err
@@ -177,7 +180,7 @@ func (s *Service) UpdateUser(ctx context.Context, u record.User) (*record.User, 
 	if err := checkUserRole(u); err != nil {
 		return nil, err
 	}
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		cur, err := tx.User(u.Name)
 		if err != nil {
 			return err

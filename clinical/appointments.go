@@ -52,7 +52,7 @@ func (s *Service) AddSession(ctx context.Context, in SessionInput) (*record.Sess
 	if span := en.Sub(st); span%(time.Duration(se.SlotMinutes)*time.Minute) != 0 {
 		return nil, record.Invalid("slot", fmt.Sprintf("%dm", se.SlotMinutes), "does not divide the session %s–%s evenly", se.Start, se.End)
 	}
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		se.ID, se.Version = "", 0
 		if err := checkClinician(tx, "clinician", se.Clinician); err != nil {
 			return err
@@ -145,7 +145,7 @@ func (s *Service) Slots(ctx context.Context, date, clinician string, freeOnly bo
 		return nil, err
 	}
 	out := []Slot{}
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		if clinician != "" {
 			if _, err := tx.User(clinician); err != nil {
 				return record.Invalid("clinician", clinician, "no such user")
@@ -221,7 +221,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (*record.Appointment, 
 	}
 	a := &record.Appointment{Meta: record.Meta{PatientID: p.ID}, Clinician: in.Clinician, Start: in.At.UTC(),
 		Minutes: in.Minutes, Mode: in.Mode, Reason: in.Reason}
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	err = s.store().Update(ctx, func(tx store.WTx) error {
 		a.ID, a.Version, a.SessionID, a.Extra = "", 0, "", false
 		if err := checkClinician(tx, "clinician", a.Clinician); err != nil {
 			return err
@@ -342,7 +342,7 @@ func (s *Service) Appointments(ctx context.Context, f ApptFilter) ([]*record.App
 		pid = p.ID
 	}
 	out := []*record.Appointment{}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		if f.Clinician != "" {
 			if _, err := tx.User(f.Clinician); err != nil {
 				return record.Invalid("clinician", f.Clinician, "no such user")
@@ -414,7 +414,7 @@ func (s *Service) sessions(ctx context.Context, date, clinician string, all bool
 		date = d
 	}
 	out := []*record.Session{}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		return tx.ForEach(record.KindSession, func(e record.Entity) error {
 			x := e.(*record.Session)
 			if (date == "" || x.Date == date) && (clinician == "" || x.Clinician == clinician) && (all || x.Status == "active") {

@@ -23,7 +23,7 @@ func (s *Service) AuditEvents(ctx context.Context, f AuditFilter) ([]*record.Aud
 		return nil, err
 	}
 	var out []*record.AuditEvent
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		if f.PatientID != "" {
 			// The patient is named as everywhere else: an NHS number (with or
 			// without spaces) or an id; one that names nobody is an error, not

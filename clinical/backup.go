@@ -86,7 +86,7 @@ func (s *Service) PatientsWithProblemIn(ctx context.Context, set CodeSet, expr s
 		return nil, err
 	}
 	ids := map[string]bool{}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		return tx.ForEach(record.KindProblem, func(e record.Entity) error {
 			p := e.(*record.Problem)
 			if p.Status == "active" && set.Contains(p.Code.System, p.Code.Code) {

@@ -155,7 +155,7 @@ func (s *Service) AddConsultation(ctx context.Context, in ConsultInput) (*Consul
 	if in.Problem != "" && !in.ProblemNew {
 		c.ProblemLink = "ongoing"
 	}
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		p, err := resolvePatient(tx, in.PatientRef)
 		if err != nil {
 			return err
@@ -206,7 +206,7 @@ func (s *Service) patientForWrite(ctx context.Context, ref string, a Action) (*r
 		return nil, err
 	}
 	var p *record.Patient
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		p, err = resolvePatient(tx, ref)
 		return err

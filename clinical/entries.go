@@ -51,7 +51,7 @@ type Listed[T any] struct {
 // lookupPatient resolves a patient reference without auditing it.
 func (s *Service) lookupPatient(ctx context.Context, ref string) (*record.Patient, error) {
 	var p *record.Patient
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		p, err = resolvePatient(tx, ref)
 		return err
@@ -88,7 +88,7 @@ func listEntries[T record.Entity](ctx context.Context, s *Service, ref string, k
 		return nil, err
 	}
 	out := &Listed[T]{Items: []T{}, Patient: p}
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		es, err := tx.List(p.ID, kind)
 		if err != nil {
 			return err
@@ -202,7 +202,7 @@ func (s *Service) changeEntry(ctx context.Context, kinds []record.Kind, id strin
 func (s *Service) changeEntryWhy(ctx context.Context, kinds []record.Kind, id string, ifVersion int,
 	action func(record.Kind) Action, verb, reason string, mutate func(tx store.Tx, e record.Entity) error) (record.Entity, error) {
 	var cur record.Entity
-	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+	if err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		cur, err = findEntry(tx, id, kinds)
 		return err
@@ -213,7 +213,7 @@ func (s *Service) changeEntryWhy(ctx context.Context, kinds []record.Kind, id st
 		return nil, err
 	}
 	var out record.Entity
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		e, err := tx.Get(cur.Kind(), cur.Head().ID)
 		if err != nil {
 			return err
@@ -257,7 +257,7 @@ func (s *Service) Retract(ctx context.Context, id, reason string, ifVersion int)
 		return nil, record.Invalid("reason", reason, "say why the entry was entered in error")
 	}
 	var cur record.Entity
-	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+	if err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		cur, err = findEntry(tx, id, EntryKinds)
 		return err
@@ -284,7 +284,7 @@ func (s *Service) Retract(ctx context.Context, id, reason string, ifVersion int)
 		ev.Reason = reason
 		return tx.Append(ev)
 	}
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		res.Linked = nil
 		e, err := tx.Get(cur.Kind(), cur.Head().ID)
 		if err != nil {
@@ -371,7 +371,7 @@ func (s *Service) History(ctx context.Context, ref string, ro ReadOptions) ([]Hi
 				RecordedAt: m.RecordedAt, RecordedBy: m.RecordedBy, Record: v})
 		}
 	}
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		vs, err := tx.Versions(record.KindPatient, p.ID)
 		if err != nil {
 			return err
@@ -424,7 +424,7 @@ func (s *Service) EntryOf(ctx context.Context, kinds []record.Kind, id string, r
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var e record.Entity
 	var p *record.Patient
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		if e, err = findEntry(tx, id, kinds); err != nil {
 			return err
@@ -473,7 +473,7 @@ func (s *Service) EntryVersions(ctx context.Context, kinds []record.Kind, id str
 		return nil, err
 	}
 	var vs []record.Entity
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		vs, err = tx.Versions(e.Kind(), e.Head().ID)
 		return err

@@ -140,7 +140,7 @@ func (s *Service) patientBundle(ctx context.Context, ref string, ro ReadOptions,
 	var pat *record.Patient
 	var c *fhir.Context
 	withheld := strings.TrimSpace(ro.Reason) == ""
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		if pat, err = resolvePatient(tx, ref); err != nil {
 			return err
@@ -213,7 +213,7 @@ func (s *Service) ExportFHIRAll(ctx context.Context, emit func(fhir.Resource) er
 		counts[r.FHIRType()]++
 		return emit(r)
 	}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		c, users, err := s.fhirContext(tx)
 		if err != nil {
 			return err
@@ -260,20 +260,35 @@ type FHIRInput struct {
 
 // LoadFHIRInputs reads files and directories (every *.json, *.ndjson, and the
 // same gzipped, in name order); "-" is r. Gzip is recognised by its magic.
+// MaxFHIRInputBytes bounds one FHIR input file (a Bundle, or an NDJSON
+// file), decompressed: each is read whole, so this bounds the memory an
+// import may take, and a gzip bomb stops here with an error naming the file.
+const MaxFHIRInputBytes = 1 << 30
+
 func LoadFHIRInputs(paths []string, r io.Reader) ([]FHIRInput, error) {
 	var out []FHIRInput
+	tooBig := func(name string) error {
+		return record.Invalid("file", name, "is larger than %d MiB (after decompression): import it in parts (a Bulk FHIR export is one file per resource type)", MaxFHIRInputBytes>>20)
+	}
 	add := func(name string, rd io.Reader) error {
-		b, err := io.ReadAll(rd)
+		b, err := io.ReadAll(io.LimitReader(rd, MaxFHIRInputBytes+1))
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+		if len(b) > MaxFHIRInputBytes {
+			return tooBig(name)
 		}
 		if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
 			zr, err := gzip.NewReader(bytes.NewReader(b))
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if b, err = io.ReadAll(zr); err != nil {
+			// Bounded: a small .gz can expand to anything.
+			if b, err = io.ReadAll(io.LimitReader(zr, MaxFHIRInputBytes+1)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
+			}
+			if len(b) > MaxFHIRInputBytes {
+				return tooBig(name)
 			}
 		}
 		out = append(out, FHIRInput{Name: name, Data: b})
@@ -451,7 +466,8 @@ type importer struct {
 	skips   map[[2]string]int
 
 	// per practice, loaded lazily within a transaction
-	patIdent  map[string]string // system|value -> patient id
+	patIdent  map[string]string          // system|value -> patient id
+	pats      map[string]*record.Patient // patients read for the date checks (never changed by an import)
 	auditSeen map[string]bool
 	users     map[string]record.User
 	practice  record.Practice
@@ -1246,7 +1262,7 @@ func (im *importer) runBatch(ctx context.Context, units []*funit) error {
 		return nil
 	}
 	var failed *funit
-	err := im.s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := im.s.store().Update(ctx, func(tx store.WTx) error {
 		failed = nil
 		for _, u := range live {
 			if err := im.apply(tx, u); err != nil {
@@ -1623,7 +1639,7 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 }
 
 func (im *importer) loadUsers(ctx context.Context) error {
-	return im.s.p.st.View(ctx, func(tx store.Tx) error {
+	return im.s.store().View(ctx, func(tx store.Tx) error {
 		pr, err := tx.Practice()
 		if err != nil {
 			return err
@@ -1729,7 +1745,10 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	if err := im.s.checkImported(e); err != nil {
 		return err
 	}
-	if err := im.s.checkWrite(tx, e); err != nil {
+	if im.pats == nil {
+		im.pats = map[string]*record.Patient{}
+	}
+	if err := im.s.checkWriteIn(tx, e, im.pats); err != nil {
 		return err
 	}
 	action := "create"

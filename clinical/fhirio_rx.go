@@ -85,9 +85,9 @@ func prescribedNow(m *record.Medication, now time.Time) bool {
 	return from.AddDate(0, 0, days).After(now)
 }
 
-// answersOf reads the answers a client sent with a prescription (the
+// AnswersOf reads the answers a client sent with a prescription (the
 // api-record extension's alertAnswers) as the answers Prescribe takes.
-func answersOf(rec []record.AlertAnswer) (Answers, error) {
+func AnswersOf(rec []record.AlertAnswer) (Answers, error) {
 	var a Answers
 	for _, x := range rec {
 		switch x.Answer {
@@ -166,7 +166,7 @@ func (im *importer) rxWrite(tx store.WTx, u *funit, t *ftarget, reason string) e
 	default:
 		return invalid(record.Invalid("requester", m.Prescriber, "a prescription sent with %s's token is prescribed by %s", im.s.user.Name, im.s.user.Name))
 	}
-	ans, err := answersOf(m.Answers)
+	ans, err := AnswersOf(m.Answers)
 	if err != nil {
 		return invalid(err)
 	}

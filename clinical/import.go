@@ -70,9 +70,12 @@ func rejectionOf(line int, err error) Rejection {
 // lineReader yields raw records (JSON objects) with their line numbers.
 type lineReader func() (line int, obj []byte, err error)
 
+// maxLineBytes bounds one line of a bulk import (a record is a few hundred bytes).
+const maxLineBytes = 16 << 20
+
 func ndjsonLines(r io.Reader) lineReader {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	sc.Buffer(make([]byte, 1<<20), maxLineBytes)
 	n := 0
 	return func() (int, []byte, error) {
 		for sc.Scan() {
@@ -84,6 +87,9 @@ func ndjsonLines(r io.Reader) lineReader {
 			return n, b, nil
 		}
 		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				return n + 1, nil, fmt.Errorf("longer than %d MiB: not one JSON object a line", maxLineBytes>>20)
+			}
 			return n, nil, err
 		}
 		return n, nil, io.EOF
@@ -93,7 +99,7 @@ func ndjsonLines(r io.Reader) lineReader {
 // csvLines turns CSV rows whose header names are JSON field names into JSON
 // objects. Dotted names (registration.type) nest; given and flags split on ';' or spaces.
 func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(&lineLimit{r: r, max: maxLineBytes})
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
@@ -115,6 +121,10 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 				return 0, nil, io.EOF
 			case errors.As(err, &pe):
 				return pe.StartLine, nil, &record.ValidationError{Field: "csv", Value: fmt.Sprintf("line %d, column %d", pe.Line, pe.Column), Reason: pe.Err.Error()}
+			}
+			var le *lineTooLong
+			if errors.As(err, &le) {
+				return le.line, nil, fmt.Errorf("longer than %d MiB: not a CSV row", maxLineBytes>>20)
 			}
 			return 0, nil, err
 		}
@@ -172,6 +182,37 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 		b, err := json.Marshal(obj)
 		return line, b, err
 	}, nil
+}
+
+// lineLimit passes a reader through, failing once a line (a run of bytes
+// without a newline) is longer than max: encoding/csv has no limit of its
+// own and would read a file without newlines whole.
+type lineLimit struct {
+	r    io.Reader
+	max  int
+	run  int // bytes since the last newline
+	line int // newlines seen
+}
+
+type lineTooLong struct{ line int }
+
+func (e *lineTooLong) Error() string { return fmt.Sprintf("line %d is too long", e.line) }
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	b := p[:n]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			l.run += len(b)
+			break
+		}
+		l.run, l.line, b = 0, l.line+1, b[i+1:]
+	}
+	if l.run > l.max {
+		return n, &lineTooLong{line: l.line + 1}
+	}
+	return n, err
 }
 
 func setPath(m map[string]any, path []string, v any) {
@@ -326,7 +367,7 @@ func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptio
 		var chunkWritten []*record.Patient
 		var chunkRejects []Rejection
 		var chunkUnchanged int
-		err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		err := s.store().Update(ctx, func(tx store.WTx) error {
 			chunkWritten, chunkRejects, chunkUnchanged = chunkWritten[:0], chunkRejects[:0], 0
 			for _, it := range batch {
 				if it.err != nil {

@@ -50,7 +50,7 @@ func (s *Service) ImportEntries(ctx context.Context, kind record.Kind, r io.Read
 		var rejects []Rejection
 		var written, unchanged int
 		var added [][3]string
-		err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		err := s.store().Update(ctx, func(tx store.WTx) error {
 			rejects, written, unchanged, added = rejects[:0], 0, 0, added[:0]
 			for _, it := range batch {
 				if it.err != nil {
@@ -288,17 +288,8 @@ func (s *Service) importEntry(tx store.WTx, pe *preparedEntry, known map[string]
 			return "", err
 		}
 	}
-	if record.ClinicalKinds[e.Kind()] {
-		p, ok := pats[m.PatientID]
-		if !ok {
-			if pe, err := tx.Get(record.KindPatient, m.PatientID); err == nil {
-				p = pe.(*record.Patient)
-			}
-			pats[m.PatientID] = p
-		}
-		if err := CheckEntryDates(p, e, s.p.now()); err != nil {
-			return "", err
-		}
+	if err := s.checkWriteIn(tx, e, pats); err != nil {
+		return "", err
 	}
 	// The same id with other content is refused; the same id and content is unchanged.
 	sameID := func() (string, error) {

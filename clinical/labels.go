@@ -23,7 +23,7 @@ func (s *Service) PatientLabels(ctx context.Context, ids []string) (map[string]P
 		return nil, err
 	}
 	out := make(map[string]PatientLabel, len(ids))
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		for _, id := range ids {
 			if _, done := out[id]; done || id == "" {
 				continue

@@ -18,7 +18,7 @@ func (s *Service) endRegistration(ctx context.Context, ref string, ifVersion int
 	}
 	var p *record.Patient
 	var also []record.Entity
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		also = nil
 		var err error
 		if p, err = resolvePatient(tx, ref); err != nil {
@@ -81,7 +81,7 @@ func (s *Service) endRegistration(ctx context.Context, ref string, ifVersion int
 	if err != nil {
 		return nil, nil, err
 	}
-	s.p.indexPut(p)
+	s.afterCommit(func() { s.p.indexPut(p) })
 	return p, also, nil
 }
 
@@ -169,7 +169,7 @@ func (s *Service) ExportPatients(ctx context.Context, refs []string, records boo
 		return 0, err
 	}
 	var ids []string
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		if len(refs) == 0 {
 			return tx.ForEach(record.KindPatient, func(e record.Entity) error { ids = append(ids, e.Head().ID); return nil })
 		}
@@ -192,7 +192,7 @@ func (s *Service) ExportPatients(ctx context.Context, refs []string, records boo
 		j := min(i+chunk, len(ids))
 		var lines []ExportLine
 		var evs []*record.AuditEvent
-		err := s.p.st.View(ctx, func(tx store.Tx) error {
+		err := s.store().View(ctx, func(tx store.Tx) error {
 			for _, id := range ids[i:j] {
 				e, err := tx.Get(record.KindPatient, id)
 				if err != nil {
@@ -226,7 +226,7 @@ func (s *Service) ExportPatients(ctx context.Context, refs []string, records boo
 		if err != nil {
 			return n, err
 		}
-		if err := s.p.st.Update(ctx, func(tx store.WTx) error {
+		if err := s.store().Update(ctx, func(tx store.WTx) error {
 			for _, ev := range evs {
 				if err := tx.Append(ev); err != nil {
 					return err

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -70,7 +72,7 @@ var agentClasses = map[string]string{
 
 func (c *checker) drug(p terminology.Product) *drugFacts {
 	d := &drugFacts{code: p.Code, name: p.Name, vtm: p.VTM, verified: p.IngredientsVerified && !p.Partial,
-		partial: p.Partial, from: p.IngredientsFrom, local: productLocal(p), classes: map[string]bool{}, allClasses: map[string]bool{}}
+		partial: p.Partial, from: p.IngredientsFrom, local: p.Local(), classes: map[string]bool{}, allClasses: map[string]bool{}}
 	if p.BNF != nil {
 		d.bnf = p.BNF.Substance.Code
 	}
@@ -92,33 +94,6 @@ func (c *checker) drug(p terminology.Product) *drugFacts {
 	}
 	d.names = append(d.names, strings.ToLower(p.Name))
 	return d
-}
-
-// productLocal: a product that acts where it is put. With a BNF link its
-// chapter decides (11 eye, 12 ear/nose/oropharynx, 13 skin, 10.3 soft
-// tissue); otherwise dm+d's routes or the form in its name.
-func productLocal(p terminology.Product) bool {
-	if p.BNF != nil {
-		b := p.BNF.Substance.Code
-		return strings.HasPrefix(b, "11") || strings.HasPrefix(b, "12") || strings.HasPrefix(b, "13") || strings.HasPrefix(b, "1003")
-	}
-	if len(p.Routes) > 0 {
-		for _, r := range p.Routes {
-			switch strings.ToLower(r.Term) {
-			case "cutaneous", "ocular", "auricular", "topical":
-			default:
-				return false
-			}
-		}
-		return true
-	}
-	n := strings.ToLower(p.Name)
-	for _, f := range []string{" gel", " cream", " ointment", " eye drops", " ear drops", " foam"} {
-		if strings.Contains(n, f) {
-			return true
-		}
-	}
-	return false
 }
 
 // interactionSides matches a drug against the selectors of every interaction, once.
@@ -212,15 +187,28 @@ func (c *checker) subsumes(a, b string) (bool, error) {
 // (a record transferred as text, or a code that is not a substance or
 // product the terminology knows).
 func (c *checker) textOnlyAllergy(a *record.Allergy) bool {
-	if a.Agent.Code == "" || a.Agent.Code == SCTDegradedEntry {
+	k := agentKey{d: c.drugs, system: a.Agent.System, code: a.Agent.Code, purpose: "text-only"}
+	if v, ok := agentCache.Load(k); ok {
+		if e := v.(agentEntry); time.Since(e.at) < prodTTL {
+			return e.ag == nil
+		}
+	}
+	text := c.textOnlyAllergyUncached(a)
+	var mark *allergyAgent
+	if !text {
+		mark = &allergyAgent{}
+	}
+	agentCache.Store(k, agentEntry{mark, time.Now()})
+	return text
+}
+
+func (c *checker) textOnlyAllergyUncached(a *record.Allergy) bool {
+	if TextOnlyAllergy(a) {
 		return true
 	}
 	if a.Agent.System == record.SystemDMD {
 		_, err := cachedProduct(c.drugs, a.Agent.Code)
 		return err != nil
-	}
-	if a.Agent.System != "" && a.Agent.System != record.SystemSNOMED {
-		return true // a foreign or legacy code the checks cannot compare
 	}
 	if _, ok := agentClasses[a.Agent.Code]; ok {
 		return false
@@ -238,6 +226,17 @@ func (c *checker) textOnlyAllergy(a *record.Allergy) bool {
 	return true
 }
 
+// TextOnlyAllergy reports an allergy the record holds as text only (an
+// import of an uncoded entry) or under a code system the checks cannot
+// compare; the record banner says "allergy recorded as text".
+func TextOnlyAllergy(a *record.Allergy) bool {
+	if a.NKDA {
+		return false
+	}
+	return a.Agent.Code == "" || a.Agent.Code == SCTDegradedEntry ||
+		(a.Agent.System != "" && a.Agent.System != record.SystemSNOMED && a.Agent.System != record.SystemDMD)
+}
+
 // SCTDegradedEntry is SNOMED CT 196411000000103 |Transfer-degraded record
 // entry|: what an import keeps when a record came as text only.
 const SCTDegradedEntry = "196411000000103"
@@ -250,7 +249,35 @@ type allergyAgent struct {
 	what    string
 }
 
+// agentOf is kept per agent (and rule set) like a product: it reads the terminology.
 func (c *checker) agentOf(a *record.Allergy) *allergyAgent {
+	k := agentKey{d: c.drugs, rules: c.rules.key, system: a.Agent.System, code: a.Agent.Code, display: a.Agent.Display}
+	if a.Finding != nil {
+		k.finding = a.Finding.Code
+	}
+	if v, ok := agentCache.Load(k); ok {
+		if e := v.(agentEntry); time.Since(e.at) < prodTTL {
+			return e.ag
+		}
+	}
+	ag := c.agentOfUncached(a)
+	agentCache.Store(k, agentEntry{ag, time.Now()})
+	return ag
+}
+
+type agentKey struct {
+	d                                              Drugs
+	rules, system, code, display, finding, purpose string
+}
+
+type agentEntry struct {
+	ag *allergyAgent
+	at time.Time
+}
+
+var agentCache sync.Map // agentKey -> agentEntry
+
+func (c *checker) agentOfUncached(a *record.Allergy) *allergyAgent {
 	ag := &allergyAgent{codes: []string{a.Agent.Code}, bases: map[string]bool{}, classes: map[string]bool{}}
 	ag.what = c.allergyWhat(a)
 	if x, ok := agentClasses[a.Agent.Code]; ok {

@@ -40,7 +40,7 @@ func (s *Service) AddPatient(ctx context.Context, p *record.Patient) ([]Warning,
 		}
 	}
 	var warns []Warning
-	if ix, err := s.p.Index(ctx); err == nil {
+	if ix, err := s.p.indexIn(ctx, s.store()); err == nil {
 		for _, id := range ix.CloseMatches(p.Family, p.Given, p.BirthDate, p.Postcode) {
 			warns = append(warns, Warning{Field: "patient", Message: "close match on name, date of birth and postcode: patient " + id})
 		}
@@ -58,7 +58,7 @@ func (s *Service) AddPatient(ctx context.Context, p *record.Patient) ([]Warning,
 }
 
 func (s *Service) checkUser(ctx context.Context, field, name string) error {
-	return s.p.st.View(ctx, func(tx store.Tx) error {
+	return s.store().View(ctx, func(tx store.Tx) error {
 		if _, err := tx.User(name); err != nil {
 			return record.Invalid(field, name, "no such user")
 		}
@@ -105,7 +105,7 @@ type ReadOptions struct {
 func (s *Service) Patient(ctx context.Context, ref string, ro ReadOptions) (*record.Patient, error) {
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var p *record.Patient
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		p, err = resolvePatient(tx, ref)
 		return err
@@ -133,7 +133,7 @@ func (s *Service) opened(ctx context.Context, p *record.Patient, ro ReadOptions,
 	if err := s.audit(ctx, ev); err != nil {
 		return err
 	}
-	s.p.indexOpened(p.ID, s.p.now())
+	s.afterCommit(func() { s.p.indexOpened(p.ID, s.p.now()) })
 	return nil
 }
 
@@ -153,7 +153,7 @@ func (s *Service) Patients(ctx context.Context, f PatientFilter) ([]*record.Pati
 		}
 	}
 	var out []*record.Patient
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		return tx.ForEach(record.KindPatient, func(e record.Entity) error {
 			p := e.(*record.Patient)
 			if f.Status != "" && p.Status != f.Status {
@@ -203,13 +203,13 @@ func (s *Service) FindPatients(ctx context.Context, q string, limit int) ([]Foun
 			return out, nil
 		}
 	}
-	ix, err := s.p.Index(ctx)
+	ix, err := s.p.indexIn(ctx, s.store())
 	if err != nil {
 		return nil, err
 	}
 	hits := ix.Search(ctx, q, limit)
 	out := make([]FoundPatient, 0, len(hits))
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		for _, h := range hits {
 			e, err := tx.Get(record.KindPatient, h.ID)
 			if err != nil {
@@ -252,7 +252,7 @@ func (s *Service) UpdatePatient(ctx context.Context, ref string, u PatientUpdate
 		return nil, err
 	}
 	var p *record.Patient
-	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+	if err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		p, err = resolvePatient(tx, ref)
 		return err
@@ -326,10 +326,16 @@ func findDoc(p *record.Patient) find.Patient {
 // Index returns the patient find index, loading it from the compact rows on
 // first use and bringing it up to date with changes other processes made.
 func (p *Practice) Index(ctx context.Context) (*PatientIndex, error) {
+	return p.indexIn(ctx, p.st)
+}
+
+// indexIn is Index reading through st: a service inside a unit of work
+// reads through the unit's open transaction (a second one could wait on it).
+func (p *Practice) indexIn(ctx context.Context, st store.Store) (*PatientIndex, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.idx == nil {
-		ix, seq, err := p.loadIndex(ctx)
+		ix, seq, err := p.loadIndex(ctx, st)
 		if err != nil {
 			return nil, err
 		}
@@ -337,7 +343,7 @@ func (p *Practice) Index(ctx context.Context) (*PatientIndex, error) {
 	}
 	// Catch up with writes from other processes.
 	var changed []find.Patient
-	err := p.st.View(ctx, func(tx store.Tx) error {
+	err := st.View(ctx, func(tx store.Tx) error {
 		last, err := tx.Changes(p.idxSeq, func(_ uint64, id string) error {
 			e, err := tx.Get(record.KindPatient, id)
 			if err != nil {
@@ -361,7 +367,7 @@ func (p *Practice) Index(ctx context.Context) (*PatientIndex, error) {
 // loadIndex loads the find index: from the snapshot file when it is recent
 // enough (the caller then applies the changes made since), else from the
 // compact rows of the practice file, writing a new snapshot for next time.
-func (p *Practice) loadIndex(ctx context.Context) (*find.Patients, uint64, error) {
+func (p *Practice) loadIndex(ctx context.Context, st store.Store) (*find.Patients, uint64, error) {
 	var cur uint64
 	var n int
 	var snap *find.Patients
@@ -372,7 +378,7 @@ func (p *Practice) loadIndex(ctx context.Context) (*find.Patients, uint64, error
 	}
 	var ix *find.Patients
 	var id string
-	err := p.st.View(ctx, func(tx store.Tx) error {
+	err := st.View(ctx, func(tx store.Tx) error {
 		// The first audit event's hash names this practice file: a snapshot
 		// of another practice (a restore, a reset demo) is never used.
 		_ = tx.Audit(0, func(ev *record.AuditEvent) error { id = ev.Hash; return errStop })

@@ -74,6 +74,9 @@ func (p *Practice) Init(ctx context.Context, name, ods, admin string, demo bool)
 	if name == "" {
 		return nil, record.Invalid("practice", name, "a practice name is required")
 	}
+	if err := record.CheckLine("practice", name); err != nil {
+		return nil, err
+	}
 	code, err := record.NormaliseODS(ods)
 	if err != nil {
 		return nil, err
@@ -132,6 +135,7 @@ type Service struct {
 	p        *Practice
 	user     record.User
 	practice record.Practice
+	unit     *unitStore // set inside a unit of work (unit.go)
 }
 
 // User is the acting user.
@@ -166,7 +170,7 @@ func (s *Service) write(ctx context.Context, action string, es ...record.Entity)
 		}
 	}
 	var pats []*record.Patient
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		for _, e := range es {
 			if err := s.checkWrite(tx, e); err != nil {
 				return err
@@ -192,15 +196,23 @@ func (s *Service) write(ctx context.Context, action string, es ...record.Entity)
 	if err != nil {
 		return err
 	}
-	for _, pt := range pats {
-		s.p.indexPut(pt)
-	}
+	s.afterCommit(func() {
+		for _, pt := range pats {
+			s.p.indexPut(pt)
+		}
+	})
 	return nil
 }
 
 // audit writes one audit event on its own (reads, lists, finds, denials).
 func (s *Service) audit(ctx context.Context, ev *record.AuditEvent) error {
-	return s.p.st.Update(ctx, func(tx store.WTx) error { return tx.Append(ev) })
+	if s.unit != nil && ev.Outcome != "" && ev.Outcome != "ok" {
+		// A refusal inside a unit of work is audited even when the unit is
+		// rolled back (as it will be: the refusal fails it).
+		s.unit.side = append(s.unit.side, ev)
+		return nil
+	}
+	return s.store().Update(ctx, func(tx store.WTx) error { return tx.Append(ev) })
 }
 
 var errStop = errors.New("stop")

@@ -177,7 +177,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 		return alertsFor(tx, drugs, p, prod, except, now)
 	}
 	if checkOnly {
-		err := s.p.st.View(ctx, func(tx store.Tx) error {
+		err := s.store().View(ctx, func(tx store.Tx) error {
 			var err error
 			all, err := run(tx)
 			res.Alerts, res.Notes = SplitNotes(all)
@@ -188,7 +188,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 		}
 		return res, nil
 	}
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	err = s.store().Update(ctx, func(tx store.WTx) error {
 		alerts, err := run(tx)
 		if err != nil {
 			return err
@@ -200,7 +200,7 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 			return err
 		}
 		if len(open) > 0 {
-			return &AlertsError{Alerts: open}
+			return &AlertsError{Alerts: open, Notes: res.Notes}
 		}
 		m.Answers = recorded
 		if extra != nil {
@@ -276,7 +276,7 @@ func (s *Service) medAction(ctx context.Context, ref string, fn func(tx store.WT
 	if err := prescribable(p); err != nil {
 		return nil, err
 	}
-	return p, s.p.st.Update(ctx, func(tx store.WTx) error { return fn(tx, p) })
+	return p, s.store().Update(ctx, func(tx store.WTx) error { return fn(tx, p) })
 }
 
 func (s *Service) putMed(tx store.WTx, m *record.Medication, verb, reason string) error {
@@ -346,6 +346,9 @@ func (s *Service) Issue(ctx context.Context, ref string, ids []string, allDue bo
 			}
 			if !currentMed(m) {
 				return record.Invalid("medication", id, "is %s: it cannot be issued", m.Status)
+			}
+			if err := ours(m); err != nil {
+				return err
 			}
 			if m.Type == "acute" {
 				return record.Invalid("medication", id, "is an acute prescription, issued when it was written: prescribe it again")
@@ -434,10 +437,13 @@ func (s *Service) ChangeDose(ctx context.Context, ref, id, dose string, ifVersio
 		return nil, err
 	}
 	var old *record.Medication
-	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+	if err := s.store().View(ctx, func(tx store.Tx) error {
 		old, err = medForChange(tx, p, id, ifVersion)
 		return err
 	}); err != nil {
+		return nil, err
+	}
+	if err := ours(old); err != nil {
 		return nil, err
 	}
 	if !currentOn(old, now0(s)) {
@@ -492,7 +498,7 @@ func (s *Service) Stop(ctx context.Context, ref, id, reason string, ifVersion in
 	}
 	var out *record.Medication
 	// Stopping is allowed for a patient who has left or died (tidying the record).
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	err = s.store().Update(ctx, func(tx store.WTx) error {
 		m, err := medForChange(tx, p, id, ifVersion)
 		if err != nil {
 			return err
@@ -581,7 +587,7 @@ func (s *Service) OverdueReviews(ctx context.Context, ref string) ([]*record.Med
 		return nil, err
 	}
 	out := []*record.Medication{}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		return tx.ForEach(record.KindMedication, func(e record.Entity) error {
 			if m := e.(*record.Medication); overdue(m) && !m.Sensitive {
 				out = append(out, m)
@@ -631,7 +637,7 @@ func (s *Service) PrintMedications(ctx context.Context, ref string, ro ReadOptio
 	}
 	out := &MedPrint{Practice: s.practice.Name, ODS: s.practice.ODS, Patient: l.Patient, Printed: s.p.now(), Items: []MedPrintItem{}}
 	users := map[string]string{}
-	_ = s.p.st.View(ctx, func(tx store.Tx) error {
+	_ = s.store().View(ctx, func(tx store.Tx) error {
 		us, err := tx.Users()
 		for _, u := range us {
 			users[u.Name] = u.RegNumber

@@ -556,3 +556,36 @@ func TestChangeDoseRunsTheChecks(t *testing.T) {
 		t.Fatalf("dose change: %v %+v", err, res)
 	}
 }
+
+// An allergy that came as text only is on the record's banner as such, and
+// is a moderate alert on every prescription until it is coded.
+func TestTextOnlyAllergyBannerSaysSo(t *testing.T) {
+	rx := newRxPractice(t)
+	data := []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:0b6e4a42-1f0e-4d51-9f3b-6a2c1d9e7f10","resource":{"resourceType":"AllergyIntolerance","id":"txt1","patient":{"reference":"Patient/` + rx.pid + `"},"code":{"text":"Allergic to penicillin - anaphylaxis"},"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]}}}]}`)
+	if _, err := rx.gp().ImportFHIR(rx.ctx, []clinical.FHIRInput{{Name: "a.json", Data: data}}, clinical.FHIRImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := rx.gp().RecordSummary(rx.ctx, rx.pid, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, a := range *sum.Alerts {
+		if strings.Contains(a.Message, "allergy recorded as text") && strings.Contains(a.Message, "Allergic to penicillin - anaphylaxis") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("banner: %+v", *sum.Alerts)
+	}
+	a := rx.alerts(rx.pid, dmdAmoxicillin500)
+	n := 0
+	for id, x := range a {
+		if strings.HasPrefix(id, "allergy-text:") && x.Severity == "moderate" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("amoxicillin with a text-only allergy: %v", ids(a))
+	}
+}

@@ -48,7 +48,7 @@ func (s *Service) AddProblem(ctx context.Context, in ProblemInput) (*record.Prob
 		return nil, err
 	}
 	var dup *record.Problem
-	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+	if err := s.store().View(ctx, func(tx store.Tx) error {
 		es, err := tx.List(p.ID, record.KindProblem)
 		for _, e := range es {
 			x := e.(*record.Problem)

@@ -126,9 +126,15 @@ const PregnancyECL = "<< 77386006 |Pregnancy|"
 // Severities of alerts and rules, highest first.
 var Severities = []string{"high", "moderate", "low"}
 
+// maxRuleFileBytes bounds a rules file (the shipped ones are a few KiB).
+const maxRuleFileBytes = 4 << 20
+
 // ParseRuleFile reads and validates a rules YAML document; errors name the
 // field (e.g. rules[2].severity) and the value.
 func ParseRuleFile(text []byte) (*RuleFile, error) {
+	if len(text) > maxRuleFileBytes {
+		return nil, record.Invalid("file", fmt.Sprintf("%d bytes", len(text)), "a rules file may be at most %d MiB", maxRuleFileBytes>>20)
+	}
 	var rf RuleFile
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	dec.KnownFields(true)
@@ -438,7 +444,7 @@ func DefaultAllergyRules() (*AllergyRules, error) { return allergyRules() }
 // holds no patient data).
 func (s *Service) Rules(ctx context.Context) (*RuleSet, error) {
 	var pr *record.Practice
-	if err := s.p.st.View(ctx, func(tx store.Tx) error {
+	if err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		pr, err = tx.Practice()
 		return err
@@ -467,7 +473,7 @@ func (s *Service) ImportRules(ctx context.Context, text []byte) (*RulesImport, e
 	}
 	// A file that selects a class must define it; each stored part must stand alone.
 	var out *record.Practice
-	err = s.p.st.Update(ctx, func(tx store.WTx) error {
+	err = s.store().Update(ctx, func(tx store.WTx) error {
 		pr, err := tx.Practice()
 		if err != nil {
 			return err

@@ -70,6 +70,7 @@ func (a SafetyAlert) IsNote() bool { return a.Kind == KindNotChecked }
 // AlertsError refuses an action until each of its alerts is answered.
 type AlertsError struct {
 	Alerts []SafetyAlert
+	Notes  []SafetyAlert // what could not be checked: shown with the alerts, never answered
 }
 
 func (e *AlertsError) Error() string {
@@ -186,14 +187,38 @@ func (c *checker) productOf(code string) (*drugFacts, error) {
 	if d, ok := c.prods[code]; ok {
 		return d, nil
 	}
+	k := factsKey{c.drugs, c.rules.key, code}
+	if v, ok := factsCache.Load(k); ok {
+		if e := v.(factsEntry); time.Since(e.at) < prodTTL {
+			c.prods[code] = e.d
+			return e.d, nil
+		}
+	}
 	p, err := cachedProduct(c.drugs, code)
 	if err != nil {
 		return nil, err
 	}
 	d := c.drug(p)
+	c.interactionSides(d) // worked out now, so the cached facts are never written again
+	factsCache.Store(k, factsEntry{d, time.Now()})
 	c.prods[code] = d
 	return d, nil
 }
+
+// A current medicine's facts (ingredients, classes, which side of each
+// interaction it takes) depend only on the product and the rule set: they
+// are kept like products, so a patient on 15 medicines costs 15 lookups.
+type factsKey struct {
+	d           Drugs
+	rules, code string
+}
+
+type factsEntry struct {
+	d  *drugFacts
+	at time.Time
+}
+
+var factsCache sync.Map // factsKey -> factsEntry
 
 // Products of current medication are read for every check; a short-lived
 // cache keeps a prescription within its time budget while a dm+d import by

@@ -84,11 +84,14 @@ func (s *Service) SetPractice(ctx context.Context, key, value string) (*record.P
 		if strings.TrimSpace(value) == "" {
 			return nil, record.Invalid(key, value, "a practice name is required")
 		}
+		if err := record.CheckLine(key, value); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, record.Invalid("key", key, "unknown setting: use one of %s", strings.Join(SettingKeys(), ", "))
 	}
 	var out *record.Practice
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		pr, err := tx.Practice()
 		if err != nil {
 			return err
@@ -149,6 +152,9 @@ func checkUserRole(u record.User) error {
 	if _, err := record.ParseRole(string(u.Role)); err != nil {
 		return err
 	}
+	if err := record.CheckLine("reg-number", u.RegNumber); err != nil {
+		return err
+	}
 	if u.Prescriber && u.Role != record.RoleGP && u.Role != record.RoleNurse {
 		return record.Invalid("prescriber", "true", "only gp and nurse users can be prescribers, not %s", u.Role)
 	}
@@ -171,7 +177,7 @@ func (s *Service) AddUser(ctx context.Context, u record.User) (*record.User, err
 	}
 	u.RecordedAt = s.p.now().UTC()
 	u.RecordedBy = s.user.Name
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		if _, err := tx.User(u.Name); err == nil {
 			return &record.ConflictError{What: "user " + u.Name, Msg: "already exists"}
 		}
@@ -189,7 +195,7 @@ func (s *Service) AddUser(ctx context.Context, u record.User) (*record.User, err
 // Users lists the practice's users.
 func (s *Service) Users(ctx context.Context) ([]record.User, error) {
 	var out []record.User
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = tx.Users()
 		return err
@@ -208,7 +214,7 @@ func (s *Service) NewToken(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	tok := "gpsoc_" + hex.EncodeToString(raw)
-	err := s.p.st.Update(ctx, func(tx store.WTx) error {
+	err := s.store().Update(ctx, func(tx store.WTx) error {
 		u, err := tx.User(name)
 		if err != nil {
 			return err

@@ -67,7 +67,7 @@ func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions)
 		}
 		return true
 	}
-	err = s.p.st.View(ctx, func(tx store.Tx) error {
+	err = s.store().View(ctx, func(tx store.Tx) error {
 		list := func(k record.Kind) []record.Entity {
 			es, lerr := tx.List(p.ID, k)
 			if lerr != nil && err == nil {
@@ -118,7 +118,10 @@ func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions)
 				continue
 			}
 			allergies = append(allergies, x)
-			if !x.NKDA {
+			if !x.NKDA && TextOnlyAllergy(x) {
+				// fail closed: the prescribing checks cannot read it, so say so first
+				alerts = append(alerts, Alert{"allergy", fmt.Sprintf("allergy recorded as text: %q — not checked by prescribing until coded", allergyWhat(x))})
+			} else if !x.NKDA {
 				msg := "allergy to " + codeText(x.Agent)
 				if x.Severity != "" || x.Reaction != "" {
 					msg += " (" + strings.Trim(x.Severity+": "+x.Reaction, ": ") + ")"

@@ -69,7 +69,7 @@ func (s *Service) Tasks(ctx context.Context, f TaskFilter) ([]*record.Task, erro
 		}
 	}
 	out := []*record.Task{}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		return tx.ForEach(record.KindTask, func(e record.Entity) error {
 			t := e.(*record.Task)
 			switch {
@@ -178,7 +178,7 @@ func (s *Service) Recalls(ctx context.Context, f RecallFilter) ([]*record.Recall
 		}
 		out = append(out, r)
 	}
-	err := s.p.st.View(ctx, func(tx store.Tx) error {
+	err := s.store().View(ctx, func(tx store.Tx) error {
 		if pid != "" {
 			es, err := tx.List(pid, record.KindRecall)
 			for _, e := range es {

@@ -111,6 +111,26 @@ func orList(xs []string) string {
 	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
 }
 
+// ValidateEntry is the whole of this validation for one new record of a
+// patient, as every write path applies it: its codes valid for their field,
+// an observation's value by mode (its flags set, or refused), and its dates
+// against the patient's life and the clock. The service actions call the
+// same checks; a path that composes records itself (an import engine, a
+// laboratory report in ValuesLabReport) calls this, so nothing escapes it.
+// A laboratory report is held for its values, never for its dates: a result
+// dated before the patient's birth belongs to someone else and is refused.
+func (s *Service) ValidateEntry(p *record.Patient, e record.Entity, mode ValueMode) error {
+	if err := s.checkCodes(e); err != nil {
+		return err
+	}
+	if o, ok := e.(*record.Observation); ok {
+		if err := CheckObservation(o, mode); err != nil {
+			return err
+		}
+	}
+	return CheckEntryDates(p, e, s.p.now())
+}
+
 // checkCodes applies the field rules to a record's codes.
 func (s *Service) checkCodes(e record.Entity) error {
 	switch x := e.(type) {
@@ -267,7 +287,11 @@ func checkBirthDateChange(tx store.Tx, old, p *record.Patient) error {
 // checkWrite is what every single write checks inside its transaction: the
 // record's dates against the patient (as stored in tx), and a patient's
 // date of birth against their entries.
-func (s *Service) checkWrite(tx store.Tx, e record.Entity) error {
+func (s *Service) checkWrite(tx store.Tx, e record.Entity) error { return s.checkWriteIn(tx, e, nil) }
+
+// checkWriteIn is checkWrite with a cache of the patients read (bulk paths:
+// a patient is decoded once, not once per entry; nil: no cache).
+func (s *Service) checkWriteIn(tx store.Tx, e record.Entity, pats map[string]*record.Patient) error {
 	if p, ok := e.(*record.Patient); ok {
 		if p.ID == "" {
 			return nil
@@ -283,8 +307,14 @@ func (s *Service) checkWrite(tx store.Tx, e record.Entity) error {
 	}
 	var p *record.Patient
 	if pid := e.Head().PatientID; pid != "" && pid != "pending" {
-		if pe, err := tx.Get(record.KindPatient, pid); err == nil {
-			p = pe.(*record.Patient)
+		var ok bool
+		if p, ok = pats[pid]; !ok {
+			if pe, err := tx.Get(record.KindPatient, pid); err == nil {
+				p = pe.(*record.Patient)
+				if pats != nil {
+					pats[pid] = p
+				}
+			}
 		}
 	}
 	return CheckEntryDates(p, e, s.p.now())
@@ -628,6 +658,23 @@ func containsStr(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// FlagText is how a flagged value is marked wherever it is listed
+// (" [implausible]", " [held for review: unit]"); "" when not flagged.
+func FlagText(o *record.Observation) string {
+	if len(o.Flags) == 0 {
+		return ""
+	}
+	ks := make([]string, 0, len(o.Flags))
+	for _, f := range o.Flags {
+		ks = append(ks, f.Kind)
+	}
+	tag := strings.Join(ks, ", ")
+	if o.Review {
+		tag = "held for review: " + tag
+	}
+	return " [" + tag + "]"
 }
 
 // IsConfirmable reports whether err is an implausible value a clinician may confirm.

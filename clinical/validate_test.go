@@ -347,6 +347,24 @@ func TestLabReportModeKeepsWhatFailsForReview(t *testing.T) {
 	if err := clinical.CheckObservation(o, clinical.ValuesLabReport); err != nil || o.Review || len(o.Flags) != 0 {
 		t.Errorf("a plain potassium: %v %+v", err, o)
 	}
+	// Through the service's one entry point: held for its value, refused for its date.
+	gp, _, pid, now := validPractice(t, nil)
+	p := &record.Patient{BirthDate: "1961-03-12"}
+	p.ID = pid
+	lab := obs("1000651000000109", "mEq/L", 4.1)
+	lab.PatientID, lab.Effective = pid, now.Add(-time.Hour)
+	if err := gp.ValidateEntry(p, lab, clinical.ValuesLabReport); err != nil || !lab.Review {
+		t.Errorf("lab value through ValidateEntry: %v %+v", err, lab)
+	}
+	lab.Effective = time.Date(1950, 1, 1, 9, 0, 0, 0, time.UTC)
+	if err := gp.ValidateEntry(p, lab, clinical.ValuesLabReport); err == nil || !strings.Contains(err.Error(), "date of birth") {
+		t.Errorf("a lab result dated before birth: %v", err)
+	}
+	// And an import of the same value refuses the unknown unit.
+	lab.Effective = now.Add(-time.Hour)
+	if err := gp.ValidateEntry(p, lab, clinical.ValuesImported); err == nil || !strings.Contains(err.Error(), "mEq/L") {
+		t.Errorf("an imported mEq/L: %v", err)
+	}
 }
 
 func TestDatesWithinThePatientsLifeAndTheClock(t *testing.T) {

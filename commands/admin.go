@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,13 +107,18 @@ func newCheckCmd(f *Factory) *cobra.Command {
 		Long:  "Verify the practice file. Exit 0 when clean, else 1 with each problem on stderr.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var probs []bolt.Problem
 			b, err := localStore(f)
-			if err != nil {
+			var de *bolt.DamagedError
+			switch {
+			case errors.As(err, &de) && len(de.Problems) > 0:
+				probs = de.Problems // too damaged to open: the pages, read directly
+			case err != nil:
 				return err
-			}
-			probs, err := b.Check()
-			if err != nil {
-				return err
+			default:
+				if probs, err = b.Check(); err != nil {
+					return err
+				}
 			}
 			for _, p := range probs {
 				fmt.Fprintln(f.IO.ErrOut, p.String())

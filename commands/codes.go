@@ -185,7 +185,8 @@ file:line: reason, and the release in use before stays in use.
   ctv3      a CTV3 release (Concept.v3, Descrip.v3, Terms.v3, V3hier.v3)
   read2     a Read v2 release (Unified CSV layout)
   read-map  the NHS Read to SNOMED maps (rcsctmap2_uk, ctv3sctmap2_uk)
-  dmd       dm+d XML (f_vtm2, f_vmp2, f_amp2, …; folders, files or zips)
+  dmd       dm+d XML (f_vtm2, f_vmp2, f_amp2, …; folders, files or zips); with the BNF
+            supplementary file (f_bnf1) too, products get their BNF code from it
   codelist  a code list CSV, stored under NAME for searches`,
 		Example: `  gpsoc codes import rf2 uk_sct2cl_*.zip uk_sct2dr_*.zip
   gpsoc codes import dmd nhsbsa_dmd_*.zip
@@ -280,6 +281,11 @@ func newCodesSearchCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return termErr(err)
 			}
+			if o.System == "dmd" || o.System == terminology.SystemDMD {
+				if gap := tm.DMDGap(strings.Join(args, " "), rs); gap != "" {
+					fmt.Fprintln(f.IO.ErrOut, "note: "+gap)
+				}
+			}
 			return printList(f.IO, f.Output, rs, []Column[terminology.Result]{
 				{"system", func(r terminology.Result) string { return record.SystemShort(r.System) }},
 				{"code", func(r terminology.Result) string { return r.Code }},
@@ -300,8 +306,10 @@ func newCodesShowCmd(f *Factory) *cobra.Command {
 	var system string
 	cmd := &cobra.Command{
 		Use:   "show CODE [--system S]",
-		Short: "Show a code: terms, parents, replacements",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show a code: terms, parents, replacements; a dm+d product: ingredients, BNF, classes, provenance",
+		Example: `  gpsoc codes show 73211009
+  gpsoc codes show 3915411000001104 --system dmd   # Nurofen Plus: ibuprofen + codeine, from the BNF`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			uri, err := terminology.SystemURI(system)
 			if err != nil {
@@ -310,6 +318,9 @@ func newCodesShowCmd(f *Factory) *cobra.Command {
 			tm, err := f.Terminology()
 			if err != nil {
 				return err
+			}
+			if uri == terminology.SystemDMD {
+				return showProduct(f, tm, args[0])
 			}
 			d, err := tm.Concept(uri, args[0])
 			if err != nil {
@@ -334,6 +345,55 @@ func newCodesShowCmd(f *Factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&system, "system", "sct", "code system: sct, dmd, ctv3, read2 or a URI")
 	return cmd
+}
+
+// showProduct prints a dm+d product as the medicines model sees it: its
+// ingredients and where they came from, its BNF chemical substance and its
+// curated classes (the data the prescribing checks use).
+func showProduct(f *Factory, tm *terminology.Terminology, code string) error {
+	p, err := tm.Product(code)
+	if err != nil {
+		if errors.Is(err, terminology.ErrNotFound) {
+			return &record.ValidationError{Field: "CODE", Value: code, Reason: "unknown dm+d product"}
+		}
+		return termErr(err)
+	}
+	ct := func(c *terminology.CodeTerm) string {
+		if c == nil {
+			return ""
+		}
+		return c.Code + " |" + c.Term + "|"
+	}
+	var ings, classes []string
+	for _, in := range p.Ingredients {
+		s := in.Code + " |" + in.Name + "|"
+		if in.Strength != "" {
+			s += " " + in.Strength
+		}
+		ings = append(ings, s)
+	}
+	for _, c := range p.Classes {
+		classes = append(classes, c.Code)
+	}
+	status := "complete"
+	switch {
+	case p.Partial:
+		status = "partial: the BNF substance does not name every ingredient"
+	case !p.IngredientsVerified:
+		status = "unverified: not from dm+d or the BNF; the checks say so on every prescription"
+	}
+	bnfPres, bnfSub, via := "", "", ""
+	if p.BNF != nil {
+		bnfPres = strings.TrimSpace(p.BNF.Presentation + " " + p.BNF.PresentationName)
+		bnfSub = p.BNF.Substance.Code + " " + p.BNF.Substance.Term
+		via = p.BNF.Via
+	}
+	return printOne(f.IO, f.Output, p, [][2]string{
+		{"code", p.Code}, {"kind", p.Kind}, {"name", p.Name}, {"vtm", ct(p.VTM)}, {"vmp", ct(p.VMP)},
+		{"ingredients", strings.Join(ings, "; ")}, {"ingredientsFrom", p.IngredientsFrom}, {"ingredientsStatus", status},
+		{"bnfPresentation", bnfPres}, {"bnfSubstance", bnfSub}, {"bnfLinkedBy", via},
+		{"classes", strings.Join(classes, ", ")}, {"note", p.Note}, {"source", p.Source},
+	})
 }
 
 func newCodesECLCmd(f *Factory) *cobra.Command {

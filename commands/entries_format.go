@@ -168,18 +168,7 @@ func obsValue(o *record.Observation) string {
 		v += " " + o.Unit
 	}
 	// A flagged value says so wherever it is listed (the reasons are in -o json).
-	if len(o.Flags) > 0 {
-		var ks []string
-		for _, f := range o.Flags {
-			ks = append(ks, f.Kind)
-		}
-		tag := strings.Join(ks, ", ")
-		if o.Review {
-			tag = "held for review: " + tag
-		}
-		v += " [" + tag + "]"
-	}
-	return v
+	return v + clinical.FlagText(o)
 }
 
 func clip(s string, n int) string {

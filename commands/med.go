@@ -189,20 +189,26 @@ prescribe (exit 4 otherwise).`,
 				if o.Check && err == nil {
 					if len(res.Alerts) == 0 {
 						if f.Output == "json" {
-							return writeJSON(f.IO.Out, map[string]any{"alerts": []clinical.SafetyAlert{}})
+							return writeJSON(f.IO.Out, map[string]any{"alerts": []clinical.SafetyAlert{}, "notes": res.Notes})
+						}
+						if len(res.Notes) > 0 {
+							return printAlerts(f, nil, res.Notes) // notes need no answer: exit 0
 						}
 						if f.IO.IsTerminal() {
 							fmt.Fprintln(f.IO.ErrOut, "no alerts")
 						}
 						return nil
 					}
-					if err := printAlerts(f, res.Alerts); err != nil {
+					if err := printAlerts(f, res.Alerts, res.Notes); err != nil {
 						return err
 					}
 					return &AlertError{Msg: fmt.Sprintf("%d safety alert(s) for this prescription (nothing prescribed: --check)", len(res.Alerts))}
 				}
 				if err != nil {
 					return alertRefusal(f, err)
+				}
+				for _, n := range res.Notes { // shown with every prescription of the product
+					fmt.Fprintln(f.IO.ErrOut, "note: "+n.Message)
 				}
 				return printOneRow(f, res.Medication, medColumns(colIO(f)))
 			})(cmd, args)
@@ -229,29 +235,41 @@ func alertRefusal(f *Factory, err error) error {
 	if !ok {
 		return err
 	}
-	if perr := printAlerts(f, ae.Alerts); perr != nil {
+	if perr := printAlerts(f, ae.Alerts, ae.Notes); perr != nil {
 		return perr
 	}
 	return &AlertError{Msg: fmt.Sprintf("not prescribed: %d safety alert(s) need an answer (--override ALERT_ID=REASON, or --ack ALERT_ID for moderate and low)", len(ae.Alerts))}
 }
 
-// printAlerts prints alerts in the -o format: json {"alerts":[…]}, ndjson
-// one alert a line, csv, or a table.
-func printAlerts(f *Factory, alerts []clinical.SafetyAlert) error {
+// printAlerts prints alerts and notes in the -o format: json {"alerts":[…],
+// "notes":[…]}, ndjson one a line (a note has "kind":"not-checked"), csv, or
+// a table (a note's severity column says "note").
+func printAlerts(f *Factory, alerts, notes []clinical.SafetyAlert) error {
+	if alerts == nil {
+		alerts = []clinical.SafetyAlert{}
+	}
+	if notes == nil {
+		notes = []clinical.SafetyAlert{}
+	}
 	switch f.Output {
 	case "json":
-		return writeJSON(f.IO.Out, map[string]any{"alerts": alerts})
+		return writeJSON(f.IO.Out, map[string]any{"alerts": alerts, "notes": notes})
 	case "ndjson":
 		enc := json.NewEncoder(f.IO.Out)
-		for _, a := range alerts {
+		for _, a := range append(append([]clinical.SafetyAlert{}, alerts...), notes...) {
 			if err := enc.Encode(a); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return printList(f.IO, f.Output, alerts, []Column[clinical.SafetyAlert]{
-		{"severity", func(a clinical.SafetyAlert) string { return a.Severity }},
+	return printList(f.IO, f.Output, append(append([]clinical.SafetyAlert{}, alerts...), notes...), []Column[clinical.SafetyAlert]{
+		{"severity", func(a clinical.SafetyAlert) string {
+			if a.IsNote() {
+				return "note"
+			}
+			return a.Severity
+		}},
 		{"id", func(a clinical.SafetyAlert) string { return a.ID }},
 		{"message", func(a clinical.SafetyAlert) string { return a.Message }},
 	})

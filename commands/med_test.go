@@ -112,3 +112,30 @@ func TestRulesImportCLI(t *testing.T) {
 		t.Errorf("rules list:\n%s", out)
 	}
 }
+
+// rules list shows every interaction and allergy cross-sensitivity with its
+// source and "not reviewed" until a named clinician signs it off; --classes
+// lists the curated classes.
+func TestRulesListShowsReviewAndClasses(t *testing.T) {
+	e := medEnv(t)
+	out := e.ok("--as", "dr.patel", "rules", "list")
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "interaction\t") {
+			n++
+			if !strings.Contains(l, "\tnot reviewed\t") {
+				t.Errorf("interaction without its review state: %s", l)
+			}
+		}
+	}
+	if n < 80 {
+		t.Errorf("%d interactions listed, want at least 80", n)
+	}
+	if !strings.Contains(out, "cross-sensitivity\tpenicillins>cephalosporins\tmoderate (high after a severe reaction)") {
+		t.Errorf("no penicillin/cephalosporin cross-sensitivity in:\n%s", out)
+	}
+	cls := e.ok("--as", "dr.patel", "rules", "list", "--classes")
+	if !strings.Contains(cls, "statins\tStatins\t") || strings.Contains(cls, "0212000L0") { // ezetimibe is no statin
+		t.Errorf("classes:\n%s", cls)
+	}
+}

@@ -1,8 +1,13 @@
 package commands
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/clinical"
@@ -62,5 +67,41 @@ func TestBackupAndRestoreAreAudited(t *testing.T) {
 	}
 	if restored {
 		t.Error("the restore's event is in the restored practice; it belongs to the practice it replaced (kept in its backup)")
+	}
+}
+
+// Against another vendor's server, which knows nothing of what only a gpsoc
+// workstation says (the access reason, its finds), remote mode says once,
+// per run, that the server keeps its own audit trail; and the workstation
+// sends it no AuditEvent.
+func TestRemoteOtherVendorSaysItKeepsItsOwnAudit(t *testing.T) {
+	var auditPosts atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		switch {
+		case r.URL.Path == "/metadata":
+			fmt.Fprint(w, `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","software":{"name":"other"}}`)
+		case r.URL.Path == "/introspect": // no token introspection here
+			w.WriteHeader(http.StatusNotFound)
+		case strings.HasPrefix(r.URL.Path, "/AuditEvent") || r.Method == "POST":
+			auditPosts.Add(1)
+			w.WriteHeader(http.StatusNotFound)
+		default:
+			fmt.Fprint(w, `{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}`)
+		}
+	}))
+	defer hs.Close()
+	e := newPracticeEnv(t, false)
+	now := &atomic.Int64{}
+	e.remote = &remoteSide{url: hs.URL + "/", tokens: map[string]string{"dr.patel": "a-token"}, dir: t.TempDir(), now: now}
+	r := e.run("", "--as", "dr.patel", "patient", "list")
+	if r.code != 0 {
+		t.Fatalf("patient list against another vendor's server: exit %d\n%s", r.code, r.err)
+	}
+	if n := strings.Count(r.err, "keeps its own audit trail"); n != 1 {
+		t.Errorf("the note that the server keeps its own audit said %d times, want once:\n%s", n, r.err)
+	}
+	if n := auditPosts.Load(); n != 0 {
+		t.Errorf("%d writes sent for a list (an AuditEvent?), want none", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/terminology"
 	"github.com/spf13/cobra"
 )
 
@@ -78,6 +79,8 @@ type ruleRow struct {
 	Message  string `json:"message"`
 	Source   string `json:"source"`
 	From     string `json:"from"` // practice | default
+	// ReviewedBy is the clinician who signed the rule off; "" until one has.
+	ReviewedBy string `json:"reviewedBy"`
 }
 
 func selText(d clinical.DrugSelector) string {
@@ -87,6 +90,9 @@ func selText(d clinical.DrugSelector) string {
 	}
 	if len(d.Codes) > 0 {
 		p = append(p, "<<"+strings.Join(d.Codes, "|<<"))
+	}
+	if len(d.BNF) > 0 {
+		p = append(p, "BNF "+strings.Join(d.BNF, "|"))
 	}
 	if d.Class != "" {
 		p = append(p, "class "+d.Class)
@@ -129,11 +135,22 @@ func whenText(w clinical.RuleWhen) string {
 }
 
 func newRulesListCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "The rules and interactions in force, and where they came from",
-		Args:  cobra.NoArgs,
+	var classes bool
+	cmd := &cobra.Command{
+		Use:   "list [--classes]",
+		Short: "The rules, interactions and allergy cross-sensitivities in force, where they came from, who reviewed them",
+		Long: `The rules, interactions and allergy cross-sensitivities in force, each with its
+source and whether a named clinician has reviewed it ("not reviewed" until one
+has). --classes lists the curated drug classes the rules refer to (BNF chemical
+substances, each class citing its source).`,
+		Example: `  gpsoc rules list
+  gpsoc rules list -o json | jq '.[] | select(.kind=="interaction")'
+  gpsoc rules list --classes`,
+		Args: cobra.NoArgs,
 		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			if classes {
+				return printClasses(f)
+			}
 			rs, err := s.Rules(cmd.Context())
 			if err != nil {
 				return err
@@ -144,8 +161,30 @@ func newRulesListCmd(f *Factory) *cobra.Command {
 					When: whenText(r.When), Message: r.Message, Source: r.Source, From: rs.RulesFrom})
 			}
 			for _, x := range rs.Interactions {
+				drugs := selText(x.A) + " + " + selText(x.B)
+				if x.C != nil {
+					drugs += " + " + selText(*x.C)
+				}
+				src := strings.Join(nonEmpty(x.Source, x.Section, x.Date), ", ")
+				msg := strings.TrimSpace(strings.TrimSuffix(x.Effect, ".") + ". " + x.Advice)
+				if x.Effect == "" {
+					msg = x.Advice
+				}
 				rows = append(rows, ruleRow{Kind: "interaction", ID: x.ID, Severity: x.Severity,
-					Drugs: selText(x.A) + " + " + selText(x.B), Message: x.Advice, Source: x.Source, From: rs.InteractionsFrom})
+					Drugs: drugs, Message: msg, Source: src, From: rs.InteractionsFrom, ReviewedBy: x.ReviewedBy})
+			}
+			al, err := clinical.DefaultAllergyRules()
+			if err != nil {
+				return err
+			}
+			for _, c := range al.AllergyClasses {
+				rows = append(rows, ruleRow{Kind: "allergy-class", ID: c, Severity: "high", Drugs: "class " + c,
+					Message: "an allergy to one member is an allergy to every member (an intolerance: moderate)",
+					Source:  "clinical/rules/allergies.yaml; classes: fixtures/embedded/bnf/classes.yaml", From: "default", ReviewedBy: al.ReviewedBy})
+			}
+			for _, x := range al.Cross {
+				rows = append(rows, ruleRow{Kind: "cross-sensitivity", ID: x.Allergy + ">" + x.Drug, Severity: x.Severity + " (" + x.SevereSeverity + " after a severe reaction)",
+					Drugs: "allergy to class " + x.Allergy + " + class " + x.Drug, Message: x.Advice, Source: x.Source, From: "default", ReviewedBy: al.ReviewedBy})
 			}
 			return printList(f.IO, f.Output, rows, []Column[ruleRow]{
 				{"kind", func(r ruleRow) string { return r.Kind }},
@@ -154,21 +193,61 @@ func newRulesListCmd(f *Factory) *cobra.Command {
 				{"drugs", func(r ruleRow) string { return r.Drugs }},
 				{"when", func(r ruleRow) string { return r.When }},
 				{"from", func(r ruleRow) string { return r.From }},
+				{"reviewed", func(r ruleRow) string {
+					if r.Kind == "rule" && r.ReviewedBy == "" {
+						return "" // practice rules carry no review field
+					}
+					return or(r.ReviewedBy, "not reviewed")
+				}},
 				{"source", func(r ruleRow) string { return r.Source }},
 			})
 		}),
 	}
+	cmd.Flags().BoolVar(&classes, "classes", false, "list the curated drug classes instead")
+	return cmd
+}
+
+func nonEmpty(xs ...string) []string {
+	var out []string
+	for _, x := range xs {
+		if strings.TrimSpace(x) != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// printClasses lists the curated drug classes of the medicines model.
+func printClasses(f *Factory) error {
+	cls, err := terminology.EmbeddedDrugClasses()
+	if err != nil {
+		return err
+	}
+	return printList(f.IO, f.Output, cls, []Column[terminology.DrugClass]{
+		{"id", func(c terminology.DrugClass) string { return c.ID }},
+		{"name", func(c terminology.DrugClass) string { return c.Name }},
+		{"bnf", func(c terminology.DrugClass) string { return strings.Join(c.BNF, " ") }},
+		{"duplicate", func(c terminology.DrugClass) string { return fmt.Sprint(c.Duplicate) }},
+		{"source", func(c terminology.DrugClass) string { return c.Source }},
+	})
 }
 
 func newRulesDefaultsCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:       "defaults contraindications|interactions",
+		Use:       "defaults contraindications|interactions|allergies",
 		Short:     "Print a starter set shipped with gpsoc (YAML), to edit and import",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"contraindications", "interactions"},
+		ValidArgs: []string{"contraindications", "interactions", "allergies"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "contraindications" && args[0] != "interactions" {
-				return invalidFlag("set", args[0], "must be contraindications or interactions")
+			if args[0] != "contraindications" && args[0] != "interactions" && args[0] != "allergies" {
+				return invalidFlag("set", args[0], "must be contraindications, interactions or allergies")
 			}
 			_, err := f.IO.Out.Write(clinical.DefaultRuleText(args[0]))
 			return err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
-	"github.com/opengpsoc/gpsoc/store"
 )
 
 // serveAnchors signs the audit head into the anchor dir when the server
@@ -24,8 +23,7 @@ func serveAnchors(ctx context.Context, p *clinical.Practice, key ed25519.Private
 	}
 	last := a.Seq
 	anchor := func() {
-		var seq uint64
-		_ = p.Store().View(context.WithoutCancel(ctx), func(tx store.Tx) error { seq, _, _ = tx.AuditHead(); return nil })
+		seq, _ := p.AuditHead(context.WithoutCancel(ctx))
 		if seq == last {
 			return // nothing new to vouch for
 		}

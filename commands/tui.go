@@ -136,6 +136,19 @@ func (a *termsAdapter) Search(ctx context.Context, text, system, ecl string, lim
 	return out, nil
 }
 
+// DMDGap: the embedded dictionary lacks the product searched for.
+func (a *termsAdapter) DMDGap(query string, results []tui.Code) string {
+	tm, err := a.get()
+	if err != nil {
+		return ""
+	}
+	rs := make([]terminology.Result, len(results))
+	for i, c := range results {
+		rs[i] = terminology.Result{System: c.System, Code: c.Code, Term: c.Term}
+	}
+	return tm.DMDGap(query, rs)
+}
+
 func (a *termsAdapter) MapLegacy(system, code string) ([]tui.Code, error) {
 	tm, err := a.get()
 	if err != nil {

@@ -479,7 +479,11 @@ func (c *Context) MedicationResources(m *record.Medication) []Resource {
 	if m.Type == "repeat" {
 		course = "continuous"
 	}
-	r.CourseOfTherapyType = &CodeableConcept{Coding: []Coding{{System: CSCourseOfTherapy, Code: course}}}
+	if m.Type == record.MedElsewhere { // reported: a secondary record of a medicine prescribed elsewhere
+		r.ReportedBoolean = boolp(true)
+	} else {
+		r.CourseOfTherapyType = &CodeableConcept{Coding: []Coding{{System: CSCourseOfTherapy, Code: course}}}
+	}
 	if m.Dose != "" {
 		r.DosageInstruction = []Dosage{{Text: m.Dose}}
 	}

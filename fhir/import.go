@@ -766,6 +766,11 @@ func MedicationFrom(r *MedicationRequest, medCode *CodeableConcept, rs Resolver)
 			m.ReviewDate = x.ReviewDate
 		}
 	}
+	if r.ReportedBoolean != nil && *r.ReportedBoolean {
+		// A secondary, reported record (a medicine prescribed elsewhere):
+		// history, never a prescription of this practice.
+		m.Type, m.IssuesAuthorised, m.ReviewDate = record.MedElsewhere, 0, ""
+	}
 	m.FHIRExtra = Unmapped(r, rs)
 	return m, n, nil
 }
@@ -820,9 +825,14 @@ func dose(ds []Dosage) string {
 }
 
 // MedicationFromStatement maps a MedicationStatement (medication taken, e.g. from another system).
+//
+// A MedicationStatement is history: what the patient takes or took,
+// recorded elsewhere. It is kept as such (type elsewhere), shown and checked
+// against by the prescribing checks, never an active prescription of this
+// practice: that exists only through prescribing.
 func MedicationFromStatement(r *MedicationStatement, medCode *CodeableConcept, rs Resolver) (*record.Medication, []Note, error) {
 	var n []Note
-	m := &record.Medication{Type: "acute", Quantity: 1, Unit: UnitNotStated}
+	m := &record.Medication{Type: record.MedElsewhere, Quantity: 1, Unit: UnitNotStated}
 	var err error
 	if m.PatientID, err = subjectID(rs, &r.Subject, "MedicationStatement.subject"); err != nil {
 		return nil, n, err

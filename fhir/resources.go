@@ -188,6 +188,7 @@ type MedicationRequest struct {
 	StatusReason              *CodeableConcept  `json:"statusReason,omitempty"`
 	Intent                    string            `json:"intent"`
 	Category                  []CodeableConcept `json:"category,omitempty"`
+	ReportedBoolean           *bool             `json:"reportedBoolean,omitempty"`
 	MedicationCodeableConcept *CodeableConcept  `json:"medicationCodeableConcept,omitempty"`
 	MedicationReference       *Reference        `json:"medicationReference,omitempty"`
 	Subject                   Reference         `json:"subject"`

@@ -61,7 +61,7 @@ const (
 	TagDemoCode          = "HTEST"
 	TagDemoDisplay       = "test health data"
 	procedureMarker      = "[procedure"
-	UnitNotStated        = "(quantity not stated)"
+	UnitNotStated        = record.UnitNotStated
 	DoseNotStated        = "(dose not stated in the imported record)"
 	ClinicianNotRecorded = "(not recorded)"
 )

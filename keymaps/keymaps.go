@@ -65,6 +65,15 @@ var Actions = []Action{
 	{"record", "prescribe", "prescribe", false},
 	{"record", "issue", "issue the selected repeat (ctrl+s confirms)", false},
 	{"record", "reauthorise", "re-authorise the selected repeat (ctrl+s confirms)", false},
+	{"record", "add-allergy", "record an allergy (ctrl+s saves)", false},
+	{"record", "nkda", "record no known drug allergy (ctrl+s saves)", false},
+	{"record", "resolve-allergy", "resolve (de-label) an allergy, with a reason", false},
+	{"record", "add-problem", "add a problem", false},
+	{"record", "resolve-problem", "resolve a problem", false},
+	{"record", "stop-medication", "stop a medication, with a reason", false},
+	{"record", "add-task", "add a task about this patient", false},
+	{"record", "add-recall", "add a recall", false},
+	{"record", "retract", "retract an entry of this section made in error, with a reason", false},
 	{"record", "down", "scroll down", false},
 	{"record", "up", "scroll up", false},
 	{"record", "page-down", "page down", false},
@@ -75,6 +84,7 @@ var Actions = []Action{
 	{"consult", "add-code", "add a coded entry", false},
 	{"consult", "remove-code", "remove the last coded entry", false},
 	{"consult", "discard", "discard the draft", false},
+	{"consult", "consult-type", "consultation type: surgery, telephone, video, home visit", false},
 	{"prescribe", "confirm", "issue the prescription", true},
 	{"prescribe", "down", "next", false},
 	{"prescribe", "up", "previous", false},
@@ -153,6 +163,9 @@ func Default() *Keymap {
 	return k
 }
 
+// maxKeymapBytes bounds a user's keymap file (the default is about 3 KiB).
+const maxKeymapBytes = 256 << 10
+
 // Load merges the default, the preset and the user's file, and validates the result.
 func Load(o Options) (*Keymap, error) {
 	km := &Keymap{keys: map[string]map[string][]string{}}
@@ -185,6 +198,9 @@ func Load(o Options) (*Keymap, error) {
 		data, err := os.ReadFile(o.UserFile)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("read keymap %s: %w", o.UserFile, err)
+		}
+		if err == nil && len(data) > maxKeymapBytes {
+			return nil, &Error{File: o.UserFile, Msg: fmt.Sprintf("is %d bytes; a keymap file may be at most %d", len(data), maxKeymapBytes)}
 		}
 		if err == nil {
 			if err := apply(o.UserFile, data); err != nil {

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -177,6 +178,16 @@ func (o *Observation) Validate() error {
 	if err := checkCode("code", o.Code); err != nil {
 		return err
 	}
+	for _, v := range []struct {
+		name string
+		v    *float64
+	}{{"value", o.Value}, {"systolic", o.Systolic}, {"diastolic", o.Diastolic}} {
+		// NaN passes every range check (each comparison is false): refuse it
+		// and the infinities, which a parsed "NaN" or "1e999" becomes.
+		if v.v != nil && (math.IsNaN(*v.v) || math.IsInf(*v.v, 0)) {
+			return Invalid(v.name, ftoa(*v.v), "must be a number")
+		}
+	}
 	if o.IsBP() {
 		if o.Systolic == nil || o.Diastolic == nil {
 			return Invalid("bp", "", "blood pressure needs systolic and diastolic")
@@ -228,6 +239,15 @@ type Medication struct {
 	Answers          []AlertAnswer `json:"alertAnswers,omitempty"`
 }
 
+// MedElsewhere is the type of a medication recorded elsewhere (a posted or
+// imported MedicationStatement, a reported MedicationRequest): history the
+// prescribing checks take into account, never a prescription of this
+// practice (it is not issued, re-authorised or changed here).
+const MedElsewhere = "elsewhere"
+
+// UnitNotStated is the unit of a medication whose quantity its source did not state.
+const UnitNotStated = "(quantity not stated)"
+
 // Issue is one issue of a prescription.
 type Issue struct {
 	At       time.Time `json:"at"`
@@ -261,7 +281,7 @@ func (m *Medication) Validate() error {
 	if m.Type == "" {
 		m.Type = "acute"
 	}
-	if err := checkEnum("type", m.Type, "acute", "repeat"); err != nil {
+	if err := checkEnum("type", m.Type, "acute", "repeat", MedElsewhere); err != nil {
 		return err
 	}
 	if strings.TrimSpace(m.Dose) == "" {

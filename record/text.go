@@ -223,36 +223,55 @@ func CheckStrings(v any) error {
 }
 
 func checkStruct(v reflect.Value, prefix string) error {
+	// Names are built only for an error: this runs on every record of a
+	// bulk import, and nearly every value is plain printable ASCII.
 	for _, f := range textPlan(v.Type()) {
 		fv := v.FieldByIndex(f.index)
-		name := prefix + f.name
 		switch f.kind {
 		case reflect.String:
-			if err := checkText(name, fv.String(), f.multi); err != nil {
-				return err
+			if s := fv.String(); !plainASCII(s, f.multi) {
+				if err := checkText(prefix+f.name, s, f.multi); err != nil {
+					return err
+				}
 			}
 		case reflect.Slice:
 			for i := 0; i < fv.Len(); i++ {
 				el := fv.Index(i)
 				if el.Kind() == reflect.String {
-					if err := checkText(name, el.String(), f.multi); err != nil {
-						return err
+					if s := el.String(); !plainASCII(s, f.multi) {
+						if err := checkText(prefix+f.name, s, f.multi); err != nil {
+							return err
+						}
 					}
-				} else if err := checkStruct(el, name+"["+strconv.Itoa(i)+"]."); err != nil {
+				} else if err := checkStruct(el, prefix+f.name+"["+strconv.Itoa(i)+"]."); err != nil {
 					return err
 				}
 			}
 		case reflect.Pointer:
 			if !fv.IsNil() {
-				if err := checkStruct(fv.Elem(), name+"."); err != nil {
+				if err := checkStruct(fv.Elem(), prefix+f.name+"."); err != nil {
 					return err
 				}
 			}
 		case reflect.Struct:
-			if err := checkStruct(fv, name+"."); err != nil {
+			if err := checkStruct(fv, prefix+f.name+"."); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// plainASCII reports whether s is printable ASCII within the size limit
+// (so needs no further check).
+func plainASCII(s string, multi bool) bool {
+	if len(s) > MaxLineBytes && (!multi || len(s) > MaxTextBytes) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 )
 
 // Abuse limits. Refused and failed requests cost the server an audit event
@@ -296,15 +295,7 @@ func (s *Server) writeEvents(ctx context.Context, evs []*record.AuditEvent) {
 	if len(evs) == 0 {
 		return
 	}
-	err := s.p.Store().Update(context.WithoutCancel(ctx), func(tx store.WTx) error {
-		for _, ev := range evs {
-			if err := tx.Append(ev); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.p.AuditRequests(context.WithoutCancel(ctx), evs); err != nil {
 		s.o.Logger.Error("audit of a refused request failed", "err", err)
 	}
 }

@@ -124,9 +124,9 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 
 	// An acknowledgement does not answer a high alert; an answer to an alert not raised is refused.
 	wantStatus(t, f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxAmoxicillin, "active",
-		map[string]any{"alertId": alertID, "answer": "ack"}))), 400)
+		map[string]any{"alertId": alertID, "answer": "ack"}))), 422)
 	wantStatus(t, f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxRamipril, "active",
-		map[string]any{"alertId": "allergy:x:y", "answer": "override", "reason": "r"}))), 400)
+		map[string]any{"alertId": "allergy:x:y", "answer": "override", "reason": "r"}))), 422)
 	if ms := medsOf(t, f, pid); len(ms) != 0 {
 		t.Fatalf("written with a wrong answer: %+v", ms[0])
 	}

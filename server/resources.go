@@ -10,7 +10,6 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 )
 
 // types are the resource types served, and the record kinds behind them.
@@ -57,21 +56,13 @@ func (s *Server) fhirContext(ctx context.Context) (*fhir.Context, error) {
 	if c != nil && time.Since(at) < cacheTTL {
 		return c, nil
 	}
-	c = &fhir.Context{Users: map[string]record.User{}}
-	err := s.p.Store().View(ctx, func(tx store.Tx) error {
-		pr, err := tx.Practice()
-		if err != nil {
-			return err
-		}
-		c.Practice = *pr
-		us, err := tx.Users()
-		for _, u := range us {
-			c.Users[u.Name] = u
-		}
-		return err
-	})
+	pr, us, err := s.p.Directory(ctx)
 	if err != nil {
 		return nil, err
+	}
+	c = &fhir.Context{Practice: pr, Users: map[string]record.User{}}
+	for _, u := range us {
+		c.Users[u.Name] = u
 	}
 	s.mu.Lock()
 	s.fctx, s.fctxAt = c, time.Now()
@@ -132,26 +123,34 @@ func mapResource(c *fhir.Context, t string, e record.Entity) fhir.Resource {
 
 // get opens one record of the request's type (role-checked and audited by the services).
 func (s *Server) get(ctx context.Context, r *http.Request, svc *clinical.Service) (string, record.Entity, error) {
-	t, ks, err := kindsOf(r)
+	t, _, err := kindsOf(r)
 	if err != nil {
 		return t, nil, err
 	}
-	id := r.PathValue("id")
+	e, err := getAs(ctx, svc, t, r.PathValue("id"), reason(r))
+	return t, e, err
+}
+
+// getAs opens record id of resource type t through the services.
+func getAs(ctx context.Context, svc *clinical.Service, t, id string, ro clinical.ReadOptions) (record.Entity, error) {
+	ks, ok := types[t]
+	if !ok {
+		return nil, errorf(http.StatusNotFound, "not-supported", "resource type %q is not served here (see /metadata)", t)
+	}
 	if t == "Patient" {
 		if isNHS(id) { // a Patient id is never 10 digits; do not let the services read it as an NHS number
-			return t, nil, &record.NotFoundError{Kind: "Patient", ID: id}
+			return nil, &record.NotFoundError{Kind: "Patient", ID: id}
 		}
-		p, err := svc.Patient(ctx, id, reason(r))
-		return t, p, err
+		return svc.Patient(ctx, id, ro)
 	}
-	e, err := svc.EntryOf(ctx, ks, id, reason(r))
+	e, err := svc.EntryOf(ctx, ks, id, ro)
 	if err != nil {
-		return t, nil, err
+		return nil, err
 	}
 	if !hasKind(ks, e.Kind()) {
-		return t, nil, &record.NotFoundError{Kind: t, ID: id}
+		return nil, &record.NotFoundError{Kind: t, ID: id}
 	}
-	return t, e, nil
+	return e, nil
 }
 
 func isNHS(s string) bool {
@@ -332,21 +331,14 @@ func (s *Server) find(w http.ResponseWriter, r *http.Request, svc *clinical.Serv
 // resolver answers the FHIR -> record mappings' reference questions against the practice.
 type resolver struct {
 	ctx   context.Context
-	p     *clinical.Practice
+	svc   *clinical.Service // the request's services (inside a transaction, its unit of work)
 	users map[string]record.User
 }
 
 func (rs *resolver) ID(r *fhir.Reference, t string) string {
 	if r == nil || r.Reference == "" {
 		if r != nil && r.Identifier != nil && t == "Patient" && isNHS(r.Identifier.Value) {
-			var id string
-			_ = rs.p.Store().View(rs.ctx, func(tx store.Tx) error {
-				if p, err := tx.PatientByNHS(strings.ReplaceAll(r.Identifier.Value, " ", "")); err == nil {
-					id = p.ID
-				}
-				return nil
-			})
-			return id
+			return rs.svc.PatientIDByNHS(rs.ctx, strings.ReplaceAll(r.Identifier.Value, " ", ""))
 		}
 		return ""
 	}
@@ -359,17 +351,7 @@ func (rs *resolver) ID(r *fhir.Reference, t string) string {
 		return ""
 	}
 	id := parts[len(parts)-1]
-	ks := types[t]
-	found := false
-	_ = rs.p.Store().View(rs.ctx, func(tx store.Tx) error {
-		for _, k := range ks {
-			if _, err := tx.Get(k, id); err == nil {
-				found = true
-			}
-		}
-		return nil
-	})
-	if !found {
+	if !rs.svc.RecordExists(rs.ctx, types[t], id) {
 		return ""
 	}
 	return id

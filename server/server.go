@@ -19,7 +19,6 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 	"golang.org/x/time/rate"
 )
 
@@ -156,18 +155,7 @@ func (s *Server) session(ctx context.Context, hash string) (*clinical.Service, e
 	if ok && now.Sub(se.at) < cacheTTL {
 		return se.svc, nil
 	}
-	var name string
-	err := s.p.Store().View(ctx, func(tx store.Tx) error {
-		u, err := tx.UserByTokenHash(hash)
-		if err == nil {
-			name = u.Name
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	svc, err := s.p.As(ctx, name)
+	svc, err := s.p.AsTokenHolder(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +235,18 @@ func errorf(status int, code, format string, args ...any) error {
 	return &httpError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// writeError maps the services' typed errors to HTTP statuses: the one place it is decided.
+// writeError maps the services' typed errors to HTTP statuses.
 func writeError(w http.ResponseWriter, err error) {
+	status, code, msg := classify(err)
+	if status == http.StatusServiceUnavailable && code == "transient" {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeOutcome(w, status, code, msg)
+}
+
+// classify is the HTTP status and OperationOutcome issue code of an error:
+// the one place it is decided.
+func classify(err error) (int, string, string) {
 	var he *httpError
 	var ve *record.ValidationError
 	var pe *fhir.PathError
@@ -258,25 +256,23 @@ func writeError(w http.ResponseWriter, err error) {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
-		writeOutcome(w, he.status, he.code, he.msg)
+		return he.status, he.code, he.msg
 	case errors.As(err, &mbe):
-		writeOutcome(w, http.StatusRequestEntityTooLarge, "too-costly", fmt.Sprintf("request body over %d bytes", mbe.Limit))
+		return http.StatusRequestEntityTooLarge, "too-costly", fmt.Sprintf("request body over %d bytes", mbe.Limit)
 	case errors.As(err, &perm):
-		writeOutcome(w, http.StatusForbidden, "forbidden", err.Error())
+		return http.StatusForbidden, "forbidden", err.Error()
 	case record.IsNotFound(err):
-		writeOutcome(w, http.StatusNotFound, "not-found", err.Error())
+		return http.StatusNotFound, "not-found", err.Error()
 	case errors.As(err, &ce):
-		writeOutcome(w, http.StatusConflict, "conflict", err.Error())
+		return http.StatusConflict, "conflict", err.Error()
 	case errors.As(err, &ve), errors.As(err, &pe):
-		writeOutcome(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+		return http.StatusUnprocessableEntity, "invalid", err.Error()
 	case errors.As(err, &be):
-		w.Header().Set("Retry-After", "1")
-		writeOutcome(w, http.StatusServiceUnavailable, "transient", err.Error())
+		return http.StatusServiceUnavailable, "transient", err.Error()
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		writeOutcome(w, http.StatusServiceUnavailable, "timeout", err.Error())
-	default:
-		writeOutcome(w, http.StatusInternalServerError, "exception", err.Error())
+		return http.StatusServiceUnavailable, "timeout", err.Error()
 	}
+	return http.StatusInternalServerError, "exception", err.Error()
 }
 
 // staleOrConflict turns a version conflict on a conditional update into 412.

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,8 +21,8 @@ import (
 var creatable = map[string]bool{"Patient": true, "Observation": true, "Condition": true,
 	"AllergyIntolerance": true, "Immunization": true, "Task": true, "Appointment": true, "Schedule": true}
 
-func (s *Server) resolver(ctx context.Context, c *fhir.Context) *resolver {
-	return &resolver{ctx: ctx, p: s.p, users: c.Users}
+func (s *Server) resolver(ctx context.Context, c *fhir.Context, svc *clinical.Service) *resolver {
+	return &resolver{ctx: ctx, svc: svc, users: c.Users}
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
@@ -46,22 +45,35 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 	if err != nil {
 		return err
 	}
-	rs := s.resolver(ctx, c)
+	e, err := createOne(ctx, svc, s.resolver(ctx, c, svc), res)
+	if err != nil {
+		return err
+	}
+	out := resourceOf(c, t, e)
+	writeResource(w, r, http.StatusCreated, out)
+	return nil
+}
+
+// createOne applies one new resource through the service action that
+// creates its record, as POST /{type} and a transaction's entries do: the
+// action's roles, validation, safety checks and audit; authorship is the
+// acting user's.
+func createOne(ctx context.Context, svc *clinical.Service, rs fhir.Resolver, res fhir.Resource) (record.Entity, error) {
 	var e record.Entity
 	switch x := res.(type) {
 	case *fhir.Patient:
 		p, _, err := fhir.PatientFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := svc.AddPatient(ctx, p); err != nil {
-			return err
+			return nil, err
 		}
 		e = p
 	case *fhir.Observation:
 		o, _, err := fhir.ObservationFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		in := clinical.ObservationInput{PatientRef: o.PatientID, System: o.Code.System, Code: o.Code.Code,
 			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Effective: o.Effective, Sensitive: o.Sensitive,
@@ -76,21 +88,21 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 			in.Value = nil
 		}
 		if e, err = svc.AddObservation(ctx, in); err != nil {
-			return err
+			return nil, err
 		}
 	case *fhir.Condition:
 		p, _, err := fhir.ProblemFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if e, err = svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: p.PatientID, System: p.Code.System, Code: p.Code.Code,
 			Onset: p.Onset, Significance: p.Significance, Sensitive: p.Sensitive}); err != nil {
-			return err
+			return nil, err
 		}
 	case *fhir.AllergyIntolerance:
 		a, _, err := fhir.AllergyFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		in := clinical.AllergyInput{PatientRef: a.PatientID, System: a.Agent.System, Code: a.Agent.Code, Reaction: a.Reaction,
 			Severity: a.Severity, Type: a.Type, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
@@ -98,56 +110,63 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 			in.System, in.Code = a.Finding.System, a.Finding.Code
 		}
 		if e, err = svc.AddAllergy(ctx, in); err != nil {
-			return err
+			return nil, err
 		}
 	case *fhir.Immunization:
 		im, _, err := fhir.ImmunisationFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if e, err = svc.AddImmunisation(ctx, clinical.ImmunisationInput{PatientRef: im.PatientID, System: im.Code.System,
 			Code: im.Code.Code, Date: im.Date, Batch: im.Batch, Site: im.Site}); err != nil {
-			return err
+			return nil, err
 		}
 	case *fhir.Task:
 		if fhir.IsRecall(x) {
-			return errorf(http.StatusMethodNotAllowed, "not-supported", "create a recall through a transaction Bundle")
+			in, err := recallInput(x, rs)
+			if err != nil {
+				return nil, err
+			}
+			if e, err = svc.AddRecall(ctx, in); err != nil {
+				return nil, err
+			}
+			break
 		}
 		tk, _, err := fhir.TaskFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if e, err = svc.AddTask(ctx, clinical.TaskInput{PatientRef: tk.PatientID, Text: tk.Text, Due: tk.Due, To: tk.To}); err != nil {
-			return err
+			return nil, err
 		}
 	case *fhir.Appointment:
 		a, _, err := fhir.AppointmentFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if a.Status != "booked" {
-			return errorf(http.StatusUnprocessableEntity, "business-rule", "an appointment is booked with status booked, not %s", x.Status)
+			return nil, errorf(http.StatusUnprocessableEntity, "business-rule", "an appointment is booked with status booked, not %s", x.Status)
 		}
 		if e, err = svc.Book(ctx, clinical.BookInput{PatientRef: a.PatientID, Clinician: a.Clinician, At: a.Start,
 			Minutes: a.Minutes, Mode: a.Mode, Reason: a.Reason}); err != nil {
-			return err
+			return nil, err
 		}
 	case *fhir.Schedule:
 		se, _, err := fhir.ScheduleFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if se.Status != "active" {
-			return errorf(http.StatusUnprocessableEntity, "business-rule", "a session is set up active")
+			return nil, errorf(http.StatusUnprocessableEntity, "business-rule", "a session is set up active")
 		}
 		if e, err = svc.AddSession(ctx, clinical.SessionInput{Clinician: se.Clinician, Date: se.Date, Start: se.Start,
 			End: se.End, SlotMinutes: se.SlotMinutes}); err != nil {
-			return err
+			return nil, err
 		}
+	default:
+		return nil, errorf(http.StatusMethodNotAllowed, "not-supported", "create %s: not taken here", res.FHIRType())
 	}
-	out := resourceOf(c, t, e)
-	writeResource(w, r, http.StatusCreated, out)
-	return nil
+	return e, nil
 }
 
 // update writes a new version. The version it is based on must be named
@@ -181,41 +200,57 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 			}
 		}
 	}
-	if ver == 0 {
-		return errorf(http.StatusPreconditionRequired, "required",
-			"update %s/%s: name the version it is based on (If-Match: W/\"N\")", t, id)
-	}
 	c, err := s.fhirContext(ctx)
 	if err != nil {
 		return err
 	}
-	rs := s.resolver(ctx, c)
+	e, err := s.updateOne(ctx, svc, s.resolver(ctx, c, svc), t, id, res, ver, reason(r))
+	if err != nil {
+		return err
+	}
+	writeResource(w, r, http.StatusOK, resourceOf(c, t, e))
+	return nil
+}
+
+// updateOne applies a PUT of resource type t, id, based on version ver,
+// through the service action it stands for, as PUT /{type}/{id} and a
+// transaction's PUT entries do.
+func (s *Server) updateOne(ctx context.Context, svc *clinical.Service, rs fhir.Resolver, t, id string, res fhir.Resource,
+	ver int, ro clinical.ReadOptions) (record.Entity, error) {
+	if ver == 0 {
+		return nil, errorf(http.StatusPreconditionRequired, "required",
+			"update %s/%s: name the version it is based on (If-Match: W/\"N\")", t, id)
+	}
 	var e record.Entity
+	var err error
 	switch x := res.(type) {
 	case *fhir.Patient:
 		if isNHS(id) {
-			return &record.NotFoundError{Kind: "Patient", ID: id}
+			return nil, &record.NotFoundError{Kind: "Patient", ID: id}
 		}
 		np, _, err := fhir.PatientFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p, err := svc.UpdatePatient(ctx, id, clinical.PatientUpdate{IfVersion: ver, Mutate: func(p *record.Patient) error {
-			// Demographics come from the body; the registration, status,
-			// flags and record metadata are the practice's own.
+			// Demographics come from the body, and whether the record is
+			// sensitive (meta.security R, as the workstation's patient
+			// update --sensitive sets it); the registration, status, flags
+			// and the rest of the record metadata are the practice's own.
 			meta, reg, flags := p.Meta, p.Registration, p.Flags
 			*p = *np
 			p.Meta, p.Registration, p.Flags = meta, reg, flags
+			p.Sensitive = np.Sensitive
 			return nil
 		}})
 		if err != nil {
-			return staleOrConflict(err)
+			return nil, staleOrConflict(err)
 		}
 		e = p
 	case *fhir.Appointment:
 		if x.Status == "entered-in-error" {
-			if e, err = s.retract(ctx, r, svc, t, id, res, ver); err != nil {
-				return err
+			if e, err = s.retract(ctx, svc, t, id, res, ver, ro); err != nil {
+				return nil, err
 			}
 			break
 		}
@@ -223,30 +258,29 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 		// cancelled), checked by the service as on the workstation.
 		a, _, err := fhir.AppointmentFrom(x, rs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if e, err = svc.SetAppointmentStatus(ctx, id, a.Status, ver); err != nil {
-			return staleOrConflict(err)
+			return nil, staleOrConflict(err)
 		}
 	case *fhir.MedicationRequest:
 		if x.Status == "entered-in-error" {
-			if e, err = s.retract(ctx, r, svc, t, id, res, ver); err != nil {
-				return err
+			if e, err = s.retract(ctx, svc, t, id, res, ver, ro); err != nil {
+				return nil, err
 			}
 			break
 		}
-		if e, err = s.medicationChange(ctx, r, svc, id, x, ver); err != nil {
-			return err
+		if e, err = s.medicationChange(ctx, svc, id, x, ver, ro); err != nil {
+			return nil, err
 		}
 	default:
 		// A clinical record is never overwritten: the one change the API takes
 		// is marking it entered in error, with the reason in a note.
-		if e, err = s.retract(ctx, r, svc, t, id, res, ver); err != nil {
-			return err
+		if e, err = s.retract(ctx, svc, t, id, res, ver, ro); err != nil {
+			return nil, err
 		}
 	}
-	writeResource(w, r, http.StatusOK, resourceOf(c, t, e))
-	return nil
+	return e, nil
 }
 
 // medicationChange is a PUT of a prescription read as the prescribing
@@ -255,8 +289,8 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 // re-authorised (more issues allowed), or stopped (status stopped, the
 // reason in statusReason). Anything else is refused: a prescription is not
 // overwritten.
-func (s *Server) medicationChange(ctx context.Context, r *http.Request, svc *clinical.Service, id string, x *fhir.MedicationRequest, ver int) (record.Entity, error) {
-	_, cur, err := s.get(ctx, r, svc)
+func (s *Server) medicationChange(ctx context.Context, svc *clinical.Service, id string, x *fhir.MedicationRequest, ver int, ro clinical.ReadOptions) (record.Entity, error) {
+	cur, err := getAs(ctx, svc, "MedicationRequest", id, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +330,7 @@ func (s *Server) medicationChange(ctx context.Context, r *http.Request, svc *cli
 
 // retract marks a record entered in error, the reason in its note (comment
 // for types without one), based on version ver.
-func (s *Server) retract(ctx context.Context, r *http.Request, svc *clinical.Service, t, id string, res fhir.Resource, ver int) (record.Entity, error) {
+func (s *Server) retract(ctx context.Context, svc *clinical.Service, t, id string, res fhir.Resource, ver int, ro clinical.ReadOptions) (record.Entity, error) {
 	if statusOf(res) != "entered-in-error" {
 		return nil, errorf(http.StatusMethodNotAllowed, "not-supported",
 			"update %s/%s: clinical records are not overwritten; record a new one, or PUT it with status entered-in-error and the reason in note", t, id)
@@ -305,7 +339,7 @@ func (s *Server) retract(ctx context.Context, r *http.Request, svc *clinical.Ser
 	if why == "" {
 		return nil, errorf(http.StatusUnprocessableEntity, "required", "entered-in-error needs the reason in note[0].text (comment for %s)", t)
 	}
-	if _, cur, err := s.get(ctx, r, svc); err != nil {
+	if cur, err := getAs(ctx, svc, t, id, ro); err != nil {
 		return nil, err
 	} else if cur.Head().Version != ver {
 		return nil, errorf(http.StatusPreconditionFailed, "conflict", "%s/%s: stale version %d: the record is now at version %d (changed by %s at %s)",
@@ -373,65 +407,6 @@ func noteOf(res fhir.Resource) string {
 		return strings.TrimSpace(ns[len(ns)-1].Text)
 	}
 	return strings.TrimSpace(fhir.APIRetractionReason(res)) // a type with neither (Encounter)
-}
-
-// transaction imports a transaction (or batch) Bundle, all or nothing, under
-// the import rules (matching on identifiers, so a re-run changes nothing).
-func (s *Server) transaction(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
-	ctx := r.Context()
-	body, res, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	b, ok := res.(*fhir.Bundle)
-	if !ok || (b.Type != "transaction" && b.Type != "batch") {
-		return errorf(http.StatusBadRequest, "invalid", "POST to the base takes a transaction or batch Bundle")
-	}
-	for i, e := range b.Entry {
-		if e.Request != nil && e.Request.Method != "POST" && e.Request.Method != "PUT" {
-			return errorf(http.StatusBadRequest, "not-supported", "entry %d: %s in a transaction is not supported (POST and PUT only)", i, e.Request.Method)
-		}
-		if err := transactionEntryType(i, e); err != nil {
-			return err
-		}
-	}
-	sum, err := svc.ImportFHIR(ctx, []clinical.FHIRInput{{Name: "request", Data: body}}, clinical.FHIRImportOptions{Transaction: true})
-	if err != nil {
-		return err
-	}
-	if sum.Rejected > 0 || sum.RejectedBundles > 0 {
-		oo := &fhir.OperationOutcome{ResourceType: "OperationOutcome"}
-		status := http.StatusBadRequest
-		for _, rj := range sum.Rejections {
-			if len(rj.Alerts) > 0 {
-				// A prescription the safety checks stopped (H30): one issue per
-				// alert, its id in details, until each is answered (override with
-				// a reason, or ack) in the record-extra extension's alertAnswers.
-				status = http.StatusUnprocessableEntity
-				for _, a := range rj.Alerts {
-					oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "business-rule",
-						Details: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: fhir.CSSafetyAlert, Code: a.ID},
-							{System: fhir.CSSafetyAlertSeverity, Code: a.Severity}}, Text: a.Message},
-						Diagnostics: fmt.Sprintf("entry %d: safety alert %s (%s): %s", rj.Entry, a.ID, a.Severity, a.Message),
-						Expression:  []string{fmt.Sprintf("Bundle.entry[%d].resource", rj.Entry)}})
-				}
-				continue
-			}
-			oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "invalid",
-				Diagnostics: fmt.Sprintf("entry %d: %s", rj.Entry, rj.Reason), Expression: []string{fmt.Sprintf("Bundle.entry[%d].resource.%s", rj.Entry, rj.Path)}})
-		}
-		if len(oo.Issue) == 0 {
-			oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "invalid", Diagnostics: "the bundle was rejected; nothing was written"})
-		}
-		writeJSON(w, status, oo)
-		return nil
-	}
-	out := &fhir.Bundle{ResourceType: "Bundle", Type: b.Type + "-response"}
-	for range b.Entry {
-		out.Entry = append(out.Entry, fhir.BundleEntry{Response: &fhir.BundleResponse{Status: "200 OK"}})
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 // transactionTypes are the resource types a transaction or batch may carry:

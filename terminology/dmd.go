@@ -164,6 +164,7 @@ type dmdRow struct {
 
 type dmdData struct {
 	vtm, vmp, vpi, dform, droute, control, amp, vmpp, ampp, ing []dmdRow
+	bnf                                                         []dmdRow                     // f_bnf1: VMP/AMP -> BNF code (the dm+d BNF supplementary file)
 	lookup                                                      map[string]map[string]string // table -> CD -> DESC
 }
 
@@ -172,7 +173,7 @@ func dmdKind(base string) string {
 	if !strings.HasSuffix(b, ".xml") {
 		return ""
 	}
-	for _, k := range []string{"f_vtm2", "f_vmpp2", "f_vmp2", "f_ampp2", "f_amp2", "f_ingredient2", "f_lookup2"} {
+	for _, k := range []string{"f_vtm2", "f_vmpp2", "f_vmp2", "f_ampp2", "f_amp2", "f_ingredient2", "f_lookup2", "f_bnf1"} {
 		if strings.HasPrefix(b, k) {
 			return k
 		}
@@ -255,7 +256,16 @@ func (d *dmdData) parseFile(f inputFile, probs *problems) error {
 			depth++
 			name := el.Name.Local
 			var dst *[]dmdRow
+			switch {
+			case dmdKind(f.base) == "f_bnf1":
+				// BNF_DETAILS/VMPS/VMP and /AMPS/AMP: a product's BNF code
+				if depth == 3 && (name == "VMP" || name == "AMP") {
+					dst = &d.bnf
+				}
+				name = ""
+			}
 			switch name {
+			case "":
 			case "VTM":
 				dst = &d.vtm
 			case "VMP":
@@ -581,5 +591,17 @@ func (d *dmdData) collect() (*builder, map[string]*Product, map[string]int) {
 	}
 	counts := map[string]int{"vtm": len(d.vtm), "vmp": len(d.vmp), "amp": len(d.amp), "vmpp": len(d.vmpp), "ampp": len(d.ampp),
 		"ingredients": len(d.ing), "lookupTables": len(d.lookup)}
+	// The BNF supplementary file links products to the BNF; the medicines
+	// model reads the link when the product is read (medicines.go).
+	for _, r := range d.bnf {
+		code, bnf := r.f["VPID"], strings.TrimSpace(r.f["BNF"])
+		if code == "" {
+			code = r.f["APID"]
+		}
+		if p, ok := products[code]; ok && len(bnf) >= 9 {
+			p.BNF = &BNFLink{Presentation: bnf, Substance: CodeTerm{Code: bnf[:9]}, Via: "dm+d BNF file"}
+			counts["bnfLinks"]++
+		}
+	}
 	return b, products, counts
 }

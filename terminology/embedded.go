@@ -341,7 +341,7 @@ func buildEmbeddedDMD(d *dmdData) (*release, error) {
 	b, products, counts := d.collect()
 	m := newNameMatcher(d)
 	files := embeddedFiles("dmd-codelists")
-	derived, unverified := 0, 0
+	derived, unverified, partial := 0, 0, 0
 	for _, f := range files {
 		if !strings.HasSuffix(f.base, ".csv") {
 			continue
@@ -389,7 +389,14 @@ func buildEmbeddedDMD(d *dmdData) (*release, error) {
 			}
 			b.refsets[dmdRefsets[kind]] = append(b.refsets[dmdRefsets[kind]], row.code)
 			derived++
-			if !p.IngredientsVerified {
+			// counted as the checks will see it: after the BNF part is applied
+			seen := *p
+			seen.Ingredients = append([]Ingredient(nil), p.Ingredients...)
+			medicinesOnce().annotate(&seen)
+			switch {
+			case seen.Partial:
+				partial++
+			case !seen.IngredientsVerified:
 				unverified++
 			}
 		}
@@ -409,6 +416,7 @@ func buildEmbeddedDMD(d *dmdData) (*release, error) {
 	}
 	counts["codelistProducts"] = derived
 	counts["codelistProductsIngredientsUnverified"] = unverified
+	counts["codelistProductsIngredientsPartial"] = partial
 	return dmdBuild(b, products, counts), nil
 }
 

@@ -113,6 +113,9 @@ func (in *inputs) addZip(name string, z *zip.Reader) error {
 	return nil
 }
 
+// maxLineBytes bounds one line of a terminology file.
+const maxLineBytes = 16 << 20
+
 // lineReader yields lines without their line end (LF or CRLF), counting from 1.
 type lineReader struct {
 	r    *bufio.Reader
@@ -135,6 +138,11 @@ func (l *lineReader) next() ([]byte, error) {
 		for errors.Is(err, bufio.ErrBufferFull) {
 			line, err = l.r.ReadSlice('\n')
 			l.buf = append(l.buf, line...)
+			if len(l.buf) > maxLineBytes {
+				// No release row comes near this: a file without line ends
+				// (or not a release file) would otherwise be read whole.
+				return nil, fmt.Errorf("line %d is longer than %d MiB: not a release file", l.line+1, maxLineBytes>>20)
+			}
 		}
 		line = l.buf
 	}

@@ -57,15 +57,25 @@ func (t *Terminology) ImportCTV3(path string) (SourceInfo, error) {
 	if err := t.writable(); err != nil {
 		return SourceInfo{}, err
 	}
-	in, err := collectInputs([]string{path})
+	r, err := buildCTV3(path)
 	if err != nil {
 		return SourceInfo{}, err
+	}
+	return t.install(r)
+}
+
+// buildCTV3 reads and checks the CTV3 files (the parser, apart from the
+// store, so it can be fuzzed on its own).
+func buildCTV3(path string) (*release, error) {
+	in, err := collectInputs([]string{path})
+	if err != nil {
+		return nil, err
 	}
 	defer in.Close()
 	ff := findFiles(in.files, "Concept.v3", "Descrip.v3", "Terms.v3", "V3hier.v3")
 	for _, n := range []string{"Concept.v3", "Descrip.v3", "Terms.v3", "V3hier.v3"} {
 		if len(ff[n]) != 1 {
-			return SourceInfo{}, fmt.Errorf("import ctv3: want exactly one %s in %s, found %d", n, path, len(ff[n]))
+			return nil, fmt.Errorf("import ctv3: want exactly one %s in %s, found %d", n, path, len(ff[n]))
 		}
 	}
 	probs := &problems{}
@@ -161,13 +171,12 @@ func (t *Terminology) ImportCTV3(path string) (SourceInfo, error) {
 		links++
 	})
 	if err := probs.err(SourceCTV3); err != nil {
-		return SourceInfo{}, err
+		return nil, err
 	}
-	r := b.build(SourceCTV3, SourceInfo{System: SystemCTV3, Release: releaseName(path), Files: []string{path},
+	return b.build(SourceCTV3, SourceInfo{System: SystemCTV3, Release: releaseName(path), Files: []string{path},
 		Counts:      map[string]int{"terms": len(terms), "hierarchyRows": links},
 		Licence:     "Open Government Licence v3.0 (Crown copyright, NHS England; via TRUD)",
-		Attribution: "Clinical Terms Version 3 (CTV3, Read codes) © Crown copyright, NHS England, licensed under the Open Government Licence v3.0."})
-	return t.install(r)
+		Attribution: "Clinical Terms Version 3 (CTV3, Read codes) © Crown copyright, NHS England, licensed under the Open Government Licence v3.0."}), nil
 }
 
 func releaseName(path string) string {
@@ -195,14 +204,23 @@ func (t *Terminology) ImportRead2(path string) (SourceInfo, error) {
 	if err := t.writable(); err != nil {
 		return SourceInfo{}, err
 	}
-	in, err := collectInputs([]string{path})
+	r, err := buildRead2(path)
 	if err != nil {
 		return SourceInfo{}, err
+	}
+	return t.install(r)
+}
+
+// buildRead2 reads and checks the Read v2 files (the parser, apart from the store).
+func buildRead2(path string) (*release, error) {
+	in, err := collectInputs([]string{path})
+	if err != nil {
+		return nil, err
 	}
 	defer in.Close()
 	ff := findFiles(in.files, "Corev2.all", "Keyv2.all")
 	if len(ff["Corev2.all"]) != 1 {
-		return SourceInfo{}, fmt.Errorf("import read2: want exactly one Corev2.all in %s, found %d", path, len(ff["Corev2.all"]))
+		return nil, fmt.Errorf("import read2: want exactly one Corev2.all in %s, found %d", path, len(ff["Corev2.all"]))
 	}
 	probs := &problems{}
 	b := newBuilder()
@@ -290,7 +308,7 @@ func (t *Terminology) ImportRead2(path string) (SourceInfo, error) {
 		})
 	}
 	if err := probs.err(SourceRead2); err != nil {
-		return SourceInfo{}, err
+		return nil, err
 	}
 	for code := range b.recs {
 		if code == "....." {
@@ -308,10 +326,9 @@ func (t *Terminology) ImportRead2(path string) (SourceInfo, error) {
 		}
 		b.addParent(code, p)
 	}
-	r := b.build(SourceRead2, SourceInfo{System: SystemRead2, Release: releaseName(path), Files: []string{path},
+	return b.build(SourceRead2, SourceInfo{System: SystemRead2, Release: releaseName(path), Files: []string{path},
 		Licence:     "Open Government Licence v3.0 (Crown copyright, NHS England; via TRUD)",
-		Attribution: "Read Codes version 2 © Crown copyright, NHS England, licensed under the Open Government Licence v3.0."})
-	return t.install(r)
+		Attribution: "Read Codes version 2 © Crown copyright, NHS England, licensed under the Open Government Licence v3.0."}), nil
 }
 
 // ImportReadMap imports the NHS Data Migration maps Read v2 → SNOMED (rcsctmap2_uk_*.txt) and

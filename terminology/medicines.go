@@ -123,7 +123,8 @@ func parseIngs(s string) []Ingredient {
 	return out
 }
 
-func readCSV(p string, fn func(rec []string) error) error {
+// readCSV calls fn with each row of an embedded CSV (gzipped or not) and its header.
+func readCSV(p string, fn func(head, rec []string) error) error {
 	rc, err := openEmbedded(p)
 	if err != nil {
 		return err
@@ -132,9 +133,11 @@ func readCSV(p string, fn func(rec []string) error) error {
 	cr := csv.NewReader(rc)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	if _, err := cr.Read(); err != nil {
+	head, err := cr.Read()
+	if err != nil {
 		return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
 	}
+	head = append([]string(nil), head...) // the reader reuses its slice
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -143,14 +146,14 @@ func readCSV(p string, fn func(rec []string) error) error {
 		if err != nil {
 			return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
 		}
-		if err := fn(rec); err != nil {
+		if err := fn(head, rec); err != nil {
 			return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
 		}
 	}
 }
 
 func (kb *medicinesKB) load() error {
-	err := readCSV("bnf/substances.csv", func(r []string) error {
+	err := readCSV("bnf/substances.csv", func(_, r []string) error {
 		if len(r) < 5 {
 			return fmt.Errorf("want 5 columns, got %d", len(r))
 		}
@@ -160,7 +163,7 @@ func (kb *medicinesKB) load() error {
 	if err != nil {
 		return err
 	}
-	err = readCSV("bnf/presentations.csv.gz", func(r []string) error {
+	err = readCSV("bnf/presentations.csv.gz", func(_, r []string) error {
 		if len(r) < 5 {
 			return fmt.Errorf("want 5 columns, got %d", len(r))
 		}
@@ -195,45 +198,29 @@ func (kb *medicinesKB) load() error {
 
 // readLinks takes the dm+d code and BNF code of every row of a code list.
 func (kb *medicinesKB) readLinks(p string) error {
-	rc, err := openEmbedded(p)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	cr := csv.NewReader(rc)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	head, err := cr.Read()
-	if err != nil {
-		return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
-	}
 	ci, bi := -1, -1
-	for i, h := range head {
-		switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) {
-		case "dmd_id", "id":
-			if ci < 0 {
-				ci = i
+	return readCSV(p, func(head, rec []string) error {
+		if ci < 0 {
+			for i, h := range head {
+				switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) {
+				case "dmd_id", "id":
+					if ci < 0 {
+						ci = i
+					}
+				case "bnf_code":
+					bi = i
+				}
 			}
-		case "bnf_code":
-			bi = i
 		}
-	}
-	if ci < 0 || bi < 0 {
-		return nil // no BNF column (vmps.csv)
-	}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("fixtures/embedded/%s: %w", p, err)
+		if ci < 0 || bi < 0 || max(ci, bi) >= len(rec) {
+			return nil // no BNF column (vmps.csv)
 		}
 		code, bnf := strings.TrimSpace(rec[ci]), strings.TrimSpace(rec[bi])
 		if code != "" && len(bnf) >= 9 {
 			kb.byDMD[code] = bnf
 		}
-	}
+		return nil
+	})
 }
 
 func (kb *medicinesKB) loadClasses() error {
@@ -345,6 +332,9 @@ func (kb *medicinesKB) link(p *Product) (string, string) {
 			return b, "vmp"
 		}
 	}
+	if p.BNF != nil && len(p.BNF.Presentation) >= 9 { // from the dm+d BNF supplementary file
+		return p.BNF.Presentation, p.BNF.Via
+	}
 	if p.Kind == "VMP" {
 		if b, ok := kb.byName[strings.ToLower(p.Name)]; ok {
 			return b, "name"
@@ -421,10 +411,17 @@ func (kb *medicinesKB) annotate(p *Product) {
 	p.Classes = kb.classesOf(p, false)
 }
 
-// localOnly is a product without a BNF link that acts where it is put (skin,
-// eye, ear): its ingredients' systemic classes do not apply. dm+d's routes
-// decide; without them, the form in the name.
+// Local reports a product that acts where it is put (skin, eye, ear, soft
+// tissue), whose ingredients' systemic classes do not apply. With a BNF link
+// its chapter decides (11 eye, 12 ear/nose/oropharynx, 13 skin, 10.3 soft
+// tissue); otherwise dm+d's routes, or the form in its name.
+func (p Product) Local() bool { return localOnly(&p) }
+
 func localOnly(p *Product) bool {
+	if p.BNF != nil {
+		b := p.BNF.Substance.Code
+		return strings.HasPrefix(b, "11") || strings.HasPrefix(b, "12") || strings.HasPrefix(b, "13") || strings.HasPrefix(b, "1003")
+	}
 	if len(p.Routes) > 0 {
 		for _, r := range p.Routes {
 			switch strings.ToLower(r.Term) {
@@ -476,7 +473,10 @@ func (kb *medicinesKB) classesOf(p *Product, byIngredient bool) []CodeTerm {
 			ids[id] = true
 		}
 	}
-	if byIngredient || (p.BNF == nil && !localOnly(p)) {
+	// Without a BNF link, or with ingredients the BNF substance does not
+	// name (Nurofen Plus: codeine beside ibuprofen), the ingredients' classes
+	// count too, unless the product acts only where it is put.
+	if byIngredient || ((p.BNF == nil || p.IngredientsFrom == FromBNFPresentation) && !localOnly(p)) {
 		for _, in := range p.Ingredients {
 			for _, id := range kb.substanceClasses(in.Code, in.Name) {
 				ids[id] = true
@@ -601,4 +601,46 @@ func ProductsFiledUnder(bnfSubstance string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// DMDGap says when a dm+d search cannot find the product asked for because
+// the embedded dictionary lacks it: the query names no result (no result's
+// name starts with it) while the dm+d source is the embedded default. It
+// names the BNF presentation when the BNF knows that exact name. "" when
+// there is nothing to say. Pickers show it above their results, so a near
+// match ("Paracetamol 500mg soluble tablets") is never taken for the product
+// asked for.
+func (t *Terminology) DMDGap(query string, results []Result) string {
+	q := strings.Join(strings.Fields(strings.ToLower(query)), " ")
+	if len(q) < 4 || digitsOnly(q) {
+		return ""
+	}
+	for _, r := range results {
+		if strings.HasPrefix(strings.ToLower(r.Term), q) || r.Code == q {
+			return ""
+		}
+	}
+	embeddedDMD := false
+	for _, s := range t.About() {
+		if s.Name == SourceDMD && s.Embedded {
+			embeddedDMD = true
+		}
+	}
+	if !embeddedDMD {
+		return ""
+	}
+	msg := fmt.Sprintf("%q is not in the embedded dictionary — import the dm+d release (gpsoc codes import dmd)", strings.TrimSpace(query))
+	if code, ok := t.BNFPresentationByName(q); ok {
+		msg += fmt.Sprintf("; the BNF lists it as %s", code)
+	}
+	return msg
+}
+
+func digitsOnly(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -24,6 +24,12 @@ type Code struct {
 	Term   string
 }
 
+// GapNoter is a Terms that can say when a dm+d search misses because the
+// embedded dictionary lacks the product (terminology.DMDGap).
+type GapNoter interface {
+	DMDGap(query string, results []Code) string
+}
+
 // Terms is what the pickers need of the terminology (commands adapts
 // terminology.Terminology to it, so the TUI does not import it).
 type Terms interface {

@@ -41,6 +41,7 @@ type Draft struct {
 	Weight      string              `json:"weight,omitempty"`
 	HbA1c       string              `json:"hba1c,omitempty"`
 	Codes       []record.CodedEntry `json:"codes,omitempty"`
+	Type        string              `json:"type,omitempty"`
 }
 
 // DraftPath is $DATA/drafts/<user>-<patient>.json.
@@ -171,6 +172,9 @@ type consultPage struct {
 	confirm    string
 	confirmRev uint64
 	armed      bool
+	// ctype is the consultation type: surgery, telephone, video or home
+	// (a visit); it starts as today's appointment's mode.
+	ctype string
 }
 
 // confirmArmedMsg ends the grace period of a value confirmation, so a save
@@ -178,7 +182,7 @@ type consultPage struct {
 type confirmArmedMsg struct{ rev uint64 }
 
 func newConsultPage(c *Common, rec *recordPage) *consultPage {
-	p := &consultPage{c: c, rec: rec, patient: rec.id, started: c.Now()}
+	p := &consultPage{c: c, rec: rec, patient: rec.id, started: c.Now(), ctype: todaysMode(c, rec)}
 	p.fields = []*Field{
 		{Label: "History", Multi: true, Lines: 3},
 		{Label: "Examination", Multi: true, Lines: 2},
@@ -211,7 +215,7 @@ func (p *consultPage) empty() bool {
 func (p *consultPage) draft() Draft {
 	return Draft{Patient: p.patient, User: p.c.User(), Started: p.started, Saved: p.c.Now(),
 		History: p.fields[0].Value(), Examination: p.fields[1].Value(), Plan: p.fields[2].Value(),
-		BP: p.fields[3].Value(), Weight: p.fields[4].Value(), HbA1c: p.fields[5].Value(), Codes: p.codes}
+		BP: p.fields[3].Value(), Weight: p.fields[4].Value(), HbA1c: p.fields[5].Value(), Codes: p.codes, Type: p.ctype}
 }
 
 // flushDraft writes the draft now (on quit).
@@ -360,6 +364,9 @@ func (p *consultPage) action(a actionMsg) tea.Cmd {
 			}
 			p.codes = d.Codes
 			p.started = d.Started
+			if d.Type != "" {
+				p.ctype = d.Type
+			}
 			return tea.Batch(p.changed(), notice("draft restored", false))
 		case "discard":
 			p.offer = nil
@@ -394,6 +401,14 @@ func (p *consultPage) action(a actionMsg) tea.Cmd {
 		}
 		p.focus = (p.focus + d) % len(p.fields)
 		p.fields[p.focus].Focus()
+	case "consult-type":
+		for i, t := range record.ConsultationTypes {
+			if t == p.ctype {
+				p.ctype = record.ConsultationTypes[(i+1)%len(record.ConsultationTypes)]
+				break
+			}
+		}
+		return p.changed()
 	case "add-code":
 		p.picker = &picker{input: Field{Label: "Code"}}
 		p.picker.input.Focus()
@@ -525,7 +540,7 @@ type legacyMappedMsg struct {
 // input builds the one write; structured values are checked first.
 func (p *consultPage) input() (clinical.ConsultInput, error) {
 	sct, _ := record.SystemURI("sct")
-	in := clinical.ConsultInput{PatientRef: p.patient, Type: "surgery", Start: p.started, End: p.c.Now(),
+	in := clinical.ConsultInput{PatientRef: p.patient, Type: p.ctype, Start: p.started, End: p.c.Now(),
 		History: strings.TrimSpace(p.fields[0].Value()), Examination: strings.TrimSpace(p.fields[1].Value()),
 		Plan: strings.TrimSpace(p.fields[2].Value()), Codes: p.codes}
 	if bp := strings.TrimSpace(p.fields[3].Value()); bp != "" {
@@ -603,6 +618,7 @@ func (p *consultPage) View(w, h int) []string {
 	if p.picker != nil {
 		return append(out, p.pickerView(w, h-len(out))...)
 	}
+	out = append(out, st.Muted.Render("Type: ")+consultTypeLabel(p.ctype)+st.Muted.Render("  ("+p.c.Keys.Key("consult", "consult-type")+" changes it)"))
 	for _, f := range p.fields[:3] {
 		out = append(out, f.View(w, st)...)
 	}
@@ -672,4 +688,33 @@ func (p *consultPage) pickerView(w, h int) []string {
 		}
 	}
 	return out
+}
+
+// consultTypeLabel is how a consultation type reads on screen.
+func consultTypeLabel(t string) string {
+	if t == "home" {
+		return "home visit"
+	}
+	return t
+}
+
+// todaysMode is the consultation type today's appointment with this patient
+// suggests (a telephone appointment is a telephone consultation); surgery
+// when there is none.
+func todaysMode(c *Common, rec *recordPage) string {
+	if rec == nil || rec.data == nil {
+		return "surgery"
+	}
+	today := c.Now().In(UK).Format(record.DateLayout)
+	for _, a := range rec.data.appts {
+		if a.Start.In(UK).Format(record.DateLayout) != today || (a.Status != "booked" && a.Status != "arrived" && a.Status != "seen") {
+			continue
+		}
+		switch a.Mode {
+		case "telephone", "video", "home":
+			return a.Mode
+		}
+		return "surgery"
+	}
+	return "surgery"
 }

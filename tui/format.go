@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -98,6 +99,7 @@ func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
+	s = safeLine(s)
 	if lipgloss.Width(s) > w {
 		s = ansi.Truncate(s, w, "…")
 	}
@@ -151,4 +153,38 @@ func wrap(s string, w int) []string {
 func num(f float64) string {
 	s := fmt.Sprintf("%.1f", f)
 	return strings.TrimSuffix(s, ".0")
+}
+
+// safeLine keeps a screen line's colour (SGR sequences, which the styles
+// write) and shows every other control character as an escape (\x1b, \n),
+// so a value holding a terminal sequence (a name stored before the record
+// refused them, a lab's free text) is seen, not obeyed: it cannot clear
+// the screen, move the cursor, retitle the window or split a line.
+func safeLine(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] != 0x1b && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for i < len(s) {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == ';' || s[j] == ':') {
+				j++
+			}
+			if j < len(s) && s[j] == 'm' {
+				b.WriteString(s[i : j+1]) // a colour: the styles' own
+				i = j + 1
+				continue
+			}
+		}
+		_, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteString(record.ShowControls(s[i : i+n]))
+		i += n
+	}
+	return b.String()
 }

@@ -18,6 +18,7 @@ type rxResultsMsg struct {
 	rev   uint64
 	codes []Code
 	err   error
+	gap   string // the product asked for is not in the embedded dictionary
 }
 
 type rxDoneMsg struct {
@@ -41,6 +42,8 @@ type prescribePage struct {
 	shown   uint64 // revision of the results on screen
 	pending bool   // enter pressed before the latest results: pick when they come
 	err     string
+	gap     string // DMDGap of the results on screen
+	notes   []clinical.SafetyAlert
 	product *Code
 	fields  []*Field // dose, quantity, repeat (y/n), issues
 	focus   int
@@ -101,7 +104,11 @@ func (p *prescribePage) find() tea.Cmd {
 			return rxResultsMsg{rev: rev}
 		}
 		cs, err := c.Terms.Search(c.Ctx, q, "dmd", "", 30)
-		return rxResultsMsg{rev: rev, codes: cs, err: err}
+		gap := ""
+		if g, ok := c.Terms.(GapNoter); ok && err == nil {
+			gap = g.DMDGap(q, cs)
+		}
+		return rxResultsMsg{rev: rev, codes: cs, err: err, gap: gap}
 	}
 }
 
@@ -158,7 +165,7 @@ func (p *prescribePage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case rxResultsMsg:
 		if msg.rev == p.rev {
-			p.codes, p.sel, p.shown = msg.codes, 0, msg.rev
+			p.codes, p.sel, p.shown, p.gap = msg.codes, 0, msg.rev, msg.gap
 			p.err = ""
 			if msg.err != nil {
 				p.err = msg.err.Error()
@@ -180,14 +187,22 @@ func (p *prescribePage) Update(msg tea.Msg) tea.Cmd {
 		var ae *clinical.AlertsError
 		switch {
 		case errors.As(msg.err, &ae):
-			p.alerts, p.current = ae.Alerts, 0
+			p.alerts, p.current, p.notes = ae.Alerts, 0, ae.Notes
 			return p.openAlert()
 		case msg.err != nil:
 			p.err = msg.err.Error()
 		default:
 			name, id := p.product.Term, p.patient
+			text, noted := "Prescribed "+name, msg.res != nil && len(msg.res.Notes) > 0
+			if noted {
+				// what could not be checked is said every time, even when nothing needed an answer
+				text += " — not checked: " + msg.res.Notes[0].Message
+				if len(msg.res.Notes) > 1 {
+					text += " (+" + itoa(len(msg.res.Notes)-1) + " more)"
+				}
+			}
 			return tea.Batch(func() tea.Msg { return popMsg{then: rxSavedMsg{patientID: id}} },
-				notice("Prescribed "+name, false))
+				notice(text, noted))
 		}
 	case actionMsg:
 		return p.action(msg)
@@ -337,6 +352,11 @@ func (p *prescribePage) View(w, h int) []string {
 			out = append(out, "  "+st.Alert.Render(l))
 		}
 		out = append(out, st.Muted.Render("  alert "+al.ID), "")
+		for _, n := range p.notes { // not answered, but read with the alerts
+			for _, l := range wrap("Not checked: "+n.Message, w-4) {
+				out = append(out, "  "+st.Muted.Render(l))
+			}
+		}
 		switch {
 		case !p.armed:
 			out = append(out, st.Muted.Render("Read the alert: answers are taken in a moment."))
@@ -359,6 +379,9 @@ func (p *prescribePage) View(w, h int) []string {
 		out = append(out, p.search.View(w, st)...)
 		if p.err != "" {
 			out = append(out, st.Alert.Render(p.err))
+		}
+		if p.gap != "" {
+			out = append(out, st.Alert.Render(fit(p.gap, w)))
 		}
 		for i, c := range p.codes {
 			if len(out) >= h {

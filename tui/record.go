@@ -131,6 +131,7 @@ type recordPage struct {
 	medSel  int    // selected medication in the medication section
 	confirm *medConfirm
 	ask     Field
+	form    *recordForm // a record action's form (actions.go)
 	// the change-feed cursor of a live record (watch.go)
 	watchSeq           uint64
 	watchSet, watching bool
@@ -156,6 +157,9 @@ type medDoneMsg struct {
 
 func (p *recordPage) Context() string { return "record" }
 func (p *recordPage) TextFocus() bool {
+	if f := p.form; f != nil {
+		return f.focus < len(f.fields) && f.fields[f.focus].kind != choiceField
+	}
 	return p.asking || p.confirm != nil && p.confirm.kind == "reauthorise"
 }
 
@@ -219,6 +223,10 @@ func (p *recordPage) Title() string {
 }
 
 func (p *recordPage) Back() (bool, tea.Cmd) {
+	if p.form != nil {
+		p.form = nil
+		return true, nil
+	}
 	if p.confirm != nil {
 		p.confirm = nil
 		return true, nil
@@ -248,6 +256,12 @@ func (p *recordPage) load() tea.Cmd {
 type savedMsg struct{ patientID string }
 
 func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
+	if p.form != nil {
+		switch msg.(type) {
+		case actionMsg, tea.KeyPressMsg, tea.PasteMsg, formCodesMsg, formDoneMsg:
+			return p.formUpdate(msg)
+		}
+	}
 	switch msg := msg.(type) {
 	case initMsg:
 		return p.load()
@@ -315,6 +329,9 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 				return p.load()
 			}
 			return nil
+		}
+		if cmd, ok := p.formAction(msg.Name); ok {
+			return cmd
 		}
 		switch msg.Name {
 		case "resume":
@@ -400,6 +417,9 @@ func (p *recordPage) View(w, h int) []string {
 	out := banner(p.c, p.data.sum, w)
 	out = append(out, p.tabs(w))
 	body := p.sectionLines(w, h-len(out))
+	if p.form != nil {
+		body = p.formLines(w)
+	}
 	if p.scroll > max(0, len(body)-1) {
 		p.scroll = max(0, len(body)-1)
 	}
@@ -652,6 +672,10 @@ func shortTerm(c record.Code) string {
 }
 
 func obsValue(o *record.Observation) string {
+	return obsBare(o) + clinical.FlagText(o)
+}
+
+func obsBare(o *record.Observation) string {
 	if o.IsBP() {
 		s, dd := "", ""
 		if o.Systolic != nil {

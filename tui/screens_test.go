@@ -340,9 +340,18 @@ func TestBookFreeSlotForOpenPatient(t *testing.T) {
 	for b.sel < free {
 		d.keys("down")
 	}
-	d.keys("b")
+	d.keys("b") // asks the mode and reason first; nothing booked yet
+	d.contains("Mode:")
+	if b.rows[free].appt != nil {
+		t.Fatal("b booked before the mode and reason were asked")
+	}
+	d.keys("tab") // telephone
+	d.typeText("BP review")
+	d.keys("ctrl+s")
 	d.contains("booked ")
-	if r := b.rows[free]; r.appt == nil || r.name != "Kingsland, Kathleen" {
-		t.Fatalf("slot after booking: %+v", r)
+	d.contains("(telephone)")
+	r := b.rows[free]
+	if r.appt == nil || r.name != "Kingsland, Kathleen" || r.appt.Mode != "telephone" || r.appt.Reason != "BP review" {
+		t.Fatalf("slot after booking: %+v (appointment %+v)", r, r.appt)
 	}
 }

@@ -44,11 +44,26 @@ func TestConsultImplausibleValueAsksForConfirmation(t *testing.T) {
 	}
 	d.keys("ctrl+s")
 	d.contains("Consultation saved")
+	d.contains("310 kg [implausible]")
 	l, err := svc.Observations(context.Background(), d.m.currentPatient(), clinical.ObsFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(l.Items) != 1 || *l.Items[0].Value != 310 || len(l.Items[0].Flags) != 1 || l.Items[0].Flags[0].Kind != clinical.FlagImplausible {
 		t.Fatalf("saved %+v", l.Items)
+	}
+}
+
+// A value holding terminal sequences (stored before the record refused
+// them) is shown on screen, not obeyed; the styles' colours are kept.
+func TestScreenLinesShowControls(t *testing.T) {
+	in := "\x1b[1;31mSMITH\x1b[0m, \x1b[2J\x1b]0;pwned\x07Jo\nhn\u009b"
+	got := safeLine(in)
+	want := "\x1b[1;31mSMITH\x1b[0m, \\x1b[2J\\x1b]0;pwned\\x07Jo\\nhn\\x9b"
+	if got != want {
+		t.Fatalf("safeLine = %q, want %q", got, want)
+	}
+	if safeLine("plain") != "plain" {
+		t.Fatal("plain text changed")
 	}
 }

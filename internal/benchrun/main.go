@@ -67,8 +67,9 @@ func main() {
 		{"resources/s", "FHIR %s", "≥ 20,000/s", atLeast(20000), ""},
 	})
 	goBench("./clinical", "BenchmarkSafetyChecks$", "2000x", nil, []metric{
-		{"us/op", "all safety checks, patient on 15 medications (µs)", "≤ 1,000 µs", atMost(1000), ""},
-		{"ns/op", "all safety checks, patient on 15 medications (ns)", "≤ 1,000,000 ns", atMost(1e6), ""},
+		{"p95-us", "all safety checks, 15 medicines and 5 allergies, full medicines knowledge, p95 (µs)", "≤ 1,000 µs", atMost(1000), ""},
+		{"us/op", "all safety checks, 15 medicines and 5 allergies, mean (µs)", "", nil, ""},
+		{"ns/op", "all safety checks, 15 medicines and 5 allergies (ns)", "≤ 1,000,000 ns", atMost(1e6), ""},
 	})
 	baselineCompare()
 	goBench("./server", "BenchmarkPatientRead", "1x", nil, []metric{

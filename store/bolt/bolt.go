@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,7 +75,7 @@ func Open(path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.prepare(db); err != nil {
+	if err := s.guard(func() error { return s.prepare(db) }); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -114,7 +116,8 @@ func (s *Store) open(readOnly bool) (*bbolt.DB, error) {
 			PageSize: pageSize,
 			OpenFile: s.opt.OpenFile,
 		}
-		db, err := bbolt.Open(s.path, 0o600, bo)
+		var db *bbolt.DB
+		err := s.guard(func() (err error) { db, err = bbolt.Open(s.path, 0o600, bo); return err })
 		if err == nil {
 			return db, nil
 		}
@@ -142,13 +145,13 @@ const retryEvery = 5 * time.Millisecond
 // with runs fn with an open database, opened for this call unless held.
 func (s *Store) with(readOnly bool, fn func(*bbolt.DB) error) error {
 	if s.held != nil {
-		return fn(s.held)
+		return s.guard(func() error { return fn(s.held) })
 	}
 	db, err := s.open(readOnly)
 	if err != nil {
 		return err
 	}
-	ferr := fn(db)
+	ferr := s.guard(func() error { return fn(db) })
 	cerr := db.Close()
 	if ferr != nil {
 		return ferr
@@ -245,4 +248,55 @@ func (s *Store) Yield() error {
 	}
 	s.held = db
 	return nil
+}
+
+// guard turns a panic raised inside bbolt (which asserts rather than
+// returns an error when a page is damaged) into an error that names the
+// file and says what to run; the transaction was rolled back by bbolt. A
+// panic of any other code goes on as a panic.
+func (s *Store) guard(fn func() error) (err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if !panickedInBolt(debug.Stack()) {
+			panic(r)
+		}
+		de := &DamagedError{Path: s.path, Msg: fmt.Sprint(r)}
+		if ps := scanFile(s.path); len(ps) > 0 {
+			de.Problems = ps // the pages, named
+			de.Msg = ps[0].String()
+		}
+		err = de
+	}()
+	return fn()
+}
+
+// panickedInBolt reports whether the function that panicked is bbolt's:
+// the first frame after the runtime's panic frames.
+func panickedInBolt(stack []byte) bool {
+	lines := strings.Split(string(stack), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "panic(") {
+			for _, m := range lines[i+1:] {
+				if strings.HasPrefix(m, "\t") || strings.HasPrefix(m, "runtime.") {
+					continue
+				}
+				return strings.HasPrefix(m, "go.etcd.io/bbolt")
+			}
+		}
+	}
+	return false
+}
+
+// DamagedError is a practice file that bbolt could not read.
+type DamagedError struct {
+	Path     string
+	Msg      string
+	Problems []Problem // the damaged pages found, when the pages could be read
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("practice file %s is damaged (%s): run gpsoc check to find the damaged pages, and restore the last good backup", e.Path, e.Msg)
 }

@@ -13,11 +13,24 @@ import (
 // ValidateFile checks that path is a practice file this build can open and
 // that it passes the structural, index and audit checks.
 func ValidateFile(path string) error {
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
-	if err != nil {
+	// Pages first, read directly, so a damaged page is named rather than
+	// met by bbolt's assertions (see scanFile).
+	if ps := scanFile(path); len(ps) > 0 {
+		return fmt.Errorf("%s is damaged: %s", path, ps[0])
+	}
+	s := &Store{path: path}
+	var db *bbolt.DB
+	if err := s.guard(func() (err error) {
+		db, err = bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+		return err
+	}); err != nil {
 		return fmt.Errorf("%s is not a practice file: %w", path, err)
 	}
 	defer db.Close()
+	return s.guard(func() error { return validateDB(path, db) })
+}
+
+func validateDB(path string, db *bbolt.DB) error {
 	return db.View(func(tx *bbolt.Tx) error {
 		v := schemaOf(tx)
 		if v == 0 || tx.Bucket(bPractice) == nil || tx.Bucket(bPractice).Get(kPractice) == nil {

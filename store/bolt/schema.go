@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -183,11 +184,39 @@ func (s *Store) BackupFile(path string) (int64, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		// A backup is only worth keeping if it restores: check what was
+		// written (a damaged page of the practice is copied as it is).
+		if verr := ValidateFile(path); verr != nil {
+			err = fmt.Errorf("backup %s was written but fails its check, so it was removed: %w", path, verr)
+		}
+	}
 	if err != nil {
 		os.Remove(path)
 		return 0, err
 	}
 	return n, nil
+}
+
+// scan runs scanFile on the practice file, under the file lock when the
+// store does not hold it (a writer mid-commit would look like damage).
+func (s *Store) scan() []Problem {
+	var ps []Problem
+	err := s.with(true, func(db *bbolt.DB) error {
+		return db.View(func(tx *bbolt.Tx) error {
+			ps = scanFile(s.path)
+			return nil
+		})
+	})
+	if err != nil && len(ps) == 0 {
+		var de *DamagedError
+		if errors.As(err, &de) {
+			// bbolt could not even open it: read the pages without it.
+			return scanFile(s.path)
+		}
+		return []Problem{{"file", err.Error()}}
+	}
+	return ps
 }
 
 // Problem is one finding of Check or VerifyAudit.
@@ -200,6 +229,11 @@ func (p Problem) String() string { return p.Where + ": " + p.What }
 
 // Check verifies the file's structure (bbolt's own check), the indexes and the audit chain.
 func (s *Store) Check() ([]Problem, error) {
+	// Pages first, read directly: bbolt's own check panics on a damaged page
+	// in a goroutine of its own (see scanFile).
+	if ps := s.scan(); len(ps) > 0 {
+		return ps, nil
+	}
 	var out []Problem
 	err := s.with(true, func(db *bbolt.DB) error {
 		return db.View(func(tx *bbolt.Tx) error {

@@ -887,17 +887,47 @@ func (w *wtx) bundle(puts []record.Entity) error {
 	}
 	var resp fhir.Bundle
 	_ = fhir.Unmarshal(raw, &resp)
+	given := map[string]string{} // the id chosen here -> the id the server gave
 	for i, e := range puts {
 		m := e.Head()
 		if i < len(resp.Entry) && resp.Entry[i].Response != nil {
 			if id, v, ok := locationID(resp.Entry[i].Response.Location, typeOf(e.Kind())); ok {
+				given[m.ID] = id
 				m.ID, m.Version = id, v
 				continue
 			}
 		}
 		m.Version++
 	}
+	for _, e := range puts {
+		relink(e, given)
+	}
 	return nil
+}
+
+// relink points the records written together at the ids the server gave
+// them (the server's actions choose the ids of what they create).
+func relink(e record.Entity, given map[string]string) {
+	to := func(id *string) {
+		if n, ok := given[*id]; ok {
+			*id = n
+		}
+	}
+	switch x := e.(type) {
+	case *record.Consultation:
+		to(&x.ProblemID)
+		for i := range x.Linked {
+			to(&x.Linked[i].ID)
+		}
+	case *record.Observation:
+		to(&x.ConsultationID)
+	case *record.Problem:
+		to(&x.ConsultationID)
+	case *record.Allergy:
+		to(&x.ConsultationID)
+	case *record.Medication:
+		to(&x.Replaces)
+	}
 }
 
 var _ store.WTx = (*wtx)(nil)

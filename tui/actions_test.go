@@ -1,0 +1,141 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/keymaps"
+	"github.com/opengpsoc/gpsoc/record"
+)
+
+// openPlain opens a record of an active patient with no allergies recorded.
+func openPlain(t *testing.T) (*driver, *clinical.Service, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir, svc := practice(t, 50)
+	found, err := svc.FindPatients(ctx, "a", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := ""
+	for _, f := range found {
+		if pid != "" || f.Patient.Status != record.PatientActive || f.Patient.Sensitive {
+			continue
+		}
+		if l, err := svc.Allergies(ctx, f.Patient.ID, clinical.ListOptions{All: true}); err == nil && len(l.Items) == 0 {
+			pid = f.Patient.ID
+		}
+	}
+	if pid == "" {
+		t.Fatal("no active patient without allergies in the fixture")
+	}
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Keys: keymaps.Default(), Now: clock, DataDir: dir, Plain: true, Width: 120, Height: 40, OpenID: pid})
+	d := &driver{t: t, m: m}
+	d.init()
+	d.contains("Record · Summary")
+	return d, svc, pid
+}
+
+// Record actions from the keyboard: each form makes the same service call
+// as its subcommand, only on the save key; esc writes nothing.
+func TestRecordActionsFromTheKeyboard(t *testing.T) {
+	ctx := context.Background()
+	d, svc, pid := openPlain(t)
+
+	// NKDA: N, then the save key.
+	d.keys("N")
+	d.contains("Record no known drug allergy")
+	d.keys("ctrl+s")
+	d.contains("No known drug allergy recorded")
+	if l, _ := svc.Allergies(ctx, pid, clinical.ListOptions{}); len(l.Items) != 1 || !l.Items[0].NKDA {
+		t.Fatalf("allergies after N: %+v", l.Items)
+	}
+
+	// A problem: P, search, pick, save.
+	d.keys("P")
+	d.typeText("hyper")
+	d.contains("Hypertensive disorder")
+	d.keys("ctrl+s")
+	d.contains("Problem added")
+	probs, _ := svc.Problems(ctx, pid, clinical.ProblemFilter{})
+	var added *record.Problem
+	for _, x := range probs.Items {
+		if x.Code.Code == "38341003" && x.Status == "active" {
+			added = x
+		}
+	}
+	if added == nil || added.RecordedBy != "dr.patel" {
+		t.Fatalf("problem not added by the user at the keyboard: %+v", probs.Items)
+	}
+
+	// A task: a required field left empty is refused, nothing written.
+	tasks := func() int {
+		ts, _ := svc.Tasks(ctx, clinical.TaskFilter{PatientRef: pid})
+		return len(ts)
+	}
+	before := tasks()
+	d.keys("T", "ctrl+s")
+	d.contains("Task: required")
+	d.keys("esc")
+	if tasks() != before {
+		t.Fatal("an empty task form wrote a task")
+	}
+	d.keys("T")
+	d.typeText("Call about results")
+	d.keys("ctrl+s")
+	d.contains("Task added")
+	if tasks() != before+1 {
+		t.Fatal("the task was not added")
+	}
+
+	// Retract the problem from the problems section, with a reason.
+	d.keys("p", "D")
+	d.contains("Retract an entry made in error")
+	for !strings.Contains(d.screen(), "› sct 38341003") && !strings.Contains(d.screen(), "› Hypertensive") {
+		before := d.screen()
+		d.keys("down")
+		if d.screen() == before {
+			t.Fatalf("the problem is not offered for retraction:\n%s", d.screen())
+		}
+	}
+	d.keys("tab")
+	d.typeText("wrong patient")
+	d.keys("ctrl+s")
+	d.contains("Entry retracted")
+	probs, _ = svc.Problems(ctx, pid, clinical.ProblemFilter{ListOptions: clinical.ListOptions{All: true}})
+	for _, x := range probs.Items {
+		if x.ID == added.ID && (x.Status != record.StatusEnteredInError || x.Retraction == nil || x.Retraction.Reason != "wrong patient") {
+			t.Errorf("retracted problem: %+v", x)
+		}
+	}
+}
+
+// The consultation type is chosen in the workstation (ctrl+t), and saved.
+func TestConsultationType(t *testing.T) {
+	ctx := context.Background()
+	d, svc, pid := openPlain(t)
+	d.keys("c")
+	d.contains("Type: surgery")
+	d.keys("ctrl+t")
+	d.contains("Type: telephone")
+	d.keys("ctrl+t", "ctrl+t")
+	d.contains("Type: home visit")
+	d.typeText("Housebound: reviewed at home")
+	d.keys("ctrl+s")
+	d.contains("Consultation saved")
+	l, err := svc.Consultations(ctx, pid, clinical.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range l.Items {
+		if strings.Contains(c.History, "Housebound") {
+			if c.Type != "home" {
+				t.Fatalf("saved as %q, want home", c.Type)
+			}
+			return
+		}
+	}
+	t.Fatal("the consultation was not saved")
+}
