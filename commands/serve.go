@@ -69,7 +69,9 @@ Host header, which the client writes. Give --base-url behind a proxy or a DNS na
 
 Failed and unauthenticated requests are rate-limited per client (429 with Retry-After);
 their audit events keep a short summary of the request, and a flood from one client is
-written as one event a minute with its count. Every response but /metadata carries
+written as one event a minute with its count. A client is its network address (never a
+header it sends), so behind a reverse proxy every client shares the proxy's: a token
+already in use keeps working when the address is over its limit. Every response but /metadata carries
 Cache-Control: no-store.
 
 A record marked sensitive is opened only with a reason, sent in the X-Access-Reason

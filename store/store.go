@@ -106,6 +106,9 @@ type WTx interface {
 type Prepared struct {
 	record.Entity
 	JSON []byte
+	// Hash, when set, is record.HashCanonical(JSON), made beforehand too; a
+	// backend that uses JSON uses it as the record hash.
+	Hash string
 }
 
 // Unprepared returns the record inside a Prepared, or e itself, and the

@@ -102,12 +102,16 @@ type written struct {
 	version int
 }
 
-// wrote keeps the record hash of a version just written, for its audit event.
-func (t *wtx) wrote(kind record.Kind, id string, version int, canonical []byte) {
+// wrote keeps the record hash of a version just written, for its audit
+// event: hash when the caller made it with the encoding, else made here.
+func (t *wtx) wrote(kind record.Kind, id string, version int, canonical []byte, hash string) {
 	if t.hashes == nil {
 		t.hashes = map[written]string{}
 	}
-	t.hashes[written{kind, id, version}] = record.HashCanonical(canonical)
+	if hash == "" {
+		hash = record.HashCanonical(canonical)
+	}
+	t.hashes[written{kind, id, version}] = hash
 }
 
 func newWtx(tx *bbolt.Tx) *wtx { return &wtx{rtx: rtx{tx: tx}} }
@@ -551,7 +555,7 @@ func (t *wtx) PutPractice(p *record.Practice) error {
 	if err != nil {
 		return err
 	}
-	t.wrote("practice", "", p.Version, v) // one practice: its events name it by ODS code or by the setting changed
+	t.wrote("practice", "", p.Version, v, "") // one practice: its events name it by ODS code or by the setting changed
 	return t.b(bPractice).Put(kPractice, v)
 }
 
@@ -575,7 +579,7 @@ func (t *wtx) PutUser(u *record.User) error {
 	if err != nil {
 		return err
 	}
-	t.wrote("user", u.Name, u.Version, v)
+	t.wrote("user", u.Name, u.Version, v, "")
 	return b.Put([]byte(u.Name), v)
 }
 
@@ -620,6 +624,10 @@ func (c *curMeta) apptStart() *time.Time {
 // Put checks everything before it writes anything, so a refused Put leaves
 // the transaction usable (bulk imports go on with the next line).
 func (t *wtx) Put(e record.Entity) error {
+	var preparedHash string
+	if p, ok := e.(*store.Prepared); ok {
+		preparedHash = p.Hash
+	}
 	e, prepared := store.Unprepared(e)
 	givenID := e.Head().ID
 	m := e.Head()
@@ -740,8 +748,9 @@ func (t *wtx) Put(e record.Entity) error {
 		if v, err = record.Canonical(e); err != nil {
 			return err
 		}
+		preparedHash = ""
 	}
-	t.wrote(kind, m.ID, m.Version, v)
+	t.wrote(kind, m.ID, m.Version, v, preparedHash)
 	return kb.Put(key, v)
 }
 
