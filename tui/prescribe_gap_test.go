@@ -47,4 +47,7 @@ func TestFlowPrescribeSaysWhenTheProductIsMissing(t *testing.T) {
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
 	}
+	// Let the program end before the data dir is removed: a draft or a
+	// search still running would write into it.
+	tm.WaitFinished(t, teatest.WithFinalTimeout(30*time.Second))
 }
