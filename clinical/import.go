@@ -110,6 +110,18 @@ func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
 	}
 	e, _ := record.New(kind)
 	types := jsonFieldTypes(reflect.TypeOf(e).Elem())
+	// Every column must be a field: a misnamed one (dob for birthDate) is
+	// named once, with the names to use, before any line is read.
+	var unknown []string
+	for _, h := range header {
+		if _, ok := types[h]; !ok && h != "" {
+			unknown = append(unknown, h)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, record.Invalid("csv header", strings.Join(unknown, ", "),
+			"not a field of %s: the header names are the JSON field names (%s)", kind, strings.Join(CSVHeader(kind), ", "))
+	}
 	return func() (int, []byte, error) {
 		row, err := cr.Read()
 		if err != nil {

@@ -1,10 +1,12 @@
 package clinical_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/record"
 )
 
 func TestImportRules(t *testing.T) {
@@ -109,5 +111,20 @@ func TestImportWithIDs(t *testing.T) {
 	}
 	if p, _ := s["admin"].Patient(ctx, id, clinical.ReadOptions{}); p.Family != "Smith" || p.Version != 1 {
 		t.Errorf("a refused line changed the patient: %+v", p)
+	}
+}
+
+// A CSV whose header names a column that is no field is refused before any
+// line, naming every such column and the names to use.
+func TestImportCSVUnknownHeaderNamed(t *testing.T) {
+	_, s := setup(t)
+	csv := "nhs,family,given,dob,sex\n9434765919,Smith,John,1961-03-12,male\n"
+	_, err := s["admin"].ImportPatients(ctx, strings.NewReader(csv), clinical.ImportOptions{})
+	var ve *record.ValidationError
+	if !errors.As(err, &ve) || ve.Value != "nhs, dob" || !strings.Contains(ve.Reason, "birthDate") || !strings.Contains(ve.Reason, "nhsNumber") {
+		t.Fatalf("err %v; want the unknown columns nhs and dob named, with the field names to use", err)
+	}
+	if ps, _ := s["dr.gp"].FindPatients(ctx, "smith", 5); len(ps) != 0 {
+		t.Error("a line was written under a bad header")
 	}
 }

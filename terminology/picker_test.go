@@ -264,6 +264,8 @@ func TestBrandFindsBrandAndShowsGeneric(t *testing.T) {
 		{"lipitor", "Lipitor 10mg tablets", "Atorvastatin 10mg tablets"},
 		{"utinor", "Utinor 400mg tablets", "Norfloxacin 400mg tablets"},
 		{"ventolin evohaler", "Ventolin 100micrograms/dose Evohaler", "Salbutamol 100micrograms/dose inhaler CFC free"},
+		// its VMP is a code list's "VMP previous to …" row: the current VMP is named
+		{"voltarol 75mg sr", "Voltarol 75mg SR tablets", "Diclofenac sodium 75mg modified-release tablets"},
 	} {
 		rs, err := tm.Search(context.Background(), c.q, terminology.SearchOptions{Picker: terminology.PickerDrug, System: "dmd", Limit: 5})
 		if err != nil {

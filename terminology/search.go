@@ -338,6 +338,14 @@ func (t *Terminology) genericOf(code, term string) string {
 	if p.VMP != nil {
 		g = p.VMP.Term
 	}
+	// A code list's row for an old VPID reads "VMP previous to NEW": name
+	// the current VMP, never that placeholder.
+	if m := previousTo.FindStringSubmatch(g); m != nil {
+		g = ""
+		if np, err := t.product(m[1]); err == nil {
+			g = np.Name
+		}
+	}
 	if strings.EqualFold(g, term) {
 		return ""
 	}
