@@ -383,6 +383,9 @@ says so.`,
 			if isDMD {
 				if gap := tm.DMDGap(strings.Join(args, " "), rs); gap != "" {
 					fmt.Fprintln(f.IO.ErrOut, "note: "+gap)
+					if terminology.GapNamesAProduct(gap) {
+						rs = nil // never another product in its place
+					}
 				}
 			}
 			return printList(f.IO, f.Output, rs, []Column[terminology.Result]{

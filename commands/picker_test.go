@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -40,5 +41,29 @@ func TestPickerAdapterLiftsRecentPicks(t *testing.T) {
 	}
 	if _, err := a.Search(ctx, "fbc", "consultation", "sct", "", 10); err == nil || err.Error() != terminology.NotInEmbedded {
 		t.Errorf("fbc: %v, want the import note", err)
+	}
+}
+
+// A product the embedded dictionary lacks but the BNF names (Paracetamol
+// 500mg tablets) is offered by nothing else in its place: the drug picker
+// gets no results and the note saying to import the dm+d release.
+func TestDrugPickerNeverOffersAnotherProductForAMissingOne(t *testing.T) {
+	dir := t.TempDir()
+	a := &termsAdapter{open: func() (*terminology.Terminology, error) { return terminology.Open(dir) }}
+	t.Cleanup(func() {
+		if a.tm != nil {
+			a.tm.Close()
+		}
+	})
+	ctx := context.Background()
+	cs, err := a.Search(ctx, "Paracetamol 500mg tablets", "drug", "dmd", "", 10)
+	if err != nil || len(cs) != 0 {
+		t.Fatalf("Paracetamol 500mg tablets: %v %v; want nothing offered in its place", cs, err)
+	}
+	if gap := a.DMDGap("Paracetamol 500mg tablets", cs); !strings.Contains(gap, "import the dm+d release") {
+		t.Errorf("gap note %q", gap)
+	}
+	if cs, err := a.Search(ctx, "amoxicillin 500mg caps", "drug", "dmd", "", 10); err != nil || len(cs) == 0 {
+		t.Errorf("a product the dictionary holds: %v %v", cs, err)
 	}
 }

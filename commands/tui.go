@@ -180,6 +180,9 @@ func (a *termsAdapter) Search(ctx context.Context, text, picker, system, ecl str
 			return nil, errors.New(note)
 		}
 	}
+	if system == "dmd" && terminology.GapNamesAProduct(tm.DMDGap(text, rs)) {
+		rs = nil // a product the dictionary lacks: never another in its place (the picker says why)
+	}
 	out := make([]tui.Code, len(rs))
 	for i, r := range rs {
 		out[i] = tui.Code{System: r.System, Code: r.Code, Term: r.Term}

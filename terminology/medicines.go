@@ -684,6 +684,11 @@ func (t *Terminology) DMDGap(query string, results []Result) string {
 	return msg
 }
 
+// GapNamesAProduct reports whether a DMDGap note is about a product the BNF
+// names exactly (Paracetamol 500mg tablets): the search then offers nothing in
+// its place, since a near match is another product, not the one asked for.
+func GapNamesAProduct(note string) bool { return strings.Contains(note, "; the BNF lists it as ") }
+
 func digitsOnly(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {
