@@ -82,6 +82,9 @@ func (s *Service) denySensitive(ctx context.Context, p *record.Patient, ro ReadO
 // records need a reason, one audit event for the list with its query.
 func listEntries[T record.Entity](ctx context.Context, s *Service, ref string, kind record.Kind, lo ListOptions,
 	query string, keep func(T) bool) (*Listed[T], error) {
+	if err := record.CheckLine("reason", lo.Reason); err != nil { // it goes into the audit trail as given
+		return nil, err
+	}
 	ctx = store.WithAccessReason(ctx, lo.Reason)
 	if err := s.require(ctx, readActionFor(kind), ""); err != nil {
 		return nil, err
@@ -357,6 +360,9 @@ type HistoryRow struct {
 // with who wrote it and when. Users who may not read the clinical record see
 // the history of the patient's demographics, appointments, tasks and recalls.
 func (s *Service) History(ctx context.Context, ref string, ro ReadOptions) ([]HistoryRow, error) {
+	if err := record.CheckLine("reason", ro.Reason); err != nil { // it goes into the audit trail as given
+		return nil, err
+	}
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	p, err := s.lookupPatient(ctx, ref)
 	if err != nil {
@@ -427,6 +433,9 @@ func (s *Service) Entry(ctx context.Context, id string, ro ReadOptions) (record.
 // EntryOf is Entry for a record of one of kinds (the API reads by resource
 // type: a record of another kind is not found, and its read is not audited).
 func (s *Service) EntryOf(ctx context.Context, kinds []record.Kind, id string, ro ReadOptions) (record.Entity, error) {
+	if err := record.CheckLine("reason", ro.Reason); err != nil { // it goes into the audit trail as given
+		return nil, err
+	}
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var e record.Entity
 	var p *record.Patient
@@ -473,6 +482,9 @@ func (s *Service) EntryOf(ctx context.Context, kinds []record.Kind, id string, r
 // a patient's records History is the whole story; this serves the records
 // about no patient (sessions, practice tasks) and the API's _history.
 func (s *Service) EntryVersions(ctx context.Context, kinds []record.Kind, id string, ro ReadOptions) ([]record.Entity, error) {
+	if err := record.CheckLine("reason", ro.Reason); err != nil { // it goes into the audit trail as given
+		return nil, err
+	}
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	e, err := s.EntryOf(ctx, kinds, id, ro)
 	if err != nil {

@@ -106,6 +106,9 @@ func (s *Service) Patient(ctx context.Context, ref string, ro ReadOptions) (*rec
 	if err := s.require(ctx, ActReadDemographics, ""); err != nil {
 		return nil, err
 	}
+	if err := record.CheckLine("reason", ro.Reason); err != nil { // it goes into the audit trail as given
+		return nil, err
+	}
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var p *record.Patient
 	err := s.store().View(ctx, func(tx store.Tx) error {

@@ -45,6 +45,9 @@ func (m *Summary) Clinical() bool { return m.Problems != nil }
 // observation, upcoming appointments, open tasks and overdue (or due today)
 // recalls. Audited as the patient opened plus one list of the summary.
 func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions) (*Summary, error) {
+	if err := record.CheckLine("reason", ro.Reason); err != nil { // it goes into the audit trail as given
+		return nil, err
+	}
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	p, err := s.lookupPatient(ctx, ref)
 	if err != nil {

@@ -43,3 +43,25 @@ func TestCodeUsageCountsWhatThePracticeRecords(t *testing.T) {
 		t.Error("the code usage read is not audited")
 	}
 }
+
+// A sensitive-record reason goes into the audit trail as typed, so it is a
+// single-line field like any other: escapes and line breaks are refused.
+func TestReadReasonIsTextChecked(t *testing.T) {
+	rp := newRecordPractice(t)
+	ctx := context.Background()
+	gp := rp.as("dr.patel")
+	for _, bad := range []string{"audit\x1b]0;pwned\x07", "two\nlines", "\u202eesrever"} {
+		if _, err := gp.Patient(ctx, rp.pid, clinical.ReadOptions{Reason: bad}); err == nil {
+			t.Errorf("reason %q accepted on a read", bad)
+		}
+		if _, err := gp.RecordSummary(ctx, rp.pid, clinical.ReadOptions{Reason: bad}); err == nil {
+			t.Errorf("reason %q accepted on the summary", bad)
+		}
+		if _, err := gp.Problems(ctx, rp.pid, clinical.ProblemFilter{ListOptions: clinical.ListOptions{ReadOptions: clinical.ReadOptions{Reason: bad}}}); err == nil {
+			t.Errorf("reason %q accepted on a list", bad)
+		}
+	}
+	if _, err := gp.Patient(ctx, rp.pid, clinical.ReadOptions{Reason: "reviewing safeguarding referral"}); err != nil {
+		t.Errorf("a plain reason refused: %v", err)
+	}
+}
