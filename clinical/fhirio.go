@@ -342,10 +342,10 @@ func LoadFHIRInputs(paths []string, r io.Reader) ([]FHIRInput, error) {
 
 // FHIRRejection is one problem that made a bundle (or a patient's part of a bulk set) rejected.
 type FHIRRejection struct {
-	File   string `json:"file"`
-	Entry  int    `json:"entry"` // bundle entry index from 0, or NDJSON line from 1
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
+	File      string `json:"file"`
+	Entry     int    `json:"entry"` // bundle entry index from 0, or NDJSON line from 1
+	Path      string `json:"path"`
+	Reason    string `json:"reason"`
 	patientID string
 }
 
