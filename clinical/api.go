@@ -81,9 +81,12 @@ func (s *Service) ReadPractice(ctx context.Context) (*record.Practice, error) {
 }
 
 // ReadUsers lists the practice's users (name: that one only, or not found),
-// for any user (records name their clinicians); the read is audited. Token
-// hashes are cleared: they never leave the services.
+// for any user (records name their clinicians); the read is audited.
+// Passphrase hashes are cleared: they never leave the services.
 func (s *Service) ReadUsers(ctx context.Context, name string) ([]record.User, error) {
+	if err := s.require(ctx, ActReadDemographics, ""); err != nil {
+		return nil, err
+	}
 	var us []record.User
 	err := s.store().View(ctx, func(tx store.Tx) error {
 		if name != "" {
@@ -101,7 +104,7 @@ func (s *Service) ReadUsers(ctx context.Context, name string) ([]record.User, er
 		return nil, err
 	}
 	for i := range us {
-		us[i].TokenHash = ""
+		us[i].PassHash = ""
 	}
 	action := "list"
 	if name != "" {
@@ -112,9 +115,8 @@ func (s *Service) ReadUsers(ctx context.Context, name string) ([]record.User, er
 
 // UpdatePractice replaces the practice's name and settings (admins only),
 // based on version next.Version: a stale one is a conflict naming who
-// changed it. Settings are checked as `gpsoc practice set` checks them,
-// except the passphrase, which arrives already hashed (a workstation hashes
-// it; empty clears it). The ODS code is the practice's identity and does
+// changed it. Settings are checked as `gpsoc practice set` checks them.
+// The ODS code is the practice's identity and does
 // not change.
 func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*record.Practice, error) {
 	if err := s.require(ctx, ActAdmin, ""); err != nil {
@@ -129,15 +131,13 @@ func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*re
 	settings := map[string]string{}
 	for k, v := range next.Settings {
 		switch k {
-		case SettingNursePrescribing, SettingIdleLock:
+		case SettingNursePrescribing, SettingIdleLock, SettingTokenLifetime:
 			var err error
 			if v, err = settingValue(k, v); err != nil {
 				return nil, err
 			}
-		case SettingPassphrase:
-			if parts := strings.Split(v, ":"); v != "" && (len(parts) != 3 || parts[0] != "sha256" || len(parts[1]) != 32 || len(parts[2]) != 64) {
-				return nil, record.Invalid(k, "…", "must be a hashed passphrase (sha256:salt:hash), or empty to clear it")
-			}
+		case settingPassphrase:
+			continue // the old practice-wide passphrase: each user has their own now
 		default:
 			return nil, record.Invalid("key", k, "unknown setting: use one of %s", strings.Join(SettingKeys(), ", "))
 		}
@@ -169,10 +169,12 @@ func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*re
 	return &out, nil
 }
 
-// UpdateUser changes a user's role, registration number and prescriber flag
-// (admins only), based on version u.Version: a stale one is a conflict. The
-// user's API token stays as it was (tokens are made with `gpsoc user token`
-// on the server, never sent).
+// UpdateUser changes a user's role, registration number, prescriber flag
+// and whether they are disabled (admins only; PUT Practitioner, active=false
+// disables), based on version u.Version: a stale one is a conflict.
+// Disabling revokes the user's tokens and sessions at once. Their passphrase
+// and OS-login bindings stay as they were: those change only through their
+// own commands.
 func (s *Service) UpdateUser(ctx context.Context, u record.User) (*record.User, error) {
 	if err := s.require(ctx, ActAdmin, ""); err != nil {
 		return nil, err
@@ -180,21 +182,37 @@ func (s *Service) UpdateUser(ctx context.Context, u record.User) (*record.User, 
 	if err := checkUserRole(u); err != nil {
 		return nil, err
 	}
+	if u.Name == s.user.Name && (u.Disabled || u.Role != record.RoleAdmin) {
+		return nil, record.Invalid("user", u.Name, "you cannot disable yourself or take admin from yourself (ask another admin)")
+	}
 	err := s.store().Update(ctx, func(tx store.WTx) error {
 		cur, err := tx.User(u.Name)
 		if err != nil {
 			return err
 		}
-		u.TokenHash = cur.TokenHash
+		u.PassHash, u.Logins = cur.PassHash, cur.Logins
 		u.RecordedAt, u.RecordedBy = s.p.now().UTC(), s.user.Name
 		if err := tx.PutUser(&u); err != nil {
 			return err
 		}
-		return tx.Append(s.event("update", "user", u.Name, "", u.Version))
+		action := "update"
+		switch {
+		case u.Disabled && !cur.Disabled:
+			action = "disable"
+		case !u.Disabled && cur.Disabled:
+			action = "enable"
+		}
+		if u.Disabled {
+			if err := deleteTokens(tx, u.Name); err != nil {
+				return err
+			}
+		}
+		return tx.Append(s.event(action, "user", u.Name, "", u.Version))
 	})
 	if err != nil {
 		return nil, err
 	}
-	u.TokenHash = ""
+	s.p.authChanged()
+	u.PassHash = ""
 	return &u, nil
 }

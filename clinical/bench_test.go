@@ -28,7 +28,7 @@ func newPractice(tb testing.TB, dir string, hold bool) (*clinical.Practice, *cli
 	tb.Cleanup(func() { st.Close() })
 	p := clinical.New(clinical.Options{Store: st})
 	ctx := context.Background()
-	if _, err := p.Init(ctx, "Bench Surgery", "B86001", "admin", false); err != nil && !isConflict(err) {
+	if _, err := p.Init(ctx, "Bench Surgery", "B86001", "admin", "", false); err != nil && !isConflict(err) {
 		tb.Fatal(err)
 	}
 	admin, err := p.As(ctx, "admin")

@@ -21,9 +21,12 @@ func readActionFor(k record.Kind) Action {
 }
 
 // writeActionFor is the role-table row that writing a kind needs. A recall is
-// coded clinical work, so only clinicians set one up.
+// coded clinical work: clinicians and the practice manager, who runs recalls.
 func writeActionFor(k record.Kind) Action {
-	if record.ClinicalKinds[k] || k == record.KindRecall {
+	if k == record.KindRecall {
+		return ActRecall
+	}
+	if record.ClinicalKinds[k] {
 		return ActWriteClinical
 	}
 	return ActRegister
@@ -50,6 +53,9 @@ type Listed[T any] struct {
 
 // lookupPatient resolves a patient reference without auditing it.
 func (s *Service) lookupPatient(ctx context.Context, ref string) (*record.Patient, error) {
+	if err := s.require(ctx, ActReadDemographics, ""); err != nil {
+		return nil, err
+	}
 	var p *record.Patient
 	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error

@@ -480,7 +480,7 @@ func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImpo
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				ps[i] = parse(inputs[i])
+				ps[i] = parseGuarded(inputs[i])
 			}
 		}()
 	}
@@ -643,6 +643,18 @@ type parsed struct {
 	rejs       []FHIRRejection
 	rejBundles int
 	err        error
+}
+
+// parseGuarded is parse on a worker goroutine, where a panic would end the
+// process with a stack trace (no recover at the command reaches it): the
+// last line of defence, the input refused whole with an error naming it.
+func parseGuarded(in FHIRInput) (p *parsed) {
+	defer func() {
+		if r := recover(); r != nil {
+			p = &parsed{err: fmt.Errorf("%s: internal error while reading it (nothing was imported; please report this): %v", in.Name, r)}
+		}
+	}()
+	return parse(in)
 }
 
 // parse splits one input into bundles (units) and loose resources (the pool).

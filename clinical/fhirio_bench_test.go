@@ -21,7 +21,7 @@ func benchPracticeFHIR(b *testing.B) *clinical.Service {
 	b.Cleanup(func() { st.Close() })
 	p := clinical.New(clinical.Options{Store: st, Now: func() time.Time { return fhirToday }})
 	ctx := context.Background()
-	if _, err := p.Init(ctx, "Bench Surgery", "B86099", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "Bench Surgery", "B86099", "admin", "", false); err != nil {
 		b.Fatal(err)
 	}
 	s, err := p.As(ctx, "admin")

@@ -37,7 +37,7 @@ func fhirPractice(tb testing.TB, name, ods string, demo bool) (*clinical.Practic
 	tb.Cleanup(func() { st.Close() })
 	p := clinical.New(clinical.Options{Store: st, Now: func() time.Time { return fhirToday }})
 	ctx := context.Background()
-	if _, err := p.Init(ctx, name, ods, "admin", demo); err != nil {
+	if _, err := p.Init(ctx, name, ods, "admin", "", demo); err != nil {
 		tb.Fatal(err)
 	}
 	s, err := p.As(ctx, "admin")

@@ -453,6 +453,15 @@ func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode f
 	var readErr error
 	go func() {
 		defer close(batches)
+		line := 0
+		defer func() {
+			// The last line of defence on this goroutine (a panic here would
+			// end the process): the run stops with an error; chunks already
+			// committed stay, as after any read error.
+			if r := recover(); r != nil {
+				readErr = fmt.Errorf("internal error at or after line %d (please report this): %v", line, r)
+			}
+		}()
 		var batch []bulkItem
 		send := func() bool {
 			select {
@@ -464,7 +473,8 @@ func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode f
 			}
 		}
 		for {
-			line, obj, err := next()
+			l, obj, err := next()
+			line = l
 			if err == io.EOF {
 				break
 			}
@@ -513,6 +523,7 @@ type preparedPatient struct {
 	*record.Patient
 	given string // the id the line gave, "" when none
 	enc   []byte
+	hash  string // record.HashCanonical(enc), made here, off the writing goroutine
 	row   []byte
 }
 
@@ -530,7 +541,7 @@ func preparePatient(p *record.Patient) (*preparedPatient, error) {
 	if err != nil {
 		return nil, err
 	}
-	pp.enc, pp.row = enc, find.EncodePatientRow(findDoc(p))
+	pp.enc, pp.hash, pp.row = enc, record.HashCanonical(enc), find.EncodePatientRow(findDoc(p))
 	return pp, nil
 }
 
@@ -564,7 +575,7 @@ func (s *Service) importOne(tx store.WTx, pp *preparedPatient, noNHS *map[string
 		}
 	}
 	if existing == nil {
-		err := tx.Put(&store.Prepared{Entity: p, JSON: pp.enc})
+		err := tx.Put(&store.Prepared{Entity: p, JSON: pp.enc, Hash: pp.hash})
 		if err == nil {
 			return s.imported(tx, pp, noNHS)
 		}
@@ -588,7 +599,7 @@ func (s *Service) importOne(tx store.WTx, pp *preparedPatient, noNHS *map[string
 	}
 	// A patient without an NHS number who matches another on name, date of
 	// birth and postcode but differs otherwise is a new patient.
-	if err := tx.Put(&store.Prepared{Entity: p, JSON: pp.enc}); err != nil {
+	if err := tx.Put(&store.Prepared{Entity: p, JSON: pp.enc, Hash: pp.hash}); err != nil {
 		return "", err
 	}
 	return s.imported(tx, pp, noNHS)

@@ -243,6 +243,7 @@ type preparedEntry struct {
 	given string // the id the line gave, "" when none
 	key   string
 	enc   []byte
+	hash  string // record.HashCanonical(enc), made off the writing goroutine
 }
 
 func (s *Service) prepareEntry(e record.Entity) (*preparedEntry, error) {
@@ -268,8 +269,11 @@ func (s *Service) finishEntry(pe *preparedEntry) error {
 	m.Version = 1
 	enc, err := record.Canonical(pe.Entity)
 	m.Version = 0 // a create
-	pe.enc, pe.key = enc, keyOfEncoding(enc)
-	return err
+	if err != nil {
+		return err
+	}
+	pe.enc, pe.key, pe.hash = enc, keyOfEncoding(enc), record.HashCanonical(enc)
+	return nil
 }
 
 func (s *Service) importEntry(tx store.WTx, pe *preparedEntry, known map[string]map[string]string, pats map[string]*record.Patient) (string, error) {
@@ -332,7 +336,7 @@ func (s *Service) importEntry(tx store.WTx, pe *preparedEntry, known map[string]
 	}
 	// A missing patient is found by Put (a NotFoundError naming patientId);
 	// a taken id by its conflict.
-	if err := tx.Put(&store.Prepared{Entity: e, JSON: pe.enc}); err != nil {
+	if err := tx.Put(&store.Prepared{Entity: e, JSON: pe.enc, Hash: pe.hash}); err != nil {
 		var ce *record.ConflictError
 		if pe.given != "" && errors.As(err, &ce) {
 			if st, serr := sameID(); st != "" || serr != nil {

@@ -103,6 +103,9 @@ type ReadOptions struct {
 
 // Patient opens a patient's demographics (audited). A sensitive record needs a reason.
 func (s *Service) Patient(ctx context.Context, ref string, ro ReadOptions) (*record.Patient, error) {
+	if err := s.require(ctx, ActReadDemographics, ""); err != nil {
+		return nil, err
+	}
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var p *record.Patient
 	err := s.store().View(ctx, func(tx store.Tx) error {
@@ -147,6 +150,9 @@ type PatientFilter struct {
 
 // Patients lists patients (audited as one list event).
 func (s *Service) Patients(ctx context.Context, f PatientFilter) ([]*record.Patient, error) {
+	if err := s.require(ctx, ActReadDemographics, ""); err != nil {
+		return nil, err
+	}
 	if f.Status != "" {
 		if f.Status != record.PatientActive && f.Status != record.PatientLeft && f.Status != record.PatientDeceased {
 			return nil, record.Invalid("status", f.Status, "must be active, left or deceased")
@@ -185,6 +191,9 @@ type FoundPatient struct {
 
 // FindPatients searches the find index (audited with its query).
 func (s *Service) FindPatients(ctx context.Context, q string, limit int) ([]FoundPatient, error) {
+	if err := s.require(ctx, ActReadDemographics, ""); err != nil {
+		return nil, err
+	}
 	if limit <= 0 {
 		limit = 20
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/find"
@@ -50,7 +51,17 @@ type Practice struct {
 	mu     sync.Mutex
 	idx    *find.Patients
 	idxSeq uint64
+
+	// authGen counts changes to users and tokens made through this
+	// Practice, so a server's short-lived token cache drops at once what a
+	// disable or a revocation made stale (AuthGen).
+	authGen atomic.Uint64
 }
+
+// AuthGen changes whenever a user or token is changed through this Practice.
+func (p *Practice) AuthGen() uint64 { return p.authGen.Load() }
+
+func (p *Practice) authChanged() { p.authGen.Add(1) }
 
 // New makes a Practice over a store.
 func New(o Options) *Practice {
@@ -69,8 +80,9 @@ func (p *Practice) Store() store.Store { return p.st }
 // Now is the practice clock.
 func (p *Practice) Now() time.Time { return p.now() }
 
-// Init creates the practice and its first admin. It refuses a file that already holds one.
-func (p *Practice) Init(ctx context.Context, name, ods, admin string, demo bool) (*record.Practice, error) {
+// Init creates the practice and its first admin, bound to the OS login that
+// made it (login; "" binds none). It refuses a file that already holds one.
+func (p *Practice) Init(ctx context.Context, name, ods, admin, login string, demo bool) (*record.Practice, error) {
 	if name == "" {
 		return nil, record.Invalid("practice", name, "a practice name is required")
 	}
@@ -95,10 +107,16 @@ func (p *Practice) Init(ctx context.Context, name, ods, admin string, demo bool)
 			return err
 		}
 		u := &record.User{Name: admin, Role: record.RoleAdmin, RecordedAt: now, RecordedBy: admin}
+		if login != "" {
+			if err := validLogin(login); err != nil {
+				return err
+			}
+			u.Logins = []string{login}
+		}
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
-		return tx.Append(&record.AuditEvent{At: now, User: admin, Role: record.RoleAdmin, Action: "init", Kind: "practice", EntityID: code, Version: pr.Version, Source: p.source})
+		return tx.Append(&record.AuditEvent{At: now, User: admin, Login: login, Role: record.RoleAdmin, Action: "init", Kind: "practice", EntityID: code, Version: pr.Version, Source: p.source})
 	})
 	if err != nil {
 		return nil, err
@@ -106,7 +124,9 @@ func (p *Practice) Init(ctx context.Context, name, ods, admin string, demo bool)
 	return pr, nil
 }
 
-// As returns the services acting as a user.
+// As returns the services acting as a user, who must not be disabled. It
+// checks no credential: the API calls it for a token's holder (AsToken), a
+// local process through Authenticate.
 func (p *Practice) As(ctx context.Context, user string) (*Service, error) {
 	if user == "" {
 		return nil, record.Invalid("as", "", "no acting user: pass --as USER, or set GPSOC_USER")
@@ -127,6 +147,9 @@ func (p *Practice) As(ctx context.Context, user string) (*Service, error) {
 		}
 		return nil, err
 	}
+	if u.Disabled {
+		return nil, &CredentialError{User: user, Why: "the user is disabled"}
+	}
 	return &Service{p: p, user: *u, practice: *pr}, nil
 }
 
@@ -135,7 +158,9 @@ type Service struct {
 	p        *Practice
 	user     record.User
 	practice record.Practice
-	unit     *unitStore // set inside a unit of work (unit.go)
+	login    string        // the OS login of a local process (identity.go)
+	token    *record.Token // the API token it acts by (identity.go)
+	unit     *unitStore    // set inside a unit of work (unit.go)
 }
 
 // User is the acting user.
@@ -148,7 +173,7 @@ func (s *Service) PracticeInfo() record.Practice { return s.practice }
 func (s *Service) Practice() *Practice { return s.p }
 
 func (s *Service) event(action string, kind record.Kind, id, patientID string, version int) *record.AuditEvent {
-	return &record.AuditEvent{At: s.p.now().UTC(), User: s.user.Name, Role: s.user.Role, Action: action,
+	return &record.AuditEvent{At: s.p.now().UTC(), User: s.user.Name, Login: s.login, Role: s.user.Role, Action: action,
 		Kind: kind, EntityID: id, PatientID: patientID, Version: version, Source: s.p.source}
 }
 

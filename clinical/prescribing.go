@@ -40,6 +40,18 @@ type PrescribeResult struct {
 	// Notes are checks that could not be done completely (kind not-checked):
 	// shown with every prescription of the product, never answered.
 	Notes []SafetyAlert `json:"notes"`
+	// Dose is the dose as understood, shown back before saving (absent when it did not parse).
+	Dose *Dose `json:"dose,omitempty"`
+	// DoseWords is the dose as the patient will read it.
+	DoseWords string `json:"doseWords,omitempty"`
+}
+
+// shownBack fills the dose as understood.
+func (r *PrescribeResult) shownBack(m *record.Medication) {
+	if d, err := ParseDose(m.Dose); err == nil {
+		r.Dose = &d
+	}
+	r.DoseWords = DoseInWords(m.Dose, m.Unit)
 }
 
 // prescribable refuses a patient who has left or died.
@@ -62,7 +74,13 @@ func UnitOf(p terminology.Product) string {
 	if f := strings.Fields(p.Quantity); len(f) == 2 {
 		return f[1]
 	}
-	n := strings.ToLower(p.Name)
+	return UnitFromName(p.Name)
+}
+
+// UnitFromName is the unit a product's name implies by its form ("tablets":
+// tablet), "dose" when it names none.
+func UnitFromName(name string) string {
+	n := strings.ToLower(name)
 	for _, f := range []struct{ suffix, unit string }{
 		{"capsules", "capsule"}, {"tablets", "tablet"}, {"caplets", "tablet"}, {"oral solution", "ml"},
 		{"oral suspension", "ml"}, {"liquid", "ml"}, {"syrup", "ml"}, {"elixir", "ml"}, {"linctus", "ml"},
@@ -142,7 +160,7 @@ func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeR
 			return nil, err
 		}
 	}
-	res, err := s.checkedWrite(ctx, in.PatientRef, nil, prod, m, "", in.Answers, in.Check, nil)
+	res, err := s.checkedWrite(ctx, in.PatientRef, nil, prod, m, "", in.Answers, in.Check, nil, nil)
 	if err != nil {
 		return res, err
 	}
@@ -151,14 +169,18 @@ func (s *Service) Prescribe(ctx context.Context, in PrescribeInput) (*PrescribeR
 
 // checkedWrite runs the checks and, unless check-only, writes m (and any
 // extra records) with their audit events, all in one transaction.
+// prior are answers given before (the medication a dose change replaces):
+// an alert with the same id (so the same facts) is not raised again.
 func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patient, prod terminology.Product, m *record.Medication,
-	except string, ans Answers, checkOnly bool, extra func(tx store.WTx) error) (*PrescribeResult, error) {
+	except string, ans Answers, checkOnly bool, prior []record.AlertAnswer, extra func(tx store.WTx) error) (*PrescribeResult, error) {
 	drugs, err := s.p.drugs()
 	if err != nil {
 		return nil, err
 	}
 	res := &PrescribeResult{Alerts: []SafetyAlert{}, Notes: []SafetyAlert{}}
+	res.shownBack(m)
 	var open []SafetyAlert
+	var carried []record.AlertAnswer
 	now := s.p.now().UTC().Truncate(time.Millisecond)
 	// run reads the facts and the practice's rules in the action's own
 	// transaction, so what was checked is what is written.
@@ -174,13 +196,19 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 			p = pt
 			m.PatientID = pt.ID
 		}
-		return alertsFor(tx, drugs, p, prod, except, now)
+		all, err := alertsFor(tx, drugs, p, prod, m, except, now)
+		if err != nil {
+			return nil, err
+		}
+		var alerts []SafetyAlert
+		alerts, res.Notes = SplitNotes(all)
+		alerts, carried = notAnswered(alerts, prior)
+		return alerts, nil
 	}
 	if checkOnly {
 		err := s.store().View(ctx, func(tx store.Tx) error {
 			var err error
-			all, err := run(tx)
-			res.Alerts, res.Notes = SplitNotes(all)
+			res.Alerts, err = run(tx)
 			return err
 		})
 		if err != nil {
@@ -193,16 +221,16 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 		if err != nil {
 			return err
 		}
-		res.Alerts, res.Notes = SplitNotes(alerts)
+		res.Alerts = alerts
 		var recorded []record.AlertAnswer
-		open, recorded, err = answer(alerts, ans, s.user.Name, now)
+		open, recorded, err = answerStep(alerts, ans, s.user.Name, now)
 		if err != nil {
 			return err
 		}
 		if len(open) > 0 {
 			return &AlertsError{Alerts: open, Notes: res.Notes}
 		}
-		m.Answers = recorded
+		m.Answers = append(carried, recorded...)
 		if extra != nil {
 			if err := extra(tx); err != nil {
 				return err
@@ -215,28 +243,11 @@ func (s *Service) checkedWrite(ctx context.Context, ref string, p *record.Patien
 		if err := tx.Append(s.event("create", record.KindMedication, m.ID, p.ID, m.Version)); err != nil {
 			return err
 		}
-		for _, a := range recorded {
-			ev := s.event("alert-"+a.Answer, record.KindMedication, m.ID, p.ID, m.Version)
-			ev.Reason = a.AlertID
-			if a.Reason != "" {
-				ev.Reason += ": " + a.Reason
-			}
-			if err := tx.Append(ev); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.auditAnswers(tx, m, recorded)
 	})
 	if ae, ok := err.(*AlertsError); ok {
 		// the refusal is audited: which alerts stopped whom
-		ids := make([]string, len(ae.Alerts))
-		for i, a := range ae.Alerts {
-			ids[i] = a.ID
-		}
-		ev := s.event("prescribe", record.KindMedication, "", p.ID, 0)
-		ev.Outcome = "blocked"
-		ev.Reason = "unanswered alerts: " + strings.Join(ids, ", ")
-		_ = s.audit(ctx, ev)
+		s.auditBlocked(ctx, "prescribe", p.ID, ae.Alerts)
 		res.Alerts = open
 		return res, err
 	}
@@ -296,39 +307,53 @@ func (s *Service) putMed(tx store.WTx, m *record.Medication, verb, reason string
 type IssueResult struct {
 	Issued   []*record.Medication `json:"issued"`
 	Warnings []string             `json:"warnings"`
+	// Notes are checks that could not run, per medication issued.
+	Notes []SafetyAlert `json:"notes"`
+	// Answered are the alerts answered at this issue.
+	Answered []record.AlertAnswer `json:"answered"`
 }
 
-// dueOn says whether a current repeat with issues left is due: never issued,
-// or its last issue runs out within a week.
-func dueOn(m *record.Medication, today time.Time) bool {
-	if !currentMed(m) || m.Type != "repeat" || m.IssuesLeft() == 0 {
-		return false
-	}
-	if len(m.Issues) == 0 {
-		return true
-	}
-	days := m.DurationDays
-	if days == 0 {
-		days = 28
-	}
-	last := m.Issues[len(m.Issues)-1].At
-	return !last.AddDate(0, 0, days-7).After(today)
+// IssueInput is an issue of repeats: the ones named, or every one that is due.
+type IssueInput struct {
+	PatientRef string
+	IDs        []string
+	AllDue     bool
+	Answers    Answers
+	// Reason answers every early or duplicate issue alert raised (what the CLI's --reason gives).
+	Reason string
 }
 
-// Issue issues repeats: the ones named, or (allDue) every repeat that is due.
-// A medication with no issues left needs re-authorising first; an overdue
-// review is issued with a warning.
+// Issue issues repeats with no answers given: any alert refuses it.
 func (s *Service) Issue(ctx context.Context, ref string, ids []string, allDue bool) (*IssueResult, error) {
-	if len(ids) == 0 && !allDue {
+	return s.IssueWith(ctx, IssueInput{PatientRef: ref, IDs: ids, AllDue: allDue})
+}
+
+// IssueWith issues repeats: the ones named, or (AllDue) every repeat that is
+// due. Each runs every check again (allergies, interactions, rules, doses)
+// against the record as it is now; an alert answered before with the same
+// facts is not raised again, a new one needs its answer, and an issue the
+// same day or before 75% of the last supply is used needs a reason. Any
+// alert left unanswered refuses the whole issue (nothing is written). A
+// medication with no issues left needs re-authorising first; an overdue
+// review is issued with a warning.
+func (s *Service) IssueWith(ctx context.Context, in IssueInput) (*IssueResult, error) {
+	if len(in.IDs) == 0 && !in.AllDue {
 		return nil, record.Invalid("medication", "", "name the medications to issue, or all that are due")
 	}
-	res := &IssueResult{Issued: []*record.Medication{}, Warnings: []string{}}
+	drugs, err := s.p.drugs()
+	if err != nil {
+		return nil, err
+	}
+	res := &IssueResult{}
 	now := s.p.now().UTC().Truncate(time.Millisecond)
 	today := now.In(ukZone).Format(record.DateLayout)
-	_, err := s.medAction(ctx, ref, func(tx store.WTx, p *record.Patient) error {
-		res.Issued, res.Warnings = res.Issued[:0], res.Warnings[:0]
+	var open []SafetyAlert
+	var blockedPatient string
+	_, err = s.medAction(ctx, in.PatientRef, func(tx store.WTx, p *record.Patient) error {
+		res.Issued, res.Warnings, res.Notes, res.Answered = []*record.Medication{}, []string{}, []SafetyAlert{}, []record.AlertAnswer{}
+		open = nil
 		var ms []*record.Medication
-		if allDue {
+		if in.AllDue {
 			es, err := tx.List(p.ID, record.KindMedication)
 			if err != nil {
 				return err
@@ -339,7 +364,7 @@ func (s *Service) Issue(ctx context.Context, ref string, ids []string, allDue bo
 				}
 			}
 		}
-		for _, id := range ids {
+		for _, id := range in.IDs {
 			m, err := medForChange(tx, p, id, 0)
 			if err != nil {
 				return err
@@ -359,11 +384,65 @@ func (s *Service) Issue(ctx context.Context, ref string, ids []string, allDue bo
 			ms = append(ms, m)
 		}
 		seen := map[string]bool{}
+		type pending struct {
+			m      *record.Medication
+			alerts []SafetyAlert
+		}
+		var todo []pending
+		var all []SafetyAlert
 		for _, m := range ms {
 			if seen[m.ID] { // named twice, or named and due: one issue
 				continue
 			}
 			seen[m.ID] = true
+			alerts, notes, err := stepAlerts(tx, drugs, p, m, now)
+			if err != nil {
+				return err
+			}
+			alerts, _ = notAnswered(alerts, m.Answers)
+			prod, _ := drugs.Product(m.Code.Code)
+			if a := earlyIssue(m, prod, now); a != nil {
+				alerts = append(alerts, *a)
+			}
+			res.Notes = append(res.Notes, notes...)
+			todo = append(todo, pending{m, alerts})
+			all = append(all, alerts...)
+		}
+		ans := in.Answers
+		if strings.TrimSpace(in.Reason) != "" {
+			if ans.Override == nil {
+				ans.Override = map[string]string{}
+			}
+			for _, a := range all {
+				if strings.HasPrefix(a.ID, "early-issue:") {
+					if _, ok := ans.Override[a.ID]; !ok {
+						ans.Override[a.ID] = strings.TrimSpace(in.Reason)
+					}
+				}
+			}
+		}
+		var recorded []record.AlertAnswer
+		open, recorded, err = answerStep(all, ans, s.user.Name, now)
+		if err != nil {
+			return err
+		}
+		if len(open) > 0 {
+			blockedPatient = p.ID
+			return &AlertsError{Alerts: open}
+		}
+		byID := map[string]record.AlertAnswer{}
+		for _, a := range recorded {
+			byID[a.AlertID] = a
+		}
+		for _, t := range todo {
+			m := t.m
+			var mine []record.AlertAnswer
+			for _, a := range t.alerts {
+				if x, ok := byID[a.ID]; ok {
+					mine = append(mine, x)
+				}
+			}
+			m.Answers = append(m.Answers, mine...)
 			m.Issues = append(m.Issues, record.Issue{At: now, By: s.user.Name, Quantity: m.Quantity})
 			if m.ReviewDate != "" && m.ReviewDate < today {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("%s (%s): review was due on %s", m.Code.Display, m.ID, m.ReviewDate))
@@ -371,24 +450,76 @@ func (s *Service) Issue(ctx context.Context, ref string, ids []string, allDue bo
 			if err := s.putMed(tx, m, "update", fmt.Sprintf("issue %d of %d", len(m.Issues), max(m.IssuesAuthorised, 1))); err != nil {
 				return err
 			}
+			if err := s.auditAnswers(tx, m, mine); err != nil {
+				return err
+			}
+			res.Answered = append(res.Answered, mine...)
 			res.Issued = append(res.Issued, m)
 		}
 		return nil
 	})
+	if ae, ok := err.(*AlertsError); ok {
+		s.auditBlocked(ctx, "issue", blockedPatient, ae.Alerts)
+		return res, err
+	}
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-// Reauthorise authorises a repeat for issues more issues from today, by the
-// acting prescriber; a review date is set (given, or a year on when it had one).
-func (s *Service) Reauthorise(ctx context.Context, ref, id string, issues int, review string, ifVersion int) (*record.Medication, error) {
-	if issues <= 0 {
-		return nil, record.Invalid("issues", fmt.Sprint(issues), "must be at least 1")
+// auditBlocked audits an action the alerts refused (outside the refused transaction).
+func (s *Service) auditBlocked(ctx context.Context, verb, pid string, open []SafetyAlert) {
+	ids := make([]string, len(open))
+	for i, a := range open {
+		ids[i] = a.ID
 	}
-	now := s.p.now()
+	ev := s.event(verb, record.KindMedication, "", pid, 0)
+	ev.Outcome = "blocked"
+	ev.Reason = "unanswered alerts: " + strings.Join(ids, ", ")
+	_ = s.audit(ctx, ev)
+}
+
+// ReauthInput re-authorises a repeat.
+type ReauthInput struct {
+	PatientRef, ID string
+	Issues         int
+	Review         string
+	IfVersion      int
+	Answers        Answers
+}
+
+// ReauthResult is what a re-authorisation wrote.
+type ReauthResult struct {
+	Medication *record.Medication   `json:"medication"`
+	Notes      []SafetyAlert        `json:"notes"`
+	Answered   []record.AlertAnswer `json:"answered"`
+}
+
+// Reauthorise re-authorises with no answers given: any alert refuses it.
+func (s *Service) Reauthorise(ctx context.Context, ref, id string, issues int, review string, ifVersion int) (*record.Medication, error) {
+	r, err := s.ReauthoriseWith(ctx, ReauthInput{PatientRef: ref, ID: id, Issues: issues, Review: review, IfVersion: ifVersion})
+	if err != nil {
+		return nil, err
+	}
+	return r.Medication, nil
+}
+
+// ReauthoriseWith authorises a repeat for Issues more issues from today, by
+// the acting prescriber, after every check runs again (an alert answered
+// before with the same facts is not raised again); a review date is set
+// (given, or a year on when it had one).
+func (s *Service) ReauthoriseWith(ctx context.Context, in ReauthInput) (*ReauthResult, error) {
+	if in.Issues <= 0 {
+		return nil, record.Invalid("issues", fmt.Sprint(in.Issues), "must be at least 1")
+	}
+	drugs, err := s.p.drugs()
+	if err != nil {
+		return nil, err
+	}
+	now := s.p.now().UTC().Truncate(time.Millisecond)
 	today := now.In(ukZone).Format(record.DateLayout)
+	review := in.Review
 	if review != "" {
 		d, err := record.ParseDate("review", review)
 		if err != nil {
@@ -399,16 +530,33 @@ func (s *Service) Reauthorise(ctx context.Context, ref, id string, issues int, r
 		}
 		review = d
 	}
-	var out *record.Medication
-	_, err := s.medAction(ctx, ref, func(tx store.WTx, p *record.Patient) error {
-		m, err := medForChange(tx, p, id, ifVersion)
+	out := &ReauthResult{}
+	var open []SafetyAlert
+	var pid string
+	_, err = s.medAction(ctx, in.PatientRef, func(tx store.WTx, p *record.Patient) error {
+		pid = p.ID
+		m, err := medForChange(tx, p, in.ID, in.IfVersion)
 		if err != nil {
 			return err
 		}
 		if m.Type != "repeat" || !currentMed(m) {
-			return record.Invalid("medication", id, "only a current repeat can be re-authorised (this one is %s, %s)", m.Type, m.Status)
+			return record.Invalid("medication", in.ID, "only a current repeat can be re-authorised (this one is %s, %s)", m.Type, m.Status)
 		}
-		m.IssuesAuthorised = len(m.Issues) + issues
+		alerts, notes, err := stepAlerts(tx, drugs, p, m, now)
+		if err != nil {
+			return err
+		}
+		alerts, _ = notAnswered(alerts, m.Answers)
+		var recorded []record.AlertAnswer
+		open, recorded, err = answerStep(alerts, in.Answers, s.user.Name, now)
+		if err != nil {
+			return err
+		}
+		if len(open) > 0 {
+			return &AlertsError{Alerts: open}
+		}
+		m.Answers = append(m.Answers, recorded...)
+		m.IssuesAuthorised = len(m.Issues) + in.Issues
 		m.AuthorisedOn, m.Prescriber = today, s.user.Name
 		switch {
 		case review != "":
@@ -416,10 +564,23 @@ func (s *Service) Reauthorise(ctx context.Context, ref, id string, issues int, r
 		case m.ReviewDate != "":
 			m.ReviewDate = now.In(ukZone).AddDate(1, 0, 0).Format(record.DateLayout)
 		}
-		out = m
-		return s.putMed(tx, m, "update", fmt.Sprintf("re-authorised for %d issues", issues))
+		out.Medication, out.Notes, out.Answered = m, notes, recorded
+		if out.Answered == nil {
+			out.Answered = []record.AlertAnswer{}
+		}
+		if err := s.putMed(tx, m, "update", fmt.Sprintf("re-authorised for %d issues", in.Issues)); err != nil {
+			return err
+		}
+		return s.auditAnswers(tx, m, recorded)
 	})
-	return out, err
+	if ae, ok := err.(*AlertsError); ok {
+		s.auditBlocked(ctx, "reauthorise", pid, ae.Alerts)
+		return out, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ChangeDose writes a new medication with the new dose that Replaces the old
@@ -475,7 +636,8 @@ func (s *Service) ChangeDose(ctx context.Context, ref, id, dose string, ifVersio
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	return s.checkedWrite(ctx, ref, p, prod, m, old.ID, ans, false, func(tx store.WTx) error {
+	// a change is a new authorisation: every alert is answered again (no carry-over)
+	return s.checkedWrite(ctx, ref, p, prod, m, old.ID, ans, false, nil, func(tx store.WTx) error {
 		cur, err := medForChange(tx, p, id, old.Version)
 		if err != nil {
 			return err
@@ -651,4 +813,17 @@ func (s *Service) PrintMedications(ctx context.Context, ref string, ro ReadOptio
 			ReviewDate: m.ReviewDate, Prescriber: m.Prescriber, RegNumber: users[m.Prescriber]})
 	}
 	return out, nil
+}
+
+// dueOn says whether a current repeat with issues left is due: never issued,
+// or its last issue runs out within a week.
+func dueOn(m *record.Medication, today time.Time) bool {
+	if !currentMed(m) || m.Type != "repeat" || m.IssuesLeft() == 0 {
+		return false
+	}
+	if len(m.Issues) == 0 {
+		return true
+	}
+	last := m.Issues[len(m.Issues)-1].At
+	return !last.AddDate(0, 0, CourseDays(m)-7).After(today)
 }

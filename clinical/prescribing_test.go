@@ -91,7 +91,7 @@ func (rx *rxPractice) nkda(pid string) {
 
 func (rx *rxPractice) prescribe(in clinical.PrescribeInput) (*clinical.PrescribeResult, error) {
 	if in.Dose == "" {
-		in.Dose = "1 tds"
+		in.Dose = "1 od"
 	}
 	if in.Quantity == 0 {
 		in.Quantity = 21
@@ -116,8 +116,8 @@ func (rx *rxPractice) alerts(pid, code string) map[string]clinical.SafetyAlert {
 		rx.t.Fatalf("check %s: %v", code, err)
 	}
 	out := map[string]clinical.SafetyAlert{}
-	for _, a := range res.Alerts {
-		out[a.ID] = a
+	for _, a := range res.Alerts { // keyed without the facts hash (checked in steps_test.go)
+		out[clinical.BaseAlertID(a.ID)] = a
 	}
 	return out
 }
@@ -146,7 +146,7 @@ func TestPenicillinAllergyStopsAmoxicillinAndCoAmoxiclav(t *testing.T) {
 		id := "allergy:" + agent + ":" + code
 		found := false
 		for _, a := range ae.Alerts {
-			if a.ID == id {
+			if clinical.BaseAlertID(a.ID) == id {
 				found = true
 				if a.Severity != "high" || !strings.Contains(strings.ToLower(a.Message), "amoxicillin") {
 					t.Errorf("%s: alert %+v", code, a)
@@ -185,14 +185,15 @@ func TestUnverifiedProductIsANoteEveryTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Alerts) != 0 || len(res.Notes) != 1 || res.Notes[0].Kind != clinical.KindNotChecked ||
-			!strings.Contains(res.Notes[0].Message, "Checks incomplete") {
-			t.Fatalf("want one not-checked note and no alert, got alerts %+v notes %+v", res.Alerts, res.Notes)
+		// two notes: the ingredients, and the dose (no maximum-dose entry for it)
+		if len(res.Alerts) != 0 || len(res.Notes) != 2 || res.Notes[0].Kind != clinical.KindNotChecked ||
+			!strings.Contains(res.Notes[0].Message, "Checks incomplete") || !strings.HasPrefix(res.Notes[1].ID, "not-checked:dose:") {
+			t.Fatalf("want the ingredients and dose notes and no alert, got alerts %+v notes %+v", res.Alerts, res.Notes)
 		}
 	}
 	// A note needs no answer: the prescription is written, the note shown.
 	res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdStJohnsWort})
-	if err != nil || res.Medication == nil || len(res.Notes) != 1 {
+	if err != nil || res.Medication == nil || len(res.Notes) != 2 {
 		t.Fatalf("prescribe with a note: %v %+v", err, res)
 	}
 }
@@ -258,7 +259,7 @@ func TestValproateRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	an := res.Medication.Answers
-	if len(an) != 1 || an[0].AlertID != id || an[0].Answer != "override" || an[0].By != "dr.patel" ||
+	if len(an) != 1 || clinical.BaseAlertID(an[0].AlertID) != id || an[0].Answer != "override" || an[0].By != "dr.patel" ||
 		an[0].Reason != "two neurologists agree; PPP in place, ARAF signed" || an[0].Severity != "high" {
 		t.Fatalf("override not recorded: %+v", an)
 	}
@@ -312,7 +313,7 @@ func TestEGFRRule(t *testing.T) {
 func TestInteractionPair(t *testing.T) {
 	rx := newRxPractice(t)
 	rx.nkda(rx.pid)
-	mtx := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdMethotrexate, Dose: "4 once a week", Quantity: 16, Repeat: true, Issues: 3})
+	mtx := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdMethotrexate, Dose: "4 tablets on Monday", Quantity: 16, Repeat: true, Issues: 3})
 	a := rx.alerts(rx.pid, dmdTrimethoprim)
 	id := "interaction:methotrexate-trimethoprim:" + mtx.ID
 	if a[id].Severity != "high" || !strings.Contains(a[id].Message, "bone-marrow") {
@@ -471,18 +472,18 @@ rules:
 		t.Fatal(err)
 	}
 	rs, err := rx.gp().Rules(rx.ctx)
-	if err != nil || rs.RulesFrom != "practice" || len(rs.Rules) != 1 || rs.InteractionsFrom != "default" {
+	if err != nil || rs.RulesFrom != "default+practice" || rs.InteractionsFrom != "default" {
 		t.Fatalf("rules in force: %v %+v", err, rs)
 	}
 	rx.nkda(rx.pid)
 	if a := rx.alerts(rx.pid, dmdRamipril); a["rule:ramipril-over-80:"+dmdRamipril].Severity != "low" {
 		t.Fatalf("practice rule not applied: %+v", a)
 	}
-	// the defaults no longer apply once the practice has its own rules
+	// the practice's rules merge with the defaults by id: the defaults still apply
 	p := rx.patient("Young", "female", "2000-05-01")
 	rx.nkda(p)
-	if a := rx.alerts(p, dmdValproate); len(a) != 0 {
-		t.Fatalf("default rules still applied: %v", ids(a))
+	if a := rx.alerts(p, dmdValproate); a["rule:valproate-female-12-55:"+dmdValproate].Severity != "high" {
+		t.Fatalf("a one-rule practice file removed the defaults: %v", ids(a))
 	}
 }
 
@@ -541,14 +542,14 @@ func TestMedicationImportIsHistoryWithoutChecks(t *testing.T) {
 func TestChangeDoseRunsTheChecks(t *testing.T) {
 	rx := newRxPractice(t)
 	rx.nkda(rx.pid)
-	mtx := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdMethotrexate, Dose: "4 once a week", Quantity: 16, Repeat: true, Issues: 3})
+	mtx := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdMethotrexate, Dose: "4 tablets on Monday", Quantity: 16, Repeat: true, Issues: 3})
 	id := "interaction:methotrexate-trimethoprim:" + mtx.ID
 	tmp := rx.mustPrescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdTrimethoprim, Dose: "1 bd", Quantity: 6,
 		Answers: clinical.Answers{Override: map[string]string{id: "renal team advice, FBC in 5 days"}}})
 	// the trimethoprim dose change meets the same interaction: answered again
 	_, err := rx.gp().ChangeDose(rx.ctx, rx.pid, tmp.ID, "1 od", 0, clinical.Answers{})
 	var ae *clinical.AlertsError
-	if !errors.As(err, &ae) || ae.Alerts[0].ID != id {
+	if !errors.As(err, &ae) || clinical.BaseAlertID(ae.Alerts[0].ID) != id {
 		t.Fatalf("dose change without an answer: %v", err)
 	}
 	res, err := rx.gp().ChangeDose(rx.ctx, rx.pid, tmp.ID, "1 od", 0, clinical.Answers{Override: map[string]string{id: "still advised"}})
@@ -587,5 +588,45 @@ func TestTextOnlyAllergyBannerSaysSo(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("amoxicillin with a text-only allergy: %v", ids(a))
+	}
+}
+
+// Allergy categories are kept; a food allergy does not block "no known drug
+// allergy" (nor retire it), a drug allergy does; a bad category is refused.
+func TestAllergyCategoriesAndNKDA(t *testing.T) {
+	rx := newRxPractice(t)
+	_, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: "762952008", Category: "plant"})
+	var ve *record.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "category" || ve.Value != "plant" {
+		t.Fatalf("bad category: %v", err)
+	}
+	peanut, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: "762952008"})
+	if err != nil || peanut.Category != "food" {
+		t.Fatalf("peanut: %+v %v", peanut, err)
+	}
+	if _, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, NKDA: true}); err != nil {
+		t.Fatalf("NKDA beside a food allergy: %v", err)
+	}
+	latex, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: "111088007"})
+	if err != nil || latex.Category != "environment" {
+		t.Fatalf("latex: %+v %v", latex, err)
+	}
+	l, err := rx.gp().Allergies(rx.ctx, rx.pid, clinical.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nkda := false
+	for _, a := range l.Items {
+		nkda = nkda || a.NKDA
+	}
+	if !nkda {
+		t.Fatal("a latex allergy retired no known drug allergy")
+	}
+	if _, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: "387207008"}); err != nil { // ibuprofen
+		t.Fatal(err)
+	}
+	_, err = rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, NKDA: true})
+	if !errors.As(err, &ve) || ve.Field != "nkda" {
+		t.Fatalf("NKDA with a drug allergy active: want refused, got %v", err)
 	}
 }

@@ -42,7 +42,7 @@ func newRecordPractice(t *testing.T) *recordPractice {
 	rp := &recordPractice{t: t, clock: time.Date(2026, 11, 24, 8, 30, 0, 0, time.UTC)}
 	rp.p = clinical.New(clinical.Options{Store: st, Now: rp.now})
 	ctx := context.Background()
-	if _, err := rp.p.Init(ctx, "Leeds Road Surgery", "B86001", "admin", false); err != nil {
+	if _, err := rp.p.Init(ctx, "Leeds Road Surgery", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
 	admin := rp.as("admin")

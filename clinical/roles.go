@@ -22,18 +22,44 @@ const (
 	ActAdmin Action = "administer the practice"
 	// ActBulk: bulk imports, exports, backups.
 	ActBulk Action = "bulk import, export or backup"
-	// ActSearch: run population searches and registers (patient lists with
-	// the values that matched).
+	// ActReadDemographics: find patients, read their demographics, the
+	// practice's users (everyone but a feed).
+	ActReadDemographics Action = "find patients and read demographics"
+	// ActSearch: run searches and registers, and recalls and tasks from them.
 	ActSearch Action = "run searches and registers"
+	// ActRecall: a single recall (a coded clinical reminder): create, complete.
+	ActRecall Action = "create or complete a recall"
+	// ActInbox: results inbox, the values and filing.
+	ActInbox Action = "read and file results"
+	// ActUnmatched: unmatched results, headers only, match to a patient.
+	ActUnmatched Action = "match unmatched results"
+	// ActDeliverResults: deliver results into the inbox (a lab feed).
+	ActDeliverResults Action = "deliver results into the inbox"
 )
 
 // Allowed is the role table: whether a user may take an action.
 func Allowed(u record.User, a Action, practice record.Practice) bool {
+	if u.Disabled {
+		return false
+	}
+	if u.Role == record.RoleInterface {
+		// A feed delivers results and does nothing else (design.md §3).
+		return a == ActDeliverResults
+	}
+	clinician := u.Role == record.RoleGP || u.Role == record.RoleNurse
 	switch a {
-	case ActRegister:
+	case ActRegister, ActReadDemographics:
 		return true
+	case ActSearch, ActRecall:
+		return clinician || u.Role == record.RoleManager
+	case ActInbox:
+		return clinician
+	case ActUnmatched:
+		return clinician || u.Role == record.RoleManager || u.Role == record.RoleAdmin
+	case ActDeliverResults:
+		return clinician || u.Role == record.RoleAdmin
 	case ActReadClinical, ActWriteClinical:
-		return u.Role == record.RoleGP || u.Role == record.RoleNurse
+		return clinician
 	case ActPrescribe:
 		switch u.Role {
 		case record.RoleGP:
@@ -46,8 +72,6 @@ func Allowed(u record.User, a Action, practice record.Practice) bool {
 		return u.Role == record.RoleAdmin
 	case ActBulk:
 		return u.Role == record.RoleAdmin || u.Role == record.RoleGP
-	case ActSearch:
-		return u.Role == record.RoleGP || u.Role == record.RoleNurse
 	}
 	return false
 }

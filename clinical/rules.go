@@ -38,6 +38,15 @@ type RuleFile struct {
 	Rules        []Rule                   `yaml:"rules,omitempty" json:"rules,omitempty"`
 	Interactions []Interaction            `yaml:"interactions,omitempty" json:"interactions,omitempty"`
 	Classes      map[string]DrugClassSpec `yaml:"classes,omitempty" json:"classes,omitempty"`
+	// Remove lists default rules or interactions the practice takes out, each
+	// with its reason (imported only with --allow-remove; audited).
+	Remove []RuleRemoval `yaml:"remove,omitempty" json:"remove,omitempty"`
+}
+
+// RuleRemoval takes a default rule or interaction out of force.
+type RuleRemoval struct {
+	ID     string `yaml:"id" json:"id"`
+	Reason string `yaml:"reason" json:"reason"`
 }
 
 // DrugSelector picks products by their active ingredients: SNOMED CT
@@ -69,6 +78,7 @@ type Rule struct {
 	When     RuleWhen     `yaml:"when" json:"when"`
 	Message  string       `yaml:"message" json:"message"`
 	Source   string       `yaml:"source" json:"source"`
+	From     string       `yaml:"-" json:"from,omitempty"` // default | practice
 }
 
 // RuleWhen are a rule's conditions; every one given must hold.
@@ -86,11 +96,13 @@ type AgeRange struct {
 	Max *int `yaml:"max,omitempty" json:"max,omitempty"`
 }
 
-// ResultCond tests the latest observation whose code is in ECL.
+// ResultCond tests the latest observation whose code is in ECL, recorded
+// within MaxAgeDays (required): an older result does not count.
 type ResultCond struct {
-	ECL   string   `yaml:"ecl" json:"ecl"`
-	Below *float64 `yaml:"below,omitempty" json:"below,omitempty"`
-	Above *float64 `yaml:"above,omitempty" json:"above,omitempty"`
+	ECL        string   `yaml:"ecl" json:"ecl"`
+	MaxAgeDays int      `yaml:"maxAgeDays" json:"maxAgeDays"`
+	Below      *float64 `yaml:"below,omitempty" json:"below,omitempty"`
+	Above      *float64 `yaml:"above,omitempty" json:"above,omitempty"`
 }
 
 // Interaction is a pair of drugs (or classes) that interact, or three with C
@@ -110,6 +122,7 @@ type Interaction struct {
 	Section    string        `yaml:"section,omitempty" json:"section,omitempty"`
 	Date       string        `yaml:"date,omitempty" json:"date,omitempty"`
 	ReviewedBy string        `yaml:"reviewedBy" json:"reviewedBy"`
+	From       string        `yaml:"-" json:"from,omitempty"` // default | practice
 }
 
 // message is the effect and the advice, as an alert says them.
@@ -144,8 +157,16 @@ func ParseRuleFile(text []byte) (*RuleFile, error) {
 	if rf.Version != 1 {
 		return nil, record.Invalid("version", fmt.Sprint(rf.Version), "must be 1")
 	}
-	if len(rf.Rules) == 0 && len(rf.Interactions) == 0 {
-		return nil, record.Invalid("file", "", "holds no rules and no interactions")
+	if len(rf.Rules) == 0 && len(rf.Interactions) == 0 && len(rf.Remove) == 0 {
+		return nil, record.Invalid("file", "", "holds no rules, no interactions and no removals")
+	}
+	for i, r := range rf.Remove {
+		if strings.TrimSpace(r.ID) == "" {
+			return nil, record.Invalid(fmt.Sprintf("remove[%d].id", i), r.ID, "name the default rule or interaction to remove")
+		}
+		if strings.TrimSpace(r.Reason) == "" {
+			return nil, record.Invalid(fmt.Sprintf("remove[%d].reason", i), "", "removing default %s needs a reason", r.ID)
+		}
 	}
 	for name, c := range rf.Classes {
 		if len(c.Codes) == 0 && len(c.Names) == 0 && len(c.BNF) == 0 {
@@ -206,7 +227,7 @@ func ParseRuleFile(text []byte) (*RuleFile, error) {
 		}
 		w := r.When
 		if w.Sex != "" && !oneOfStr(w.Sex, "female", "male") {
-			return nil, record.Invalid(f+".when.sex", w.Sex, "must be female or male")
+			return nil, record.Invalid(f+".when.sex", w.Sex, "must be female (anyone who may become pregnant: female, other or unknown) or male")
 		}
 		if w.Age != nil && w.Age.Min == nil && w.Age.Max == nil {
 			return nil, record.Invalid(f+".when.age", "", "give min or max")
@@ -217,6 +238,9 @@ func ParseRuleFile(text []byte) (*RuleFile, error) {
 			}
 			if w.Result.Below == nil && w.Result.Above == nil {
 				return nil, record.Invalid(f+".when.result", "", "give below or above")
+			}
+			if w.Result.MaxAgeDays <= 0 {
+				return nil, record.Invalid(f+".when.result.maxAgeDays", fmt.Sprint(w.Result.MaxAgeDays), "required: how many days old a result may be and still count")
 			}
 		}
 	}
@@ -285,14 +309,19 @@ func DefaultRuleText(kind string) []byte {
 	return b
 }
 
-// RuleSet is the rules in force: the practice's, or the defaults.
+// RuleSet is the rules in force: the defaults merged with the practice's by id.
 type RuleSet struct {
 	Rules        []Rule                   `json:"rules"`
 	Interactions []Interaction            `json:"interactions"`
 	Classes      map[string]DrugClassSpec `json:"classes"`
-	// RulesFrom and InteractionsFrom say where each part came from: practice | default.
+	// RulesFrom and InteractionsFrom say where each part came from: default, or
+	// default+practice when the practice has merged its own.
 	RulesFrom        string `json:"rulesFrom"`
 	InteractionsFrom string `json:"interactionsFrom"`
+	// Removed are the defaults the practice took out, with its reasons.
+	Removed []RuleRemoval `json:"removed"`
+	// Version is a hash of everything in force: it changes when any rule does.
+	Version string `json:"version"`
 	// The allergy classes and cross-sensitivities (clinical/rules/allergies.yaml)
 	// and the curated classes whose two members are a duplication.
 	AllergyClasses   []string           `json:"allergyClasses"`
@@ -312,47 +341,98 @@ func (rs *RuleSet) classLabel(id string) string {
 
 var ruleCache sync.Map // hash of the texts -> *RuleSet
 
-// ruleSetOf builds the rule set in force for a practice's settings (cached by content).
+// ruleSetOf builds the rule set in force for a practice's settings (cached
+// by content): the embedded defaults, then the practice's rules and
+// interactions by id (same id: the practice's replaces the default), less
+// the defaults the practice removed.
 func ruleSetOf(settings map[string]string) (*RuleSet, error) {
-	rt, rfrom := []byte(settings[SettingRules]), "practice"
-	if len(rt) == 0 {
-		rt, rfrom = DefaultRuleText("contraindications"), "default"
-	}
-	it, ifrom := []byte(settings[SettingInteractions]), "practice"
-	if len(it) == 0 {
-		it, ifrom = DefaultRuleText("interactions"), "default"
-	}
+	rt, it := []byte(settings[SettingRules]), []byte(settings[SettingInteractions])
+	dr, di := DefaultRuleText("contraindications"), DefaultRuleText("interactions")
 	h := sha256.New()
-	h.Write([]byte(rfrom + "\x00" + ifrom + "\x00"))
-	h.Write(rt)
-	h.Write([]byte{0})
-	h.Write(it)
+	for _, b := range [][]byte{dr, di, rt, it} {
+		h.Write(b)
+		h.Write([]byte{0})
+	}
 	key := fmt.Sprintf("%x", h.Sum(nil))
 	if v, ok := ruleCache.Load(key); ok {
 		return v.(*RuleSet), nil
 	}
-	rf, err := ParseRuleFile(rt)
+	defR, err := ParseRuleFile(dr)
 	if err != nil {
-		return nil, fmt.Errorf("practice rules (%s): %w", rfrom, err)
+		return nil, fmt.Errorf("default rules: %w", err)
 	}
-	xf, err := ParseRuleFile(it)
+	defI, err := ParseRuleFile(di)
 	if err != nil {
-		return nil, fmt.Errorf("practice interactions (%s): %w", ifrom, err)
+		return nil, fmt.Errorf("default interactions: %w", err)
 	}
-	rs := &RuleSet{Rules: rf.Rules, Interactions: xf.Interactions, Classes: map[string]DrugClassSpec{},
-		RulesFrom: rfrom, InteractionsFrom: ifrom, key: key}
-	if rs.Rules == nil {
-		rs.Rules = []Rule{}
-	}
-	if rs.Interactions == nil {
-		rs.Interactions = []Interaction{}
-	}
-	// Classes are per file; a name defined in both must agree or the rule file's wins for its rules.
-	for k, v := range xf.Classes {
+	rs := &RuleSet{Rules: []Rule{}, Interactions: []Interaction{}, Classes: map[string]DrugClassSpec{},
+		RulesFrom: "default", InteractionsFrom: "default", Removed: []RuleRemoval{}, key: key, Version: key[:12]}
+	for k, v := range defI.Classes {
 		rs.Classes[k] = v
 	}
-	for k, v := range rf.Classes {
+	for k, v := range defR.Classes {
 		rs.Classes[k] = v
+	}
+	for _, r := range defR.Rules {
+		r.From = "default"
+		rs.Rules = append(rs.Rules, r)
+	}
+	for _, x := range defI.Interactions {
+		x.From = "default"
+		rs.Interactions = append(rs.Interactions, x)
+	}
+	removed := map[string]string{}
+	for _, part := range []struct {
+		text  []byte
+		what  string
+		rules bool
+	}{{rt, "practice rules", true}, {it, "practice interactions", false}} {
+		if len(part.text) == 0 {
+			continue
+		}
+		pf, err := ParseRuleFile(part.text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", part.what, err)
+		}
+		for k, v := range pf.Classes {
+			rs.Classes[k] = v
+		}
+		for _, r := range pf.Remove {
+			removed[r.ID] = r.Reason
+		}
+		if part.rules {
+			rs.RulesFrom = "default+practice"
+			for _, r := range pf.Rules {
+				r.From = "practice"
+				rs.Rules = mergeByID(rs.Rules, r, func(x Rule) string { return x.ID })
+			}
+		} else {
+			rs.InteractionsFrom = "default+practice"
+			for _, x := range pf.Interactions {
+				x.From = "practice"
+				rs.Interactions = mergeByID(rs.Interactions, x, func(y Interaction) string { return y.ID })
+			}
+		}
+	}
+	if len(removed) > 0 {
+		keepR := rs.Rules[:0]
+		for _, r := range rs.Rules {
+			if why, ok := removed[r.ID]; ok && r.From == "default" {
+				rs.Removed = append(rs.Removed, RuleRemoval{ID: r.ID, Reason: why})
+				continue
+			}
+			keepR = append(keepR, r)
+		}
+		rs.Rules = keepR
+		keepI := rs.Interactions[:0]
+		for _, x := range rs.Interactions {
+			if why, ok := removed[x.ID]; ok && x.From == "default" {
+				rs.Removed = append(rs.Removed, RuleRemoval{ID: x.ID, Reason: why})
+				continue
+			}
+			keepI = append(keepI, x)
+		}
+		rs.Interactions = keepI
 	}
 	// Names match lower-cased; done once here, not on every check.
 	lower := func(ns []string) []string {
@@ -391,6 +471,17 @@ func ruleSetOf(settings map[string]string) (*RuleSet, error) {
 	}
 	ruleCache.Store(key, rs)
 	return rs, nil
+}
+
+// mergeByID replaces the item with x's id, or appends x.
+func mergeByID[T any](xs []T, x T, id func(T) string) []T {
+	for i := range xs {
+		if id(xs[i]) == id(x) {
+			xs[i] = x
+			return xs
+		}
+	}
+	return append(xs, x)
 }
 
 // CrossSensitivity: an allergy to a member of class Allergy makes a member of
@@ -454,16 +545,31 @@ func (s *Service) Rules(ctx context.Context) (*RuleSet, error) {
 	return ruleSetOf(pr.Settings)
 }
 
-// RulesImport is what `rules import` replaced.
+// RulesImport is what `rules import` stored.
 type RulesImport struct {
-	Rules        int `json:"rules"`        // rules imported (0: the practice's rules were left as they were)
-	Interactions int `json:"interactions"` // interactions imported (likewise)
+	Rules        int           `json:"rules"`        // rules imported (0: the practice's rules were left as they were)
+	Interactions int           `json:"interactions"` // interactions imported (likewise)
+	Removed      []RuleRemoval `json:"removed"`      // defaults taken out, with their reasons
 }
 
-// ImportRules stores a rules file in the practice (admins only): a file with
-// rules replaces the practice's rules, a file with interactions replaces its
-// interactions (a file may hold both). Nothing is stored unless the whole file is valid.
+// ImportRulesOptions are the switches of a rules import.
+type ImportRulesOptions struct {
+	// AllowRemove lets the file's remove: entries take defaults out of force.
+	AllowRemove bool
+}
+
+// ImportRules stores a rules file without removals.
 func (s *Service) ImportRules(ctx context.Context, text []byte) (*RulesImport, error) {
+	return s.ImportRulesWith(ctx, text, ImportRulesOptions{})
+}
+
+// ImportRulesWith stores a rules file in the practice (admins only). Its
+// rules and interactions merge with the defaults by id: a file with rules
+// replaces the practice's earlier rules file, one with interactions its
+// interactions file, and the defaults stay in force either way. A default
+// is taken out only by a remove: entry with a reason and AllowRemove; each
+// removal is audited with its reason. Nothing is stored unless the whole file is valid.
+func (s *Service) ImportRulesWith(ctx context.Context, text []byte, o ImportRulesOptions) (*RulesImport, error) {
 	if err := s.require(ctx, ActAdmin, ""); err != nil {
 		return nil, err
 	}
@@ -471,22 +577,46 @@ func (s *Service) ImportRules(ctx context.Context, text []byte) (*RulesImport, e
 	if err != nil {
 		return nil, err
 	}
-	// A file that selects a class must define it; each stored part must stand alone.
+	if len(rf.Remove) > 0 {
+		if !o.AllowRemove {
+			return nil, record.Invalid("remove", rf.Remove[0].ID, "removing a default rule takes it out of every prescription's checks: import with --allow-remove")
+		}
+		defR, _ := ParseRuleFile(DefaultRuleText("contraindications"))
+		defI, _ := ParseRuleFile(DefaultRuleText("interactions"))
+		known := map[string]bool{}
+		for _, r := range defR.Rules {
+			known[r.ID] = true
+		}
+		for _, x := range defI.Interactions {
+			known[x.ID] = true
+		}
+		for i, r := range rf.Remove {
+			if !known[r.ID] {
+				return nil, record.Invalid(fmt.Sprintf("remove[%d].id", i), r.ID, "not a default rule or interaction (gpsoc rules list)")
+			}
+		}
+	}
 	var out *record.Practice
 	err = s.store().Update(ctx, func(tx store.WTx) error {
 		pr, err := tx.Practice()
 		if err != nil {
 			return err
 		}
-		if pr.Settings == nil {
-			pr.Settings = map[string]string{}
+		settings := map[string]string{}
+		for k, v := range pr.Settings {
+			settings[k] = v
 		}
-		if len(rf.Rules) > 0 {
-			pr.Settings[SettingRules] = string(text)
+		if len(rf.Rules) > 0 || (len(rf.Remove) > 0 && len(rf.Interactions) == 0) {
+			settings[SettingRules] = string(text)
 		}
 		if len(rf.Interactions) > 0 {
-			pr.Settings[SettingInteractions] = string(text)
+			settings[SettingInteractions] = string(text)
 		}
+		// the merged set must hold together (a class a rule names must exist)
+		if _, err := ruleSetOf(settings); err != nil {
+			return err
+		}
+		pr.Settings = settings
 		pr.RecordedAt = s.p.now().UTC()
 		pr.RecordedBy = s.user.Name
 		if err := tx.PutPractice(pr); err != nil {
@@ -494,12 +624,139 @@ func (s *Service) ImportRules(ctx context.Context, text []byte) (*RulesImport, e
 		}
 		out = pr
 		ev := s.event("update", "practice", "rules", "", pr.Version)
-		ev.Reason = fmt.Sprintf("rules import: %d rules, %d interactions", len(rf.Rules), len(rf.Interactions))
-		return tx.Append(ev)
+		ev.Reason = fmt.Sprintf("rules import: %d rules, %d interactions, %d defaults removed", len(rf.Rules), len(rf.Interactions), len(rf.Remove))
+		if err := tx.Append(ev); err != nil {
+			return err
+		}
+		for _, r := range rf.Remove {
+			ev := s.event("remove-default-rule", "practice", "rules", "", pr.Version)
+			ev.Reason = r.ID + ": " + r.Reason
+			if err := tx.Append(ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.practice = *out
-	return &RulesImport{Rules: len(rf.Rules), Interactions: len(rf.Interactions)}, nil
+	removed := rf.Remove
+	if removed == nil {
+		removed = []RuleRemoval{}
+	}
+	return &RulesImport{Rules: len(rf.Rules), Interactions: len(rf.Interactions), Removed: removed}, nil
+}
+
+// mayBecomePregnant: a rule on female sex is a rule on who may become
+// pregnant (teratogens), so it holds for a patient whose recorded sex is
+// other or unknown, or not recorded, as well as female.
+func mayBecomePregnant(sex string) bool {
+	return sex != "male"
+}
+
+func (c *checker) ruleHolds(w RuleWhen, f *facts) (bool, error) {
+	p := f.patient
+	switch w.Sex {
+	case "":
+	case "female":
+		if !mayBecomePregnant(p.Sex) {
+			return false, nil
+		}
+	default:
+		if p.Sex != w.Sex {
+			return false, nil
+		}
+	}
+	if w.Age != nil {
+		age, ok := ageOn(p.BirthDate, f.today)
+		if !ok {
+			return false, nil
+		}
+		if (w.Age.Min != nil && age < *w.Age.Min) || (w.Age.Max != nil && age > *w.Age.Max) {
+			return false, nil
+		}
+	}
+	if w.Problem != "" {
+		m, err := c.matcher(w.Problem)
+		if err != nil {
+			return false, err
+		}
+		if !anyProblem(f, m) {
+			return false, nil
+		}
+	}
+	if w.Pregnant {
+		m, err := c.matcher(PregnancyECL)
+		if err != nil {
+			return false, err
+		}
+		if !anyProblem(f, m) {
+			return false, nil
+		}
+	}
+	if w.Result != nil {
+		if _, err := c.matcher(w.Result.ECL); err != nil {
+			return false, err
+		}
+		latest := c.latestResult(w.Result, f)
+		if latest == nil {
+			return false, nil
+		}
+		v := *latest.Value
+		if (w.Result.Below != nil && !(v < *w.Result.Below)) || (w.Result.Above != nil && !(v > *w.Result.Above)) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// latestResult is the latest value of a result condition's code recorded
+// within its maxAgeDays; an older result does not count.
+func (c *checker) latestResult(rc *ResultCond, f *facts) *record.Observation {
+	o, fresh := c.lastResult(rc, f)
+	if !fresh {
+		return nil
+	}
+	return o
+}
+
+// lastResult is the latest value of a result condition's code of any age,
+// and whether it is recent enough to count.
+func (c *checker) lastResult(rc *ResultCond, f *facts) (*record.Observation, bool) {
+	m, err := c.matcher(rc.ECL)
+	if err != nil {
+		return nil, false
+	}
+	var latest *record.Observation
+	for _, o := range f.obs {
+		if o.Value != nil && m.Contains(o.Code.System, o.Code.Code) && (latest == nil || o.Effective.After(latest.Effective)) {
+			latest = o
+		}
+	}
+	if latest == nil {
+		return nil, false
+	}
+	return latest, f.today.Sub(latest.Effective) <= time.Duration(rc.MaxAgeDays)*24*time.Hour
+}
+
+// staleResultNotes are notes for the rules on this drug whose result
+// condition could not be tested because the latest result is too old.
+func (c *checker) staleResultNotes(f *facts, d *drugFacts, prod terminology.Product) []SafetyAlert {
+	var out []SafetyAlert
+	t, err := DefaultDoseTable()
+	if err != nil {
+		return nil
+	}
+	for _, ri := range c.doseMatchesOf(t, prod, d).resultRules {
+		r := c.rules.Rules[ri]
+		o, fresh := c.lastResult(r.When.Result, f)
+		if o == nil || fresh {
+			continue
+		}
+		out = append(out, SafetyAlert{ID: "not-checked:result:" + r.ID + ":" + d.code, Severity: "low", Kind: KindNotChecked,
+			Message: fmt.Sprintf("Not checked: rule %s needs a result newer than %d days; the latest %s (%s on %s) is too old to count. Record a new one.",
+				r.ID, r.When.Result.MaxAgeDays, o.Code.Display, fmtNum(*o.Value), o.Effective.In(ukZone).Format(record.DateLayout))})
+	}
+	return out
 }

@@ -33,7 +33,7 @@ func rxProduct(drugs Drugs, code string) (terminology.Product, error) {
 // alertsFor runs every prescribing check for product prod and patient p on
 // what tx holds, with the practice's rule set: Prescribe's and the API's one
 // way to compute alerts. except is a medication the new one replaces.
-func alertsFor(tx store.Tx, drugs Drugs, p *record.Patient, prod terminology.Product, except string, now time.Time) ([]SafetyAlert, error) {
+func alertsFor(tx store.Tx, drugs Drugs, p *record.Patient, prod terminology.Product, m *record.Medication, except string, now time.Time) ([]SafetyAlert, error) {
 	pr, err := tx.Practice()
 	if err != nil {
 		return nil, err
@@ -47,7 +47,12 @@ func alertsFor(tx store.Tx, drugs Drugs, p *record.Patient, prod terminology.Pro
 		return nil, err
 	}
 	c := newChecker(drugs, rs)
-	return c.check(f, c.drug(prod), except)
+	d := c.drug(prod)
+	out, err := c.check(f, d, except)
+	if err != nil {
+		return nil, err
+	}
+	return c.stepChecks(out, f, d, prod, m) // doses, supply and the facts in each id (steps.go)
 }
 
 // AnswersOf reads the answers a client sent with a prescription (the

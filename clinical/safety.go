@@ -155,7 +155,8 @@ func currentMed(m *record.Medication) bool {
 }
 
 // currentOn is currentMed, and for an acute, within its course: issued no
-// longer ago than its duration (28 days when none was given).
+// longer ago than its duration, or when none was given, the days its
+// quantity lasts at its dose (CourseDays).
 func currentOn(m *record.Medication, now time.Time) bool {
 	if !currentMed(m) {
 		return false
@@ -163,11 +164,7 @@ func currentOn(m *record.Medication, now time.Time) bool {
 	if m.Type == "repeat" || len(m.Issues) == 0 {
 		return true
 	}
-	days := m.DurationDays
-	if days == 0 {
-		days = 28
-	}
-	return m.Issues[len(m.Issues)-1].At.AddDate(0, 0, days).After(now)
+	return m.Issues[len(m.Issues)-1].At.AddDate(0, 0, CourseDays(m)).After(now)
 }
 
 // checker runs the checks for one product against one patient's facts.
@@ -302,60 +299,6 @@ func ageOn(birth string, on time.Time) (int, bool) {
 		y--
 	}
 	return y, true
-}
-
-func (c *checker) ruleHolds(w RuleWhen, f *facts) (bool, error) {
-	p := f.patient
-	if w.Sex != "" && p.Sex != w.Sex {
-		return false, nil
-	}
-	if w.Age != nil {
-		age, ok := ageOn(p.BirthDate, f.today)
-		if !ok {
-			return false, nil
-		}
-		if (w.Age.Min != nil && age < *w.Age.Min) || (w.Age.Max != nil && age > *w.Age.Max) {
-			return false, nil
-		}
-	}
-	if w.Problem != "" {
-		m, err := c.matcher(w.Problem)
-		if err != nil {
-			return false, err
-		}
-		if !anyProblem(f, m) {
-			return false, nil
-		}
-	}
-	if w.Pregnant {
-		m, err := c.matcher(PregnancyECL)
-		if err != nil {
-			return false, err
-		}
-		if !anyProblem(f, m) {
-			return false, nil
-		}
-	}
-	if w.Result != nil {
-		m, err := c.matcher(w.Result.ECL)
-		if err != nil {
-			return false, err
-		}
-		var latest *record.Observation
-		for _, o := range f.obs {
-			if o.Value != nil && m.Contains(o.Code.System, o.Code.Code) && (latest == nil || o.Effective.After(latest.Effective)) {
-				latest = o
-			}
-		}
-		if latest == nil {
-			return false, nil
-		}
-		v := *latest.Value
-		if (w.Result.Below != nil && !(v < *w.Result.Below)) || (w.Result.Above != nil && !(v > *w.Result.Above)) {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 func anyProblem(f *facts, m *terminology.Matcher) bool {

@@ -32,7 +32,7 @@ func BenchmarkSafetyChecksService(b *testing.B) {
 	defer st.Close()
 	p := clinical.New(clinical.Options{Store: st, Now: func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) }})
 	p.SetDrugs(rxTerminology(b))
-	if _, err := p.Init(ctx, "Bench Surgery", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "Bench Surgery", "B86001", "admin", "", false); err != nil {
 		b.Fatal(err)
 	}
 	admin, _ := p.As(ctx, "admin")

@@ -2,10 +2,6 @@ package clinical
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,15 +15,18 @@ import (
 const (
 	SettingNursePrescribing = "nurse-prescribing"
 	SettingIdleLock         = "idle-lock"
-	SettingPassphrase       = "passphrase"
 	SettingName             = "name"
 )
+
+// settingPassphrase was the one workstation passphrase (a salted SHA-256)
+// before each user had their own; a file may still hold it, unused.
+const settingPassphrase = "passphrase"
 
 // SettingDoc documents each key `gpsoc practice set` takes.
 var SettingDoc = map[string]string{
 	SettingNursePrescribing: "true|false: nurse prescribers may prescribe (default false)",
-	SettingIdleLock:         "a duration such as 5m: the workstation locks after this long idle (default 10m; 0 never)",
-	SettingPassphrase:       "the workstation passphrase (stored as a salted SHA-256; empty clears it)",
+	SettingIdleLock:         "a duration such as 5m: the workstation locks after this long idle, until its user's passphrase (default 10m; 0 never)",
+	SettingTokenLifetime:    "a duration such as 12h: how long an API token or a login session lasts (default 12h)",
 	SettingName:             "the practice name",
 }
 
@@ -57,6 +56,15 @@ func settingValue(key, value string) (string, error) {
 			return "", record.Invalid(key, value, "must be a duration such as 5m (0 never locks)")
 		}
 		return d.String(), nil
+	case SettingTokenLifetime:
+		d, err := ParseLifetime(key, value)
+		if err != nil {
+			return "", err
+		}
+		if d > MaxInterfaceTokenLifetime {
+			return "", record.Invalid(key, value, "must be at most a year")
+		}
+		return d.String(), nil
 	}
 	return value, nil
 }
@@ -67,19 +75,14 @@ func (s *Service) SetPractice(ctx context.Context, key, value string) (*record.P
 		return nil, err
 	}
 	switch key {
-	case SettingNursePrescribing, SettingIdleLock:
+	case SettingNursePrescribing, SettingIdleLock, SettingTokenLifetime:
 		v, err := settingValue(key, value)
 		if err != nil {
 			return nil, err
 		}
 		value = v
-	case SettingPassphrase:
-		if value != "" {
-			if len(value) < 8 {
-				return nil, record.Invalid(key, "…", "must be at least 8 characters")
-			}
-			value = hashPassphrase(value)
-		}
+	case settingPassphrase:
+		return nil, record.Invalid("key", key, "there is no practice passphrase any more: each user sets their own (gpsoc passphrase)")
 	case SettingName:
 		if strings.TrimSpace(value) == "" {
 			return nil, record.Invalid(key, value, "a practice name is required")
@@ -119,31 +122,6 @@ func (s *Service) SetPractice(ctx context.Context, key, value string) (*record.P
 		s.practice = *out
 	}
 	return out, err
-}
-
-func hashPassphrase(p string) string {
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	h := sha256.Sum256(append(salt, p...))
-	return "sha256:" + hex.EncodeToString(salt) + ":" + hex.EncodeToString(h[:])
-}
-
-// CheckPassphrase reports whether p is the practice passphrase (true when none is set).
-func CheckPassphrase(pr record.Practice, p string) bool {
-	stored := pr.Settings[SettingPassphrase]
-	if stored == "" {
-		return true
-	}
-	parts := strings.Split(stored, ":")
-	if len(parts) != 3 {
-		return false
-	}
-	salt, err := hex.DecodeString(parts[1])
-	if err != nil {
-		return false
-	}
-	h := sha256.Sum256(append(salt, p...))
-	return hex.EncodeToString(h[:]) == parts[2]
 }
 
 // checkUserRole checks a user's role and prescriber flag (AddUser's and
@@ -194,45 +172,17 @@ func (s *Service) AddUser(ctx context.Context, u record.User) (*record.User, err
 
 // Users lists the practice's users.
 func (s *Service) Users(ctx context.Context) ([]record.User, error) {
+	if err := s.require(ctx, ActReadDemographics, ""); err != nil {
+		return nil, err
+	}
 	var out []record.User
 	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = tx.Users()
 		return err
 	})
+	for i := range out {
+		out[i].PassHash = "" // never leaves the services
+	}
 	return out, err
-}
-
-// NewToken makes a new API bearer token for a user: a long random secret
-// shown once, stored only as its SHA-256.
-func (s *Service) NewToken(ctx context.Context, name string) (string, error) {
-	if err := s.require(ctx, ActAdmin, ""); err != nil {
-		return "", err
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	tok := "gpsoc_" + hex.EncodeToString(raw)
-	err := s.store().Update(ctx, func(tx store.WTx) error {
-		u, err := tx.User(name)
-		if err != nil {
-			return err
-		}
-		u.TokenHash = TokenHash(tok)
-		if err := tx.PutUser(u); err != nil {
-			return err
-		}
-		return tx.Append(s.event("token", "user", name, "", u.Version))
-	})
-	if err != nil {
-		return "", fmt.Errorf("token for %s: %w", name, err)
-	}
-	return tok, nil
-}
-
-// TokenHash is how tokens are stored.
-func TokenHash(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
 }

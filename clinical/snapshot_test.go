@@ -23,7 +23,7 @@ func snapPractice(t *testing.T, dir, snap string, n int) *Practice {
 	t.Cleanup(func() { st.Close() })
 	p := New(Options{Store: st, IndexSnapshot: snap})
 	ctx := context.Background()
-	if _, err := p.Init(ctx, "Snap", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "Snap", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := p.As(ctx, "admin")

@@ -13,7 +13,7 @@ import (
 
 // Alert is something the reader of a record must see first.
 type Alert struct {
-	Kind    string `json:"kind"` // allergy | status | sensitive | recall
+	Kind    string `json:"kind"` // allergy | status | sensitive | recall | medicine
 	Message string `json:"message"`
 }
 
@@ -68,11 +68,16 @@ func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions)
 		return true
 	}
 	err = s.store().View(ctx, func(tx store.Tx) error {
+		listed := map[record.Kind][]record.Entity{} // each kind read once (the banner's re-check reads them again)
 		list := func(k record.Kind) []record.Entity {
+			if es, ok := listed[k]; ok {
+				return es
+			}
 			es, lerr := tx.List(p.ID, k)
 			if lerr != nil && err == nil {
 				err = lerr
 			}
+			listed[k] = es
 			return es
 		}
 		for _, e := range list(record.KindAppointment) {
@@ -162,6 +167,7 @@ func (s *Service) RecordSummary(ctx context.Context, ref string, ro ReadOptions)
 		if len(recalls) > 0 {
 			alerts = append(alerts, Alert{"recall", fmt.Sprintf("%d recall(s) due", len(recalls))})
 		}
+		alerts = append(alerts, s.medicineBanner(tx, p, now, list)...)
 		sm.Alerts, sm.Problems, sm.Medications, sm.Allergies, sm.Latest, sm.Tasks, sm.Recalls =
 			&alerts, &problems, &meds, &allergies, &latest, &tasks, &recalls
 		return err

@@ -124,9 +124,9 @@ type RecallInput struct {
 	Due        string
 }
 
-// AddRecall sets up a recall (clinicians only; not for a patient who has left or died).
+// AddRecall sets up a recall (clinicians and the manager; not for a patient who has left or died).
 func (s *Service) AddRecall(ctx context.Context, in RecallInput) (*record.Recall, error) {
-	p, err := s.patientForWrite(ctx, in.PatientRef, ActWriteClinical)
+	p, err := s.patientForWrite(ctx, in.PatientRef, ActRecall)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (s *Service) Recalls(ctx context.Context, f RecallFilter) ([]*record.Recall
 // DoneRecall marks a recall done.
 func (s *Service) DoneRecall(ctx context.Context, id string, ifVersion int) (*record.Recall, error) {
 	e, err := s.changeEntry(ctx, []record.Kind{record.KindRecall}, id, ifVersion,
-		func(record.Kind) Action { return ActRegister }, "update",
+		func(record.Kind) Action { return ActRecall }, "update",
 		func(_ store.Tx, e record.Entity) error {
 			r := e.(*record.Recall)
 			if r.Status != "open" {

@@ -139,24 +139,7 @@ func (p *Practice) AuditRequests(ctx context.Context, evs []*record.AuditEvent) 
 	})
 }
 
-// AsTokenHolder returns the services acting as the holder of an API token
-// (by its SHA-256 hash, as stored); a NotFoundError when no user holds it.
-func (p *Practice) AsTokenHolder(ctx context.Context, hash string) (*Service, error) {
-	var name string
-	err := p.st.View(ctx, func(tx store.Tx) error {
-		u, err := tx.UserByTokenHash(hash)
-		if err == nil {
-			name = u.Name
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p.As(ctx, name)
-}
-
-// Directory is the practice and its users (token hashes cleared), as the
+// Directory is the practice and its users (passphrase hashes cleared), as the
 // API's mappings name them: for the server itself, not a user's read.
 func (p *Practice) Directory(ctx context.Context) (record.Practice, []record.User, error) {
 	var pr record.Practice
@@ -171,7 +154,7 @@ func (p *Practice) Directory(ctx context.Context) (record.Practice, []record.Use
 		return err
 	})
 	for i := range us {
-		us[i].TokenHash = ""
+		us[i].PassHash = ""
 	}
 	return pr, us, err
 }

@@ -510,9 +510,9 @@ const (
 
 var decimalComma = regexp.MustCompile(`^\s*[-+]?\d+,\d+\s*\S*$`)
 
-// hugeValue: no observable of a GP record reaches this; 1e308 typed as a
-// weight is a parsing accident, whatever the code.
-const hugeValue = 1e9
+// hugeValue: no measurement of a GP record reaches this (a viral load in
+// copies/mL stays below 1e10); 1e308 is a parsing accident, whatever the code.
+const hugeValue = 1e15
 
 // CheckObservation checks an observation's value against its observable's
 // unit and ranges, and sets its flags (replacing any it came with) by mode.
@@ -596,7 +596,7 @@ func CheckObservation(o *record.Observation, mode ValueMode) (err error) {
 		switch {
 		case r.Impossible.outside(v):
 			reason := fmt.Sprintf("%s impossible for %s (possible range %s %s; %s, %s)", is, name, r.Impossible, unit, r.Source, r.Date)
-			if hint := unitHint(ob, o.Unit, v); hint != "" {
+			if hint := unitHint(ob, v); hint != "" {
 				reason += "; " + hint
 			}
 			fail(FlagImpossible, &record.ValidationError{Field: field, Value: value, Reason: reason})
@@ -626,7 +626,7 @@ func CheckObservation(o *record.Observation, mode ValueMode) (err error) {
 
 // unitHint names the likely slip behind an impossible value: an HbA1c in
 // DCCT % under the IFCC mmol/mol code.
-func unitHint(ob *Observable, unit string, v float64) string {
+func unitHint(ob *Observable, v float64) string {
 	if containsStr(ob.Codes, "999791000000106") && v >= 2 && v <= 25 {
 		return fmt.Sprintf("this looks like a DCCT %% value: %.3g%% is %.0f mmol/mol", v, (v-2.15)*10.929)
 	}

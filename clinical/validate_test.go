@@ -44,7 +44,7 @@ func validPractice(t *testing.T, terms clinical.Terminology) (*clinical.Service,
 	now := time.Date(2026, 11, 24, 8, 30, 0, 0, time.UTC)
 	p := clinical.New(clinical.Options{Store: st, Terms: terms, Now: func() time.Time { return now }})
 	ctx := context.Background()
-	if _, err := p.Init(ctx, "Leeds Road Surgery", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "Leeds Road Surgery", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := p.As(ctx, "admin")

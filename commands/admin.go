@@ -154,6 +154,7 @@ func newAuditCmd(f *Factory) *cobra.Command {
 				{"seq", func(e *record.AuditEvent) string { return fmt.Sprint(e.Seq) }},
 				{"at", func(e *record.AuditEvent) string { return showTime(f.IO, e.At) }},
 				{"user", func(e *record.AuditEvent) string { return e.User }},
+				{"login", func(e *record.AuditEvent) string { return e.Login }},
 				{"action", func(e *record.AuditEvent) string { return e.Action }},
 				{"kind", func(e *record.AuditEvent) string { return string(e.Kind) }},
 				{"entityId", func(e *record.AuditEvent) string { return e.EntityID }},

@@ -88,7 +88,7 @@ Exit 1, with ` + "`WHERE: reason`" + ` on stderr for each problem found.`,
 			}
 			msg := fmt.Sprintf("ok: %d events, chain intact, records match their hashes", rep.Events)
 			if ar != nil && ar.Last != nil {
-				msg += fmt.Sprintf("; %d anchors verified, the last at event %d signed %s", ar.Anchors, ar.Last.Seq, ar.Last.At.UTC().Format(time.RFC3339))
+				msg += fmt.Sprintf("; anchors verified: %d, the last at event %d signed %s", ar.Anchors, ar.Last.Seq, ar.Last.At.UTC().Format(time.RFC3339))
 				if ar.Head > ar.Last.Seq {
 					msg += fmt.Sprintf(" (events %d to %d are after it)", ar.Last.Seq+1, ar.Head)
 				}

@@ -3,11 +3,13 @@ package commands
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/find"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/terminology"
 	"github.com/spf13/cobra"
 )
 
@@ -116,6 +118,63 @@ column is skipped when it is missing) over the same strings and print ratios.`,
 	fc.Flags().StringVar(&queriesFile, "queries", "", "file of queries, one a line (default: the standard set of every query class)")
 	fc.Flags().IntVar(&runs, "runs", 20, "timed runs of each query")
 	fc.Flags().BoolVar(&anchors, "anchors", false, "also time sahilm/fuzzy and fzf --filter and print ratios")
-	cmd.AddCommand(fc)
+	cmd.AddCommand(fc, newBenchCodesQualityCmd(f))
+	return cmd
+}
+
+func newBenchCodesQualityCmd(f *Factory) *cobra.Command {
+	var queriesFile string
+	var misses bool
+	cmd := &cobra.Command{
+		Use:   "codes-quality --queries FILE [--misses]",
+		Short: "Score the code pickers on judged GP queries: top-1, top-3, MRR",
+		Long: `Read judged queries (one a line, tab-separated: query, picker
+(problem, consultation, drug or all), acceptable codes separated by spaces,
+class (full term, prefix, shorthand, typo, colloquial); # starts a comment),
+search each as its picker does, and print top-1, top-3 and mean reciprocal
+rank overall and by class. The shipped set is terminology/testdata/gp-queries.tsv.`,
+		Example: `  gpsoc bench codes-quality --queries terminology/testdata/gp-queries.tsv`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if queriesFile == "" {
+				return &record.ValidationError{Field: "--queries", Value: "", Reason: "a judged query file is required"}
+			}
+			fh, err := os.Open(queriesFile)
+			if err != nil {
+				return &record.ValidationError{Field: "--queries", Value: queriesFile, Reason: "cannot be read"}
+			}
+			qs, err := terminology.ParseJudged(fh, queriesFile)
+			fh.Close()
+			if err != nil {
+				return &record.ValidationError{Field: "--queries", Value: queriesFile, Reason: err.Error()}
+			}
+			tm, err := f.Terminology()
+			if err != nil {
+				return err
+			}
+			rep, err := tm.RunQuality(cmd.Context(), qs)
+			if err != nil {
+				return err
+			}
+			if f.Output == "json" || f.Output == "ndjson" {
+				return printOne(f.IO, f.Output, rep, nil)
+			}
+			line := func(name string, s terminology.QualityScore) {
+				fmt.Fprintf(f.IO.Out, "%-12s %4d queries  top-1 %5.1f%%  top-3 %5.1f%%  MRR %.3f\n", name, s.Queries, 100*s.Top1, 100*s.Top3, s.MRR)
+			}
+			line("overall", rep.Overall)
+			for _, c := range terminology.QueryClasses {
+				line(c, rep.ByClass[c])
+			}
+			if misses {
+				for _, m := range rep.Misses {
+					fmt.Fprintf(f.IO.Out, "  line %d %q (%s, %s): rank %d; got %s\n", m.Line, m.Query, m.Picker, m.Class, m.Rank, strings.Join(m.Got, " | "))
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&queriesFile, "queries", "", "judged query file (query, picker, acceptable codes, class; tab-separated)")
+	cmd.Flags().BoolVar(&misses, "misses", false, "also list every query whose right concept was not first")
 	return cmd
 }

@@ -324,6 +324,7 @@ refused (exit 5). Codes are checked against the terminology.`,
 			if err != nil {
 				return err
 			}
+			warnMedicineAlerts(cmd, f, s, p.PatientID)
 			return printOneRow(f, p, problemColumns(colIO(f)))
 		}),
 	}
@@ -397,8 +398,8 @@ The code must be an observable entity, a procedure or a finding. Values of
 the common observables (blood pressure, pulse, temperature, SpO2, weight,
 height, BMI, waist, HbA1c, eGFR, creatinine, potassium, sodium, cholesterol,
 peak flow…) are checked against the unit(s) and the cited ranges of
-clinical/observables/ranges.yaml: a wrong unit or an impossible value is
-refused (exit 2, naming the unit or the range); an implausible value is
+clinical/observables/ranges.yaml (gpsoc obs ranges prints it): a wrong unit
+or an impossible value is refused (exit 2, naming the unit or the range); an implausible value is
 refused unless --confirm, and is then stored with a visible flag. Write
 decimals with a point: 82,5 is refused, never read as 82.`,
 		Example: `  gpsoc obs add 9434765919 --bp 138/86
@@ -442,6 +443,7 @@ decimals with a point: 82,5 is refused, never read as 82.`,
 			if err != nil {
 				return confirmHint(flagNames(cmd, err))
 			}
+			warnMedicineAlerts(cmd, f, s, o.PatientID)
 			return printOneRow(f, o, obsColumns(colIO(f)))
 		}),
 	}
@@ -473,8 +475,45 @@ decimals with a point: 82,5 is refused, never read as 82.`,
 	list.Flags().StringVar(&of.Code, "code", "", "only this code")
 	list.Flags().BoolVar(&of.All, "all", false, "include entries entered in error")
 	addReason(list, &of.Reason)
-	cmd.AddCommand(add, list, newEntryImportCmd(f, record.KindObservation, "obs"))
+	cmd.AddCommand(add, list, newObsRangesCmd(f), newEntryImportCmd(f, record.KindObservation, "obs"))
 	return cmd
+}
+
+// rangeRow is one row of the observable table as `obs ranges` prints it.
+type rangeRow struct {
+	Name  string   `json:"name"`
+	Codes []string `json:"codes"`
+	clinical.UnitRange
+}
+
+func newObsRangesCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ranges",
+		Short: "The units and the impossible and implausible ranges values are checked against, with their sources",
+		Long: `Print the table every path checks observation values against
+(clinical/observables/ranges.yaml, embedded): each observable's codes, the
+units it may be recorded in (with the spellings accepted), the impossible range
+(refused everywhere) and the implausible range (needs --confirm at the
+keyboard; stored flagged by imports), and the document, section and date each
+row rests on. Bounds are exclusive: a value equal to one is inside.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rows []rangeRow
+			for _, o := range clinical.Observables().Observables {
+				for _, u := range o.Units {
+					rows = append(rows, rangeRow{Name: o.Name, Codes: o.Codes, UnitRange: u})
+				}
+			}
+			return printList(f.IO, f.Output, rows, []Column[rangeRow]{
+				{"name", func(r rangeRow) string { return strings.TrimSpace(r.Name + " " + r.Component) }},
+				{"codes", func(r rangeRow) string { return strings.Join(r.Codes, " ") }},
+				{"unit", func(r rangeRow) string { return r.Unit }},
+				{"impossible outside", func(r rangeRow) string { return r.Impossible.String() }},
+				{"implausible outside", func(r rangeRow) string { return r.Implausible.String() }},
+				{"source", func(r rangeRow) string { return r.Source + " — " + r.Section + " (" + r.Date + ")" }},
+			})
+		},
+	}
 }
 
 func newAllergyCmd(f *Factory) *cobra.Command {
@@ -511,6 +550,7 @@ an allergy is active); recording an allergy retires an active NKDA.`,
 			if err != nil {
 				return err
 			}
+			warnMedicineAlerts(cmd, f, s, a.PatientID)
 			return printOneRow(f, a, allergyColumns(colIO(f)))
 		}),
 	}
@@ -522,6 +562,7 @@ an allergy is active); recording an allergy retires an active NKDA.`,
 	fl.StringVar(&in.Type, "type", "", "allergy (default) or intolerance")
 	fl.StringVar(&in.Onset, "onset", "", "onset date YYYY-MM-DD")
 	fl.BoolVar(&in.NKDA, "nkda", false, "no known drug allergy")
+	fl.StringVar(&in.Category, "category", "", "medication, food, environment or biologic (default: from the agent; food and environment allergies raise no drug alerts)")
 	fl.BoolVar(&in.Sensitive, "sensitive", false, "a reason is needed to see this entry")
 
 	var lo clinical.ListOptions
@@ -621,4 +662,20 @@ func newImmCmd(f *Factory) *cobra.Command {
 	addReason(list, &lo.Reason)
 	cmd.AddCommand(add, list, newEntryImportCmd(f, record.KindImmunisation, "imm"))
 	return cmd
+}
+
+// warnMedicineAlerts says on stderr which current medicines what was just
+// recorded (an allergy, a problem, a result) makes unsafe: each alert is on
+// the record's banner and is raised again at the medicine's next issue. A
+// re-check that cannot run (no dm+d dictionary) says nothing here: the
+// banner and the next issue say it.
+func warnMedicineAlerts(cmd *cobra.Command, f *Factory, s *clinical.Service, pid string) {
+	as, err := s.MedicineAlerts(cmd.Context(), pid, clinical.ReadOptions{})
+	if err != nil {
+		return
+	}
+	for _, a := range as {
+		fmt.Fprintf(f.IO.ErrOut, "alert: %s (%s): %s [%s %s] — on the record, and raised again at its next issue\n",
+			a.Drug, a.MedicationID, a.Alert.Message, a.Alert.Severity, a.Alert.ID)
+	}
 }

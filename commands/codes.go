@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -169,7 +170,84 @@ gpsoc codes about); import the real NHS releases with gpsoc codes import.
 --system takes sct, dmd, ctv3, read2 or a URI.`,
 	}
 	cmd.AddCommand(newCodesImportCmd(f), newCodesSearchCmd(f), newCodesShowCmd(f), newCodesECLCmd(f),
-		newCodesSubsumesCmd(f), newCodesAboutCmd(f))
+		newCodesSubsumesCmd(f), newCodesAboutCmd(f), newCodesShorthandCmd(f))
+	return cmd
+}
+
+func newCodesShorthandCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "shorthand",
+		Short: "GP shorthand and colloquial terms the pickers understand (htn, af, water infection)",
+		Long: `The pickers read GP shorthand and colloquial terms through a table: the
+built-in one, written for gpsoc, and a practice's own file, shorthand.csv in
+the data directory (the folder of the practice file), which adds rows or
+replaces built-in ones. Its format is CSV with the header shorthand,codes,meaning;
+codes are SNOMED CT or dm+d ids separated by spaces, best first, for example:
+
+  shorthand,codes,meaning
+  bigbp,38341003,our word for hypertension
+
+Keys ignore case, punctuation and "and" (U&E, u+e and "u and e" are one key).
+A practice file with any bad row is not used, and every search says why.`,
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the shorthand table in use (built-in and the practice's)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tm, err := f.Terminology()
+			if err != nil {
+				return err
+			}
+			rows, warn := tm.Shorthands()
+			if warn != "" {
+				fmt.Fprintln(f.IO.ErrOut, "warning: "+warn)
+			}
+			return printList(f.IO, f.Output, rows, []Column[terminology.Shorthand]{
+				{"shorthand", func(r terminology.Shorthand) string { return r.Key }},
+				{"codes", func(r terminology.Shorthand) string {
+					if len(r.Codes) == 0 {
+						return "(not in the terminology in use)"
+					}
+					return strings.Join(r.Codes, " ")
+				}},
+				{"meaning", func(r terminology.Shorthand) string { return r.Meaning }},
+				{"source", func(r terminology.Shorthand) string {
+					if r.Practice {
+						return "practice"
+					}
+					return "built-in"
+				}},
+			})
+		},
+	}
+	check := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Check a practice shorthand file against the terminology in use",
+		Long: `Check a practice shorthand file: every row needs a key and codes that are
+active concepts of the terminology in use; a key may appear once. Each problem
+is printed as FILE:LINE: reason and the exit is 2. Copy a file that passes to
+shorthand.csv in the data directory to use it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fh, err := os.Open(args[0])
+			if err != nil {
+				return &record.ValidationError{Field: "FILE", Value: args[0], Reason: "cannot be read"}
+			}
+			defer fh.Close()
+			tm, err := f.Terminology()
+			if err != nil {
+				return err
+			}
+			rows, err := tm.CheckShorthand(fh, args[0])
+			if err != nil {
+				return &record.ValidationError{Field: "FILE", Value: args[0], Reason: err.Error()}
+			}
+			fmt.Fprintf(f.IO.Out, "%s: %d rows, all valid\n", args[0], len(rows))
+			return nil
+		},
+	}
+	cmd.AddCommand(list, check)
 	return cmd
 }
 
@@ -258,8 +336,16 @@ func termErr(err error) error {
 func newCodesSearchCmd(f *Factory) *cobra.Command {
 	var o terminology.SearchOptions
 	cmd := &cobra.Command{
-		Use:   "search TEXT [--system S] [--ecl EXPR] [--limit N] [--include-inactive]",
-		Short: "Search codes by term, synonym or code",
+		Use:   "search TEXT [--picker P] [--system S] [--ecl EXPR] [--limit N] [--include-inactive]",
+		Short: "Search codes by term, synonym, GP shorthand or code",
+		Long: `Search codes as the pickers do: a code typed, then GP shorthand and colloquial
+terms (htn, af, "water infection"; gpsoc codes shorthand list), then descriptions
+that are the query, start with it, contain its words, or match with a typo.
+--picker ranks for a field: problem and consultation put disorders and
+findings first and "screening", "FH:", "H/O:" last unless asked for; drug puts
+generic products (VMPs) and common medicines first and shows a brand's generic.
+When the embedded terminology has nothing but typo matches, a note on stderr
+says so.`,
 		Example: `  gpsoc codes search t2dm
   gpsoc codes search "penicillin" --ecl '<< 105590001'
   gpsoc codes search amoxicillin --system dmd`,
@@ -267,6 +353,12 @@ func newCodesSearchCmd(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Limit < 1 || o.Limit > 1000 {
 				return &record.ValidationError{Field: "--limit", Value: fmt.Sprint(o.Limit), Reason: "must be between 1 and 1000"}
+			}
+			if !terminology.ValidPicker(o.Picker) {
+				return &record.ValidationError{Field: "--picker", Value: o.Picker, Reason: "must be problem, consultation or drug"}
+			}
+			if o.Picker == terminology.PickerDrug && o.System == "" {
+				o.System = "dmd"
 			}
 			if o.System != "" {
 				if _, err := terminology.SystemURI(o.System); err != nil {
@@ -281,7 +373,14 @@ func newCodesSearchCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return termErr(err)
 			}
-			if o.System == "dmd" || o.System == terminology.SystemDMD {
+			isDMD := o.System == "dmd" || o.System == terminology.SystemDMD
+			if note := tm.SearchNote(rs); note != "" && !isDMD {
+				fmt.Fprintln(f.IO.ErrOut, note)
+			}
+			if _, warn := tm.Shorthands(); warn != "" {
+				fmt.Fprintln(f.IO.ErrOut, "warning: "+warn)
+			}
+			if isDMD {
 				if gap := tm.DMDGap(strings.Join(args, " "), rs); gap != "" {
 					fmt.Fprintln(f.IO.ErrOut, "note: "+gap)
 				}
@@ -289,11 +388,17 @@ func newCodesSearchCmd(f *Factory) *cobra.Command {
 			return printList(f.IO, f.Output, rs, []Column[terminology.Result]{
 				{"system", func(r terminology.Result) string { return record.SystemShort(r.System) }},
 				{"code", func(r terminology.Result) string { return r.Code }},
-				{"term", func(r terminology.Result) string { return r.Term }},
+				{"term", func(r terminology.Result) string {
+					if r.Generic != "" {
+						return r.Term + " (generic: " + r.Generic + ")"
+					}
+					return r.Term
+				}},
 				{"active", func(r terminology.Result) string { return fmt.Sprint(r.Active) }},
 			})
 		},
 	}
+	cmd.Flags().StringVar(&o.Picker, "picker", "", "rank for a picker: problem, consultation or drug (default: every system)")
 	cmd.Flags().StringVar(&o.System, "system", "", "only this code system: sct, dmd, ctv3, read2 or a URI")
 	cmd.Flags().StringVar(&o.ECL, "ecl", "", "only codes in this ECL expression, e.g. '<< 404684003'")
 	cmd.Flags().StringVar(&o.Codelist, "codelist", "", "only codes in this imported code list")

@@ -49,7 +49,9 @@ patients with believable histories) and reused after that whatever
 data dir that holds a practice that is not a demo.
 
 Your login name becomes a GP prescriber in the demo (its admin is "admin"),
-so the workstation opens on a full record. Without a terminal, the data dir
+so the workstation opens on a full record. Your OS login is bound to every
+demo user, and each has the passphrase "gpsoc-demo", which unlocks the
+workstation when it locks after being idle. Without a terminal, the data dir
 and a summary are printed instead. Every patient is synthetic.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,7 +79,7 @@ and a summary are printed instead. Every patient is synthetic.`,
 			fmt.Fprintf(f.IO.Out, "%s %s in %s\n", verb, sum.Practice, sum.DataDir)
 			fmt.Fprintf(f.IO.Out, "  patients %d, consultations %d, problems %d, medications %d, appointments %d\n",
 				sum.Patients, sum.Consultations, sum.Problems, sum.Medications, sum.Appointments)
-			fmt.Fprintf(f.IO.Out, "  you are %s (a GP prescriber); try: gpsoc --data-dir %s patient find smith\n", sum.User, sum.DataDir)
+			fmt.Fprintf(f.IO.Out, "  you are %s (a GP prescriber; passphrase %q when the screen locks); try: gpsoc --data-dir %s patient find smith\n", sum.User, DemoPassphrase, sum.DataDir)
 			return nil
 		},
 	}
@@ -113,6 +115,9 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 			return nil, usagef("%s holds the practice %s (%s), which is not a demo: gpsoc demo never writes there; pass another --data-dir", dir, pr.Name, pr.ODS)
 		}
 		if !reset {
+			if err := bindDemo(ctx, f, st); err != nil {
+				return nil, err
+			}
 			return demoSummary(ctx, f, st, pr, me, false)
 		}
 		f.Close()
@@ -152,7 +157,8 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 	}
 	defer bst.Close()
 	p := clinical.New(clinical.Options{Store: bst, Terms: f.terms(), Now: f.Now, Source: "demo"})
-	if _, err := p.Init(ctx, fixtures.PracticeName, fixtures.PracticeODS, "admin", true); err != nil {
+	login := f.OSLogin()
+	if _, err := p.Init(ctx, fixtures.PracticeName, fixtures.PracticeODS, "admin", login, true); err != nil {
 		return nil, err
 	}
 	admin, err := p.As(ctx, "admin")
@@ -173,6 +179,9 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 		if _, err := admin.AddUser(ctx, record.User{Name: me, Role: record.RoleGP, RegNumber: "7099999", Prescriber: true}); err != nil {
 			return nil, fmt.Errorf("demo user %s: %w", me, err)
 		}
+	}
+	if err := bindDemoUsers(ctx, admin, login); err != nil {
+		return nil, err
 	}
 	importable := map[record.Kind]bool{record.KindPatient: true}
 	for _, k := range clinical.ImportKinds {
@@ -287,4 +296,49 @@ give byte-identical output. Every patient is synthetic (NHS numbers in the
 	gen.Flags().StringVar(&today, "today", "", "reference date YYYY-MM-DD (default today)")
 	cmd.AddCommand(gen)
 	return cmd
+}
+
+// DemoPassphrase is every demo user's passphrase: it unlocks the demo
+// workstation when it locks after being idle. Only ever in a demo practice,
+// whose patients are all synthetic.
+const DemoPassphrase = "gpsoc-demo"
+
+// bindDemoUsers binds the OS login to every demo user, so the demo (and
+// make demo, and CI) acts as any of them without a prompt, and gives each
+// the demo passphrase so the workstation opens without asking for one.
+func bindDemoUsers(ctx context.Context, admin *clinical.Service, login string) error {
+	us, err := admin.Users(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		if u.Role == record.RoleInterface {
+			continue
+		}
+		if login != "" && !clinical.LoginBound(u, login) {
+			if _, err := admin.BindLogin(ctx, u.Name, login, true); err != nil {
+				return fmt.Errorf("bind %s to demo user %s: %w", login, u.Name, err)
+			}
+		}
+		us, err := admin.Practice().As(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		if !us.HasPassphrase(ctx) {
+			if err := us.SetPassphrase(ctx, DemoPassphrase); err != nil {
+				return fmt.Errorf("demo user %s: %w", u.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// bindDemo binds the OS login in a demo made before bindings (or by another login).
+func bindDemo(ctx context.Context, f *Factory, st store.Store) error {
+	p := clinical.New(clinical.Options{Store: st, Now: f.Now, Source: "demo"})
+	admin, err := p.As(ctx, "admin")
+	if err != nil {
+		return err
+	}
+	return bindDemoUsers(ctx, admin, f.OSLogin())
 }

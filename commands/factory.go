@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
-	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	"github.com/spf13/viper"
@@ -31,6 +30,8 @@ type Factory struct {
 
 	// OpenStore opens the practice store (replaced in tests).
 	OpenStore func(dir string) (store.Store, error)
+	// Login is the OS login of the process (nil: the real one; tests pin it).
+	Login func() string
 
 	once     *sync.Once
 	closers  []func() error
@@ -188,13 +189,7 @@ func (f *Factory) Service(ctx context.Context) (*clinical.Service, error) {
 		return nil, err
 	}
 	name, explicit := f.ActingUser()
-	s, err := p.As(ctx, name)
-	if err != nil && !explicit {
-		if _, ok := err.(*record.ValidationError); ok {
-			return nil, &UsageError{fmt.Sprintf("no acting user: pass --as USER or set GPSOC_USER (the login name %q is not a gpsoc user)", name)}
-		}
-	}
-	return s, err
+	return f.actAs(ctx, p, name, explicit) // identity.go: the credential
 }
 
 func newOnce() *sync.Once { return &sync.Once{} }

@@ -22,7 +22,9 @@ func newInitCmd(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 		Use:   "init --practice NAME --ods CODE [--admin NAME]",
 		Short: "Create a practice in the data dir",
 		Long: `Create a practice file in the data dir, with its first admin user
-(named after your login name unless --admin is given).`,
+(named after your login name unless --admin is given). Your OS login is
+bound to that admin, so you act as them without a passphrase; bind other
+logins to other users with gpsoc user bind.`,
 		Example: `  gpsoc init --practice "Leeds Road Surgery" --ods B86001 --admin admin`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,13 +53,14 @@ func initRun(f *Factory, cmd *cobra.Command, opts *InitOptions) error {
 		return err
 	}
 	p := clinical.New(clinical.Options{Store: st, Now: f.Now})
-	pr, err := p.Init(cmd.Context(), opts.Practice, opts.ODS, opts.Admin, false)
+	login := f.OSLogin()
+	pr, err := p.Init(cmd.Context(), opts.Practice, opts.ODS, opts.Admin, login, false)
 	if err != nil {
 		return err
 	}
 	if f.Output == "json" || f.Output == "ndjson" {
 		return printOne(f.IO, f.Output, map[string]any{"practice": pr.Name, "odsCode": pr.ODS, "admin": opts.Admin, "dataDir": f.DataDir()}, nil)
 	}
-	fmt.Fprintf(f.IO.Out, "Created %s (%s) in %s; admin user %s.\n", pr.Name, pr.ODS, f.DataDir(), opts.Admin)
+	fmt.Fprintf(f.IO.Out, "Created %s (%s) in %s; admin user %s, bound to your login %s.\n", pr.Name, pr.ODS, f.DataDir(), opts.Admin, login)
 	return nil
 }

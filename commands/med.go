@@ -186,10 +186,17 @@ prescribe (exit 4 otherwise).`,
 				res, err := s.Prescribe(cmd.Context(), clinical.PrescribeInput{PatientRef: args[0], Code: o.Code,
 					Dose: o.Dose, Quantity: o.Quantity, Repeat: o.Repeat, Issues: o.Issues, Review: o.Review,
 					DurationDays: days, Answers: ans, Check: o.Check})
+				if res != nil && f.Output == "table" {
+					if res.Dose == nil {
+						fmt.Fprintf(f.IO.ErrOut, "dose: %q not understood as amount and frequency; printed as %q\n", o.Dose, res.DoseWords)
+					} else {
+						fmt.Fprintf(f.IO.ErrOut, "dose: %s\n", res.DoseWords)
+					}
+				}
 				if o.Check && err == nil {
 					if len(res.Alerts) == 0 {
 						if f.Output == "json" {
-							return writeJSON(f.IO.Out, map[string]any{"alerts": []clinical.SafetyAlert{}, "notes": res.Notes})
+							return writeJSON(f.IO.Out, map[string]any{"alerts": []clinical.SafetyAlert{}, "notes": res.Notes, "dose": res.Dose, "doseWords": res.DoseWords})
 						}
 						if len(res.Notes) > 0 {
 							return printAlerts(f, nil, res.Notes) // notes need no answer: exit 0
@@ -333,15 +340,30 @@ func answersCell(as []record.AlertAnswer) string {
 
 func newMedIssueCmd(f *Factory) *cobra.Command {
 	var allDue bool
+	var reason string
+	var overrides, acks []string
 	cmd := &cobra.Command{
-		Use:   "issue PATIENT [MED...|--all-due]",
-		Short: "Issue repeats: the ones named, or all that are due",
+		Use:   "issue PATIENT [MED...|--all-due] [--reason TEXT] [--override ID=REASON]... [--ack ID]...",
+		Short: "Issue repeats: the ones named, or all that are due, after the safety checks",
 		Long: `Issue repeat medication: the medications named by id, or with --all-due every
-current repeat that has issues left and is due (never issued, or the last
-issue runs out within a week). A repeat with no issues left needs
-re-authorising first (gpsoc med reauth). One issue each, all in one write.
-An overdue review is issued with a warning on stderr.`,
-		Example: "  gpsoc med issue 9434765919 --all-due\n  gpsoc med issue 9434765919 0193a7c2-…",
+current repeat that has issues left and is due (the last issue runs out
+within a week). A repeat with no issues left needs re-authorising first
+(gpsoc med reauth). One issue each, all in one write.
+
+Every issue runs the safety checks again against the record as it is now
+(allergies, interactions, rules, doses). An alert answered before whose facts
+have not changed (its id is the same) is not raised again; a new one refuses
+the issue (exit 6, the alerts on stdout) until it is answered with
+--override ID=REASON or --ack ID. A second issue the same day, or one before
+75% of the last issue's supply is used, is an early or duplicate issue: it
+needs a reason (--reason TEXT answers those). Nothing is issued while any
+alert is unanswered.
+
+What was issued is printed: on a terminal one line per medication
+("issued Ramipril 5mg capsules: 28 capsule, issue 2 of 6"), else the rows
+in the -o format. Notes (checks that could not run) and an overdue review
+go to stderr.`,
+		Example: "  gpsoc med issue 9434765919 --all-due\n  gpsoc med issue 9434765919 0193a7c2-… --reason \"going abroad for 6 weeks\"",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: medRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			if allDue && len(args) > 1 {
@@ -350,31 +372,82 @@ An overdue review is issued with a warning on stderr.`,
 			if !allDue && len(args) == 1 {
 				return usagef("name the medications to issue, or give --all-due")
 			}
-			res, err := s.Issue(cmd.Context(), args[0], args[1:], allDue)
+			if cmd.Flags().Changed("reason") && strings.TrimSpace(reason) == "" {
+				return invalidFlag("reason", reason, "give the reason for an early or duplicate issue")
+			}
+			ans, err := parseAnswers(overrides, acks)
 			if err != nil {
 				return err
+			}
+			res, err := s.IssueWith(cmd.Context(), clinical.IssueInput{PatientRef: args[0], IDs: args[1:], AllDue: allDue, Answers: ans, Reason: reason})
+			if err != nil {
+				return stepRefusal(f, err, "not issued")
 			}
 			for _, w := range res.Warnings {
 				fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
 			}
-			if len(res.Issued) == 0 && f.IO.IsTerminal() {
-				fmt.Fprintln(f.IO.ErrOut, "nothing is due")
+			printNotes(f, res.Notes)
+			if len(res.Issued) == 0 {
+				fmt.Fprintln(f.IO.ErrOut, "nothing is due: nothing issued")
+				if f.Output == "table" && !f.IO.IsTerminal() {
+					return nil
+				}
+			}
+			if f.Output == "table" && f.IO.IsTerminal() {
+				for _, m := range res.Issued {
+					fmt.Fprintln(f.IO.Out, issuedLine(m))
+				}
+				return nil
 			}
 			return printList(f.IO, f.Output, res.Issued, medColumns(colIO(f)))
 		}),
 	}
 	cmd.Flags().BoolVar(&allDue, "all-due", false, "issue every repeat that is due")
+	cmd.Flags().StringVar(&reason, "reason", "", "why an early or duplicate issue is needed")
+	cmd.Flags().StringArrayVar(&overrides, "override", nil, "answer an alert: ALERT_ID=REASON (repeatable)")
+	cmd.Flags().StringArrayVar(&acks, "ack", nil, "acknowledge a moderate or low alert (repeatable)")
 	return cmd
+}
+
+// issuedLine says what one issue gave the patient.
+func issuedLine(m *record.Medication) string {
+	is := m.Issues[len(m.Issues)-1]
+	return fmt.Sprintf("issued %s: %s %s, issue %d of %d (%s) — %s", m.Code.Display, qty(is.Quantity), m.Unit,
+		len(m.Issues), max(m.IssuesAuthorised, 1), m.ID, clinical.DoseInWords(m.Dose, m.Unit))
+}
+
+// printNotes writes each note (a check that could not run) to stderr.
+func printNotes(f *Factory, notes []clinical.SafetyAlert) {
+	for _, n := range notes {
+		fmt.Fprintln(f.IO.ErrOut, "note: "+n.Message)
+	}
+}
+
+// stepRefusal is alertRefusal with the step's own words.
+func stepRefusal(f *Factory, err error, what string) error {
+	ae, ok := err.(*clinical.AlertsError)
+	if !ok {
+		return err
+	}
+	if perr := printAlerts(f, ae.Alerts, ae.Notes); perr != nil {
+		return perr
+	}
+	return &AlertError{Msg: fmt.Sprintf("%s: %d safety alert(s) need an answer (--override ALERT_ID=REASON, --ack ALERT_ID for moderate and low, --reason TEXT for an early issue)", what, len(ae.Alerts))}
 }
 
 func newMedReauthCmd(f *Factory) *cobra.Command {
 	var issues, ifv int
 	var review string
+	var overrides, acks []string
 	cmd := &cobra.Command{
-		Use:   "reauth PATIENT MED [--issues N] [--review DATE] [--if-version N]",
-		Short: "Re-authorise a repeat for more issues",
+		Use:   "reauth PATIENT MED [--issues N] [--review DATE] [--if-version N] [--override ID=REASON]... [--ack ID]...",
+		Short: "Re-authorise a repeat for more issues, after the safety checks",
 		Long: `Re-authorise a current repeat: N more issues from today (default 6), by you.
 The review date moves to --review, or a year on when it had one.
+The safety checks run again against the record as it is now; an alert
+answered before with the same facts is not raised again, a new one refuses
+the re-authorisation (exit 6, alerts on stdout) until answered with
+--override ID=REASON or --ack ID.
 --if-version N refuses (exit 5) when someone changed it since version N,
 naming who and when.`,
 		Example: "  gpsoc med reauth 9434765919 0193a7c2-… --issues 6 --if-version 3",
@@ -383,15 +456,23 @@ naming who and when.`,
 			if err := checkIfVersion(ifv); err != nil {
 				return err
 			}
-			m, err := s.Reauthorise(cmd.Context(), args[0], args[1], issues, review, ifv)
+			ans, err := parseAnswers(overrides, acks)
 			if err != nil {
 				return err
 			}
-			return printOneRow(f, m, medColumns(colIO(f)))
+			res, err := s.ReauthoriseWith(cmd.Context(), clinical.ReauthInput{PatientRef: args[0], ID: args[1], Issues: issues,
+				Review: review, IfVersion: ifv, Answers: ans})
+			if err != nil {
+				return stepRefusal(f, err, "not re-authorised")
+			}
+			printNotes(f, res.Notes)
+			return printOneRow(f, res.Medication, medColumns(colIO(f)))
 		}),
 	}
 	cmd.Flags().IntVar(&issues, "issues", 6, "issues authorised from today")
 	cmd.Flags().StringVar(&review, "review", "", "review date YYYY-MM-DD")
+	cmd.Flags().StringArrayVar(&overrides, "override", nil, "answer an alert: ALERT_ID=REASON (repeatable)")
+	cmd.Flags().StringArrayVar(&acks, "ack", nil, "acknowledge a moderate or low alert (repeatable)")
 	addIfVersion(cmd, &ifv)
 	return cmd
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"encoding/json"
+	"github.com/opengpsoc/gpsoc/clinical"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,7 @@ func TestMedPrescribeAlertsCLI(t *testing.T) {
 		t.Fatalf("stdout %q: %v", r.out, err)
 	}
 	a := got.Alerts[0]
-	if !strings.HasPrefix(a.ID, "allergy:") || !strings.HasSuffix(a.ID, ":"+rxAmoxicillin) || a.Severity != "high" || a.Message == "" {
+	if !strings.HasPrefix(a.ID, "allergy:") || !strings.HasSuffix(clinical.BaseAlertID(a.ID), ":"+rxAmoxicillin) || a.Severity != "high" || a.Message == "" {
 		t.Fatalf("alert %+v", a)
 	}
 	if lines := strings.Count(strings.TrimSpace(r.err), "\n"); lines != 0 {
@@ -137,5 +138,52 @@ func TestRulesListShowsReviewAndClasses(t *testing.T) {
 	cls := e.ok("--as", "dr.patel", "rules", "list", "--classes")
 	if !strings.Contains(cls, "statins\tStatins\t") || strings.Contains(cls, "0212000L0") { // ezetimibe is no statin
 		t.Errorf("classes:\n%s", cls)
+	}
+}
+
+// TestMedIssueCLIPrintsWhatItIssued: med issue says what it issued; issuing
+// again a minute later is a duplicate issue (exit 6, the alert on stdout)
+// until --reason gives why; the workstation-less flow of the bug report
+// (three issues of apixaban in a minute, exit 0 each) cannot happen.
+func TestMedIssueCLIPrintsWhatItIssued(t *testing.T) {
+	e := medEnv(t)
+	e.ok("--as", "dr.patel", "allergy", "add", "9434765919", "--nkda")
+	var m record.Medication
+	e.jsonOf(&m, "--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxRamipril, "--dose", "1 od",
+		"--quantity", "28", "--repeat", "--issues", "6")
+	e.tty = true
+	out := e.ok("--as", "dr.patel", "med", "issue", "9434765919", m.ID)
+	if !strings.Contains(out, "issued Ramipril 5mg capsules: 28 capsule, issue 1 of 6") || !strings.Contains(out, "Take ONE capsule once a day") {
+		t.Fatalf("what was issued: %q", out)
+	}
+	r := e.run("", "--as", "dr.patel", "med", "issue", "9434765919", m.ID)
+	if r.code != ExitAlert || !strings.Contains(r.out, "early-issue:"+m.ID) || !strings.Contains(r.out, "Duplicate issue") {
+		t.Fatalf("a second issue a minute later: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	e.want(ExitUsage, "--as", "dr.patel", "med", "issue", "9434765919", m.ID, "--reason", " ")
+	out = e.ok("--as", "dr.patel", "med", "issue", "9434765919", m.ID, "--reason", "lost the first one")
+	if !strings.Contains(out, "issue 2 of 6") {
+		t.Fatalf("issue with a reason: %q", out)
+	}
+	// as a pipe: the issued medication in the -o format
+	e.tty = false
+	var got []record.Medication
+	r = e.run("", "--as", "dr.patel", "med", "issue", "9434765919", m.ID, "--reason", "again", "-o", "json")
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &got) != nil || len(got) != 1 || len(got[0].Issues) != 3 {
+		t.Fatalf("json: exit %d %q %q", r.code, r.out, r.err)
+	}
+}
+
+// TestRecordingAnAllergyWarnsAboutCurrentMedicines: the bug report's
+// "recording the allergy warns about nothing": recording a penicillin
+// allergy for a patient on amoxicillin says so on stderr.
+func TestRecordingAnAllergyWarnsAboutCurrentMedicines(t *testing.T) {
+	e := medEnv(t)
+	e.ok("--as", "dr.patel", "allergy", "add", "9434765919", "--nkda")
+	e.ok("--as", "dr.patel", "med", "prescribe", "9434765919", "--code", rxAmoxicillin, "--dose", "1 tds",
+		"--quantity", "21", "--repeat", "--issues", "2")
+	r := e.run("", "--as", "dr.patel", "allergy", "add", "9434765919", "--code", "91936005", "--reaction", "anaphylaxis")
+	if r.code != 0 || !strings.Contains(r.err, "alert: Amoxicillin 500mg capsules") || !strings.Contains(r.err, "next issue") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
 	}
 }

@@ -410,9 +410,9 @@ func TestUserCommands(t *testing.T) {
 		t.Errorf("user list shows the token:\n%s", out)
 	}
 	e.want(ExitForbidden, "--as", "dr.patel", "practice", "set", "nurse-prescribing", "true")
-	e.ok("--as", "admin", "practice", "set", "passphrase", "correct horse battery")
-	if out := e.ok("--as", "reception", "practice", "show"); strings.Contains(out, "correct horse") || !strings.Contains(out, "passphrase\tset") {
-		t.Errorf("practice show:\n%s", out)
+	// No practice-wide passphrase any more: each user has their own.
+	if stderr := e.want(ExitUsage, "--as", "admin", "practice", "set", "passphrase", "correct horse battery"); !strings.Contains(stderr, "gpsoc passphrase") {
+		t.Errorf("practice set passphrase: %q", stderr)
 	}
 }
 

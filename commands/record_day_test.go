@@ -60,6 +60,9 @@ func surgeryDayServed(t *testing.T, tty bool, serve func(*practiceEnv)) (*practi
 	tr.step(0, "--as", "admin", "user", "add", "dr.patel", "--role", "gp", "--reg-number", "7012345")
 	tr.step(0, "--as", "admin", "user", "add", "nurse.jones", "--role", "nurse", "--reg-number", "12A3456E")
 	tr.step(0, "--as", "admin", "user", "add", "reception", "--role", "receptionist")
+	for _, u := range []string{"dr.patel", "nurse.jones", "reception"} {
+		tr.step(0, "--as", "admin", "user", "bind", u, "--login", testLogin)
+	}
 	tr.step(0, "--as", "admin", "user", "list")
 	tr.step(0, "--as", "admin", "practice", "set", "idle-lock", "5m")
 	tr.step(0, "--as", "admin", "practice", "show")

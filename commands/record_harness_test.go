@@ -56,6 +56,10 @@ func asUser(args []string) string {
 	return ""
 }
 
+// testLogin is the OS login every test command runs as: init binds it to
+// the admin, setUp to each user (acting as a user needs a credential).
+const testLogin = "tester"
+
 // t0 is 08:30 UK time on the day of the surgery (GMT in November).
 var t0 = time.Date(2026, 11, 24, 8, 30, 0, 0, time.UTC)
 
@@ -64,6 +68,8 @@ func newPracticeEnv(t *testing.T, tty bool) *practiceEnv {
 	t.Setenv("GPSOC_USER", "")
 	t.Setenv("GPSOC_DATA_DIR", "")
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // gpsoc login's session files
+	t.Setenv("GPSOC_PASSPHRASE_FILE", "")
 	e := &practiceEnv{t: t, dir: t.TempDir(), now: t0, tty: tty}
 	return e
 }
@@ -78,6 +84,7 @@ func (e *practiceEnv) run(stdin string, args ...string) result {
 	e.t.Helper()
 	ios, out, errOut := Test(stdin, e.tty)
 	f := NewFactory(ios)
+	f.Login = func() string { return testLogin }
 	now := e.now
 	f.Now = func() time.Time { return now }
 	e.now = e.now.Add(time.Minute)
@@ -147,6 +154,15 @@ func (e *practiceEnv) setUp() {
 	e.ok("--as", "admin", "user", "add", "dr.patel", "--role", "gp", "--reg-number", "7012345")
 	e.ok("--as", "admin", "user", "add", "nurse.jones", "--role", "nurse", "--reg-number", "12A3456E")
 	e.ok("--as", "admin", "user", "add", "reception", "--role", "receptionist")
+	e.bind("dr.patel", "nurse.jones", "reception")
+}
+
+// bind binds the test login to users, as the practice admin would.
+func (e *practiceEnv) bind(users ...string) {
+	e.t.Helper()
+	for _, u := range users {
+		e.ok("--as", "admin", "user", "bind", u, "--login", testLogin)
+	}
 }
 
 // auditEvents reads the whole audit trail (as admin).

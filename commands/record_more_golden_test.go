@@ -52,7 +52,8 @@ func TestMoreCommandsGolden(t *testing.T) {
 			tr.step(0, rec("recall", "list", "--overdue")...)
 			var recalls []record.Recall
 			e.jsonOf(&recalls, rec("recall", "list")...)
-			tr.step(0, rec("recall", "done", recalls[0].ID)...)
+			tr.step(4, rec("recall", "done", recalls[0].ID)...) // a recall is clinical work (design.md's role table)
+			tr.step(0, gp("recall", "done", recalls[0].ID)...)
 			tr.step(0, rec("appt", "session", "add", "--clinician", "nurse.jones", "--date", "2026-11-25", "--start", "14:00", "--end", "14:30", "--slot", "10m")...)
 			tr.step(0, rec("appt", "session", "list", "--date", "2026-11-25")...)
 			tr.step(5, rec("appt", "session", "add", "--clinician", "nurse.jones", "--date", "2026-11-25", "--start", "14:20", "--end", "15:00", "--slot", "10m")...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Remote mode against `gpsoc serve`: the same commands, through FHIR.
@@ -16,6 +17,8 @@ func TestRemoteModeAgainstServe(t *testing.T) {
 	ios, _, errOut := Test("", false)
 	f := NewFactory(ios)
 	f.DataDirFlag = e.dir
+	srvNow := e.now // the server's clock is the practice's pinned one: its tokens are fresh
+	f.Now = func() time.Time { return srvNow }
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)

@@ -24,19 +24,26 @@ in the practice, so every clinician, the workstation and the server apply the
 same ones. Until a practice imports its own, the starter sets shipped with
 gpsoc apply (each rule citing its source: MHRA Drug Safety Update, BNF, NICE CKS).`,
 	}
-	cmd.AddCommand(newRulesImportCmd(f), newRulesListCmd(f), newRulesDefaultsCmd(f))
+	cmd.AddCommand(newRulesImportCmd(f), newRulesListCmd(f), newRulesDefaultsCmd(f), newRulesRecheckCmd(f))
 	return cmd
 }
 
 func newRulesImportCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	var allowRemove bool
+	cmd := &cobra.Command{
 		Use:   "import FILE|-",
 		Short: "Store a rules file in the practice (admins)",
-		Long: `Store a rules YAML file (docs/rules.md) in the practice. A file holding rules
-replaces the practice's rules; a file holding interactions replaces its
-interactions (a fuller interaction set is loaded this way); a file may hold
-both. The whole file is checked first: any error (naming the field, e.g.
-rules[2].severity, and the value) stores nothing (exit 2).`,
+		Long: `Store a rules YAML file (docs/rules.md) in the practice. Its rules and
+interactions merge with the shipped defaults by id: one with the id of a
+default replaces it, the others are added, and every other default stays in
+force. A file holding rules replaces the practice's earlier rules file; a
+file holding interactions replaces its interactions file; a file may hold both.
+
+A default is taken out only by a remove: entry naming its id and a reason,
+imported with --allow-remove; each removal is audited with its reason and
+shown by gpsoc rules list. The whole file is checked first: any error
+(naming the field, e.g. rules[2].severity, and the value) stores nothing
+(exit 2). After changing the rules, run gpsoc rules recheck.`,
 		Example: "  gpsoc rules defaults contraindications > rules.yaml   # edit, then\n  gpsoc rules import rules.yaml\n  gpsoc rules import interactions-full.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
@@ -49,7 +56,7 @@ rules[2].severity, and the value) stores nothing (exit 2).`,
 			if err != nil {
 				return err
 			}
-			res, err := s.ImportRules(cmd.Context(), text)
+			res, err := s.ImportRulesWith(cmd.Context(), text, clinical.ImportRulesOptions{AllowRemove: allowRemove})
 			if err != nil {
 				return err
 			}
@@ -63,8 +70,49 @@ rules[2].severity, and the value) stores nothing (exit 2).`,
 			if res.Interactions > 0 {
 				parts = append(parts, fmt.Sprintf("%d interactions", res.Interactions))
 			}
+			if len(parts) == 0 {
+				parts = append(parts, "no rules")
+			}
 			fmt.Fprintf(f.IO.Out, "imported %s\n", strings.Join(parts, " and "))
+			for _, r := range res.Removed {
+				fmt.Fprintf(f.IO.Out, "removed default %s: %s\n", r.ID, r.Reason)
+			}
 			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&allowRemove, "allow-remove", false, "let the file's remove: entries take defaults out of force (each needs a reason; audited)")
+	return cmd
+}
+
+func newRulesRecheckCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "recheck",
+		Short: "Re-check every current medicine of every patient against the rules in force",
+		Long: `Run the prescribing checks (allergies, interactions, rules, doses) over every
+current medicine of every patient, against the record and the rules as they
+are now, and list the alerts not yet answered: what a practice runs after
+changing its rules (gpsoc rules import). Each alert is also shown in its
+patient's record banner and raised again at the medicine's next issue.
+Clinicians only; audited as one list. Exit 0 whether or not alerts are found.`,
+		Example: "  gpsoc rules import rules.yaml && gpsoc rules recheck\n  gpsoc rules recheck -o ndjson | jq -r .patientId | sort -u",
+		Args:    cobra.NoArgs,
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			sum, err := s.RecheckPractice(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.ErrOut, "checked %d medicines of %d patients (rules %s): %d alerts\n", sum.Medications, sum.Patients, sum.RuleVersion, len(sum.Alerts))
+			if f.Output == "json" {
+				return printOne(f.IO, f.Output, sum, nil)
+			}
+			return printList(f.IO, f.Output, sum.Alerts, []Column[clinical.MedicineAlert]{
+				{"patient", func(a clinical.MedicineAlert) string { return a.PatientID }},
+				{"medication", func(a clinical.MedicineAlert) string { return a.MedicationID }},
+				{"drug", func(a clinical.MedicineAlert) string { return a.Drug }},
+				{"severity", func(a clinical.MedicineAlert) string { return a.Alert.Severity }},
+				{"id", func(a clinical.MedicineAlert) string { return a.Alert.ID }},
+				{"message", func(a clinical.MedicineAlert) string { return a.Alert.Message }},
+			})
 		}),
 	}
 }
@@ -158,7 +206,7 @@ substances, each class citing its source).`,
 			rows := []ruleRow{}
 			for _, r := range rs.Rules {
 				rows = append(rows, ruleRow{Kind: "rule", ID: r.ID, Severity: r.Severity, Drugs: selText(r.Drug),
-					When: whenText(r.When), Message: r.Message, Source: r.Source, From: rs.RulesFrom})
+					When: whenText(r.When), Message: r.Message, Source: r.Source, From: r.From})
 			}
 			for _, x := range rs.Interactions {
 				drugs := selText(x.A) + " + " + selText(x.B)
@@ -171,7 +219,7 @@ substances, each class citing its source).`,
 					msg = x.Advice
 				}
 				rows = append(rows, ruleRow{Kind: "interaction", ID: x.ID, Severity: x.Severity,
-					Drugs: drugs, Message: msg, Source: src, From: rs.InteractionsFrom, ReviewedBy: x.ReviewedBy})
+					Drugs: drugs, Message: msg, Source: src, From: x.From, ReviewedBy: x.ReviewedBy})
 			}
 			al, err := clinical.DefaultAllergyRules()
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/server"
 	"github.com/opengpsoc/gpsoc/store/bolt"
+	"github.com/opengpsoc/gpsoc/terminology"
 )
 
 func init() { extraCommands = append(extraCommands, newServeCmd) }
@@ -68,7 +69,9 @@ Host header, which the client writes. Give --base-url behind a proxy or a DNS na
 
 Failed and unauthenticated requests are rate-limited per client (429 with Retry-After);
 their audit events keep a short summary of the request, and a flood from one client is
-written as one event a minute with its count. Every response but /metadata carries
+written as one event a minute with its count. A client is its network address (never a
+header it sends), so behind a reverse proxy every client shares the proxy's: a token
+already in use keeps working when the address is over its limit. Every response but /metadata carries
 Cache-Control: no-store.
 
 A record marked sensitive is opened only with a reason, sent in the X-Access-Reason
@@ -151,7 +154,8 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Logger: logger, BaseURL: base})
+	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Logger: logger, BaseURL: base,
+		Codes: f.codeSearch()})
 	if anchorKey != nil {
 		stopAnchors, err := serveAnchors(ctx, p, anchorKey, anchorDir, dir, anchorEvery, logger)
 		if err != nil {
@@ -191,4 +195,27 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	}
 	fmt.Fprintln(f.IO.ErrOut, "gpsoc serve: stopped")
 	return nil
+}
+
+// codeSearch gives gpsoc serve's ValueSet/$expand the pickers' search over the local
+// terminology (opened on the first request).
+func (f *Factory) codeSearch() server.CodeSearch {
+	return func(ctx context.Context, filter, picker, system string, count int) ([]server.ExpandedCode, string, error) {
+		tm, err := f.Terminology()
+		if err != nil {
+			return nil, "", err
+		}
+		if picker == terminology.PickerDrug && system == "" {
+			system = "dmd"
+		}
+		rs, err := tm.Search(ctx, filter, terminology.SearchOptions{Picker: picker, System: system, Limit: count})
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]server.ExpandedCode, len(rs))
+		for i, r := range rs {
+			out[i] = server.ExpandedCode{System: r.System, Code: r.Code, Display: r.Term}
+		}
+		return out, tm.SearchNote(rs), nil
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestServeOwnsTheDataDir(t *testing.T) {
@@ -18,6 +19,8 @@ func TestServeOwnsTheDataDir(t *testing.T) {
 	ios, _, errOut := Test("", false)
 	f := NewFactory(ios)
 	f.DataDirFlag = e.dir
+	srvNow := e.now // the server's clock is the practice's pinned one: its tokens are fresh
+	f.Now = func() time.Time { return srvNow }
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -108,6 +109,51 @@ type termsAdapter struct {
 	open func() (*terminology.Terminology, error)
 	tm   *terminology.Terminology
 	err  error
+
+	mu     sync.Mutex
+	recent []string // codes this user picked in this session, most recent first
+	// practice counts the codes this practice records (clinical.CodeUsage),
+	// read once in the background: until it has come, searches rank without it.
+	practice  map[string]int
+	usageOf   func() (map[string]int, error)
+	usageOnce sync.Once
+}
+
+// maxRecent is how many of the user's picks lift later searches.
+const maxRecent = 50
+
+// Picked remembers a code the user chose: it rises within its match class (rank.go).
+func (a *termsAdapter) Picked(code string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := []string{code}
+	for _, c := range a.recent {
+		if c != code && len(out) < maxRecent {
+			out = append(out, c)
+		}
+	}
+	a.recent = out
+}
+
+func (a *termsAdapter) usage() *terminology.Usage {
+	if a.usageOf != nil {
+		a.usageOnce.Do(func() {
+			go func() {
+				m, err := a.usageOf()
+				if err == nil {
+					a.mu.Lock()
+					a.practice = m
+					a.mu.Unlock()
+				}
+			}()
+		})
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.recent) == 0 && len(a.practice) == 0 {
+		return nil
+	}
+	return &terminology.Usage{Recent: append([]string(nil), a.recent...), Practice: a.practice}
 }
 
 func (a *termsAdapter) get() (*terminology.Terminology, error) {
@@ -120,14 +166,19 @@ func (a *termsAdapter) get() (*terminology.Terminology, error) {
 	return a.tm, a.err
 }
 
-func (a *termsAdapter) Search(ctx context.Context, text, system, ecl string, limit int) ([]tui.Code, error) {
+func (a *termsAdapter) Search(ctx context.Context, text, picker, system, ecl string, limit int) ([]tui.Code, error) {
 	tm, err := a.get()
 	if err != nil {
 		return nil, err
 	}
-	rs, err := tm.Search(ctx, text, terminology.SearchOptions{System: system, ECL: ecl, Limit: limit})
+	rs, err := tm.Search(ctx, text, terminology.SearchOptions{Picker: picker, System: system, ECL: ecl, Limit: limit, Usage: a.usage()})
 	if err != nil {
 		return nil, err
+	}
+	if len(rs) == 0 && (system == "" || system == "sct") {
+		if note := tm.SearchNote(rs); note != "" {
+			return nil, errors.New(note)
+		}
 	}
 	out := make([]tui.Code, len(rs))
 	for i, r := range rs {
@@ -205,7 +256,7 @@ func runTUI(f *Factory, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	terms := &termsAdapter{open: f.Terminology}
+	terms := &termsAdapter{open: f.Terminology, usageOf: func() (map[string]int, error) { return svc.CodeUsage(ctx, 0) }}
 	if p, err := f.Practice(); err == nil {
 		p.SetDrugs(terms) // prescribing's safety checks, on the same lazily opened terminology
 	}

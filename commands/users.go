@@ -25,8 +25,9 @@ type UserAddOptions struct {
 }
 
 func newUserCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Add and list the practice's users (admins)"}
+	cmd := &cobra.Command{Use: "user", Short: "The practice's users: add, bind, disable, re-role; their tokens (admins)"}
 	cmd.AddCommand(newUserAddCmd(f, nil), newUserListCmd(f), newUserTokenCmd(f))
+	cmd.AddCommand(newUserIdentityCmds(f)...)
 	return cmd
 }
 
@@ -35,17 +36,23 @@ var userColumns = []Column[record.User]{
 	{"role", func(u record.User) string { return string(u.Role) }},
 	{"regNumber", func(u record.User) string { return u.RegNumber }},
 	{"prescriber", func(u record.User) string { return strconv.FormatBool(u.Prescriber) }},
+	{"active", func(u record.User) string { return strconv.FormatBool(!u.Disabled) }},
+	{"logins", func(u record.User) string { return strings.Join(u.Logins, ",") }},
 }
 
 func newUserAddCmd(f *Factory, runF func(*UserAddOptions) error) *cobra.Command {
 	o := &UserAddOptions{}
 	cmd := &cobra.Command{
-		Use:   "add NAME --role admin|gp|nurse|receptionist [--reg-number N] [--prescriber|--no-prescriber]",
+		Use:   "add NAME --role admin|manager|gp|nurse|receptionist|interface [--reg-number N] [--prescriber|--no-prescriber]",
 		Short: "Add a user",
 		Long: `Add a user. A name is lower-case letters, digits, '.', '-' or '_'.
 gp users are prescribers unless --no-prescriber; a nurse prescriber needs
 --prescriber and a registration number (and the practice must allow nurse
-prescribing: gpsoc practice set nurse-prescribing true).`,
+prescribing: gpsoc practice set nurse-prescribing true). A manager runs
+searches, registers and recalls, registers and books, and never sees the
+journal; an interface user is another system's feed (a lab) and may only
+deliver results. The new user acts once an admin binds their OS login
+(gpsoc user bind) or once they have a passphrase.`,
 		Example: `  gpsoc user add dr.patel --role gp --reg-number 7012345
   gpsoc user add nurse.jones --role nurse --reg-number 12A3456E --prescriber
   gpsoc user add reception --role receptionist`,
@@ -57,7 +64,7 @@ prescribing: gpsoc practice set nurse-prescribing true).`,
 			}
 			role, err := record.ParseRole(o.Role)
 			if err != nil {
-				return invalidFlag("role", o.Role, "must be admin, gp, nurse or receptionist")
+				return invalidFlag("role", o.Role, "must be "+record.RoleNames)
 			}
 			o.Role = string(role)
 			if runF != nil {
@@ -77,7 +84,7 @@ prescribing: gpsoc practice set nurse-prescribing true).`,
 				{"regNumber", got.RegNumber}, {"prescriber", strconv.FormatBool(got.Prescriber)}})
 		},
 	}
-	cmd.Flags().StringVar(&o.Role, "role", "", "admin, gp, nurse or receptionist (required)")
+	cmd.Flags().StringVar(&o.Role, "role", "", record.RoleNames+" (required)")
 	cmd.Flags().StringVar(&o.RegNumber, "reg-number", "", "professional registration number (GMC, NMC)")
 	cmd.Flags().BoolVar(&o.Prescriber, "prescriber", false, "may prescribe (gp users are by default)")
 	cmd.Flags().BoolVar(&o.NoPrescriber, "no-prescriber", false, "may not prescribe (for a gp)")
@@ -97,30 +104,6 @@ func newUserListCmd(f *Factory) *cobra.Command {
 			}
 			sort.Slice(us, func(i, j int) bool { return us[i].Name < us[j].Name })
 			return printList(f.IO, f.Output, us, userColumns)
-		}),
-	}
-}
-
-func newUserTokenCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:   "token NAME",
-		Short: "Make a new API token for a user (shown once)",
-		Long: `Make a new bearer token for the FHIR API for a user. It is shown once and
-stored only as its SHA-256; a new token replaces the old one. Local only.`,
-		Args: cobra.ExactArgs(1),
-		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
-			if _, err := localStore(f); err != nil {
-				return err
-			}
-			tok, err := s.NewToken(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if f.Output == "json" || f.Output == "ndjson" {
-				return printOne(f.IO, f.Output, map[string]string{"user": args[0], "token": tok}, nil)
-			}
-			fmt.Fprintln(f.IO.Out, tok)
-			return nil
 		}),
 	}
 }
@@ -162,9 +145,6 @@ func printPractice(f *Factory, pr record.Practice) error {
 	view := pr
 	view.Settings = map[string]string{}
 	for k, v := range pr.Settings {
-		if k == clinical.SettingPassphrase {
-			v = "set"
-		}
 		view.Settings[k] = v
 	}
 	fields := [][2]string{{"name", pr.Name}, {"odsCode", pr.ODS}}
@@ -175,9 +155,6 @@ func printPractice(f *Factory, pr record.Practice) error {
 		v := view.Settings[k]
 		if v == "" {
 			v = "(default)"
-			if k == clinical.SettingPassphrase {
-				v = "(not set)"
-			}
 		}
 		fields = append(fields, [2]string{k, v})
 	}
@@ -190,7 +167,9 @@ func newConfigCmd(f *Factory) *cobra.Command {
 		Use:   "config",
 		Short: "Show the configuration gpsoc is using",
 		Long: `Configuration comes from flags, then GPSOC_* environment variables, then
-$XDG_CONFIG_HOME/gpsoc/config.yaml. Keys: data-dir, user, busy-timeout, remote.url.`,
+$XDG_CONFIG_HOME/gpsoc/config.yaml. Keys: data-dir, user, busy-timeout,
+remote.url, passphrase-file (GPSOC_PASSPHRASE_FILE: a file, mode 600, whose
+first line is the acting user's passphrase, for scripts).`,
 	}
 	show := &cobra.Command{
 		Use:   "show",

@@ -274,3 +274,26 @@ func TestValidationRefusesWholeFHIRBundles(t *testing.T) {
 		t.Errorf("330 kg by import fhir: %+v", obs)
 	}
 }
+
+// The table every path checks values against is printed with its sources.
+func TestObsRangesPrintsTheCitedTable(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	var rows []struct {
+		Name, Unit, Source, Section, Date string
+		Codes                             []string
+		Impossible                        struct{ Below, Above *float64 }
+	}
+	e.jsonOf(&rows, "obs", "ranges")
+	weight := false
+	for _, r := range rows {
+		if r.Source == "" || r.Section == "" || r.Date == "" || len(r.Codes) == 0 || (r.Impossible.Below == nil && r.Impossible.Above == nil) {
+			t.Errorf("row without its citation or range: %+v", r)
+		}
+		if r.Name == "Body weight" && r.Unit == "kg" && *r.Impossible.Above == 650 {
+			weight = true
+		}
+	}
+	if len(rows) < 20 || !weight {
+		t.Errorf("%d rows, body weight found %v", len(rows), weight)
+	}
+}

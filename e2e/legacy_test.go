@@ -12,6 +12,7 @@ func TestLegacyCodeIsRecordedWithItsSNOMEDConcept(t *testing.T) {
 		{"codes", "import", "ctv3", "../terminology/testdata/ctv3/nhs_readctv3_25.0.0_20180401000001.zip"},
 		{"codes", "import", "read-map", "../terminology/testdata/readmap/ctv3sctmap2_uk_20200401000001.txt"},
 		{"user", "add", "dr.x", "--role", "gp"},
+		{"user", "bind", "dr.x", "--login", osLogin(t)},
 		{"patient", "add", "--nhs", "9434765919", "--family", "Able", "--given", "Ben", "--dob", "1980-01-01", "--sex", "male"},
 	}
 	for _, s := range steps {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,4 +96,14 @@ func countPatients(t testing.TB, dir string) int {
 		t.Fatalf("patient list json: %v", err)
 	}
 	return len(ps)
+}
+
+// osLogin is the OS login the tests run gpsoc as (bound to users as an
+// admin would: acting as a user needs a credential).
+func osLogin(t testing.TB) string {
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
 }

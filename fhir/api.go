@@ -113,3 +113,12 @@ func APIRetractionReason(r Resource) string {
 	}
 	return a.Retraction.Reason
 }
+
+// AlertAnswersOf reads the answers to safety alerts a prescription carries
+// (the record-extra extension's alertAnswers): how a client answers the
+// alerts of an issue or a re-authorisation it sends as a PUT.
+func AlertAnswersOf(r *MedicationRequest) []record.AlertAnswer {
+	var x medExtra
+	recordExtra(r.Extension, &x)
+	return x.Answers
+}

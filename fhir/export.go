@@ -220,7 +220,7 @@ type userExtra struct {
 // PractitionerResource maps a user to a UK Core Practitioner.
 func (c *Context) PractitionerResource(u record.User) *Practitioner {
 	r := &Practitioner{ResourceType: "Practitioner", ID: PractitionerID(u.Name), Meta: c.meta("Practitioner", nil),
-		Identifier: []Identifier{{System: SystemUserName, Value: u.Name}}, Active: boolp(true),
+		Identifier: []Identifier{{System: SystemUserName, Value: u.Name}}, Active: boolp(!u.Disabled),
 		Name: []HumanName{{Text: u.Name}}}
 	if u.Version > 0 && r.Meta != nil {
 		r.Meta.VersionID = strconv.Itoa(u.Version)

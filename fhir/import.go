@@ -367,6 +367,7 @@ func UserFrom(r *Practitioner) (record.User, bool) {
 	var x userExtra
 	recordExtra(r.Extension, &x)
 	u.Role, u.Prescriber = x.Role, x.Prescriber
+	u.Disabled = r.Active != nil && !*r.Active // a leaver: PUT with active=false disables
 	if u.Role == "" {
 		u.Role = record.RoleReceptionist // least privilege when not said
 	}

@@ -63,6 +63,7 @@ func wordScore(m int, primary bool) int {
 type refWord struct {
 	s       string
 	primary bool
+	joined  bool // the joined form of a hyphenated chunk
 }
 
 // refPatient is a patient normalised for direct matching (the reference matcher and the
@@ -82,8 +83,8 @@ type refPatient struct {
 
 func newRefPatient(p Patient) *refPatient {
 	r := &refPatient{p: p, famFold: fold(p.Family), givFold: fold(p.Given)}
-	eachWord(r.famFold, func(w string, first, _ bool) { r.words = append(r.words, refWord{w, first}) })
-	eachWord(r.givFold, func(w string, _, _ bool) { r.words = append(r.words, refWord{w, false}) })
+	eachWord(r.famFold, func(w string, first, _ bool) { r.words = append(r.words, refWord{s: w, primary: first}) })
+	eachWord(r.givFold, func(w string, _, _ bool) { r.words = append(r.words, refWord{s: w}) })
 	r.dob = parseISODate(p.BirthDate)
 	r.nhs = nhsValue(p.NHS)
 	r.nhsStr = formatNHS(r.nhs)
@@ -241,7 +242,7 @@ func newRefTerm(t Term) refTerm {
 	var r refTerm
 	var ini []byte
 	eachWord(fold(t.Term), func(w string, first, joined bool) {
-		r.words = append(r.words, refWord{w, first})
+		r.words = append(r.words, refWord{s: w, primary: first, joined: joined})
 		if !joined && !initialStopWord(w) {
 			ini = append(ini, w[0])
 		}

@@ -31,11 +31,12 @@ func RecordHash(v any) (string, error) {
 	return HashCanonical(b), nil
 }
 
-// CanonicalUser is the canonical JSON of a user, token hash included (a
-// token planted in a user's record is as much an edit as a changed role).
+// CanonicalUser is the canonical JSON of a user, passphrase hash included (a
+// passphrase planted in a user's record is as much an edit as a changed
+// role). Tokens are records of their own (Token).
 func CanonicalUser(u *User) ([]byte, error) {
 	return Canonical(struct {
 		User
-		TokenHash string `json:"tokenHash,omitempty"`
-	}{*u, u.TokenHash})
+		PassHash string `json:"passHash,omitempty"`
+	}{*u, u.PassHash})
 }

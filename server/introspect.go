@@ -31,6 +31,9 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request, svc *clinica
 			"fhirUser":         "Practitioner/" + fhir.PractitionerID(u.Name),
 			"gpsoc_role":       string(u.Role),
 			"gpsoc_prescriber": u.Prescriber && (u.Role == record.RoleGP || u.Role == record.RoleNurse)}
+		if tk := svc.Token(); tk != nil && !tk.ExpiresAt.IsZero() {
+			out["exp"], out["iat"] = tk.ExpiresAt.Unix(), tk.IssuedAt.Unix() // RFC 7662: when it stops working
+		}
 	}
 	b, _ := json.Marshal(out)
 	w.Header().Set("Content-Type", "application/json")

@@ -85,6 +85,11 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 				{Code: "create", Documentation: "an event the workstation reports; recorded under the token's user and the server's clock"}},
 			SearchParam: []param{{"seq", "number", "gtN: events after sequence N"}, {"_count", "number", "page size"},
 				{"_sort", "special", "seq or -seq (with _count=1: the chain's head)"}}})
+	if s.o.Codes != nil {
+		// the code pickers' search (server/valueset.go)
+		rs = append(rs, resource{Type: "ValueSet", Operation: []operation{{Name: "expand",
+			Definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"}}})
+	}
 	cs := map[string]any{
 		"resourceType":   "CapabilityStatement",
 		"status":         "active",

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"github.com/opengpsoc/gpsoc/clinical"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func medRequestJSON(pid, code, status string, answers ...map[string]any) map[str
 		"intent":                    "order",
 		"subject":                   map[string]any{"reference": "Patient/" + pid},
 		"medicationCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": record.SystemDMD, "code": code}}},
-		"dosageInstruction":         []any{map[string]any{"text": "1 tds"}},
+		"dosageInstruction":         []any{map[string]any{"text": "1 od"}},
 		"dispenseRequest":           map[string]any{"quantity": map[string]any{"value": 21, "unit": "capsule"}},
 	}
 	if len(answers) > 0 {
@@ -101,7 +102,7 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 		}
 		cs := d["coding"].([]any)
 		id := cs[0].(map[string]any)["code"].(string)
-		if strings.HasPrefix(id, "allergy:") && strings.HasSuffix(id, ":"+rxAmoxicillin) {
+		if strings.HasPrefix(id, "allergy:") && strings.HasSuffix(clinical.BaseAlertID(id), ":"+rxAmoxicillin) {
 			alertID = id
 			if sev := cs[1].(map[string]any)["code"]; sev != "high" || !strings.Contains(strings.ToLower(d["text"].(string)), "amoxicillin") {
 				t.Errorf("alert issue %v", is)
@@ -220,5 +221,80 @@ func TestAPIPrescriptionIsTheTokenHolders(t *testing.T) {
 	wantStatus(t, f.do(t, "dr.gp", "POST", "/", txOf(medRequestJSON(pid, rxRamipril, "active", ack))), 200)
 	if ms := medsOf(t, f, pid); len(ms) != 1 || ms[0].Prescriber != "dr.gp" {
 		t.Fatalf("prescription without a requester: %+v", ms)
+	}
+}
+
+// An issue sent as a PUT (numberOfPrescriptionsIssued one more) runs the
+// checks again on the server: a second issue the same day is refused (422,
+// the early-issue alert in the OperationOutcome) until the PUT carries an
+// override with its reason in alertAnswers; then it is issued.
+func TestAPIIssueRunsTheChecks(t *testing.T) {
+	f, pid := rxPractice(t)
+	gp, err := f.p.As(ctx, "dr.gp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.AddAllergy(ctx, clinical.AllergyInput{PatientRef: pid, NKDA: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := gp.Prescribe(ctx, clinical.PrescribeInput{PatientRef: pid, Code: rxRamipril, Dose: "1 od", Quantity: 28, Repeat: true, Issues: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Medication.ID
+	if _, err := gp.Issue(ctx, pid, []string{id}, false); err != nil {
+		t.Fatal(err)
+	}
+	put := func(answers ...map[string]any) resp {
+		r := f.do(t, "dr.gp", "GET", "/MedicationRequest/"+id, nil)
+		wantStatus(t, r, 200)
+		body := r.body
+		for _, e := range body["extension"].([]any) {
+			ext := e.(map[string]any)
+			if ext["url"] != fhir.ExtRepeatInformation {
+				continue
+			}
+			for _, s := range ext["extension"].([]any) {
+				sub := s.(map[string]any)
+				if sub["url"] == "numberOfPrescriptionsIssued" {
+					sub["valueUnsignedInt"] = sub["valueUnsignedInt"].(float64) + 1
+				}
+			}
+		}
+		if len(answers) > 0 {
+			b, _ := json.Marshal(map[string]any{"alertAnswers": answers})
+			var exts []any
+			for _, e := range body["extension"].([]any) {
+				if e.(map[string]any)["url"] != "https://opengpsoc.org/fhir/StructureDefinition/record-extra" {
+					exts = append(exts, e)
+				}
+			}
+			body["extension"] = append(exts, map[string]any{"url": "https://opengpsoc.org/fhir/StructureDefinition/record-extra", "valueString": string(b)})
+		}
+		return f.do(t, "dr.gp", "PUT", "/MedicationRequest/"+id, body, "If-Match", r.header.Get("ETag"))
+	}
+	r := put()
+	wantStatus(t, r, 422)
+	alertID := ""
+	for _, is := range r.body["issue"].([]any) {
+		d, _ := is.(map[string]any)["details"].(map[string]any)
+		if d == nil {
+			continue
+		}
+		code := d["coding"].([]any)[0].(map[string]any)["code"].(string)
+		if strings.HasPrefix(code, "early-issue:") {
+			alertID = code
+		}
+	}
+	if alertID == "" {
+		t.Fatalf("no early-issue alert in %s", r.raw)
+	}
+	if ms := medsOf(t, f, pid); len(ms) != 1 || len(ms[0].Issues) != 1 {
+		t.Fatalf("a refused issue was written")
+	}
+	r = put(map[string]any{"alertId": alertID, "answer": "override", "reason": "patient's supply destroyed in a flood"})
+	wantStatus(t, r, 200)
+	if ms := medsOf(t, f, pid); len(ms[0].Issues) != 2 || ms[0].Answers[len(ms[0].Answers)-1].Reason != "patient's supply destroyed in a flood" {
+		t.Fatalf("issue with the answer: %+v", ms[0])
 	}
 }

@@ -35,6 +35,8 @@ type Options struct {
 	BaseURL string
 	// Limits bound failed and unauthenticated requests (server/abuse.go).
 	Limits Limits
+	// Codes answers ValueSet/$expand (valueset.go); nil: not offered.
+	Codes CodeSearch
 }
 
 // Server is the FHIR API over one practice.
@@ -54,13 +56,6 @@ type Server struct {
 	fctx     *fhir.Context
 	fctxAt   time.Time
 }
-
-type session struct {
-	svc *clinical.Service
-	at  time.Time
-}
-
-const cacheTTL = time.Second
 
 // New makes a Server.
 func New(o Options) *Server {
@@ -87,7 +82,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, svc *clinical.Serv
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metadata", s.metadata)
 	s.mux.Handle("POST /introspect", s.auth(s.introspect))
+	s.mux.Handle("POST /revoke", s.auth(s.revoke))
+	s.mux.Handle("POST /$passphrase", s.auth(s.passphrase))
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
+	s.mux.Handle("GET /ValueSet/$expand", s.auth(s.valueSetExpand))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
 	s.mux.Handle("GET /AuditEvent", s.auth(s.auditSearch))
 	s.mux.Handle("GET /Organization", s.auth(s.organizationSearch))
@@ -126,8 +124,8 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 		}
 		svc, err := s.session(ctx, hash)
 		if err != nil {
-			if record.IsNotFound(err) {
-				s.unauthenticated(w, r, "unknown bearer token", `Bearer realm="gpsoc", error="invalid_token"`, "the bearer token is not valid")
+			if record.IsNotFound(err) || isCredential(err) {
+				s.unauthenticated(w, r, tokenRefusal(err), `Bearer realm="gpsoc", error="invalid_token"`, "the bearer token is not valid")
 				return
 			}
 			writeError(w, err)
@@ -144,28 +142,6 @@ func (s *Server) auth(h handlerFunc) http.Handler {
 			s.auditFailed(ctx, r, svc, err)
 		}
 	})
-}
-
-// session is the services acting as the holder of a token (by its hash).
-func (s *Server) session(ctx context.Context, hash string) (*clinical.Service, error) {
-	now := time.Now()
-	s.mu.Lock()
-	se, ok := s.sessions[hash]
-	s.mu.Unlock()
-	if ok && now.Sub(se.at) < cacheTTL {
-		return se.svc, nil
-	}
-	svc, err := s.p.AsTokenHolder(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	if len(s.sessions) > 10000 {
-		clear(s.sessions)
-	}
-	s.sessions[hash] = session{svc: svc, at: now}
-	s.mu.Unlock()
-	return svc, nil
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -237,6 +213,13 @@ func errorf(status int, code, format string, args ...any) error {
 
 // writeError maps the services' typed errors to HTTP statuses.
 func writeError(w http.ResponseWriter, err error) {
+	var ae *clinical.AlertsError
+	if errors.As(err, &ae) {
+		// an issue or re-authorisation the safety checks stopped: one issue per
+		// alert, answered in the record-extra extension's alertAnswers
+		writeJSON(w, http.StatusUnprocessableEntity, &fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: alertIssues(ae.Alerts, "", nil)})
+		return
+	}
 	status, code, msg := classify(err)
 	if status == http.StatusServiceUnavailable && code == "transient" {
 		w.Header().Set("Retry-After", "1")
@@ -340,4 +323,18 @@ func ifMatch(r *http.Request) (int, error) {
 
 func reason(r *http.Request) clinical.ReadOptions {
 	return clinical.ReadOptions{Reason: r.Header.Get("X-Access-Reason")}
+}
+
+// alertIssues are the OperationOutcome issues of safety alerts: one per
+// alert, its id and severity coded in details.
+func alertIssues(alerts []clinical.SafetyAlert, prefix string, where []string) []fhir.OutcomeIssue {
+	var out []fhir.OutcomeIssue
+	for _, a := range alerts {
+		out = append(out, fhir.OutcomeIssue{Severity: "error", Code: "business-rule",
+			Details: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: fhir.CSSafetyAlert, Code: a.ID},
+				{System: fhir.CSSafetyAlertSeverity, Code: a.Severity}}, Text: a.Message},
+			Diagnostics: fmt.Sprintf("%ssafety alert %s (%s): %s", prefix, a.ID, a.Severity, a.Message),
+			Expression:  where})
+	}
+	return out
 }

@@ -34,10 +34,12 @@ type fixture struct {
 // start serves a new practice (admin, a GP, a nurse, a receptionist) over loopback.
 func start(t testing.TB) *fixture { return startWith(t, bolt.Options{Hold: true}) }
 
-func startWith(t testing.TB, o bolt.Options) *fixture { return startOn(t, o, nil) }
+func startWith(t testing.TB, o bolt.Options, opts ...func(*server.Options)) *fixture {
+	return startOn(t, o, nil, opts...)
+}
 
 // startOn serves a practice whose codes are checked against terms.
-func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology) *fixture {
+func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology, opts ...func(*server.Options)) *fixture {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), o)
 	if err != nil {
@@ -45,7 +47,7 @@ func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology) *fixture 
 	}
 	gst := server.GroupCommit(st)
 	p := clinical.New(clinical.Options{Store: gst, Terms: terms, Source: "api"})
-	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := p.As(ctx, "admin")
@@ -64,13 +66,17 @@ func startOn(t testing.TB, o bolt.Options, terms clinical.Terminology) *fixture 
 				t.Fatal(err)
 			}
 		}
-		tok, err := admin.NewToken(ctx, u.Name)
+		tok, _, err := admin.NewToken(ctx, u.Name, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.tokens[u.Name] = tok
 	}
-	hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
+	so := server.Options{Practice: p}
+	for _, o := range opts {
+		o(&so)
+	}
+	hs := httptest.NewServer(server.New(so).Handler())
 	t.Cleanup(func() { hs.Close(); st.Close() })
 	f.url = hs.URL
 	return f
@@ -447,11 +453,11 @@ func TestGracefulShutdownFinishesWrites(t *testing.T) {
 	}
 	defer st.Close()
 	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
-	if _, err := p.Init(ctx, "T", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "T", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := p.As(ctx, "admin")
-	tok, _ := admin.NewToken(ctx, "admin")
+	tok, _, _ := admin.NewToken(ctx, "admin", 0)
 	sctx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)

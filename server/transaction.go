@@ -570,13 +570,7 @@ func entryOutcome(err error) (int, *fhir.OperationOutcome) {
 	oo := &fhir.OperationOutcome{ResourceType: "OperationOutcome"}
 	var ae *clinical.AlertsError
 	if errors.As(err, &ae) {
-		for _, a := range ae.Alerts {
-			oo.Issue = append(oo.Issue, fhir.OutcomeIssue{Severity: "error", Code: "business-rule",
-				Details: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: fhir.CSSafetyAlert, Code: a.ID},
-					{System: fhir.CSSafetyAlertSeverity, Code: a.Severity}}, Text: a.Message},
-				Diagnostics: fmt.Sprintf("%ssafety alert %s (%s): %s", prefix, a.ID, a.Severity, a.Message),
-				Expression:  []string{where}})
-		}
+		oo.Issue = alertIssues(ae.Alerts, prefix, []string{where})
 		return http.StatusUnprocessableEntity, oo
 	}
 	status, code, msg := classify(err)

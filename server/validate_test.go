@@ -96,6 +96,13 @@ func TestAPIRefusesWhatAClinicianNeverWrites(t *testing.T) {
 	if r.status < 400 || r.status >= 500 || !strings.Contains(string(r.raw), "entry 1") || !strings.Contains(string(r.raw), "2099") {
 		t.Errorf("transaction with an eGFR dated 2099: %d %s", r.status, r.raw)
 	}
+	// A code the terminology does not know is refused in a transaction as in a POST.
+	unknown := valueObs(pid, "999991000000109", 95, "mL/min/{1.73_m2}", day)
+	wantStatus(t, f.do(t, "dr.gp", "POST", "/Observation", unknown), 422)
+	r = f.do(t, "dr.gp", "POST", "/", txOf(valueObs(pid, "27113001", 79, "kg", day), unknown))
+	if (r.status != 400 && r.status != 422) || !strings.Contains(string(r.raw), "entry 1") || !strings.Contains(string(r.raw), "999991000000109") {
+		t.Errorf("transaction with an unknown code: %d %s", r.status, r.raw)
+	}
 	count := func(k record.Kind) int {
 		n := 0
 		_ = f.st.View(ctx, func(tx store.Tx) error {

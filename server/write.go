@@ -105,7 +105,7 @@ func createOne(ctx context.Context, svc *clinical.Service, rs fhir.Resolver, res
 			return nil, err
 		}
 		in := clinical.AllergyInput{PatientRef: a.PatientID, System: a.Agent.System, Code: a.Agent.Code, Reaction: a.Reaction,
-			Severity: a.Severity, Type: a.Type, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
+			Severity: a.Severity, Type: a.Type, Category: a.Category, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
 		if a.Finding != nil {
 			in.System, in.Code = a.Finding.System, a.Finding.Code
 		}
@@ -315,10 +315,23 @@ func (s *Server) medicationChange(ctx context.Context, svc *clinical.Service, id
 		out, err := svc.Stop(ctx, m.PatientID, id, why, ver)
 		return out, staleOrConflict(err)
 	case allowed != m.IssuesAuthorised || review != m.ReviewDate && review != "":
-		out, err := svc.Reauthorise(ctx, m.PatientID, id, allowed-len(m.Issues), review, ver)
-		return out, staleOrConflict(err)
+		ans, err := clinical.NewAnswers(m.Answers, fhir.AlertAnswersOf(x))
+		if err != nil {
+			return nil, err
+		}
+		out, err := svc.ReauthoriseWith(ctx, clinical.ReauthInput{PatientRef: m.PatientID, ID: id, Issues: allowed - len(m.Issues),
+			Review: review, IfVersion: ver, Answers: ans})
+		if err != nil {
+			return nil, staleOrConflict(err)
+		}
+		return out.Medication, nil
 	case issued == len(m.Issues)+1:
-		res, err := svc.Issue(ctx, m.PatientID, []string{id}, false)
+		// the checks run again; alerts are answered in alertAnswers (an early issue: an override with its reason)
+		ans, err := clinical.NewAnswers(m.Answers, fhir.AlertAnswersOf(x))
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.IssueWith(ctx, clinical.IssueInput{PatientRef: m.PatientID, IDs: []string{id}, Answers: ans})
 		if err != nil {
 			return nil, err
 		}

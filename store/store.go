@@ -26,8 +26,11 @@ type Tx interface {
 	Practice() (*record.Practice, error)
 	User(name string) (*record.User, error)
 	Users() ([]record.User, error)
-	// UserByTokenHash finds the user holding an API token.
-	UserByTokenHash(hash string) (*record.User, error)
+	// Token finds an API token or a session by the SHA-256 of its secret
+	// (a NotFoundError when there is none).
+	Token(hash string) (*record.Token, error)
+	// Tokens lists a user's tokens and sessions ("" for everyone's).
+	Tokens(user string) ([]record.Token, error)
 
 	// Get returns the current version of a record.
 	Get(kind record.Kind, id string) (record.Entity, error)
@@ -75,6 +78,10 @@ type WTx interface {
 	Tx
 	PutPractice(p *record.Practice) error
 	PutUser(u *record.User) error
+	// PutToken stores a token or session; DeleteToken revokes one (a
+	// NotFoundError when there is none).
+	PutToken(t *record.Token) error
+	DeleteToken(hash string) error
 	// Put writes a record. With an empty ID it creates one (ID assigned, Version 1).
 	// Otherwise the stored version must equal e.Head().Version (else a ConflictError
 	// naming who changed it and when); the old version is kept and Version increments.
@@ -99,6 +106,9 @@ type WTx interface {
 type Prepared struct {
 	record.Entity
 	JSON []byte
+	// Hash, when set, is record.HashCanonical(JSON), made beforehand too; a
+	// backend that uses JSON uses it as the record hash.
+	Hash string
 }
 
 // Unprepared returns the record inside a Prepared, or e itself, and the
@@ -127,6 +137,18 @@ type AppointmentIndex interface {
 type Holder interface {
 	Hold() (release func() error, err error)
 	Yield() error
+}
+
+// Passphrases is implemented by a backend that does not hold the users'
+// passphrase hashes itself (remote, over gpsoc serve): its server checks
+// and sets the acting user's own, since the hash never leaves the server.
+type Passphrases interface {
+	// HasPassphrase reports whether the acting user has set one.
+	HasPassphrase(ctx context.Context) (bool, error)
+	// CheckPassphrase reports whether p is the acting user's.
+	CheckPassphrase(ctx context.Context, p string) (bool, error)
+	// SetPassphrase sets the acting user's own.
+	SetPassphrase(ctx context.Context, p string) error
 }
 
 // FileKeeper is implemented by backends that are one file on this machine

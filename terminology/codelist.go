@@ -14,6 +14,7 @@ import (
 // codelistRow is one member of a code-list CSV.
 type codelistRow struct {
 	code, term, kind, prev string
+	bnf                    string // BNF presentation code, when the list has one (a brand shares its generic's)
 	line                   int
 }
 
@@ -53,6 +54,7 @@ func readCodelist(r io.Reader, name string) (*codelistFile, error) {
 		return -1
 	}
 	ci, ti, ki, pi := pick(codeColumns), pick(termColumns), pick(typeColumns), pick([]string{"vpidprev"})
+	bi := pick([]string{"bnf_code"})
 	if ci < 0 {
 		return nil, &ImportError{Source: "codelist", Total: 1, Rows: []RowError{{File: name, Line: 1,
 			Reason: fmt.Sprintf("no code column (want one of %s)", strings.Join(codeColumns, ", "))}}}
@@ -87,6 +89,9 @@ func readCodelist(r io.Reader, name string) (*codelistFile, error) {
 		}
 		if pi >= 0 {
 			row.prev = strings.TrimSpace(rec[pi])
+		}
+		if bi >= 0 && bi < len(rec) {
+			row.bnf = strings.TrimSpace(rec[bi])
 		}
 		out.rows = append(out.rows, row)
 	}

@@ -42,6 +42,16 @@
 //	// scans just those with find's reference matcher; any other search builds the source's
 //	// find index on first use (seconds for a full UK release: long-lived processes call Warm).
 //
+//	// Pickers (rank.go): SearchOptions.Picker = PickerProblem|PickerConsultation|PickerDrug
+//	// ranks for the field; Usage lifts this practice's and this user's codes; Result.Match
+//	// says why a row was found (code, shorthand, whole, prefix, words, fuzzy) and
+//	// Result.Generic names a brand's generic. tm.SearchNote(rs) is NotInEmbedded when the
+//	// embedded default had nothing better than a typo.
+//	// gpsoc codes shorthand list|check FILE (shorthand.go): the GP shorthand table
+//	rows, warning := tm.Shorthands(); rows, err := tm.CheckShorthand(r, name) // *RowsError
+//	// gpsoc bench codes-quality --queries FILE (quality.go)
+//	qs, err := terminology.ParseJudged(r, name); rep, err := tm.RunQuality(ctx, qs)
+//
 //	// gpsoc codes show CODE [--system S]
 //	d, err := tm.Concept(system, code)             // ConceptDetail, JSON: code, system, active, fsn,
 //	                                               // preferredTerm, synonyms, parents, replacedBy

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -370,7 +371,10 @@ func (kb *medicinesKB) annotate(p *Product) {
 		p.BNF = l
 		if !fromDMD {
 			named := p.Ingredients // what the name gave: strengths to keep
-			defer func() { keepStrengths(p.Ingredients, named) }()
+			defer func() {
+				keepStrengths(p.Ingredients, named)
+				kb.presentationStrengths(p.Ingredients, code)
+			}()
 			switch {
 			case pres != nil && pres.ings != nil:
 				p.Ingredients, p.IngredientsFrom, p.IngredientsVerified, p.Partial = cloneIngs(pres.ings), FromBNFPresentation, true, false
@@ -439,6 +443,50 @@ func localOnly(p *Product) bool {
 		}
 	}
 	return false
+}
+
+// presentationStrengths fills strengths still missing (a brand's name gives
+// none: "Voltarol 25mg gastro-resistant tablets") from the generic BNF
+// presentation's name, segment by segment ("Ibuprofen 200mg / Codeine
+// 12.8mg tablets"), when it has one segment per ingredient.
+func (kb *medicinesKB) presentationStrengths(ings []Ingredient, code string) {
+	if len(code) != 15 || len(ings) == 0 {
+		return
+	}
+	name := ""
+	if g, ok := kb.pres[code[:9]+"AA"+code[13:15]+code[13:15]]; ok {
+		name = g.name
+	} else if pr, ok := kb.pres[code]; ok {
+		name = pr.name
+	}
+	segs := strings.Split(name, " / ")
+	if name == "" || len(segs) != len(ings) {
+		return
+	}
+	for i := range ings {
+		if ings[i].Strength != "" {
+			continue
+		}
+		for _, w := range strings.Fields(segs[i]) {
+			sm := strengthRE.FindStringSubmatch(w)
+			if sm == nil {
+				continue
+			}
+			in := &ings[i]
+			in.NumeratorValue, _ = strconv.ParseFloat(strings.ReplaceAll(sm[1], ",", ""), 64)
+			in.NumeratorUnit, in.Strength = sm[2], sm[1]+" "+sm[2]
+			if sm[4] != "" {
+				den := sm[3]
+				if den == "" {
+					den = "1"
+				}
+				in.DenominatorValue, _ = strconv.ParseFloat(den, 64)
+				in.DenominatorUnit = sm[4]
+				in.Strength += " / " + den + " " + sm[4]
+			}
+			break
+		}
+	}
 }
 
 // keepStrengths copies the strength a product's name gave an ingredient onto

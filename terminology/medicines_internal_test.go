@@ -157,3 +157,48 @@ func TestImportDMDReadsTheBNFFile(t *testing.T) {
 		t.Fatalf("product with a BNF link from the dm+d BNF file: %+v %+v", p, p.BNF)
 	}
 }
+
+// The BNF part is its own source: a real dm+d release replacing the embedded
+// rows keeps its dm+d ingredients and still gets the BNF link and classes.
+func TestBNFLinkSurvivesARealDMDRelease(t *testing.T) {
+	tm, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	if _, err := tm.ImportDMD(filepath.Join("testdata", "dmd", "set1")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := tm.Product("35894711000001106") // Adenosine 6mg/2ml solution for injection vials
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.IngredientsFrom != FromDMD || p.BNF == nil || p.BNF.Substance.Code != "0203020C0" || p.BNF.Via == "" {
+		t.Fatalf("after a real dm+d import: %+v %+v", p, p.BNF)
+	}
+}
+
+// A brand's name gives no strength; its generic BNF presentation does
+// (the dose checks need it): Brufen 400mg tablets is ibuprofen 400 mg, Nurofen
+// Plus ibuprofen 200 mg and codeine 12.8 mg.
+func TestBrandStrengthFromTheGenericPresentation(t *testing.T) {
+	tm, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	p, err := tm.Product("263211000001109") // Brufen 400mg tablets
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ingredients) != 1 || p.Ingredients[0].NumeratorValue != 400 || p.Ingredients[0].NumeratorUnit != "mg" {
+		t.Errorf("Brufen 400mg: %+v", p.Ingredients)
+	}
+	p, err = tm.Product("3915411000001104") // Nurofen Plus tablets
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ingredients) != 2 || p.Ingredients[0].Strength != "200 mg" || p.Ingredients[1].Strength != "12.8 mg" {
+		t.Errorf("Nurofen Plus: %+v", p.Ingredients)
+	}
+}

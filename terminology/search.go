@@ -2,6 +2,8 @@ package terminology
 
 import (
 	"context"
+
+	"github.com/opengpsoc/gpsoc/find"
 	"hash/crc32"
 	"sort"
 	"strings"
@@ -14,6 +16,8 @@ type SearchOptions struct {
 	Codelist        string // only codes in this imported code list
 	Limit           int    // default 20
 	IncludeInactive bool
+	Picker          string // what the search is for: PickerProblem, PickerConsultation, PickerDrug, "" (rank.go)
+	Usage           *Usage // this practice's and this user's use, lifted within a class; nil = none
 }
 
 // Result is one search hit.
@@ -23,8 +27,16 @@ type Result struct {
 	Term      string `json:"term"`
 	Active    bool   `json:"active"`
 	Preferred bool   `json:"preferred"`
-	score     int
+	// Match says why it was found: code, shorthand, whole, prefix, words or fuzzy (rank.go).
+	Match string `json:"match"`
+	// Generic is the generic product (VMP) of a brand (AMP) or pack: a brand shows its generic.
+	Generic string `json:"generic,omitempty"`
+	score   int
 }
+
+// NotInEmbedded is what a picker says when the embedded default has nothing that matches
+// the query well: a typo match is all there is, or nothing.
+const NotInEmbedded = "not in the embedded terminology — import the UK release (gpsoc codes import rf2)"
 
 // termHit mirrors find.TermHit.
 type termHit struct {
@@ -37,16 +49,50 @@ type termIndex interface {
 	Search(ctx context.Context, q string, limit int, keep func(index int) bool) []termHit
 }
 
-// Search finds codes by free text over preferred terms and synonyms; a code typed exactly
-// comes first. Results are one per code, best first.
+// Search finds codes by free text over preferred terms and synonyms, and by the GP
+// shorthand table; a code typed exactly comes first. Results are one per code, best first
+// by the ranking of rank.go.
 func (t *Terminology) Search(ctx context.Context, text string, o SearchOptions) ([]Result, error) {
-	return retry(func() ([]Result, error) { return t.search(ctx, text, o) })
+	rs, err := retry(func() ([]Result, error) { return t.search(ctx, text, o) })
+	if err != nil || len(rs) > 0 {
+		return rs, err
+	}
+	// nothing: two words typed apart that are one word in the terminology ("heart burn")
+	ws := find.QueryWords(text)
+	for i := 0; i+1 < len(ws) && len(ws) <= 4; i++ {
+		joined := strings.Join(append(append(append([]string{}, ws[:i]...), ws[i]+ws[i+1]), ws[i+2:]...), " ")
+		if rs, err = retry(func() ([]Result, error) { return t.search(ctx, joined, o) }); err != nil || len(rs) > 0 {
+			return rs, err
+		}
+	}
+	return nil, nil
 }
+
+// SearchNote is the note a picker shows beside results rs of a search of the embedded
+// default: NotInEmbedded when nothing matched better than a typo, "" otherwise (and always
+// "" once a real SNOMED CT release is imported).
+func (t *Terminology) SearchNote(rs []Result) string {
+	for _, r := range rs {
+		if r.Match != MatchFuzzy {
+			return ""
+		}
+	}
+	if s := t.source(SourceSNOMED); s != nil && !s.info.Embedded {
+		return ""
+	}
+	return NotInEmbedded
+}
+
+// candidatesPer is how many descriptions each source offers the ranking.
+func candidatesPer(limit int) int { return max(limit*3, 60) }
 
 func (t *Terminology) search(ctx context.Context, text string, o SearchOptions) ([]Result, error) {
 	sys, err := SystemURI(o.System)
 	if err != nil {
 		return nil, err
+	}
+	if !ValidPicker(o.Picker) {
+		return nil, &ValueError{Field: "picker", Value: o.Picker, Reason: "must be problem, consultation, drug or empty"}
 	}
 	if o.Limit <= 0 {
 		o.Limit = 20
@@ -81,21 +127,14 @@ func (t *Terminology) search(ctx context.Context, text string, o SearchOptions) 
 		// dm+d ids are SNOMED ids: a SNOMED search without a drug extension still finds products
 		srcs = append(srcs, t.sourcesFor(SystemDMD)...)
 	}
-	var all []Result
-	seen := map[string]bool{}
-	exact := false
-	for _, s := range srcs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	keepFor := func(s *source) (func(uint32) bool, bool) {
 		var filter bitset
 		if m != nil {
-			filter = m.set(s)
-			if filter == nil {
-				continue
+			if filter = m.set(s); filter == nil {
+				return nil, false
 			}
 		}
-		keepID := func(id uint32) bool {
+		return func(id uint32) bool {
 			if !o.IncludeInactive && !s.active.has(id) {
 				return false
 			}
@@ -106,86 +145,203 @@ func (t *Terminology) search(ctx context.Context, text string, o SearchOptions) 
 				return false
 			}
 			return true
-		}
-		// a code typed directly
-		if id, ok := s.id(text); ok && keepID(id) {
-			all = append(all, Result{System: systemOfSource[s.name], Code: text, Term: s.pt(t.db, id),
-				Active: s.active.has(id), Preferred: true, score: 1 << 30})
-			exact = true
-		}
-		if exact && !strings.ContainsRune(text, ' ') {
-			continue // a whole code typed: that code is the answer; no need to build the index
-		}
-		var hits []termHit
-		searched := false
-		if !s.indexReady.Load() && (filter != nil || list != nil) {
-			// a narrow search before the index exists: scan just the subset (a one-shot CLI
-			// search of a full release must not wait for the whole index)
-			sub := filter
-			if list != nil {
-				sub = newBitset(s.n())
-				for code := range list {
-					if id, ok := s.id(code); ok && (filter == nil || filter.has(id)) {
-						sub.set(id)
-					}
-				}
+		}, true
+	}
+	tab := t.shorthand()
+	sh, isShorthand := tab.lookup(text)
+	if isShorthand && len(sh.Codes) == 0 {
+		// a GP term the terminology in use lacks: say so (SearchNote), offer nothing
+		return nil, nil
+	}
+	cands := candidatesPer(o.Limit)
+	var all []candidate
+	exact := false
+	collect := func(q string) error {
+		for _, s := range srcs {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			var err error
-			hits, searched, err = s.searchSubset(ctx, t.db, text, o.Limit*4, sub, keepID)
-			if err != nil {
-				return nil, err
-			}
-		}
-		if !searched {
-			if err := s.ensureIndex(t.db); err != nil {
-				return nil, err
-			}
-			hits = s.index.Search(ctx, text, o.Limit*4, func(i int) bool { return keepID(s.terms[i].id) })
-		}
-		if vmps := t.vmpSet(s); vmps != nil && searched {
-			// subset scans rank VMPs by the same rule below
-			first := referenceVMPFirst(hits, s, vmps)
-			hits = append(first, hits...)
-		} else if vmps != nil {
-			// many AMPs share their VMP's name: search VMPs first so the generic product
-			// (what GPs prescribe by default) is never crowded out, and rank it just above
-			first := s.index.Search(ctx, text, o.Limit, func(i int) bool { id := s.terms[i].id; return vmps.has(id) && keepID(id) })
-			for i := range first {
-				first[i].Score++
-			}
-			hits = append(first, hits...)
-		}
-		got := 0
-		for _, h := range hits {
-			row := s.terms[h.Index]
-			key := s.name + "|" + s.codes[row.id]
-			if seen[key] {
+			keepID, ok := keepFor(s)
+			if !ok {
 				continue
 			}
-			seen[key] = true
-			all = append(all, Result{System: systemOfSource[s.name], Code: s.codes[row.id], Term: row.term,
-				Active: row.flags&termActive != 0, Preferred: row.flags&termPreferred != 0, score: h.Score})
-			got++
-			if got >= o.Limit {
-				break
+			var filter bitset
+			if m != nil {
+				filter = m.set(s)
+			}
+			if q == text {
+				// a code typed directly
+				if id, ok := s.id(text); ok && keepID(id) {
+					all = append(all, candidate{Result: Result{System: systemOfSource[s.name], Code: text, Term: s.pt(t.db, id),
+						Active: s.active.has(id), Preferred: true}, src: s, id: id, class: MatchCode, find: 1 << 20})
+					exact = true
+				}
+				if exact && !strings.ContainsRune(text, ' ') {
+					continue // a whole code typed: that code is the answer; no need to build the index
+				}
+			}
+			hits, err := t.sourceHits(ctx, s, q, cands, filter, list, keepID)
+			if err != nil {
+				return err
+			}
+			for _, h := range hits {
+				row := s.terms[h.Index]
+				c := candidate{Result: Result{System: systemOfSource[s.name], Code: s.codes[row.id], Term: row.term,
+					Active: row.flags&termActive != 0, Preferred: row.flags&termPreferred != 0}, src: s, id: row.id, find: h.Score, q: q}
+				if h.Score >= find.ScoreCodePrefix {
+					c.class = MatchCode
+				}
+				all = append(all, c)
+			}
+		}
+		return nil
+	}
+	if err := collect(text); err != nil {
+		return nil, err
+	}
+	if !exact {
+		all = t.wholeSynonyms(ctx, text, srcs, keepFor, all)
+	}
+	if !exact {
+		shc := t.shorthandCandidates(text, srcs, keepFor)
+		all = append(all, shc...)
+		if isShorthand && len(shc) > 0 {
+			// "htn", "pcm": also what the words of the concept find ("Hypertension…",
+			// the paracetamol products), ranked against those words
+			if err := collect(shc[0].Term); err != nil {
+				return nil, err
 			}
 		}
 	}
+	t.rankCandidates(text, o.Picker, o.Usage, all)
+	// typo matches only when there are too few better ones
+	better := map[string]bool{}
+	for _, c := range all {
+		if c.Match != MatchFuzzy {
+			better[c.System+"|"+c.Code] = true
+		}
+	}
+	if len(better) >= o.Limit {
+		kept := all[:0]
+		for _, c := range all {
+			if c.Match != MatchFuzzy {
+				kept = append(kept, c)
+			}
+		}
+		all = kept
+	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].score > all[j].score })
-	// one row per code across systems (a dm+d product may also be in the SNOMED drug extension)
-	out := all[:0]
+	// one row per code, across systems too (a dm+d product may also be in the SNOMED drug
+	// extension): the best-ranked description of each
+	var out []Result
 	codes := map[string]bool{}
-	for _, r := range all {
-		if codes[r.Code] {
+	for _, c := range all {
+		if codes[c.Code] {
 			continue
 		}
-		codes[r.Code] = true
-		out = append(out, r)
+		codes[c.Code] = true
+		if c.src.name == SourceDMD && (c.h == hAMP || c.h == hPack || c.h == hOther) {
+			c.Generic = t.genericOf(c.Code, c.Term)
+		}
+		out = append(out, c.Result)
 		if len(out) == o.Limit {
 			break
 		}
 	}
 	return out, nil
+}
+
+// sourceHits asks one source's index (or, for a narrow search before the index exists, a
+// scan of the subset) for the candidates of a query.
+func (t *Terminology) sourceHits(ctx context.Context, s *source, text string, n int, filter bitset, list map[string]bool, keepID func(uint32) bool) ([]termHit, error) {
+	var hits []termHit
+	searched := false
+	if !s.indexReady.Load() && (filter != nil || list != nil) {
+		// a narrow search before the index exists: scan just the subset (a one-shot CLI
+		// search of a full release must not wait for the whole index)
+		sub := filter
+		if list != nil {
+			sub = newBitset(s.n())
+			for code := range list {
+				if id, ok := s.id(code); ok && (filter == nil || filter.has(id)) {
+					sub.set(id)
+				}
+			}
+		}
+		var err error
+		hits, searched, err = s.searchSubset(ctx, t.db, text, n, sub, keepID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !searched {
+		if err := s.ensureIndex(t.db); err != nil {
+			return nil, err
+		}
+		hits = s.index.Search(ctx, text, n, func(i int) bool { return keepID(s.terms[i].id) })
+		if vmps := t.vmpSet(s); vmps != nil {
+			// many AMPs share their VMP's name: ask for VMPs too, so the generic product
+			// (what GPs prescribe by default) is never crowded out of the candidates
+			hits = append(hits, s.index.Search(ctx, text, n/2, func(i int) bool { id := s.terms[i].id; return vmps.has(id) && keepID(id) })...)
+		}
+	}
+	return hits, nil
+}
+
+// shorthandCandidates are the concepts the shorthand table gives for the query: the whole
+// query as a key, or a colloquial key the query begins; each offered by its preferred term.
+func (t *Terminology) shorthandCandidates(text string, srcs []*source, keepFor func(*source) (func(uint32) bool, bool)) []candidate {
+	tab := t.shorthand()
+	var rows []Shorthand
+	whole := false
+	if r, ok := tab.lookup(text); ok {
+		rows = append(rows, r)
+		whole = true
+	}
+	rows = append(rows, tab.prefixed(text)...)
+	var out []candidate
+	for ri, r := range rows {
+		for ci, code := range r.Codes {
+			for _, s := range srcs {
+				id, ok := s.id(code)
+				if !ok {
+					continue
+				}
+				keep, ok := keepFor(s)
+				if !ok || !keep(id) {
+					continue
+				}
+				// the first row (the whole query) before keys the query only begins; the
+				// table's order within a row
+				c := candidate{Result: Result{System: systemOfSource[s.name], Code: code, Term: s.pt(t.db, id),
+					Active: s.active.has(id), Preferred: true}, src: s, id: id, class: MatchShorthand, find: 900 - 100*min(ci, 5)}
+				if ri > 0 || !whole {
+					// a colloquial key the query only begins ("water inf"): as a description
+					// the query begins, not above one that is the query
+					c.class, c.find = MatchPrefix, 0
+				}
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// genericOf is the VMP term of a brand or pack, "" for a generic or when it is the same.
+func (t *Terminology) genericOf(code, term string) string {
+	p, err := t.product(code)
+	if err != nil || p.Kind == "VMP" || p.Kind == "VTM" {
+		return ""
+	}
+	g := listedGeneric(code)
+	if p.VMP != nil {
+		g = p.VMP.Term
+	}
+	if strings.EqualFold(g, term) {
+		return ""
+	}
+	return g
 }
 
 // Warm builds the search indexes and preferred-term tables of every source in the background.
@@ -199,17 +355,6 @@ func (t *Terminology) Warm() {
 			_, _ = s.preferredTerms(t.db)
 		}
 	}()
-}
-
-// referenceVMPFirst repeats the VMP hits of a subset scan with a one-point lift.
-func referenceVMPFirst(hits []termHit, s *source, vmps bitset) []termHit {
-	var first []termHit
-	for _, h := range hits {
-		if vmps.has(s.terms[h.Index].id) {
-			first = append(first, termHit{Index: h.Index, Score: h.Score + 1})
-		}
-	}
-	return first
 }
 
 func (t *Terminology) vmpSet(s *source) bitset {
@@ -311,4 +456,41 @@ func (s *source) searchSubset(ctx context.Context, d *db, q string, limit int, f
 		hits[i].Index = rowOf[hits[i].Index]
 	}
 	return hits, true, nil
+}
+
+// wholeSynonyms adds the synonyms that are the query word for word when the candidates
+// have no such description: the index ranks ties preferred terms first, so in a full
+// release "hypertension" may meet dozens of preferred "Hypertension …" terms before the
+// synonym "Hypertension" itself. One more small search, of synonyms only.
+func (t *Terminology) wholeSynonyms(ctx context.Context, text string, srcs []*source, keepFor func(*source) (func(uint32) bool, bool), all []candidate) []candidate {
+	// only for whole words of 5 letters or more: a synonyms-only filter makes the index walk
+	// every match of a short word ("c", "car") before it gives up
+	for _, w := range find.QueryWords(text) {
+		if len(w) < 5 {
+			return all
+		}
+	}
+	m := find.NewTermMatcher(text)
+	for _, c := range all {
+		if cls, _ := m.Match(c.Term); cls == find.MatchWhole {
+			return all
+		}
+	}
+	for _, s := range srcs {
+		keepID, ok := keepFor(s)
+		if !ok || !s.indexReady.Load() {
+			continue
+		}
+		for _, h := range s.index.Search(ctx, text, 10, func(i int) bool {
+			return s.terms[i].flags&termPreferred == 0 && keepID(s.terms[i].id)
+		}) {
+			row := s.terms[h.Index]
+			if cls, _ := m.Match(row.term); cls != find.MatchWhole {
+				continue
+			}
+			all = append(all, candidate{Result: Result{System: systemOfSource[s.name], Code: s.codes[row.id], Term: row.term,
+				Active: row.flags&termActive != 0}, src: s, id: row.id, find: h.Score})
+		}
+	}
+	return all
 }

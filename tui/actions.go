@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/record"
 )
 
 // Record actions from the keyboard: each opens a small form over the record
@@ -30,6 +31,7 @@ type formField struct {
 	in       Field
 	optional bool
 	ecl      string // a code field's hierarchy
+	picker   string // a code field's ranking (terminology pickers)
 	codes    []Code
 	sel      int
 	rev      uint64
@@ -77,8 +79,15 @@ func text(label string, optional bool) *formField {
 	return &formField{kind: textField, in: Field{Label: label}, optional: optional}
 }
 
-func code(label, ecl string) *formField {
-	return &formField{kind: codeField, in: Field{Label: label + " (type to search)"}, ecl: ecl}
+// code is a coded field searched in ecl, ranked for picker (terminology's pickers:
+// "problem", "consultation", "drug" or "").
+func code(label, ecl, picker string) *formField {
+	return &formField{kind: codeField, in: Field{Label: label + " (type to search)"}, ecl: ecl, picker: picker}
+}
+
+func prefilled(f *formField, v string) *formField {
+	f.in.SetValue(v)
+	return f
 }
 
 func pick(label string, cs []choice) *formField {
@@ -105,7 +114,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 	svc, ctx := p.c.Svc, p.c.Ctx
 	switch name {
 	case "add-allergy":
-		f = &recordForm{title: "Record an allergy", fields: []*formField{code("Causative agent or allergy", agentECL), text("Reaction", true),
+		f = &recordForm{title: "Record an allergy", fields: []*formField{code("Causative agent or allergy", agentECL, ""), text("Reaction", true),
 			pick("Severity", []choice{{"", "not given"}, {"mild", "mild"}, {"moderate", "moderate"}, {"severe", "severe"}}),
 			pick("Type", []choice{{"allergy", "allergy"}, {"intolerance", "intolerance"}})},
 			submit: func(v []string) (string, error) {
@@ -138,7 +147,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 				return "Allergy resolved", err
 			}}
 	case "add-problem":
-		f = &recordForm{title: "Add a problem", fields: []*formField{code("Problem", problemECL),
+		f = &recordForm{title: "Add a problem", fields: []*formField{code("Problem", problemECL, "problem"),
 			pick("Significance", []choice{{"major", "major"}, {"minor", "minor"}}), text("Onset YYYY-MM-DD", true)},
 			submit: func(v []string) (string, error) {
 				pr, err := svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: pid, System: "sct", Code: v[0], Significance: v[1], Onset: v[2]})
@@ -188,7 +197,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 				return "Task added", err
 			}}
 	case "add-recall":
-		f = &recordForm{title: "Add a recall", fields: []*formField{code("Recall for", recallECL), text("Due YYYY-MM-DD", false)},
+		f = &recordForm{title: "Add a recall", fields: []*formField{code("Recall for", recallECL, "consultation"), text("Due YYYY-MM-DD", false)},
 			submit: func(v []string) (string, error) {
 				_, err := svc.AddRecall(ctx, clinical.RecallInput{PatientRef: pid, System: "sct", Code: v[0], Due: v[1]})
 				return "Recall added", err
@@ -203,13 +212,109 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 				_, err := svc.Retract(ctx, v[0], v[1], 0)
 				return "Entry retracted", err
 			}}
+	case "edit-patient":
+		if d == nil {
+			break
+		}
+		pt := d.sum.Patient
+		lines := []string{"", ""}
+		town := ""
+		if pt.Address != nil {
+			copy(lines, pt.Address.Lines)
+			town = pt.Address.Town
+		}
+		sexes := []choice{{"female", "female"}, {"male", "male"}, {"other", "other"}, {"unknown", "unknown"}}
+		sex := pick("Sex", sexes)
+		for i, c := range sexes {
+			if c.id == pt.Sex {
+				sex.sel = i
+			}
+		}
+		f = &recordForm{title: "Change " + pt.Name() + "'s details", fields: []*formField{
+			prefilled(text("Family name", false), pt.Family), prefilled(text("Given names", false), strings.Join(pt.Given, " ")),
+			prefilled(text("Date of birth YYYY-MM-DD", false), pt.BirthDate), sex,
+			prefilled(text("Address line 1", true), lines[0]), prefilled(text("Address line 2", true), lines[1]),
+			prefilled(text("Town", true), town), prefilled(text("Postcode", true), pt.Postcode), prefilled(text("Phone", true), pt.Phone)},
+			submit: func(v []string) (string, error) {
+				given := strings.Fields(v[1])
+				u := clinical.PatientUpdate{IfVersion: pt.Version, Family: &v[0], Given: &given, BirthDate: &v[2], Sex: &v[3], Postcode: &v[7], Phone: &v[8],
+					Mutate: func(p *record.Patient) error {
+						var ls []string
+						for _, l := range v[4:6] {
+							if l != "" {
+								ls = append(ls, l)
+							}
+						}
+						a := record.Address{}
+						if p.Address != nil {
+							a = *p.Address
+						}
+						a.Lines, a.Town = ls, v[6]
+						p.Address = &a
+						if len(ls) == 0 && a.Town == "" && a.County == "" && a.Country == "" {
+							p.Address = nil
+						}
+						return nil
+					}}
+				_, err := svc.UpdatePatient(ctx, pid, u)
+				return "Details saved", err
+			}}
+	case "flag":
+		if d == nil {
+			break
+		}
+		var cs []choice
+		for _, fl := range d.sum.Patient.Flags {
+			cs = append(cs, choice{"-" + fl, "remove: " + fl})
+		}
+		for _, fl := range record.KnownFlags {
+			if !d.sum.Patient.HasFlag(fl) {
+				cs = append(cs, choice{"+" + fl, "add: " + fl})
+			}
+		}
+		f = &recordForm{title: "Warning flags", fields: []*formField{pick("Flag", cs)},
+			submit: func(v []string) (string, error) {
+				on := strings.HasPrefix(v[0], "+")
+				_, err := svc.SetFlag(ctx, pid, v[0][1:], on, 0)
+				if on {
+					return "Flag added: " + v[0][1:], err
+				}
+				return "Flag removed: " + v[0][1:], err
+			}}
+	case "complete":
+		var cs []choice
+		if d != nil {
+			for _, t := range d.tasks {
+				if t.Status == "open" {
+					cs = append(cs, choice{"task:" + t.ID, "task  " + Date(t.Due) + "  " + t.Text})
+				}
+			}
+			for _, r := range d.recalls {
+				if r.Status == "open" {
+					cs = append(cs, choice{"recall:" + r.ID, "recall  " + Date(r.Due) + "  " + clinical.CodeText(r.Code)})
+				}
+			}
+		}
+		if len(cs) == 0 {
+			return notice("no open task or recall for this patient", true), true
+		}
+		f = &recordForm{title: "Complete a task or recall", fields: []*formField{pick("Task or recall", cs)},
+			submit: func(v []string) (string, error) {
+				kind, id, _ := strings.Cut(v[0], ":")
+				if kind == "task" {
+					_, err := svc.DoneTask(ctx, id, 0)
+					return "Task done", err
+				}
+				_, err := svc.DoneRecall(ctx, id, 0)
+				return "Recall done", err
+			}}
 	default:
 		return nil, false
 	}
 	switch {
-	case d == nil:
+	case d == nil || f == nil:
 		return notice("the record is still loading", true), true
-	case d.denied != "" && name != "add-task":
+	case d.denied != "" && name != "add-task" && name != "edit-patient" && name != "flag" && name != "complete":
 		return notice(d.denied, true), true
 	}
 	p.form = f
@@ -347,7 +452,7 @@ func (p *recordPage) formKey(k tea.Msg) tea.Cmd {
 		return nil
 	}
 	ff.rev = nextRev()
-	rev, q, ecl, terms, ctx := ff.rev, strings.TrimSpace(ff.in.Value()), ff.ecl, p.c.Terms, p.c.Ctx
+	rev, q, ecl, picker, terms, ctx := ff.rev, strings.TrimSpace(ff.in.Value()), ff.ecl, ff.picker, p.c.Terms, p.c.Ctx
 	return func() tea.Msg {
 		if terms == nil {
 			return formCodesMsg{rev: rev, err: errors.New("no terminology available")}
@@ -355,7 +460,7 @@ func (p *recordPage) formKey(k tea.Msg) tea.Cmd {
 		if q == "" {
 			return formCodesMsg{rev: rev}
 		}
-		cs, err := terms.Search(ctx, q, "sct", ecl, 8)
+		cs, err := terms.Search(ctx, q, picker, "sct", ecl, 8)
 		return formCodesMsg{rev: rev, codes: cs, err: err}
 	}
 }
@@ -375,6 +480,11 @@ func (p *recordPage) formSubmit() tea.Cmd {
 				f.err += " (type, then pick a code with up/down)"
 			}
 			return nil
+		}
+	}
+	for i, ff := range f.fields {
+		if ff.kind == codeField && p.c.Terms != nil && vals[i] != "" {
+			p.c.Terms.Picked(vals[i]) // rises in this user's later searches
 		}
 	}
 	f.rev, f.err = nextRev(), ""

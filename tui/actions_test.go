@@ -139,3 +139,57 @@ func TestConsultationType(t *testing.T) {
 	}
 	t.Fatal("the consultation was not saved")
 }
+
+// Details, flags and completions from the record.
+func TestRecordDetailsFlagsAndCompletion(t *testing.T) {
+	ctx := context.Background()
+	d, svc, pid := openPlain(t)
+	before, err := svc.Patient(ctx, pid, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line1, town := "", ""
+	if before.Address != nil && len(before.Address.Lines) > 0 {
+		line1, town = before.Address.Lines[0], before.Address.Town
+	}
+	d.keys("U")
+	d.contains("Change ")
+	for i := 0; i < 4; i++ { // family, given, dob, sex: prefilled, kept
+		d.keys("tab")
+	}
+	d.typeText(" (rear)") // the fields hold the current values: typing appends
+	d.keys("tab", "tab")
+	d.typeText(" North")
+	d.keys("ctrl+s")
+	d.contains("Details saved")
+	p, err := svc.Patient(ctx, pid, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Address == nil || len(p.Address.Lines) == 0 || p.Address.Lines[0] != strings.TrimSpace(line1+" (rear)") || p.Address.Town != strings.TrimSpace(town+" North") ||
+		p.Family != before.Family || p.BirthDate != before.BirthDate || p.Version != before.Version+1 {
+		t.Fatalf("after the form: %+v (address %+v), was %+v", p, p.Address, before.Address)
+	}
+	d.keys("F")
+	for !strings.Contains(d.screen(), "› add: safeguarding") {
+		before := d.screen()
+		d.keys("down")
+		if d.screen() == before {
+			t.Fatalf("safeguarding not offered:\n%s", d.screen())
+		}
+	}
+	d.keys("ctrl+s")
+	d.contains("Flag added: safeguarding")
+	d.contains("SAFEGUARDING") // in the banner at once
+	d.keys("T")
+	d.typeText("Ring back")
+	d.keys("ctrl+s")
+	d.keys("K", "ctrl+s")
+	d.contains("Task done")
+	ts, _ := svc.Tasks(ctx, clinical.TaskFilter{PatientRef: pid})
+	for _, x := range ts {
+		if x.Text == "Ring back" && x.Status == "open" {
+			t.Error("the task is still open")
+		}
+	}
+}

@@ -2,12 +2,14 @@ package tui
 
 import (
 	"context"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/keymaps"
@@ -95,6 +97,9 @@ type Model struct {
 	lock    *lockScreen
 	lastKey time.Time
 	idle    time.Duration
+	// noTimer: the idle timer is not started (the synchronous test driver,
+	// which runs every command to completion, would sleep on its ticks).
+	noTimer bool
 	watch   time.Duration
 	quit    bool
 	// queued keys typed after enter on find while its results were coming:
@@ -130,8 +135,8 @@ func New(o Options) *Model {
 	m := &Model{c: c}
 	m.stack = []page{newFindPage(c)}
 	pr := c.Practice()
-	if pr.Settings[clinical.SettingPassphrase] != "" {
-		m.lock = newLockScreen(c, false)
+	if !c.Svc.HasPassphrase(c.Ctx) {
+		m.lock = newSetPassphraseScreen(c) // every user has their own, set on first use
 	}
 	m.lastKey = c.Now()
 	m.watch = o.Watch
@@ -155,8 +160,11 @@ func (m *Model) Init() tea.Cmd {
 	if len(m.stack) > 1 {
 		cmds = append(cmds, m.stack[0].Update(initMsg{}))
 	}
-	if m.c.Practice().Settings[clinical.SettingPassphrase] != "" && m.idle > 0 {
+	if m.idle > 0 && !m.noTimer {
 		cmds = append(cmds, idleTick(m.idle))
+	}
+	if !m.noTimer {
+		cmds = append(cmds, activeTick())
 	}
 	if m.watch > 0 {
 		cmds = append(cmds, watchTick(m.watch))
@@ -218,13 +226,27 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case idleMsg:
-		if m.lock == nil && m.idle > 0 && m.c.Practice().Settings[clinical.SettingPassphrase] != "" {
+		if m.lock == nil && m.idle > 0 {
 			if m.c.Now().Sub(m.lastKey) >= m.idle {
 				m.lock = newLockScreen(m.c, true)
 			}
 		}
+		if m.noTimer || m.idle <= 0 {
+			return m, nil
+		}
 		return m, idleTick(m.idle)
+	case activeTickMsg:
+		if m.noTimer {
+			return m, checkActive(m.c)
+		}
+		return m, tea.Batch(checkActive(m.c), activeTick())
+	case userStoppedMsg:
+		m.lock = newStoppedScreen(m.c, msg.why)
+		return m, nil
 	case unlockedMsg:
+		if m.lock != nil && m.lock.stopped != "" {
+			return m, nil
+		}
 		m.lock = nil
 		return m, nil
 	case watchTickMsg:
@@ -539,18 +561,12 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 	}
 	l1 := st.Banner.Render(" "+p.Name()+" ") + st.BannerDim.Render(" "+Age(p.BirthDate, now)+" "+Sex(p.Sex)+
 		born+Date(p.BirthDate)+"  NHS "+nhsOrReason(p)+"  GP "+orDash(p.UsualGP)+" ")
-	var alerts []string
+	// One ordered list at every width: safety items first (they wrap onto
+	// as many lines as they need, never cut), then reminders, which
+	// collapse to one count when the screen is narrow.
+	var safety, later []string
 	if c.Practice().Demo {
-		alerts = append(alerts, st.Demo.Render(" DEMO "))
-	}
-	switch p.Status {
-	case record.PatientDeceased:
-		alerts = append(alerts, st.Alert.Render("DECEASED "+Date(p.Registration.DeceasedOn)))
-	case record.PatientLeft:
-		alerts = append(alerts, st.Alert.Render("LEFT "+Date(p.Registration.LeftOn)))
-	}
-	if p.Sensitive {
-		alerts = append(alerts, st.Alert.Render("SENSITIVE"))
+		safety = append(safety, st.Demo.Render(" DEMO "))
 	}
 	if sm.Allergies != nil {
 		var names []string
@@ -564,35 +580,102 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 		}
 		switch {
 		case len(names) > 0:
-			alerts = append(alerts, st.Alert.Render("ALLERGY: "+strings.Join(names, ", ")))
+			safety = append(safety, st.Alert.Render("ALLERGY: "+strings.Join(names, ", ")))
 		case nkda:
-			alerts = append(alerts, st.OK.Render("NKDA"))
+			safety = append(safety, st.OK.Render("NKDA"))
 		default:
-			alerts = append(alerts, st.Warn.Render("allergy status unknown"))
+			safety = append(safety, st.Warn.Render("allergy status unknown"))
 		}
 	}
+	if p.Sensitive {
+		safety = append(safety, st.Alert.Render("SENSITIVE"))
+	}
+	flags := append([]string(nil), sm.Flags...)
+	sort.SliceStable(flags, func(i, j int) bool { return flagRank(flags[i]) < flagRank(flags[j]) })
+	for _, f := range flags {
+		if flagRank(f) == 0 {
+			safety = append(safety, st.Alert.Render(strings.ToUpper(f)))
+		} else {
+			safety = append(safety, st.Warn.Render("flag: "+f))
+		}
+	}
+	switch p.Status {
+	case record.PatientDeceased:
+		safety = append(safety, st.Alert.Render("DECEASED "+Date(p.Registration.DeceasedOn)))
+	case record.PatientLeft:
+		safety = append(safety, st.Alert.Render("LEFT "+Date(p.Registration.LeftOn)))
+	}
+	reviews, recalls := 0, 0
 	if sm.Medications != nil {
 		today := now.In(UK).Format(record.DateLayout)
-		n := 0
 		for _, m := range *sm.Medications {
 			if m.Type == "repeat" && m.ReviewDate != "" && m.ReviewDate < today {
-				n++
+				reviews++
 			}
 		}
-		if n > 0 {
-			alerts = append(alerts, st.Warn.Render(itoa(n)+" medication review(s) overdue"))
+	}
+	if sm.Recalls != nil {
+		recalls = len(*sm.Recalls)
+	}
+	if w < 100 && reviews > 0 && recalls > 0 {
+		later = append(later, st.Warn.Render(itoa(reviews+recalls)+" reminders"))
+	} else {
+		if reviews > 0 {
+			later = append(later, st.Warn.Render(itoa(reviews)+" medication review(s) overdue"))
+		}
+		if recalls > 0 {
+			later = append(later, st.Warn.Render(itoa(recalls)+" overdue recall(s)"))
 		}
 	}
-	if sm.Recalls != nil && len(*sm.Recalls) > 0 {
-		alerts = append(alerts, st.Warn.Render(itoa(len(*sm.Recalls))+" overdue recall(s)"))
+	items := append(safety, later...)
+	if len(items) == 0 {
+		items = append(items, st.Muted.Render("no alerts"))
 	}
-	for _, f := range sm.Flags {
-		alerts = append(alerts, st.Warn.Render("flag: "+f))
+	id := []string{fit(l1, w)}
+	if lipgloss.Width(l1) > w { // a long name: the identity wraps too, never cut
+		id = flowItems([]string{st.Banner.Render(" " + p.Name() + " "), st.BannerDim.Render(Age(p.BirthDate, now) + " " + Sex(p.Sex)),
+			st.BannerDim.Render(Date(p.BirthDate)), st.BannerDim.Render("NHS " + nhsOrReason(p)), st.BannerDim.Render("GP " + orDash(p.UsualGP))}, w)
 	}
-	if len(alerts) == 0 {
-		alerts = append(alerts, st.Muted.Render("no alerts"))
+	return append(id, flowItems(items, w)...)
+}
+
+// flagRank orders warning flags: those about the patient's or a visitor's
+// safety first (shown in capitals as alerts), then the rest.
+func flagRank(f string) int {
+	switch f {
+	case "safeguarding", "violence-marker", "do-not-resuscitate":
+		return 0
 	}
-	return []string{fit(l1, w), fit(strings.Join(alerts, "  "), w)}
+	return 1
+}
+
+// flowItems lays items out left to right, two spaces apart, starting a new
+// line when the next would not fit; an item wider than a line is wrapped,
+// never cut.
+func flowItems(items []string, w int) []string {
+	var out []string
+	line, lw := "", 0
+	for _, it := range items {
+		iw := lipgloss.Width(it)
+		if lw > 0 && lw+2+iw > w {
+			out = append(out, fit(line, w))
+			line, lw = "", 0
+		}
+		if iw > w {
+			for _, l := range wrap(ansi.Strip(it), w) {
+				out = append(out, fit(l, w))
+			}
+			continue
+		}
+		if lw > 0 {
+			line, lw = line+"  ", lw+2
+		}
+		line, lw = line+it, lw+iw
+	}
+	if lw > 0 {
+		out = append(out, fit(line, w))
+	}
+	return out
 }
 
 func nhsOrReason(p *record.Patient) string {

@@ -32,7 +32,13 @@ func openWorkstation(b *testing.B, dir string) (*Model, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if !svc.HasPassphrase(context.Background()) { // once per corpus: else the workstation opens asking for one
+		if err := svc.SetPassphrase(context.Background(), testPassphrase); err != nil {
+			b.Fatal(err)
+		}
+	}
 	m := New(Options{Svc: svc, Keys: keymaps.Default(), DataDir: dir, Plain: true, Width: 120, Height: 40})
+	m.noTimer = true
 	return m, func() { st.Close() }
 }
 

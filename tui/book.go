@@ -2,6 +2,7 @@ package tui
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -49,7 +50,17 @@ type bookPage struct {
 	// pending is a destructive change (DNA, cancel) waiting for the user to
 	// confirm it: one keystroke must not free a slot or mark a patient absent.
 	pending *bookConfirm
+	// booking is a slot being booked: its mode and reason, asked first.
+	booking *bookingForm
 }
+
+type bookingForm struct {
+	row    bookRow
+	mode   int // index into apptModes
+	reason Field
+}
+
+var apptModes = []string{"in-person", "telephone", "video", "home"}
 
 type bookConfirm struct {
 	id, status, name, at string
@@ -61,8 +72,12 @@ func newBookPage(c *Common, patient string) *bookPage {
 }
 
 func (p *bookPage) Context() string { return "book" }
-func (p *bookPage) TextFocus() bool { return false }
+func (p *bookPage) TextFocus() bool { return p.booking != nil }
 func (p *bookPage) Back() (bool, tea.Cmd) {
+	if p.booking != nil {
+		p.booking = nil
+		return true, nil
+	}
 	if p.pending != nil {
 		p.pending = nil
 		return true, nil
@@ -166,7 +181,14 @@ func (p *bookPage) Update(msg tea.Msg) tea.Cmd {
 		}
 		return tea.Batch(p.load(), notice(msg.say, false))
 	case actionMsg:
+		if p.booking != nil {
+			return p.bookingAction(msg)
+		}
 		return p.action(msg.Name)
+	case tea.KeyPressMsg, tea.PasteMsg:
+		if p.booking != nil {
+			p.booking.reason.Update(msg)
+		}
 	}
 	return nil
 }
@@ -224,11 +246,9 @@ func (p *bookPage) action(a string) tea.Cmd {
 		case !r.free:
 			return notice("that slot is taken", true)
 		}
-		in := clinical.BookInput{PatientRef: p.patient, Clinician: p.clinicians[p.who], At: r.start, Minutes: r.minutes, Mode: "in-person"}
-		return p.change(func() (string, error) {
-			_, err := p.c.Svc.Book(p.c.Ctx, in)
-			return "booked " + DateTime(in.At), err
-		})
+		p.booking = &bookingForm{row: r, reason: Field{Label: "Reason"}}
+		p.booking.reason.Focus()
+		return nil
 	case "arrived", "seen", "did-not-attend", "cancel-appointment":
 		r, ok := p.current()
 		if !ok || r.appt == nil {
@@ -278,6 +298,9 @@ func (p *bookPage) View(w, h int) []string {
 	if p.forName != "" {
 		out = append(out, st.Muted.Render("Booking for ")+p.forName)
 	}
+	if p.booking != nil {
+		out = append(out, p.bookingLines(w)...)
+	}
 	if cf := p.pending; cf != nil {
 		what := "as did not attend"
 		if cf.status == "cancelled" {
@@ -317,4 +340,48 @@ func (p *bookPage) View(w, h int) []string {
 		}
 	}
 	return out
+}
+
+// bookingAction: tab changes the mode, the save key books, esc (Back) drops it.
+func (p *bookPage) bookingAction(msg actionMsg) tea.Cmd {
+	b := p.booking
+	switch msg.Name {
+	case "next-clinician", "prev-clinician":
+		d := 1
+		if msg.Name == "prev-clinician" {
+			d = len(apptModes) - 1
+		}
+		b.mode = (b.mode + d) % len(apptModes)
+	case "save":
+		p.booking = nil
+		r := b.row
+		in := clinical.BookInput{PatientRef: p.patient, Clinician: p.clinicians[p.who], At: r.start, Minutes: r.minutes,
+			Mode: apptModes[b.mode], Reason: strings.TrimSpace(b.reason.Value())}
+		return p.change(func() (string, error) {
+			_, err := p.c.Svc.Book(p.c.Ctx, in)
+			return "booked " + DateTime(in.At) + " (" + in.Mode + ")", err
+		})
+	default:
+		if msg.Key.Code != 0 {
+			b.reason.Update(msg.Key)
+		}
+	}
+	return nil
+}
+
+// bookingLines asks for the mode and reason of a booking.
+func (p *bookPage) bookingLines(w int) []string {
+	b, st := p.booking, p.c.Styles
+	out := []string{st.Heading.Render("Book " + DateTime(b.row.start) + " with " + p.clinicians[p.who] + " for " + p.forName)}
+	var modes []string
+	for i, m := range apptModes {
+		if i == b.mode {
+			modes = append(modes, st.Selected.Render(" "+m+" "))
+		} else {
+			modes = append(modes, " "+m+" ")
+		}
+	}
+	out = append(out, st.Muted.Render("Mode: ")+strings.Join(modes, ""))
+	out = append(out, b.reason.View(w, st)...)
+	return append(out, st.Key.Render(p.c.Keys.Key("global", "save"))+" book  "+st.Key.Render(p.c.Keys.Key("book", "next-clinician"))+" mode  "+st.Key.Render("esc")+" cancel")
 }

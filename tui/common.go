@@ -33,10 +33,15 @@ type GapNoter interface {
 // Terms is what the pickers need of the terminology (commands adapts
 // terminology.Terminology to it, so the TUI does not import it).
 type Terms interface {
-	// Search finds codes; system is sct, dmd, ctv3, read2 or ""; ecl limits to a hierarchy.
-	Search(ctx context.Context, text, system, ecl string, limit int) ([]Code, error)
+	// Search finds codes ranked for a picker ("problem", "consultation", "drug" or ""); system
+	// is sct, dmd, ctv3, read2 or ""; ecl limits to a hierarchy. When the terminology has
+	// nothing for the text but typos, the error says so (import the UK release).
+	Search(ctx context.Context, text, picker, system, ecl string, limit int) ([]Code, error)
 	// MapLegacy maps a Read v2 or CTV3 code to SNOMED concepts (assured first).
 	MapLegacy(system, code string) ([]Code, error)
+	// Picked notes a code the user chose in a picker, so that it rises in their later
+	// searches (in memory: no I/O).
+	Picked(code string)
 }
 
 // Styles are the semantic styles of every screen.

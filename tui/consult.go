@@ -490,7 +490,11 @@ func (p *consultPage) searchCodes() tea.Cmd {
 		if sys == "sct" {
 			ecl = consultECL
 		}
-		cs, err := terms.Search(ctx, q, sys, ecl, 30)
+		picker := ""
+		if sys == "sct" {
+			picker = "consultation"
+		}
+		cs, err := terms.Search(ctx, q, picker, sys, ecl, 30)
 		return pickerResultsMsg{rev: rev, codes: cs, err: err}
 	}
 }
@@ -506,6 +510,9 @@ func (p *consultPage) pick() tea.Cmd {
 	if sys == "sct" {
 		uri, _ := record.SystemURI("sct")
 		p.codes = append(p.codes, record.CodedEntry{Code: record.Code{System: uri, Code: hit.Code, Display: hit.Term}})
+		if p.c.Terms != nil {
+			p.c.Terms.Picked(hit.Code)
+		}
 		p.picker = nil
 		return p.changed()
 	}

@@ -17,6 +17,9 @@ import (
 	"github.com/opengpsoc/gpsoc/store/bolt"
 )
 
+// testPassphrase is dr.patel's passphrase in every test practice.
+const testPassphrase = "correct horse"
+
 // fixedNow is the pinned clock of every test: 10:30 UK time on 24-Nov-2026.
 var fixedNow = time.Date(2026, 11, 24, 10, 30, 0, 0, time.UTC)
 
@@ -39,7 +42,7 @@ func practice(t testing.TB, n int) (dir string, svc *clinical.Service) {
 	}
 	t.Cleanup(func() { st.Close() })
 	p := clinical.New(clinical.Options{Store: st, Now: clock, Source: "test"})
-	if _, err := p.Init(ctx, fixtures.PracticeName, fixtures.PracticeODS, "admin", true); err != nil {
+	if _, err := p.Init(ctx, fixtures.PracticeName, fixtures.PracticeODS, "admin", "", true); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := p.As(ctx, "admin")
@@ -69,6 +72,15 @@ func practice(t testing.TB, n int) (dir string, svc *clinical.Service) {
 			t.Fatalf("import %s: %v", k, err)
 		}
 	}
+	// dr.patel has their own passphrase, so the workstation opens on the
+	// find page (a user without one is asked to set it first).
+	gp, err := p.As(ctx, "dr.patel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gp.SetPassphrase(ctx, testPassphrase); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := remoteTests.Load(t); ok {
 		return overRemote(t, p)
 	}
@@ -89,7 +101,9 @@ var fakeCodes = []Code{
 	{"http://snomed.info/sct", "84229001", "Fatigue"},
 }
 
-func (fakeTerms) Search(_ context.Context, text, system, ecl string, limit int) ([]Code, error) {
+func (fakeTerms) Picked(string) {}
+
+func (fakeTerms) Search(_ context.Context, text, _, system, ecl string, limit int) ([]Code, error) {
 	var out []Code
 	if system == "read2" {
 		if strings.Contains("cough", strings.ToLower(text)) {
@@ -155,6 +169,7 @@ func (d *driver) send(msg tea.Msg) {
 }
 
 func (d *driver) init() {
+	d.m.noTimer = true
 	if cmd := d.m.Init(); cmd != nil {
 		d.send(cmd())
 	}

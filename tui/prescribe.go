@@ -103,7 +103,7 @@ func (p *prescribePage) find() tea.Cmd {
 		if q == "" {
 			return rxResultsMsg{rev: rev}
 		}
-		cs, err := c.Terms.Search(c.Ctx, q, "dmd", "", 30)
+		cs, err := c.Terms.Search(c.Ctx, q, "drug", "dmd", "", 30)
 		gap := ""
 		if g, ok := c.Terms.(GapNoter); ok && err == nil {
 			gap = g.DMDGap(q, cs)
@@ -295,6 +295,9 @@ func (p *prescribePage) action(a actionMsg) tea.Cmd {
 			if p.sel < len(p.codes) {
 				c := p.codes[p.sel]
 				p.product = &c
+				if p.c.Terms != nil {
+					p.c.Terms.Picked(c.Code)
+				}
 				p.search.Blur()
 				p.fields = []*Field{{Label: "Dose"}, {Label: "Quantity"}, {Label: "Repeat (y/n)", Placeholder: "n"}, {Label: "Issues", Placeholder: "1"}}
 				p.focus = 0
@@ -397,8 +400,11 @@ func (p *prescribePage) View(w, h int) []string {
 		return out
 	}
 	out = append(out, st.Heading.Render(p.product.Term)+st.Muted.Render("  dm+d "+p.product.Code))
-	for _, f := range p.fields {
+	for i, f := range p.fields {
 		out = append(out, f.View(w, st)...)
+		if i == 0 {
+			out = append(out, doseShownBack(f.Value(), p.unit(), st)...)
+		}
 	}
 	status := st.Muted.Render(p.c.Keys.Key("prescribe", "confirm") + " checks and issues · esc changes the drug")
 	if p.busy {
@@ -408,4 +414,23 @@ func (p *prescribePage) View(w, h int) []string {
 		status = st.Alert.Render(p.err)
 	}
 	return append(out, "", status)
+}
+
+// unit is the product's prescribing unit as the dose wording needs it.
+func (p *prescribePage) unit() string {
+	return clinical.UnitFromName(p.product.Term)
+}
+
+// doseShownBack is the dose as understood, under the dose field, before
+// anything is saved: the words the patient will read, or that it was not
+// understood (it will print as written and its dose will not be checked).
+func doseShownBack(text, unit string, st Styles) []string {
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	d, err := clinical.ParseDose(text)
+	if err != nil {
+		return []string{st.Warn.Render("  not understood (" + err.(*clinical.DoseError).Reason + "): printed as written, dose not checked")}
+	}
+	return []string{st.Muted.Render("  reads: " + d.Words(unit))}
 }

@@ -14,8 +14,10 @@ import (
 // termsOf is the pickers' view of a real terminology (what commands adapts).
 type termsOf struct{ tm *terminology.Terminology }
 
-func (a termsOf) Search(ctx context.Context, text, system, ecl string, limit int) ([]Code, error) {
-	rs, err := a.tm.Search(ctx, text, terminology.SearchOptions{System: system, ECL: ecl, Limit: limit})
+func (termsOf) Picked(string) {}
+
+func (a termsOf) Search(ctx context.Context, text, picker, system, ecl string, limit int) ([]Code, error) {
+	rs, err := a.tm.Search(ctx, text, terminology.SearchOptions{Picker: picker, System: system, ECL: ecl, Limit: limit})
 	var out []Code
 	for _, r := range rs {
 		out = append(out, Code{r.System, r.Code, r.Term})

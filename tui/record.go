@@ -3,6 +3,8 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -141,18 +143,25 @@ func newRecordPage(c *Common, id string) *recordPage {
 	return &recordPage{c: c, id: id, section: "summary", ask: Field{Label: "Reason for opening this sensitive record"}}
 }
 
-// medConfirm asks before a medication write: issue or re-authorise.
+// medConfirm asks before a medication write: issue or re-authorise. While
+// the write runs, confirming again does nothing (a second ctrl+s must not
+// issue twice); alerts the write raised stay on screen and need a typed
+// reason before the next confirm answers them.
 type medConfirm struct {
-	kind   string // issue | reauthorise
-	med    *record.Medication
-	issues Field
-	rev    uint64
+	kind    string // issue | reauthorise
+	med     *record.Medication
+	issues  Field
+	rev     uint64
+	running bool
+	alerts  []clinical.SafetyAlert // raised by the last try: answered by the reason
+	reason  Field
 }
 
 type medDoneMsg struct {
-	rev uint64
-	say string
-	err error
+	rev    uint64
+	say    string
+	err    error
+	alerts []clinical.SafetyAlert
 }
 
 func (p *recordPage) Context() string { return "record" }
@@ -160,7 +169,7 @@ func (p *recordPage) TextFocus() bool {
 	if f := p.form; f != nil {
 		return f.focus < len(f.fields) && f.fields[f.focus].kind != choiceField
 	}
-	return p.asking || p.confirm != nil && p.confirm.kind == "reauthorise"
+	return p.asking || p.confirm != nil && (p.confirm.kind == "reauthorise" || len(p.confirm.alerts) > 0)
 }
 
 // medOrder is the medication section's order: repeats, then acutes.
@@ -195,21 +204,48 @@ func (p *recordPage) medAction(name string) tea.Cmd {
 
 func (p *recordPage) runConfirm() tea.Cmd {
 	cf := p.confirm
-	cf.rev = nextRev()
-	rev, c, id, pid := cf.rev, p.c, cf.med.ID, p.id
+	if cf.running {
+		return nil // the write is under way: one confirm, one write
+	}
+	var ans clinical.Answers
+	if len(cf.alerts) > 0 {
+		why := strings.TrimSpace(cf.reason.Value())
+		if why == "" {
+			return notice("type the reason for going ahead, then confirm", true)
+		}
+		ans.Override = map[string]string{}
+		for _, a := range cf.alerts {
+			ans.Override[a.ID] = why
+		}
+	}
+	rev, c, id, pid := nextRev(), p.c, cf.med.ID, p.id
 	name := clinical.CodeText(cf.med.Code)
 	if cf.kind == "issue" {
+		cf.rev, cf.running = rev, true
 		return func() tea.Msg {
-			_, err := c.Svc.Issue(c.Ctx, pid, []string{id}, false)
-			return medDoneMsg{rev: rev, say: "Issued " + name, err: err}
+			res, err := c.Svc.IssueWith(c.Ctx, clinical.IssueInput{PatientRef: pid, IDs: []string{id}, Answers: ans})
+			if ae, ok := err.(*clinical.AlertsError); ok {
+				return medDoneMsg{rev: rev, alerts: ae.Alerts}
+			}
+			if err != nil {
+				return medDoneMsg{rev: rev, err: err}
+			}
+			m := res.Issued[0]
+			say := fmt.Sprintf("Issued %s: %s %s, issue %d of %d", name, strconv.FormatFloat(m.Issues[len(m.Issues)-1].Quantity, 'f', -1, 64),
+				m.Unit, len(m.Issues), max(m.IssuesAuthorised, 1))
+			return medDoneMsg{rev: rev, say: say}
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(cf.issues.Value()))
 	if err != nil || n < 1 {
 		return notice("issues: a whole number from 1", true)
 	}
+	cf.rev, cf.running = rev, true
 	return func() tea.Msg {
-		_, err := c.Svc.Reauthorise(c.Ctx, pid, id, n, "", 0)
+		_, err := c.Svc.ReauthoriseWith(c.Ctx, clinical.ReauthInput{PatientRef: pid, ID: id, Issues: n, Answers: ans})
+		if ae, ok := err.(*clinical.AlertsError); ok {
+			return medDoneMsg{rev: rev, alerts: ae.Alerts}
+		}
 		return medDoneMsg{rev: rev, say: "Re-authorised " + name + " for " + strconv.Itoa(n) + " issues", err: err}
 	}
 }
@@ -306,6 +342,14 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		if p.confirm == nil || msg.rev != p.confirm.rev {
 			return nil
 		}
+		p.confirm.running = false
+		if len(msg.alerts) > 0 { // stays open: each alert needs a typed reason
+			p.confirm.alerts = msg.alerts
+			p.confirm.reason = Field{Label: "Reason for going ahead"}
+			p.confirm.issues.Blur()
+			p.confirm.reason.Focus()
+			return notice(fmt.Sprintf("%d alert(s): type a reason and confirm, or esc", len(msg.alerts)), true)
+		}
 		p.confirm = nil
 		if msg.err != nil {
 			return notice(msg.err.Error(), true)
@@ -317,7 +361,11 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 				return p.runConfirm()
 			}
 			if msg.Key.Code != 0 {
-				p.confirm.issues.Update(msg.Key)
+				if len(p.confirm.alerts) > 0 {
+					p.confirm.reason.Update(msg.Key)
+				} else {
+					p.confirm.issues.Update(msg.Key)
+				}
 			}
 			return nil
 		}
@@ -392,7 +440,11 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			p.ask.Update(msg)
 		}
 		if p.confirm != nil {
-			p.confirm.issues.Update(msg)
+			if len(p.confirm.alerts) > 0 {
+				p.confirm.reason.Update(msg)
+			} else {
+				p.confirm.issues.Update(msg)
+			}
 		}
 	}
 	return nil
@@ -455,7 +507,7 @@ func (p *recordPage) sectionLines(w, h int) []string {
 	var out []string
 	switch p.section {
 	case "summary":
-		out = p.summaryLines(w)
+		out = p.summaryLines(w, h)
 	case "journal":
 		if d.denied != "" {
 			return clinicalOnly()
@@ -516,12 +568,25 @@ func (p *recordPage) sectionLines(w, h int) []string {
 		if cf := p.confirm; cf != nil {
 			out = append(out, "")
 			if cf.kind == "issue" {
-				out = append(out, st.Warn.Render("Issue "+clinical.CodeText(cf.med.Code)+" ("+cf.med.Dose+")?"))
+				out = append(out, st.Warn.Render("Issue "+clinical.CodeText(cf.med.Code)+": "+clinical.DoseInWords(cf.med.Dose, cf.med.Unit)+
+					", "+strconv.FormatFloat(cf.med.Quantity, 'f', -1, 64)+" "+cf.med.Unit+"?"))
 			} else {
 				out = append(out, st.Warn.Render("Re-authorise "+clinical.CodeText(cf.med.Code)+"?"))
 				out = append(out, cf.issues.View(w, st)...)
 			}
-			out = append(out, st.Key.Render(p.c.Keys.Key("global", "save"))+" confirm  "+st.Key.Render("esc")+" cancel")
+			for _, a := range cf.alerts { // wrapped, never cut: the prescriber reads all of it
+				for _, l := range wrap(a.Severity+": "+a.Message, max(20, w-2)) {
+					out = append(out, st.Alert.Render(l))
+				}
+			}
+			if len(cf.alerts) > 0 {
+				out = append(out, cf.reason.View(w, st)...)
+			}
+			if cf.running {
+				out = append(out, st.Muted.Render("working…"))
+			} else {
+				out = append(out, st.Key.Render(p.c.Keys.Key("global", "save"))+" confirm  "+st.Key.Render("esc")+" cancel")
+			}
 		} else {
 			out = append(out, st.Muted.Render(p.c.Keys.Key("record", "down")+"/"+p.c.Keys.Key("record", "up")+" select  "+
 				p.c.Keys.Key("record", "issue")+" issue  "+p.c.Keys.Key("record", "reauthorise")+" re-authorise"))
@@ -603,7 +668,7 @@ func (p *recordPage) sectionLines(w, h int) []string {
 	return out
 }
 
-func (p *recordPage) summaryLines(w int) []string {
+func (p *recordPage) summaryLines(w, h int) []string {
 	d, st := p.data, p.c.Styles
 	sm := d.sum
 	pt := sm.Patient
@@ -640,12 +705,20 @@ func (p *recordPage) summaryLines(w int) []string {
 			out = append(out, "  "+fit(x.Type, 7)+clinical.CodeText(x.Code)+"  "+st.Muted.Render(x.Dose))
 		}
 		out = append(out, st.Heading.Render("Latest results"))
-		if len(*sm.Latest) == 0 {
+		latest := summaryResults(*sm.Latest, *sm.Problems)
+		if len(latest) == 0 {
 			out = append(out, st.Muted.Render("  none"))
 		}
-		for i, x := range *sm.Latest {
-			if i == 6 {
-				out = append(out, st.Muted.Render("  … more under "+p.c.Keys.Key("record", "results")+" results"))
+		// The results take the height that is left (the next appointments
+		// keep theirs); what does not fit is one line away.
+		room := h - len(out) - 1
+		if len(sm.Appointments) > 0 {
+			room -= 1 + min(3, len(sm.Appointments)) // a heading and the next three
+		}
+		room = max(3, room)
+		for i, x := range latest {
+			if i == room-1 && len(latest) > room {
+				out = append(out, st.Muted.Render("  … "+itoa(len(latest)-i)+" more under "+p.c.Keys.Key("record", "results")+" results"))
 				break
 			}
 			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsValue(x))
@@ -653,7 +726,12 @@ func (p *recordPage) summaryLines(w int) []string {
 	}
 	if len(sm.Appointments) > 0 {
 		out = append(out, st.Heading.Render("Next appointments"))
-		for _, a := range sm.Appointments {
+		room := max(3, h-len(out))
+		for i, a := range sm.Appointments {
+			if i == room-1 && len(sm.Appointments) > room {
+				out = append(out, st.Muted.Render("  … "+itoa(len(sm.Appointments)-i)+" more under "+p.c.Keys.Key("record", "appointments")+" appointments"))
+				break
+			}
 			out = append(out, "  "+fit(DateTime(a.Start), 18)+fit(a.Clinician, 14)+a.Reason)
 		}
 	}
@@ -667,6 +745,11 @@ func shortTerm(c record.Code) string {
 		return "HbA1c"
 	case "75367002":
 		return "Blood pressure"
+	case "60621009":
+		if strings.HasPrefix(c.Display, "BMI (calculated") {
+			return "BMI (calculated)"
+		}
+		return "BMI"
 	}
 	return clinical.CodeText(c)
 }
@@ -738,4 +821,91 @@ func (p *recordPage) journalLines(w int) []string {
 		}
 	}
 	return out
+}
+
+// Results that belong to a problem come first in the summary: HbA1c for
+// diabetes, blood pressure for hypertension, eGFR for kidney disease... The
+// problem is recognised by its term (a hand list: it orders rows, it decides
+// nothing clinical).
+var problemResults = []struct {
+	words []string
+	codes []string
+}{
+	{[]string{"diabet"}, []string{"999791000000106", "1049301000000100", "75367002", "1011481000000105"}},
+	{[]string{"hypertens", "blood pressure"}, []string{"75367002"}},
+	{[]string{"kidney", "renal", "ckd"}, []string{"1011481000000105", "75367002"}},
+	{[]string{"atrial fibrillation", "heart failure", "ischaemic heart", "coronary"}, []string{"75367002"}},
+	{[]string{"obes"}, []string{"60621009", "27113001"}},
+	{[]string{"hyperlipid", "cholesterol"}, []string{"1005671000000105"}},
+}
+
+// summaryResults orders the latest results: those of the patient's problems
+// first, then other values, then coded findings (smoking status and the
+// like); a BMI is calculated from the latest weight and height when none was
+// recorded with that weight.
+func summaryResults(latest []*record.Observation, problems []*record.Problem) []*record.Observation {
+	rank := map[string]int{}
+	for _, pr := range problems {
+		term := strings.ToLower(clinical.CodeText(pr.Code))
+		for _, pc := range problemResults {
+			for _, w := range pc.words {
+				if strings.Contains(term, w) {
+					for i, c := range pc.codes {
+						if r, ok := rank[c]; !ok || i < r {
+							rank[c] = i
+						}
+					}
+				}
+			}
+		}
+	}
+	out := append([]*record.Observation(nil), latest...)
+	if b := calculatedBMI(out); b != nil {
+		out = append(out, b)
+	}
+	key := func(o *record.Observation) int {
+		if r, ok := rank[o.Code.Code]; ok {
+			return r
+		}
+		if o.Value != nil || o.IsBP() {
+			return 100
+		}
+		return 200
+	}
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	return out
+}
+
+// calculatedBMI is weight / height² from the latest weight and height, as a
+// row marked calculated; nil when either is missing or a BMI was recorded on
+// or after the weight.
+func calculatedBMI(latest []*record.Observation) *record.Observation {
+	var wt, ht, bmi *record.Observation
+	for _, o := range latest {
+		switch o.Code.Code {
+		case "27113001":
+			wt = o
+		case "50373000":
+			ht = o
+		case "60621009":
+			bmi = o
+		}
+	}
+	if wt == nil || ht == nil || wt.Value == nil || ht.Value == nil || (bmi != nil && !bmi.Effective.Before(wt.Effective)) {
+		return nil
+	}
+	m := *ht.Value
+	switch strings.ToLower(ht.Unit) {
+	case "cm":
+		m /= 100
+	case "m":
+	default:
+		return nil
+	}
+	kg := *wt.Value
+	if strings.ToLower(wt.Unit) != "kg" || m <= 0 {
+		return nil
+	}
+	v := math.Round(kg/(m*m)*10) / 10
+	return &record.Observation{Code: record.Code{Code: "60621009", Display: "BMI (calculated from weight and height)"}, Value: &v, Unit: "kg/m2", Effective: wt.Effective}
 }

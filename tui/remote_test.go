@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
@@ -29,7 +30,7 @@ func overRemote(t testing.TB, p *clinical.Practice) (string, *clinical.Service) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := admin.NewToken(ctx, "dr.patel")
+	tok, _, err := admin.NewToken(ctx, "dr.patel", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,4 +76,27 @@ func TestRemoteFlows(t *testing.T) {
 			f.fn(t)
 		})
 	}
+}
+
+// In remote mode the idle lock unlocks with the user's own passphrase too:
+// the server checks it (its hash never leaves the server), and a wrong one
+// does not unlock.
+func TestRemoteIdleLock(t *testing.T) {
+	remoteTests.Store(t, true)
+	defer remoteTests.Delete(t)
+	dir, svc := practice(t, 50)
+	now := fixedNow
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Now: func() time.Time { return now }, DataDir: dir, Plain: true, Width: 80, Height: 24})
+	d := &driver{t: t, m: m}
+	d.init()
+	d.contains("Find:") // the server says dr.patel has a passphrase: no first-use screen
+	now = now.Add(10 * time.Minute)
+	m.Update(idleMsg{})
+	d.contains("Locked after being idle")
+	d.typeText("wrong horse")
+	d.keys("enter")
+	d.contains("wrong passphrase")
+	d.typeText(testPassphrase)
+	d.keys("enter")
+	d.contains("Find:")
 }

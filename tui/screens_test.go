@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"github.com/opengpsoc/gpsoc/terminology"
 	"strings"
 	"testing"
 	"time"
@@ -204,45 +205,88 @@ func TestBookArriveSeenOpen(t *testing.T) {
 	t.Fatal("no booked appointment today in the fixture")
 }
 
-// The passphrase locks the workstation at start.
-func TestPassphraseLock(t *testing.T) {
+// A user with no passphrase yet sets their own before the workstation
+// opens (set on first use), typed twice; it is never shown.
+func TestFirstUseSetsPassphrase(t *testing.T) {
 	dir, svc := practice(t, 50)
 	admin, _ := svc.Practice().As(context.Background(), "admin")
-	if _, err := admin.SetPractice(context.Background(), clinical.SettingPassphrase, "correct horse"); err != nil {
+	if _, err := admin.ResetPassphrase(context.Background(), "dr.patel"); err != nil {
 		t.Fatal(err)
 	}
-	// No idle timer in this synchronous driver (its ticks would sleep).
-	if _, err := admin.SetPractice(context.Background(), clinical.SettingIdleLock, "0"); err != nil {
-		t.Fatal(err)
-	}
-	svc, _ = svc.Practice().As(context.Background(), "dr.patel") // sees the new setting
 	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
 	d.init()
-	d.contains("This workstation is locked.")
-	d.typeText("wrong")
+	d.contains("Set your own passphrase or PIN")
+	d.typeText("short")
 	d.keys("enter")
-	d.contains("wrong passphrase")
-	if strings.Contains(d.screen(), "correct") {
-		t.Fatal("the passphrase shows on screen")
-	}
-	d.typeText("correct horse")
+	d.contains("at least 8 characters")
+	d.typeText("battery staple")
+	d.keys("enter")
+	d.typeText("battery stapler")
+	d.keys("enter")
+	d.contains("did not match")
+	d.typeText("battery staple")
+	d.keys("enter")
+	d.typeText("battery staple")
 	d.keys("enter")
 	d.contains("Find:")
+	if strings.Contains(d.screen(), "battery") {
+		t.Fatal("the passphrase shows on screen")
+	}
+	if !svc.Unlock(context.Background(), "battery staple") {
+		t.Fatal("the passphrase set at first use does not unlock")
+	}
 }
 
-// Issue and re-authorise a repeat from the medication section; ctrl+s confirms, enter does not.
+// Issue and re-authorise a repeat from the medication section; ctrl+s
+// confirms, enter does not; the checks run at each step, so an issue the
+// same day needs a typed reason, and ctrl+s twice issues once, saying so.
 func TestIssueAndReauthoriseRepeat(t *testing.T) {
 	dir, svc := practice(t, 50)
+	tmn, err := terminology.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tmn.Close()
+	svc.Practice().SetDrugs(tmn)
 	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
 	d.init()
 	d.typeText("kingsland")
 	d.keys("enter", "m", "I")
-	d.contains("Issue Sitagliptin 100mg tablets")
+	d.contains("Issue Sitagliptin 100mg tablets: Take ONE tablet")
 	d.keys("enter")
 	d.contains("Issue Sitagliptin 100mg tablets") // enter does not confirm
+	// last issued 09-Nov for 28 days: early, so the checks stop it until a reason is typed
+	d.keys("ctrl+s", "ctrl+s") // a second ctrl+s never answers the alerts
+	d.contains("Early issue")
+	d.contains("type the reason")
+	d.typeText("going abroad for a month")
 	d.keys("ctrl+s")
-	d.contains("Issued Sitagliptin 100mg tablets")
+	d.contains("Issued Sitagliptin 100mg tablets: 28 tablet, issue")
 	d.contains("24-Nov-2026")
+	d.keys("ctrl+s") // a second ctrl+s: the confirmation is closed, nothing more is issued
+	issues := func() int {
+		rows, _, err := svc.IssueHistory(context.Background(), "9997456920", clinical.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range rows {
+			if strings.HasPrefix(r.Drug, "Sitagliptin") && r.At.In(time.UTC).Format("2006-01-02") == fixedNow.UTC().Format("2006-01-02") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := issues(); n != 1 {
+		t.Fatalf("ctrl+s twice issued %d times today", n)
+	}
+	// a second issue today is a duplicate: refused until a reason is typed
+	d.keys("I", "ctrl+s")
+	d.contains("Duplicate issue")
+	d.keys("esc")
+	if n := issues(); n != 1 {
+		t.Fatalf("a duplicate issue went through without a reason: %d today", n)
+	}
 	d.keys("R", "backspace")
 	d.typeText("3")
 	d.keys("ctrl+s")
@@ -250,20 +294,18 @@ func TestIssueAndReauthoriseRepeat(t *testing.T) {
 }
 
 // The workstation locks after the practice's idle-lock time without keys,
-// hiding the record until the passphrase is typed.
+// hiding the record until the user's own passphrase is typed (a wrong one
+// is refused and audited).
 func TestIdleLock(t *testing.T) {
 	dir, svc := practice(t, 50)
 	admin, _ := svc.Practice().As(context.Background(), "admin")
-	admin.SetPractice(context.Background(), clinical.SettingPassphrase, "correct horse")
 	admin.SetPractice(context.Background(), clinical.SettingIdleLock, "5m")
 	svc, _ = svc.Practice().As(context.Background(), "dr.patel")
 	now := fixedNow
 	m := New(Options{Svc: svc, Terms: fakeTerms{}, Now: func() time.Time { return now }, DataDir: dir, Plain: true, Width: 80, Height: 24})
 	d := &driver{t: t, m: m}
-	// Init's idle timer is not run (it sleeps); idle ticks are sent by hand.
-	_ = m.Init()
-	d.typeText("correct horse")
-	d.keys("enter")
+	d.init() // idle ticks are sent by hand
+
 	d.typeText("kingsland")
 	d.keys("enter")
 	d.contains("KINGSLAND")
@@ -276,9 +318,39 @@ func TestIdleLock(t *testing.T) {
 	if strings.Contains(d.screen(), "KINGSLAND") {
 		t.Fatal("the record shows behind the lock")
 	}
-	d.typeText("correct horse")
+	d.typeText("wrong horse")
+	d.keys("enter")
+	d.contains("wrong passphrase")
+	d.typeText(testPassphrase)
 	d.keys("enter")
 	d.contains("KINGSLAND")
+	evs, _ := admin.AuditEvents(context.Background(), clinical.AuditFilter{User: "dr.patel"})
+	denied := 0
+	for _, e := range evs {
+		if e.Action == "unlock" && e.Outcome == "denied" {
+			denied++
+		}
+	}
+	if denied != 1 {
+		t.Errorf("wrong passphrases audited: %d, want 1", denied)
+	}
+}
+
+// With no idle-lock setting the workstation still locks, after the
+// default 10 minutes: the lock does not depend on any passphrase setting.
+func TestIdleLockDefault(t *testing.T) {
+	dir, svc := practice(t, 50)
+	now := fixedNow
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Now: func() time.Time { return now }, DataDir: dir, Plain: true, Width: 80, Height: 24})
+	d := &driver{t: t, m: m}
+	d.init()
+	d.contains("Find:")
+	now = now.Add(9 * time.Minute)
+	m.Update(idleMsg{})
+	d.contains("Find:")
+	now = now.Add(time.Minute)
+	m.Update(idleMsg{})
+	d.contains("Locked after being idle")
 }
 
 // The query that led to an opening is audited once (not every keystroke).
@@ -340,9 +412,44 @@ func TestBookFreeSlotForOpenPatient(t *testing.T) {
 	for b.sel < free {
 		d.keys("down")
 	}
-	d.keys("b")
-	d.contains("booked ")
-	if r := b.rows[free]; r.appt == nil || r.name != "Kingsland, Kathleen" {
-		t.Fatalf("slot after booking: %+v", r)
+	d.keys("b") // asks the mode and reason first; nothing booked yet
+	d.contains("Mode:")
+	if b.rows[free].appt != nil {
+		t.Fatal("b booked before the mode and reason were asked")
 	}
+	d.keys("tab") // telephone
+	d.typeText("BP review")
+	d.keys("ctrl+s")
+	d.contains("booked ")
+	d.contains("(telephone)")
+	r := b.rows[free]
+	if r.appt == nil || r.name != "Kingsland, Kathleen" || r.appt.Mode != "telephone" || r.appt.Reason != "BP review" {
+		t.Fatalf("slot after booking: %+v (appointment %+v)", r, r.appt)
+	}
+}
+
+// A user disabled elsewhere while their workstation is open is stopped
+// there too (the workstation asks every second): the record is hidden and
+// no passphrase brings it back.
+func TestDisabledUserStoppedAtOpenWorkstation(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter")
+	d.contains("KINGSLAND")
+	d.send(activeTickMsg{})
+	d.contains("KINGSLAND") // still allowed
+	admin, _ := svc.Practice().As(context.Background(), "admin")
+	if _, err := admin.DisableUser(context.Background(), "dr.patel", "left"); err != nil {
+		t.Fatal(err)
+	}
+	d.send(activeTickMsg{})
+	d.contains("dr.patel has been disabled")
+	if strings.Contains(d.screen(), "KINGSLAND") {
+		t.Fatal("the record shows to a disabled user")
+	}
+	d.typeText(testPassphrase)
+	d.keys("enter")
+	d.contains("dr.patel has been disabled")
 }

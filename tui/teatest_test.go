@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/keymaps"
 )
 
 func startProgram(t *testing.T, dir string, svc *clinical.Service) (*teatest.TestModel, *Model) {
@@ -139,4 +140,35 @@ func TestFlowDraftSurvivesCrash(t *testing.T) {
 	if got := c.fields[0].Value(); got != "Chest pain on exertion" {
 		t.Errorf("history after restore = %q", got)
 	}
+}
+
+// TestFlowIdleLockEngages: the real program with its real idle timer — the
+// practice's idle-lock is 1s here — locks by itself with a record open,
+// hides it, and opens again only with the user's own passphrase.
+func TestFlowIdleLockEngages(t *testing.T) {
+	dir, svc := practice(t, 50)
+	admin, _ := svc.Practice().As(t.Context(), "admin")
+	if _, err := admin.SetPractice(t.Context(), clinical.SettingIdleLock, "1s"); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ = svc.Practice().As(t.Context(), "dr.patel") // sees the new setting
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Keys: keymaps.Default(), Now: time.Now, DataDir: dir, Plain: true, Width: 120, Height: 40})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+	tm.Type("kingsland")
+	waitFor(t, tm, m, "1 found")
+	typeKeys(tm, "enter")
+	waitFor(t, tm, m, "KINGSLAND, Kathleen")
+	waitFor(t, tm, m, "Locked after being idle") // no key for a second
+	if strings.Contains(m.LastFrame(), "KINGSLAND") {
+		t.Fatalf("the record shows behind the lock:\n%s", m.LastFrame())
+	}
+	tm.Type("not it")
+	typeKeys(tm, "enter")
+	waitFor(t, tm, m, "wrong passphrase")
+	tm.Type(testPassphrase)
+	typeKeys(tm, "enter")
+	waitFor(t, tm, m, "KINGSLAND, Kathleen")
+	typeKeys(tm, "ctrl+q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }

@@ -79,7 +79,7 @@ func build(tb testing.TB, cache string, n int) {
 	}
 	p := clinical.New(clinical.Options{Store: st})
 	ctx := context.Background()
-	if _, err := p.Init(ctx, "Bench Surgery", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "Bench Surgery", "B86001", "admin", "", false); err != nil {
 		tb.Fatal(err)
 	}
 	admin, err := p.As(ctx, "admin")

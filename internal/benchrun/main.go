@@ -57,6 +57,7 @@ func main() {
 		return
 	}
 	findBench()
+	codesQuality()
 	clinicalBench()
 	oneShotFind()
 	goBench("./fixtures", "BenchmarkWriteNDJSON/100000$", "1x", nil, []metric{
@@ -86,6 +87,7 @@ func main() {
 		{"first-results-ms", "TUI first find results after start (ms)", "≤ 500 ms", atMost(500), ""},
 		{"first-ever-results-ms", "TUI first find results on a practice's first start (index built, snapshot written) (ms)", "", nil, ""},
 		{"p95-ms", "TUI keystroke to repaint, find screen, p95 (ms)", "≤ 16 ms", atMost(16), ""},
+		{"change-p95-ms", "a change by another process reaching the open record, p95 (ms)", "≤ 1,000 ms", atMost(1000), ""},
 	})
 	if full {
 		goBench("./terminology", "Benchmark(ImportRF2|Subsumes|Descendants10k)", "1x", []string{"GPSOC_BENCH_FULL=1"}, []metric{
@@ -253,6 +255,16 @@ func clinicalBench() {
 	goBench("./clinical", "BenchmarkOpenReadClose$", "300x", env, []metric{
 		{"ns/op", fmt.Sprintf("open file + read tx + close, %d patients (ns)", n), "", nil, ""},
 	})
+	// Prescribing at every step (issue 17): the re-check a practice runs after
+	// changing its rules, and one issue of a repeat with every check, at 100,000 patients.
+	rx := []string{"GPSOC_BENCH_PATIENTS=100000"}
+	goBench("./clinical", "BenchmarkRecheckPractice$", "3x", rx, []metric{
+		{"s-median", "gpsoc rules recheck: every current medicine, 100,000-patient practice (s, median)", "≤ 10 s", atMost(10), ""},
+		{"cpu-s-median", "gpsoc rules recheck, CPU seconds of the process (all cores; not load-dependent)", "", nil, ""},
+	})
+	goBench("./clinical", "BenchmarkIssueWithChecks$", "300x", rx, []metric{
+		{"ms-median", "one issue of a repeat with every check, 100,000-patient practice (ms, median)", "≤ 5 ms", atMost(5), ""},
+	})
 	goBench("./clinical", "BenchmarkImportPatients$", "5x", nil, []metric{
 		{"patients/s", "import 100,000 patients from NDJSON, audit each (median of 5 runs)", "≥ 50,000/s", atLeast(50000), ""},
 		{"mean-patients/s", "import 100,000 patients, all 5 runs together", "", nil, ""},
@@ -333,4 +345,41 @@ func generateAndLoad() {
 	budget := float64(n) / 100000 * 60
 	add(fmt.Sprintf("generate and load %d patients with histories (s)", n), fmt.Sprintf("%.1f", total.Seconds()), fmt.Sprintf("≤ %.0f s", budget), verdict(total.Seconds() <= budget))
 	add("generate and load rate (patients/s)", fmt.Sprintf("%.0f", float64(n)/total.Seconds()), "≥ 1,667/s", verdict(float64(n)/total.Seconds() >= 1667))
+}
+
+// codesQuality scores the code pickers on the shipped judged GP queries, with the
+// embedded terminology in a fresh data dir (design.md §7: top-3 ≥ 95%, top-1 ≥ 85%).
+func codesQuality() {
+	fmt.Println("\ncode picker quality, judged GP queries (terminology/testdata/gp-queries.tsv), embedded terminology")
+	dir, err := os.MkdirTemp("", "gpsoc-codes-quality")
+	if err != nil {
+		add("code picker quality", "-", "", "failed: "+err.Error())
+		return
+	}
+	defer os.RemoveAll(dir)
+	out, err := exec.Command(bin, "--data-dir", dir, "bench", "codes-quality", "--queries", "terminology/testdata/gp-queries.tsv", "-o", "json").Output()
+	var r struct {
+		Overall struct {
+			Queries         int
+			Top1, Top3, MRR float64
+		}
+		ByClass map[string]struct {
+			Queries         int
+			Top1, Top3, MRR float64
+		}
+	}
+	if err == nil {
+		err = json.Unmarshal(out, &r)
+	}
+	if err != nil {
+		add("code picker quality", "-", "", "failed: "+err.Error())
+		return
+	}
+	add(fmt.Sprintf("code picker top-1, %d judged GP queries (%%)", r.Overall.Queries), fmt.Sprintf("%.1f", 100*r.Overall.Top1), "≥ 85%", verdict(r.Overall.Top1 >= 0.85))
+	add(fmt.Sprintf("code picker top-3, %d judged GP queries (%%)", r.Overall.Queries), fmt.Sprintf("%.1f", 100*r.Overall.Top3), "≥ 95%", verdict(r.Overall.Top3 >= 0.95))
+	add("code picker mean reciprocal rank", fmt.Sprintf("%.3f", r.Overall.MRR), "", "")
+	for _, c := range []string{"full term", "prefix", "shorthand", "typo", "colloquial"} {
+		b := r.ByClass[c]
+		add(fmt.Sprintf("  %s: %d queries, top-1 / top-3 (%%) / MRR", c, b.Queries), fmt.Sprintf("%.1f / %.1f / %.3f", 100*b.Top1, 100*b.Top3, b.MRR), "", "")
+	}
 }

@@ -20,6 +20,7 @@ func appendAudit(b []byte, ev *record.AuditEvent) []byte {
 	b = ev.At.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
 	b = appendField(b, "user", ev.User, false)
+	b = appendField(b, "login", ev.Login, true)
 	b = appendField(b, "role", string(ev.Role), true)
 	b = appendField(b, "action", ev.Action, false)
 	b = appendField(b, "kind", string(ev.Kind), true)

@@ -100,30 +100,45 @@ func TestAuditExactly(t *testing.T) {
 	})
 }
 
-// An empty file holds no practice (init makes it), and it finds a user by
-// the hash of their API token: the server's authentication, which no
-// client of a server can do (tokens never leave it), so it is asserted here
-// rather than in the suite.
+// An empty file holds no practice (init makes it), and it finds a token by
+// the hash of its secret: the server's authentication, which no client of a
+// server can do (tokens never leave it), so it is asserted here rather than
+// in the suite. A revoked token is gone.
 func TestEmptyPracticeAndTokens(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
 	if err := s.View(ctx, func(tx store.Tx) error { _, err := tx.Practice(); return err }); !record.IsNotFound(err) {
 		t.Fatalf("empty file: practice err = %v, want not found", err)
 	}
-	u := &record.User{Name: "dr.who", Role: record.RoleGP, Prescriber: true, TokenHash: "abc"}
-	if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutUser(u) }); err != nil {
+	exp := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC)
+	u := &record.User{Name: "dr.who", Role: record.RoleGP, Prescriber: true, PassHash: "$argon2id$x"}
+	err := s.Update(ctx, func(tx store.WTx) error {
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if err := tx.PutToken(&record.Token{Hash: "abc", User: "dr.who", Kind: record.TokenAPI, ExpiresAt: exp}); err != nil {
+			return err
+		}
+		return tx.PutToken(&record.Token{Hash: "def", User: "dr.who", Kind: record.TokenSession, ExpiresAt: exp})
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	u.TokenHash = "def" // a new token replaces the old
-	if err := s.Update(ctx, func(tx store.WTx) error { return tx.PutUser(u) }); err != nil {
+	if err := s.Update(ctx, func(tx store.WTx) error { return tx.DeleteToken("abc") }); err != nil {
 		t.Fatal(err)
 	}
 	_ = s.View(ctx, func(tx store.Tx) error {
-		if got, err := tx.UserByTokenHash("def"); err != nil || got.Name != "dr.who" || !got.Prescriber {
-			t.Errorf("user by token = %+v, %v", got, err)
+		if got, err := tx.Token("def"); err != nil || got.User != "dr.who" || got.Kind != record.TokenSession || !got.ExpiresAt.Equal(exp) {
+			t.Errorf("token = %+v, %v", got, err)
 		}
-		if _, err := tx.UserByTokenHash("abc"); !record.IsNotFound(err) {
-			t.Errorf("a replaced token still finds its user: %v", err)
+		if _, err := tx.Token("abc"); !record.IsNotFound(err) {
+			t.Errorf("a revoked token is still found: %v", err)
+		}
+		if ts, err := tx.Tokens("dr.who"); err != nil || len(ts) != 1 {
+			t.Errorf("tokens of dr.who = %+v, %v", ts, err)
+		}
+		if got, err := tx.User("dr.who"); err != nil || got.PassHash != "$argon2id$x" {
+			t.Errorf("the passphrase hash is not kept with the user: %+v, %v", got, err)
 		}
 		return nil
 	})

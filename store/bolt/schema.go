@@ -17,10 +17,102 @@ import (
 
 // SchemaVersion is the layout this build writes. Older files are migrated
 // forward on open, after an automatic backup; newer files are refused.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[n] takes a file from schema n to n+1.
 var migrations = map[int]func(tx *bbolt.Tx) error{
+	// 4 -> 5: identity. Acting as a user now needs a credential, so that
+	// the practice keeps working on upgrade each admin is bound to the OS
+	// login of its own name (and no one else to any login). Tokens, which
+	// never expired, become records that do: the default lifetime from now.
+	4: func(tx *bbolt.Tx) error {
+		now := time.Now().UTC()
+		users, tokens := tx.Bucket(bUsers), tx.Bucket(bTokens)
+		type put struct {
+			b    *bbolt.Bucket
+			k, v []byte
+		}
+		var ps []put // written after the walk: bbolt forbids writes inside ForEach
+		err := users.ForEach(func(k, v []byte) error {
+			var su struct {
+				storedUser
+				TokenHash string `json:"tokenHash"`
+			}
+			if err := json.Unmarshal(v, &su); err != nil {
+				return fmt.Errorf("user %s: %w", k, err)
+			}
+			u := su.storedUser
+			if u.Role == record.RoleAdmin && len(u.Logins) == 0 {
+				u.Logins = []string{u.Name}
+			}
+			// A new version, so the audit event that wrote the old one
+			// (and its record hash) names a superseded version, not an
+			// altered one.
+			u.Version++
+			u.RecordedAt, u.RecordedBy = now, "(upgrade)"
+			nv, err := json.Marshal(u)
+			if err != nil {
+				return err
+			}
+			ps = append(ps, put{users, append([]byte(nil), k...), nv})
+			if su.TokenHash != "" && tokens.Get([]byte(su.TokenHash)) != nil {
+				tk, err := json.Marshal(record.Token{Hash: su.TokenHash, User: u.Name, Kind: record.TokenAPI,
+					IssuedAt: now, IssuedBy: "(upgrade)", ExpiresAt: now.Add(12 * time.Hour)})
+				if err != nil {
+					return err
+				}
+				ps = append(ps, put{tokens, []byte(su.TokenHash), tk})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if err := p.b.Put(p.k, p.v); err != nil {
+				return err
+			}
+		}
+		// The one practice-wide passphrase (a salted SHA-256 any user could
+		// read and crack) is dropped: each user has their own now.
+		if v := tx.Bucket(bPractice).Get(kPractice); v != nil {
+			var pr map[string]json.RawMessage
+			if err := json.Unmarshal(v, &pr); err != nil {
+				return fmt.Errorf("practice: %w", err)
+			}
+			var st map[string]string
+			if raw, ok := pr["settings"]; ok && json.Unmarshal(raw, &st) == nil && st["passphrase"] != "" {
+				delete(st, "passphrase")
+				pr["settings"], _ = json.Marshal(st)
+				var ver int
+				_ = json.Unmarshal(pr["version"], &ver)
+				pr["version"], _ = json.Marshal(ver + 1) // superseded, not altered (as users above)
+				pr["recordedBy"], _ = json.Marshal("(upgrade)")
+				pr["recordedAt"], _ = json.Marshal(now)
+				nv, err := json.Marshal(pr)
+				if err != nil {
+					return err
+				}
+				if err := tx.Bucket(bPractice).Put(kPractice, nv); err != nil {
+					return err
+				}
+			}
+		}
+		// A token whose user no longer names it (replaced) is dropped.
+		var stale [][]byte
+		_ = tokens.ForEach(func(k, v []byte) error {
+			if len(v) == 0 || v[0] != '{' {
+				stale = append(stale, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range stale {
+			if err := tokens.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 	// 3 -> 4: the patient index split by kind (p:<kind>), so that loading
 	// one kind for every patient appends to its own bucket.
 	3: func(tx *bbolt.Tx) error {

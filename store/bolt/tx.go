@@ -21,7 +21,7 @@ import (
 //
 //	meta                     schema, counters, audit head
 //	practice                 "practice" -> JSON
-//	users                    name -> JSON;  tokens: sha256 hex -> name
+//	users                    name -> JSON;  tokens: sha256 hex -> token JSON
 //	i:<kind>                 id -> key(8 BE): ids are UUIDs; keys are sequential,
 //	                         so bulk writes append instead of scattering pages
 //	k:<kind>                 key -> JSON of the current version
@@ -102,12 +102,16 @@ type written struct {
 	version int
 }
 
-// wrote keeps the record hash of a version just written, for its audit event.
-func (t *wtx) wrote(kind record.Kind, id string, version int, canonical []byte) {
+// wrote keeps the record hash of a version just written, for its audit
+// event: hash when the caller made it with the encoding, else made here.
+func (t *wtx) wrote(kind record.Kind, id string, version int, canonical []byte, hash string) {
 	if t.hashes == nil {
 		t.hashes = map[written]string{}
 	}
-	t.hashes[written{kind, id, version}] = record.HashCanonical(canonical)
+	if hash == "" {
+		hash = record.HashCanonical(canonical)
+	}
+	t.hashes[written{kind, id, version}] = hash
 }
 
 func newWtx(tx *bbolt.Tx) *wtx { return &wtx{rtx: rtx{tx: tx}} }
@@ -259,9 +263,12 @@ func (t *rtx) User(name string) (*record.User, error) {
 	return decodeUser(v)
 }
 
+// storedUser is a user as the file keeps it: with the passphrase hash the
+// served JSON leaves out. (A tokenHash field of schema 4 is moved to the
+// tokens bucket by the migration to 5.)
 type storedUser struct {
 	record.User
-	TokenHash string `json:"tokenHash,omitempty"`
+	PassHash string `json:"passHash,omitempty"`
 }
 
 func decodeUser(v []byte) (*record.User, error) {
@@ -270,7 +277,7 @@ func decodeUser(v []byte) (*record.User, error) {
 		return nil, fmt.Errorf("decode user: %w", err)
 	}
 	u := su.User
-	u.TokenHash = su.TokenHash
+	u.PassHash = su.PassHash
 	return &u, nil
 }
 
@@ -287,12 +294,41 @@ func (t *rtx) Users() ([]record.User, error) {
 	return out, err
 }
 
-func (t *rtx) UserByTokenHash(hash string) (*record.User, error) {
-	name := t.b(bTokens).Get([]byte(hash))
-	if name == nil {
+func (t *rtx) Token(hash string) (*record.Token, error) {
+	v := t.b(bTokens).Get([]byte(hash))
+	if v == nil {
 		return nil, &record.NotFoundError{Kind: "token", ID: "…"}
 	}
-	return t.User(string(name))
+	return decodeToken(hash, v)
+}
+
+// decodeToken reads a token; schema 4 kept only the user's name.
+func decodeToken(hash string, v []byte) (*record.Token, error) {
+	tk := &record.Token{Hash: hash}
+	if len(v) == 0 || v[0] != '{' {
+		tk.User, tk.Kind = string(v), record.TokenAPI
+		return tk, nil
+	}
+	if err := json.Unmarshal(v, tk); err != nil {
+		return nil, fmt.Errorf("decode token: %w", err)
+	}
+	tk.Hash = hash
+	return tk, nil
+}
+
+func (t *rtx) Tokens(user string) ([]record.Token, error) {
+	var out []record.Token
+	err := t.b(bTokens).ForEach(func(k, v []byte) error {
+		tk, err := decodeToken(string(k), v)
+		if err != nil {
+			return err
+		}
+		if user == "" || tk.User == user {
+			out = append(out, *tk)
+		}
+		return nil
+	})
+	return out, err
 }
 
 func decode(kind record.Kind, v []byte) (record.Entity, error) {
@@ -519,7 +555,7 @@ func (t *wtx) PutPractice(p *record.Practice) error {
 	if err != nil {
 		return err
 	}
-	t.wrote("practice", "", p.Version, v) // one practice: its events name it by ODS code or by the setting changed
+	t.wrote("practice", "", p.Version, v, "") // one practice: its events name it by ODS code or by the setting changed
 	return t.b(bPractice).Put(kPractice, v)
 }
 
@@ -543,18 +579,26 @@ func (t *wtx) PutUser(u *record.User) error {
 	if err != nil {
 		return err
 	}
-	t.wrote("user", u.Name, u.Version, v)
-	if cur != nil && cur.TokenHash != "" && cur.TokenHash != u.TokenHash {
-		if err := t.b(bTokens).Delete([]byte(cur.TokenHash)); err != nil {
-			return err
-		}
-	}
-	if u.TokenHash != "" {
-		if err := t.b(bTokens).Put([]byte(u.TokenHash), []byte(u.Name)); err != nil {
-			return err
-		}
-	}
+	t.wrote("user", u.Name, u.Version, v, "")
 	return b.Put([]byte(u.Name), v)
+}
+
+func (t *wtx) PutToken(tk *record.Token) error {
+	if tk.Hash == "" || tk.User == "" {
+		return fmt.Errorf("put token: a token needs its hash and its user")
+	}
+	v, err := json.Marshal(tk)
+	if err != nil {
+		return err
+	}
+	return t.b(bTokens).Put([]byte(tk.Hash), v)
+}
+
+func (t *wtx) DeleteToken(hash string) error {
+	if t.b(bTokens).Get([]byte(hash)) == nil {
+		return &record.NotFoundError{Kind: "token", ID: "…"}
+	}
+	return t.b(bTokens).Delete([]byte(hash))
 }
 
 type curMeta struct {
@@ -580,6 +624,10 @@ func (c *curMeta) apptStart() *time.Time {
 // Put checks everything before it writes anything, so a refused Put leaves
 // the transaction usable (bulk imports go on with the next line).
 func (t *wtx) Put(e record.Entity) error {
+	var preparedHash string
+	if p, ok := e.(*store.Prepared); ok {
+		preparedHash = p.Hash
+	}
 	e, prepared := store.Unprepared(e)
 	givenID := e.Head().ID
 	m := e.Head()
@@ -700,8 +748,9 @@ func (t *wtx) Put(e record.Entity) error {
 		if v, err = record.Canonical(e); err != nil {
 			return err
 		}
+		preparedHash = ""
 	}
-	t.wrote(kind, m.ID, m.Version, v)
+	t.wrote(kind, m.ID, m.Version, v, preparedHash)
 	return kb.Put(key, v)
 }
 

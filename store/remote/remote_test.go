@@ -46,14 +46,14 @@ func serveWith(t *testing.T, user string, opt func(*remote.Options), wrap func(h
 		t.Fatal(err)
 	}
 	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
-	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", false); err != nil {
+	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := p.As(ctx, "admin")
 	if _, err := admin.AddUser(ctx, record.User{Name: "dr.who", Role: record.RoleGP, Prescriber: true, RegNumber: "7012345"}); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := admin.NewToken(ctx, user)
+	tok, _, err := admin.NewToken(ctx, user, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestAuditIsTheServersOwn(t *testing.T) {
 func TestPracticeAndUsersRoles(t *testing.T) {
 	gp, p := serve(t)
 	admin, _ := p.As(ctx, "admin")
-	tok, err := admin.NewToken(ctx, "admin")
+	tok, _, err := admin.NewToken(ctx, "admin", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

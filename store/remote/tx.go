@@ -102,10 +102,28 @@ func (t *tx) Users() ([]record.User, error) {
 	return t.users("")
 }
 
-// UserByTokenHash: tokens are the server's secret, and no FHIR resource
-// carries their hashes, so a client finds no user by one.
-func (t *tx) UserByTokenHash(hash string) (*record.User, error) {
-	return nil, &record.NotFoundError{Kind: "user token", ID: "(hash)"}
+// Token and Tokens: tokens are the server's secret, and no FHIR resource
+// carries their hashes, so a client finds none.
+func (t *tx) Token(hash string) (*record.Token, error) {
+	return nil, &record.NotFoundError{Kind: "token", ID: "(hash)"}
+}
+
+func (t *tx) Tokens(user string) ([]record.Token, error) {
+	return nil, &record.PermissionError{Action: "list tokens in remote mode (tokens are the server's: list them there)"}
+}
+
+// Remote marks a transaction over a server: user changes that revoke
+// tokens there (disabling) are the server's to carry out.
+func (w *wtx) Remote() bool { return true }
+
+// PutToken and DeleteToken: tokens are made and revoked on the server
+// (`gpsoc user token` there; POST /revoke, or disabling the user, over the API).
+func (w *wtx) PutToken(tk *record.Token) error {
+	return &record.PermissionError{Action: "make a token or session in remote mode (the server makes them: gpsoc user token " + tk.User + " there)"}
+}
+
+func (w *wtx) DeleteToken(hash string) error {
+	return &record.PermissionError{Action: "revoke a token in remote mode by its id (disable the user, or POST /revoke with the token)"}
 }
 
 // ---- records ----
@@ -586,8 +604,8 @@ func (w *wtx) PutUser(u *record.User) error {
 	if !w.s.gpsoc {
 		return &record.PermissionError{Action: "change users on this server (it is not gpsoc serve)"}
 	}
-	if u.TokenHash != "" {
-		return &record.PermissionError{Action: "set an API token in remote mode (make it on the server: gpsoc user token " + u.Name + ")"}
+	if u.PassHash != "" {
+		return &record.PermissionError{Action: "set a passphrase in remote mode (passphrases are kept where the practice file is)"}
 	}
 	w.userPuts = append(w.userPuts, u)
 	return nil
