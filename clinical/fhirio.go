@@ -342,13 +342,10 @@ func LoadFHIRInputs(paths []string, r io.Reader) ([]FHIRInput, error) {
 
 // FHIRRejection is one problem that made a bundle (or a patient's part of a bulk set) rejected.
 type FHIRRejection struct {
-	File   string `json:"file"`
-	Entry  int    `json:"entry"` // bundle entry index from 0, or NDJSON line from 1
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
-	// Alerts are the prescribing alerts left unanswered when a client's
-	// transaction prescribed (FHIRImportOptions.Transaction).
-	Alerts    []SafetyAlert `json:"alerts,omitempty"`
+	File      string `json:"file"`
+	Entry     int    `json:"entry"` // bundle entry index from 0, or NDJSON line from 1
+	Path      string `json:"path"`
+	Reason    string `json:"reason"`
 	patientID string
 }
 
@@ -388,25 +385,6 @@ type FHIRImportSummary struct {
 type FHIRImportOptions struct {
 	DryRun   bool
 	OnReject func(FHIRRejection)
-	// Transaction marks one client transaction (a transaction Bundle POSTed
-	// to the API by a workstation in remote mode), not a bulk import: each
-	// resource needs the right its write needs in the role table (a nurse
-	// may write results, a receptionist register patients) instead of the
-	// bulk-import right.
-	Transaction bool
-}
-
-// transactionAction is the role-table row a resource of a transaction needs.
-func transactionAction(typ string) Action {
-	switch typ {
-	case "Patient", "Appointment", "Schedule", "Slot", "Practitioner", "Organization", "Location":
-		return ActRegister
-	case "MedicationRequest":
-		return ActPrescribe
-	case "Task":
-		return ActRegister // tasks; a recall's service checks the clinical right again
-	}
-	return ActWriteClinical
 }
 
 type outcome int
@@ -484,10 +462,11 @@ var idNamespace = uuid.MustParse("5b0e6a1e-7c1c-4f0e-9a53-0b5e0f6a9d21")
 // file of the import and against the practice. Patients are matched by NHS
 // number, id and other identifiers; records by id, so a re-run changes nothing.
 func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImportOptions) (*FHIRImportSummary, error) {
-	if !o.Transaction {
-		if err := s.require(ctx, ActBulk, ""); err != nil {
-			return nil, err
-		}
+	// A bulk import of history needs the bulk-import right; an API
+	// transaction is not an import: the server applies each of its entries
+	// by the service action a single request takes.
+	if err := s.require(ctx, ActBulk, ""); err != nil {
+		return nil, err
 	}
 	im := &importer{s: s, o: o, sum: &FHIRImportSummary{ByType: map[string]*FHIRTypeCount{}, Rejections: []FHIRRejection{}, Skips: []FHIRSkip{}},
 		byFull: map[string]*fitem{}, byTID: map[string]*fitem{}, byIdent: map[string]*fitem{}, skips: map[[2]string]int{}}
@@ -524,17 +503,6 @@ func (s *Service) ImportFHIR(ctx context.Context, inputs []FHIRInput, o FHIRImpo
 	all := pool
 	for _, u := range units {
 		all = append(all, u.items...)
-	}
-	if o.Transaction {
-		checked := map[Action]bool{}
-		for _, it := range all {
-			if a := transactionAction(it.typ); !checked[a] {
-				if err := s.require(ctx, a, ""); err != nil {
-					return nil, err
-				}
-				checked[a] = true
-			}
-		}
 	}
 	for _, it := range all {
 		im.index(it)
@@ -1310,9 +1278,6 @@ func (im *importer) runBatch(ctx context.Context, units []*funit) error {
 		}
 		for _, r := range failed.rejs {
 			im.reject(r)
-			if len(r.Alerts) > 0 && !im.o.DryRun {
-				im.auditBlocked(ctx, r)
-			}
 		}
 		im.sum.RejectedBundles++
 		return nil
@@ -1603,7 +1568,6 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 	}
 	// Write.
 	reason := "import fhir " + u.file
-	var rx []*ftarget // a client's new prescriptions: checked and written after the rest of the unit
 	for _, t := range targets {
 		it := t.first
 		if t.user != nil {
@@ -1625,21 +1589,12 @@ func (im *importer) apply(tx store.WTx, u *funit) error {
 		if t.e == nil || t.same {
 			continue
 		}
-		if im.rxCheck(tx, t) {
-			rx = append(rx, t)
-			continue
-		}
 		if err := im.write(tx, t, reason); err != nil {
 			fail(it, err)
 			return errUnitRejected
 		}
 		if p, ok := t.e.(*record.Patient); ok && t.written {
 			u.pats = append(u.pats, p)
-		}
-	}
-	for _, t := range rx {
-		if err := im.rxWrite(tx, u, t, reason); err != nil {
-			return err
 		}
 	}
 	for _, ev := range audits {
@@ -1723,9 +1678,6 @@ func (im *importer) patient(tx store.WTx, rs *resolver, it *fitem) error {
 		it.target = t
 		if samePatient(existing, p) {
 			t.same = true
-		} else if im.o.Transaction {
-			// A client's transaction is told, never answered "OK" unchanged.
-			return record.Invalid("id", existing.ID, "the patient (matched by %s) exists with other details: a transaction only creates; update it with PUT Patient/%s and If-Match", how, existing.ID)
 		} else {
 			it.out, it.why = outSkipped, "matched an existing patient by "+how+": demographics are not changed by an import (use patient update)"
 		}
@@ -1754,14 +1706,6 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	if im.o.Transaction {
-		// A client's transaction is held to what its POST would be: codes
-		// the terminology knows. (An import of history keeps foreign and
-		// retired codes as they came, design §5.)
-		if err := im.s.checkImportCodes(e); err != nil {
-			return err
-		}
-	}
 	if err := im.s.checkImported(e); err != nil {
 		return err
 	}
@@ -1786,11 +1730,6 @@ func (im *importer) write(tx store.WTx, t *ftarget, reason string) error {
 		if sameRecord(old, e) {
 			t.same = true
 			return nil
-		}
-		if im.o.Transaction {
-			// Updates name the version they change (If-Match); a
-			// transaction entry cannot, so it never overwrites a record.
-			return record.Invalid("id", m.ID, "the %s exists with other content: a transaction only creates; update it with PUT and If-Match", e.Kind())
 		}
 		m.Version = old.Head().Version
 		action = "update"
