@@ -58,8 +58,8 @@ func BenchmarkConsultationWrite(b *testing.B) {
 	}
 	var ids []string
 	for q := range fixtures.Patients(200, 1, fixtures.Options{Today: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)}) {
-		if q.NHSNumber != "" {
-			ids = append(ids, q.NHSNumber)
+		if q.NHSNumber != "" && q.Registration.DeceasedOn == "" && q.Registration.LeftOn == "" {
+			ids = append(ids, q.NHSNumber) // a consultation today is for a patient who is still here
 		}
 	}
 	sys, dia, w := 142.0, 88.0, 81.5
