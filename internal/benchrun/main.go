@@ -111,7 +111,7 @@ func main() {
 	fmt.Println()
 	missed := 0
 	for _, r := range rows {
-		if r.Verdict == "MISSED" {
+		if strings.HasPrefix(r.Verdict, "MISSED") {
 			missed++
 		}
 	}
