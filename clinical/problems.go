@@ -121,3 +121,33 @@ func (s *Service) Problems(ctx context.Context, ref string, f ProblemFilter) (*L
 	return listEntries(ctx, s, ref, record.KindProblem, f.ListOptions, strings.TrimSpace("problems status="+f.Status),
 		func(p *record.Problem) bool { return f.Status == "" || p.Status == f.Status })
 }
+
+// SetProblemSignificance marks a problem major or minor (a new version,
+// version-checked with ifVersion when it is not 0).
+func (s *Service) SetProblemSignificance(ctx context.Context, patientRef, id, significance string, ifVersion int) (*record.Problem, error) {
+	if significance != "major" && significance != "minor" {
+		return nil, record.Invalid("significance", significance, "must be major or minor")
+	}
+	p, err := s.lookupPatient(ctx, patientRef)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.changeEntry(ctx, []record.Kind{record.KindProblem}, id, ifVersion, writeActionFor, "update",
+		func(_ store.Tx, e record.Entity) error {
+			pr := e.(*record.Problem)
+			switch {
+			case pr.PatientID != p.ID:
+				return record.Invalid("id", id, "is not a problem of patient %s", p.ID)
+			case pr.Status == record.StatusEnteredInError:
+				return record.Invalid("id", id, "was entered in error")
+			case pr.Significance == significance:
+				return &record.ConflictError{What: "problem " + id, Msg: "is already " + significance, By: pr.RecordedBy, At: pr.RecordedAt}
+			}
+			pr.Significance = significance
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return e.(*record.Problem), nil
+}

@@ -378,7 +378,24 @@ refused (exit 5). Codes are checked against the terminology.`,
 	}
 	resolve.Flags().StringVar(&date, "date", "", "resolved on YYYY-MM-DD (default today)")
 	addIfVersion(resolve, &ifv)
-	cmd.AddCommand(add, list, resolve, newEntryImportCmd(f, record.KindProblem, "problem"))
+	var sigIfv int
+	significance := &cobra.Command{
+		Use:   "significance PATIENT ID major|minor [--if-version N]",
+		Short: "Mark a problem major or minor",
+		Args:  cobra.ExactArgs(3),
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			if err := checkIfVersion(sigIfv); err != nil {
+				return err
+			}
+			p, err := s.SetProblemSignificance(cmd.Context(), args[0], args[1], args[2], sigIfv)
+			if err != nil {
+				return err
+			}
+			return printOneRow(f, p, problemColumns(colIO(f)))
+		}),
+	}
+	addIfVersion(significance, &sigIfv)
+	cmd.AddCommand(add, list, resolve, significance, newEntryImportCmd(f, record.KindProblem, "problem"))
 	return cmd
 }
 

@@ -188,3 +188,21 @@ func TestBookStatusFollowsTheClock(t *testing.T) {
 		t.Errorf("%d audit events carry the undo's reason, want 1", n)
 	}
 }
+
+// problem significance PATIENT ID major|minor: a new version, version-checked.
+func TestProblemSignificance(t *testing.T) {
+	e := medEnv(t)
+	var p record.Problem
+	e.jsonOf(&p, "--as", "dr.patel", "problem", "add", "9434765919", "--code", "38341003")
+	if p.Significance != "minor" {
+		t.Fatalf("a new problem is %q", p.Significance)
+	}
+	var q record.Problem
+	e.jsonOf(&q, "--as", "dr.patel", "problem", "significance", "9434765919", p.ID, "major", "--if-version", "1")
+	if q.Significance != "major" || q.Version != 2 {
+		t.Fatalf("after significance major: %+v", q)
+	}
+	e.want(ExitConflict, "--as", "dr.patel", "problem", "significance", "9434765919", p.ID, "minor", "--if-version", "1")
+	e.want(ExitUsage, "--as", "dr.patel", "problem", "significance", "9434765919", p.ID, "huge")
+	e.want(ExitForbidden, "--as", "reception", "problem", "significance", "9434765919", p.ID, "minor")
+}

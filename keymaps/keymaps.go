@@ -70,6 +70,8 @@ var Actions = []Action{
 	{"record", "resolve-allergy", "resolve (de-label) an allergy, with a reason", false},
 	{"record", "add-problem", "add a problem", false},
 	{"record", "resolve-problem", "resolve a problem", false},
+	{"record", "problem-significance", "mark a problem major or minor", false},
+	{"record", "make-problem", "make a coded entry of a consultation a problem", false},
 	{"record", "stop-medication", "stop a medication, with a reason", false},
 	{"record", "add-task", "add a task about this patient", false},
 	{"record", "add-recall", "add a recall", false},

@@ -173,6 +173,62 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 				_, err := svc.ResolveProblem(ctx, pid, v[0], v[1], 0)
 				return "Problem resolved", err
 			}}
+	case "problem-significance":
+		var cs []choice
+		if d != nil {
+			for _, x := range d.problems {
+				if x.Status == "active" {
+					cs = append(cs, choice{x.ID, x.Significance + "  " + clinical.CodeText(x.Code)})
+				}
+			}
+		}
+		if len(cs) == 0 {
+			return notice("no active problem", true), true
+		}
+		f = &recordForm{title: "Change a problem's significance", fields: []*formField{pick("Problem", cs),
+			pick("Significance", []choice{{"major", "major"}, {"minor", "minor"}})},
+			submit: func(v []string) (string, error) {
+				_, err := svc.SetProblemSignificance(ctx, pid, v[0], v[1], 0)
+				return "Problem marked " + v[1], err
+			}}
+	case "make-problem":
+		// A coded entry of a consultation becomes a problem, from the date of
+		// that consultation (the newest entries first).
+		active := map[string]bool{}
+		var cs []choice
+		if d != nil {
+			for _, x := range d.problems {
+				if x.Status == "active" {
+					active[x.Code.Code] = true
+				}
+			}
+			for _, c := range d.consults {
+				for _, e := range c.Entries {
+					code := e.Code
+					if e.Mapped != nil {
+						code = *e.Mapped
+					}
+					if code.System != record.SystemSNOMED || active[code.Code] {
+						continue
+					}
+					active[code.Code] = true
+					cs = append(cs, choice{code.Code + "|" + c.Start.In(UK).Format(record.DateLayout), DateOf(c.Start) + "  " + clinical.CodeText(code)})
+				}
+			}
+		}
+		if len(cs) == 0 {
+			return notice("no coded entry that is not already a problem", true), true
+		}
+		f = &recordForm{title: "Make a coded entry a problem", fields: []*formField{pick("Coded entry", cs),
+			pick("Significance", []choice{{"minor", "minor"}, {"major", "major"}})},
+			submit: func(v []string) (string, error) {
+				code, onset, _ := strings.Cut(v[0], "|")
+				pr, err := svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: pid, System: "sct", Code: code, Onset: onset, Significance: v[1]})
+				if err != nil {
+					return "", err
+				}
+				return "Problem added: " + clinical.CodeText(pr.Code), nil
+			}}
 	case "stop-medication":
 		var cs []choice
 		if d != nil {

@@ -193,3 +193,48 @@ func TestRecordDetailsFlagsAndCompletion(t *testing.T) {
 		}
 	}
 }
+
+// A coded entry of a consultation becomes a problem (from that
+// consultation's date), and a problem's significance changes, from the keys.
+func TestMakeProblemAndSignificance(t *testing.T) {
+	ctx := context.Background()
+	d, svc, pid := openPlain(t)
+	if _, err := svc.AddConsultation(ctx, clinical.ConsultInput{PatientRef: pid, Type: "surgery", History: "Cough for three weeks",
+		Codes: []record.CodedEntry{{Code: record.Code{System: record.SystemSNOMED, Code: "49727002"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	d.send(watchTickMsg{}) // the open record takes the new consultation
+	d.keys("M")
+	d.contains("Make a coded entry a problem")
+	for !strings.Contains(d.screen(), "› ") || !strings.Contains(d.screen(), "49727002") && !strings.Contains(d.screen(), "Cough") {
+		t.Fatalf("the cough entry is not offered:\n%s", d.screen())
+	}
+	d.keys("ctrl+s")
+	d.contains("Problem added")
+	probs, _ := svc.Problems(ctx, pid, clinical.ProblemFilter{})
+	var cough *record.Problem
+	for _, x := range probs.Items {
+		if x.Code.Code == "49727002" {
+			cough = x
+		}
+	}
+	if cough == nil || cough.Onset == "" {
+		t.Fatalf("no problem with its onset from the consultation: %+v", probs.Items)
+	}
+	d.keys("G")
+	for !strings.Contains(d.screen(), "› minor  ") {
+		before := d.screen()
+		d.keys("down")
+		if d.screen() == before {
+			t.Fatalf("the minor problem is not offered:\n%s", d.screen())
+		}
+	}
+	d.keys("tab", "ctrl+s") // significance: major is first
+	d.contains("Problem marked major")
+	probs, _ = svc.Problems(ctx, pid, clinical.ProblemFilter{})
+	for _, x := range probs.Items {
+		if x.ID == cough.ID && x.Significance != "major" {
+			t.Errorf("significance %q, want major", x.Significance)
+		}
+	}
+}
