@@ -24,7 +24,7 @@ var defaultYAML []byte
 var vimYAML []byte
 
 // Contexts in the order help shows them.
-var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book"}
+var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register"}
 
 // Action is something a key can do.
 type Action struct {
@@ -51,6 +51,7 @@ var Actions = []Action{
 	{"find", "up", "previous result", false},
 	{"find", "page-down", "next page", false},
 	{"find", "page-up", "previous page", false},
+	{"find", "register-patient", "register a patient", false},
 	{"record", "summary", "summary", false},
 	{"record", "journal", "journal", false},
 	{"record", "problems", "problems", false},
@@ -107,6 +108,10 @@ var Actions = []Action{
 	{"book", "did-not-attend", "mark did not attend", false},
 	{"book", "cancel-appointment", "cancel the appointment", false},
 	{"book", "open-patient", "open the patient's record", false},
+	{"register", "next-field", "next field", false},
+	{"register", "prev-field", "previous field", false},
+	{"register", "down", "next choice", false},
+	{"register", "up", "previous choice", false},
 }
 
 // Disabled unbinds an action.

@@ -238,3 +238,51 @@ func TestMakeProblemAndSignificance(t *testing.T) {
 		}
 	}
 }
+
+// Registering from the workstation: f2 on find, the fields, the save key;
+// the same checks as patient add (a number already registered is refused),
+// then the new record opens.
+func TestRegisterPatientFromFind(t *testing.T) {
+	ctx := context.Background()
+	dir, svc := practice(t, 20)
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.keys("f2")
+	d.contains("Register a patient")
+	d.typeText("401 023 2137")
+	d.keys("tab", "tab") // no-NHS reason stays "(an NHS number is given)"
+	d.typeText("Okonkwo")
+	d.keys("tab")
+	d.typeText("Chiamaka Ada")
+	d.keys("tab")
+	d.typeText("1987-04-09")
+	d.keys("tab") // sex: female is first
+	d.keys("tab")
+	d.typeText("12 Cardigan Road")
+	d.keys("tab")
+	d.typeText("Leeds")
+	d.keys("tab")
+	d.typeText("LS6 3AB")
+	d.keys("ctrl+s")
+	d.contains("Record · Summary")
+	d.contains("OKONKWO, Chiamaka Ada")
+	p, err := svc.Patient(ctx, "4010232137", clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Sex != "female" || p.BirthDate != "1987-04-09" || p.Address == nil || p.Address.Town != "Leeds" || p.Postcode != "LS6 3AB" || p.RecordedBy != "dr.patel" {
+		t.Fatalf("registered %+v (address %+v)", p, p.Address)
+	}
+	// The same number again: refused, nothing written, the form stays.
+	d.keys("/", "f2")
+	d.typeText("4010232137")
+	d.keys("tab", "tab")
+	d.typeText("Other")
+	d.keys("tab")
+	d.typeText("Person")
+	d.keys("tab")
+	d.typeText("1990-01-01")
+	d.keys("ctrl+s")
+	d.contains("already registered")
+	d.contains("Register a patient")
+}

@@ -198,6 +198,8 @@ func (p *findPage) Update(msg tea.Msg) tea.Cmd {
 			p.list.Move(p.listHeight(), p.listHeight())
 		case "page-up":
 			p.list.Move(-p.listHeight(), p.listHeight())
+		case "register-patient":
+			return func() tea.Msg { return registerMsg{} }
 		case "open":
 			if p.loading {
 				p.pending = true // type-ahead: open the first result when it comes

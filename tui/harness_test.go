@@ -193,6 +193,8 @@ func key(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "space":
 		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "f2":
+		return tea.KeyPressMsg{Code: tea.KeyF2}
 	case "f5":
 		return tea.KeyPressMsg{Code: tea.KeyF5}
 	}
