@@ -19,30 +19,9 @@ import (
 func CSVHeader(kind record.Kind) []string {
 	e, _ := record.New(kind)
 	var out []string
-	var walk func(t reflect.Type, prefix string)
-	walk = func(t reflect.Type, prefix string) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if f.Anonymous {
-				walk(f.Type, prefix)
-				continue
-			}
-			name := strings.Split(f.Tag.Get("json"), ",")[0]
-			if name == "" || name == "-" {
-				continue
-			}
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Time{}) {
-				walk(ft, prefix+name+".")
-				continue
-			}
-			out = append(out, prefix+name)
-		}
+	for _, f := range jsonFields(reflect.TypeOf(e).Elem()) {
+		out = append(out, f.name)
 	}
-	walk(reflect.TypeOf(e).Elem(), "")
 	return out
 }
 

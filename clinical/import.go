@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/find"
 	"github.com/opengpsoc/gpsoc/record"
@@ -242,6 +243,21 @@ func setPath(m map[string]any, path []string, v any) {
 // jsonFieldTypes maps JSON names (dotted for nested structs) to their kinds.
 func jsonFieldTypes(t reflect.Type) map[string]reflect.Kind {
 	out := map[string]reflect.Kind{}
+	for _, f := range jsonFields(t) {
+		out[f.name] = f.kind
+	}
+	return out
+}
+
+type jsonField struct {
+	name string // dotted for nested structs
+	kind reflect.Kind
+}
+
+// jsonFields lists a record type's JSON fields in the order of its JSON,
+// nested structs (not times) flattened with dotted names: the CSV columns.
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
 	var walk func(t reflect.Type, prefix string)
 	walk = func(t reflect.Type, prefix string) {
 		for i := 0; i < t.NumField(); i++ {
@@ -258,11 +274,11 @@ func jsonFieldTypes(t reflect.Type) map[string]reflect.Kind {
 			if ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			if ft.Kind() == reflect.Struct && ft.Name() != "Time" {
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Time{}) {
 				walk(ft, prefix+name+".")
 				continue
 			}
-			out[prefix+name] = ft.Kind()
+			out = append(out, jsonField{prefix + name, ft.Kind()})
 		}
 	}
 	walk(t, "")
