@@ -241,11 +241,8 @@ func (s *Service) AddImmunisation(ctx context.Context, in ImmunisationInput) (*r
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.parseDay("date", in.Date)
+	d, err := s.pastDay("date", in.Date)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.notFuture("date", d); err != nil {
 		return nil, err
 	}
 	if err := entryAllowed(p, record.KindImmunisation, dayStart(d), s.p.now()); err != nil {

@@ -17,11 +17,8 @@ func (s *Service) ResolveAllergy(ctx context.Context, patientRef, id, reason, da
 	if strings.TrimSpace(reason) == "" {
 		return nil, record.Invalid("reason", reason, "say why the allergy is resolved (e.g. negative oral challenge)")
 	}
-	d, err := s.parseDay("date", date)
+	d, err := s.pastDay("date", date)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.notFuture("date", d); err != nil {
 		return nil, err
 	}
 	p, err := s.lookupPatient(ctx, patientRef)

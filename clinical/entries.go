@@ -516,6 +516,15 @@ func (s *Service) parseDay(field, d string) (string, error) {
 	return record.ParseDate(field, d)
 }
 
+// pastDay reads a day that has happened: default today, never after it.
+func (s *Service) pastDay(field, d string) (string, error) {
+	day, err := s.parseDay(field, d)
+	if err != nil {
+		return "", err
+	}
+	return day, s.notFuture(field, day)
+}
+
 // notFuture refuses a date after today.
 func (s *Service) notFuture(field, d string) error {
 	if today := s.p.now().In(ukZone).Format(record.DateLayout); d > today {

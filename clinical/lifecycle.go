@@ -87,11 +87,8 @@ func (s *Service) endRegistration(ctx context.Context, ref string, ifVersion int
 
 // Leave records that a patient has left the practice on a date (default today), with a reason.
 func (s *Service) Leave(ctx context.Context, ref, date, reason string, ifVersion int) (*record.Patient, []record.Entity, error) {
-	d, err := s.parseDay("date", date)
+	d, err := s.pastDay("date", date)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.notFuture("date", d); err != nil {
 		return nil, nil, err
 	}
 	if strings.TrimSpace(reason) == "" {
@@ -111,11 +108,8 @@ func (s *Service) Leave(ctx context.Context, ref, date, reason string, ifVersion
 
 // Deceased records a patient's death on a date (default today).
 func (s *Service) Deceased(ctx context.Context, ref, date string, ifVersion int) (*record.Patient, []record.Entity, error) {
-	d, err := s.parseDay("date", date)
+	d, err := s.pastDay("date", date)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.notFuture("date", d); err != nil {
 		return nil, nil, err
 	}
 	return s.endRegistration(ctx, ref, ifVersion, "patient deceased", func(p *record.Patient) error {

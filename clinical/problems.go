@@ -71,11 +71,8 @@ func (s *Service) AddProblem(ctx context.Context, in ProblemInput) (*record.Prob
 
 // ResolveProblem marks a problem past (resolved) on a date (default today).
 func (s *Service) ResolveProblem(ctx context.Context, patientRef, id, date string, ifVersion int) (*record.Problem, error) {
-	d, err := s.parseDay("date", date)
+	d, err := s.pastDay("date", date)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.notFuture("date", d); err != nil {
 		return nil, err
 	}
 	p, err := s.lookupPatient(ctx, patientRef)
