@@ -135,8 +135,8 @@ type recordPage struct {
 	ask     Field
 	form    *recordForm // a record action's form (actions.go)
 	// the change-feed cursor of a live record (watch.go)
-	watchSeq           uint64
-	watchSet, watching bool
+	watchSeq                        uint64
+	watchSet, watching, watchFailed bool
 }
 
 func newRecordPage(c *Common, id string) *recordPage {

@@ -52,7 +52,17 @@ func (p *recordPage) watch() tea.Cmd {
 func (p *recordPage) watched(msg recordWatchMsg) tea.Cmd {
 	p.watching = false
 	if msg.err != nil {
-		return nil // the next tick asks again; a read failure shows on reload
+		// The next tick asks again; meanwhile the user is told, once, that
+		// the record on screen may be out of date (never a silent stale view).
+		if !p.watchFailed {
+			p.watchFailed = true
+			return notice("cannot check for changes to this record ("+msg.err.Error()+"): it may be out of date", true)
+		}
+		return nil
+	}
+	if p.watchFailed {
+		p.watchFailed = false
+		return p.load() // whatever changed while it could not look
 	}
 	if msg.changed && (p.confirm != nil || p.asking) {
 		return nil

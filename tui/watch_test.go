@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,4 +84,24 @@ func countReads(t *testing.T, svc *clinical.Service, pid string) int {
 		}
 	}
 	return n
+}
+
+// When the open record cannot ask for changes, the user is told once that
+// it may be out of date, and it reloads when asking works again.
+func TestOpenRecordSaysWhenItCannotCheck(t *testing.T) {
+	d, _, _ := openPlain(t)
+	rec := d.m.top().(*recordPage)
+	cmd := rec.watched(recordWatchMsg{page: rec, err: errors.New("store busy")})
+	if cmd == nil {
+		t.Fatal("a failed change check said nothing")
+	}
+	if n, ok := cmd().(noticeMsg); !ok || !strings.Contains(n.Text, "may be out of date") {
+		t.Fatalf("notice %+v", n)
+	}
+	if again := rec.watched(recordWatchMsg{page: rec, err: errors.New("store busy")}); again != nil {
+		t.Error("the same failure was reported twice")
+	}
+	if back := rec.watched(recordWatchMsg{page: rec, seq: rec.watchSeq}); back == nil {
+		t.Error("no reload once checking works again")
+	}
 }
