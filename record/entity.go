@@ -24,7 +24,6 @@ const (
 	KindRecall       Kind = "recall"
 )
 
-
 // Kinds lists every kind, patients first, then what refers to them.
 var Kinds = []Kind{KindPatient, KindSession, KindConsultation, KindProblem, KindObservation,
 	KindMedication, KindAllergy, KindImmunisation, KindAppointment, KindTask, KindRecall, KindReport}

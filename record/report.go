@@ -91,12 +91,12 @@ const (
 
 // Filing actions.
 const (
-	FileNormal      = "normal"      // normal, no action
-	FileComment     = "comment"     // filed with a comment for the patient or the team
+	FileNormal      = "normal"  // normal, no action
+	FileComment     = "comment" // filed with a comment for the patient or the team
 	FileRoutineAppt = "routine-appointment"
-	FileUrgent      = "urgent"      // urgent: contact the patient today
+	FileUrgent      = "urgent" // urgent: contact the patient today
 	FileSpeakToGP   = "speak-to-gp"
-	FileRepeat      = "repeat"      // repeat in N weeks (a recall)
+	FileRepeat      = "repeat" // repeat in N weeks (a recall)
 )
 
 // FilingActions lists the filing actions, in the order they are offered.
