@@ -520,6 +520,15 @@ func (o override) resolve(code string, ings ingredientTable) ([]ingredient, erro
 		if n == "-" {
 			continue // a device: no active ingredient
 		}
+		if name, ok := strings.CutPrefix(n, "~"); ok {
+			// Named by the BNF, newer than the embedded dm+d ingredient table:
+			// no SNOMED code here; checks match it by name.
+			if _, dup := ings.exact(name); dup {
+				return nil, fmt.Errorf("overrides.csv: %s: %q is a dm+d ingredient: drop the ~", code, name)
+			}
+			out = append(out, ingredient{name: name})
+			continue
+		}
 		ing, ok := ings.exact(n)
 		if !ok {
 			return nil, fmt.Errorf("overrides.csv: %s: %q is no dm+d ingredient", code, n)
@@ -531,7 +540,8 @@ func (o override) resolve(code string, ings ingredientTable) ([]ingredient, erro
 
 // overrides.csv: bnf_code (a 9-character chemical substance, or a
 // 15-character presentation filed under a grouping),ingredients (dm+d names,
-// ; between),partial (y/n),reason
+// ; between; ~Name for a substance newer than the dm+d ingredient table),
+// partial (y/n),reason
 func readOverrides(p string) (map[string]override, error) {
 	out := map[string]override{}
 	f, err := os.Open(p)
