@@ -1,4 +1,4 @@
-package clinical_test
+package interop_test
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
@@ -47,18 +48,18 @@ func fhirPractice(tb testing.TB, name, ods string, demo bool) (*clinical.Practic
 	return p, s, st
 }
 
-func fxLoadInputs(tb testing.TB, paths ...string) []clinical.FHIRInput {
+func fxLoadInputs(tb testing.TB, paths ...string) []interop.FHIRInput {
 	tb.Helper()
-	in, err := clinical.LoadFHIRInputs(paths, nil)
+	in, err := interop.LoadFHIRInputs(paths, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return in
 }
 
-func importFHIR(tb testing.TB, s *clinical.Service, in []clinical.FHIRInput, dry bool) *clinical.FHIRImportSummary {
+func importFHIR(tb testing.TB, s *clinical.Service, in []interop.FHIRInput, dry bool) *interop.FHIRImportSummary {
 	tb.Helper()
-	sum, err := s.ImportFHIR(context.Background(), in, clinical.FHIRImportOptions{DryRun: dry})
+	sum, err := interop.ImportFHIR(context.Background(), s, in, interop.FHIRImportOptions{DryRun: dry})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -297,7 +298,7 @@ type fxExported map[string][][]byte // type -> resources
 func fxExportAll(t testing.TB, s *clinical.Service) fxExported {
 	t.Helper()
 	out := fxExported{}
-	counts, err := s.ExportFHIRAll(context.Background(), func(r fhir.Resource) error {
+	counts, err := interop.ExportFHIRAll(context.Background(), s, func(r fhir.Resource) error {
 		b, err := fhir.Marshal(r)
 		out[r.FHIRType()] = append(out[r.FHIRType()], b)
 		return err
@@ -314,8 +315,8 @@ func fxExportAll(t testing.TB, s *clinical.Service) fxExported {
 }
 
 // asInputs writes an export as Bulk NDJSON inputs.
-func (e fxExported) asInputs() []clinical.FHIRInput {
-	var in []clinical.FHIRInput
+func (e fxExported) asInputs() []interop.FHIRInput {
+	var in []interop.FHIRInput
 	types := make([]string, 0, len(e))
 	for ty := range e {
 		types = append(types, ty)
@@ -326,7 +327,7 @@ func (e fxExported) asInputs() []clinical.FHIRInput {
 		for _, r := range e[ty] {
 			b = append(append(b, r...), '\n')
 		}
-		in = append(in, clinical.FHIRInput{Name: ty + ".ndjson", Data: b})
+		in = append(in, interop.FHIRInput{Name: ty + ".ndjson", Data: b})
 	}
 	return in
 }
@@ -492,7 +493,7 @@ func TestFHIRPatientBundle(t *testing.T) {
 			return nil
 		})
 	})
-	b, err := a.ExportFHIRPatientFor(context.Background(), pid, clinical.ReadOptions{Reason: "test"})
+	b, err := interop.ExportFHIRPatientFor(context.Background(), a, pid, clinical.ReadOptions{Reason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +523,7 @@ func TestFHIRPatientBundle(t *testing.T) {
 	fxCheckExport(t, e)
 	// The bundle imports into an empty practice, and again changes nothing.
 	_, s2, _ := fhirPractice(t, "Elsewhere", "C81002", false)
-	in := []clinical.FHIRInput{{Name: "p.json", Data: raw}}
+	in := []interop.FHIRInput{{Name: "p.json", Data: raw}}
 	sum := importFHIR(t, s2, in, false)
 	if sum.RejectedBundles != 0 || sum.ByType["Patient"].Imported != 1 {
 		t.Fatalf("import: %+v %+v", sum.ByType["Patient"], sum.Rejections)
@@ -654,7 +655,7 @@ func TestFHIRImportAllOrNothingPerBundle(t *testing.T) {
 	bad = strings.ReplaceAll(bad, "9990000115", "9990000116")
 	second := []byte(strings.Replace(string(good), `"value": 72.50`, `"value": "heavy"`, 1))
 	second = []byte(strings.ReplaceAll(string(second), "9990000115", "9990000484"))
-	in := []clinical.FHIRInput{{Name: "bad-nhs.json", Data: []byte(bad)}, {Name: "good.json", Data: good}, {Name: "bad-value.json", Data: second}}
+	in := []interop.FHIRInput{{Name: "bad-nhs.json", Data: []byte(bad)}, {Name: "good.json", Data: good}, {Name: "bad-value.json", Data: second}}
 	sum := importFHIR(t, s, in, false)
 	if sum.RejectedBundles != 2 || sum.ByType["Patient"].Imported != 1 || sum.ByType["Patient"].Rejected != 2 {
 		t.Fatalf("rejected bundles %d, patients %+v: %+v", sum.RejectedBundles, sum.ByType["Patient"], sum.Rejections)
@@ -685,7 +686,7 @@ func TestFHIRImportAcrossFilesAndDryRun(t *testing.T) {
 	obs := `{"resourceType":"Observation","id":"o-1","status":"final","code":{"coding":[{"system":"http://snomed.info/sct","code":"27113001"}]},` +
 		`"subject":{"reference":"Patient?identifier=https://fhir.nhs.uk/Id/nhs-number%7C9990000859"},"effectiveDateTime":"2025-01-01","valueQuantity":{"value":80,"unit":"kg"}}
 {"resourceType":"Condition","id":"c-1","code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003"}]},"subject":{"reference":"Patient/pat-1"}}`
-	in := []clinical.FHIRInput{{Name: "Patient.ndjson", Data: []byte(patient)}, {Name: "Clinical.ndjson", Data: []byte(obs)}}
+	in := []interop.FHIRInput{{Name: "Patient.ndjson", Data: []byte(patient)}, {Name: "Clinical.ndjson", Data: []byte(obs)}}
 	dry := importFHIR(t, s, in, true)
 	if dry.Imported != 3 || dry.RejectedBundles != 0 {
 		t.Fatalf("dry run: %+v %+v", dry, dry.Rejections)
@@ -700,13 +701,13 @@ func TestFHIRImportAcrossFilesAndDryRun(t *testing.T) {
 	// A later file can refer to a patient already in the practice.
 	later := `{"resourceType":"Immunization","id":"i-1","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"140"}]},` +
 		`"patient":{"identifier":{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000859"}},"occurrenceDateTime":"2024-10-01"}`
-	sum = importFHIR(t, s, []clinical.FHIRInput{{Name: "imm.ndjson", Data: []byte(later)}}, false)
+	sum = importFHIR(t, s, []interop.FHIRInput{{Name: "imm.ndjson", Data: []byte(later)}}, false)
 	if sum.Imported != 1 {
 		t.Fatalf("reference to a patient in the practice: %+v", sum.Rejections)
 	}
 	// A reference that resolves nowhere is a rejection naming the element.
 	orphan := `{"resourceType":"Condition","id":"c-2","code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003"}]},"subject":{"reference":"Patient/nobody"}}`
-	sum = importFHIR(t, s, []clinical.FHIRInput{{Name: "orphan.ndjson", Data: []byte(orphan)}}, false)
+	sum = importFHIR(t, s, []interop.FHIRInput{{Name: "orphan.ndjson", Data: []byte(orphan)}}, false)
 	if sum.RejectedBundles != 1 || len(sum.Rejections) != 1 || sum.Rejections[0].Path != "Condition.subject" || sum.Rejections[0].Entry != 1 {
 		t.Fatalf("orphan: %+v", sum.Rejections)
 	}
@@ -732,20 +733,20 @@ func TestFHIRRoles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := u.ImportFHIR(ctx, nil, clinical.FHIRImportOptions{}); !fxIsPermission(err) {
+		if _, err := interop.ImportFHIR(ctx, u, nil, interop.FHIRImportOptions{}); !fxIsPermission(err) {
 			t.Errorf("%s import: %v", name, err)
 		}
-		if _, err := u.ExportFHIRAll(ctx, func(fhir.Resource) error { return nil }); !fxIsPermission(err) {
+		if _, err := interop.ExportFHIRAll(ctx, u, func(fhir.Resource) error { return nil }); !fxIsPermission(err) {
 			t.Errorf("%s export: %v", name, err)
 		}
 	}
 	gp, _ := p.As(ctx, "dr.a")
-	if _, err := gp.ExportFHIRAll(ctx, func(fhir.Resource) error { return nil }); err != nil {
+	if _, err := interop.ExportFHIRAll(ctx, gp, func(fhir.Resource) error { return nil }); err != nil {
 		t.Errorf("gp export: %v", err)
 	}
 	// A GP's import does not create users; an admin's does.
 	prac := `{"resourceType":"Practitioner","id":"x","identifier":[{"system":"` + fhir.SystemUserName + `","value":"dr.new"}]}`
-	in := []clinical.FHIRInput{{Name: "p.ndjson", Data: []byte(prac)}}
+	in := []interop.FHIRInput{{Name: "p.ndjson", Data: []byte(prac)}}
 	if sum := importFHIR(t, gp, in, false); sum.ByType["Practitioner"].Skipped != 1 {
 		t.Errorf("gp import created a user: %+v", sum.ByType["Practitioner"])
 	}
@@ -781,10 +782,10 @@ func TestFHIRExportSensitiveNeedsReason(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.ExportFHIRPatientFor(ctx, pid, clinical.ReadOptions{}); !fxIsPermission(err) {
+	if _, err := interop.ExportFHIRPatientFor(ctx, a, pid, clinical.ReadOptions{}); !fxIsPermission(err) {
 		t.Fatalf("sensitive export without a reason: %v", err)
 	}
-	b, err := a.ExportFHIRPatientFor(ctx, pid, clinical.ReadOptions{Reason: "transfer to new practice"})
+	b, err := interop.ExportFHIRPatientFor(ctx, a, pid, clinical.ReadOptions{Reason: "transfer to new practice"})
 	if err != nil {
 		t.Fatal(err)
 	}
