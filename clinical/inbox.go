@@ -577,6 +577,9 @@ type InboxPatient struct {
 	Name      string `json:"name"`
 	NHSNumber string `json:"nhsNumber,omitempty"`
 	BirthDate string `json:"birthDate"`
+	// Sensitive: the record needs a reason to open, so the list holds the
+	// values back (headers only) until the report is opened with one.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // InboxItem is one report as the inbox shows it. HeadersOnly is set for a
@@ -626,12 +629,16 @@ func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]InboxItem, error)
 				continue
 			}
 		}
-		if f.To != "" && r.To != f.To && r.Status != record.ReportUnmatched {
+		if f.To != "" && r.To != f.To && r.To != "" && r.Status != record.ReportUnmatched {
 			continue
 		}
 		it := InboxItem{Report: r, Patient: c.patient, Abnormal: c.abnormal}
 		if !clin {
 			it = headersOnly(it)
+		} else if c.patient != nil && c.patient.Sensitive {
+			abn := it.Abnormal // the order the clinician needs; the values wait for a reason
+			it = headersOnly(it)
+			it.Abnormal = abn
 		}
 		out = append(out, it)
 	}
@@ -678,12 +685,18 @@ type ReportView struct {
 	Previous [][]*record.Observation `json:"previous,omitempty"`
 }
 
-// Report opens one report (filed or not), audited. An admin or a manager
-// may open an unmatched report's headers only.
+// Report opens one report with no access reason (see OpenReport).
 func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
+	return s.OpenReport(ctx, id, ReadOptions{})
+}
+
+// OpenReport opens one report (filed or not), audited. An admin or a
+// manager may open an unmatched report's headers only. A report filed to
+// a sensitive record needs a reason, as the record does.
+func (s *Service) OpenReport(ctx context.Context, id string, ro ReadOptions) (*ReportView, error) {
 	if ops := s.inboxOps(); ops != nil {
 		var out ReportView
-		if err := callInbox(ctx, ops, "show", id, &out); err != nil {
+		if err := callInbox(ctx, ops, "show", inboxShowIn{id, ro.Reason}, &out); err != nil {
 			return nil, err
 		}
 		return &out, nil
@@ -695,6 +708,7 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 	}
 	var v ReportView
+	var sensitive *record.Patient
 	err := s.store().View(ctx, func(tx store.Tx) error {
 		e, err := findEntry(tx, id, []record.Kind{record.KindReport})
 		if err != nil {
@@ -727,6 +741,10 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 		p := pe.(*record.Patient)
 		v.Patient = inboxPatient(p)
+		if p.Sensitive && strings.TrimSpace(ro.Reason) == "" {
+			sensitive = p
+			return nil
+		}
 		es, err := tx.List(p.ID, record.KindObservation)
 		if err != nil {
 			return err
@@ -752,12 +770,17 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 		return nil, err
 	}
+	if sensitive != nil {
+		return nil, s.denySensitive(ctx, sensitive, ro)
+	}
 	ev := s.event("read", record.KindReport, v.Report.ID, v.Report.MatchedPatient, v.Report.Version)
+	ev.Reason = strings.TrimSpace(ro.Reason)
 	return &v, s.audit(ctx, ev)
 }
 
 func inboxPatient(p *record.Patient) *InboxPatient {
-	return &InboxPatient{ID: p.ID, Name: strings.ToUpper(p.Family) + ", " + strings.Join(p.Given, " "), NHSNumber: p.NHSNumber, BirthDate: p.BirthDate}
+	return &InboxPatient{ID: p.ID, Name: strings.ToUpper(p.Family) + ", " + strings.Join(p.Given, " "), NHSNumber: p.NHSNumber,
+		BirthDate: p.BirthDate, Sensitive: p.Sensitive}
 }
 
 // UnfiledCount is how many reports wait in a clinician's inbox (the

@@ -494,3 +494,33 @@ func TestInboxDatesThatDoNotFitGoUnmatched(t *testing.T) {
 		t.Fatalf("matched by hand to a patient not yet born: %v", err)
 	}
 }
+
+// A report filed to a sensitive record lists with its values held back, and
+// opens only with a reason, as the record does; the reason is audited.
+func TestInboxSensitiveRecordNeedsAReason(t *testing.T) {
+	rp := inboxPractice(t)
+	ctx := context.Background()
+	pt := &record.Patient{NHSNumber: "9990000026", Family: "Jones", Given: []string{"Ann"}, BirthDate: "1970-01-01", Sex: "female",
+		Meta: record.Meta{Sensitive: true}}
+	if _, err := rp.as("admin").AddPatient(ctx, pt); err != nil {
+		t.Fatal(err)
+	}
+	r := ureport("S1", 6.2, "H")
+	r.SentPatient = record.SentPatient{NHSNumber: "9990000026", Family: "JONES", Given: []string{"Ann"}, BirthDate: "1970-01-01", Sex: "female"}
+	d := deliver(t, rp.as("lab"), r)
+	items, err := rp.as("dr.patel").Inbox(ctx, clinical.InboxFilter{})
+	if err != nil || len(items) != 1 || !items[0].HeadersOnly || items[0].Report.Tests[0].Value != nil || !items[0].Abnormal || !items[0].Patient.Sensitive {
+		t.Fatalf("sensitive list = %+v, %v", items, err)
+	}
+	if _, err := rp.as("dr.patel").Report(ctx, d.Report.ID); !errors.As(err, new(*record.PermissionError)) {
+		t.Fatalf("opened without a reason: %v", err)
+	}
+	v, err := rp.as("dr.patel").OpenReport(ctx, d.Report.ID, clinical.ReadOptions{Reason: "reviewing results"})
+	if err != nil || *v.Report.Tests[0].Value != 6.2 {
+		t.Fatalf("with a reason: %+v, %v", v, err)
+	}
+	evs := rp.events(0)
+	if last := evs[len(evs)-1]; last.Action != "read" || last.Reason != "reviewing results" {
+		t.Fatalf("read event %+v", last)
+	}
+}
