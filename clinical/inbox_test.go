@@ -3,6 +3,8 @@ package clinical_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -522,5 +524,46 @@ func TestInboxSensitiveRecordNeedsAReason(t *testing.T) {
 	evs := rp.events(0)
 	if last := evs[len(evs)-1]; last.Action != "read" || last.Reason != "reviewing results" {
 		t.Fatalf("read event %+v", last)
+	}
+}
+
+// Whatever reports arrive, a rule that claims every test files only the
+// normal ones without comments: 300 reports with random flags, values
+// inside and outside their ranges, and comments.
+func TestInboxRulesNeverFileAbnormalRandom(t *testing.T) {
+	rp := inboxPractice(t)
+	ctx := context.Background()
+	if _, err := rp.as("dr.patel").SetFilingRules(ctx, []byte("rules:\n  - id: all\n    enabled: true\n    sender: RR8\n    tests: [\"Serum potassium\", \"Serum sodium\"]\n")); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(22, 22))
+	flags := []string{"", "", "", "N", "H", "L", "A", "HH", "LL", "AA"}
+	lab := rp.as("lab")
+	filed := 0
+	for i := 0; i < 300; i++ {
+		r := ureport(fmt.Sprintf("Q%03d", i), 2+rng.Float64()*5, flags[rng.IntN(len(flags))])
+		r.Tests[1].Flag = flags[rng.IntN(len(flags))]
+		if rng.IntN(3) == 0 {
+			r.Tests[1].Range = nil
+		}
+		if rng.IntN(8) == 0 {
+			r.Tests[rng.IntN(2)].Comments = []string{"see comment"}
+		}
+		if rng.IntN(10) == 0 {
+			r.Comments = []string{"report comment"}
+		}
+		abnormal, comments := r.Abnormal(), r.HasComments()
+		d := deliver(t, lab, r)
+		if d.Outcome == clinical.DeliveredAutoFiled {
+			filed++
+			if abnormal || comments {
+				t.Fatalf("rule filed report %d: abnormal %v, comments %v: %+v", i, abnormal, comments, r.Tests)
+			}
+		} else if !abnormal && !comments {
+			t.Fatalf("normal report %d not filed by the rule: %s", i, d.Outcome)
+		}
+	}
+	if filed == 0 || filed == 300 {
+		t.Fatalf("%d of 300 filed: the mix did not test both sides", filed)
 	}
 }
