@@ -189,6 +189,9 @@ func (s *Service) normaliseReport(in *record.Report) (*record.Report, error) {
 	if n, err := record.NormaliseNHS(r.SentPatient.NHSNumber); err == nil {
 		r.SentPatient.NHSNumber = n
 	}
+	// A laboratory's text is never a reason to refuse its report: what
+	// CheckStrings would refuse is shown escaped, not dropped.
+	record.MakeSafe(&r)
 	given := r.LabVersion // 0: not sent (deliverIn decides it)
 	if err := r.Validate(); err != nil {
 		return nil, err

@@ -567,3 +567,17 @@ func TestInboxRulesNeverFileAbnormalRandom(t *testing.T) {
 		t.Fatalf("%d of 300 filed: the mix did not test both sides", filed)
 	}
 }
+
+// A laboratory's multi-line comments and stray control characters do not
+// refuse its report: kept, the latter shown escaped.
+func TestInboxOddTextIsKept(t *testing.T) {
+	rp := inboxPractice(t)
+	r := ureport("T1", 4.2, "")
+	r.Tests[0].Comments = []string{"Sample haemolysed.\nPlease repeat.", "bell\x07"}
+	r.Comments = []string{"Line one\r\nline two"}
+	d := deliver(t, rp.as("lab"), r)
+	if d.Outcome != clinical.DeliveredMatched || d.Report.Tests[0].Comments[0] != "Sample haemolysed.\nPlease repeat." ||
+		strings.ContainsRune(d.Report.Tests[0].Comments[1], 7) || !strings.HasPrefix(d.Report.Tests[0].Comments[1], "bell") {
+		t.Fatalf("delivery %s %q", d.Outcome, d.Report.Tests[0].Comments)
+	}
+}
