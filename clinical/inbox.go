@@ -598,7 +598,9 @@ type InboxItem struct {
 
 // Inbox lists the reports waiting: abnormal first, then oldest first.
 // Clinicians see unfiled and unmatched reports with their values; admins
-// and managers see the unmatched queue, headers only. Audited.
+// and managers see the unmatched queue, headers only. Audited. The reports
+// are shared with the inbox's cache (so 10,000 list in a few ms): treat
+// them as read-only (record.Report.Clone for a copy to change).
 func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]InboxItem, error) {
 	if ops := s.inboxOps(); ops != nil {
 		out := []InboxItem{}
