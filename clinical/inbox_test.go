@@ -581,3 +581,27 @@ func TestInboxOddTextIsKept(t *testing.T) {
 		t.Fatalf("delivery %s %q", d.Outcome, d.Report.Tests[0].Comments)
 	}
 }
+
+// A result that arrives in the inbox reaches the prescribing checks at
+// once, before anyone has filed it: an eGFR of 24 stops metformin.
+func TestInboxResultReachesPrescribingChecksAtOnce(t *testing.T) {
+	rx := newRxPractice(t)
+	rx.nkda(rx.pid)
+	if _, err := rx.as("admin").AddUser(rx.ctx, record.User{Name: "lab", Role: record.RoleInterface}); err != nil {
+		t.Fatal(err)
+	}
+	id := "rule:metformin-egfr-below-30:" + dmdMetformin
+	if a := rx.alerts(rx.pid, dmdMetformin); len(a) != 0 {
+		t.Fatalf("before the report: %v", ids(a))
+	}
+	r := ureport("E1", 4.2, "")
+	r.Tests = []record.ReportTest{{Name: "eGFR", Codes: []record.Code{{System: record.SystemSNOMED, Code: sctEGFR}},
+		Value: fp(24), Unit: "mL/min/1.73m2", Range: &record.ReferenceRange{Low: fp(60)}, Flag: "L"}}
+	d := deliver(t, rx.as("lab"), r)
+	if d.Report.Status != record.ReportUnfiled {
+		t.Fatalf("delivery %s %q", d.Outcome, d.Report.Unmatched)
+	}
+	if a := rx.alerts(rx.pid, dmdMetformin); a[id].Severity != "high" {
+		t.Fatalf("unfiled eGFR 24 not seen by the checks: %v", ids(a))
+	}
+}
