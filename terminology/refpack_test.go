@@ -26,8 +26,8 @@ func TestReferencePackLoadedAsCodelists(t *testing.T) {
 			t.Errorf("code list %s not loaded; have %v", want, names)
 		}
 	}
-	if got := terminology.ReferenceCodelists(); len(got) != 31 || !slices.Equal(got, names) {
-		t.Errorf("reference pack %v (%d lists), loaded %v", got, len(got), names)
+	if got := terminology.ReferenceCodelists(); len(got) != 32 || !slices.Equal(got, names) {
+		t.Errorf("reference pack %v (%d lists, want 32), loaded %v", got, len(got), names)
 	}
 	sys, members, err := tm.Codelist("DM_COD")
 	if err != nil || sys != terminology.SystemSNOMED || len(members) != 86 {
