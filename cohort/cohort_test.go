@@ -40,7 +40,9 @@ var sets = fakeSets{
 
 var today = time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
 
-func sct(c string) record.Code { return record.Code{System: record.SystemSNOMED, Code: c, Display: "t" + c} }
+func sct(c string) record.Code {
+	return record.Code{System: record.SystemSNOMED, Code: c, Display: "t" + c}
+}
 
 func at(s string) time.Time {
 	t, err := time.Parse("2006-01-02", s)
