@@ -756,4 +756,3 @@ func newRegisterExplainCmd(f *Factory) *cobra.Command {
 	o.add(cmd, true)
 	return cmd
 }
-
