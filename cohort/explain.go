@@ -114,7 +114,14 @@ func (ex *explainer) truth(d *Def, n *Node, depth int, lines bool) (bool, error)
 		}
 		return l || rr, nil
 	case OpNot:
-		v, err := ex.truth(d, n.L, depth, lines)
+		at := len(ex.x.Lines)
+		if lines {
+			ex.x.Lines = append(ex.x.Lines, Line{Depth: depth, Rule: "not", Text: n.L.String()})
+		}
+		v, err := ex.truth(d, n.L, depth+1, lines)
+		if lines {
+			ex.x.Lines[at].Holds = !v
+		}
 		return !v, err
 	}
 	line := Line{Depth: depth, Rule: "", Text: n.Text}
