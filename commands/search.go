@@ -66,7 +66,7 @@ func newSearchEnv(f *Factory, cmd *cobra.Command, o *searchFlags) (*searchEnv, e
 	if remoteConfigured(f) {
 		fmt.Fprintln(f.IO.ErrOut, "gpsoc: remote mode: the search reads the records it needs from the server over FHIR search and runs here; this is slower than on the server's own machine")
 	}
-	return &searchEnv{f: f, s: s, defs: defs, res: cohort.TermResolver{T: tm}, o: o}, nil
+	return &searchEnv{f: f, s: s, defs: defs, res: cohort.NewTermResolver(tm), o: o}, nil
 }
 
 // check resolves every code set of d before any patient is read.
@@ -223,7 +223,7 @@ func newSearchCheckCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			eng := cohort.NewEngine(cohort.NewBuilder(false).Build(), cohort.TermResolver{T: tm}, defs)
+			eng := cohort.NewEngine(cohort.NewBuilder(false).Build(), cohort.NewTermResolver(tm), defs)
 			for _, a := range args {
 				d, err := cohort.ParseFile(a)
 				if err != nil {
@@ -661,6 +661,7 @@ func (e *searchEnv) summaries(ctx context.Context) ([]registerSummary, error) {
 	eng := cohort.NewEngine(ix, e.res, e.defs)
 	runs := map[int32]*cohort.Run{}
 	out := []registerSummary{}
+	var audits []clinical.SearchRun
 	for _, d := range e.defs {
 		R, err := cohort.ReferenceDate(d, e.f.Now(), e.o.on)
 		if err != nil {
@@ -684,12 +685,10 @@ func (e *searchEnv) summaries(ctx context.Context) ([]registerSummary, error) {
 			p := float64(res.Count()) / float64(res.Registered)
 			s.Prevalence = &p
 		}
-		if err := e.s.AuditSearch(ctx, clinical.SearchRun{Query: cohort.Query(d, R), Count: res.Count()}); err != nil {
-			return nil, err
-		}
+		audits = append(audits, clinical.SearchRun{Query: cohort.Query(d, R), Count: res.Count()})
 		out = append(out, s)
 	}
-	return out, nil
+	return out, e.s.AuditSearches(ctx, audits)
 }
 
 func newRegisterShowCmd(f *Factory, verb string) *cobra.Command {
