@@ -84,15 +84,44 @@ type SearchRun struct {
 // without its audit event is not shown: callers print only after this
 // returns nil.
 func (s *Service) AuditSearch(ctx context.Context, r SearchRun) error {
-	if err := s.require(ctx, ActSearch, r.PatientID); err != nil {
+	return s.AuditSearches(ctx, []SearchRun{r})
+}
+
+// AuditSearches writes the audit events of several runs (register list runs
+// every register and indicator) in one transaction: one event each.
+func (s *Service) AuditSearches(ctx context.Context, runs []SearchRun) error {
+	pid := ""
+	if len(runs) == 1 {
+		pid = runs[0].PatientID
+	}
+	if err := s.require(ctx, ActSearch, pid); err != nil {
 		return err
 	}
-	action := r.Action
-	if action == "" {
-		action = "search"
+	evs := make([]*record.AuditEvent, len(runs))
+	for i, r := range runs {
+		action := r.Action
+		if action == "" {
+			action = "search"
+		}
+		ev := s.event(action, record.KindPatient, "", r.PatientID, 0)
+		ev.Query = fmt.Sprintf("%s; count %d", r.Query, r.Count)
+		ev.Reason = strings.TrimSpace(r.Reason)
+		evs[i] = ev
 	}
-	ev := s.event(action, record.KindPatient, "", r.PatientID, 0)
-	ev.Query = fmt.Sprintf("%s; count %d", r.Query, r.Count)
-	ev.Reason = strings.TrimSpace(r.Reason)
-	return s.audit(ctx, ev)
+	if s.unit != nil {
+		for _, ev := range evs {
+			if err := s.audit(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.store().Update(ctx, func(tx store.WTx) error {
+		for _, ev := range evs {
+			if err := tx.Append(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -114,7 +114,14 @@ func (ex *explainer) truth(d *Def, n *Node, depth int, lines bool) (bool, error)
 		}
 		return l || rr, nil
 	case OpNot:
-		v, err := ex.truth(d, n.L, depth, lines)
+		at := len(ex.x.Lines)
+		if lines {
+			ex.x.Lines = append(ex.x.Lines, Line{Depth: depth, Rule: "not", Text: n.L.String()})
+		}
+		v, err := ex.truth(d, n.L, depth+1, lines)
+		if lines {
+			ex.x.Lines[at].Holds = !v
+		}
 		return !v, err
 	}
 	line := Line{Depth: depth, Rule: "", Text: n.Text}
@@ -139,6 +146,11 @@ func (ex *explainer) truth(d *Def, n *Node, depth int, lines bool) (bool, error)
 			ex.x.Lines[at].Text = ns.Expr.String()
 		}
 		v, err = ex.truth(d, ns.Expr, depth+1, lines && first)
+		// a set of one criterion: one line, with its entries
+		if lines && len(ex.x.Lines) == at+2 && ex.x.Lines[at+1].Rule == "" && ex.x.Lines[at+1].Text == ns.Expr.Text {
+			evs = ex.x.Lines[at+1].Evidence
+			ex.x.Lines = ex.x.Lines[:at+1]
+		}
 	case OpScore:
 		sc := findScore(d, n.Name)
 		total := 0

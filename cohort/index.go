@@ -327,7 +327,6 @@ func (b *Builder) Add(e record.Entity) {
 }
 
 func (b *Builder) unit(u string) int32 {
-	u = normUnit(u)
 	if n, ok := b.ix.unitKey[u]; ok {
 		return n
 	}

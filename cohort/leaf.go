@@ -180,7 +180,7 @@ func (c *leafCtx) value(p int32, ev *[]Evidence) bool {
 			e.Note = "not a blood pressure"
 		case !bp && ix.oHas[i]&1 == 0:
 			e.Note = "no number recorded"
-		case n.Unit != "" && normUnit(n.Unit) != unit:
+		case n.Unit != "" && normUnit(n.Unit) != normUnit(unit):
 			e.Note = "unit " + strconv.Quote(unit) + ", not " + strconv.Quote(n.Unit)
 		}
 		if e.Note == "" {

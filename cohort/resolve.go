@@ -29,10 +29,45 @@ type Resolver interface {
 // knowledge.
 type TermResolver struct {
 	T *terminology.Terminology
+	c *setCache // nil: no cache (a zero TermResolver{T: t} works, expanding each time)
+}
+
+type setCache struct {
+	mu sync.Mutex
+	m  map[string]CodeSet
+}
+
+// NewTermResolver resolves through t, expanding each set once.
+func NewTermResolver(t *terminology.Terminology) TermResolver {
+	return TermResolver{T: t, c: &setCache{m: map[string]CodeSet{}}}
+}
+
+func (r TermResolver) cached(key string, fn func() (CodeSet, error)) (CodeSet, error) {
+	if r.c == nil {
+		return fn()
+	}
+	r.c.mu.Lock()
+	cs, ok := r.c.m[key]
+	r.c.mu.Unlock()
+	if ok {
+		return cs, nil
+	}
+	cs, err := fn()
+	if err != nil {
+		return nil, err
+	}
+	r.c.mu.Lock()
+	r.c.m[key] = cs
+	r.c.mu.Unlock()
+	return cs, nil
 }
 
 // CodeSet implements Resolver.
 func (r TermResolver) CodeSet(kind, text string) (CodeSet, error) {
+	return r.cached(kind+"\x00"+text, func() (CodeSet, error) { return r.codeSet(kind, text) })
+}
+
+func (r TermResolver) codeSet(kind, text string) (CodeSet, error) {
 	switch kind {
 	case "ecl":
 		m, err := r.T.CompileECL(text)
@@ -83,6 +118,10 @@ func (r TermResolver) MedicineSet(kind, text string) (CodeSet, error) {
 	if kind != "class" {
 		return r.CodeSet(kind, text)
 	}
+	return r.cached("class\x00"+text, func() (CodeSet, error) { return r.class(text) })
+}
+
+func (r TermResolver) class(text string) (CodeSet, error) {
 	classes, err := r.T.DrugClasses()
 	if err != nil {
 		return nil, fmt.Errorf("drug classes: %w", err)
