@@ -172,7 +172,7 @@ func (s *Store) replaceWith(tmp string) error {
 		return nil
 	})
 	if hasPractice {
-		old := fmt.Sprintf("%s.before-migrate-%s.bak", s.path, time.Now().UTC().Format("20060102T150405Z"))
+		old := fmt.Sprintf("%s.before-migrate-%s.bak", s.path, time.Now().UTC().Format("20060102T150405.000000000Z"))
 		if err := backupTo(cur, old); err != nil {
 			cur.Close()
 			return fmt.Errorf("backup of the practice being replaced: %w", err)
