@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -504,7 +505,7 @@ func verifyAudit(tx *bbolt.Tx) ([]Problem, int) {
 			}
 			out = append(out, rc.event(&ev)...)
 		}
-		if AuditHash(prev, body) != hash {
+		if store.AuditHash(prev, body) != hash {
 			out = append(out, Problem{where, "hash does not match its content (altered)"})
 		}
 		prev = hash
