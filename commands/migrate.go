@@ -12,6 +12,7 @@ import (
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
+	"github.com/opengpsoc/gpsoc/store/postgres"
 )
 
 // MigrateOptions are gpsoc migrate's flags.
@@ -63,7 +64,7 @@ func migrateRun(ctx context.Context, f *Factory, opts *MigrateOptions) error {
 	}
 	if opts.From != "" {
 		if isStoreURL(opts.From) {
-			return usagef("--from %q: copying from PostgreSQL needs this build's PostgreSQL store", redactURL(opts.From))
+			return usagef("--from %q: copying from PostgreSQL needs this build's PostgreSQL store", postgres.Redact(opts.From))
 		}
 		f.DataDirFlag = opts.From
 	}
@@ -77,7 +78,12 @@ func migrateRun(ctx context.Context, f *Factory, opts *MigrateOptions) error {
 	if err != nil {
 		return err
 	}
-	dst, to, cleanup, err := openMigrateTarget(f, opts.To)
+	pr := s.Practice().PracticeRecord(ctx)
+	if pr == nil {
+		return fmt.Errorf("the practice to copy has no practice record")
+	}
+	ods := pr.ODS
+	dst, to, cleanup, err := openMigrateTarget(ctx, f, opts.To, ods)
 	if err != nil {
 		return err
 	}
@@ -119,9 +125,7 @@ func shortHash(h string) string {
 }
 
 // isStoreURL reports whether s names a PostgreSQL database rather than a data dir.
-func isStoreURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
-}
+func isStoreURL(s string) bool { return postgres.IsURL(s) }
 
 func samePath(a, b string) bool {
 	aa, err1 := filepath.Abs(a)
@@ -133,9 +137,20 @@ func samePath(a, b string) bool {
 // is shown and audited (never with a password). cleanup(kept) closes it,
 // and removes a practice file this run created when nothing was copied
 // into it.
-func openMigrateTarget(f *Factory, spec string) (st store.Store, name string, cleanup func(kept bool) error, err error) {
+func openMigrateTarget(ctx context.Context, f *Factory, spec, ods string) (st store.Store, name string, cleanup func(kept bool) error, err error) {
 	if isStoreURL(spec) {
-		return openMigrateURL(f, spec)
+		// The practice of the same ODS code in that database: one database
+		// holds many practices.
+		db, err := postgres.Open(ctx, spec, postgres.Options{MaxConns: 4})
+		if err != nil {
+			return nil, "", nil, err
+		}
+		p, err := db.Practice(ods)
+		if err != nil {
+			db.Close()
+			return nil, "", nil, err
+		}
+		return p, db.URL() + " practice " + ods, func(bool) error { db.Close(); return nil }, nil
 	}
 	dir, err := filepath.Abs(spec)
 	if err != nil {
@@ -160,22 +175,4 @@ func openMigrateTarget(f *Factory, spec string) (st store.Store, name string, cl
 		}
 		return err
 	}, nil
-}
-
-// openMigrateURL is replaced where this build has the PostgreSQL store.
-var openMigrateURL = func(f *Factory, spec string) (store.Store, string, func(bool) error, error) {
-	return nil, "", nil, usagef("--to %q: this build has no PostgreSQL store", redactURL(spec))
-}
-
-// redactURL hides a URL's password.
-func redactURL(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if c := strings.Index(rest[:at], ":"); c >= 0 {
-				return s[:i+3] + rest[:c] + ":xxxxx" + rest[at:]
-			}
-		}
-	}
-	return s
 }
