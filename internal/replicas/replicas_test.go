@@ -171,7 +171,7 @@ func TestTwoReplicasOneDatabase(t *testing.T) {
 	for si, s := range sites {
 		var ids []string
 		for i := 0; i < nPatients; i++ {
-			a := s.do(t, i%2, "recep", "POST", "/Patient", patientJSON("Seed" + strings.ToLower(s.ods[:1]) + letters(i)))
+			a := s.do(t, i%2, "recep", "POST", "/Patient", patientJSON("Seed"+strings.ToLower(s.ods[:1])+letters(i)))
 			if a.status != 201 {
 				t.Fatalf("seed patient: %d %s", a.status, a.raw)
 			}
@@ -197,7 +197,7 @@ func TestTwoReplicasOneDatabase(t *testing.T) {
 						if a := s.do(t, rep, "recep", "GET", "/Patient/"+id, nil); a.status != 200 {
 							fail("read %s on replica %d: %d %s", id, rep, a.status, a.raw)
 						}
-						if !s.found(t, 1-rep, "Seed" + strings.ToLower(s.ods[:1]) + letters((c+n)%len(ids))) {
+						if !s.found(t, 1-rep, "Seed"+strings.ToLower(s.ods[:1])+letters((c+n)%len(ids))) {
 							fail("seed patient not found on replica %d", 1-rep)
 						}
 						continue
