@@ -65,31 +65,37 @@ func serveReplicas(t testing.TB, dbURL, ods string, n int) *site {
 		}
 		p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
 		if i == 0 {
-			if _, err := p.Init(ctx, "Surgery "+ods, ods, "admin", "", false); err != nil {
-				t.Fatal(err)
-			}
-			admin, err := p.As(ctx, "admin")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, u := range users {
-				if _, err := admin.AddUser(ctx, u); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, name := range []string{"admin", "dr.gp", "nurse", "recep"} {
-				tok, _, err := admin.NewToken(ctx, name, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				s.tokens[name] = tok
-			}
+			setUpPractice(t, p, s)
 		}
 		hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
 		t.Cleanup(hs.Close)
 		s.reps = append(s.reps, &replica{url: hs.URL, st: st, p: p})
 	}
 	return s
+}
+
+// setUpPractice creates the site's practice with its users, and a token each.
+func setUpPractice(t testing.TB, p *clinical.Practice, s *site) {
+	t.Helper()
+	if _, err := p.Init(ctx, "Surgery "+s.ods, s.ods, "admin", "", false); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := p.As(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if _, err := admin.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"admin", "dr.gp", "nurse", "recep"} {
+		tok, _, err := admin.NewToken(ctx, name, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.tokens[name] = tok
+	}
 }
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
