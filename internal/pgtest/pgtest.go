@@ -152,6 +152,7 @@ func Start(opt Options) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
 	}
+	c.watch()
 	q := url.Values{"host": {dir}, "port": {strconv.Itoa(port)}, "sslmode": {"disable"}}
 	if opt.TCP {
 		c.admin = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
@@ -165,14 +166,33 @@ func Start(opt Options) (*Cluster, error) {
 	return c, nil
 }
 
+// watch starts a watchdog that stops the server and removes its directory
+// when this process ends without Stop (a test binary killed, or stopped by
+// its -timeout): a throwaway cluster never outlives its tests.
+func (c *Cluster) watch() {
+	script := `while kill -0 "$1" 2>/dev/null; do sleep 1; done
+pid=$(head -1 "$2/data/postmaster.pid" 2>/dev/null) && kill -QUIT "$pid" 2>/dev/null
+sleep 2; rm -rf "$2"`
+	cmd := exec.Command("/bin/sh", "-c", script, "pgtest-watchdog", strconv.Itoa(os.Getpid()), c.Dir)
+	// As ourselves: as postgres it could not probe a root test process.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if cmd.Start() == nil {
+		go cmd.Wait()
+	}
+}
+
+func (c *Cluster) credential() *syscall.Credential {
+	uid, _ := strconv.Atoi(c.runAs.Uid)
+	gid, _ := strconv.Atoi(c.runAs.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+}
+
 // run runs a server program, as the postgres OS user when we are root.
 func (c *Cluster) run(prog string, args ...string) ([]byte, error) {
 	cmd := exec.Command(prog, args...)
 	cmd.Dir = "/"
 	if c.runAs != nil {
-		uid, _ := strconv.Atoi(c.runAs.Uid)
-		gid, _ := strconv.Atoi(c.runAs.Gid)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.credential()}
 		cmd.Env = append(os.Environ(), "HOME="+c.runAs.HomeDir, "USER=postgres", "LOGNAME=postgres")
 	}
 	return cmd.CombinedOutput()

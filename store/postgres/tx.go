@@ -530,14 +530,16 @@ func newWtx(r rtx) *wtx {
 	return t
 }
 
-// lock takes the practice's lock (its row, FOR UPDATE) with the queued
-// writes, and reads the heads: from here to commit this transaction is
-// the practice's only writer of sequences.
+// lock takes the practice's lock (its row, FOR NO KEY UPDATE: a record's
+// foreign key holds KEY SHARE on the same row, which a plain FOR UPDATE
+// would deadlock against) with the queued writes, and reads the heads:
+// from here to commit this transaction is the practice's only writer of
+// sequences.
 func (t *wtx) lock() error {
 	if t.locked {
 		return nil
 	}
-	if err := t.send("SELECT change_seq, audit_seq, audit_hash, doc FROM practices WHERE practice = $1 FOR UPDATE", []any{t.ods},
+	if err := t.send("SELECT change_seq, audit_seq, audit_hash, doc FROM practices WHERE practice = $1 FOR NO KEY UPDATE", []any{t.ods},
 		&t.changeSeq, &t.auditSeq, &t.auditHash, &t.practiceDoc); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("practice %s has no row: %w", t.ods, err)
