@@ -18,6 +18,8 @@ import (
 // MigrateOptions are gpsoc migrate's flags.
 type MigrateOptions struct {
 	From, To string
+	// Practice is the practice to copy out of a PostgreSQL --from (its ODS code).
+	Practice string
 }
 
 func newMigrateCmd(f *Factory, runF func(*MigrateOptions) error) *cobra.Command {
@@ -55,6 +57,7 @@ re-run migrate after the last write: the copy is a snapshot of the moment it sta
 	}
 	cmd.Flags().StringVar(&opts.From, "from", "", "the practice to copy: a data dir or a postgres:// URL (default: the data dir in use)")
 	cmd.Flags().StringVar(&opts.To, "to", "", "where to copy it: a data dir or a postgres:// URL (required)")
+	cmd.Flags().StringVar(&opts.Practice, "practice", "", "with a postgres:// --from: the ODS code of the practice to copy (a database holds many)")
 	return cmd
 }
 
@@ -62,17 +65,38 @@ func migrateRun(ctx context.Context, f *Factory, opts *MigrateOptions) error {
 	if opts.To == "" {
 		return usagef("--to is required: a data dir or a postgres:// URL to copy the practice to")
 	}
-	if opts.From != "" {
-		if isStoreURL(opts.From) {
-			return usagef("--from %q: copying from PostgreSQL needs this build's PostgreSQL store", postgres.Redact(opts.From))
+	switch {
+	case isStoreURL(opts.From):
+		if opts.Practice == "" {
+			return usagef("--from %s holds many practices: name the one to copy with --practice ODS", postgres.Redact(opts.From))
 		}
-		f.DataDirFlag = opts.From
-	}
-	if !isStoreURL(opts.To) && samePath(opts.To, f.DataDir()) {
-		return usagef("--to %q is the practice being copied", opts.To)
-	}
-	if _, err := localStore(f); err != nil {
-		return err
+		if opts.From == opts.To {
+			return usagef("--to is the database being copied from")
+		}
+		db, err := postgres.Open(ctx, opts.From, postgres.Options{MaxConns: 4})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		src, err := db.Practice(opts.Practice)
+		if err != nil {
+			return err
+		}
+		// The source is the store every service of this run acts on (the
+		// acting user is checked against that practice's users).
+		f.once.Do(func() { f.st = src })
+	case opts.Practice != "":
+		return usagef("--practice names a practice in a postgres:// --from; a data dir holds one")
+	default:
+		if opts.From != "" {
+			f.DataDirFlag = opts.From
+		}
+		if !isStoreURL(opts.To) && samePath(opts.To, f.DataDir()) {
+			return usagef("--to %q is the practice being copied", opts.To)
+		}
+		if _, err := localStore(f); err != nil {
+			return err
+		}
 	}
 	s, err := f.Service(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,9 +194,19 @@ func TestMigrateDataDirToPostgresAndBack(t *testing.T) {
 	back := filepath.Join(t.TempDir(), "back")
 	want := e.views(e.dir)
 	// Back out of the database into a new data dir, from the copy there.
-	r := e.in(back, "--as", "admin", "migrate", "--from", url, "--to", back)
-	if r.code != 0 {
-		t.Skipf("migrate --from postgres:// is not wired in this build yet: %s", r.err)
+	if msg := e.want(ExitUsage, "--as", "admin", "migrate", "--from", url, "--to", back); !strings.Contains(msg, "--practice ODS") {
+		t.Errorf("migrate --from a database without --practice: %q", msg)
 	}
-	sameViews(t, "the practice after PostgreSQL and back", want, e.views(back))
+	out = e.ok("--as", "admin", "migrate", "--from", url, "--practice", "B86001", "--to", back)
+	if !strings.HasPrefix(out, "Copied the practice to "+back) {
+		t.Errorf("migrate out of PostgreSQL says %q", out)
+	}
+	got := e.views(back)
+	// The copy out of PostgreSQL was audited there first: one event more.
+	var n int
+	if _, err := fmt.Sscanf(want["audit verify"], "ok: %d events", &n); err != nil {
+		t.Fatalf("audit verify: %q", want["audit verify"])
+	}
+	want["audit verify"] = strings.Replace(want["audit verify"], fmt.Sprintf("%d events", n), fmt.Sprintf("%d events", n+1), 1)
+	sameViews(t, "the practice after PostgreSQL and back", want, got)
 }
