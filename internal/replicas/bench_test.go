@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/internal/pgtest"
@@ -60,9 +61,18 @@ func BenchmarkServeOnPostgres(b *testing.B) {
 				b.Fatal(err)
 			}
 			ps := serveReplicas(b, dbURL, "B86001", 2)
+			size0 := dbSize(b, c)
 			pids := seed(b, ps, 10000)
+			size1 := dbSize(b, c)
 			pr := load(b, ps, reads, c, readReq(ps, pids))
+			size2 := dbSize(b, c)
 			pw := load(b, ps, writes, c, writeReq(ps, pids))
+			size3 := dbSize(b, c)
+			// For sizing (docs/deploy.md): what a patient, a read's audit
+			// event and a consultation take on disk, indexes included.
+			b.ReportMetric(float64(size1-size0)/10000, "pg-bytes/patient")
+			b.ReportMetric(float64(size2-size1)/float64(reads), "pg-bytes/read")
+			b.ReportMetric(float64(size3-size2)/float64(writes), "pg-bytes/consultation")
 
 			b.ReportMetric(br.rate, "bolt-read/s")
 			b.ReportMetric(ms(br.p99), "bolt-read-p99-ms")
@@ -228,6 +238,21 @@ func load(b *testing.B, s *site, n int, c *pgtest.Cluster, req func(i int) *http
 	self := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
 	return stats{rate: float64(n) / el.Seconds(), p50: q(0.5), p95: q(0.95), p99: q(0.99), cpuUs: per(self + db), dbUs: per(db)}
+}
+
+// dbSize is the bench database's size on disk (bytes).
+func dbSize(b *testing.B, c *pgtest.Cluster) int64 {
+	conn, err := pgx.Connect(ctx, c.AdminURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	_, _ = conn.Exec(ctx, "CHECKPOINT")
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT pg_database_size('bench')").Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // clusterCPU is the CPU time the cluster's processes have used so far: the
