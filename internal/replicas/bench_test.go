@@ -106,7 +106,7 @@ func serveBolt(b *testing.B) *site {
 	setUpPractice(b, p, s)
 	hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
 	b.Cleanup(hs.Close)
-	s.reps = []*replica{{url: hs.URL, p: p}}
+	s.reps = []*replica{{url: hs.URL, st: st, p: p}}
 	return s
 }
 
@@ -128,7 +128,7 @@ func seed(b *testing.B, s *site, n int) []string {
 		b.Fatalf("seed: %+v %v", sum, err)
 	}
 	var ids []string
-	_ = p.Store().View(ctx, func(tx store.Tx) error {
+	_ = s.reps[0].st.View(ctx, func(tx store.Tx) error {
 		return tx.ForEach(record.KindPatient, func(e record.Entity) error { ids = append(ids, e.Head().ID); return nil })
 	})
 	if len(ids) != n {

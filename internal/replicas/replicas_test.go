@@ -31,7 +31,7 @@ var ctx = context.Background()
 // services (caches, find index) and its own HTTP server, for one practice.
 type replica struct {
 	url string
-	st  *postgres.Store
+	st  store.Store // the store under its group commit
 	p   *clinical.Practice
 }
 
@@ -63,7 +63,8 @@ func serveReplicas(t testing.TB, dbURL, ods string, n int) *site {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
+		gst := server.GroupCommit(st)
+		p := clinical.New(clinical.Options{Store: gst, Source: "api"})
 		if i == 0 {
 			setUpPractice(t, p, s)
 		}
