@@ -46,6 +46,24 @@ func Copy(t *testing.T, from, to func(t *testing.T) store.Store) {
 				t.Errorf("the copy's audit chain fails: %v", p)
 			}
 		}
+		// `gpsoc audit verify` (each backend's own, record hashes included)
+		// says the same of the original and of each copy.
+		if av, ok := a.(store.AuditVerifier); ok {
+			want, err := av.VerifyAudit()
+			if err != nil || len(want.Problems) > 0 || want.Events != len(Snap(t, a).Audit) {
+				t.Fatalf("audit verify of the original: %+v %v", want, err)
+			}
+			for name, s := range map[string]store.Store{"the copy": b, "the copy of the copy": c} {
+				v, ok := s.(store.AuditVerifier)
+				if !ok {
+					continue
+				}
+				got, err := v.VerifyAudit()
+				if err != nil || len(got.Problems) != 0 || got.Events != want.Events || got.Unhashed != want.Unhashed {
+					t.Errorf("audit verify of %s: %+v %v, of the original %+v", name, got, err, want)
+				}
+			}
+		}
 		goesOn(t, a, b)
 	})
 
