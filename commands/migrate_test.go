@@ -193,6 +193,12 @@ func TestMigrateDataDirToPostgresAndBack(t *testing.T) {
 	}
 	back := filepath.Join(t.TempDir(), "back")
 	want := e.views(e.dir)
+	// The data dir moves on after the copy: the database's practice, an
+	// earlier copy, is not replaced (the database's role may not delete).
+	e.ok("--as", "dr.patel", "consult", "add", "9434765919", "--text", "After the copy")
+	if msg := e.want(ExitConflict, "--as", "admin", "migrate", "--to", url); !strings.Contains(msg, "already holds data") {
+		t.Errorf("migrate over an earlier copy in PostgreSQL: %q", msg)
+	}
 	// Back out of the database into a new data dir, from the copy there.
 	if msg := e.want(ExitUsage, "--as", "admin", "migrate", "--from", url, "--to", back); !strings.Contains(msg, "--practice ODS") {
 		t.Errorf("migrate --from a database without --practice: %q", msg)

@@ -198,7 +198,8 @@ func (s *Store) Load(ctx context.Context, src store.Dumper) error {
 		return err
 	}
 	if doc != nil || auditSeq != 0 || changeSeq != 0 || rows != 0 {
-		return fmt.Errorf("practice %s in %s already holds data: a copy is loaded only into a practice that holds nothing", s.ods, s.db.URL())
+		return &record.ConflictError{What: "practice " + s.ods + " in " + s.db.URL(),
+			Msg: "it already holds data, and a copy is loaded only into a practice that holds nothing (the store's role may not delete: versions and the audit trail are only ever added to)"}
 	}
 	l := &pgLoader{ctx: ctx, conn: conn, ods: s.ods, counts: map[record.Kind]int64{}}
 	if err := src.Dump(ctx, l); err != nil {
