@@ -129,7 +129,7 @@ func migrateRun(ctx context.Context, f *Factory, opts *MigrateOptions) error {
 	var parts []string
 	for _, k := range record.Kinds {
 		if n := rep.Counts[k]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+			parts = append(parts, fmt.Sprintf("%d %s", n, plural(string(k), n)))
 		}
 	}
 	verb := "Copied"
@@ -139,6 +139,17 @@ func migrateRun(ctx context.Context, f *Factory, opts *MigrateOptions) error {
 	fmt.Fprintf(f.IO.Out, "%s the practice to %s: %d users, %s; audit trail %d events, head %s\n",
 		verb, to, rep.Users, strings.Join(parts, ", "), rep.Events, shortHash(rep.Head))
 	return nil
+}
+
+// plural is a record kind's name for n of them (allergy: allergies).
+func plural(kind string, n int) string {
+	switch {
+	case n == 1:
+		return kind
+	case strings.HasSuffix(kind, "y"):
+		return strings.TrimSuffix(kind, "y") + "ies"
+	}
+	return kind + "s"
 }
 
 func shortHash(h string) string {
