@@ -101,6 +101,7 @@ type Common struct {
 	Keys    *keymaps.Keymap
 	Svc     *clinical.Service
 	Terms   Terms // nil: pickers search nothing
+	Cohort  *Cohort // nil: no registers screen or banner slot
 	Now     func() time.Time
 	DataDir string // drafts live under it
 	Width   int
