@@ -280,7 +280,7 @@ func (p *registersPage) View(w, h int) []string {
 		lines = append(lines, line)
 	}
 	out = append(out, window(lines, p.sel, h-2, w, st)...)
-	out = append(out, st.Muted.Render("enter patients  "+k("refresh")+" run again  reference "+refOf(p.res)))
+	out = append(out, st.Muted.Render(k("refresh")+" run again  reference date "+refOf(p.res)))
 	return out
 }
 
@@ -294,7 +294,6 @@ func refOf(res []*cohort.Result) string {
 func (p *registersPage) viewRows(w, h int) []string {
 	st := p.c.Styles
 	r := p.res[p.drill]
-	k := func(a string) string { return p.c.Keys.Key("registers", a) }
 	head := r.Def.ID + "  " + r.Def.Title + "  (" + itoa(len(p.rows)) + ")"
 	out := []string{st.Heading.Render(cut(head, w))}
 	if p.rows == nil {
@@ -326,9 +325,7 @@ func (p *registersPage) viewRows(w, h int) []string {
 	if len(lines) == 0 {
 		lines = append(lines, st.Muted.Render("no patients"))
 	}
-	out = append(out, window(lines, p.rowSel, h-2, w, st)...)
-	out = append(out, st.Muted.Render(k("explain")+" explain  "+k("open-patient")+" open record  esc back"))
-	return out
+	return append(out, window(lines, p.rowSel, h-1, w, st)...)
 }
 
 func (p *registersPage) viewExplain(w, h int) []string {
@@ -355,7 +352,10 @@ func (p *registersPage) viewExplain(w, h int) []string {
 		ind := strings.Repeat("  ", l.Depth)
 		lines = append(lines, ind+mark+" "+cut(text, max(10, w-len(ind)-4)))
 		for _, e := range l.Evidence {
-			s := e.Role + ": " + shortTerm(e.Code)
+			s := e.Role + ":"
+			if e.Code.Code != "" {
+				s += " " + shortTerm(e.Code)
+			}
 			if e.Value != "" {
 				s += " " + e.Value
 			}
@@ -371,12 +371,9 @@ func (p *registersPage) viewExplain(w, h int) []string {
 	for _, n := range x.Notes {
 		lines = append(lines, st.Muted.Render(cut("note: "+n, w)))
 	}
-	start := min(p.xScroll, max(0, len(lines)-(h-2)))
-	p.xScroll = start
-	end := min(len(lines), start+h-2)
-	out = append(out, lines[start:end]...)
-	out = append(out, st.Muted.Render(p.c.Keys.Key("registers", "open-patient")+" open record  esc back"))
-	return out
+	start := min(p.xScroll, max(0, len(lines)-(h-1)))
+	end := min(len(lines), start+h-1)
+	return append(out, lines[start:end]...)
 }
 
 // window shows the part of lines around sel that fits h, the selection highlighted.
@@ -433,4 +430,3 @@ func dueIndicators(c *Common, patientID string) (due []string, err error) {
 	}
 	return due, nil
 }
-
