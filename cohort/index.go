@@ -68,6 +68,7 @@ type PatientRow struct {
 	Status    string
 	Sensitive bool
 	birth     int32
+	birthYMD  int32 // YYYYMMDD, for whole-year ages
 	regStart  int32
 	left      int32
 	died      int32
@@ -243,6 +244,8 @@ func (b *Builder) Add(e record.Entity) {
 			r.Name(), r.NHSNumber, r.BirthDate, r.Sex, r.Status, r.Sensitive
 		if d, ok := parseDay(r.BirthDate); ok {
 			row.birth = d
+			t := time.Unix(int64(d)*86400, 0).UTC()
+			row.birthYMD = int32(t.Year()*10000 + int(t.Month())*100 + t.Day())
 		}
 		row.regStart = -noDay
 		if d, ok := parseDay(r.Registration.RegisteredOn); ok {
