@@ -125,3 +125,18 @@ func (s *Service) AuditSearches(ctx context.Context, runs []SearchRun) error {
 		return nil
 	})
 }
+
+// SearchOnServer runs a search definition's text on the server when the
+// store is one that can (gpsoc serve): the search runs where the data is and
+// is audited there. ok is false otherwise (a local file, another vendor's
+// server): the caller runs it here, through ScanForSearch.
+func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (*store.SearchResult, bool, error) {
+	if err := s.require(ctx, ActSearch, ""); err != nil {
+		return nil, false, err
+	}
+	sr, ok := s.p.st.(store.Searcher)
+	if !ok {
+		return nil, false, nil
+	}
+	return sr.RunSearch(ctx, text, on, reason)
+}

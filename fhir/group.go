@@ -31,4 +31,6 @@ const (
 	ExtSearchSensitive = "https://opengpsoc.org/fhir/StructureDefinition/search-sensitive"
 	ExtSearchReference = "https://opengpsoc.org/fhir/StructureDefinition/search-reference-date"
 	ExtSearchAchieved  = "https://opengpsoc.org/fhir/StructureDefinition/search-achievement"
+	// ExtSearchRegistered: the patients registered on the reference date (a register's prevalence is quantity over it).
+	ExtSearchRegistered = "https://opengpsoc.org/fhir/StructureDefinition/search-registered"
 )

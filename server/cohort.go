@@ -32,11 +32,22 @@ func (s *Server) searchRun(w http.ResponseWriter, r *http.Request, svc *clinical
 	if err != nil {
 		return err
 	}
-	d, err := cohort.Parse("request", string(body))
+	// The definition, then (after lines of ---) the registers it names
+	// that the caller holds and this server may not (a practice's own).
+	parts := strings.Split(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n---\n")
+	d, err := cohort.Parse("request", parts[0])
 	if err != nil {
 		return syntaxError(err)
 	}
-	return s.runDef(w, r, svc, d)
+	var extra []*cohort.Def
+	for i, p := range parts[1:] {
+		x, err := cohort.Parse("request part "+strconv.Itoa(i+2), p)
+		if err != nil {
+			return syntaxError(err)
+		}
+		extra = append(extra, x)
+	}
+	return s.runDef(w, r, svc, d, extra...)
 }
 
 func (s *Server) registerRun(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
@@ -58,12 +69,28 @@ func syntaxError(err error) error {
 	return err
 }
 
-func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Service, d *cohort.Def) error {
+func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Service, d *cohort.Def, extra ...*cohort.Def) error {
 	if s.o.Cohort == nil {
 		return errorf(http.StatusNotImplemented, "not-supported", "this server runs no searches (no terminology)")
 	}
 	ctx := r.Context()
-	eng0 := cohort.NewEngine(cohort.NewBuilder(false).Build(), s.o.Cohort.Resolver, s.o.Cohort.Defs)
+	defs := s.o.Cohort.Defs
+	if len(extra) > 0 {
+		// the caller's registers win over this server's of the same id
+		defs = append(append([]*cohort.Def{}, defs...), extra...)
+		seen := map[string]int{}
+		var out []*cohort.Def
+		for _, x := range defs {
+			if i, ok := seen[x.ID]; ok {
+				out[i] = x
+				continue
+			}
+			seen[x.ID] = len(out)
+			out = append(out, x)
+		}
+		defs = out
+	}
+	eng0 := cohort.NewEngine(cohort.NewBuilder(false).Build(), s.o.Cohort.Resolver, defs)
 	if err := eng0.Check(d); err != nil {
 		return syntaxError(err)
 	}
@@ -75,7 +102,7 @@ func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 	if err != nil {
 		return err
 	}
-	run := cohort.NewEngine(ix, s.o.Cohort.Resolver, s.o.Cohort.Defs).NewRun(R)
+	run := cohort.NewEngine(ix, s.o.Cohort.Resolver, defs).NewRun(R)
 	res, err := run.Evaluate(d)
 	if err != nil {
 		return syntaxError(err)
@@ -87,7 +114,7 @@ func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 	}
 	ref := res.Reference
 	g := &fhir.Group{ResourceType: "Group", Type: "person", Actual: true, Name: d.Title, Quantity: len(rows),
-		Extension: []fhir.Extension{{URL: fhir.ExtSearchReference, ValueString: &ref}}}
+		Extension: []fhir.Extension{{URL: fhir.ExtSearchReference, ValueString: &ref}, {URL: fhir.ExtSearchRegistered, ValueInteger: &res.Registered}}}
 	if d.Kind != cohort.KindSearch {
 		g.ID = d.ID
 	}
