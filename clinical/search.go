@@ -140,3 +140,9 @@ func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (
 	}
 	return sr.RunSearch(ctx, text, on, reason)
 }
+
+// RequireSearch refuses (and audits) a user without the search right; a
+// search over an index built earlier asks it before reading the index.
+func (s *Service) RequireSearch(ctx context.Context) error {
+	return s.require(ctx, ActSearch, "")
+}

@@ -20,6 +20,8 @@ import (
 type Cohort struct {
 	Resolver cohort.Resolver
 	Defs     []*cohort.Def
+	// Cache keeps the index between requests, built again when a patient changed.
+	Cache cohort.Cache
 }
 
 // searchRun is the FHIR operation POST /Group/$search: the body is a search
@@ -98,7 +100,7 @@ func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 	if err != nil {
 		return err
 	}
-	ix, err := cohort.Build(ctx, svc)
+	ix, err := s.o.Cohort.Cache.Get(ctx, svc)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,8 @@ import (
 type Cohort struct {
 	Resolver cohort.Resolver
 	Defs     []*cohort.Def
+	// Cache keeps the index between runs (built again when the practice changed).
+	Cache cohort.Cache
 }
 
 // registersMsg asks the root to open the registers screen.
@@ -88,7 +90,7 @@ func (p *registersPage) load() tea.Cmd {
 			return registersLoadedMsg{rev: rev, err: fmt.Errorf("no register definitions are loaded")}
 		}
 		t0 := c.Now()
-		ix, err := cohort.Build(c.Ctx, c.Svc)
+		ix, err := c.Cohort.Cache.Get(c.Ctx, c.Svc)
 		if err != nil {
 			return registersLoadedMsg{rev: rev, err: err}
 		}
