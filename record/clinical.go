@@ -2,6 +2,7 @@ package record
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,6 +40,21 @@ type LinkedEntry struct {
 }
 
 func (*Consultation) Kind() Kind { return KindConsultation }
+
+// MergeLinks is a's links followed by those of b that a lacks (a itself is
+// never appended to: it may be a stored record's).
+func MergeLinks(a, b []LinkedEntry) []LinkedEntry {
+	out := a
+	for _, l := range b {
+		if !slices.Contains(out, l) {
+			if len(out) == len(a) {
+				out = slices.Clone(a)
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // ConsultationTypes are the allowed consultation types.
 var ConsultationTypes = []string{"surgery", "telephone", "video", "home"}
@@ -154,6 +170,26 @@ type Observation struct {
 	Flags []ValueFlag `json:"flags,omitempty"`
 	// Review is true while a flagged laboratory value waits for a clinician.
 	Review bool `json:"review,omitempty"`
+	// ReferenceRange and Interpretation are a laboratory's normal range and
+	// abnormal flag (N, L, H, LL, HH, A…) as it sent them; Comparator
+	// qualifies Value (<, <=, >=, >), Comment is the laboratory's comment.
+	ReferenceRange *ReferenceRange `json:"referenceRange,omitempty"`
+	Interpretation string          `json:"interpretation,omitempty"`
+	Comparator     string          `json:"comparator,omitempty"`
+	Comment        string          `json:"comment,omitempty"`
+	// ReportID is the inbox report (record id) the value arrived in, and
+	// Unreviewed is true until a clinician files that report: the value is
+	// in the record (trends and prescribing checks see it) but no one has
+	// looked at it yet.
+	ReportID   string `json:"reportId,omitempty"`
+	Unreviewed bool   `json:"unreviewed,omitempty"`
+}
+
+// Abnormal reports whether the laboratory flagged the value (or it lies
+// outside the range sent).
+func (o *Observation) Abnormal() bool {
+	t := ReportTest{Flag: o.Interpretation, Value: o.Value, Range: o.ReferenceRange}
+	return t.Abnormal()
 }
 
 // ValueFlag is one reason a value was flagged: Kind is implausible,
