@@ -364,6 +364,14 @@ func perturb(bs []*fixtures.Bundle, seed int64) int {
 				c.Entries = append(c.Entries, record.CodedEntry{Code: record.Code{System: record.SystemRead2, Code: "C10..", Display: "legacy"}, Mapped: &mapped})
 				n++
 			}
+			if r.IntN(80) == 0 {
+				// codes a practice with the UK release imported can record: in a cluster, not in
+				// the embedded default (diabetes mellitus without complication, heart failure
+				// with reduced ejection fraction, CKD stage 3A)
+				k := []string{"111552007", "703272007", "700378005"}[r.IntN(3)]
+				c.Entries = append(c.Entries, record.CodedEntry{Code: record.Code{System: record.SystemSNOMED, Code: k}})
+				n++
+			}
 		}
 		if sameDayBP {
 			var extra []*record.Observation
