@@ -10,7 +10,6 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/cohort"
 	"github.com/opengpsoc/gpsoc/record"
-	"github.com/opengpsoc/gpsoc/store"
 	"github.com/spf13/cobra"
 )
 
@@ -778,7 +777,7 @@ func newRegisterExplainCmd(f *Factory) *cobra.Command {
 }
 
 // serverRows are a server's search result as rows.
-func serverRows(sr *store.SearchResult) []cohort.Row {
+func serverRows(sr *clinical.ServerSearch) []cohort.Row {
 	rows := make([]cohort.Row, 0, len(sr.Members))
 	for _, m := range sr.Members {
 		r := cohort.Row{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber, Status: m.Status, Sensitive: m.Sensitive,
