@@ -364,6 +364,28 @@ func perturb(bs []*fixtures.Bundle, seed int64) int {
 				c.Entries = append(c.Entries, record.CodedEntry{Code: record.Code{System: record.SystemRead2, Code: "C10..", Display: "legacy"}, Mapped: &mapped})
 				n++
 			}
+			if r.IntN(80) == 0 {
+				// codes a practice with the UK release imported can record: in a cluster, not in
+				// the embedded default (diabetes mellitus without complication, heart failure
+				// with reduced ejection fraction, CKD stage 3A)
+				k := []string{"111552007", "703272007", "700378005"}[r.IntN(3)]
+				c.Entries = append(c.Entries, record.CodedEntry{Code: record.Code{System: record.SystemSNOMED, Code: k}})
+				n++
+			}
+		}
+		if sameDayBP {
+			var extra []*record.Observation
+			for _, o := range b.Observations {
+				if o.Systolic != nil && o.Diastolic != nil && r.IntN(20) == 0 {
+					again := *o
+					again.ID += "-again"
+					again.Effective = o.Effective.Add(10 * time.Minute)
+					again.Systolic, again.Diastolic = ptr(*o.Systolic+float64(r.IntN(21)-10)), ptr(*o.Diastolic+float64(r.IntN(11)-5))
+					extra = append(extra, &again)
+				}
+			}
+			b.Observations = append(b.Observations, extra...)
+			n += len(extra)
 		}
 		for _, o := range b.Observations {
 			eieMeta(&o.Meta)
@@ -396,3 +418,7 @@ func ptr(v float64) *float64 { return &v }
 // complete reading decide then (the search language says the latest decides and fails
 // closed); off until the engine is fixed to match.
 const dropDiastolic = false
+
+// sameDayBP adds a second blood pressure on the day of some readings. QOF takes the lowest
+// systolic and diastolic of the latest day (the reference does); off until the engine does.
+const sameDayBP = false
