@@ -343,9 +343,10 @@ func TestRegisterPrevalence(t *testing.T) {
 
 // perturb changes a generated practice in the ways a real record differs from the generator's
 // tidy one, so the comparison also covers them: entries entered in error, an HbA1c in % or with
-// no number, a blood pressure without its diastolic, a legacy Read code mapped to a cluster
-// concept, a problem without an onset, a medicine stopped on the reference date. It returns how
-// many records it changed.
+// no number, a legacy Read code mapped to a cluster concept, a cluster code outside the embedded
+// default, a problem without an onset, a medicine stopped on the reference date (and, once the
+// engine follows them, a blood pressure without its diastolic and two readings on one day). It
+// returns how many records it changed.
 func perturb(bs []*fixtures.Bundle, seed int64) int {
 	r := rand.New(rand.NewPCG(uint64(seed), 23))
 	n := 0
