@@ -96,30 +96,3 @@ func UKSystem(s string) bool {
 	}
 	return false
 }
-
-// KindType is the FHIR resource type a record kind exports as.
-func KindType(k record.Kind) string {
-	switch k {
-	case record.KindPatient:
-		return "Patient"
-	case record.KindConsultation:
-		return "Encounter"
-	case record.KindProblem:
-		return "Condition"
-	case record.KindObservation:
-		return "Observation"
-	case record.KindMedication:
-		return "MedicationRequest"
-	case record.KindAllergy:
-		return "AllergyIntolerance"
-	case record.KindImmunisation:
-		return "Immunization"
-	case record.KindAppointment:
-		return "Appointment"
-	case record.KindTask, record.KindRecall:
-		return "Task"
-	case record.KindSession:
-		return "Schedule"
-	}
-	return ""
-}

@@ -187,8 +187,8 @@ func (im *importer) apply(tx *clinical.ImportTx, u *funit) error {
 				byItem[it] = it.target
 				e = nil
 			}
-		case *fhir.Condition:
-			e, n, err = fhir.ProblemFrom(x, rs)
+		case *fhir.Condition, *fhir.AllergyIntolerance, *fhir.Immunization, *fhir.Appointment, *fhir.Schedule, *fhir.Task:
+			e, n, err = fhir.RecordFrom(x, rs)
 		case *fhir.Observation:
 			if fhir.IsCodedEntry(x) {
 				var ce record.CodedEntry
@@ -254,20 +254,6 @@ func (im *importer) apply(tx *clinical.ImportTx, u *funit) error {
 				continue
 			}
 			e, n, err = fhir.MedicationFromStatement(x, im.medCode(it, x.MedicationReference), rs)
-		case *fhir.AllergyIntolerance:
-			e, n, err = fhir.AllergyFrom(x, rs)
-		case *fhir.Immunization:
-			e, n, err = fhir.ImmunisationFrom(x, rs)
-		case *fhir.Appointment:
-			e, n, err = fhir.AppointmentFrom(x, rs)
-		case *fhir.Schedule:
-			e, n, err = fhir.ScheduleFrom(x, rs)
-		case *fhir.Task:
-			if fhir.IsRecall(x) {
-				e, n, err = fhir.RecallFrom(x, rs)
-			} else {
-				e, n, err = fhir.TaskFrom(x, rs)
-			}
 		case *fhir.Provenance:
 			rt, ok := fhir.RetractionFrom(x, rs)
 			if !ok {
