@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/opengpsoc/gpsoc/record"
@@ -149,7 +150,74 @@ func (c *Context) Resources(e record.Entity) []Resource {
 	if m == nil {
 		return nil
 	}
-	return m.Resources(c, e)
+	out := m.Resources(c, e)
+	if imp := e.Head().Imported; imp != nil && len(out) > 0 {
+		markImported(out[0], imp)
+	}
+	return out
+}
+
+// markImported labels a resource whose record came in with a bulk import of
+// history: a meta tag a reader sees, and the original author and time as
+// data (ExtImported), read back by ImportedOf.
+func markImported(r Resource, imp *record.ImportedFrom) {
+	h := r.Head()
+	b, _ := json.Marshal(imp)
+	*h.Ext = append(*h.Ext, Extension{URL: ExtImported, ValueString: str(string(b))})
+	if *h.Meta == nil {
+		*h.Meta = &Meta{}
+	}
+	(*h.Meta).Tag = append((*h.Meta).Tag, Coding{System: CSRecordOrigin, Code: "imported", Display: imp.String()})
+}
+
+// ImportedOf is the import mark a resource carries (nil when none): a
+// record imported before keeps where it first came from and its author.
+func ImportedOf(r Resource) *record.ImportedFrom {
+	for _, x := range *r.Head().Ext {
+		if x.URL == ExtImported && x.ValueString != nil {
+			var f record.ImportedFrom
+			if json.Unmarshal([]byte(*x.ValueString), &f) == nil && f.Source != "" {
+				return &f
+			}
+		}
+	}
+	return nil
+}
+
+// AuthorOf is who recorded a resource where it came from, and when, as it
+// says (its recorder, performer, asserter or participant; "" when it names none).
+func AuthorOf(r Resource, rs Resolver) (string, string) {
+	switch x := r.(type) {
+	case *Condition:
+		return who(rs, x.Recorder), x.RecordedDate
+	case *AllergyIntolerance:
+		return who(rs, x.Recorder), x.RecordedDate
+	case *Observation:
+		if len(x.Performer) > 0 {
+			return who(rs, &x.Performer[0]), x.Issued
+		}
+		return "", x.Issued
+	case *MedicationStatement:
+		return who(rs, x.InformationSource), x.DateAsserted
+	case *Encounter:
+		for _, p := range x.Participant {
+			if p.Individual != nil {
+				return who(rs, p.Individual), ""
+			}
+		}
+	case *MedicationRequest:
+		return who(rs, x.Requester), x.AuthoredOn
+	case *Immunization:
+		for _, raw := range x.Performer {
+			var p struct {
+				Actor *Reference `json:"actor"`
+			}
+			if json.Unmarshal(raw, &p) == nil && p.Actor != nil {
+				return who(rs, p.Actor), ""
+			}
+		}
+	}
+	return "", ""
 }
 
 // ExportResources are a record's resources and, when it was entered in

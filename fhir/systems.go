@@ -44,6 +44,16 @@ const (
 	SystemRecordID = OurBase + "Id/record"
 	// ExtRecord carries, as JSON, the fields of a record that FHIR has no element for.
 	ExtRecord = OurBase + "StructureDefinition/record-extra"
+	// ExtImportedAudit (valueString: the system it came from) labels an
+	// AuditEvent of a trail imported from another system: history kept
+	// apart from the practice's own chain.
+	ExtImportedAudit = OurBase + "StructureDefinition/imported-audit"
+	// ExtImported (valueString: the JSON of record.ImportedFrom) marks a
+	// record that came in with a bulk import of history from another system,
+	// with its original author; a meta tag (CSRecordOrigin) says so to a reader.
+	ExtImported = OurBase + "StructureDefinition/imported"
+	// CSRecordOrigin is the meta tag code system of that mark (code "imported").
+	CSRecordOrigin = OurBase + "CodeSystem/record-origin"
 	// ExtRegistration: registration type and dates at the practice.
 	ExtRegistration = OurBase + "StructureDefinition/registration"
 	// ExtForeignCode (valueBoolean true) flags a recorded coding outside the UK

@@ -104,6 +104,7 @@ func ExportFHIRAll(ctx context.Context, s *clinical.Service, emit func(fhir.Reso
 		return emit(r)
 	}
 	var c *fhir.Context
+	imported := 0
 	err := s.ExportAll(ctx, clinical.ExportAllOptions{
 		Kinds: exportKinds,
 		Query: "fhir bulk",
@@ -129,6 +130,10 @@ func ExportFHIRAll(ctx context.Context, s *clinical.Service, emit func(fhir.Reso
 		},
 		Audit: func(ev *record.AuditEvent) error {
 			return put(c.AuditEventResource(ev, exportedKind))
+		},
+		Imported: func(ie *record.ImportedAuditEvent) error {
+			imported++
+			return put(c.ImportedAuditEventResource(imported, ie, exportedKind))
 		},
 	})
 	return counts, err

@@ -345,7 +345,8 @@ func (s *Store) Check() ([]Problem, error) {
 			}
 			out = append(out, checkIndexes(tx)...)
 			probs, _ := verifyAudit(tx)
-			out = append(out, probs...)
+			ip, _ := verifyImportedTrails(tx)
+			out = append(append(out, probs...), ip...)
 			return nil
 		})
 	})
@@ -456,6 +457,9 @@ type AuditReport struct {
 	// Unhashed is the number of events that wrote a record but carry no
 	// record hash (written before record hashing): their records are not checked.
 	Unhashed int
+	// Imported is what was found of audit trails imported from other
+	// systems (kept apart, never chained as this practice's events).
+	Imported ImportedTrailReport
 }
 
 // VerifyAudit recomputes the hash chain and checks each record version an
@@ -466,6 +470,8 @@ func (s *Store) VerifyAudit() (AuditReport, error) {
 		return db.View(func(tx *bbolt.Tx) error {
 			r.Events = tx.Bucket(bAudit).Stats().KeyN
 			r.Problems, r.Unhashed = verifyAudit(tx)
+			ip, irep := verifyImportedTrails(tx)
+			r.Problems, r.Imported = append(r.Problems, ip...), irep
 			return nil
 		})
 	})
