@@ -361,6 +361,10 @@ func printOneRow[T record.Entity](f *Factory, x T, cols []Column[T]) error {
 		fields = append(fields, [2]string{c.Header, c.Value(x)})
 	}
 	fields = append(fields, [2]string{"version", strconv.Itoa(x.Head().Version)})
+	if imp := x.Head().Imported; imp != nil {
+		// History from another system: recordedBy is who imported it.
+		fields = append(fields, [2]string{"imported", imp.String()})
+	}
 	return printOne(f.IO, f.Output, x, fields)
 }
 

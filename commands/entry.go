@@ -104,6 +104,9 @@ func historyWhat(e record.Entity) string {
 	if r := e.Head().Retraction; r != nil {
 		s += " [entered in error: " + r.Reason + "]"
 	}
+	if e.Head().Imported != nil {
+		s += " [imported]"
+	}
 	return clip(s, 60)
 }
 

@@ -137,6 +137,10 @@ func (p *recordPage) journalLines(w int) []string {
 			head += "  (entered in error)"
 		}
 		out = append(out, st.Heading.Render(head))
+		if imp := c.Imported; imp != nil {
+			// History from another system, not written here: say where from and by whom.
+			out = append(out, "  "+st.Muted.Render(fit(imp.String(), w-2)))
+		}
 		text := func(label, s string) {
 			if strings.TrimSpace(s) == "" {
 				return

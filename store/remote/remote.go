@@ -261,14 +261,6 @@ func (s *Store) doH(ctx context.Context, method, path string, body []byte, hdr m
 	return res.Header, nil
 }
 
-// kinds <-> resource types.
-func typeOf(k record.Kind) string {
-	if k == record.KindRecall {
-		return "Task"
-	}
-	return fhir.KindType(k)
-}
-
 // search runs a search and follows its next links, calling fn for each resource.
 func (s *Store) search(ctx context.Context, t string, q url.Values, fn func(fhir.Resource) error) (int, error) {
 	if q.Get("_count") == "" {

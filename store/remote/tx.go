@@ -165,37 +165,10 @@ func (t *tx) resolver() resolver {
 
 // entity maps a resource to the record it holds, with the server's id and version.
 func (t *tx) entity(r fhir.Resource) (record.Entity, error) {
-	rs := t.resolver()
-	var e record.Entity
-	var err error
-	switch x := r.(type) {
-	case *fhir.Patient:
-		e, _, err = fhir.PatientFrom(x, rs)
-	case *fhir.Observation:
-		e, _, err = fhir.ObservationFrom(x, rs)
-	case *fhir.Condition:
-		e, _, err = fhir.ProblemFrom(x, rs)
-	case *fhir.Encounter:
-		e, _, err = fhir.ConsultationFrom(x, rs)
-	case *fhir.MedicationRequest:
-		e, _, err = fhir.MedicationFrom(x, x.MedicationCodeableConcept, rs)
-	case *fhir.AllergyIntolerance:
-		e, _, err = fhir.AllergyFrom(x, rs)
-	case *fhir.Immunization:
-		e, _, err = fhir.ImmunisationFrom(x, rs)
-	case *fhir.Appointment:
-		e, _, err = fhir.AppointmentFrom(x, rs)
-	case *fhir.Schedule:
-		e, _, err = fhir.ScheduleFrom(x, rs)
-	case *fhir.Task:
-		if fhir.IsRecall(x) {
-			e, _, err = fhir.RecallFrom(x, rs)
-		} else {
-			e, _, err = fhir.TaskFrom(x, rs)
-		}
-	default:
+	if fhir.KindsOfType(r.FHIRType()) == nil {
 		return nil, fmt.Errorf("remote: %s is not a record type", r.FHIRType())
 	}
+	e, _, err := fhir.RecordFrom(r, t.resolver()) // the one mapping
 	if err != nil {
 		return nil, fmt.Errorf("remote: %s/%s: %w", r.FHIRType(), *r.Head().ID, err)
 	}
@@ -228,7 +201,7 @@ func (t *tx) Get(kind record.Kind, id string) (record.Entity, error) {
 	if id == "" {
 		return nil, &record.NotFoundError{Kind: string(kind), ID: id}
 	}
-	r, err := t.read(typeOf(kind), id)
+	r, err := t.read(fhir.KindType(kind), id)
 	if err != nil {
 		if record.IsNotFound(err) {
 			return nil, &record.NotFoundError{Kind: string(kind), ID: id}
@@ -246,7 +219,7 @@ func (t *tx) Get(kind record.Kind, id string) (record.Entity, error) {
 }
 
 func (t *tx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
-	typ := typeOf(kind)
+	typ := fhir.KindType(kind)
 	var raw []byte
 	if err := t.s.do(t.ctx, "GET", typ+"/"+url.PathEscape(id)+"/_history", nil, nil, &raw); err != nil {
 		return nil, typed(err, string(kind)+" "+id)
@@ -305,7 +278,7 @@ func (t *tx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
 		return nil, nil
 	}
 	out := []record.Entity{}
-	_, err := t.s.search(t.ctx, typeOf(kind), url.Values{"patient": {"Patient/" + patientID}}, func(r fhir.Resource) error {
+	_, err := t.s.search(t.ctx, fhir.KindType(kind), url.Values{"patient": {"Patient/" + patientID}}, func(r fhir.Resource) error {
 		e, err := t.entity(r)
 		if err != nil {
 			return err
