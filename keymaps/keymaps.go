@@ -24,7 +24,7 @@ var defaultYAML []byte
 var vimYAML []byte
 
 // Contexts in the order help shows them.
-var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register"}
+var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "tasks"}
 
 // Action is something a key can do.
 type Action struct {
@@ -47,6 +47,7 @@ var Actions = []Action{
 	{"global", "save", "save", false},
 	{"global", "quit", "quit", false},
 	{"global", "book", "appointment book", false},
+	{"global", "task-inbox", "task inbox: mine, for anyone, everyone's", false},
 	{"find", "down", "next result", false},
 	{"find", "up", "previous result", false},
 	{"find", "page-down", "next page", false},
@@ -112,6 +113,14 @@ var Actions = []Action{
 	{"register", "prev-field", "previous field", false},
 	{"register", "down", "next choice", false},
 	{"register", "up", "previous choice", false},
+	{"tasks", "down", "next task", false},
+	{"tasks", "up", "previous task", false},
+	{"tasks", "next-view", "next list: mine, for anyone, everyone's", false},
+	{"tasks", "open-patient", "open the task's patient", false},
+	{"tasks", "done", "mark the task done (ctrl+s confirms)", false},
+	{"tasks", "reassign", "give the task to someone else (or anyone)", false},
+	{"tasks", "cancel-task", "cancel the task, with a reason", false},
+	{"tasks", "new-task", "a new task about no patient", false},
 }
 
 // Disabled unbinds an action.

@@ -166,8 +166,8 @@ type medDoneMsg struct {
 
 func (p *recordPage) Context() string { return "record" }
 func (p *recordPage) TextFocus() bool {
-	if f := p.form; f != nil {
-		return f.focus < len(f.fields) && f.fields[f.focus].kind != choiceField
+	if p.form != nil {
+		return p.form.textFocus()
 	}
 	return p.asking || p.confirm != nil && (p.confirm.kind == "reauthorise" || len(p.confirm.alerts) > 0)
 }
