@@ -75,6 +75,7 @@ var Actions = []Action{
 	{"record", "problem-significance", "mark a problem major or minor", false},
 	{"record", "make-problem", "make a coded entry of a consultation a problem", false},
 	{"record", "stop-medication", "stop a medication, with a reason", false},
+	{"record", "change-dose", "change the dose of the selected medication (checked as a new prescription)", false},
 	{"record", "add-task", "add a task about this patient", false},
 	{"record", "add-recall", "add a recall", false},
 	{"record", "retract", "retract an entry of this section made in error, with a reason", false},

@@ -113,6 +113,8 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 	}
 	svc, ctx := p.c.Svc, p.c.Ctx
 	switch name {
+	case "change-dose":
+		return p.changeDose(), true
 	case "add-allergy":
 		f = &recordForm{title: "Record an allergy", fields: []*formField{code("Causative agent or allergy", agentECL, ""), text("Reaction", true),
 			pick("Severity", []choice{{"", "not given"}, {"mild", "mild"}, {"moderate", "moderate"}, {"severe", "severe"}}),

@@ -212,6 +212,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.push(newConsultPage(m.c, msg.rec))
 	case prescribeMsg:
 		return m, m.push(newPrescribePage(m.c, msg.rec))
+	case changeDoseMsg:
+		return m, m.push(newChangeDosePage(m.c, msg.rec, msg.med))
 	case registerMsg:
 		return m, m.push(newRegisterPage(m.c))
 	case openOverMsg:

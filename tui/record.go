@@ -589,7 +589,7 @@ func (p *recordPage) sectionLines(w, h int) []string {
 			}
 		} else {
 			out = append(out, st.Muted.Render(p.c.Keys.Key("record", "down")+"/"+p.c.Keys.Key("record", "up")+" select  "+
-				p.c.Keys.Key("record", "issue")+" issue  "+p.c.Keys.Key("record", "reauthorise")+" re-authorise"))
+				p.c.Keys.Key("record", "issue")+" issue  "+p.c.Keys.Key("record", "reauthorise")+" re-authorise  "+p.c.Keys.Key("record", "change-dose")+" change dose"))
 		}
 	case "results":
 		if d.denied != "" {
