@@ -49,7 +49,7 @@ type prescribePage struct {
 	fields  []*Field // dose, quantity, repeat (y/n), issues, duration, review date; a dose change: the dose
 	// change is the current medication whose dose is being changed (a new
 	// authorisation through ChangeDose, checked as a new prescription).
-	change *record.Medication
+	change  *record.Medication
 	focus   int
 	busy    bool
 	doneRev uint64
