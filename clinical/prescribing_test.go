@@ -29,7 +29,7 @@ const (
 	dmdClarithromycin  = "324244008"         // Clarithromycin 500mg tablets
 	dmdRamipril        = "318902004"         // Ramipril 5mg capsules
 	dmdParacetamolSol  = "39720311000001101" // Paracetamol 500mg soluble tablets
-	dmdStJohnsWort     = "7875711000001100"  // St. John's wort tablets: BNF grouping, ingredients unknown
+	dmdSpiramycin      = "35900311000001105" // Spiramycin oral solution: no BNF code, no dm+d ingredient rows: known by name only
 	sctAllergyPenicill = "91936005"          // Allergy to penicillin (finding)
 	sctPenicillin      = "373270004"         // Penicillin (substance class)
 	sctEGFR            = "1011481000000105"  // eGFR (CKD-EPI)
@@ -179,9 +179,9 @@ func TestUnverifiedProductIsANoteEveryTime(t *testing.T) {
 	if _, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: sctAllergyPenicill}); err != nil {
 		t.Fatal(err)
 	}
-	// St. John's wort tablets: filed under a BNF grouping, no ingredients known.
+	// Spiramycin oral solution: no BNF code and no dm+d ingredient rows, so its ingredients are a guess from the name.
 	for range 2 {
-		res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdStJohnsWort, Check: true})
+		res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdSpiramycin, Check: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestUnverifiedProductIsANoteEveryTime(t *testing.T) {
 		}
 	}
 	// A note needs no answer: the prescription is written, the note shown.
-	res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdStJohnsWort})
+	res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdSpiramycin})
 	if err != nil || res.Medication == nil || len(res.Notes) != 2 {
 		t.Fatalf("prescribe with a note: %v %+v", err, res)
 	}
