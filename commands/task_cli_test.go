@@ -35,3 +35,34 @@ func TestTaskReassignCancelCLI(t *testing.T) {
 	}
 	e.want(ExitConflict, "--as", "nurse.jones", "task", "done", task.ID)
 }
+
+// obs list shows each result's abnormal flag and the range it rests on; with
+// no laboratory range, the observables table's cited interval, marked so.
+func TestObsListFlagsAgainstTheReferenceTable(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	terms := fakeTerms{"1000651000000109": "Serum potassium level"}
+	for c, d := range testTerms {
+		terms[c] = d
+	}
+	e.terms = terms
+	e.setUp()
+	e.ok("--as", "reception", "patient", "add", "--nhs", smithNHS, "--family", "Smith", "--given", "John", "--dob", "1961-03-12", "--sex", "male")
+	e.ok("--as", "dr.patel", "obs", "add", smithNHS, "--code", "1000651000000109", "--value", "5.9", "--unit", "mmol/L", "--date", "2026-11-20")
+	e.ok("--as", "dr.patel", "obs", "add", smithNHS, "--code", "27113001", "--value", "80", "--unit", "kg", "--date", "2026-11-20")
+	out := e.ok("--as", "dr.patel", "obs", "list", smithNHS)
+	var k, w string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(l, "1000651000000109"):
+			k = l
+		case strings.Contains(l, "27113001"):
+			w = l
+		}
+	}
+	if !strings.HasSuffix(k, "\tH\t3.5-5.3 (ref table)") {
+		t.Errorf("potassium 5.9: %q", k)
+	}
+	if !strings.HasSuffix(w, "\t\t") {
+		t.Errorf("a weight has no range and no flag: %q", w)
+	}
+}
