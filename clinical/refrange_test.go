@@ -8,7 +8,6 @@ import (
 	"github.com/opengpsoc/gpsoc/record"
 )
 
-
 // A result is read against the laboratory's range when it sent one, else the
 // table's cited reference interval (labelled as such), else nothing: no
 // range and no flag is made up.
