@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/terminology"
 )
@@ -563,7 +564,7 @@ func TestChangeDoseRunsTheChecks(t *testing.T) {
 func TestTextOnlyAllergyBannerSaysSo(t *testing.T) {
 	rx := newRxPractice(t)
 	data := []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:0b6e4a42-1f0e-4d51-9f3b-6a2c1d9e7f10","resource":{"resourceType":"AllergyIntolerance","id":"txt1","patient":{"reference":"Patient/` + rx.pid + `"},"code":{"text":"Allergic to penicillin - anaphylaxis"},"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]}}}]}`)
-	if _, err := rx.gp().ImportFHIR(rx.ctx, []clinical.FHIRInput{{Name: "a.json", Data: data}}, clinical.FHIRImportOptions{}); err != nil {
+	if _, err := interop.ImportFHIR(rx.ctx, rx.gp(), []interop.FHIRInput{{Name: "a.json", Data: data}}, interop.FHIRImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := rx.gp().RecordSummary(rx.ctx, rx.pid, clinical.ReadOptions{})

@@ -19,27 +19,6 @@ func init() {
 	extraCommands = append(extraCommands, newInboxCmd)
 }
 
-// inboxRemoteRefusal: the inbox is not carried over remote mode yet (the
-// remote store has no mapping of reports), so in remote mode every inbox
-// command is a usage error that says so, never a half-working inbox.
-func inboxRemoteRefusal(f *Factory) error {
-	if remoteConfigured(f) {
-		u, _ := remoteConfig(f)
-		return usagef("the results inbox works on a local practice file only in this version; remote mode is on (remote.url %s): run the inbox on the server's machine", u)
-	}
-	return nil
-}
-
-func inboxRunE(f *Factory, fn func(cmd *cobra.Command, s *clinical.Service, args []string) error) func(*cobra.Command, []string) error {
-	inner := runE(f, fn)
-	return func(cmd *cobra.Command, args []string) error {
-		if err := inboxRemoteRefusal(f); err != nil {
-			return err
-		}
-		return inner(cmd, args)
-	}
-}
-
 func newInboxCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inbox",
@@ -114,7 +93,7 @@ Clinicians see unfiled and unmatched reports; admins and managers see the
 unmatched queue, headers only (no values).`,
 		Example: "  gpsoc inbox list --mine\n  gpsoc inbox list --unmatched -o json",
 		Args:    cobra.NoArgs,
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			if mine {
 				fl.To = s.User().Name
 			}
@@ -137,7 +116,7 @@ func newInboxShowCmd(f *Factory) *cobra.Command {
 		Short:   "Show a report: its results with units, ranges and flags, and earlier values",
 		Example: "  gpsoc inbox show 0193…",
 		Args:    cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			v, err := s.Report(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -243,7 +222,7 @@ audited action. ACTION is one of:
                        report's SNOMED CT code, or --code`,
 		Example: "  gpsoc inbox file 0193… --action urgent --comment \"K+ 6.2: recheck today\"\n  gpsoc inbox file 0193… --action repeat --weeks 6",
 		Args:    cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			if err := checkIfVersion(in.IfVersion); err != nil {
 				return err
 			}
@@ -287,7 +266,7 @@ confirmed the identity. Its values enter the record, unreviewed, and it waits
 in the inbox of the requester (or the patient's usual GP) to be filed.`,
 		Example: `  gpsoc inbox match 0193… 9434765919 --reason "lab confirmed NHS number by phone"`,
 		Args:    cobra.ExactArgs(2),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			if err := checkIfVersion(ifv); err != nil {
 				return err
 			}
@@ -307,19 +286,6 @@ in the inbox of the requester (or the patient's usual GP) to be filed.`,
 	return cmd
 }
 
-// InboxImportSummary is what `inbox import` did.
-type InboxImportSummary struct {
-	Read       int                  `json:"read"`
-	Written    int                  `json:"written"`
-	Unchanged  int                  `json:"unchanged"`
-	Rejected   int                  `json:"rejected"`
-	Matched    int                  `json:"matched"`
-	Unmatched  int                  `json:"unmatched"`
-	AutoFiled  int                  `json:"autoFiled"`
-	Corrected  int                  `json:"corrected"`
-	Rejections []clinical.Rejection `json:"rejections"`
-}
-
 func newInboxImportCmd(f *Factory) *cobra.Command {
 	var dry bool
 	cmd := &cobra.Command{
@@ -334,77 +300,18 @@ writes nothing and is reported on stderr as: line N: FILE "NAME": reason.
 Exit 1 when any was rejected.`,
 		Example: "  gpsoc inbox import reports/\n  gpsoc inbox import - < message.json",
 		Args:    cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			names, err := inboxInputs(args[0])
 			if err != nil {
 				return err
 			}
-			var sum InboxImportSummary
-			sum.Rejections = []clinical.Rejection{}
-			reject := func(n int, name, reason string) {
-				rj := clinical.Rejection{Line: n, Field: "FILE", Value: name, Reason: reason}
-				sum.Rejected++
-				sum.Rejections = append(sum.Rejections, rj)
-				fmt.Fprintln(f.IO.ErrOut, rj.String())
+			inputs := make([]pathology.Input, len(names))
+			for i, name := range names {
+				inputs[i] = pathology.Input{Name: name, Read: func() ([]byte, error) { return readInboxInput(f, name) }}
 			}
-			var batch []*record.Report
-			var where []string
-			flush := func() error {
-				if len(batch) == 0 || dry {
-					batch, where = batch[:0], where[:0]
-					return nil
-				}
-				ds, errs, err := s.DeliverReports(cmd.Context(), batch)
-				if err != nil {
-					return err
-				}
-				for i, d := range ds {
-					if errs[i] != nil {
-						reject(i+1, where[i], errs[i].Error())
-						continue
-					}
-					switch d.Outcome {
-					case clinical.DeliveredDuplicate:
-						sum.Unchanged++
-						continue
-					case clinical.DeliveredMatched:
-						sum.Matched++
-					case clinical.DeliveredUnmatched:
-						sum.Unmatched++
-					case clinical.DeliveredAutoFiled:
-						sum.Matched++
-						sum.AutoFiled++
-					}
-					sum.Written++
-					if d.Corrected {
-						sum.Corrected++
-					}
-				}
-				batch, where = batch[:0], where[:0]
-				return nil
-			}
-			for _, name := range names {
-				data, err := readInboxInput(f, name)
-				if err != nil {
-					return err
-				}
-				rs, err := pathology.Parse(data)
-				if err != nil {
-					sum.Read++
-					reject(1, name, err.Error())
-					continue
-				}
-				for _, r := range rs {
-					sum.Read++
-					batch, where = append(batch, r), append(where, name)
-					if len(batch) >= 1000 {
-						if err := flush(); err != nil {
-							return err
-						}
-					}
-				}
-			}
-			if err := flush(); err != nil {
+			sum, err := pathology.Import(cmd.Context(), s, inputs, pathology.ImportOptions{DryRun: dry,
+				OnReject: func(r clinical.Rejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
+			if err != nil {
 				return err
 			}
 			switch f.Output {
@@ -489,7 +396,7 @@ whatever the file says; "action" may only be normal.`,
 		Use:   "test FILE",
 		Short: "Show what each rule of FILE would do to today's inbox (files nothing)",
 		Args:  cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			data, err := readInboxInput(f, args[0])
 			if err != nil {
 				return err
@@ -511,7 +418,7 @@ whatever the file says; "action" may only be normal.`,
 		Use:   "enable FILE",
 		Short: "Validate FILE and make its enabled rules the practice's (GPs; audited)",
 		Args:  cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			data, err := readInboxInput(f, args[0])
 			if err != nil {
 				return err
@@ -527,7 +434,7 @@ whatever the file says; "action" may only be normal.`,
 		Use:   "show",
 		Short: "Print the practice's rules file",
 		Args:  cobra.NoArgs,
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			text, err := s.FilingRulesText(cmd.Context())
 			if err != nil {
 				return err
