@@ -65,4 +65,10 @@ func TestObsListFlagsAgainstTheReferenceTable(t *testing.T) {
 	if !strings.HasSuffix(w, "\t\t") {
 		t.Errorf("a weight has no range and no flag: %q", w)
 	}
+	// The record's latest results say the same.
+	rec := e.ok("--as", "dr.patel", "record", smithNHS)
+	if !strings.Contains(rec, "latest\t1000651000000109\tSerum potassium level\t5.9 mmol/L\t2026-11-20") ||
+		!strings.Contains(rec, "\tH\t3.5-5.3 (ref table)") {
+		t.Errorf("record's latest potassium lacks its flag and range:\n%s", rec)
+	}
 }
