@@ -175,11 +175,22 @@ func (p *tasksPage) Update(msg tea.Msg) tea.Cmd {
 			p.err = msg.err.Error()
 			return nil
 		}
+		selected := ""
+		if t := p.current(); t != nil {
+			selected = t.ID
+		}
 		p.err, p.all, p.labels, p.users = "", msg.tasks, msg.labels, msg.users
 		if msg.seqSet {
 			p.watchSeq, p.watchSet = msg.seq, true
 		}
+		// The selection stays on its task when the list changes under it (a
+		// task added elsewhere must not put the next key on another one).
 		p.sel = min(p.sel, max(0, len(p.shown())-1))
+		for i, t := range p.shown() {
+			if t.ID == selected {
+				p.sel = i
+			}
+		}
 	case watchTickMsg:
 		if !p.loaded || p.watching {
 			return nil

@@ -36,6 +36,9 @@ func inboxPractice(t *testing.T) (dir string, svc *clinical.Service, pid string,
 func selectTask(d *driver, text string) {
 	d.t.Helper()
 	for range 60 {
+		d.keys("up")
+	}
+	for range 60 {
 		for _, l := range strings.Split(d.screen(), "\n") {
 			if strings.HasPrefix(l, "› ") && strings.Contains(l, text) {
 				return
@@ -126,6 +129,10 @@ func TestTaskInboxActs(t *testing.T) {
 		t.Fatalf("after reassign: %+v", got)
 	}
 
+	if _, err := svc.AddTask(ctx, clinical.TaskInput{PatientRef: pid, Text: "Chase discharge letter", Due: "2026-11-25", To: "dr.patel"}); err != nil {
+		t.Fatal(err)
+	}
+
 	// cancel: a reason is required; esc leaves the task as it was.
 	d.keys("tab") // everyone's
 	selectTask(d, "Sign the locum rota")
@@ -140,12 +147,15 @@ func TestTaskInboxActs(t *testing.T) {
 		t.Fatalf("after cancel: %+v", got)
 	}
 
-	// A task added elsewhere about a patient appears on the next tick.
-	if _, err := svc.AddTask(ctx, clinical.TaskInput{PatientRef: pid, Text: "Ring about the scan", To: "dr.patel"}); err != nil {
+	// A task added elsewhere about a patient appears on the next tick; the
+	// selection stays on the task it was on, though the new one sorts first.
+	selectTask(d, "Chase discharge")
+	if _, err := svc.AddTask(ctx, clinical.TaskInput{PatientRef: pid, Text: "Ring about the scan", Due: "2026-11-01", To: "dr.patel"}); err != nil {
 		t.Fatal(err)
 	}
 	d.send(watchTickMsg{})
 	d.contains("Ring about the scan")
+	d.contains("› 25-Nov-2026 dr.patel")
 }
 
 // TestFlowTaskInbox: the real program: f4 opens the inbox, d then ctrl+s
