@@ -517,3 +517,30 @@ func doseShownBack(text, unit string, st Styles) []string {
 	}
 	return []string{st.Muted.Render("  reads: " + d.Words(unit))}
 }
+
+// selectedMedID is the medication selected in the medication section.
+func (p *recordPage) selectedMedID() string {
+	if p.data == nil {
+		return ""
+	}
+	if ms := p.medOrder(); p.medSel < len(ms) {
+		return ms[p.medSel].ID
+	}
+	return ""
+}
+
+// reselectMed keeps the selection on the same medication when the record
+// reloads (a change made elsewhere must not move issue or re-authorise onto
+// another drug); a medication no longer listed leaves it where it was.
+func (p *recordPage) reselectMed(id string) {
+	if p.data == nil || id == "" {
+		return
+	}
+	for i, m := range p.medOrder() {
+		if m.ID == id {
+			p.medSel = i
+			return
+		}
+	}
+	p.medSel = min(p.medSel, max(0, len(p.data.meds)-1))
+}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,46 @@ func TestPrescribeRepeatWithReviewThenChangeDose(t *testing.T) {
 	if cur == nil || cur.Dose != "2 on" || cur.Replaces != m.ID || cur.ReviewDate != "2027-05-24" || cur.Prescriber != "dr.patel" {
 		t.Fatalf("the new authorisation: %+v", cur)
 	}
+}
+
+// prescribeAll prescribes through the service, answering whatever alerts
+// the fixture's record raises (as a prescriber at the CLI would).
+func prescribeAll(t *testing.T, svc *clinical.Service, in clinical.PrescribeInput) *record.Medication {
+	t.Helper()
+	res, err := svc.Prescribe(context.Background(), in)
+	var ae *clinical.AlertsError
+	if errors.As(err, &ae) {
+		in.Answers = clinical.Answers{Override: map[string]string{}}
+		for _, a := range ae.Alerts {
+			in.Answers.Override[a.ID] = "reviewed"
+		}
+		res, err = svc.Prescribe(context.Background(), in)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Medication
+}
+
+// A record reloaded by a change made elsewhere keeps the medication
+// selection on the same drug, so I (issue) cannot land on another one.
+func TestMedSelectionSurvivesLiveReload(t *testing.T) {
+	d, svc := rxDriver(t)
+	d.keys("m")
+	for range 20 {
+		if strings.Contains(d.screen(), "› Omeprazole") {
+			break
+		}
+		d.keys("down")
+	}
+	d.contains("› Omeprazole") // the last of the acutes
+	codes, err := d.m.c.Terms.Search(context.Background(), "ramipril 2.5mg caps", "drug", "dmd", "", 1)
+	if err != nil || len(codes) == 0 {
+		t.Fatalf("ramipril: %v %v", codes, err)
+	}
+	// A repeat prescribed elsewhere: repeats are listed before acutes.
+	prescribeAll(t, svc, clinical.PrescribeInput{PatientRef: "9993652814", Code: codes[0].Code, Dose: "1 od", Quantity: 28, Repeat: true, Issues: 6})
+	d.send(watchTickMsg{})
+	d.contains("Ramipril")
+	d.contains("› Omeprazole")
 }

@@ -326,7 +326,9 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			p.ask.Focus()
 			return nil
 		}
+		keep := p.selectedMedID()
 		p.data, p.err = msg.data, msg.err
+		p.reselectMed(keep)
 		if msg.seqSet {
 			p.watchSeq, p.watchSet = msg.seq, true
 		}
