@@ -529,15 +529,15 @@ func (p *recordPage) selectedMedID() string {
 	return ""
 }
 
-// reselectMed keeps the selection on the same medication when the record
-// reloads (a change made elsewhere must not move issue or re-authorise onto
-// another drug); a medication no longer listed leaves it where it was.
-func (p *recordPage) reselectMed(id string) {
-	if p.data == nil || id == "" {
+// reselectMed keeps the selection on the medication the user picked when
+// the record reloads (a change made elsewhere must not move issue or
+// re-authorise onto another drug); one no longer listed leaves it in range.
+func (p *recordPage) reselectMed() {
+	if p.data == nil {
 		return
 	}
 	for i, m := range p.medOrder() {
-		if m.ID == id {
+		if p.medPicked != "" && m.ID == p.medPicked {
 			p.medSel = i
 			return
 		}

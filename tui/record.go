@@ -130,9 +130,12 @@ type recordPage struct {
 	asking  bool   // a sensitive record: asking for a reason
 	after   string // consult or prescribe typed ahead of the load
 	medSel  int    // selected medication in the medication section
-	confirm *medConfirm
-	ask     Field
-	form    *recordForm // a record action's form (actions.go)
+	// medPicked is the medication the user moved the selection to: a
+	// reload keeps the selection on it (prescribe.go's reselectMed)
+	medPicked string
+	confirm   *medConfirm
+	ask       Field
+	form      *recordForm // a record action's form (actions.go)
 	// the change-feed cursor of a live record (watch.go)
 	watchSeq                        uint64
 	watchSet, watching, watchFailed bool
@@ -309,6 +312,7 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	case rxSavedMsg:
 		if msg.patientID == p.id {
+			p.medSel, p.medPicked = 0, "" // the new authorisation heads its list
 			p.section, p.scroll = "medication", 0
 			return p.load()
 		}
@@ -326,9 +330,8 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			p.ask.Focus()
 			return nil
 		}
-		keep := p.selectedMedID()
 		p.data, p.err = msg.data, msg.err
-		p.reselectMed(keep)
+		p.reselectMed()
 		if msg.seqSet {
 			p.watchSeq, p.watchSet = msg.seq, true
 		}
@@ -388,12 +391,14 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		case "down":
 			if p.section == "medication" && p.data != nil {
 				p.medSel = min(p.medSel+1, max(0, len(p.data.meds)-1))
+				p.medPicked = p.selectedMedID()
 			} else {
 				p.scroll++
 			}
 		case "up":
 			if p.section == "medication" {
 				p.medSel = max(0, p.medSel-1)
+				p.medPicked = p.selectedMedID()
 			} else {
 				p.scroll = max(0, p.scroll-1)
 			}
