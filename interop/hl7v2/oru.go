@@ -270,6 +270,7 @@ func readPID(s *Segment) (Patient, error) {
 			}
 		}
 		p.Address = strings.Join(parts, ", ")
+		p.Postcode = sub(f[0], 5, 1)
 	}
 	return p, nil
 }
@@ -339,7 +340,7 @@ func readOBR(s *Segment, orc *Segment) (Report, error) {
 	return r, nil
 }
 
-var resultStatus = map[string]bool{"C": true, "D": true, "F": true, "I": true, "N": true, "O": true, "P": true, "R": true, "S": true, "U": true, "W": true, "X": true}
+var resultStatuses = map[string]bool{"C": true, "D": true, "F": true, "I": true, "N": true, "O": true, "P": true, "R": true, "S": true, "U": true, "W": true, "X": true}
 
 func readOBX(s *Segment) (Result, error) {
 	x := Result{Line: s.Line, SetID: s.Str(1), ValueType: s.Str(2), SubID: s.Str(4)}
@@ -348,7 +349,7 @@ func readOBX(s *Segment) (Result, error) {
 		return x, s.errf(3, 0, "", "the observation identifier (which test) is required")
 	}
 	x.Status = s.Str(11)
-	if !resultStatus[x.Status] {
+	if !resultStatuses[x.Status] {
 		return x, s.errf(11, 0, x.Status, "observation result status must be one of C D F I N O P R S U W X (HL7 table 0085)")
 	}
 	if err := readValue(s, &x); err != nil {

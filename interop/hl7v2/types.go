@@ -91,6 +91,7 @@ type Patient struct {
 	BirthDate        Timestamp // PID-7
 	Sex              string    // PID-8 as sent: M F U O A N
 	Address          string    // PID-11, as one line
+	Postcode         string    // PID-11.5
 	Notes            []string  // NTE after PID
 	Line             int
 }
