@@ -153,6 +153,9 @@ var freeText = map[reflect.Type]map[string]bool{
 	reflect.TypeOf(CodedEntry{}):   {"text": true},
 	reflect.TypeOf(Observation{}):  {"valueText": true},
 	reflect.TypeOf(Task{}):         {"text": true},
+	// A laboratory's text result (HL7 TX/FT, a FHIR valueString) is often
+	// several lines: a film comment, an organism list.
+	reflect.TypeOf(ReportTest{}): {"valueText": true},
 }
 
 type textField struct {
