@@ -151,7 +151,7 @@ func showControls(s string, multi bool) string {
 var freeText = map[reflect.Type]map[string]bool{
 	reflect.TypeOf(Consultation{}): {"history": true, "examination": true, "plan": true, "text": true},
 	reflect.TypeOf(CodedEntry{}):   {"text": true},
-	reflect.TypeOf(Observation{}):  {"valueText": true},
+	reflect.TypeOf(Observation{}):  {"valueText": true, "comment": true}, // a lab result's comments, one a line
 	reflect.TypeOf(Task{}):         {"text": true},
 	// A laboratory's text result (HL7 TX/FT, a FHIR valueString) is often
 	// several lines: a film comment, an organism list.

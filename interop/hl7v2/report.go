@@ -259,3 +259,17 @@ var sections = map[string]string{
 	"CP": "Cytopathology", "SR": "Serology", "BLB": "Blood bank", "IMM": "Immunology", "VR": "Virology",
 	"TX": "Toxicology", "PAT": "Pathology", "LAB": "Laboratory",
 }
+
+// ReadReports parses an ER7 text (one message or a batch) and maps every
+// report in it: all or nothing, the error naming line, field and value.
+func ReadReports(text []byte) ([]*record.Report, error) {
+	ms, err := Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	var out []*record.Report
+	for i := range ms {
+		out = append(out, ms[i].Records()...)
+	}
+	return out, nil
+}
