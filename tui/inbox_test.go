@@ -63,7 +63,7 @@ func seedInbox(t testing.TB, svc *clinical.Service) (kingsland string) {
 	fbc := &record.Report{Format: "hl7v2", LabReportID: "FBC-7", LabStatus: "final", Sender: lab, Requester: record.Party{Name: "Dr Patel", Code: "dr.patel"},
 		Title:       record.Code{System: "urn:lab", Code: "FBC", Display: "Full blood count"},
 		SentPatient: record.SentPatient{NHSNumber: other.NHSNumber, Family: other.Family, Given: other.Given, BirthDate: other.BirthDate, Sex: other.Sex},
-		Tests: []record.ReportTest{{Name: "Haemoglobin", Value: f64(135), Unit: "g/L", Range: &record.ReferenceRange{Low: f64(115), High: f64(165)}, Flag: "N"}}}
+		Tests:       []record.ReportTest{{Name: "Haemoglobin", Value: f64(135), Unit: "g/L", Range: &record.ReferenceRange{Low: f64(115), High: f64(165)}, Flag: "N"}}}
 	stranger := &record.Report{Format: "hl7v2", LabReportID: "TSH-9", LabStatus: "final", Sender: lab,
 		Title:       record.Code{System: "urn:lab", Code: "TSH", Display: "Thyroid function"},
 		SentPatient: record.SentPatient{Family: "NOBODY", Given: []string{"Sam"}, BirthDate: "1990-07-04", LocalID: "RBA7654321"},
