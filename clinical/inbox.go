@@ -171,9 +171,11 @@ func (s *Service) normaliseReport(in *record.Report) (*record.Report, error) {
 	if n, err := record.NormaliseNHS(r.SentPatient.NHSNumber); err == nil {
 		r.SentPatient.NHSNumber = n
 	}
+	given := r.LabVersion // 0: not sent (deliverIn decides it)
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	r.LabVersion = given
 	return &r, nil
 }
 
