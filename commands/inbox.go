@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop/hl7v2"
 	"github.com/opengpsoc/gpsoc/interop/pathology"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/spf13/cobra"
@@ -326,8 +328,11 @@ func newInboxImportCmd(f *Factory) *cobra.Command {
 		Use:   "import FILE|DIR|-",
 		Short: "Take laboratory reports into the inbox (admins, clinicians; a feed is an interface user)",
 		Long: `Take laboratory reports into the inbox: a FHIR UK Core pathology message
-Bundle (.json), NDJSON of such Bundles, or a directory of them (each .json,
-.ndjson file, in name order). Each report is matched and delivered as the
+Bundle (.json), NDJSON of such Bundles, an HL7 v2 ORU^R01 message or batch in
+ER7 (a file starting MSH|, FHS| or BHS|, whatever its name), or a directory
+of them (each .json, .ndjson, .hl7 and .er7 file, in name order). An HL7 v2
+file is read strictly and whole: one error refuses the file, naming the
+line, the field (OBX-5) and the value. Each report is matched and delivered as the
 interface would deliver it; a report already held (same laboratory, report
 id and version) counts as unchanged. A file that cannot be read as a report
 writes nothing and is reported on stderr as: line N: FILE "NAME": reason.
@@ -388,10 +393,10 @@ Exit 1 when any was rejected.`,
 				if err != nil {
 					return err
 				}
-				rs, err := pathology.Parse(data)
+				rs, line, err := parseReports(data)
 				if err != nil {
 					sum.Read++
-					reject(1, name, err.Error())
+					reject(line, name, err.Error())
 					continue
 				}
 				for _, r := range rs {
@@ -430,6 +435,25 @@ Exit 1 when any was rejected.`,
 	return cmd
 }
 
+// parseReports reads one input as HL7 v2 (ER7, told by its MSH| start) or
+// as FHIR; line is where an HL7 v2 error is (1 otherwise).
+func parseReports(data []byte) ([]*record.Report, int, error) {
+	if hl7v2.IsER7(data) {
+		rs, err := hl7v2.ReadReports(data)
+		if err != nil {
+			var he *hl7v2.Error
+			if errors.As(err, &he) && he.Line > 0 {
+				// The rejection names the line; the reason says the rest.
+				return nil, he.Line, fmt.Errorf("HL7 v2 %s", strings.TrimPrefix(he.Error(), "line "+strconv.Itoa(he.Line)+": "))
+			}
+			return nil, 1, fmt.Errorf("HL7 v2: %w", err)
+		}
+		return rs, 0, nil
+	}
+	rs, err := pathology.Parse(data)
+	return rs, 1, err
+}
+
 // inboxInputs lists the files an import reads: "-", a file, or a directory's
 // .json and .ndjson files in name order.
 func inboxInputs(arg string) ([]string, error) {
@@ -449,7 +473,7 @@ func inboxInputs(arg string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range es {
-		if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".ndjson") || strings.HasSuffix(n, ".hl7")) {
+		if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".ndjson") || strings.HasSuffix(n, ".hl7") || strings.HasSuffix(n, ".er7")) {
 			out = append(out, filepath.Join(arg, n))
 		}
 	}

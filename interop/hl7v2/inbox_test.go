@@ -115,6 +115,25 @@ func TestORUDeliveredMatchedAndCorrected(t *testing.T) {
 	if len(v.Earlier) != 1 || *v.Report.Tests[0].Value != 108 {
 		t.Errorf("the corrected report shows Hb 108 and its earlier version: %+v", v)
 	}
+	// The first message re-sent after its correction (a feed replaying its
+	// queue) is the version held, not a new "correction" with Hb 98.
+	if late := deliver(t, feed, "fbc_v24.hl7"); late[0].Outcome != clinical.DeliveredDuplicate || late[0].Report.LabVersion != 1 {
+		t.Errorf("the first version re-sent late: %s version %d", late[0].Outcome, late[0].Report.LabVersion)
+	}
+	// A different version issued before the one held is refused, not filed over it.
+	b, _ := os.ReadFile("testdata/fbc_v24.hl7")
+	older := strings.Replace(strings.Replace(string(b), "||98|g/L|", "||97|g/L|", 1), "|FBC00001|", "|FBC00001B|", 1)
+	rs, err := hl7v2.ReadReports([]byte(older))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := feed.DeliverReport(ctx, rs[0]); err == nil || !strings.Contains(err.Error(), "older version never replaces a newer one") {
+		t.Errorf("an older version arriving late: %v", err)
+	}
+	items, _ = gp.Inbox(ctx, clinical.InboxFilter{})
+	if len(items) != 1 || !items[0].Report.Corrected || *items[0].Report.Tests[0].Value != 108 {
+		t.Errorf("the inbox holds the corrected report only: %+v", items)
+	}
 }
 
 // A report without an NHS number, or one whose sex differs, waits unmatched.
