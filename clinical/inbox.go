@@ -36,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -96,7 +97,7 @@ func (s *Service) DeliverReport(ctx context.Context, in *record.Report) (*Delive
 	var d *Delivery
 	err = s.store().Update(ctx, func(tx store.WTx) error {
 		var err error
-		d, err = s.deliverIn(tx, r)
+		d, err = s.deliverIn(tx, r, nil)
 		return err
 	})
 	if err != nil {
@@ -121,13 +122,14 @@ func (s *Service) DeliverReports(ctx context.Context, in []*record.Report) ([]*D
 		rs[i], errs[i] = s.normaliseReport(x)
 	}
 	err := s.store().Update(ctx, func(tx store.WTx) error {
+		uc := &userCache{}
 		for i, r := range rs {
 			if errs[i] != nil {
 				continue
 			}
 			// Every check is made before the first write of a report, so a
 			// refused one leaves nothing in the transaction.
-			ds[i], errs[i] = s.deliverIn(tx, r)
+			ds[i], errs[i] = s.deliverIn(tx, r, uc)
 			if errs[i] != nil && !isRefusal(errs[i]) {
 				return errs[i]
 			}
@@ -151,14 +153,7 @@ func (s *Service) normaliseReport(in *record.Report) (*record.Report, error) {
 	if in == nil {
 		return nil, record.Invalid("report", "", "no report")
 	}
-	var r record.Report
-	b, err := json.Marshal(in)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, err
-	}
+	r := *in.Clone()
 	extra := r.FHIRExtra
 	r.Meta = record.Meta{FHIRExtra: extra}
 	r.MatchedPatient, r.MatchedBy, r.MatchReason, r.Unmatched, r.To = "", "", "", "", ""
@@ -228,7 +223,7 @@ func sameContent(a, b *record.Report) bool {
 }
 
 // deliverIn delivers one normalised report inside a write transaction.
-func (s *Service) deliverIn(tx store.WTx, r *record.Report) (*Delivery, error) {
+func (s *Service) deliverIn(tx store.WTx, r *record.Report, uc *userCache) (*Delivery, error) {
 	prev, err := latestReport(tx, r.Sender, r.LabReportID)
 	if err != nil {
 		return nil, err
@@ -292,7 +287,7 @@ func (s *Service) deliverIn(tx store.WTx, r *record.Report) (*Delivery, error) {
 	}
 	if p != nil && why == "" {
 		r.MatchedPatient, r.MatchedBy, r.MatchedAt, r.Status = p.ID, MatchedOnArrival, now, record.ReportUnfiled
-		r.To = addressee(tx, r, p)
+		r.To = addressee(tx, r, p, uc)
 	} else {
 		r.Status, r.Unmatched, obs = record.ReportUnmatched, why, nil
 	}
@@ -465,8 +460,11 @@ func sexKey(s string) string {
 }
 
 // addressee is whose inbox a matched report goes to.
-func addressee(tx store.Tx, r *record.Report, p *record.Patient) string {
-	if users, err := tx.Users(); err == nil {
+func addressee(tx store.Tx, r *record.Report, p *record.Patient, uc *userCache) string {
+	if r.Requester.Code == "" && r.Requester.Name == "" {
+		return p.UsualGP
+	}
+	if users, err := uc.get(tx); err == nil {
 		for _, u := range users {
 			if u.Disabled || (u.Role != record.RoleGP && u.Role != record.RoleNurse) {
 				continue
@@ -478,6 +476,24 @@ func addressee(tx store.Tx, r *record.Report, p *record.Patient) string {
 		}
 	}
 	return p.UsualGP
+}
+
+// userCache reads the practice's users once per transaction of deliveries.
+type userCache struct {
+	users []record.User
+	err   error
+	done  bool
+}
+
+func (c *userCache) get(tx store.Tx) ([]record.User, error) {
+	if c == nil {
+		return tx.Users()
+	}
+	if !c.done {
+		c.users, c.err = tx.Users()
+		c.done = true
+	}
+	return c.users, c.err
 }
 
 // labLocalSystem is the code system of a result the laboratory sent
@@ -620,23 +636,23 @@ func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]InboxItem, error)
 		}
 		out = append(out, it)
 	}
-	sortInbox(out)
 	ev := s.event("list", record.KindReport, "", "", 0)
 	ev.Query = strings.TrimSpace(fmt.Sprintf("inbox to=%s unmatched=%v", f.To, f.Unmatched))
 	return out, s.audit(ctx, ev)
 }
 
-func sortInbox(xs []InboxItem) {
-	sort.SliceStable(xs, func(i, j int) bool {
-		a, b := xs[i], xs[j]
-		if a.Abnormal != b.Abnormal {
-			return a.Abnormal
+// inboxOrder is the inbox's order: abnormal first, then oldest, then by id.
+func inboxOrder(a, b *inboxEntry) int {
+	if a.abnormal != b.abnormal {
+		if a.abnormal {
+			return -1
 		}
-		if !a.Report.ReceivedAt.Equal(b.Report.ReceivedAt) {
-			return a.Report.ReceivedAt.Before(b.Report.ReceivedAt)
-		}
-		return a.Report.ID < b.Report.ID
-	})
+		return 1
+	}
+	if c := a.report.ReceivedAt.Compare(b.report.ReceivedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.report.ID, b.report.ID)
 }
 
 // headersOnly strips a report of its values: what an admin or a manager may see.
@@ -788,7 +804,8 @@ func (c *inboxCache) invalidate() {
 	c.mu.Unlock()
 }
 
-// entries returns the reports waiting (unmatched or unfiled). The reports
+// entries returns the reports waiting (unmatched or unfiled), in inbox
+// order (kept sorted between changes: a list does not sort). The reports
 // are shared: callers must not change them.
 func (c *inboxCache) entries(tx store.Tx) ([]*inboxEntry, error) {
 	c.mu.Lock()
@@ -830,12 +847,17 @@ func (c *inboxCache) entries(tx store.Tx) ([]*inboxEntry, error) {
 		c.seq, c.hash = seq, hash
 	}
 	if c.ordered == nil {
-		c.ordered = make([]*inboxEntry, 0, len(c.byID))
-		for _, e := range c.byID {
-			c.ordered = append(c.ordered, e)
-		}
+		c.order()
 	}
 	return c.ordered, nil
+}
+
+func (c *inboxCache) order() {
+	c.ordered = make([]*inboxEntry, 0, len(c.byID))
+	for _, e := range c.byID {
+		c.ordered = append(c.ordered, e)
+	}
+	slices.SortFunc(c.ordered, inboxOrder)
 }
 
 func (c *inboxCache) rebuild(tx store.Tx, seq uint64, hash string, keep bool) ([]*inboxEntry, error) {
@@ -852,10 +874,7 @@ func (c *inboxCache) rebuild(tx store.Tx, seq uint64, hash string, keep bool) ([
 		return nil, err
 	}
 	c.valid, c.seq, c.hash = keep, seq, hash
-	c.ordered = make([]*inboxEntry, 0, len(c.byID))
-	for _, e := range c.byID {
-		c.ordered = append(c.ordered, e)
-	}
+	c.order()
 	return c.ordered, nil
 }
 

@@ -295,7 +295,7 @@ func (s *Service) MatchReport(ctx context.Context, reportID, patientRef, reason 
 		}
 		now := s.p.now().UTC().Truncate(time.Millisecond)
 		r.MatchedPatient, r.MatchedBy, r.MatchedAt, r.MatchReason = p.ID, s.user.Name, now, reason
-		r.Status, r.To = record.ReportUnfiled, addressee(tx, r, p)
+		r.Status, r.To = record.ReportUnfiled, addressee(tx, r, p, nil)
 		s.stamp(&r.Meta)
 		if err := r.Validate(); err != nil {
 			return err

@@ -270,14 +270,9 @@ func (s *Service) TestFilingRules(ctx context.Context, data []byte) ([]RuleVerdi
 		if err != nil {
 			return err
 		}
-		items := make([]InboxItem, 0, len(es))
 		for _, e := range es {
-			items = append(items, InboxItem{Report: e.report, Abnormal: e.abnormal})
-		}
-		sortInbox(items)
-		for _, it := range items {
-			fr, why := s.verdict(tx, rules, it.Report, false)
-			v := RuleVerdict{Report: it.Report, Why: why}
+			fr, why := s.verdict(tx, rules, e.report, false)
+			v := RuleVerdict{Report: e.report, Why: why}
 			if fr != nil {
 				v.Rule = fr.ID
 			}

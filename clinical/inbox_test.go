@@ -476,3 +476,21 @@ func TestInboxSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart: %+v, %v", items, err)
 	}
 }
+
+// A specimen taken before the patient was born cannot be theirs: the
+// report waits unmatched and writes nothing to the record.
+func TestInboxDatesThatDoNotFitGoUnmatched(t *testing.T) {
+	rp := inboxPractice(t)
+	r := ureport("R1", 4.1, "")
+	r.Specimen.Collected = time.Date(1960, 1, 5, 9, 0, 0, 0, time.UTC)
+	d := deliver(t, rp.as("lab"), r)
+	if d.Outcome != clinical.DeliveredUnmatched || !strings.Contains(d.Report.Unmatched, "specimen date") {
+		t.Fatalf("delivery %s: %q", d.Outcome, d.Report.Unmatched)
+	}
+	if obs := patientObs(t, rp); len(obs) != 0 {
+		t.Fatalf("wrote %d values", len(obs))
+	}
+	if _, err := rp.as("admin").MatchReport(context.Background(), d.Report.ID, rp.pid, "sure", 0); !errors.As(err, new(*record.ValidationError)) {
+		t.Fatalf("matched by hand to a patient not yet born: %v", err)
+	}
+}

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/opengpsoc/gpsoc/clinical"
-	"github.com/opengpsoc/gpsoc/interop/hl7v2"
 	"github.com/opengpsoc/gpsoc/interop/pathology"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/spf13/cobra"
@@ -309,19 +307,6 @@ in the inbox of the requester (or the patient's usual GP) to be filed.`,
 	return cmd
 }
 
-// InboxImportSummary is what `inbox import` did.
-type InboxImportSummary struct {
-	Read       int                  `json:"read"`
-	Written    int                  `json:"written"`
-	Unchanged  int                  `json:"unchanged"`
-	Rejected   int                  `json:"rejected"`
-	Matched    int                  `json:"matched"`
-	Unmatched  int                  `json:"unmatched"`
-	AutoFiled  int                  `json:"autoFiled"`
-	Corrected  int                  `json:"corrected"`
-	Rejections []clinical.Rejection `json:"rejections"`
-}
-
 func newInboxImportCmd(f *Factory) *cobra.Command {
 	var dry bool
 	cmd := &cobra.Command{
@@ -344,72 +329,13 @@ Exit 1 when any was rejected.`,
 			if err != nil {
 				return err
 			}
-			var sum InboxImportSummary
-			sum.Rejections = []clinical.Rejection{}
-			reject := func(n int, name, reason string) {
-				rj := clinical.Rejection{Line: n, Field: "FILE", Value: name, Reason: reason}
-				sum.Rejected++
-				sum.Rejections = append(sum.Rejections, rj)
-				fmt.Fprintln(f.IO.ErrOut, rj.String())
+			inputs := make([]pathology.Input, len(names))
+			for i, name := range names {
+				inputs[i] = pathology.Input{Name: name, Read: func() ([]byte, error) { return readInboxInput(f, name) }}
 			}
-			var batch []*record.Report
-			var where []string
-			flush := func() error {
-				if len(batch) == 0 || dry {
-					batch, where = batch[:0], where[:0]
-					return nil
-				}
-				ds, errs, err := s.DeliverReports(cmd.Context(), batch)
-				if err != nil {
-					return err
-				}
-				for i, d := range ds {
-					if errs[i] != nil {
-						reject(i+1, where[i], errs[i].Error())
-						continue
-					}
-					switch d.Outcome {
-					case clinical.DeliveredDuplicate:
-						sum.Unchanged++
-						continue
-					case clinical.DeliveredMatched:
-						sum.Matched++
-					case clinical.DeliveredUnmatched:
-						sum.Unmatched++
-					case clinical.DeliveredAutoFiled:
-						sum.Matched++
-						sum.AutoFiled++
-					}
-					sum.Written++
-					if d.Corrected {
-						sum.Corrected++
-					}
-				}
-				batch, where = batch[:0], where[:0]
-				return nil
-			}
-			for _, name := range names {
-				data, err := readInboxInput(f, name)
-				if err != nil {
-					return err
-				}
-				rs, line, err := parseReports(data)
-				if err != nil {
-					sum.Read++
-					reject(line, name, err.Error())
-					continue
-				}
-				for _, r := range rs {
-					sum.Read++
-					batch, where = append(batch, r), append(where, name)
-					if len(batch) >= 1000 {
-						if err := flush(); err != nil {
-							return err
-						}
-					}
-				}
-			}
-			if err := flush(); err != nil {
+			sum, err := pathology.Import(cmd.Context(), s, inputs, pathology.ImportOptions{DryRun: dry,
+				OnReject: func(r clinical.Rejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
+			if err != nil {
 				return err
 			}
 			switch f.Output {
@@ -433,25 +359,6 @@ Exit 1 when any was rejected.`,
 	}
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "read and check the messages, write nothing")
 	return cmd
-}
-
-// parseReports reads one input as HL7 v2 (ER7, told by its MSH| start) or
-// as FHIR; line is where an HL7 v2 error is (1 otherwise).
-func parseReports(data []byte) ([]*record.Report, int, error) {
-	if hl7v2.IsER7(data) {
-		rs, err := hl7v2.ReadReports(data)
-		if err != nil {
-			var he *hl7v2.Error
-			if errors.As(err, &he) && he.Line > 0 {
-				// The rejection names the line; the reason says the rest.
-				return nil, he.Line, fmt.Errorf("HL7 v2 %s", strings.TrimPrefix(he.Error(), "line "+strconv.Itoa(he.Line)+": "))
-			}
-			return nil, 1, fmt.Errorf("HL7 v2: %w", err)
-		}
-		return rs, 0, nil
-	}
-	rs, err := pathology.Parse(data)
-	return rs, 1, err
 }
 
 // inboxInputs lists the files an import reads: "-", a file, or a directory's

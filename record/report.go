@@ -322,3 +322,42 @@ func (r *Report) Validate() error {
 	}
 	return nil
 }
+
+// Clone is a deep copy of the report (nothing shared with r).
+func (r *Report) Clone() *Report {
+	c := *r
+	c.FHIRExtra = append([]byte(nil), r.FHIRExtra...)
+	if r.Retraction != nil {
+		x := *r.Retraction
+		c.Retraction = &x
+	}
+	c.SentPatient.Given = append([]string(nil), r.SentPatient.Given...)
+	c.Comments = append([]string(nil), r.Comments...)
+	if r.Filing != nil {
+		f := *r.Filing
+		c.Filing = &f
+	}
+	c.Tests = make([]ReportTest, len(r.Tests))
+	for i, t := range r.Tests {
+		t.Codes = append([]Code(nil), t.Codes...)
+		t.Comments = append([]string(nil), t.Comments...)
+		if t.Value != nil {
+			v := *t.Value
+			t.Value = &v
+		}
+		if t.Range != nil {
+			rr := *t.Range
+			if rr.Low != nil {
+				v := *rr.Low
+				rr.Low = &v
+			}
+			if rr.High != nil {
+				v := *rr.High
+				rr.High = &v
+			}
+			t.Range = &rr
+		}
+		c.Tests[i] = t
+	}
+	return &c
+}

@@ -72,6 +72,13 @@ func main() {
 		{"us/op", "all safety checks, 15 medicines and 5 allergies, mean (µs)", "", nil, ""},
 		{"ns/op", "all safety checks, 15 medicines and 5 allergies (ns)", "≤ 1,000,000 ns", atMost(1e6), ""},
 	})
+	goBench("./interop/pathology", "BenchmarkImportReports$", "5x", nil, []metric{
+		{"reports/s", "results inbox: import FHIR pathology messages (parse, match, values)", "≥ 5,000/s", atLeast(5000), ""},
+	})
+	goBench("./clinical", "BenchmarkInbox(List10k|File)$", "200x", nil, []metric{
+		{"median-ms", "results inbox: list with 10,000 unfiled, median (ms)", "≤ 10 ms", atMost(10), "InboxList10k"},
+		{"median-ms", "results inbox: one filing, median (ms)", "≤ 5 ms", atMost(5), "InboxFile"},
+	})
 	baselineCompare()
 	goBench("./server", "BenchmarkPatientRead", "1x", nil, []metric{
 		{"req/s", "gpsoc serve patient reads, 16 clients", "≥ 5,000/s", atLeast(5000), ""},

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/interop/hl7v2"
 	"github.com/opengpsoc/gpsoc/record"
@@ -175,7 +176,7 @@ func (m *message) resolve(path string, ref *fhir.Reference, want ...string) (int
 }
 
 func (m *message) decode(i int, v any) error {
-	if err := json.Unmarshal(m.entries[i].Resource, v); err != nil {
+	if err := gojson.Unmarshal(m.entries[i].Resource, v); err != nil {
 		return fmt.Errorf("entry[%d].resource (%s): %w", i, m.types[i], err)
 	}
 	return nil
@@ -188,7 +189,7 @@ func (m *message) decode(i int, v any) error {
 // names the path of what is wrong.
 func ParseFHIR(data []byte) (*record.Report, error) {
 	var b bundle
-	if err := json.Unmarshal(data, &b); err != nil {
+	if err := gojson.Unmarshal(data, &b); err != nil {
 		return nil, fmt.Errorf("not a FHIR Bundle: %w", err)
 	}
 	if b.ResourceType != "Bundle" {
@@ -200,7 +201,7 @@ func ParseFHIR(data []byte) (*record.Report, error) {
 		if len(e.Resource) == 0 {
 			return nil, fmt.Errorf("entry[%d].resource: missing", i)
 		}
-		if err := json.Unmarshal(e.Resource, &r); err != nil {
+		if err := gojson.Unmarshal(e.Resource, &r); err != nil {
 			return nil, fmt.Errorf("entry[%d].resource: %w", i, err)
 		}
 		m.types = append(m.types, r.ResourceType)
@@ -668,13 +669,9 @@ func Parse(data []byte) ([]*record.Report, error) {
 	case hl7v2.IsER7(d):
 		return hl7v2.ReadReports(d)
 	case len(d) > 0 && d[0] == '{':
-		// One Bundle, or NDJSON: a Bundle a line.
-		var probe json.RawMessage
-		dec := json.NewDecoder(bytes.NewReader(d))
-		if err := dec.Decode(&probe); err != nil {
-			return nil, fmt.Errorf("not JSON: %w", err)
-		}
-		if !dec.More() {
+		// One Bundle (pretty-printed or not), or NDJSON: a Bundle a line.
+		// Only NDJSON has more than one line that starts with "{".
+		if bytes.Count(d, []byte("\n{")) == 0 {
 			r, err := ParseFHIR(d)
 			if err != nil {
 				return nil, err

@@ -122,3 +122,5 @@ func TestFHIRMessageThroughTheInbox(t *testing.T) {
 		t.Fatalf("inbox %+v, %v", items, err)
 	}
 }
+
+func recordUser(name string) record.User { return record.User{Name: name, Role: record.RoleInterface} }
