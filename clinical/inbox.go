@@ -513,6 +513,11 @@ func (s *Service) reportObservations(p *record.Patient, r *record.Report) ([]*re
 	var out []*record.Observation
 	for i := range r.Tests {
 		t := &r.Tests[i]
+		if strings.EqualFold(t.Status, record.StatusEnteredInError) {
+			// The laboratory withdrew this result (HL7 OBX-11 D or W): it is
+			// shown in the report, never entered in the record as a value.
+			continue
+		}
 		id, _ := uuid.NewV7()
 		o := &record.Observation{
 			Meta: record.Meta{ID: id.String(), PatientID: p.ID, Status: "final"},

@@ -362,12 +362,18 @@ func (p *inboxPage) View(w, h int) []string {
 	for i := start; i < len(p.items) && len(out) < h; i++ {
 		it := p.items[i]
 		r := it.Report
-		mark := "    "
+		// Marks readable without colour: ? unmatched, ! abnormal, C corrected.
+		mark := " "
 		switch {
 		case r.Status == record.ReportUnmatched:
-			mark = " ?  "
+			mark += "?"
 		case it.Abnormal:
-			mark = " !  "
+			mark += "!"
+		default:
+			mark += " "
+		}
+		if r.Corrected {
+			mark += "C"
 		}
 		who := ""
 		if it.Patient != nil {
@@ -461,7 +467,17 @@ func (p *inboxPage) reportView(w, h int) []string {
 		if t.Abnormal() {
 			mark = "! "
 		}
-		line := mark + fit(cut(t.Name, cn-2), cn) + fit(cut(testValue(&t), cv-2), cv) + fit(cut(t.Range.String(), cr-2), cr) + fit(t.Flag, cf)
+		val := testValue(&t)
+		switch strings.ToLower(t.Status) {
+		case record.StatusEnteredInError:
+			val = "withdrawn: " + val // the laboratory deleted it (not in the record)
+		case "corrected":
+			mark = "C "
+			if t.Abnormal() {
+				mark = "C!"
+			}
+		}
+		line := mark + fit(cut(t.Name, cn-2), cn) + fit(cut(val, cv-2), cv) + fit(cut(t.Range.String(), cr-2), cr) + fit(t.Flag, cf)
 		var prev []string
 		if i < len(v.Previous) {
 			for j, o := range v.Previous[i] {

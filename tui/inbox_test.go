@@ -240,3 +240,51 @@ func TestFlowInboxFileUrgent(t *testing.T) {
 		t.Errorf("want one urgent task, got %d", n)
 	}
 }
+
+// A corrected report comes back to the inbox marked CORRECTED, with the
+// corrected value marked and the earlier version's date.
+func TestInboxCorrectedReport(t *testing.T) {
+	dir, svc := practice(t, 50)
+	seedInbox(t, svc)
+	ctx := context.Background()
+	items, err := svc.Inbox(ctx, clinical.InboxFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ue *record.Report
+	for _, it := range items {
+		if it.Report.LabReportID == "UE-2" {
+			ue = it.Report
+		}
+	}
+	if _, err := svc.FileReport(ctx, clinical.FilingInput{ReportID: ue.ID, Action: record.FileNormal}); err != nil {
+		t.Fatal(err)
+	}
+	c := *ue
+	c.LabStatus, c.LabVersion = "corrected", 0
+	c.Tests = append([]record.ReportTest(nil), ue.Tests...)
+	c.Tests[0].Value, c.Tests[0].Status, c.Tests[0].Flag = f64(5.1), "corrected", "N"
+	if d, err := svc.DeliverReport(ctx, &c); err != nil || !d.Corrected {
+		t.Fatalf("correction: %+v %v", d, err)
+	}
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.keys("f6")
+	d.contains("  C 24-Nov-2026 KINGSLAND, Kathleen         CORRECTED Urea and elec")
+	// Among the normal reports by age, then id: find it.
+	selected := func() string {
+		for _, l := range strings.Split(d.screen(), "\n") {
+			if strings.Contains(l, "›") {
+				return l
+			}
+		}
+		return ""
+	}
+	for i := 0; i < 3 && !strings.Contains(selected(), "CORRECTED"); i++ {
+		d.keys("down")
+	}
+	d.keys("enter")
+	d.contains("CORRECTED REPORT — replaces the version received 24-Nov-2026")
+	d.contains("C Potassium")
+	d.contains("5.1 mmol/L")
+}

@@ -161,3 +161,29 @@ func TestORUUnmatched(t *testing.T) {
 		t.Errorf("a sex mismatch is unmatched, saying so: %s %q", d.Outcome, d.Report.Unmatched)
 	}
 }
+
+// A result the laboratory withdrew (OBX-11 D, deleted, or W, wrong) is in
+// the report as sent, never a value in the record.
+func TestORUWithdrawnResultNotRecorded(t *testing.T) {
+	feed, gp, _ := inbox(t)
+	b, _ := os.ReadFile("testdata/fbc_v24.hl7")
+	msg := strings.Replace(string(b), "||412|10*9/L|150-400|H|||F", "||412|10*9/L|150-400|H|||D", 1)
+	rs, err := hl7v2.ReadReports([]byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := feed.DeliverReport(context.Background(), rs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Outcome != clinical.DeliveredMatched || d.Observations != 3 {
+		t.Fatalf("%s with %d values, want matched with 3 (the deleted platelet count not recorded)", d.Outcome, d.Observations)
+	}
+	v, err := gp.Report(context.Background(), d.Report.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plt := v.Report.Tests[2]; plt.Status != record.StatusEnteredInError || plt.ObservationID != "" {
+		t.Errorf("the withdrawn result: %+v", plt)
+	}
+}
