@@ -42,6 +42,13 @@ var filingDue = map[string]int{record.FileRoutineAppt: 14, record.FileUrgent: 0,
 // reviewed, and the action's task or recall is made through the task and
 // recall services, all in one transaction with one audit event each.
 func (s *Service) FileReport(ctx context.Context, in FilingInput) (*FilingResult, error) {
+	if ops := s.inboxOps(); ops != nil {
+		var out FilingResult
+		if err := callInbox(ctx, ops, "file", in, &out); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	}
 	if err := s.require(ctx, ActInbox, ""); err != nil {
 		return nil, err
 	}
@@ -257,6 +264,13 @@ func recallCodeOf(r *record.Report) (string, string) {
 // admin, a manager or a clinician; audited). Its values enter the record
 // as they would have on arrival, and it waits in the inbox to be filed.
 func (s *Service) MatchReport(ctx context.Context, reportID, patientRef, reason string, ifVersion int) (*record.Report, error) {
+	if ops := s.inboxOps(); ops != nil {
+		var out record.Report
+		if err := callInbox(ctx, ops, "match", inboxMatchIn{reportID, patientRef, reason, ifVersion}, &out); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	}
 	if err := s.require(ctx, ActUnmatched, ""); err != nil {
 		return nil, err
 	}

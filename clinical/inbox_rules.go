@@ -257,6 +257,10 @@ func (s *Service) autoFile(tx store.WTx, r *record.Report, fr *FilingRule) error
 // TestFilingRules shows what each rule of a file would do to the reports
 // in today's inbox (every unfiled report), without filing anything.
 func (s *Service) TestFilingRules(ctx context.Context, data []byte) ([]RuleVerdict, error) {
+	if ops := s.inboxOps(); ops != nil {
+		out := []RuleVerdict{}
+		return out, callInbox(ctx, ops, "rules-test", string(data), &out)
+	}
 	if err := s.require(ctx, ActInbox, ""); err != nil {
 		return nil, err
 	}
@@ -290,6 +294,10 @@ func (s *Service) TestFilingRules(ctx context.Context, data []byte) ([]RuleVerdi
 
 // FilingRulesText is the enabled rules file ("" when none).
 func (s *Service) FilingRulesText(ctx context.Context) (string, error) {
+	if ops := s.inboxOps(); ops != nil {
+		var out string
+		return out, callInbox(ctx, ops, "rules-show", nil, &out)
+	}
 	if err := s.require(ctx, ActInbox, ""); err != nil {
 		return "", err
 	}
@@ -300,6 +308,13 @@ func (s *Service) FilingRulesText(ctx context.Context) (string, error) {
 // take effect on the next report to arrive); empty clears them. GPs only:
 // a rule files results unseen, on the practice's clinical authority.
 func (s *Service) SetFilingRules(ctx context.Context, data []byte) (*FilingRules, error) {
+	if ops := s.inboxOps(); ops != nil {
+		var out FilingRules
+		if err := callInbox(ctx, ops, "rules-enable", string(data), &out); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	}
 	if s.user.Role != record.RoleGP || s.user.Disabled {
 		return nil, s.deny(ctx, "enable results filing rules")
 	}

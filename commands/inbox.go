@@ -19,27 +19,6 @@ func init() {
 	extraCommands = append(extraCommands, newInboxCmd)
 }
 
-// inboxRemoteRefusal: the inbox is not carried over remote mode yet (the
-// remote store has no mapping of reports), so in remote mode every inbox
-// command is a usage error that says so, never a half-working inbox.
-func inboxRemoteRefusal(f *Factory) error {
-	if remoteConfigured(f) {
-		u, _ := remoteConfig(f)
-		return usagef("the results inbox works on a local practice file only in this version; remote mode is on (remote.url %s): run the inbox on the server's machine", u)
-	}
-	return nil
-}
-
-func inboxRunE(f *Factory, fn func(cmd *cobra.Command, s *clinical.Service, args []string) error) func(*cobra.Command, []string) error {
-	inner := runE(f, fn)
-	return func(cmd *cobra.Command, args []string) error {
-		if err := inboxRemoteRefusal(f); err != nil {
-			return err
-		}
-		return inner(cmd, args)
-	}
-}
-
 func newInboxCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inbox",
@@ -114,7 +93,7 @@ Clinicians see unfiled and unmatched reports; admins and managers see the
 unmatched queue, headers only (no values).`,
 		Example: "  gpsoc inbox list --mine\n  gpsoc inbox list --unmatched -o json",
 		Args:    cobra.NoArgs,
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			if mine {
 				fl.To = s.User().Name
 			}
@@ -137,7 +116,7 @@ func newInboxShowCmd(f *Factory) *cobra.Command {
 		Short:   "Show a report: its results with units, ranges and flags, and earlier values",
 		Example: "  gpsoc inbox show 0193…",
 		Args:    cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			v, err := s.Report(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -243,7 +222,7 @@ audited action. ACTION is one of:
                        report's SNOMED CT code, or --code`,
 		Example: "  gpsoc inbox file 0193… --action urgent --comment \"K+ 6.2: recheck today\"\n  gpsoc inbox file 0193… --action repeat --weeks 6",
 		Args:    cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			if err := checkIfVersion(in.IfVersion); err != nil {
 				return err
 			}
@@ -287,7 +266,7 @@ confirmed the identity. Its values enter the record, unreviewed, and it waits
 in the inbox of the requester (or the patient's usual GP) to be filed.`,
 		Example: `  gpsoc inbox match 0193… 9434765919 --reason "lab confirmed NHS number by phone"`,
 		Args:    cobra.ExactArgs(2),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			if err := checkIfVersion(ifv); err != nil {
 				return err
 			}
@@ -324,7 +303,7 @@ writes nothing and is reported on stderr as: line N: FILE "NAME": reason.
 Exit 1 when any was rejected.`,
 		Example: "  gpsoc inbox import reports/\n  gpsoc inbox import - < message.json",
 		Args:    cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			names, err := inboxInputs(args[0])
 			if err != nil {
 				return err
@@ -420,7 +399,7 @@ whatever the file says; "action" may only be normal.`,
 		Use:   "test FILE",
 		Short: "Show what each rule of FILE would do to today's inbox (files nothing)",
 		Args:  cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			data, err := readInboxInput(f, args[0])
 			if err != nil {
 				return err
@@ -442,7 +421,7 @@ whatever the file says; "action" may only be normal.`,
 		Use:   "enable FILE",
 		Short: "Validate FILE and make its enabled rules the practice's (GPs; audited)",
 		Args:  cobra.ExactArgs(1),
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			data, err := readInboxInput(f, args[0])
 			if err != nil {
 				return err
@@ -458,7 +437,7 @@ whatever the file says; "action" may only be normal.`,
 		Use:   "show",
 		Short: "Print the practice's rules file",
 		Args:  cobra.NoArgs,
-		RunE: inboxRunE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
 			text, err := s.FilingRulesText(cmd.Context())
 			if err != nil {
 				return err

@@ -1,9 +1,13 @@
 package commands
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/clinical"
@@ -79,5 +83,55 @@ func TestInboxCommands(t *testing.T) {
 	_ = os.WriteFile(bad, []byte(`{"resourceType":"Bundle","type":"message","entry":[]}`), 0o600)
 	if stderr := e.want(1, "--as", "admin", "inbox", "import", bad); !strings.Contains(stderr, "bad.json") {
 		t.Fatalf("stderr: %s", stderr)
+	}
+}
+
+// Remote mode carries the inbox on gpsoc serve ($inbox): import, list,
+// show and file through the server with each user's own token; against
+// another vendor's server every inbox command exits 2 and says why.
+func TestInboxRemote(t *testing.T) {
+	e := newPracticeEnv(t, false)
+	e.setUp()
+	e.ok("--as", "reception", "patient", "add", "--nhs", "9434765919", "--family", "Smith", "--given", "John",
+		"--dob", "1961-03-12", "--sex", "male")
+	serveDay(t)(e)
+	msg := filepath.Join("testdata", "inbox", "ue-abnormal.json")
+	if out := e.ok("--as", "dr.patel", "inbox", "import", msg); !strings.Contains(out, "written 1") || !strings.Contains(out, "matched 1") {
+		t.Fatalf("remote import: %s", out)
+	}
+	var items []clinical.InboxItem
+	e.jsonOf(&items, "--as", "dr.patel", "inbox", "list")
+	if len(items) != 1 || !items[0].Abnormal {
+		t.Fatalf("remote list: %+v", items)
+	}
+	if show := e.ok("--as", "dr.patel", "inbox", "show", items[0].Report.ID); !strings.Contains(show, "Serum potassium") {
+		t.Fatalf("remote show: %s", show)
+	}
+	e.want(4, "--as", "reception", "inbox", "list")
+	e.ok("--as", "dr.patel", "inbox", "file", items[0].Report.ID, "--action", "urgent")
+	if tasks := e.ok("--as", "reception", "task", "list"); !strings.Contains(tasks, "URGENT") {
+		t.Fatalf("task after remote filing: %s", tasks)
+	}
+	e.want(5, "--as", "dr.patel", "inbox", "file", items[0].Report.ID, "--action", "normal")
+}
+
+func TestInboxAgainstAnotherVendorExits2(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		switch r.URL.Path {
+		case "/metadata":
+			fmt.Fprint(w, `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","software":{"name":"other"}}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer hs.Close()
+	e := newPracticeEnv(t, false)
+	e.remote = &remoteSide{url: hs.URL + "/", tokens: map[string]string{"dr.patel": "a-token"}, dir: t.TempDir(), now: &atomic.Int64{}}
+	for _, args := range [][]string{{"inbox", "list"}, {"inbox", "show", "x"}, {"inbox", "file", "x", "--action", "normal"},
+		{"inbox", "match", "x", "9434765919", "--reason", "r"}, {"inbox", "import", filepath.Join("testdata", "inbox", "ue-abnormal.json")}} {
+		if msg := e.want(ExitUsage, append([]string{"--as", "dr.patel"}, args...)...); !strings.Contains(msg, "carried by gpsoc serve only") {
+			t.Errorf("%v: %s", args, msg)
+		}
 	}
 }

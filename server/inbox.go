@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"time"
@@ -52,5 +53,28 @@ func (s *Server) processMessage(w http.ResponseWriter, r *http.Request, svc *cli
 		"entry": []map[string]any{{"resource": hdr}, {"resource": oo}},
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// inbox is POST /$inbox: the results inbox for a workstation in remote
+// mode (clinical/inbox_remote.go). The body names the service method and
+// its input; the acting user's services run it (roles, audit) and the
+// answer is its JSON.
+func (s *Server) inbox(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	var call clinical.InboxCall
+	if err := json.NewDecoder(r.Body).Decode(&call); err != nil {
+		return errorf(http.StatusBadRequest, "structure", "$inbox: %s", err.Error())
+	}
+	out, err := svc.ServeInbox(r.Context(), call)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
 	return nil
 }

@@ -110,7 +110,8 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 			},
 			"resource": rs,
 			"operation": []operation{{Name: "process-message",
-				Definition: "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"}},
+				Definition: "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"},
+				{Name: "inbox", Definition: "https://opengpsoc.org/fhir/OperationDefinition/inbox"}},
 			"interaction": []interaction{{Code: "transaction", Documentation: "all or nothing; imported under the FHIR import rules (POST and PUT entries); a new current MedicationRequest is prescribing: it passes the prescribing safety checks, and an alert not answered in the record-extra extension's alertAnswers refuses the Bundle (422, an OperationOutcome issue per alert)"}, {Code: "batch", Documentation: "as transaction"}},
 		}},
 	}
