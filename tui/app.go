@@ -459,14 +459,20 @@ func (m *Model) Render() string {
 	st := m.c.Styles
 	pr := m.c.Practice()
 	top := st.Title.Render("gpsoc") + " "
-	if slot := m.inboxSlot(); slot != "" {
-		// Before the practice's name, so an 80-column screen never cuts it.
-		top += slot + "  "
-	}
-	top += st.Muted.Render(pr.Name+" · "+m.c.User()) + "  " + st.Heading.Render(m.top().Title())
+	who := pr.Name + " · " + m.c.User()
+	rest := "  " + st.Heading.Render(m.top().Title())
 	if pr.Demo {
-		top += "  " + st.Demo.Render(" DEMO ")
+		rest += "  " + st.Demo.Render(" DEMO ")
 	}
+	if slot := m.inboxSlot(); slot != "" {
+		// The unfiled results, the page and DEMO always show: on a narrow
+		// screen the practice's name gives way.
+		top += slot + "  "
+		if room := w - lipgloss.Width(top) - lipgloss.Width(rest); lipgloss.Width(who) > room {
+			who = cut(who, max(0, room))
+		}
+	}
+	top += st.Muted.Render(who) + rest
 	lines := []string{fit(top, w)}
 	bodyH := h - 3
 	var body []string

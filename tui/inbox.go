@@ -263,6 +263,10 @@ func (p *inboxPage) file(action string) tea.Cmd {
 	if p.view == nil && p.sel < len(p.items) && p.items[p.sel].Abnormal {
 		return notice("an abnormal result is read before it is filed: open it (enter)", true)
 	}
+	if p.view == nil && (r.HasComments() || r.Corrected) {
+		// A comment ("suggest repeat") or a correction is read, not filed blind.
+		return notice("this report has comments or corrects an earlier one: open it (enter) before filing", true)
+	}
 	switch action {
 	case record.FileComment:
 		p.prompt = &inboxPrompt{action: action, field: Field{Label: "Comment"}}

@@ -283,6 +283,8 @@ func TestInboxCorrectedReport(t *testing.T) {
 	for i := 0; i < 3 && !strings.Contains(selected(), "CORRECTED"); i++ {
 		d.keys("down")
 	}
+	d.keys("n")
+	d.contains("open it (enter) before filing")
 	d.keys("enter")
 	d.contains("CORRECTED REPORT — replaces the version received 24-Nov-2026")
 	d.contains("C Potassium")
