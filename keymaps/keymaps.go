@@ -120,6 +120,7 @@ var Actions = []Action{
 	{"inbox", "read", "read the selected report", false},
 	{"inbox", "everyone", "my reports / everyone's (in a comment: for the team / the patient)", false},
 	{"inbox", "open-record", "open the patient's record", false},
+	{"inbox", "match", "match an unmatched report to a patient, with a reason", false},
 	{"inbox", "file-normal", "file: normal, no action", false},
 	{"inbox", "file-comment", "file with a comment for the patient or the team", false},
 	{"inbox", "file-routine", "file: routine appointment (makes a task)", false},

@@ -13,7 +13,7 @@ import (
 // service's order), one report with its values, flags, ranges and the
 // patient's previous values of the same tests, and a key for each filing
 // action, each one service call. Unmatched reports show as the laboratory
-// identified the patient; they are matched with `gpsoc inbox match`.
+// identified the patient; they are matched (with a reason) from here too.
 
 // inboxMsg asks the root to open the inbox.
 type inboxMsg struct{}
@@ -45,6 +45,17 @@ type inboxPrompt struct {
 	action string
 	field  Field
 	forPt  bool // the comment is for the patient (else the team)
+	// reason is the second field of a match (the first is the patient).
+	reason *Field
+}
+
+// matchAction is the prompt's action for matching an unmatched report.
+const matchAction = "match"
+
+type matchedMsg struct {
+	rev uint64
+	r   *record.Report
+	err error
 }
 
 type inboxPage struct {
@@ -144,14 +155,28 @@ func (p *inboxPage) Update(msg tea.Msg) tea.Cmd {
 			say += " — recall due " + Date(msg.res.Recall.Due)
 		}
 		return tea.Batch(p.load(), notice(say, false), func() tea.Msg { return inboxChangedMsg{} })
+	case matchedMsg:
+		if msg.rev != p.fileRev {
+			return nil
+		}
+		if msg.err != nil {
+			return notice(msg.err.Error(), true)
+		}
+		p.view = nil
+		return tea.Batch(p.load(), notice("matched to "+NHS(msg.r.SentPatient.NHSNumber)+": it waits to be filed", false),
+			func() tea.Msg { return inboxChangedMsg{} })
 	case actionMsg:
 		if p.prompt != nil {
 			return p.promptAction(msg)
 		}
 		return p.action(msg.Name)
 	case tea.KeyPressMsg, tea.PasteMsg:
-		if p.prompt != nil {
-			p.prompt.field.Update(msg)
+		if pr := p.prompt; pr != nil {
+			if pr.reason != nil && pr.reason.Focused() {
+				pr.reason.Update(msg)
+			} else {
+				pr.field.Update(msg)
+			}
 		}
 	}
 	return nil
@@ -215,13 +240,24 @@ func (p *inboxPage) action(a string) tea.Cmd {
 		if p.view == nil && p.sel < len(p.items) {
 			return p.open(p.items[p.sel].Report.ID)
 		}
+	case "match":
+		r := p.current()
+		if r == nil {
+			return nil
+		}
+		if r.Status != record.ReportUnmatched {
+			return notice("this report is already matched to a patient", true)
+		}
+		p.prompt = &inboxPrompt{action: matchAction, field: Field{Label: "Patient (NHS number)"}, reason: &Field{Label: "Reason"}}
+		p.prompt.field.Focus()
+		return nil
 	case "open-record":
 		r := p.current()
 		if r == nil {
 			return nil
 		}
 		if r.MatchedPatient == "" {
-			return notice("this report is not matched to a patient yet: match it with gpsoc inbox match", true)
+			return notice("this report is not matched to a patient yet: match it first ("+p.c.Keys.Key("inbox", "match")+")", true)
 		}
 		id := r.MatchedPatient
 		return func() tea.Msg { return openPatientMsg{ID: id} }
@@ -255,7 +291,7 @@ func (p *inboxPage) file(action string) tea.Cmd {
 		return nil
 	}
 	if r.Status == record.ReportUnmatched {
-		return notice("an unmatched report cannot be filed: match it to a patient first (gpsoc inbox match)", true)
+		return notice("an unmatched report cannot be filed: match it to a patient first ("+p.c.Keys.Key("inbox", "match")+")", true)
 	}
 	if p.view == nil && action != record.FileNormal {
 		return notice("open the report (enter) to read it before filing it that way", true)
@@ -293,6 +329,9 @@ func (p *inboxPage) submit(in clinical.FilingInput) tea.Cmd {
 // esc (Back) drops the prompt; other keys are text.
 func (p *inboxPage) promptAction(msg actionMsg) tea.Cmd {
 	pr := p.prompt
+	if pr.action == matchAction {
+		return p.matchAction(msg)
+	}
 	switch msg.Name {
 	case "save":
 		r := p.current()
@@ -327,6 +366,47 @@ func (p *inboxPage) promptAction(msg actionMsg) tea.Cmd {
 	}
 	if msg.Key.Code != 0 {
 		pr.field.Update(msg.Key)
+	}
+	return nil
+}
+
+// matchAction: tab moves between the patient and the reason, the save
+// key matches (one service call, audited with the reason).
+func (p *inboxPage) matchAction(msg actionMsg) tea.Cmd {
+	pr := p.prompt
+	switch msg.Name {
+	case "everyone", "down", "up":
+		if pr.field.Focused() {
+			pr.field.Blur()
+			pr.reason.Focus()
+		} else {
+			pr.reason.Blur()
+			pr.field.Focus()
+		}
+		return nil
+	case "save":
+		r := p.current()
+		who, why := strings.TrimSpace(pr.field.Value()), strings.TrimSpace(pr.reason.Value())
+		if r == nil || who == "" {
+			return notice("give the patient's NHS number", true)
+		}
+		if why == "" {
+			return notice("give the reason for this match (it is audited)", true)
+		}
+		p.prompt = nil
+		p.fileRev = nextRev()
+		rev, c, id, ver := p.fileRev, p.c, r.ID, r.Version
+		return func() tea.Msg {
+			m, err := c.Svc.MatchReport(c.Ctx, id, who, why, ver)
+			return matchedMsg{rev: rev, r: m, err: err}
+		}
+	}
+	if msg.Key.Code != 0 {
+		if pr.reason.Focused() {
+			pr.reason.Update(msg.Key)
+		} else {
+			pr.field.Update(msg.Key)
+		}
 	}
 	return nil
 }
@@ -514,7 +594,13 @@ func (p *inboxPage) reportView(w, h int) []string {
 	}
 	// The prompt and the filing keys stay on screen whatever the scroll.
 	var foot []string
-	if pr := p.prompt; pr != nil {
+	if pr := p.prompt; pr != nil && pr.action == matchAction {
+		foot = append(foot, st.Heading.Render("Match this report to a patient"))
+		foot = append(foot, pr.field.View(w, st)...)
+		foot = append(foot, pr.reason.View(w, st)...)
+		foot = append(foot, st.Key.Render(p.c.Keys.Key("global", "save"))+" match  "+
+			st.Key.Render(p.c.Keys.Key("inbox", "everyone"))+" next field  "+st.Key.Render("esc")+" cancel")
+	} else if pr != nil {
 		title := "File with a comment for the team"
 		if pr.forPt {
 			title = "File with a comment for the patient"
@@ -528,6 +614,10 @@ func (p *inboxPage) reportView(w, h int) []string {
 		foot = append(foot, st.Heading.Render(title))
 		foot = append(foot, pr.field.View(w, st)...)
 		foot = append(foot, hint+st.Key.Render("esc")+" cancel")
+	} else if r.Status == record.ReportUnmatched {
+		if k := p.c.Keys.Key("inbox", "match"); k != "" {
+			foot = append(foot, st.Key.Render(k)+" match to a patient (with a reason)")
+		}
 	} else if r.InInbox() {
 		var keys []string
 		for _, fk := range filingKeys {

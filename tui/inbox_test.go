@@ -290,3 +290,39 @@ func TestInboxCorrectedReport(t *testing.T) {
 	d.contains("C Potassium")
 	d.contains("5.1 mmol/L")
 }
+
+// An unmatched report is matched from the screen: the patient's NHS
+// number and a reason, one audited service call; it then waits to be filed.
+func TestInboxMatchUnmatched(t *testing.T) {
+	dir, svc := practice(t, 50)
+	seedInbox(t, svc)
+	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
+	d.init()
+	d.keys("f6")
+	for i := 0; i < 3 && !strings.Contains(d.screen(), "› ?"); i++ {
+		d.keys("down")
+	}
+	d.keys("enter")
+	d.contains("m match to a patient (with a reason)")
+	d.keys("m")
+	d.typeText("9997456920")
+	d.keys("ctrl+s")
+	d.contains("give the reason for this match")
+	d.keys("tab")
+	d.typeText("lab phoned: wrong name sent")
+	d.keys("ctrl+s")
+	d.contains("matched to")
+	items, err := svc.Inbox(context.Background(), clinical.InboxFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Report.LabReportID == "TSH-9" {
+			if it.Report.Status != record.ReportUnfiled || it.Report.MatchedBy != "dr.patel" || it.Report.MatchReason != "lab phoned: wrong name sent" {
+				t.Errorf("matched report: %+v", it.Report)
+			}
+			return
+		}
+	}
+	t.Error("the matched report left the inbox")
+}
