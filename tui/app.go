@@ -637,6 +637,18 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 	if p.Sensitive {
 		safety = append(safety, st.Alert.Render("SENSITIVE"))
 	}
+	if sm.Latest != nil {
+		// Results in the record that no clinician has filed yet (the inbox).
+		n := 0
+		for _, o := range *sm.Latest {
+			if o.Unreviewed && o.Status != record.StatusEnteredInError {
+				n++
+			}
+		}
+		if n > 0 {
+			safety = append(safety, st.Warn.Render(itoa(n)+" result(s) not yet reviewed"))
+		}
+	}
 	flags := append([]string(nil), sm.Flags...)
 	sort.SliceStable(flags, func(i, j int) bool { return flagRank(flags[i]) < flagRank(flags[j]) })
 	for _, f := range flags {

@@ -138,6 +138,8 @@ func TestInboxListAndFilingFromTheList(t *testing.T) {
 		t.Fatalf("o on a report opens the record, got page %q:\n%s", d.m.Page(), d.screen())
 	}
 	d.contains("KINGSLAND, Kathleen")
+	// Her banner says her results wait for a clinician.
+	d.contains("2 result(s) not yet reviewed")
 }
 
 // Each filing key is one service call with its result: a task, a recall,
