@@ -24,7 +24,7 @@ var defaultYAML []byte
 var vimYAML []byte
 
 // Contexts in the order help shows them.
-var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "inbox"}
+var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers", "inbox"}
 
 // Action is something a key can do.
 type Action struct {
@@ -48,6 +48,7 @@ var Actions = []Action{
 	{"global", "quit", "quit", false},
 	{"global", "book", "appointment book", false},
 	{"global", "inbox", "results inbox", false},
+	{"global", "registers", "registers and indicators", false},
 	{"find", "down", "next result", false},
 	{"find", "up", "previous result", false},
 	{"find", "page-down", "next page", false},
@@ -127,6 +128,13 @@ var Actions = []Action{
 	{"inbox", "file-urgent", "file: urgent, contact today (makes a task)", false},
 	{"inbox", "file-speak", "file: speak to the GP (makes a task)", false},
 	{"inbox", "file-repeat", "file: repeat in N weeks (makes a recall)", false},
+	{"registers", "down", "next", false},
+	{"registers", "up", "previous", false},
+	{"registers", "page-down", "next page", false},
+	{"registers", "page-up", "previous page", false},
+	{"registers", "explain", "why this patient is in or out, rule by rule", false},
+	{"registers", "open-patient", "open the patient's record", false},
+	{"registers", "refresh", "run the registers again", false},
 }
 
 // Disabled unbinds an action.

@@ -120,6 +120,35 @@ func Unprepared(e record.Entity) (record.Entity, []byte) {
 	return e, nil
 }
 
+// Searcher is implemented by a backend whose server runs population
+// searches where the data is (gpsoc serve's POST Group/$search): the
+// records never cross the wire, only the patients found.
+type Searcher interface {
+	// RunSearch runs the text of a search definition on the server; on
+	// overrides its reference date, reason shows sensitive records' values
+	// (audited there). ok is false when the server cannot (another
+	// vendor's): the caller then runs the search itself.
+	RunSearch(ctx context.Context, text, on, reason string) (res *SearchResult, ok bool, err error)
+}
+
+// SearchResult is what a server's search found.
+type SearchResult struct {
+	Title       string
+	Reference   string
+	Registered  int // patients registered on the reference date (for prevalence)
+	Achievement *float64
+	Members     []SearchMember
+}
+
+// SearchMember is one patient a server's search found: the values that
+// matched as the server wrote them (none for a sensitive record unless a
+// reason was given).
+type SearchMember struct {
+	PatientID, Name, NHSNumber, Status string
+	Sensitive                          bool
+	Matched                            []string
+}
+
 // ErrBusy is matched by record.BusyError values the backends return.
 var ErrBusy = errors.New("store busy")
 

@@ -78,6 +78,9 @@ type Options struct {
 	Plain   bool // NO_COLOR or a pinned profile for tests
 	Width   int  // initial size (tests); the terminal sends its own
 	Height  int
+	// Cohort runs the registers and indicators (the registers screen, the
+	// banner's indicators due); nil leaves them out.
+	Cohort *Cohort
 	// OpenID opens this patient's record at start.
 	OpenID string
 	// Watch is how often an open record asks whether anyone changed the
@@ -134,7 +137,7 @@ func New(o Options) *Model {
 	if w == 0 {
 		w, h = 80, 24
 	}
-	c := &Common{Styles: NewStyles(o.Dark, o.Plain), Keys: o.Keys, Svc: o.Svc, Terms: o.Terms, Now: o.Now,
+	c := &Common{Styles: NewStyles(o.Dark, o.Plain), Keys: o.Keys, Svc: o.Svc, Terms: o.Terms, Cohort: o.Cohort, Now: o.Now,
 		DataDir: o.DataDir, Width: w, Height: h, Ctx: context.Background()}
 	m := &Model{c: c}
 	m.stack = []page{newFindPage(c)}
@@ -234,6 +237,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case inboxChangedMsg:
 		return m, m.countInbox()
+	case registersMsg:
+		for _, p := range m.stack {
+			if p.Context() == "registers" {
+				return m, nil
+			}
+		}
+		return m, m.push(newRegistersPage(m.c))
 	case bookMsg:
 		for _, p := range m.stack {
 			if p.Context() == "book" {
@@ -434,6 +444,8 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
 			}
 			return func() tea.Msg { return inboxMsg{} }
+		case "registers":
+			return func() tea.Msg { return registersMsg{} }
 		}
 	}
 	return p.Update(actionMsg{Name: action, Key: k})
@@ -545,6 +557,10 @@ func (m *Model) footer() string {
 		add("book", "book-slot", "book")
 		add("book", "arrived", "arrived")
 		add("book", "seen", "seen")
+	case "registers":
+		add("global", "open", "open")
+		add("registers", "explain", "explain")
+		add("registers", "open-patient", "record")
 	}
 	if ctx != "find" {
 		if ctx != "consult" && ctx != "prescribe" {
@@ -595,7 +611,8 @@ func (m *Model) helpView(w, h int) []string {
 func (m *Model) Quitting() bool { return m.quit }
 
 // banner is the line(s) every record screen keeps at the top.
-func banner(c *Common, sm *clinical.Summary, w int) []string {
+// due is the slot for the registers' indicators the patient has not met.
+func banner(c *Common, sm *clinical.Summary, w int, due ...string) []string {
 	st := c.Styles
 	if sm == nil || sm.Patient == nil {
 		return []string{st.Muted.Render("loading…")}
@@ -685,6 +702,9 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 		if recalls > 0 {
 			later = append(later, st.Warn.Render(itoa(recalls)+" overdue recall(s)"))
 		}
+	}
+	for _, d := range due {
+		later = append(later, st.Warn.Render(d))
 	}
 	items := append(safety, later...)
 	if len(items) == 0 {

@@ -88,8 +88,8 @@ func TestGoldenInbox(t *testing.T) {
 				golden(t, fmt.Sprintf("%s-%dx%d", name, w, h), d.screen())
 			}
 			d.init()
-			d.contains("results 2 (f6) · 1 abnormal")
-			d.keys("f6")
+			d.contains("results 2 (f7) · 1 abnormal")
+			d.keys("f7")
 			shot("inbox-list")
 			d.keys("enter")
 			shot("inbox-report")
@@ -108,7 +108,7 @@ func TestInboxListAndFilingFromTheList(t *testing.T) {
 	seedInbox(t, svc)
 	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
 	d.init()
-	d.keys("f6")
+	d.keys("f7")
 	s := d.screen()
 	iUE, iFBC, iTSH := strings.Index(s, "Urea and electrolytes"), strings.Index(s, "Full blood count"), strings.Index(s, "unmatched: NOBODY, Sam")
 	if iUE < 0 || iFBC < 0 || iTSH < 0 || iUE > iFBC || iUE > iTSH {
@@ -124,7 +124,7 @@ func TestInboxListAndFilingFromTheList(t *testing.T) {
 	if strings.Contains(d.screen(), "Full blood count") {
 		t.Errorf("the filed report is still listed:\n%s", d.screen())
 	}
-	d.contains("results 1 (f6) · 1 abnormal")
+	d.contains("results 1 (f7) · 1 abnormal")
 	d.keys("up", "up", "down", "enter")
 	d.contains("Unmatched:")
 	d.keys("u")
@@ -169,7 +169,7 @@ func TestInboxFilingKeys(t *testing.T) {
 			seedInbox(t, svc)
 			d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
 			d.init()
-			d.keys("f6", "enter")
+			d.keys("f7", "enter")
 			d.keys(c.keys...)
 			if c.typed != "" {
 				d.typeText(c.typed)
@@ -207,14 +207,14 @@ func TestFlowInboxFileUrgent(t *testing.T) {
 	dir, svc := practice(t, 50)
 	seedInbox(t, svc)
 	tm, m := startProgram(t, dir, svc)
-	waitFor(t, tm, m, "results 2 (f6) · 1 abnormal")
-	typeKeys(tm, "f6")
+	waitFor(t, tm, m, "results 2 (f7) · 1 abnormal")
+	typeKeys(tm, "f7")
 	waitFor(t, tm, m, "3 waiting · 1 abnormal", "Urea and electrolytes")
 	typeKeys(tm, "enter")
 	waitFor(t, tm, m, "Potassium", "6.4 mmol/L", "3.5-5.3", "HH", "4.6 mmol/L", "Telephoned to the surgery")
 	typeKeys(tm, "u")
 	waitFor(t, tm, m, "filed: urgent: contact today — task made for 24-Nov-2026")
-	waitFor(t, tm, m, "results 1 (f6)")
+	waitFor(t, tm, m, "results 1 (f7)")
 	typeKeys(tm, "esc")
 	waitFor(t, tm, m, "Find:")
 	tm.Type("kingsland")
@@ -271,7 +271,7 @@ func TestInboxCorrectedReport(t *testing.T) {
 	}
 	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
 	d.init()
-	d.keys("f6")
+	d.keys("f7")
 	d.contains("  C 24-Nov-2026 KINGSLAND, Kathleen         CORRECTED Urea and elec")
 	// Among the normal reports by age, then id: find it.
 	selected := func() string {
@@ -300,7 +300,7 @@ func TestInboxMatchUnmatched(t *testing.T) {
 	seedInbox(t, svc)
 	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}
 	d.init()
-	d.keys("f6")
+	d.keys("f7")
 	for i := 0; i < 3 && !strings.Contains(d.screen(), "› ?"); i++ {
 		d.keys("down")
 	}
