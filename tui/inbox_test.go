@@ -328,3 +328,34 @@ func TestInboxMatchUnmatched(t *testing.T) {
 	}
 	t.Error("the matched report left the inbox")
 }
+
+// An admin sees the unmatched queue only, headers without values, may
+// match and may not file.
+func TestInboxAdminSeesHeadersOnly(t *testing.T) {
+	dir, svc := practice(t, 50)
+	seedInbox(t, svc)
+	ctx := context.Background()
+	admin, err := svc.Practice().As(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.SetPassphrase(ctx, testPassphrase); err != nil {
+		t.Fatal(err)
+	}
+	d := &driver{t: t, m: newModel(t, dir, admin, 120, 40)}
+	d.init()
+	if strings.Contains(d.screen(), "results ") {
+		t.Errorf("an admin has no results slot:\n%s", d.screen())
+	}
+	d.keys("f7")
+	s := d.screen()
+	if !strings.Contains(s, "1 waiting") || !strings.Contains(s, "unmatched: NOBODY, Sam") || strings.Contains(s, "KINGSLAND") {
+		t.Fatalf("the admin's inbox is the unmatched queue only:\n%s", s)
+	}
+	d.keys("enter")
+	d.contains("Unmatched:")
+	if strings.Contains(d.screen(), "2.1") {
+		t.Errorf("an admin sees no values:\n%s", d.screen())
+	}
+	d.contains("m match to a patient")
+}
