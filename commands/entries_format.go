@@ -199,6 +199,10 @@ func obsColumns(ios *IOStreams) []Column[*record.Observation] {
 		{"term", func(o *record.Observation) string { return termCell(o.Code) }},
 		{"value", obsValue},
 		{"status", func(o *record.Observation) string { return o.Status }},
+		// the abnormal flag and the range it rests on: the laboratory's, or
+		// the observables table's cited reference interval (marked so)
+		{"flag", clinical.ResultFlag},
+		{"range", func(o *record.Observation) string { return clinical.RangeOf(o).Label() }},
 	}
 }
 

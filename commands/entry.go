@@ -215,7 +215,9 @@ func printSummary(f *Factory, sm *clinical.Summary) error {
 		secs = append(secs, section{"medications", rows})
 		rows = nil
 		for _, x := range *sm.Latest {
-			rows = append(rows, []string{x.Code.Code, x.Code.Display, obsValue(x), showTime(ios, x.Effective)})
+			// the abnormal flag and its range (the laboratory's, or the table's marked "ref table")
+			rows = append(rows, []string{x.Code.Code, x.Code.Display, obsValue(x), showTime(ios, x.Effective),
+				clinical.ResultFlag(x), clinical.RangeOf(x).Label()})
 		}
 		secs = append(secs, section{"latest", rows})
 	}

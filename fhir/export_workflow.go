@@ -31,8 +31,15 @@ func (c *Context) TaskResource(t *record.Task) *Task {
 	if !t.DoneAt.IsZero() {
 		r.ExecutionPeriod = &Period{End: instant(t.DoneAt)}
 	}
-	if t.DoneBy != "" {
-		r.Extension = extraExt(map[string]string{"doneBy": t.DoneBy})
+	if t.DoneBy != "" || t.CancelReason != "" {
+		x := map[string]string{}
+		if t.DoneBy != "" {
+			x["doneBy"] = t.DoneBy
+		}
+		if t.CancelReason != "" {
+			x["cancelReason"] = t.CancelReason
+		}
+		r.Extension = extraExt(x)
 	}
 	MergeUnmapped(r, t.FHIRExtra)
 	return r

@@ -32,7 +32,7 @@ func verifyImported(ev record.AuditEvent, prev string, prevKnown bool) string {
 	}
 	h := ev.Hash
 	ev.Hash = ""
-	if AuditHash(ev.PrevHash, appendAudit(nil, &ev)) != h {
+	if store.AuditHash(ev.PrevHash, store.AppendAuditJSON(nil, &ev)) != h {
 		return "its hash does not match its content (altered, or not a chain this program verifies)"
 	}
 	if prevKnown && ev.PrevHash != prev {
@@ -92,13 +92,7 @@ func (t *rtx) ImportedAudit(fn func(*record.ImportedAuditEvent) error) error {
 }
 
 // ImportedTrailReport is what VerifyAudit found of the imported trails.
-type ImportedTrailReport struct {
-	Events int
-	// Unverified are the events whose own chain did not verify when they
-	// were imported (labelled so; they are history, kept as they came).
-	Unverified int
-	Sources    []string
-}
+type ImportedTrailReport = store.ImportedTrailReport
 
 // verifyImportedTrails checks the kept imported events against the
 // practice's own events that record their imports (count and digest), and
@@ -118,14 +112,14 @@ func verifyImportedTrails(tx *bbolt.Tx) ([]Problem, ImportedTrailReport) {
 		where := fmt.Sprintf("imported audit event %d", binary.BigEndian.Uint64(k))
 		var ie record.ImportedAuditEvent
 		if err := json.Unmarshal(v, &ie); err != nil {
-			out = append(out, Problem{where, "cannot be decoded: " + err.Error()})
+			out = append(out, Problem{Where: where, What: "cannot be decoded: " + err.Error()})
 			return nil
 		}
 		rep.Events++
 		if ie.Problem != "" {
 			rep.Unverified++
 		} else if verifyImported(ie.Event, "", false) != "" {
-			out = append(out, Problem{where, "verified when imported, but its hash no longer matches its content (altered since)"})
+			out = append(out, Problem{Where: where, What: "verified when imported, but its hash no longer matches its content (altered since)"})
 		}
 		if !seen[ie.Source] {
 			seen[ie.Source] = true
@@ -144,12 +138,12 @@ func verifyImportedTrails(tx *bbolt.Tx) ([]Problem, ImportedTrailReport) {
 		v := ab.Get(u64(seq))
 		ev, err := decodeAudit(v)
 		if v == nil || err != nil || ev.Action != "import" || ev.Kind != "audit" {
-			out = append(out, Problem{where, "no event of this practice records its import"})
+			out = append(out, Problem{Where: where, What: "no event of this practice records its import"})
 			continue
 		}
 		want := fmt.Sprintf("%d events", len(evs))
 		if !strings.Contains(ev.Query, want) || !strings.Contains(ev.Query, record.TrailDigest(evs)) {
-			out = append(out, Problem{where, "its events differ from those the import recorded (removed, added or altered since)"})
+			out = append(out, Problem{Where: where, What: "its events differ from those the import recorded (removed, added or altered since)"})
 		}
 	}
 	return out, rep
