@@ -22,7 +22,7 @@ test: build
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./fhir:FuzzSplitBundle ./fhir:FuzzParseResource \
-	./clinical:FuzzImportPatientsCSV ./clinical:FuzzImportNDJSON ./clinical:FuzzDoseInWords \
+	./interop:FuzzImportPatientsCSV ./interop:FuzzImportNDJSON ./clinical:FuzzDoseInWords \
 	./clinical:FuzzParseBP ./clinical:FuzzParseRuleFile \
 	./record:FuzzNormaliseNHS ./record:FuzzParseDate ./record:FuzzNormalisePostcode ./record:FuzzTextSafety \
 	./terminology:FuzzImportRF2 ./terminology:FuzzImportDMD ./terminology:FuzzImportCTV3 \

@@ -11,6 +11,7 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures"
 	"github.com/opengpsoc/gpsoc/internal/benchpractice"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 )
@@ -109,7 +110,7 @@ func BenchmarkImportPatients(b *testing.B) {
 		_, admin := newPractice(b, b.TempDir(), false)
 		b.StartTimer()
 		t0 := time.Now()
-		sum, err := admin.ImportPatients(ctx, bytes.NewReader(data), clinical.ImportOptions{})
+		sum, err := interop.ImportPatients(ctx, admin, bytes.NewReader(data), clinical.ImportOptions{})
 		if err != nil || sum.Written != n {
 			b.Fatalf("import: %v written %d rejected %d", err, sum.Written, sum.Rejected)
 		}

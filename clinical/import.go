@@ -1,20 +1,17 @@
 package clinical
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 
 	"errors"
 	"fmt"
-	gojson "github.com/goccy/go-json"
 	"io"
 	"reflect"
-	"strconv"
 	"strings"
-	"time"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/opengpsoc/gpsoc/find"
 	"github.com/opengpsoc/gpsoc/record"
@@ -44,13 +41,18 @@ type ImportSummary struct {
 
 // ImportOptions control a bulk import.
 type ImportOptions struct {
-	Format string // ndjson | csv | "" (guess from the first byte)
+	Format string // ndjson | csv | "" (guess from the first byte): read by interop's readers
 	DryRun bool
 	// Chunk is how many lines are written per transaction (default 5000);
 	// the file is released between chunks so other processes get their turn.
 	Chunk int
 	// OnReject is called as each line is rejected (for streaming to stderr).
 	OnReject func(Rejection)
+	// Source names the system an entries import's history comes from: when
+	// set, each entry is marked imported from it, its line's recordedBy and
+	// recordedAt kept as the original author and time (a user's `NOUN
+	// import` sets it; loading our own generated practice does not).
+	Source string
 }
 
 func rejectionOf(line int, err error) Rejection {
@@ -68,241 +70,12 @@ func rejectionOf(line int, err error) Rejection {
 	return Rejection{Line: line, Field: "line", Value: "", Reason: err.Error()}
 }
 
-// lineReader yields raw records (JSON objects) with their line numbers.
-type lineReader func() (line int, obj []byte, err error)
-
-// maxLineBytes bounds one line of a bulk import (a record is a few hundred bytes).
-const maxLineBytes = 16 << 20
-
-func ndjsonLines(r io.Reader) lineReader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), maxLineBytes)
-	n := 0
-	return func() (int, []byte, error) {
-		for sc.Scan() {
-			n++
-			b := bytes.TrimSpace(sc.Bytes())
-			if len(b) == 0 {
-				continue
-			}
-			return n, b, nil
-		}
-		if err := sc.Err(); err != nil {
-			if errors.Is(err, bufio.ErrTooLong) {
-				return n + 1, nil, fmt.Errorf("longer than %d MiB: not one JSON object a line", maxLineBytes>>20)
-			}
-			return n, nil, err
-		}
-		return n, nil, io.EOF
-	}
-}
-
-// csvLines turns CSV rows whose header names are JSON field names into JSON
-// objects. Dotted names (registration.type) nest; given and flags split on ';' or spaces.
-func csvLines(r io.Reader, kind record.Kind) (lineReader, error) {
-	cr := csv.NewReader(&lineLimit{r: r, max: maxLineBytes})
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("read CSV header: %w", err)
-	}
-	for i := range header {
-		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
-	}
-	e, _ := record.New(kind)
-	types := jsonFieldTypes(reflect.TypeOf(e).Elem())
-	// Every column must be a field: a misnamed one (dob for birthDate) is
-	// named once, with the names to use, before any line is read.
-	var unknown []string
-	for _, h := range header {
-		if _, ok := types[h]; !ok && h != "" {
-			unknown = append(unknown, h)
-		}
-	}
-	if len(unknown) > 0 {
-		return nil, record.Invalid("csv header", strings.Join(unknown, ", "),
-			"not a field of %s: the header names are the JSON field names (%s)", kind, strings.Join(CSVHeader(kind), ", "))
-	}
-	return func() (int, []byte, error) {
-		row, err := cr.Read()
-		if err != nil {
-			// FieldPos is only defined for a row that was read: after an
-			// error (a broken quote) it panics, so the line comes from the error.
-			var pe *csv.ParseError
-			switch {
-			case err == io.EOF:
-				return 0, nil, io.EOF
-			case errors.As(err, &pe):
-				return pe.StartLine, nil, &record.ValidationError{Field: "csv", Value: fmt.Sprintf("line %d, column %d", pe.Line, pe.Column), Reason: pe.Err.Error()}
-			}
-			var le *lineTooLong
-			if errors.As(err, &le) {
-				return le.line, nil, fmt.Errorf("longer than %d MiB: not a CSV row", maxLineBytes>>20)
-			}
-			return 0, nil, err
-		}
-		line, _ := cr.FieldPos(0)
-		obj := map[string]any{}
-		for i, v := range row {
-			if i >= len(header) || strings.TrimSpace(v) == "" {
-				continue
-			}
-			name := header[i]
-			var val any = v
-			switch types[name] {
-			case reflect.Slice:
-				if t := strings.TrimSpace(v); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
-					if !json.Valid([]byte(t)) {
-						return line, nil, record.Invalid(name, v, "not valid JSON")
-					}
-					val = json.RawMessage(t) // a list of objects, as CSVRow writes it
-					break
-				}
-				sep := func(r rune) bool { return r == ';' || r == '|' || (name == "given" && r == ' ') }
-				if strings.ContainsRune(v, ';') { // a ';' list keeps the spaces inside its items
-					sep = func(r rune) bool { return r == ';' }
-				}
-				var items []string
-				for _, it := range strings.FieldsFunc(v, sep) {
-					if it = strings.TrimSpace(it); it != "" {
-						items = append(items, it)
-					}
-				}
-				val = items
-			case reflect.String:
-				if isDateColumn(name) {
-					d, err := csvDate(name, v)
-					if err != nil {
-						return line, nil, err
-					}
-					val = d
-				}
-			case reflect.Bool:
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return line, nil, record.Invalid(name, v, "must be true or false")
-				}
-				val = b
-			case reflect.Int, reflect.Float64:
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil {
-					return line, nil, record.Invalid(name, v, "must be a number")
-				}
-				val = f
-			}
-			setPath(obj, strings.Split(name, "."), val)
-		}
-		b, err := json.Marshal(obj)
-		return line, b, err
-	}, nil
-}
-
-// lineLimit passes a reader through, failing once a line (a run of bytes
-// without a newline) is longer than max: encoding/csv has no limit of its
-// own and would read a file without newlines whole.
-type lineLimit struct {
-	r    io.Reader
-	max  int
-	run  int // bytes since the last newline
-	line int // newlines seen
-}
-
-type lineTooLong struct{ line int }
-
-func (e *lineTooLong) Error() string { return fmt.Sprintf("line %d is too long", e.line) }
-
-func (l *lineLimit) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	b := p[:n]
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			l.run += len(b)
-			break
-		}
-		l.run, l.line, b = 0, l.line+1, b[i+1:]
-	}
-	if l.run > l.max {
-		return n, &lineTooLong{line: l.line + 1}
-	}
-	return n, err
-}
-
-func setPath(m map[string]any, path []string, v any) {
-	for len(path) > 1 {
-		sub, ok := m[path[0]].(map[string]any)
-		if !ok {
-			sub = map[string]any{}
-			m[path[0]] = sub
-		}
-		m, path = sub, path[1:]
-	}
-	m[path[0]] = v
-}
-
-// jsonFieldTypes maps JSON names (dotted for nested structs) to their kinds.
-func jsonFieldTypes(t reflect.Type) map[string]reflect.Kind {
-	out := map[string]reflect.Kind{}
-	for _, f := range jsonFields(t) {
-		out[f.name] = f.kind
-	}
-	return out
-}
-
-type jsonField struct {
-	name string // dotted for nested structs
-	kind reflect.Kind
-}
-
-// jsonFields lists a record type's JSON fields in the order of its JSON,
-// nested structs (not times) flattened with dotted names: the CSV columns.
-func jsonFields(t reflect.Type) []jsonField {
-	var out []jsonField
-	var walk func(t reflect.Type, prefix string)
-	walk = func(t reflect.Type, prefix string) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if f.Anonymous {
-				walk(f.Type, prefix)
-				continue
-			}
-			name := strings.Split(f.Tag.Get("json"), ",")[0]
-			if name == "" || name == "-" {
-				continue
-			}
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Time{}) {
-				walk(ft, prefix+name+".")
-				continue
-			}
-			out = append(out, jsonField{prefix + name, ft.Kind()})
-		}
-	}
-	walk(t, "")
-	return out
-}
-
-func sniffFormat(br *bufio.Reader) string {
-	for {
-		b, err := br.Peek(1)
-		if err != nil || len(b) == 0 {
-			return "ndjson"
-		}
-		switch b[0] {
-		case ' ', '\t', '\r', '\n', 0xEF, 0xBB, 0xBF:
-			if _, err := br.ReadByte(); err != nil {
-				return "ndjson"
-			}
-			continue
-		case '{':
-			return "ndjson"
-		}
-		return "csv"
-	}
-}
+// LineReader yields a bulk import's raw records (JSON objects, a record's
+// own encoding) with their line numbers: io.EOF at the end. A line the
+// reader itself refuses comes back as a *record.ValidationError with a nil
+// object (reported as a rejected line); any other error stops the run.
+// interop's readers turn NDJSON and CSV files into one.
+type LineReader func() (line int, obj []byte, err error)
 
 // decodeStrict decodes one JSON object into e (a pointer), refusing unknown
 // fields (a misspelt field would otherwise be silently dropped). Bulk imports
@@ -358,29 +131,16 @@ func truncate(s string, n int) string {
 // ImportPatients reads patients (NDJSON or CSV) under the import rules:
 // valid lines are written, a rejected line writes nothing and is reported,
 // and an identical re-run changes nothing (lines count as unchanged).
-func (s *Service) ImportPatients(ctx context.Context, r io.Reader, o ImportOptions) (*ImportSummary, error) {
+func (s *Service) ImportPatients(ctx context.Context, lines func() (LineReader, error), o ImportOptions) (*ImportSummary, error) {
 	if err := s.require(ctx, ActBulk, ""); err != nil {
 		return nil, err
 	}
 	if o.Chunk <= 0 {
 		o.Chunk = 5000
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	format := o.Format
-	if format == "" {
-		format = sniffFormat(br)
-	}
-	var next lineReader
-	switch format {
-	case "ndjson", "json":
-		next = ndjsonLines(br)
-	case "csv":
-		var err error
-		if next, err = csvLines(br, record.KindPatient); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, record.Invalid("format", format, "must be ndjson or csv")
+	next, err := lines() // read only once the role allows it
+	if err != nil {
+		return nil, err
 	}
 	sum := &ImportSummary{Rejections: []Rejection{}}
 	reject := func(rj Rejection) { sum.reject(rj, o) }
@@ -475,7 +235,7 @@ type bulkItem struct {
 // between chunks (with pauses for other processes). A line the reader itself
 // refuses (a bad CSV row) becomes a refused item; other read errors stop the
 // run. It returns how many lines were read.
-func (s *Service) bulk(ctx context.Context, next lineReader, chunk int, decode func([]byte) (record.Entity, error), write func([]bulkItem) error) (int, error) {
+func (s *Service) bulk(ctx context.Context, next LineReader, chunk int, decode func([]byte) (record.Entity, error), write func([]bulkItem) error) (int, error) {
 	batches := make(chan []bulkItem, 2) // decoding runs ahead while a commit syncs
 	stop := make(chan struct{})
 	var readErr error

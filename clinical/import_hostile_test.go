@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 )
 
@@ -28,7 +29,7 @@ func TestImportCSVBrokenQuoteIsRejectedNotPanic(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, s := setup(t)
-			sum, err := s["admin"].ImportPatients(ctx, strings.NewReader(tc.in), clinical.ImportOptions{})
+			sum, err := interop.ImportPatients(ctx, s["admin"], strings.NewReader(tc.in), clinical.ImportOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +70,7 @@ func TestImportCSVOversizedRow(t *testing.T) {
 	in := "family,given,birthDate,sex,noNhsReason\n" +
 		"Smith,John,1961-03-12,male,temporary-resident\n" +
 		strings.Repeat("x", 17<<20) + "\n"
-	sum, err := s["admin"].ImportPatients(ctx, strings.NewReader(in), clinical.ImportOptions{})
+	sum, err := interop.ImportPatients(ctx, s["admin"], strings.NewReader(in), clinical.ImportOptions{})
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "MiB") {
 		t.Fatalf("err = %v, summary %+v", err, sum)
 	}

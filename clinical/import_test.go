@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 )
 
@@ -22,11 +23,11 @@ func TestImportRules(t *testing.T) {
 		`not json`,
 	}, "\n")
 	// Dry run writes nothing but counts the same.
-	dry, err := s["admin"].ImportPatients(ctx, strings.NewReader(in), clinical.ImportOptions{DryRun: true})
+	dry, err := interop.ImportPatients(ctx, s["admin"], strings.NewReader(in), clinical.ImportOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := s["admin"].ImportPatients(ctx, strings.NewReader(in), clinical.ImportOptions{})
+	sum, err := interop.ImportPatients(ctx, s["admin"], strings.NewReader(in), clinical.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	// The same import again changes nothing.
-	again, _ := s["admin"].ImportPatients(ctx, strings.NewReader(in), clinical.ImportOptions{})
+	again, _ := interop.ImportPatients(ctx, s["admin"], strings.NewReader(in), clinical.ImportOptions{})
 	if again.Written != 0 || again.Unchanged != 2 || again.Rejected != 5 {
 		t.Fatalf("re-run %+v", again)
 	}
@@ -62,7 +63,7 @@ func TestImportCSV(t *testing.T) {
 	csv := "nhsNumber,family,given,birthDate,sex,postcode,registration.type,flags,sensitive\n" +
 		"943 476 5919,Smith,John;Paul,1961-03-12,male,ls6 2qt,temporary,carer;interpreter-needed,true\n" +
 		"4010232137,Jones,Mary,1950-12-01,female,NOT A POSTCODE,,,\n"
-	sum, err := s["admin"].ImportPatients(ctx, strings.NewReader(csv), clinical.ImportOptions{})
+	sum, err := interop.ImportPatients(ctx, s["admin"], strings.NewReader(csv), clinical.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestImportWithIDs(t *testing.T) {
 	const id = "019a0000-0000-7000-8000-00000000000a"
 	first := `{"id":"` + id + `","nhsNumber":"9434765919","family":"Smith","given":["John"],"birthDate":"1961-03-12","sex":"male"}` + "\n" +
 		`{"id":"019a0000-0000-7000-8000-00000000000b","noNhsReason":"newborn","family":"Nowak","given":["Ola"],"birthDate":"2026-01-02","sex":"female","postcode":"LS6 2QT"}`
-	sum, err := s["admin"].ImportPatients(ctx, strings.NewReader(first), clinical.ImportOptions{})
+	sum, err := interop.ImportPatients(ctx, s["admin"], strings.NewReader(first), clinical.ImportOptions{})
 	if err != nil || sum.Written != 2 {
 		t.Fatalf("first import %+v, %v", sum, err)
 	}
@@ -93,19 +94,19 @@ func TestImportWithIDs(t *testing.T) {
 	if err != nil || p.Family != "Smith" || p.Version != 1 {
 		t.Fatalf("imported patient %+v, %v", p, err)
 	}
-	again, _ := s["admin"].ImportPatients(ctx, strings.NewReader(first), clinical.ImportOptions{})
+	again, _ := interop.ImportPatients(ctx, s["admin"], strings.NewReader(first), clinical.ImportOptions{})
 	if again.Written != 0 || again.Unchanged != 2 {
 		t.Fatalf("re-run %+v", again)
 	}
 	clash := `{"id":"` + id + `","nhsNumber":"4010232137","family":"Jones","given":["Mary"],"birthDate":"1950-12-01","sex":"female"}`
-	bad, _ := s["admin"].ImportPatients(ctx, strings.NewReader(clash), clinical.ImportOptions{})
+	bad, _ := interop.ImportPatients(ctx, s["admin"], strings.NewReader(clash), clinical.ImportOptions{})
 	if bad.Written != 0 || bad.Rejected != 1 || bad.Rejections[0].Field != "id" || bad.Rejections[0].Value != id {
 		t.Fatalf("id clash %+v", bad)
 	}
 	// The newborn again under another id: same name, birth date and postcode
 	// without an NHS number is the same patient.
 	twin := `{"id":"019a0000-0000-7000-8000-00000000000c","noNhsReason":"newborn","family":"Nowak","given":["Ola"],"birthDate":"2026-01-02","sex":"female","postcode":"LS6 2QT"}`
-	tw, _ := s["admin"].ImportPatients(ctx, strings.NewReader(twin), clinical.ImportOptions{})
+	tw, _ := interop.ImportPatients(ctx, s["admin"], strings.NewReader(twin), clinical.ImportOptions{})
 	if tw.Written != 0 || tw.Unchanged != 1 {
 		t.Fatalf("natural-key match %+v", tw)
 	}
@@ -119,7 +120,7 @@ func TestImportWithIDs(t *testing.T) {
 func TestImportCSVUnknownHeaderNamed(t *testing.T) {
 	_, s := setup(t)
 	csv := "nhs,family,given,dob,sex\n9434765919,Smith,John,1961-03-12,male\n"
-	_, err := s["admin"].ImportPatients(ctx, strings.NewReader(csv), clinical.ImportOptions{})
+	_, err := interop.ImportPatients(ctx, s["admin"], strings.NewReader(csv), clinical.ImportOptions{})
 	var ve *record.ValidationError
 	if !errors.As(err, &ve) || ve.Value != "nhs, dob" || !strings.Contains(ve.Reason, "birthDate") || !strings.Contains(ve.Reason, "nhsNumber") {
 		t.Fatalf("err %v; want the unknown columns nhs and dob named, with the field names to use", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 )
@@ -57,7 +58,7 @@ func newInboxBench(b *testing.B) *inboxBench {
 			ib.people = append(ib.people, record.SentPatient{NHSNumber: q.NHSNumber, Family: q.Family, Given: q.Given, BirthDate: q.BirthDate, Sex: q.Sex})
 		}
 	}
-	if _, err := admin.ImportPatients(ctx, &buf, clinical.ImportOptions{}); err != nil {
+	if _, err := interop.ImportPatients(ctx, admin, &buf, clinical.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	if ib.lab, err = p.As(ctx, "lab"); err != nil {

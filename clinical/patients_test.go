@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 )
@@ -139,7 +140,7 @@ func TestRoleTable(t *testing.T) {
 	if _, err := s["dr.gp"].AddUser(ctx, record.User{Name: "x", Role: record.RoleGP}); err == nil {
 		t.Error("a GP added a user")
 	}
-	if _, err := s["nurse"].ImportPatients(ctx, strings.NewReader(""), clinical.ImportOptions{}); err == nil {
+	if _, err := interop.ImportPatients(ctx, s["nurse"], strings.NewReader(""), clinical.ImportOptions{}); err == nil {
 		t.Error("a nurse ran a bulk import")
 	}
 	// Nurse prescribing follows the practice setting.

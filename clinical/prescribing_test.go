@@ -529,7 +529,7 @@ func TestMedicationImportIsHistoryWithoutChecks(t *testing.T) {
  "issues": [{"at": "2019-03-02T10:00:00Z", "by": "dr.old", "quantity": 21}]}`
 	line = strings.ReplaceAll(line, "\n", "")
 	for run, want := range []int{1, 0} { // a re-run changes nothing
-		sum, err := rx.gp().ImportEntries(rx.ctx, record.KindMedication, strings.NewReader(line+"\n"), clinical.ImportOptions{})
+		sum, err := interop.ImportEntries(rx.ctx, rx.gp(), record.KindMedication, strings.NewReader(line+"\n"), clinical.ImportOptions{})
 		if err != nil || sum.Written != want || sum.Rejected != 0 {
 			t.Fatalf("run %d: %v %+v", run, err, sum)
 		}

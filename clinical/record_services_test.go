@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
@@ -280,17 +281,17 @@ func TestImportEntriesIdempotent(t *testing.T) {
 {"patientId":"9434765919","code":{"system":"http://snomed.info/sct","code":"38341003"}}
 {"patientId":"9434765919","code":{"system":"http://snomed.info/sct","code":"38341003"},"colour":"blue"}
 `
-	sum, err := admin.ImportEntries(ctx, record.KindProblem, strings.NewReader(in), clinical.ImportOptions{})
+	sum, err := interop.ImportEntries(ctx, admin, record.KindProblem, strings.NewReader(in), clinical.ImportOptions{})
 	if err != nil || sum.Written != 2 || sum.Rejected != 1 || sum.Rejections[0].Field != "colour" {
 		t.Fatalf("first run: %+v %v", sum, err)
 	}
-	sum, err = admin.ImportEntries(ctx, record.KindProblem, strings.NewReader(in), clinical.ImportOptions{})
+	sum, err = interop.ImportEntries(ctx, admin, record.KindProblem, strings.NewReader(in), clinical.ImportOptions{})
 	if err != nil || sum.Written != 0 || sum.Unchanged != 2 {
 		t.Fatalf("second run: %+v %v", sum, err)
 	}
 	l, _ := rp.as("dr.patel").Problems(ctx, rp.pid, clinical.ProblemFilter{})
 	changed := `{"id":"` + l.Items[0].ID + `","patientId":"` + rp.pid + `","code":{"system":"http://snomed.info/sct","code":"44054006"},"significance":"minor"}` + "\n"
-	sum, err = admin.ImportEntries(ctx, record.KindProblem, strings.NewReader(changed), clinical.ImportOptions{})
+	sum, err = interop.ImportEntries(ctx, admin, record.KindProblem, strings.NewReader(changed), clinical.ImportOptions{})
 	if err != nil || sum.Rejected != 1 || sum.Rejections[0].Field != "id" {
 		t.Fatalf("changed line: %+v %v", sum, err)
 	}
@@ -299,7 +300,7 @@ func TestImportEntriesIdempotent(t *testing.T) {
 	same := `{"id":"` + l.Items[0].ID + `","patientId":"` + rp.pid + `","code":{"system":"http://snomed.info/sct","code":"44054006"},"onset":"2019-01-01","significance":"major"}
 {"id":"019a0000-0000-7000-8000-0000000000ee","patientId":"` + rp.pid + `","code":{"system":"http://snomed.info/sct","code":"73211009"}}
 `
-	sum, err = admin.ImportEntries(ctx, record.KindProblem, strings.NewReader(same), clinical.ImportOptions{})
+	sum, err = interop.ImportEntries(ctx, admin, record.KindProblem, strings.NewReader(same), clinical.ImportOptions{})
 	if err != nil || sum.Unchanged != 1 || sum.Written != 1 {
 		t.Fatalf("lines with ids: %+v %v", sum, err)
 	}
@@ -311,7 +312,7 @@ func TestImportEntriesIdempotent(t *testing.T) {
 	if len(after.Items) != len(l.Items)+1 || !kept {
 		t.Errorf("problems after lines with ids: %d (was %d), new id kept %v", len(after.Items), len(l.Items), kept)
 	}
-	if _, err := rp.as("nurse.jones").ImportEntries(ctx, record.KindProblem, strings.NewReader(in), clinical.ImportOptions{}); err == nil {
+	if _, err := interop.ImportEntries(ctx, rp.as("nurse.jones"), record.KindProblem, strings.NewReader(in), clinical.ImportOptions{}); err == nil {
 		t.Error("a nurse bulk-imported")
 	}
 }

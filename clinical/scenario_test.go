@@ -307,7 +307,7 @@ func runScenario(t *testing.T, rx *rxPractice, sc scenario) {
 			buf.Write(b)
 			buf.WriteByte('\n')
 		}
-		sum, err := gp.ImportEntries(ctx, record.KindMedication, &buf, clinical.ImportOptions{})
+		sum, err := interop.ImportEntries(ctx, gp, record.KindMedication, &buf, clinical.ImportOptions{})
 		if err != nil {
 			t.Fatalf("current medication: %v", err)
 		}

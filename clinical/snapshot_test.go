@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/record"
@@ -27,11 +27,17 @@ func snapPractice(t *testing.T, dir, snap string, n int) *Practice {
 		t.Fatal(err)
 	}
 	admin, _ := p.As(ctx, "admin")
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, `{"noNhsReason":"temporary-resident","family":"Fam%d","given":["Given"],"birthDate":"1970-01-01","sex":"female"}`+"\n", i)
+	i := 0
+	lines := func() (LineReader, error) { // n patients, one a line, as interop's NDJSON reader gives them
+		return func() (int, []byte, error) {
+			if i == n {
+				return i, nil, io.EOF
+			}
+			i++
+			return i, fmt.Appendf(nil, `{"noNhsReason":"temporary-resident","family":"Fam%d","given":["Given"],"birthDate":"1970-01-01","sex":"female"}`, i-1), nil
+		}, nil
 	}
-	if _, err := admin.ImportPatients(ctx, strings.NewReader(b.String()), ImportOptions{}); err != nil {
+	if _, err := admin.ImportPatients(ctx, lines, ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return New(Options{Store: st, IndexSnapshot: snap})

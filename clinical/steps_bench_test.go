@@ -12,6 +12,7 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures"
 	"github.com/opengpsoc/gpsoc/internal/benchpractice"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 )
 
@@ -62,7 +63,7 @@ func rxBenchPractice(b *testing.B, n int) (*clinical.Practice, *clinical.Service
 		kind record.Kind
 		data *bytes.Buffer
 	}{{record.KindAllergy, &allergies}, {record.KindMedication, &meds}} {
-		sum, err := gp.ImportEntries(ctx, k.kind, bytes.NewReader(k.data.Bytes()), clinical.ImportOptions{})
+		sum, err := interop.ImportEntries(ctx, gp, k.kind, bytes.NewReader(k.data.Bytes()), clinical.ImportOptions{})
 		if err != nil || sum.Rejected > 0 {
 			if err == nil && len(sum.Rejections) > 0 {
 				err = fmt.Errorf("%+v", sum.Rejections[0])

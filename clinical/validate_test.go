@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -104,7 +105,7 @@ func codesForTheirField(t *testing.T, tm *terminology.Terminology) {
 		t.Errorf("body weight: %v", err)
 	}
 	// The same rules on the NDJSON import.
-	sum, err := gp.ImportEntries(ctx, record.KindProblem, strings.NewReader(
+	sum, err := interop.ImportEntries(ctx, gp, record.KindProblem, strings.NewReader(
 		`{"patientId":"`+pid+`","code":{"system":"http://snomed.info/sct","code":"387458008"}}`+"\n"), clinical.ImportOptions{})
 	if err != nil || sum.Written != 0 || len(sum.Rejections) != 1 || sum.Rejections[0].Field != "code" {
 		t.Errorf("aspirin problem imported: %+v, %v", sum, err)
@@ -384,7 +385,7 @@ func TestDatesWithinThePatientsLifeAndTheClock(t *testing.T) {
 		t.Errorf("2 h ahead: %v", err)
 	}
 	// An import is held to the same dates, line by line.
-	sum, err := gp.ImportEntries(ctx, record.KindObservation, strings.NewReader(strings.Join([]string{
+	sum, err := interop.ImportEntries(ctx, gp, record.KindObservation, strings.NewReader(strings.Join([]string{
 		`{"patientId":"` + pid + `","code":{"system":"http://snomed.info/sct","code":"27113001"},"value":81,"unit":"kg","effective":"2099-01-01T09:00:00Z"}`,
 		`{"patientId":"` + pid + `","code":{"system":"http://snomed.info/sct","code":"27113001"},"value":81,"unit":"kg","effective":"1955-01-01T09:00:00Z"}`,
 		`{"patientId":"` + pid + `","code":{"system":"http://snomed.info/sct","code":"27113001"},"value":81,"unit":"kg","effective":"1985-01-01T09:00:00Z"}`,

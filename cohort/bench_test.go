@@ -15,6 +15,7 @@ import (
 	"github.com/opengpsoc/gpsoc/cohort"
 	"github.com/opengpsoc/gpsoc/fixtures"
 	"github.com/opengpsoc/gpsoc/internal/benchpractice"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -96,9 +97,9 @@ func buildHistoryPractice(b *testing.B, root, dir string, n int) {
 		defer f.Close()
 		var sum *clinical.ImportSummary
 		if kind == record.KindPatient {
-			sum, err = admin.ImportPatients(ctx, f, clinical.ImportOptions{Chunk: 20000})
+			sum, err = interop.ImportPatients(ctx, admin, f, clinical.ImportOptions{Chunk: 20000})
 		} else {
-			sum, err = admin.ImportEntries(ctx, kind, f, clinical.ImportOptions{Chunk: 20000})
+			sum, err = interop.ImportEntries(ctx, admin, kind, f, clinical.ImportOptions{Chunk: 20000})
 		}
 		if err != nil {
 			b.Fatalf("import %s: %v", kind, err)

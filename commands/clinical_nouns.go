@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/spf13/cobra"
 )
@@ -21,6 +23,7 @@ func init() {
 // newEntryImportCmd is `gpsoc NOUN import FILE|-` for one kind.
 func newEntryImportCmd(f *Factory, kind record.Kind, noun string) *cobra.Command {
 	var dry bool
+	var from string
 	return func() *cobra.Command {
 		cmd := &cobra.Command{
 			Use:   "import FILE|-",
@@ -31,7 +34,9 @@ lines are written, each with its own audit event; each rejected line writes
 nothing and is reported on stderr as: line N: FIELD "VALUE": reason. A line
 already in the record (same id and content, or without an id the same content
 for the same patient) counts as unchanged, so running the same import again
-changes nothing. Exit 1 when any line was rejected.`, kind, noun),
+changes nothing. Each entry written is marked imported (--from names where
+from), its line's recordedBy and recordedAt kept as the original author and
+time; recordedBy becomes the importing user. Exit 1 when any line was rejected.`, kind, noun),
 			Example: fmt.Sprintf("  gpsoc %[1]s import %[2]ss.ndjson\n  gpsoc %[1]s list … -o ndjson | gpsoc --data-dir other %[1]s import --dry-run -", noun, kind),
 			Args:    cobra.ExactArgs(1),
 			RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
@@ -41,7 +46,14 @@ changes nothing. Exit 1 when any line was rejected.`, kind, noun),
 				}
 				defer in.Close()
 				batchGC()
-				sum, err := s.ImportEntries(cmd.Context(), kind, in, clinical.ImportOptions{DryRun: dry,
+				source := from
+				if source == "" {
+					source = "NDJSON file " + filepath.Base(args[0])
+					if args[0] == "-" {
+						source = "NDJSON from standard input"
+					}
+				}
+				sum, err := interop.ImportEntries(cmd.Context(), s, kind, in, clinical.ImportOptions{DryRun: dry, Source: source,
 					OnReject: func(r clinical.Rejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
 				if err != nil {
 					return err
@@ -50,6 +62,7 @@ changes nothing. Exit 1 when any line was rejected.`, kind, noun),
 			}),
 		}
 		cmd.Flags().BoolVar(&dry, "dry-run", false, "check and count, write nothing")
+		cmd.Flags().StringVar(&from, "from", "", "the system the history comes from, kept on each entry marked imported (default: the file's name)")
 		return cmd
 	}()
 }

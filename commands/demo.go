@@ -11,6 +11,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
@@ -207,9 +208,9 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 		}
 		var sum *clinical.ImportSummary
 		if k == record.KindPatient {
-			sum, err = admin.ImportPatients(ctx, fh, clinical.ImportOptions{Format: "ndjson"})
+			sum, err = interop.ImportPatients(ctx, admin, fh, clinical.ImportOptions{Format: "ndjson"})
 		} else {
-			sum, err = admin.ImportEntries(ctx, k, fh, clinical.ImportOptions{})
+			sum, err = interop.ImportEntries(ctx, admin, k, fh, clinical.ImportOptions{})
 		}
 		fh.Close()
 		if err != nil {

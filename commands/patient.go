@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/spf13/cobra"
 )
@@ -324,7 +325,7 @@ any line was rejected.`,
 				return err
 			}
 			batchGC()
-			sum, err := s.ImportPatients(cmd.Context(), in, clinical.ImportOptions{Format: format, DryRun: dry,
+			sum, err := interop.ImportPatients(cmd.Context(), s, in, clinical.ImportOptions{Format: format, DryRun: dry,
 				OnReject: func(r clinical.Rejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
 			if err != nil {
 				return err

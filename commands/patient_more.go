@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/spf13/cobra"
 )
@@ -249,7 +250,7 @@ One audit event per patient exported.`,
 				return usagef("--records is NDJSON only: a CSV holds patients")
 			}
 			enc := json.NewEncoder(f.IO.Out)
-			header := clinical.CSVHeader(record.KindPatient)
+			header := interop.CSVHeader(record.KindPatient)
 			cw := csv.NewWriter(f.IO.Out)
 			if f.Output == "csv" {
 				if err := cw.Write(header); err != nil {
@@ -261,7 +262,7 @@ One audit event per patient exported.`,
 				case records:
 					return enc.Encode(l)
 				case f.Output == "csv":
-					row, err := clinical.CSVRow(l.Record, header)
+					row, err := interop.CSVRow(l.Record, header)
 					if err != nil {
 						return err
 					}

@@ -38,14 +38,19 @@ const StatusEnteredInError = "entered-in-error"
 // Meta is what every record has. Nothing clinical is overwritten: a change
 // is a new Version, a removal is Status entered-in-error with a Retraction.
 type Meta struct {
-	ID         string      `json:"id"`
-	Version    int         `json:"version"`
-	PatientID  string      `json:"patientId,omitempty"`
-	Status     string      `json:"status"`
-	RecordedAt time.Time   `json:"recordedAt"`
-	RecordedBy string      `json:"recordedBy"`
-	Sensitive  bool        `json:"sensitive,omitempty"`
-	Retraction *Retraction `json:"enteredInError,omitempty"`
+	ID         string    `json:"id"`
+	Version    int       `json:"version"`
+	PatientID  string    `json:"patientId,omitempty"`
+	Status     string    `json:"status"`
+	RecordedAt time.Time `json:"recordedAt"`
+	RecordedBy string    `json:"recordedBy"`
+	// Imported marks a record that came in with a bulk import of history
+	// from another system: RecordedBy is the user who imported it, and the
+	// original author and time are kept here as data, as that system gave
+	// them. (It follows recordedBy in the JSON: a content key cuts both.)
+	Imported   *ImportedFrom `json:"imported,omitempty"`
+	Sensitive  bool          `json:"sensitive,omitempty"`
+	Retraction *Retraction   `json:"enteredInError,omitempty"`
 	// FHIRExtra is, for a record imported from FHIR, a JSON object of what
 	// the resource had that the record does not map: unknown elements and
 	// "_element" primitive extensions (at the top level, or nested under the
@@ -53,10 +58,6 @@ type Meta struct {
 	// lexical form of decimals (72.50). An export merges it back, the mapped
 	// elements winning on conflict; a new version keeps it.
 	FHIRExtra json.RawMessage `json:"fhirExtra,omitempty"`
-	// Imported marks a record that came in with a bulk import of history
-	// from another system: RecordedBy is the user who imported it, and the
-	// original author and time are kept here as data, as that system gave them.
-	Imported *ImportedFrom `json:"imported,omitempty"`
 }
 
 // ImportedFrom says where an imported record came from and who recorded it there.

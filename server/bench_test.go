@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/server"
 	"github.com/opengpsoc/gpsoc/store"
@@ -37,7 +38,7 @@ func seedPatients(b *testing.B, f *fixture, n int) []string {
 		line, _ := json.Marshal(map[string]any{"family": p.Family, "given": p.Given, "birthDate": p.BirthDate, "sex": p.Sex, "noNhsReason": p.NoNHSReason})
 		buf.Write(append(line, '\n'))
 	}
-	sum, err := svc.ImportPatients(ctx, &buf, clinical.ImportOptions{Format: "ndjson"})
+	sum, err := interop.ImportPatients(ctx, svc, &buf, clinical.ImportOptions{Format: "ndjson"})
 	if err != nil || sum.Rejected > 0 {
 		b.Fatalf("seed: %+v %v", sum, err)
 	}

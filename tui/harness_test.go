@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/keymaps"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
@@ -63,9 +64,9 @@ func practice(t testing.TB, n int) (dir string, svc *clinical.Service) {
 			continue
 		}
 		if k == record.KindPatient {
-			_, err = admin.ImportPatients(ctx, fh, clinical.ImportOptions{Format: "ndjson"})
+			_, err = interop.ImportPatients(ctx, admin, fh, clinical.ImportOptions{Format: "ndjson"})
 		} else {
-			_, err = admin.ImportEntries(ctx, k, fh, clinical.ImportOptions{})
+			_, err = interop.ImportEntries(ctx, admin, k, fh, clinical.ImportOptions{})
 		}
 		fh.Close()
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 )
 
 // Results show the laboratory's range and flag where it sent them, else the
@@ -32,7 +33,7 @@ func TestResultsShowRangesAndFlags(t *testing.T) {
 	nd := line("1000651000000109", "Serum potassium level", "2026-06-01T09:00:00Z", 4.1, "mmol/L", `,"referenceRange":{"low":3.5,"high":5.3}`) +
 		line("1000651000000109", "Serum potassium level", "2026-11-20T09:00:00Z", 6.1, "mmol/L", labRange) +
 		line("1000661000000107", "Serum sodium level", "2026-11-20T09:00:00Z", 128, "mmol/L", "")
-	if _, err := admin.ImportEntries(ctx, "observation", strings.NewReader(nd), clinical.ImportOptions{}); err != nil {
+	if _, err := interop.ImportEntries(ctx, admin, "observation", strings.NewReader(nd), clinical.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	d := &driver{t: t, m: newModel(t, dir, svc, 120, 40)}

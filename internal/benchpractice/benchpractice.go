@@ -18,6 +18,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 )
@@ -88,7 +89,7 @@ func build(tb testing.TB, cache string, n int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sum, err := admin.ImportPatients(ctx, bytes.NewReader(NDJSON(n, 1)), clinical.ImportOptions{Chunk: 20000})
+	sum, err := interop.ImportPatients(ctx, admin, bytes.NewReader(NDJSON(n, 1)), clinical.ImportOptions{Chunk: 20000})
 	if err != nil || sum.Rejected > 0 {
 		tb.Fatalf("build cached practice: %v %+v", err, sum.Rejections[:min(3, len(sum.Rejections))])
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/internal/pgtest"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/server"
 	"github.com/opengpsoc/gpsoc/store"
@@ -124,7 +125,7 @@ func seed(b *testing.B, s *site, n int) []string {
 			"birthDate": fmt.Sprintf("19%02d-%02d-%02d", 30+i%70, 1+i%12, 1+i%28), "sex": "female", "noNhsReason": "temporary-resident"})
 		buf.Write(append(line, '\n'))
 	}
-	if sum, err := admin.ImportPatients(ctx, &buf, clinical.ImportOptions{Format: "ndjson"}); err != nil || sum.Rejected > 0 {
+	if sum, err := interop.ImportPatients(ctx, admin, &buf, clinical.ImportOptions{Format: "ndjson"}); err != nil || sum.Rejected > 0 {
 		b.Fatalf("seed: %+v %v", sum, err)
 	}
 	var ids []string

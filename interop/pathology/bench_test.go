@@ -13,6 +13,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/interop/pathology"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 )
@@ -65,7 +66,7 @@ func BenchmarkImportReports(b *testing.B) {
 			`"SMITH"`, `"`+q.Family+`"`, `"John"`, `"`+q.Given[0]+`"`, `"gender": "male"`, `"gender": "`+q.Sex+`"`).Replace(base)
 		msgs = append(msgs, m)
 	}
-	if _, err := admin.ImportPatients(ctx, &buf, clinical.ImportOptions{}); err != nil {
+	if _, err := interop.ImportPatients(ctx, admin, &buf, clinical.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	lab, err := admin.AddUser(ctx, recordUser("lab"))

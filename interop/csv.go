@@ -1,4 +1,4 @@
-package clinical
+package interop
 
 import (
 	"encoding/json"
