@@ -562,7 +562,7 @@ func (c *checker) duplicates(d, od *drugFacts, m *record.Medication, add func(id
 	}
 	for _, s := range d.subs {
 		for _, t := range od.subs {
-			if s.code == t.code || s.base == t.base {
+			if (s.code != "" && s.code == t.code) || s.base == t.base { // a code-less ingredient (BNF-named) matches by name only
 				add("duplicate:"+s.code+":"+m.ID, "moderate", fmt.Sprintf("Duplicate %s: already on %s (%s)", s.base, od.name, m.ID))
 				return
 			}

@@ -50,7 +50,7 @@ func TestAddPatientNormalisesAndAudits(t *testing.T) {
 		t.Fatalf("stored %+v", pt)
 	}
 	var last *record.AuditEvent
-	_ = p.Store().View(ctx, func(tx store.Tx) error {
+	_ = clinical.StoreOf(p).View(ctx, func(tx store.Tx) error {
 		return tx.Audit(0, func(ev *record.AuditEvent) error { last = ev; return nil })
 	})
 	if last.Action != "create" || last.EntityID != pt.ID || last.User != "recep" {
@@ -199,7 +199,7 @@ func TestConsultationIsOneWrite(t *testing.T) {
 
 func auditCount(t *testing.T, p *clinical.Practice) uint64 {
 	var n uint64
-	_ = p.Store().View(ctx, func(tx store.Tx) error { n, _, _ = tx.AuditHead(); return nil })
+	_ = clinical.StoreOf(p).View(ctx, func(tx store.Tx) error { n, _, _ = tx.AuditHead(); return nil })
 	return n
 }
 

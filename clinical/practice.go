@@ -74,9 +74,6 @@ func New(o Options) *Practice {
 	return &Practice{st: o.Store, terms: o.Terms, now: o.Now, source: o.Source, snapPath: o.IndexSnapshot}
 }
 
-// Store is the practice's store.
-func (p *Practice) Store() store.Store { return p.st }
-
 // Now is the practice clock.
 func (p *Practice) Now() time.Time { return p.now() }
 
@@ -171,6 +168,9 @@ func (s *Service) PracticeInfo() record.Practice { return s.practice }
 
 // Practice is the shared practice.
 func (s *Service) Practice() *Practice { return s.p }
+
+// Now is the practice's clock.
+func (s *Service) Now() time.Time { return s.p.now() }
 
 func (s *Service) event(action string, kind record.Kind, id, patientID string, version int) *record.AuditEvent {
 	return &record.AuditEvent{At: s.p.now().UTC(), User: s.user.Name, Login: s.login, Role: s.user.Role, Action: action,

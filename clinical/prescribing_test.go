@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/terminology"
 )
@@ -29,7 +30,7 @@ const (
 	dmdClarithromycin  = "324244008"         // Clarithromycin 500mg tablets
 	dmdRamipril        = "318902004"         // Ramipril 5mg capsules
 	dmdParacetamolSol  = "39720311000001101" // Paracetamol 500mg soluble tablets
-	dmdStJohnsWort     = "7875711000001100"  // St. John's wort tablets: BNF grouping, ingredients unknown
+	dmdSpiramycin      = "35900311000001105" // Spiramycin oral solution: no BNF code, no dm+d ingredient rows: known by name only
 	sctAllergyPenicill = "91936005"          // Allergy to penicillin (finding)
 	sctPenicillin      = "373270004"         // Penicillin (substance class)
 	sctEGFR            = "1011481000000105"  // eGFR (CKD-EPI)
@@ -179,9 +180,9 @@ func TestUnverifiedProductIsANoteEveryTime(t *testing.T) {
 	if _, err := rx.gp().AddAllergy(rx.ctx, clinical.AllergyInput{PatientRef: rx.pid, Code: sctAllergyPenicill}); err != nil {
 		t.Fatal(err)
 	}
-	// St. John's wort tablets: filed under a BNF grouping, no ingredients known.
+	// Spiramycin oral solution: no BNF code and no dm+d ingredient rows, so its ingredients are a guess from the name.
 	for range 2 {
-		res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdStJohnsWort, Check: true})
+		res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdSpiramycin, Check: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +193,7 @@ func TestUnverifiedProductIsANoteEveryTime(t *testing.T) {
 		}
 	}
 	// A note needs no answer: the prescription is written, the note shown.
-	res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdStJohnsWort})
+	res, err := rx.prescribe(clinical.PrescribeInput{PatientRef: rx.pid, Code: dmdSpiramycin})
 	if err != nil || res.Medication == nil || len(res.Notes) != 2 {
 		t.Fatalf("prescribe with a note: %v %+v", err, res)
 	}
@@ -563,7 +564,7 @@ func TestChangeDoseRunsTheChecks(t *testing.T) {
 func TestTextOnlyAllergyBannerSaysSo(t *testing.T) {
 	rx := newRxPractice(t)
 	data := []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:0b6e4a42-1f0e-4d51-9f3b-6a2c1d9e7f10","resource":{"resourceType":"AllergyIntolerance","id":"txt1","patient":{"reference":"Patient/` + rx.pid + `"},"code":{"text":"Allergic to penicillin - anaphylaxis"},"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]}}}]}`)
-	if _, err := rx.gp().ImportFHIR(rx.ctx, []clinical.FHIRInput{{Name: "a.json", Data: data}}, clinical.FHIRImportOptions{}); err != nil {
+	if _, err := interop.ImportFHIR(rx.ctx, rx.gp(), []interop.FHIRInput{{Name: "a.json", Data: data}}, interop.FHIRImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := rx.gp().RecordSummary(rx.ctx, rx.pid, clinical.ReadOptions{})

@@ -72,7 +72,7 @@ func (rp *recordPractice) as(user string) *clinical.Service {
 // events is the audit trail after seq.
 func (rp *recordPractice) events(after uint64) []*record.AuditEvent {
 	var evs []*record.AuditEvent
-	_ = rp.p.Store().View(context.Background(), func(tx store.Tx) error {
+	_ = clinical.StoreOf(rp.p).View(context.Background(), func(tx store.Tx) error {
 		return tx.Audit(after, func(ev *record.AuditEvent) error { evs = append(evs, ev); return nil })
 	})
 	return evs
@@ -80,7 +80,7 @@ func (rp *recordPractice) events(after uint64) []*record.AuditEvent {
 
 func (rp *recordPractice) head() uint64 {
 	var seq uint64
-	_ = rp.p.Store().View(context.Background(), func(tx store.Tx) error {
+	_ = clinical.StoreOf(rp.p).View(context.Background(), func(tx store.Tx) error {
 		var err error
 		seq, _, err = tx.AuditHead()
 		return err

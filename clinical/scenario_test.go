@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/terminology"
 )
@@ -385,7 +386,7 @@ func importTextAllergy(t *testing.T, rx *rxPractice, pid string, a scAllergy) {
 	bundle := map[string]any{"resourceType": "Bundle", "type": "collection",
 		"entry": []any{map[string]any{"fullUrl": "urn:uuid:" + fmt.Sprintf("00000000-0000-4000-8000-%012d", len(a.Text)), "resource": ai}}}
 	data, _ := json.Marshal(bundle)
-	sum, err := rx.gp().ImportFHIR(context.Background(), []clinical.FHIRInput{{Name: "text-allergy.json", Data: data}}, clinical.FHIRImportOptions{})
+	sum, err := interop.ImportFHIR(context.Background(), rx.gp(), []interop.FHIRInput{{Name: "text-allergy.json", Data: data}}, interop.FHIRImportOptions{})
 	if err != nil {
 		t.Fatalf("text allergy: %v", err)
 	}

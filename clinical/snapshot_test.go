@@ -51,12 +51,12 @@ func TestIndexSnapshot(t *testing.T) {
 		t.Fatalf("snapshot: %v %v", st, err)
 	}
 	// Another process adds a patient; a new process loads the snapshot and catches up.
-	other := New(Options{Store: p.Store()})
+	other := New(Options{Store: p.st})
 	s, _ := other.As(ctx, "admin")
 	if _, err := s.AddPatient(ctx, &record.Patient{NoNHSReason: "newborn", Family: "Zebedee", Given: []string{"Zoe"}, BirthDate: "2026-01-01", Sex: "female"}); err != nil {
 		t.Fatal(err)
 	}
-	fresh := New(Options{Store: p.Store(), IndexSnapshot: snap})
+	fresh := New(Options{Store: p.st, IndexSnapshot: snap})
 	ix, err := fresh.Index(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestIndexSnapshotDamaged(t *testing.T) {
 		if err := os.WriteFile(snap, bad, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		fresh := New(Options{Store: p.Store(), IndexSnapshot: snap})
+		fresh := New(Options{Store: p.st, IndexSnapshot: snap})
 		ix, err := fresh.Index(ctx)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -95,13 +95,13 @@ func BenchmarkRecheckPractice(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), benchpractice.CPUTime()
 		last, err = gp.RecheckPractice(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
 		secs = append(secs, time.Since(t0).Seconds())
-		cpu = append(cpu, (cpuTime() - c0).Seconds())
+		cpu = append(cpu, (benchpractice.CPUTime() - c0).Seconds())
 	}
 	sort.Float64s(secs)
 	sort.Float64s(cpu)

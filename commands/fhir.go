@@ -11,6 +11,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/spf13/cobra"
 )
 
@@ -92,7 +93,7 @@ Admins and GPs only; audited. Exporting a sensitive record needs --reason.`,
 				return err
 			}
 			if patient != "" {
-				b, err := s.ExportFHIRPatientFor(cmd.Context(), patient, clinical.ReadOptions{Reason: reason})
+				b, err := interop.ExportFHIRPatientFor(cmd.Context(), s, patient, clinical.ReadOptions{Reason: reason})
 				if err != nil {
 					return err
 				}
@@ -138,7 +139,7 @@ func writeNew(path string, data []byte) error {
 	return fh.Close()
 }
 
-func exportBulk(cmd *cobra.Command, s *clinical.Service, dir string) (clinical.ExportCounts, error) {
+func exportBulk(cmd *cobra.Command, s *clinical.Service, dir string) (interop.ExportCounts, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -166,7 +167,7 @@ func exportBulk(cmd *cobra.Command, s *clinical.Service, dir string) (clinical.E
 		}
 		return first
 	}
-	counts, err := s.ExportFHIRAll(cmd.Context(), func(r fhir.Resource) error {
+	counts, err := interop.ExportFHIRAll(cmd.Context(), s, func(r fhir.Resource) error {
 		fl := files[r.FHIRType()]
 		if fl == nil {
 			fh, err := os.OpenFile(filepath.Join(dir, r.FHIRType()+".ndjson"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -189,7 +190,7 @@ func exportBulk(cmd *cobra.Command, s *clinical.Service, dir string) (clinical.E
 	return counts, err
 }
 
-func printExportCounts(f *Factory, counts clinical.ExportCounts, dir string) error {
+func printExportCounts(f *Factory, counts interop.ExportCounts, dir string) error {
 	if f.Output == "json" || f.Output == "ndjson" {
 		return writeJSON(f.IO.Out, map[string]any{"dir": dir, "byType": counts})
 	}
@@ -238,7 +239,7 @@ any bundle was rejected. Admins and GPs only; audited.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var stdin io.Reader = f.IO.In
-			ins, err := clinical.LoadFHIRInputs(args, stdin)
+			ins, err := interop.LoadFHIRInputs(args, stdin)
 			if err != nil {
 				return err
 			}
@@ -247,8 +248,8 @@ any bundle was rejected. Admins and GPs only; audited.`,
 				return err
 			}
 			batchGC()
-			sum, err := s.ImportFHIR(cmd.Context(), ins, clinical.FHIRImportOptions{DryRun: dry,
-				OnReject: func(r clinical.FHIRRejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
+			sum, err := interop.ImportFHIR(cmd.Context(), s, ins, interop.FHIRImportOptions{DryRun: dry,
+				OnReject: func(r interop.FHIRRejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
 			if err != nil {
 				return err
 			}
@@ -265,7 +266,7 @@ any bundle was rejected. Admins and GPs only; audited.`,
 	return cmd
 }
 
-func printFHIRImport(f *Factory, sum *clinical.FHIRImportSummary, dry bool) error {
+func printFHIRImport(f *Factory, sum *interop.FHIRImportSummary, dry bool) error {
 	if f.Output == "json" || f.Output == "ndjson" {
 		return writeJSON(f.IO.Out, sum)
 	}

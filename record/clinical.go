@@ -2,6 +2,7 @@ package record
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,6 +40,21 @@ type LinkedEntry struct {
 }
 
 func (*Consultation) Kind() Kind { return KindConsultation }
+
+// MergeLinks is a's links followed by those of b that a lacks (a itself is
+// never appended to: it may be a stored record's).
+func MergeLinks(a, b []LinkedEntry) []LinkedEntry {
+	out := a
+	for _, l := range b {
+		if !slices.Contains(out, l) {
+			if len(out) == len(a) {
+				out = slices.Clone(a)
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // ConsultationTypes are the allowed consultation types.
 var ConsultationTypes = []string{"surgery", "telephone", "video", "home"}

@@ -27,7 +27,7 @@ func serveWith(t *testing.T, f *fixture, o server.Options) (*fixture, *server.Se
 // trailSize is the number of audit events and the bytes of their JSON.
 func trailSize(t *testing.T, f *fixture) (n, bytes int) {
 	t.Helper()
-	_ = f.p.Store().View(ctx, func(tx store.Tx) error {
+	_ = f.st.View(ctx, func(tx store.Tx) error {
 		return tx.Audit(0, func(ev *record.AuditEvent) error {
 			b, _ := json.Marshal(ev)
 			n, bytes = n+1, bytes+len(b)
@@ -67,7 +67,7 @@ func TestUnauthenticatedFloodGrowsTheAuditByABoundedAmount(t *testing.T) {
 		t.Fatalf("300 refused requests with 64 KiB URIs grew the trail by %d events, %d bytes", n1-n0, b1-b0)
 	}
 	var evs []*record.AuditEvent
-	_ = f.p.Store().View(ctx, func(tx store.Tx) error {
+	_ = f.st.View(ctx, func(tx store.Tx) error {
 		return tx.Audit(uint64(n0), func(ev *record.AuditEvent) error { evs = append(evs, ev); return nil })
 	})
 	first, last := evs[0], evs[len(evs)-1]
@@ -187,7 +187,7 @@ func TestFailedRequestAuditIsASummary(t *testing.T) {
 	if r.status != 404 && r.status != 400 {
 		t.Fatalf("status %d", r.status)
 	}
-	ev := lastAudit(t, f.p)
+	ev := lastAudit(t, f.st)
 	if ev.User != "dr.gp" || len(ev.Query) > 400 || len(ev.Reason) > 400 {
 		t.Fatalf("failed request's event is not bounded: query %d bytes, reason %d bytes", len(ev.Query), len(ev.Reason))
 	}
@@ -204,7 +204,7 @@ func TestFailedRequestFloodIsCoalesced(t *testing.T) {
 	if got := n1 - n0; got != 61 {
 		t.Fatalf("150 failed requests wrote %d events, want 60 in full and 1 with the count of the rest", got)
 	}
-	if ev := lastAudit(t, f.p); ev.User != "dr.gp" || ev.Outcome != "failed" || !strings.Contains(ev.Reason, "90 more such requests") {
+	if ev := lastAudit(t, f.st); ev.User != "dr.gp" || ev.Outcome != "failed" || !strings.Contains(ev.Reason, "90 more such requests") {
 		t.Fatalf("coalesced event: %+v", ev)
 	}
 }

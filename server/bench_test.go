@@ -42,7 +42,7 @@ func seedPatients(b *testing.B, f *fixture, n int) []string {
 		b.Fatalf("seed: %+v %v", sum, err)
 	}
 	var ids []string
-	_ = f.p.Store().View(ctx, func(tx store.Tx) error {
+	_ = f.st.View(ctx, func(tx store.Tx) error {
 		return tx.ForEach(record.KindPatient, func(e record.Entity) error { ids = append(ids, e.Head().ID); return nil })
 	})
 	if len(ids) != n {

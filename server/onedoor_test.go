@@ -28,14 +28,14 @@ func bundle(typ string, entries ...map[string]any) map[string]any {
 func (f *fixture) count(t *testing.T, k record.Kind) int {
 	t.Helper()
 	n := 0
-	_ = f.p.Store().View(ctx, func(tx store.Tx) error { n = tx.Count(k); return nil })
+	_ = f.st.View(ctx, func(tx store.Tx) error { n = tx.Count(k); return nil })
 	return n
 }
 
 func (f *fixture) trail(t *testing.T, keep func(*record.AuditEvent) bool) []*record.AuditEvent {
 	t.Helper()
 	var out []*record.AuditEvent
-	_ = f.p.Store().View(ctx, func(tx store.Tx) error {
+	_ = f.st.View(ctx, func(tx store.Tx) error {
 		return tx.Audit(0, func(ev *record.AuditEvent) error {
 			if keep(ev) {
 				out = append(out, ev)
@@ -235,7 +235,7 @@ func TestTransactionAuthorshipAndRoles(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	var c *record.Consultation
 	var o *record.Observation
-	_ = f.p.Store().View(ctx, func(tx store.Tx) error {
+	_ = f.st.View(ctx, func(tx store.Tx) error {
 		cs, _ := tx.List(pid, record.KindConsultation)
 		os, _ := tx.List(pid, record.KindObservation)
 		if len(cs) == 1 && len(os) == 1 {

@@ -115,7 +115,7 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 	if ms := medsOf(t, f, pid); len(ms) != 0 {
 		t.Fatalf("a refused prescription was written: %+v", ms[0])
 	}
-	if ev := lastAudit(t, f.p); ev.Action != "prescribe" || ev.Outcome != "blocked" || ev.User != "dr.gp" ||
+	if ev := lastAudit(t, f.st); ev.Action != "prescribe" || ev.Outcome != "blocked" || ev.User != "dr.gp" ||
 		ev.PatientID != pid || !strings.Contains(ev.Reason, alertID) {
 		t.Errorf("blocked prescription audited as %+v", ev)
 	}
@@ -144,7 +144,7 @@ func TestAPIPrescribingRunsTheSafetyChecks(t *testing.T) {
 		a.By != "dr.gp" || a.Severity != "high" {
 		t.Errorf("stored answer %+v", a)
 	}
-	if ev := lastAudit(t, f.p); ev.Action != "alert-override" || ev.EntityID != ms[0].ID || !strings.HasPrefix(ev.Reason, alertID+": ") {
+	if ev := lastAudit(t, f.st); ev.Action != "alert-override" || ev.EntityID != ms[0].ID || !strings.HasPrefix(ev.Reason, alertID+": ") {
 		t.Errorf("override audited as %+v", ev)
 	}
 	g := f.do(t, "dr.gp", "GET", "/MedicationRequest/"+ms[0].ID, nil)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 )
 
@@ -274,7 +275,7 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, svc *clinica
 	if isNHS(id) {
 		return &record.NotFoundError{Kind: "Patient", ID: id}
 	}
-	b, err := svc.EverythingFHIR(ctx, id, reason(r))
+	b, err := interop.EverythingFHIR(ctx, svc, id, reason(r))
 	if err != nil {
 		return err
 	}

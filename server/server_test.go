@@ -149,9 +149,9 @@ func wantStatus(t testing.TB, r resp, want int) {
 	}
 }
 
-func lastAudit(t testing.TB, p *clinical.Practice) *record.AuditEvent {
+func lastAudit(t testing.TB, st store.Store) *record.AuditEvent {
 	var last *record.AuditEvent
-	_ = p.Store().View(ctx, func(tx store.Tx) error {
+	_ = st.View(ctx, func(tx store.Tx) error {
 		return tx.Audit(0, func(ev *record.AuditEvent) error { last = ev; return nil })
 	})
 	return last
@@ -161,7 +161,7 @@ func TestAuthAndRoles(t *testing.T) {
 	f := start(t)
 	r := f.do(t, "", "GET", "/Patient", nil)
 	wantStatus(t, r, 401)
-	if ev := lastAudit(t, f.p); ev.Action != "denied" || !strings.HasPrefix(ev.Reason, "no bearer token") || !strings.Contains(ev.Query, "/Patient") {
+	if ev := lastAudit(t, f.st); ev.Action != "denied" || !strings.HasPrefix(ev.Reason, "no bearer token") || !strings.Contains(ev.Query, "/Patient") {
 		t.Fatalf("401 not audited: %+v", ev)
 	}
 	req, _ := http.NewRequest("GET", f.url+"/Patient", nil)
@@ -181,7 +181,7 @@ func TestAuthAndRoles(t *testing.T) {
 
 	r = f.do(t, "recep", "GET", "/Observation/"+oid, nil)
 	wantStatus(t, r, 403)
-	if ev := lastAudit(t, f.p); ev.Action != "denied" || ev.User != "recep" || ev.Outcome != "denied" {
+	if ev := lastAudit(t, f.st); ev.Action != "denied" || ev.User != "recep" || ev.Outcome != "denied" {
 		t.Fatalf("403 not audited: %+v", ev)
 	}
 	wantStatus(t, f.do(t, "recep", "GET", "/Observation?patient="+pid, nil), 403)
@@ -189,7 +189,7 @@ func TestAuthAndRoles(t *testing.T) {
 	wantStatus(t, f.do(t, "nurse", "GET", "/Observation/"+oid, nil), 200)
 	// Reception may read demographics.
 	wantStatus(t, f.do(t, "recep", "GET", "/Patient/"+pid, nil), 200)
-	if ev := lastAudit(t, f.p); ev.Action != "read" || ev.EntityID != pid || ev.Source != "api" {
+	if ev := lastAudit(t, f.st); ev.Action != "read" || ev.EntityID != pid || ev.Source != "api" {
 		t.Fatalf("read not audited: %+v", ev)
 	}
 }
@@ -371,7 +371,7 @@ func TestTransaction(t *testing.T) {
 	}
 	wantStatus(t, f.do(t, "nurse", "POST", "/", obsTx(81)), 200)
 	wantStatus(t, f.do(t, "recep", "POST", "/", obsTx(82)), 403)
-	if ev := lastAudit(t, f.p); ev.Action != "denied" || ev.User != "recep" {
+	if ev := lastAudit(t, f.st); ev.Action != "denied" || ev.User != "recep" {
 		t.Errorf("refused transaction not audited: %+v", ev)
 	}
 	o := f.do(t, "dr.gp", "GET", "/Observation?patient="+pid, nil)
@@ -680,7 +680,7 @@ func TestFailedRequestIsAudited(t *testing.T) {
 	if r.status < 400 || r.status >= 500 {
 		t.Fatalf("malformed birthdate: status %d %s", r.status, r.raw)
 	}
-	ev := lastAudit(t, f.p)
+	ev := lastAudit(t, f.st)
 	if ev.User != "dr.gp" || ev.Outcome != "failed" || !strings.Contains(ev.Query, "birthdate=yesterday") {
 		t.Errorf("last audit event = %+v, want dr.gp's failed search", ev)
 	}

@@ -85,8 +85,9 @@ type bnfSubstance struct {
 
 type bnfPresentation struct {
 	code, name string
-	ings       []Ingredient // own ingredients (bnf-presentation), else the substance's
+	ings       []Ingredient // own ingredients (bnf-presentation or curated), else the substance's
 	partial    bool
+	curated    bool // overrides.csv names this presentation's ingredients (a product under a grouping)
 }
 
 // medicinesKB is the compiled-in BNF knowledge.
@@ -168,7 +169,7 @@ func (kb *medicinesKB) load() error {
 		if len(r) < 5 {
 			return fmt.Errorf("want 5 columns, got %d", len(r))
 		}
-		p := &bnfPresentation{code: r[0], name: r[1], partial: r[4] == "y"}
+		p := &bnfPresentation{code: r[0], name: r[1], partial: r[4] == "y", curated: r[3] == "curated"}
 		if r[2] != "" {
 			p.ings = parseIngs(r[2])
 		}
@@ -376,6 +377,8 @@ func (kb *medicinesKB) annotate(p *Product) {
 				kb.presentationStrengths(p.Ingredients, code)
 			}()
 			switch {
+			case pres != nil && pres.curated:
+				p.Ingredients, p.IngredientsFrom, p.IngredientsVerified, p.Partial = cloneIngs(pres.ings), FromBNFCurated, !pres.partial, pres.partial
 			case pres != nil && pres.ings != nil:
 				p.Ingredients, p.IngredientsFrom, p.IngredientsVerified, p.Partial = cloneIngs(pres.ings), FromBNFPresentation, true, false
 			case len(sub.ings) > 0:
@@ -409,7 +412,9 @@ func (kb *medicinesKB) annotate(p *Product) {
 	if p.IngredientsFrom != FromName && p.IngredientsFrom != FromDMD {
 		p.Note = "" // the name-derived note no longer applies
 	}
-	if p.Partial {
+	if p.Partial && p.BNF != nil && p.IngredientsFrom == FromBNFCurated && len(p.BNF.Presentation) == 15 {
+		p.Note = "partial: the curated ingredients of BNF " + p.BNF.Presentation + " name some of its ingredients, not all"
+	} else if p.Partial {
 		p.Note = "partial: filed under BNF " + p.BNF.Substance.Code + " " + p.BNF.Substance.Term + ", which does not name all its ingredients"
 	}
 	p.Classes = kb.classesOf(p, false)
@@ -524,7 +529,7 @@ func (kb *medicinesKB) classesOf(p *Product, byIngredient bool) []CodeTerm {
 	// Without a BNF link, or with ingredients the BNF substance does not
 	// name (Nurofen Plus: codeine beside ibuprofen), the ingredients' classes
 	// count too, unless the product acts only where it is put.
-	if byIngredient || ((p.BNF == nil || p.IngredientsFrom == FromBNFPresentation) && !localOnly(p)) {
+	if byIngredient || ((p.BNF == nil || p.IngredientsFrom == FromBNFPresentation || kb.curatedPresentation(p)) && !localOnly(p)) {
 		for _, in := range p.Ingredients {
 			for _, id := range kb.substanceClasses(in.Code, in.Name) {
 				ids[id] = true
@@ -537,6 +542,17 @@ func (kb *medicinesKB) classesOf(p *Product, byIngredient bool) []CodeTerm {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
 	return out
+}
+
+// curatedPresentation reports a product whose ingredients overrides.csv names
+// presentation by presentation (Migraleve Pink under "Analgesics with
+// anti-emetics"): its substance has no classes, its ingredients do.
+func (kb *medicinesKB) curatedPresentation(p *Product) bool {
+	if p.BNF == nil || p.IngredientsFrom != FromBNFCurated {
+		return false
+	}
+	pr, ok := kb.pres[p.BNF.Presentation]
+	return ok && pr.curated
 }
 
 func (kb *medicinesKB) substanceClasses(code, name string) []string {

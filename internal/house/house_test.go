@@ -2,6 +2,7 @@ package house
 
 import (
 	"go/ast"
+	"go/token"
 	"go/types"
 	"path/filepath"
 	"runtime"
@@ -156,5 +157,192 @@ func TestHouseCheckFindsAPlantedViolation(t *testing.T) {
 	vs := violations(t, pkgs)
 	if len(vs) != 2 || !strings.Contains(vs[0], "bad.go:14") || !strings.Contains(vs[0], "WTx.Put") || !strings.Contains(vs[1], "WTx.Append") {
 		t.Fatalf("planted violations found: %q, want the Put at bad.go:14 and the Append", vs)
+	}
+}
+
+// layerRules are the layers' arrows that the house test holds (design.md §1):
+// for each package, module packages (and outside ones) it must not use.
+// A package is "used" when it is imported, or when any identifier resolves
+// to one of its objects or any expression has one of its types (so a
+// clinical type that handed out the store would be caught in interop too).
+var layerRules = map[string][]string{
+	// clinical never imports fhir, bbolt or net/http; it is below every face.
+	module + "/clinical": {module + "/fhir", module + "/interop", module + "/server", module + "/commands", module + "/tui",
+		module + "/store/bolt", module + "/store/remote", module + "/store/postgres", "go.etcd.io/bbolt", "net/http"},
+	// interop replays outside formats as service actions: it never holds the store.
+	module + "/interop": {module + "/store", module + "/store/bolt", module + "/store/remote", module + "/store/postgres",
+		module + "/server", module + "/commands", module + "/tui", "go.etcd.io/bbolt"},
+	// fhir is the mapping between records and resources, and nothing else.
+	module + "/fhir":   {module + "/clinical", module + "/interop", module + "/store", module + "/server"},
+	module + "/record": {module + "/clinical", module + "/store", module + "/fhir"},
+}
+
+// layerViolations lists every use of a package a rule forbids; rules maps a
+// package path to its forbidden packages (layerRules, or a test's).
+func layerViolations(pkgs []*packages.Package, rules map[string][]string) []string {
+	var out []string
+	for _, p := range pkgs {
+		banned := map[string]bool{}
+		for _, b := range rules[p.PkgPath] {
+			banned[b] = true
+		}
+		if len(banned) == 0 {
+			continue
+		}
+		seen := map[string]bool{}
+		report := func(pos token.Pos, what string) {
+			at := p.Fset.Position(pos)
+			k := at.Filename + "|" + what
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, at.String()+": "+p.PkgPath+" uses "+what)
+			}
+		}
+		for path := range p.Imports {
+			if banned[path] {
+				report(p.Syntax[0].Package, "package "+path+" (imported)")
+			}
+		}
+		for id, obj := range p.TypesInfo.Uses {
+			if obj.Pkg() != nil && banned[obj.Pkg().Path()] {
+				report(id.Pos(), obj.Pkg().Path()+"."+obj.Name())
+			}
+		}
+		for e, tv := range p.TypesInfo.Types {
+			for _, path := range typePackages(tv.Type) {
+				if banned[path] {
+					report(e.Pos(), "a value of a type of "+path+" ("+types.TypeString(tv.Type, nil)+")")
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// typePackages are the packages of the named types a type is made of.
+func typePackages(t types.Type) []string {
+	var out []string
+	seen := map[types.Type]bool{}
+	var walk func(t types.Type)
+	walk = func(t types.Type) {
+		if t == nil || seen[t] {
+			return
+		}
+		seen[t] = true
+		switch x := t.(type) {
+		case *types.Named:
+			if o := x.Obj(); o.Pkg() != nil {
+				out = append(out, o.Pkg().Path())
+			}
+		case *types.Alias:
+			walk(types.Unalias(x))
+		case *types.Pointer:
+			walk(x.Elem())
+		case *types.Slice:
+			walk(x.Elem())
+		case *types.Array:
+			walk(x.Elem())
+		case *types.Map:
+			walk(x.Key())
+			walk(x.Elem())
+		case *types.Chan:
+			walk(x.Elem())
+		case *types.Signature:
+			for i := 0; i < x.Params().Len(); i++ {
+				walk(x.Params().At(i).Type())
+			}
+			for i := 0; i < x.Results().Len(); i++ {
+				walk(x.Results().At(i).Type())
+			}
+		}
+	}
+	walk(t)
+	return out
+}
+
+// The layers hold: clinical does not import fhir, interop never touches the
+// store (not even through a clinical type that would hand it out), fhir and
+// record stay below the services.
+func TestLayers(t *testing.T) {
+	pkgs := load(t, "./clinical", "./interop", "./fhir", "./record")
+	if len(pkgs) != 4 {
+		t.Fatalf("loaded %d packages, want 4", len(pkgs))
+	}
+	for _, v := range layerViolations(pkgs, layerRules) {
+		t.Error(v)
+	}
+}
+
+// The layer check finds what is planted in testdata/badlayer (an import of
+// the store, a value of a store type reached through another package, and a
+// call into it), so it cannot pass by finding nothing.
+func TestLayerCheckFindsPlantedViolations(t *testing.T) {
+	pkgs := load(t, "./internal/house/testdata/badlayer")
+	rules := map[string][]string{module + "/internal/house/testdata/badlayer": layerRules[module+"/interop"]}
+	vs := strings.Join(layerViolations(pkgs, rules), "\n")
+	for _, want := range []string{
+		"uses package " + module + "/store (imported)",
+		"uses " + module + "/store.WTx",
+		"a value of a type of " + module + "/store (" + module + "/store.Store)",
+	} {
+		if !strings.Contains(vs, want) {
+			t.Errorf("planted violation %q not found in:\n%s", want, vs)
+		}
+	}
+}
+
+// clinical's exported API hands out no store: no exported function, method
+// or field of an exported type has a result or type from the store package
+// (it takes one in, as clinical.New's options do).
+func TestServicesDoNotExposeTheStore(t *testing.T) {
+	pkgs := load(t, "./clinical")
+	var bad []string
+	check := func(where string, ty types.Type) {
+		for _, path := range typePackages(ty) {
+			if path == module+"/store" {
+				bad = append(bad, where+" ("+types.TypeString(ty, nil)+")")
+			}
+		}
+	}
+	results := func(where string, sig *types.Signature) {
+		for i := 0; i < sig.Results().Len(); i++ {
+			check(where, sig.Results().At(i).Type())
+		}
+	}
+	sc := pkgs[0].Types.Scope()
+	for _, name := range sc.Names() {
+		obj := sc.Lookup(name)
+		if !obj.Exported() {
+			continue
+		}
+		switch o := obj.(type) {
+		case *types.Func:
+			results(name, o.Type().(*types.Signature))
+		case *types.TypeName:
+			named, ok := o.Type().(*types.Named)
+			if !ok {
+				continue
+			}
+			for i := 0; i < named.NumMethods(); i++ {
+				if m := named.Method(i); m.Exported() {
+					results(name+"."+m.Name(), m.Type().(*types.Signature))
+				}
+			}
+			if st, ok := named.Underlying().(*types.Struct); ok && name != "Options" {
+				for i := 0; i < st.NumFields(); i++ {
+					if f := st.Field(i); f.Exported() {
+						if sig, ok := f.Type().(*types.Signature); ok {
+							results(name+"."+f.Name(), sig)
+						} else {
+							check(name+"."+f.Name(), f.Type())
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, b := range bad {
+		t.Errorf("clinical hands out the store: %s", b)
 	}
 }

@@ -144,7 +144,10 @@ func run(bnfPath, dir string) error {
 		return err
 	}
 	for c := range overrides {
-		need[c] = true
+		need[c[:9]] = true
+		if len(c) == 15 {
+			needPres[c] = true // a presentation-level override (a product under a BNF grouping)
+		}
 	}
 	if cls, err := os.ReadFile(filepath.Join(dir, "bnf", "classes.yaml")); err == nil {
 		var cf struct {
@@ -176,20 +179,19 @@ func run(bnfPath, dir string) error {
 	var unresolved []string
 	for code := range need {
 		name, ok := subName[code]
-		if !ok {
+		if !ok && !overridden(overrides, code) {
 			continue // not a BNF chemical substance (a code list's placeholder)
+		}
+		if !ok {
+			// A grouping code the BNF file does not list, with a product whose
+			// presentation is curated: kept so that product can be filed.
+			name = "(a BNF grouping the NHSBSA file does not list)"
 		}
 		s := subOut{code: code, name: name}
 		if o, ok := overrides[code]; ok {
-			for _, n := range o.ingredients {
-				if n == "-" {
-					continue // a device: no active ingredient
-				}
-				ing, ok := ings.exact(n)
-				if !ok {
-					return fmt.Errorf("overrides.csv: %s: %q is no dm+d ingredient", code, n)
-				}
-				s.ings = append(s.ings, ing)
+			s.ings, err = o.resolve(code, ings)
+			if err != nil {
+				return err
 			}
 			s.how, s.complete = "curated", !o.partial
 		} else {
@@ -243,6 +245,17 @@ func run(bnfPath, dir string) error {
 			continue
 		}
 		po := presOut{code: r.pres, name: r.presName}
+		if o, ok := overrides[r.pres]; ok {
+			// A product under a BNF grouping ("Other ... preparations"): its
+			// ingredients are curated presentation by presentation.
+			got, err := o.resolve(r.pres, ings)
+			if err != nil {
+				return err
+			}
+			po.ings, po.how, po.partial = got, "curated", o.partial
+			pres = append(pres, po)
+			continue
+		}
 		generic := r.pres[:9] + "AA" + r.pres[13:15] + r.pres[13:15]
 		gname := presName[generic]
 		if gname == "" {
@@ -267,6 +280,18 @@ func run(bnfPath, dir string) error {
 			continue // a brand presentation no embedded product uses: its substance row says it all
 		}
 		pres = append(pres, po)
+	}
+	for code, o := range overrides {
+		if len(code) != 15 || presName[code] != "" {
+			continue
+		}
+		// A presentation the BNF file does not list: named from the override's reason.
+		got, err := o.resolve(code, ings)
+		if err != nil {
+			return err
+		}
+		name, _, _ := strings.Cut(o.reason, ":")
+		pres = append(pres, presOut{code: code, name: name, how: "curated", ings: got, partial: o.partial})
 	}
 	sort.Slice(pres, func(i, j int) bool { return pres[i].code < pres[j].code })
 
@@ -475,9 +500,48 @@ func readIngredients(dmdDir string) (ingredientTable, error) {
 type override struct {
 	ingredients []string
 	partial     bool
+	reason      string
 }
 
-// overrides.csv: bnf_code,ingredients (dm+d names, ; between),partial (y/n),reason
+// overridden reports an override of a presentation under the substance code.
+func overridden(o map[string]override, sub string) bool {
+	for c := range o {
+		if len(c) == 15 && c[:9] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve names an override's dm+d ingredients ("-": a device, none).
+func (o override) resolve(code string, ings ingredientTable) ([]ingredient, error) {
+	out := []ingredient{}
+	for _, n := range o.ingredients {
+		if n == "-" {
+			continue // a device: no active ingredient
+		}
+		if name, ok := strings.CutPrefix(n, "~"); ok {
+			// Named by the BNF, newer than the embedded dm+d ingredient table:
+			// no SNOMED code here; checks match it by name.
+			if _, dup := ings.exact(name); dup {
+				return nil, fmt.Errorf("overrides.csv: %s: %q is a dm+d ingredient: drop the ~", code, name)
+			}
+			out = append(out, ingredient{name: name})
+			continue
+		}
+		ing, ok := ings.exact(n)
+		if !ok {
+			return nil, fmt.Errorf("overrides.csv: %s: %q is no dm+d ingredient", code, n)
+		}
+		out = append(out, ing)
+	}
+	return out, nil
+}
+
+// overrides.csv: bnf_code (a 9-character chemical substance, or a
+// 15-character presentation filed under a grouping),ingredients (dm+d names,
+// ; between; ~Name for a substance newer than the dm+d ingredient table),
+// partial (y/n),reason
 func readOverrides(p string) (map[string]override, error) {
 	out := map[string]override{}
 	f, err := os.Open(p)
@@ -498,7 +562,10 @@ func readOverrides(p string) (map[string]override, error) {
 		if len(r) < 4 || r[0] == "" || r[1] == "" || strings.TrimSpace(r[3]) == "" {
 			return nil, fmt.Errorf("%s:%d: bnf_code, ingredients and reason are required", p, i+2)
 		}
-		out[r[0]] = override{strings.Split(r[1], ";"), r[2] == "y"}
+		if len(r[0]) != 9 && len(r[0]) != 15 {
+			return nil, fmt.Errorf("%s:%d: bnf_code %q: want a 9-character substance or a 15-character presentation", p, i+2, r[0])
+		}
+		out[r[0]] = override{strings.Split(r[1], ";"), r[2] == "y", r[3]}
 	}
 	return out, nil
 }

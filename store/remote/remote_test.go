@@ -26,6 +26,15 @@ var ctx = context.Background()
 
 // serve starts `gpsoc serve`'s handler over a new practice on loopback and
 // returns a remote store acting as dr.who (a GP) through it.
+// practiceStores is the store each served practice is on, for the tests that
+// look at what the server wrote (the services do not hand it out).
+var practiceStores sync.Map
+
+func storeOf(p *clinical.Practice) store.Store {
+	st, _ := practiceStores.Load(p)
+	return st.(store.Store)
+}
+
 func serve(t *testing.T) (*remote.Store, *clinical.Practice) {
 	t.Helper()
 	return serveAs(t, "dr.who", nil)
@@ -45,7 +54,9 @@ func serveWith(t *testing.T, user string, opt func(*remote.Options), wrap func(h
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
+	gst := server.GroupCommit(st)
+	p := clinical.New(clinical.Options{Store: gst, Source: "api"})
+	practiceStores.Store(p, gst)
 	if _, err := p.Init(ctx, "Test Surgery", "B86001", "admin", "", false); err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +397,7 @@ func TestAuditIsTheServersOwn(t *testing.T) {
 		}
 	}
 	var forgedIn, readWithReason, refusedRead, findAudited, deniedTrail bool
-	_ = p.Store().View(ctx, func(tx store.Tx) error {
+	_ = storeOf(p).View(ctx, func(tx store.Tx) error {
 		return tx.Audit(0, func(e *record.AuditEvent) error {
 			forgedIn = forgedIn || e.Reason == "forged by the client"
 			readWithReason = readWithReason || (e.Action == "read" && e.EntityID == pt.ID && e.User == "dr.who" &&
@@ -460,7 +471,7 @@ func TestPracticeAndUsersRoles(t *testing.T) {
 		t.Errorf("nurse.joy as the workstation sees her (%+v): may prescribe %v, want true (nurse prescribing is on)", nurse, err)
 	}
 	var deniedUser, changedPractice, addedUser bool
-	_ = p.Store().View(ctx, func(tx store.Tx) error {
+	_ = storeOf(p).View(ctx, func(tx store.Tx) error {
 		if _, err := tx.User("mallory"); !record.IsNotFound(err) {
 			t.Errorf("mallory was added: %v", err)
 		}

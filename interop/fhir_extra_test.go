@@ -1,4 +1,4 @@
-package clinical_test
+package interop_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 )
@@ -85,7 +86,7 @@ func fxPatientExport(t *testing.T, s *clinical.Service, st store.Store) (map[str
 	_ = st.View(context.Background(), func(tx store.Tx) error {
 		return tx.ForEach(record.KindPatient, func(e record.Entity) error { pid = e.Head().ID; return nil })
 	})
-	b, err := s.ExportFHIRPatientFor(context.Background(), pid, clinical.ReadOptions{Reason: "test"})
+	b, err := interop.ExportFHIRPatientFor(context.Background(), s, pid, clinical.ReadOptions{Reason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func fxJSON(t *testing.T, s string) any {
 // into the store, export, a new version, and a second import and export.
 func TestFHIRExtraSurvivesStoreRoundTrip(t *testing.T) {
 	_, s, st := fhirPractice(t, "Keep Surgery", "B86010", false)
-	in := []clinical.FHIRInput{{Name: "extra.json", Data: fxExtraBundle(t, true)}}
+	in := []interop.FHIRInput{{Name: "extra.json", Data: fxExtraBundle(t, true)}}
 	sum := importFHIR(t, s, in, false)
 	if sum.RejectedBundles != 0 {
 		t.Fatalf("rejected: %+v", sum.Rejections)
@@ -211,7 +212,7 @@ func TestFHIRExtraSurvivesStoreRoundTrip(t *testing.T) {
 
 	// Into an empty practice and out again: the same.
 	_, s2, st2 := fhirPractice(t, "Elsewhere", "C81010", false)
-	in2 := []clinical.FHIRInput{{Name: "again.json", Data: raw}}
+	in2 := []interop.FHIRInput{{Name: "again.json", Data: raw}}
 	if sum := importFHIR(t, s2, in2, false); sum.RejectedBundles != 0 {
 		t.Fatalf("re-import rejected: %+v", sum.Rejections)
 	}
@@ -227,7 +228,7 @@ func TestFHIRExtraSurvivesStoreRoundTrip(t *testing.T) {
 // R4 schema forbids them: they survive, as given, in a non-conformant export).
 func TestFHIRExtraExportValidates(t *testing.T) {
 	_, s, st := fhirPractice(t, "Valid Surgery", "B86011", false)
-	sum := importFHIR(t, s, []clinical.FHIRInput{{Name: "valid.json", Data: fxExtraBundle(t, false)}}, false)
+	sum := importFHIR(t, s, []interop.FHIRInput{{Name: "valid.json", Data: fxExtraBundle(t, false)}}, false)
 	if sum.RejectedBundles != 0 {
 		t.Fatalf("rejected: %+v", sum.Rejections)
 	}

@@ -1,4 +1,4 @@
-package clinical_test
+package interop_test
 
 // Checks every fxExported FHIR resource against the FHIR R4 JSON schema and the
 // base specification's rules a schema cannot express (required elements and

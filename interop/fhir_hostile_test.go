@@ -1,4 +1,4 @@
-package clinical_test
+package interop_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop"
 )
 
 func gunzipFile(t *testing.T, path string) []byte {
@@ -58,7 +59,7 @@ func TestFHIRImportTruncatedBundleRefusedWhole(t *testing.T) {
 			_, s, _ := fhirPractice(t, "Hostile Surgery", "B86099", false)
 			done := make(chan error, 1)
 			go func() {
-				_, err := s.ImportFHIR(context.Background(), []clinical.FHIRInput{{Name: "bundle.json", Data: data}}, clinical.FHIRImportOptions{})
+				_, err := interop.ImportFHIR(context.Background(), s, []interop.FHIRInput{{Name: "bundle.json", Data: data}}, interop.FHIRImportOptions{})
 				done <- err
 			}()
 			var err error

@@ -1,14 +1,15 @@
-package clinical_test
+package interop_test
 
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/internal/benchpractice"
+	"github.com/opengpsoc/gpsoc/interop"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 )
 
@@ -37,7 +38,7 @@ func benchPracticeFHIR(b *testing.B) *clinical.Service {
 func BenchmarkFHIRImport(b *testing.B) {
 	in := fxLoadInputs(b, fxSyntheaDir)
 	var total, written int
-	cpu0 := cpuTime()
+	cpu0 := benchpractice.CPUTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -52,18 +53,18 @@ func BenchmarkFHIRImport(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "resources/s")
 	b.ReportMetric(float64(written)/b.Elapsed().Seconds(), "written/s")
-	b.ReportMetric(float64(total)/(cpuTime()-cpu0).Seconds(), "resources/cpu-s")
+	b.ReportMetric(float64(total)/(benchpractice.CPUTime()-cpu0).Seconds(), "resources/cpu-s")
 }
 
 // BenchmarkFHIRExport exports that practice as Bulk NDJSON content (marshalled, not written to disk).
 func BenchmarkFHIRExport(b *testing.B) {
 	s := benchPracticeFHIR(b)
 	importFHIR(b, s, fxLoadInputs(b, fxSyntheaDir), false)
-	cpu0 := cpuTime()
+	cpu0 := benchpractice.CPUTime()
 	b.ResetTimer()
 	n, bytes := 0, 0
 	for i := 0; i < b.N; i++ {
-		_, err := s.ExportFHIRAll(context.Background(), func(r fhir.Resource) error {
+		_, err := interop.ExportFHIRAll(context.Background(), s, func(r fhir.Resource) error {
 			raw, err := fhir.Marshal(r)
 			n++
 			bytes += len(raw)
@@ -75,13 +76,5 @@ func BenchmarkFHIRExport(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "resources/s")
 	b.ReportMetric(float64(bytes)/float64(n), "bytes/resource")
-	b.ReportMetric(float64(n)/(cpuTime()-cpu0).Seconds(), "resources/cpu-s")
-}
-
-// cpuTime is the CPU time (user and system) the process has used: on a busy
-// machine, resources per CPU-second is the figure that does not depend on the load.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(n)/(benchpractice.CPUTime()-cpu0).Seconds(), "resources/cpu-s")
 }
