@@ -20,7 +20,6 @@ import (
 // the callback may read more between pages on the same connection).
 const page = 1000
 
-
 func knownKind(k record.Kind) bool { return slices.Contains(record.Kinds, k) }
 
 func (t *rtx) Practice() (*record.Practice, error) {
