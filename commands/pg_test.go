@@ -134,7 +134,12 @@ func TestSurgeryDayOnPostgres(t *testing.T) {
 	_, pg := surgeryDayIn(t, false, func(e *practiceEnv) {
 		e.config = map[string]string{"store.url": url, "store.practice": "B86001"}
 	}, nil)
-	want, got := stableIDs(local.b.String()), stableIDs(pg.b.String())
+	// Where the practice is: the data dir, or the database.
+	pgDay := strings.ReplaceAll(pg.b.String(), postgres.Redact(url), "$DATA")
+	want, got := stableIDs(local.b.String()), stableIDs(pgDay)
+	if !strings.Contains(pg.b.String(), "in "+postgres.Redact(url)+";") {
+		t.Errorf("init on PostgreSQL does not say where the practice is:\n%.300s", pg.b.String())
+	}
 	if want != got {
 		t.Errorf("the day on PostgreSQL differs from the day on a file:\n%s", lineDiff(want, got))
 	}
