@@ -26,12 +26,11 @@ type queued struct {
 
 type rtx struct {
 	ctx context.Context
-	// cn is the transaction's connection. Use queryRow, query and exec (or
-	// c, the same as pgx's conn methods), never cn itself: BEGIN and
-	// app.practice go out with the first statement, so a statement sent on
-	// cn before it would run outside the transaction, and see no rows.
+	// cn is the transaction's connection. Use queryRow, query and exec,
+	// never cn itself: BEGIN and app.practice go out with the first
+	// statement, so a statement sent on cn before it would run outside the
+	// transaction, and see no practice's rows.
 	cn    *pgx.Conn
-	c     txConn
 	ods   string
 	queue []queued
 	// begun: BEGIN has been sent (the transaction must end); done: it
@@ -174,21 +173,4 @@ func (t *rtx) end(commit bool) error {
 		t.cn.Close(rctx) // never reused half-way through a transaction
 	}
 	return nil
-}
-
-// txConn is the transaction's statements in the shape of pgx's conn
-// methods, sent through the transaction's queue: code written against a
-// *pgx.Conn (t.c.QueryRow(t.ctx, …)) runs inside the transaction.
-type txConn struct{ t *rtx }
-
-func (c txConn) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	return c.t.queryRow(sql, args...)
-}
-
-func (c txConn) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return c.t.query(sql, args...)
-}
-
-func (c txConn) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return c.t.exec(sql, args...)
 }

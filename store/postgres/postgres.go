@@ -184,9 +184,9 @@ func (s *Store) Close() error {
 
 var errClosed = errors.New("practice store closed")
 
-// open acquires a connection and queues the transaction's start: BEGIN
+// begin acquires a connection and queues the transaction's start: BEGIN
 // and the practice setting, sent with its first statement.
-func (s *Store) open(ctx context.Context, readOnly bool) (*pgxpool.Conn, rtx, error) {
+func (s *Store) begin(ctx context.Context, readOnly bool) (*pgxpool.Conn, rtx, error) {
 	if s.closed.Load() {
 		return nil, rtx{}, errClosed
 	}
@@ -217,13 +217,12 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c, r, err := s.open(ctx, true)
+	c, r, err := s.begin(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer c.Release()
 	t := &r
-	t.c = txConn{t}
 	if err := fn(t); err != nil {
 		t.end(false)
 		return err
@@ -237,13 +236,12 @@ func (s *Store) Update(ctx context.Context, fn func(store.WTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c, r, err := s.open(ctx, false)
+	c, r, err := s.begin(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer c.Release()
 	t := &wtx{rtx: r}
-	t.c = txConn{&t.rtx}
 	if err := fn(t); err != nil {
 		t.end(false)
 		return err
@@ -254,30 +252,6 @@ func (s *Store) Update(ctx context.Context, fn func(store.WTx) error) error {
 	}
 	s.ensured.Store(true) // the practice's row, if this made it, is committed
 	return nil
-}
-
-// begin acquires a connection and starts a transaction for the practice
-// at once (BEGIN and the practice setting sent), for code that drives the
-// connection itself (the whole-practice copy); finish ends it.
-func (s *Store) begin(ctx context.Context, readOnly bool) (*pgxpool.Conn, error) {
-	c, t, err := s.open(ctx, readOnly)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.send(); err != nil {
-		t.end(false)
-		c.Release()
-		return nil, err
-	}
-	return c, nil
-}
-
-// finish commits (commit) or rolls back a transaction begin started, and
-// gives the connection back.
-func finish(ctx context.Context, c *pgxpool.Conn, commit bool) error {
-	defer c.Release()
-	t := rtx{ctx: ctx, cn: c.Conn(), begun: true}
-	return t.end(commit)
 }
 
 // BackupFile refuses: a practice in PostgreSQL is backed up by the database.
