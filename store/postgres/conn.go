@@ -26,11 +26,11 @@ type queued struct {
 
 type rtx struct {
 	ctx context.Context
-	// cn is the transaction's connection. Use queryRow, query and exec,
-	// never cn itself: BEGIN and app.practice go out with the first
-	// statement, so a statement sent on cn before it would run outside the
-	// transaction, and see no practice's rows.
-	cn    *pgx.Conn
+	// c is the transaction's connection. Use queryRow, query and exec, or
+	// send before c: BEGIN and app.practice are queued to go out with the
+	// first statement, so a statement sent on c before them would run
+	// outside the transaction, and see no practice's rows.
+	c     *pgx.Conn
 	ods   string
 	queue []queued
 	// begun: BEGIN has been sent (the transaction must end); done: it
@@ -57,7 +57,7 @@ func (t *rtx) batch(extra string, args []any) (pgx.BatchResults, error) {
 	qs := t.queue
 	t.queue = nil
 	t.begun = true // BEGIN is first in the first batch
-	br := t.cn.SendBatch(t.ctx, b)
+	br := t.c.SendBatch(t.ctx, b)
 	for _, q := range qs {
 		tag, err := br.Exec()
 		if err == nil && q.want >= 0 && tag.RowsAffected() != q.want {
@@ -85,7 +85,7 @@ func (t *rtx) send() error {
 
 func (t *rtx) queryRow(sql string, args ...any) pgx.Row {
 	if len(t.queue) == 0 {
-		return t.cn.QueryRow(t.ctx, sql, args...)
+		return t.c.QueryRow(t.ctx, sql, args...)
 	}
 	br, err := t.batch(sql, args)
 	if err != nil {
@@ -96,7 +96,7 @@ func (t *rtx) queryRow(sql string, args ...any) pgx.Row {
 
 func (t *rtx) query(sql string, args ...any) (pgx.Rows, error) {
 	if len(t.queue) == 0 {
-		return t.cn.Query(t.ctx, sql, args...)
+		return t.c.Query(t.ctx, sql, args...)
 	}
 	br, err := t.batch(sql, args)
 	if err != nil {
@@ -112,7 +112,7 @@ func (t *rtx) query(sql string, args ...any) (pgx.Rows, error) {
 
 func (t *rtx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
 	if len(t.queue) == 0 {
-		return t.cn.Exec(t.ctx, sql, args...)
+		return t.c.Exec(t.ctx, sql, args...)
 	}
 	br, err := t.batch(sql, args)
 	if err != nil {
@@ -160,7 +160,7 @@ func (t *rtx) end(commit bool) error {
 	}
 	t.done = true
 	if commit {
-		if _, err := t.cn.Exec(t.ctx, "COMMIT"); err != nil {
+		if _, err := t.c.Exec(t.ctx, "COMMIT"); err != nil {
 			return mapErr(err)
 		}
 		return nil
@@ -169,8 +169,8 @@ func (t *rtx) end(commit bool) error {
 	// back to the pool inside a transaction.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
 	defer cancel()
-	if _, err := t.cn.Exec(rctx, "ROLLBACK"); err != nil {
-		t.cn.Close(rctx) // never reused half-way through a transaction
+	if _, err := t.c.Exec(rctx, "ROLLBACK"); err != nil {
+		t.c.Close(rctx) // never reused half-way through a transaction
 	}
 	return nil
 }

@@ -194,7 +194,7 @@ func (s *Store) begin(ctx context.Context, readOnly bool) (*pgxpool.Conn, rtx, e
 	if err != nil {
 		return nil, rtx{}, busy(s.db, err)
 	}
-	t := rtx{ctx: ctx, cn: c.Conn(), ods: s.ods}
+	t := rtx{ctx: ctx, c: c.Conn(), ods: s.ods}
 	if readOnly {
 		// One snapshot for the whole View: the search rows, the change
 		// head and the audit head agree.
