@@ -662,19 +662,36 @@ func containsStr(xs []string, s string) bool {
 
 // FlagText is how a flagged value is marked wherever it is listed
 // (" [implausible]", " [held for review: unit]"); "" when not flagged.
+//
+// A laboratory result also shows its abnormal flag and whether it is still
+// unreviewed (" [H, unreviewed]").
 func FlagText(o *record.Observation) string {
-	if len(o.Flags) == 0 {
+	var parts []string
+	if len(o.Flags) > 0 {
+		ks := make([]string, 0, len(o.Flags))
+		for _, f := range o.Flags {
+			ks = append(ks, f.Kind)
+		}
+		tag := strings.Join(ks, ", ")
+		if o.Review {
+			tag = "held for review: " + tag
+		}
+		parts = append(parts, tag)
+	}
+	if o.Abnormal() {
+		flag := strings.TrimSpace(o.Interpretation)
+		if record.NormalFlags[strings.ToUpper(flag)] {
+			flag = "outside range " + o.ReferenceRange.String()
+		}
+		parts = append(parts, flag)
+	}
+	if o.Unreviewed {
+		parts = append(parts, "unreviewed")
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	ks := make([]string, 0, len(o.Flags))
-	for _, f := range o.Flags {
-		ks = append(ks, f.Kind)
-	}
-	tag := strings.Join(ks, ", ")
-	if o.Review {
-		tag = "held for review: " + tag
-	}
-	return " [" + tag + "]"
+	return " [" + strings.Join(parts, ", ") + "]"
 }
 
 // IsConfirmable reports whether err is an implausible value a clinician may confirm.

@@ -24,7 +24,7 @@ var defaultYAML []byte
 var vimYAML []byte
 
 // Contexts in the order help shows them.
-var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register"}
+var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers"}
 
 // Action is something a key can do.
 type Action struct {
@@ -47,6 +47,7 @@ var Actions = []Action{
 	{"global", "save", "save", false},
 	{"global", "quit", "quit", false},
 	{"global", "book", "appointment book", false},
+	{"global", "registers", "registers and indicators", false},
 	{"find", "down", "next result", false},
 	{"find", "up", "previous result", false},
 	{"find", "page-down", "next page", false},
@@ -112,6 +113,13 @@ var Actions = []Action{
 	{"register", "prev-field", "previous field", false},
 	{"register", "down", "next choice", false},
 	{"register", "up", "previous choice", false},
+	{"registers", "down", "next", false},
+	{"registers", "up", "previous", false},
+	{"registers", "page-down", "next page", false},
+	{"registers", "page-up", "previous page", false},
+	{"registers", "explain", "why this patient is in or out, rule by rule", false},
+	{"registers", "open-patient", "open the patient's record", false},
+	{"registers", "refresh", "run the registers again", false},
 }
 
 // Disabled unbinds an action.

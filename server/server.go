@@ -37,6 +37,9 @@ type Options struct {
 	Limits Limits
 	// Codes answers ValueSet/$expand (valueset.go); nil: not offered.
 	Codes CodeSearch
+	// Cohort runs population searches and registers (POST /Group/$search,
+	// GET /Group/{id}; cohort.go); nil: not offered.
+	Cohort *Cohort
 }
 
 // Server is the FHIR API over one practice.
@@ -84,6 +87,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /introspect", s.auth(s.introspect))
 	s.mux.Handle("POST /revoke", s.auth(s.revoke))
 	s.mux.Handle("POST /$passphrase", s.auth(s.passphrase))
+	s.mux.Handle("POST /$process-message", s.auth(s.processMessage))
+	s.mux.Handle("POST /$inbox", s.auth(s.inbox))
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
 	s.mux.Handle("GET /ValueSet/$expand", s.auth(s.valueSetExpand))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))
@@ -96,6 +101,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /Practitioner", s.auth(s.practitionerCreate))
 	s.mux.Handle("PUT /Practitioner/{id}", s.auth(s.practitionerUpdate))
 	s.mux.Handle("GET /Patient/{id}/$everything", s.auth(s.everything))
+	s.mux.Handle("POST /Group/$search", s.auth(s.searchRun))
+	s.mux.Handle("GET /Group/{id}", s.auth(s.registerRun))
 	s.mux.Handle("GET /{type}/{id}/_history/{vid}", s.auth(s.vread))
 	s.mux.Handle("GET /{type}/{id}/_history", s.auth(s.history))
 	s.mux.Handle("GET /{type}/{id}", s.auth(s.read))

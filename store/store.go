@@ -120,6 +120,35 @@ func Unprepared(e record.Entity) (record.Entity, []byte) {
 	return e, nil
 }
 
+// Searcher is implemented by a backend whose server runs population
+// searches where the data is (gpsoc serve's POST Group/$search): the
+// records never cross the wire, only the patients found.
+type Searcher interface {
+	// RunSearch runs the text of a search definition on the server; on
+	// overrides its reference date, reason shows sensitive records' values
+	// (audited there). ok is false when the server cannot (another
+	// vendor's): the caller then runs the search itself.
+	RunSearch(ctx context.Context, text, on, reason string) (res *SearchResult, ok bool, err error)
+}
+
+// SearchResult is what a server's search found.
+type SearchResult struct {
+	Title       string
+	Reference   string
+	Registered  int // patients registered on the reference date (for prevalence)
+	Achievement *float64
+	Members     []SearchMember
+}
+
+// SearchMember is one patient a server's search found: the values that
+// matched as the server wrote them (none for a sensitive record unless a
+// reason was given).
+type SearchMember struct {
+	PatientID, Name, NHSNumber, Status string
+	Sensitive                          bool
+	Matched                            []string
+}
+
 // ErrBusy is matched by record.BusyError values the backends return.
 var ErrBusy = errors.New("store busy")
 
@@ -162,3 +191,17 @@ type FileKeeper interface {
 	// after backing up what is there; it returns that backup's name.
 	RestoreFrom(src string) (string, error)
 }
+
+// Operations is implemented by a backend whose server runs some actions
+// through its own services (gpsoc serve): the results inbox, whose reports
+// and filings are gpsoc's own workflow rather than records a FHIR server
+// keeps. Operation posts in, as JSON, to the server's named operation and
+// decodes its JSON answer into out; the server checks the role and audits.
+// A backend on a server that does not offer the operation (another
+// vendor's) returns an error matching ErrNoOperation, saying so.
+type Operations interface {
+	Operation(ctx context.Context, name string, in, out any) error
+}
+
+// ErrNoOperation is matched by the error of an operation the server does not offer.
+var ErrNoOperation = errors.New("the server does not offer this operation")

@@ -78,6 +78,9 @@ type Options struct {
 	Plain   bool // NO_COLOR or a pinned profile for tests
 	Width   int  // initial size (tests); the terminal sends its own
 	Height  int
+	// Cohort runs the registers and indicators (the registers screen, the
+	// banner's indicators due); nil leaves them out.
+	Cohort *Cohort
 	// OpenID opens this patient's record at start.
 	OpenID string
 	// Watch is how often an open record asks whether anyone changed the
@@ -130,7 +133,7 @@ func New(o Options) *Model {
 	if w == 0 {
 		w, h = 80, 24
 	}
-	c := &Common{Styles: NewStyles(o.Dark, o.Plain), Keys: o.Keys, Svc: o.Svc, Terms: o.Terms, Now: o.Now,
+	c := &Common{Styles: NewStyles(o.Dark, o.Plain), Keys: o.Keys, Svc: o.Svc, Terms: o.Terms, Cohort: o.Cohort, Now: o.Now,
 		DataDir: o.DataDir, Width: w, Height: h, Ctx: context.Background()}
 	m := &Model{c: c}
 	m.stack = []page{newFindPage(c)}
@@ -214,6 +217,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.push(newPrescribePage(m.c, msg.rec))
 	case registerMsg:
 		return m, m.push(newRegisterPage(m.c))
+	case registersMsg:
+		for _, p := range m.stack {
+			if p.Context() == "registers" {
+				return m, nil
+			}
+		}
+		return m, m.push(newRegistersPage(m.c))
 	case bookMsg:
 		for _, p := range m.stack {
 			if p.Context() == "book" {
@@ -405,6 +415,8 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 			return cmd
 		case "book":
 			return func() tea.Msg { return bookMsg{} }
+		case "registers":
+			return func() tea.Msg { return registersMsg{} }
 		}
 	}
 	return p.Update(actionMsg{Name: action, Key: k})
@@ -500,6 +512,10 @@ func (m *Model) footer() string {
 		add("book", "book-slot", "book")
 		add("book", "arrived", "arrived")
 		add("book", "seen", "seen")
+	case "registers":
+		add("global", "open", "open")
+		add("registers", "explain", "explain")
+		add("registers", "open-patient", "record")
 	}
 	if ctx != "find" {
 		if ctx != "consult" && ctx != "prescribe" {
@@ -550,7 +566,8 @@ func (m *Model) helpView(w, h int) []string {
 func (m *Model) Quitting() bool { return m.quit }
 
 // banner is the line(s) every record screen keeps at the top.
-func banner(c *Common, sm *clinical.Summary, w int) []string {
+// due is the slot for the registers' indicators the patient has not met.
+func banner(c *Common, sm *clinical.Summary, w int, due ...string) []string {
 	st := c.Styles
 	if sm == nil || sm.Patient == nil {
 		return []string{st.Muted.Render("loading…")}
@@ -628,6 +645,9 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 		if recalls > 0 {
 			later = append(later, st.Warn.Render(itoa(recalls)+" overdue recall(s)"))
 		}
+	}
+	for _, d := range due {
+		later = append(later, st.Warn.Render(d))
 	}
 	items := append(safety, later...)
 	if len(items) == 0 {

@@ -345,7 +345,7 @@ func (p *prescribePage) View(w, h int) []string {
 	st := p.c.Styles
 	var out []string
 	if p.rec != nil && p.rec.data != nil {
-		out = banner(p.c, p.rec.data.sum, w)
+		out = banner(p.c, p.rec.data.sum, w, p.rec.data.dueSlot()...)
 	}
 	if p.alertOpen() {
 		al := p.alerts[p.current]

@@ -30,6 +30,10 @@ type recordData struct {
 	history   []clinical.HistoryRow
 	hidden    int
 	denied    string // the clinical sections are not for this role
+	// due are the indicators whose target this patient has not met (the
+	// banner's slot); dueErr says they could not be worked out.
+	due    []string
+	dueErr bool
 }
 
 type recordLoadedMsg struct {
@@ -279,6 +283,11 @@ func (p *recordPage) load() tea.Cmd {
 	return func() tea.Msg {
 		_, seq, seqErr := c.Svc.PatientChangedSince(c.Ctx, id, store.ChangesHead) // where the feed is now
 		d, err := loadRecord(c.Ctx, c.Svc, id, reason)
+		if err == nil && d != nil {
+			var derr error
+			d.due, derr = dueIndicators(c, id)
+			d.dueErr = derr != nil
+		}
 		var pe *record.PermissionError
 		if errors.As(err, &pe) && strings.Contains(pe.Action, "sensitive") {
 			return recordLoadedMsg{rev: rev, needReason: true}
@@ -465,7 +474,7 @@ func (p *recordPage) View(w, h int) []string {
 	if p.data == nil {
 		return []string{st.Muted.Render("Opening the record…")}
 	}
-	out := banner(p.c, p.data.sum, w)
+	out := banner(p.c, p.data.sum, w, p.data.dueSlot()...)
 	out = append(out, p.tabs(w))
 	body := p.sectionLines(w, h-len(out))
 	if p.form != nil {
@@ -665,4 +674,17 @@ func (p *recordPage) sectionLines(w, h int) []string {
 		out = append(out, st.Muted.Render(itoa(d.hidden)+" sensitive entries hidden"))
 	}
 	return out
+}
+// dueSlot is what the banner shows of the indicators due.
+func (d *recordData) dueSlot() []string {
+	if d == nil {
+		return nil
+	}
+	if d.dueErr {
+		return []string{"indicators not checked"}
+	}
+	if len(d.due) == 0 {
+		return nil
+	}
+	return []string{"QOF due: " + strings.Join(d.due, ", ")}
 }

@@ -72,12 +72,22 @@ func main() {
 		{"us/op", "all safety checks, 15 medicines and 5 allergies, mean (µs)", "", nil, ""},
 		{"ns/op", "all safety checks, 15 medicines and 5 allergies (ns)", "≤ 1,000,000 ns", atMost(1e6), ""},
 	})
+	goBench("./interop/pathology", "BenchmarkImportReports$", "5x", nil, []metric{
+		{"reports/s", "results inbox: import FHIR pathology messages (parse, match, values)", "≥ 5,000/s", atLeast(5000), ""},
+	})
+	goBench("./clinical", "BenchmarkInbox(List10k|File)$", "200x", nil, []metric{
+		{"median-ms", "results inbox: list with 10,000 unfiled, median (ms)", "≤ 10 ms", atMost(10), "InboxList10k"},
+		{"median-ms", "results inbox: one filing, median (ms)", "≤ 5 ms", atMost(5), "InboxFile"},
+	})
 	baselineCompare()
+	registersBench()
 	goBench("./server", "BenchmarkPatientRead", "1x", nil, []metric{
 		{"req/s", "gpsoc serve patient reads, 16 clients", "≥ 5,000/s", atLeast(5000), ""},
 		{"p99-ms", "gpsoc serve patient read p99 (ms)", "≤ 10 ms", atMost(10), ""},
 		{"find-p95-ms", "gpsoc serve $find p95 (ms)", "", nil, ""},
+		{"cpu-us/req", "gpsoc serve CPU per read, clients included (µs)", "", nil, ""},
 	})
+	servePostgres()
 	env := []string{}
 	if full {
 		env = append(env, "GPSOC_BENCH_PATIENTS=1000000")
@@ -129,12 +139,14 @@ type metric struct {
 
 var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
 
-// goBench runs Go benchmarks and reports the metrics asked for.
-func goBench(pkg, pattern, benchtime string, env []string, ms []metric) {
+// goBench runs Go benchmarks and reports the metrics asked for; it returns
+// each value found by its unit.
+func goBench(pkg, pattern, benchtime string, env []string, ms []metric) map[string]float64 {
+	got := map[string]float64{}
 	fmt.Printf("\n%s %s\n", pkg, pattern)
 	if _, err := os.Stat(pkg); err != nil {
 		add(pkg+" "+pattern, "-", "", "not built yet")
-		return
+		return got
 	}
 	out, err := runBench("", pkg, pattern, benchtime, env)
 	found := false
@@ -156,6 +168,7 @@ func goBench(pkg, pattern, benchtime string, env []string, ms []metric) {
 					continue
 				}
 				found = true
+				got[mt.unit] = v
 				what := mt.what
 				if strings.Contains(what, "%s") {
 					what = fmt.Sprintf(what, name)
@@ -174,6 +187,38 @@ func goBench(pkg, pattern, benchtime string, env []string, ms []metric) {
 			tail = tail[len(tail)-600:]
 		}
 		add(pkg+" "+pattern, "-", "", "no figures: "+strings.ReplaceAll(strings.TrimSpace(tail), "\n", " | "))
+	}
+	return got
+}
+
+// servePostgres is gpsoc serve on PostgreSQL (issue 24): two replicas on a
+// throwaway local cluster, 16 clients, beside a bbolt-backed serve in the
+// same benchmark run, with each one's CPU per request and the ratios.
+func servePostgres() {
+	v := goBench("./internal/replicas", "BenchmarkServeOnPostgres$", "1x", nil, []metric{
+		{"pg-read/s", "serve on PostgreSQL, 2 replicas, patient reads, 16 clients", "≥ 5,000/s", atLeast(5000), ""},
+		{"pg-read-p99-ms", "serve on PostgreSQL, patient read p99 (ms)", "≤ 20 ms", atMost(20), ""},
+		{"pg-write/s", "serve on PostgreSQL, consultation writes (5 entries + audit)", "≥ 500/s", atLeast(500), ""},
+		{"pg-write-p99-ms", "serve on PostgreSQL, consultation write p99 (ms)", "", nil, ""},
+		{"pg-read-cpu-us", "serve on PostgreSQL, CPU per read, database included (µs)", "", nil, ""},
+		{"pg-read-db-cpu-us", "  of which the database's (µs)", "", nil, ""},
+		{"pg-write-cpu-us", "serve on PostgreSQL, CPU per consultation write (µs)", "", nil, ""},
+		{"pg-write-db-cpu-us", "  of which the database's (µs)", "", nil, ""},
+		{"bolt-read/s", "same run, serve on bbolt, patient reads, 16 clients", "", nil, ""},
+		{"bolt-read-p99-ms", "same run, serve on bbolt, patient read p99 (ms)", "", nil, ""},
+		{"bolt-write/s", "same run, serve on bbolt, consultation writes", "", nil, ""},
+		{"bolt-read-cpu-us", "same run, serve on bbolt, CPU per read (µs)", "", nil, ""},
+		{"bolt-write-cpu-us", "same run, serve on bbolt, CPU per consultation write (µs)", "", nil, ""},
+	})
+	for _, r := range []struct{ what, a, b string }{
+		{"PostgreSQL ÷ bbolt, reads/s", "pg-read/s", "bolt-read/s"},
+		{"PostgreSQL ÷ bbolt, consultation writes/s", "pg-write/s", "bolt-write/s"},
+		{"PostgreSQL ÷ bbolt, CPU per read", "pg-read-cpu-us", "bolt-read-cpu-us"},
+		{"PostgreSQL ÷ bbolt, CPU per consultation write", "pg-write-cpu-us", "bolt-write-cpu-us"},
+	} {
+		if v[r.a] > 0 && v[r.b] > 0 {
+			add(r.what, fmt.Sprintf("%.2fx", v[r.a]/v[r.b]), "", "")
+		}
 	}
 }
 
@@ -382,4 +427,25 @@ func codesQuality() {
 		b := r.ByClass[c]
 		add(fmt.Sprintf("  %s: %d queries, top-1 / top-3 (%%) / MRR", c, b.Queries), fmt.Sprintf("%.1f / %.1f / %.3f", 100*b.Top1, 100*b.Top3, b.MRR), "", "")
 	}
+}
+
+// registersBench: every register and indicator over a practice with full
+// histories, beside a plain scan of every record (the anchor), and one
+// explanation (issue 23).
+func registersBench() {
+	n := pick(100000, 1000000)
+	budget, ok := "≤ 1 s", atMost(1)
+	if full {
+		budget, ok = "≤ 10 s", atMost(10)
+	}
+	env := []string{fmt.Sprintf("GPSOC_BENCH_PATIENTS=%d", n)}
+	goBench("./cohort", "Benchmark(Registers|Explain)$", "3x", env, []metric{
+		{"s-median", fmt.Sprintf("all registers and indicators, %d patients with full histories (s, median)", n), budget, ok, "Registers"},
+		{"cpu-s-median", "  the same, CPU seconds of the process (not load-dependent)", "", nil, "Registers"},
+		{"scan-s", "  anchor: plain scan of every record the searches read (s)", "", nil, "Registers"},
+		{"scan-ratio", "  anchor ratio: scan time / registers time (x)", "", nil, "Registers"},
+		{"index-s", "  search index build, once per process (s)", "", nil, "Registers"},
+		{"definitions", "  registers and indicators run", "", nil, "Registers"},
+		{"ms-median", "one register explanation, patient read included (ms, median)", "≤ 10 ms", atMost(10), "Explain"},
+	})
 }
