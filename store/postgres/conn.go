@@ -54,6 +54,12 @@ func (t *rtx) batch(extra string, args []any) (pgx.BatchResults, error) {
 	if extra != "" {
 		b.Queue(extra, args...)
 	}
+	return t.sendBatch(b)
+}
+
+// sendBatch sends b, whose first statements are the queue's, and checks
+// the queue's results.
+func (t *rtx) sendBatch(b *pgx.Batch) (pgx.BatchResults, error) {
 	qs := t.queue
 	t.queue = nil
 	t.begun = true // BEGIN is first in the first batch
@@ -69,6 +75,18 @@ func (t *rtx) batch(extra string, args []any) (pgx.BatchResults, error) {
 		}
 	}
 	return br, nil
+}
+
+// batchThen sends the queue, then extra, then what more adds, and returns
+// the results positioned at extra's.
+func (t *rtx) batchThen(extra string, args []any, more func(*pgx.Batch)) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	for _, q := range t.queue {
+		b.Queue(q.sql, q.args...)
+	}
+	b.Queue(extra, args...)
+	more(b)
+	return t.sendBatch(b)
 }
 
 // send sends the queue on its own.

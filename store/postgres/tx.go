@@ -1,8 +1,6 @@
 package postgres
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -401,9 +399,10 @@ type wtx struct {
 	changeSeq int64
 	auditSeq  int64
 	auditHash string
-	// practiceDoc is the practice record read with the lock.
-	practiceDoc []byte
-	hashes      map[written]string
+	// practiceDoc is the practice record read with the lock (practiceRead).
+	practiceDoc  []byte
+	practiceRead bool
+	hashes       map[written]string
 	// events are the audit events appended and not yet placed in the chain.
 	events []*record.AuditEvent
 }
@@ -420,7 +419,7 @@ type written struct {
 // from here to commit this transaction is the practice's only writer of
 // sequences.
 func (t *wtx) lock() error {
-	if t.locked {
+	if t.practiceRead {
 		return nil
 	}
 	err := t.queryRow("SELECT change_seq, audit_seq, audit_hash, doc FROM practices WHERE practice = $1 FOR NO KEY UPDATE", t.ods).
@@ -431,94 +430,134 @@ func (t *wtx) lock() error {
 	if err != nil {
 		return err
 	}
-	t.locked = true
+	t.locked, t.practiceRead = true, true
 	return nil
 }
 
-// assign gives the events appended so far their places in the chain, under
-// the practice's lock, and queues them.
-func (t *wtx) assign() error {
-	if len(t.events) == 0 {
-		return nil
+// The parts of an event's JSON around its middle (store.AppendAuditJSON
+// of an event at sequence 0 with no link): the database writes the
+// sequence and the link in (gpsoc_place, migration 0002).
+const (
+	auditJSONHead = `{"seq":0`
+	auditJSONTail = `,"prevHash":"","hash":""}`
+)
+
+// placing is the call of gpsoc_place for what the transaction has not yet
+// placed in the practice's sequences ("" when nothing), with what to fill
+// in from its answer.
+func (t *wtx) placing() (string, []any, []*record.AuditEvent) {
+	if len(t.events) == 0 && len(t.changed) == 0 {
+		return "", nil, nil
 	}
-	if err := t.lock(); err != nil {
-		return err
-	}
-	seqs := make([]int64, len(t.events))
-	hashes := make([]string, len(t.events))
-	bodies := make([][]byte, len(t.events))
-	buf := make([]byte, 0, 64+1+448)
+	mids := make([]string, len(t.events))
+	buf := make([]byte, 0, 512)
 	for i, ev := range t.events {
-		prev := t.auditHash
-		ev.Seq = uint64(t.auditSeq + 1)
-		ev.PrevHash = prev
-		ev.Hash = ""
-		buf = append(append(buf[:0], prev...), '\n')
-		buf = store.AppendAuditJSON(buf, ev)
-		sum := sha256.Sum256(buf)
-		ev.Hash = hex.EncodeToString(sum[:])
-		seqs[i], hashes[i], bodies[i] = int64(ev.Seq), ev.Hash, append([]byte(nil), buf[len(prev)+1:]...)
-		t.auditSeq, t.auditHash = int64(ev.Seq), ev.Hash
+		ev.Seq, ev.PrevHash, ev.Hash = 0, "", ""
+		buf = store.AppendAuditJSON(buf[:0], ev)
+		mids[i] = string(buf[len(auditJSONHead) : len(buf)-len(auditJSONTail)])
 	}
-	t.push(int64(len(t.events)), t.noRow, `INSERT INTO audit (practice, seq, hash, body)
-		SELECT $1, u.seq, u.hash, u.body FROM unnest($2::bigint[], $3::text[], $4::bytea[]) AS u(seq, hash, body)`,
-		t.ods, seqs, hashes, bodies)
-	t.events = t.events[:0]
+	evs := t.events
+	changed := t.changed
+	if changed == nil {
+		changed = []string{}
+	}
+	t.events, t.changed = nil, nil
+	return "SELECT first_seq, prev_hash, hashes, first_change, last_change FROM gpsoc_place($1, $2, $3)", []any{t.ods, mids, changed}, evs
+}
+
+// placed fills the events in from gpsoc_place's answer.
+func (t *wtx) placed(evs []*record.AuditEvent, first int64, prev string, hashes []string, lastChange int64) error {
+	if len(hashes) != len(evs) {
+		return fmt.Errorf("practice %s: %d audit events placed for %d appended", t.ods, len(hashes), len(evs))
+	}
+	for i, ev := range evs {
+		ev.Seq, ev.PrevHash, ev.Hash = uint64(first)+uint64(i), prev, hashes[i]
+		prev = hashes[i]
+	}
+	t.locked = true
+	t.auditSeq, t.auditHash, t.changeSeq = first+int64(len(evs))-1, prev, lastChange
 	return nil
 }
 
-// sequence gives the changes so far their sequences, under the lock.
-func (t *wtx) sequence() error {
-	if len(t.changed) == 0 {
+// place puts what the transaction has appended so far in the practice's
+// sequences now (it reads its own trail or feed), under the lock.
+func (t *wtx) place() error {
+	q, args, evs := t.placing()
+	if q == "" {
 		return nil
 	}
-	if err := t.lock(); err != nil {
-		return err
+	var first, fc, lc int64
+	var prev string
+	var hashes []string
+	if err := t.queryRow(q, args...).Scan(&first, &prev, &hashes, &fc, &lc); err != nil {
+		return mapErr(err)
 	}
-	t.push(int64(len(t.changed)), t.noRow, `INSERT INTO changes (practice, seq, patient_id)
-		SELECT $1, $2 + u.n, u.id FROM unnest($3::text[]) WITH ORDINALITY AS u(id, n)`, t.ods, t.changeSeq, t.changed)
-	t.changeSeq += int64(len(t.changed))
-	t.changed = nil
-	return nil
+	return t.placed(evs, first, prev, hashes, lc)
 }
 
-// commit writes what the transaction kept for its end — its audit events
-// and change entries under the practice's lock, the counts, the heads —
-// and COMMIT, in one batch after the lock's: the lock is held for one
-// round trip.
+// commit sends what the transaction kept for its end in one batch: its
+// queued writes, its audit events and change entries placed in the
+// practice's sequences by the database (which takes the practice's lock
+// there), the counts, and COMMIT. The lock is held for that batch's
+// execution and the commit, never for a round trip to this process.
 func (t *wtx) commit() error {
-	if err := t.assign(); err != nil {
-		return err
-	}
-	if err := t.sequence(); err != nil {
-		return err
-	}
 	kinds := make([]string, 0, len(t.counts))
 	ns := make([]int64, 0, len(t.counts))
 	for k, n := range t.counts {
 		kinds, ns = append(kinds, string(k)), append(ns, n)
 	}
-	if len(kinds) > 0 {
-		t.push(-1, nil, `INSERT INTO record_counts (practice, kind, n) SELECT $1, k, n FROM unnest($2::text[], $3::bigint[]) AS u(k, n)
-			ON CONFLICT (practice, kind) DO UPDATE SET n = record_counts.n + excluded.n`, t.ods, kinds, ns)
-		t.counts = nil
-	}
-	if t.locked {
-		t.push(1, t.noRow, "UPDATE practices SET change_seq = $2, audit_seq = $3, audit_hash = $4 WHERE practice = $1",
-			t.ods, t.changeSeq, t.auditSeq, t.auditHash)
-	}
-	if !t.begun && len(t.queue) == t.prelude {
+	q, args, evs := t.placing()
+	if !t.begun && len(t.queue) == t.prelude && q == "" && len(kinds) == 0 {
 		// Nothing was read or written: no transaction to commit.
 		t.queue, t.done = nil, true
 		return nil
 	}
-	t.push(-1, nil, "COMMIT")
-	if err := t.send(); err != nil {
+	if q == "" {
+		if len(kinds) > 0 {
+			t.push(-1, nil, countsSQL, t.ods, kinds, ns)
+		}
+		t.push(-1, nil, "COMMIT")
+		if err := t.send(); err != nil {
+			return err
+		}
+		t.done = true
+		return nil
+	}
+	br, err := t.batchThen(q, args, func(b *pgx.Batch) {
+		if len(kinds) > 0 {
+			b.Queue(countsSQL, t.ods, kinds, ns)
+		}
+		b.Queue("COMMIT")
+	})
+	if err != nil {
 		return err
 	}
+	var first, fc, lc int64
+	var prev string
+	var hashes []string
+	if err := br.QueryRow().Scan(&first, &prev, &hashes, &fc, &lc); err != nil {
+		br.Close()
+		return mapErr(err)
+	}
+	if len(kinds) > 0 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return mapErr(err)
+		}
+	}
+	if _, err := br.Exec(); err != nil { // COMMIT
+		br.Close()
+		return mapErr(err)
+	}
+	if err := br.Close(); err != nil {
+		return mapErr(err)
+	}
 	t.done = true
-	return nil
+	return t.placed(evs, first, prev, hashes, lc)
 }
+
+const countsSQL = `INSERT INTO record_counts (practice, kind, n) SELECT $1, k, n FROM unnest($2::text[], $3::bigint[]) AS u(k, n)
+	ON CONFLICT (practice, kind) DO UPDATE SET n = record_counts.n + excluded.n`
 
 func (t *wtx) noRow() error { return fmt.Errorf("practice %s: its row is missing", t.ods) }
 
@@ -538,18 +577,15 @@ func (t *wtx) Count(kind record.Kind) int { return t.rtx.Count(kind) + int(t.cou
 
 // AuditHead sees the transaction's own events.
 func (t *wtx) AuditHead() (uint64, string, error) {
-	if err := t.assign(); err != nil {
+	if err := t.place(); err != nil {
 		return 0, "", err
-	}
-	if t.locked {
-		return uint64(t.auditSeq), t.auditHash, t.send()
 	}
 	return t.rtx.AuditHead()
 }
 
 // Audit sees the transaction's own events.
 func (t *wtx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
-	if err := t.assign(); err != nil {
+	if err := t.place(); err != nil {
 		return err
 	}
 	return t.rtx.Audit(after, fn)
@@ -557,11 +593,8 @@ func (t *wtx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
 
 // Changes sees the transaction's own changes.
 func (t *wtx) Changes(after uint64, fn func(uint64, string) error) (uint64, error) {
-	if len(t.changed) > 0 {
-		if err := t.sequence(); err != nil {
-			return 0, err
-		}
-		t.push(1, t.noRow, "UPDATE practices SET change_seq = $2 WHERE practice = $1", t.ods, t.changeSeq)
+	if err := t.place(); err != nil {
+		return 0, err
 	}
 	return t.rtx.Changes(after, fn)
 }
@@ -884,9 +917,10 @@ func (t *wtx) SetSearchRow(id string, row []byte) error {
 }
 
 // Append adds an audit event to the practice's chain. Its place (Seq,
-// PrevHash, Hash) is given at commit, under the practice's lock, so the
-// lock is held for the commit's round trip only; the event is filled in
-// when Update returns (or when the transaction reads the trail).
+// PrevHash, Hash) is given by the database at commit, under the
+// practice's lock (gpsoc_place), so the lock is held for the commit's
+// execution only; the event is filled in when Update returns (or when the
+// transaction reads its own trail).
 func (t *wtx) Append(ev *record.AuditEvent) error {
 	// The record hash is the store's own, of what this transaction wrote.
 	ev.RecordHash = ""
