@@ -76,6 +76,15 @@ func migrate(ctx context.Context, cfg *pgx.ConnConfig, where string) error {
 		return fmt.Errorf("connect to %s: %w", where, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	// Audit events are hashed by the database over their UTF-8 text
+	// (gpsoc_place): the database's encoding must be UTF-8.
+	var enc string
+	if err := conn.QueryRow(ctx, "SHOW server_encoding").Scan(&enc); err != nil {
+		return err
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("database %s is encoded %s: gpsoc needs UTF8 (CREATE DATABASE … ENCODING 'UTF8')", where, enc)
+	}
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", schemaLock); err != nil {
 		return fmt.Errorf("lock the schema of %s: %w", where, err)
 	}

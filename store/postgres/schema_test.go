@@ -166,3 +166,43 @@ func TestBackupFileRefusedWithDirections(t *testing.T) {
 		t.Errorf("restore: %v", err)
 	}
 }
+
+// The database writes each event's sequence, link and hash (gpsoc_place):
+// text that JSON escapes, and text it does not (accents, symbols), hash
+// as the store computes them, and the events are filled in on commit.
+func TestPlacedEventsVerify(t *testing.T) {
+	db, _ := openDB(t)
+	ctx := context.Background()
+	s := practice(t, db, "A81001")
+	seed(t, s, "A81001", "9434765919", "Adams")
+	evs := []*record.AuditEvent{
+		{User: "dr.woźniak", Action: "find", Query: "Woźniak \u2028 <b>\"x\"</b> & \\ \t 日本"},
+		{User: "admin", Action: "read", Reason: "line1\nline2"},
+	}
+	if err := s.Update(ctx, func(tx store.WTx) error {
+		for _, ev := range evs {
+			if err := tx.Append(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].Seq != 2 || evs[1].Seq != 3 || evs[1].PrevHash != evs[0].Hash || evs[0].Hash == "" {
+		t.Errorf("events after commit: %+v %+v", evs[0], evs[1])
+	}
+	rep, err := s.VerifyAudit()
+	if err != nil || len(rep.Problems) != 0 || rep.Events != 3 {
+		t.Errorf("verify: %+v, %v", rep, err)
+	}
+	verifyChain(t, s)
+	_ = s.View(ctx, func(tx store.Tx) error {
+		return tx.Audit(1, func(ev *record.AuditEvent) error {
+			if ev.Seq == 2 && ev.Query != evs[0].Query {
+				t.Errorf("the query came back as %q", ev.Query)
+			}
+			return nil
+		})
+	})
+}
