@@ -9,6 +9,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	"github.com/spf13/cobra"
 )
@@ -24,6 +25,28 @@ func localStore(f *Factory) (*bolt.Store, error) {
 		return nil, usagef("this command works only on a local practice file, not in remote mode")
 	}
 	return b, nil
+}
+
+// verifiable is a store that keeps its own audit trail (a practice file,
+// or a practice in PostgreSQL).
+type verifiable interface {
+	store.Store
+	store.AuditVerifier
+}
+
+// keptHere is the store when this machine keeps the practice and its
+// trail (a practice file, or PostgreSQL), for audit verify, anchors and
+// tokens; in remote mode a usage error.
+func keptHere(f *Factory) (verifiable, error) {
+	st, err := f.Store()
+	if err != nil {
+		return nil, err
+	}
+	v, ok := st.(verifiable)
+	if !ok {
+		return nil, usagef("this command works only on a practice whose audit trail is kept here (a practice file or PostgreSQL), not in remote mode")
+	}
+	return v, nil
 }
 
 func newBackupCmd(f *Factory) *cobra.Command {

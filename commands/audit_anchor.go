@@ -47,7 +47,7 @@ Exit 1, with ` + "`WHERE: reason`" + ` on stderr for each problem found.`,
   gpsoc audit verify --anchors /mnt/anchors --public-key /etc/gpsoc/anchor.key.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := localStore(f)
+			b, err := keptHere(f)
 			if err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ and re-chained up to any anchor. ` + "`gpsoc serve --anchor-dir`" + ` anchors pe
   gpsoc audit anchor --key /etc/gpsoc/anchor.key --dir /mnt/anchors`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := localStore(f); err != nil {
+			if _, err := keptHere(f); err != nil {
 				return err
 			}
 			key, err := clinical.LoadAnchorKey(configured(f, keyFile, cfgAnchorKey), f.DataDir())

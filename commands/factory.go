@@ -13,6 +13,7 @@ import (
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
+	"github.com/opengpsoc/gpsoc/store/postgres"
 	"github.com/spf13/viper"
 )
 
@@ -27,6 +28,10 @@ type Factory struct {
 	DataDirFlag string
 	AsFlag      string
 	Output      string
+	// StoreFlag and PracticeFlag name a PostgreSQL database and the
+	// practice in it (commands/pgstore.go).
+	StoreFlag    string
+	PracticeFlag string
 
 	// OpenStore opens the practice store (replaced in tests).
 	OpenStore func(dir string) (store.Store, error)
@@ -40,6 +45,10 @@ type Factory struct {
 	practice *clinical.Practice
 	// remoteUser is, in remote mode, whose the token is (commands/remote.go).
 	remoteUser string
+	// pg is the PostgreSQL database, once opened; createODS is the practice
+	// init creates in it.
+	pg        *postgres.DB
+	createODS string
 }
 
 // NewFactory makes the production factory.
@@ -148,8 +157,12 @@ func (f *Factory) Practice() (*clinical.Practice, error) {
 	if err != nil {
 		return nil, err
 	}
+	snap := filepath.Join(f.DataDir(), "find-index.snap")
+	if postgresConfigured(f) {
+		snap = "" // the data dir is this machine's; the practice is one of many in the database
+	}
 	f.practice = clinical.New(clinical.Options{Store: st, Terms: f.terms(), Now: f.Now, Source: "cli",
-		IndexSnapshot: filepath.Join(f.DataDir(), "find-index.snap")})
+		IndexSnapshot: snap})
 	return f.practice, nil
 }
 

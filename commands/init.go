@@ -48,6 +48,7 @@ logins to other users with gpsoc user bind.`,
 }
 
 func initRun(f *Factory, cmd *cobra.Command, opts *InitOptions) error {
+	f.createODS = opts.ODS // the practice to create, in a PostgreSQL store
 	st, err := f.CreateStore()
 	if err != nil {
 		return err

@@ -33,6 +33,8 @@ type practiceEnv struct {
 	// remote, when set, runs each command in remote mode against a server
 	// (commands/remote_day_test.go).
 	remote *remoteSide
+	// config is set in each command's config (e.g. store.url, store.practice).
+	config map[string]string
 }
 
 // remoteSide is a server the env's commands use in remote mode.
@@ -92,6 +94,9 @@ func (e *practiceEnv) run(stdin string, args ...string) result {
 		old := termsHook
 		termsHook = func(*Factory) clinical.Terminology { return e.terms }
 		defer func() { termsHook = old }()
+	}
+	for k, v := range e.config {
+		f.Config.Set(k, v)
 	}
 	dir := e.dir
 	if e.remote != nil {

@@ -88,6 +88,9 @@ Run it with no subcommand on a terminal to open the workstation.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkPostgresMode(f, strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")); err != nil { // commands/pgstore.go
+				return err
+			}
 			if err := checkRemoteMode(f, cmd); err != nil { // commands/remote.go
 				return err
 			}
@@ -107,6 +110,8 @@ Run it with no subcommand on a terminal to open the workstation.`,
 	pf.StringVar(&f.DataDirFlag, "data-dir", "", "directory of the practice file (env GPSOC_DATA_DIR; default $XDG_DATA_HOME/gpsoc)")
 	pf.StringVarP(&f.Output, "output", "o", "table", "output format: table, json, ndjson or csv")
 	pf.StringVar(&f.AsFlag, "as", "", "act as this gpsoc user (env GPSOC_USER; default the login name)")
+	pf.StringVar(&f.StoreFlag, "store", "", "a PostgreSQL database holding the practice, postgres://… (config store.url, env GPSOC_STORE_URL; default: the data dir's file)")
+	pf.StringVar(&f.PracticeFlag, "practice", "", "the practice's ODS code in a PostgreSQL store, which holds many (config store.practice, env GPSOC_STORE_PRACTICE)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &UsageError{flagErrorMessage(err)}
 	})

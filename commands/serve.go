@@ -120,6 +120,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if remoteConfigured(f) {
 		return &UsageError{"gpsoc serve serves a local practice file; it cannot run in remote mode (unset remote.url / GPSOC_REMOTE_URL)"}
 	}
+	if postgresConfigured(f) {
+		return servePostgres(ctx, opts, lo) // commands/serve_pg.go
+	}
 	dir := f.DataDir()
 	if !bolt.Exists(dir) {
 		return &UsageError{fmt.Sprintf("no practice in %s: create one with `gpsoc init --practice NAME --ods CODE`, or pass --data-dir", dir)}

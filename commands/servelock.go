@@ -92,6 +92,9 @@ func writeServeLock(dir string, l ServeLock) (func(), error) {
 // running server owns is refused, naming the server; in remote mode the store
 // is the remote one (commands/remote.go). Both nil: open the local file.
 func openHook(f *Factory, create bool) (store.Store, error) {
+	if postgresConfigured(f) {
+		return openPostgres(f, create)
+	}
 	if remoteConfigured(f) {
 		return openRemote(f, create)
 	}

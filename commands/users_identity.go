@@ -190,7 +190,7 @@ set token-lifetime), or sooner with --expires. An interface user's token
   gpsoc user token lab.feed --expires 90d`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
-			if _, err := localStore(f); err != nil {
+			if _, err := keptHere(f); err != nil {
 				return err
 			}
 			var life time.Duration

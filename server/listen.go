@@ -51,6 +51,17 @@ func CheckListen(lo ListenOptions) error {
 // ListenAndServe serves until ctx is done, then shuts down gracefully: the
 // listener closes at once and requests in flight (writes included) finish.
 func (s *Server) ListenAndServe(ctx context.Context, lo ListenOptions) error {
+	return listenAndServe(ctx, lo, s)
+}
+
+// servable is a server of one practice, or of every practice in a database.
+type servable interface {
+	Handler() http.Handler
+	flushLoop(ctx context.Context)
+	FlushRefusals(ctx context.Context, all bool)
+}
+
+func listenAndServe(ctx context.Context, lo ListenOptions, s servable) error {
 	if err := CheckListen(lo); err != nil {
 		return err
 	}

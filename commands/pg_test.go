@@ -1,0 +1,125 @@
+package commands
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opengpsoc/gpsoc/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// pgEnv is a practice env on a PostgreSQL database (store.url), acting in
+// practice ods (store.practice).
+func pgEnv(t *testing.T, url, ods string) *practiceEnv {
+	e := newPracticeEnv(t, false)
+	e.config = map[string]string{"store.url": url, "store.practice": ods}
+	return e
+}
+
+// Two practices in one database, through the commands: init creates each,
+// --practice (store.practice) chooses, each sees only its own patients,
+// audit verify works on each, and the file-only commands say what to use.
+func TestPostgresPracticesThroughCommands(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	a, b := pgEnv(t, url, "A81001"), pgEnv(t, url, "B82002")
+	a.ok("init", "--practice", "Adams Surgery", "--ods", "A81001", "--admin", "admin")
+	b.ok("init", "--practice", "Brown Surgery", "--ods", "B82002", "--admin", "admin")
+	if msg := a.want(ExitConflict, "init", "--practice", "Again", "--ods", "A81001", "--admin", "admin"); !strings.Contains(msg, "A81001") && !strings.Contains(msg, "already") {
+		t.Errorf("a second init of A81001: %s", msg)
+	}
+	for _, e := range []*practiceEnv{a, b} {
+		e.ok("--as", "admin", "user", "add", "dr.patel", "--role", "gp", "--reg-number", "7012345")
+		e.bind("dr.patel")
+	}
+	a.ok("--as", "dr.patel", "patient", "add", "--nhs", "9434765919", "--family", "Smith", "--given", "John", "--dob", "1961-03-12", "--sex", "male")
+	b.ok("--as", "dr.patel", "patient", "add", "--nhs", "9434765919", "--family", "Jones", "--given", "Mary", "--dob", "1970-01-02", "--sex", "female")
+	// The same NHS number twice in one practice is still one patient.
+	a.want(ExitConflict, "--as", "dr.patel", "patient", "add", "--nhs", "9434765919", "--family", "Other", "--given", "X", "--dob", "1980-01-01", "--sex", "male")
+
+	if out := a.ok("--as", "dr.patel", "patient", "find", "943 476 5919"); !strings.Contains(out, "SMITH") || strings.Contains(out, "JONES") {
+		t.Errorf("practice A's find:\n%s", out)
+	}
+	if out := b.ok("--as", "dr.patel", "patient", "list"); !strings.Contains(out, "JONES") || strings.Contains(out, "SMITH") {
+		t.Errorf("practice B's list:\n%s", out)
+	}
+	for _, e := range []*practiceEnv{a, b} {
+		if out := e.ok("--as", "admin", "audit", "verify"); !strings.HasPrefix(out, "ok: ") {
+			t.Errorf("audit verify: %s", out)
+		}
+	}
+	if msg := a.want(ExitUsage, "--as", "admin", "backup", t.TempDir()+"/x.db"); !strings.Contains(msg, "pg_dump") {
+		t.Errorf("backup on PostgreSQL: %s", msg)
+	}
+	if msg := a.want(ExitUsage, "--as", "admin", "check"); !strings.Contains(msg, "audit verify") {
+		t.Errorf("check on PostgreSQL: %s", msg)
+	}
+	none := pgEnv(t, url, "")
+	if msg := none.want(ExitUsage, "--as", "admin", "patient", "list"); !strings.Contains(msg, "--practice ODS") {
+		t.Errorf("no practice named: %s", msg)
+	}
+	other := pgEnv(t, url, "Z99999")
+	if msg := other.want(ExitUsage, "--as", "admin", "patient", "list"); !strings.Contains(msg, "no practice Z99999") {
+		t.Errorf("a practice not in the database: %s", msg)
+	}
+}
+
+// One gpsoc serve on a database serves both its practices: each token
+// reaches its own practice, and a token no practice holds is refused.
+func TestServeOnPostgresRoutesByToken(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	a, b := pgEnv(t, url, "A81001"), pgEnv(t, url, "B82002")
+	a.ok("init", "--practice", "Adams Surgery", "--ods", "A81001", "--admin", "admin")
+	b.ok("init", "--practice", "Brown Surgery", "--ods", "B82002", "--admin", "admin")
+	a.ok("--as", "admin", "patient", "add", "--nhs", "9434765919", "--family", "Smith", "--given", "John", "--dob", "1961-03-12", "--sex", "male")
+	b.ok("--as", "admin", "patient", "add", "--nhs", "4010232137", "--family", "Jones", "--given", "Mary", "--dob", "1970-01-02", "--sex", "female")
+	tokA := strings.TrimSpace(a.ok("--as", "admin", "user", "token", "admin"))
+	tokB := strings.TrimSpace(b.ok("--as", "admin", "user", "token", "admin"))
+
+	ios, _, errOut := Test("", false)
+	f := NewFactory(ios)
+	f.DataDirFlag = a.dir
+	f.Config.Set("store.url", url)
+	f.Config.Set("store.practice", "A81001")
+	srvNow := a.now
+	f.Now = func() time.Time { return srvNow }
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- serveRun(ctx, &ServeOptions{F: f, Addr: "127.0.0.1:0", MaxBody: 1 << 20, Ready: func(a string) { ready <- a }})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v\n%s", err, errOut)
+	}
+	get := func(tok, path string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(body)
+	}
+	for _, c := range []struct{ tok, want, not string }{{tokA, "Smith", "Jones"}, {tokB, "Jones", "Smith"}} {
+		code, body := get(c.tok, "/Patient")
+		if code != 200 || !strings.Contains(body, c.want) || strings.Contains(body, c.not) {
+			t.Errorf("GET /Patient with the token of %s's practice: %d %s", c.want, code, body)
+		}
+	}
+	if code, _ := get("not-a-token-of-anyone", "/Patient"); code != 401 {
+		t.Errorf("an unknown token: %d, want 401", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
