@@ -246,3 +246,38 @@ func TestMigrateDataDirToPostgresAndBack(t *testing.T) {
 		sameViews(t, "the practice after PostgreSQL and back", w, got)
 	}
 }
+
+// Signed anchors are made on a practice file, on PostgreSQL after the move,
+// and on a file again after the move back: every anchor verifies against
+// the practice wherever it now is, because the chain is copied byte for
+// byte (docs/deploy.md, backups and anchors).
+func TestAnchorsVerifyAcrossMigrations(t *testing.T) {
+	url := pgCluster(t).NewDatabase(t)
+	e, _, _ := tamperEnv(t)
+	key, pub, anchors := keyOutside(t, e)
+	e.ok("--as", "admin", "audit", "anchor", "--key", key, "--dir", anchors)
+	e.ok("--as", "dr.patel", "consult", "add", "9434765919", "--text", "Before the move")
+	e.ok("--as", "admin", "migrate", "--to", url)
+
+	inPG := []string{"--store", url, "--practice", "B86001"}
+	out := e.ok(append(inPG, "audit", "verify", "--anchors", anchors, "--public-key", pub)...)
+	if !strings.Contains(out, "anchors verified: 1,") {
+		t.Fatalf("the file's anchor against the practice in PostgreSQL: %q", out)
+	}
+	e.ok(append(inPG, "--as", "dr.patel", "consult", "add", "9434765919", "--text", "In the database")...)
+	e.ok(append(inPG, "--as", "admin", "audit", "anchor", "--key", key, "--dir", anchors)...)
+	if out := e.ok(append(inPG, "audit", "verify", "--anchors", anchors, "--public-key", pub)...); !strings.Contains(out, "anchors verified: 2,") {
+		t.Fatalf("both anchors against the practice in PostgreSQL: %q", out)
+	}
+
+	back := filepath.Join(t.TempDir(), "back")
+	e.ok(append(inPG, "--as", "admin", "migrate", "--to", back)...)
+	if out := e.okIn(back, "audit", "verify", "--anchors", anchors, "--public-key", pub); !strings.Contains(out, "anchors verified: 2,") {
+		t.Fatalf("both anchors against the practice back in a file: %q", out)
+	}
+	// The file left behind stops before the database's anchor: truncation,
+	// which is what an old copy (or a restored backup) looks like.
+	if msg := e.want(ExitFailure, "audit", "verify", "--anchors", anchors, "--public-key", pub); !strings.Contains(msg, "truncated") {
+		t.Errorf("the old file against the newer anchor: %q", msg)
+	}
+}
