@@ -138,6 +138,8 @@ func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*re
 			}
 		case settingPassphrase:
 			continue // the old practice-wide passphrase: each user has their own now
+		case SettingInboxRules:
+			continue // set by a GP through SetFilingRules, kept below
 		default:
 			return nil, record.Invalid("key", k, "unknown setting: use one of %s", strings.Join(SettingKeys(), ", "))
 		}
@@ -155,6 +157,9 @@ func (s *Service) UpdatePractice(ctx context.Context, next record.Practice) (*re
 			return record.Invalid("ods", next.ODS, "the practice is %s: its ODS code does not change", cur.ODS)
 		}
 		out = *cur
+		if v := cur.Settings[SettingInboxRules]; v != "" {
+			settings[SettingInboxRules] = v
+		}
 		out.Name, out.Settings, out.Version = strings.TrimSpace(next.Name), settings, next.Version
 		out.RecordedAt, out.RecordedBy = s.p.now().UTC(), s.user.Name
 		if err := tx.PutPractice(&out); err != nil {

@@ -14,6 +14,9 @@ import (
 // Recalls, tasks and appointments are practice work that reception runs
 // (recall invitations, the appointment book), so everyone may read them.
 func readActionFor(k record.Kind) Action {
+	if k == record.KindReport { // values: the inbox's clinicians only
+		return ActInbox
+	}
 	if record.ClinicalKinds[k] {
 		return ActReadClinical
 	}
@@ -23,6 +26,9 @@ func readActionFor(k record.Kind) Action {
 // writeActionFor is the role-table row that writing a kind needs. A recall is
 // coded clinical work: clinicians and the practice manager, who runs recalls.
 func writeActionFor(k record.Kind) Action {
+	if k == record.KindReport {
+		return ActInbox
+	}
 	if k == record.KindRecall {
 		return ActRecall
 	}

@@ -48,6 +48,9 @@ type Practice struct {
 
 	snapPath string
 
+	// inbox holds the reports waiting in the results inbox (inbox.go).
+	inbox inboxCache
+
 	mu     sync.Mutex
 	idx    *find.Patients
 	idxSeq uint64

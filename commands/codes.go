@@ -591,7 +591,15 @@ func newCodesAboutCmd(f *Factory) *cobra.Command {
 					{"licence", func(s terminology.SourceInfo) string { return s.Licence }},
 				})
 			}
+			// The UK reference pack's clusters are one source to a reader: one block, not 32.
+			var pack []string
+			var packInfo terminology.SourceInfo
 			for _, s := range srcs {
+				if s.Embedded && strings.HasPrefix(s.Name, "codelist:") {
+					pack = append(pack, strings.TrimPrefix(s.Name, "codelist:"))
+					packInfo = s
+					continue
+				}
 				emb := ""
 				if s.Embedded {
 					emb = " (embedded default)"
@@ -602,6 +610,12 @@ func newCodesAboutCmd(f *Factory) *cobra.Command {
 					counts = append(counts, fmt.Sprintf("%s %d", k, v))
 				}
 				fmt.Fprintf(f.IO.Out, "  rows: %s\n  %s\n\n", strings.Join(sortStrings(counts), ", "), strings.ReplaceAll(strings.TrimSpace(s.Attribution), "\n", "\n  "))
+			}
+			if len(pack) > 0 {
+				fmt.Fprintf(f.IO.Out, "UK reference pack: %d QOF clusters, as code lists (not in the pickers)\n  release: %s\n  licence: %s\n  lists: %s\n  %s\n\n",
+					len(pack), packInfo.Release, packInfo.Licence, strings.Join(pack, ", "),
+					"NHS England Primary Care Domain reference sets, republished by OpenCodelists (Bennett Institute, University of Oxford). "+
+						"This material includes SNOMED Clinical Terms® (SNOMED CT®), used by permission of SNOMED International.")
 			}
 			return nil
 		},

@@ -188,6 +188,9 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 		importable[k] = true
 	}
 	for _, k := range record.Kinds {
+		if k == record.KindReport {
+			continue // laboratory reports reach a practice through the inbox, not NDJSON
+		}
 		if !importable[k] {
 			fmt.Fprintf(f.IO.ErrOut, "warning: this build cannot import %s records yet; the demo has none\n", k)
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/opengpsoc/gpsoc/cohort"
 	"github.com/opengpsoc/gpsoc/record"
 )
 
@@ -68,11 +69,12 @@ func ExitCode(err error) int {
 		ce *record.ConflictError
 		be *record.BusyError
 		ae *AlertError
+		se *cohort.SyntaxError
 	)
 	switch {
 	case errors.As(err, &ee):
 		return ee.Code
-	case errors.As(err, &ue), errors.As(err, &ve):
+	case errors.As(err, &ue), errors.As(err, &ve), errors.As(err, &se):
 		return ExitUsage
 	case errors.As(err, &be):
 		return ExitBusy

@@ -451,5 +451,6 @@ func (c *Context) ObservationResource(o *record.Observation) *Observation {
 		r.Note = []Annotation{{Text: o.ValueText}}
 	}
 	MergeUnmapped(r, o.FHIRExtra)
+	labToResource(r, o)
 	return r
 }

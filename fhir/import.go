@@ -677,5 +677,6 @@ func ObservationFrom(r *Observation, rs Resolver) (*record.Observation, []Note, 
 		o.Unit = "mm[Hg]"
 	}
 	o.FHIRExtra = Unmapped(r, rs)
+	labFromResource(r, o)
 	return o, n, nil
 }

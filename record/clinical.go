@@ -170,6 +170,26 @@ type Observation struct {
 	Flags []ValueFlag `json:"flags,omitempty"`
 	// Review is true while a flagged laboratory value waits for a clinician.
 	Review bool `json:"review,omitempty"`
+	// ReferenceRange and Interpretation are a laboratory's normal range and
+	// abnormal flag (N, L, H, LL, HH, A…) as it sent them; Comparator
+	// qualifies Value (<, <=, >=, >), Comment is the laboratory's comment.
+	ReferenceRange *ReferenceRange `json:"referenceRange,omitempty"`
+	Interpretation string          `json:"interpretation,omitempty"`
+	Comparator     string          `json:"comparator,omitempty"`
+	Comment        string          `json:"comment,omitempty"`
+	// ReportID is the inbox report (record id) the value arrived in, and
+	// Unreviewed is true until a clinician files that report: the value is
+	// in the record (trends and prescribing checks see it) but no one has
+	// looked at it yet.
+	ReportID   string `json:"reportId,omitempty"`
+	Unreviewed bool   `json:"unreviewed,omitempty"`
+}
+
+// Abnormal reports whether the laboratory flagged the value (or it lies
+// outside the range sent).
+func (o *Observation) Abnormal() bool {
+	t := ReportTest{Flag: o.Interpretation, Value: o.Value, Range: o.ReferenceRange}
+	return t.Abnormal()
 }
 
 // ValueFlag is one reason a value was flagged: Kind is implausible,

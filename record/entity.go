@@ -26,7 +26,7 @@ const (
 
 // Kinds lists every kind, patients first, then what refers to them.
 var Kinds = []Kind{KindPatient, KindSession, KindConsultation, KindProblem, KindObservation,
-	KindMedication, KindAllergy, KindImmunisation, KindAppointment, KindTask, KindRecall}
+	KindMedication, KindAllergy, KindImmunisation, KindAppointment, KindTask, KindRecall, KindReport}
 
 // ClinicalKinds are the kinds only clinicians may read.
 var ClinicalKinds = map[Kind]bool{KindConsultation: true, KindProblem: true, KindObservation: true,
@@ -96,6 +96,8 @@ func New(k Kind) (Entity, error) {
 		return &Task{}, nil
 	case KindRecall:
 		return &Recall{}, nil
+	case KindReport:
+		return &Report{}, nil
 	}
 	return nil, fmt.Errorf("unknown record kind %q", k)
 }

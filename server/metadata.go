@@ -108,7 +108,10 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 					"extension": []any{map[string]any{"url": "introspect", "valueUri": baseURL(r) + "introspect"}}}},
 				"description": "Bearer tokens made by `gpsoc user token NAME`; each maps to a practice user and role. Every call is audited. A record marked sensitive opens only with a reason in the X-Access-Reason header.",
 			},
-			"resource":    rs,
+			"resource": rs,
+			"operation": []operation{{Name: "process-message",
+				Definition: "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"},
+				{Name: "inbox", Definition: "https://opengpsoc.org/fhir/OperationDefinition/inbox"}},
 			"interaction": []interaction{{Code: "transaction", Documentation: "all or nothing; imported under the FHIR import rules (POST and PUT entries); a new current MedicationRequest is prescribing: it passes the prescribing safety checks, and an alert not answered in the record-extra extension's alertAnswers refuses the Bundle (422, an OperationOutcome issue per alert)"}, {Code: "batch", Documentation: "as transaction"}},
 		}},
 	}

@@ -84,6 +84,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /introspect", s.auth(s.introspect))
 	s.mux.Handle("POST /revoke", s.auth(s.revoke))
 	s.mux.Handle("POST /$passphrase", s.auth(s.passphrase))
+	s.mux.Handle("POST /$process-message", s.auth(s.processMessage))
+	s.mux.Handle("POST /$inbox", s.auth(s.inbox))
 	s.mux.Handle("GET /Patient/$find", s.auth(s.find))
 	s.mux.Handle("GET /ValueSet/$expand", s.auth(s.valueSetExpand))
 	s.mux.Handle("GET /Patient/$changes", s.auth(s.changes))

@@ -162,3 +162,17 @@ type FileKeeper interface {
 	// after backing up what is there; it returns that backup's name.
 	RestoreFrom(src string) (string, error)
 }
+
+// Operations is implemented by a backend whose server runs some actions
+// through its own services (gpsoc serve): the results inbox, whose reports
+// and filings are gpsoc's own workflow rather than records a FHIR server
+// keeps. Operation posts in, as JSON, to the server's named operation and
+// decodes its JSON answer into out; the server checks the role and audits.
+// A backend on a server that does not offer the operation (another
+// vendor's) returns an error matching ErrNoOperation, saying so.
+type Operations interface {
+	Operation(ctx context.Context, name string, in, out any) error
+}
+
+// ErrNoOperation is matched by the error of an operation the server does not offer.
+var ErrNoOperation = errors.New("the server does not offer this operation")

@@ -152,18 +152,12 @@ func (t *Terminology) ImportCodelist(name, file string) (SourceInfo, error) {
 	if err != nil {
 		return SourceInfo{}, err
 	}
-	b := newBuilder()
-	for _, r := range cl.rows {
-		c := b.concept(r.code)
-		if c.PT == "" {
-			c.PT = r.term
-		}
-		c.Kind = r.kind
-	}
 	known := 0
+	seen := map[string]bool{}
 	for _, s := range t.sourcesFor(cl.system) {
-		for code := range b.recs {
-			if _, ok := s.id(code); ok {
+		for _, r := range cl.rows {
+			if _, ok := s.id(r.code); ok && !seen[r.code] {
+				seen[r.code] = true
 				known++
 			}
 		}
@@ -172,8 +166,7 @@ func (t *Terminology) ImportCodelist(name, file string) (SourceInfo, error) {
 		Counts:      map[string]int{"rows": len(cl.rows), "knownInLoadedReleases": known},
 		Licence:     "as published with the code list (OpenCodelists lists: see their page; codes belong to their code system)",
 		Attribution: "Code list " + name + " imported from " + file}
-	r := b.build(codelistPrefix+name, info)
-	return t.install(r)
+	return t.install(codelistRelease(name, cl, info))
 }
 
 // Codelists lists the names of the imported code lists.

@@ -58,7 +58,8 @@ func (t *Terminology) embeddedNeeded() bool {
 			return true
 		}
 	}
-	return false
+	stale, err := t.refPackStale(ptrs)
+	return err != nil || len(stale) > 0
 }
 
 func (t *Terminology) ensureEmbedded() error {
@@ -82,11 +83,14 @@ func (t *Terminology) ensureEmbedded() error {
 			need = true
 		}
 	}
+	t.importMu.Lock()
+	defer t.importMu.Unlock()
+	if err := t.ensureRefPack(ptrs); err != nil {
+		return fmt.Errorf("load the UK reference pack: %w", err)
+	}
 	if !need {
 		return nil
 	}
-	t.importMu.Lock()
-	defer t.importMu.Unlock()
 	sn, dm, err := buildEmbedded(version)
 	if err != nil {
 		return fmt.Errorf("build embedded terminology: %w", err)

@@ -72,7 +72,15 @@ func main() {
 		{"us/op", "all safety checks, 15 medicines and 5 allergies, mean (µs)", "", nil, ""},
 		{"ns/op", "all safety checks, 15 medicines and 5 allergies (ns)", "≤ 1,000,000 ns", atMost(1e6), ""},
 	})
+	goBench("./interop/pathology", "BenchmarkImportReports$", "5x", nil, []metric{
+		{"reports/s", "results inbox: import FHIR pathology messages (parse, match, values)", "≥ 5,000/s", atLeast(5000), ""},
+	})
+	goBench("./clinical", "BenchmarkInbox(List10k|File)$", "200x", nil, []metric{
+		{"median-ms", "results inbox: list with 10,000 unfiled, median (ms)", "≤ 10 ms", atMost(10), "InboxList10k"},
+		{"median-ms", "results inbox: one filing, median (ms)", "≤ 5 ms", atMost(5), "InboxFile"},
+	})
 	baselineCompare()
+	registersBench()
 	goBench("./server", "BenchmarkPatientRead", "1x", nil, []metric{
 		{"req/s", "gpsoc serve patient reads, 16 clients", "≥ 5,000/s", atLeast(5000), ""},
 		{"p99-ms", "gpsoc serve patient read p99 (ms)", "≤ 10 ms", atMost(10), ""},
@@ -419,4 +427,24 @@ func codesQuality() {
 		b := r.ByClass[c]
 		add(fmt.Sprintf("  %s: %d queries, top-1 / top-3 (%%) / MRR", c, b.Queries), fmt.Sprintf("%.1f / %.1f / %.3f", 100*b.Top1, 100*b.Top3, b.MRR), "", "")
 	}
+}
+
+// registersBench: every register and indicator over a practice with full
+// histories, beside a plain scan of every record (the anchor), and one
+// explanation (issue 23).
+func registersBench() {
+	n := pick(100000, 1000000)
+	budget, ok := "≤ 1 s", atMost(1)
+	if full {
+		budget, ok = "≤ 10 s", atMost(10)
+	}
+	env := []string{fmt.Sprintf("GPSOC_BENCH_PATIENTS=%d", n)}
+	goBench("./cohort", "Benchmark(Registers|Explain)$", "3x", env, []metric{
+		{"s-median", fmt.Sprintf("all registers and indicators, %d patients with full histories (s, median)", n), budget, ok, "Registers"},
+		{"scan-s", "  anchor: plain scan of every record the searches read (s)", "", nil, "Registers"},
+		{"scan-ratio", "  anchor ratio: scan time / registers time (x)", "", nil, "Registers"},
+		{"index-s", "  search index build, once per process (s)", "", nil, "Registers"},
+		{"definitions", "  registers and indicators run", "", nil, "Registers"},
+		{"ms-median", "one register explanation, patient read included (ms, median)", "≤ 10 ms", atMost(10), "Explain"},
+	})
 }

@@ -18,10 +18,13 @@ import (
 
 // SchemaVersion is the layout this build writes. Older files are migrated
 // forward on open, after an automatic backup; newer files are refused.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrations[n] takes a file from schema n to n+1.
 var migrations = map[int]func(tx *bbolt.Tx) error{
+	// 5 -> 6: the results inbox. Its buckets (kind "report") are made by
+	// prepare, as every kind's are; no record changes.
+	5: func(tx *bbolt.Tx) error { return nil },
 	// 4 -> 5: identity. Acting as a user now needs a credential, so that
 	// the practice keeps working on upgrade each admin is bound to the OS
 	// login of its own name (and no one else to any login). Tokens, which

@@ -1,0 +1,127 @@
+package clinical
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+)
+
+// searchKinds are the records a population search reads.
+var searchKinds = []record.Kind{record.KindPatient, record.KindProblem, record.KindConsultation,
+	record.KindObservation, record.KindMedication, record.KindImmunisation, record.KindAllergy}
+
+// ScanForSearch streams the current version of every record a population
+// search reads (patients, problems, consultations, observations, medicines,
+// immunisations, allergies) to fn, for a user with the search right (the role
+// table: managers and clinicians; a refusal is audited). It writes no audit
+// event itself: the search run that uses it writes one with its query and
+// count (SearchRun).
+func (s *Service) ScanForSearch(ctx context.Context, fn func(record.Entity)) error {
+	if err := s.require(ctx, ActSearch, ""); err != nil {
+		return err
+	}
+	return s.store().View(ctx, func(tx store.Tx) error {
+		for _, k := range searchKinds {
+			if err := tx.ForEach(k, func(e record.Entity) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				fn(e)
+				return nil
+			}); err != nil {
+				return fmt.Errorf("read %s records for the search: %w", k, err)
+			}
+		}
+		return nil
+	})
+}
+
+// PatientForSearch streams one patient's records that a search reads (the
+// patient first), for explaining a search: the search right, not the
+// clinical read right (a manager may see why a patient is on a register).
+// ref is an NHS number or a patient id.
+func (s *Service) PatientForSearch(ctx context.Context, ref string, fn func(record.Entity)) (*record.Patient, error) {
+	if err := s.require(ctx, ActSearch, ""); err != nil {
+		return nil, err
+	}
+	var p *record.Patient
+	err := s.store().View(ctx, func(tx store.Tx) error {
+		var err error
+		if p, err = resolvePatient(tx, ref); err != nil {
+			return err
+		}
+		fn(p)
+		for _, k := range searchKinds[1:] {
+			es, err := tx.List(p.ID, k)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				fn(e)
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// SearchRun is the audit of one run of a search, register or indicator:
+// what ran (its title and the hash of its text), for whom (patientID, for an
+// explanation), how many patients it found, and the reason given to see the
+// values of sensitive records ("" when none was).
+type SearchRun struct {
+	Query     string
+	PatientID string
+	Count     int
+	Reason    string
+	Action    string // "search" (default) or "explain"
+}
+
+// AuditSearch writes the audit event of a search run. A search that ran
+// without its audit event is not shown: callers print only after this
+// returns nil.
+func (s *Service) AuditSearch(ctx context.Context, r SearchRun) error {
+	return s.AuditSearches(ctx, []SearchRun{r})
+}
+
+// AuditSearches writes the audit events of several runs (register list runs
+// every register and indicator) in one transaction: one event each.
+func (s *Service) AuditSearches(ctx context.Context, runs []SearchRun) error {
+	pid := ""
+	if len(runs) == 1 {
+		pid = runs[0].PatientID
+	}
+	if err := s.require(ctx, ActSearch, pid); err != nil {
+		return err
+	}
+	evs := make([]*record.AuditEvent, len(runs))
+	for i, r := range runs {
+		action := r.Action
+		if action == "" {
+			action = "search"
+		}
+		ev := s.event(action, record.KindPatient, "", r.PatientID, 0)
+		ev.Query = fmt.Sprintf("%s; count %d", r.Query, r.Count)
+		ev.Reason = strings.TrimSpace(r.Reason)
+		evs[i] = ev
+	}
+	if s.unit != nil {
+		for _, ev := range evs {
+			if err := s.audit(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.store().Update(ctx, func(tx store.WTx) error {
+		for _, ev := range evs {
+			if err := tx.Append(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

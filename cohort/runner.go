@@ -1,0 +1,188 @@
+package cohort
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/fixtures/embedded"
+	"github.com/opengpsoc/gpsoc/record"
+)
+
+// Build reads every record a search needs through the services (the search
+// right: managers and clinicians) into an index.
+func Build(ctx context.Context, s *clinical.Service) (*Index, error) {
+	b := NewBuilder(false)
+	if err := s.ScanForSearch(ctx, b.Add); err != nil {
+		return nil, err
+	}
+	return b.Build(), nil
+}
+
+// BuildPatient reads one patient (NHS number or id) into an index of one,
+// with record ids, for an explanation.
+func BuildPatient(ctx context.Context, s *clinical.Service, ref string) (*Index, error) {
+	b := NewBuilder(true)
+	if _, err := s.PatientForSearch(ctx, ref, b.Add); err != nil {
+		return nil, err
+	}
+	return b.Build(), nil
+}
+
+// LoadDefs reads the definitions of the embedded registers directory, then
+// those of dir (when not ""), whose ids replace embedded ones.
+func LoadDefs(dir string) ([]*Def, error) {
+	byID := map[string]*Def{}
+	var order []string
+	add := func(d *Def, where string) error {
+		if d.Kind == KindSearch {
+			return &SyntaxError{File: d.File, Pos: Pos{1, 1}, Msg: "a registers directory holds registers and indicators, not searches"}
+		}
+		if prev, ok := byID[d.ID]; ok && strings.HasPrefix(prev.File, where) {
+			return &SyntaxError{File: d.File, Pos: d.IDPos, Msg: fmt.Sprintf("id %s is also defined in %s", d.ID, prev.File)}
+		}
+		if _, ok := byID[d.ID]; !ok {
+			order = append(order, d.ID)
+		}
+		byID[d.ID] = d
+		return nil
+	}
+	ents, err := fs.ReadDir(embedded.Registers, "registers")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".search") {
+			continue
+		}
+		b, err := embedded.Registers.ReadFile(path.Join("registers", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		d, err := Parse("registers/"+e.Name(), string(b))
+		if err != nil {
+			return nil, err
+		}
+		if err := add(d, "registers/"); err != nil {
+			return nil, err
+		}
+	}
+	if dir != "" {
+		files, err := filepath.Glob(filepath.Join(dir, "*.search"))
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			if _, err := os.Stat(dir); err != nil {
+				return nil, record.Invalid("--registers", dir, "cannot read the directory: "+err.Error())
+			}
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			d, err := Parse(f, string(b))
+			if err != nil {
+				return nil, err
+			}
+			if err := add(d, dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]*Def, 0, len(order))
+	for _, id := range order {
+		out = append(out, byID[id])
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind == KindRegister
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// Find returns the definition with an id (case-insensitive).
+func Find(defs []*Def, id string) (*Def, error) {
+	for _, d := range defs {
+		if strings.EqualFold(d.ID, id) {
+			return d, nil
+		}
+	}
+	var ids []string
+	for _, d := range defs {
+		ids = append(ids, d.ID)
+	}
+	return nil, record.Invalid("register", id, "no register or indicator has this id ("+suggest(id, ids)+")")
+}
+
+// Query is what the audit event names: the definition, its text's hash and the date.
+func Query(d *Def, on int32) string {
+	h := sha256.Sum256([]byte(d.Source))
+	return fmt.Sprintf("%s %s %q (%s, sha256 %s) on %s", d.Kind, d.ID, d.Title, d.File, hex.EncodeToString(h[:])[:16], DayString(on))
+}
+
+// Row is one patient of a result, with the values that matched.
+type Row struct {
+	PatientID string     `json:"patientId"`
+	Name      string     `json:"name"`
+	NHSNumber string     `json:"nhsNumber,omitempty"`
+	Sensitive bool       `json:"sensitive"`
+	Status    string     `json:"status,omitempty"`
+	Matched   []Evidence `json:"matched"`
+}
+
+// Rows lists a result's members (an indicator's denominator) in name order.
+// A sensitive patient, or a row whose matching entries include a sensitive
+// one, is listed flagged and without values unless withReason (the reason
+// the user gave, audited with the run): never left out.
+func (r *Run) Rows(res *Result, withReason bool) []Row {
+	ix := r.e.ix
+	var out []Row
+	res.Members.Each(func(p int) {
+		row := ix.Patients[p]
+		m := r.Matched(res, p)
+		sens := row.Sensitive
+		for _, e := range m {
+			sens = sens || e.Sensitive
+		}
+		if sens && !withReason {
+			m = []Evidence{}
+		}
+		if m == nil {
+			m = []Evidence{}
+		}
+		out = append(out, Row{PatientID: row.ID, Name: row.Name, NHSNumber: row.NHSNumber, Sensitive: sens,
+			Status: res.Status(p), Matched: m})
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Withhold empties an explanation's values when the record is sensitive and
+// no reason was given; it reports whether it did.
+func (x *Explanation) Withhold(patientSensitive, withReason bool) bool {
+	sens := patientSensitive
+	for _, l := range x.Lines {
+		for _, e := range l.Evidence {
+			sens = sens || e.Sensitive
+		}
+	}
+	if !sens || withReason {
+		return false
+	}
+	for i := range x.Lines {
+		x.Lines[i].Evidence = nil
+	}
+	return true
+}
