@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/store/postgres"
 	"github.com/spf13/cobra"
 )
 
@@ -20,11 +21,15 @@ func newInitCmd(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 	opts := &InitOptions{}
 	cmd := &cobra.Command{
 		Use:   "init --practice NAME --ods CODE [--admin NAME]",
-		Short: "Create a practice in the data dir",
+		Short: "Create a practice in the data dir (or in a PostgreSQL store)",
 		Long: `Create a practice file in the data dir, with its first admin user
 (named after your login name unless --admin is given). Your OS login is
 bound to that admin, so you act as them without a passphrase; bind other
-logins to other users with gpsoc user bind.`,
+logins to other users with gpsoc user bind.
+
+With --store postgres://… (config store.url) the practice is created in that
+database, which may hold many practices; later commands name it with
+--practice ODS (config store.practice). See docs/postgres.md.`,
 		Example: `  gpsoc init --practice "Leeds Road Surgery" --ods B86001 --admin admin`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -59,9 +64,13 @@ func initRun(f *Factory, cmd *cobra.Command, opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	if f.Output == "json" || f.Output == "ndjson" {
-		return printOne(f.IO, f.Output, map[string]any{"practice": pr.Name, "odsCode": pr.ODS, "admin": opts.Admin, "dataDir": f.DataDir()}, nil)
+	where, whereKey := f.DataDir(), "dataDir"
+	if postgresConfigured(f) {
+		where, whereKey = postgres.Redact(f.StoreURL()), "store"
 	}
-	fmt.Fprintf(f.IO.Out, "Created %s (%s) in %s; admin user %s, bound to your login %s.\n", pr.Name, pr.ODS, f.DataDir(), opts.Admin, login)
+	if f.Output == "json" || f.Output == "ndjson" {
+		return printOne(f.IO, f.Output, map[string]any{"practice": pr.Name, "odsCode": pr.ODS, "admin": opts.Admin, whereKey: where}, nil)
+	}
+	fmt.Fprintf(f.IO.Out, "Created %s (%s) in %s; admin user %s, bound to your login %s.\n", pr.Name, pr.ODS, where, opts.Admin, login)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/internal/pgtest"
+	"github.com/opengpsoc/gpsoc/store/postgres"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -121,5 +122,36 @@ func TestServeOnPostgresRoutesByToken(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The scripted surgery day on a practice in PostgreSQL prints what it
+// prints on a practice file (ids and where the practice is aside) and
+// exits the same at every step.
+func TestSurgeryDayOnPostgres(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	_, local := surgeryDay(t, false)
+	_, pg := surgeryDayIn(t, false, func(e *practiceEnv) {
+		e.config = map[string]string{"store.url": url, "store.practice": "B86001"}
+	}, nil)
+	// Where the practice is: the data dir, or the database.
+	pgDay := strings.ReplaceAll(pg.b.String(), postgres.Redact(url), "$DATA")
+	want, got := stableIDs(local.b.String()), stableIDs(pgDay)
+	if !strings.Contains(pg.b.String(), "in "+postgres.Redact(url)+";") {
+		t.Errorf("init on PostgreSQL does not say where the practice is:\n%.300s", pg.b.String())
+	}
+	if want != got {
+		t.Errorf("the day on PostgreSQL differs from the day on a file:\n%s", lineDiff(want, got))
+	}
+	// And the day is in the database.
+	db, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, _ := db.Practice("B86001")
+	rep, err := st.VerifyAudit()
+	if err != nil || rep.Events < 40 || len(rep.Problems) > 0 {
+		t.Errorf("the day's trail in the database: %d events, %v, %v", rep.Events, rep.Problems, err)
 	}
 }

@@ -53,7 +53,16 @@ func surgeryDay(t *testing.T, tty bool) (*practiceEnv, *transcript) {
 // users are set up: the rest of the day runs as serve leaves the env (in
 // remote mode, commands/remote_day_test.go).
 func surgeryDayServed(t *testing.T, tty bool, serve func(*practiceEnv)) (*practiceEnv, *transcript) {
+	return surgeryDayIn(t, tty, nil, serve)
+}
+
+// surgeryDayIn is the day with in called on the new env first (to keep the
+// practice elsewhere: commands/pg_test.go).
+func surgeryDayIn(t *testing.T, tty bool, in, serve func(*practiceEnv)) (*practiceEnv, *transcript) {
 	e := newPracticeEnv(t, tty)
+	if in != nil {
+		in(e)
+	}
 	e.terms = testTerms
 	tr := &transcript{e: e}
 	tr.step(0, "init", "--practice", "Leeds Road Surgery", "--ods", "B86001", "--admin", "admin")

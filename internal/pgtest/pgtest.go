@@ -61,8 +61,8 @@ type Cluster struct {
 
 // Options tune a cluster started by Start.
 type Options struct {
-	// Durable keeps fsync on (benchmarks of writes that claim durability);
-	// tests run without it.
+	// Durable keeps fsync on (benchmarks of writes that claim durability;
+	// GPSOC_TEST_PG_DURABLE=1 sets it for Main); tests run without it.
 	Durable bool
 	// TCP also listens on a loopback port (Port) besides the socket.
 	TCP bool
@@ -285,6 +285,9 @@ func Main(m *testing.M) { MainWith(m, Options{}) }
 
 // MainWith is Main with options for the shared cluster.
 func MainWith(m *testing.M, opt Options) {
+	if os.Getenv("GPSOC_TEST_PG_DURABLE") == "1" {
+		opt.Durable = true // benchmarks of durable writes
+	}
 	shared.opt = opt
 	code := m.Run()
 	if shared.c != nil {

@@ -30,6 +30,9 @@ func (s *Store) Dump(ctx context.Context, w store.DumpWriter) error {
 }
 
 func dumpTx(t *rtx, w store.DumpWriter) error {
+	if err := t.send(); err != nil { // the snapshot's BEGIN and the practice, queued by begin
+		return err
+	}
 	var doc []byte
 	var changeSeq int64
 	err := t.c.QueryRow(t.ctx, "SELECT doc, change_seq FROM practices WHERE practice = $1", t.ods).Scan(&doc, &changeSeq)
@@ -176,20 +179,25 @@ func dumpKind(t *rtx, kind record.Kind, w store.DumpWriter) error {
 // delete: superseded versions and the audit trail are only ever added to).
 // The dump must be of this practice (the same ODS code).
 func (s *Store) Load(ctx context.Context, src store.Dumper) error {
-	c, err := s.begin(ctx, false)
+	c, r, err := s.begin(ctx, false)
 	if err != nil {
 		return err
 	}
-	conn := c.Conn()
+	defer c.Release()
+	t := &r
 	commit := false
 	defer func() {
 		if !commit {
-			finish(ctx, c, false)
+			t.end(false)
 		}
 	}()
+	if err := t.send(); err != nil { // BEGIN and the practice, queued by begin
+		return err
+	}
+	conn := t.c
 	var doc []byte
 	var auditSeq, changeSeq int64
-	if err := conn.QueryRow(ctx, "SELECT doc, audit_seq, change_seq FROM practices WHERE practice = $1 FOR UPDATE", s.ods).Scan(&doc, &auditSeq, &changeSeq); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT doc, audit_seq, change_seq FROM practices WHERE practice = $1 FOR NO KEY UPDATE", s.ods).Scan(&doc, &auditSeq, &changeSeq); err != nil {
 		return fmt.Errorf("lock practice %s: %w", s.ods, err)
 	}
 	var rows int64
@@ -225,7 +233,7 @@ func (s *Store) Load(ctx context.Context, src store.Dumper) error {
 		return err
 	}
 	commit = true
-	if err := finish(ctx, c, true); err != nil {
+	if err := t.end(true); err != nil {
 		return err
 	}
 	s.ensured.Store(true)

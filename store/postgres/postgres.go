@@ -29,7 +29,6 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -181,55 +180,32 @@ func (s *Store) Close() error {
 
 var errClosed = errors.New("practice store closed")
 
-// begin acquires a connection and opens a transaction for the practice:
-// BEGIN and the practice setting in one round trip.
-func (s *Store) begin(ctx context.Context, readOnly bool) (*pgxpool.Conn, error) {
+// begin acquires a connection and queues the transaction's start: BEGIN
+// and the practice setting, sent with its first statement.
+func (s *Store) begin(ctx context.Context, readOnly bool) (*pgxpool.Conn, rtx, error) {
 	if s.closed.Load() {
-		return nil, errClosed
+		return nil, rtx{}, errClosed
 	}
 	c, err := s.db.pool.Acquire(ctx)
 	if err != nil {
-		return nil, busy(s.db, err)
+		return nil, rtx{}, busy(s.db, err)
 	}
-	mode := "BEGIN ISOLATION LEVEL READ COMMITTED"
+	t := rtx{ctx: ctx, c: c.Conn(), ods: s.ods}
 	if readOnly {
 		// One snapshot for the whole View: the search rows, the change
 		// head and the audit head agree.
-		mode = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+		t.push(-1, nil, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	} else {
+		t.push(-1, nil, "BEGIN ISOLATION LEVEL READ COMMITTED")
 	}
-	b := &pgx.Batch{}
-	b.Queue(mode)
-	b.Queue("SELECT set_config('app.practice', $1, true)", s.ods)
-	ensure := !readOnly && !s.ensured.Load()
-	if ensure {
+	t.push(-1, nil, "SELECT set_config('app.practice', $1, true)", s.ods)
+	if !readOnly && !s.ensured.Load() {
 		// The practice's row, which its other rows name and whose lock
 		// orders its writes (once per store: rows are never removed).
-		b.Queue("INSERT INTO practices (practice) VALUES ($1) ON CONFLICT DO NOTHING", s.ods)
+		t.push(-1, nil, "INSERT INTO practices (practice) VALUES ($1) ON CONFLICT DO NOTHING", s.ods)
 	}
-	if err := c.SendBatch(ctx, b).Close(); err != nil {
-		c.Release()
-		return nil, fmt.Errorf("begin a transaction on %s: %w", s.db.URL(), err)
-	}
-	return c, nil
-}
-
-// finish commits (ok) or rolls back, and gives the connection back.
-func finish(ctx context.Context, c *pgxpool.Conn, commit bool) error {
-	defer c.Release()
-	if commit {
-		if _, err := c.Exec(ctx, "COMMIT"); err != nil {
-			return mapErr(err)
-		}
-		return nil
-	}
-	// A rollback must happen even when ctx is done, or the connection goes
-	// back to the pool inside a transaction.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := c.Exec(rctx, "ROLLBACK"); err != nil {
-		c.Conn().Close(rctx) // never reused half-way through a transaction
-	}
-	return nil
+	t.prelude = len(t.queue)
+	return c, t, nil
 }
 
 // View runs fn in a read-only transaction (one snapshot).
@@ -237,16 +213,17 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c, err := s.begin(ctx, true)
+	c, r, err := s.begin(ctx, true)
 	if err != nil {
 		return err
 	}
-	t := &rtx{ctx: ctx, c: c.Conn(), ods: s.ods}
+	defer c.Release()
+	t := &r
 	if err := fn(t); err != nil {
-		finish(ctx, c, false)
+		t.end(false)
 		return err
 	}
-	return finish(ctx, c, true)
+	return t.end(true)
 }
 
 // Update runs fn in one read-write transaction: its writes, its change
@@ -255,21 +232,19 @@ func (s *Store) Update(ctx context.Context, fn func(store.WTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c, err := s.begin(ctx, false)
+	c, r, err := s.begin(ctx, false)
 	if err != nil {
 		return err
 	}
-	t := newWtx(rtx{ctx: ctx, c: c.Conn(), ods: s.ods})
+	defer c.Release()
+	t := &wtx{rtx: r}
 	if err := fn(t); err != nil {
-		finish(ctx, c, false)
+		t.end(false)
 		return err
 	}
-	if err := t.flush(); err != nil {
-		finish(ctx, c, false)
+	if err := t.commit(); err != nil {
+		t.end(false)
 		return mapErr(err)
-	}
-	if err := finish(ctx, c, true); err != nil {
-		return err
 	}
 	s.ensured.Store(true) // the practice's row, if this made it, is committed
 	return nil

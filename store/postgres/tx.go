@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,30 +20,11 @@ import (
 // the callback may read more between pages on the same connection).
 const page = 1000
 
-type rtx struct {
-	ctx context.Context
-	c   *pgx.Conn
-	ods string
-	// pre runs before every read: a write transaction sends its queued
-	// writes first, so it reads its own writes.
-	pre func() error
-}
-
-func (t *rtx) before() error {
-	if t.pre != nil {
-		return t.pre()
-	}
-	return nil
-}
-
 func knownKind(k record.Kind) bool { return slices.Contains(record.Kinds, k) }
 
 func (t *rtx) Practice() (*record.Practice, error) {
-	if err := t.before(); err != nil {
-		return nil, err
-	}
 	var doc []byte
-	err := t.c.QueryRow(t.ctx, "SELECT doc FROM practices WHERE practice = $1", t.ods).Scan(&doc)
+	err := t.queryRow("SELECT doc FROM practices WHERE practice = $1", t.ods).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && doc == nil) {
 		return nil, &record.NotFoundError{Kind: "practice", ID: t.ods}
 	}
@@ -76,11 +56,8 @@ func decodeUser(v []byte) (*record.User, error) {
 }
 
 func (t *rtx) User(name string) (*record.User, error) {
-	if err := t.before(); err != nil {
-		return nil, err
-	}
 	var doc []byte
-	err := t.c.QueryRow(t.ctx, "SELECT doc FROM users WHERE practice = $1 AND name = $2", t.ods, name).Scan(&doc)
+	err := t.queryRow("SELECT doc FROM users WHERE practice = $1 AND name = $2", t.ods, name).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &record.NotFoundError{Kind: "user", ID: name}
 	}
@@ -91,10 +68,7 @@ func (t *rtx) User(name string) (*record.User, error) {
 }
 
 func (t *rtx) Users() ([]record.User, error) {
-	if err := t.before(); err != nil {
-		return nil, err
-	}
-	rows, err := t.c.Query(t.ctx, "SELECT doc FROM users WHERE practice = $1 ORDER BY name", t.ods)
+	rows, err := t.query("SELECT doc FROM users WHERE practice = $1 ORDER BY name", t.ods)
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +97,8 @@ func decodeToken(hash string, v []byte) (*record.Token, error) {
 }
 
 func (t *rtx) Token(hash string) (*record.Token, error) {
-	if err := t.before(); err != nil {
-		return nil, err
-	}
 	var doc []byte
-	err := t.c.QueryRow(t.ctx, "SELECT doc FROM tokens WHERE practice = $1 AND hash = $2", t.ods, hash).Scan(&doc)
+	err := t.queryRow("SELECT doc FROM tokens WHERE practice = $1 AND hash = $2", t.ods, hash).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &record.NotFoundError{Kind: "token", ID: "…"}
 	}
@@ -138,10 +109,7 @@ func (t *rtx) Token(hash string) (*record.Token, error) {
 }
 
 func (t *rtx) Tokens(user string) ([]record.Token, error) {
-	if err := t.before(); err != nil {
-		return nil, err
-	}
-	rows, err := t.c.Query(t.ctx, "SELECT hash, doc FROM tokens WHERE practice = $1 AND ($2 = '' OR user_name = $2) ORDER BY hash", t.ods, user)
+	rows, err := t.query("SELECT hash, doc FROM tokens WHERE practice = $1 AND ($2 = '' OR user_name = $2) ORDER BY hash", t.ods, user)
 	if err != nil {
 		return nil, err
 	}
@@ -174,11 +142,8 @@ func (t *rtx) Get(kind record.Kind, id string) (record.Entity, error) {
 	if !knownKind(kind) {
 		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
-	if err := t.before(); err != nil {
-		return nil, err
-	}
 	var doc []byte
-	err := t.c.QueryRow(t.ctx, "SELECT doc FROM records WHERE practice = $1 AND kind = $2 AND id = $3", t.ods, string(kind), id).Scan(&doc)
+	err := t.queryRow("SELECT doc FROM records WHERE practice = $1 AND kind = $2 AND id = $3", t.ods, string(kind), id).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &record.NotFoundError{Kind: string(kind), ID: id}
 	}
@@ -193,7 +158,7 @@ func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := t.c.Query(t.ctx, "SELECT doc FROM record_versions WHERE practice = $1 AND kind = $2 AND id = $3 ORDER BY version", t.ods, string(kind), id)
+	rows, err := t.query("SELECT doc FROM record_versions WHERE practice = $1 AND kind = $2 AND id = $3 ORDER BY version", t.ods, string(kind), id)
 	if err != nil {
 		return nil, err
 	}
@@ -213,11 +178,8 @@ func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
 }
 
 func (t *rtx) PatientByNHS(nhs string) (*record.Patient, error) {
-	if err := t.before(); err != nil {
-		return nil, err
-	}
 	var doc []byte
-	err := t.c.QueryRow(t.ctx, "SELECT doc FROM records WHERE practice = $1 AND nhs = $2", t.ods, nhs).Scan(&doc)
+	err := t.queryRow("SELECT doc FROM records WHERE practice = $1 AND nhs = $2", t.ods, nhs).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &record.NotFoundError{Kind: "patient with NHS number", ID: record.FormatNHS(nhs)}
 	}
@@ -235,11 +197,8 @@ func (t *rtx) List(patientID string, kind record.Kind) ([]record.Entity, error) 
 	if !knownKind(kind) {
 		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
-	if err := t.before(); err != nil {
-		return nil, err
-	}
 	// The patient's existence and their records in one round trip.
-	rows, err := t.c.Query(t.ctx, `SELECT r.doc FROM (SELECT 1 FROM records WHERE practice = $1 AND kind = 'patient' AND id = $2) p
+	rows, err := t.query(`SELECT r.doc FROM (SELECT 1 FROM records WHERE practice = $1 AND kind = 'patient' AND id = $2) p
 		LEFT JOIN LATERAL (SELECT doc, seq FROM records WHERE practice = $1 AND patient_id = $2 AND kind = $3) r ON true
 		ORDER BY r.seq`, t.ods, patientID, string(kind))
 	if err != nil {
@@ -273,7 +232,7 @@ func (t *rtx) List(patientID string, kind record.Kind) ([]record.Entity, error) 
 func pages[K any](t *rtx, query string, args []any, start K, scan func(pgx.Rows) (K, func() error, error)) error {
 	after := start
 	for {
-		rows, err := t.c.Query(t.ctx, query, append(args, after)...)
+		rows, err := t.query(query, append(args, after)...)
 		if err != nil {
 			return err
 		}
@@ -306,9 +265,6 @@ func (t *rtx) ForEach(kind record.Kind, fn func(record.Entity) error) error {
 	if !knownKind(kind) {
 		return fmt.Errorf("unknown kind %q", kind)
 	}
-	if err := t.before(); err != nil {
-		return err
-	}
 	q := fmt.Sprintf("SELECT id, doc FROM records WHERE practice = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT %d", page)
 	return pages(t, q, []any{t.ods, string(kind)}, "", func(r pgx.Rows) (string, func() error, error) {
 		var id string
@@ -327,18 +283,12 @@ func (t *rtx) ForEach(kind record.Kind, fn func(record.Entity) error) error {
 }
 
 func (t *rtx) Count(kind record.Kind) int {
-	if t.before() != nil {
-		return 0
-	}
 	var n int
-	_ = t.c.QueryRow(t.ctx, "SELECT coalesce((SELECT n FROM record_counts WHERE practice = $1 AND kind = $2), 0)", t.ods, string(kind)).Scan(&n)
+	_ = t.queryRow("SELECT coalesce((SELECT n FROM record_counts WHERE practice = $1 AND kind = $2), 0)", t.ods, string(kind)).Scan(&n)
 	return n
 }
 
 func (t *rtx) SearchRows(fn func(id string, row []byte) error) error {
-	if err := t.before(); err != nil {
-		return err
-	}
 	q := fmt.Sprintf("SELECT patient_id, row FROM search_rows WHERE practice = $1 AND patient_id > $2 ORDER BY patient_id LIMIT %d", page)
 	return pages(t, q, []any{t.ods}, "", func(r pgx.Rows) (string, func() error, error) {
 		var id string
@@ -352,14 +302,11 @@ func (t *rtx) SearchRows(fn func(id string, row []byte) error) error {
 
 func (t *rtx) changeHead() (uint64, error) {
 	var last int64
-	err := t.c.QueryRow(t.ctx, "SELECT coalesce((SELECT change_seq FROM practices WHERE practice = $1), 0)", t.ods).Scan(&last)
+	err := t.queryRow("SELECT coalesce((SELECT change_seq FROM practices WHERE practice = $1), 0)", t.ods).Scan(&last)
 	return uint64(last), err
 }
 
 func (t *rtx) Changes(after uint64, fn func(uint64, string) error) (uint64, error) {
-	if err := t.before(); err != nil {
-		return 0, err
-	}
 	last, err := t.changeHead()
 	if err != nil || after >= last {
 		return last, err
@@ -379,9 +326,6 @@ func (t *rtx) Changes(after uint64, fn func(uint64, string) error) (uint64, erro
 }
 
 func (t *rtx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
-	if err := t.before(); err != nil {
-		return err
-	}
 	q := fmt.Sprintf("SELECT seq, hash, body FROM audit WHERE practice = $1 AND seq > $2 ORDER BY seq LIMIT %d", page)
 	return pages(t, q, []any{t.ods}, int64(after), func(r pgx.Rows) (int64, func() error, error) {
 		var seq int64
@@ -402,12 +346,9 @@ func (t *rtx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
 }
 
 func (t *rtx) AuditHead() (uint64, string, error) {
-	if err := t.before(); err != nil {
-		return 0, "", err
-	}
 	var seq int64
 	var hash string
-	err := t.c.QueryRow(t.ctx, "SELECT audit_seq, audit_hash FROM practices WHERE practice = $1", t.ods).Scan(&seq, &hash)
+	err := t.queryRow("SELECT audit_seq, audit_hash FROM practices WHERE practice = $1", t.ods).Scan(&seq, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, "", nil
 	}
@@ -416,10 +357,7 @@ func (t *rtx) AuditHead() (uint64, string, error) {
 
 // AppointmentsBetween implements store.AppointmentIndex.
 func (t *rtx) AppointmentsBetween(from, to time.Time, fn func(*record.Appointment) error) error {
-	if err := t.before(); err != nil {
-		return err
-	}
-	rows, err := t.c.Query(t.ctx, `SELECT doc FROM records WHERE practice = $1 AND appt_start >= $2 AND appt_start < $3
+	rows, err := t.query(`SELECT doc FROM records WHERE practice = $1 AND appt_start >= $2 AND appt_start < $3
 		ORDER BY appt_start, seq`, t.ods, from, to)
 	if err != nil {
 		return err
@@ -447,7 +385,6 @@ func (t *rtx) AppointmentsBetween(from, to time.Time, fn func(*record.Appointmen
 // event is a handful of round trips, not a dozen.
 type wtx struct {
 	rtx
-	queue   []queued
 	counts  map[record.Kind]int64
 	changed []string // patients changed, in order (the change feed's entries)
 	// nhs is this transaction's NHS numbers not yet sent: number -> patient
@@ -467,67 +404,14 @@ type wtx struct {
 	// practiceDoc is the practice record read with the lock.
 	practiceDoc []byte
 	hashes      map[written]string
-}
-
-// queued is a write sent with the next batch; want is the rows it must
-// touch (-1: any), else the transaction fails with err.
-type queued struct {
-	sql  string
-	args []any
-	want int64
-	err  func() error
+	// events are the audit events appended and not yet placed in the chain.
+	events []*record.AuditEvent
 }
 
 type written struct {
 	kind    record.Kind
 	id      string
 	version int
-}
-
-func (t *wtx) push(want int64, onMiss func() error, sql string, args ...any) {
-	t.queue = append(t.queue, queued{sql: sql, args: args, want: want, err: onMiss})
-}
-
-// send sends the queued writes (and extra, a query whose row is scanned
-// into dst, in the same round trip).
-func (t *wtx) send(extra string, args []any, dst ...any) error {
-	if len(t.queue) == 0 && extra == "" {
-		return nil
-	}
-	b := &pgx.Batch{}
-	for _, q := range t.queue {
-		b.Queue(q.sql, q.args...)
-	}
-	if extra != "" {
-		b.Queue(extra, args...)
-	}
-	qs := t.queue
-	t.queue = nil
-	br := t.c.SendBatch(t.ctx, b)
-	for _, q := range qs {
-		tag, err := br.Exec()
-		if err != nil {
-			br.Close()
-			return mapErr(err)
-		}
-		if q.want >= 0 && tag.RowsAffected() != q.want {
-			br.Close()
-			return q.err()
-		}
-	}
-	if extra != "" {
-		if err := br.QueryRow().Scan(dst...); err != nil {
-			br.Close()
-			return err
-		}
-	}
-	return br.Close()
-}
-
-func newWtx(r rtx) *wtx {
-	t := &wtx{rtx: r}
-	t.pre = func() error { return t.send("", nil) }
-	return t
 }
 
 // lock takes the practice's lock (its row, FOR NO KEY UPDATE: a record's
@@ -539,28 +423,75 @@ func (t *wtx) lock() error {
 	if t.locked {
 		return nil
 	}
-	if err := t.send("SELECT change_seq, audit_seq, audit_hash, doc FROM practices WHERE practice = $1 FOR NO KEY UPDATE", []any{t.ods},
-		&t.changeSeq, &t.auditSeq, &t.auditHash, &t.practiceDoc); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("practice %s has no row: %w", t.ods, err)
-		}
+	err := t.queryRow("SELECT change_seq, audit_seq, audit_hash, doc FROM practices WHERE practice = $1 FOR NO KEY UPDATE", t.ods).
+		Scan(&t.changeSeq, &t.auditSeq, &t.auditHash, &t.practiceDoc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("practice %s has no row: %w", t.ods, err)
+	}
+	if err != nil {
 		return err
 	}
 	t.locked = true
 	return nil
 }
 
-// flush writes what the transaction kept for its end: its change entries,
-// counts and the heads, under the practice's lock.
-func (t *wtx) flush() error {
-	if len(t.changed) > 0 {
-		if err := t.lock(); err != nil {
-			return err
-		}
-		t.push(-1, nil, `INSERT INTO changes (practice, seq, patient_id)
-			SELECT $1, $2 + u.n, u.id FROM unnest($3::text[]) WITH ORDINALITY AS u(id, n)`, t.ods, t.changeSeq, t.changed)
-		t.changeSeq += int64(len(t.changed))
-		t.changed = nil
+// assign gives the events appended so far their places in the chain, under
+// the practice's lock, and queues them.
+func (t *wtx) assign() error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	if err := t.lock(); err != nil {
+		return err
+	}
+	seqs := make([]int64, len(t.events))
+	hashes := make([]string, len(t.events))
+	bodies := make([][]byte, len(t.events))
+	buf := make([]byte, 0, 64+1+448)
+	for i, ev := range t.events {
+		prev := t.auditHash
+		ev.Seq = uint64(t.auditSeq + 1)
+		ev.PrevHash = prev
+		ev.Hash = ""
+		buf = append(append(buf[:0], prev...), '\n')
+		buf = store.AppendAuditJSON(buf, ev)
+		sum := sha256.Sum256(buf)
+		ev.Hash = hex.EncodeToString(sum[:])
+		seqs[i], hashes[i], bodies[i] = int64(ev.Seq), ev.Hash, append([]byte(nil), buf[len(prev)+1:]...)
+		t.auditSeq, t.auditHash = int64(ev.Seq), ev.Hash
+	}
+	t.push(int64(len(t.events)), t.noRow, `INSERT INTO audit (practice, seq, hash, body)
+		SELECT $1, u.seq, u.hash, u.body FROM unnest($2::bigint[], $3::text[], $4::bytea[]) AS u(seq, hash, body)`,
+		t.ods, seqs, hashes, bodies)
+	t.events = t.events[:0]
+	return nil
+}
+
+// sequence gives the changes so far their sequences, under the lock.
+func (t *wtx) sequence() error {
+	if len(t.changed) == 0 {
+		return nil
+	}
+	if err := t.lock(); err != nil {
+		return err
+	}
+	t.push(int64(len(t.changed)), t.noRow, `INSERT INTO changes (practice, seq, patient_id)
+		SELECT $1, $2 + u.n, u.id FROM unnest($3::text[]) WITH ORDINALITY AS u(id, n)`, t.ods, t.changeSeq, t.changed)
+	t.changeSeq += int64(len(t.changed))
+	t.changed = nil
+	return nil
+}
+
+// commit writes what the transaction kept for its end — its audit events
+// and change entries under the practice's lock, the counts, the heads —
+// and COMMIT, in one batch after the lock's: the lock is held for one
+// round trip.
+func (t *wtx) commit() error {
+	if err := t.assign(); err != nil {
+		return err
+	}
+	if err := t.sequence(); err != nil {
+		return err
 	}
 	kinds := make([]string, 0, len(t.counts))
 	ns := make([]int64, 0, len(t.counts))
@@ -576,7 +507,17 @@ func (t *wtx) flush() error {
 		t.push(1, t.noRow, "UPDATE practices SET change_seq = $2, audit_seq = $3, audit_hash = $4 WHERE practice = $1",
 			t.ods, t.changeSeq, t.auditSeq, t.auditHash)
 	}
-	return t.send("", nil)
+	if !t.begun && len(t.queue) == t.prelude {
+		// Nothing was read or written: no transaction to commit.
+		t.queue, t.done = nil, true
+		return nil
+	}
+	t.push(-1, nil, "COMMIT")
+	if err := t.send(); err != nil {
+		return err
+	}
+	t.done = true
+	return nil
 }
 
 func (t *wtx) noRow() error { return fmt.Errorf("practice %s: its row is missing", t.ods) }
@@ -597,22 +538,29 @@ func (t *wtx) Count(kind record.Kind) int { return t.rtx.Count(kind) + int(t.cou
 
 // AuditHead sees the transaction's own events.
 func (t *wtx) AuditHead() (uint64, string, error) {
+	if err := t.assign(); err != nil {
+		return 0, "", err
+	}
 	if t.locked {
-		return uint64(t.auditSeq), t.auditHash, t.send("", nil)
+		return uint64(t.auditSeq), t.auditHash, t.send()
 	}
 	return t.rtx.AuditHead()
+}
+
+// Audit sees the transaction's own events.
+func (t *wtx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
+	if err := t.assign(); err != nil {
+		return err
+	}
+	return t.rtx.Audit(after, fn)
 }
 
 // Changes sees the transaction's own changes.
 func (t *wtx) Changes(after uint64, fn func(uint64, string) error) (uint64, error) {
 	if len(t.changed) > 0 {
-		if err := t.lock(); err != nil {
+		if err := t.sequence(); err != nil {
 			return 0, err
 		}
-		t.push(-1, nil, `INSERT INTO changes (practice, seq, patient_id)
-			SELECT $1, $2 + u.n, u.id FROM unnest($3::text[]) WITH ORDINALITY AS u(id, n)`, t.ods, t.changeSeq, t.changed)
-		t.changeSeq += int64(len(t.changed))
-		t.changed = nil
 		t.push(1, t.noRow, "UPDATE practices SET change_seq = $2 WHERE practice = $1", t.ods, t.changeSeq)
 	}
 	return t.rtx.Changes(after, fn)
@@ -652,11 +600,11 @@ func (t *wtx) PutPractice(p *record.Practice) error {
 }
 
 func (t *wtx) PutUser(u *record.User) error {
-	if err := t.send("", nil); err != nil {
+	if err := t.send(); err != nil {
 		return err
 	}
 	var old []byte
-	err := t.c.QueryRow(t.ctx, "SELECT doc FROM users WHERE practice = $1 AND name = $2 FOR UPDATE", t.ods, u.Name).Scan(&old)
+	err := t.queryRow("SELECT doc FROM users WHERE practice = $1 AND name = $2 FOR UPDATE", t.ods, u.Name).Scan(&old)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -705,10 +653,10 @@ func (t *wtx) PutToken(tk *record.Token) error {
 }
 
 func (t *wtx) DeleteToken(hash string) error {
-	if err := t.send("", nil); err != nil {
+	if err := t.send(); err != nil {
 		return err
 	}
-	tag, err := t.c.Exec(t.ctx, "DELETE FROM tokens WHERE practice = $1 AND hash = $2", t.ods, hash)
+	tag, err := t.exec("DELETE FROM tokens WHERE practice = $1 AND hash = $2", t.ods, hash)
 	if err != nil {
 		return err
 	}
@@ -735,7 +683,7 @@ func (t *wtx) aboveHigh(kind record.Kind, id string) (bool, error) {
 	}
 	hi, ok := t.highID[kind]
 	if !ok {
-		if err := t.c.QueryRow(t.ctx, "SELECT coalesce(max(id), '') FROM records WHERE practice = $1 AND kind = $2", t.ods, string(kind)).Scan(&hi); err != nil {
+		if err := t.queryRow("SELECT coalesce(max(id), '') FROM records WHERE practice = $1 AND kind = $2", t.ods, string(kind)).Scan(&hi); err != nil {
 			return false, err
 		}
 		t.highID[kind] = hi
@@ -770,13 +718,13 @@ func (t *wtx) Put(e record.Entity) error {
 			return err
 		}
 		if !fresh {
-			if err := t.send("", nil); err != nil {
+			if err := t.send(); err != nil {
 				return err
 			}
 			// The row stays locked to this transaction until it ends: a
 			// second writer of the same record waits, then sees this
 			// version and conflicts.
-			err := t.c.QueryRow(t.ctx, "SELECT doc FROM records WHERE practice = $1 AND kind = $2 AND id = $3 FOR UPDATE",
+			err := t.queryRow("SELECT doc FROM records WHERE practice = $1 AND kind = $2 AND id = $3 FOR UPDATE",
 				t.ods, string(kind), m.ID).Scan(&old)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
@@ -899,7 +847,7 @@ func (t *wtx) nhsHolder(nhs string) (string, error) {
 		return id, nil
 	}
 	var id string
-	err := t.c.QueryRow(t.ctx, "SELECT id FROM records WHERE practice = $1 AND nhs = $2", t.ods, nhs).Scan(&id)
+	err := t.queryRow("SELECT id FROM records WHERE practice = $1 AND nhs = $2", t.ods, nhs).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -912,7 +860,7 @@ func (t *wtx) patientExists(id string) error {
 		return nil
 	}
 	var one int
-	err := t.c.QueryRow(t.ctx, "SELECT 1 FROM records WHERE practice = $1 AND kind = 'patient' AND id = $2", t.ods, id).Scan(&one)
+	err := t.queryRow("SELECT 1 FROM records WHERE practice = $1 AND kind = 'patient' AND id = $2", t.ods, id).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &record.NotFoundError{Kind: "patient", ID: id}
 	}
@@ -935,15 +883,11 @@ func (t *wtx) SetSearchRow(id string, row []byte) error {
 	return nil
 }
 
-// Append adds an audit event to the practice's chain: under the practice's
-// lock, so the sequence and the link are the next ones when it commits.
+// Append adds an audit event to the practice's chain. Its place (Seq,
+// PrevHash, Hash) is given at commit, under the practice's lock, so the
+// lock is held for the commit's round trip only; the event is filled in
+// when Update returns (or when the transaction reads the trail).
 func (t *wtx) Append(ev *record.AuditEvent) error {
-	if err := t.lock(); err != nil {
-		return err
-	}
-	prev := t.auditHash
-	ev.Seq = uint64(t.auditSeq + 1)
-	ev.PrevHash = prev
 	// The record hash is the store's own, of what this transaction wrote.
 	ev.RecordHash = ""
 	if t.hashes != nil && ev.EntityID != "" {
@@ -956,19 +900,13 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 			delete(t.hashes, w)
 		}
 	}
-	ev.Hash = ""
+	ev.Seq, ev.PrevHash, ev.Hash = 0, "", ""
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()
 	}
 	if ev.Outcome == "" {
 		ev.Outcome = "ok"
 	}
-	buf := append(append(make([]byte, 0, 64+1+448), prev...), '\n')
-	buf = store.AppendAuditJSON(buf, ev)
-	sum := sha256.Sum256(buf)
-	ev.Hash = hex.EncodeToString(sum[:])
-	body := buf[len(prev)+1:]
-	t.push(1, t.noRow, "INSERT INTO audit (practice, seq, hash, body) VALUES ($1, $2, $3, $4)", t.ods, int64(ev.Seq), ev.Hash, body)
-	t.auditSeq, t.auditHash = int64(ev.Seq), ev.Hash
+	t.events = append(t.events, ev)
 	return nil
 }

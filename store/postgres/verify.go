@@ -54,22 +54,22 @@ func (t *rtx) storedVersion(ev *record.AuditEvent) ([]byte, func([]byte) ([]byte
 	var err error
 	switch ev.Kind {
 	case "user":
-		err = t.c.QueryRow(t.ctx, "SELECT doc FROM users WHERE practice = $1 AND name = $2", t.ods, ev.EntityID).Scan(&doc)
+		err = t.queryRow("SELECT doc FROM users WHERE practice = $1 AND name = $2", t.ods, ev.EntityID).Scan(&doc)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, nil, "missing: no such user"
 		}
 	case "practice":
-		err = t.c.QueryRow(t.ctx, "SELECT doc FROM practices WHERE practice = $1", t.ods).Scan(&doc)
+		err = t.queryRow("SELECT doc FROM practices WHERE practice = $1", t.ods).Scan(&doc)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && doc == nil) {
 			return nil, nil, "missing: no practice record"
 		}
 	default:
-		err = t.c.QueryRow(t.ctx, `SELECT doc FROM records WHERE practice = $1 AND kind = $2 AND id = $3 AND version = $4
+		err = t.queryRow(`SELECT doc FROM records WHERE practice = $1 AND kind = $2 AND id = $3 AND version = $4
 			UNION ALL SELECT doc FROM record_versions WHERE practice = $1 AND kind = $2 AND id = $3 AND version = $4`,
 			t.ods, string(ev.Kind), ev.EntityID, ev.Version).Scan(&doc)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var n int
-			if t.c.QueryRow(t.ctx, "SELECT count(*) FROM records WHERE practice = $1 AND kind = $2 AND id = $3", t.ods, string(ev.Kind), ev.EntityID).Scan(&n); n == 0 {
+			if t.queryRow("SELECT count(*) FROM records WHERE practice = $1 AND kind = $2 AND id = $3", t.ods, string(ev.Kind), ev.EntityID).Scan(&n); n == 0 {
 				return nil, nil, "missing: no such record"
 			}
 			return nil, nil, "missing: this version is not in the database"
@@ -103,10 +103,7 @@ func (s *Store) PinTerminology(ctx context.Context, release string) error {
 	var pinned string
 	err := s.Update(ctx, func(tx store.WTx) error {
 		t := tx.(*wtx)
-		if err := t.send("", nil); err != nil {
-			return err
-		}
-		err := t.c.QueryRow(t.ctx, `UPDATE practices SET terminology = CASE WHEN terminology = '' THEN $2 ELSE terminology END
+		err := t.queryRow(`UPDATE practices SET terminology = CASE WHEN terminology = '' THEN $2 ELSE terminology END
 			WHERE practice = $1 RETURNING terminology`, t.ods, release).Scan(&pinned)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return &record.NotFoundError{Kind: "practice", ID: t.ods}
@@ -127,7 +124,7 @@ func (s *Store) Terminology(ctx context.Context) (string, error) {
 	var rel string
 	err := s.View(ctx, func(tx store.Tx) error {
 		t := tx.(*rtx)
-		err := t.c.QueryRow(t.ctx, "SELECT terminology FROM practices WHERE practice = $1", t.ods).Scan(&rel)
+		err := t.queryRow("SELECT terminology FROM practices WHERE practice = $1", t.ods).Scan(&rel)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -144,10 +141,7 @@ func (s *Store) RepinTerminology(ctx context.Context, release string) error {
 	}
 	return s.Update(ctx, func(tx store.WTx) error {
 		t := tx.(*wtx)
-		if err := t.send("", nil); err != nil {
-			return err
-		}
-		_, err := t.c.Exec(t.ctx, "UPDATE practices SET terminology = $2 WHERE practice = $1", t.ods, release)
+		_, err := t.exec("UPDATE practices SET terminology = $2 WHERE practice = $1", t.ods, release)
 		return err
 	})
 }

@@ -1,0 +1,172 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// A transaction's statements go out in as few round trips as they can:
+// BEGIN and the practice setting wait for the first query, and writes
+// wait for the next read (or the commit), each sent ahead of it in one
+// pipelined batch. A View of one read is then two round trips (the read
+// with its BEGIN, and COMMIT); a write transaction's writes, its sequences
+// and its COMMIT go in two.
+
+// queued is a statement sent with the next batch; want is the rows it must
+// touch (-1: any), else the transaction fails with miss().
+type queued struct {
+	sql  string
+	args []any
+	want int64
+	miss func() error
+}
+
+type rtx struct {
+	ctx   context.Context
+	c     *pgx.Conn
+	ods   string
+	queue []queued
+	// begun: BEGIN has been sent (the transaction must end); done: it
+	// ended (COMMIT went with the last batch). prelude is the number of
+	// statements that start it (queued until the first batch).
+	begun, done bool
+	prelude     int
+}
+
+func (t *rtx) push(want int64, miss func() error, sql string, args ...any) {
+	t.queue = append(t.queue, queued{sql: sql, args: args, want: want, miss: miss})
+}
+
+// batch sends the queue, then extra (when not ""), and returns the batch's
+// results positioned at extra's; the caller reads it and closes br.
+func (t *rtx) batch(extra string, args []any) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	for _, q := range t.queue {
+		b.Queue(q.sql, q.args...)
+	}
+	if extra != "" {
+		b.Queue(extra, args...)
+	}
+	qs := t.queue
+	t.queue = nil
+	t.begun = true // BEGIN is first in the first batch
+	br := t.c.SendBatch(t.ctx, b)
+	for _, q := range qs {
+		tag, err := br.Exec()
+		if err == nil && q.want >= 0 && tag.RowsAffected() != q.want {
+			err = q.miss()
+		}
+		if err != nil {
+			br.Close()
+			return nil, mapErr(err)
+		}
+	}
+	return br, nil
+}
+
+// send sends the queue on its own.
+func (t *rtx) send() error {
+	if len(t.queue) == 0 {
+		return nil
+	}
+	br, err := t.batch("", nil)
+	if err != nil {
+		return err
+	}
+	return br.Close()
+}
+
+func (t *rtx) queryRow(sql string, args ...any) pgx.Row {
+	if len(t.queue) == 0 {
+		return t.c.QueryRow(t.ctx, sql, args...)
+	}
+	br, err := t.batch(sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{br.QueryRow(), br}
+}
+
+func (t *rtx) query(sql string, args ...any) (pgx.Rows, error) {
+	if len(t.queue) == 0 {
+		return t.c.Query(t.ctx, sql, args...)
+	}
+	br, err := t.batch(sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+func (t *rtx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
+	if len(t.queue) == 0 {
+		return t.c.Exec(t.ctx, sql, args...)
+	}
+	br, err := t.batch(sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, mapErr(err)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+type batchRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+func (r batchRow) Scan(dst ...any) error {
+	err := r.row.Scan(dst...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	r.br.Close()
+}
+
+// end commits (ok) or rolls back the transaction, if it began and did not
+// already end with its last batch.
+func (t *rtx) end(commit bool) error {
+	if !t.begun || t.done {
+		return nil
+	}
+	t.done = true
+	if commit {
+		if _, err := t.c.Exec(t.ctx, "COMMIT"); err != nil {
+			return mapErr(err)
+		}
+		return nil
+	}
+	// A rollback must happen even when ctx is done, or the connection goes
+	// back to the pool inside a transaction.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
+	defer cancel()
+	if _, err := t.c.Exec(rctx, "ROLLBACK"); err != nil {
+		t.c.Close(rctx) // never reused half-way through a transaction
+	}
+	return nil
+}
