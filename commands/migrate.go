@@ -189,6 +189,13 @@ func openMigrateTarget(ctx context.Context, f *Factory, spec, ods string) (st st
 		if created && !kept {
 			_ = os.Remove(path)
 		}
+		if kept {
+			// The find index snapshot there (if any) followed the practice
+			// file that was replaced; the copy carries the change feed's
+			// position, not its entries, so it could not catch up: as after
+			// a restore, it is rebuilt from the copy's find rows.
+			_ = os.Remove(filepath.Join(dir, "find-index.snap"))
+		}
 		return err
 	}, nil
 }
