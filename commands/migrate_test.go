@@ -110,7 +110,14 @@ func TestMigrateDataDirToDataDir(t *testing.T) {
 
 	// The source moves on: a re-run replaces the earlier copy (backed up).
 	e.ok("--as", "dr.patel", "consult", "add", "9434765919", "--text", "Review: throat better")
+	snap := filepath.Join(dst, "find-index.snap") // a find index of the earlier copy
+	if err := os.WriteFile(snap, []byte("GPSOCFIND2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out = e.ok("--as", "admin", "migrate", "--to", dst)
+	if _, err := os.Stat(snap); !os.IsNotExist(err) {
+		t.Error("the earlier copy's find index snapshot was left beside the new copy")
+	}
 	if !strings.HasPrefix(out, "Replaced an earlier copy") {
 		t.Errorf("migrate after a change in the source says %q", out)
 	}
