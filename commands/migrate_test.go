@@ -128,12 +128,13 @@ func TestMigrateDataDirToDataDir(t *testing.T) {
 		t.Errorf("the replaced copy was not backed up: %v", baks)
 	}
 
-	var audited bool
+	var audited, denied bool
 	for _, ev := range e.auditEvents() {
 		audited = audited || (ev.Action == "migrate" && ev.User == "admin" && ev.Reason == "to "+dst && ev.Outcome == "ok")
+		denied = denied || (ev.User == "dr.patel" && ev.Outcome == "denied" && strings.Contains(ev.Reason, "administer"))
 	}
-	if !audited {
-		t.Error("the migration is not audited in the source")
+	if !audited || !denied {
+		t.Errorf("the migration audited in the source: %v; the GP's refused one: %v", audited, denied)
 	}
 	// Everything a user sees is the same in the copy (each read is audited
 	// on its own side, so from here the copy has a history of its own).
