@@ -27,7 +27,7 @@ func newMigrateCmd(f *Factory, runF func(*MigrateOptions) error) *cobra.Command 
 		Short: "Copy the whole practice to another data dir or a PostgreSQL database (admin)",
 		Long: `Copy the whole practice, as it is stored, from SRC to DST: every version of
 every record, the users with their passphrases, tokens and sessions, the find rows,
-the change feed's position and the audit trail byte for byte, so that
+the change feed and the audit trail byte for byte, so that
 ` + "`gpsoc audit verify`" + ` gives the same result on the copy. SRC and DST are each a data
 dir or a postgres:// URL; --from defaults to the practice in use (the data dir, or
 --store with --practice). A practice in PostgreSQL is named by --practice ODS, since
@@ -191,9 +191,8 @@ func openMigrateTarget(ctx context.Context, f *Factory, spec, ods string) (st st
 		}
 		if kept {
 			// The find index snapshot there (if any) followed the practice
-			// file that was replaced; the copy carries the change feed's
-			// position, not its entries, so it could not catch up: as after
-			// a restore, it is rebuilt from the copy's find rows.
+			// file that was replaced: as after a restore, it is rebuilt
+			// from the copy's find rows rather than trusted to catch up.
 			_ = os.Remove(filepath.Join(dir, "find-index.snap"))
 		}
 		return err
