@@ -65,8 +65,10 @@ func (m *Practices) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case record.IsNotFound(err):
 		m.o.Home.Handler().ServeHTTP(w, r) // refused there, and audited
 	case err != nil:
+		// The database unreachable, or this replica refused the practice
+		// (another terminology release): said as it is, nothing served.
 		m.o.Home.o.Logger.Warn("route request", "path", r.URL.Path, "err", err)
-		writeOutcome(w, http.StatusServiceUnavailable, "transient", "the practice's database is unavailable: try again")
+		writeOutcome(w, http.StatusServiceUnavailable, "transient", "this server cannot serve the practice now: "+err.Error())
 	default:
 		s.Handler().ServeHTTP(w, r)
 	}

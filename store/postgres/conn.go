@@ -25,7 +25,11 @@ type queued struct {
 }
 
 type rtx struct {
-	ctx   context.Context
+	ctx context.Context
+	// c is the transaction's connection. Use queryRow, query and exec, or
+	// send before c: BEGIN and app.practice are queued to go out with the
+	// first statement, so a statement sent on c before them would run
+	// outside the transaction, and see no practice's rows.
 	c     *pgx.Conn
 	ods   string
 	queue []queued

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -58,7 +59,8 @@ func Redact(s string) string {
 
 // Options tune a database.
 type Options struct {
-	// MaxConns is the pool's size (default: pgxpool's, 4 per CPU at least 4).
+	// MaxConns is the pool's size (default 4 per CPU, at least 8: a
+	// server's requests wait on the database, not on the CPU).
 	MaxConns int32
 }
 
@@ -81,6 +83,8 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
+	} else if _, set := cfg.ConnConfig.RuntimeParams["pool_max_conns"]; !set && !strings.Contains(rawURL, "pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 4*runtime.NumCPU()))
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		// Act as the role that cannot bypass row-level security, and check
