@@ -26,7 +26,7 @@ type MigrateReport struct {
 // Migrate copies the whole practice into dst (another data dir, or a
 // PostgreSQL database), as it is stored: every version of every record,
 // users with their passphrases, tokens and sessions, find rows, the change
-// feed's position and the audit trail byte for byte, so `gpsoc audit
+// feed and the audit trail byte for byte, so `gpsoc audit
 // verify` gives the same in the copy. It is the one write that is not a
 // service action per record (design.md §1): admin only, and audited in the
 // source before the copy, so the copy holds its own migration. to names

@@ -18,8 +18,6 @@ import (
 // MigrateOptions are gpsoc migrate's flags.
 type MigrateOptions struct {
 	From, To string
-	// Practice is the practice to copy out of a PostgreSQL --from (its ODS code).
-	Practice string
 }
 
 func newMigrateCmd(f *Factory, runF func(*MigrateOptions) error) *cobra.Command {
@@ -29,9 +27,11 @@ func newMigrateCmd(f *Factory, runF func(*MigrateOptions) error) *cobra.Command 
 		Short: "Copy the whole practice to another data dir or a PostgreSQL database (admin)",
 		Long: `Copy the whole practice, as it is stored, from SRC to DST: every version of
 every record, the users with their passphrases, tokens and sessions, the find rows,
-the change feed's position and the audit trail byte for byte, so that
+the change feed and the audit trail byte for byte, so that
 ` + "`gpsoc audit verify`" + ` gives the same result on the copy. SRC and DST are each a data
-dir or a postgres:// URL; --from defaults to the data dir in use.
+dir or a postgres:// URL; --from defaults to the practice in use (the data dir, or
+--store with --practice). A practice in PostgreSQL is named by --practice ODS, since
+a database holds many; copied into PostgreSQL, a practice keeps its ODS code there.
 
 Admin only. The migration is audited in the source before it is copied, so the copy
 holds its own migration event. The copy is all or nothing: a failure leaves DST as it
@@ -57,7 +57,6 @@ re-run migrate after the last write: the copy is a snapshot of the moment it sta
 	}
 	cmd.Flags().StringVar(&opts.From, "from", "", "the practice to copy: a data dir or a postgres:// URL (default: the data dir in use)")
 	cmd.Flags().StringVar(&opts.To, "to", "", "where to copy it: a data dir or a postgres:// URL (required)")
-	cmd.Flags().StringVar(&opts.Practice, "practice", "", "with a postgres:// --from: the ODS code of the practice to copy (a database holds many)")
 	return cmd
 }
 
@@ -67,36 +66,18 @@ func migrateRun(ctx context.Context, f *Factory, opts *MigrateOptions) error {
 	}
 	switch {
 	case isStoreURL(opts.From):
-		if opts.Practice == "" {
-			return usagef("--from %s holds many practices: name the one to copy with --practice ODS", postgres.Redact(opts.From))
+		f.StoreFlag = opts.From // with --practice: the factory opens it, and checks the acting user's credential there
+	case opts.From != "":
+		f.DataDirFlag = opts.From
+		f.StoreFlag = ""
+		f.Config.Set("store.url", "") // a data dir named by --from wins over a configured database
+	}
+	if src := f.StoreURL(); src != "" {
+		if opts.To == src {
+			return usagef("--to is the database being copied from: a practice keeps its ODS code, so it would be copied onto itself")
 		}
-		if opts.From == opts.To {
-			return usagef("--to is the database being copied from")
-		}
-		db, err := postgres.Open(ctx, opts.From, postgres.Options{MaxConns: 4})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		src, err := db.Practice(opts.Practice)
-		if err != nil {
-			return err
-		}
-		// The source is the store every service of this run acts on (the
-		// acting user is checked against that practice's users).
-		f.once.Do(func() { f.st = src })
-	case opts.Practice != "":
-		return usagef("--practice names a practice in a postgres:// --from; a data dir holds one")
-	default:
-		if opts.From != "" {
-			f.DataDirFlag = opts.From
-		}
-		if !isStoreURL(opts.To) && samePath(opts.To, f.DataDir()) {
-			return usagef("--to %q is the practice being copied", opts.To)
-		}
-		if _, err := localStore(f); err != nil {
-			return err
-		}
+	} else if !isStoreURL(opts.To) && samePath(opts.To, f.DataDir()) {
+		return usagef("--to %q is the practice being copied", opts.To)
 	}
 	s, err := f.Service(ctx)
 	if err != nil {
@@ -207,6 +188,12 @@ func openMigrateTarget(ctx context.Context, f *Factory, spec, ods string) (st st
 		err := b.Close()
 		if created && !kept {
 			_ = os.Remove(path)
+		}
+		if kept {
+			// The find index snapshot there (if any) followed the practice
+			// file that was replaced: as after a restore, it is rebuilt
+			// from the copy's find rows rather than trusted to catch up.
+			_ = os.Remove(filepath.Join(dir, "find-index.snap"))
 		}
 		return err
 	}, nil

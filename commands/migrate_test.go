@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,14 @@ func (e *practiceEnv) okIn(dir string, args ...string) string {
 // views (verify, check) come first.
 func (e *practiceEnv) views(dir string) map[string]string {
 	e.t.Helper()
+	return e.viewsAt([]string{"--data-dir", dir})
+}
+
+// viewsAt is views of the practice where names: --data-dir DIR, or
+// --store URL --practice ODS (where check is not a command: the database
+// checks itself).
+func (e *practiceEnv) viewsAt(where []string) map[string]string {
+	e.t.Helper()
 	v := map[string]string{}
 	for _, args := range [][]string{
 		{"audit", "verify"},
@@ -44,7 +53,14 @@ func (e *practiceEnv) views(dir string) map[string]string {
 		{"--as", "dr.patel", "med", "list", "9434765919", "-o", "json"},
 		{"--as", "dr.patel", "history", "9434765919", "-o", "json"},
 	} {
-		v[strings.Join(args, " ")] = e.okIn(dir, args...)
+		if args[0] == "check" && where[0] == "--store" {
+			continue
+		}
+		r := e.run("", append(append([]string(nil), where...), args...)...)
+		if r.code != 0 {
+			e.t.Fatalf("gpsoc %s %s: exit %d\n%s%s", strings.Join(where, " "), strings.Join(args, " "), r.code, r.out, r.err)
+		}
+		v[strings.Join(args, " ")] = r.out
 	}
 	return v
 }
@@ -94,7 +110,14 @@ func TestMigrateDataDirToDataDir(t *testing.T) {
 
 	// The source moves on: a re-run replaces the earlier copy (backed up).
 	e.ok("--as", "dr.patel", "consult", "add", "9434765919", "--text", "Review: throat better")
+	snap := filepath.Join(dst, "find-index.snap") // a find index of the earlier copy
+	if err := os.WriteFile(snap, []byte("GPSOCFIND2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out = e.ok("--as", "admin", "migrate", "--to", dst)
+	if _, err := os.Stat(snap); !os.IsNotExist(err) {
+		t.Error("the earlier copy's find index snapshot was left beside the new copy")
+	}
 	if !strings.HasPrefix(out, "Replaced an earlier copy") {
 		t.Errorf("migrate after a change in the source says %q", out)
 	}
@@ -105,12 +128,13 @@ func TestMigrateDataDirToDataDir(t *testing.T) {
 		t.Errorf("the replaced copy was not backed up: %v", baks)
 	}
 
-	var audited bool
+	var audited, denied bool
 	for _, ev := range e.auditEvents() {
 		audited = audited || (ev.Action == "migrate" && ev.User == "admin" && ev.Reason == "to "+dst && ev.Outcome == "ok")
+		denied = denied || (ev.User == "dr.patel" && ev.Outcome == "denied" && strings.Contains(ev.Reason, "administer"))
 	}
-	if !audited {
-		t.Error("the migration is not audited in the source")
+	if !audited || !denied {
+		t.Errorf("the migration audited in the source: %v; the GP's refused one: %v", audited, denied)
 	}
 	// Everything a user sees is the same in the copy (each read is audited
 	// on its own side, so from here the copy has a history of its own).
@@ -191,28 +215,77 @@ func TestMigrateDataDirToPostgresAndBack(t *testing.T) {
 	if out := e.ok("--as", "admin", "migrate", "--to", url); !strings.Contains(out, "nothing copied") {
 		t.Errorf("a second migrate to PostgreSQL says %q", out)
 	}
-	back := filepath.Join(t.TempDir(), "back")
+	// What every user sees, and audit verify, are the same in the database.
+	inPG := []string{"--store", url, "--practice", "B86001"}
 	want := e.views(e.dir)
-	// The data dir moves on after the copy: the database's practice, an
-	// earlier copy, is not replaced (the database's role may not delete).
+	delete(want, "check")
+	sameViews(t, "the practice in PostgreSQL", want, e.viewsAt(inPG))
+
+	// Both move on after the copy (the reads above were audited on each
+	// side): the database's practice is not overwritten.
 	e.ok("--as", "dr.patel", "consult", "add", "9434765919", "--text", "After the copy")
-	if msg := e.want(ExitConflict, "--as", "admin", "migrate", "--to", url); !strings.Contains(msg, "already holds data") {
-		t.Errorf("migrate over an earlier copy in PostgreSQL: %q", msg)
+	if msg := e.want(ExitConflict, "--as", "admin", "migrate", "--to", url); !strings.Contains(msg, "audit trail of its own") {
+		t.Errorf("migrate over a copy in PostgreSQL written to since: %q", msg)
 	}
-	// Back out of the database into a new data dir, from the copy there.
+
+	// Back out of the database into a new data dir: named by --from, or
+	// the practice in use (--store, --practice).
+	back, back2 := filepath.Join(t.TempDir(), "back"), filepath.Join(t.TempDir(), "back2")
 	if msg := e.want(ExitUsage, "--as", "admin", "migrate", "--from", url, "--to", back); !strings.Contains(msg, "--practice ODS") {
 		t.Errorf("migrate --from a database without --practice: %q", msg)
 	}
+	want = e.viewsAt(inPG)
+	want["audit verify"] = e.ok(append(inPG, "audit", "verify")...) // after the reads of the views
 	out = e.ok("--as", "admin", "migrate", "--from", url, "--practice", "B86001", "--to", back)
 	if !strings.HasPrefix(out, "Copied the practice to "+back) {
 		t.Errorf("migrate out of PostgreSQL says %q", out)
 	}
-	got := e.views(back)
-	// The copy out of PostgreSQL was audited there first: one event more.
+	e.ok(append(inPG, "--as", "admin", "migrate", "--to", back2)...)
+	// Each copy out was audited in the database first: one event more each.
 	var n int
 	if _, err := fmt.Sscanf(want["audit verify"], "ok: %d events", &n); err != nil {
 		t.Fatalf("audit verify: %q", want["audit verify"])
 	}
-	want["audit verify"] = strings.Replace(want["audit verify"], fmt.Sprintf("%d events", n), fmt.Sprintf("%d events", n+1), 1)
-	sameViews(t, "the practice after PostgreSQL and back", want, got)
+	for i, dir := range []string{back, back2} {
+		w := maps.Clone(want)
+		w["audit verify"] = strings.Replace(want["audit verify"], fmt.Sprintf("%d events", n), fmt.Sprintf("%d events", n+1+i), 1)
+		got := e.views(dir)
+		delete(got, "check")
+		sameViews(t, "the practice after PostgreSQL and back", w, got)
+	}
+}
+
+// Signed anchors are made on a practice file, on PostgreSQL after the move,
+// and on a file again after the move back: every anchor verifies against
+// the practice wherever it now is, because the chain is copied byte for
+// byte (docs/deploy.md, backups and anchors).
+func TestAnchorsVerifyAcrossMigrations(t *testing.T) {
+	url := pgCluster(t).NewDatabase(t)
+	e, _, _ := tamperEnv(t)
+	key, pub, anchors := keyOutside(t, e)
+	e.ok("--as", "admin", "audit", "anchor", "--key", key, "--dir", anchors)
+	e.ok("--as", "dr.patel", "consult", "add", "9434765919", "--text", "Before the move")
+	e.ok("--as", "admin", "migrate", "--to", url)
+
+	inPG := []string{"--store", url, "--practice", "B86001"}
+	out := e.ok(append(inPG, "audit", "verify", "--anchors", anchors, "--public-key", pub)...)
+	if !strings.Contains(out, "anchors verified: 1,") {
+		t.Fatalf("the file's anchor against the practice in PostgreSQL: %q", out)
+	}
+	e.ok(append(inPG, "--as", "dr.patel", "consult", "add", "9434765919", "--text", "In the database")...)
+	e.ok(append(inPG, "--as", "admin", "audit", "anchor", "--key", key, "--dir", anchors)...)
+	if out := e.ok(append(inPG, "audit", "verify", "--anchors", anchors, "--public-key", pub)...); !strings.Contains(out, "anchors verified: 2,") {
+		t.Fatalf("both anchors against the practice in PostgreSQL: %q", out)
+	}
+
+	back := filepath.Join(t.TempDir(), "back")
+	e.ok(append(inPG, "--as", "admin", "migrate", "--to", back)...)
+	if out := e.okIn(back, "audit", "verify", "--anchors", anchors, "--public-key", pub); !strings.Contains(out, "anchors verified: 2,") {
+		t.Fatalf("both anchors against the practice back in a file: %q", out)
+	}
+	// The file left behind stops before the database's anchor: truncation,
+	// which is what an old copy (or a restored backup) looks like.
+	if msg := e.want(ExitFailure, "audit", "verify", "--anchors", anchors, "--public-key", pub); !strings.Contains(msg, "truncated") {
+		t.Errorf("the old file against the newer anchor: %q", msg)
+	}
 }

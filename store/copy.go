@@ -20,8 +20,8 @@ type Dumper interface {
 	// Dump writes the store's whole content to w from one consistent
 	// snapshot, in the order of DumpWriter's methods: practice, users,
 	// tokens, records (patients first, then what refers to them), find
-	// rows, audit events in sequence order, and last the change feed's
-	// position.
+	// rows, audit events in sequence order, the change feed's entries in
+	// sequence order, and last its position.
 	Dump(ctx context.Context, w DumpWriter) error
 }
 
@@ -40,6 +40,10 @@ type DumpWriter interface {
 	SearchRow(patientID string, row []byte) error
 	// Audit is one event as stored.
 	Audit(a *DumpAudit) error
+	// Change is one entry of the change feed: a patient changed at seq. A
+	// reader that followed the original from any position follows the
+	// copy from there and misses nothing.
+	Change(seq uint64, patientID string) error
 	// Feed is the change feed's position (what Changes(ChangesHead) gives):
 	// the copy's feed goes on from it, so a sequence never goes back.
 	Feed(head uint64) error

@@ -61,7 +61,7 @@ func BenchmarkServeOnPostgres(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ps := serveReplicas(b, dbURL, "B86001", 2)
+			ps := serveReplicas(b, dbURL, 2, "B86001")[0]
 			size0 := dbSize(b, c)
 			pids := seed(b, ps, 10000)
 			size1 := dbSize(b, c)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/internal/pgtest"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/server"
@@ -27,11 +28,12 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 var ctx = context.Background()
 
-// replica is one serve process: its own pool on the database, its own
-// services (caches, find index) and its own HTTP server, for one practice.
+// replica is one serve process as the site's practice sees it: its URL
+// (shared by every practice the process serves), and the practice's store
+// and services on that process's own pool.
 type replica struct {
 	url string
-	st  store.Store // the store under its group commit
+	st  store.Store
 	p   *clinical.Practice
 }
 
@@ -48,31 +50,51 @@ var users = []record.User{
 	{Name: "recep", Role: record.RoleReceptionist},
 }
 
-// serveReplicas creates practice ods in the database at dbURL (admin, a GP,
-// a nurse, a receptionist, a token each) and serves it from n replicas.
-func serveReplicas(t testing.TB, dbURL, ods string, n int) *site {
+// serveReplicas creates the practices odss in the database at dbURL (admin,
+// a GP, a nurse, a receptionist, a token each) and serves all of them from
+// each of n replicas, as `gpsoc serve --store` does (commands/serve_pg.go):
+// one pool per replica, a server per practice made on its first request,
+// the token deciding the practice.
+func serveReplicas(t testing.TB, dbURL string, n int, odss ...string) []*site {
 	t.Helper()
-	s := &site{ods: ods, tokens: map[string]string{}}
-	for i := 0; i < n; i++ {
+	sites := make([]*site, len(odss))
+	for i := range odss {
+		sites[i] = &site{ods: odss[i], tokens: map[string]string{}}
+	}
+	for r := 0; r < n; r++ {
 		db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 24})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(db.Close)
-		st, err := db.Practice(ods)
-		if err != nil {
-			t.Fatal(err)
+		practices := map[string]*clinical.Practice{}
+		for i, ods := range odss {
+			st, err := db.Practice(ods)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
+			if r == 0 {
+				setUpPractice(t, p, sites[i])
+			}
+			practices[ods] = p
+			sites[i].reps = append(sites[i].reps, &replica{st: st, p: p})
 		}
-		gst := server.GroupCommit(st)
-		p := clinical.New(clinical.Options{Store: gst, Source: "api"})
-		if i == 0 {
-			setUpPractice(t, p, s)
+		open := func(_ context.Context, ods string) (*server.Server, error) {
+			p, ok := practices[ods]
+			if !ok {
+				return nil, &record.NotFoundError{Kind: "practice", ID: ods}
+			}
+			return server.New(server.Options{Practice: p}), nil
 		}
-		hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
+		home, _ := open(ctx, odss[0])
+		hs := httptest.NewServer(server.NewPractices(server.PracticesOptions{Route: db.TokenPractice, Open: open, Home: home}).Handler())
 		t.Cleanup(hs.Close)
-		s.reps = append(s.reps, &replica{url: hs.URL, st: st, p: p})
+		for _, s := range sites {
+			s.reps[r].url = hs.URL
+		}
 	}
-	return s
+	return sites
 }
 
 // setUpPractice creates the site's practice with its users, and a token each.
@@ -156,7 +178,8 @@ func (s *site) found(t testing.TB, rep int, family string) bool {
 	return a.status == 200 && bytes.Contains(a.raw, []byte(`"`+family+`"`))
 }
 
-// Two replicas on one database, two practices in it, 8 concurrent clients
+// Two replicas on one database, each serving both practices in it (the
+// token deciding the practice, as gpsoc serve --store does), 8 concurrent clients
 // per practice writing and reading through both replicas: no update is
 // lost (a version check holds across replicas), every write is found by a
 // find on the other replica within a second, each practice keeps one
@@ -164,7 +187,7 @@ func (s *site) found(t testing.TB, rep int, family string) bool {
 // by the other within a second.
 func TestTwoReplicasOneDatabase(t *testing.T) {
 	dbURL := pgtest.Shared(t).NewDatabase(t)
-	sites := []*site{serveReplicas(t, dbURL, "B86001", 2), serveReplicas(t, dbURL, "Y12345", 2)}
+	sites := serveReplicas(t, dbURL, 2, "B86001", "Y12345")
 
 	const nPatients, clients, rounds = 6, 8, 12
 	type result struct {
@@ -310,12 +333,13 @@ func TestTwoReplicasOneDatabase(t *testing.T) {
 	if a := s.do(t, 1, "nurse", "GET", "/Patient?_count=1", nil); a.status != 200 {
 		t.Fatalf("the nurse before being disabled: %d %s", a.status, a.raw)
 	}
-	admin, err := s.reps[0].p.As(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
+	pr := s.do(t, 0, "admin", "GET", "/Practitioner/"+fhir.PractitionerID("nurse"), nil)
+	if pr.status != 200 {
+		t.Fatalf("read the nurse's Practitioner: %d %s", pr.status, pr.raw)
 	}
-	if _, err := admin.DisableUser(ctx, "nurse", "left the practice"); err != nil {
-		t.Fatal(err)
+	pr.body["active"] = false
+	if a := s.do(t, 0, "admin", "PUT", "/Practitioner/"+fhir.PractitionerID("nurse"), pr.body, "If-Match", pr.etag); a.status != 200 {
+		t.Fatalf("disable the nurse through replica 0: %d %s", a.status, a.raw)
 	}
 	t0 := time.Now()
 	for {

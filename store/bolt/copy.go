@@ -96,6 +96,9 @@ func dumpTx(ctx context.Context, tx *bbolt.Tx, w store.DumpWriter) error {
 	if err != nil {
 		return err
 	}
+	if _, err := (&rtx{tx: tx}).Changes(0, w.Change); err != nil {
+		return err
+	}
 	return w.Feed(tx.Bucket(bChanges).Sequence())
 }
 
@@ -214,6 +217,7 @@ type loader struct {
 	counts    map[record.Kind]uint64
 	auditSeq  uint64
 	auditHash string
+	changeSeq uint64
 }
 
 // b returns a bucket of the current transaction, beginning a new one when
@@ -374,6 +378,20 @@ func (l *loader) Audit(a *store.DumpAudit) error {
 	}
 	l.auditSeq, l.auditHash = a.Seq, a.Hash
 	return nil
+}
+
+// Change writes one entry of the feed as its own (the file's format for a
+// transaction that changed one patient).
+func (l *loader) Change(seq uint64, patientID string) error {
+	if seq <= l.changeSeq {
+		return fmt.Errorf("change %d comes after change %d", seq, l.changeSeq)
+	}
+	b, err := l.b(bChanges)
+	if err != nil {
+		return err
+	}
+	l.changeSeq = seq
+	return b.Put(u64(seq), []byte(patientID))
 }
 
 func (l *loader) Feed(head uint64) error {

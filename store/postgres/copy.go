@@ -95,6 +95,17 @@ func dumpTx(t *rtx, w store.DumpWriter) error {
 	}); err != nil {
 		return err
 	}
+	q = fmt.Sprintf("SELECT seq, patient_id FROM changes WHERE practice = $1 AND seq > $2 ORDER BY seq LIMIT %d", page)
+	if err := pages(t, q, []any{t.ods}, int64(0), func(r pgx.Rows) (int64, func() error, error) {
+		var seq int64
+		var id string
+		if err := r.Scan(&seq, &id); err != nil {
+			return 0, nil, err
+		}
+		return seq, func() error { return w.Change(uint64(seq), id) }, nil
+	}); err != nil {
+		return err
+	}
 	return w.Feed(uint64(changeSeq))
 }
 
@@ -255,7 +266,8 @@ type pgLoader struct {
 	auditHash string
 	feed      uint64
 
-	users, tokens, records, versions, rows, audit [][]any
+	users, tokens, records, versions, rows, audit, changes [][]any
+	changeSeq                                              uint64
 }
 
 // loadInsert is each table's insert of a chunk, one array a column
@@ -268,6 +280,7 @@ var loadInsert = map[string]string{
 	"record_versions": "INSERT INTO record_versions (practice, kind, id, version, doc) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::bytea[])",
 	"search_rows":     "INSERT INTO search_rows (practice, patient_id, row) SELECT $1, * FROM unnest($2::text[], $3::bytea[])",
 	"audit":           "INSERT INTO audit (practice, seq, hash, body) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bytea[])",
+	"changes":         "INSERT INTO changes (practice, seq, patient_id) SELECT $1, * FROM unnest($2::bigint[], $3::text[])",
 }
 
 // copyIn inserts a table's buffered rows when a chunk is full (or force).
@@ -302,7 +315,7 @@ func (l *pgLoader) flushAll() error {
 		table string
 		buf   *[][]any
 	}{{"users", &l.users}, {"tokens", &l.tokens}, {"records", &l.records}, {"record_versions", &l.versions},
-		{"search_rows", &l.rows}, {"audit", &l.audit}} {
+		{"search_rows", &l.rows}, {"audit", &l.audit}, {"changes", &l.changes}} {
 		if err := l.copyIn(b.table, b.buf, true); err != nil {
 			return err
 		}
@@ -413,6 +426,15 @@ func (l *pgLoader) Audit(a *store.DumpAudit) error {
 	l.audit = append(l.audit, []any{int64(a.Seq), a.Hash, append([]byte(nil), a.Body...)})
 	l.auditSeq, l.auditHash = a.Seq, a.Hash
 	return l.copyIn("audit", &l.audit, false)
+}
+
+func (l *pgLoader) Change(seq uint64, patientID string) error {
+	if seq <= l.changeSeq {
+		return fmt.Errorf("change %d comes after change %d", seq, l.changeSeq)
+	}
+	l.changeSeq = seq
+	l.changes = append(l.changes, []any{int64(seq), patientID})
+	return l.copyIn("changes", &l.changes, false)
 }
 
 func (l *pgLoader) Feed(head uint64) error {

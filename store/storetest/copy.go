@@ -303,6 +303,8 @@ type Snapshot struct {
 	Dumped  []string // each event as the dump gives it: seq, hash, the hashed bytes
 	Head    string
 	Changes uint64
+	// Feed is every entry of the change feed: seq patient.
+	Feed []string
 }
 
 // Snap reads everything s holds.
@@ -392,7 +394,13 @@ func Snap(t *testing.T, s store.Store) *Snapshot {
 		if err != nil {
 			return err
 		}
-		sn.Changes, err = tx.Changes(store.ChangesHead, func(uint64, string) error { return nil })
+		if sn.Changes, err = tx.Changes(store.ChangesHead, func(uint64, string) error { return nil }); err != nil {
+			return err
+		}
+		_, err = tx.Changes(0, func(seq uint64, id string) error {
+			sn.Feed = append(sn.Feed, fmt.Sprintf("%d %s", seq, id))
+			return nil
+		})
 		return err
 	})
 	if err != nil {
@@ -484,6 +492,7 @@ func (nopWriter) Token(*record.Token) error          { return nil }
 func (nopWriter) Record(*store.DumpRecord) error     { return nil }
 func (nopWriter) SearchRow(string, []byte) error     { return nil }
 func (nopWriter) Audit(*store.DumpAudit) error       { return nil }
+func (nopWriter) Change(uint64, string) error        { return nil }
 func (nopWriter) Feed(uint64) error                  { return nil }
 func changesHead(t *testing.T, s store.Store) uint64 { t.Helper(); return Snap(t, s).Changes }
 func auditHeadOf(t *testing.T, s store.Store) (uint64, string) {
