@@ -226,17 +226,7 @@ func (e *Engine) walk(d *Def, seen map[string]bool, fn func(*Node) error) error 
 		}
 		return visit(d, n.R)
 	}
-	roots := []*Node{d.Population, d.Select, d.Denominator, d.Numerator, d.Exceptions}
-	roots = append(roots, d.Shows...)
-	for _, s := range d.Sets {
-		roots = append(roots, s.Expr)
-	}
-	for _, s := range d.Scores {
-		for _, t := range s.Terms {
-			roots = append(roots, t.Expr)
-		}
-	}
-	for _, n := range roots {
+	for _, n := range d.roots() {
 		if err := visit(d, n); err != nil {
 			return err
 		}
