@@ -84,12 +84,12 @@ func (e *searchEnv) run(ctx context.Context, d *cohort.Def, action string) (*coh
 		return nil, nil, err
 	}
 	if remoteConfigured(e.f) {
-		sr, ok, err := e.s.SearchOnServer(ctx, serverText(d, e.defs), cohort.DayString(R), e.o.reason)
+		sr, ok, err := e.s.SearchOnServer(ctx, cohort.ServerText(d, e.defs), cohort.DayString(R), e.o.reason)
 		if err != nil {
 			return nil, nil, err
 		}
 		if ok {
-			return nil, serverRows(sr), nil
+			return nil, cohort.ServerRows(sr), nil
 		}
 		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: remote mode against a server that is not gpsoc serve: the search reads every record it needs over standard FHIR search and runs here; this is much slower than on gpsoc serve")
 	}
@@ -764,19 +764,6 @@ func newRegisterExplainCmd(f *Factory) *cobra.Command {
 	return cmd
 }
 
-// serverRows are a server's search result as rows.
-func serverRows(sr *clinical.ServerSearch) []cohort.Row {
-	rows := make([]cohort.Row, 0, len(sr.Members))
-	for _, m := range sr.Members {
-		r := cohort.Row{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber, Status: m.Status, Sensitive: m.Sensitive,
-			Matched: []cohort.Evidence{}}
-		for _, s := range m.Matched {
-			r.Matched = append(r.Matched, cohort.Evidence{Role: "server", Note: s})
-		}
-		rows = append(rows, r)
-	}
-	return rows
-}
 
 // serverSummaries runs every definition on gpsoc serve (ok false: the server
 // cannot, run them here).
@@ -787,7 +774,7 @@ func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, boo
 		if err != nil {
 			return nil, true, err
 		}
-		sr, ok, err := e.s.SearchOnServer(ctx, serverText(d, e.defs), cohort.DayString(R), "")
+		sr, ok, err := e.s.SearchOnServer(ctx, cohort.ServerText(d, e.defs), cohort.DayString(R), "")
 		if err != nil || !ok {
 			return nil, ok, err
 		}
@@ -812,26 +799,3 @@ func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, boo
 	return out, true, nil
 }
 
-// serverText is what the server is sent: the definition, then the registers
-// it names (at any depth) as this workstation holds them, each after a line
-// of ---, so the server runs exactly what would run here.
-func serverText(d *cohort.Def, defs []*cohort.Def) string {
-	var b strings.Builder
-	b.WriteString(d.Source)
-	seen := map[string]bool{d.ID: true}
-	var add func(x *cohort.Def)
-	add = func(x *cohort.Def) {
-		for _, id := range x.Registers() {
-			r, err := cohort.Find(defs, id)
-			if err != nil || seen[r.ID] {
-				continue
-			}
-			seen[r.ID] = true
-			b.WriteString("\n---\n")
-			b.WriteString(r.Source)
-			add(r)
-		}
-	}
-	add(d)
-	return b.String()
-}
