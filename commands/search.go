@@ -764,7 +764,6 @@ func newRegisterExplainCmd(f *Factory) *cobra.Command {
 	return cmd
 }
 
-
 // serverSummaries runs every definition on gpsoc serve (ok false: the server
 // cannot, run them here).
 func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, bool, error) {
@@ -798,4 +797,3 @@ func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, boo
 	}
 	return out, true, nil
 }
-
