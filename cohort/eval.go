@@ -174,6 +174,9 @@ type Run struct {
 	scratch Set
 }
 
+// Index is the index the run reads.
+func (r *Run) Index() *Index { return r.e.ix }
+
 // NewRun starts evaluations on reference day r.
 func (e *Engine) NewRun(r int32) *Run {
 	t := time.Unix(int64(r)*86400, 0).UTC()

@@ -19,15 +19,17 @@ type Cohort struct {
 	Cache cohort.Cache
 }
 
-// registersMsg asks the root to open the registers screen.
-type registersMsg struct{}
+// registersMsg asks the root to open the registers screen (for one
+// patient, from their record: patient set).
+type registersMsg struct{ patient string }
 
 type registersLoadedMsg struct {
 	rev   uint64
 	lines []regLine
 	err   error
 	took  string
-	where string // "" here; "on the server" in remote mode against gpsoc serve
+	where string   // "" here; "on the server" in remote mode against gpsoc serve
+	pIn   []string // one patient: each line's verdict
 }
 
 // regLine is one definition's result: evaluated here (res, with the run of
@@ -100,13 +102,26 @@ type registersPage struct {
 	rowSel  int
 	x       *cohort.Explanation
 	xScroll int
+	// patient: one patient's registers and indicators (from the record),
+	// each line in, out or the indicator status; enter explains it.
+	patient string
+	pIn     []string
 }
 
 func newRegistersPage(c *Common) *registersPage { return &registersPage{c: c, drill: -1} }
 
+func newPatientRegistersPage(c *Common, patientID string) *registersPage {
+	return &registersPage{c: c, drill: -1, patient: patientID}
+}
+
 func (p *registersPage) Context() string { return "registers" }
 func (p *registersPage) TextFocus() bool { return false }
-func (p *registersPage) Title() string   { return "Registers and indicators" }
+func (p *registersPage) Title() string {
+	if p.patient != "" {
+		return "This patient's registers and indicators"
+	}
+	return "Registers and indicators"
+}
 
 func (p *registersPage) Back() (bool, tea.Cmd) {
 	switch {
@@ -125,6 +140,9 @@ func (p *registersPage) Back() (bool, tea.Cmd) {
 func (p *registersPage) load() tea.Cmd {
 	p.rev = nextRev()
 	rev, c := p.rev, p.c
+	if p.patient != "" {
+		return p.loadPatient()
+	}
 	return func() tea.Msg {
 		if c.Cohort == nil || len(c.Cohort.Defs) == 0 {
 			return registersLoadedMsg{rev: rev, err: fmt.Errorf("no register definitions are loaded")}
@@ -196,7 +214,7 @@ func (p *registersPage) Update(msg tea.Msg) tea.Cmd {
 			p.err = msg.err.Error()
 			return nil
 		}
-		p.lines, p.took, p.where = msg.lines, msg.took, msg.where
+		p.lines, p.took, p.where, p.pIn = msg.lines, msg.took, msg.where, msg.pIn
 		p.sel = min(p.sel, max(0, len(p.lines)-1))
 	case registerRowsMsg:
 		if msg.rev != p.rev {
@@ -261,8 +279,11 @@ func (p *registersPage) action(a string) tea.Cmd {
 	case "down", "up", "page-down", "page-up":
 		d := map[string]int{"down": 1, "up": -1, "page-down": page, "page-up": -page}[a]
 		move(&p.sel, len(p.lines), d)
-	case "open":
-		if p.sel < len(p.lines) {
+	case "open", "explain":
+		if p.patient != "" && p.sel < len(p.lines) {
+			return p.explainPatient(p.sel)
+		}
+		if a == "open" && p.sel < len(p.lines) {
 			return p.open(p.sel)
 		}
 	}
@@ -334,10 +355,17 @@ func (p *registersPage) View(w, h int) []string {
 	}
 	out := []string{st.Heading.Render(fit("ID", 9)+fit("Count", 8)+fit("Prev.", 7)+fit("Num.", 7)+fit("Exc.", 6)+fit("Achiev.", 9)+"Title") +
 		st.Muted.Render("  ran in "+p.took)}
+	if p.patient != "" {
+		out = []string{st.Heading.Render(fit("ID", 9)+fit("This patient", 20)+"Title") + st.Muted.Render("  enter explains")}
+	}
 	lines := []string{}
 	for _, l := range p.lines {
 		d := l.def
 		var line string
+		if p.patient != "" {
+			lines = append(lines, fit(d.ID, 9)+fit(p.pIn[len(lines)], 20)+d.Title)
+			continue
+		}
 		if d.Kind == cohort.KindIndicator {
 			n, x := l.numExc()
 			line = fit(d.ID, 9) + fit(itoa(l.count()), 8) + fit("", 7) + fit(itoa(n), 7) + fit(itoa(x), 6) +
@@ -502,4 +530,65 @@ func dueIndicators(c *Common, patientID string) (due []string, err error) {
 		}
 	}
 	return due, nil
+}
+
+// loadPatient runs every definition for one patient (read on their own, as
+// an explanation reads them), audited as one explanation.
+func (p *registersPage) loadPatient() tea.Cmd {
+	rev, c, id := p.rev, p.c, p.patient
+	return func() tea.Msg {
+		if c.Cohort == nil || len(c.Cohort.Defs) == 0 {
+			return registersLoadedMsg{rev: rev, err: fmt.Errorf("no register definitions are loaded")}
+		}
+		ix, err := cohort.BuildPatient(c.Ctx, c.Svc, id)
+		if err != nil {
+			return registersLoadedMsg{rev: rev, err: err}
+		}
+		eng := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs)
+		byR := map[int32]*cohort.Run{}
+		var lines []regLine
+		var verdicts []string
+		in := 0
+		for _, d := range c.Cohort.Defs {
+			R, err := cohort.ReferenceDate(d, c.Now(), "")
+			if err != nil {
+				return registersLoadedMsg{rev: rev, err: err}
+			}
+			if byR[R] == nil {
+				byR[R] = eng.NewRun(R)
+			}
+			res, err := byR[R].Evaluate(d)
+			if err != nil {
+				return registersLoadedMsg{rev: rev, err: err}
+			}
+			v := "out"
+			if res.Members.Has(0) {
+				in++
+				v = "IN"
+				if d.Kind == cohort.KindIndicator {
+					v = res.Status(0)
+					if v == "denominator" {
+						v = "due (not met)"
+					}
+				}
+			}
+			lines = append(lines, regLine{def: d, R: R, run: byR[R], res: res})
+			verdicts = append(verdicts, v)
+		}
+		err = c.Svc.AuditSearch(c.Ctx, clinical.SearchRun{Action: "explain", Query: "every register and indicator", PatientID: ix.Patients[0].ID, Count: in})
+		return registersLoadedMsg{rev: rev, lines: lines, pIn: verdicts, err: err}
+	}
+}
+
+// explainPatient explains line i for the patient, from the index read at load.
+func (p *registersPage) explainPatient(i int) tea.Cmd {
+	p.rev = nextRev()
+	rev, l := p.rev, p.lines[i]
+	return func() tea.Msg {
+		x, err := l.run.Explain(l.def, 0)
+		if err == nil {
+			x.Withhold(l.run.Index().Patients[0].Sensitive, false)
+		}
+		return registerExplainMsg{rev: rev, x: x, err: err}
+	}
 }

@@ -160,3 +160,30 @@ func TestRegistersScreenRemote(t *testing.T) {
 	d.keys("enter")
 	d.contains("Essential hypertension")
 }
+
+// Q on a record lists that patient's registers and indicators, each in or
+// out (or the indicator's status); enter explains one rule by rule.
+func TestPatientRegisters(t *testing.T) {
+	d, eng, defs := registersModel(t, 120, 40)
+	res, err := eng.NewRun(cohort.Day(fixedNow)).Evaluate(defs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	res.Members.Each(func(p int) {
+		if id == "" {
+			id = eng.Index().Patients[p].ID
+		}
+	})
+	d.send(openPatientMsg{ID: id})
+	d.keys("Q")
+	d.contains("This patient's registers and indicators")
+	d.contains("HT       IN")
+	d.contains("DMT      ")
+	d.keys("enter")
+	d.contains("HT  ")
+	d.contains(": IN")
+	d.contains("yes select: has code in ecl")
+	d.keys("esc")
+	d.contains("This patient")
+}
