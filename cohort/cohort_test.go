@@ -371,3 +371,17 @@ select (left within 12 months or died ever) and has first code in cluster DM_COD
 		}
 	}
 }
+
+// An unknown cluster inside a register that another definition names is
+// reported at its own file, line and column.
+func TestCheckNamesTheFileOfANamedRegister(t *testing.T) {
+	reg, err := Parse("BAD.search", "register BAD \"x\"\n\nselect has code in cluster NOPE_COD\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ind := mustParse(t, "indicator I \"x\"\ndenominator in register BAD\nnumerator registered\n")
+	err = NewEngine(NewBuilder(false).Build(), sets, []*Def{reg, ind}).Check(ind)
+	if err == nil || !strings.HasPrefix(err.Error(), "BAD.search:3:20: unknown cluster") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -187,14 +187,14 @@ func (e *Engine) NewRun(r int32) *Run {
 // Check resolves every code set of d (and of the registers it names), so a
 // definition with an unknown cluster fails before any patient is read.
 func (e *Engine) Check(d *Def) error {
-	return e.walk(d, map[string]bool{}, func(n *Node) error {
+	return e.walk(d, map[string]bool{}, func(owner *Def, n *Node) error {
 		if len(n.Set) > 0 {
-			if _, err := e.codeSet(d, n.Set, n.Op == OpMedCurrent || n.Op == OpMedIssued); err != nil {
+			if _, err := e.codeSet(owner, n.Set, n.Op == OpMedCurrent || n.Op == OpMedIssued); err != nil {
 				return err
 			}
 		}
 		if len(n.Resolved) > 0 {
-			if _, err := e.codeSet(d, n.Resolved, false); err != nil {
+			if _, err := e.codeSet(owner, n.Resolved, false); err != nil {
 				return err
 			}
 		}
@@ -202,14 +202,15 @@ func (e *Engine) Check(d *Def) error {
 	})
 }
 
-// walk visits every node of d, following `in register` into other definitions.
-func (e *Engine) walk(d *Def, seen map[string]bool, fn func(*Node) error) error {
+// walk visits every node of d (with the definition that holds it),
+// following `in register` into other definitions.
+func (e *Engine) walk(d *Def, seen map[string]bool, fn func(*Def, *Node) error) error {
 	var visit func(*Def, *Node) error
 	visit = func(d *Def, n *Node) error {
 		if n == nil {
 			return nil
 		}
-		if err := fn(n); err != nil {
+		if err := fn(d, n); err != nil {
 			return err
 		}
 		if n.Op == OpInRegister {
