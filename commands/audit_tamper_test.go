@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	bbolt "go.etcd.io/bbolt"
 )
@@ -122,7 +123,7 @@ func rechain(t *testing.T, dir string, edit func(evs []*record.AuditEvent) []*re
 		for _, ev := range edit(evs) {
 			ev.PrevHash, ev.Hash = prev, ""
 			body, _ := json.Marshal(ev)
-			h := bolt.AuditHash(prev, body)
+			h := store.AuditHash(prev, body)
 			k := make([]byte, 8)
 			binary.BigEndian.PutUint64(k, ev.Seq)
 			if err := b.Put(k, append([]byte(h+"\n"), body...)); err != nil {

@@ -34,7 +34,7 @@ func remoteConfigured(f *Factory) bool {
 // localOnly are the commands that act on the practice file itself.
 var localOnly = map[string]bool{"init": true, "backup": true, "restore": true, "check": true, "demo": true,
 	"audit verify": true, "audit anchor": true, "codes import": true, "user token": true,
-	"user tokens": true, "login": true, "logout": true, "user bind": true, "user unbind": true, "user reset-passphrase": true}
+	"user tokens": true, "login": true, "logout": true, "user bind": true, "user unbind": true, "user reset-passphrase": true, "migrate": true}
 
 // checkRemoteMode refuses a local-only command in remote mode (called before every command).
 func checkRemoteMode(f *Factory, cmd *cobra.Command) error {

@@ -117,6 +117,7 @@ Run it with no subcommand on a terminal to open the workstation.`,
 		newRestoreCmd(f),
 		newCheckCmd(f),
 		newAuditCmd(f),
+		newMigrateCmd(f, nil),
 	)
 	for _, mk := range extraCommands {
 		root.AddCommand(mk(f))

@@ -85,7 +85,9 @@ func main() {
 		{"req/s", "gpsoc serve patient reads, 16 clients", "≥ 5,000/s", atLeast(5000), ""},
 		{"p99-ms", "gpsoc serve patient read p99 (ms)", "≤ 10 ms", atMost(10), ""},
 		{"find-p95-ms", "gpsoc serve $find p95 (ms)", "", nil, ""},
+		{"cpu-us/req", "gpsoc serve CPU per read, clients included (µs)", "", nil, ""},
 	})
+	servePostgres()
 	env := []string{}
 	if full {
 		env = append(env, "GPSOC_BENCH_PATIENTS=1000000")
@@ -137,12 +139,14 @@ type metric struct {
 
 var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
 
-// goBench runs Go benchmarks and reports the metrics asked for.
-func goBench(pkg, pattern, benchtime string, env []string, ms []metric) {
+// goBench runs Go benchmarks and reports the metrics asked for; it returns
+// each value found by its unit.
+func goBench(pkg, pattern, benchtime string, env []string, ms []metric) map[string]float64 {
+	got := map[string]float64{}
 	fmt.Printf("\n%s %s\n", pkg, pattern)
 	if _, err := os.Stat(pkg); err != nil {
 		add(pkg+" "+pattern, "-", "", "not built yet")
-		return
+		return got
 	}
 	out, err := runBench("", pkg, pattern, benchtime, env)
 	found := false
@@ -164,6 +168,7 @@ func goBench(pkg, pattern, benchtime string, env []string, ms []metric) {
 					continue
 				}
 				found = true
+				got[mt.unit] = v
 				what := mt.what
 				if strings.Contains(what, "%s") {
 					what = fmt.Sprintf(what, name)
@@ -182,6 +187,38 @@ func goBench(pkg, pattern, benchtime string, env []string, ms []metric) {
 			tail = tail[len(tail)-600:]
 		}
 		add(pkg+" "+pattern, "-", "", "no figures: "+strings.ReplaceAll(strings.TrimSpace(tail), "\n", " | "))
+	}
+	return got
+}
+
+// servePostgres is gpsoc serve on PostgreSQL (issue 24): two replicas on a
+// throwaway local cluster, 16 clients, beside a bbolt-backed serve in the
+// same benchmark run, with each one's CPU per request and the ratios.
+func servePostgres() {
+	v := goBench("./internal/replicas", "BenchmarkServeOnPostgres$", "1x", nil, []metric{
+		{"pg-read/s", "serve on PostgreSQL, 2 replicas, patient reads, 16 clients", "≥ 5,000/s", atLeast(5000), ""},
+		{"pg-read-p99-ms", "serve on PostgreSQL, patient read p99 (ms)", "≤ 20 ms", atMost(20), ""},
+		{"pg-write/s", "serve on PostgreSQL, consultation writes (5 entries + audit)", "≥ 500/s", atLeast(500), ""},
+		{"pg-write-p99-ms", "serve on PostgreSQL, consultation write p99 (ms)", "", nil, ""},
+		{"pg-read-cpu-us", "serve on PostgreSQL, CPU per read, database included (µs)", "", nil, ""},
+		{"pg-read-db-cpu-us", "  of which the database's (µs)", "", nil, ""},
+		{"pg-write-cpu-us", "serve on PostgreSQL, CPU per consultation write (µs)", "", nil, ""},
+		{"pg-write-db-cpu-us", "  of which the database's (µs)", "", nil, ""},
+		{"bolt-read/s", "same run, serve on bbolt, patient reads, 16 clients", "", nil, ""},
+		{"bolt-read-p99-ms", "same run, serve on bbolt, patient read p99 (ms)", "", nil, ""},
+		{"bolt-write/s", "same run, serve on bbolt, consultation writes", "", nil, ""},
+		{"bolt-read-cpu-us", "same run, serve on bbolt, CPU per read (µs)", "", nil, ""},
+		{"bolt-write-cpu-us", "same run, serve on bbolt, CPU per consultation write (µs)", "", nil, ""},
+	})
+	for _, r := range []struct{ what, a, b string }{
+		{"PostgreSQL ÷ bbolt, reads/s", "pg-read/s", "bolt-read/s"},
+		{"PostgreSQL ÷ bbolt, consultation writes/s", "pg-write/s", "bolt-write/s"},
+		{"PostgreSQL ÷ bbolt, CPU per read", "pg-read-cpu-us", "bolt-read-cpu-us"},
+		{"PostgreSQL ÷ bbolt, CPU per consultation write", "pg-write-cpu-us", "bolt-write-cpu-us"},
+	} {
+		if v[r.a] > 0 && v[r.b] > 0 {
+			add(r.what, fmt.Sprintf("%.2fx", v[r.a]/v[r.b]), "", "")
+		}
 	}
 }
 

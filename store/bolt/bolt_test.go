@@ -143,3 +143,8 @@ func TestEmptyPracticeAndTokens(t *testing.T) {
 		return nil
 	})
 }
+
+func TestCopy(t *testing.T) {
+	open := func(t *testing.T) store.Store { return openTemp(t) }
+	storetest.Copy(t, open, open)
+}

@@ -23,12 +23,12 @@ import (
 func scanFile(path string) []Problem {
 	f, err := os.Open(path)
 	if err != nil {
-		return []Problem{{"file", err.Error()}}
+		return []Problem{{Where: "file", What: err.Error()}}
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return []Problem{{"file", err.Error()}}
+		return []Problem{{Where: "file", What: err.Error()}}
 	}
 	sc := &scanner{f: f, size: st.Size(), seen: map[uint64]string{}}
 	m, prob := sc.meta()
@@ -37,7 +37,7 @@ func scanFile(path string) []Problem {
 	}
 	sc.ps, sc.hwm = uint64(m.pageSize), m.hwm
 	if sc.hwm*sc.ps > uint64(sc.size) {
-		return []Problem{{"file", fmt.Sprintf("%d bytes, shorter than its %d pages (truncated)", sc.size, sc.hwm)}}
+		return []Problem{{Where: "file", What: fmt.Sprintf("%d bytes, shorter than its %d pages (truncated)", sc.size, sc.hwm)}}
 	}
 	sc.visit(m.root, "(top level)", 0)
 	if len(sc.probs) == 0 && m.freelist != ^uint64(0) {
@@ -78,7 +78,7 @@ func (sc *scanner) fail(pgid uint64, bucket, format string, args ...any) {
 		if bucket != "" {
 			where += " (bucket " + bucket + ")"
 		}
-		sc.probs = append(sc.probs, Problem{where, fmt.Sprintf(format, args...)})
+		sc.probs = append(sc.probs, Problem{Where: where, What: fmt.Sprintf(format, args...)})
 	}
 }
 
@@ -123,7 +123,7 @@ func (sc *scanner) meta() (metaInfo, *Problem) {
 		best, found = m0, true
 	}
 	if !found {
-		return best, &Problem{"page 0 and page 1 (meta)", "both meta pages are damaged: not a practice file, or destroyed"}
+		return best, &Problem{Where: "page 0 and page 1 (meta)", What: "both meta pages are damaged: not a practice file, or destroyed"}
 	}
 	return best, nil
 }

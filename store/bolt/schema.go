@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -309,18 +310,13 @@ func (s *Store) scan() []Problem {
 			// bbolt could not even open it: read the pages without it.
 			return scanFile(s.path)
 		}
-		return []Problem{{"file", err.Error()}}
+		return []Problem{{Where: "file", What: err.Error()}}
 	}
 	return ps
 }
 
 // Problem is one finding of Check or VerifyAudit.
-type Problem struct {
-	Where string
-	What  string
-}
-
-func (p Problem) String() string { return p.Where + ": " + p.What }
+type Problem = store.Problem
 
 // Check verifies the file's structure (bbolt's own check), the indexes and the audit chain.
 func (s *Store) Check() ([]Problem, error) {
@@ -333,14 +329,14 @@ func (s *Store) Check() ([]Problem, error) {
 	err := s.with(true, func(db *bbolt.DB) error {
 		return db.View(func(tx *bbolt.Tx) error {
 			for err := range tx.Check() {
-				out = append(out, Problem{"structure", err.Error()})
+				out = append(out, Problem{Where: "structure", What: err.Error()})
 			}
 			if v := schemaOf(tx); v != SchemaVersion {
-				out = append(out, Problem{"schema", fmt.Sprintf("version %d, expected %d", v, SchemaVersion)})
+				out = append(out, Problem{Where: "schema", What: fmt.Sprintf("version %d, expected %d", v, SchemaVersion)})
 			}
 			for _, name := range allBuckets() {
 				if tx.Bucket(name) == nil {
-					out = append(out, Problem{"bucket " + string(name), "missing"})
+					out = append(out, Problem{Where: "bucket " + string(name), What: "missing"})
 				}
 			}
 			if len(out) > 0 {
@@ -370,57 +366,57 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 				NHSNumber string `json:"nhsNumber"`
 			}
 			if err := json.Unmarshal(v, &m); err != nil {
-				out = append(out, Problem{fmt.Sprintf("%s key %x", kind, k), "cannot be decoded: " + err.Error()})
+				out = append(out, Problem{Where: fmt.Sprintf("%s key %x", kind, k), What: "cannot be decoded: " + err.Error()})
 				return nil
 			}
 			where := string(kind) + " " + m.ID
 			if got := ib.Get([]byte(m.ID)); !bytes.Equal(got, k) {
-				out = append(out, Problem{where, "id index missing or wrong"})
+				out = append(out, Problem{Where: where, What: "id index missing or wrong"})
 			}
 			if kind != record.KindPatient {
 				if m.PatientID != "" {
 					pk := tx.Bucket(idBucket(record.KindPatient)).Get([]byte(m.PatientID))
 					if pk == nil {
-						out = append(out, Problem{where, "belongs to missing patient " + m.PatientID})
+						out = append(out, Problem{Where: where, What: "belongs to missing patient " + m.PatientID})
 					} else if tx.Bucket(pidxBucket(kind)).Get(pidxKey(pk, k)) == nil {
-						out = append(out, Problem{where, "missing from its patient's index"})
+						out = append(out, Problem{Where: where, What: "missing from its patient's index"})
 					}
 				}
 				return nil
 			}
 			if m.NHSNumber != "" {
 				if other, dup := seenNHS[m.NHSNumber]; dup {
-					out = append(out, Problem{where, fmt.Sprintf("NHS number also held by patient key %x", other)})
+					out = append(out, Problem{Where: where, What: fmt.Sprintf("NHS number also held by patient key %x", other)})
 				}
 				seenNHS[m.NHSNumber] = string(k)
 				if got := tx.Bucket(bNHS).Get([]byte(m.NHSNumber)); !bytes.Equal(got, k) {
-					out = append(out, Problem{where, "NHS number index missing or wrong"})
+					out = append(out, Problem{Where: where, What: "NHS number index missing or wrong"})
 				}
 			}
 			if row := tx.Bucket(bSearch).Get(k); row == nil || !bytes.HasPrefix(row, append([]byte(m.ID), 0)) {
-				out = append(out, Problem{where, "no find row"})
+				out = append(out, Problem{Where: where, What: "no find row"})
 			}
 			return nil
 		})
 		if ib.Stats().KeyN != n {
-			out = append(out, Problem{string(kind) + " id index", fmt.Sprintf("%d ids for %d records", ib.Stats().KeyN, n)})
+			out = append(out, Problem{Where: string(kind) + " id index", What: fmt.Sprintf("%d ids for %d records", ib.Stats().KeyN, n)})
 		}
 		if c := countOf(tx, kind); c != n {
-			out = append(out, Problem{string(kind) + " count", fmt.Sprintf("counter says %d, file holds %d", c, n)})
+			out = append(out, Problem{Where: string(kind) + " count", What: fmt.Sprintf("counter says %d, file holds %d", c, n)})
 		}
 	}
 	if a, n := tx.Bucket(bApptTime).Stats().KeyN, countOf(tx, record.KindAppointment); a != n {
-		out = append(out, Problem{"appointment time index", fmt.Sprintf("%d entries for %d appointments", a, n)})
+		out = append(out, Problem{Where: "appointment time index", What: fmt.Sprintf("%d entries for %d appointments", a, n)})
 	}
 	_ = tx.Bucket(bNHS).ForEach(func(k, v []byte) error {
 		if seenNHS[string(k)] != string(v) {
-			out = append(out, Problem{"NHS index " + string(k), fmt.Sprintf("names patient key %x, who does not hold it", v)})
+			out = append(out, Problem{Where: "NHS index " + string(k), What: fmt.Sprintf("names patient key %x, who does not hold it", v)})
 		}
 		return nil
 	})
 	_ = tx.Bucket(bSearch).ForEach(func(k, v []byte) error {
 		if pb.Get(k) == nil {
-			out = append(out, Problem{fmt.Sprintf("find row %x", k), "no such patient"})
+			out = append(out, Problem{Where: fmt.Sprintf("find row %x", k), What: "no such patient"})
 		}
 		return nil
 	})
@@ -432,11 +428,11 @@ func checkIndexes(tx *bbolt.Tx) []Problem {
 		_ = tx.Bucket(pidxBucket(kind)).ForEach(func(k, _ []byte) error {
 			switch {
 			case len(k) != 16:
-				out = append(out, Problem{string(kind) + " patient index", fmt.Sprintf("malformed key %x", k)})
+				out = append(out, Problem{Where: string(kind) + " patient index", What: fmt.Sprintf("malformed key %x", k)})
 			case pb.Get(k[:8]) == nil:
-				out = append(out, Problem{string(kind) + " patient index", fmt.Sprintf("names missing patient key %x", k[:8])})
+				out = append(out, Problem{Where: string(kind) + " patient index", What: fmt.Sprintf("names missing patient key %x", k[:8])})
 			case kb.Get(k[8:]) == nil:
-				out = append(out, Problem{string(kind) + " patient index", fmt.Sprintf("names missing %s key %x", kind, k[8:])})
+				out = append(out, Problem{Where: string(kind) + " patient index", What: fmt.Sprintf("names missing %s key %x", kind, k[8:])})
 			}
 			return nil
 		})
@@ -453,13 +449,7 @@ func countOf(tx *bbolt.Tx, k record.Kind) int {
 }
 
 // AuditReport is what VerifyAudit found.
-type AuditReport struct {
-	Problems []Problem
-	Events   int
-	// Unhashed is the number of events that wrote a record but carry no
-	// record hash (written before record hashing): their records are not checked.
-	Unhashed int
-}
+type AuditReport = store.AuditReport
 
 // VerifyAudit recomputes the hash chain and checks each record version an
 // event wrote against the record hash it carries; each failure is reported.
@@ -476,44 +466,17 @@ func (s *Store) VerifyAudit() (AuditReport, error) {
 }
 
 func verifyAudit(tx *bbolt.Tx) ([]Problem, int) {
-	var out []Problem
-	rc := &recordCheck{tx: tx}
-	prev := ""
-	var want uint64 = 1
+	cc := &store.ChainCheck{Records: recordCheck(tx)}
 	c := tx.Bucket(bAudit).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		seq := binary.BigEndian.Uint64(k)
-		where := fmt.Sprintf("event %d", seq)
-		if seq != want {
-			out = append(out, Problem{where, fmt.Sprintf("sequence gap: expected event %d", want)})
-		}
-		want = seq + 1
 		i := bytes.IndexByte(v, '\n')
 		if i < 0 {
-			out = append(out, Problem{where, "no hash stored"})
-			prev = ""
+			cc.Broken(seq, "no hash stored")
 			continue
 		}
-		hash, body := string(v[:i]), v[i+1:]
-		var ev record.AuditEvent
-		if err := json.Unmarshal(body, &ev); err != nil {
-			out = append(out, Problem{where, "cannot be decoded: " + err.Error()})
-		} else {
-			if ev.Seq != seq {
-				out = append(out, Problem{where, fmt.Sprintf("says it is event %d", ev.Seq)})
-			}
-			if ev.PrevHash != prev {
-				out = append(out, Problem{where, "does not link to the event before it"})
-			}
-			out = append(out, rc.event(&ev)...)
-		}
-		if AuditHash(prev, body) != hash {
-			out = append(out, Problem{where, "hash does not match its content (altered)"})
-		}
-		prev = hash
+		cc.Event(seq, string(v[:i]), v[i+1:])
 	}
-	if head := string(tx.Bucket(bMeta).Get(kAuditHash)); head != prev {
-		out = append(out, Problem{"audit head", "does not match the last event (events removed or altered)"})
-	}
-	return out, rc.unhashed
+	r := cc.End(string(tx.Bucket(bMeta).Get(kAuditHash)))
+	return r.Problems, r.Unhashed
 }

@@ -290,15 +290,6 @@ func (t *wtx) SetSearchRow(id string, row []byte) error {
 	return t.ab(bSearch).Put(k, append(append(append(v, id...), 0), row...))
 }
 
-// AuditHash is the chain hash: SHA-256 of the previous hash and the event's JSON.
-func AuditHash(prev string, body []byte) string {
-	h := sha256.New()
-	h.Write([]byte(prev))
-	h.Write([]byte{'\n'})
-	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 func (t *wtx) Append(ev *record.AuditEvent) error {
 	ab := t.ab(bAudit)
 	seq, err := ab.NextSequence()
@@ -335,7 +326,7 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 	// allocations), then prev is overwritten by the new hash, which is what
 	// is stored: "hash\nbody".
 	buf := append(append(make([]byte, 0, 64+1+448), prev...), '\n')
-	buf = appendAudit(buf, ev)
+	buf = store.AppendAuditJSON(buf, ev)
 	sum := sha256.Sum256(buf)
 	var hx [2 * sha256.Size]byte
 	hex.Encode(hx[:], sum[:])

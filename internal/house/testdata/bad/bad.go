@@ -20,3 +20,9 @@ func Forge(ctx context.Context, st store.Store) error {
 		return tx.Append(&record.AuditEvent{User: "someone else"})
 	})
 }
+
+// Overwrite replaces a whole store with another's content, outside the one
+// admin-only, audited migration.
+func Overwrite(ctx context.Context, src store.Dumper, dst store.Loader) error {
+	return dst.Load(ctx, src)
+}

@@ -1,6 +1,8 @@
-package bolt
+package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -9,11 +11,11 @@ import (
 	"github.com/opengpsoc/gpsoc/record"
 )
 
-// appendAudit appends the JSON of an audit event, field for field what
+// AppendAuditJSON appends the JSON of an audit event, field for field what
 // json.Marshal gives (the chain hashes the stored bytes, so any valid
 // encoding would verify; this one is just several times faster, and every
-// written record has one event).
-func appendAudit(b []byte, ev *record.AuditEvent) []byte {
+// written record has one event). Every backend that keeps the chain uses it.
+func AppendAuditJSON(b []byte, ev *record.AuditEvent) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, ev.Seq, 10)
 	b = append(b, `,"at":"`...)
@@ -59,4 +61,14 @@ func appendString(b []byte, s string) []byte {
 		}
 	}
 	return append(append(append(b, '"'), s...), '"')
+}
+
+// AuditHash is the chain hash: SHA-256 of the previous hash, a newline and
+// the event's JSON (without its hash).
+func AuditHash(prev string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write([]byte{'\n'})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -1,4 +1,4 @@
-package bolt
+package store
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func TestAuditEncodingIsJSONMarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendAudit(nil, &ev); !bytes.Equal(got, want) {
+		if got := AppendAuditJSON(nil, &ev); !bytes.Equal(got, want) {
 			t.Errorf("event %d:\n got %s\nwant %s", ev.Seq, got, want)
 		}
 	}

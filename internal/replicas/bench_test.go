@@ -1,0 +1,291 @@
+package replicas_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/internal/pgtest"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/server"
+	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/store/bolt"
+)
+
+// BenchmarkServeOnPostgres is `make bench`'s figure for design.md §7's
+// PostgreSQL row: two serve replicas on one local PostgreSQL cluster
+// (durable: fsync and synchronous commit on), 16 clients spread over both,
+// on a 10,000-patient practice — patient reads (≥ 5,000/s, p99 ≤ 20 ms) and
+// consultation writes, an Encounter with 5 Observations in one transaction
+// Bundle with their audit events (≥ 500/s). The same loads run in the same
+// process against one bbolt-backed serve (fsync on), printed beside them.
+// CPU per request counts this process (clients and servers) and, for
+// PostgreSQL, the cluster's processes too: the database's work is part of
+// what a request costs. Each iteration is a whole run (use -benchtime 1x).
+func BenchmarkServeOnPostgres(b *testing.B) {
+	reads, writes := 20000, 3000
+	if v, err := strconv.Atoi(os.Getenv("GPSOC_BENCH_REPLICA_READS")); err == nil && v > 0 {
+		reads, writes = v, v/7
+	}
+	for it := 0; it < b.N; it++ {
+		bs := serveBolt(b)
+		ids := seed(b, bs, 10000)
+		br := load(b, bs, reads, nil, readReq(bs, ids))
+		bw := load(b, bs, writes, nil, writeReq(bs, ids))
+
+		c, err := pgtest.Start(pgtest.Options{Durable: true})
+		if err != nil {
+			b.Skipf("no PostgreSQL cluster: %v", err)
+		}
+		func() {
+			defer c.Stop()
+			dbURL, err := c.CreateDatabase("bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ps := serveReplicas(b, dbURL, "B86001", 2)
+			size0 := dbSize(b, c)
+			pids := seed(b, ps, 10000)
+			size1 := dbSize(b, c)
+			pr := load(b, ps, reads, c, readReq(ps, pids))
+			size2 := dbSize(b, c)
+			pw := load(b, ps, writes, c, writeReq(ps, pids))
+			size3 := dbSize(b, c)
+			// For sizing (docs/deploy.md): what a patient, a read's audit
+			// event and a consultation take on disk, indexes included.
+			b.ReportMetric(float64(size1-size0)/10000, "pg-bytes/patient")
+			b.ReportMetric(float64(size2-size1)/float64(reads), "pg-bytes/read")
+			b.ReportMetric(float64(size3-size2)/float64(writes), "pg-bytes/consultation")
+
+			b.ReportMetric(br.rate, "bolt-read/s")
+			b.ReportMetric(ms(br.p99), "bolt-read-p99-ms")
+			b.ReportMetric(br.cpuUs, "bolt-read-cpu-us")
+			b.ReportMetric(bw.rate, "bolt-write/s")
+			b.ReportMetric(ms(bw.p99), "bolt-write-p99-ms")
+			b.ReportMetric(bw.cpuUs, "bolt-write-cpu-us")
+			b.ReportMetric(pr.rate, "pg-read/s")
+			b.ReportMetric(ms(pr.p50), "pg-read-p50-ms")
+			b.ReportMetric(ms(pr.p99), "pg-read-p99-ms")
+			b.ReportMetric(pr.cpuUs, "pg-read-cpu-us")
+			b.ReportMetric(pr.dbUs, "pg-read-db-cpu-us")
+			b.ReportMetric(pw.rate, "pg-write/s")
+			b.ReportMetric(ms(pw.p99), "pg-write-p99-ms")
+			b.ReportMetric(pw.cpuUs, "pg-write-cpu-us")
+			b.ReportMetric(pw.dbUs, "pg-write-db-cpu-us")
+		}()
+	}
+}
+
+// serveBolt is one bbolt-backed serve (fsync on), as the server's own
+// benchmark runs it, with the same users and tokens as serveReplicas.
+func serveBolt(b *testing.B) *site {
+	st, err := bolt.Open(filepath.Join(b.TempDir(), bolt.FileName), bolt.Options{Hold: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
+	s := &site{ods: "B86001", tokens: map[string]string{}}
+	setUpPractice(b, p, s)
+	hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
+	b.Cleanup(hs.Close)
+	s.reps = []*replica{{url: hs.URL, st: st, p: p}}
+	return s
+}
+
+// seed imports n patients into the site's practice in bulk (the services'
+// NDJSON import) and returns their ids.
+func seed(b *testing.B, s *site, n int) []string {
+	p := s.reps[0].p
+	admin, err := p.As(ctx, "admin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for i := 0; i < n; i++ {
+		line, _ := json.Marshal(map[string]any{"family": "Bench" + letters(i), "given": []string{"Ann"},
+			"birthDate": fmt.Sprintf("19%02d-%02d-%02d", 30+i%70, 1+i%12, 1+i%28), "sex": "female", "noNhsReason": "temporary-resident"})
+		buf.Write(append(line, '\n'))
+	}
+	if sum, err := admin.ImportPatients(ctx, &buf, clinical.ImportOptions{Format: "ndjson"}); err != nil || sum.Rejected > 0 {
+		b.Fatalf("seed: %+v %v", sum, err)
+	}
+	var ids []string
+	_ = s.reps[0].st.View(ctx, func(tx store.Tx) error {
+		return tx.ForEach(record.KindPatient, func(e record.Entity) error { ids = append(ids, e.Head().ID); return nil })
+	})
+	if len(ids) != n {
+		b.Fatalf("seeded %d patients, want %d", len(ids), n)
+	}
+	return ids
+}
+
+func readReq(s *site, ids []string) func(i int) *http.Request {
+	return func(i int) *http.Request {
+		r, _ := http.NewRequest("GET", s.reps[i%len(s.reps)].url+"/Patient/"+ids[i%len(ids)], nil)
+		r.Header.Set("Authorization", "Bearer "+s.tokens["recep"])
+		return r
+	}
+}
+
+// writeReq is a consultation: an Encounter and five Observations written
+// in it, one transaction Bundle (one unit of work, six records, six audit
+// events).
+func writeReq(s *site, ids []string) func(i int) *http.Request {
+	obs := []struct {
+		code, unit string
+		v          float64
+	}{{"27113001", "kg", 81.5}, {"50373000", "cm", 172}, {"364075005", "/min", 72}, {"86290005", "/min", 16}, {"431314004", "%", 97}}
+	return func(i int) *http.Request {
+		pid := ids[i%len(ids)]
+		enc := "urn:uuid:" + uuid.NewString()
+		es := []any{map[string]any{"fullUrl": enc, "request": map[string]any{"method": "POST", "url": "Encounter"},
+			"resource": map[string]any{"resourceType": "Encounter", "status": "finished",
+				"class":   map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+				"subject": map[string]any{"reference": "Patient/" + pid},
+				"period":  map[string]any{"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T10:10:00Z"}}}}
+		for _, o := range obs {
+			es = append(es, map[string]any{"fullUrl": "urn:uuid:" + uuid.NewString(), "request": map[string]any{"method": "POST", "url": "Observation"},
+				"resource": map[string]any{"resourceType": "Observation", "status": "final",
+					"code":              map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": o.code}}},
+					"subject":           map[string]any{"reference": "Patient/" + pid},
+					"encounter":         map[string]any{"reference": enc},
+					"effectiveDateTime": "2026-11-20T10:00:00Z",
+					"valueQuantity":     map[string]any{"value": o.v, "unit": o.unit, "system": "http://unitsofmeasure.org", "code": o.unit}}})
+		}
+		body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": es})
+		r, _ := http.NewRequest("POST", s.reps[i%len(s.reps)].url+"/", bytes.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+s.tokens["dr.gp"])
+		r.Header.Set("Content-Type", "application/fhir+json")
+		return r
+	}
+}
+
+type stats struct {
+	rate          float64
+	p50, p95, p99 time.Duration
+	cpuUs, dbUs   float64 // CPU per request: everything counted / the database's part (µs)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// load sends n requests from 16 concurrent clients; every answer must be
+// 2xx. c, when set, is the cluster whose CPU is counted too.
+func load(b *testing.B, s *site, n int, c *pgtest.Cluster, req func(i int) *http.Request) stats {
+	const clients = 16
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	cl := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var mu sync.Mutex
+	var failures []string
+	var wg sync.WaitGroup
+	db0 := clusterCPU(c)
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	start := time.Now()
+	for k := 0; k < clients; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				r := req(i)
+				t0 := time.Now()
+				res, err := cl.Do(r)
+				if err == nil {
+					raw, _ := io.ReadAll(res.Body)
+					res.Body.Close()
+					if res.StatusCode/100 != 2 {
+						err = fmt.Errorf("%s %s: %d %s", r.Method, r.URL.Path, res.StatusCode, raw[:min(len(raw), 300)])
+					}
+				}
+				lat[i] = time.Since(t0)
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, err.Error())
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	db := clusterCPU(c) - db0
+	if len(failures) > 0 {
+		b.Fatalf("%d of %d requests failed, the first: %s", len(failures), n, failures[0])
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(f float64) time.Duration { return lat[min(len(lat)-1, int(f*float64(len(lat))))] }
+	self := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
+	return stats{rate: float64(n) / el.Seconds(), p50: q(0.5), p95: q(0.95), p99: q(0.99), cpuUs: per(self + db), dbUs: per(db)}
+}
+
+// dbSize is the bench database's size on disk (bytes).
+func dbSize(b *testing.B, c *pgtest.Cluster) int64 {
+	conn, err := pgx.Connect(ctx, c.AdminURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	_, _ = conn.Exec(ctx, "CHECKPOINT")
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT pg_database_size('bench')").Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// clusterCPU is the CPU time the cluster's processes have used so far: the
+// postmaster and its children (backends, writers), from /proc. Zero for
+// no cluster, or one not run here (GPSOC_TEST_POSTGRES).
+func clusterCPU(c *pgtest.Cluster) time.Duration {
+	if c == nil || c.Dir == "" {
+		return 0
+	}
+	pidb, err := os.ReadFile(filepath.Join(c.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pm := strings.SplitN(string(pidb), "\n", 2)[0]
+	ents, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, e := range ents {
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid … utime(14) stime(15): comm may hold spaces.
+		i := bytes.LastIndexByte(st, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(st[i+1:]))
+		if len(f) < 13 || (e.Name() != pm && f[1] != pm) {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + s
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}

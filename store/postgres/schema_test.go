@@ -1,0 +1,168 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opengpsoc/gpsoc/internal/pgtest"
+	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/store/postgres"
+)
+
+// A new database is migrated to this build's schema, each step recorded;
+// replicas opening together migrate it once; opening again changes
+// nothing; a database from a newer gpsoc is refused, naming both schemas.
+func TestMigrations(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			db, err := postgres.Open(ctx, url, postgres.Options{})
+			if err == nil {
+				db.Close()
+			}
+			errs[i] = err
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("replicas opening a new database together: %v", err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, "SELECT version FROM schema_migrations ORDER BY version")
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != postgres.SchemaVersion() || got[len(got)-1] != int32(postgres.SchemaVersion()) {
+		t.Errorf("schema_migrations = %v, want 1..%d once each", got, postgres.SchemaVersion())
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')", postgres.SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = postgres.Open(ctx, url, postgres.Options{})
+	if err == nil || !strings.Contains(err.Error(), "upgrade gpsoc") {
+		t.Errorf("a database from a newer gpsoc: err = %v, want a refusal asking to upgrade", err)
+	}
+}
+
+// The migrations are well formed: numbered 1, 2, 3… with a name each.
+func TestMigrationFiles(t *testing.T) {
+	ms, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 {
+		t.Fatal("no migrations embedded")
+	}
+	for i, m := range ms {
+		if m.Version != i+1 || m.Name == "" || m.SQL == "" {
+			t.Errorf("migration %d = %d %q (%d bytes of SQL)", i, m.Version, m.Name, len(m.SQL))
+		}
+	}
+}
+
+// audit verify on PostgreSQL: an intact trail verifies; a record altered
+// in the database behind the store's back, and an event removed, are named.
+func TestVerifyAuditFindsTampering(t *testing.T) {
+	db, url := openDB(t)
+	ctx := context.Background()
+	s := practice(t, db, "A81001")
+	p := seed(t, s, "A81001", "9434765919", "Adams")
+	p2 := *p
+	p2.Family = "Adamson"
+	if err := s.Update(ctx, func(tx store.WTx) error {
+		if err := tx.Put(&p2); err != nil {
+			return err
+		}
+		return tx.Append(&record.AuditEvent{User: "admin", Action: "update", Kind: record.KindPatient, EntityID: p.ID, Version: 2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.VerifyAudit()
+	if err != nil || len(rep.Problems) != 0 || rep.Events != 2 {
+		t.Fatalf("an intact trail: %+v, %v", rep, err)
+	}
+	// A superuser (not the store: it cannot) rewrites version 1's name.
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE record_versions SET doc = replace(convert_from(doc, 'UTF8'), 'Adams', 'Evans')::bytea
+		WHERE practice = 'A81001' AND id = $1 AND version = 1`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = s.VerifyAudit()
+	if err != nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].String(), "version 1") || !strings.Contains(rep.Problems[0].String(), "altered") {
+		t.Errorf("an altered version: %+v, %v; want it named", rep.Problems, err)
+	}
+	if _, err := conn.Exec(ctx, "DELETE FROM audit WHERE practice = 'A81001' AND seq = 2"); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ = s.VerifyAudit()
+	found := false
+	for _, pr := range rep.Problems {
+		found = found || strings.Contains(pr.String(), "audit head")
+	}
+	if !found {
+		t.Errorf("the last event removed: %v; want the head named", rep.Problems)
+	}
+}
+
+// Each replica records its terminology release; one with another release
+// is refused for that practice, naming both, until the practice is re-pinned.
+func TestTerminologyPinnedPerPractice(t *testing.T) {
+	db, _ := openDB(t)
+	ctx := context.Background()
+	a, b := practice(t, db, "A81001"), practice(t, db, "B82002")
+	seed(t, a, "A81001", "9434765919", "Adams")
+	seed(t, b, "B82002", "9434765919", "Brown")
+	if err := a.PinTerminology(ctx, "uk-2026-03"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PinTerminology(ctx, "uk-2026-03"); err != nil {
+		t.Errorf("a second replica with the same release: %v", err)
+	}
+	err := a.PinTerminology(ctx, "uk-2025-09")
+	if !errors.Is(err, postgres.ErrOtherRelease) || !strings.Contains(err.Error(), "uk-2026-03") || !strings.Contains(err.Error(), "uk-2025-09") {
+		t.Errorf("a replica with another release: err = %v", err)
+	}
+	if err := b.PinTerminology(ctx, "uk-2025-09"); err != nil {
+		t.Errorf("another practice pinned to its own release: %v", err)
+	}
+	if err := a.RepinTerminology(ctx, "uk-2025-09"); err != nil {
+		t.Fatal(err)
+	}
+	if rel, err := a.Terminology(ctx); err != nil || rel != "uk-2025-09" {
+		t.Errorf("after re-pinning: %q, %v", rel, err)
+	}
+}
+
+// Backup and restore of a file do not apply: each says what to use instead.
+func TestBackupFileRefusedWithDirections(t *testing.T) {
+	db, _ := openDB(t)
+	s := practice(t, db, "A81001")
+	if _, err := s.BackupFile(t.TempDir() + "/x.db"); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Errorf("backup: %v", err)
+	}
+	if _, err := s.RestoreFrom("x.db"); err == nil || !strings.Contains(err.Error(), "gpsoc migrate") {
+		t.Errorf("restore: %v", err)
+	}
+}
