@@ -431,3 +431,31 @@ func TestSameDayReadings(t *testing.T) {
 		t.Fatalf("a latest reading without its diastolic: in %v, %+v", x.In, x.Lines)
 	}
 }
+
+// show SCORE prints the score's value; an entry both a criterion and a show
+// column name is listed once.
+func TestShowScoreAndNoDuplicateValues(t *testing.T) {
+	f := newFixture()
+	pid := f.patient("1950-01-01", "female", "2000-01-01", nil)
+	f.problem(pid, "38341003", "2010-01-01")
+	f.obs(pid, "1049301000000100", "2026-01-10", 52, "mmol/mol")
+	e := NewEngine(f.b.Build(), sets, nil)
+	d := mustParse(t, `search "s"
+score s = 1 if has code in cluster HYP_COD + 2 if age >= 75
+select latest value in cluster IFCCHBAM_COD within 12 months <= 58
+show latest value in cluster IFCCHBAM_COD within 12 months
+show s`)
+	R, _ := parseDay("2026-03-31")
+	run := e.NewRun(R)
+	res, err := run.Evaluate(d)
+	if err != nil || res.Count() != 1 {
+		t.Fatal(res, err)
+	}
+	m := run.Matched(res, 0)
+	if len(m) != 2 || m[0].Value != "52 mmol/mol" || m[1].Role != "score s" || m[1].Value != "3" {
+		t.Fatalf("matched %+v", m)
+	}
+	if _, err := Parse("t", "search \"s\"\nscore s = 1 if age > 3\nselect s\n"); err == nil || !strings.Contains(err.Error(), "needs a comparison") {
+		t.Fatalf("a bare score in select: %v", err)
+	}
+}

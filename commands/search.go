@@ -292,6 +292,9 @@ func matchedCell(ios *IOStreams, ev []cohort.Evidence) string {
 		if s == "" {
 			s = e.Code.Code
 		}
+		if s == "" { // a score
+			s = e.Role
+		}
 		if e.Value != "" {
 			s += " " + e.Value
 		}

@@ -414,10 +414,16 @@ func (p *registersPage) viewRows(w, h int) []string {
 					continue
 				}
 				s := shortTerm(e.Code)
+				if e.Code.Code == "" { // a score
+					s = e.Role
+				}
 				if e.Value != "" {
 					s += " " + e.Value
 				}
-				parts = append(parts, s+" "+Date(e.Date))
+				if e.Date != "" {
+					s += " " + Date(e.Date)
+				}
+				parts = append(parts, s)
 			}
 			vals = strings.Join(parts, "; ")
 		}
