@@ -189,6 +189,9 @@ func (s *Service) normaliseReport(in *record.Report) (*record.Report, error) {
 	if n, err := record.NormaliseNHS(r.SentPatient.NHSNumber); err == nil {
 		r.SentPatient.NHSNumber = n
 	}
+	// A laboratory's text is never a reason to refuse its report: what
+	// CheckStrings would refuse is shown escaped, not dropped.
+	record.MakeSafe(&r)
 	given := r.LabVersion // 0: not sent (deliverIn decides it)
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -199,16 +202,25 @@ func (s *Service) normaliseReport(in *record.Report) (*record.Report, error) {
 
 // latestReport is the latest stored version of a laboratory report (nil when none).
 func latestReport(tx store.Tx, sender record.Party, labID string) (*record.Report, error) {
-	var last *record.Report
+	held, err := heldReports(tx, sender, labID)
+	if err != nil || len(held) == 0 {
+		return nil, err
+	}
+	return held[len(held)-1], nil
+}
+
+// heldReports are every stored version of a laboratory report, oldest first.
+func heldReports(tx store.Tx, sender record.Party, labID string) ([]*record.Report, error) {
+	var out []*record.Report
 	for v := 1; ; v++ {
 		e, err := tx.Get(record.KindReport, ReportRecordID(sender, labID, v))
 		if record.IsNotFound(err) {
-			return last, nil
+			return out, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		last = e.(*record.Report)
+		out = append(out, e.(*record.Report))
 	}
 }
 
@@ -256,8 +268,27 @@ func (s *Service) deliverIn(tx store.WTx, r *record.Report, uc *userCache) (*Del
 				"report %s version %d is already held with different content; a correction needs a later version", r.LabReportID, r.LabVersion)
 		}
 		return &Delivery{Report: prev, Outcome: DeliveredDuplicate}, nil
-	case r.LabVersion == 0 && sameContent(r, prev):
-		return &Delivery{Report: prev, Outcome: DeliveredDuplicate}, nil
+	case r.LabVersion == 0:
+		// No version said (HL7 v2 has none): a message re-sent late, after
+		// its correction, must not come back as a "correction" with the old
+		// values. Any held version that says the same is this one; one
+		// issued before the latest held is an older version, refused.
+		held, err := heldReports(tx, r.Sender, r.LabReportID)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range held {
+			if sameContent(r, h) {
+				return &Delivery{Report: h, Outcome: DeliveredDuplicate}, nil
+			}
+		}
+		if !r.Issued.IsZero() && !prev.Issued.IsZero() && r.Issued.Before(prev.Issued) {
+			return nil, record.Invalid("issued", r.Issued.UTC().Format(time.RFC3339),
+				"report %s was issued before the version already held (issued %s): an older version never replaces a newer one",
+				r.LabReportID, prev.Issued.UTC().Format(time.RFC3339))
+		}
+		r.LabVersion = prev.LabVersion + 1
+		r.Corrected = true
 	default:
 		if r.LabVersion == 0 {
 			r.LabVersion = prev.LabVersion + 1
@@ -508,6 +539,11 @@ func (s *Service) reportObservations(p *record.Patient, r *record.Report) ([]*re
 	var out []*record.Observation
 	for i := range r.Tests {
 		t := &r.Tests[i]
+		if strings.EqualFold(t.Status, record.StatusEnteredInError) {
+			// The laboratory withdrew this result (HL7 OBX-11 D or W): it is
+			// shown in the report, never entered in the record as a value.
+			continue
+		}
 		id, _ := uuid.NewV7()
 		o := &record.Observation{
 			Meta: record.Meta{ID: id.String(), PatientID: p.ID, Status: "final"},
@@ -577,6 +613,9 @@ type InboxPatient struct {
 	Name      string `json:"name"`
 	NHSNumber string `json:"nhsNumber,omitempty"`
 	BirthDate string `json:"birthDate"`
+	// Sensitive: the record needs a reason to open, so the list holds the
+	// values back (headers only) until the report is opened with one.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // InboxItem is one report as the inbox shows it. HeadersOnly is set for a
@@ -592,7 +631,9 @@ type InboxItem struct {
 
 // Inbox lists the reports waiting: abnormal first, then oldest first.
 // Clinicians see unfiled and unmatched reports with their values; admins
-// and managers see the unmatched queue, headers only. Audited.
+// and managers see the unmatched queue, headers only. Audited. The reports
+// are shared with the inbox's cache (so 10,000 list in a few ms): treat
+// them as read-only (record.Report.Clone for a copy to change).
 func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]InboxItem, error) {
 	if ops := s.inboxOps(); ops != nil {
 		out := []InboxItem{}
@@ -626,12 +667,16 @@ func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]InboxItem, error)
 				continue
 			}
 		}
-		if f.To != "" && r.To != f.To && r.Status != record.ReportUnmatched {
+		if f.To != "" && r.To != f.To && r.To != "" && r.Status != record.ReportUnmatched {
 			continue
 		}
 		it := InboxItem{Report: r, Patient: c.patient, Abnormal: c.abnormal}
 		if !clin {
 			it = headersOnly(it)
+		} else if c.patient != nil && c.patient.Sensitive {
+			abn := it.Abnormal // the order the clinician needs; the values wait for a reason
+			it = headersOnly(it)
+			it.Abnormal = abn
 		}
 		out = append(out, it)
 	}
@@ -678,12 +723,18 @@ type ReportView struct {
 	Previous [][]*record.Observation `json:"previous,omitempty"`
 }
 
-// Report opens one report (filed or not), audited. An admin or a manager
-// may open an unmatched report's headers only.
+// Report opens one report with no access reason (see OpenReport).
 func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
+	return s.OpenReport(ctx, id, ReadOptions{})
+}
+
+// OpenReport opens one report (filed or not), audited. An admin or a
+// manager may open an unmatched report's headers only. A report filed to
+// a sensitive record needs a reason, as the record does.
+func (s *Service) OpenReport(ctx context.Context, id string, ro ReadOptions) (*ReportView, error) {
 	if ops := s.inboxOps(); ops != nil {
 		var out ReportView
-		if err := callInbox(ctx, ops, "show", id, &out); err != nil {
+		if err := callInbox(ctx, ops, "show", inboxShowIn{id, ro.Reason}, &out); err != nil {
 			return nil, err
 		}
 		return &out, nil
@@ -695,6 +746,7 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 	}
 	var v ReportView
+	var sensitive *record.Patient
 	err := s.store().View(ctx, func(tx store.Tx) error {
 		e, err := findEntry(tx, id, []record.Kind{record.KindReport})
 		if err != nil {
@@ -727,6 +779,10 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 		p := pe.(*record.Patient)
 		v.Patient = inboxPatient(p)
+		if p.Sensitive && strings.TrimSpace(ro.Reason) == "" {
+			sensitive = p
+			return nil
+		}
 		es, err := tx.List(p.ID, record.KindObservation)
 		if err != nil {
 			return err
@@ -752,12 +808,17 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 		return nil, err
 	}
+	if sensitive != nil {
+		return nil, s.denySensitive(ctx, sensitive, ro)
+	}
 	ev := s.event("read", record.KindReport, v.Report.ID, v.Report.MatchedPatient, v.Report.Version)
+	ev.Reason = strings.TrimSpace(ro.Reason)
 	return &v, s.audit(ctx, ev)
 }
 
 func inboxPatient(p *record.Patient) *InboxPatient {
-	return &InboxPatient{ID: p.ID, Name: strings.ToUpper(p.Family) + ", " + strings.Join(p.Given, " "), NHSNumber: p.NHSNumber, BirthDate: p.BirthDate}
+	return &InboxPatient{ID: p.ID, Name: strings.ToUpper(p.Family) + ", " + strings.Join(p.Given, " "), NHSNumber: p.NHSNumber,
+		BirthDate: p.BirthDate, Sensitive: p.Sensitive}
 }
 
 // UnfiledCount is how many reports wait in a clinician's inbox (the

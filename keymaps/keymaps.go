@@ -24,7 +24,7 @@ var defaultYAML []byte
 var vimYAML []byte
 
 // Contexts in the order help shows them.
-var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers"}
+var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers", "tasks", "inbox"}
 
 // Action is something a key can do.
 type Action struct {
@@ -47,7 +47,9 @@ var Actions = []Action{
 	{"global", "save", "save", false},
 	{"global", "quit", "quit", false},
 	{"global", "book", "appointment book", false},
+	{"global", "inbox", "results inbox", false},
 	{"global", "registers", "registers and indicators", false},
+	{"global", "task-inbox", "task inbox: mine, for anyone, everyone's", false},
 	{"find", "down", "next result", false},
 	{"find", "up", "previous result", false},
 	{"find", "page-down", "next page", false},
@@ -75,6 +77,7 @@ var Actions = []Action{
 	{"record", "problem-significance", "mark a problem major or minor", false},
 	{"record", "make-problem", "make a coded entry of a consultation a problem", false},
 	{"record", "stop-medication", "stop a medication, with a reason", false},
+	{"record", "change-dose", "change the dose of the selected medication (checked as a new prescription)", false},
 	{"record", "add-task", "add a task about this patient", false},
 	{"record", "add-recall", "add a recall", false},
 	{"record", "registers", "this patient's registers and indicators, each explained", false},
@@ -114,6 +117,20 @@ var Actions = []Action{
 	{"register", "prev-field", "previous field", false},
 	{"register", "down", "next choice", false},
 	{"register", "up", "previous choice", false},
+	{"inbox", "down", "next report (or scroll the report)", false},
+	{"inbox", "up", "previous report (or scroll)", false},
+	{"inbox", "page-down", "next page", false},
+	{"inbox", "page-up", "previous page", false},
+	{"inbox", "read", "read the selected report", false},
+	{"inbox", "everyone", "my reports / everyone's (in a comment: for the team / the patient)", false},
+	{"inbox", "open-record", "open the patient's record", false},
+	{"inbox", "match", "match an unmatched report to a patient, with a reason", false},
+	{"inbox", "file-normal", "file: normal, no action", false},
+	{"inbox", "file-comment", "file with a comment for the patient or the team", false},
+	{"inbox", "file-routine", "file: routine appointment (makes a task)", false},
+	{"inbox", "file-urgent", "file: urgent, contact today (makes a task)", false},
+	{"inbox", "file-speak", "file: speak to the GP (makes a task)", false},
+	{"inbox", "file-repeat", "file: repeat in N weeks (makes a recall)", false},
 	{"registers", "down", "next", false},
 	{"registers", "up", "previous", false},
 	{"registers", "page-down", "next page", false},
@@ -121,6 +138,14 @@ var Actions = []Action{
 	{"registers", "explain", "why this patient is in or out, rule by rule", false},
 	{"registers", "open-patient", "open the patient's record", false},
 	{"registers", "refresh", "run the registers again", false},
+	{"tasks", "down", "next task", false},
+	{"tasks", "up", "previous task", false},
+	{"tasks", "next-view", "next list: mine, for anyone, everyone's", false},
+	{"tasks", "open-patient", "open the task's patient", false},
+	{"tasks", "done", "mark the task done (ctrl+s confirms)", false},
+	{"tasks", "reassign", "give the task to someone else (or anyone)", false},
+	{"tasks", "cancel-task", "cancel the task, with a reason", false},
+	{"tasks", "new-task", "a new task about no patient", false},
 }
 
 // Disabled unbinds an action.
