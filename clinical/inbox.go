@@ -189,6 +189,9 @@ func (s *Service) normaliseReport(in *record.Report) (*record.Report, error) {
 	if n, err := record.NormaliseNHS(r.SentPatient.NHSNumber); err == nil {
 		r.SentPatient.NHSNumber = n
 	}
+	// A laboratory's text is never a reason to refuse its report: what
+	// CheckStrings would refuse is shown escaped, not dropped.
+	record.MakeSafe(&r)
 	given := r.LabVersion // 0: not sent (deliverIn decides it)
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -577,6 +580,9 @@ type InboxPatient struct {
 	Name      string `json:"name"`
 	NHSNumber string `json:"nhsNumber,omitempty"`
 	BirthDate string `json:"birthDate"`
+	// Sensitive: the record needs a reason to open, so the list holds the
+	// values back (headers only) until the report is opened with one.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // InboxItem is one report as the inbox shows it. HeadersOnly is set for a
@@ -592,7 +598,9 @@ type InboxItem struct {
 
 // Inbox lists the reports waiting: abnormal first, then oldest first.
 // Clinicians see unfiled and unmatched reports with their values; admins
-// and managers see the unmatched queue, headers only. Audited.
+// and managers see the unmatched queue, headers only. Audited. The reports
+// are shared with the inbox's cache (so 10,000 list in a few ms): treat
+// them as read-only (record.Report.Clone for a copy to change).
 func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]InboxItem, error) {
 	if ops := s.inboxOps(); ops != nil {
 		out := []InboxItem{}
@@ -626,12 +634,16 @@ func (s *Service) Inbox(ctx context.Context, f InboxFilter) ([]InboxItem, error)
 				continue
 			}
 		}
-		if f.To != "" && r.To != f.To && r.Status != record.ReportUnmatched {
+		if f.To != "" && r.To != f.To && r.To != "" && r.Status != record.ReportUnmatched {
 			continue
 		}
 		it := InboxItem{Report: r, Patient: c.patient, Abnormal: c.abnormal}
 		if !clin {
 			it = headersOnly(it)
+		} else if c.patient != nil && c.patient.Sensitive {
+			abn := it.Abnormal // the order the clinician needs; the values wait for a reason
+			it = headersOnly(it)
+			it.Abnormal = abn
 		}
 		out = append(out, it)
 	}
@@ -678,12 +690,18 @@ type ReportView struct {
 	Previous [][]*record.Observation `json:"previous,omitempty"`
 }
 
-// Report opens one report (filed or not), audited. An admin or a manager
-// may open an unmatched report's headers only.
+// Report opens one report with no access reason (see OpenReport).
 func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
+	return s.OpenReport(ctx, id, ReadOptions{})
+}
+
+// OpenReport opens one report (filed or not), audited. An admin or a
+// manager may open an unmatched report's headers only. A report filed to
+// a sensitive record needs a reason, as the record does.
+func (s *Service) OpenReport(ctx context.Context, id string, ro ReadOptions) (*ReportView, error) {
 	if ops := s.inboxOps(); ops != nil {
 		var out ReportView
-		if err := callInbox(ctx, ops, "show", id, &out); err != nil {
+		if err := callInbox(ctx, ops, "show", inboxShowIn{id, ro.Reason}, &out); err != nil {
 			return nil, err
 		}
 		return &out, nil
@@ -695,6 +713,7 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 	}
 	var v ReportView
+	var sensitive *record.Patient
 	err := s.store().View(ctx, func(tx store.Tx) error {
 		e, err := findEntry(tx, id, []record.Kind{record.KindReport})
 		if err != nil {
@@ -727,6 +746,10 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 		p := pe.(*record.Patient)
 		v.Patient = inboxPatient(p)
+		if p.Sensitive && strings.TrimSpace(ro.Reason) == "" {
+			sensitive = p
+			return nil
+		}
 		es, err := tx.List(p.ID, record.KindObservation)
 		if err != nil {
 			return err
@@ -752,12 +775,17 @@ func (s *Service) Report(ctx context.Context, id string) (*ReportView, error) {
 		}
 		return nil, err
 	}
+	if sensitive != nil {
+		return nil, s.denySensitive(ctx, sensitive, ro)
+	}
 	ev := s.event("read", record.KindReport, v.Report.ID, v.Report.MatchedPatient, v.Report.Version)
+	ev.Reason = strings.TrimSpace(ro.Reason)
 	return &v, s.audit(ctx, ev)
 }
 
 func inboxPatient(p *record.Patient) *InboxPatient {
-	return &InboxPatient{ID: p.ID, Name: strings.ToUpper(p.Family) + ", " + strings.Join(p.Given, " "), NHSNumber: p.NHSNumber, BirthDate: p.BirthDate}
+	return &InboxPatient{ID: p.ID, Name: strings.ToUpper(p.Family) + ", " + strings.Join(p.Given, " "), NHSNumber: p.NHSNumber,
+		BirthDate: p.BirthDate, Sensitive: p.Sensitive}
 }
 
 // UnfiledCount is how many reports wait in a clinician's inbox (the

@@ -56,7 +56,8 @@ type (
 		Deliveries []*Delivery `json:"deliveries"`
 		Errors     []string    `json:"errors"`
 	}
-	inboxCount struct{ N, Abnormal int }
+	inboxCount  struct{ N, Abnormal int }
+	inboxShowIn struct{ ID, Reason string }
 )
 
 // ServeInbox runs one $inbox call for the server, as the acting user:
@@ -79,11 +80,11 @@ func (s *Service) ServeInbox(ctx context.Context, call InboxCall) (any, error) {
 		}
 		return s.Inbox(ctx, f)
 	case "show":
-		var id string
-		if err := dec(&id); err != nil {
+		var in inboxShowIn
+		if err := dec(&in); err != nil {
 			return nil, err
 		}
-		return s.Report(ctx, id)
+		return s.OpenReport(ctx, in.ID, ReadOptions{Reason: in.Reason})
 	case "file":
 		var in FilingInput
 		if err := dec(&in); err != nil {

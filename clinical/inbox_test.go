@@ -3,6 +3,8 @@ package clinical_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -492,5 +494,114 @@ func TestInboxDatesThatDoNotFitGoUnmatched(t *testing.T) {
 	}
 	if _, err := rp.as("admin").MatchReport(context.Background(), d.Report.ID, rp.pid, "sure", 0); !errors.As(err, new(*record.ValidationError)) {
 		t.Fatalf("matched by hand to a patient not yet born: %v", err)
+	}
+}
+
+// A report filed to a sensitive record lists with its values held back, and
+// opens only with a reason, as the record does; the reason is audited.
+func TestInboxSensitiveRecordNeedsAReason(t *testing.T) {
+	rp := inboxPractice(t)
+	ctx := context.Background()
+	pt := &record.Patient{NHSNumber: "9990000026", Family: "Jones", Given: []string{"Ann"}, BirthDate: "1970-01-01", Sex: "female",
+		Meta: record.Meta{Sensitive: true}}
+	if _, err := rp.as("admin").AddPatient(ctx, pt); err != nil {
+		t.Fatal(err)
+	}
+	r := ureport("S1", 6.2, "H")
+	r.SentPatient = record.SentPatient{NHSNumber: "9990000026", Family: "JONES", Given: []string{"Ann"}, BirthDate: "1970-01-01", Sex: "female"}
+	d := deliver(t, rp.as("lab"), r)
+	items, err := rp.as("dr.patel").Inbox(ctx, clinical.InboxFilter{})
+	if err != nil || len(items) != 1 || !items[0].HeadersOnly || items[0].Report.Tests[0].Value != nil || !items[0].Abnormal || !items[0].Patient.Sensitive {
+		t.Fatalf("sensitive list = %+v, %v", items, err)
+	}
+	if _, err := rp.as("dr.patel").Report(ctx, d.Report.ID); !errors.As(err, new(*record.PermissionError)) {
+		t.Fatalf("opened without a reason: %v", err)
+	}
+	v, err := rp.as("dr.patel").OpenReport(ctx, d.Report.ID, clinical.ReadOptions{Reason: "reviewing results"})
+	if err != nil || *v.Report.Tests[0].Value != 6.2 {
+		t.Fatalf("with a reason: %+v, %v", v, err)
+	}
+	evs := rp.events(0)
+	if last := evs[len(evs)-1]; last.Action != "read" || last.Reason != "reviewing results" {
+		t.Fatalf("read event %+v", last)
+	}
+}
+
+// Whatever reports arrive, a rule that claims every test files only the
+// normal ones without comments: 300 reports with random flags, values
+// inside and outside their ranges, and comments.
+func TestInboxRulesNeverFileAbnormalRandom(t *testing.T) {
+	rp := inboxPractice(t)
+	ctx := context.Background()
+	if _, err := rp.as("dr.patel").SetFilingRules(ctx, []byte("rules:\n  - id: all\n    enabled: true\n    sender: RR8\n    tests: [\"Serum potassium\", \"Serum sodium\"]\n")); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(22, 22))
+	flags := []string{"", "", "", "N", "H", "L", "A", "HH", "LL", "AA"}
+	lab := rp.as("lab")
+	filed := 0
+	for i := 0; i < 300; i++ {
+		r := ureport(fmt.Sprintf("Q%03d", i), 2+rng.Float64()*5, flags[rng.IntN(len(flags))])
+		r.Tests[1].Flag = flags[rng.IntN(len(flags))]
+		if rng.IntN(3) == 0 {
+			r.Tests[1].Range = nil
+		}
+		if rng.IntN(8) == 0 {
+			r.Tests[rng.IntN(2)].Comments = []string{"see comment"}
+		}
+		if rng.IntN(10) == 0 {
+			r.Comments = []string{"report comment"}
+		}
+		abnormal, comments := r.Abnormal(), r.HasComments()
+		d := deliver(t, lab, r)
+		if d.Outcome == clinical.DeliveredAutoFiled {
+			filed++
+			if abnormal || comments {
+				t.Fatalf("rule filed report %d: abnormal %v, comments %v: %+v", i, abnormal, comments, r.Tests)
+			}
+		} else if !abnormal && !comments {
+			t.Fatalf("normal report %d not filed by the rule: %s", i, d.Outcome)
+		}
+	}
+	if filed == 0 || filed == 300 {
+		t.Fatalf("%d of 300 filed: the mix did not test both sides", filed)
+	}
+}
+
+// A laboratory's multi-line comments and stray control characters do not
+// refuse its report: kept, the latter shown escaped.
+func TestInboxOddTextIsKept(t *testing.T) {
+	rp := inboxPractice(t)
+	r := ureport("T1", 4.2, "")
+	r.Tests[0].Comments = []string{"Sample haemolysed.\nPlease repeat.", "bell\x07"}
+	r.Comments = []string{"Line one\r\nline two"}
+	d := deliver(t, rp.as("lab"), r)
+	if d.Outcome != clinical.DeliveredMatched || d.Report.Tests[0].Comments[0] != "Sample haemolysed.\nPlease repeat." ||
+		strings.ContainsRune(d.Report.Tests[0].Comments[1], 7) || !strings.HasPrefix(d.Report.Tests[0].Comments[1], "bell") {
+		t.Fatalf("delivery %s %q", d.Outcome, d.Report.Tests[0].Comments)
+	}
+}
+
+// A result that arrives in the inbox reaches the prescribing checks at
+// once, before anyone has filed it: an eGFR of 24 stops metformin.
+func TestInboxResultReachesPrescribingChecksAtOnce(t *testing.T) {
+	rx := newRxPractice(t)
+	rx.nkda(rx.pid)
+	if _, err := rx.as("admin").AddUser(rx.ctx, record.User{Name: "lab", Role: record.RoleInterface}); err != nil {
+		t.Fatal(err)
+	}
+	id := "rule:metformin-egfr-below-30:" + dmdMetformin
+	if a := rx.alerts(rx.pid, dmdMetformin); len(a) != 0 {
+		t.Fatalf("before the report: %v", ids(a))
+	}
+	r := ureport("E1", 4.2, "")
+	r.Tests = []record.ReportTest{{Name: "eGFR", Codes: []record.Code{{System: record.SystemSNOMED, Code: sctEGFR}},
+		Value: fp(24), Unit: "mL/min/1.73m2", Range: &record.ReferenceRange{Low: fp(60)}, Flag: "L"}}
+	d := deliver(t, rx.as("lab"), r)
+	if d.Report.Status != record.ReportUnfiled {
+		t.Fatalf("delivery %s %q", d.Outcome, d.Report.Unmatched)
+	}
+	if a := rx.alerts(rx.pid, dmdMetformin); a[id].Severity != "high" {
+		t.Fatalf("unfiled eGFR 24 not seen by the checks: %v", ids(a))
 	}
 }

@@ -111,13 +111,14 @@ unmatched queue, headers only (no values).`,
 }
 
 func newInboxShowCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show REPORT",
+	var ro clinical.ReadOptions
+	cmd := &cobra.Command{
+		Use:     "show REPORT [--reason T]",
 		Short:   "Show a report: its results with units, ranges and flags, and earlier values",
 		Example: "  gpsoc inbox show 0193…",
 		Args:    cobra.ExactArgs(1),
 		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
-			v, err := s.Report(cmd.Context(), args[0])
+			v, err := s.OpenReport(cmd.Context(), args[0], ro)
 			if err != nil {
 				return err
 			}
@@ -127,6 +128,8 @@ func newInboxShowCmd(f *Factory) *cobra.Command {
 			return printReportView(f, v)
 		}),
 	}
+	cmd.Flags().StringVar(&ro.Reason, "reason", "", "why you open it: needed for a sensitive record (audited)")
+	return cmd
 }
 
 func printReportView(f *Factory, v *clinical.ReportView) error {

@@ -46,6 +46,9 @@ func TestInboxCommands(t *testing.T) {
 		}
 	}
 	e.want(4, "--as", "reception", "inbox", "list")
+	if obs := e.ok("--as", "dr.patel", "obs", "list", "9434765919"); !strings.Contains(obs, "[H, unreviewed]") {
+		t.Fatalf("obs list before filing:\n%s", obs)
+	}
 	e.want(2, "--as", "dr.patel", "inbox", "file", id, "--action", "later")
 	e.ok("--as", "dr.patel", "inbox", "file", id, "--action", "urgent", "--comment", "K+ 6.2")
 	tasks := e.ok("--as", "reception", "task", "list")
@@ -55,6 +58,9 @@ func TestInboxCommands(t *testing.T) {
 	e.jsonOf(&items, "--as", "dr.patel", "inbox", "list")
 	if len(items) != 0 {
 		t.Fatalf("filed report still listed: %+v", items)
+	}
+	if obs := e.ok("--as", "dr.patel", "obs", "list", "9434765919"); strings.Contains(obs, "unreviewed") || !strings.Contains(obs, "[H]") {
+		t.Fatalf("obs list after filing:\n%s", obs)
 	}
 
 	// Unmatched: the same message for an NHS number we do not hold.

@@ -149,3 +149,23 @@ func TestZeroTimesAreOmitted(t *testing.T) {
 		t.Errorf("empty agent written: %s", b)
 	}
 }
+
+// MakeSafe leaves good text alone and turns what CheckStrings refuses into
+// text it accepts, visibly.
+func TestMakeSafe(t *testing.T) {
+	r := &Report{Format: "fhir", LabReportID: "R\x001", Sender: Party{Name: "Lab"},
+		Tests: []ReportTest{{Name: "K", ValueText: "line 1\nline 2", Comments: []string{"bad \xff byte", strings.Repeat("x", MaxTextBytes+10)}}}}
+	if CheckStrings(r) == nil {
+		t.Fatal("test report should fail CheckStrings")
+	}
+	MakeSafe(r)
+	if err := CheckStrings(r); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsRune(r.LabReportID, 0) || !strings.HasPrefix(r.LabReportID, "R") || len(r.LabReportID) < 4 {
+		t.Fatalf("id %q", r.LabReportID)
+	}
+	if r.Tests[0].ValueText != "line 1\nline 2" || !strings.Contains(r.Tests[0].Comments[0], `\xff`) || !strings.Contains(r.Tests[0].Comments[1], "cut:") {
+		t.Fatalf("tests %q %q", r.Tests[0].ValueText, r.Tests[0].Comments[0])
+	}
+}

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -151,8 +152,12 @@ func showControls(s string, multi bool) string {
 var freeText = map[reflect.Type]map[string]bool{
 	reflect.TypeOf(Consultation{}): {"history": true, "examination": true, "plan": true, "text": true},
 	reflect.TypeOf(CodedEntry{}):   {"text": true},
-	reflect.TypeOf(Observation{}):  {"valueText": true},
+	reflect.TypeOf(Observation{}):  {"valueText": true, "comment": true},
 	reflect.TypeOf(Task{}):         {"text": true},
+	// A laboratory's comments and text results run over lines.
+	reflect.TypeOf(Report{}):     {"comments": true},
+	reflect.TypeOf(ReportTest{}): {"comments": true, "valueText": true},
+	reflect.TypeOf(Filing{}):     {"comment": true},
 }
 
 type textField struct {
@@ -274,4 +279,68 @@ func plainASCII(s string, multi bool) bool {
 		}
 	}
 	return true
+}
+
+// MakeSafe rewrites, in place, every string of a record (a pointer to a
+// struct of this package) that CheckStrings would refuse into one it
+// accepts: control characters and invalid UTF-8 shown as visible escapes
+// (ShowControls), an over-long value cut with a note. For what must never
+// be refused for its text (a laboratory's report): what was sent stays
+// readable, and nothing is dropped silently.
+func MakeSafe(v any) {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return
+		}
+		rv = rv.Elem()
+	}
+	if rv.Kind() == reflect.Struct {
+		safeStruct(rv)
+	}
+}
+
+func safeString(v reflect.Value, multi bool) {
+	s := v.String()
+	if plainASCII(s, multi) || checkText("", s, multi) == nil {
+		return
+	}
+	s = showControls(s, multi)
+	limit := MaxLineBytes
+	if multi {
+		limit = MaxTextBytes
+	}
+	if len(s) > limit {
+		note := fmt.Sprintf(" … (cut: %d bytes sent)", len(s))
+		cut := limit - len(note)
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + note
+	}
+	v.SetString(s)
+}
+
+func safeStruct(v reflect.Value) {
+	for _, f := range textPlan(v.Type()) {
+		fv := v.FieldByIndex(f.index)
+		switch f.kind {
+		case reflect.String:
+			safeString(fv, f.multi)
+		case reflect.Slice:
+			for i := 0; i < fv.Len(); i++ {
+				if el := fv.Index(i); el.Kind() == reflect.String {
+					safeString(el, f.multi)
+				} else {
+					safeStruct(el)
+				}
+			}
+		case reflect.Pointer:
+			if !fv.IsNil() {
+				safeStruct(fv.Elem())
+			}
+		case reflect.Struct:
+			safeStruct(fv)
+		}
+	}
 }
