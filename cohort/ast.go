@@ -168,6 +168,14 @@ func (d *Def) Registers() []string {
 		visit(n.L)
 		visit(n.R)
 	}
+	for _, n := range d.roots() {
+		visit(n)
+	}
+	return out
+}
+
+// roots are every expression of the definition.
+func (d *Def) roots() []*Node {
 	roots := []*Node{d.Population, d.Select, d.Denominator, d.Numerator, d.Exceptions}
 	roots = append(roots, d.Shows...)
 	for _, s := range d.Sets {
@@ -178,8 +186,5 @@ func (d *Def) Registers() []string {
 			roots = append(roots, t.Expr)
 		}
 	}
-	for _, n := range roots {
-		visit(n)
-	}
-	return out
+	return roots
 }

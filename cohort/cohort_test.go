@@ -371,3 +371,91 @@ select (left within 12 months or died ever) and has first code in cluster DM_COD
 		}
 	}
 }
+
+// An unknown cluster inside a register that another definition names is
+// reported at its own file, line and column.
+func TestCheckNamesTheFileOfANamedRegister(t *testing.T) {
+	reg, err := Parse("BAD.search", "register BAD \"x\"\n\nselect has code in cluster NOPE_COD\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ind := mustParse(t, "indicator I \"x\"\ndenominator in register BAD\nnumerator registered\n")
+	err = NewEngine(NewBuilder(false).Build(), sets, []*Def{reg, ind}).Check(ind)
+	if err == nil || !strings.HasPrefix(err.Error(), "BAD.search:3:20: unknown cluster") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// Blood pressure as QOF reads it: the lowest systolic and the lowest
+// diastolic of the latest day decide, from different readings if need be;
+// a latest reading missing its diastolic fails, and an older complete one
+// never stands in. A value is the last recorded on its latest day.
+func TestSameDayReadings(t *testing.T) {
+	f := newFixture()
+	twoReadings := f.patient("1950-01-01", "male", "2000-01-01", nil)
+	partial := f.patient("1950-01-01", "male", "2000-01-01", nil)
+	values := f.patient("1950-01-01", "male", "2000-01-01", nil)
+	sameDay := at("2026-02-01")
+	bpAt := func(pid, id string, when time.Time, s, d *float64) {
+		f.b.Add(&record.Observation{Meta: record.Meta{ID: id, PatientID: pid, Status: "final"}, Code: sct("75367002"),
+			Systolic: s, Diastolic: d, Unit: "mm[Hg]", Effective: when})
+	}
+	num := func(v float64) *float64 { return &v }
+	bpAt(twoReadings, "a1", sameDay, num(150), num(85))
+	bpAt(twoReadings, "a2", sameDay.Add(time.Hour), num(138), num(92))
+	f.bp(partial, "2025-12-01", 120, 70)
+	bpAt(partial, "b1", sameDay, num(130), nil)
+	v1, v2 := 70.0, 50.0
+	f.b.Add(&record.Observation{Meta: record.Meta{ID: "zz", PatientID: values, Status: "final"}, Code: sct("1049301000000100"), Value: &v1, Unit: "mmol/mol", Effective: sameDay})
+	f.b.Add(&record.Observation{Meta: record.Meta{ID: "aa", PatientID: values, Status: "final"}, Code: sct("1049301000000100"), Value: &v2, Unit: "mmol/mol", Effective: sameDay.Add(time.Hour)})
+	e := NewEngine(f.b.Build(), sets, nil)
+	if got := members(t, e, mustParse(t, "search \"bp\"\nselect latest bp within 12 months <= 140/90"), "2026-03-31"); strings.Join(got, ",") != twoReadings {
+		t.Fatalf("bp <= 140/90: %v, want only %s (138/85 from two readings)", got, twoReadings)
+	}
+	if got := members(t, e, mustParse(t, "search \"v\"\nselect latest value in cluster IFCCHBAM_COD within 12 months <= 58"), "2026-03-31"); strings.Join(got, ",") != values {
+		t.Fatalf("the later HbA1c of the day (50) should decide: %v", got)
+	}
+	R, _ := parseDay("2026-03-31")
+	p, _ := e.Index().Lookup(partial)
+	x, err := e.NewRun(R).Explain(mustParse(t, "search \"bp\"\nselect latest bp within 12 months <= 140/90"), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range x.Lines {
+		for _, ev := range l.Evidence {
+			found = found || ev.Note == "no diastolic recorded" && ev.Date == "2026-02-01"
+		}
+	}
+	if x.In || !found {
+		t.Fatalf("a latest reading without its diastolic: in %v, %+v", x.In, x.Lines)
+	}
+}
+
+// show SCORE prints the score's value; an entry both a criterion and a show
+// column name is listed once.
+func TestShowScoreAndNoDuplicateValues(t *testing.T) {
+	f := newFixture()
+	pid := f.patient("1950-01-01", "female", "2000-01-01", nil)
+	f.problem(pid, "38341003", "2010-01-01")
+	f.obs(pid, "1049301000000100", "2026-01-10", 52, "mmol/mol")
+	e := NewEngine(f.b.Build(), sets, nil)
+	d := mustParse(t, `search "s"
+score s = 1 if has code in cluster HYP_COD + 2 if age >= 75
+select latest value in cluster IFCCHBAM_COD within 12 months <= 58
+show latest value in cluster IFCCHBAM_COD within 12 months
+show s`)
+	R, _ := parseDay("2026-03-31")
+	run := e.NewRun(R)
+	res, err := run.Evaluate(d)
+	if err != nil || res.Count() != 1 {
+		t.Fatal(res, err)
+	}
+	m := run.Matched(res, 0)
+	if len(m) != 2 || m[0].Value != "52 mmol/mol" || m[1].Role != "score s" || m[1].Value != "3" {
+		t.Fatalf("matched %+v", m)
+	}
+	if _, err := Parse("t", "search \"s\"\nscore s = 1 if age > 3\nselect s\n"); err == nil || !strings.Contains(err.Error(), "needs a comparison") {
+		t.Fatalf("a bare score in select: %v", err)
+	}
+}

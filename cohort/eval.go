@@ -174,6 +174,9 @@ type Run struct {
 	scratch Set
 }
 
+// Index is the index the run reads.
+func (r *Run) Index() *Index { return r.e.ix }
+
 // NewRun starts evaluations on reference day r.
 func (e *Engine) NewRun(r int32) *Run {
 	t := time.Unix(int64(r)*86400, 0).UTC()
@@ -184,14 +187,14 @@ func (e *Engine) NewRun(r int32) *Run {
 // Check resolves every code set of d (and of the registers it names), so a
 // definition with an unknown cluster fails before any patient is read.
 func (e *Engine) Check(d *Def) error {
-	return e.walk(d, map[string]bool{}, func(n *Node) error {
+	return e.walk(d, map[string]bool{}, func(owner *Def, n *Node) error {
 		if len(n.Set) > 0 {
-			if _, err := e.codeSet(d, n.Set, n.Op == OpMedCurrent || n.Op == OpMedIssued); err != nil {
+			if _, err := e.codeSet(owner, n.Set, n.Op == OpMedCurrent || n.Op == OpMedIssued); err != nil {
 				return err
 			}
 		}
 		if len(n.Resolved) > 0 {
-			if _, err := e.codeSet(d, n.Resolved, false); err != nil {
+			if _, err := e.codeSet(owner, n.Resolved, false); err != nil {
 				return err
 			}
 		}
@@ -199,14 +202,15 @@ func (e *Engine) Check(d *Def) error {
 	})
 }
 
-// walk visits every node of d, following `in register` into other definitions.
-func (e *Engine) walk(d *Def, seen map[string]bool, fn func(*Node) error) error {
+// walk visits every node of d (with the definition that holds it),
+// following `in register` into other definitions.
+func (e *Engine) walk(d *Def, seen map[string]bool, fn func(*Def, *Node) error) error {
 	var visit func(*Def, *Node) error
 	visit = func(d *Def, n *Node) error {
 		if n == nil {
 			return nil
 		}
-		if err := fn(n); err != nil {
+		if err := fn(d, n); err != nil {
 			return err
 		}
 		if n.Op == OpInRegister {
@@ -226,17 +230,7 @@ func (e *Engine) walk(d *Def, seen map[string]bool, fn func(*Node) error) error 
 		}
 		return visit(d, n.R)
 	}
-	roots := []*Node{d.Population, d.Select, d.Denominator, d.Numerator, d.Exceptions}
-	roots = append(roots, d.Shows...)
-	for _, s := range d.Sets {
-		roots = append(roots, s.Expr)
-	}
-	for _, s := range d.Scores {
-		for _, t := range s.Terms {
-			roots = append(roots, t.Expr)
-		}
-	}
-	for _, n := range roots {
+	for _, n := range d.roots() {
 		if err := visit(d, n); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package cohort
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -306,6 +307,12 @@ func (r *Run) Matched(res *Result, p int) []Evidence {
 		walk(d.Select)
 	}
 	for _, n := range d.Shows {
+		if n.Op == OpScore {
+			if sc, err := r.score(d, n.Name); err == nil {
+				out = append(out, Evidence{Role: "score " + n.Name, Value: strconv.Itoa(int(sc[p]))})
+			}
+			continue
+		}
 		c := &leafCtx{r: r, d: d, n: n}
 		if c.prepare() != nil {
 			continue
@@ -317,5 +324,16 @@ func (r *Run) Matched(res *Result, p int) []Evidence {
 		}
 		out = append(out, evs...)
 	}
-	return out
+	// one entry once: a show column and a criterion often name the same one
+	seen := map[string]bool{}
+	kept := out[:0]
+	for _, e := range out {
+		k := e.Code.System + "|" + e.Code.Code + "|" + e.Date + "|" + e.Value + "|" + e.ID + "|" + string(e.Kind)
+		if e.Code.Code != "" && seen[k] {
+			continue
+		}
+		seen[k] = true
+		kept = append(kept, e)
+	}
+	return kept
 }

@@ -37,7 +37,7 @@ type Index struct {
 	// observations with a value, in patient order (by day)
 	oPat, oCode, oDay, oUnit []int32
 	oVal, oSys, oDia         []float64
-	oHas                     []uint8 // bit 1: a number; 2: a blood pressure
+	oHas                     []uint8 // hasValue, hasBP, hasSys, hasDia
 	oSens                    []bool
 	oRef                     []int32
 	patO                     []int32
@@ -161,8 +161,27 @@ type rawEntry struct {
 type rawObs struct {
 	pat, code, day, unit, ref int32
 	val, sys, dia             float64
+	at                        int64  // effective time: the order within a day
+	tie                       uint64 // then a hash of the record id: the same order every run
 	has                       uint8
 	sens                      bool
+}
+
+// oHas bits.
+const (
+	hasValue uint8 = 1 << iota // a number
+	hasBP                      // a blood pressure (systolic, diastolic or both)
+	hasSys
+	hasDia
+)
+
+// idHash orders records of the same moment the same way every run.
+func idHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * 1099511628211
+	}
+	return h
 }
 
 type rawMed struct {
@@ -286,13 +305,18 @@ func (b *Builder) Add(e record.Entity) {
 		if r.ValueCode != nil {
 			b.entry(p, *r.ValueCode, d, kObs, r.Sensitive, ref)
 		}
-		o := rawObs{pat: p, code: b.code(r.Code), day: d, unit: b.unit(r.Unit), ref: ref, sens: r.Sensitive}
+		o := rawObs{pat: p, code: b.code(r.Code), day: d, unit: b.unit(r.Unit), ref: ref, sens: r.Sensitive,
+			at: r.Effective.UnixNano(), tie: idHash(r.ID)}
 		if r.Value != nil {
-			o.val, o.has = *r.Value, 1
+			o.val, o.has = *r.Value, hasValue
 		}
-		if r.Systolic != nil && r.Diastolic != nil {
-			o.sys, o.dia = *r.Systolic, *r.Diastolic
-			o.has |= 2
+		// A blood pressure missing one of its numbers is still the latest
+		// blood pressure: it decides, and fails (an older one never stands in).
+		if r.Systolic != nil {
+			o.sys, o.has = *r.Systolic, o.has|hasBP|hasSys
+		}
+		if r.Diastolic != nil {
+			o.dia, o.has = *r.Diastolic, o.has|hasBP|hasDia
 		}
 		b.obs = append(b.obs, o)
 	case *record.Immunisation:
@@ -351,7 +375,7 @@ func (b *Builder) Build() *Index {
 	np := len(ix.Patients)
 	nc := len(ix.CodeSys)
 	// coded entries: by patient, then day
-	b.ents = byPatientDay(b.ents, np, func(e *rawEntry) (int32, int32) { return e.pat, e.day })
+	b.ents = byPatient(b.ents, np, func(e *rawEntry) int32 { return e.pat }, func(a, c *rawEntry) bool { return a.day < c.day })
 	n := len(b.ents)
 	ix.ePat, ix.eCode, ix.eDay = make([]int32, n), make([]int32, n), make([]int32, n)
 	ix.eKind, ix.eSens = make([]uint8, n), make([]bool, n)
@@ -368,7 +392,15 @@ func (b *Builder) Build() *Index {
 	ix.byCode, ix.codeE = invert(ix.eCode, nc)
 	b.ents = nil
 
-	b.obs = byPatientDay(b.obs, np, func(o *rawObs) (int32, int32) { return o.pat, o.day })
+	b.obs = byPatient(b.obs, np, func(o *rawObs) int32 { return o.pat }, func(a, c *rawObs) bool {
+		if a.day != c.day {
+			return a.day < c.day
+		}
+		if a.at != c.at {
+			return a.at < c.at
+		}
+		return a.tie < c.tie
+	})
 	n = len(b.obs)
 	ix.oPat, ix.oCode, ix.oDay, ix.oUnit = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
 	ix.oVal, ix.oSys, ix.oDia = make([]float64, n), make([]float64, n), make([]float64, n)
@@ -383,7 +415,7 @@ func (b *Builder) Build() *Index {
 		if b.keepRefs {
 			ix.oRef[i] = o.ref
 		}
-		if o.has&2 != 0 && o.pat != last {
+		if o.has&hasBP != 0 && o.pat != last {
 			ix.bpPats = append(ix.bpPats, o.pat)
 			last = o.pat
 		}
@@ -391,7 +423,7 @@ func (b *Builder) Build() *Index {
 	ix.patO = offsets(ix.oPat, np)
 	b.obs = nil
 
-	b.meds = byPatientDay(b.meds, np, func(m *rawMed) (int32, int32) { return m.pat, m.start })
+	b.meds = byPatient(b.meds, np, func(m *rawMed) int32 { return m.pat }, func(a, c *rawMed) bool { return a.start < c.start })
 	n = len(b.meds)
 	ix.mPat, ix.mCode, ix.mStart, ix.mStop = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
 	ix.mType, ix.mSens, ix.mIss = make([]uint8, n), make([]bool, n), make([]int32, n+1)
@@ -463,15 +495,14 @@ func (ix *Index) refID(refs []int32, i int32) string {
 	return ix.refs[refs[i]].ID
 }
 
-// byPatientDay orders rows by patient, then day (stable: rows of one day keep
-// the order they were added in): a counting sort by patient, then a sort of
-// each patient's few rows. At a million patients a comparison sort of tens of
-// millions of rows would cost seconds.
-func byPatientDay[T any](rows []T, np int, key func(*T) (pat, day int32)) []T {
+// byPatient orders rows by patient, then by less (stable: rows equal under
+// less keep the order they were added in): a counting sort by patient, then
+// a sort of each patient's few rows. At a million patients a comparison sort
+// of tens of millions of rows would cost seconds.
+func byPatient[T any](rows []T, np int, pat func(*T) int32, less func(a, b *T) bool) []T {
 	off := make([]int32, np+1)
 	for i := range rows {
-		p, _ := key(&rows[i])
-		off[p+1]++
+		off[pat(&rows[i])+1]++
 	}
 	for i := 1; i <= np; i++ {
 		off[i] += off[i-1]
@@ -479,17 +510,13 @@ func byPatientDay[T any](rows []T, np int, key func(*T) (pat, day int32)) []T {
 	out := make([]T, len(rows))
 	next := append([]int32(nil), off[:np]...)
 	for i := range rows {
-		p, _ := key(&rows[i])
+		p := pat(&rows[i])
 		out[next[p]] = rows[i]
 		next[p]++
 	}
 	for p := 0; p < np; p++ {
 		seg := out[off[p]:off[p+1]]
-		sort.SliceStable(seg, func(i, j int) bool {
-			_, a := key(&seg[i])
-			_, b := key(&seg[j])
-			return a < b
-		})
+		sort.SliceStable(seg, func(i, j int) bool { return less(&seg[i], &seg[j]) })
 	}
 	return out
 }

@@ -147,10 +147,22 @@ func (c *leafCtx) has(p int32, ev *[]Evidence) bool {
 	return true
 }
 
+// value decides a `latest value|bp|systolic|diastolic` criterion: the
+// latest matching observation in the period decides (an older one never
+// stands in). A blood pressure follows the QOF rule: on the latest day with
+// a blood pressure, the lowest systolic and the lowest diastolic recorded
+// that day; a value is the last recorded on its latest day.
 func (c *leafCtx) value(p int32, ev *[]Evidence) bool {
 	ix, n := c.r.e.ix, c.n
 	bp := n.Which != "value"
 	from, to := ix.patO[p], ix.patO[p+1]
+	match := func(i int32) bool {
+		if c.cs != nil {
+			return c.cs[ix.oCode[i]]
+		}
+		return ix.oHas[i]&hasBP != 0
+	}
+	last := int32(-1)
 	for i := to - 1; i >= from; i-- {
 		d := ix.oDay[i]
 		if d > c.hi {
@@ -159,51 +171,99 @@ func (c *leafCtx) value(p int32, ev *[]Evidence) bool {
 		if d < c.lo {
 			break
 		}
-		if c.cs != nil && !c.cs[ix.oCode[i]] {
-			continue
+		if match(i) {
+			last = i
+			break
 		}
-		if c.cs == nil && ix.oHas[i]&2 == 0 {
-			continue
-		}
-		// the latest matching observation decides
-		e := Evidence{Role: "latest " + n.Which, Kind: record.KindObservation, Date: DayString(d),
-			Sensitive: ix.oSens[i], Code: ix.code(ix.oCode[i])}
+	}
+	if last < 0 {
+		return false
+	}
+	evOf := func(i int32, value, note string) Evidence {
+		e := Evidence{Role: "latest " + n.Which, Kind: record.KindObservation, Date: DayString(ix.oDay[i]),
+			Sensitive: ix.oSens[i], Code: ix.code(ix.oCode[i]), Value: value, Note: note}
 		e.ID = ix.refID(ix.oRef, i)
-		unit := ix.units[ix.oUnit[i]]
+		return e
+	}
+	unitOK := func(i int32) bool { return n.Unit == "" || normUnit(n.Unit) == normUnit(ix.units[ix.oUnit[i]]) }
+	withUnit := func(v string, i int32) string {
+		if u := ix.units[ix.oUnit[i]]; u != "" {
+			return v + " " + u
+		}
+		return v
+	}
+	if !bp {
+		i := last
+		var e Evidence
 		ok := false
 		switch {
-		case bp && ix.oHas[i]&2 == 0:
-			e.Note = "not a blood pressure"
-		case !bp && ix.oHas[i]&1 == 0:
-			e.Note = "no number recorded"
-		case n.Unit != "" && normUnit(n.Unit) != normUnit(unit):
-			e.Note = "unit " + strconv.Quote(unit) + ", not " + strconv.Quote(n.Unit)
-		}
-		if e.Note == "" {
-			switch n.Which {
-			case "value":
-				e.Value = fmtNum(ix.oVal[i])
-				ok = n.Cmp == "" || compare(ix.oVal[i], n.Cmp, n.V1, n.V2)
-			case "systolic":
-				e.Value = fmtNum(ix.oSys[i])
-				ok = n.Cmp == "" || compare(ix.oSys[i], n.Cmp, n.V1, n.V2)
-			case "diastolic":
-				e.Value = fmtNum(ix.oDia[i])
-				ok = n.Cmp == "" || compare(ix.oDia[i], n.Cmp, n.V1, n.V2)
-			case "bp":
-				e.Value = fmtNum(ix.oSys[i]) + "/" + fmtNum(ix.oDia[i])
-				ok = n.Cmp == "" || compare(ix.oSys[i], n.Cmp, n.V1, n.V2) && compare(ix.oDia[i], n.Cmp, n.D1, n.D2)
-			}
-			if unit != "" {
-				e.Value += " " + unit
-			}
+		case ix.oHas[i]&hasValue == 0:
+			e = evOf(i, "", "no number recorded")
+		case !unitOK(i):
+			e = evOf(i, withUnit(fmtNum(ix.oVal[i]), i), "unit "+strconv.Quote(ix.units[ix.oUnit[i]])+", not "+strconv.Quote(n.Unit))
+		default:
+			e = evOf(i, withUnit(fmtNum(ix.oVal[i]), i), "")
+			ok = n.Cmp == "" || compare(ix.oVal[i], n.Cmp, n.V1, n.V2)
 		}
 		if ev != nil {
 			*ev = append(*ev, e)
 		}
 		return ok
 	}
-	return false
+	// the lowest systolic and the lowest diastolic of the latest day
+	day := ix.oDay[last]
+	sysAt, diaAt := int32(-1), int32(-1)
+	for i := last; i >= from && ix.oDay[i] == day; i-- {
+		if !match(i) || ix.oHas[i]&hasBP == 0 {
+			continue
+		}
+		if ix.oHas[i]&hasSys != 0 && (sysAt < 0 || ix.oSys[i] < ix.oSys[sysAt]) {
+			sysAt = i
+		}
+		if ix.oHas[i]&hasDia != 0 && (diaAt < 0 || ix.oDia[i] < ix.oDia[diaAt]) {
+			diaAt = i
+		}
+	}
+	note := ""
+	switch {
+	case sysAt < 0 && diaAt < 0:
+		note = "not a blood pressure"
+	case sysAt < 0 && n.Which != "diastolic":
+		note = "no systolic recorded"
+	case diaAt < 0 && n.Which != "systolic":
+		note = "no diastolic recorded"
+	case sysAt >= 0 && !unitOK(sysAt) || diaAt >= 0 && !unitOK(diaAt):
+		note = "unit not " + strconv.Quote(n.Unit)
+	}
+	if note != "" {
+		if ev != nil {
+			*ev = append(*ev, evOf(last, "", note))
+		}
+		return false
+	}
+	ok := false
+	var e Evidence
+	switch n.Which {
+	case "systolic":
+		e = evOf(sysAt, withUnit(fmtNum(ix.oSys[sysAt]), sysAt), "")
+		ok = n.Cmp == "" || compare(ix.oSys[sysAt], n.Cmp, n.V1, n.V2)
+	case "diastolic":
+		e = evOf(diaAt, withUnit(fmtNum(ix.oDia[diaAt]), diaAt), "")
+		ok = n.Cmp == "" || compare(ix.oDia[diaAt], n.Cmp, n.V1, n.V2)
+	default:
+		e = evOf(sysAt, withUnit(fmtNum(ix.oSys[sysAt])+"/"+fmtNum(ix.oDia[diaAt]), sysAt), "")
+		if sysAt != diaAt {
+			e.Note = "the lowest systolic and the lowest diastolic of the day, from two readings (QOF)"
+		}
+		ok = n.Cmp == "" || compare(ix.oSys[sysAt], n.Cmp, n.V1, n.V2) && compare(ix.oDia[diaAt], n.Cmp, n.D1, n.D2)
+	}
+	if ev != nil {
+		*ev = append(*ev, e)
+		if n.Which == "bp" && sysAt != diaAt {
+			*ev = append(*ev, evOf(diaAt, withUnit("diastolic "+fmtNum(ix.oDia[diaAt]), diaAt), "the reading with the lowest diastolic"))
+		}
+	}
+	return ok
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -679,7 +679,10 @@ func (p *parser) criterion(d *Def) (*Node, error) {
 			n.Op = OpScore
 			err = p.comparison(n, false)
 		} else if contains(d.scores, t.s) {
-			return nil, p.errf(p.peek(), "score %q needs a comparison, e.g. %s >= 2", t.s, t.s)
+			if !p.showContext(from, d) {
+				return nil, p.errf(p.peek(), "score %q needs a comparison, e.g. %s >= 2", t.s, t.s)
+			}
+			n.Op = OpScore // show SCORE: its value, as a column
 		}
 	}
 	if err != nil {

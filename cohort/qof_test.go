@@ -423,11 +423,10 @@ func perturb(bs []*fixtures.Bundle, seed int64) int {
 
 func ptr(v float64) *float64 { return &v }
 
-// dropDiastolic perturbs blood pressures to a systolic alone. The engine still lets an older
-// complete reading decide then (the search language says the latest decides and fails
-// closed); off until the engine is fixed to match.
-const dropDiastolic = false
+// dropDiastolic perturbs blood pressures to a systolic alone: the latest reading decides and
+// fails closed (the search language), an older complete one never stands in.
+const dropDiastolic = true
 
 // sameDayBP adds a second blood pressure on the day of some readings. QOF takes the lowest
-// systolic and diastolic of the latest day (the reference does); off until the engine does.
-const sameDayBP = false
+// systolic and diastolic of the latest day (the reference and the engine do).
+const sameDayBP = true

@@ -163,19 +163,25 @@ func (c *classSet) Contains(system, code string) bool {
 	return in
 }
 
-// suggest names the closest known name, or lists a few.
+// suggest names the closest known names (every one at the best distance),
+// or lists a few.
 func suggest(name string, known []string) string {
 	if len(known) == 0 {
 		return "none is loaded"
 	}
-	best, bestD := "", 1<<30
+	var best []string
+	bestD := 1 << 30
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestD {
-			best, bestD = k, d
+		d := editDistance(strings.ToLower(name), strings.ToLower(k))
+		switch {
+		case d < bestD:
+			best, bestD = []string{k}, d
+		case d == bestD:
+			best = append(best, k)
 		}
 	}
-	if bestD <= 2 {
-		return "did you mean " + best + "?"
+	if bestD <= 2 && len(best) <= 4 {
+		return "did you mean " + strings.Join(best, " or ") + "?"
 	}
 	if len(known) > 8 {
 		return "known: " + strings.Join(known[:8], ", ") + ", ..."

@@ -186,3 +186,42 @@ func (x *Explanation) Withhold(patientSensitive, withReason bool) bool {
 	}
 	return true
 }
+
+// ServerRows are a server's search result as rows (the values as the server
+// wrote them, in Note).
+func ServerRows(sr *clinical.ServerSearch) []Row {
+	rows := make([]Row, 0, len(sr.Members))
+	for _, m := range sr.Members {
+		r := Row{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber, Status: m.Status, Sensitive: m.Sensitive,
+			Matched: []Evidence{}}
+		for _, s := range m.Matched {
+			r.Matched = append(r.Matched, Evidence{Role: "server", Note: s})
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// ServerText is what a server is sent to run d: the definition, then the
+// registers it names (at any depth) as the caller holds them, each after a
+// line of ---, so the server runs exactly what would run locally.
+func ServerText(d *Def, defs []*Def) string {
+	var b strings.Builder
+	b.WriteString(d.Source)
+	seen := map[string]bool{d.ID: true}
+	var add func(x *Def)
+	add = func(x *Def) {
+		for _, id := range x.Registers() {
+			r, err := Find(defs, id)
+			if err != nil || seen[r.ID] {
+				continue
+			}
+			seen[r.ID] = true
+			b.WriteString("\n---\n")
+			b.WriteString(r.Source)
+			add(r)
+		}
+	}
+	add(d)
+	return b.String()
+}

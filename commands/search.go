@@ -84,12 +84,12 @@ func (e *searchEnv) run(ctx context.Context, d *cohort.Def, action string) (*coh
 		return nil, nil, err
 	}
 	if remoteConfigured(e.f) {
-		sr, ok, err := e.s.SearchOnServer(ctx, serverText(d, e.defs), cohort.DayString(R), e.o.reason)
+		sr, ok, err := e.s.SearchOnServer(ctx, cohort.ServerText(d, e.defs), cohort.DayString(R), e.o.reason)
 		if err != nil {
 			return nil, nil, err
 		}
 		if ok {
-			return nil, serverRows(sr), nil
+			return nil, cohort.ServerRows(sr), nil
 		}
 		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: remote mode against a server that is not gpsoc serve: the search reads every record it needs over standard FHIR search and runs here; this is much slower than on gpsoc serve")
 	}
@@ -292,6 +292,9 @@ func matchedCell(ios *IOStreams, ev []cohort.Evidence) string {
 		if s == "" {
 			s = e.Code.Code
 		}
+		if s == "" { // a score
+			s = e.Role
+		}
 		if e.Value != "" {
 			s += " " + e.Value
 		}
@@ -381,6 +384,18 @@ func evidenceText(ios *IOStreams, e cohort.Evidence) string {
 	return strings.Join(b, " ")
 }
 
+// patientsWith is the patients of the items that match (an open recall of
+// the code, an open task of the text): a rerun leaves them unchanged.
+func patientsWith[T any](items []T, match func(T) bool, patient func(T) string) map[string]bool {
+	out := map[string]bool{}
+	for _, it := range items {
+		if match(it) {
+			out[patient(it)] = true
+		}
+	}
+	return out
+}
+
 // actionOutcome is one patient of a recall or task run.
 type actionOutcome struct {
 	PatientID string `json:"patientId"`
@@ -394,8 +409,8 @@ type actionOutcome struct {
 // actOnSearch runs a search and applies fn to every patient; one audit event
 // per record written (the services' own). It prints one row a patient and
 // the bulk summary; exit 1 when any patient was rejected.
-func actOnSearch(cmd *cobra.Command, f *Factory, o *searchFlags, file string, dry bool,
-	skip func(e *searchEnv) (func(string) bool, error), fn func(e *searchEnv, pid string) (string, error)) error {
+func actOnSearch[T record.Entity](cmd *cobra.Command, f *Factory, o *searchFlags, file string, dry bool,
+	skip func(e *searchEnv) (map[string]bool, error), fn func(e *searchEnv, pid string) (T, error)) error {
 	d, err := cohort.ParseFile(file)
 	if err != nil {
 		return err
@@ -422,7 +437,7 @@ func actOnSearch(cmd *cobra.Command, f *Factory, o *searchFlags, file string, dr
 		sum.Read++
 		oc := actionOutcome{PatientID: r.PatientID, Name: r.Name, NHSNumber: r.NHSNumber}
 		switch {
-		case has(r.PatientID):
+		case has[r.PatientID]:
 			oc.Outcome = "unchanged"
 			oc.Reason = "already has an open one"
 			sum.Unchanged++
@@ -430,7 +445,7 @@ func actOnSearch(cmd *cobra.Command, f *Factory, o *searchFlags, file string, dr
 			oc.Outcome = "would create"
 			sum.Written++
 		default:
-			id, err := fn(e, r.PatientID)
+			made, err := fn(e, r.PatientID)
 			if err != nil {
 				if ExitCode(err) == ExitForbidden {
 					return err // a role refusal applies to every patient: stop
@@ -440,7 +455,7 @@ func actOnSearch(cmd *cobra.Command, f *Factory, o *searchFlags, file string, dr
 				sum.Rejections = append(sum.Rejections, clinical.Rejection{Line: i + 1, Field: "patient", Value: r.NHSNumber, Reason: err.Error()})
 				fmt.Fprintf(f.IO.ErrOut, "patient %s %s: %s\n", r.Name, record.FormatNHS(r.NHSNumber), err)
 			} else {
-				oc.Outcome, oc.ID = "created", id
+				oc.Outcome, oc.ID = "created", made.Head().ID
 				sum.Written++
 			}
 		}
@@ -492,30 +507,18 @@ be created and writes nothing but the audit of the search run.`,
 			if _, err := parseDay("due", in.Due); err != nil {
 				return err
 			}
-			return actOnSearch(cmd, f, &o, args[0], dry, func(e *searchEnv) (func(string) bool, error) {
+			return actOnSearch(cmd, f, &o, args[0], dry, func(e *searchEnv) (map[string]bool, error) {
 				open, err := e.s.Recalls(cmd.Context(), clinical.RecallFilter{})
 				if err != nil {
 					return nil, err
 				}
 				c, err := e.s.Code("code", in.System, in.Code)
-				if err != nil {
-					return nil, err
-				}
-				has := map[string]bool{}
-				for _, r := range open {
-					if r.Code.Code == c.Code && r.Code.System == c.System {
-						has[r.PatientID] = true
-					}
-				}
-				return func(pid string) bool { return has[pid] }, nil
-			}, func(e *searchEnv, pid string) (string, error) {
+				return patientsWith(open, func(r *record.Recall) bool { return r.Code.Code == c.Code && r.Code.System == c.System },
+					func(r *record.Recall) string { return r.PatientID }), err
+			}, func(e *searchEnv, pid string) (record.Entity, error) {
 				x := in
 				x.PatientRef = pid
-				r, err := e.s.AddRecall(cmd.Context(), x)
-				if err != nil {
-					return "", err
-				}
-				return r.ID, nil
+				return e.s.AddRecall(cmd.Context(), x)
 			})
 		},
 	}
@@ -550,26 +553,14 @@ audit of the search run.`,
 			if in.Text == "" {
 				return invalidFlag("text", in.Text, "task text is required")
 			}
-			return actOnSearch(cmd, f, &o, args[0], dry, func(e *searchEnv) (func(string) bool, error) {
+			return actOnSearch(cmd, f, &o, args[0], dry, func(e *searchEnv) (map[string]bool, error) {
 				open, err := e.s.Tasks(cmd.Context(), clinical.TaskFilter{})
-				if err != nil {
-					return nil, err
-				}
-				has := map[string]bool{}
-				for _, t := range open {
-					if t.Text == in.Text {
-						has[t.PatientID] = true
-					}
-				}
-				return func(pid string) bool { return has[pid] }, nil
-			}, func(e *searchEnv, pid string) (string, error) {
+				return patientsWith(open, func(t *record.Task) bool { return t.Text == in.Text },
+					func(t *record.Task) string { return t.PatientID }), err
+			}, func(e *searchEnv, pid string) (record.Entity, error) {
 				x := in
 				x.PatientRef = pid
-				t, err := e.s.AddTask(cmd.Context(), x)
-				if err != nil {
-					return "", err
-				}
-				return t.ID, nil
+				return e.s.AddTask(cmd.Context(), x)
 			})
 		},
 	}
@@ -776,20 +767,6 @@ func newRegisterExplainCmd(f *Factory) *cobra.Command {
 	return cmd
 }
 
-// serverRows are a server's search result as rows.
-func serverRows(sr *clinical.ServerSearch) []cohort.Row {
-	rows := make([]cohort.Row, 0, len(sr.Members))
-	for _, m := range sr.Members {
-		r := cohort.Row{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber, Status: m.Status, Sensitive: m.Sensitive,
-			Matched: []cohort.Evidence{}}
-		for _, s := range m.Matched {
-			r.Matched = append(r.Matched, cohort.Evidence{Role: "server", Note: s})
-		}
-		rows = append(rows, r)
-	}
-	return rows
-}
-
 // serverSummaries runs every definition on gpsoc serve (ok false: the server
 // cannot, run them here).
 func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, bool, error) {
@@ -799,7 +776,7 @@ func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, boo
 		if err != nil {
 			return nil, true, err
 		}
-		sr, ok, err := e.s.SearchOnServer(ctx, serverText(d, e.defs), cohort.DayString(R), "")
+		sr, ok, err := e.s.SearchOnServer(ctx, cohort.ServerText(d, e.defs), cohort.DayString(R), "")
 		if err != nil || !ok {
 			return nil, ok, err
 		}
@@ -822,28 +799,4 @@ func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, boo
 		out = append(out, s)
 	}
 	return out, true, nil
-}
-
-// serverText is what the server is sent: the definition, then the registers
-// it names (at any depth) as this workstation holds them, each after a line
-// of ---, so the server runs exactly what would run here.
-func serverText(d *cohort.Def, defs []*cohort.Def) string {
-	var b strings.Builder
-	b.WriteString(d.Source)
-	seen := map[string]bool{d.ID: true}
-	var add func(x *cohort.Def)
-	add = func(x *cohort.Def) {
-		for _, id := range x.Registers() {
-			r, err := cohort.Find(defs, id)
-			if err != nil || seen[r.ID] {
-				continue
-			}
-			seen[r.ID] = true
-			b.WriteString("\n---\n")
-			b.WriteString(r.Source)
-			add(r)
-		}
-	}
-	add(d)
-	return b.String()
 }

@@ -154,7 +154,7 @@ func TestRegisterCommands(t *testing.T) {
 		t.Fatalf("export:\n%s", csv)
 	}
 	e.want(ExitForbidden, "--as", "reception", "register", "export", "HT", "--registers", dir)
-	if stderr := e.want(ExitUsage, "--as", "dr.patel", "register", "show", "HTT", "--registers", dir); !strings.Contains(stderr, "did you mean HT?") {
+	if stderr := e.want(ExitUsage, "--as", "dr.patel", "register", "show", "HTT", "--registers", dir); !strings.Contains(stderr, "did you mean HT or HT1?") {
 		t.Fatalf("unknown id: %s", stderr)
 	}
 }

@@ -80,6 +80,7 @@ var Actions = []Action{
 	{"record", "change-dose", "change the dose of the selected medication (checked as a new prescription)", false},
 	{"record", "add-task", "add a task about this patient", false},
 	{"record", "add-recall", "add a recall", false},
+	{"record", "registers", "this patient's registers and indicators, each explained", false},
 	{"record", "retract", "retract an entry of this section made in error, with a reason", false},
 	{"record", "edit-patient", "change the patient's details (name, date of birth, sex, address, phone)", false},
 	{"record", "flag", "add or remove a warning flag", false},

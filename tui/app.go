@@ -245,6 +245,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				return m, nil
 			}
 		}
+		if msg.patient != "" {
+			return m, m.push(newPatientRegistersPage(m.c, msg.patient))
+		}
 		return m, m.push(newRegistersPage(m.c))
 	case openOverMsg:
 		return m, m.push(newRecordPage(m.c, msg.ID))

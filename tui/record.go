@@ -422,6 +422,9 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			p.scroll = max(0, p.scroll-p.c.Height/2)
 		case "next-chart":
 			p.chart++
+		case "registers":
+			id := p.id
+			return func() tea.Msg { return registersMsg{patient: id} }
 		case "consult":
 			if p.data == nil && p.err == nil {
 				p.after = "consult" // typed ahead of the load

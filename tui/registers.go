@@ -19,15 +19,57 @@ type Cohort struct {
 	Cache cohort.Cache
 }
 
-// registersMsg asks the root to open the registers screen.
-type registersMsg struct{}
+// registersMsg asks the root to open the registers screen (for one
+// patient, from their record: patient set).
+type registersMsg struct{ patient string }
 
 type registersLoadedMsg struct {
-	rev  uint64
-	run  *cohort.Run
-	res  []*cohort.Result
-	err  error
-	took string
+	rev   uint64
+	lines []regLine
+	err   error
+	took  string
+	where string   // "" here; "on the server" in remote mode against gpsoc serve
+	pIn   []string // one patient: each line's verdict
+}
+
+// regLine is one definition's result: evaluated here (res, with the run of
+// its reference date), or on the server (srv).
+type regLine struct {
+	def *cohort.Def
+	R   int32
+	run *cohort.Run
+	res *cohort.Result
+	srv *clinical.ServerSearch
+}
+
+func (l regLine) count() int {
+	if l.srv != nil {
+		return len(l.srv.Members)
+	}
+	return l.res.Count()
+}
+
+func (l regLine) registered() int {
+	if l.srv != nil {
+		return l.srv.Registered
+	}
+	return l.res.Registered
+}
+
+// numExc are an indicator's numerator and exceptions.
+func (l regLine) numExc() (n, x int) {
+	if l.srv == nil {
+		return l.res.Numerator.Count(), l.res.Exceptions.Count()
+	}
+	for _, m := range l.srv.Members {
+		switch m.Status {
+		case "numerator":
+			n++
+		case "exception":
+			x++
+		}
+	}
+	return n, x
 }
 
 type registerRowsMsg struct {
@@ -50,8 +92,8 @@ type registersPage struct {
 	rev    uint64
 	loaded bool
 	err    string
-	run    *cohort.Run
-	res    []*cohort.Result
+	lines  []regLine
+	where  string
 	took   string
 	sel    int
 	// drill: the definition open (-1: the list)
@@ -60,13 +102,26 @@ type registersPage struct {
 	rowSel  int
 	x       *cohort.Explanation
 	xScroll int
+	// patient: one patient's registers and indicators (from the record),
+	// each line in, out or the indicator status; enter explains it.
+	patient string
+	pIn     []string
 }
 
 func newRegistersPage(c *Common) *registersPage { return &registersPage{c: c, drill: -1} }
 
+func newPatientRegistersPage(c *Common, patientID string) *registersPage {
+	return &registersPage{c: c, drill: -1, patient: patientID}
+}
+
 func (p *registersPage) Context() string { return "registers" }
 func (p *registersPage) TextFocus() bool { return false }
-func (p *registersPage) Title() string   { return "Registers and indicators" }
+func (p *registersPage) Title() string {
+	if p.patient != "" {
+		return "This patient's registers and indicators"
+	}
+	return "Registers and indicators"
+}
 
 func (p *registersPage) Back() (bool, tea.Cmd) {
 	switch {
@@ -85,38 +140,63 @@ func (p *registersPage) Back() (bool, tea.Cmd) {
 func (p *registersPage) load() tea.Cmd {
 	p.rev = nextRev()
 	rev, c := p.rev, p.c
+	if p.patient != "" {
+		return p.loadPatient()
+	}
 	return func() tea.Msg {
 		if c.Cohort == nil || len(c.Cohort.Defs) == 0 {
 			return registersLoadedMsg{rev: rev, err: fmt.Errorf("no register definitions are loaded")}
 		}
 		t0 := c.Now()
+		var lines []regLine
+		// In remote mode against gpsoc serve, every definition runs on the
+		// server, where the data is (audited there).
+		for i, d := range c.Cohort.Defs {
+			R, err := cohort.ReferenceDate(d, c.Now(), "")
+			if err != nil {
+				return registersLoadedMsg{rev: rev, err: err}
+			}
+			sr, ok, err := c.Svc.SearchOnServer(c.Ctx, cohort.ServerText(d, c.Cohort.Defs), cohort.DayString(R), "")
+			if err != nil {
+				return registersLoadedMsg{rev: rev, err: err}
+			}
+			if !ok {
+				if i > 0 {
+					return registersLoadedMsg{rev: rev, err: fmt.Errorf("the server stopped running searches")}
+				}
+				break
+			}
+			lines = append(lines, regLine{def: d, R: R, srv: sr})
+		}
+		if len(lines) == len(c.Cohort.Defs) {
+			return registersLoadedMsg{rev: rev, lines: lines, took: c.Now().Sub(t0).Round(1e6).String(), where: "on the server"}
+		}
 		ix, err := c.Cohort.Cache.Get(c.Ctx, c.Svc)
 		if err != nil {
 			return registersLoadedMsg{rev: rev, err: err}
 		}
 		eng := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs)
 		var runs []clinical.SearchRun
-		var out []*cohort.Result
-		var run *cohort.Run
+		byR := map[int32]*cohort.Run{}
 		for _, d := range c.Cohort.Defs {
 			R, err := cohort.ReferenceDate(d, c.Now(), "")
 			if err != nil {
 				return registersLoadedMsg{rev: rev, err: err}
 			}
-			if run == nil || run.R != R {
-				run = eng.NewRun(R)
+			if byR[R] == nil {
+				byR[R] = eng.NewRun(R)
 			}
-			res, err := run.Evaluate(d)
+			res, err := byR[R].Evaluate(d)
 			if err != nil {
 				return registersLoadedMsg{rev: rev, err: err}
 			}
-			out = append(out, res)
+			lines = append(lines, regLine{def: d, R: R, run: byR[R], res: res})
 			runs = append(runs, clinical.SearchRun{Query: cohort.Query(d, R), Count: res.Count()})
 		}
 		if err := c.Svc.AuditSearches(c.Ctx, runs); err != nil {
 			return registersLoadedMsg{rev: rev, err: err}
 		}
-		return registersLoadedMsg{rev: rev, run: run, res: out, took: c.Now().Sub(t0).Round(1e6).String()}
+		return registersLoadedMsg{rev: rev, lines: lines, took: c.Now().Sub(t0).Round(1e6).String()}
 	}
 }
 
@@ -134,8 +214,8 @@ func (p *registersPage) Update(msg tea.Msg) tea.Cmd {
 			p.err = msg.err.Error()
 			return nil
 		}
-		p.run, p.res, p.took = msg.run, msg.res, msg.took
-		p.sel = min(p.sel, max(0, len(p.res)-1))
+		p.lines, p.took, p.where, p.pIn = msg.lines, msg.took, msg.where, msg.pIn
+		p.sel = min(p.sel, max(0, len(p.lines)-1))
 	case registerRowsMsg:
 		if msg.rev != p.rev {
 			return nil
@@ -198,9 +278,12 @@ func (p *registersPage) action(a string) tea.Cmd {
 	switch a {
 	case "down", "up", "page-down", "page-up":
 		d := map[string]int{"down": 1, "up": -1, "page-down": page, "page-up": -page}[a]
-		move(&p.sel, len(p.res), d)
-	case "open":
-		if p.sel < len(p.res) {
+		move(&p.sel, len(p.lines), d)
+	case "open", "explain":
+		if p.patient != "" && p.sel < len(p.lines) {
+			return p.explainPatient(p.sel)
+		}
+		if a == "open" && p.sel < len(p.lines) {
 			return p.open(p.sel)
 		}
 	}
@@ -212,10 +295,13 @@ func (p *registersPage) action(a string) tea.Cmd {
 func (p *registersPage) open(i int) tea.Cmd {
 	p.drill, p.rows = i, nil
 	p.rev = nextRev()
-	rev, c, run, res := p.rev, p.c, p.run, p.res[i]
+	rev, c, l := p.rev, p.c, p.lines[i]
 	return func() tea.Msg {
-		rows := run.Rows(res, false)
-		err := c.Svc.AuditSearch(c.Ctx, clinical.SearchRun{Query: "show " + cohort.Query(res.Def, run.R), Count: len(rows)})
+		if l.srv != nil { // found and audited on the server
+			return registerRowsMsg{rev: rev, rows: cohort.ServerRows(l.srv)}
+		}
+		rows := l.run.Rows(l.res, false)
+		err := c.Svc.AuditSearch(c.Ctx, clinical.SearchRun{Query: "show " + cohort.Query(l.def, l.R), Count: len(rows)})
 		return registerRowsMsg{rev: rev, rows: rows, err: err}
 	}
 }
@@ -227,7 +313,7 @@ func (p *registersPage) explain() tea.Cmd {
 		return nil
 	}
 	p.rev = nextRev()
-	rev, c, d, row, R := p.rev, p.c, p.res[p.drill].Def, p.rows[p.rowSel], p.run.R
+	rev, c, d, row, R := p.rev, p.c, p.lines[p.drill].def, p.rows[p.rowSel], p.lines[p.drill].R
 	return func() tea.Msg {
 		ix, err := cohort.BuildPatient(c.Ctx, c.Svc, row.PatientID)
 		if err != nil {
@@ -269,39 +355,48 @@ func (p *registersPage) View(w, h int) []string {
 	}
 	out := []string{st.Heading.Render(fit("ID", 9)+fit("Count", 8)+fit("Prev.", 7)+fit("Num.", 7)+fit("Exc.", 6)+fit("Achiev.", 9)+"Title") +
 		st.Muted.Render("  ran in "+p.took)}
+	if p.patient != "" {
+		out = []string{st.Heading.Render(fit("ID", 9)+fit("This patient", 20)+"Title") + st.Muted.Render("  enter explains")}
+	}
 	lines := []string{}
-	for _, r := range p.res {
-		d := r.Def
+	for _, l := range p.lines {
+		d := l.def
 		var line string
+		if p.patient != "" {
+			lines = append(lines, fit(d.ID, 9)+fit(p.pIn[len(lines)], 20)+d.Title)
+			continue
+		}
 		if d.Kind == cohort.KindIndicator {
-			line = fit(d.ID, 9) + fit(itoa(r.Count()), 8) + fit("", 7) + fit(itoa(r.Numerator.Count()), 7) + fit(itoa(r.Exceptions.Count()), 6) +
-				fit(pct(r.Numerator.Count(), r.Count()-r.Exceptions.Count()), 9) + d.Title
+			n, x := l.numExc()
+			line = fit(d.ID, 9) + fit(itoa(l.count()), 8) + fit("", 7) + fit(itoa(n), 7) + fit(itoa(x), 6) +
+				fit(pct(n, l.count()-x), 9) + d.Title
 		} else {
-			line = fit(d.ID, 9) + fit(itoa(r.Count()), 8) + fit(pct(r.Count(), r.Registered), 7) + fit("", 22) + d.Title
+			line = fit(d.ID, 9) + fit(itoa(l.count()), 8) + fit(pct(l.count(), l.registered()), 7) + fit("", 22) + d.Title
 		}
 		lines = append(lines, line)
 	}
 	out = append(out, window(lines, p.sel, h-2, w, st)...)
-	out = append(out, st.Muted.Render(k("refresh")+" run again  reference date "+refOf(p.res)))
-	return out
-}
-
-func refOf(res []*cohort.Result) string {
-	if len(res) == 0 {
-		return "-"
+	ref := "-"
+	if len(p.lines) > 0 {
+		ref = Date(cohort.DayString(p.lines[0].R))
 	}
-	return Date(res[0].Reference)
+	where := ""
+	if p.where != "" {
+		where = "  run " + p.where
+	}
+	out = append(out, st.Muted.Render(k("refresh")+" run again  reference date "+ref+where))
+	return out
 }
 
 func (p *registersPage) viewRows(w, h int) []string {
 	st := p.c.Styles
-	r := p.res[p.drill]
-	head := r.Def.ID + "  " + r.Def.Title + "  (" + itoa(len(p.rows)) + ")"
+	def := p.lines[p.drill].def
+	head := def.ID + "  " + def.Title + "  (" + itoa(len(p.rows)) + ")"
 	out := []string{st.Heading.Render(cut(head, w))}
 	if p.rows == nil {
 		return append(out, st.Muted.Render("loading…"))
 	}
-	ind := r.Def.Kind == cohort.KindIndicator
+	ind := def.Kind == cohort.KindIndicator
 	var lines []string
 	for _, row := range p.rows {
 		status := ""
@@ -314,11 +409,21 @@ func (p *registersPage) viewRows(w, h int) []string {
 		} else {
 			var parts []string
 			for _, e := range row.Matched {
+				if e.Code.Code == "" && e.Note != "" { // as the server wrote it
+					parts = append(parts, e.Note)
+					continue
+				}
 				s := shortTerm(e.Code)
+				if e.Code.Code == "" { // a score
+					s = e.Role
+				}
 				if e.Value != "" {
 					s += " " + e.Value
 				}
-				parts = append(parts, s+" "+Date(e.Date))
+				if e.Date != "" {
+					s += " " + Date(e.Date)
+				}
+				parts = append(parts, s)
 			}
 			vals = strings.Join(parts, "; ")
 		}
@@ -431,4 +536,65 @@ func dueIndicators(c *Common, patientID string) (due []string, err error) {
 		}
 	}
 	return due, nil
+}
+
+// loadPatient runs every definition for one patient (read on their own, as
+// an explanation reads them), audited as one explanation.
+func (p *registersPage) loadPatient() tea.Cmd {
+	rev, c, id := p.rev, p.c, p.patient
+	return func() tea.Msg {
+		if c.Cohort == nil || len(c.Cohort.Defs) == 0 {
+			return registersLoadedMsg{rev: rev, err: fmt.Errorf("no register definitions are loaded")}
+		}
+		ix, err := cohort.BuildPatient(c.Ctx, c.Svc, id)
+		if err != nil {
+			return registersLoadedMsg{rev: rev, err: err}
+		}
+		eng := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs)
+		byR := map[int32]*cohort.Run{}
+		var lines []regLine
+		var verdicts []string
+		in := 0
+		for _, d := range c.Cohort.Defs {
+			R, err := cohort.ReferenceDate(d, c.Now(), "")
+			if err != nil {
+				return registersLoadedMsg{rev: rev, err: err}
+			}
+			if byR[R] == nil {
+				byR[R] = eng.NewRun(R)
+			}
+			res, err := byR[R].Evaluate(d)
+			if err != nil {
+				return registersLoadedMsg{rev: rev, err: err}
+			}
+			v := "out"
+			if res.Members.Has(0) {
+				in++
+				v = "IN"
+				if d.Kind == cohort.KindIndicator {
+					v = res.Status(0)
+					if v == "denominator" {
+						v = "due (not met)"
+					}
+				}
+			}
+			lines = append(lines, regLine{def: d, R: R, run: byR[R], res: res})
+			verdicts = append(verdicts, v)
+		}
+		err = c.Svc.AuditSearch(c.Ctx, clinical.SearchRun{Action: "explain", Query: "every register and indicator", PatientID: ix.Patients[0].ID, Count: in})
+		return registersLoadedMsg{rev: rev, lines: lines, pIn: verdicts, err: err}
+	}
+}
+
+// explainPatient explains line i for the patient, from the index read at load.
+func (p *registersPage) explainPatient(i int) tea.Cmd {
+	p.rev = nextRev()
+	rev, l := p.rev, p.lines[i]
+	return func() tea.Msg {
+		x, err := l.run.Explain(l.def, 0)
+		if err == nil {
+			x.Withhold(l.run.Index().Patients[0].Sensitive, false)
+		}
+		return registerExplainMsg{rev: rev, x: x, err: err}
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/opengpsoc/gpsoc/cohort"
 	"github.com/opengpsoc/gpsoc/keymaps"
+	"github.com/opengpsoc/gpsoc/server"
 	"github.com/opengpsoc/gpsoc/terminology"
 )
 
@@ -120,4 +121,69 @@ func TestBannerIndicatorsDue(t *testing.T) {
 	if strings.Contains(d.screen(), "QOF due") {
 		t.Fatalf("a patient who met the target is shown as due:\n%s", d.screen())
 	}
+}
+
+// In remote mode against gpsoc serve the registers run on the server, where
+// the data is, and the screen says so; the counts are the same as here.
+func TestRegistersScreenRemote(t *testing.T) {
+	var defs []*cohort.Def
+	for i, src := range testDefs {
+		d, err := cohort.Parse(fmt.Sprintf("t%d.search", i), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defs = append(defs, d)
+	}
+	tm, err := terminology.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tm.Close() })
+	res := cohort.NewTermResolver(tm)
+	local, _, _ := registersModel(t, 120, 40)
+	local.keys("f6")
+	want := strings.Split(local.screen(), "\n")[2]
+
+	serveCohort.Store(t, &server.Cohort{Resolver: res, Defs: defs})
+	remoteTests.Store(t, true)
+	dir, svc := practice(t, 120)
+	remoteTests.Delete(t)
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Keys: keymaps.Default(), Now: clock, DataDir: dir, Plain: true,
+		Width: 120, Height: 40, Cohort: &Cohort{Resolver: res, Defs: defs}})
+	d := &driver{t: t, m: m}
+	d.init()
+	d.keys("f6")
+	d.contains("run on the server")
+	if got := strings.Split(d.screen(), "\n")[2]; strings.TrimSpace(got) != strings.TrimSpace(want) {
+		t.Fatalf("on the server %q, here %q", got, want)
+	}
+	d.keys("enter")
+	d.contains("Essential hypertension")
+}
+
+// Q on a record lists that patient's registers and indicators, each in or
+// out (or the indicator's status); enter explains one rule by rule.
+func TestPatientRegisters(t *testing.T) {
+	d, eng, defs := registersModel(t, 120, 40)
+	res, err := eng.NewRun(cohort.Day(fixedNow)).Evaluate(defs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	res.Members.Each(func(p int) {
+		if id == "" {
+			id = eng.Index().Patients[p].ID
+		}
+	})
+	d.send(openPatientMsg{ID: id})
+	d.keys("Q")
+	d.contains("This patient's registers and indicators")
+	d.contains("HT       IN")
+	d.contains("DMT      ")
+	d.keys("enter")
+	d.contains("HT  ")
+	d.contains(": IN")
+	d.contains("yes select: has code in ecl")
+	d.keys("esc")
+	d.contains("This patient")
 }

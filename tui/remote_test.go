@@ -20,6 +20,9 @@ import (
 // mode has them.
 var remoteTests sync.Map // testing.TB -> true
 
+// serveCohort is, for a remote test that runs registers, what the server runs them with.
+var serveCohort sync.Map // testing.TB -> *server.Cohort
+
 // overRemote serves the practice p built for a test: the workstation's
 // services over a remote store acting with dr.patel's token, and the
 // client's own data dir (drafts, recent patients).
@@ -42,7 +45,11 @@ func overRemote(t testing.TB, p *clinical.Practice) (string, *clinical.Service) 
 	}
 	t.Cleanup(func() { tmn.Close() })
 	p.SetDrugs(tmn)
-	hs := httptest.NewServer(server.New(server.Options{Practice: p}).Handler())
+	so := server.Options{Practice: p}
+	if co, ok := serveCohort.Load(t); ok {
+		so.Cohort = co.(*server.Cohort)
+	}
+	hs := httptest.NewServer(server.New(so).Handler())
 	t.Cleanup(hs.Close)
 	pr := p.PracticeRecord(ctx)
 	rs, err := remote.Open(ctx, remote.Options{URL: hs.URL, Token: tok, Practice: record.Practice{Name: pr.Name, ODS: pr.ODS},
