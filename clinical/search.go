@@ -125,3 +125,51 @@ func (s *Service) AuditSearches(ctx context.Context, runs []SearchRun) error {
 		return nil
 	})
 }
+
+// ServerSearch is what a server's search found (the services' own copy of
+// the store's answer: nothing of the store leaves clinical).
+type ServerSearch struct {
+	Title       string
+	Reference   string
+	Registered  int // patients registered on the reference date
+	Achievement *float64
+	Members     []ServerSearchMember
+}
+
+// ServerSearchMember is one patient a server's search found, with the
+// values that matched as the server wrote them.
+type ServerSearchMember struct {
+	PatientID, Name, NHSNumber, Status string
+	Sensitive                          bool
+	Matched                            []string
+}
+
+// SearchOnServer runs a search definition's text on the server when the
+// store is one that can (gpsoc serve): the search runs where the data is and
+// is audited there. ok is false otherwise (a local file, another vendor's
+// server): the caller runs it here, through ScanForSearch.
+func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (*ServerSearch, bool, error) {
+	if err := s.require(ctx, ActSearch, ""); err != nil {
+		return nil, false, err
+	}
+	sr, ok := s.p.st.(store.Searcher)
+	if !ok {
+		return nil, false, nil
+	}
+	r, ok, err := sr.RunSearch(ctx, text, on, reason)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	out := &ServerSearch{Title: r.Title, Reference: r.Reference, Registered: r.Registered, Achievement: r.Achievement}
+	for _, m := range r.Members {
+		out.Members = append(out.Members, ServerSearchMember{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber,
+			Status: m.Status, Sensitive: m.Sensitive, Matched: m.Matched})
+	}
+	return out, true, nil
+}
+
+// RequireSearch refuses (and audits) a user without the search right; a
+// search over an index built earlier asks it before reading the index.
+func (s *Service) RequireSearch(ctx context.Context) error {
+	return s.require(ctx, ActSearch, "")
+}

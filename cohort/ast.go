@@ -151,3 +151,35 @@ func setText(ts []SetTerm) string {
 	}
 	return strings.Join(b, " | ")
 }
+
+// Registers are the ids this definition names with `in register ID`, in order.
+func (d *Def) Registers() []string {
+	var out []string
+	seen := map[string]bool{}
+	var visit func(n *Node)
+	visit = func(n *Node) {
+		if n == nil {
+			return
+		}
+		if n.Op == OpInRegister && !seen[n.Name] {
+			seen[n.Name] = true
+			out = append(out, n.Name)
+		}
+		visit(n.L)
+		visit(n.R)
+	}
+	roots := []*Node{d.Population, d.Select, d.Denominator, d.Numerator, d.Exceptions}
+	roots = append(roots, d.Shows...)
+	for _, s := range d.Sets {
+		roots = append(roots, s.Expr)
+	}
+	for _, s := range d.Scores {
+		for _, t := range s.Terms {
+			roots = append(roots, t.Expr)
+		}
+	}
+	for _, n := range roots {
+		visit(n)
+	}
+	return out
+}

@@ -3,7 +3,6 @@ package cohort
 import (
 	"fmt"
 	"math/bits"
-	"strconv"
 	"strings"
 	"time"
 
@@ -575,11 +574,7 @@ func (r *Run) age(row *PatientRow) (int, bool) {
 	if row.birth == noDay {
 		return 0, false
 	}
-	b := row.BirthDate
-	y, _ := strconv.Atoi(b[:4])
-	m, _ := strconv.Atoi(b[5:7])
-	dd, _ := strconv.Atoi(b[8:10])
-	a := int(r.rYMD-int32(y*10000+m*100+dd)) / 10000
+	a := int(r.rYMD-row.birthYMD) / 10000
 	return a, row.birth <= r.R
 }
 

@@ -29,7 +29,7 @@ type Index struct {
 	ePat, eCode, eDay []int32
 	eKind             []uint8
 	eSens             []bool
-	eRef              []int32 // index into refs (one-patient indexes only), else -1
+	eRef              []int32 // index into refs, or -1 (nil unless the index keeps refs)
 	patE              []int32 // patient p's entries are [patE[p], patE[p+1])
 	byCode            []int32 // entry indices ordered by code
 	codeE             []int32 // code c's entries are byCode[codeE[c]:codeE[c+1]]
@@ -68,6 +68,7 @@ type PatientRow struct {
 	Status    string
 	Sensitive bool
 	birth     int32
+	birthYMD  int32 // YYYYMMDD, for whole-year ages
 	regStart  int32
 	left      int32
 	died      int32
@@ -243,6 +244,8 @@ func (b *Builder) Add(e record.Entity) {
 			r.Name(), r.NHSNumber, r.BirthDate, r.Sex, r.Status, r.Sensitive
 		if d, ok := parseDay(r.BirthDate); ok {
 			row.birth = d
+			t := time.Unix(int64(d)*86400, 0).UTC()
+			row.birthYMD = int32(t.Year()*10000 + int(t.Month())*100 + t.Day())
 		}
 		row.regStart = -noDay
 		if d, ok := parseDay(r.Registration.RegisteredOn); ok {
@@ -348,38 +351,38 @@ func (b *Builder) Build() *Index {
 	np := len(ix.Patients)
 	nc := len(ix.CodeSys)
 	// coded entries: by patient, then day
-	sort.Slice(b.ents, func(i, j int) bool {
-		a, c := b.ents[i], b.ents[j]
-		if a.pat != c.pat {
-			return a.pat < c.pat
-		}
-		return a.day < c.day
-	})
+	b.ents = byPatientDay(b.ents, np, func(e *rawEntry) (int32, int32) { return e.pat, e.day })
 	n := len(b.ents)
 	ix.ePat, ix.eCode, ix.eDay = make([]int32, n), make([]int32, n), make([]int32, n)
-	ix.eKind, ix.eSens, ix.eRef = make([]uint8, n), make([]bool, n), make([]int32, n)
+	ix.eKind, ix.eSens = make([]uint8, n), make([]bool, n)
+	if b.keepRefs { // record ids only where an explanation names them: memory at 1M patients
+		ix.eRef = make([]int32, n)
+	}
 	for i, e := range b.ents {
-		ix.ePat[i], ix.eCode[i], ix.eDay[i], ix.eKind[i], ix.eSens[i], ix.eRef[i] = e.pat, e.code, e.day, e.kind, e.sens, e.ref
+		ix.ePat[i], ix.eCode[i], ix.eDay[i], ix.eKind[i], ix.eSens[i] = e.pat, e.code, e.day, e.kind, e.sens
+		if b.keepRefs {
+			ix.eRef[i] = e.ref
+		}
 	}
 	ix.patE = offsets(ix.ePat, np)
 	ix.byCode, ix.codeE = invert(ix.eCode, nc)
 	b.ents = nil
 
-	sort.Slice(b.obs, func(i, j int) bool {
-		a, c := b.obs[i], b.obs[j]
-		if a.pat != c.pat {
-			return a.pat < c.pat
-		}
-		return a.day < c.day
-	})
+	b.obs = byPatientDay(b.obs, np, func(o *rawObs) (int32, int32) { return o.pat, o.day })
 	n = len(b.obs)
 	ix.oPat, ix.oCode, ix.oDay, ix.oUnit = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
 	ix.oVal, ix.oSys, ix.oDia = make([]float64, n), make([]float64, n), make([]float64, n)
-	ix.oHas, ix.oSens, ix.oRef = make([]uint8, n), make([]bool, n), make([]int32, n)
+	ix.oHas, ix.oSens = make([]uint8, n), make([]bool, n)
+	if b.keepRefs {
+		ix.oRef = make([]int32, n)
+	}
 	last := int32(-1)
 	for i, o := range b.obs {
 		ix.oPat[i], ix.oCode[i], ix.oDay[i], ix.oUnit[i] = o.pat, o.code, o.day, o.unit
-		ix.oVal[i], ix.oSys[i], ix.oDia[i], ix.oHas[i], ix.oSens[i], ix.oRef[i] = o.val, o.sys, o.dia, o.has, o.sens, o.ref
+		ix.oVal[i], ix.oSys[i], ix.oDia[i], ix.oHas[i], ix.oSens[i] = o.val, o.sys, o.dia, o.has, o.sens
+		if b.keepRefs {
+			ix.oRef[i] = o.ref
+		}
 		if o.has&2 != 0 && o.pat != last {
 			ix.bpPats = append(ix.bpPats, o.pat)
 			last = o.pat
@@ -388,19 +391,19 @@ func (b *Builder) Build() *Index {
 	ix.patO = offsets(ix.oPat, np)
 	b.obs = nil
 
-	sort.Slice(b.meds, func(i, j int) bool {
-		a, c := b.meds[i], b.meds[j]
-		if a.pat != c.pat {
-			return a.pat < c.pat
-		}
-		return a.start < c.start
-	})
+	b.meds = byPatientDay(b.meds, np, func(m *rawMed) (int32, int32) { return m.pat, m.start })
 	n = len(b.meds)
 	ix.mPat, ix.mCode, ix.mStart, ix.mStop = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-	ix.mType, ix.mSens, ix.mRef, ix.mIss = make([]uint8, n), make([]bool, n), make([]int32, n), make([]int32, n+1)
+	ix.mType, ix.mSens, ix.mIss = make([]uint8, n), make([]bool, n), make([]int32, n+1)
+	if b.keepRefs {
+		ix.mRef = make([]int32, n)
+	}
 	for i, m := range b.meds {
 		ix.mPat[i], ix.mCode[i], ix.mStart[i], ix.mStop[i] = m.pat, m.code, m.start, m.stop
-		ix.mType[i], ix.mSens[i], ix.mRef[i] = m.typ, m.sens, m.ref
+		ix.mType[i], ix.mSens[i] = m.typ, m.sens
+		if b.keepRefs {
+			ix.mRef[i] = m.ref
+		}
 		ix.mIss[i] = int32(len(ix.issueDay))
 		ix.issueDay = append(ix.issueDay, m.issues...)
 	}
@@ -450,4 +453,43 @@ func (ix *Index) Len() int { return len(ix.Patients) }
 func (ix *Index) Lookup(id string) (int, bool) {
 	n, ok := ix.byID[id]
 	return int(n), ok
+}
+
+// refID is the record id of ref column refs at i ("" when not kept).
+func (ix *Index) refID(refs []int32, i int32) string {
+	if refs == nil || refs[i] < 0 {
+		return ""
+	}
+	return ix.refs[refs[i]].ID
+}
+
+// byPatientDay orders rows by patient, then day (stable: rows of one day keep
+// the order they were added in): a counting sort by patient, then a sort of
+// each patient's few rows. At a million patients a comparison sort of tens of
+// millions of rows would cost seconds.
+func byPatientDay[T any](rows []T, np int, key func(*T) (pat, day int32)) []T {
+	off := make([]int32, np+1)
+	for i := range rows {
+		p, _ := key(&rows[i])
+		off[p+1]++
+	}
+	for i := 1; i <= np; i++ {
+		off[i] += off[i-1]
+	}
+	out := make([]T, len(rows))
+	next := append([]int32(nil), off[:np]...)
+	for i := range rows {
+		p, _ := key(&rows[i])
+		out[next[p]] = rows[i]
+		next[p]++
+	}
+	for p := 0; p < np; p++ {
+		seg := out[off[p]:off[p+1]]
+		sort.SliceStable(seg, func(i, j int) bool {
+			_, a := key(&seg[i])
+			_, b := key(&seg[j])
+			return a < b
+		})
+	}
+	return out
 }

@@ -50,9 +50,7 @@ func (c *leafCtx) entryEv(i int32, role string) Evidence {
 	ix := c.r.e.ix
 	ev := Evidence{Role: role, Kind: kindOf[ix.eKind[i]], Date: DayString(ix.eDay[i]), Sensitive: ix.eSens[i],
 		Code: ix.code(ix.eCode[i])}
-	if ix.eRef[i] >= 0 {
-		ev.ID = ix.refs[ix.eRef[i]].ID
-	}
+	ev.ID = ix.refID(ix.eRef, i)
 	return ev
 }
 
@@ -170,9 +168,7 @@ func (c *leafCtx) value(p int32, ev *[]Evidence) bool {
 		// the latest matching observation decides
 		e := Evidence{Role: "latest " + n.Which, Kind: record.KindObservation, Date: DayString(d),
 			Sensitive: ix.oSens[i], Code: ix.code(ix.oCode[i])}
-		if ix.oRef[i] >= 0 {
-			e.ID = ix.refs[ix.oRef[i]].ID
-		}
+		e.ID = ix.refID(ix.oRef, i)
 		unit := ix.units[ix.oUnit[i]]
 		ok := false
 		switch {
@@ -259,9 +255,7 @@ func (c *leafCtx) med(p int32, ev *[]Evidence) bool {
 		if ev != nil {
 			e := Evidence{Role: "medicine", Kind: record.KindMedication, Date: DayString(when), Sensitive: ix.mSens[m],
 				Code: ix.code(ix.mCode[m])}
-			if ix.mRef[m] >= 0 {
-				e.ID = ix.refs[ix.mRef[m]].ID
-			}
+			e.ID = ix.refID(ix.mRef, m)
 			*ev = append(*ev, e)
 		}
 		return true

@@ -10,6 +10,7 @@ package cohort_test
 import (
 	"encoding/csv"
 	"io/fs"
+	"math"
 	"path"
 	"strings"
 	"sync"
@@ -81,6 +82,7 @@ type refEntry struct {
 type refObs struct {
 	code     string
 	on       day
+	at       time.Time // the instant, to order two results of one day
 	value    *float64
 	sys, dia *float64
 	unit     string
@@ -153,7 +155,7 @@ func flatten(b *fixtures.Bundle) *refPatient {
 		if o.ValueCode != nil {
 			add(*o.ValueCode, on)
 		}
-		rp.obs = append(rp.obs, refObs{code: o.Code.Code, on: on, value: o.Value, sys: o.Systolic, dia: o.Diastolic, unit: o.Unit})
+		rp.obs = append(rp.obs, refObs{code: o.Code.Code, on: on, at: o.Effective, value: o.Value, sys: o.Systolic, dia: o.Diastolic, unit: o.Unit})
 	}
 	for _, im := range b.Immunisations {
 		if eie(im.Meta) {
@@ -370,7 +372,7 @@ func (x *refCtx) latestValue(p *refPatient, s codeSet, w window, unit string, ok
 	var best *refObs
 	for i := range p.obs {
 		o := &p.obs[i]
-		if s[o.code] && x.in(w, o.on) && (best == nil || o.on > best.on) {
+		if s[o.code] && x.in(w, o.on) && (best == nil || o.on > best.on || o.on == best.on && o.at.After(best.at)) {
 			best = o
 		}
 	}
@@ -384,16 +386,32 @@ func (x *refCtx) latestValue(p *refPatient, s codeSet, w window, unit string, ok
 	return ok(*best.value)
 }
 
-// latestBP: the latest blood pressure (an observation with both values) within w is at or below sys/dia.
+// latestBP: on the latest day within w with a blood pressure (an observation with either
+// value), the lowest systolic and the lowest diastolic recorded that day (QOF's rule) are at or
+// below sys/dia; a day whose readings lack either value fails.
 func (x *refCtx) latestBP(p *refPatient, w window, sys, dia float64) bool {
-	var best *refObs
-	for i := range p.obs {
-		o := &p.obs[i]
-		if (o.sys != nil || o.dia != nil) && x.in(w, o.on) && (best == nil || o.on > best.on) {
-			best = o
+	last, found := day(0), false
+	for _, o := range p.obs {
+		if (o.sys != nil || o.dia != nil) && x.in(w, o.on) && (!found || o.on > last) {
+			last, found = o.on, true
 		}
 	}
-	return best != nil && best.sys != nil && best.dia != nil && *best.sys <= sys && *best.dia <= dia
+	if !found {
+		return false
+	}
+	lowS, lowD := math.Inf(1), math.Inf(1)
+	for _, o := range p.obs {
+		if o.on != last || (o.sys == nil && o.dia == nil) {
+			continue
+		}
+		if o.sys != nil {
+			lowS = min(lowS, *o.sys)
+		}
+		if o.dia != nil {
+			lowD = min(lowD, *o.dia)
+		}
+	}
+	return lowS <= sys && lowD <= dia
 }
 
 // current: a medicine in the class is current on R (authorised by R, not

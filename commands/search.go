@@ -63,9 +63,6 @@ func newSearchEnv(f *Factory, cmd *cobra.Command, o *searchFlags) (*searchEnv, e
 	if err != nil {
 		return nil, err
 	}
-	if remoteConfigured(f) {
-		fmt.Fprintln(f.IO.ErrOut, "gpsoc: remote mode: the search reads the records it needs from the server over FHIR search and runs here; this is slower than on the server's own machine")
-	}
 	return &searchEnv{f: f, s: s, defs: defs, res: cohort.NewTermResolver(tm), o: o}, nil
 }
 
@@ -74,7 +71,10 @@ func (e *searchEnv) check(d *cohort.Def) error {
 	return cohort.NewEngine(cohort.NewBuilder(false).Build(), e.res, e.defs).Check(d)
 }
 
-// run evaluates d over the whole practice, audits the run and returns its rows.
+// run evaluates d over the whole practice, audits the run and returns its
+// rows. In remote mode against gpsoc serve the search runs on the server,
+// where the data is (res is then nil); against another vendor's server it
+// runs here over standard FHIR search, and says so.
 func (e *searchEnv) run(ctx context.Context, d *cohort.Def, action string) (*cohort.Result, []cohort.Row, error) {
 	if err := e.check(d); err != nil {
 		return nil, nil, err
@@ -82,6 +82,16 @@ func (e *searchEnv) run(ctx context.Context, d *cohort.Def, action string) (*coh
 	R, err := cohort.ReferenceDate(d, e.f.Now(), e.o.on)
 	if err != nil {
 		return nil, nil, err
+	}
+	if remoteConfigured(e.f) {
+		sr, ok, err := e.s.SearchOnServer(ctx, serverText(d, e.defs), cohort.DayString(R), e.o.reason)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			return nil, serverRows(sr), nil
+		}
+		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: remote mode against a server that is not gpsoc serve: the search reads every record it needs over standard FHIR search and runs here; this is much slower than on gpsoc serve")
 	}
 	ix, err := cohort.Build(ctx, e.s)
 	if err != nil {
@@ -274,6 +284,10 @@ func printRows(f *Factory, rows []cohort.Row, indicator bool) error {
 func matchedCell(ios *IOStreams, ev []cohort.Evidence) string {
 	var parts []string
 	for _, e := range ev {
+		if e.Code.Code == "" && e.Note != "" { // a server's match, as it wrote it
+			parts = append(parts, e.Note)
+			continue
+		}
 		s := e.Code.Display
 		if s == "" {
 			s = e.Code.Code
@@ -654,6 +668,12 @@ func (e *searchEnv) summaries(ctx context.Context) ([]registerSummary, error) {
 			return nil, err
 		}
 	}
+	if remoteConfigured(e.f) {
+		if out, ok, err := e.serverSummaries(ctx); ok || err != nil {
+			return out, err
+		}
+		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: remote mode against a server that is not gpsoc serve: the registers read every record they need over standard FHIR search and run here; this is much slower than on gpsoc serve")
+	}
 	ix, err := cohort.Build(ctx, e.s)
 	if err != nil {
 		return nil, err
@@ -754,4 +774,76 @@ func newRegisterExplainCmd(f *Factory) *cobra.Command {
 	}
 	o.add(cmd, true)
 	return cmd
+}
+
+// serverRows are a server's search result as rows.
+func serverRows(sr *clinical.ServerSearch) []cohort.Row {
+	rows := make([]cohort.Row, 0, len(sr.Members))
+	for _, m := range sr.Members {
+		r := cohort.Row{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber, Status: m.Status, Sensitive: m.Sensitive,
+			Matched: []cohort.Evidence{}}
+		for _, s := range m.Matched {
+			r.Matched = append(r.Matched, cohort.Evidence{Role: "server", Note: s})
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// serverSummaries runs every definition on gpsoc serve (ok false: the server
+// cannot, run them here).
+func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, bool, error) {
+	out := []registerSummary{}
+	for _, d := range e.defs {
+		R, err := cohort.ReferenceDate(d, e.f.Now(), e.o.on)
+		if err != nil {
+			return nil, true, err
+		}
+		sr, ok, err := e.s.SearchOnServer(ctx, serverText(d, e.defs), cohort.DayString(R), "")
+		if err != nil || !ok {
+			return nil, ok, err
+		}
+		s := registerSummary{ID: d.ID, Kind: string(d.Kind), Title: d.Title, Reference: sr.Reference, Count: len(sr.Members)}
+		if d.Kind == cohort.KindIndicator {
+			n, x := 0, 0
+			for _, m := range sr.Members {
+				switch m.Status {
+				case "numerator":
+					n++
+				case "exception":
+					x++
+				}
+			}
+			s.Numerator, s.Exceptions, s.Achievement = &n, &x, sr.Achievement
+		} else if sr.Registered > 0 {
+			p := float64(len(sr.Members)) / float64(sr.Registered)
+			s.Prevalence = &p
+		}
+		out = append(out, s)
+	}
+	return out, true, nil
+}
+
+// serverText is what the server is sent: the definition, then the registers
+// it names (at any depth) as this workstation holds them, each after a line
+// of ---, so the server runs exactly what would run here.
+func serverText(d *cohort.Def, defs []*cohort.Def) string {
+	var b strings.Builder
+	b.WriteString(d.Source)
+	seen := map[string]bool{d.ID: true}
+	var add func(x *cohort.Def)
+	add = func(x *cohort.Def) {
+		for _, id := range x.Registers() {
+			r, err := cohort.Find(defs, id)
+			if err != nil || seen[r.ID] {
+				continue
+			}
+			seen[r.ID] = true
+			b.WriteString("\n---\n")
+			b.WriteString(r.Source)
+			add(r)
+		}
+	}
+	add(d)
+	return b.String()
 }

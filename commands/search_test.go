@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -194,5 +195,51 @@ func TestSearchRecallFromSearch(t *testing.T) {
 	}
 	if out := e.ok("--as", "dr.patel", "search", "task", file, "--text", "Book a BP check", "--dry-run"); !strings.Contains(out, "written 2") {
 		t.Fatalf("task dry run:\n%s", out)
+	}
+}
+
+// In remote mode against gpsoc serve, a search runs on the server (where the
+// data is): the same patients come back, the run is audited in the server's
+// trail, and no note says it ran here.
+func TestSearchRemoteRunsOnServer(t *testing.T) {
+	e, file := searchPractice(t)
+	var local []cohort.Row
+	e.jsonOf(&local, "--as", "dr.patel", "search", "run", file)
+	khan := strings.TrimSpace(e.ok("--as", "admin", "user", "token", "mrs.khan"))
+	before := len(e.auditEvents())
+	serveDay(t)(e)
+	e.remote.tokens["mrs.khan"] = khan
+	r := e.run("", "--as", "mrs.khan", "search", "run", file, "-o", "json")
+	if r.code != 0 || strings.Contains(r.err, "runs here") {
+		t.Fatalf("remote search: %d %s", r.code, r.err)
+	}
+	var remote []cohort.Row
+	if err := json.Unmarshal([]byte(r.out), &remote); err != nil {
+		t.Fatal(err)
+	}
+	if len(remote) != len(local) || remote[0].Name != local[0].Name || remote[1].NHSNumber != local[1].NHSNumber ||
+		!remote[1].Sensitive || len(remote[1].Matched) != 0 || len(remote[0].Matched) == 0 {
+		t.Fatalf("remote rows %+v, local %+v", remote, local)
+	}
+	var sums []registerSummary
+	e.jsonOf(&sums, "--as", "mrs.khan", "register", "list", "--registers", filepath.Join("testdata", "registers"))
+	found := false
+	for _, s := range sums {
+		if s.ID == "HT1" && s.Count == 2 && *s.Numerator == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("remote register list: %+v", sums)
+	}
+	e.want(ExitForbidden, "--as", "reception", "search", "run", file)
+	n := 0
+	for _, ev := range e.auditEvents()[before:] {
+		if ev.Action == "search" && ev.User == "mrs.khan" && strings.Contains(ev.Query, "Hypertension, BP above") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d server audit events for the remote search, want 1", n)
 	}
 }

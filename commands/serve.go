@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/cohort"
 	"github.com/opengpsoc/gpsoc/server"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -154,8 +155,14 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var co *server.Cohort
+	if defs, err := cohort.LoadDefs(f.Config.GetString("search.registers")); err == nil {
+		co = &server.Cohort{Resolver: &lazyResolver{open: f.Terminology}, Defs: defs}
+	} else {
+		logger.Warn("registers not available", "err", err)
+	}
 	srv := server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Logger: logger, BaseURL: base,
-		Codes: f.codeSearch()})
+		Codes: f.codeSearch(), Cohort: co})
 	if anchorKey != nil {
 		stopAnchors, err := serveAnchors(ctx, p, anchorKey, anchorDir, dir, anchorEvery, logger)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/opengpsoc/gpsoc/cohort"
 	"github.com/opengpsoc/gpsoc/keymaps"
 	"github.com/opengpsoc/gpsoc/terminology"
 	"github.com/opengpsoc/gpsoc/tui"
@@ -245,6 +246,43 @@ func (a *termsAdapter) CompileECL(expr string) (*terminology.Matcher, error) {
 	return tm.CompileECL(expr)
 }
 
+// lazyResolver opens the terminology the first time a register needs a
+// code set, so the workstation's first frame never waits for it.
+type lazyResolver struct {
+	open func() (*terminology.Terminology, error)
+	mu   sync.Mutex
+	r    cohort.Resolver
+}
+
+func (l *lazyResolver) get() (cohort.Resolver, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.r == nil {
+		tm, err := l.open()
+		if err != nil {
+			return nil, err
+		}
+		l.r = cohort.NewTermResolver(tm)
+	}
+	return l.r, nil
+}
+
+func (l *lazyResolver) CodeSet(kind, text string) (cohort.CodeSet, error) {
+	r, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return r.CodeSet(kind, text)
+}
+
+func (l *lazyResolver) MedicineSet(kind, text string) (cohort.CodeSet, error) {
+	r, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return r.MedicineSet(kind, text)
+}
+
 // runTUI opens the workstation on the configured practice.
 func runTUI(f *Factory, cmd *cobra.Command) error {
 	ctx := cmd.Context()
@@ -265,7 +303,13 @@ func runTUI(f *Factory, cmd *cobra.Command) error {
 	}
 	// Neither the terminology nor the find index is loaded before the first
 	// frame: pages ask for them in commands.
-	m := tui.New(tui.Options{Svc: svc, Terms: terms, Keys: km, Now: f.Now, DataDir: f.DataDir(),
+	var co *tui.Cohort
+	if defs, err := cohort.LoadDefs(f.Config.GetString("search.registers")); err == nil {
+		co = &tui.Cohort{Resolver: &lazyResolver{open: f.Terminology}, Defs: defs}
+	} else {
+		fmt.Fprintf(f.IO.ErrOut, "gpsoc: the registers are not available: %v\n", err)
+	}
+	m := tui.New(tui.Options{Svc: svc, Terms: terms, Keys: km, Now: f.Now, DataDir: f.DataDir(), Cohort: co,
 		Dark: true, Plain: os.Getenv("NO_COLOR") != "", OpenID: tuiOpen, Watch: 500 * time.Millisecond})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(f.IO.In), tea.WithOutput(f.IO.RawOut()))
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {

@@ -24,7 +24,7 @@ var defaultYAML []byte
 var vimYAML []byte
 
 // Contexts in the order help shows them.
-var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register"}
+var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers", "tasks"}
 
 // Action is something a key can do.
 type Action struct {
@@ -47,6 +47,8 @@ var Actions = []Action{
 	{"global", "save", "save", false},
 	{"global", "quit", "quit", false},
 	{"global", "book", "appointment book", false},
+	{"global", "registers", "registers and indicators", false},
+	{"global", "task-inbox", "task inbox: mine, for anyone, everyone's", false},
 	{"find", "down", "next result", false},
 	{"find", "up", "previous result", false},
 	{"find", "page-down", "next page", false},
@@ -74,6 +76,7 @@ var Actions = []Action{
 	{"record", "problem-significance", "mark a problem major or minor", false},
 	{"record", "make-problem", "make a coded entry of a consultation a problem", false},
 	{"record", "stop-medication", "stop a medication, with a reason", false},
+	{"record", "change-dose", "change the dose of the selected medication (checked as a new prescription)", false},
 	{"record", "add-task", "add a task about this patient", false},
 	{"record", "add-recall", "add a recall", false},
 	{"record", "retract", "retract an entry of this section made in error, with a reason", false},
@@ -112,6 +115,21 @@ var Actions = []Action{
 	{"register", "prev-field", "previous field", false},
 	{"register", "down", "next choice", false},
 	{"register", "up", "previous choice", false},
+	{"registers", "down", "next", false},
+	{"registers", "up", "previous", false},
+	{"registers", "page-down", "next page", false},
+	{"registers", "page-up", "previous page", false},
+	{"registers", "explain", "why this patient is in or out, rule by rule", false},
+	{"registers", "open-patient", "open the patient's record", false},
+	{"registers", "refresh", "run the registers again", false},
+	{"tasks", "down", "next task", false},
+	{"tasks", "up", "previous task", false},
+	{"tasks", "next-view", "next list: mine, for anyone, everyone's", false},
+	{"tasks", "open-patient", "open the task's patient", false},
+	{"tasks", "done", "mark the task done (ctrl+s confirms)", false},
+	{"tasks", "reassign", "give the task to someone else (or anyone)", false},
+	{"tasks", "cancel-task", "cancel the task, with a reason", false},
+	{"tasks", "new-task", "a new task about no patient", false},
 }
 
 // Disabled unbinds an action.

@@ -90,6 +90,12 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		rs = append(rs, resource{Type: "ValueSet", Operation: []operation{{Name: "expand",
 			Definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"}}})
 	}
+	if s.o.Cohort != nil {
+		// population searches run where the data is (server/cohort.go)
+		rs = append(rs, resource{Type: "Group",
+			Interaction: []interaction{{Code: "read", Documentation: "a register or indicator by its id (DM, DM006), run now; ?on=DATE sets the reference date"}},
+			Operation:   []operation{{Name: "search", Definition: "https://opengpsoc.org/fhir/OperationDefinition/Group-search"}}})
+	}
 	cs := map[string]any{
 		"resourceType":   "CapabilityStatement",
 		"status":         "active",

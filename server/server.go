@@ -37,6 +37,9 @@ type Options struct {
 	Limits Limits
 	// Codes answers ValueSet/$expand (valueset.go); nil: not offered.
 	Codes CodeSearch
+	// Cohort runs population searches and registers (POST /Group/$search,
+	// GET /Group/{id}; cohort.go); nil: not offered.
+	Cohort *Cohort
 }
 
 // Server is the FHIR API over one practice.
@@ -98,6 +101,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /Practitioner", s.auth(s.practitionerCreate))
 	s.mux.Handle("PUT /Practitioner/{id}", s.auth(s.practitionerUpdate))
 	s.mux.Handle("GET /Patient/{id}/$everything", s.auth(s.everything))
+	s.mux.Handle("POST /Group/$search", s.auth(s.searchRun))
+	s.mux.Handle("GET /Group/{id}", s.auth(s.registerRun))
 	s.mux.Handle("GET /{type}/{id}/_history/{vid}", s.auth(s.vread))
 	s.mux.Handle("GET /{type}/{id}/_history", s.auth(s.history))
 	s.mux.Handle("GET /{type}/{id}", s.auth(s.read))

@@ -120,6 +120,35 @@ func Unprepared(e record.Entity) (record.Entity, []byte) {
 	return e, nil
 }
 
+// Searcher is implemented by a backend whose server runs population
+// searches where the data is (gpsoc serve's POST Group/$search): the
+// records never cross the wire, only the patients found.
+type Searcher interface {
+	// RunSearch runs the text of a search definition on the server; on
+	// overrides its reference date, reason shows sensitive records' values
+	// (audited there). ok is false when the server cannot (another
+	// vendor's): the caller then runs the search itself.
+	RunSearch(ctx context.Context, text, on, reason string) (res *SearchResult, ok bool, err error)
+}
+
+// SearchResult is what a server's search found.
+type SearchResult struct {
+	Title       string
+	Reference   string
+	Registered  int // patients registered on the reference date (for prevalence)
+	Achievement *float64
+	Members     []SearchMember
+}
+
+// SearchMember is one patient a server's search found: the values that
+// matched as the server wrote them (none for a sensitive record unless a
+// reason was given).
+type SearchMember struct {
+	PatientID, Name, NHSNumber, Status string
+	Sensitive                          bool
+	Matched                            []string
+}
+
 // ErrBusy is matched by record.BusyError values the backends return.
 var ErrBusy = errors.New("store busy")
 
@@ -176,3 +205,26 @@ type Operations interface {
 
 // ErrNoOperation is matched by the error of an operation the server does not offer.
 var ErrNoOperation = errors.New("the server does not offer this operation")
+
+// ImportedTrail is implemented by a write transaction of a backend that
+// keeps an audit trail imported with a practice from another system: apart
+// from the practice's own hash chain (never chained as its events), each
+// event as the other system recorded it, labelled with where it came from
+// and whether its own chain verified when it was imported.
+type ImportedTrail interface {
+	// AppendImportedAudit keeps one imported event, checking its own hash
+	// and its link to the event before it from the same source (ie.Problem
+	// says what failed; the event is kept either way: it is history).
+	AppendImportedAudit(ie *record.ImportedAuditEvent) error
+}
+
+// ErrNoImportedTrail is what a wrapper's AppendImportedAudit returns when
+// the store beneath it keeps no imported trail.
+var ErrNoImportedTrail = errors.New("this store does not keep an audit trail imported from another system")
+
+// ImportedTrailReader is implemented by a transaction of a backend that
+// keeps imported trails.
+type ImportedTrailReader interface {
+	// ImportedAudit calls fn with each kept imported event, in the order kept.
+	ImportedAudit(fn func(*record.ImportedAuditEvent) error) error
+}

@@ -78,6 +78,9 @@ type Options struct {
 	Plain   bool // NO_COLOR or a pinned profile for tests
 	Width   int  // initial size (tests); the terminal sends its own
 	Height  int
+	// Cohort runs the registers and indicators (the registers screen, the
+	// banner's indicators due); nil leaves them out.
+	Cohort *Cohort
 	// OpenID opens this patient's record at start.
 	OpenID string
 	// Watch is how often an open record asks whether anyone changed the
@@ -130,7 +133,7 @@ func New(o Options) *Model {
 	if w == 0 {
 		w, h = 80, 24
 	}
-	c := &Common{Styles: NewStyles(o.Dark, o.Plain), Keys: o.Keys, Svc: o.Svc, Terms: o.Terms, Now: o.Now,
+	c := &Common{Styles: NewStyles(o.Dark, o.Plain), Keys: o.Keys, Svc: o.Svc, Terms: o.Terms, Cohort: o.Cohort, Now: o.Now,
 		DataDir: o.DataDir, Width: w, Height: h, Ctx: context.Background()}
 	m := &Model{c: c}
 	m.stack = []page{newFindPage(c)}
@@ -212,8 +215,28 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.push(newConsultPage(m.c, msg.rec))
 	case prescribeMsg:
 		return m, m.push(newPrescribePage(m.c, msg.rec))
+	case changeDoseMsg:
+		return m, m.push(newChangeDosePage(m.c, msg.rec, msg.med))
 	case registerMsg:
 		return m, m.push(newRegisterPage(m.c))
+	case registersMsg:
+		for _, p := range m.stack {
+			if p.Context() == "registers" {
+				return m, nil
+			}
+		}
+		return m, m.push(newRegistersPage(m.c))
+	case openOverMsg:
+		return m, m.push(newRecordPage(m.c, msg.ID))
+	case tasksMsg:
+		// One inbox: back to it where it is open, else over this page.
+		for i, p := range m.stack {
+			if _, ok := p.(*tasksPage); ok {
+				m.stack = m.stack[:i+1]
+				return m, p.Update(actionMsg{Name: "resume"})
+			}
+		}
+		return m, m.push(newTasksPage(m.c))
 	case bookMsg:
 		for _, p := range m.stack {
 			if p.Context() == "book" {
@@ -405,6 +428,14 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 			return cmd
 		case "book":
 			return func() tea.Msg { return bookMsg{} }
+		case "registers":
+			return func() tea.Msg { return registersMsg{} }
+		case "task-inbox":
+			switch p.(type) {
+			case *consultPage, *prescribePage:
+				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
+			}
+			return func() tea.Msg { return tasksMsg{} }
 		}
 	}
 	return p.Update(actionMsg{Name: action, Key: k})
@@ -496,10 +527,18 @@ func (m *Model) footer() string {
 		add("consult", "next-field", "next")
 	case "prescribe":
 		add("prescribe", "confirm", "check and issue")
+	case "tasks":
+		add("tasks", "open-patient", "open")
+		add("tasks", "done", "done")
+		add("tasks", "next-view", "mine/anyone/all")
 	case "book":
 		add("book", "book-slot", "book")
 		add("book", "arrived", "arrived")
 		add("book", "seen", "seen")
+	case "registers":
+		add("global", "open", "open")
+		add("registers", "explain", "explain")
+		add("registers", "open-patient", "record")
 	}
 	if ctx != "find" {
 		if ctx != "consult" && ctx != "prescribe" {
@@ -550,7 +589,8 @@ func (m *Model) helpView(w, h int) []string {
 func (m *Model) Quitting() bool { return m.quit }
 
 // banner is the line(s) every record screen keeps at the top.
-func banner(c *Common, sm *clinical.Summary, w int) []string {
+// due is the slot for the registers' indicators the patient has not met.
+func banner(c *Common, sm *clinical.Summary, w int, due ...string) []string {
 	st := c.Styles
 	if sm == nil || sm.Patient == nil {
 		return []string{st.Muted.Render("loading…")}
@@ -619,8 +659,9 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 	if sm.Recalls != nil {
 		recalls = len(*sm.Recalls)
 	}
-	if w < 100 && reviews > 0 && recalls > 0 {
-		later = append(later, st.Warn.Render(itoa(reviews+recalls)+" reminders"))
+	tasks := tasksDue(sm, now)
+	if n := min(reviews, 1) + min(recalls, 1) + min(tasks, 1); w < 100 && n > 1 {
+		later = append(later, st.Warn.Render(itoa(reviews+recalls+tasks)+" reminders"))
 	} else {
 		if reviews > 0 {
 			later = append(later, st.Warn.Render(itoa(reviews)+" medication review(s) overdue"))
@@ -628,6 +669,12 @@ func banner(c *Common, sm *clinical.Summary, w int) []string {
 		if recalls > 0 {
 			later = append(later, st.Warn.Render(itoa(recalls)+" overdue recall(s)"))
 		}
+		if tasks > 0 {
+			later = append(later, st.Warn.Render(itoa(tasks)+" task(s) due"))
+		}
+	}
+	for _, d := range due {
+		later = append(later, st.Warn.Render(d))
 	}
 	items := append(safety, later...)
 	if len(items) == 0 {

@@ -100,7 +100,8 @@ type Common struct {
 	Styles  Styles
 	Keys    *keymaps.Keymap
 	Svc     *clinical.Service
-	Terms   Terms // nil: pickers search nothing
+	Terms   Terms   // nil: pickers search nothing
+	Cohort  *Cohort // nil: no registers screen or banner slot
 	Now     func() time.Time
 	DataDir string // drafts live under it
 	Width   int

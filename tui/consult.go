@@ -609,7 +609,7 @@ func (p *consultPage) View(w, h int) []string {
 	st := p.c.Styles
 	var out []string
 	if p.rec != nil && p.rec.data != nil {
-		out = banner(p.c, p.rec.data.sum, w)
+		out = banner(p.c, p.rec.data.sum, w, p.rec.data.dueSlot()...)
 	}
 	if p.offer != nil {
 		d := p.offer

@@ -195,8 +195,12 @@ func key(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	case "f2":
 		return tea.KeyPressMsg{Code: tea.KeyF2}
+	case "f4":
+		return tea.KeyPressMsg{Code: tea.KeyF4}
 	case "f5":
 		return tea.KeyPressMsg{Code: tea.KeyF5}
+	case "f6":
+		return tea.KeyPressMsg{Code: tea.KeyF6}
 	}
 	if strings.HasPrefix(s, "ctrl+") {
 		return tea.KeyPressMsg{Code: rune(s[5]), Mod: tea.ModCtrl}

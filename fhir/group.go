@@ -1,0 +1,36 @@
+package fhir
+
+// Group is the result of a population search (a register, an indicator's
+// denominator, a practice's own search) as `gpsoc serve` returns it: an
+// actual group of persons, one member a patient, with the values that
+// matched in an extension (ExtSearchMatch) and, for an indicator, the
+// member's status (ExtSearchStatus: numerator, exception or denominator).
+type Group struct {
+	ResourceType string        `json:"resourceType"`
+	ID           string        `json:"id,omitempty"`
+	Meta         *Meta         `json:"meta,omitempty"`
+	Extension    []Extension   `json:"extension,omitempty"`
+	Identifier   []Identifier  `json:"identifier,omitempty"`
+	Type         string        `json:"type"`
+	Actual       bool          `json:"actual"`
+	Name         string        `json:"name,omitempty"`
+	Quantity     int           `json:"quantity"`
+	Member       []GroupMember `json:"member,omitempty"`
+}
+
+// GroupMember is one patient of a Group.
+type GroupMember struct {
+	Extension []Extension `json:"extension,omitempty"`
+	Entity    Reference   `json:"entity"`
+}
+
+// Extensions of a search result Group.
+const (
+	ExtSearchMatch     = "https://opengpsoc.org/fhir/StructureDefinition/search-match"
+	ExtSearchStatus    = "https://opengpsoc.org/fhir/StructureDefinition/search-status"
+	ExtSearchSensitive = "https://opengpsoc.org/fhir/StructureDefinition/search-sensitive"
+	ExtSearchReference = "https://opengpsoc.org/fhir/StructureDefinition/search-reference-date"
+	ExtSearchAchieved  = "https://opengpsoc.org/fhir/StructureDefinition/search-achievement"
+	// ExtSearchRegistered: the patients registered on the reference date (a register's prevalence is quantity over it).
+	ExtSearchRegistered = "https://opengpsoc.org/fhir/StructureDefinition/search-registered"
+)

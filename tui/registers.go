@@ -1,0 +1,434 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/cohort"
+)
+
+// Cohort is what the registers screen and the banner need to run the
+// register and indicator definitions (commands wires the terminology's
+// resolver and the definitions directory).
+type Cohort struct {
+	Resolver cohort.Resolver
+	Defs     []*cohort.Def
+	// Cache keeps the index between runs (built again when the practice changed).
+	Cache cohort.Cache
+}
+
+// registersMsg asks the root to open the registers screen.
+type registersMsg struct{}
+
+type registersLoadedMsg struct {
+	rev  uint64
+	run  *cohort.Run
+	res  []*cohort.Result
+	err  error
+	took string
+}
+
+type registerRowsMsg struct {
+	rev  uint64
+	rows []cohort.Row
+	err  error
+}
+
+type registerExplainMsg struct {
+	rev uint64
+	x   *cohort.Explanation
+	err error
+}
+
+// registersPage lists every register (count, prevalence) and indicator
+// (numerator, denominator, exceptions, achievement); enter drills into one
+// (a row a patient), e explains the selected patient, o opens the record.
+type registersPage struct {
+	c      *Common
+	rev    uint64
+	loaded bool
+	err    string
+	run    *cohort.Run
+	res    []*cohort.Result
+	took   string
+	sel    int
+	// drill: the definition open (-1: the list)
+	drill   int
+	rows    []cohort.Row
+	rowSel  int
+	x       *cohort.Explanation
+	xScroll int
+}
+
+func newRegistersPage(c *Common) *registersPage { return &registersPage{c: c, drill: -1} }
+
+func (p *registersPage) Context() string { return "registers" }
+func (p *registersPage) TextFocus() bool { return false }
+func (p *registersPage) Title() string   { return "Registers and indicators" }
+
+func (p *registersPage) Back() (bool, tea.Cmd) {
+	switch {
+	case p.x != nil:
+		p.x = nil
+		return true, nil
+	case p.drill >= 0:
+		p.drill, p.rows = -1, nil
+		return true, nil
+	}
+	return false, nil
+}
+
+// load runs every definition over an index built once through the services
+// (the search right), auditing each run with its count.
+func (p *registersPage) load() tea.Cmd {
+	p.rev = nextRev()
+	rev, c := p.rev, p.c
+	return func() tea.Msg {
+		if c.Cohort == nil || len(c.Cohort.Defs) == 0 {
+			return registersLoadedMsg{rev: rev, err: fmt.Errorf("no register definitions are loaded")}
+		}
+		t0 := c.Now()
+		ix, err := c.Cohort.Cache.Get(c.Ctx, c.Svc)
+		if err != nil {
+			return registersLoadedMsg{rev: rev, err: err}
+		}
+		eng := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs)
+		var runs []clinical.SearchRun
+		var out []*cohort.Result
+		var run *cohort.Run
+		for _, d := range c.Cohort.Defs {
+			R, err := cohort.ReferenceDate(d, c.Now(), "")
+			if err != nil {
+				return registersLoadedMsg{rev: rev, err: err}
+			}
+			if run == nil || run.R != R {
+				run = eng.NewRun(R)
+			}
+			res, err := run.Evaluate(d)
+			if err != nil {
+				return registersLoadedMsg{rev: rev, err: err}
+			}
+			out = append(out, res)
+			runs = append(runs, clinical.SearchRun{Query: cohort.Query(d, R), Count: res.Count()})
+		}
+		if err := c.Svc.AuditSearches(c.Ctx, runs); err != nil {
+			return registersLoadedMsg{rev: rev, err: err}
+		}
+		return registersLoadedMsg{rev: rev, run: run, res: out, took: c.Now().Sub(t0).Round(1e6).String()}
+	}
+}
+
+func (p *registersPage) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case initMsg:
+		return p.load()
+	case registersLoadedMsg:
+		if msg.rev != p.rev {
+			return nil
+		}
+		p.loaded = true
+		p.err = ""
+		if msg.err != nil {
+			p.err = msg.err.Error()
+			return nil
+		}
+		p.run, p.res, p.took = msg.run, msg.res, msg.took
+		p.sel = min(p.sel, max(0, len(p.res)-1))
+	case registerRowsMsg:
+		if msg.rev != p.rev {
+			return nil
+		}
+		if msg.err != nil {
+			return notice(msg.err.Error(), true)
+		}
+		p.rows, p.rowSel = msg.rows, 0
+	case registerExplainMsg:
+		if msg.rev != p.rev {
+			return nil
+		}
+		if msg.err != nil {
+			return notice(msg.err.Error(), true)
+		}
+		p.x, p.xScroll = msg.x, 0
+	case actionMsg:
+		return p.action(msg.Name)
+	}
+	return nil
+}
+
+func (p *registersPage) action(a string) tea.Cmd {
+	page := max(1, p.c.Height-8)
+	move := func(sel *int, n, d int) { *sel = max(0, min(n-1, *sel+d)) }
+	switch {
+	case a == "refresh":
+		p.drill, p.rows, p.x = -1, nil, nil
+		return p.load()
+	case p.x != nil:
+		switch a {
+		case "down":
+			p.xScroll++
+		case "up":
+			p.xScroll = max(0, p.xScroll-1)
+		case "page-down":
+			p.xScroll += page
+		case "page-up":
+			p.xScroll = max(0, p.xScroll-page)
+		case "open-patient", "open":
+			id := p.x.PatientID
+			return func() tea.Msg { return openPatientMsg{ID: id} }
+		}
+		return nil
+	case p.drill >= 0:
+		switch a {
+		case "down", "up", "page-down", "page-up":
+			d := map[string]int{"down": 1, "up": -1, "page-down": page, "page-up": -page}[a]
+			move(&p.rowSel, len(p.rows), d)
+		case "explain":
+			return p.explain()
+		case "open-patient", "open":
+			if p.rowSel < len(p.rows) {
+				id := p.rows[p.rowSel].PatientID
+				return func() tea.Msg { return openPatientMsg{ID: id} }
+			}
+		}
+		return nil
+	}
+	switch a {
+	case "down", "up", "page-down", "page-up":
+		d := map[string]int{"down": 1, "up": -1, "page-down": page, "page-up": -page}[a]
+		move(&p.sel, len(p.res), d)
+	case "open":
+		if p.sel < len(p.res) {
+			return p.open(p.sel)
+		}
+	}
+	return nil
+}
+
+// open drills into a definition: its patients with the values that matched
+// (sensitive records flagged, values withheld), audited as a search.
+func (p *registersPage) open(i int) tea.Cmd {
+	p.drill, p.rows = i, nil
+	p.rev = nextRev()
+	rev, c, run, res := p.rev, p.c, p.run, p.res[i]
+	return func() tea.Msg {
+		rows := run.Rows(res, false)
+		err := c.Svc.AuditSearch(c.Ctx, clinical.SearchRun{Query: "show " + cohort.Query(res.Def, run.R), Count: len(rows)})
+		return registerRowsMsg{rev: rev, rows: rows, err: err}
+	}
+}
+
+// explain reads the selected patient on their own and explains the
+// definition for them, rule by rule.
+func (p *registersPage) explain() tea.Cmd {
+	if p.rowSel >= len(p.rows) || p.drill < 0 {
+		return nil
+	}
+	p.rev = nextRev()
+	rev, c, d, row, R := p.rev, p.c, p.res[p.drill].Def, p.rows[p.rowSel], p.run.R
+	return func() tea.Msg {
+		ix, err := cohort.BuildPatient(c.Ctx, c.Svc, row.PatientID)
+		if err != nil {
+			return registerExplainMsg{rev: rev, err: err}
+		}
+		x, err := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs).NewRun(R).Explain(d, 0)
+		if err != nil {
+			return registerExplainMsg{rev: rev, err: err}
+		}
+		x.Withhold(ix.Patients[0].Sensitive, false)
+		count := 0
+		if x.In {
+			count = 1
+		}
+		err = c.Svc.AuditSearch(c.Ctx, clinical.SearchRun{Action: "explain", Query: cohort.Query(d, R), PatientID: x.PatientID, Count: count})
+		return registerExplainMsg{rev: rev, x: x, err: err}
+	}
+}
+
+func pct(n, d int) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", float64(n)*100/float64(d))
+}
+
+func (p *registersPage) View(w, h int) []string {
+	st := p.c.Styles
+	k := func(a string) string { return p.c.Keys.Key("registers", a) }
+	switch {
+	case !p.loaded:
+		return []string{st.Muted.Render("running every register and indicator…")}
+	case p.err != "":
+		return []string{st.Alert.Render(p.err)}
+	case p.x != nil:
+		return p.viewExplain(w, h)
+	case p.drill >= 0:
+		return p.viewRows(w, h)
+	}
+	out := []string{st.Heading.Render(fit("ID", 9)+fit("Count", 8)+fit("Prev.", 7)+fit("Num.", 7)+fit("Exc.", 6)+fit("Achiev.", 9)+"Title") +
+		st.Muted.Render("  ran in "+p.took)}
+	lines := []string{}
+	for _, r := range p.res {
+		d := r.Def
+		var line string
+		if d.Kind == cohort.KindIndicator {
+			line = fit(d.ID, 9) + fit(itoa(r.Count()), 8) + fit("", 7) + fit(itoa(r.Numerator.Count()), 7) + fit(itoa(r.Exceptions.Count()), 6) +
+				fit(pct(r.Numerator.Count(), r.Count()-r.Exceptions.Count()), 9) + d.Title
+		} else {
+			line = fit(d.ID, 9) + fit(itoa(r.Count()), 8) + fit(pct(r.Count(), r.Registered), 7) + fit("", 22) + d.Title
+		}
+		lines = append(lines, line)
+	}
+	out = append(out, window(lines, p.sel, h-2, w, st)...)
+	out = append(out, st.Muted.Render(k("refresh")+" run again  reference date "+refOf(p.res)))
+	return out
+}
+
+func refOf(res []*cohort.Result) string {
+	if len(res) == 0 {
+		return "-"
+	}
+	return Date(res[0].Reference)
+}
+
+func (p *registersPage) viewRows(w, h int) []string {
+	st := p.c.Styles
+	r := p.res[p.drill]
+	head := r.Def.ID + "  " + r.Def.Title + "  (" + itoa(len(p.rows)) + ")"
+	out := []string{st.Heading.Render(cut(head, w))}
+	if p.rows == nil {
+		return append(out, st.Muted.Render("loading…"))
+	}
+	ind := r.Def.Kind == cohort.KindIndicator
+	var lines []string
+	for _, row := range p.rows {
+		status := ""
+		if ind {
+			status = fit(row.Status, 13)
+		}
+		vals := ""
+		if row.Sensitive && len(row.Matched) == 0 {
+			vals = "SENSITIVE (values withheld)"
+		} else {
+			var parts []string
+			for _, e := range row.Matched {
+				s := shortTerm(e.Code)
+				if e.Value != "" {
+					s += " " + e.Value
+				}
+				parts = append(parts, s+" "+Date(e.Date))
+			}
+			vals = strings.Join(parts, "; ")
+		}
+		lines = append(lines, fit(row.Name, 26)+fit(NHS(row.NHSNumber), 14)+status+vals)
+	}
+	if len(lines) == 0 {
+		lines = append(lines, st.Muted.Render("no patients"))
+	}
+	return append(out, window(lines, p.rowSel, h-1, w, st)...)
+}
+
+func (p *registersPage) viewExplain(w, h int) []string {
+	st := p.c.Styles
+	x := p.x
+	verdict := "OUT"
+	if x.In {
+		verdict = "IN"
+	}
+	if x.Status != "" {
+		verdict += " (" + x.Status + ")"
+	}
+	out := []string{st.Heading.Render(cut(x.ID+"  "+x.Name+"  "+NHS(x.NHSNumber)+": "+verdict, w))}
+	var lines []string
+	for _, l := range x.Lines {
+		mark := st.Alert.Render("no ")
+		if l.Holds {
+			mark = st.OK.Render("yes")
+		}
+		text := l.Text
+		if l.Rule != "" {
+			text = l.Rule + ": " + text
+		}
+		ind := strings.Repeat("  ", l.Depth)
+		lines = append(lines, ind+mark+" "+cut(text, max(10, w-len(ind)-4)))
+		for _, e := range l.Evidence {
+			s := e.Role + ":"
+			if e.Code.Code != "" {
+				s += " " + shortTerm(e.Code)
+			}
+			if e.Value != "" {
+				s += " " + e.Value
+			}
+			if e.Date != "" {
+				s += " " + Date(e.Date)
+			}
+			if e.Note != "" {
+				s += " — " + e.Note
+			}
+			lines = append(lines, ind+"    "+st.Muted.Render(cut(s, max(10, w-len(ind)-4))))
+		}
+	}
+	for _, n := range x.Notes {
+		lines = append(lines, st.Muted.Render(cut("note: "+n, w)))
+	}
+	start := min(p.xScroll, max(0, len(lines)-(h-1)))
+	end := min(len(lines), start+h-1)
+	return append(out, lines[start:end]...)
+}
+
+// window shows the part of lines around sel that fits h, the selection highlighted.
+func window(lines []string, sel, h, w int, st Styles) []string {
+	if h < 1 {
+		h = 1
+	}
+	start := 0
+	if sel >= h {
+		start = sel - h + 1
+	}
+	var out []string
+	for i := start; i < len(lines) && i < start+h; i++ {
+		l := cut(lines[i], w)
+		if i == sel {
+			l = st.Selected.Render(fit(l, w))
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// dueIndicators is the banner's slot: the indicators whose denominator holds
+// the patient and whose target is not met (nor excepted), and the registers
+// they are on; "" when the user may not run searches or nothing is due.
+func dueIndicators(c *Common, patientID string) (due []string, err error) {
+	if c.Cohort == nil || len(c.Cohort.Defs) == 0 || !c.Svc.Can(clinical.ActSearch) {
+		return nil, nil
+	}
+	ix, err := cohort.BuildPatient(c.Ctx, c.Svc, patientID)
+	if err != nil {
+		return nil, err
+	}
+	eng := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs)
+	runs := map[int32]*cohort.Run{}
+	for _, d := range c.Cohort.Defs {
+		if d.Kind != cohort.KindIndicator {
+			continue
+		}
+		R, err := cohort.ReferenceDate(d, c.Now(), "")
+		if err != nil {
+			return nil, err
+		}
+		if runs[R] == nil {
+			runs[R] = eng.NewRun(R)
+		}
+		res, err := runs[R].Evaluate(d)
+		if err != nil {
+			return nil, err
+		}
+		if res.Members.Has(0) && res.Status(0) == "denominator" {
+			due = append(due, d.ID)
+		}
+	}
+	return due, nil
+}
