@@ -7,9 +7,12 @@ package clinical
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +116,9 @@ type ExportAllOptions struct {
 	// Record is called for every record of Kinds; Audit for every audit event.
 	Record func(record.Entity) error
 	Audit  func(*record.AuditEvent) error
+	// Imported is called for every event of the audit trails imported from
+	// other systems (kept apart from the practice's own), after Audit.
+	Imported func(*record.ImportedAuditEvent) error
 }
 
 // ExportAll reads the whole practice for a bulk export (the bulk-export
@@ -134,7 +140,13 @@ func (s *Service) ExportAll(ctx context.Context, o ExportAllOptions) error {
 				return err
 			}
 		}
-		return tx.Audit(0, o.Audit)
+		if err := tx.Audit(0, o.Audit); err != nil {
+			return err
+		}
+		if r, ok := tx.(store.ImportedTrailReader); ok && o.Imported != nil {
+			return r.ImportedAudit(o.Imported)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -269,6 +281,9 @@ func (t *ImportTx) Write(e record.Entity, reason string) (same bool, err error) 
 			// another file) keeps what its first resource had unmapped.
 			m.FHIRExtra = old.Head().FHIRExtra
 		}
+		// Whether a record is imported history is decided when it is first
+		// written: a record of this practice stays its own.
+		m.Imported = old.Head().Imported
 		if oc, ok := old.(*record.Consultation); ok {
 			// What was written in it stays linked; a re-run links nothing new.
 			nc := e.(*record.Consultation)
@@ -336,14 +351,19 @@ func sameRecord(a, b record.Entity) bool {
 	return bytes.Equal(norm(a), norm(b))
 }
 
-// auditKey is what makes two audit events the same event.
+// auditKey is what makes two audit events the same event: its chain hash
+// when it has one (unique within the trail it was chained in), else its content.
 func auditKey(ev *record.AuditEvent) string {
+	if ev.Hash != "" {
+		return "h:" + ev.Hash
+	}
 	return ev.At.UTC().Format(time.RFC3339Nano) + "|" + ev.User + "|" + ev.Action + "|" + string(ev.Kind) + "|" + ev.EntityID + "|" +
 		strconv.Itoa(ev.Version) + "|" + ev.Outcome + "|" + ev.Query + "|" + ev.Reason
 }
 
-// NewAuditEvent reports whether neither the trail nor this import holds an
-// event yet, and counts it as held from now on.
+// NewAuditEvent reports whether neither the practice's trail, nor a trail
+// it imported before, nor this import holds an event yet, and counts it as
+// held from now on.
 func (t *ImportTx) NewAuditEvent(ev *record.AuditEvent) bool {
 	b := t.b
 	if b.auditSeen == nil {
@@ -352,6 +372,12 @@ func (t *ImportTx) NewAuditEvent(ev *record.AuditEvent) bool {
 			b.auditSeen[auditKey(ev)] = true
 			return nil
 		})
+		if r, ok := t.tx.(store.ImportedTrailReader); ok {
+			_ = r.ImportedAudit(func(ie *record.ImportedAuditEvent) error {
+				b.auditSeen[auditKey(&ie.Event)] = true
+				return nil
+			})
+		}
 	}
 	k := auditKey(ev)
 	if b.auditSeen[k] {
@@ -361,5 +387,83 @@ func (t *ImportTx) NewAuditEvent(ev *record.AuditEvent) bool {
 	return true
 }
 
-// AppendAuditEvent appends an imported practice's audit event to the trail.
-func (t *ImportTx) AppendAuditEvent(ev *record.AuditEvent) error { return t.tx.Append(ev) }
+// KeepsImportedTrail reports whether the store can keep an audit trail
+// imported from another system.
+func (t *ImportTx) KeepsImportedTrail() bool {
+	_, ok := t.tx.(store.ImportedTrail)
+	return ok
+}
+
+// ImportedTrail is what keeping an imported audit trail did.
+type ImportedTrail struct {
+	Events int
+	// Unverified are the events whose own chain did not verify (each kept,
+	// labelled with what failed).
+	Unverified int
+}
+
+// ImportAuditTrail keeps the audit events of another system's trail (source
+// names it) as imported history: apart from the practice's own chain, never
+// chained as its events, each labelled with its source and with whether its
+// own chain verified. One event of the practice's own records the import,
+// with the number of events and their digest, so removing or altering one
+// later is found by audit verify. Events go in the order of their trail.
+func (t *ImportTx) ImportAuditTrail(evs []*record.AuditEvent, source, reason string) (ImportedTrail, error) {
+	var res ImportedTrail
+	w, ok := t.tx.(store.ImportedTrail)
+	if !ok || len(evs) == 0 {
+		if !ok {
+			return res, store.ErrNoImportedTrail
+		}
+		return res, nil
+	}
+	s := t.b.s
+	sorted := make([]record.AuditEvent, len(evs))
+	for i, ev := range evs {
+		sorted[i] = *ev
+	}
+	slices.SortStableFunc(sorted, func(a, b record.AuditEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	local := s.event("import", "audit", source, "", 0)
+	local.Query = fmt.Sprintf("audit trail of %s: %d events kept as imported history (sha256 %s)", source, len(sorted), record.TrailDigest(sorted))
+	local.Reason = reason
+	if err := t.tx.Append(local); err != nil {
+		return res, err
+	}
+	at := s.p.now().UTC()
+	for _, ev := range sorted {
+		ie := &record.ImportedAuditEvent{Event: ev, Source: source, ImportedAt: at, ImportedBy: s.user.Name, Batch: local.Seq}
+		if err := w.AppendImportedAudit(ie); err != nil {
+			return res, err
+		}
+		res.Events++
+		if ie.Problem != "" {
+			res.Unverified++
+		}
+	}
+	return res, nil
+}
+
+// ImportedAuditEvents lists the audit trails imported from other systems
+// (admins only, as the practice's own trail; the listing is audited).
+func (s *Service) ImportedAuditEvents(ctx context.Context) ([]*record.ImportedAuditEvent, error) {
+	if err := s.require(ctx, ActAdmin, ""); err != nil {
+		return nil, err
+	}
+	var out []*record.ImportedAuditEvent
+	err := s.store().View(ctx, func(tx store.Tx) error {
+		r, ok := tx.(store.ImportedTrailReader)
+		if !ok {
+			return nil
+		}
+		return r.ImportedAudit(func(ie *record.ImportedAuditEvent) error {
+			out = append(out, ie)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ev := s.event("list", "audit", "", "", 0)
+	ev.Query = "imported audit trails"
+	return out, s.audit(ctx, ev)
+}

@@ -361,6 +361,18 @@ type UnitRange struct {
 	Section     string   `yaml:"section" json:"section"`
 	Date        string   `yaml:"date" json:"date"`
 	Basis       string   `yaml:"basis" json:"basis,omitempty"`
+	// Reference is the adult reference interval, where the source states one.
+	Reference *TableReference `yaml:"reference" json:"reference,omitempty"`
+}
+
+// TableReference is a reference (normal) interval of the table, inclusive,
+// with its own citation.
+type TableReference struct {
+	Low     *float64 `yaml:"low" json:"low,omitempty"`
+	High    *float64 `yaml:"high" json:"high,omitempty"`
+	Source  string   `yaml:"source" json:"source"`
+	Section string   `yaml:"section" json:"section"`
+	Date    string   `yaml:"date" json:"date"`
 }
 
 // Observable is a measured quantity: its codes and the units it is recorded in.
@@ -447,6 +459,11 @@ func LoadObservables(b []byte) (*ObservableTable, error) {
 			}
 			if !in(u.Implausible.Below, u.Impossible.Below, u.Impossible.Above) || !in(u.Implausible.Above, u.Impossible.Below, u.Impossible.Above) {
 				return nil, fmt.Errorf("%s: the implausible range must lie inside the impossible one", rat)
+			}
+			if r := u.Reference; r != nil {
+				if err := checkReference(r, &u); err != nil {
+					return nil, fmt.Errorf("%s: reference: %w", rat, err)
+				}
 			}
 			if o.BP != (u.Component != "") {
 				return nil, fmt.Errorf("%s: a blood pressure's rows name their component, other rows do not", rat)

@@ -9,7 +9,8 @@ import (
 // PatientChangedSince says whether anything of a patient's record (the
 // patient or any of their records) has changed after change sequence after,
 // and the sequence to ask from next time; store.ChangesHead asks for the
-// present only. The workstation polls it for the record it has open, so a
+// present only; patientID "" asks whether any patient's record changed
+// (the task inbox follows it). The workstation polls it for the record it has open, so a
 // change made by another user or process appears within a second.
 //
 // It is not audited: it names no data, only whether a record the user has
@@ -24,7 +25,7 @@ func (s *Service) PatientChangedSince(ctx context.Context, patientID string, aft
 	err := s.p.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		last, err = tx.Changes(after, func(_ uint64, id string) error {
-			if id == patientID {
+			if patientID == "" || id == patientID {
 				changed = true
 			}
 			return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opengpsoc/gpsoc/clinical"
@@ -137,14 +138,48 @@ func newAuditCmd(f *Factory) *cobra.Command {
 	var after uint64
 	var patient, user string
 	var limit int
+	var imported bool
 	list := &cobra.Command{
-		Use:   "list [--patient PATIENT] [--user NAME] [--after SEQ] [--limit N]",
+		Use:   "list [--patient PATIENT] [--user NAME] [--after SEQ] [--limit N] [--imported]",
 		Short: "List audit events",
-		Args:  cobra.NoArgs,
+		Long: `List the practice's own audit events, or with --imported the audit trails
+imported with a practice from another system: kept apart from the practice's
+own chain as history, each event as the other system recorded it, with its
+source and whether its own chain verified when imported.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := f.Service(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if imported {
+				if patient != "" || after != 0 || limit != 0 {
+					return usagef("--imported lists every imported event: give --user alone to narrow it")
+				}
+				ies, err := s.ImportedAuditEvents(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if user != "" {
+					ies = slices.DeleteFunc(ies, func(ie *record.ImportedAuditEvent) bool { return ie.Event.User != user })
+				}
+				return printList(f.IO, f.Output, ies, []Column[*record.ImportedAuditEvent]{
+					{"source", func(e *record.ImportedAuditEvent) string { return e.Source }},
+					{"seq", func(e *record.ImportedAuditEvent) string { return fmt.Sprint(e.Event.Seq) }},
+					{"at", func(e *record.ImportedAuditEvent) string { return showTime(f.IO, e.Event.At) }},
+					{"user", func(e *record.ImportedAuditEvent) string { return e.Event.User }},
+					{"action", func(e *record.ImportedAuditEvent) string { return e.Event.Action }},
+					{"kind", func(e *record.ImportedAuditEvent) string { return string(e.Event.Kind) }},
+					{"entityId", func(e *record.ImportedAuditEvent) string { return e.Event.EntityID }},
+					{"patientId", func(e *record.ImportedAuditEvent) string { return e.Event.PatientID }},
+					{"outcome", func(e *record.ImportedAuditEvent) string { return e.Event.Outcome }},
+					{"verified", func(e *record.ImportedAuditEvent) string {
+						if e.Problem != "" {
+							return "no: " + e.Problem
+						}
+						return "yes"
+					}},
+				})
 			}
 			evs, err := s.AuditEvents(cmd.Context(), clinical.AuditFilter{After: after, PatientID: patient, User: user, Limit: limit})
 			if err != nil {
@@ -168,6 +203,7 @@ func newAuditCmd(f *Factory) *cobra.Command {
 	list.Flags().StringVar(&patient, "patient", "", "only events about this patient (NHS number or id)")
 	list.Flags().StringVar(&user, "user", "", "only events by this user")
 	list.Flags().IntVar(&limit, "limit", 0, "at most the last N events (0: all)")
+	list.Flags().BoolVar(&imported, "imported", false, "list the audit trails imported from other systems (kept apart, labelled)")
 	cmd.AddCommand(list, newAuditVerifyCmd(f), newAuditAnchorCmd(f), newAuditKeygenCmd(f))
 	return cmd
 }

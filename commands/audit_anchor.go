@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,6 +88,13 @@ Exit 1, with ` + "`WHERE: reason`" + ` on stderr for each problem found.`,
 				return &ExitError{Code: ExitFailure, Msg: fmt.Sprintf("audit trail fails verification (%d problem(s) in %d events)", len(probs), rep.Events)}
 			}
 			msg := fmt.Sprintf("ok: %d events, chain intact, records match their hashes", rep.Events)
+			if im := rep.Imported; im.Events > 0 {
+				msg += fmt.Sprintf("; imported from other systems and kept apart: %d events (%s), unchanged since import",
+					im.Events, strings.Join(im.Sources, ", "))
+				if im.Unverified > 0 {
+					msg += fmt.Sprintf(", %d of which did not verify in their own chain when imported (labelled; see audit list --imported)", im.Unverified)
+				}
+			}
 			if ar != nil && ar.Last != nil {
 				msg += fmt.Sprintf("; anchors verified: %d, the last at event %d signed %s", ar.Anchors, ar.Last.Seq, ar.Last.At.UTC().Format(time.RFC3339))
 				if ar.Head > ar.Last.Seq {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/internal/findbench"
+	"github.com/opengpsoc/gpsoc/internal/findcorpus"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/terminology"
@@ -40,13 +42,13 @@ column is skipped when it is missing) over the same strings and print ratios.`,
 			if size < 0 {
 				return &record.ValidationError{Field: "--size", Value: fmt.Sprint(size), Reason: "must be 0 or more"}
 			}
-			opt := find.BenchOptions{Corpus: corpus, Size: size, Seed: seed, Runs: runs, Anchors: anchors}
+			opt := findbench.BenchOptions{Corpus: corpus, Size: size, Seed: seed, Runs: runs, Anchors: anchors}
 			if queriesFile != "" {
 				fh, err := os.Open(queriesFile)
 				if err != nil {
 					return &record.ValidationError{Field: "--queries", Value: queriesFile, Reason: "cannot be read"}
 				}
-				opt.Queries, err = find.ParseQueries(fh)
+				opt.Queries, err = findcorpus.ParseQueries(fh)
 				fh.Close()
 				if err != nil {
 					return err
@@ -81,7 +83,7 @@ column is skipped when it is missing) over the same strings and print ratios.`,
 					return err
 				}
 			}
-			rep, err := find.RunBench(cmd.Context(), opt)
+			rep, err := findbench.RunBench(cmd.Context(), opt)
 			if err != nil {
 				return err
 			}

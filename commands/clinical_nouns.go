@@ -512,7 +512,10 @@ func newObsRangesCmd(f *Factory) *cobra.Command {
 units it may be recorded in (with the spellings accepted), the impossible range
 (refused everywhere) and the implausible range (needs --confirm at the
 keyboard; stored flagged by imports), and the document, section and date each
-row rests on. Bounds are exclusive: a value equal to one is inside.`,
+row rests on. Bounds are exclusive: a value equal to one is inside. Where
+the cited source states an adult reference (normal) interval, it is shown
+with its own citation: results the laboratory sent without a range are read
+against it (obs list and the workstation label it "ref table").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rows []rangeRow
@@ -528,6 +531,14 @@ row rests on. Bounds are exclusive: a value equal to one is inside.`,
 				{"impossible outside", func(r rangeRow) string { return r.Impossible.String() }},
 				{"implausible outside", func(r rangeRow) string { return r.Implausible.String() }},
 				{"source", func(r rangeRow) string { return r.Source + " — " + r.Section + " (" + r.Date + ")" }},
+				{"reference", func(r rangeRow) string {
+					ref := r.Reference
+					if ref == nil {
+						return ""
+					}
+					rr := record.ReferenceRange{Low: ref.Low, High: ref.High}
+					return rr.String() + " — " + ref.Source + " — " + ref.Section + " (" + ref.Date + ")"
+				}},
 			})
 		},
 	}

@@ -199,6 +199,10 @@ func obsColumns(ios *IOStreams) []Column[*record.Observation] {
 		{"term", func(o *record.Observation) string { return termCell(o.Code) }},
 		{"value", obsValue},
 		{"status", func(o *record.Observation) string { return o.Status }},
+		// the abnormal flag and the range it rests on: the laboratory's, or
+		// the observables table's cited reference interval (marked so)
+		{"flag", clinical.ResultFlag},
+		{"range", func(o *record.Observation) string { return clinical.RangeOf(o).Label() }},
 	}
 }
 
@@ -361,6 +365,10 @@ func printOneRow[T record.Entity](f *Factory, x T, cols []Column[T]) error {
 		fields = append(fields, [2]string{c.Header, c.Value(x)})
 	}
 	fields = append(fields, [2]string{"version", strconv.Itoa(x.Head().Version)})
+	if imp := x.Head().Imported; imp != nil {
+		// History from another system: recordedBy is who imported it.
+		fields = append(fields, [2]string{"imported", imp.String()})
+	}
 	return printOne(f.IO, f.Output, x, fields)
 }
 

@@ -104,6 +104,9 @@ func historyWhat(e record.Entity) string {
 	if r := e.Head().Retraction; r != nil {
 		s += " [entered in error: " + r.Reason + "]"
 	}
+	if e.Head().Imported != nil {
+		s += " [imported]"
+	}
 	return clip(s, 60)
 }
 
@@ -212,7 +215,9 @@ func printSummary(f *Factory, sm *clinical.Summary) error {
 		secs = append(secs, section{"medications", rows})
 		rows = nil
 		for _, x := range *sm.Latest {
-			rows = append(rows, []string{x.Code.Code, x.Code.Display, obsValue(x), showTime(ios, x.Effective)})
+			// the abnormal flag and its range (the laboratory's, or the table's marked "ref table")
+			rows = append(rows, []string{x.Code.Code, x.Code.Display, obsValue(x), showTime(ios, x.Effective),
+				clinical.ResultFlag(x), clinical.RangeOf(x).Label()})
 		}
 		secs = append(secs, section{"latest", rows})
 	}

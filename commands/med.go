@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -104,24 +105,15 @@ func parseAnswers(overrides, acks []string) (clinical.Answers, error) {
 	return a, nil
 }
 
-// parseDurationDays reads --duration: days as N or Nd, or weeks as Nw.
+// parseDurationDays reads --duration (clinical.ParseDurationDays, the
+// workstation's reading too), naming the flag when it is refused.
 func parseDurationDays(s string) (int, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" {
-		return 0, nil
+	n, err := clinical.ParseDurationDays(s)
+	var ve *record.ValidationError
+	if errors.As(err, &ve) {
+		return 0, invalidFlag("duration", ve.Value, "%s", ve.Reason)
 	}
-	mult := 1
-	switch {
-	case strings.HasSuffix(s, "d"):
-		s = strings.TrimSuffix(s, "d")
-	case strings.HasSuffix(s, "w"):
-		s, mult = strings.TrimSuffix(s, "w"), 7
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 || n*mult > 366 {
-		return 0, invalidFlag("duration", s, "must be days (28 or 28d) or weeks (4w), up to a year")
-	}
-	return n * mult, nil
+	return n, err
 }
 
 func newMedPrescribeCmd(f *Factory, runF func(*MedPrescribeOptions) error) *cobra.Command {

@@ -3,9 +3,10 @@ package commands
 // The path matrix (issue 15, one door): for each control, the same input
 // driven through each path's real entry point (the command, remote mode's
 // command against gpsoc serve, the HTTP request: POST, transaction, batch,
-// and the imports: import fhir, NDJSON) gets the same outcome. The TUI's
-// actions are the same service calls, driven by keys in tui's tests over a
-// local practice and over gpsoc serve (tui.TestRemoteFlows).
+// and the imports: import fhir, NDJSON) gets the same outcome. The rows and
+// their outcomes are internal/pathmatrix's; the TUI's column is
+// tui.TestPathMatrixTUI, which drives the same inputs by keys through the
+// workstation's actions and holds them to the same rows.
 
 import (
 	"bytes"
@@ -19,19 +20,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opengpsoc/gpsoc/internal/pathmatrix"
 	"github.com/opengpsoc/gpsoc/record"
 )
 
 // outcome is a path's answer, in one vocabulary: ok, forbidden (exit 4,
 // 403), invalid (exit 2, 400/422; an import's rejected entry), alert (exit
 // 6, 422 naming the safety alert).
-type outcome string
+type outcome = pathmatrix.Outcome
 
 const (
-	oOK        outcome = "ok"
-	oForbidden outcome = "forbidden"
-	oInvalid   outcome = "invalid"
-	oAlert     outcome = "alert"
+	oOK        = pathmatrix.OK
+	oForbidden = pathmatrix.Forbidden
+	oInvalid   = pathmatrix.Invalid
+	oAlert     = pathmatrix.Alert
 )
 
 func exitOutcome(code int) outcome {
@@ -180,11 +182,11 @@ func importNDJSON(e *practiceEnv, user, line string) int {
 	return e.run(line+"\n", "--as", user, "obs", "import", "-").code
 }
 
-func (m *matrix) expect(control string, want outcome, got map[string]outcome) {
+func (m *matrix) expect(c pathmatrix.Control, got map[string]outcome) {
 	m.t.Helper()
 	for path, o := range got {
-		if o != want {
-			m.t.Errorf("%s via %s: %s, want %s (as every other path)", control, path, o, want)
+		if o != c.Want {
+			m.t.Errorf("%s via %s: %s, want %s (as every other path)", c.Name, path, o, c.Want)
 		}
 	}
 }
@@ -207,7 +209,7 @@ func TestPathMatrix(t *testing.T) {
 	got["POST"] = httpOutcome(m.api("reception", "POST", "/Observation", weightJSON(m.servedID, now)))
 	got["transaction"] = httpOutcome(m.api("reception", "POST", "/", bundleOf("transaction", weightJSON(m.servedID, now))))
 	got["batch"] = batchOutcome(m.api("reception", "POST", "/", bundleOf("batch", weightJSON(m.servedID, now))))
-	m.expect("role (a receptionist's result)", oForbidden, got)
+	m.expect(pathmatrix.Role, got)
 
 	// Validation: a result dated 2099.
 	future := "2099-01-01T10:00:00Z"
@@ -220,7 +222,18 @@ func TestPathMatrix(t *testing.T) {
 	got["POST"] = httpOutcome(m.api("nurse.jones", "POST", "/Observation", weightJSON(m.servedID, future)))
 	got["transaction"] = httpOutcome(m.api("nurse.jones", "POST", "/", bundleOf("transaction", weightJSON(m.servedID, future))))
 	got["batch"] = batchOutcome(m.api("nurse.jones", "POST", "/", bundleOf("batch", weightJSON(m.servedID, future))))
-	m.expect("validation (a result dated 2099)", oInvalid, got)
+	m.expect(pathmatrix.FutureResult, got)
+
+	// Validation: an impossible weight (the TUI's column types it too).
+	got = map[string]outcome{
+		"CLI":         exitOutcome(L.run("", "--as", "nurse.jones", "obs", "add", matrixNHS, "--code", "27113001", "--value", "-5", "--unit", "kg").code),
+		"remote CLI":  exitOutcome(S.run("", "--as", "nurse.jones", "obs", "add", matrixNHS, "--code", "27113001", "--value", "-5", "--unit", "kg").code),
+		"import fhir": exitOutcome(importFHIR(L, "dr.patel", minusFive(weightJSON("", now)))),
+		"NDJSON":      exitOutcome(importNDJSON(L, "dr.patel", strings.Replace(ndWeight(m.localID, now), `"value":80`, `"value":-5`, 1))),
+	}
+	got["POST"] = httpOutcome(m.api("nurse.jones", "POST", "/Observation", minusFive(weightJSON(m.servedID, now))))
+	got["transaction"] = httpOutcome(m.api("nurse.jones", "POST", "/", bundleOf("transaction", minusFive(weightJSON(m.servedID, now)))))
+	m.expect(pathmatrix.ImpossibleWeight, got)
 
 	// Nothing of the refused results was written, on either practice.
 	for name, e := range map[string]*practiceEnv{"local": L, "served": S} {
@@ -239,7 +252,7 @@ func TestPathMatrix(t *testing.T) {
 	}
 	got["transaction"] = httpOutcome(m.api("nurse.jones", "POST", "/", bundleOf("transaction", ramipril)))
 	got["batch"] = batchOutcome(m.api("nurse.jones", "POST", "/", bundleOf("batch", ramipril)))
-	m.expect("prescriber (a nurse prescribing)", oForbidden, got)
+	m.expect(pathmatrix.Prescriber, got)
 
 	// Safety alerts: amoxicillin for a patient allergic to penicillin.
 	amox := medJSON(m.servedID, rxAmoxicillin)
@@ -249,7 +262,7 @@ func TestPathMatrix(t *testing.T) {
 	}
 	got["transaction"] = httpOutcome(m.api("dr.patel", "POST", "/", bundleOf("transaction", amox)))
 	got["batch"] = batchOutcome(m.api("dr.patel", "POST", "/", bundleOf("batch", amox)))
-	m.expect("safety alert (penicillin allergy, amoxicillin)", oAlert, got)
+	m.expect(pathmatrix.SafetyAlert, got)
 
 	// Authorship: the nurse's weight is hers on every path; a payload naming
 	// another clinician is refused.
@@ -296,14 +309,14 @@ func TestPathMatrix(t *testing.T) {
 	got["$everything"] = httpOutcome(m.api("dr.patel", "GET", "/Patient/"+m.servedID+"/$everything", nil))
 	got["history"] = httpOutcome(m.api("dr.patel", "GET", "/Patient/"+m.servedID+"/_history", nil))
 	got["$everything as admin"] = httpOutcome(m.api("admin", "GET", "/Patient/"+m.servedID+"/$everything", nil, "X-Access-Reason", "audit"))
-	m.expect("sensitive record without a reason", oForbidden, got)
+	m.expect(pathmatrix.SensitiveNoReason, got)
 	got = map[string]outcome{
 		"CLI":        exitOutcome(L.run("", "--as", "dr.patel", "patient", "show", matrixNHS, "--reason", "safeguarding").code),
 		"remote CLI": exitOutcome(S.run("", "--as", "dr.patel", "patient", "show", matrixNHS, "--reason", "safeguarding").code),
 	}
 	got["GET"] = httpOutcome(m.api("dr.patel", "GET", "/Patient/"+m.servedID, nil, "X-Access-Reason", "safeguarding"))
 	got["$everything"] = httpOutcome(m.api("dr.patel", "GET", "/Patient/"+m.servedID+"/$everything", nil, "X-Access-Reason", "safeguarding"))
-	m.expect("sensitive record with a reason", oOK, got)
+	m.expect(pathmatrix.SensitiveReason, got)
 
 	// Audit: every refusal above is in the trail of the practice it was
 	// made against, and each opening with a reason carries the reason.
@@ -353,6 +366,12 @@ func TestPathMatrix(t *testing.T) {
 	if !denied["reception"] || !denied["nurse.jones"] || !denied["dr.patel"] || !reasoned {
 		t.Errorf("served trail: refusals audited for %v (want reception, nurse.jones, dr.patel), a read with its reason from the remote workstation %v", denied, reasoned)
 	}
+}
+
+// minusFive is a weight resource with the value -5 kg.
+func minusFive(r map[string]any) map[string]any {
+	r["valueQuantity"] = map[string]any{"value": -5, "unit": "kg", "system": record.SystemUCUM, "code": "kg"}
+	return r
 }
 
 func medJSON(pid, code string) map[string]any {

@@ -69,7 +69,50 @@ func newTaskCmd(f *Factory) *cobra.Command {
 		}),
 	}
 	addIfVersion(done, &ifv)
-	cmd.AddCommand(add, list, done, newEntryImportCmd(f, record.KindTask, "task"))
+
+	var to string
+	var rifv int
+	reassign := &cobra.Command{
+		Use:     "reassign ID --to USER [--if-version N]",
+		Short:   "Give an open task to another user (--to \"\" for anyone)",
+		Example: `  gpsoc task reassign 0193a1b2-... --to nurse.jones`,
+		Args:    cobra.ExactArgs(1),
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			if err := checkIfVersion(rifv); err != nil {
+				return err
+			}
+			t, err := s.ReassignTask(cmd.Context(), args[0], to, rifv)
+			if err != nil {
+				return err
+			}
+			return printOneRow(f, t, taskColumns(colIO(f)))
+		}),
+	}
+	reassign.Flags().StringVar(&to, "to", "", "the user it is for now (empty: anyone) (required)")
+	_ = reassign.MarkFlagRequired("to")
+	addIfVersion(reassign, &rifv)
+
+	var reason string
+	var cifv int
+	cancel := &cobra.Command{
+		Use:   "cancel ID --reason T [--if-version N]",
+		Short: "Cancel an open task that will not be done, with the reason",
+		Args:  cobra.ExactArgs(1),
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			if err := checkIfVersion(cifv); err != nil {
+				return err
+			}
+			t, err := s.CancelTask(cmd.Context(), args[0], reason, cifv)
+			if err != nil {
+				return err
+			}
+			return printOneRow(f, t, taskColumns(colIO(f)))
+		}),
+	}
+	cancel.Flags().StringVar(&reason, "reason", "", "why it will not be done (required)")
+	_ = cancel.MarkFlagRequired("reason")
+	addIfVersion(cancel, &cifv)
+	cmd.AddCommand(add, list, done, reassign, cancel, newEntryImportCmd(f, record.KindTask, "task"))
 	return cmd
 }
 

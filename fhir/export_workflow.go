@@ -31,8 +31,15 @@ func (c *Context) TaskResource(t *record.Task) *Task {
 	if !t.DoneAt.IsZero() {
 		r.ExecutionPeriod = &Period{End: instant(t.DoneAt)}
 	}
-	if t.DoneBy != "" {
-		r.Extension = extraExt(map[string]string{"doneBy": t.DoneBy})
+	if t.DoneBy != "" || t.CancelReason != "" {
+		x := map[string]string{}
+		if t.DoneBy != "" {
+			x["doneBy"] = t.DoneBy
+		}
+		if t.CancelReason != "" {
+			x["cancelReason"] = t.CancelReason
+		}
+		r.Extension = extraExt(x)
 	}
 	MergeUnmapped(r, t.FHIRExtra)
 	return r
@@ -131,6 +138,26 @@ func (c *Context) AuditEventResource(ev *record.AuditEvent, exported func(record
 	}
 	r.Extension = extraExt(ev)
 	return r
+}
+
+// ImportedAuditEventResource is an event of a trail imported from another
+// system, as it was recorded there, labelled imported with its source
+// (ExtImportedAudit and the observer's display) so a later import keeps it
+// as imported history again, never as this practice's own event.
+func (c *Context) ImportedAuditEventResource(n int, ie *record.ImportedAuditEvent, exported func(record.Kind) bool) *AuditEvent {
+	r := c.AuditEventResource(&ie.Event, exported)
+	r.ID = "audit-imported-" + strconv.Itoa(n)
+	r.Source.Observer.Display = "imported from " + ie.Source
+	r.Extension = append(r.Extension, Extension{URL: ExtImportedAudit, ValueString: str(ie.Source)})
+	return r
+}
+
+// ImportedFrom is the source an AuditEvent is labelled imported from ("" when it is not).
+func ImportedFrom(r *AuditEvent) string {
+	if e := findExt(r.Extension, ExtImportedAudit); e != nil && e.ValueString != nil {
+		return *e.ValueString
+	}
+	return ""
 }
 
 // SortResources orders resources by type then id (stable exports).

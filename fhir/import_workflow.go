@@ -123,7 +123,7 @@ func TaskFrom(r *Task, rs Resolver) (*record.Task, []Note, error) {
 	}
 	var x map[string]string
 	if recordExtra(r.Extension, &x) {
-		t.DoneBy = x["doneBy"]
+		t.DoneBy, t.CancelReason = x["doneBy"], x["cancelReason"]
 	}
 	t.FHIRExtra = Unmapped(r, rs)
 	return t, n, nil

@@ -44,6 +44,16 @@ const (
 	SystemRecordID = OurBase + "Id/record"
 	// ExtRecord carries, as JSON, the fields of a record that FHIR has no element for.
 	ExtRecord = OurBase + "StructureDefinition/record-extra"
+	// ExtImportedAudit (valueString: the system it came from) labels an
+	// AuditEvent of a trail imported from another system: history kept
+	// apart from the practice's own chain.
+	ExtImportedAudit = OurBase + "StructureDefinition/imported-audit"
+	// ExtImported (valueString: the JSON of record.ImportedFrom) marks a
+	// record that came in with a bulk import of history from another system,
+	// with its original author; a meta tag (CSRecordOrigin) says so to a reader.
+	ExtImported = OurBase + "StructureDefinition/imported"
+	// CSRecordOrigin is the meta tag code system of that mark (code "imported").
+	CSRecordOrigin = OurBase + "CodeSystem/record-origin"
 	// ExtRegistration: registration type and dates at the practice.
 	ExtRegistration = OurBase + "StructureDefinition/registration"
 	// ExtForeignCode (valueBoolean true) flags a recorded coding outside the UK
@@ -95,31 +105,4 @@ func UKSystem(s string) bool {
 		return true
 	}
 	return false
-}
-
-// KindType is the FHIR resource type a record kind exports as.
-func KindType(k record.Kind) string {
-	switch k {
-	case record.KindPatient:
-		return "Patient"
-	case record.KindConsultation:
-		return "Encounter"
-	case record.KindProblem:
-		return "Condition"
-	case record.KindObservation:
-		return "Observation"
-	case record.KindMedication:
-		return "MedicationRequest"
-	case record.KindAllergy:
-		return "AllergyIntolerance"
-	case record.KindImmunisation:
-		return "Immunization"
-	case record.KindAppointment:
-		return "Appointment"
-	case record.KindTask, record.KindRecall:
-		return "Task"
-	case record.KindSession:
-		return "Schedule"
-	}
-	return ""
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/opengpsoc/gpsoc/internal/findcorpus"
 )
 
 // clustered gives the patients the postcodes of a practice whose patients share a few
@@ -18,7 +20,7 @@ func clustered(ps []Patient, seed uint64) []Patient {
 	out := slices.Clone(ps)
 	districts := []string{"LS6", "LS6", "LS6", "LS2", "LS16", "LS62", "L6", "LS7", "LS6"}
 	inward := func() string {
-		return fmt.Sprintf("%d%c%c", r.IntN(10), inwardLetters[r.IntN(3)], inwardLetters[r.IntN(3)])
+		return fmt.Sprintf("%d%c%c", r.IntN(10), findcorpus.InwardLetters[r.IntN(3)], findcorpus.InwardLetters[r.IntN(3)])
 	}
 	for i := range out {
 		switch x := r.IntN(100); {

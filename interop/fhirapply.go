@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -81,13 +83,14 @@ func (im *importer) runBatch(ctx context.Context, units []*funit) error {
 func (im *importer) apply(tx *clinical.ImportTx, u *funit) error {
 	// Reset what a retried transaction may have set.
 	u.rejs = nil
-	var audits []*record.AuditEvent
+	audits := map[string][]*record.AuditEvent{} // by the system the trail came from
 	for _, it := range u.items {
 		if !it.fixed && it.res != nil {
 			it.out, it.why, it.target, it.recID = outNone, "", nil, ""
 		}
 	}
 	rs := &resolver{im: im, tx: tx}
+	unitSource := "" // the practice this unit came from, when it names one
 	patientFailed := false
 	fail := func(it *fitem, err error) {
 		if it.typ == "Patient" {
@@ -149,8 +152,18 @@ func (im *importer) apply(tx *clinical.ImportTx, u *funit) error {
 		case *fhir.Organization:
 			it.out, it.why = outSkipped, "reference data: an organisation is not written (its name is used by the records that refer to it)"
 			for _, id := range x.Identifier {
-				if id.System == record.SystemODS && id.Value == im.practice.ODS {
+				switch {
+				case id.System == record.SystemODS && id.Value == im.practice.ODS:
 					it.out, it.why = outSkipped, "this practice"
+				case id.System == record.SystemODS && id.Value != "":
+					// The practice this unit's history (and an audit trail) came from.
+					src := strings.TrimSpace(x.Name + " (ODS " + id.Value + ")")
+					if unitSource == "" {
+						unitSource = src
+					}
+					if im.source == "" {
+						im.source = src
+					}
 				}
 			}
 			continue
@@ -187,8 +200,8 @@ func (im *importer) apply(tx *clinical.ImportTx, u *funit) error {
 				byItem[it] = it.target
 				e = nil
 			}
-		case *fhir.Condition:
-			e, n, err = fhir.ProblemFrom(x, rs)
+		case *fhir.Condition, *fhir.AllergyIntolerance, *fhir.Immunization, *fhir.Appointment, *fhir.Schedule, *fhir.Task:
+			e, n, err = fhir.RecordFrom(x, rs)
 		case *fhir.Observation:
 			if fhir.IsCodedEntry(x) {
 				var ce record.CodedEntry
@@ -254,20 +267,6 @@ func (im *importer) apply(tx *clinical.ImportTx, u *funit) error {
 				continue
 			}
 			e, n, err = fhir.MedicationFromStatement(x, im.medCode(it, x.MedicationReference), rs)
-		case *fhir.AllergyIntolerance:
-			e, n, err = fhir.AllergyFrom(x, rs)
-		case *fhir.Immunization:
-			e, n, err = fhir.ImmunisationFrom(x, rs)
-		case *fhir.Appointment:
-			e, n, err = fhir.AppointmentFrom(x, rs)
-		case *fhir.Schedule:
-			e, n, err = fhir.ScheduleFrom(x, rs)
-		case *fhir.Task:
-			if fhir.IsRecall(x) {
-				e, n, err = fhir.RecallFrom(x, rs)
-			} else {
-				e, n, err = fhir.TaskFrom(x, rs)
-			}
 		case *fhir.Provenance:
 			rt, ok := fhir.RetractionFrom(x, rs)
 			if !ok {
@@ -291,11 +290,22 @@ func (im *importer) apply(tx *clinical.ImportTx, u *funit) error {
 				it.out, it.why = outSkipped, "an audit event from another system is not kept"
 				continue
 			}
+			if !tx.KeepsImportedTrail() {
+				it.out, it.why = outSkipped, "this store does not keep another system's audit trail (the server keeps its own)"
+				continue
+			}
 			if !tx.NewAuditEvent(ev) {
 				it.out, it.why = outSkipped, "unchanged: already in the audit trail"
 				continue
 			}
-			audits = append(audits, ev)
+			src := fhir.ImportedFrom(x) // a trail this one had imported keeps its own source
+			if src == "" {
+				src = im.source
+			}
+			if src == "" {
+				src = "another system (" + u.file + ")"
+			}
+			audits[src] = append(audits[src], ev)
 			it.out = outImported
 			continue
 		case *fhir.Raw:
@@ -366,14 +376,27 @@ func (im *importer) apply(tx *clinical.ImportTx, u *funit) error {
 		if t.e == nil || t.same {
 			continue
 		}
+		if m := t.e.Head(); m.Version == 0 && m.Imported == nil {
+			// History from another system: marked imported, its author kept as data.
+			rs.from = it
+			m.Imported = im.importedFrom(it, rs, unitSource)
+		}
 		if err := im.write(tx, t, reason); err != nil {
 			fail(it, err)
 			return errUnitRejected
 		}
 	}
-	for _, ev := range audits {
-		if err := tx.AppendAuditEvent(ev); err != nil {
+	// Kept as imported history, apart from this practice's chain.
+	for _, source := range slices.Sorted(maps.Keys(audits)) {
+		kept, err := tx.ImportAuditTrail(audits[source], source, reason)
+		if err != nil {
 			return err
+		}
+		if kept.Unverified > 0 {
+			if im.sum.Flagged == nil {
+				im.sum.Flagged = map[string]int{}
+			}
+			im.sum.Flagged["audit events kept as imported history whose own chain does not verify (labelled so)"] += kept.Unverified
 		}
 	}
 	return nil
@@ -561,4 +584,31 @@ func (im *importer) medCode(it *fitem, r *fhir.Reference) *fhir.CodeableConcept 
 	}
 	_ = json.Unmarshal(raw.JSON, &v)
 	return v.Code
+}
+
+// importedFrom is the import mark of the record an item maps to: the mark
+// it already carries (a record imported before keeps its first source),
+// else this import's source and the author and time the resource gives.
+func (im *importer) importedFrom(it *fitem, rs *resolver, unitSource string) *record.ImportedFrom {
+	if it.res == nil {
+		return &record.ImportedFrom{Source: "another system (FHIR import)"}
+	}
+	if f := fhir.ImportedOf(it.res); f != nil {
+		return f
+	}
+	src := unitSource
+	if src == "" {
+		src = im.source
+	}
+	if src == "" {
+		src = "another system (FHIR import)"
+	}
+	author, at := fhir.AuthorOf(it.res, rs)
+	f := &record.ImportedFrom{Source: src, Author: author}
+	if at != "" {
+		if t, err := fhir.Time(at, ""); err == nil {
+			f.At = t.UTC()
+		}
+	}
+	return f
 }

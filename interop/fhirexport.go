@@ -16,20 +16,12 @@ import (
 
 // ---- export ----
 
-// exportKinds are the record kinds a FHIR export carries (sessions as
-// Schedules: they belong to no patient, so a patient's own bundle has none).
-var exportKinds = []record.Kind{record.KindPatient, record.KindConsultation, record.KindProblem, record.KindObservation,
-	record.KindMedication, record.KindAllergy, record.KindImmunisation, record.KindAppointment, record.KindTask, record.KindRecall,
-	record.KindSession}
+// exportKinds are the record kinds a FHIR export carries: every kind the
+// mapping carries (sessions as Schedules: they belong to no patient, so a
+// patient's own bundle has none).
+var exportKinds = fhir.MappedKinds()
 
-func exportedKind(k record.Kind) bool {
-	for _, x := range exportKinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
+func exportedKind(k record.Kind) bool { return fhir.MappingOf(k) != nil }
 
 // fhirContext is what the mapping needs to name the practice and its users.
 func fhirContext(pr record.Practice, users []record.User) *fhir.Context {
@@ -38,41 +30,6 @@ func fhirContext(pr record.Practice, users []record.User) *fhir.Context {
 		c.Users[u.Name] = u
 	}
 	return c
-}
-
-// entityResources maps one record to its FHIR resources (and a Provenance when entered in error).
-func entityResources(c *fhir.Context, e record.Entity) []fhir.Resource {
-	var out []fhir.Resource
-	switch x := e.(type) {
-	case *record.Patient:
-		out = append(out, c.PatientResource(x))
-	case *record.Consultation:
-		out = append(out, c.EncounterResources(x)...)
-	case *record.Problem:
-		out = append(out, c.ConditionResource(x))
-	case *record.Observation:
-		out = append(out, c.ObservationResource(x))
-	case *record.Medication:
-		out = append(out, c.MedicationResources(x)...)
-	case *record.Allergy:
-		out = append(out, c.AllergyResource(x))
-	case *record.Immunisation:
-		out = append(out, c.ImmunizationResource(x))
-	case *record.Appointment:
-		out = append(out, c.AppointmentResource(x))
-	case *record.Task:
-		out = append(out, c.TaskResource(x))
-	case *record.Recall:
-		out = append(out, c.RecallResource(x))
-	case *record.Session:
-		out = append(out, c.ScheduleResource(x))
-	default:
-		return nil
-	}
-	if m := e.Head(); m.Retraction != nil {
-		out = append(out, c.ProvenanceResource(fhir.KindType(e.Kind()), m.ID, m.Retraction))
-	}
-	return out
 }
 
 // FHIRBase is the base of the fullUrls in an exported Bundle (".invalid": a
@@ -109,9 +66,9 @@ func patientBundle(pr *clinical.PatientRecord, now time.Time) (*fhir.Bundle, err
 	for _, u := range pr.Users {
 		res = append(res, c.PractitionerResource(u))
 	}
-	res = append(res, entityResources(c, pr.Patient)...)
+	res = append(res, c.ExportResources(pr.Patient)...)
 	for _, e := range pr.Records {
-		res = append(res, entityResources(c, e)...)
+		res = append(res, c.ExportResources(e)...)
 	}
 	return BundleOf(c, "collection", res, now)
 }
@@ -147,6 +104,7 @@ func ExportFHIRAll(ctx context.Context, s *clinical.Service, emit func(fhir.Reso
 		return emit(r)
 	}
 	var c *fhir.Context
+	imported := 0
 	err := s.ExportAll(ctx, clinical.ExportAllOptions{
 		Kinds: exportKinds,
 		Query: "fhir bulk",
@@ -163,7 +121,7 @@ func ExportFHIRAll(ctx context.Context, s *clinical.Service, emit func(fhir.Reso
 			return nil
 		},
 		Record: func(e record.Entity) error {
-			for _, r := range entityResources(c, e) {
+			for _, r := range c.ExportResources(e) {
 				if err := put(r); err != nil {
 					return err
 				}
@@ -172,6 +130,10 @@ func ExportFHIRAll(ctx context.Context, s *clinical.Service, emit func(fhir.Reso
 		},
 		Audit: func(ev *record.AuditEvent) error {
 			return put(c.AuditEventResource(ev, exportedKind))
+		},
+		Imported: func(ie *record.ImportedAuditEvent) error {
+			imported++
+			return put(c.ImportedAuditEventResource(imported, ie, exportedKind))
 		},
 	})
 	return counts, err

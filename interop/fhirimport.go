@@ -74,6 +74,7 @@ type importer struct {
 
 	users    map[string]record.User
 	practice record.Practice
+	source   string // the practice an imported audit trail came from (its Organization)
 }
 
 var idNamespace = uuid.MustParse("5b0e6a1e-7c1c-4f0e-9a53-0b5e0f6a9d21")

@@ -324,18 +324,11 @@ func (rs *resolver) ID(r *fhir.Reference, want string) string {
 	return ""
 }
 
+// kindOfType is the record kind a reference of type t names in the
+// practice ("" when the type holds no record, or several kinds).
 func kindOfType(t string) record.Kind {
-	switch t {
-	case "Patient":
-		return record.KindPatient
-	case "Encounter":
-		return record.KindConsultation
-	case "Condition":
-		return record.KindProblem
-	case "MedicationRequest":
-		return record.KindMedication
-	case "Observation":
-		return record.KindObservation
+	if ks := fhir.KindsOfType(t); len(ks) == 1 {
+		return ks[0]
 	}
 	return ""
 }

@@ -24,7 +24,7 @@ var defaultYAML []byte
 var vimYAML []byte
 
 // Contexts in the order help shows them.
-var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers", "inbox"}
+var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers", "tasks", "inbox"}
 
 // Action is something a key can do.
 type Action struct {
@@ -49,6 +49,7 @@ var Actions = []Action{
 	{"global", "book", "appointment book", false},
 	{"global", "inbox", "results inbox", false},
 	{"global", "registers", "registers and indicators", false},
+	{"global", "task-inbox", "task inbox: mine, for anyone, everyone's", false},
 	{"find", "down", "next result", false},
 	{"find", "up", "previous result", false},
 	{"find", "page-down", "next page", false},
@@ -76,6 +77,7 @@ var Actions = []Action{
 	{"record", "problem-significance", "mark a problem major or minor", false},
 	{"record", "make-problem", "make a coded entry of a consultation a problem", false},
 	{"record", "stop-medication", "stop a medication, with a reason", false},
+	{"record", "change-dose", "change the dose of the selected medication (checked as a new prescription)", false},
 	{"record", "add-task", "add a task about this patient", false},
 	{"record", "add-recall", "add a recall", false},
 	{"record", "retract", "retract an entry of this section made in error, with a reason", false},
@@ -135,6 +137,14 @@ var Actions = []Action{
 	{"registers", "explain", "why this patient is in or out, rule by rule", false},
 	{"registers", "open-patient", "open the patient's record", false},
 	{"registers", "refresh", "run the registers again", false},
+	{"tasks", "down", "next task", false},
+	{"tasks", "up", "previous task", false},
+	{"tasks", "next-view", "next list: mine, for anyone, everyone's", false},
+	{"tasks", "open-patient", "open the task's patient", false},
+	{"tasks", "done", "mark the task done (ctrl+s confirms)", false},
+	{"tasks", "reassign", "give the task to someone else (or anyone)", false},
+	{"tasks", "cancel-task", "cancel the task, with a reason", false},
+	{"tasks", "new-task", "a new task about no patient", false},
 }
 
 // Disabled unbinds an action.

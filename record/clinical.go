@@ -552,6 +552,8 @@ type Task struct {
 	To     string    `json:"to,omitempty"`
 	DoneAt time.Time `json:"doneAt,omitzero"`
 	DoneBy string    `json:"doneBy,omitempty"`
+	// CancelReason says why a cancelled task will not be done.
+	CancelReason string `json:"cancelReason,omitempty"`
 }
 
 func (*Task) Kind() Kind { return KindTask }

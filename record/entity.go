@@ -53,6 +53,36 @@ type Meta struct {
 	// lexical form of decimals (72.50). An export merges it back, the mapped
 	// elements winning on conflict; a new version keeps it.
 	FHIRExtra json.RawMessage `json:"fhirExtra,omitempty"`
+	// Imported marks a record that came in with a bulk import of history
+	// from another system: RecordedBy is the user who imported it, and the
+	// original author and time are kept here as data, as that system gave them.
+	Imported *ImportedFrom `json:"imported,omitempty"`
+}
+
+// ImportedFrom says where an imported record came from and who recorded it there.
+type ImportedFrom struct {
+	Source string    `json:"source"`           // the system or practice it came from
+	Author string    `json:"author,omitempty"` // who recorded it there, as given (a name, not a user of ours)
+	At     time.Time `json:"at,omitzero"`      // when it was recorded there
+}
+
+// String is how the marker is shown: "imported from S (recorded by A, D)".
+func (f *ImportedFrom) String() string {
+	if f == nil {
+		return ""
+	}
+	s := "imported from " + f.Source
+	var by []string
+	if f.Author != "" {
+		by = append(by, "recorded by "+f.Author)
+	}
+	if !f.At.IsZero() {
+		by = append(by, f.At.UTC().Format("2006-01-02"))
+	}
+	if len(by) > 0 {
+		s += " (" + strings.Join(by, ", ") + ")"
+	}
+	return s
 }
 
 // Retraction says who marked a record entered in error, when and why.

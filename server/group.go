@@ -149,6 +149,17 @@ func (t *recordingTx) SetSearchRow(id string, row []byte) error {
 	return t.WTx.SetSearchRow(id, row)
 }
 
+// AppendImportedAudit passes an imported audit event through to a store
+// that keeps imported trails.
+func (t *recordingTx) AppendImportedAudit(ie *record.ImportedAuditEvent) error {
+	w, ok := t.WTx.(store.ImportedTrail)
+	if !ok {
+		return store.ErrNoImportedTrail
+	}
+	t.wrote = true
+	return w.AppendImportedAudit(ie)
+}
+
 // GroupStats is how many transactions a GroupCommit store committed and how
 // many Updates they carried (for benchmarks: the mean batch size).
 func GroupStats(st store.Store) (commits, updates int64) {

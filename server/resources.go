@@ -13,23 +13,18 @@ import (
 	"github.com/opengpsoc/gpsoc/record"
 )
 
-// types are the resource types served, and the record kinds behind them.
-var types = map[string][]record.Kind{
-	"Patient":            {record.KindPatient},
-	"Observation":        {record.KindObservation},
-	"Condition":          {record.KindProblem},
-	"Encounter":          {record.KindConsultation},
-	"AllergyIntolerance": {record.KindAllergy},
-	"MedicationRequest":  {record.KindMedication},
-	"Immunization":       {record.KindImmunisation},
-	"Appointment":        {record.KindAppointment},
-	"Task":               {record.KindTask, record.KindRecall},
-	"Schedule":           {record.KindSession},
-}
+// types are the resource types served, and the record kinds behind them:
+// every type of the one mapping (fhir.Mappings).
+var types = func() map[string][]record.Kind {
+	m := map[string][]record.Kind{}
+	for _, t := range fhir.Types() {
+		m[t] = fhir.KindsOfType(t)
+	}
+	return m
+}()
 
-// typeOrder is the order types are listed in /metadata.
-var typeOrder = []string{"Patient", "Observation", "Condition", "Encounter", "AllergyIntolerance",
-	"MedicationRequest", "Immunization", "Appointment", "Task", "Schedule"}
+// typeOrder is the order types are listed in /metadata: the mapping's.
+var typeOrder = fhir.Types()
 
 func kindsOf(r *http.Request) (string, []record.Kind, error) {
 	t := r.PathValue("type")
@@ -75,51 +70,11 @@ func (s *Server) fhirContext(ctx context.Context) (*fhir.Context, error) {
 // The api-record extension (fhir/api.go) lets a gpsoc workstation read back
 // what the mapping alone does not carry.
 func resourceOf(c *fhir.Context, t string, e record.Entity) fhir.Resource {
-	r := mapResource(c, t, e)
+	r := c.Resource(e, t)
 	if r != nil && r.FHIRType() == fhir.KindType(e.Kind()) && *r.Head().ID == e.Head().ID {
 		fhir.WithAPIRecord(r, e)
 	}
 	return r
-}
-
-func mapResource(c *fhir.Context, t string, e record.Entity) fhir.Resource {
-	var rs []fhir.Resource
-	switch x := e.(type) {
-	case *record.Patient:
-		return c.PatientResource(x)
-	case *record.Consultation:
-		rs = c.EncounterResources(x)
-	case *record.Problem:
-		return c.ConditionResource(x)
-	case *record.Observation:
-		return c.ObservationResource(x)
-	case *record.Medication:
-		rs = c.MedicationResources(x)
-	case *record.Allergy:
-		return c.AllergyResource(x)
-	case *record.Immunisation:
-		return c.ImmunizationResource(x)
-	case *record.Appointment:
-		return c.AppointmentResource(x)
-	case *record.Task:
-		return c.TaskResource(x)
-	case *record.Recall:
-		return c.RecallResource(x)
-	case *record.Session:
-		return c.ScheduleResource(x)
-	}
-	id := e.Head().ID
-	for _, r := range rs {
-		if r.FHIRType() == t && *r.Head().ID == id {
-			return r
-		}
-	}
-	for _, r := range rs {
-		if r.FHIRType() == t {
-			return r
-		}
-	}
-	return nil
 }
 
 // get opens one record of the request's type (role-checked and audited by the services).

@@ -587,13 +587,9 @@ func entryOutcome(err error) (int, *fhir.OperationOutcome) {
 	return status, oo
 }
 
-// recallInput is what the recall action takes for a recall Task.
-func recallInput(x *fhir.Task, rs fhir.Resolver) (clinical.RecallInput, error) {
-	rc, _, err := fhir.RecallFrom(x, rs)
-	if err != nil {
-		return clinical.RecallInput{}, err
-	}
-	return clinical.RecallInput{PatientRef: rc.PatientID, System: rc.Code.System, Code: rc.Code.Code, Due: rc.Due}, nil
+// recallInputOf is what the recall action takes for a recall.
+func recallInputOf(rc *record.Recall) clinical.RecallInput {
+	return clinical.RecallInput{PatientRef: rc.PatientID, System: rc.Code.System, Code: rc.Code.Code, Due: rc.Due}
 }
 
 // authorIsActing refuses a payload that names someone other than the acting

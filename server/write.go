@@ -59,108 +59,78 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 // action's roles, validation, safety checks and audit; authorship is the
 // acting user's.
 func createOne(ctx context.Context, svc *clinical.Service, rs fhir.Resolver, res fhir.Resource) (record.Entity, error) {
+	if !creatable[res.FHIRType()] {
+		return nil, errorf(http.StatusMethodNotAllowed, "not-supported", "create %s: not taken here", res.FHIRType())
+	}
+	rec, _, err := fhir.RecordFrom(res, rs) // the one mapping
+	if err != nil {
+		return nil, err
+	}
 	var e record.Entity
-	switch x := res.(type) {
-	case *fhir.Patient:
-		p, _, err := fhir.PatientFrom(x, rs)
-		if err != nil {
+	switch x := rec.(type) {
+	case *record.Patient:
+		if _, err := svc.AddPatient(ctx, x); err != nil {
 			return nil, err
 		}
-		if _, err := svc.AddPatient(ctx, p); err != nil {
-			return nil, err
-		}
-		e = p
-	case *fhir.Observation:
-		o, _, err := fhir.ObservationFrom(x, rs)
-		if err != nil {
-			return nil, err
-		}
-		in := clinical.ObservationInput{PatientRef: o.PatientID, System: o.Code.System, Code: o.Code.Code,
-			Value: o.Value, ValueText: o.ValueText, Unit: o.Unit, Effective: o.Effective, Sensitive: o.Sensitive,
+		e = x
+	case *record.Observation:
+		in := clinical.ObservationInput{PatientRef: x.PatientID, System: x.Code.System, Code: x.Code.Code,
+			Value: x.Value, ValueText: x.ValueText, Unit: x.Unit, Effective: x.Effective, Sensitive: x.Sensitive,
 			// A client cannot be asked to confirm: an implausible value is
 			// stored and flagged, as an import would; an impossible one is 422.
 			Values: clinical.ValuesImported}
-		if o.ValueCode != nil {
-			in.ValueSystem, in.ValueCode = o.ValueCode.System, o.ValueCode.Code
+		if x.ValueCode != nil {
+			in.ValueSystem, in.ValueCode = x.ValueCode.System, x.ValueCode.Code
 		}
-		if o.Systolic != nil && o.Diastolic != nil {
-			in.BP = strconv.FormatFloat(*o.Systolic, 'f', -1, 64) + "/" + strconv.FormatFloat(*o.Diastolic, 'f', -1, 64)
+		if x.Systolic != nil && x.Diastolic != nil {
+			in.BP = strconv.FormatFloat(*x.Systolic, 'f', -1, 64) + "/" + strconv.FormatFloat(*x.Diastolic, 'f', -1, 64)
 			in.Value = nil
 		}
 		if e, err = svc.AddObservation(ctx, in); err != nil {
 			return nil, err
 		}
-	case *fhir.Condition:
-		p, _, err := fhir.ProblemFrom(x, rs)
-		if err != nil {
+	case *record.Problem:
+		if e, err = svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: x.PatientID, System: x.Code.System, Code: x.Code.Code,
+			Onset: x.Onset, Significance: x.Significance, Sensitive: x.Sensitive}); err != nil {
 			return nil, err
 		}
-		if e, err = svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: p.PatientID, System: p.Code.System, Code: p.Code.Code,
-			Onset: p.Onset, Significance: p.Significance, Sensitive: p.Sensitive}); err != nil {
-			return nil, err
-		}
-	case *fhir.AllergyIntolerance:
-		a, _, err := fhir.AllergyFrom(x, rs)
-		if err != nil {
-			return nil, err
-		}
-		in := clinical.AllergyInput{PatientRef: a.PatientID, System: a.Agent.System, Code: a.Agent.Code, Reaction: a.Reaction,
-			Severity: a.Severity, Type: a.Type, Category: a.Category, Onset: a.Onset, NKDA: a.NKDA, Sensitive: a.Sensitive}
-		if a.Finding != nil {
-			in.System, in.Code = a.Finding.System, a.Finding.Code
+	case *record.Allergy:
+		in := clinical.AllergyInput{PatientRef: x.PatientID, System: x.Agent.System, Code: x.Agent.Code, Reaction: x.Reaction,
+			Severity: x.Severity, Type: x.Type, Category: x.Category, Onset: x.Onset, NKDA: x.NKDA, Sensitive: x.Sensitive}
+		if x.Finding != nil {
+			in.System, in.Code = x.Finding.System, x.Finding.Code
 		}
 		if e, err = svc.AddAllergy(ctx, in); err != nil {
 			return nil, err
 		}
-	case *fhir.Immunization:
-		im, _, err := fhir.ImmunisationFrom(x, rs)
-		if err != nil {
+	case *record.Immunisation:
+		if e, err = svc.AddImmunisation(ctx, clinical.ImmunisationInput{PatientRef: x.PatientID, System: x.Code.System,
+			Code: x.Code.Code, Date: x.Date, Batch: x.Batch, Site: x.Site}); err != nil {
 			return nil, err
 		}
-		if e, err = svc.AddImmunisation(ctx, clinical.ImmunisationInput{PatientRef: im.PatientID, System: im.Code.System,
-			Code: im.Code.Code, Date: im.Date, Batch: im.Batch, Site: im.Site}); err != nil {
+	case *record.Recall:
+		if e, err = svc.AddRecall(ctx, recallInputOf(x)); err != nil {
 			return nil, err
 		}
-	case *fhir.Task:
-		if fhir.IsRecall(x) {
-			in, err := recallInput(x, rs)
-			if err != nil {
-				return nil, err
-			}
-			if e, err = svc.AddRecall(ctx, in); err != nil {
-				return nil, err
-			}
-			break
-		}
-		tk, _, err := fhir.TaskFrom(x, rs)
-		if err != nil {
+	case *record.Task:
+		if e, err = svc.AddTask(ctx, clinical.TaskInput{PatientRef: x.PatientID, Text: x.Text, Due: x.Due, To: x.To}); err != nil {
 			return nil, err
 		}
-		if e, err = svc.AddTask(ctx, clinical.TaskInput{PatientRef: tk.PatientID, Text: tk.Text, Due: tk.Due, To: tk.To}); err != nil {
+	case *record.Appointment:
+		if x.Status != "booked" {
+			return nil, errorf(http.StatusUnprocessableEntity, "business-rule", "an appointment is booked with status booked, not %s",
+				res.(*fhir.Appointment).Status)
+		}
+		if e, err = svc.Book(ctx, clinical.BookInput{PatientRef: x.PatientID, Clinician: x.Clinician, At: x.Start,
+			Minutes: x.Minutes, Mode: x.Mode, Reason: x.Reason}); err != nil {
 			return nil, err
 		}
-	case *fhir.Appointment:
-		a, _, err := fhir.AppointmentFrom(x, rs)
-		if err != nil {
-			return nil, err
-		}
-		if a.Status != "booked" {
-			return nil, errorf(http.StatusUnprocessableEntity, "business-rule", "an appointment is booked with status booked, not %s", x.Status)
-		}
-		if e, err = svc.Book(ctx, clinical.BookInput{PatientRef: a.PatientID, Clinician: a.Clinician, At: a.Start,
-			Minutes: a.Minutes, Mode: a.Mode, Reason: a.Reason}); err != nil {
-			return nil, err
-		}
-	case *fhir.Schedule:
-		se, _, err := fhir.ScheduleFrom(x, rs)
-		if err != nil {
-			return nil, err
-		}
-		if se.Status != "active" {
+	case *record.Session:
+		if x.Status != "active" {
 			return nil, errorf(http.StatusUnprocessableEntity, "business-rule", "a session is set up active")
 		}
-		if e, err = svc.AddSession(ctx, clinical.SessionInput{Clinician: se.Clinician, Date: se.Date, Start: se.Start,
-			End: se.End, SlotMinutes: se.SlotMinutes}); err != nil {
+		if e, err = svc.AddSession(ctx, clinical.SessionInput{Clinician: x.Clinician, Date: x.Date, Start: x.Start,
+			End: x.End, SlotMinutes: x.SlotMinutes}); err != nil {
 			return nil, err
 		}
 	default:

@@ -205,3 +205,26 @@ type Operations interface {
 
 // ErrNoOperation is matched by the error of an operation the server does not offer.
 var ErrNoOperation = errors.New("the server does not offer this operation")
+
+// ImportedTrail is implemented by a write transaction of a backend that
+// keeps an audit trail imported with a practice from another system: apart
+// from the practice's own hash chain (never chained as its events), each
+// event as the other system recorded it, labelled with where it came from
+// and whether its own chain verified when it was imported.
+type ImportedTrail interface {
+	// AppendImportedAudit keeps one imported event, checking its own hash
+	// and its link to the event before it from the same source (ie.Problem
+	// says what failed; the event is kept either way: it is history).
+	AppendImportedAudit(ie *record.ImportedAuditEvent) error
+}
+
+// ErrNoImportedTrail is what a wrapper's AppendImportedAudit returns when
+// the store beneath it keeps no imported trail.
+var ErrNoImportedTrail = errors.New("this store does not keep an audit trail imported from another system")
+
+// ImportedTrailReader is implemented by a transaction of a backend that
+// keeps imported trails.
+type ImportedTrailReader interface {
+	// ImportedAudit calls fn with each kept imported event, in the order kept.
+	ImportedAudit(fn func(*record.ImportedAuditEvent) error) error
+}

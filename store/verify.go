@@ -24,6 +24,18 @@ type AuditReport struct {
 	// Unhashed is the number of events that wrote a record but carry no
 	// record hash (written before record hashing): their records are not checked.
 	Unhashed int
+	// Imported is what was found of audit trails imported from other
+	// systems (kept apart, never chained as this practice's events).
+	Imported ImportedTrailReport
+}
+
+// ImportedTrailReport is what the check of imported audit trails found.
+type ImportedTrailReport struct {
+	Events int
+	// Unverified are the events whose own chain did not verify when they
+	// were imported (labelled so; they are history, kept as they came).
+	Unverified int
+	Sources    []string
 }
 
 // AuditVerifier is implemented by backends that keep the audit trail

@@ -58,7 +58,7 @@ type recordForm struct {
 	title  string
 	fields []*formField
 	focus  int
-	submit func(vals []string) (string, error)
+	call   func(vals []string) (string, error) // the service call
 	rev    uint64
 	err    string
 }
@@ -113,11 +113,13 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 	}
 	svc, ctx := p.c.Svc, p.c.Ctx
 	switch name {
+	case "change-dose":
+		return p.changeDose(), true
 	case "add-allergy":
 		f = &recordForm{title: "Record an allergy", fields: []*formField{code("Causative agent or allergy", agentECL, ""), text("Reaction", true),
 			pick("Severity", []choice{{"", "not given"}, {"mild", "mild"}, {"moderate", "moderate"}, {"severe", "severe"}}),
 			pick("Type", []choice{{"allergy", "allergy"}, {"intolerance", "intolerance"}})},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				a, err := svc.AddAllergy(ctx, clinical.AllergyInput{PatientRef: pid, System: "sct", Code: v[0], Reaction: v[1], Severity: v[2], Type: v[3]})
 				if err != nil {
 					return "", err
@@ -125,7 +127,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 				return "Allergy recorded: " + clinical.CodeText(a.Agent), nil
 			}}
 	case "nkda":
-		f = &recordForm{title: "Record no known drug allergy", submit: func([]string) (string, error) {
+		f = &recordForm{title: "Record no known drug allergy", call: func([]string) (string, error) {
 			_, err := svc.AddAllergy(ctx, clinical.AllergyInput{PatientRef: pid, NKDA: true})
 			return "No known drug allergy recorded", err
 		}}
@@ -142,14 +144,14 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 			return notice("no active allergy to resolve", true), true
 		}
 		f = &recordForm{title: "Resolve (de-label) an allergy", fields: []*formField{pick("Allergy", cs), text("Why it is no longer believed", false)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				_, err := svc.ResolveAllergy(ctx, pid, v[0], v[1], "", 0)
 				return "Allergy resolved", err
 			}}
 	case "add-problem":
 		f = &recordForm{title: "Add a problem", fields: []*formField{code("Problem", problemECL, "problem"),
 			pick("Significance", []choice{{"major", "major"}, {"minor", "minor"}}), text("Onset YYYY-MM-DD", true)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				pr, err := svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: pid, System: "sct", Code: v[0], Significance: v[1], Onset: v[2]})
 				if err != nil {
 					return "", err
@@ -169,7 +171,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 			return notice("no active problem to resolve", true), true
 		}
 		f = &recordForm{title: "Resolve a problem", fields: []*formField{pick("Problem", cs), text("Resolved on YYYY-MM-DD (default today)", true)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				_, err := svc.ResolveProblem(ctx, pid, v[0], v[1], 0)
 				return "Problem resolved", err
 			}}
@@ -187,7 +189,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 		}
 		f = &recordForm{title: "Change a problem's significance", fields: []*formField{pick("Problem", cs),
 			pick("Significance", []choice{{"major", "major"}, {"minor", "minor"}})},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				_, err := svc.SetProblemSignificance(ctx, pid, v[0], v[1], 0)
 				return "Problem marked " + v[1], err
 			}}
@@ -221,7 +223,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 		}
 		f = &recordForm{title: "Make a coded entry a problem", fields: []*formField{pick("Coded entry", cs),
 			pick("Significance", []choice{{"minor", "minor"}, {"major", "major"}})},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				code, onset, _ := strings.Cut(v[0], "|")
 				pr, err := svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: pid, System: "sct", Code: code, Onset: onset, Significance: v[1]})
 				if err != nil {
@@ -242,19 +244,19 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 			return notice("no current medication to stop", true), true
 		}
 		f = &recordForm{title: "Stop a medication", fields: []*formField{pick("Medication", cs), text("Reason", false)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				_, err := svc.Stop(ctx, pid, v[0], v[1], 0)
 				return "Medication stopped", err
 			}}
 	case "add-task":
 		f = &recordForm{title: "Add a task about this patient", fields: []*formField{text("Task", false), text("Due YYYY-MM-DD (default today)", true), text("For user (default anyone)", true)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				_, err := svc.AddTask(ctx, clinical.TaskInput{PatientRef: pid, Text: v[0], Due: v[1], To: v[2]})
 				return "Task added", err
 			}}
 	case "add-recall":
 		f = &recordForm{title: "Add a recall", fields: []*formField{code("Recall for", recallECL, "consultation"), text("Due YYYY-MM-DD", false)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				_, err := svc.AddRecall(ctx, clinical.RecallInput{PatientRef: pid, System: "sct", Code: v[0], Due: v[1]})
 				return "Recall added", err
 			}}
@@ -264,7 +266,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 			return notice("nothing in this section to retract", true), true
 		}
 		f = &recordForm{title: "Retract an entry made in error", fields: []*formField{pick("Entry", cs), text("Why it was entered in error", false)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				_, err := svc.Retract(ctx, v[0], v[1], 0)
 				return "Entry retracted", err
 			}}
@@ -291,7 +293,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 			prefilled(text("Date of birth YYYY-MM-DD", false), pt.BirthDate), sex,
 			prefilled(text("Address line 1", true), lines[0]), prefilled(text("Address line 2", true), lines[1]),
 			prefilled(text("Town", true), town), prefilled(text("Postcode", true), pt.Postcode), prefilled(text("Phone", true), pt.Phone)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				given := strings.Fields(v[1])
 				u := clinical.PatientUpdate{IfVersion: pt.Version, Family: &v[0], Given: &given, BirthDate: &v[2], Sex: &v[3], Postcode: &v[7], Phone: &v[8],
 					Mutate: func(p *record.Patient) error {
@@ -329,7 +331,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 			}
 		}
 		f = &recordForm{title: "Warning flags", fields: []*formField{pick("Flag", cs)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				on := strings.HasPrefix(v[0], "+")
 				_, err := svc.SetFlag(ctx, pid, v[0][1:], on, 0)
 				if on {
@@ -355,7 +357,7 @@ func (p *recordPage) formAction(name string) (tea.Cmd, bool) {
 			return notice("no open task or recall for this patient", true), true
 		}
 		f = &recordForm{title: "Complete a task or recall", fields: []*formField{pick("Task or recall", cs)},
-			submit: func(v []string) (string, error) {
+			call: func(v []string) (string, error) {
 				kind, id, _ := strings.Cut(v[0], ":")
 				if kind == "task" {
 					_, err := svc.DoneTask(ctx, id, 0)
@@ -417,9 +419,20 @@ func (p *recordPage) retractable() []choice {
 	return cs
 }
 
-// formUpdate takes the keys and results while a form is open.
+// formUpdate takes the keys and results while a form is open; a save that
+// went through closes it and reloads the record.
 func (p *recordPage) formUpdate(msg tea.Msg) tea.Cmd {
-	f := p.form
+	cmd, done := p.form.update(p.c, msg)
+	if done != nil {
+		p.form = nil
+		return tea.Batch(p.load(), notice(done.say, false))
+	}
+	return cmd
+}
+
+// update takes the keys and results while the form is open. done is the
+// answer of a save that went through (the owner closes the form).
+func (f *recordForm) update(c *Common, msg tea.Msg) (cmd tea.Cmd, done *formDoneMsg) {
 	cur := func() *formField {
 		if f.focus < len(f.fields) {
 			return f.fields[f.focus]
@@ -438,22 +451,21 @@ func (p *recordPage) formUpdate(msg tea.Msg) tea.Cmd {
 		}
 	case formDoneMsg:
 		if msg.rev != f.rev {
-			return nil
+			return nil, nil
 		}
 		if msg.err != nil {
 			f.err, f.rev = msg.err.Error(), 0
-			return nil
+			return nil, nil
 		}
-		p.form = nil
-		return tea.Batch(p.load(), notice(msg.say, false))
+		return nil, &msg
 	case actionMsg:
 		ff := cur()
 		switch msg.Name {
 		case "save":
-			return p.formSubmit()
-		case "next-chart", "open": // tab, enter: the next field
+			return f.submit(c), nil
+		case "next-chart", "open", "next-view": // tab, enter: the next field
 			f.focus = min(f.focus+1, max(0, len(f.fields)-1))
-			p.focusField()
+			f.focusField()
 		case "down", "up":
 			if ff != nil && ff.kind != textField {
 				n := len(ff.codes)
@@ -468,25 +480,30 @@ func (p *recordPage) formUpdate(msg tea.Msg) tea.Cmd {
 			}
 		default:
 			if msg.Key.Code != 0 {
-				return p.formKey(msg.Key)
+				return f.key(c, msg.Key), nil
 			}
 		}
 	case tea.PasteMsg:
-		return p.formKey(msg)
+		return f.key(c, msg), nil
 	case tea.KeyPressMsg:
 		if msg.String() == "shift+tab" {
 			f.focus = max(0, f.focus-1)
-			p.focusField()
-			return nil
+			f.focusField()
+			return nil, nil
 		}
-		return p.formKey(msg)
+		return f.key(c, msg), nil
 	}
-	return nil
+	return nil, nil
 }
 
-func (p *recordPage) focusField() {
-	for i, ff := range p.form.fields {
-		if i == p.form.focus {
+// textFocus reports whether the focused field takes printable keys as text.
+func (f *recordForm) textFocus() bool {
+	return f.focus < len(f.fields) && f.fields[f.focus].kind != choiceField
+}
+
+func (f *recordForm) focusField() {
+	for i, ff := range f.fields {
+		if i == f.focus {
 			ff.in.Focus()
 		} else {
 			ff.in.Blur()
@@ -494,9 +511,8 @@ func (p *recordPage) focusField() {
 	}
 }
 
-// formKey types into the focused field; a code field searches as it changes.
-func (p *recordPage) formKey(k tea.Msg) tea.Cmd {
-	f := p.form
+// key types into the focused field; a code field searches as it changes.
+func (f *recordForm) key(c *Common, k tea.Msg) tea.Cmd {
 	if f.focus >= len(f.fields) {
 		return nil
 	}
@@ -508,7 +524,7 @@ func (p *recordPage) formKey(k tea.Msg) tea.Cmd {
 		return nil
 	}
 	ff.rev = nextRev()
-	rev, q, ecl, picker, terms, ctx := ff.rev, strings.TrimSpace(ff.in.Value()), ff.ecl, ff.picker, p.c.Terms, p.c.Ctx
+	rev, q, ecl, picker, terms, ctx := ff.rev, strings.TrimSpace(ff.in.Value()), ff.ecl, ff.picker, c.Terms, c.Ctx
 	return func() tea.Msg {
 		if terms == nil {
 			return formCodesMsg{rev: rev, err: errors.New("no terminology available")}
@@ -521,9 +537,8 @@ func (p *recordPage) formKey(k tea.Msg) tea.Cmd {
 	}
 }
 
-// formSubmit checks that what is required is given, then makes the call.
-func (p *recordPage) formSubmit() tea.Cmd {
-	f := p.form
+// submit checks that what is required is given, then makes the call.
+func (f *recordForm) submit(c *Common) tea.Cmd {
 	if f.rev != 0 {
 		return nil // already saving: a second save key must not write twice
 	}
@@ -539,21 +554,23 @@ func (p *recordPage) formSubmit() tea.Cmd {
 		}
 	}
 	for i, ff := range f.fields {
-		if ff.kind == codeField && p.c.Terms != nil && vals[i] != "" {
-			p.c.Terms.Picked(vals[i]) // rises in this user's later searches
+		if ff.kind == codeField && c.Terms != nil && vals[i] != "" {
+			c.Terms.Picked(vals[i]) // rises in this user's later searches
 		}
 	}
 	f.rev, f.err = nextRev(), ""
-	rev, submit := f.rev, f.submit
+	rev, call := f.rev, f.call
 	return func() tea.Msg {
-		say, err := submit(vals)
+		say, err := call(vals)
 		return formDoneMsg{rev: rev, say: say, err: err}
 	}
 }
 
 // formLines draws the open form.
-func (p *recordPage) formLines(w int) []string {
-	f, st := p.form, p.c.Styles
+func (p *recordPage) formLines(w int) []string { return p.form.lines(p.c, w) }
+
+func (f *recordForm) lines(c *Common, w int) []string {
+	st := c.Styles
 	out := []string{st.Heading.Render(f.title)}
 	for i, ff := range f.fields {
 		mark := "  "
@@ -592,7 +609,7 @@ func (p *recordPage) formLines(w int) []string {
 	if f.rev != 0 {
 		out = append(out, st.Muted.Render("saving…"))
 	}
-	out = append(out, st.Key.Render(p.c.Keys.Key("global", "save"))+" save  "+st.Key.Render("tab")+" next field  "+
+	out = append(out, st.Key.Render(c.Keys.Key("global", "save"))+" save  "+st.Key.Render("tab")+" next field  "+
 		st.Key.Render("up/down")+" choose  "+st.Key.Render("esc")+" cancel")
 	return out
 }

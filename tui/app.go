@@ -219,6 +219,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.push(newConsultPage(m.c, msg.rec))
 	case prescribeMsg:
 		return m, m.push(newPrescribePage(m.c, msg.rec))
+	case changeDoseMsg:
+		return m, m.push(newChangeDosePage(m.c, msg.rec, msg.med))
 	case registerMsg:
 		return m, m.push(newRegisterPage(m.c))
 	case inboxMsg:
@@ -244,6 +246,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		return m, m.push(newRegistersPage(m.c))
+	case openOverMsg:
+		return m, m.push(newRecordPage(m.c, msg.ID))
+	case tasksMsg:
+		// One inbox: back to it where it is open, else over this page.
+		for i, p := range m.stack {
+			if _, ok := p.(*tasksPage); ok {
+				m.stack = m.stack[:i+1]
+				return m, p.Update(actionMsg{Name: "resume"})
+			}
+		}
+		return m, m.push(newTasksPage(m.c))
 	case bookMsg:
 		for _, p := range m.stack {
 			if p.Context() == "book" {
@@ -437,15 +450,19 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 		case "book":
 			return func() tea.Msg { return bookMsg{} }
 		case "inbox":
-			if _, ok := p.(*consultPage); ok {
-				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
-			}
-			if _, ok := p.(*prescribePage); ok {
+			switch p.(type) {
+			case *consultPage, *prescribePage:
 				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
 			}
 			return func() tea.Msg { return inboxMsg{} }
 		case "registers":
 			return func() tea.Msg { return registersMsg{} }
+		case "task-inbox":
+			switch p.(type) {
+			case *consultPage, *prescribePage:
+				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
+			}
+			return func() tea.Msg { return tasksMsg{} }
 		}
 	}
 	return p.Update(actionMsg{Name: action, Key: k})
@@ -553,6 +570,10 @@ func (m *Model) footer() string {
 		add("inbox", "file-normal", "file normal")
 		add("inbox", "file-urgent", "urgent")
 		add("inbox", "open-record", "record")
+	case "tasks":
+		add("tasks", "open-patient", "open")
+		add("tasks", "done", "done")
+		add("tasks", "next-view", "mine/anyone/all")
 	case "book":
 		add("book", "book-slot", "book")
 		add("book", "arrived", "arrived")
@@ -693,14 +714,18 @@ func banner(c *Common, sm *clinical.Summary, w int, due ...string) []string {
 	if sm.Recalls != nil {
 		recalls = len(*sm.Recalls)
 	}
-	if w < 100 && reviews > 0 && recalls > 0 {
-		later = append(later, st.Warn.Render(itoa(reviews+recalls)+" reminders"))
+	tasks := tasksDue(sm, now)
+	if n := min(reviews, 1) + min(recalls, 1) + min(tasks, 1); w < 100 && n > 1 {
+		later = append(later, st.Warn.Render(itoa(reviews+recalls+tasks)+" reminders"))
 	} else {
 		if reviews > 0 {
 			later = append(later, st.Warn.Render(itoa(reviews)+" medication review(s) overdue"))
 		}
 		if recalls > 0 {
 			later = append(later, st.Warn.Render(itoa(recalls)+" overdue recall(s)"))
+		}
+		if tasks > 0 {
+			later = append(later, st.Warn.Render(itoa(tasks)+" task(s) due"))
 		}
 	}
 	for _, d := range due {

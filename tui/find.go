@@ -21,6 +21,7 @@ type findResultsMsg struct {
 	query string
 	rows  []findRow
 	err   error
+	keep  bool // a refresh of the same query: the selection stays on its patient
 }
 
 // patientList is the results list component.
@@ -103,6 +104,7 @@ type findPage struct {
 	pending bool // enter pressed before the results of the last keystroke came
 	opening bool // ... and the record is opening: keys typed meanwhile are for it
 	cancel  context.CancelFunc
+	live    findLive // the list follows the change feed (find_watch.go)
 }
 
 func newFindPage(c *Common) *findPage {
@@ -162,6 +164,9 @@ func runFind(ctx context.Context, c *Common, rev uint64, q string) findResultsMs
 }
 
 func (p *findPage) Update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := p.liveUpdate(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case initMsg:
 		return p.search()
@@ -174,7 +179,11 @@ func (p *findPage) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.loading = false
 		p.shown, p.query, p.err = msg.rev, msg.query, msg.err
-		p.list.SetItems(msg.rows)
+		if msg.keep {
+			p.list.Refresh(msg.rows)
+		} else {
+			p.list.SetItems(msg.rows)
+		}
 		if p.pending {
 			p.pending = false
 			if cmd := p.open(); cmd != nil {

@@ -195,6 +195,8 @@ func key(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	case "f2":
 		return tea.KeyPressMsg{Code: tea.KeyF2}
+	case "f4":
+		return tea.KeyPressMsg{Code: tea.KeyF4}
 	case "f5":
 		return tea.KeyPressMsg{Code: tea.KeyF5}
 	case "f6":

@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/record"
 )
 
 // AlertGrace is how long a safety alert ignores keys after it opens, so
@@ -45,7 +46,10 @@ type prescribePage struct {
 	gap     string // DMDGap of the results on screen
 	notes   []clinical.SafetyAlert
 	product *Code
-	fields  []*Field // dose, quantity, repeat (y/n), issues
+	fields  []*Field // dose, quantity, repeat (y/n), issues, duration, review date; a dose change: the dose
+	// change is the current medication whose dose is being changed (a new
+	// authorisation through ChangeDose, checked as a new prescription).
+	change  *record.Medication
 	focus   int
 	busy    bool
 	doneRev uint64
@@ -65,8 +69,24 @@ func newPrescribePage(c *Common, rec *recordPage) *prescribePage {
 	return p
 }
 
+// newChangeDosePage changes the dose of a current medication: the product
+// is the medication's, the one field the new dose (read back as it is typed);
+// the alerts of the new authorisation are answered as a prescription's.
+func newChangeDosePage(c *Common, rec *recordPage, m *record.Medication) *prescribePage {
+	p := &prescribePage{c: c, rec: rec, patient: rec.id, change: m,
+		product: &Code{System: m.Code.System, Code: m.Code.Code, Term: clinical.CodeText(m.Code)}}
+	p.fields = []*Field{{Label: "New dose", Placeholder: m.Dose}}
+	p.fields[0].Focus()
+	return p
+}
+
 func (p *prescribePage) Context() string { return "prescribe" }
-func (p *prescribePage) Title() string   { return "Prescribe" }
+func (p *prescribePage) Title() string {
+	if p.change != nil {
+		return "Change dose"
+	}
+	return "Prescribe"
+}
 func (p *prescribePage) TextFocus() bool {
 	if p.alertOpen() {
 		return p.reason != nil
@@ -85,7 +105,7 @@ func (p *prescribePage) Back() (bool, tea.Cmd) {
 		// Cancelling an alert cancels the prescription: nothing is written.
 		p.alerts, p.current, p.answers = nil, 0, clinical.Answers{}
 		return true, notice("prescription not issued", true)
-	case p.product != nil:
+	case p.product != nil && p.change == nil:
 		p.product = nil
 		p.search.Focus()
 		return true, nil
@@ -118,6 +138,9 @@ func (p *prescribePage) input(check bool) (clinical.PrescribeInput, error) {
 	if in.Dose == "" {
 		return in, errors.New("dose: the dose instructions are required")
 	}
+	if p.change != nil {
+		return in, nil
+	}
 	q, err := strconv.ParseFloat(strings.TrimSpace(p.fields[1].Value()), 64)
 	if err != nil || q <= 0 {
 		return in, errors.New("quantity: must be a number above 0")
@@ -127,12 +150,24 @@ func (p *prescribePage) input(check bool) (clinical.PrescribeInput, error) {
 	case "", "n", "no", "acute":
 	case "y", "yes", "repeat":
 		in.Repeat = true
-		if n, err := strconv.Atoi(strings.TrimSpace(p.fields[3].Value())); err == nil {
+		if v := strings.TrimSpace(p.fields[3].Value()); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return in, errors.New("issues: a whole number from 1, not " + strconv.Quote(v))
+			}
 			in.Issues = n
 		}
+		// The review date is asked (prefilled a year on) so that the repeat
+		// comes up in med reviews; it means nothing for an acute.
+		in.Review = strings.TrimSpace(p.fields[5].Value())
 	default:
 		return in, errors.New("repeat: y or n")
 	}
+	days, err := clinical.ParseDurationDays(p.fields[4].Value())
+	if err != nil {
+		return in, err
+	}
+	in.DurationDays = days
 	return in, nil
 }
 
@@ -147,6 +182,12 @@ func (p *prescribePage) issue() tea.Cmd {
 	p.busy, p.err = true, ""
 	p.doneRev = nextRev()
 	rev, c := p.doneRev, p.c
+	if m := p.change; m != nil {
+		return func() tea.Msg {
+			res, err := c.Svc.ChangeDose(c.Ctx, in.PatientRef, m.ID, in.Dose, m.Version, in.Answers)
+			return rxDoneMsg{rev: rev, res: res, err: err}
+		}
+	}
 	return func() tea.Msg {
 		res, err := c.Svc.Prescribe(c.Ctx, in)
 		return rxDoneMsg{rev: rev, res: res, err: err}
@@ -194,6 +235,12 @@ func (p *prescribePage) Update(msg tea.Msg) tea.Cmd {
 		default:
 			name, id := p.product.Term, p.patient
 			text, noted := "Prescribed "+name, msg.res != nil && len(msg.res.Notes) > 0
+			if p.change != nil {
+				text = "Dose changed: " + name
+				if msg.res != nil && msg.res.DoseWords != "" {
+					text += ", " + msg.res.DoseWords
+				}
+			}
 			if noted {
 				// what could not be checked is said every time, even when nothing needed an answer
 				text += " — not checked: " + msg.res.Notes[0].Message
@@ -299,7 +346,10 @@ func (p *prescribePage) action(a actionMsg) tea.Cmd {
 					p.c.Terms.Picked(c.Code)
 				}
 				p.search.Blur()
-				p.fields = []*Field{{Label: "Dose"}, {Label: "Quantity"}, {Label: "Repeat (y/n)", Placeholder: "n"}, {Label: "Issues", Placeholder: "1"}}
+				review := &Field{Label: "Review date (repeat)"}
+				review.SetValue(p.c.Now().In(UK).AddDate(1, 0, 0).Format(record.DateLayout))
+				p.fields = []*Field{{Label: "Dose"}, {Label: "Quantity"}, {Label: "Repeat (y/n)", Placeholder: "n"},
+					{Label: "Issues", Placeholder: "1"}, {Label: "Days each issue lasts", Placeholder: "28, 28d or 4w"}, review}
 				p.focus = 0
 				p.fields[0].Focus()
 			}
@@ -400,6 +450,10 @@ func (p *prescribePage) View(w, h int) []string {
 		return out
 	}
 	out = append(out, st.Heading.Render(p.product.Term)+st.Muted.Render("  dm+d "+p.product.Code))
+	if m := p.change; m != nil {
+		out = append(out, st.Muted.Render("Now: ")+m.Dose+st.Muted.Render("  ("+clinical.DoseInWords(m.Dose, m.Unit)+")"),
+			st.Muted.Render("The new dose is a new authorisation, checked as a new prescription; the current one stops."))
+	}
 	for i, f := range p.fields {
 		out = append(out, f.View(w, st)...)
 		if i == 0 {
@@ -407,6 +461,9 @@ func (p *prescribePage) View(w, h int) []string {
 		}
 	}
 	status := st.Muted.Render(p.c.Keys.Key("prescribe", "confirm") + " checks and issues · esc changes the drug")
+	if p.change != nil {
+		status = st.Muted.Render(p.c.Keys.Key("prescribe", "confirm") + " checks and changes the dose · esc leaves it as it is")
+	}
 	if p.busy {
 		status = st.Muted.Render("checking…")
 	}
@@ -418,7 +475,33 @@ func (p *prescribePage) View(w, h int) []string {
 
 // unit is the product's prescribing unit as the dose wording needs it.
 func (p *prescribePage) unit() string {
+	if p.change != nil && p.change.Unit != "" {
+		return p.change.Unit
+	}
 	return clinical.UnitFromName(p.product.Term)
+}
+
+// changeDoseMsg asks the root to open a dose change over the record.
+type changeDoseMsg struct {
+	rec *recordPage
+	med *record.Medication
+}
+
+// changeDose opens the dose change of the medication selected in the
+// medication section.
+func (p *recordPage) changeDose() tea.Cmd {
+	if p.data == nil || p.data.denied != "" {
+		return notice("prescribing needs a prescriber's role", true)
+	}
+	meds := p.medOrder()
+	if p.section != "medication" || p.medSel >= len(meds) {
+		return notice("select a medication in the medication section ("+p.c.Keys.Key("record", "medication")+") first", true)
+	}
+	m := meds[p.medSel]
+	if m.Status != "active" && !(m.Type == "acute" && m.Status == "completed") {
+		return notice(clinical.CodeText(m.Code)+" is "+m.Status+": only a current medication's dose can be changed", true)
+	}
+	return func() tea.Msg { return changeDoseMsg{rec: p, med: m} }
 }
 
 // doseShownBack is the dose as understood, under the dose field, before
@@ -433,4 +516,31 @@ func doseShownBack(text, unit string, st Styles) []string {
 		return []string{st.Warn.Render("  not understood (" + err.(*clinical.DoseError).Reason + "): printed as written, dose not checked")}
 	}
 	return []string{st.Muted.Render("  reads: " + d.Words(unit))}
+}
+
+// selectedMedID is the medication selected in the medication section.
+func (p *recordPage) selectedMedID() string {
+	if p.data == nil {
+		return ""
+	}
+	if ms := p.medOrder(); p.medSel < len(ms) {
+		return ms[p.medSel].ID
+	}
+	return ""
+}
+
+// reselectMed keeps the selection on the medication the user picked when
+// the record reloads (a change made elsewhere must not move issue or
+// re-authorise onto another drug); one no longer listed leaves it in range.
+func (p *recordPage) reselectMed() {
+	if p.data == nil {
+		return
+	}
+	for i, m := range p.medOrder() {
+		if p.medPicked != "" && m.ID == p.medPicked {
+			p.medSel = i
+			return
+		}
+	}
+	p.medSel = min(p.medSel, max(0, len(p.data.meds)-1))
 }

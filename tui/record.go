@@ -134,9 +134,12 @@ type recordPage struct {
 	asking  bool   // a sensitive record: asking for a reason
 	after   string // consult or prescribe typed ahead of the load
 	medSel  int    // selected medication in the medication section
-	confirm *medConfirm
-	ask     Field
-	form    *recordForm // a record action's form (actions.go)
+	// medPicked is the medication the user moved the selection to: a
+	// reload keeps the selection on it (prescribe.go's reselectMed)
+	medPicked string
+	confirm   *medConfirm
+	ask       Field
+	form      *recordForm // a record action's form (actions.go)
 	// the change-feed cursor of a live record (watch.go)
 	watchSeq                        uint64
 	watchSet, watching, watchFailed bool
@@ -169,8 +172,8 @@ type medDoneMsg struct {
 
 func (p *recordPage) Context() string { return "record" }
 func (p *recordPage) TextFocus() bool {
-	if f := p.form; f != nil {
-		return f.focus < len(f.fields) && f.fields[f.focus].kind != choiceField
+	if p.form != nil {
+		return p.form.textFocus()
 	}
 	return p.asking || p.confirm != nil && (p.confirm.kind == "reauthorise" || len(p.confirm.alerts) > 0)
 }
@@ -318,6 +321,7 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	case rxSavedMsg:
 		if msg.patientID == p.id {
+			p.medSel, p.medPicked = 0, "" // the new authorisation heads its list
 			p.section, p.scroll = "medication", 0
 			return p.load()
 		}
@@ -336,6 +340,7 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		p.data, p.err = msg.data, msg.err
+		p.reselectMed()
 		if msg.seqSet {
 			p.watchSeq, p.watchSet = msg.seq, true
 		}
@@ -395,12 +400,14 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		case "down":
 			if p.section == "medication" && p.data != nil {
 				p.medSel = min(p.medSel+1, max(0, len(p.data.meds)-1))
+				p.medPicked = p.selectedMedID()
 			} else {
 				p.scroll++
 			}
 		case "up":
 			if p.section == "medication" {
 				p.medSel = max(0, p.medSel-1)
+				p.medPicked = p.selectedMedID()
 			} else {
 				p.scroll = max(0, p.scroll-1)
 			}
@@ -597,7 +604,7 @@ func (p *recordPage) sectionLines(w, h int) []string {
 			}
 		} else {
 			out = append(out, st.Muted.Render(p.c.Keys.Key("record", "down")+"/"+p.c.Keys.Key("record", "up")+" select  "+
-				p.c.Keys.Key("record", "issue")+" issue  "+p.c.Keys.Key("record", "reauthorise")+" re-authorise"))
+				p.c.Keys.Key("record", "issue")+" issue  "+p.c.Keys.Key("record", "reauthorise")+" re-authorise  "+p.c.Keys.Key("record", "change-dose")+" change dose"))
 		}
 	case "results":
 		if d.denied != "" {

@@ -65,7 +65,7 @@ func (p *recordPage) summaryLines(w, h int) []string {
 				out = append(out, st.Muted.Render("  … "+itoa(len(latest)-i)+" more under "+p.c.Keys.Key("record", "results")+" results"))
 				break
 			}
-			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsValue(x))
+			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsValue(x)+summaryFlag(x, st))
 		}
 	}
 	if len(sm.Appointments) > 0 {
@@ -137,6 +137,10 @@ func (p *recordPage) journalLines(w int) []string {
 			head += "  (entered in error)"
 		}
 		out = append(out, st.Heading.Render(head))
+		if imp := c.Imported; imp != nil {
+			// History from another system, not written here: say where from and by whom.
+			out = append(out, "  "+st.Muted.Render(fit(imp.String(), w-2)))
+		}
 		text := func(label, s string) {
 			if strings.TrimSpace(s) == "" {
 				return
@@ -251,5 +255,5 @@ func calculatedBMI(latest []*record.Observation) *record.Observation {
 		return nil
 	}
 	v := math.Round(kg/(m*m)*10) / 10
-	return &record.Observation{Code: record.Code{Code: "60621009", Display: "BMI (calculated from weight and height)"}, Value: &v, Unit: "kg/m2", Effective: wt.Effective}
+	return &record.Observation{Code: record.Code{System: record.SystemSNOMED, Code: "60621009", Display: "BMI (calculated from weight and height)"}, Value: &v, Unit: "kg/m2", Effective: wt.Effective}
 }

@@ -7,8 +7,42 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/lipgloss/v2"
+	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/record"
 )
+
+// flagGlyph marks a point on a chart: ● normal (or nothing to read it
+// against), ▲ high, ▼ low, ◆ abnormal otherwise.
+func flagGlyph(flag string) rune {
+	switch {
+	case flag == "":
+		return '●'
+	case strings.HasPrefix(flag, "H") || flag == ">":
+		return '▲'
+	case strings.HasPrefix(flag, "L") || flag == "<":
+		return '▼'
+	}
+	return '◆'
+}
+
+func (s series) flagged() bool {
+	for _, p := range s.pts {
+		if p.flag != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// resultFlagCell is the flag column: the abnormal flag, as an alert.
+func resultFlagCell(o *record.Observation, st Styles) string {
+	f := clinical.ResultFlag(o)
+	if f == "" {
+		return fit("", 5)
+	}
+	return st.Alert.Render(fit(f, 5))
+}
 
 // series is one observable's values over time.
 type series struct {
@@ -18,11 +52,13 @@ type series struct {
 	pts    []point
 	band   *[2]float64 // target band, if there is one
 	second bool        // diastolic too
+	rng    string      // the reference range the values are read against
 }
 
 type point struct {
 	at   time.Time
 	a, b float64
+	flag string // the abnormal flag (the laboratory's, or against the range)
 }
 
 // targets are the bands drawn on trend charts (NICE NG28 HbA1c 48–58 mmol/mol;
@@ -54,9 +90,12 @@ func buildSeries(obs []*record.Observation) []series {
 		case o.IsBP() && o.Systolic != nil && o.Diastolic != nil:
 			s.second = true
 			s.unit = "mmHg"
-			s.pts = append(s.pts, point{o.Effective, *o.Systolic, *o.Diastolic})
+			s.pts = append(s.pts, point{at: o.Effective, a: *o.Systolic, b: *o.Diastolic})
 		case o.Value != nil:
-			s.pts = append(s.pts, point{at: o.Effective, a: *o.Value})
+			s.pts = append(s.pts, point{at: o.Effective, a: *o.Value, flag: clinical.ResultFlag(o)})
+			if r := clinical.RangeOf(o); r != nil {
+				s.rng = r.Label() // the latest value's range names the chart's
+			}
 		}
 	}
 	var out []series
@@ -129,7 +168,7 @@ func chart(s series, st Styles, w, h int) []string {
 		if s.second {
 			grid[row(p.b)][c] = '○'
 		}
-		grid[row(p.a)][c] = '●'
+		grid[row(p.a)][c] = flagGlyph(p.flag)
 	}
 	// Axis labels keep the data's precision: HbA1c 6.3 and 5.3 % must not
 	// read as 6 and 5.
@@ -180,6 +219,12 @@ func (p *recordPage) resultsLines(w, h int) []string {
 		if s.band != nil {
 			title += "  target " + num(s.band[0]) + "–" + num(s.band[1])
 		}
+		if s.rng != "" {
+			title += "  range " + s.rng
+		}
+		if s.flagged() {
+			title += "  ▲ high ▼ low ◆ abnormal"
+		}
 		title = st.Heading.Render(title)
 		if len(ss) > 1 {
 			title += st.Muted.Render("  " + p.c.Keys.Key("record", "next-chart") + " next chart (" + itoa(p.chart%len(ss)+1) + "/" + itoa(len(ss)) + ")")
@@ -191,12 +236,33 @@ func (p *recordPage) resultsLines(w, h int) []string {
 		}
 		out = append(out, chart(s, st, min(w, 100), ch)...)
 	}
-	out = append(out, st.Heading.Render(fit("Date", 12)+fit("Result", 40)+"Value"))
+	nameW := min(40, max(20, w-12-18-5-22))
+	out = append(out, st.Heading.Render(fit("Date", 12)+fit("Result", nameW)+fit("Value", 18)+fit("Flag", 5)+"Range"))
 	if len(d.obs) == 0 {
 		out = append(out, st.Muted.Render("No results"))
 	}
 	for _, o := range d.obs {
-		out = append(out, fit(DateOf(o.Effective), 12)+fit(cut(shortTerm(o.Code), 38), 40)+obsValue(o))
+		v := obsValue(o)
+		line := fit(DateOf(o.Effective), 12) + fit(cut(shortTerm(o.Code), nameW-2), nameW)
+		rng := clinical.RangeOf(o)
+		if rng == nil && clinical.ResultFlag(o) == "" {
+			out = append(out, line+v) // nothing to read it against: the value takes the row
+			continue
+		}
+		if lipgloss.Width(v) > 17 {
+			out = append(out, line+v) // a long value or a validation flag: its own line
+			line = strings.Repeat(" ", 12+nameW)
+			v = ""
+		}
+		out = append(out, line+fit(v, 18)+resultFlagCell(o, st)+st.Muted.Render(rng.Label()))
 	}
 	return out
+}
+
+// summaryFlag follows a value in the summary when it is abnormal.
+func summaryFlag(o *record.Observation, st Styles) string {
+	if f := clinical.ResultFlag(o); f != "" {
+		return "  " + st.Alert.Render(f)
+	}
+	return ""
 }

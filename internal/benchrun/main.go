@@ -64,7 +64,7 @@ func main() {
 		{"patients/s", "generate 100,000 patients with histories", "", nil, ""},
 	})
 	generateAndLoad()
-	goBench("./clinical", "BenchmarkFHIR(Import|Export)$", "3x", nil, []metric{
+	goBench("./interop", "BenchmarkFHIR(Import|Export)$", "3x", nil, []metric{
 		{"resources/s", "FHIR %s", "≥ 20,000/s", atLeast(20000), ""},
 	})
 	goBench("./clinical", "BenchmarkSafetyChecks$", "2000x", nil, []metric{

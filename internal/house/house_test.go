@@ -445,3 +445,55 @@ func TestServicesDoNotExposeTheStore(t *testing.T) {
 		t.Errorf("clinical hands out the store: %s", b)
 	}
 }
+
+// perKindMappingCalls lists calls, outside fhir, of a fhir.Context method
+// that maps one record kind to its resources (PatientResource,
+// EncounterResources…): the faces map records through the one table
+// (Context.Resources, Resource, ExportResources), so a kind added to the
+// table is carried by all of them.
+func perKindMappingCalls(t *testing.T, pkgs []*packages.Package) []string {
+	var entity *types.Interface
+	for _, p := range pkgs {
+		for _, d := range p.Imports {
+			if d.PkgPath == module+"/record" {
+				entity = d.Types.Scope().Lookup("Entity").Type().Underlying().(*types.Interface)
+			}
+		}
+	}
+	if entity == nil {
+		t.Fatal("record is not among the packages' imports")
+	}
+	var out []string
+	for _, p := range pkgs {
+		for id, obj := range p.TypesInfo.Uses {
+			fn, ok := obj.(*types.Func)
+			if !ok || fn.Pkg() == nil || fn.Pkg().Path() != module+"/fhir" {
+				continue
+			}
+			sig := fn.Type().(*types.Signature)
+			recv := sig.Recv()
+			if recv == nil || sig.Params().Len() != 1 || !strings.HasSuffix(types.TypeString(recv.Type(), nil), "fhir.Context") {
+				continue
+			}
+			if pt := sig.Params().At(0).Type(); types.Implements(pt, entity) && !types.IsInterface(pt) {
+				out = append(out, p.Fset.Position(id.Pos()).String()+": "+p.PkgPath+" maps a record kind itself: "+fn.Name())
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// One FHIR mapping: the server, the remote store and interop map records
+// through fhir's table, never kind by kind (fhir.TestEveryKindIsMapped
+// proves the table covers every kind).
+func TestOneFHIRMapping(t *testing.T) {
+	pkgs := load(t, "./server", "./store/remote", "./interop", "./commands", "./tui")
+	for _, v := range perKindMappingCalls(t, pkgs) {
+		t.Error(v)
+	}
+	planted := perKindMappingCalls(t, load(t, "./internal/house/testdata/badmapping"))
+	if len(planted) != 1 || !strings.Contains(planted[0], "PatientResource") {
+		t.Errorf("the planted per-kind mapping was not found: %q", planted)
+	}
+}

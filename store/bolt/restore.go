@@ -44,6 +44,8 @@ func validateDB(path string, db *bbolt.DB) error {
 		}
 		if v == SchemaVersion {
 			ap, _ := verifyAudit(tx)
+			ip, _ := verifyImportedTrails(tx)
+			ap = append(ap, ip...)
 			if ps := append(checkIndexes(tx), ap...); len(ps) > 0 {
 				return fmt.Errorf("%s fails its check: %s", path, ps[0])
 			}

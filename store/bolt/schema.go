@@ -344,7 +344,8 @@ func (s *Store) Check() ([]Problem, error) {
 			}
 			out = append(out, checkIndexes(tx)...)
 			probs, _ := verifyAudit(tx)
-			out = append(out, probs...)
+			ip, _ := verifyImportedTrails(tx)
+			out = append(append(out, probs...), ip...)
 			return nil
 		})
 	})
@@ -459,6 +460,8 @@ func (s *Store) VerifyAudit() (AuditReport, error) {
 		return db.View(func(tx *bbolt.Tx) error {
 			r.Events = tx.Bucket(bAudit).Stats().KeyN
 			r.Problems, r.Unhashed = verifyAudit(tx)
+			ip, irep := verifyImportedTrails(tx)
+			r.Problems, r.Imported = append(r.Problems, ip...), irep
 			return nil
 		})
 	})

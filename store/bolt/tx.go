@@ -69,6 +69,9 @@ type wtx struct {
 	counts   map[record.Kind]uint64
 	auditSet bool
 	auditHd  string
+	// importedPrev is, per source, the hash of the last imported audit
+	// event kept in this transaction (imported.go).
+	importedPrev map[string]string
 	// lastKey is the key of the last patient Put or looked up, so
 	// SetSearchRow and the records of the same patient need no lookup.
 	lastID, lastKey string

@@ -61,8 +61,8 @@ type Store struct {
 	// opaque is set once the server is seen to use non-numeric version ids
 	// (Medplum uses UUIDs): record versions are then counted in _history.
 	opaque atomic.Bool
-	// changesAt is when Changes last asked the server (Unix nanoseconds).
-	changesAt atomic.Int64
+	// changes is the last polls of the change feed (changes.go).
+	changes changeCache
 	// gpsoc is set when the server is `gpsoc serve` (its CapabilityStatement
 	// names the software): the practice, users, audit trail and change feed
 	// are then the server's, read and written through it.
@@ -259,14 +259,6 @@ func (s *Store) doH(ctx context.Context, method, path string, body []byte, hdr m
 		}
 	}
 	return res.Header, nil
-}
-
-// kinds <-> resource types.
-func typeOf(k record.Kind) string {
-	if k == record.KindRecall {
-		return "Task"
-	}
-	return fhir.KindType(k)
 }
 
 // search runs a search and follows its next links, calling fn for each resource.

@@ -130,13 +130,7 @@ func (w *wtx) oneCreate(creates []record.Entity) error {
 // the record.
 func (w *wtx) partsOf(c *fhir.Context, b *fhir.Bundle, puts []record.Entity, created map[string]string) error {
 	for _, e := range puts {
-		var rs []fhir.Resource
-		switch x := e.(type) {
-		case *record.Consultation:
-			rs = c.EncounterResources(x)
-		case *record.Medication:
-			rs = c.MedicationResources(x)
-		}
+		rs := c.Resources(e) // the one mapping: the record's own resource first
 		if len(rs) < 2 || e.Head().Version != 0 {
 			continue
 		}

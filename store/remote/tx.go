@@ -165,37 +165,10 @@ func (t *tx) resolver() resolver {
 
 // entity maps a resource to the record it holds, with the server's id and version.
 func (t *tx) entity(r fhir.Resource) (record.Entity, error) {
-	rs := t.resolver()
-	var e record.Entity
-	var err error
-	switch x := r.(type) {
-	case *fhir.Patient:
-		e, _, err = fhir.PatientFrom(x, rs)
-	case *fhir.Observation:
-		e, _, err = fhir.ObservationFrom(x, rs)
-	case *fhir.Condition:
-		e, _, err = fhir.ProblemFrom(x, rs)
-	case *fhir.Encounter:
-		e, _, err = fhir.ConsultationFrom(x, rs)
-	case *fhir.MedicationRequest:
-		e, _, err = fhir.MedicationFrom(x, x.MedicationCodeableConcept, rs)
-	case *fhir.AllergyIntolerance:
-		e, _, err = fhir.AllergyFrom(x, rs)
-	case *fhir.Immunization:
-		e, _, err = fhir.ImmunisationFrom(x, rs)
-	case *fhir.Appointment:
-		e, _, err = fhir.AppointmentFrom(x, rs)
-	case *fhir.Schedule:
-		e, _, err = fhir.ScheduleFrom(x, rs)
-	case *fhir.Task:
-		if fhir.IsRecall(x) {
-			e, _, err = fhir.RecallFrom(x, rs)
-		} else {
-			e, _, err = fhir.TaskFrom(x, rs)
-		}
-	default:
+	if fhir.KindsOfType(r.FHIRType()) == nil {
 		return nil, fmt.Errorf("remote: %s is not a record type", r.FHIRType())
 	}
+	e, _, err := fhir.RecordFrom(r, t.resolver()) // the one mapping
 	if err != nil {
 		return nil, fmt.Errorf("remote: %s/%s: %w", r.FHIRType(), *r.Head().ID, err)
 	}
@@ -228,7 +201,7 @@ func (t *tx) Get(kind record.Kind, id string) (record.Entity, error) {
 	if id == "" {
 		return nil, &record.NotFoundError{Kind: string(kind), ID: id}
 	}
-	r, err := t.read(typeOf(kind), id)
+	r, err := t.read(fhir.KindType(kind), id)
 	if err != nil {
 		if record.IsNotFound(err) {
 			return nil, &record.NotFoundError{Kind: string(kind), ID: id}
@@ -246,7 +219,7 @@ func (t *tx) Get(kind record.Kind, id string) (record.Entity, error) {
 }
 
 func (t *tx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
-	typ := typeOf(kind)
+	typ := fhir.KindType(kind)
 	var raw []byte
 	if err := t.s.do(t.ctx, "GET", typ+"/"+url.PathEscape(id)+"/_history", nil, nil, &raw); err != nil {
 		return nil, typed(err, string(kind)+" "+id)
@@ -305,7 +278,7 @@ func (t *tx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
 		return nil, nil
 	}
 	out := []record.Entity{}
-	_, err := t.s.search(t.ctx, typeOf(kind), url.Values{"patient": {"Patient/" + patientID}}, func(r fhir.Resource) error {
+	_, err := t.s.search(t.ctx, fhir.KindType(kind), url.Values{"patient": {"Patient/" + patientID}}, func(r fhir.Resource) error {
 		e, err := t.entity(r)
 		if err != nil {
 			return err
@@ -373,51 +346,33 @@ func (t *tx) SearchRows(fn func(id string, row []byte) error) error {
 	})
 }
 
-// Changes follows patients by their lastUpdated (standard search:
-// _lastUpdated=gt…, _sort=_lastUpdated); the sequence is the server's
-// lastUpdated in Unix milliseconds, so the server's clock orders it. Asked at
-// most every changesEvery, so a find typed live does not wait on the network
-// at each keystroke.
+// Changes follows every resource type a patient's record is made of by
+// lastUpdated (standard search, type by type: _lastUpdated=gt…,
+// _sort=_lastUpdated), naming the patient each changed resource belongs to;
+// the sequence is the server's lastUpdated in Unix milliseconds, so the
+// server's clock orders it. The server is asked at most every PollEvery;
+// callers in between are answered from the last poll (changes.go), so a find
+// typed live, the find list, an open record and the task inbox share one
+// poll and none of them starves the others.
 //
 // Against `gpsoc serve` it follows the server's own change sequence through
 // Patient/$changes instead: exact, where a clock can miss a write that
 // commits after a later one was seen.
 func (t *tx) Changes(after uint64, fn func(seq uint64, patientID string) error) (uint64, error) {
 	s := t.s
-	if s.gpsoc {
-		return t.changesFeed(after, fn)
-	}
-	if after == store.ChangesHead { // only the latest sequence: the newest patient's lastUpdated
-		last := uint64(0)
-		_, err := s.search(t.ctx, "Patient", url.Values{"_sort": {"-_lastUpdated"}, "_count": {"1"}}, func(r fhir.Resource) error {
-			if at := lastUpdated(r); !at.IsZero() && uint64(at.UnixMilli()) > last {
-				last = uint64(at.UnixMilli())
-			}
-			return errStopSearch
-		})
-		if err != nil && !errors.Is(err, errStopSearch) {
-			return 0, err
+	if after == store.ChangesHead {
+		if s.gpsoc {
+			last, _, err := t.feedPoll(after)
+			return last, err
 		}
-		s.changesAt.Store(time.Now().UnixNano())
-		return last, nil
+		return t.typesHead()
 	}
-	if time.Since(time.Unix(0, s.changesAt.Load())) < s.o.PollEvery {
-		return after, nil
-	}
-	s.changesAt.Store(time.Now().UnixNano())
-	// A server's clock orders commits only roughly: a write stamped before
-	// the cursor may commit after it was read. The window reaches back
-	// lateCommit, so such a write is still seen; what falls in it is
-	// reported again (the find index takes a patient twice harmlessly).
-	from := int64(after) - lateCommit.Milliseconds()
-	since := time.UnixMilli(max(from, 0)).UTC().Format("2006-01-02T15:04:05.000Z07:00")
-	last := after
-	_, err := s.search(t.ctx, "Patient", url.Values{"_lastUpdated": {"gt" + since}, "_sort": {"_lastUpdated"}}, func(r fhir.Resource) error {
-		seq := uint64(lastUpdated(r).UnixMilli())
-		last = max(last, seq)
-		return fn(seq, *r.Head().ID)
-	})
-	return last, err
+	return s.changes.answer(after, s.o.PollEvery, func(from uint64) (uint64, []change, error) {
+		if s.gpsoc {
+			return t.feedPoll(from)
+		}
+		return t.typesPoll(from)
+	}, fn)
 }
 
 var errStopSearch = errors.New("stop search")
@@ -426,14 +381,10 @@ var errStopSearch = errors.New("stop search")
 // looks again for writes that committed after later-stamped ones.
 const lateCommit = 2 * time.Second
 
-// changesFeed reads Patient/$changes page by page.
-func (t *tx) changesFeed(after uint64, fn func(seq uint64, patientID string) error) (uint64, error) {
+// feedPoll reads Patient/$changes page by page (head: the latest sequence only).
+func (t *tx) feedPoll(after uint64) (uint64, []change, error) {
 	s := t.s
 	head := after == store.ChangesHead
-	if !head && time.Since(time.Unix(0, s.changesAt.Load())) < s.o.PollEvery {
-		return after, nil
-	}
-	s.changesAt.Store(time.Now().UnixNano())
 	type part struct {
 		Name           string `json:"name"`
 		ValueString    string `json:"valueString"`
@@ -443,24 +394,25 @@ func (t *tx) changesFeed(after uint64, fn func(seq uint64, patientID string) err
 		} `json:"valueReference"`
 		Part []part `json:"part"`
 	}
+	var out []change
 	for {
 		q := url.Values{"after": {strconv.FormatUint(after, 10)}}
 		if head {
 			q = url.Values{"_count": {"0"}}
 		}
-		var out struct {
+		var res struct {
 			Parameter []part `json:"parameter"`
 		}
-		if err := s.do(t.ctx, "GET", "Patient/$changes?"+q.Encode(), nil, nil, &out); err != nil {
-			return after, typed(err, "patient changes")
+		if err := s.do(t.ctx, "GET", "Patient/$changes?"+q.Encode(), nil, nil, &res); err != nil {
+			return after, nil, typed(err, "patient changes")
 		}
 		last, more := after, false
-		for _, p := range out.Parameter {
+		for _, p := range res.Parameter {
 			switch p.Name {
 			case "last":
 				n, err := strconv.ParseUint(p.ValueString, 10, 64)
 				if err != nil {
-					return after, fmt.Errorf("remote: Patient/$changes: last %q: %w", p.ValueString, err)
+					return after, nil, fmt.Errorf("remote: Patient/$changes: last %q: %w", p.ValueString, err)
 				}
 				last = n
 			case "more":
@@ -477,16 +429,14 @@ func (t *tx) changesFeed(after uint64, fn func(seq uint64, patientID string) err
 					}
 				}
 				if seq <= after || id == "" {
-					return after, fmt.Errorf("remote: Patient/$changes after %d: change %d %q out of order", after, seq, id)
+					return after, nil, fmt.Errorf("remote: Patient/$changes after %d: change %d %q out of order", after, seq, id)
 				}
-				if err := fn(seq, id); err != nil {
-					return seq, err
-				}
+				out = append(out, change{seq, id})
 				after = seq
 			}
 		}
 		if head || !more {
-			return last, nil
+			return last, out, nil
 		}
 		after = last
 	}

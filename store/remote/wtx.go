@@ -135,35 +135,8 @@ func (w *wtx) fctx() *fhir.Context {
 
 // resourceOf maps a record to the resource that carries it.
 func resourceOf(c *fhir.Context, e record.Entity) (fhir.Resource, error) {
-	var rs []fhir.Resource
-	switch x := e.(type) {
-	case *record.Patient:
-		return c.PatientResource(x), nil
-	case *record.Consultation:
-		rs = c.EncounterResources(x)
-	case *record.Problem:
-		return c.ConditionResource(x), nil
-	case *record.Observation:
-		return c.ObservationResource(x), nil
-	case *record.Medication:
-		rs = c.MedicationResources(x)
-	case *record.Allergy:
-		return c.AllergyResource(x), nil
-	case *record.Immunisation:
-		return c.ImmunizationResource(x), nil
-	case *record.Appointment:
-		return c.AppointmentResource(x), nil
-	case *record.Task:
-		return c.TaskResource(x), nil
-	case *record.Recall:
-		return c.RecallResource(x), nil
-	case *record.Session:
-		return c.ScheduleResource(x), nil
-	}
-	for _, r := range rs {
-		if r.FHIRType() == typeOf(e.Kind()) {
-			return r, nil
-		}
+	if r := c.Resource(e, fhir.KindType(e.Kind())); r != nil { // the one mapping
+		return r, nil
 	}
 	return nil, fmt.Errorf("remote: a %s has no FHIR resource", e.Kind())
 }
@@ -226,7 +199,7 @@ func (w *wtx) commitPuts() error {
 func (w *wtx) one(e record.Entity) error {
 	c := w.fctx()
 	m := e.Head()
-	typ := typeOf(e.Kind())
+	typ := fhir.KindType(e.Kind())
 	creating := m.Version == 0
 	r, err := resourceOf(c, e)
 	if err != nil {
@@ -337,7 +310,7 @@ func (w *wtx) bundle(puts []record.Entity) error {
 			if m.ID == "" {
 				m.ID = uuid.Must(uuid.NewV7()).String()
 			}
-			created[typeOf(e.Kind())+"/"+m.ID] = "urn:uuid:" + m.ID
+			created[fhir.KindType(e.Kind())+"/"+m.ID] = "urn:uuid:" + m.ID
 		}
 	}
 	for _, e := range puts {
@@ -355,7 +328,7 @@ func (w *wtx) bundle(puts []record.Entity) error {
 			s = strings.ReplaceAll(s, `"reference":"`+ref+`"`, `"reference":"`+urn+`"`)
 		}
 		en := fhir.BundleEntry{Resource: json.RawMessage(s), FullURL: "urn:uuid:" + m.ID,
-			Request: &fhir.BundleRequest{Method: "POST", URL: typeOf(e.Kind())}}
+			Request: &fhir.BundleRequest{Method: "POST", URL: fhir.KindType(e.Kind())}}
 		b.Entry = append(b.Entry, en)
 	}
 	if err := w.partsOf(c, b, puts, created); err != nil {
@@ -375,7 +348,7 @@ func (w *wtx) bundle(puts []record.Entity) error {
 	for i, e := range puts {
 		m := e.Head()
 		if i < len(resp.Entry) && resp.Entry[i].Response != nil {
-			if id, v, ok := locationID(resp.Entry[i].Response.Location, typeOf(e.Kind())); ok {
+			if id, v, ok := locationID(resp.Entry[i].Response.Location, fhir.KindType(e.Kind())); ok {
 				given[m.ID] = id
 				m.ID, m.Version = id, v
 				continue

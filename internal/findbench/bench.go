@@ -1,8 +1,10 @@
-package find
+// Package findbench is `gpsoc bench find`: it times the find index over a
+// synthetic corpus or the open practice, with sahilm/fuzzy and fzf as anchors.
+// It lives outside find so the shipped index carries no benchmark harness.
+package findbench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	_ "embed"
 	"errors"
@@ -12,42 +14,12 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/internal/findcorpus"
 	"github.com/sahilm/fuzzy"
 )
-
-//go:embed testdata/queries-patients.txt
-var patientQueriesFile []byte
-
-//go:embed testdata/queries-codes.txt
-var codeQueriesFile []byte
-
-// StandardQueries returns the standard query set of a corpus ("patients" or "codes"),
-// with placeholders still in it (RunBench fills them).
-func StandardQueries(corpus string) []string {
-	f := patientQueriesFile
-	if corpus == "codes" {
-		f = codeQueriesFile
-	}
-	qs, _ := ParseQueries(bytes.NewReader(f))
-	return qs
-}
-
-// ParseQueries reads one query a line, skipping blank lines and lines starting with #.
-func ParseQueries(r io.Reader) ([]string, error) {
-	var qs []string
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		qs = append(qs, l)
-	}
-	return qs, sc.Err()
-}
 
 // BenchOptions says what `gpsoc bench find` measures.
 type BenchOptions struct {
@@ -60,8 +32,8 @@ type BenchOptions struct {
 
 	// With Size 0: the open practice or terminology, and how long loading it took
 	// (from process start until the index answered).
-	Patients []Patient
-	Terms    []Term
+	Patients []find.Patient
+	Terms    []find.Term
 	LoadMs   float64
 
 	// AnchorRuns is how many times each anchor runs a query (default 3; they take
@@ -105,69 +77,6 @@ type BenchAnchors struct {
 	FzfSkipped  string  `json:"fzfSkipped,omitempty"`
 }
 
-// PatientDisplay is how a patient is shown in a result list.
-func PatientDisplay(p Patient) string {
-	var b strings.Builder
-	b.WriteString(strings.ToUpper(p.Family))
-	if p.Given != "" {
-		b.WriteString(", ")
-		b.WriteString(p.Given)
-	}
-	for _, s := range []string{p.BirthDate, spacedNHS(p.NHS), p.Postcode} {
-		if s != "" {
-			b.WriteString("  ")
-			b.WriteString(s)
-		}
-	}
-	return b.String()
-}
-
-func spacedNHS(s string) string {
-	if len(s) != 10 {
-		return s
-	}
-	return s[:3] + " " + s[3:6] + " " + s[6:]
-}
-
-// fillPatientQuery replaces placeholders with values of p.
-func fillPatientQuery(q string, p Patient) string {
-	if !strings.Contains(q, "{") {
-		return q
-	}
-	y, m, d := 0, 0, 0
-	fmt.Sscanf(p.BirthDate, "%d-%d-%d", &y, &m, &d)
-	pc, out := normPostcode(p.Postcode)
-	nhs := p.NHS
-	if len(nhs) != 10 {
-		nhs = "9434765919"
-	}
-	mon := "Jan"
-	if m >= 1 && m <= 12 {
-		mon = strings.ToUpper(monthNames[m-1][:1]) + monthNames[m-1][1:3]
-	}
-	r := strings.NewReplacer(
-		"{family}", p.Family, "{given}", strings.Fields(p.Given + " x")[0],
-		"{nhs}", nhs, "{nhs-spaced}", spacedNHS(nhs), "{nhs-part}", nhs[:3]+" "+nhs[3:6],
-		"{dob-slash}", fmt.Sprintf("%d/%d/%02d", d, m, y%100),
-		"{dob-mon}", fmt.Sprintf("%d-%s-%d", d, mon, y),
-		"{dob-iso}", p.BirthDate,
-		"{dob-compact}", fmt.Sprintf("%02d%02d%02d", d, m, y%100),
-		"{postcode}", p.Postcode, "{district}", pc[:out],
-	)
-	return r.Replace(q)
-}
-
-func fillCodeQuery(q string, t Term) string {
-	if !strings.Contains(q, "{") {
-		return q
-	}
-	part := t.Code
-	if len(part) > 5 {
-		part = part[:5]
-	}
-	return strings.NewReplacer("{code}", t.Code, "{code-part}", part).Replace(q)
-}
-
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func percentile(ds []time.Duration, p float64) time.Duration {
@@ -200,7 +109,7 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 		opt.AnchorRuns = 3
 	}
 	if opt.Queries == nil {
-		opt.Queries = StandardQueries(opt.Corpus)
+		opt.Queries = findcorpus.StandardQueries(opt.Corpus)
 	}
 	var (
 		search  func(q string) []BenchResult
@@ -212,7 +121,7 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 	case "patients":
 		ps := opt.Patients
 		if opt.Size > 0 {
-			ps = SyntheticPatients(opt.Size, opt.Seed)
+			ps = synthPatients(opt.Size, opt.Seed)
 		}
 		if len(ps) == 0 {
 			return rep, errors.New("bench find: no patients (give a size, or open a practice)")
@@ -220,15 +129,15 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 		n = len(ps)
 		sample := ps[n/2]
 		for _, q := range opt.Queries {
-			queries = append(queries, fillPatientQuery(q, sample))
+			queries = append(queries, findcorpus.FillPatientQuery(q, findcorpus.Patient(sample)))
 		}
 		if opt.Anchors {
 			strs = make([]string, n)
 			for i, p := range ps {
-				strs[i] = PatientDisplay(p)
+				strs[i] = findcorpus.PatientDisplay(findcorpus.Patient(p))
 			}
 		}
-		var ix *Patients
+		var ix *find.Patients
 		if opt.Size > 0 {
 			// load as at start-up without a snapshot: from the compact rows of the search
 			// bucket, through PatientLoader (loadMs: rows to index; buildMs: the build
@@ -236,12 +145,12 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 			ids := make([][]byte, n)
 			rows := make([][]byte, n)
 			for i, p := range ps {
-				ids[i], rows[i] = []byte(p.ID), EncodePatientRow(p)
+				ids[i], rows[i] = []byte(p.ID), find.EncodePatientRow(p)
 			}
 			ps = nil
 			before := heapAfterGC()
 			t0 := time.Now()
-			l := NewPatientLoader(n)
+			l := find.NewPatientLoader(n)
 			for i := range rows {
 				if err := l.Add(ids[i], rows[i]); err != nil {
 					return rep, err
@@ -257,7 +166,7 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 		} else {
 			before := heapAfterGC()
 			t0 := time.Now()
-			ix = BuildPatients(ps)
+			ix = find.BuildPatients(ps)
 			rep.BuildMs = ms(time.Since(t0))
 			rep.LoadMs = opt.LoadMs
 			rep.BytesPerEntry = float64(heapAfterGC()-before) / float64(n)
@@ -266,7 +175,7 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 			var out []BenchResult
 			for _, h := range ix.Search(ctx, q, 10) {
 				p, _ := ix.Get(h.ID)
-				out = append(out, BenchResult{ID: h.ID, Display: PatientDisplay(p)})
+				out = append(out, BenchResult{ID: h.ID, Display: findcorpus.PatientDisplay(findcorpus.Patient(p))})
 			}
 			return out
 		}
@@ -274,7 +183,7 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 	case "codes":
 		ts := opt.Terms
 		if opt.Size > 0 {
-			ts = SyntheticTerms(opt.Size, opt.Seed)
+			ts = synthTerms(opt.Size, opt.Seed)
 		}
 		if len(ts) == 0 {
 			return rep, errors.New("bench find: no terms (give a size, or import a terminology)")
@@ -282,7 +191,7 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 		n = len(ts)
 		sample := ts[n/2]
 		for _, q := range opt.Queries {
-			queries = append(queries, fillCodeQuery(q, sample))
+			queries = append(queries, findcorpus.FillCodeQuery(q, findcorpus.Term(sample)))
 		}
 		if opt.Anchors {
 			strs = make([]string, n)
@@ -292,7 +201,7 @@ func RunBench(ctx context.Context, opt BenchOptions) (BenchReport, error) {
 		}
 		before := heapAfterGC()
 		t0 := time.Now()
-		ix := BuildTerms(ts)
+		ix := find.BuildTerms(ts)
 		rep.BuildMs = ms(time.Since(t0))
 		rep.LoadMs = rep.BuildMs
 		if opt.Size == 0 && opt.LoadMs > 0 {
@@ -416,3 +325,23 @@ func runAnchors(ctx context.Context, strs, queries []string, runs int, per []Ben
 }
 
 func fuzzySearch(q string, strs []string) fuzzy.Matches { return fuzzy.Find(q, strs) }
+
+// synthPatients is findcorpus's synthetic patients as the index takes them.
+func synthPatients(n int, seed int64) []find.Patient {
+	src := findcorpus.SyntheticPatients(n, seed)
+	out := make([]find.Patient, len(src))
+	for i, p := range src {
+		out[i] = find.Patient(p)
+	}
+	return out
+}
+
+// synthTerms is findcorpus's synthetic terms as the index takes them.
+func synthTerms(n int, seed int64) []find.Term {
+	src := findcorpus.SyntheticTerms(n, seed)
+	out := make([]find.Term, len(src))
+	for i, t := range src {
+		out[i] = find.Term(t)
+	}
+	return out
+}

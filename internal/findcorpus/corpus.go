@@ -1,10 +1,12 @@
-package find
+package findcorpus
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Synthetic corpora for tests and benchmarks: deterministic for a (size, seed), with the
@@ -128,7 +130,8 @@ var postcodeAreas = strings.Fields(`LS M B L S BD HX WF HD NE SR DH TS YO HU DN 
 CF BS OX CB NG LE DE CV WV WS ST CH CW PR BB BL OL SK WA WN LA CA PL EX TQ TR BH SO PO BN RH TN ME CT
 CM CO IP NR PE MK LU AL SG HP SL RG GU KT CR BR DA RM IG EN HA UB TW SM AB DD KY PH IV BT`)
 
-const inwardLetters = "ABDEFGHJLNPQRSTUWXYZ"
+// InwardLetters are the letters a postcode's inward part may use.
+const InwardLetters = "ABDEFGHJLNPQRSTUWXYZ"
 
 func randomPostcode(r *rand.Rand, areaZ zipf) string {
 	switch x := r.IntN(1000); {
@@ -140,7 +143,7 @@ func randomPostcode(r *rand.Rand, areaZ zipf) string {
 		return fmt.Sprintf("D%02d X%03d", r.IntN(24), r.IntN(1000)) // Irish Eircode-like
 	}
 	area := postcodeAreas[areaZ.draw(r)]
-	return fmt.Sprintf("%s%d %d%c%c", area, 1+r.IntN(28), r.IntN(10), inwardLetters[r.IntN(len(inwardLetters))], inwardLetters[r.IntN(len(inwardLetters))])
+	return fmt.Sprintf("%s%d %d%c%c", area, 1+r.IntN(28), r.IntN(10), InwardLetters[r.IntN(len(InwardLetters))], InwardLetters[r.IntN(len(InwardLetters))])
 }
 
 func uuid7(r *rand.Rand, ms uint64) string {
@@ -153,7 +156,7 @@ func uuid7(r *rand.Rand, ms uint64) string {
 	}
 	u[6] = u[6]&0x0f | 0x70
 	u[8] = u[8]&0x3f | 0x80
-	return formatUUID(u[:])
+	return uuid.UUID(u).String()
 }
 
 // SyntheticPatients returns n synthetic patients, the same for the same n and seed.
