@@ -327,3 +327,97 @@ func (s *Service) MatchReport(ctx context.Context, reportID, patientRef, reason 
 	}
 	return out, nil
 }
+
+// UnmatchReport takes a report off the record it was matched to (it was
+// the wrong patient), with the reason: its values there are marked entered
+// in error with the reason, and it goes back to the unmatched queue, to be
+// matched again (clinicians, admins and managers, as matching; audited).
+// A filing's task or recall stays (it may already be in hand) and is named
+// in the report's unmatched reason, so whoever matches it again sees it.
+func (s *Service) UnmatchReport(ctx context.Context, reportID, reason string, ifVersion int) (*record.Report, error) {
+	if ops := s.inboxOps(); ops != nil {
+		var out record.Report
+		if err := callInbox(ctx, ops, "unmatch", inboxMatchIn{Report: reportID, Reason: reason, IfVersion: ifVersion}, &out); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	}
+	if err := s.require(ctx, ActUnmatched, ""); err != nil {
+		return nil, err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, record.Invalid("reason", "", "taking a report off a record needs the reason")
+	}
+	var out *record.Report
+	err := s.store().Update(ctx, func(tx store.WTx) error {
+		e, err := findEntry(tx, reportID, []record.Kind{record.KindReport})
+		if err != nil {
+			return err
+		}
+		r := e.(*record.Report)
+		if ifVersion != 0 && ifVersion != r.Version {
+			return staleConflict(r, ifVersion)
+		}
+		if r.Status != record.ReportUnfiled && r.Status != record.ReportFiled {
+			return &record.ConflictError{What: "report " + r.ID, Msg: "is " + r.Status + ": only a matched report can be unmatched", By: r.RecordedBy, At: r.RecordedAt}
+		}
+		why := "report taken off this record by " + s.user.Name + ": " + reason
+		now := s.p.now().UTC().Truncate(time.Millisecond)
+		for i := range r.Tests {
+			t := &r.Tests[i]
+			if t.ObservationID == "" {
+				continue
+			}
+			oe, err := tx.Get(record.KindObservation, t.ObservationID)
+			if err == nil {
+				o := oe.(*record.Observation)
+				if o.Status != record.StatusEnteredInError {
+					o.Status, o.Unreviewed = record.StatusEnteredInError, false
+					o.Retraction = &record.Retraction{Reason: why, By: s.user.Name, At: now}
+					s.stamp(&o.Meta)
+					if err := tx.Put(o); err != nil {
+						return err
+					}
+					ev := s.event("retract", record.KindObservation, o.ID, o.PatientID, o.Version)
+					ev.Reason = why
+					if err := tx.Append(ev); err != nil {
+						return err
+					}
+				}
+			} else if !record.IsNotFound(err) {
+				return err
+			}
+			t.ObservationID = ""
+		}
+		was := r.MatchedPatient
+		r.Unmatched = fmt.Sprintf("taken off patient %s by %s: %s", was, s.user.Name, reason)
+		if f := r.Filing; f != nil {
+			r.Unmatched += fmt.Sprintf(" (it had been filed %s by %s", f.Action, f.By)
+			if f.TaskID != "" {
+				r.Unmatched += "; its task " + f.TaskID + " stays"
+			}
+			if f.RecallID != "" {
+				r.Unmatched += "; its recall " + f.RecallID + " stays"
+			}
+			r.Unmatched += ")"
+		}
+		r.Status, r.MatchedPatient, r.MatchedBy, r.MatchedAt, r.MatchReason, r.To, r.Filing =
+			record.ReportUnmatched, "", "", time.Time{}, "", "", nil
+		s.stamp(&r.Meta)
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		if err := tx.Put(r); err != nil {
+			return err
+		}
+		ev := s.event("unmatch", record.KindReport, r.ID, was, r.Version)
+		ev.Reason = reason
+		out = r
+		return tx.Append(ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

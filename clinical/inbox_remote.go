@@ -97,6 +97,12 @@ func (s *Service) ServeInbox(ctx context.Context, call InboxCall) (any, error) {
 			return nil, err
 		}
 		return s.MatchReport(ctx, in.Report, in.Patient, in.Reason, in.IfVersion)
+	case "unmatch":
+		var in inboxMatchIn
+		if err := dec(&in); err != nil {
+			return nil, err
+		}
+		return s.UnmatchReport(ctx, in.Report, in.Reason, in.IfVersion)
 	case "deliver":
 		var rs []*record.Report
 		if err := dec(&rs); err != nil {
@@ -135,5 +141,5 @@ func (s *Service) ServeInbox(ctx context.Context, call InboxCall) (any, error) {
 		n, a, err := s.UnfiledCount(ctx, to)
 		return inboxCount{n, a}, err
 	}
-	return nil, record.Invalid("op", call.Op, "not an $inbox operation (list, show, file, match, deliver, rules-test, rules-enable, rules-show, count)")
+	return nil, record.Invalid("op", call.Op, "not an $inbox operation (list, show, file, match, unmatch, deliver, rules-test, rules-enable, rules-show, count)")
 }

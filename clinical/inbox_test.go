@@ -605,3 +605,44 @@ func TestInboxResultReachesPrescribingChecksAtOnce(t *testing.T) {
 		t.Fatalf("unfiled eGFR 24 not seen by the checks: %v", ids(a))
 	}
 }
+
+// A report matched to the wrong patient is taken off their record with a
+// reason: its values there are entered in error, it waits unmatched again
+// (saying its filing's task stays), and it can be matched to the right one.
+func TestInboxUnmatchWrongPatient(t *testing.T) {
+	rp := inboxPractice(t)
+	ctx := context.Background()
+	other := &record.Patient{NHSNumber: "9990000026", Family: "Jones", Given: []string{"Ann"}, BirthDate: "1970-01-01", Sex: "female"}
+	if _, err := rp.as("admin").AddPatient(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	r := ureport("W1", 6.2, "H")
+	r.SentPatient.NHSNumber = ""
+	d := deliver(t, rp.as("lab"), r)
+	if _, err := rp.as("manager").MatchReport(ctx, d.Report.ID, rp.pid, "looked right", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rp.as("dr.patel").FileReport(ctx, clinical.FilingInput{ReportID: d.Report.ID, Action: record.FileUrgent}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rp.as("reception").UnmatchReport(ctx, d.Report.ID, "wrong", 0); !errors.As(err, new(*record.PermissionError)) {
+		t.Fatalf("reception unmatched: %v", err)
+	}
+	u, err := rp.as("dr.patel").UnmatchReport(ctx, d.Report.ID, "lab: sample belongs to another patient", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Status != record.ReportUnmatched || u.MatchedPatient != "" || !strings.Contains(u.Unmatched, "its task") {
+		t.Fatalf("unmatched %+v", u)
+	}
+	if obs := patientObs(t, rp); len(obs) != 0 {
+		t.Fatalf("values left on the wrong record: %d", len(obs))
+	}
+	if _, err := rp.as("manager").MatchReport(ctx, d.Report.ID, other.ID, "lab confirmed Ann Jones", 0); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := rp.as("dr.patel").Observations(ctx, other.ID, clinical.ObsFilter{})
+	if len(l.Items) != 2 {
+		t.Fatalf("values on the right record: %d", len(l.Items))
+	}
+}

@@ -32,7 +32,7 @@ admins and managers see as headers only and may match (inbox match). A report
 leaves the inbox only when a clinician files it (inbox file). A corrected
 report supersedes the earlier values and comes back marked CORRECTED.`,
 	}
-	cmd.AddCommand(newInboxListCmd(f), newInboxShowCmd(f), newInboxFileCmd(f), newInboxMatchCmd(f),
+	cmd.AddCommand(newInboxListCmd(f), newInboxShowCmd(f), newInboxFileCmd(f), newInboxMatchCmd(f), newInboxUnmatchCmd(f),
 		newInboxImportCmd(f), newInboxRulesCmd(f))
 	return cmd
 }
@@ -285,6 +285,38 @@ in the inbox of the requester (or the patient's usual GP) to be filed.`,
 		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "what confirmed the patient's identity (required)")
+	addIfVersion(cmd, &ifv)
+	return cmd
+}
+
+func newInboxUnmatchCmd(f *Factory) *cobra.Command {
+	var reason string
+	var ifv int
+	cmd := &cobra.Command{
+		Use:   "unmatch REPORT --reason T [--if-version N]",
+		Short: "Take a report off the wrong patient's record, with the reason (audited)",
+		Long: `Take a report off the record it was matched to (it was the wrong patient):
+its values there are marked entered in error with the reason, and it goes
+back to the unmatched queue to be matched again. A task or recall its filing
+made stays, and is named in the report's unmatched reason.`,
+		Example: `  gpsoc inbox unmatch 0193… --reason "lab says sample was from another patient"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: runE(f, func(cmd *cobra.Command, s *clinical.Service, args []string) error {
+			if err := checkIfVersion(ifv); err != nil {
+				return err
+			}
+			r, err := s.UnmatchReport(cmd.Context(), args[0], reason, ifv)
+			if err != nil {
+				return err
+			}
+			if f.Output != "table" {
+				return printOne(f.IO, f.Output, r, nil)
+			}
+			return printOne(colIO(f), "table", nil, [][2]string{{"id", r.ID}, {"status", r.Status}, {"unmatched", r.Unmatched},
+				{"version", strconv.Itoa(r.Version)}})
+		}),
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why it is not this patient's (required)")
 	addIfVersion(cmd, &ifv)
 	return cmd
 }

@@ -83,6 +83,12 @@ func TestInboxCommands(t *testing.T) {
 	if m.Status != record.ReportUnfiled || m.MatchedBy != "manager" {
 		t.Fatalf("matched: %+v", m)
 	}
+	e.want(2, "--as", "dr.patel", "inbox", "unmatch", m.ID)
+	var u record.Report
+	e.jsonOf(&u, "--as", "dr.patel", "inbox", "unmatch", m.ID, "--reason", "lab: not this patient after all")
+	if u.Status != record.ReportUnmatched || !strings.Contains(u.Unmatched, "not this patient after all") {
+		t.Fatalf("unmatched: %+v", u)
+	}
 
 	// A broken file is rejected, naming it, exit 1.
 	bad := filepath.Join(t.TempDir(), "bad.json")

@@ -46,10 +46,10 @@ const (
 	systemODS = record.SystemODS
 )
 
+// resource is what every entry is first read for: its type and id.
 type resource struct {
-	ResourceType string     `json:"resourceType"`
-	ID           string     `json:"id"`
-	Meta         *fhir.Meta `json:"meta"`
+	ResourceType string `json:"resourceType"`
+	ID           string `json:"id"`
 }
 
 type entry struct {
@@ -536,11 +536,11 @@ func (m *message) party(i int) (record.Party, error) {
 	}
 	if len(p.Name) > 0 {
 		var s string
-		if json.Unmarshal(p.Name, &s) == nil {
+		if gojson.Unmarshal(p.Name, &s) == nil {
 			out.Name = s
 		} else {
 			var hn []fhir.HumanName
-			if json.Unmarshal(p.Name, &hn) == nil && len(hn) > 0 {
+			if gojson.Unmarshal(p.Name, &hn) == nil && len(hn) > 0 {
 				out.Name = humanName(hn[0])
 			}
 		}
