@@ -450,8 +450,10 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 		case "book":
 			return func() tea.Msg { return bookMsg{} }
 		case "inbox":
-			switch p.(type) {
-			case *consultPage, *prescribePage:
+			if _, ok := p.(*consultPage); ok {
+				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
+			}
+			if _, ok := p.(*prescribePage); ok {
 				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
 			}
 			return func() tea.Msg { return inboxMsg{} }
@@ -565,15 +567,15 @@ func (m *Model) footer() string {
 		add("consult", "next-field", "next")
 	case "prescribe":
 		add("prescribe", "confirm", "check and issue")
+	case "tasks":
+		add("tasks", "open-patient", "open")
+		add("tasks", "done", "done")
+		add("tasks", "next-view", "mine/anyone/all")
 	case "inbox":
 		add("inbox", "read", "read")
 		add("inbox", "file-normal", "file normal")
 		add("inbox", "file-urgent", "urgent")
 		add("inbox", "open-record", "record")
-	case "tasks":
-		add("tasks", "open-patient", "open")
-		add("tasks", "done", "done")
-		add("tasks", "next-view", "mine/anyone/all")
 	case "book":
 		add("book", "book-slot", "book")
 		add("book", "arrived", "arrived")
