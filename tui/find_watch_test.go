@@ -115,7 +115,9 @@ func TestFlowRecordIsLive(t *testing.T) {
 		Reaction: "anaphylaxis", Severity: "severe"}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, tm, m, func(s string) bool { return strings.Contains(s, "ALLERGY:") && !strings.Contains(s, "allergy status unknown") })
+	waitUntil(t, tm, m, func(s string) bool {
+		return strings.Contains(s, "ALLERGY:") && !strings.Contains(s, "allergy status unknown")
+	})
 	typeKeys(tm, "ctrl+q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }

@@ -682,6 +682,7 @@ func (p *recordPage) sectionLines(w, h int) []string {
 	}
 	return out
 }
+
 // dueSlot is what the banner shows of the indicators due.
 func (d *recordData) dueSlot() []string {
 	if d == nil {

@@ -65,7 +65,7 @@ func (p *recordPage) summaryLines(w, h int) []string {
 				out = append(out, st.Muted.Render("  … "+itoa(len(latest)-i)+" more under "+p.c.Keys.Key("record", "results")+" results"))
 				break
 			}
-			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsValue(x)+summaryFlag(x, st))
+			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsBare(x)+clinical.NoteText(x)+summaryFlag(x, st))
 		}
 	}
 	if len(sm.Appointments) > 0 {
