@@ -28,7 +28,8 @@ FUZZ_TARGETS := \
 	./terminology:FuzzImportRF2 ./terminology:FuzzImportDMD ./terminology:FuzzImportCTV3 \
 	./terminology:FuzzImportRead2 ./terminology:FuzzImportCodelist ./terminology:FuzzParseECL ./terminology:FuzzECL \
 	./keymaps:FuzzLoadUserKeymap ./server:FuzzSearchParams \
-	./find:FuzzPatientsVsReference ./find:FuzzTermsVsReference
+	./find:FuzzPatientsVsReference ./find:FuzzTermsVsReference \
+	./interop/hl7v2:FuzzORU
 
 # Go's fuzzer can stop a run with "context deadline exceeded" when an input
 # is still being minimised as the time runs out, with no failing input found:

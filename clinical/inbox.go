@@ -202,16 +202,25 @@ func (s *Service) normaliseReport(in *record.Report) (*record.Report, error) {
 
 // latestReport is the latest stored version of a laboratory report (nil when none).
 func latestReport(tx store.Tx, sender record.Party, labID string) (*record.Report, error) {
-	var last *record.Report
+	held, err := heldReports(tx, sender, labID)
+	if err != nil || len(held) == 0 {
+		return nil, err
+	}
+	return held[len(held)-1], nil
+}
+
+// heldReports are every stored version of a laboratory report, oldest first.
+func heldReports(tx store.Tx, sender record.Party, labID string) ([]*record.Report, error) {
+	var out []*record.Report
 	for v := 1; ; v++ {
 		e, err := tx.Get(record.KindReport, ReportRecordID(sender, labID, v))
 		if record.IsNotFound(err) {
-			return last, nil
+			return out, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		last = e.(*record.Report)
+		out = append(out, e.(*record.Report))
 	}
 }
 
@@ -259,8 +268,27 @@ func (s *Service) deliverIn(tx store.WTx, r *record.Report, uc *userCache) (*Del
 				"report %s version %d is already held with different content; a correction needs a later version", r.LabReportID, r.LabVersion)
 		}
 		return &Delivery{Report: prev, Outcome: DeliveredDuplicate}, nil
-	case r.LabVersion == 0 && sameContent(r, prev):
-		return &Delivery{Report: prev, Outcome: DeliveredDuplicate}, nil
+	case r.LabVersion == 0:
+		// No version said (HL7 v2 has none): a message re-sent late, after
+		// its correction, must not come back as a "correction" with the old
+		// values. Any held version that says the same is this one; one
+		// issued before the latest held is an older version, refused.
+		held, err := heldReports(tx, r.Sender, r.LabReportID)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range held {
+			if sameContent(r, h) {
+				return &Delivery{Report: h, Outcome: DeliveredDuplicate}, nil
+			}
+		}
+		if !r.Issued.IsZero() && !prev.Issued.IsZero() && r.Issued.Before(prev.Issued) {
+			return nil, record.Invalid("issued", r.Issued.UTC().Format(time.RFC3339),
+				"report %s was issued before the version already held (issued %s): an older version never replaces a newer one",
+				r.LabReportID, prev.Issued.UTC().Format(time.RFC3339))
+		}
+		r.LabVersion = prev.LabVersion + 1
+		r.Corrected = true
 	default:
 		if r.LabVersion == 0 {
 			r.LabVersion = prev.LabVersion + 1
@@ -511,6 +539,11 @@ func (s *Service) reportObservations(p *record.Patient, r *record.Report) ([]*re
 	var out []*record.Observation
 	for i := range r.Tests {
 		t := &r.Tests[i]
+		if strings.EqualFold(t.Status, record.StatusEnteredInError) {
+			// The laboratory withdrew this result (HL7 OBX-11 D or W): it is
+			// shown in the report, never entered in the record as a value.
+			continue
+		}
 		id, _ := uuid.NewV7()
 		o := &record.Observation{
 			Meta: record.Meta{ID: id.String(), PatientID: p.ID, Status: "final"},

@@ -96,12 +96,3 @@ func checkReference(r *TableReference, u *UnitRange) error {
 	}
 	return nil
 }
-
-// NoteText is FlagText without the abnormal flag: for a view that shows
-// ResultFlag and RangeOf beside the value (the workstation's results table
-// and summary), so the flag is not said twice.
-func NoteText(o *record.Observation) string {
-	c := *o
-	c.Interpretation, c.ReferenceRange = "", nil
-	return FlagText(&c)
-}

@@ -61,22 +61,6 @@ func TestResultRangeAndFlag(t *testing.T) {
 	}
 }
 
-// The workstation's results table shows the flag in a column of its own:
-// the value's notes keep what is not the flag (unreviewed, validation).
-func TestNoteTextLeavesTheFlagToItsColumn(t *testing.T) {
-	o := &record.Observation{Code: record.Code{System: record.SystemSNOMED, Code: "1000651000000109"}, Value: f64(6.1), Unit: "mmol/L",
-		Interpretation: "H", ReferenceRange: &record.ReferenceRange{Low: f64(3.5), High: f64(5.3)}, Unreviewed: true}
-	if got := clinical.FlagText(o); !strings.Contains(got, "H") || !strings.Contains(got, "unreviewed") {
-		t.Fatalf("FlagText %q", got)
-	}
-	if got := clinical.NoteText(o); got != " [unreviewed]" {
-		t.Fatalf("NoteText %q, want \" [unreviewed]\"", got)
-	}
-	if o.Interpretation != "H" || o.ReferenceRange == nil {
-		t.Fatal("NoteText changed the observation")
-	}
-}
-
 // A reference interval in the table needs its citation and must lie inside
 // the implausible range.
 func TestObservableReferenceIsChecked(t *testing.T) {

@@ -32,6 +32,8 @@ type DemoSummary struct {
 	Problems      int    `json:"problems"`
 	Medications   int    `json:"medications"`
 	Appointments  int    `json:"appointments"`
+	// Results is the morning's inbox: reports waiting to be filed or matched.
+	Results int `json:"results"`
 }
 
 func newDemoCmd(f *Factory) *cobra.Command {
@@ -77,8 +79,8 @@ and a summary are printed instead. Every patient is synthetic.`,
 				verb = "Created the demo practice"
 			}
 			fmt.Fprintf(f.IO.Out, "%s %s in %s\n", verb, sum.Practice, sum.DataDir)
-			fmt.Fprintf(f.IO.Out, "  patients %d, consultations %d, problems %d, medications %d, appointments %d\n",
-				sum.Patients, sum.Consultations, sum.Problems, sum.Medications, sum.Appointments)
+			fmt.Fprintf(f.IO.Out, "  patients %d, consultations %d, problems %d, medications %d, appointments %d, results waiting %d\n",
+				sum.Patients, sum.Consultations, sum.Problems, sum.Medications, sum.Appointments, sum.Results)
 			fmt.Fprintf(f.IO.Out, "  you are %s (a GP prescriber; passphrase %q when the screen locks); try: gpsoc --data-dir %s patient find smith\n", sum.User, DemoPassphrase, sum.DataDir)
 			return nil
 		},
@@ -183,7 +185,8 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 	if err := bindDemoUsers(ctx, admin, login); err != nil {
 		return nil, err
 	}
-	importable := map[record.Kind]bool{record.KindPatient: true}
+	// Reports come through the inbox (below), never as records.
+	importable := map[record.Kind]bool{record.KindPatient: true, record.KindReport: true}
 	for _, k := range clinical.ImportKinds {
 		importable[k] = true
 	}
@@ -193,6 +196,9 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 		}
 		if !importable[k] {
 			fmt.Fprintf(f.IO.ErrOut, "warning: this build cannot import %s records yet; the demo has none\n", k)
+			continue
+		}
+		if k == record.KindReport {
 			continue
 		}
 		fh, err := os.Open(filepath.Join(tmp, string(k)+".ndjson"))
@@ -212,6 +218,9 @@ func ensureDemo(ctx context.Context, f *Factory, patients int, reset bool) (*Dem
 		if sum.Rejected > 0 {
 			return nil, fmt.Errorf("load demo %s: %d rejected, first: %s", k, sum.Rejected, sum.Rejections[0])
 		}
+	}
+	if err := demoInbox(ctx, p, admin, me, today); err != nil {
+		return nil, err
 	}
 	if err := bst.Close(); err != nil {
 		return nil, err
@@ -235,6 +244,12 @@ func demoSummary(ctx context.Context, f *Factory, st store.Store, pr *record.Pra
 		s.Problems = tx.Count(record.KindProblem)
 		s.Medications = tx.Count(record.KindMedication)
 		s.Appointments = tx.Count(record.KindAppointment)
+		_ = tx.ForEach(record.KindReport, func(e record.Entity) error {
+			if r, ok := e.(*record.Report); ok && r.InInbox() {
+				s.Results++
+			}
+			return nil
+		})
 		if _, err := tx.User(me); err != nil {
 			s.User = "dr.patel"
 		}
@@ -344,4 +359,35 @@ func bindDemo(ctx context.Context, f *Factory, st store.Store) error {
 		return err
 	}
 	return bindDemoUsers(ctx, admin, f.OSLogin())
+}
+
+// demoInbox delivers the morning's results (fixtures.MorningInbox) through
+// the inbox service, as the demo laboratory's interface user: the one door,
+// with matching, corrections and audit, never written to the store directly.
+func demoInbox(ctx context.Context, p *clinical.Practice, admin *clinical.Service, me string, today time.Time) error {
+	if _, err := admin.AddUser(ctx, record.User{Name: fixtures.InboxUser, Role: record.RoleInterface}); err != nil {
+		return fmt.Errorf("demo laboratory user: %w", err)
+	}
+	ps, err := admin.Patients(ctx, clinical.PatientFilter{})
+	if err != nil {
+		return err
+	}
+	reports := fixtures.MorningInbox(ps, me, today, 1)
+	if len(reports) == 0 {
+		return nil // too few adults for a morning's results
+	}
+	feed, err := p.As(ctx, fixtures.InboxUser)
+	if err != nil {
+		return err
+	}
+	_, errs, err := feed.DeliverReports(ctx, reports)
+	if err != nil {
+		return fmt.Errorf("demo results: %w", err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			return fmt.Errorf("demo result %d (%s): %w", i+1, reports[i].LabReportID, e)
+		}
+	}
+	return nil
 }

@@ -295,8 +295,11 @@ func newInboxImportCmd(f *Factory) *cobra.Command {
 		Use:   "import FILE|DIR|-",
 		Short: "Take laboratory reports into the inbox (admins, clinicians; a feed is an interface user)",
 		Long: `Take laboratory reports into the inbox: a FHIR UK Core pathology message
-Bundle (.json), NDJSON of such Bundles, or a directory of them (each .json,
-.ndjson file, in name order). Each report is matched and delivered as the
+Bundle (.json), NDJSON of such Bundles, an HL7 v2 ORU^R01 message or batch in
+ER7 (a file starting MSH|, FHS| or BHS|, whatever its name), or a directory
+of them (each .json, .ndjson, .hl7 and .er7 file, in name order). An HL7 v2
+file is read strictly and whole: one error refuses the file, naming the
+line, the field (OBX-5) and the value. Each report is matched and delivered as the
 interface would deliver it; a report already held (same laboratory, report
 id and version) counts as unchanged. A file that cannot be read as a report
 writes nothing and is reported on stderr as: line N: FILE "NAME": reason.
@@ -359,7 +362,7 @@ func inboxInputs(arg string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range es {
-		if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".ndjson") || strings.HasSuffix(n, ".hl7")) {
+		if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".ndjson") || strings.HasSuffix(n, ".hl7") || strings.HasSuffix(n, ".er7")) {
 			out = append(out, filepath.Join(arg, n))
 		}
 	}

@@ -19,11 +19,13 @@ func TestDemo(t *testing.T) {
 		DataDir                                                      string
 		Created                                                      bool
 		Patients, Consultations, Problems, Medications, Appointments int
+		Results                                                      int
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
-	if !sum.Created || sum.Patients != 60 || sum.Consultations == 0 || sum.Problems == 0 || sum.Medications == 0 || sum.Appointments == 0 || sum.DataDir != dir {
+	if !sum.Created || sum.Patients != 60 || sum.Consultations == 0 || sum.Problems == 0 || sum.Medications == 0 || sum.Appointments == 0 || sum.DataDir != dir ||
+		sum.Results != 60 { // the morning's inbox, delivered through the inbox service
 		t.Fatalf("summary %+v", sum)
 	}
 	again := run(t, dir, "", "demo", "--patients", "500", "-o", "json")

@@ -24,7 +24,7 @@ var defaultYAML []byte
 var vimYAML []byte
 
 // Contexts in the order help shows them.
-var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers", "tasks"}
+var Contexts = []string{"global", "find", "record", "consult", "prescribe", "book", "register", "registers", "tasks", "inbox"}
 
 // Action is something a key can do.
 type Action struct {
@@ -47,6 +47,7 @@ var Actions = []Action{
 	{"global", "save", "save", false},
 	{"global", "quit", "quit", false},
 	{"global", "book", "appointment book", false},
+	{"global", "inbox", "results inbox", false},
 	{"global", "registers", "registers and indicators", false},
 	{"global", "task-inbox", "task inbox: mine, for anyone, everyone's", false},
 	{"find", "down", "next result", false},
@@ -115,6 +116,20 @@ var Actions = []Action{
 	{"register", "prev-field", "previous field", false},
 	{"register", "down", "next choice", false},
 	{"register", "up", "previous choice", false},
+	{"inbox", "down", "next report (or scroll the report)", false},
+	{"inbox", "up", "previous report (or scroll)", false},
+	{"inbox", "page-down", "next page", false},
+	{"inbox", "page-up", "previous page", false},
+	{"inbox", "read", "read the selected report", false},
+	{"inbox", "everyone", "my reports / everyone's (in a comment: for the team / the patient)", false},
+	{"inbox", "open-record", "open the patient's record", false},
+	{"inbox", "match", "match an unmatched report to a patient, with a reason", false},
+	{"inbox", "file-normal", "file: normal, no action", false},
+	{"inbox", "file-comment", "file with a comment for the patient or the team", false},
+	{"inbox", "file-routine", "file: routine appointment (makes a task)", false},
+	{"inbox", "file-urgent", "file: urgent, contact today (makes a task)", false},
+	{"inbox", "file-speak", "file: speak to the GP (makes a task)", false},
+	{"inbox", "file-repeat", "file: repeat in N weeks (makes a recall)", false},
 	{"registers", "down", "next", false},
 	{"registers", "up", "previous", false},
 	{"registers", "page-down", "next page", false},

@@ -275,8 +275,10 @@ func (r *Report) Validate() error {
 	if strings.TrimSpace(r.LabReportID) == "" {
 		return Invalid("labReportId", r.LabReportID, "the laboratory's report identifier is required")
 	}
-	if r.LabVersion < 1 {
-		r.LabVersion = 1
+	if r.LabVersion < 0 {
+		// 0 is "not said" (HL7 v2 has no report version): the inbox
+		// numbers it, and a changed report with no version is a correction.
+		return Invalid("labVersion", itoa(r.LabVersion), "must be 1 or more")
 	}
 	if r.Sender.IsZero() {
 		return Invalid("sender", "", "the sending laboratory is required")

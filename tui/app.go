@@ -108,6 +108,10 @@ type Model struct {
 	// queued keys typed after enter on find while its results were coming:
 	// they belong to the record that is about to open.
 	queued []tea.KeyPressMsg
+	// inboxN and inboxAbnormal are the acting clinician's unfiled results
+	// (the top line's inbox slot), counted after every filing and watch tick.
+	inboxN, inboxAbnormal int
+	inboxRev              uint64
 	// frame is the last screen drawn, for tests that wait on what the user
 	// sees without reading the model across goroutines.
 	frame atomic.Pointer[string]
@@ -159,7 +163,7 @@ func (m *Model) Common() *Common { return m.c }
 
 // Init starts the first page's loads.
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.RequestBackgroundColor, m.top().Update(initMsg{})}
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, m.top().Update(initMsg{}), m.countInbox()}
 	if len(m.stack) > 1 {
 		cmds = append(cmds, m.stack[0].Update(initMsg{}))
 	}
@@ -219,6 +223,22 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.push(newChangeDosePage(m.c, msg.rec, msg.med))
 	case registerMsg:
 		return m, m.push(newRegisterPage(m.c))
+	case inboxMsg:
+		for i, p := range m.stack {
+			if p.Context() == "inbox" {
+				// Already open under something: bring it back on top.
+				m.stack = append(m.stack[:i:i], m.stack[i+1:]...)
+				return m, m.push(p)
+			}
+		}
+		return m, m.push(newInboxPage(m.c))
+	case inboxCountMsg:
+		if msg.rev == m.inboxRev {
+			m.inboxN, m.inboxAbnormal = msg.n, msg.abnormal
+		}
+		return m, nil
+	case inboxChangedMsg:
+		return m, m.countInbox()
 	case registersMsg:
 		for _, p := range m.stack {
 			if p.Context() == "registers" {
@@ -284,6 +304,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.watch > 0 {
 			cmds = append(cmds, watchTick(m.watch))
 		}
+		cmds = append(cmds, m.countInbox()) // results keep arriving while the workstation is open
 		return m, tea.Batch(cmds...)
 	case tea.PasteMsg:
 		if m.lock != nil {
@@ -428,6 +449,14 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 			return cmd
 		case "book":
 			return func() tea.Msg { return bookMsg{} }
+		case "inbox":
+			if _, ok := p.(*consultPage); ok {
+				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
+			}
+			if _, ok := p.(*prescribePage); ok {
+				return func() tea.Msg { return noticeMsg{Text: "finish or close this first (esc)"} }
+			}
+			return func() tea.Msg { return inboxMsg{} }
 		case "registers":
 			return func() tea.Msg { return registersMsg{} }
 		case "task-inbox":
@@ -460,10 +489,21 @@ func (m *Model) Render() string {
 	}
 	st := m.c.Styles
 	pr := m.c.Practice()
-	top := st.Title.Render("gpsoc") + " " + st.Muted.Render(pr.Name+" · "+m.c.User()) + "  " + st.Heading.Render(m.top().Title())
+	top := st.Title.Render("gpsoc") + " "
+	who := pr.Name + " · " + m.c.User()
+	rest := "  " + st.Heading.Render(m.top().Title())
 	if pr.Demo {
-		top += "  " + st.Demo.Render(" DEMO ")
+		rest += "  " + st.Demo.Render(" DEMO ")
 	}
+	if slot := m.inboxSlot(); slot != "" {
+		// The unfiled results, the page and DEMO always show: on a narrow
+		// screen the practice's name gives way.
+		top += slot + "  "
+		if room := w - lipgloss.Width(top) - lipgloss.Width(rest); lipgloss.Width(who) > room {
+			who = cut(who, max(0, room))
+		}
+	}
+	top += st.Muted.Render(who) + rest
 	lines := []string{fit(top, w)}
 	bodyH := h - 3
 	var body []string
@@ -531,6 +571,11 @@ func (m *Model) footer() string {
 		add("tasks", "open-patient", "open")
 		add("tasks", "done", "done")
 		add("tasks", "next-view", "mine/anyone/all")
+	case "inbox":
+		add("inbox", "read", "read")
+		add("inbox", "file-normal", "file normal")
+		add("inbox", "file-urgent", "urgent")
+		add("inbox", "open-record", "record")
 	case "book":
 		add("book", "book-slot", "book")
 		add("book", "arrived", "arrived")
@@ -631,6 +676,18 @@ func banner(c *Common, sm *clinical.Summary, w int, due ...string) []string {
 	}
 	if p.Sensitive {
 		safety = append(safety, st.Alert.Render("SENSITIVE"))
+	}
+	if sm.Latest != nil {
+		// Results in the record that no clinician has filed yet (the inbox).
+		n := 0
+		for _, o := range *sm.Latest {
+			if o.Unreviewed && o.Status != record.StatusEnteredInError {
+				n++
+			}
+		}
+		if n > 0 {
+			safety = append(safety, st.Warn.Render(itoa(n)+" result(s) not yet reviewed"))
+		}
 	}
 	flags := append([]string(nil), sm.Flags...)
 	sort.SliceStable(flags, func(i, j int) bool { return flagRank(flags[i]) < flagRank(flags[j]) })
@@ -745,3 +802,43 @@ func orDash(s string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+type inboxCountMsg struct {
+	rev         uint64
+	n, abnormal int
+}
+
+// countInbox counts the acting user's unfiled results for the top line
+// (clinicians only: the count reads no values, and others have none).
+func (m *Model) countInbox() tea.Cmd {
+	m.inboxRev = nextRev()
+	rev, c := m.inboxRev, m.c
+	return func() tea.Msg {
+		if !c.Svc.Can(clinical.ActInbox) {
+			return inboxCountMsg{rev: rev}
+		}
+		n, abn, err := c.Svc.UnfiledCount(c.Ctx, c.User())
+		if err != nil {
+			return inboxCountMsg{rev: rev}
+		}
+		return inboxCountMsg{rev: rev, n: n, abnormal: abn}
+	}
+}
+
+// inboxSlot is the top line's note of unfiled results: abnormal ones in
+// the alert style, so they are seen from every screen.
+func (m *Model) inboxSlot() string {
+	if m.inboxN == 0 {
+		return ""
+	}
+	st := m.c.Styles
+	k := m.c.Keys.Key("global", "inbox")
+	s := "results " + itoa(m.inboxN)
+	if k != "" {
+		s += " (" + k + ")"
+	}
+	if m.inboxAbnormal > 0 {
+		return st.Alert.Render(s + " · " + itoa(m.inboxAbnormal) + " abnormal")
+	}
+	return st.Warn.Render(s)
+}

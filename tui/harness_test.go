@@ -201,6 +201,8 @@ func key(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyF5}
 	case "f6":
 		return tea.KeyPressMsg{Code: tea.KeyF6}
+	case "f7":
+		return tea.KeyPressMsg{Code: tea.KeyF7}
 	}
 	if strings.HasPrefix(s, "ctrl+") {
 		return tea.KeyPressMsg{Code: rune(s[5]), Mod: tea.ModCtrl}

@@ -65,7 +65,7 @@ func (p *recordPage) summaryLines(w, h int) []string {
 				out = append(out, st.Muted.Render("  … "+itoa(len(latest)-i)+" more under "+p.c.Keys.Key("record", "results")+" results"))
 				break
 			}
-			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsBare(x)+clinical.NoteText(x)+summaryFlag(x, st))
+			out = append(out, "  "+fit(DateOf(x.Effective), 12)+fit(cut(shortTerm(x.Code), 24), 25)+obsValueBesideFlag(x)+summaryFlag(x, st))
 		}
 	}
 	if len(sm.Appointments) > 0 {
@@ -100,6 +100,14 @@ func shortTerm(c record.Code) string {
 
 func obsValue(o *record.Observation) string {
 	return obsBare(o) + clinical.FlagText(o)
+}
+
+// obsValueBesideFlag is a value shown where the abnormal flag has a cell of
+// its own (the results table, the summary's flag): the other marks only.
+func obsValueBesideFlag(o *record.Observation) string {
+	c := *o
+	c.Interpretation, c.ReferenceRange = "", nil
+	return obsBare(o) + clinical.FlagText(&c)
 }
 
 func obsBare(o *record.Observation) string {

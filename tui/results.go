@@ -242,7 +242,7 @@ func (p *recordPage) resultsLines(w, h int) []string {
 		out = append(out, st.Muted.Render("No results"))
 	}
 	for _, o := range d.obs {
-		v := obsBare(o) + clinical.NoteText(o) // the flag has its own column
+		v := obsValueBesideFlag(o)
 		line := fit(DateOf(o.Effective), 12) + fit(cut(shortTerm(o.Code), nameW-2), nameW)
 		rng := clinical.RangeOf(o)
 		if rng == nil && clinical.ResultFlag(o) == "" {

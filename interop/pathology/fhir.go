@@ -19,6 +19,7 @@ import (
 
 	gojson "github.com/goccy/go-json"
 	"github.com/opengpsoc/gpsoc/fhir"
+	"github.com/opengpsoc/gpsoc/interop/hl7v2"
 	"github.com/opengpsoc/gpsoc/record"
 )
 
@@ -659,21 +660,14 @@ func instant(path, s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s %q: not a FHIR dateTime", path, s)
 }
 
-// ParseHL7 reads an HL7 v2 ORU^R01 message; set by the HL7 v2 parser
-// (hl7.go) when it is built in.
-var ParseHL7 func(data []byte) ([]*record.Report, error)
-
 // Parse reads the reports of one message or file, whatever its format: an
 // HL7 v2 message (starts with MSH), a FHIR message Bundle, or NDJSON of
 // Bundles (one report each).
 func Parse(data []byte) ([]*record.Report, error) {
 	d := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	switch {
-	case bytes.HasPrefix(d, []byte("MSH")):
-		if ParseHL7 == nil {
-			return nil, fmt.Errorf("an HL7 v2 message: this build reads FHIR pathology messages only")
-		}
-		return ParseHL7(d)
+	case hl7v2.IsER7(d):
+		return hl7v2.ReadReports(d)
 	case len(d) > 0 && d[0] == '{':
 		// One Bundle (pretty-printed or not), or NDJSON: a Bundle a line.
 		// Only NDJSON has more than one line that starts with "{".

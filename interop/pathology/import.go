@@ -2,10 +2,14 @@ package pathology
 
 import (
 	"context"
+	"errors"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/opengpsoc/gpsoc/clinical"
+	"github.com/opengpsoc/gpsoc/interop/hl7v2"
 	"github.com/opengpsoc/gpsoc/record"
 )
 
@@ -147,7 +151,8 @@ func Import(ctx context.Context, s *clinical.Service, inputs []Input, o ImportOp
 		<-ahead
 		if p.err != nil {
 			sum.Read++
-			reject(1, p.name, p.err.Error())
+			line, reason := errWhere(p.err)
+			reject(line, p.name, reason)
 			continue
 		}
 		for _, r := range p.reports {
@@ -165,4 +170,15 @@ func Import(ctx context.Context, s *clinical.Service, inputs []Input, o ImportOp
 	}
 	wg.Wait()
 	return sum, nil
+}
+
+// errWhere is the line a parse error names (an HL7 v2 message's segment line;
+// 1 for JSON) and the reason without it, for the rejection line
+// "line N: FILE "NAME": reason".
+func errWhere(err error) (int, string) {
+	var he *hl7v2.Error
+	if errors.As(err, &he) && he.Line > 0 {
+		return he.Line, "HL7 v2 " + strings.TrimPrefix(he.Error(), "line "+strconv.Itoa(he.Line)+": ")
+	}
+	return 1, err.Error()
 }
