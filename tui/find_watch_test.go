@@ -91,3 +91,33 @@ func TestFlowFindIsLive(t *testing.T) {
 	typeKeys(tm, "ctrl+q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }
+
+// TestFlowRecordIsLive: the real program with its real watch timer and a
+// record open: a severe allergy recorded by another writer replaces
+// "allergy status unknown" in the banner without a key pressed.
+func TestFlowRecordIsLive(t *testing.T) {
+	if _, ok := remoteTests.Load(t); ok {
+		t.Skip("local store only")
+	}
+	dir, svc := practice(t, 50)
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Keys: keymaps.Default(), Now: clock, DataDir: dir, Plain: true,
+		Width: 120, Height: 40, Watch: 50 * time.Millisecond})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+	tm.Type("kingsland")
+	waitFor(t, tm, m, `1 found for "kingsland"`)
+	typeKeys(tm, "enter")
+	waitFor(t, tm, m, "KINGSLAND, Kathleen", "allergy status unknown")
+	other := otherWriter(t, dir)
+	ix, _ := svc.Practice().Index(t.Context())
+	pid := ix.Search(t.Context(), "kingsland", 1)[0].ID
+	if _, err := other.AddAllergy(context.Background(), clinical.AllergyInput{PatientRef: pid, System: "sct", Code: "300916003",
+		Reaction: "anaphylaxis", Severity: "severe"}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, tm, m, func(s string) bool {
+		return strings.Contains(s, "ALLERGY:") && !strings.Contains(s, "allergy status unknown")
+	})
+	typeKeys(tm, "ctrl+q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}

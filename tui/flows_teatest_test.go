@@ -79,7 +79,7 @@ func TestFlowBookSlot(t *testing.T) {
 	typeKeys(tm, "tab") // telephone
 	tm.Type("Diabetes review")
 	typeKeys(tm, "ctrl+s")
-	waitFor(t, tm, m, "(telephone)")
+	waitFor(t, tm, m, "booked "+DateTime(row.start)+" (telephone)") // the notice of this booking, not a row already there
 	typeKeys(tm, "ctrl+q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	ix, _ := svc.Practice().Index(t.Context())
@@ -115,7 +115,7 @@ func TestFlowDNAConfirm(t *testing.T) {
 	waitFor(t, tm, m, "did not attend?")
 	typeKeys(tm, "y", "enter") // type-ahead: neither confirms
 	typeKeys(tm, "ctrl+s")
-	waitFor(t, tm, m, ": did-not-attend")
+	waitFor(t, tm, m, row.name+": did-not-attend")
 	typeKeys(tm, "ctrl+q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	as, err := svc.Appointments(context.Background(), clinical.ApptFilter{Date: row.start.In(UK).Format("2006-01-02"), All: true})
