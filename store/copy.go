@@ -21,7 +21,7 @@ type Dumper interface {
 	// snapshot, in the order of DumpWriter's methods: practice, users,
 	// tokens, records (patients first, then what refers to them), find
 	// rows, audit events in sequence order, the change feed's entries in
-	// sequence order, and last its position.
+	// sequence order, its position, and last any imported audit trail.
 	Dump(ctx context.Context, w DumpWriter) error
 }
 
@@ -47,6 +47,11 @@ type DumpWriter interface {
 	// Feed is the change feed's position (what Changes(ChangesHead) gives):
 	// the copy's feed goes on from it, so a sequence never goes back.
 	Feed(head uint64) error
+	// ImportedAudit is one event of an audit trail imported with the
+	// practice from another system (ImportedTrail), as stored, in the order
+	// kept. A backend that keeps no imported trail refuses it, so a copy
+	// never drops one silently.
+	ImportedAudit(key, value []byte) error
 }
 
 // DumpRecord is a record and its history.

@@ -99,7 +99,13 @@ func dumpTx(ctx context.Context, tx *bbolt.Tx, w store.DumpWriter) error {
 	if _, err := (&rtx{tx: tx}).Changes(0, w.Change); err != nil {
 		return err
 	}
-	return w.Feed(tx.Bucket(bChanges).Sequence())
+	if err := w.Feed(tx.Bucket(bChanges).Sequence()); err != nil {
+		return err
+	}
+	if b := tx.Bucket(bAuditImported); b != nil {
+		return b.ForEach(w.ImportedAudit)
+	}
+	return nil
 }
 
 // Load implements store.Loader. The dump is written into a new file beside
@@ -392,6 +398,18 @@ func (l *loader) Change(seq uint64, patientID string) error {
 	}
 	l.changeSeq = seq
 	return b.Put(u64(seq), []byte(patientID))
+}
+
+// ImportedAudit keeps an event of an imported trail as it was kept.
+func (l *loader) ImportedAudit(k, v []byte) error {
+	if _, err := l.b(bMeta); err != nil { // begins the chunk's transaction
+		return err
+	}
+	b, err := l.tx.CreateBucketIfNotExists(bAuditImported)
+	if err != nil {
+		return err
+	}
+	return b.Put(bytes.Clone(k), bytes.Clone(v))
 }
 
 func (l *loader) Feed(head uint64) error {

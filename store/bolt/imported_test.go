@@ -87,3 +87,25 @@ func TestImportedTrailKeptApartAndTamperFound(t *testing.T) {
 		}
 	}
 }
+
+// A copy (gpsoc migrate) carries the imported trail whole: the copy's audit
+// verify finds the same imported events, verified, as the original's.
+func TestCopyKeepsImportedTrail(t *testing.T) {
+	other := openTemp(t)
+	addPatients(t, other, 3, 0)
+	s := openTemp(t)
+	addPatients(t, s, 2, 0)
+	n := keepTrail(t, s, other)
+	dst := openTemp(t)
+	if err := dst.Load(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.VerifyAudit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := dst.VerifyAudit()
+	if err != nil || len(got.Problems) != 0 || got.Imported.Events != n || got.Imported.Events != want.Imported.Events || got.Events != want.Events {
+		t.Fatalf("copy: %+v %v; original %+v (want %d imported events, verified)", got, err, want, n)
+	}
+}

@@ -437,6 +437,12 @@ func (l *pgLoader) Change(seq uint64, patientID string) error {
 	return l.copyIn("changes", &l.changes, false)
 }
 
+// ImportedAudit refuses: this store keeps no audit trail imported from
+// another system yet, and a copy must not drop one (nothing is written).
+func (l *pgLoader) ImportedAudit(_, _ []byte) error {
+	return fmt.Errorf("this practice keeps an audit trail imported from another system, which the PostgreSQL store does not keep yet: not copied (nothing written); keep the practice in its data dir")
+}
+
 func (l *pgLoader) Feed(head uint64) error {
 	l.feed = head
 	return nil

@@ -494,6 +494,7 @@ func (nopWriter) SearchRow(string, []byte) error     { return nil }
 func (nopWriter) Audit(*store.DumpAudit) error       { return nil }
 func (nopWriter) Change(uint64, string) error        { return nil }
 func (nopWriter) Feed(uint64) error                  { return nil }
+func (nopWriter) ImportedAudit(_, _ []byte) error    { return nil }
 func changesHead(t *testing.T, s store.Store) uint64 { t.Helper(); return Snap(t, s).Changes }
 func auditHeadOf(t *testing.T, s store.Store) (uint64, string) {
 	t.Helper()
