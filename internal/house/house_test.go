@@ -273,6 +273,8 @@ var layerRules = map[string][]string{
 		module + "/server", module + "/commands", module + "/tui", "go.etcd.io/bbolt"},
 	module + "/interop/pathology": {module + "/store", module + "/store/bolt", module + "/store/remote", module + "/store/postgres",
 		module + "/server", module + "/commands", module + "/tui", "go.etcd.io/bbolt"},
+	module + "/interop/hl7v2": {module + "/store", module + "/store/bolt", module + "/store/remote", module + "/store/postgres",
+		module + "/server", module + "/commands", module + "/tui", "go.etcd.io/bbolt"},
 	// fhir is the mapping between records and resources, and nothing else.
 	module + "/fhir":   {module + "/clinical", module + "/interop", module + "/store", module + "/server"},
 	module + "/record": {module + "/clinical", module + "/store", module + "/fhir"},
@@ -366,9 +368,9 @@ func typePackages(t types.Type) []string {
 // store (not even through a clinical type that would hand it out), fhir and
 // record stay below the services.
 func TestLayers(t *testing.T) {
-	pkgs := load(t, "./clinical", "./interop", "./interop/pathology", "./fhir", "./record")
-	if len(pkgs) != 5 {
-		t.Fatalf("loaded %d packages, want 5", len(pkgs))
+	pkgs := load(t, "./clinical", "./interop", "./interop/pathology", "./interop/hl7v2", "./fhir", "./record")
+	if len(pkgs) != 6 {
+		t.Fatalf("loaded %d packages, want 6", len(pkgs))
 	}
 	for _, v := range layerViolations(pkgs, layerRules) {
 		t.Error(v)
