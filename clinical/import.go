@@ -197,6 +197,11 @@ func (s *Service) ImportPatients(ctx context.Context, lines func() (LineReader, 
 		if err := decodeStrict(obj, p); err != nil {
 			return nil, err
 		}
+		if o.Source != "" && p.Imported == nil {
+			// Registered from another system: who registered them there,
+			// and when, is kept as data, as an entries import keeps it.
+			p.Imported = &record.ImportedFrom{Source: o.Source, Author: p.RecordedBy, At: p.RecordedAt.UTC()}
+		}
 		s.stamp(&p.Meta)
 		if err := p.Validate(); err != nil {
 			return nil, err

@@ -88,6 +88,14 @@ func (s *Service) require(ctx context.Context, a Action, patientID string) error
 	return &record.PermissionError{User: s.user.Name, Role: s.user.Role, Action: string(a)}
 }
 
+// Refuse is for a face that stops an action before calling it (the
+// workstation's consult key for a receptionist): it checks the role as the
+// action would and, when the user may not, audits the refusal exactly as the
+// action's own check does and returns its PermissionError. nil when allowed.
+func (s *Service) Refuse(ctx context.Context, a Action, patientID string) error {
+	return s.require(ctx, a, patientID)
+}
+
 // Can reports whether the acting user may take an action (for UIs to hide what they cannot do;
 // the services enforce it regardless).
 func (s *Service) Can(a Action) bool { return Allowed(s.user, a, s.practice) }

@@ -63,3 +63,41 @@ func TestEntryImportMarksHistory(t *testing.T) {
 		t.Errorf("A's own export back into A: %d %q %q", r.code, r.out, r.err)
 	}
 }
+
+// Patients moving from another system (`patient import --from`) are marked
+// imported, who registered them there kept as data; the same file again
+// changes nothing, and without --from nothing is marked.
+func TestPatientImportFromMarksThePatients(t *testing.T) {
+	a, _ := surgeryDay(t, false)
+	out := a.ok("--as", "admin", "patient", "export")
+	b := newPracticeEnv(t, false)
+	b.terms = testTerms
+	b.setUp()
+	if r := b.run(out, "--as", "admin", "patient", "import", "--from", "Old Surgery (EMIS)", "-"); r.code != 0 {
+		t.Fatalf("patient import: %d %q", r.code, r.err)
+	}
+	var got struct {
+		RecordedBy string `json:"recordedBy"`
+		Imported   *struct {
+			Source string `json:"source"`
+		} `json:"imported"`
+	}
+	b.jsonOf(&got, "--as", "admin", "patient", "show", smithNHS)
+	if got.Imported == nil || got.Imported.Source != "Old Surgery (EMIS)" || got.RecordedBy != "admin" {
+		t.Fatalf("patient after import --from: recordedBy %q, imported %+v; want marked from Old Surgery (EMIS), recorded here by admin", got.RecordedBy, got.Imported)
+	}
+	if r := b.run(out, "--as", "admin", "patient", "import", "--from", "Old Surgery (EMIS)", "-"); r.code != 0 || !strings.Contains(r.out, "written 0") {
+		t.Errorf("the same patients again: %d %q %q", r.code, r.out, r.err)
+	}
+	c := newPracticeEnv(t, false)
+	c.terms = testTerms
+	c.setUp()
+	if r := c.run(out, "--as", "admin", "patient", "import", "-"); r.code != 0 {
+		t.Fatalf("patient import: %d %q", r.code, r.err)
+	}
+	got.Imported = nil
+	c.jsonOf(&got, "--as", "admin", "patient", "show", smithNHS)
+	if got.Imported != nil {
+		t.Errorf("a patient import without --from marked the patient: %+v", got.Imported)
+	}
+}

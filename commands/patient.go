@@ -294,7 +294,7 @@ func printImportSummary(f *Factory, sum *clinical.ImportSummary, dry bool) error
 
 func newPatientImportCmd(f *Factory) *cobra.Command {
 	var dry bool
-	var format string
+	var format, from string
 	cmd := &cobra.Command{
 		Use:   "import FILE|-",
 		Short: "Register patients in bulk from NDJSON or CSV",
@@ -303,9 +303,12 @@ prints, or CSV whose header names are the JSON field names (given and flags
 split on ';'). Valid lines are written; each rejected line writes nothing
 and is reported on stderr as: line N: FIELD "VALUE": reason. Running the
 same import again changes nothing (lines count as unchanged). Exit 1 when
-any line was rejected.`,
+any line was rejected. With --from (patients moving from another system),
+each new patient is marked imported from it, who registered them there and
+when kept as data.`,
 		Example: `  gpsoc patient import patients.ndjson
   gpsoc patient import --dry-run new.csv
+  gpsoc patient import --from "Old System (EMIS export)" patients.ndjson
   gpsoc patient list -o ndjson | gpsoc --data-dir other patient import -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -325,7 +328,7 @@ any line was rejected.`,
 				return err
 			}
 			batchGC()
-			sum, err := interop.ImportPatients(cmd.Context(), s, in, clinical.ImportOptions{Format: format, DryRun: dry,
+			sum, err := interop.ImportPatients(cmd.Context(), s, in, clinical.ImportOptions{Format: format, DryRun: dry, Source: from,
 				OnReject: func(r clinical.Rejection) { fmt.Fprintln(f.IO.ErrOut, r.String()) }})
 			if err != nil {
 				return err
@@ -335,5 +338,6 @@ any line was rejected.`,
 	}
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "check and count, write nothing")
 	cmd.Flags().StringVar(&format, "format", "", "ndjson or csv (default: from the file name or its first byte)")
+	cmd.Flags().StringVar(&from, "from", "", "the system the patients come from: each is marked imported from it")
 	return cmd
 }

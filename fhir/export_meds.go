@@ -96,6 +96,7 @@ func (c *Context) MedicationResources(m *record.Medication) []Resource {
 func (c *Context) AllergyResource(a *record.Allergy) *AllergyIntolerance {
 	r := &AllergyIntolerance{ResourceType: "AllergyIntolerance", ID: a.ID, Meta: c.meta("AllergyIntolerance", &a.Meta),
 		Type: a.Type, Patient: *ref("Patient", a.PatientID), OnsetDateTime: a.Onset}
+	r.Recorder, r.RecordedDate = c.recorder(&a.Meta)
 	switch {
 	case a.Finding != nil:
 		r.Code = codeable(*a.Finding)

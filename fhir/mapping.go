@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/opengpsoc/gpsoc/record"
 )
 
@@ -171,7 +173,7 @@ func (c *Context) Resources(e record.Entity) []Resource {
 // data (ExtImported), read back by ImportedOf.
 func markImported(r Resource, imp *record.ImportedFrom) {
 	h := r.Head()
-	b, _ := json.Marshal(imp)
+	b, _ := gojson.Marshal(imp)
 	*h.Ext = append(*h.Ext, Extension{URL: ExtImported, ValueString: str(string(b))})
 	if *h.Meta == nil {
 		*h.Meta = &Meta{}

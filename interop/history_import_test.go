@@ -157,13 +157,20 @@ func TestImportMarksHistory(t *testing.T) {
 	importFHIR(t, b, ea.asInputs(), false)
 	src := fixtures.PracticeName + " (ODS " + fixtures.PracticeODS + ")"
 	clinicianOf := map[string]string{}
+	recorderOf := map[string]string{} // problems, allergies, results: who recorded them in A
 	_ = ast.View(context.Background(), func(tx store.Tx) error {
+		for _, k := range []record.Kind{record.KindProblem, record.KindAllergy, record.KindObservation} {
+			_ = tx.ForEach(k, func(e record.Entity) error {
+				recorderOf[e.Head().ID] = e.Head().RecordedBy
+				return nil
+			})
+		}
 		return tx.ForEach(record.KindConsultation, func(e record.Entity) error {
 			clinicianOf[e.Head().ID] = e.(*record.Consultation).Clinician
 			return nil
 		})
 	})
-	marked, consults := 0, 0
+	marked, consults, recorded := 0, 0, 0
 	for _, k := range record.Kinds {
 		_ = bst.View(context.Background(), func(tx store.Tx) error {
 			return tx.ForEach(k, func(e record.Entity) error {
@@ -176,6 +183,12 @@ func TestImportMarksHistory(t *testing.T) {
 					return nil
 				}
 				marked++
+				if want, ok := recorderOf[m.ID]; ok && want != "" {
+					recorded++
+					if m.Imported.Author != want {
+						t.Errorf("%s %s: author %q, A's recorder %q", k, m.ID, m.Imported.Author, want)
+					}
+				}
 				if _, ok := e.(*record.Consultation); ok {
 					consults++
 					if m.Imported.Author != clinicianOf[m.ID] || m.Imported.Author == "" {
@@ -186,8 +199,8 @@ func TestImportMarksHistory(t *testing.T) {
 			})
 		})
 	}
-	if marked == 0 || consults == 0 {
-		t.Fatalf("marked %d records, %d consultations", marked, consults)
+	if marked == 0 || consults == 0 || recorded == 0 {
+		t.Fatalf("marked %d records, %d consultations, %d problems, allergies and results with their recorder", marked, consults, recorded)
 	}
 	if sum := importFHIR(t, b, ea.asInputs(), false); sum.Imported != 0 {
 		t.Fatalf("the same history again imported %d", sum.Imported)

@@ -156,14 +156,17 @@ func TestPathMatrixTUI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	denied, reasoned := map[string]bool{}, false
+	denied, reasoned, consultRefused := map[string]bool{}, false, false
 	for _, ev := range evs {
 		if ev.Outcome == "denied" || ev.Outcome == "blocked" {
 			denied[ev.User] = true
 		}
+		// the consult key's refusal, made by the workstation before any
+		// action, is audited as the action's own would be
+		consultRefused = consultRefused || (ev.User == "reception.smith" && ev.Outcome == "denied" && ev.Reason == string(clinical.ActWriteClinical))
 		reasoned = reasoned || (ev.User == "dr.patel" && ev.Reason == "safeguarding review")
 	}
-	if !denied["nurse.begum"] || !denied["dr.patel"] || !reasoned {
-		t.Errorf("trail: refusals audited for %v (want nurse.begum's prescription, dr.patel's blocked one), a read with its reason %v", denied, reasoned)
+	if !denied["nurse.begum"] || !denied["dr.patel"] || !reasoned || !consultRefused {
+		t.Errorf("trail: refusals audited for %v (want nurse.begum's prescription, dr.patel's blocked one, reception.smith's consult key: %v), a read with its reason %v", denied, consultRefused, reasoned)
 	}
 }

@@ -413,7 +413,7 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 			}
 		case "issue", "reauthorise":
 			if p.data == nil || p.data.denied != "" {
-				return notice("medication needs a prescriber's role", true)
+				return p.refused(clinical.ActPrescribe, "medication needs a prescriber's role")
 			}
 			return p.medAction(msg.Name)
 		case "page-down":
@@ -431,7 +431,7 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 				return nil
 			}
 			if p.data == nil || p.data.denied != "" {
-				return notice("consultations need a clinician's role", true)
+				return p.refused(clinical.ActWriteClinical, "consultations need a clinician's role")
 			}
 			if p.data.sum.Patient.Status != record.PatientActive {
 				return notice("this patient has "+p.data.sum.Patient.Status+": a new consultation is not allowed", true)
@@ -443,7 +443,7 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 				return nil
 			}
 			if p.data == nil || p.data.denied != "" {
-				return notice("prescribing needs a prescriber's role", true)
+				return p.refused(clinical.ActPrescribe, "prescribing needs a prescriber's role")
 			}
 			return func() tea.Msg { return prescribeMsg{rec: p} }
 		default:
@@ -466,6 +466,23 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// refused says why a key does nothing here. When the role is the reason, the
+// refusal goes through the services (clinical.Service.Refuse), so it is
+// audited as the action's own refusal would be; a record not loaded yet, or
+// withheld for another reason, only says so.
+func (p *recordPage) refused(a clinical.Action, msg string) tea.Cmd {
+	svc, id, why := p.c.Svc, p.id, "the record is not open yet"
+	if p.data != nil && p.data.denied != "" {
+		why = p.data.denied
+	}
+	return func() tea.Msg {
+		if err := svc.Refuse(context.Background(), a, id); err == nil {
+			return noticeMsg{Text: why, Alert: true} // allowed the action, but not this record (yet)
+		}
+		return noticeMsg{Text: msg, Alert: true}
+	}
 }
 
 func notice(s string, alert bool) tea.Cmd {
