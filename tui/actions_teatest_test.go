@@ -211,3 +211,132 @@ func TestFlowMakeProblem(t *testing.T) {
 		t.Fatalf("problems after M: %+v", l.Items)
 	}
 }
+
+// TestFlowTaskAndRecallCreateComplete: T adds a task, L a recall (its due
+// date required), K completes each; the record holds both done.
+func TestFlowTaskAndRecallCreateComplete(t *testing.T) {
+	ctx := context.Background()
+	dir, svc := practice(t, 50)
+	pid := plainPatient(t, svc, func(pid string) bool {
+		ts, err1 := svc.Tasks(ctx, clinical.TaskFilter{PatientRef: pid, All: true})
+		rs, err2 := svc.Recalls(ctx, clinical.RecallFilter{PatientRef: pid, All: true})
+		return err1 == nil && err2 == nil && len(ts) == 0 && len(rs) == 0
+	})
+	tm, m := startRecord(t, dir, svc, realTerms(t, dir), pid)
+	typeKeys(tm, "T")
+	await(t, tm, m, "Add a task about this patient")
+	tm.Type("Ring about the blood results")
+	typeKeys(tm, "tab")
+	tm.Type("2026-11-30")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Task added")
+	typeKeys(tm, "L")
+	await(t, tm, m, "Add a recall")
+	tm.Type("review of medication")
+	await(t, tm, m, "› 182836005  Review of medication")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Due YYYY-MM-DD: required")
+	typeKeys(tm, "tab")
+	tm.Type("2027-05-01")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Recall added")
+	typeKeys(tm, "t") // the tasks section lists both once the record has reloaded
+	await(t, tm, m, "Ring about the blood results", "01-May-2027")
+	typeKeys(tm, "K")
+	await(t, tm, m, "Complete a task or recall", "› task  30-Nov-2026  Ring about the blood results", "recall  01-May-2027")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Task done", "30-Nov-2026 done") // the record reloaded
+	typeKeys(tm, "K")
+	await(t, tm, m, "Complete a task or recall", "› recall  01-May-2027")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Recall done")
+	quitFlow(t, tm)
+	ts, err := svc.Tasks(ctx, clinical.TaskFilter{PatientRef: pid, All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 1 || ts[0].Text != "Ring about the blood results" || ts[0].Due != "2026-11-30" || ts[0].Status != "done" {
+		t.Fatalf("tasks after the flow: %+v", ts)
+	}
+	rs, err := svc.Recalls(ctx, clinical.RecallFilter{PatientRef: pid, All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Code.Code != "182836005" || rs[0].Due != "2027-05-01" || rs[0].Status != "done" {
+		t.Fatalf("recalls after the flow: %+v", rs)
+	}
+}
+
+// TestFlowRetractWithReason: D in the problems section offers its entries;
+// the save key without a reason is refused; with one the entry is marked
+// entered in error, the reason kept, and it leaves the active list.
+func TestFlowRetractWithReason(t *testing.T) {
+	ctx := context.Background()
+	dir, svc := practice(t, 50)
+	pid := plainPatient(t, svc, noProblems(svc))
+	added, err := svc.AddProblem(ctx, clinical.ProblemInput{PatientRef: pid, System: "sct", Code: "38341003", Significance: "major"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, m := startRecord(t, dir, svc, fakeTerms{}, pid)
+	typeKeys(tm, "p")
+	await(t, tm, m, "Record · Problems", "sct 38341003")
+	typeKeys(tm, "D")
+	await(t, tm, m, "Retract an entry made in error", "› sct 38341003")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Why it was entered in error: required")
+	typeKeys(tm, "tab")
+	tm.Type("recorded in the wrong patient's record")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Entry retracted")
+	quitFlow(t, tm)
+	l, err := svc.Problems(ctx, pid, clinical.ProblemFilter{ListOptions: clinical.ListOptions{All: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range l.Items {
+		if x.ID == added.ID {
+			if x.Status != record.StatusEnteredInError || x.Retraction == nil || x.Retraction.Reason != "recorded in the wrong patient's record" || x.Retraction.By != "dr.patel" {
+				t.Fatalf("the retracted problem: %+v (retraction %+v)", x, x.Retraction)
+			}
+			return
+		}
+	}
+	t.Fatal("the retracted problem is gone from the record")
+}
+
+// TestFlowConsultationTypes: ctrl+t steps the consultation type through
+// surgery, telephone, video and home visit; each saved consultation has
+// the type shown when it was saved.
+func TestFlowConsultationTypes(t *testing.T) {
+	dir, svc := practice(t, 50)
+	pid := plainPatient(t, svc, nil)
+	tm, m := startRecord(t, dir, svc, fakeTerms{}, pid)
+	shown := []string{"surgery", "telephone", "video", "home visit"}
+	for i, typ := range shown {
+		typeKeys(tm, "c")
+		await(t, tm, m, "History:", "Type: surgery")
+		repeatKey(tm, "ctrl+t", i)
+		await(t, tm, m, "Type: "+typ)
+		tm.Type("Seen by " + typ)
+		typeKeys(tm, "ctrl+s")
+		await(t, tm, m, "Consultation saved", "Record · Journal", "Seen by "+typ)
+	}
+	quitFlow(t, tm)
+	l, err := svc.Consultations(context.Background(), pid, clinical.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Seen by surgery": "surgery", "Seen by telephone": "telephone", "Seen by video": "video", "Seen by home visit": "home"}
+	for _, c := range l.Items {
+		if w, ok := want[c.History]; ok {
+			if c.Type != w {
+				t.Errorf("%q saved as %q, want %q", c.History, c.Type, w)
+			}
+			delete(want, c.History)
+		}
+	}
+	if len(want) != 0 {
+		t.Fatalf("not saved: %v", want)
+	}
+}
