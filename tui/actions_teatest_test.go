@@ -340,3 +340,86 @@ func TestFlowConsultationTypes(t *testing.T) {
 		t.Fatalf("not saved: %v", want)
 	}
 }
+
+// TestFlowEditPatientAddress: U opens the details prefilled; the address
+// and postcode replaced are saved as a new version, the rest kept, and the
+// summary shows the new address.
+func TestFlowEditPatientAddress(t *testing.T) {
+	ctx := context.Background()
+	dir, svc := practice(t, 50)
+	pid := plainPatient(t, svc, nil)
+	before, err := svc.Patient(ctx, pid, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{"", ""}
+	town := ""
+	if before.Address != nil {
+		copy(lines, before.Address.Lines)
+		town = before.Address.Town
+	}
+	tm, m := startRecord(t, dir, svc, fakeTerms{}, pid)
+	typeKeys(tm, "U")
+	await(t, tm, m, "Change "+before.Name()+"'s details", before.Family)
+	repeatKey(tm, "tab", 4) // family, given, date of birth, sex: kept
+	for _, f := range []struct{ old, now string }{{lines[0], "7 Mill Lane"}, {lines[1], ""}, {town, "Otley"}, {before.Postcode, "LS21 1AA"}} {
+		repeatKey(tm, "backspace", len([]rune(f.old)))
+		tm.Type(f.now)
+		typeKeys(tm, "tab")
+	}
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Details saved", "7 Mill Lane, Otley LS21 1AA")
+	quitFlow(t, tm)
+	p, err := svc.Patient(ctx, pid, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Address == nil || len(p.Address.Lines) != 1 || p.Address.Lines[0] != "7 Mill Lane" || p.Address.Town != "Otley" || p.Postcode != "LS21 1AA" ||
+		p.Family != before.Family || p.BirthDate != before.BirthDate || p.Sex != before.Sex || p.Version != before.Version+1 {
+		t.Fatalf("after the form: %+v (address %+v), was %+v", p, p.Address, before)
+	}
+}
+
+// TestFlowFlags: F adds a safeguarding flag (the banner shows it at once),
+// F again removes it; the record holds neither the flag nor a lost version.
+func TestFlowFlags(t *testing.T) {
+	ctx := context.Background()
+	dir, svc := practice(t, 50)
+	pid := plainPatient(t, svc, func(pid string) bool {
+		p, err := svc.Patient(ctx, pid, clinical.ReadOptions{})
+		return err == nil && len(p.Flags) == 0
+	})
+	downs := 0
+	for i, f := range record.KnownFlags {
+		if f == "safeguarding" {
+			downs = i
+		}
+	}
+	tm, m := startRecord(t, dir, svc, fakeTerms{}, pid)
+	typeKeys(tm, "F")
+	await(t, tm, m, "Warning flags", "› add: "+record.KnownFlags[0])
+	repeatKey(tm, "down", downs)
+	await(t, tm, m, "› add: safeguarding")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Flag added: safeguarding", "SAFEGUARDING")
+	p, err := svc.Patient(ctx, pid, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.HasFlag("safeguarding") {
+		t.Fatalf("flags after adding: %v", p.Flags)
+	}
+	typeKeys(tm, "F")
+	await(t, tm, m, "Warning flags", "› remove: safeguarding")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Flag removed: safeguarding")
+	waitGone(t, tm, m, "SAFEGUARDING")
+	quitFlow(t, tm)
+	after, err := svc.Patient(ctx, pid, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.HasFlag("safeguarding") || after.Version != p.Version+1 {
+		t.Fatalf("after removing: flags %v, version %d (was %d)", after.Flags, after.Version, p.Version)
+	}
+}
