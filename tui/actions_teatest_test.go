@@ -423,3 +423,141 @@ func TestFlowFlags(t *testing.T) {
 		t.Fatalf("after removing: flags %v, version %d (was %d)", after.Flags, after.Version, p.Version)
 	}
 }
+
+// answerAlertsFlow answers, each on its own once its grace period is over,
+// whatever alerts a prescribing write raises (overriding with a reason), until
+// the screen says done.
+func answerAlertsFlow(t *testing.T, tm *teatest.TestModel, m *Model, done string) {
+	t.Helper()
+	for range 10 {
+		waitUntil(t, tm, m, func(s string) bool { return strings.Contains(s, done) || strings.Contains(s, "Answer with:") })
+		if strings.Contains(m.LastFrame(), done) {
+			return
+		}
+		typeKeys(tm, "ctrl+o")
+		await(t, tm, m, "Reason for overriding")
+		tm.Type("reviewed with the patient")
+		typeKeys(tm, "enter")
+		waitUntil(t, tm, m, func(s string) bool { return !strings.Contains(s, "Reason for overriding") })
+	}
+	await(t, tm, m, done)
+}
+
+// rxFlow runs the program on the record of the patient with this NHS
+// number, in a practice with the embedded drug dictionary.
+func rxFlow(t *testing.T, nhs string) (*teatest.TestModel, *Model, *clinical.Service, string) {
+	t.Helper()
+	dir, svc := practice(t, 50)
+	terms := realTerms(t, dir)
+	svc.Practice().SetDrugs(terms.tm)
+	old := AlertGrace
+	AlertGrace = 50 * time.Millisecond
+	t.Cleanup(func() { AlertGrace = old })
+	p, err := svc.Patient(context.Background(), nhs, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, m := startRecord(t, dir, svc, terms, p.ID)
+	return tm, m, svc, p.ID
+}
+
+// TestFlowPrescribeRepeatWithReview: x, a repeat of six issues, 4 weeks
+// each, its review date (offered a year on) changed before the save; the
+// alerts answered; the record holds the repeat as typed.
+func TestFlowPrescribeRepeatWithReview(t *testing.T) {
+	tm, m, svc, _ := rxFlow(t, "9993652814")
+	typeKeys(tm, "x")
+	await(t, tm, m, "Drug:")
+	tm.Type("atorvastatin 20mg tab")
+	await(t, tm, m, "Atorvastatin 20mg tablets")
+	typeKeys(tm, "enter")
+	await(t, tm, m, "Dose:")
+	tm.Type("1 on")
+	await(t, tm, m, "reads: Take ONE tablet at night")
+	typeKeys(tm, "enter")
+	tm.Type("28")
+	typeKeys(tm, "enter")
+	tm.Type("y")
+	typeKeys(tm, "enter")
+	tm.Type("6")
+	typeKeys(tm, "enter")
+	await(t, tm, m, "Review date (repeat): 2027-11-24")
+	tm.Type("4w")
+	typeKeys(tm, "enter")
+	repeatKey(tm, "backspace", len("2027-11-24"))
+	tm.Type("2027-05-24")
+	await(t, tm, m, "Review date (repeat): 2027-05-24")
+	typeKeys(tm, "ctrl+s")
+	answerAlertsFlow(t, tm, m, "Prescribed Atorvastatin 20mg tablets")
+	await(t, tm, m, "Record · Medication", "› Atorvastatin") // reloaded before quitting
+	quitFlow(t, tm)
+	ms := medsNamed(t, svc, "Atorvastatin")
+	if len(ms) != 1 {
+		t.Fatalf("atorvastatin: %+v", ms)
+	}
+	if x := ms[0]; x.Type != "repeat" || x.IssuesAuthorised != 6 || x.DurationDays != 28 || x.ReviewDate != "2027-05-24" || x.Dose != "1 on" || x.Prescriber != "dr.patel" {
+		t.Fatalf("the repeat as written: %+v", x)
+	}
+}
+
+// TestFlowIssueReauthoriseStop: on a repeat, I issues it (early: the checks
+// ask a reason first), R re-authorises it for 3 issues, S stops it, refusing
+// until a reason is typed; each says so and the record holds all three.
+func TestFlowIssueReauthoriseStop(t *testing.T) {
+	ctx := context.Background()
+	tm, m, svc, pid := rxFlow(t, "9997456920")
+	typeKeys(tm, "m")
+	await(t, tm, m, "Record · Medication", "› Sitagliptin 100mg tablets")
+	typeKeys(tm, "I")
+	await(t, tm, m, "Issue Sitagliptin 100mg tablets: Take ONE tablet")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Early issue", "Reason for going ahead:")
+	tm.Type("going abroad for a month")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Issued Sitagliptin 100mg tablets: 28 tablet, issue")
+	await(t, tm, m, "› Sitagliptin 100mg tablets") // reloaded
+	typeKeys(tm, "R")
+	await(t, tm, m, "Re-authorise Sitagliptin 100mg tablets?")
+	typeKeys(tm, "backspace")
+	tm.Type("3")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Re-authorised Sitagliptin 100mg tablets for 3 issues")
+	typeKeys(tm, "S")
+	await(t, tm, m, "Stop a medication", "› Sitagliptin 100mg tablets")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Reason: required")
+	typeKeys(tm, "tab")
+	tm.Type("HbA1c at target on metformin alone")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "Medication stopped")
+	waitUntil(t, tm, m, func(s string) bool { return !strings.Contains(s, "› Sitagliptin") || strings.Contains(s, "stopped") })
+	quitFlow(t, tm)
+
+	rows, _, err := svc.IssueHistory(ctx, pid, clinical.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := 0
+	for _, r := range rows {
+		if strings.HasPrefix(r.Drug, "Sitagliptin") && r.At.In(UK).Format("2006-01-02") == "2026-11-24" {
+			today++
+		}
+	}
+	if today != 1 {
+		t.Fatalf("Sitagliptin issued %d times today, want 1", today)
+	}
+	l, err := svc.Medications(ctx, pid, clinical.ListOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range l.Items {
+		if strings.HasPrefix(x.Code.Display, "Sitagliptin") {
+			// re-authorised for 3 more issues from today, on top of those made
+			if x.Status != "stopped" || x.StopReason != "HbA1c at target on metformin alone" || x.IssuesAuthorised != len(x.Issues)+3 || x.AuthorisedOn != "2026-11-24" {
+				t.Fatalf("sitagliptin after the flow: %+v", x)
+			}
+			return
+		}
+	}
+	t.Fatal("sitagliptin is gone from the record")
+}
