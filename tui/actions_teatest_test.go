@@ -561,3 +561,28 @@ func TestFlowIssueReauthoriseStop(t *testing.T) {
 	}
 	t.Fatal("sitagliptin is gone from the record")
 }
+
+// TestFlowPaletteRunsARecordAction: the same action from the palette: ctrl+k,
+// its name typed, enter opens its form; the save key records NKDA.
+func TestFlowPaletteRunsARecordAction(t *testing.T) {
+	dir, svc := practice(t, 50)
+	pid := plainPatient(t, svc, nil)
+	tm, m := startRecord(t, dir, svc, fakeTerms{}, pid)
+	typeKeys(tm, "ctrl+k")
+	await(t, tm, m, "Command")
+	tm.Type("no known drug allergy")
+	await(t, tm, m, "› record no known drug allergy")
+	typeKeys(tm, "enter")
+	await(t, tm, m, "Record no known drug allergy")
+	typeKeys(tm, "ctrl+s")
+	await(t, tm, m, "No known drug allergy recorded")
+	waitGone(t, tm, m, "allergy status unknown")
+	quitFlow(t, tm)
+	l, err := svc.Allergies(context.Background(), pid, clinical.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 1 || !l.Items[0].NKDA {
+		t.Fatalf("allergies after the palette: %+v", l.Items)
+	}
+}
