@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -585,4 +586,25 @@ func TestFlowPaletteRunsARecordAction(t *testing.T) {
 	if len(l.Items) != 1 || !l.Items[0].NKDA {
 		t.Fatalf("allergies after the palette: %+v", l.Items)
 	}
+}
+
+// TestFlowHelpListsRecordActions: ? on the record lists every record
+// action beside its key (a long description is cut to its column at 120).
+func TestFlowHelpListsRecordActions(t *testing.T) {
+	dir, svc := practice(t, 20)
+	pid := plainPatient(t, svc, nil)
+	tm, m := startRecord(t, dir, svc, fakeTerms{}, pid)
+	typeKeys(tm, "?")
+	await(t, tm, m, "Keys: record")
+	f := m.LastFrame()
+	for _, b := range keymaps.Default().Bindings("record") {
+		if len(b.Keys) == 0 || !strings.Contains(f, fmt.Sprintf("%-19s%s", b.Keys[0], string([]rune(b.Help)[:min(16, len([]rune(b.Help)))]))) {
+			t.Errorf("help lacks %s (%q, keys %v)", b.Name, b.Help, b.Keys)
+		}
+	}
+	if t.Failed() {
+		t.Logf("help:\n%s", f)
+	}
+	typeKeys(tm, "esc")
+	quitFlow(t, tm)
 }
