@@ -13,29 +13,34 @@ import (
 // openPlain opens a record of an active patient with no allergies recorded.
 func openPlain(t *testing.T) (*driver, *clinical.Service, string) {
 	t.Helper()
-	ctx := context.Background()
 	dir, svc := practice(t, 50)
-	found, err := svc.FindPatients(ctx, "a", 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := ""
-	for _, f := range found {
-		if pid != "" || f.Patient.Status != record.PatientActive || f.Patient.Sensitive {
-			continue
-		}
-		if l, err := svc.Allergies(ctx, f.Patient.ID, clinical.ListOptions{All: true}); err == nil && len(l.Items) == 0 {
-			pid = f.Patient.ID
-		}
-	}
-	if pid == "" {
-		t.Fatal("no active patient without allergies in the fixture")
-	}
+	pid := plainPatient(t, svc, nil)
 	m := New(Options{Svc: svc, Terms: fakeTerms{}, Keys: keymaps.Default(), Now: clock, DataDir: dir, Plain: true, Width: 120, Height: 40, OpenID: pid})
 	d := &driver{t: t, m: m}
 	d.init()
 	d.contains("Record · Summary")
 	return d, svc, pid
+}
+
+// plainPatient is the first active, not sensitive patient of the fixture
+// with no allergies recorded for which also, when given, holds.
+func plainPatient(t *testing.T, svc *clinical.Service, also func(pid string) bool) string {
+	t.Helper()
+	ctx := context.Background()
+	found, err := svc.FindPatients(ctx, "a", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range found {
+		if f.Patient.Status != record.PatientActive || f.Patient.Sensitive {
+			continue
+		}
+		if l, err := svc.Allergies(ctx, f.Patient.ID, clinical.ListOptions{All: true}); err == nil && len(l.Items) == 0 && (also == nil || also(f.Patient.ID)) {
+			return f.Patient.ID
+		}
+	}
+	t.Fatal("no active patient without allergies (and as asked) in the fixture")
+	return ""
 }
 
 // Record actions from the keyboard: each form makes the same service call

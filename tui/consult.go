@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -55,6 +56,32 @@ func DraftPath(dataDir, user, patient string) string {
 		}, s)
 	}
 	return filepath.Join(dataDir, "drafts", safe(user)+"-"+safe(patient)+".json")
+}
+
+// draftFile orders a consultation's draft writes with its removal: draft
+// writes run on their own goroutines, and one still in flight when the
+// consultation is saved (or discarded) must not put the draft back, or the
+// saved consultation is offered again as a draft and could be saved twice.
+type draftFile struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+func (g *draftFile) write(path string, d Draft) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	return writeDraft(path, d)
+}
+
+// remove deletes the draft for good: later writes of this page do nothing.
+func (g *draftFile) remove(path string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	_ = os.Remove(path)
 }
 
 // writeDraft writes atomically, owner-only.
@@ -163,6 +190,7 @@ type consultPage struct {
 	offer    *Draft // a draft found on opening, not yet answered
 	saving   bool
 	saveRev  uint64
+	drafts   *draftFile // the draft's writes, ordered with its removal
 	err      string
 	checked  bool // draft lookup done
 	discard  bool // ctrl+x pressed once: press again to discard
@@ -182,7 +210,7 @@ type consultPage struct {
 type confirmArmedMsg struct{ rev uint64 }
 
 func newConsultPage(c *Common, rec *recordPage) *consultPage {
-	p := &consultPage{c: c, rec: rec, patient: rec.id, started: c.Now(), ctype: todaysMode(c, rec)}
+	p := &consultPage{c: c, rec: rec, patient: rec.id, started: c.Now(), ctype: todaysMode(c, rec), drafts: &draftFile{}}
 	p.fields = []*Field{
 		{Label: "History", Multi: true, Lines: 3},
 		{Label: "Examination", Multi: true, Lines: 2},
@@ -223,8 +251,8 @@ func (p *consultPage) flushDraft() tea.Cmd {
 	if p.c.DataDir == "" || p.empty() {
 		return nil
 	}
-	d, path := p.draft(), p.draftPath()
-	return func() tea.Msg { _ = writeDraft(path, d); return nil }
+	d, path, g := p.draft(), p.draftPath(), p.drafts
+	return func() tea.Msg { _ = g.write(path, d); return nil }
 }
 
 func (p *consultPage) changed() tea.Cmd {
@@ -275,9 +303,9 @@ func (p *consultPage) Update(msg tea.Msg) tea.Cmd {
 		if msg.rev != p.rev || p.c.DataDir == "" {
 			return nil
 		}
-		d, path, rev := p.draft(), p.draftPath(), msg.rev
+		d, path, rev, g := p.draft(), p.draftPath(), msg.rev, p.drafts
 		return func() tea.Msg {
-			err := writeDraft(path, d)
+			err := g.write(path, d)
 			return draftSavedMsg{rev: rev, err: err, at: d.Saved}
 		}
 	case draftSavedMsg:
@@ -304,8 +332,8 @@ func (p *consultPage) Update(msg tea.Msg) tea.Cmd {
 			p.err = msg.err.Error()
 			return nil
 		}
-		path, id := p.draftPath(), p.patient
-		return tea.Batch(func() tea.Msg { _ = os.Remove(path); return nil },
+		path, id, g := p.draftPath(), p.patient, p.drafts
+		return tea.Batch(func() tea.Msg { g.remove(path); return nil },
 			func() tea.Msg { return popMsg{then: savedMsg{patientID: id}} },
 			notice("Consultation saved", false))
 	case confirmArmedMsg:
@@ -422,9 +450,9 @@ func (p *consultPage) action(a actionMsg) tea.Cmd {
 			p.discard = true
 			return notice("press "+a.Key.String()+" again to discard this consultation", true)
 		}
-		path := p.draftPath()
+		path, g := p.draftPath(), p.drafts
 		p.rev, p.savedRev = 0, 0
-		return tea.Batch(func() tea.Msg { _ = os.Remove(path); return nil },
+		return tea.Batch(func() tea.Msg { g.remove(path); return nil },
 			func() tea.Msg { return popMsg{} }, notice("consultation discarded", false))
 	case "save":
 		if p.confirm != "" && !p.armed {
@@ -598,11 +626,16 @@ func (p *consultPage) save() tea.Cmd {
 	p.saving = true
 	p.saveRev = nextRev()
 	rev, c := p.saveRev, p.c
-	// The draft stays on disk until the write has succeeded.
-	return tea.Batch(p.flushDraft(), func() tea.Msg {
+	// The draft is on disk before the write and stays until it has
+	// succeeded (written first, so its removal cannot overtake it).
+	flush := p.flushDraft()
+	return func() tea.Msg {
+		if flush != nil {
+			flush()
+		}
 		res, err := c.Svc.AddConsultation(c.Ctx, in)
 		return consultSavedMsg{rev: rev, res: res, err: err}
-	})
+	}
 }
 
 func (p *consultPage) View(w, h int) []string {

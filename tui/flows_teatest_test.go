@@ -219,18 +219,7 @@ func TestFlowChangeDose(t *testing.T) {
 	tm.Type("2 on")
 	waitFor(t, tm, m, "reads: Take TWO tablets at night")
 	typeKeys(tm, "ctrl+s")
-	for range 10 { // each alert of the new authorisation answered on its own, after its grace period
-		waitUntil(t, tm, m, func(s string) bool { return strings.Contains(s, "Dose changed") || strings.Contains(s, "Answer with:") })
-		f := m.LastFrame()
-		if strings.Contains(f, "Dose changed") {
-			break
-		}
-		typeKeys(tm, "ctrl+o")
-		waitFor(t, tm, m, "Reason for overriding")
-		tm.Type("reviewed with the patient")
-		typeKeys(tm, "enter")
-		waitUntil(t, tm, m, func(s string) bool { return !strings.Contains(s, "Reason for overriding") })
-	}
+	answerAlertsFlow(t, tm, m, "Dose changed") // each alert of the new authorisation on its own, after its grace period
 	waitFor(t, tm, m, "Dose changed: Atorvastatin 20mg tablets", "Record · Medication")
 	waitFor(t, tm, m, "2 on")
 	typeKeys(tm, "ctrl+q")
