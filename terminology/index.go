@@ -132,7 +132,7 @@ func (s *source) loadTermIndex(d *db, snap *termSnapMap) termIndex {
 	snap.release() // stale or damaged: nothing points into it
 	termIndexBuilds.Add(1)
 	ix := findIndex{find.BuildTerms(ts)}
-	_ = writeTermSnapshot(termSnapshotPath(d, s.name), key, ix.ix) // a cache: failing only costs the next start a build
+	_ = d.cacheWrite(func() error { return writeTermSnapshot(termSnapshotPath(d, s.name), key, ix.ix) }) // a cache: failing only costs the next start a build
 	return ix
 }
 

@@ -52,6 +52,34 @@ type db struct {
 	bolt     *bolt.DB
 	path     string
 	readOnly bool
+
+	// Cache files (the term index snapshot) are written beside the file by
+	// whichever search first builds an index; Close waits for a write under
+	// way and stops later ones, so nothing writes after the caller closed.
+	cacheMu sync.Mutex
+	closed  bool
+	caching sync.WaitGroup
+}
+
+// cacheWrite runs write unless the terminology is closed, and lets Close wait for it.
+func (d *db) cacheWrite(write func() error) error {
+	d.cacheMu.Lock()
+	if d.closed {
+		d.cacheMu.Unlock()
+		return nil
+	}
+	d.caching.Add(1)
+	d.cacheMu.Unlock()
+	defer d.caching.Done()
+	return write()
+}
+
+func (d *db) close() error {
+	d.cacheMu.Lock()
+	d.closed = true
+	d.cacheMu.Unlock()
+	d.caching.Wait()
+	return d.bolt.Close()
 }
 
 func (d *db) view(fn func(*bolt.Tx) error) error {

@@ -241,7 +241,7 @@ func (t *Terminology) writable() error {
 }
 
 // Close releases the file.
-func (t *Terminology) Close() error { return t.db.bolt.Close() }
+func (t *Terminology) Close() error { return t.db.close() }
 
 // Path is the terminology file.
 func (t *Terminology) Path() string { return t.db.path }

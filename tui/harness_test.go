@@ -26,12 +26,34 @@ var fixedNow = time.Date(2026, 11, 24, 10, 30, 0, 0, time.UTC)
 
 func clock() time.Time { return fixedNow }
 
+// dataDir is a temporary data dir removed when the test ends. Unlike
+// t.TempDir it tries again for a moment: a program the test quit may still
+// be finishing a command it started (a search, a draft, a read) that writes
+// beside the practice, which a real process's exit would simply end.
+func dataDir(t testing.TB) string {
+	dir, err := os.MkdirTemp("", "gpsoc-tui-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var err error
+		for range 50 {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("remove the data dir: %v", err)
+	})
+	return dir
+}
+
 // practice builds a small deterministic practice in a temp data dir through
 // the clinical services: 50 synthetic patients with histories.
 func practice(t testing.TB, n int) (dir string, svc *clinical.Service) {
 	t.Helper()
 	ctx := context.Background()
-	dir = t.TempDir()
+	dir = dataDir(t)
 	gen := filepath.Join(dir, "gen")
 	_, users, err := fixtures.WriteNDJSON(gen, fixtures.Options{Patients: n, Seed: 1, Today: fixedNow})
 	if err != nil {

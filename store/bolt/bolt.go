@@ -11,11 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
@@ -51,6 +53,11 @@ type Store struct {
 	held *bbolt.DB
 	// yieldable: held by Hold (a bulk run), not by Options.Hold (a server).
 	yieldable bool
+	// opened: the file has been made; from then on a transaction opens it
+	// again and never creates it (a data dir moved or deleted under a
+	// running process is an error, not a new empty practice). closed: Close
+	// was called; later transactions are refused.
+	opened, closed atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,6 +82,7 @@ func Open(path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.opened.Store(true)
 	if err := s.guard(func() error { return s.prepare(db) }); err != nil {
 		db.Close()
 		return nil, err
@@ -91,6 +99,14 @@ func Open(path string, opt Options) (*Store, error) {
 func (s *Store) Path() string { return s.path }
 
 func (s *Store) open(readOnly bool) (*bbolt.DB, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("practice file %s: the store is closed", s.path)
+	}
+	if s.opened.Load() && s.opt.OpenFile == nil {
+		if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("practice file %s is gone (moved or deleted while gpsoc ran): not making an empty one", s.path)
+		}
+	}
 	deadline := time.Now().Add(s.opt.BusyTimeout)
 	var unannounce func()
 	defer func() {
@@ -189,6 +205,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.WTx) error) error {
 
 // Close releases a held file.
 func (s *Store) Close() error {
+	s.closed.Store(true)
 	if s.held != nil {
 		err := s.held.Close()
 		s.held = nil

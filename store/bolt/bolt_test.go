@@ -3,7 +3,9 @@ package bolt
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,4 +149,33 @@ func TestEmptyPracticeAndTokens(t *testing.T) {
 func TestCopy(t *testing.T) {
 	open := func(t *testing.T) store.Store { return openTemp(t) }
 	storetest.Copy(t, open, open)
+}
+
+// A practice file deleted or moved under a running process is an error,
+// never a new empty practice made in its place; a closed store refuses.
+func TestGoneOrClosedFileIsNotRemade(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(context.Background(), func(store.Tx) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("a read after the file was deleted: %v, want it gone", err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the file was made again: %v", err)
+	}
+	s2, err := Open(filepath.Join(dir, "other", FileName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	if err := s2.View(context.Background(), func(store.Tx) error { return nil }); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("a read after Close: %v", err)
+	}
 }
