@@ -92,6 +92,7 @@ type Model struct {
 	c       *Common
 	stack   []page
 	help    bool
+	helpTop int // first line of the help shown, when it is longer than the screen
 	palette *palette
 	notice  noticeMsg
 	lock    *lockScreen
@@ -380,6 +381,18 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		if a, _ := m.c.Keys.ActionIn("global", ks); a == "back" || a == "help" {
 			m.help = false
 		}
+		// A list longer than the screen scrolls (an 80x24 screen cannot
+		// show every key of the record at once).
+		switch ks {
+		case "down", "j":
+			m.helpTop++
+		case "pgdown", "space":
+			m.helpTop += max(1, m.c.Height-5)
+		case "up", "k":
+			m.helpTop = max(0, m.helpTop-1)
+		case "pgup":
+			m.helpTop = max(0, m.helpTop-max(1, m.c.Height-5))
+		}
 		return nil
 	}
 	if m.palette != nil {
@@ -428,7 +441,7 @@ func (m *Model) run(ctx, action string, k tea.KeyPressMsg) tea.Cmd {
 			m.quit = true
 			return tea.Quit
 		case "help":
-			m.help = true
+			m.help, m.helpTop = true, 0
 			return nil
 		case "palette":
 			m.palette = newPalette(m.c, p.Context())
@@ -614,8 +627,9 @@ func (m *Model) helpView(w, h int) []string {
 	if m.top().TextFocus() {
 		out = append(out, "", st.Muted.Render("A text field has focus: printable keys type text."))
 	}
-	if w >= 60 && len(out) > h {
-		// Two columns on a wide screen.
+	if w >= 120 && len(out) > h {
+		// Two columns on a wide screen (a narrower one pages a single column,
+		// so no description is cut short).
 		half := (len(out) + 1) / 2
 		var two []string
 		for i := 0; i < half; i++ {
@@ -625,9 +639,15 @@ func (m *Model) helpView(w, h int) []string {
 			}
 			two = append(two, r)
 		}
-		return two
+		out = two
 	}
-	return out
+	if len(out) <= h || h < 2 {
+		return out
+	}
+	// Still too long: a page at a time, saying where it is.
+	m.helpTop = min(m.helpTop, len(out)-(h-1))
+	page := append([]string(nil), out[m.helpTop:m.helpTop+h-1]...)
+	return append(page, st.Muted.Render("lines "+itoa(m.helpTop+1)+"-"+itoa(m.helpTop+h-1)+" of "+itoa(len(out))+": ↓/pgdown for more, ↑/pgup back"))
 }
 
 // Quitting reports whether the user quit (tests).

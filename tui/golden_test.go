@@ -147,3 +147,32 @@ func TestGoldenMoreScreens(t *testing.T) {
 		})
 	}
 }
+
+// On an 80x24 screen the record's help is longer than the screen: it pages,
+// says where it is, and every global key can be reached (f6 registers and f7
+// the results inbox were cut off before).
+func TestHelpPagesOnASmallScreen(t *testing.T) {
+	dir, svc := practice(t, 50)
+	d := &driver{t: t, m: newModel(t, dir, svc, 80, 24)}
+	d.init()
+	d.typeText("kingsland")
+	d.keys("enter", "?")
+	first := d.screen()
+	if !strings.Contains(first, "pgdown for more") {
+		t.Fatalf("the help does not say it goes on:\n%s", first)
+	}
+	seen := first
+	for range 6 {
+		d.keys("pgdown")
+		seen += d.screen()
+	}
+	for _, want := range []string{"registers and indicators", "results inbox", "task inbox"} {
+		if !strings.Contains(seen, want) {
+			t.Errorf("%q is on no page of the help", want)
+		}
+	}
+	d.keys("pgup", "pgup", "pgup", "pgup", "pgup", "pgup", "pgup")
+	if d.screen() != first {
+		t.Errorf("pgup back to the start does not give the first page again")
+	}
+}
