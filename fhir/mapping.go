@@ -178,7 +178,9 @@ func markImported(r Resource, imp *record.ImportedFrom) {
 	if *h.Meta == nil {
 		*h.Meta = &Meta{}
 	}
-	(*h.Meta).Tag = append((*h.Meta).Tag, Coding{System: CSRecordOrigin, Code: "imported", Display: imp.String()})
+	// The tag says where from; who and when are in the extension (not twice
+	// in every resource of an export).
+	(*h.Meta).Tag = append((*h.Meta).Tag, Coding{System: CSRecordOrigin, Code: "imported", Display: "imported from " + imp.Source})
 }
 
 // ImportedOf is the import mark a resource carries (nil when none): a
