@@ -127,7 +127,9 @@ func TestTUISmoke(t *testing.T) {
 		t.Errorf("the record banner does not say DEMO:\n%s", scr)
 	}
 	s.literal("?")
-	s.waitFor("Keys: record", "journal", "Everywhere")
+	s.waitFor("Keys: record", "journal", "pgdown for more")
+	s.keys("PageDown", "PageDown", "PageDown")
+	s.waitFor("Everywhere") // the help pages on a screen it does not fit
 	s.keys("Escape")
 	// The record's footer is back (esc is told apart from alt+key by a pause,
 	// so the next key waits for the help to close).
