@@ -19,13 +19,11 @@ import (
 
 func (t *wtx) PutPractice(p *record.Practice) error {
 	cur, err := t.Practice()
-	if err == nil && cur.Version != p.Version {
-		return &record.ConflictError{What: "practice settings", Msg: fmt.Sprintf("stale version %d (current %d)", p.Version, cur.Version), By: cur.RecordedBy, At: cur.RecordedAt}
+	if err != nil {
+		cur = &record.Practice{}
 	}
-	if err == nil {
-		p.Version = cur.Version + 1
-	} else {
-		p.Version = 1
+	if p.Version, err = store.NextVersion("practice settings", p.Version, err == nil, cur.Version, cur.RecordedBy, cur.RecordedAt); err != nil {
+		return err
 	}
 	v, err := record.Canonical(p)
 	if err != nil {
@@ -38,18 +36,16 @@ func (t *wtx) PutPractice(p *record.Practice) error {
 func (t *wtx) PutUser(u *record.User) error {
 	b := t.b(bUsers)
 	old := b.Get([]byte(u.Name))
-	var cur *record.User
+	cur := &record.User{}
 	if old != nil {
 		var err error
 		if cur, err = decodeUser(old); err != nil {
 			return err
 		}
-		if cur.Version != u.Version {
-			return &record.ConflictError{What: "user " + u.Name, Msg: fmt.Sprintf("stale version %d (current %d)", u.Version, cur.Version), By: cur.RecordedBy, At: cur.RecordedAt}
-		}
-		u.Version = cur.Version + 1
-	} else {
-		u.Version = 1
+	}
+	var err error
+	if u.Version, err = store.NextVersion("user "+u.Name, u.Version, old != nil, cur.Version, cur.RecordedBy, cur.RecordedAt); err != nil {
+		return err
 	}
 	v, err := record.CanonicalUser(u)
 	if err != nil {

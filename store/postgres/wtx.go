@@ -249,7 +249,7 @@ func (t *wtx) PutPractice(p *record.Practice) error {
 		}
 	}
 	if err == nil && cur.Version != p.Version {
-		return &record.ConflictError{What: "practice settings", Msg: fmt.Sprintf("stale version %d (current %d)", p.Version, cur.Version), By: cur.RecordedBy, At: cur.RecordedAt}
+		return store.StaleVersion("practice settings", p.Version, cur.Version, cur.RecordedBy, cur.RecordedAt)
 	}
 	if err != nil && !record.IsNotFound(err) {
 		return err
@@ -279,17 +279,14 @@ func (t *wtx) PutUser(u *record.User) error {
 		return err
 	}
 	creating := old == nil
+	cur := &record.User{}
 	if !creating {
-		cur, err := decodeUser(old)
-		if err != nil {
+		if cur, err = decodeUser(old); err != nil {
 			return err
 		}
-		if cur.Version != u.Version {
-			return &record.ConflictError{What: "user " + u.Name, Msg: fmt.Sprintf("stale version %d (current %d)", u.Version, cur.Version), By: cur.RecordedBy, At: cur.RecordedAt}
-		}
-		u.Version = cur.Version + 1
-	} else {
-		u.Version = 1
+	}
+	if u.Version, err = store.NextVersion("user "+u.Name, u.Version, !creating, cur.Version, cur.RecordedBy, cur.RecordedAt); err != nil {
+		return err
 	}
 	v, err := record.CanonicalUser(u)
 	if err != nil {
