@@ -9,6 +9,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -258,31 +259,16 @@ func (t *rtx) User(name string) (*record.User, error) {
 	if v == nil {
 		return nil, &record.NotFoundError{Kind: "user", ID: name}
 	}
-	return decodeUser(v)
+	return store.DecodeUser(v)
 }
 
-// storedUser is a user as the file keeps it: with the passphrase hash the
-// served JSON leaves out. (A tokenHash field of schema 4 is moved to the
-// tokens bucket by the migration to 5.)
-type storedUser struct {
-	record.User
-	PassHash string `json:"passHash,omitempty"`
-}
-
-func decodeUser(v []byte) (*record.User, error) {
-	var su storedUser
-	if err := json.Unmarshal(v, &su); err != nil {
-		return nil, fmt.Errorf("decode user: %w", err)
-	}
-	u := su.User
-	u.PassHash = su.PassHash
-	return &u, nil
-}
+// storedUser is a user as stored (store.StoredUser).
+type storedUser = store.StoredUser
 
 func (t *rtx) Users() ([]record.User, error) {
 	var out []record.User
 	err := t.b(bUsers).ForEach(func(k, v []byte) error {
-		u, err := decodeUser(v)
+		u, err := store.DecodeUser(v)
 		if err != nil {
 			return err
 		}
@@ -329,17 +315,6 @@ func (t *rtx) Tokens(user string) ([]record.Token, error) {
 	return out, err
 }
 
-func decode(kind record.Kind, v []byte) (record.Entity, error) {
-	e, err := record.New(kind)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(v, e); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", kind, err)
-	}
-	return e, nil
-}
-
 // key is the internal key of a record id, nil when there is none.
 func (t *rtx) key(kind record.Kind, id string) []byte {
 	ib := t.b(idBucket(kind))
@@ -362,7 +337,7 @@ func (t *rtx) Get(kind record.Kind, id string) (record.Entity, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%s %s: key index names a missing record", kind, id)
 	}
-	return decode(kind, v)
+	return store.DecodeEntity(kind, v)
 }
 
 func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
@@ -374,7 +349,7 @@ func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
 	prefix := t.key(kind, id)
 	c := t.b(versionBucket(kind)).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		e, err := decode(kind, v)
+		e, err := store.DecodeEntity(kind, v)
 		if err != nil {
 			return nil, err
 		}
@@ -400,7 +375,7 @@ func (t *rtx) patientByNHSKey(nhs string, key []byte) (*record.Patient, error) {
 	if v == nil {
 		return nil, fmt.Errorf("NHS number index names a missing patient (key %x)", key)
 	}
-	e, err := decode(record.KindPatient, v)
+	e, err := store.DecodeEntity(record.KindPatient, v)
 	if err != nil {
 		return nil, err
 	}
@@ -439,7 +414,7 @@ func (t *rtx) List(patientID string, kind record.Kind) ([]record.Entity, error) 
 		if v == nil {
 			return nil, fmt.Errorf("index names %s %s, which is missing", kind, id)
 		}
-		e, err := decode(kind, v)
+		e, err := store.DecodeEntity(kind, v)
 		if err != nil {
 			return nil, err
 		}
@@ -454,7 +429,7 @@ func (t *rtx) ForEach(kind record.Kind, fn func(record.Entity) error) error {
 		return fmt.Errorf("unknown kind %q", kind)
 	}
 	return b.ForEach(func(k, v []byte) error {
-		e, err := decode(kind, v)
+		e, err := store.DecodeEntity(kind, v)
 		if err != nil {
 			return err
 		}

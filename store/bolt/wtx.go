@@ -39,7 +39,7 @@ func (t *wtx) PutUser(u *record.User) error {
 	cur := &record.User{}
 	if old != nil {
 		var err error
-		if cur, err = decodeUser(old); err != nil {
+		if cur, err = store.DecodeUser(old); err != nil {
 			return err
 		}
 	}
@@ -236,7 +236,7 @@ func (t *rtx) AppointmentsBetween(from, to time.Time, fn func(*record.Appointmen
 	c := t.b(bApptTime).Cursor()
 	end := u64(uint64(to.Unix()))
 	for k, _ := c.Seek(u64(uint64(from.Unix()))); k != nil && bytes.Compare(k[:8], end) < 0; k, _ = c.Next() {
-		e, err := decode(record.KindAppointment, kb.Get(k[8:]))
+		e, err := store.DecodeEntity(record.KindAppointment, kb.Get(k[8:]))
 		if err != nil {
 			return err
 		}

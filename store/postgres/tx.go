@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/store"
 )
 
 // page is how many rows an iteration reads at a time (keyset pages, so
@@ -34,23 +35,6 @@ func (t *rtx) Practice() (*record.Practice, error) {
 	return &p, nil
 }
 
-// storedUser is a user as the database keeps it: with the passphrase hash
-// the served JSON leaves out (the same JSON as record.CanonicalUser).
-type storedUser struct {
-	record.User
-	PassHash string `json:"passHash,omitempty"`
-}
-
-func decodeUser(v []byte) (*record.User, error) {
-	var su storedUser
-	if err := json.Unmarshal(v, &su); err != nil {
-		return nil, fmt.Errorf("decode user: %w", err)
-	}
-	u := su.User
-	u.PassHash = su.PassHash
-	return &u, nil
-}
-
 func (t *rtx) User(name string) (*record.User, error) {
 	var doc []byte
 	err := t.queryRow("SELECT doc FROM users WHERE practice = $1 AND name = $2", t.ods, name).Scan(&doc)
@@ -60,7 +44,7 @@ func (t *rtx) User(name string) (*record.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeUser(doc)
+	return store.DecodeUser(doc)
 }
 
 func (t *rtx) Users() ([]record.User, error) {
@@ -74,7 +58,7 @@ func (t *rtx) Users() ([]record.User, error) {
 	}
 	out := make([]record.User, 0, len(docs))
 	for _, d := range docs {
-		u, err := decodeUser(d)
+		u, err := store.DecodeUser(d)
 		if err != nil {
 			return nil, err
 		}
@@ -123,17 +107,6 @@ func (t *rtx) Tokens(user string) ([]record.Token, error) {
 	return out, err
 }
 
-func decode(kind record.Kind, v []byte) (record.Entity, error) {
-	e, err := record.New(kind)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(v, e); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", kind, err)
-	}
-	return e, nil
-}
-
 func (t *rtx) Get(kind record.Kind, id string) (record.Entity, error) {
 	if !knownKind(kind) {
 		return nil, fmt.Errorf("unknown kind %q", kind)
@@ -146,7 +119,7 @@ func (t *rtx) Get(kind record.Kind, id string) (record.Entity, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decode(kind, doc)
+	return store.DecodeEntity(kind, doc)
 }
 
 func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
@@ -164,7 +137,7 @@ func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {
 	}
 	out := make([]record.Entity, 0, len(docs)+1)
 	for _, d := range docs {
-		e, err := decode(kind, d)
+		e, err := store.DecodeEntity(kind, d)
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +155,7 @@ func (t *rtx) PatientByNHS(nhs string) (*record.Patient, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := decode(record.KindPatient, doc)
+	e, err := store.DecodeEntity(record.KindPatient, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +185,7 @@ func (t *rtx) List(patientID string, kind record.Kind) ([]record.Entity, error) 
 		if d == nil {
 			continue // the patient, with no records of the kind
 		}
-		e, err := decode(kind, d)
+		e, err := store.DecodeEntity(kind, d)
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +242,7 @@ func (t *rtx) ForEach(kind record.Kind, fn func(record.Entity) error) error {
 			return "", nil, err
 		}
 		return id, func() error {
-			e, err := decode(kind, doc)
+			e, err := store.DecodeEntity(kind, doc)
 			if err != nil {
 				return err
 			}
@@ -363,7 +336,7 @@ func (t *rtx) AppointmentsBetween(from, to time.Time, fn func(*record.Appointmen
 		return err
 	}
 	for _, d := range docs {
-		e, err := decode(record.KindAppointment, d)
+		e, err := store.DecodeEntity(record.KindAppointment, d)
 		if err != nil {
 			return err
 		}

@@ -281,7 +281,7 @@ func (t *wtx) PutUser(u *record.User) error {
 	creating := old == nil
 	cur := &record.User{}
 	if !creating {
-		if cur, err = decodeUser(old); err != nil {
+		if cur, err = store.DecodeUser(old); err != nil {
 			return err
 		}
 	}
