@@ -143,7 +143,10 @@ var qofToday = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 // Every register and indicator, evaluated by the engine from its definition, equals the
 // brute-force reference, patient for patient, on generated practices (resolved codes,
 // exceptions, patients who left or died, values and dates on the boundaries), on several
-// reference dates.
+// reference dates. The practices are generated as ones with the UK release imported
+// (fixtures.Options.UKRelease), which record the resolved codes the embedded default does not
+// hold; the terminology here knows them as members of their *RES_COD clusters, as the UK
+// release would (ukResolvedCodesKnown).
 func TestQOFMatchesReference(t *testing.T) {
 	defs := qofDefs(t)
 	tm := openTerminology(t)
@@ -155,7 +158,8 @@ func TestQOFMatchesReference(t *testing.T) {
 	refDates := []day{today, today - 1, dayOf(2026, 3, 31), today.minusMonths(3), dayOf(2025, 3, 31)}
 	var cover coverage
 	for _, seed := range []int64{1, 2} {
-		g := fixtures.Practice(fixtures.Options{Patients: n, Seed: seed, Today: qofToday})
+		g := fixtures.Practice(fixtures.Options{Patients: n, Seed: seed, Today: qofToday, UKRelease: true})
+		ukResolvedCodesKnown(t, tm, g)
 		if seed == 2 {
 			cover.perturbed = perturb(g.Patients, seed)
 		}
@@ -183,6 +187,44 @@ func TestQOFMatchesReference(t *testing.T) {
 		}
 	}
 	cover.check(t)
+}
+
+// ukResolvedCodesKnown checks that every resolved code a UK-release practice records is a
+// member of a *RES_COD cluster of the terminology, and that the practice records some (so the
+// comparison covers the resolved-code logic).
+func ukResolvedCodesKnown(t *testing.T, tm *terminology.Terminology, g *fixtures.Generated) {
+	t.Helper()
+	res := map[string]bool{}
+	for _, name := range tm.Codelists() {
+		if !strings.HasSuffix(name, "RES_COD") {
+			continue
+		}
+		_, codes, err := tm.Codelist(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range codes {
+			res[c.Code] = true
+		}
+	}
+	n := 0
+	for _, k := range fixtures.UKReleaseCodes() {
+		if !res[k.Code] {
+			t.Errorf("%s %q: the generator records it for a UK-release practice but no *RES_COD cluster holds it", k.Code, k.Display)
+		}
+	}
+	for _, b := range g.Patients {
+		for _, c := range b.Consultations {
+			for _, e := range c.Entries {
+				if res[e.Code.Code] {
+					n++
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("the UK-release practice records no resolved code")
+	}
 }
 
 func compare(t *testing.T, label, what string, want, got map[string]bool) {
