@@ -113,7 +113,8 @@ func (e *searchEnv) run(ctx context.Context, d *cohort.Def, action string) (*coh
 	return res, rows, nil
 }
 
-// explain explains d for one patient, read on its own.
+// explain explains d for one patient, read on its own (cohort.Reveal: the
+// TUI's explain and reveal keys go the same way).
 func (e *searchEnv) explain(ctx context.Context, d *cohort.Def, ref string) (*cohort.Explanation, error) {
 	if err := e.check(d); err != nil {
 		return nil, err
@@ -122,21 +123,8 @@ func (e *searchEnv) explain(ctx context.Context, d *cohort.Def, ref string) (*co
 	if err != nil {
 		return nil, err
 	}
-	ix, err := cohort.BuildPatient(ctx, e.s, ref)
+	x, withheld, err := cohort.Reveal{Svc: e.s, Resolver: e.res, Defs: e.defs, Def: d, On: R, Reason: e.o.reason}.Explain(ctx, ref)
 	if err != nil {
-		return nil, err
-	}
-	x, err := cohort.NewEngine(ix, e.res, e.defs).NewRun(R).Explain(d, 0)
-	if err != nil {
-		return nil, err
-	}
-	withheld := x.Withhold(ix.Patients[0].Sensitive, strings.TrimSpace(e.o.reason) != "")
-	count := 0
-	if x.In {
-		count = 1
-	}
-	if err := e.s.AuditSearch(ctx, clinical.SearchRun{Action: "explain", Query: cohort.Query(d, R), PatientID: x.PatientID,
-		Count: count, Reason: e.o.reason}); err != nil {
 		return nil, err
 	}
 	if withheld {

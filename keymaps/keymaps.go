@@ -137,6 +137,7 @@ var Actions = []Action{
 	{"registers", "page-up", "previous page", false},
 	{"registers", "explain", "why this patient is in or out, rule by rule", false},
 	{"registers", "open-patient", "open the patient's record", false},
+	{"registers", "reveal", "show a sensitive record's values: asks your reason (audited)", false},
 	{"registers", "refresh", "run the registers again", false},
 	{"tasks", "down", "next task", false},
 	{"tasks", "up", "previous task", false},

@@ -79,14 +79,26 @@ type registerRowsMsg struct {
 }
 
 type registerExplainMsg struct {
+	rev      uint64
+	x        *cohort.Explanation
+	withheld bool // a sensitive record's entries left out: no reason given
+	err      error
+}
+
+// registerRevealMsg is a flagged row read again with the reason given.
+type registerRevealMsg struct {
 	rev uint64
-	x   *cohort.Explanation
+	i   int
+	row *cohort.Row // nil: no longer in the result
 	err error
 }
 
 // registersPage lists every register (count, prevalence) and indicator
 // (numerator, denominator, exceptions, achievement); enter drills into one
 // (a row a patient), e explains the selected patient, o opens the record.
+// A sensitive record is a flagged row without its values (an explanation
+// without its entries); v asks why they are needed and shows them, audited
+// with the reason through cohort.Reveal, the CLI's --reason path.
 type registersPage struct {
 	c      *Common
 	rev    uint64
@@ -102,6 +114,12 @@ type registersPage struct {
 	rowSel  int
 	x       *cohort.Explanation
 	xScroll int
+	// xWithheld: the explanation's entries are withheld (sensitive, no reason)
+	xWithheld bool
+	// ask is the reason prompt of a reveal (v), on the explanation when
+	// askExplain, else on the selected row.
+	ask        *Field
+	askExplain bool
 	// patient: one patient's registers and indicators (from the record),
 	// each line in, out or the indicator status; enter explains it.
 	patient string
@@ -115,7 +133,7 @@ func newPatientRegistersPage(c *Common, patientID string) *registersPage {
 }
 
 func (p *registersPage) Context() string { return "registers" }
-func (p *registersPage) TextFocus() bool { return false }
+func (p *registersPage) TextFocus() bool { return p.ask != nil }
 func (p *registersPage) Title() string {
 	if p.patient != "" {
 		return "This patient's registers and indicators"
@@ -125,6 +143,9 @@ func (p *registersPage) Title() string {
 
 func (p *registersPage) Back() (bool, tea.Cmd) {
 	switch {
+	case p.ask != nil:
+		p.ask = nil
+		return true, nil
 	case p.x != nil:
 		p.x = nil
 		return true, nil
@@ -231,11 +252,84 @@ func (p *registersPage) Update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return notice(msg.err.Error(), true)
 		}
-		p.x, p.xScroll = msg.x, 0
+		p.x, p.xScroll, p.xWithheld = msg.x, 0, msg.withheld
+	case registerRevealMsg:
+		if msg.rev != p.rev {
+			return nil
+		}
+		switch {
+		case msg.err != nil:
+			return notice(msg.err.Error(), true)
+		case msg.row == nil:
+			return notice("no longer in this result: the record changed ("+p.c.Keys.Key("registers", "refresh")+" runs it again)", true)
+		case msg.i < len(p.rows):
+			p.rows[msg.i] = *msg.row
+		}
 	case actionMsg:
+		if p.ask != nil {
+			return p.askAction(msg)
+		}
 		return p.action(msg.Name)
+	case tea.KeyPressMsg, tea.PasteMsg:
+		if p.ask != nil {
+			p.ask.Update(msg)
+		}
 	}
 	return nil
+}
+
+// reveal asks the reason for seeing a sensitive record's values: of the
+// explanation on screen, or of the selected flagged row.
+func (p *registersPage) reveal() tea.Cmd {
+	switch {
+	case p.x != nil && p.xWithheld:
+		p.askExplain = true
+	case p.x == nil && p.drill >= 0 && p.rowSel < len(p.rows) && withheld(p.rows[p.rowSel]):
+		p.askExplain = false
+	default:
+		return notice("nothing is withheld here: "+p.c.Keys.Key("registers", "reveal")+" shows a sensitive record's values", false)
+	}
+	p.ask = &Field{Label: "Reason to see this sensitive record"}
+	p.ask.Focus()
+	return nil
+}
+
+// withheld is a flagged row whose values are left out.
+func withheld(r cohort.Row) bool { return r.Sensitive && len(r.Matched) == 0 }
+
+// askAction: enter reads the record again with the reason (audited); the
+// prompt stays until a reason is typed; esc (Back) closes it.
+func (p *registersPage) askAction(msg actionMsg) tea.Cmd {
+	if msg.Name != "open" {
+		if msg.Key.Code != 0 {
+			p.ask.Update(msg.Key)
+		}
+		return nil
+	}
+	reason := strings.TrimSpace(p.ask.Value())
+	if reason == "" {
+		return notice("type why you need this sensitive record's values (the reason is audited), or esc", true)
+	}
+	p.ask = nil
+	p.rev = nextRev()
+	li := p.sel // this patient's registers: the line explained
+	if p.drill >= 0 {
+		li = p.drill
+	}
+	rev, c, l := p.rev, p.c, p.lines[li]
+	rv := cohort.Reveal{Svc: c.Svc, Resolver: c.Cohort.Resolver, Defs: c.Cohort.Defs, Def: l.def, On: l.R, Reason: reason}
+	if p.askExplain {
+		id := p.x.PatientID
+		return func() tea.Msg {
+			x, held, err := rv.Explain(c.Ctx, id)
+			return registerExplainMsg{rev: rev, x: x, withheld: held, err: err}
+		}
+	}
+	i, id := p.rowSel, p.rows[p.rowSel].PatientID
+	return func() tea.Msg {
+		row, err := rv.Row(c.Ctx, id)
+		return registerRevealMsg{rev: rev, i: i, row: row, err: err}
+	}
 }
 
 func (p *registersPage) action(a string) tea.Cmd {
@@ -245,6 +339,8 @@ func (p *registersPage) action(a string) tea.Cmd {
 	case a == "refresh":
 		p.drill, p.rows, p.x = -1, nil, nil
 		return p.load()
+	case a == "reveal":
+		return p.reveal()
 	case p.x != nil:
 		switch a {
 		case "down":
@@ -307,29 +403,18 @@ func (p *registersPage) open(i int) tea.Cmd {
 }
 
 // explain reads the selected patient on their own and explains the
-// definition for them, rule by rule.
+// definition for them, rule by rule (values withheld from a sensitive record
+// until v gives a reason).
 func (p *registersPage) explain() tea.Cmd {
 	if p.rowSel >= len(p.rows) || p.drill < 0 {
 		return nil
 	}
 	p.rev = nextRev()
-	rev, c, d, row, R := p.rev, p.c, p.lines[p.drill].def, p.rows[p.rowSel], p.lines[p.drill].R
+	rev, c, l, id := p.rev, p.c, p.lines[p.drill], p.rows[p.rowSel].PatientID
+	rv := cohort.Reveal{Svc: c.Svc, Resolver: c.Cohort.Resolver, Defs: c.Cohort.Defs, Def: l.def, On: l.R}
 	return func() tea.Msg {
-		ix, err := cohort.BuildPatient(c.Ctx, c.Svc, row.PatientID)
-		if err != nil {
-			return registerExplainMsg{rev: rev, err: err}
-		}
-		x, err := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs).NewRun(R).Explain(d, 0)
-		if err != nil {
-			return registerExplainMsg{rev: rev, err: err}
-		}
-		x.Withhold(ix.Patients[0].Sensitive, false)
-		count := 0
-		if x.In {
-			count = 1
-		}
-		err = c.Svc.AuditSearch(c.Ctx, clinical.SearchRun{Action: "explain", Query: cohort.Query(d, R), PatientID: x.PatientID, Count: count})
-		return registerExplainMsg{rev: rev, x: x, err: err}
+		x, held, err := rv.Explain(c.Ctx, id)
+		return registerExplainMsg{rev: rev, x: x, withheld: held, err: err}
 	}
 }
 
@@ -404,9 +489,12 @@ func (p *registersPage) viewRows(w, h int) []string {
 			status = fit(row.Status, 13)
 		}
 		vals := ""
-		if row.Sensitive && len(row.Matched) == 0 {
-			vals = "SENSITIVE (values withheld)"
+		if withheld(row) {
+			vals = "SENSITIVE (values withheld: " + p.c.Keys.Key("registers", "reveal") + " gives a reason)"
 		} else {
+			if row.Sensitive {
+				vals = "sensitive, reason given: "
+			}
 			var parts []string
 			for _, e := range row.Matched {
 				if e.Code.Code == "" && e.Note != "" { // as the server wrote it
@@ -425,14 +513,24 @@ func (p *registersPage) viewRows(w, h int) []string {
 				}
 				parts = append(parts, s)
 			}
-			vals = strings.Join(parts, "; ")
+			vals += strings.Join(parts, "; ")
 		}
 		lines = append(lines, fit(row.Name, 26)+fit(NHS(row.NHSNumber), 14)+status+vals)
 	}
 	if len(lines) == 0 {
 		lines = append(lines, st.Muted.Render("no patients"))
 	}
+	if p.ask != nil {
+		return append(append(out, window(lines, p.rowSel, h-5, w, st)...), p.askLines(w)...)
+	}
 	return append(out, window(lines, p.rowSel, h-1, w, st)...)
+}
+
+// askLines are the reason prompt under the list or the explanation.
+func (p *registersPage) askLines(w int) []string {
+	st := p.c.Styles
+	return []string{"", st.Alert.Render("This record is marked sensitive: seeing its values is audited with your reason."),
+		strings.Join(p.ask.View(w, st), ""), st.Muted.Render("enter shows them · esc goes back")}
 }
 
 func (p *registersPage) viewExplain(w, h int) []string {
@@ -478,9 +576,19 @@ func (p *registersPage) viewExplain(w, h int) []string {
 	for _, n := range x.Notes {
 		lines = append(lines, st.Muted.Render(cut("note: "+n, w)))
 	}
-	start := min(p.xScroll, max(0, len(lines)-(h-1)))
-	end := min(len(lines), start+h-1)
-	return append(out, lines[start:end]...)
+	if p.xWithheld {
+		lines = append(lines, st.Alert.Render(cut("SENSITIVE record: the entries are withheld; "+p.c.Keys.Key("registers", "reveal")+" gives a reason (audited)", w)))
+	}
+	rows := h - 1
+	var ask []string
+	if p.ask != nil {
+		ask = p.askLines(w)
+		rows -= len(ask)
+	}
+	rows = max(1, rows)
+	start := min(p.xScroll, max(0, len(lines)-rows))
+	end := min(len(lines), start+rows)
+	return append(append(out, lines[start:end]...), ask...)
 }
 
 // window shows the part of lines around sel that fits h, the selection highlighted.
@@ -592,9 +700,10 @@ func (p *registersPage) explainPatient(i int) tea.Cmd {
 	rev, l := p.rev, p.lines[i]
 	return func() tea.Msg {
 		x, err := l.run.Explain(l.def, 0)
+		held := false
 		if err == nil {
-			x.Withhold(l.run.Index().Patients[0].Sensitive, false)
+			held = x.Withhold(l.run.Index().Patients[0].Sensitive, false)
 		}
-		return registerExplainMsg{rev: rev, x: x, err: err}
+		return registerExplainMsg{rev: rev, x: x, withheld: held, err: err}
 	}
 }
