@@ -3,6 +3,7 @@ package clinical
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/opengpsoc/gpsoc/record"
@@ -13,6 +14,9 @@ import (
 var searchKinds = []record.Kind{record.KindPatient, record.KindProblem, record.KindConsultation,
 	record.KindObservation, record.KindMedication, record.KindImmunisation, record.KindAllergy}
 
+// SearchKinds are the record kinds a population search can read.
+func SearchKinds() []record.Kind { return append([]record.Kind(nil), searchKinds...) }
+
 // ScanForSearch streams the current version of every record a population
 // search reads (patients, problems, consultations, observations, medicines,
 // immunisations, allergies) to fn, for a user with the search right (the role
@@ -20,11 +24,40 @@ var searchKinds = []record.Kind{record.KindPatient, record.KindProblem, record.K
 // event itself: the search run that uses it writes one with its query and
 // count (SearchRun).
 func (s *Service) ScanForSearch(ctx context.Context, fn func(record.Entity)) error {
+	return s.ScanKindsForSearch(ctx, nil, fn)
+}
+
+// ScanKindsForSearch is ScanForSearch of some kinds only (nil: all), the
+// patients always: a search that reads no medicines need not fetch them
+// from a server. Over a store whose transactions offer store.Scanner (a
+// remote server) it reads them that way: one paged search per resource type,
+// not a request per patient.
+func (s *Service) ScanKindsForSearch(ctx context.Context, kinds []record.Kind, fn func(record.Entity)) error {
 	if err := s.require(ctx, ActSearch, ""); err != nil {
 		return err
 	}
+	want := []record.Kind{record.KindPatient}
+	for _, k := range searchKinds[1:] {
+		if kinds == nil || slices.Contains(kinds, k) {
+			want = append(want, k)
+		}
+	}
+	for _, k := range kinds {
+		if !slices.Contains(searchKinds, k) {
+			return fmt.Errorf("a population search does not read %s records", k)
+		}
+	}
 	return s.store().View(ctx, func(tx store.Tx) error {
-		for _, k := range searchKinds {
+		if sc, ok := tx.(store.Scanner); ok {
+			return sc.Scan(want, func(e record.Entity) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				fn(e)
+				return nil
+			})
+		}
+		for _, k := range want {
 			if err := tx.ForEach(k, func(e record.Entity) error {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -166,6 +199,14 @@ func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (
 			Status: m.Status, Sensitive: m.Sensitive, Matched: m.Matched})
 	}
 	return out, true, nil
+}
+
+// SearchesFetch reports whether the store is a server whose searches, when
+// it cannot run them itself (SearchOnServer not ok), are evaluated here over
+// records fetched by standard search: the faces say so.
+func (s *Service) SearchesFetch() bool {
+	_, ok := s.p.st.(store.Searcher)
+	return ok
 }
 
 // RequireSearch refuses (and audits) a user without the search right; a

@@ -8,6 +8,8 @@ package cohort
 
 import (
 	"strings"
+
+	"github.com/opengpsoc/gpsoc/record"
 )
 
 // Kind is what a definition file defines.
@@ -170,6 +172,55 @@ func (d *Def) Registers() []string {
 	}
 	for _, n := range d.roots() {
 		visit(n)
+	}
+	return out
+}
+
+// Kinds are the record kinds evaluating d reads (patients always), with
+// those of the registers it names, as defs holds them: what a workstation
+// fetches from a server that cannot run the search itself. A code criterion
+// reads every coded entry (problems, consultations, observations,
+// immunisations, allergies); a value, observations; a medicine criterion,
+// medicines.
+func (d *Def) Kinds(defs []*Def) []record.Kind {
+	need := map[record.Kind]bool{}
+	seen := map[string]bool{}
+	var visit func(n *Node)
+	var add func(x *Def)
+	visit = func(n *Node) {
+		if n == nil {
+			return
+		}
+		switch n.Op {
+		case OpHas:
+			for _, k := range []record.Kind{record.KindProblem, record.KindConsultation, record.KindObservation,
+				record.KindImmunisation, record.KindAllergy} {
+				need[k] = true
+			}
+		case OpValue:
+			need[record.KindObservation] = true
+		case OpMedCurrent, OpMedIssued:
+			need[record.KindMedication] = true
+		case OpInRegister:
+			if r, err := Find(defs, n.Name); err == nil && !seen[r.ID] {
+				add(r)
+			}
+		}
+		visit(n.L)
+		visit(n.R)
+	}
+	add = func(x *Def) {
+		seen[x.ID] = true
+		for _, n := range x.roots() {
+			visit(n)
+		}
+	}
+	add(d)
+	out := []record.Kind{record.KindPatient}
+	for _, k := range kindOf { // a stable order
+		if need[k] {
+			out = append(out, k)
+		}
 	}
 	return out
 }

@@ -18,6 +18,8 @@ import (
 type Index struct {
 	Patients []PatientRow
 	byID     map[string]int32
+	// Records is how many records were read into it (patients included).
+	Records int
 
 	// codes interned: system|code
 	codeKey  map[string]int32
@@ -255,6 +257,7 @@ func (b *Builder) Add(e record.Entity) {
 	if m.Status == record.StatusEnteredInError {
 		return
 	}
+	b.ix.Records++
 	switch r := e.(type) {
 	case *record.Patient:
 		n := b.patient(r.ID)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fixtures/embedded"
@@ -20,8 +21,14 @@ import (
 // Build reads every record a search needs through the services (the search
 // right: managers and clinicians) into an index.
 func Build(ctx context.Context, s *clinical.Service) (*Index, error) {
+	return BuildKinds(ctx, s, nil)
+}
+
+// BuildKinds builds an index of some record kinds only (Def.Kinds; nil:
+// all), for a search whose records come over the network.
+func BuildKinds(ctx context.Context, s *clinical.Service, kinds []record.Kind) (*Index, error) {
 	b := NewBuilder(false)
-	if err := s.ScanForSearch(ctx, b.Add); err != nil {
+	if err := s.ScanKindsForSearch(ctx, kinds, b.Add); err != nil {
 		return nil, err
 	}
 	return b.Build(), nil
@@ -35,6 +42,20 @@ func BuildPatient(ctx context.Context, s *clinical.Service, ref string) (*Index,
 		return nil, err
 	}
 	return b.Build(), nil
+}
+
+// Fetched says where a search ran when its records were fetched from a FHIR
+// server by standard search (the server cannot run it), and how many: the
+// words the CLI and the registers screen show.
+func Fetched(ix *Index) string {
+	return fmt.Sprintf("in the workstation over standard FHIR search (the server does not run gpsoc searches): %d patients, %d records fetched",
+		ix.Len(), ix.Records)
+}
+
+// FetchedNote is the CLI's note of a search run over fetched records.
+func FetchedNote(ix *Index, took time.Duration) string {
+	return "searched " + Fetched(ix) + " in " + took.Round(time.Millisecond).String() +
+		"; slower than on a gpsoc server, which runs it where the data is"
 }
 
 // LoadDefs reads the definitions of the embedded registers directory, then

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/cohort"
@@ -91,9 +92,8 @@ func (e *searchEnv) run(ctx context.Context, d *cohort.Def, action string) (*coh
 		if ok {
 			return nil, cohort.ServerRows(sr), nil
 		}
-		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: remote mode against a server that is not gpsoc serve: the search reads every record it needs over standard FHIR search and runs here; this is much slower than on gpsoc serve")
 	}
-	ix, err := cohort.Build(ctx, e.s)
+	ix, err := e.build(ctx, d.Kinds(e.defs))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -111,6 +111,22 @@ func (e *searchEnv) run(ctx context.Context, d *cohort.Def, action string) (*coh
 		return nil, nil, err
 	}
 	return res, rows, nil
+}
+
+// build reads what a search evaluated here needs (kinds; nil: every kind).
+// In remote mode the server could not run it (it does not declare gpsoc's
+// Group/$search: another vendor's), so the records came over standard FHIR
+// search: said on stderr, with what was fetched and how long it took.
+func (e *searchEnv) build(ctx context.Context, kinds []record.Kind) (*cohort.Index, error) {
+	t0 := time.Now()
+	ix, err := cohort.BuildKinds(ctx, e.s, kinds)
+	if err != nil {
+		return nil, err
+	}
+	if remoteConfigured(e.f) {
+		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: "+cohort.FetchedNote(ix, time.Since(t0)))
+	}
+	return ix, nil
 }
 
 // explain explains d for one patient, read on its own (cohort.Reveal: the
@@ -651,9 +667,8 @@ func (e *searchEnv) summaries(ctx context.Context) ([]registerSummary, error) {
 		if out, ok, err := e.serverSummaries(ctx); ok || err != nil {
 			return out, err
 		}
-		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: remote mode against a server that is not gpsoc serve: the registers read every record they need over standard FHIR search and run here; this is much slower than on gpsoc serve")
 	}
-	ix, err := cohort.Build(ctx, e.s)
+	ix, err := e.build(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,11 @@ type GroupMember struct {
 	Entity    Reference   `json:"entity"`
 }
 
+// OpGroupSearch is the canonical URL of gpsoc serve's population search
+// operation (POST Group/$search): a server whose CapabilityStatement
+// declares it on Group runs searches where the data is (store/remote asks).
+const OpGroupSearch = "https://opengpsoc.org/fhir/OperationDefinition/Group-search"
+
 // Extensions of a search result Group.
 const (
 	ExtSearchMatch     = "https://opengpsoc.org/fhir/StructureDefinition/search-match"

@@ -131,6 +131,17 @@ type Searcher interface {
 	RunSearch(ctx context.Context, text, on, reason string) (res *SearchResult, ok bool, err error)
 }
 
+// Scanner is implemented by a read transaction over a network server
+// (remote), where ForEach walks a patient's records patient by patient and
+// a version number may cost a request of its own: Scan streams the current
+// version of every record of the kinds with as few requests as it can (one
+// paged standard search per resource type), without version numbers
+// (Version 0). It is what a population search reads when the server cannot
+// run the search itself.
+type Scanner interface {
+	Scan(kinds []record.Kind, fn func(record.Entity) error) error
+}
+
 // SearchResult is what a server's search found.
 type SearchResult struct {
 	Title       string

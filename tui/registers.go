@@ -28,7 +28,7 @@ type registersLoadedMsg struct {
 	lines []regLine
 	err   error
 	took  string
-	where string   // "" here; "on the server" in remote mode against gpsoc serve
+	where string   // "" here; "on the server" in remote mode against gpsoc serve; else how it was fetched
 	pIn   []string // one patient: each line's verdict
 }
 
@@ -196,6 +196,10 @@ func (p *registersPage) load() tea.Cmd {
 		if err != nil {
 			return registersLoadedMsg{rev: rev, err: err}
 		}
+		where := ""
+		if c.Svc.SearchesFetch() { // a server that cannot run them: said on the screen
+			where = cohort.Fetched(ix) + "; slower than on a gpsoc server"
+		}
 		eng := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs)
 		var runs []clinical.SearchRun
 		byR := map[int32]*cohort.Run{}
@@ -217,7 +221,7 @@ func (p *registersPage) load() tea.Cmd {
 		if err := c.Svc.AuditSearches(c.Ctx, runs); err != nil {
 			return registersLoadedMsg{rev: rev, err: err}
 		}
-		return registersLoadedMsg{rev: rev, lines: lines, took: c.Now().Sub(t0).Round(1e6).String()}
+		return registersLoadedMsg{rev: rev, lines: lines, took: c.Now().Sub(t0).Round(1e6).String(), where: where}
 	}
 }
 
@@ -469,7 +473,7 @@ func (p *registersPage) View(w, h int) []string {
 	if p.where != "" {
 		where = "  run " + p.where
 	}
-	out = append(out, st.Muted.Render(k("refresh")+" run again  reference date "+ref+where))
+	out = append(out, st.Muted.Render(cut(k("refresh")+" run again  reference date "+ref+where, w)))
 	return out
 }
 

@@ -1,75 +1,22 @@
 package remote_test
 
 import (
-	"bufio"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/find"
+	"github.com/opengpsoc/gpsoc/internal/medplumtest"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/remote"
 )
 
 // medplum starts another vendor's FHIR server: Medplum's open-source FHIR
-// router with its in-memory repository behind testdata/medplum/server.mjs.
-func medplum(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: the Medplum test runs node")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the Medplum test needs Node.js 20 and npm")
-	}
-	dir := filepath.Join("testdata", "medplum")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@medplum", "fhir-router")); err != nil {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			t.Skip("npm is not installed: run `npm ci` in store/remote/testdata/medplum")
-		}
-		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Skipf("npm ci in %s failed (no registry?): %v\n%s", dir, err, out)
-		}
-	}
-	cmd := exec.Command(node, "--experimental-websocket", "server.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "MEDPLUM_TOKEN=medplum-test-token")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if p, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
-				port <- p
-			}
-		}
-	}()
-	select {
-	case p := <-port:
-		return "http://127.0.0.1:" + p + "/"
-	case <-time.After(3 * time.Minute): // indexing the FHIR definitions is slow on a busy machine
-		t.Fatal("the Medplum wrapper did not start")
-	}
-	return ""
-}
+// router with its in-memory repository (internal/medplumtest).
+func medplum(t *testing.T) string { return medplumtest.Start(t) }
 
 func searchRow(p *record.Patient) []byte {
 	return find.EncodePatientRow(find.Patient{ID: p.ID, Family: p.Family, Given: strings.Join(p.Given, " "),

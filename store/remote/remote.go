@@ -50,7 +50,10 @@ type Options struct {
 	// PollEvery is how often the find index asks the server for changed
 	// patients (default 2s; negative: every time).
 	PollEvery time.Duration
-	Client    *http.Client
+	// PageSize is the _count a scan asks for (default 1000; servers cap it
+	// at their own maximum and page on with next links).
+	PageSize int
+	Client   *http.Client
 }
 
 // Store is a FHIR server as a store.
@@ -69,6 +72,10 @@ type Store struct {
 	gpsoc bool
 	// tokenUser is whose the token is, as the server said (whoami.go).
 	tokenUser string
+	// searchOp is set when the server's CapabilityStatement declares gpsoc's
+	// population search on Group (fhir.OpGroupSearch): searches then run
+	// there, where the data is; otherwise here, over standard search (search.go).
+	searchOp bool
 }
 
 // Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
@@ -85,6 +92,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.PollEvery == 0 {
 		o.PollEvery = 2 * time.Second
 	}
+	if o.PageSize <= 0 {
+		o.PageSize = 1000
+	}
 	if o.Practice.Name == "" {
 		o.Practice.Name = "Remote practice"
 	}
@@ -98,6 +108,15 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		Software     struct {
 			Name string `json:"name"`
 		} `json:"software"`
+		Rest []struct {
+			Resource []struct {
+				Type      string `json:"type"`
+				Operation []struct {
+					Name       string `json:"name"`
+					Definition string `json:"definition"`
+				} `json:"operation"`
+			} `json:"resource"`
+		} `json:"rest"`
 	}
 	if err := s.do(ctx, "GET", "metadata", nil, nil, &cs); err != nil {
 		return nil, fmt.Errorf("remote %s: %w", s.base, err)
@@ -106,6 +125,17 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("remote %s: not a FHIR R4 server (metadata: %s %s)", s.base, cs.ResourceType, cs.FHIRVersion)
 	}
 	s.gpsoc = cs.Software.Name == "gpsoc"
+	// What the server declares, not what it is guessed to be: a gpsoc serve
+	// without a terminology runs no searches and does not declare it.
+	for _, rest := range cs.Rest {
+		for _, r := range rest.Resource {
+			for _, op := range r.Operation {
+				if r.Type == "Group" && op.Name == "search" && op.Definition == fhir.OpGroupSearch {
+					s.searchOp = true
+				}
+			}
+		}
+	}
 	if err := s.identify(ctx); err != nil {
 		return nil, err
 	}
@@ -263,6 +293,11 @@ func (s *Store) doH(ctx context.Context, method, path string, body []byte, hdr m
 
 // search runs a search and follows its next links, calling fn for each resource.
 func (s *Store) search(ctx context.Context, t string, q url.Values, fn func(fhir.Resource) error) (int, error) {
+	return s.searchRaw(ctx, t, q, func(_ json.RawMessage, r fhir.Resource) error { return fn(r) })
+}
+
+// searchRaw is search, each resource given as sent too.
+func (s *Store) searchRaw(ctx context.Context, t string, q url.Values, fn func(json.RawMessage, fhir.Resource) error) (int, error) {
 	if q.Get("_count") == "" {
 		q.Set("_count", "500")
 	}
@@ -291,7 +326,7 @@ func (s *Store) search(ctx context.Context, t string, q url.Values, fn func(fhir
 			if r.FHIRType() != t {
 				continue
 			}
-			if err := fn(r); err != nil {
+			if err := fn(e.Resource, r); err != nil {
 				return 0, err
 			}
 		}

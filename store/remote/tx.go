@@ -164,7 +164,12 @@ func (t *tx) resolver() resolver {
 }
 
 // entity maps a resource to the record it holds, with the server's id and version.
-func (t *tx) entity(r fhir.Resource) (record.Entity, error) {
+func (t *tx) entity(r fhir.Resource) (record.Entity, error) { return t.mapped(r, true) }
+
+// mapped maps a resource to its record; without version the record's
+// Version is 0 (a server with opaque version ids would be asked for the
+// resource's history).
+func (t *tx) mapped(r fhir.Resource, version bool) (record.Entity, error) {
 	if fhir.KindsOfType(r.FHIRType()) == nil {
 		return nil, fmt.Errorf("remote: %s is not a record type", r.FHIRType())
 	}
@@ -175,8 +180,11 @@ func (t *tx) entity(r fhir.Resource) (record.Entity, error) {
 	fhir.ReadAPIRecord(r, e)
 	m := e.Head()
 	m.ID = *r.Head().ID
-	if m.Version, err = t.s.version(t.ctx, r); err != nil {
-		return nil, err
+	m.Version = 0
+	if version {
+		if m.Version, err = t.s.version(t.ctx, r); err != nil {
+			return nil, err
+		}
 	}
 	if at := lastUpdated(r); !at.IsZero() {
 		m.RecordedAt = at

@@ -24,6 +24,7 @@ type wtx struct {
 	practice *record.Practice
 	userPuts []*record.User
 	puts     []record.Entity
+	audits   []*record.AuditEvent
 }
 
 // PutPractice buffers a change of the server's practice, sent first at
@@ -121,12 +122,44 @@ func (w *wtx) Put(e record.Entity) error {
 
 func (w *wtx) SetSearchRow(id string, row []byte) error { return nil }
 
-// Append does nothing: the server keeps its own audit trail, writing each
-// request it answers under the token's user and its own clock. What only
-// the workstation knows travels with the request it belongs to (the reason
-// a sensitive record is opened as X-Access-Reason on its read, a find as
-// Patient/$find), so a client never writes the trail.
-func (w *wtx) Append(ev *record.AuditEvent) error { return nil }
+// Append sends nothing to gpsoc serve: it keeps its own audit trail,
+// writing each request it answers under the token's user and its own clock,
+// and what only the workstation knows travels with the request it belongs to
+// (the reason a sensitive record is opened as X-Access-Reason on its read, a
+// find as Patient/$find, a search as Group/$search). Another vendor's
+// server records the standard requests it is sent, but a population search
+// run here over them (searchAudited) would leave no trace of itself: its
+// event, with the search and the count, is sent there as an AuditEvent
+// (POST, standard FHIR) when the transaction commits.
+func (w *wtx) Append(ev *record.AuditEvent) error {
+	if !w.s.gpsoc && searchAudited[ev.Action] {
+		w.audits = append(w.audits, ev)
+	}
+	return nil
+}
+
+// searchAudited are the audit actions of a search or explanation run in the
+// workstation (clinical.AuditSearches).
+var searchAudited = map[string]bool{"search": true, "explain": true}
+
+// sendAudits creates the buffered events on the server. A refusal fails the
+// transaction: the caller shows a search only once its event is recorded.
+func (w *wtx) sendAudits() error {
+	c := w.fctx()
+	for _, ev := range w.audits {
+		r := c.AuditEventResource(ev, func(k record.Kind) bool { return k == record.KindPatient })
+		r.ID = ""
+		body, err := fhir.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if err := w.s.do(w.ctx, "POST", "AuditEvent", body, nil, nil); err != nil {
+			return fmt.Errorf("record the %s's audit event on %s (POST AuditEvent): %w; nothing is shown until it is recorded: let this token create AuditEvent resources there",
+				ev.Action, w.s.base, typed(err, "AuditEvent"))
+		}
+	}
+	return nil
+}
 
 func (w *wtx) fctx() *fhir.Context {
 	u := w.user()
@@ -160,7 +193,10 @@ func (w *wtx) commit() error {
 			return err
 		}
 	}
-	return w.commitPuts()
+	if err := w.commitPuts(); err != nil {
+		return err
+	}
+	return w.sendAudits()
 }
 
 // commitPuts sends the creates (one transaction) before the updates (one
