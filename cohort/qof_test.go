@@ -332,14 +332,30 @@ type published struct {
 	minAge  int
 }
 
-// Recorded prevalence of the QOF registers in England, 2023-24 (NHS England, "Quality and
-// Outcomes Framework, 2023-24", prevalence at England level, published October 2024): the
-// register over the registered list, or over the list of the register's age group where QOF
-// counts it so (DM 17+, CKD, DEP and EP 18+, RA 16+, OST 50+, AST 6+).
+// Recorded prevalence of the QOF registers in England, 2023-24: the register over the registered
+// list, or over the list of the register's age group where QOF counts it so.
+//
+// What is verified, and from where:
+//   - The age groups (minAge below): NHS England, "Quality and Outcomes Framework, 2023-24",
+//     Main findings, https://digital.nhs.uk/data-and-information/publications/statistical/quality-and-outcomes-framework-achievement-prevalence-and-exceptions-data/2023-24/main-findings
+//     (published 3 September 2024) lists the 2023-24 groups with their ages: "Asthma (6+)",
+//     "Chronic kidney disease (18+)", "Depression (18+)", "Diabetes mellitus (17+)",
+//     "Epilepsy (18+)", "Osteoporosis (50+)", "Rheumatoid arthritis (16+)"; the other registers
+//     (hypertension, AF, CHD, stroke and TIA, heart failure, COPD, dementia, mental health,
+//     learning disability, PAD, palliative care) are listed without an age group (all ages).
+//     The same publication's data quality annex says the data cover 6,267 practices (97.3%).
+//   - The percentages: NOT verified. They were written from memory of the England-level
+//     prevalence table of that publication; the stored copy of the main findings page that could
+//     be searched holds only its introduction and list of indicator groups, not the prevalence
+//     table, and no other source for the 2023-24 England figures was found (searched: the main
+//     findings and data quality annex pages, NHS England and news pages on QOF prevalence,
+//     public repositories of QOF data). Each figure below is marked unverified; check it
+//     against the publication's "Prevalence, achievement and personalised care adjustments"
+//     England table before relying on it. None was corrected, for want of a source.
 var nationalPrevalence = []published{
-	{"HYP", 14.8, 0}, {"DM", 7.7, 17}, {"AST", 6.5, 6}, {"COPD", 1.9, 0}, {"CKD", 4.1, 18}, {"AF", 2.2, 0},
-	{"CHD", 3.0, 0}, {"STIA", 1.9, 0}, {"HF", 1.1, 0}, {"DEM", 0.7, 0}, {"DEP", 13.2, 18}, {"MH", 1.0, 0},
-	{"EP", 0.8, 18}, {"LD", 0.6, 0}, {"OST", 1.0, 50}, {"RA", 0.8, 16}, {"PAD", 0.6, 0}, {"PC", 0.5, 0},
+	{"HYP", 14.8, 0}, {"DM", 7.7, 17}, {"AST", 6.5, 6}, {"COPD", 1.9, 0}, {"CKD", 4.1, 18}, {"AF", 2.2, 0}, // unverified
+	{"CHD", 3.0, 0}, {"STIA", 1.9, 0}, {"HF", 1.1, 0}, {"DEM", 0.7, 0}, {"DEP", 13.2, 18}, {"MH", 1.0, 0}, // unverified
+	{"EP", 0.8, 18}, {"LD", 0.6, 0}, {"OST", 1.0, 50}, {"RA", 0.8, 16}, {"PAD", 0.6, 0}, {"PC", 0.5, 0}, // unverified
 }
 
 // The demo's registers, counted by the shipped definitions on the demo's own date, come within
