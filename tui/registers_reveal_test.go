@@ -163,3 +163,28 @@ func TestFlowRegistersReveal(t *testing.T) {
 		t.Fatalf("final page %T: the revealed row is not held", fm.top())
 	}
 }
+
+// From a record, Q lists the patient's registers; the explanation of a
+// sensitive record withholds its entries there too, and v with a reason
+// shows them, audited.
+func TestPatientRegistersRevealSensitive(t *testing.T) {
+	d, eng, defs := registersModel(t, 120, 40)
+	row, query := sensitiveOnRegister(t, d, eng, defs)
+	d.send(openPatientMsg{ID: row.PatientID})
+	d.contains("This record is marked sensitive.") // opening the record itself asks first
+	d.typeText("clinic")
+	d.keys("enter", "Q")
+	d.contains("This patient's registers and indicators")
+	d.keys("enter")
+	d.contains("SENSITIVE record: the entries are withheld")
+	d.keys("v")
+	d.typeText("register review")
+	d.keys("enter")
+	if s := d.screen(); strings.Contains(s, "entries are withheld") || !strings.Contains(s, shortTerm(row.Matched[0].Code)) {
+		t.Fatalf("the explanation does not show the entries after the reason:\n%s", s)
+	}
+	evs := reasonEvents(t, d.m.c.Svc, row.PatientID)
+	if len(evs) != 1 || evs[0].Reason != "register review" || evs[0].Action != "explain" || !strings.HasPrefix(evs[0].Query, query) {
+		t.Fatalf("the reveal's audit: %+v", evs)
+	}
+}
