@@ -77,9 +77,18 @@ func (s *Service) ScanKindsForSearch(ctx context.Context, kinds []record.Kind, f
 // clinical read right (a manager may see why a patient is on a register).
 // ref is an NHS number or a patient id.
 func (s *Service) PatientForSearch(ctx context.Context, ref string, fn func(record.Entity)) (*record.Patient, error) {
+	return s.PatientForSearchWith(ctx, ref, ReadOptions{}, fn)
+}
+
+// PatientForSearchWith is PatientForSearch with the reason the user gave to
+// see a sensitive record's values: the values are withheld or shown by the
+// search (cohort), but a server that keeps a sensitive record's reads behind
+// a reason (gpsoc serve, in remote mode) is sent it with each read.
+func (s *Service) PatientForSearchWith(ctx context.Context, ref string, ro ReadOptions, fn func(record.Entity)) (*record.Patient, error) {
 	if err := s.require(ctx, ActSearch, ""); err != nil {
 		return nil, err
 	}
+	ctx = store.WithAccessReason(ctx, strings.TrimSpace(ro.Reason))
 	var p *record.Patient
 	err := s.store().View(ctx, func(tx store.Tx) error {
 		var err error

@@ -28,7 +28,7 @@ func (r Reveal) withReason() bool { return strings.TrimSpace(r.Reason) != "" }
 // it) is sensitive and no reason was given, so the entries are left out. The
 // explanation is audited, with the reason, before it is returned.
 func (r Reveal) Explain(ctx context.Context, ref string) (x *Explanation, withheld bool, err error) {
-	ix, err := BuildPatient(ctx, r.Svc, ref)
+	ix, err := buildPatient(ctx, r.Svc, ref, strings.TrimSpace(r.Reason))
 	if err != nil {
 		return nil, false, err
 	}
@@ -53,7 +53,7 @@ func (r Reveal) Explain(ctx context.Context, ref string) (x *Explanation, withhe
 // is audited as a search for that patient, with the reason; nil when the
 // patient is no longer in the result (the record changed since the list).
 func (r Reveal) Row(ctx context.Context, ref string) (*Row, error) {
-	ix, err := BuildPatient(ctx, r.Svc, ref)
+	ix, err := buildPatient(ctx, r.Svc, ref, strings.TrimSpace(r.Reason))
 	if err != nil {
 		return nil, err
 	}

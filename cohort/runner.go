@@ -37,8 +37,14 @@ func BuildKinds(ctx context.Context, s *clinical.Service, kinds []record.Kind) (
 // BuildPatient reads one patient (NHS number or id) into an index of one,
 // with record ids, for an explanation.
 func BuildPatient(ctx context.Context, s *clinical.Service, ref string) (*Index, error) {
+	return buildPatient(ctx, s, ref, "")
+}
+
+// buildPatient reads one patient with the reason a sensitive record's values
+// are needed ("" when none), which a server that asks for one is sent.
+func buildPatient(ctx context.Context, s *clinical.Service, ref, reason string) (*Index, error) {
 	b := NewBuilder(true)
-	if _, err := s.PatientForSearch(ctx, ref, b.Add); err != nil {
+	if _, err := s.PatientForSearchWith(ctx, ref, clinical.ReadOptions{Reason: reason}, b.Add); err != nil {
 		return nil, err
 	}
 	return b.Build(), nil

@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/cohort"
+	"github.com/opengpsoc/gpsoc/record"
 )
 
 // Cohort is what the registers screen and the banner need to run the
@@ -80,6 +82,7 @@ type registerRowsMsg struct {
 
 type registerExplainMsg struct {
 	rev      uint64
+	patient  string // whom it explains
 	x        *cohort.Explanation
 	withheld bool // a sensitive record's entries left out: no reason given
 	err      error
@@ -116,10 +119,11 @@ type registersPage struct {
 	xScroll int
 	// xWithheld: the explanation's entries are withheld (sensitive, no reason)
 	xWithheld bool
-	// ask is the reason prompt of a reveal (v), on the explanation when
-	// askExplain, else on the selected row.
+	// ask is the reason prompt of a reveal (v) for patient askID: of the
+	// explanation when askExplain, else of the selected row.
 	ask        *Field
 	askExplain bool
+	askID      string
 	// patient: one patient's registers and indicators (from the record),
 	// each line in, out or the indicator status; enter explains it.
 	patient string
@@ -253,6 +257,12 @@ func (p *registersPage) Update(msg tea.Msg) tea.Cmd {
 		if msg.rev != p.rev {
 			return nil
 		}
+		if msg.err != nil && sensitiveRefusal(msg.err) && msg.patient != "" {
+			// a server that keeps a sensitive record's reads behind a
+			// reason (gpsoc serve, in remote mode) refused: ask it here
+			p.askFor(true, msg.patient)
+			return notice("this record is sensitive: the server reads it only with a reason (audited)", true)
+		}
 		if msg.err != nil {
 			return notice(msg.err.Error(), true)
 		}
@@ -287,15 +297,26 @@ func (p *registersPage) Update(msg tea.Msg) tea.Cmd {
 func (p *registersPage) reveal() tea.Cmd {
 	switch {
 	case p.x != nil && p.xWithheld:
-		p.askExplain = true
+		p.askFor(true, p.x.PatientID)
 	case p.x == nil && p.drill >= 0 && p.rowSel < len(p.rows) && withheld(p.rows[p.rowSel]):
-		p.askExplain = false
+		p.askFor(false, p.rows[p.rowSel].PatientID)
 	default:
 		return notice("nothing is withheld here: "+p.c.Keys.Key("registers", "reveal")+" shows a sensitive record's values", false)
 	}
+	return nil
+}
+
+func (p *registersPage) askFor(explain bool, patientID string) {
+	p.askExplain, p.askID = explain, patientID
 	p.ask = &Field{Label: "Reason to see this sensitive record"}
 	p.ask.Focus()
-	return nil
+}
+
+// sensitiveRefusal is a read refused because the record is sensitive and no
+// reason came with it.
+func sensitiveRefusal(err error) bool {
+	var pe *record.PermissionError
+	return errors.As(err, &pe) && strings.Contains(pe.Action, "sensitive")
 }
 
 // withheld is a flagged row whose values are left out.
@@ -322,14 +343,14 @@ func (p *registersPage) askAction(msg actionMsg) tea.Cmd {
 	}
 	rev, c, l := p.rev, p.c, p.lines[li]
 	rv := cohort.Reveal{Svc: c.Svc, Resolver: c.Cohort.Resolver, Defs: c.Cohort.Defs, Def: l.def, On: l.R, Reason: reason}
+	id := p.askID
 	if p.askExplain {
-		id := p.x.PatientID
 		return func() tea.Msg {
 			x, held, err := rv.Explain(c.Ctx, id)
 			return registerExplainMsg{rev: rev, x: x, withheld: held, err: err}
 		}
 	}
-	i, id := p.rowSel, p.rows[p.rowSel].PatientID
+	i := p.rowSel
 	return func() tea.Msg {
 		row, err := rv.Row(c.Ctx, id)
 		return registerRevealMsg{rev: rev, i: i, row: row, err: err}
@@ -418,7 +439,7 @@ func (p *registersPage) explain() tea.Cmd {
 	rv := cohort.Reveal{Svc: c.Svc, Resolver: c.Cohort.Resolver, Defs: c.Cohort.Defs, Def: l.def, On: l.R}
 	return func() tea.Msg {
 		x, held, err := rv.Explain(c.Ctx, id)
-		return registerExplainMsg{rev: rev, x: x, withheld: held, err: err}
+		return registerExplainMsg{rev: rev, patient: id, x: x, withheld: held, err: err}
 	}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,10 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/cohort"
+	"github.com/opengpsoc/gpsoc/keymaps"
 	"github.com/opengpsoc/gpsoc/record"
+	"github.com/opengpsoc/gpsoc/server"
+	"github.com/opengpsoc/gpsoc/terminology"
 )
 
 // sensitiveOnRegister marks the first patient (by name) of the test HT
@@ -186,5 +190,63 @@ func TestPatientRegistersRevealSensitive(t *testing.T) {
 	evs := reasonEvents(t, d.m.c.Svc, row.PatientID)
 	if len(evs) != 1 || evs[0].Reason != "register review" || evs[0].Action != "explain" || !strings.HasPrefix(evs[0].Query, query) {
 		t.Fatalf("the reveal's audit: %+v", evs)
+	}
+}
+
+// In remote mode against gpsoc serve, the list comes from the server (a
+// sensitive row flagged there); v with a reason reads that patient through
+// the services over the API, the reason sent with each read, and shows the
+// values; an explanation the server refuses without a reason asks for one.
+func TestRegistersRevealRemote(t *testing.T) {
+	var defs []*cohort.Def
+	for i, src := range testDefs {
+		d, err := cohort.Parse(fmt.Sprintf("t%d.search", i), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defs = append(defs, d)
+	}
+	tm, err := terminology.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tm.Close() })
+	res := cohort.NewTermResolver(tm)
+	local, eng, _ := registersModel(t, 120, 40)
+	row, _ := sensitiveOnRegister(t, local, eng, defs) // the same generated practice: the same patient
+
+	serveCohort.Store(t, &server.Cohort{Resolver: res, Defs: defs})
+	remoteTests.Store(t, true)
+	dir, svc := practice(t, 120)
+	remoteTests.Delete(t)
+	yes := true
+	if _, err := svc.UpdatePatient(context.Background(), row.NHSNumber, clinical.PatientUpdate{Sensitive: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Keys: keymaps.Default(), Now: clock, DataDir: dir, Plain: true,
+		Width: 120, Height: 40, Cohort: &Cohort{Resolver: res, Defs: defs}})
+	d := &driver{t: t, m: m}
+	d.init()
+	d.keys("f6")
+	d.contains("run on the server")
+	d.keys("enter")
+	if line := lineWith(d.screen(), row.Name); !strings.Contains(line, "SENSITIVE (values withheld") {
+		t.Fatalf("the server's sensitive row is not flagged: %q\n%s", line, d.screen())
+	}
+	d.keys("v")
+	d.typeText("annual review")
+	d.keys("enter")
+	if line := lineWith(d.screen(), row.Name); !strings.Contains(line, "sensitive, reason given: "+shortTerm(row.Matched[0].Code)) {
+		t.Fatalf("the row does not show its values after the reason: %q\n%s", line, d.screen())
+	}
+	// explaining it: the server reads a sensitive record only with a reason,
+	// so the screen asks for one, then explains with the entries
+	d.keys("e")
+	d.contains("Reason to see this sensitive record")
+	d.typeText("annual review")
+	d.keys("enter")
+	d.contains(": IN")
+	if s := d.screen(); strings.Contains(s, "entries are withheld") || !strings.Contains(s, shortTerm(row.Matched[0].Code)) {
+		t.Fatalf("the explanation does not show the entries after the reason:\n%s", s)
 	}
 }
