@@ -205,7 +205,43 @@ func (x *Explanation) Withhold(patientSensitive, withReason bool) bool {
 	for i := range x.Lines {
 		x.Lines[i].Evidence = nil
 	}
+	x.Withheld = true
 	return true
+}
+
+// ExplainFor explains d for one patient (NHS number or id) on reference
+// date R where the data is: on a server that runs searches (it reads the
+// patient with the search right, withholds and audits there), else here
+// over the patient's records read on their own, a sensitive record's
+// entries withheld unless a reason is given, and the explanation audited
+// with the reason. (gpsoc serve's own Group/$explain is the second case.)
+func ExplainFor(ctx context.Context, s *clinical.Service, res Resolver, defs []*Def, d *Def, R int32, ref, reason string) (*Explanation, error) {
+	var sx Explanation
+	ok, err := s.ExplainOnServer(ctx, ServerText(d, defs), ref, DayString(R), reason, &sx)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return &sx, nil
+	}
+	ix, err := BuildPatient(ctx, s, ref)
+	if err != nil {
+		return nil, err
+	}
+	x, err := NewEngine(ix, res, defs).NewRun(R).Explain(d, 0)
+	if err != nil {
+		return nil, err
+	}
+	x.Withhold(ix.Patients[0].Sensitive, strings.TrimSpace(reason) != "")
+	count := 0
+	if x.In {
+		count = 1
+	}
+	if err := s.AuditSearch(ctx, clinical.SearchRun{Action: "explain", Query: Query(d, R), PatientID: x.PatientID,
+		Count: count, Reason: reason}); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // ServerRows are a server's search result as rows (the values as the server

@@ -129,7 +129,8 @@ func (e *searchEnv) build(ctx context.Context, kinds []record.Kind) (*cohort.Ind
 	return ix, nil
 }
 
-// explain explains d for one patient, read on its own.
+// explain explains d for one patient where the data is (cohort.ExplainFor):
+// on gpsoc serve in remote mode, else here over the patient read on their own.
 func (e *searchEnv) explain(ctx context.Context, d *cohort.Def, ref string) (*cohort.Explanation, error) {
 	if err := e.check(d); err != nil {
 		return nil, err
@@ -138,24 +139,11 @@ func (e *searchEnv) explain(ctx context.Context, d *cohort.Def, ref string) (*co
 	if err != nil {
 		return nil, err
 	}
-	ix, err := cohort.BuildPatient(ctx, e.s, ref)
+	x, err := cohort.ExplainFor(ctx, e.s, e.res, e.defs, d, R, ref, e.o.reason)
 	if err != nil {
 		return nil, err
 	}
-	x, err := cohort.NewEngine(ix, e.res, e.defs).NewRun(R).Explain(d, 0)
-	if err != nil {
-		return nil, err
-	}
-	withheld := x.Withhold(ix.Patients[0].Sensitive, strings.TrimSpace(e.o.reason) != "")
-	count := 0
-	if x.In {
-		count = 1
-	}
-	if err := e.s.AuditSearch(ctx, clinical.SearchRun{Action: "explain", Query: cohort.Query(d, R), PatientID: x.PatientID,
-		Count: count, Reason: e.o.reason}); err != nil {
-		return nil, err
-	}
-	if withheld {
+	if x.Withheld {
 		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: this record is sensitive: the entries are withheld; give --reason to see them (audited)")
 	}
 	return x, nil

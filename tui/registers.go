@@ -310,8 +310,9 @@ func (p *registersPage) open(i int) tea.Cmd {
 	}
 }
 
-// explain reads the selected patient on their own and explains the
-// definition for them, rule by rule.
+// explain explains the definition for the selected patient, rule by rule,
+// where the data is (on gpsoc serve in remote mode, else the patient read
+// here on their own).
 func (p *registersPage) explain() tea.Cmd {
 	if p.rowSel >= len(p.rows) || p.drill < 0 {
 		return nil
@@ -319,20 +320,7 @@ func (p *registersPage) explain() tea.Cmd {
 	p.rev = nextRev()
 	rev, c, d, row, R := p.rev, p.c, p.lines[p.drill].def, p.rows[p.rowSel], p.lines[p.drill].R
 	return func() tea.Msg {
-		ix, err := cohort.BuildPatient(c.Ctx, c.Svc, row.PatientID)
-		if err != nil {
-			return registerExplainMsg{rev: rev, err: err}
-		}
-		x, err := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs).NewRun(R).Explain(d, 0)
-		if err != nil {
-			return registerExplainMsg{rev: rev, err: err}
-		}
-		x.Withhold(ix.Patients[0].Sensitive, false)
-		count := 0
-		if x.In {
-			count = 1
-		}
-		err = c.Svc.AuditSearch(c.Ctx, clinical.SearchRun{Action: "explain", Query: cohort.Query(d, R), PatientID: x.PatientID, Count: count})
+		x, err := cohort.ExplainFor(c.Ctx, c.Svc, c.Cohort.Resolver, c.Cohort.Defs, d, R, row.PatientID, "")
 		return registerExplainMsg{rev: rev, x: x, err: err}
 	}
 }

@@ -76,6 +76,8 @@ type Store struct {
 	// population search on Group (fhir.OpGroupSearch): searches then run
 	// there, where the data is; otherwise here, over standard search (search.go).
 	searchOp bool
+	// explainOp: it declares the explanation (fhir.OpGroupExplain) too.
+	explainOp bool
 }
 
 // Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
@@ -132,6 +134,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			for _, op := range r.Operation {
 				if r.Type == "Group" && op.Name == "search" && op.Definition == fhir.OpGroupSearch {
 					s.searchOp = true
+				}
+				if r.Type == "Group" && op.Name == "explain" && op.Definition == fhir.OpGroupExplain {
+					s.explainOp = true
 				}
 			}
 		}

@@ -26,6 +26,16 @@ func (s *Store) RunSearch(ctx context.Context, text, on, reason string) (*store.
 	if on != "" {
 		path += "?" + url.Values{"on": {on}}.Encode()
 	}
+	hdr := reasonHeader(reason)
+	var raw []byte
+	if err := s.do(ctx, "POST", path, []byte(text), hdr, &raw); err != nil {
+		return nil, true, typed(err, "search")
+	}
+	return groupResult(raw)
+}
+
+// reasonHeader is the X-Access-Reason of a request, or none.
+func reasonHeader(reason string) map[string]string {
 	hdr := map[string]string{"Content-Type": "text/plain; charset=utf-8"}
 	if r := strings.TrimSpace(reason); r != "" {
 		hdr["X-Access-Reason"] = strings.Map(func(r rune) rune {
@@ -35,10 +45,32 @@ func (s *Store) RunSearch(ctx context.Context, text, on, reason string) (*store.
 			return r
 		}, r)
 	}
-	var raw []byte
-	if err := s.do(ctx, "POST", path, []byte(text), hdr, &raw); err != nil {
-		return nil, true, typed(err, "search")
+	return hdr
+}
+
+// RunExplain asks the server to explain a search for one patient (POST
+// Group/$explain?patient=REF) when its CapabilityStatement declares it:
+// the patient's records are read there, with the search right and the
+// server's audit, and never cross the wire; ok is false otherwise.
+func (s *Store) RunExplain(ctx context.Context, text, ref, on, reason string, out any) (bool, error) {
+	if !s.explainOp {
+		return false, nil
 	}
+	q := url.Values{"patient": {ref}}
+	if on != "" {
+		q.Set("on", on)
+	}
+	var raw []byte
+	if err := s.do(ctx, "POST", "Group/$explain?"+q.Encode(), []byte(text), reasonHeader(reason), &raw); err != nil {
+		return true, typed(err, "explain")
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return true, fmt.Errorf("remote: Group/$explain: %w", err)
+	}
+	return true, nil
+}
+
+func groupResult(raw []byte) (*store.SearchResult, bool, error) {
 	var g fhir.Group
 	if err := fhir.Unmarshal(raw, &g); err != nil {
 		return nil, true, fmt.Errorf("remote: Group/$search: %w", err)
