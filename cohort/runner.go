@@ -48,14 +48,13 @@ func BuildPatient(ctx context.Context, s *clinical.Service, ref string) (*Index,
 // server by standard search (the server cannot run it), and how many: the
 // words the CLI and the registers screen show.
 func Fetched(ix *Index) string {
-	return fmt.Sprintf("in the workstation over standard FHIR search (the server does not run gpsoc searches): %d patients, %d records fetched",
-		ix.Len(), ix.Records)
+	return fmt.Sprintf("in the workstation over standard FHIR search: %d patients, %d records fetched", ix.Len(), ix.Records)
 }
 
 // FetchedNote is the CLI's note of a search run over fetched records.
 func FetchedNote(ix *Index, took time.Duration) string {
 	return "searched " + Fetched(ix) + " in " + took.Round(time.Millisecond).String() +
-		"; slower than on a gpsoc server, which runs it where the data is"
+		" (the server does not run gpsoc searches); slower than on a gpsoc server, which runs it where the data is"
 }
 
 // LoadDefs reads the definitions of the embedded registers directory, then

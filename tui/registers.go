@@ -177,7 +177,8 @@ func (p *registersPage) load() tea.Cmd {
 		}
 		where := ""
 		if c.Svc.SearchesFetch() { // a server that cannot run them: said on the screen
-			where = cohort.Fetched(ix) + "; slower than on a gpsoc server"
+			where = fmt.Sprintf("searched here over standard FHIR search: %d patients, %d records fetched (slower than a gpsoc server)",
+				ix.Len(), ix.Records)
 		}
 		eng := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs)
 		var runs []clinical.SearchRun
@@ -367,16 +368,24 @@ func (p *registersPage) View(w, h int) []string {
 		}
 		lines = append(lines, line)
 	}
-	out = append(out, window(lines, p.sel, h-2, w, st)...)
+	fetched := p.where != "" && p.where != "on the server"
+	rows := h - 2
+	if fetched {
+		rows-- // the line that says where the records came from
+	}
+	out = append(out, window(lines, p.sel, rows, w, st)...)
 	ref := "-"
 	if len(p.lines) > 0 {
 		ref = Date(cohort.DayString(p.lines[0].R))
 	}
 	where := ""
-	if p.where != "" {
+	if p.where != "" && !fetched {
 		where = "  run " + p.where
 	}
 	out = append(out, st.Muted.Render(cut(k("refresh")+" run again  reference date "+ref+where, w)))
+	if fetched {
+		out = append(out, st.Muted.Render(cut(p.where, w)))
+	}
 	return out
 }
 
