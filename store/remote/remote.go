@@ -11,9 +11,10 @@
 // them; a search run here over another vendor's server is recorded there as
 // an AuditEvent), users and tokens, the practice settings, and the role
 // rules (a 403 comes back as a PermissionError). Standard FHIR is enough:
-// gpsoc serve's own operations are used only where its CapabilityStatement
-// declares them (a search where the data is, search.go), and without them
-// the workstation does the work itself over standard search.
+// gpsoc serve's own operations are used only against it (its population
+// searches only where its CapabilityStatement declares them, search.go),
+// and without them the workstation does the work itself over standard
+// search.
 package remote
 
 import (
