@@ -210,6 +210,22 @@ func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (
 	return out, true, nil
 }
 
+// ExplainOnServer asks a server that runs searches to explain the search
+// definition text for one patient (ref: NHS number or id) on date on, the
+// JSON answer decoded into out; reason shows a sensitive record's entries
+// (audited there). ok is false when the store is not such a server: the
+// caller explains here.
+func (s *Service) ExplainOnServer(ctx context.Context, text, ref, on, reason string, out any) (bool, error) {
+	if err := s.require(ctx, ActSearch, ""); err != nil {
+		return false, err
+	}
+	sr, ok := s.p.st.(store.Searcher)
+	if !ok {
+		return false, nil
+	}
+	return sr.RunExplain(ctx, text, ref, on, reason, out)
+}
+
 // SearchesFetch reports whether the store is a server whose searches, when
 // it cannot run them itself (SearchOnServer not ok), are evaluated here over
 // records fetched by standard search: the faces say so.

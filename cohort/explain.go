@@ -28,6 +28,9 @@ type Explanation struct {
 	Status    string   `json:"status,omitempty"` // indicators: numerator, exception, denominator, not in denominator
 	Lines     []Line   `json:"rules"`
 	Notes     []string `json:"notes,omitempty"`
+	// Withheld is set when the record is sensitive and no reason was given:
+	// the rules say yes or no without the entries that decided them.
+	Withheld bool `json:"withheld,omitempty"`
 }
 
 // Explain evaluates d for one patient (by number in the run's index), rule

@@ -23,29 +23,17 @@ type Reveal struct {
 
 func (r Reveal) withReason() bool { return strings.TrimSpace(r.Reason) != "" }
 
-// Explain explains the definition for one patient (NHS number or id), read
-// on their own. withheld reports that the record (or an entry that decided
+// Explain explains the definition for one patient (NHS number or id) where
+// the data is (ExplainFor: on gpsoc serve in remote mode, else read here on
+// their own). withheld reports that the record (or an entry that decided
 // it) is sensitive and no reason was given, so the entries are left out. The
 // explanation is audited, with the reason, before it is returned.
 func (r Reveal) Explain(ctx context.Context, ref string) (x *Explanation, withheld bool, err error) {
-	ix, err := buildPatient(ctx, r.Svc, ref, strings.TrimSpace(r.Reason))
+	x, err = ExplainFor(ctx, r.Svc, r.Resolver, r.Defs, r.Def, r.On, ref, r.Reason)
 	if err != nil {
 		return nil, false, err
 	}
-	x, err = NewEngine(ix, r.Resolver, r.Defs).NewRun(r.On).Explain(r.Def, 0)
-	if err != nil {
-		return nil, false, err
-	}
-	withheld = x.Withhold(ix.Patients[0].Sensitive, r.withReason())
-	count := 0
-	if x.In {
-		count = 1
-	}
-	if err := r.Svc.AuditSearch(ctx, clinical.SearchRun{Action: "explain", Query: Query(r.Def, r.On), PatientID: x.PatientID,
-		Count: count, Reason: r.Reason}); err != nil {
-		return nil, false, err
-	}
-	return x, withheld, nil
+	return x, x.Withheld, nil
 }
 
 // Row is the definition's row for one patient (NHS number or id), read on

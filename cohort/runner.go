@@ -54,14 +54,13 @@ func buildPatient(ctx context.Context, s *clinical.Service, ref, reason string) 
 // server by standard search (the server cannot run it), and how many: the
 // words the CLI and the registers screen show.
 func Fetched(ix *Index) string {
-	return fmt.Sprintf("in the workstation over standard FHIR search (the server does not run gpsoc searches): %d patients, %d records fetched",
-		ix.Len(), ix.Records)
+	return fmt.Sprintf("in the workstation over standard FHIR search: %d patients, %d records fetched", ix.Len(), ix.Records)
 }
 
 // FetchedNote is the CLI's note of a search run over fetched records.
 func FetchedNote(ix *Index, took time.Duration) string {
 	return "searched " + Fetched(ix) + " in " + took.Round(time.Millisecond).String() +
-		"; slower than on a gpsoc server, which runs it where the data is"
+		" (the server does not run gpsoc searches); slower than on a gpsoc server, which runs it where the data is"
 }
 
 // LoadDefs reads the definitions of the embedded registers directory, then
@@ -211,7 +210,43 @@ func (x *Explanation) Withhold(patientSensitive, withReason bool) bool {
 	for i := range x.Lines {
 		x.Lines[i].Evidence = nil
 	}
+	x.Withheld = true
 	return true
+}
+
+// ExplainFor explains d for one patient (NHS number or id) on reference
+// date R where the data is: on a server that runs searches (it reads the
+// patient with the search right, withholds and audits there), else here
+// over the patient's records read on their own, a sensitive record's
+// entries withheld unless a reason is given, and the explanation audited
+// with the reason. (gpsoc serve's own Group/$explain is the second case.)
+func ExplainFor(ctx context.Context, s *clinical.Service, res Resolver, defs []*Def, d *Def, R int32, ref, reason string) (*Explanation, error) {
+	var sx Explanation
+	ok, err := s.ExplainOnServer(ctx, ServerText(d, defs), ref, DayString(R), reason, &sx)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return &sx, nil
+	}
+	ix, err := buildPatient(ctx, s, ref, strings.TrimSpace(reason))
+	if err != nil {
+		return nil, err
+	}
+	x, err := NewEngine(ix, res, defs).NewRun(R).Explain(d, 0)
+	if err != nil {
+		return nil, err
+	}
+	x.Withhold(ix.Patients[0].Sensitive, strings.TrimSpace(reason) != "")
+	count := 0
+	if x.In {
+		count = 1
+	}
+	if err := s.AuditSearch(ctx, clinical.SearchRun{Action: "explain", Query: Query(d, R), PatientID: x.PatientID,
+		Count: count, Reason: reason}); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // ServerRows are a server's search result as rows (the values as the server

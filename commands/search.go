@@ -129,8 +129,9 @@ func (e *searchEnv) build(ctx context.Context, kinds []record.Kind) (*cohort.Ind
 	return ix, nil
 }
 
-// explain explains d for one patient, read on its own (cohort.Reveal: the
-// TUI's explain and reveal keys go the same way).
+// explain explains d for one patient where the data is (cohort.ExplainFor):
+// on gpsoc serve in remote mode, else here over the patient read on their own.
+// The TUI's explain and reveal keys go the same way (cohort.Reveal).
 func (e *searchEnv) explain(ctx context.Context, d *cohort.Def, ref string) (*cohort.Explanation, error) {
 	if err := e.check(d); err != nil {
 		return nil, err
@@ -139,11 +140,11 @@ func (e *searchEnv) explain(ctx context.Context, d *cohort.Def, ref string) (*co
 	if err != nil {
 		return nil, err
 	}
-	x, withheld, err := cohort.Reveal{Svc: e.s, Resolver: e.res, Defs: e.defs, Def: d, On: R, Reason: e.o.reason}.Explain(ctx, ref)
+	x, err := cohort.ExplainFor(ctx, e.s, e.res, e.defs, d, R, ref, e.o.reason)
 	if err != nil {
 		return nil, err
 	}
-	if withheld {
+	if x.Withheld {
 		fmt.Fprintln(e.f.IO.ErrOut, "gpsoc: this record is sensitive: the entries are withheld; give --reason to see them (audited)")
 	}
 	return x, nil

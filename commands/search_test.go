@@ -200,17 +200,23 @@ func TestSearchRecallFromSearch(t *testing.T) {
 
 // In remote mode against gpsoc serve, a search runs on the server (where the
 // data is): the same patients come back, the run is audited in the server's
-// trail, and no note says it ran here.
+// trail, and no note says it ran here. An explanation runs there too
+// (Group/$explain): a manager, who may not read the journal over the API,
+// sees why a patient is in, and a sensitive record's entries are withheld
+// without a reason, as locally; each is audited there.
 func TestSearchRemoteRunsOnServer(t *testing.T) {
 	e, file := searchPractice(t)
 	var local []cohort.Row
 	e.jsonOf(&local, "--as", "dr.patel", "search", "run", file)
+	var localX, localSens cohort.Explanation
+	e.jsonOf(&localX, "--as", "mrs.khan", "search", "explain", file, htNHS1)
+	e.jsonOf(&localSens, "--as", "mrs.khan", "register", "explain", "HT", htNHS2, "--registers", filepath.Join("testdata", "registers"))
 	khan := strings.TrimSpace(e.ok("--as", "admin", "user", "token", "mrs.khan"))
 	before := len(e.auditEvents())
 	serveDay(t)(e)
 	e.remote.tokens["mrs.khan"] = khan
 	r := e.run("", "--as", "mrs.khan", "search", "run", file, "-o", "json")
-	if r.code != 0 || strings.Contains(r.err, "runs here") {
+	if r.code != 0 || strings.Contains(r.err, "in the workstation") {
 		t.Fatalf("remote search: %d %s", r.code, r.err)
 	}
 	var remote []cohort.Row
@@ -233,13 +239,34 @@ func TestSearchRemoteRunsOnServer(t *testing.T) {
 		t.Fatalf("remote register list: %+v", sums)
 	}
 	e.want(ExitForbidden, "--as", "reception", "search", "run", file)
-	n := 0
+
+	var x, sens cohort.Explanation
+	e.jsonOf(&x, "--as", "mrs.khan", "search", "explain", file, htNHS1)
+	if a, b := mustJSON(t, x), mustJSON(t, localX); a != b || len(x.Lines) == 0 {
+		t.Fatalf("explained on the server:\n%s\nhere:\n%s", a, b)
+	}
+	r = e.run("", "--as", "mrs.khan", "register", "explain", "HT", htNHS2, "--registers", filepath.Join("testdata", "registers"), "-o", "json")
+	if r.code != 0 || !strings.Contains(r.err, "give --reason") {
+		t.Fatalf("a sensitive record explained on the server: %d %s", r.code, r.err)
+	}
+	if err := json.Unmarshal([]byte(r.out), &sens); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustJSON(t, sens), mustJSON(t, localSens); a != b || !sens.Withheld || !sens.In {
+		t.Fatalf("a sensitive record explained on the server:\n%s\nhere:\n%s", a, b)
+	}
+	e.want(ExitForbidden, "--as", "reception", "search", "explain", file, htNHS1)
+
+	n, explained := 0, 0
 	for _, ev := range e.auditEvents()[before:] {
 		if ev.Action == "search" && ev.User == "mrs.khan" && strings.Contains(ev.Query, "Hypertension, BP above") {
 			n++
 		}
+		if ev.Action == "explain" && ev.User == "mrs.khan" && ev.PatientID != "" && strings.Contains(ev.Query, "; count ") {
+			explained++
+		}
 	}
-	if n != 1 {
-		t.Fatalf("%d server audit events for the remote search, want 1", n)
+	if n != 1 || explained != 2 {
+		t.Fatalf("%d server audit events for the remote search, want 1; %d for the explanations, want 2", n, explained)
 	}
 }

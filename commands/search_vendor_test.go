@@ -70,8 +70,9 @@ func withoutIDs(rows []cohort.Row) []cohort.Row {
 // resource types the search's criteria read are fetched, type by type with
 // _count (never patient by patient, never a resource's history); the read
 // rules hold (a sensitive record flagged without its values unless a reason
-// is given; reception refused); and each run leaves one AuditEvent with the
-// search and its count on that server.
+// is given; reception refused); an explanation equals the local one; and
+// each run leaves one AuditEvent with the search and its count on that
+// server. (A consultation's coded entries may be Procedures: they are read.)
 func TestSearchAgainstOtherVendor(t *testing.T) {
 	e, file := searchPractice(t)
 	regs := filepath.Join("testdata", "registers")
@@ -81,6 +82,8 @@ func TestSearchAgainstOtherVendor(t *testing.T) {
 	e.jsonOf(&localReason, "--as", "dr.patel", "search", "run", file, "--reason", "hypertension clinic")
 	e.jsonOf(&localHT1, "--as", "mrs.khan", "register", "show", "HT1", "--registers", regs)
 	e.jsonOf(&localSums, "--as", "mrs.khan", "register", "list", "--registers", regs)
+	var localX cohort.Explanation
+	e.jsonOf(&localX, "--as", "dr.patel", "search", "explain", file, htNHS2, "--reason", "hypertension clinic")
 
 	// The same practice on Medplum, written through remote mode with the
 	// same commands.
@@ -146,7 +149,7 @@ func TestSearchAgainstOtherVendor(t *testing.T) {
 		}
 	}
 	slices.Sort(types)
-	if want := []string{"AllergyIntolerance", "Condition", "Encounter", "Immunization", "Observation", "Patient"}; !slices.Equal(slices.Compact(types), want) {
+	if want := []string{"AllergyIntolerance", "Condition", "Encounter", "Immunization", "Observation", "Patient", "Procedure"}; !slices.Equal(slices.Compact(types), want) {
 		t.Errorf("resource types fetched %v, want %v (and no MedicationRequest)", types, want)
 	}
 
@@ -168,6 +171,14 @@ func TestSearchAgainstOtherVendor(t *testing.T) {
 	e.jsonOf(&sums, "--as", "mrs.khan", "register", "list", "--registers", regs)
 	if a, b := mustJSON(t, sums), mustJSON(t, localSums); a != b {
 		t.Fatalf("register list against Medplum:\n%s\nlocally:\n%s", a, b)
+	}
+	// An explanation reads the one patient over standard FHIR search and
+	// explains here: the same rules and entries as locally.
+	as("gp")
+	var x cohort.Explanation
+	e.jsonOf(&x, "--as", "dr.patel", "search", "explain", file, htNHS2, "--reason", "hypertension clinic")
+	if a, b := mustJSON(t, explanationWithoutIDs(x)), mustJSON(t, explanationWithoutIDs(localX)); a != b {
+		t.Fatalf("explained against Medplum:\n%s\nlocally:\n%s", a, b)
 	}
 	// Reception may not run searches: refused before anything is fetched.
 	as("receptionist")
@@ -208,16 +219,32 @@ func TestSearchAgainstOtherVendor(t *testing.T) {
 		ev := en.Resource
 		for _, x := range ev.Entity {
 			for _, d := range x.Detail {
-				if strings.Contains(d.ValueString, "Hypertension, BP above") && len(ev.Subtype) > 0 && ev.Subtype[0].Code == "search" {
+				if strings.Contains(d.ValueString, "Hypertension, BP above") && len(ev.Subtype) > 0 && (ev.Subtype[0].Code == "search" || ev.Subtype[0].Code == "explain") {
 					runs = append(runs, ev.Agent[0].Who.Display+" "+d.ValueString+" "+ev.OutcomeDesc)
 				}
 			}
 		}
 	}
-	if len(runs) != 2 || !strings.HasPrefix(runs[0], "mrs.khan ") || !strings.Contains(runs[0], "count 2") ||
-		!strings.HasPrefix(runs[1], "dr.patel ") || !strings.HasSuffix(runs[1], "hypertension clinic") {
+	if len(runs) != 3 || !strings.HasPrefix(runs[0], "mrs.khan ") || !strings.Contains(runs[0], "count 2") ||
+		!strings.HasPrefix(runs[1], "dr.patel ") || !strings.HasSuffix(runs[1], "hypertension clinic") ||
+		!strings.HasPrefix(runs[2], "dr.patel ") || !strings.Contains(runs[2], "count 1 hypertension clinic") {
 		t.Errorf("audit events of the search runs on Medplum: %q", runs)
 	}
+}
+
+// explanationWithoutIDs blanks the record ids, which each server gives its own.
+func explanationWithoutIDs(x cohort.Explanation) cohort.Explanation {
+	x.PatientID = ""
+	lines := append([]cohort.Line(nil), x.Lines...)
+	for i := range lines {
+		ev := append([]cohort.Evidence(nil), lines[i].Evidence...)
+		for j := range ev {
+			ev[j].ID = ""
+		}
+		lines[i].Evidence = ev
+	}
+	x.Lines = lines
+	return x
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -29,6 +29,12 @@ type GroupMember struct {
 // declares it on Group runs searches where the data is (store/remote asks).
 const OpGroupSearch = "https://opengpsoc.org/fhir/OperationDefinition/Group-search"
 
+// OpGroupExplain is the canonical URL of gpsoc serve's explanation of a
+// search for one patient (POST Group/$explain?patient=REF): the answer is
+// the explanation as JSON (docs/search.md), found and audited where the
+// data is.
+const OpGroupExplain = "https://opengpsoc.org/fhir/OperationDefinition/Group-explain"
+
 // Extensions of a search result Group.
 const (
 	ExtSearchMatch     = "https://opengpsoc.org/fhir/StructureDefinition/search-match"

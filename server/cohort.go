@@ -30,26 +30,62 @@ type Cohort struct {
 // answer is a Group of the patients found. GET /Group/{id} runs a shipped or
 // practice register or indicator by its id the same way.
 func (s *Server) searchRun(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
-	body, err := io.ReadAll(r.Body)
+	d, extra, err := requestDefs(r)
 	if err != nil {
 		return err
 	}
-	// The definition, then (after lines of ---) the registers it names
-	// that the caller holds and this server may not (a practice's own).
+	return s.runDef(w, r, svc, d, extra...)
+}
+
+// requestDefs reads a request's body: the definition, then (after lines of
+// ---) the registers it names that the caller holds and this server may not
+// (a practice's own).
+func requestDefs(r *http.Request) (*cohort.Def, []*cohort.Def, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, nil, err
+	}
 	parts := strings.Split(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n---\n")
 	d, err := cohort.Parse("request", parts[0])
 	if err != nil {
-		return syntaxError(err)
+		return nil, nil, syntaxError(err)
 	}
 	var extra []*cohort.Def
 	for i, p := range parts[1:] {
 		x, err := cohort.Parse("request part "+strconv.Itoa(i+2), p)
 		if err != nil {
-			return syntaxError(err)
+			return nil, nil, syntaxError(err)
 		}
 		extra = append(extra, x)
 	}
-	return s.runDef(w, r, svc, d, extra...)
+	return d, extra, nil
+}
+
+// explainRun is POST /Group/$explain?patient=REF: why one patient (NHS
+// number or id) is in or out of the definition in the body, rule by rule,
+// as JSON (cohort.Explanation). It reads that patient's records with the
+// search right (a manager may see why a patient is on a register), withholds
+// a sensitive record's entries unless X-Access-Reason gives a reason, and
+// audits the explanation with the count and the reason.
+func (s *Server) explainRun(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
+	d, extra, err := requestDefs(r)
+	if err != nil {
+		return err
+	}
+	defs, R, err := s.prepare(r, d, extra)
+	if err != nil {
+		return err
+	}
+	ref := strings.TrimSpace(r.URL.Query().Get("patient"))
+	if ref == "" {
+		return errorf(http.StatusBadRequest, "required", "patient: the patient to explain (NHS number or id) is required")
+	}
+	x, err := cohort.ExplainFor(r.Context(), svc, s.o.Cohort.Resolver, defs, d, R, ref, r.Header.Get("X-Access-Reason"))
+	if err != nil {
+		return syntaxError(err)
+	}
+	writeJSON(w, http.StatusOK, x)
+	return nil
 }
 
 func (s *Server) registerRun(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
@@ -71,11 +107,13 @@ func syntaxError(err error) error {
 	return err
 }
 
-func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Service, d *cohort.Def, extra ...*cohort.Def) error {
+// prepare checks d against this server's definitions with the caller's
+// (which win: the server runs what would run locally) and reads its
+// reference date.
+func (s *Server) prepare(r *http.Request, d *cohort.Def, extra []*cohort.Def) ([]*cohort.Def, int32, error) {
 	if s.o.Cohort == nil {
-		return errorf(http.StatusNotImplemented, "not-supported", "this server runs no searches (no terminology)")
+		return nil, 0, errorf(http.StatusNotImplemented, "not-supported", "this server runs no searches (no terminology)")
 	}
-	ctx := r.Context()
 	defs := s.o.Cohort.Defs
 	if len(extra) > 0 {
 		// the caller's registers win over this server's of the same id
@@ -94,9 +132,18 @@ func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 	}
 	eng0 := cohort.NewEngine(cohort.NewBuilder(false).Build(), s.o.Cohort.Resolver, defs)
 	if err := eng0.Check(d); err != nil {
-		return syntaxError(err)
+		return nil, 0, syntaxError(err)
 	}
 	R, err := cohort.ReferenceDate(d, s.p.Now(), r.URL.Query().Get("on"))
+	if err != nil {
+		return nil, 0, err
+	}
+	return defs, R, nil
+}
+
+func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Service, d *cohort.Def, extra ...*cohort.Def) error {
+	ctx := r.Context()
+	defs, R, err := s.prepare(r, d, extra)
 	if err != nil {
 		return err
 	}

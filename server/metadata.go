@@ -94,7 +94,8 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		// population searches run where the data is (server/cohort.go)
 		rs = append(rs, resource{Type: "Group",
 			Interaction: []interaction{{Code: "read", Documentation: "a register or indicator by its id (DM, DM006), run now; ?on=DATE sets the reference date"}},
-			Operation:   []operation{{Name: "search", Definition: fhir.OpGroupSearch}}})
+			Operation: []operation{{Name: "search", Definition: fhir.OpGroupSearch},
+				{Name: "explain", Definition: fhir.OpGroupExplain}}})
 	}
 	cs := map[string]any{
 		"resourceType":   "CapabilityStatement",

@@ -102,6 +102,7 @@ func (s *Server) routes() {
 	s.mux.Handle("PUT /Practitioner/{id}", s.auth(s.practitionerUpdate))
 	s.mux.Handle("GET /Patient/{id}/$everything", s.auth(s.everything))
 	s.mux.Handle("POST /Group/$search", s.auth(s.searchRun))
+	s.mux.Handle("POST /Group/$explain", s.auth(s.explainRun))
 	s.mux.Handle("GET /Group/{id}", s.auth(s.registerRun))
 	s.mux.Handle("GET /{type}/{id}/_history/{vid}", s.auth(s.vread))
 	s.mux.Handle("GET /{type}/{id}/_history", s.auth(s.history))

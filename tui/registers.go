@@ -202,7 +202,8 @@ func (p *registersPage) load() tea.Cmd {
 		}
 		where := ""
 		if c.Svc.SearchesFetch() { // a server that cannot run them: said on the screen
-			where = cohort.Fetched(ix) + "; slower than on a gpsoc server"
+			where = fmt.Sprintf("searched here over standard FHIR search: %d patients, %d records fetched (slower than a gpsoc server)",
+				ix.Len(), ix.Records)
 		}
 		eng := cohort.NewEngine(ix, c.Cohort.Resolver, c.Cohort.Defs)
 		var runs []clinical.SearchRun
@@ -427,9 +428,10 @@ func (p *registersPage) open(i int) tea.Cmd {
 	}
 }
 
-// explain reads the selected patient on their own and explains the
-// definition for them, rule by rule (values withheld from a sensitive record
-// until v gives a reason).
+// explain explains the definition for the selected patient, rule by rule,
+// where the data is (cohort.Reveal, through cohort.ExplainFor: on gpsoc serve
+// in remote mode, else the patient read here on their own); a sensitive
+// record's entries are withheld until v gives a reason.
 func (p *registersPage) explain() tea.Cmd {
 	if p.rowSel >= len(p.rows) || p.drill < 0 {
 		return nil
@@ -485,16 +487,24 @@ func (p *registersPage) View(w, h int) []string {
 		}
 		lines = append(lines, line)
 	}
-	out = append(out, window(lines, p.sel, h-2, w, st)...)
+	fetched := p.where != "" && p.where != "on the server"
+	rows := h - 2
+	if fetched {
+		rows-- // the line that says where the records came from
+	}
+	out = append(out, window(lines, p.sel, rows, w, st)...)
 	ref := "-"
 	if len(p.lines) > 0 {
 		ref = Date(cohort.DayString(p.lines[0].R))
 	}
 	where := ""
-	if p.where != "" {
+	if p.where != "" && !fetched {
 		where = "  run " + p.where
 	}
 	out = append(out, st.Muted.Render(cut(k("refresh")+" run again  reference date "+ref+where, w)))
+	if fetched {
+		out = append(out, st.Muted.Render(cut(p.where, w)))
+	}
 	return out
 }
 

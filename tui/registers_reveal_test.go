@@ -196,7 +196,7 @@ func TestPatientRegistersRevealSensitive(t *testing.T) {
 // In remote mode against gpsoc serve, the list comes from the server (a
 // sensitive row flagged there); v with a reason reads that patient through
 // the services over the API, the reason sent with each read, and shows the
-// values; an explanation the server refuses without a reason asks for one.
+// values; the explanation runs on the server, withheld until v gives a reason.
 func TestRegistersRevealRemote(t *testing.T) {
 	var defs []*cohort.Def
 	for i, src := range testDefs {
@@ -239,9 +239,11 @@ func TestRegistersRevealRemote(t *testing.T) {
 	if line := lineWith(d.screen(), row.Name); !strings.Contains(line, "sensitive, reason given: "+shortTerm(row.Matched[0].Code)) {
 		t.Fatalf("the row does not show its values after the reason: %q\n%s", line, d.screen())
 	}
-	// explaining it: the server reads a sensitive record only with a reason,
-	// so the screen asks for one, then explains with the entries
+	// explaining it runs on the server (Group/$explain), which withholds the
+	// entries without a reason; v sends one and the server shows them
 	d.keys("e")
+	d.contains("SENSITIVE record: the entries are withheld")
+	d.keys("v")
 	d.contains("Reason to see this sensitive record")
 	d.typeText("annual review")
 	d.keys("enter")

@@ -5,9 +5,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/cohort"
+	"github.com/opengpsoc/gpsoc/fixtures"
+	"github.com/opengpsoc/gpsoc/internal/medplumtest"
 	"github.com/opengpsoc/gpsoc/keymaps"
+	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/server"
+	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/store/remote"
 	"github.com/opengpsoc/gpsoc/terminology"
 )
 
@@ -186,4 +192,70 @@ func TestPatientRegisters(t *testing.T) {
 	d.contains("yes select: has code in ecl")
 	d.keys("esc")
 	d.contains("This patient")
+}
+
+// Against another vendor's FHIR server (Medplum's FHIR router, which runs no
+// gpsoc searches) the registers screen runs every definition in the
+// workstation over records fetched by standard FHIR search, says so and how
+// much it fetched, and shows the counts the same practice gives locally.
+func TestRegistersScreenOtherVendor(t *testing.T) {
+	local, _, defs := registersModel(t, 120, 40)
+	local.keys("f6")
+	want := strings.Split(local.screen(), "\n")[2]
+
+	// The same records on Medplum, patient by patient (a test fixture,
+	// written below the services).
+	dir, svc := practice(t, 120)
+	byPatient := map[string][]record.Entity{}
+	var order []string
+	if err := svc.ScanForSearch(t.Context(), func(e record.Entity) {
+		pid := e.Head().PatientID
+		if e.Kind() == record.KindPatient {
+			pid = e.Head().ID
+			order = append(order, pid)
+		}
+		e.Head().Version = 0
+		byPatient[pid] = append(byPatient[pid], e)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := remote.Open(t.Context(), remote.Options{URL: medplumtest.Start(t), Token: medplumtest.Token, User: "dr.who",
+		Role: record.RoleGP, Practice: record.Practice{Name: fixtures.PracticeName, ODS: fixtures.PracticeODS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range order {
+		recs := byPatient[pid] // the patient first: the scan reads patients first
+		if err := rs.Update(t.Context(), func(w store.WTx) error {
+			for _, e := range recs {
+				if err := w.Put(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rsvc, err := clinical.New(clinical.Options{Store: rs, Now: clock, Source: "tui"}).As(t.Context(), "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := terminology.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tm.Close() })
+	m := New(Options{Svc: rsvc, Terms: fakeTerms{}, Keys: keymaps.Default(), Now: clock, DataDir: t.TempDir(), Plain: true,
+		Width: 120, Height: 40, Cohort: &Cohort{Resolver: cohort.NewTermResolver(tm), Defs: defs}})
+	d := &driver{t: t, m: m}
+	d.init()
+	d.keys("f6")
+	d.contains("searched here over standard FHIR search: 120 patients,")
+	d.contains("(slower than a gpsoc server)")
+	if got := strings.Split(d.screen(), "\n")[2]; strings.TrimSpace(got) != strings.TrimSpace(want) {
+		t.Fatalf("over FHIR %q, here %q", got, want)
+	}
+	d.keys("enter")
+	d.contains("Essential hypertension")
 }

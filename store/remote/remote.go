@@ -5,12 +5,16 @@
 // failed fn sends nothing.
 //
 // The server owns what only it can: the audit trail (it audits every call
-// under the token's user, so Append here is a no-op; the reason a sensitive
-// record is opened goes as X-Access-Reason on its read, and a find as
-// Patient/$find, so `gpsoc serve` audits them), users and tokens, the
-// practice settings, and the role rules (a 403 comes back as a
-// PermissionError). Only standard FHIR is used: no server-specific operation
-// is needed.
+// under the token's user, so Append sends nothing to gpsoc serve; the reason
+// a sensitive record is opened goes as X-Access-Reason on its read, a find
+// as Patient/$find and a search as Group/$search, so `gpsoc serve` audits
+// them; a search run here over another vendor's server is recorded there as
+// an AuditEvent), users and tokens, the practice settings, and the role
+// rules (a 403 comes back as a PermissionError). Standard FHIR is enough:
+// gpsoc serve's own operations are used only against it (its population
+// searches only where its CapabilityStatement declares them, search.go),
+// and without them the workstation does the work itself over standard
+// search.
 package remote
 
 import (
@@ -76,6 +80,8 @@ type Store struct {
 	// population search on Group (fhir.OpGroupSearch): searches then run
 	// there, where the data is; otherwise here, over standard search (search.go).
 	searchOp bool
+	// explainOp: it declares the explanation (fhir.OpGroupExplain) too.
+	explainOp bool
 }
 
 // Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
@@ -132,6 +138,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			for _, op := range r.Operation {
 				if r.Type == "Group" && op.Name == "search" && op.Definition == fhir.OpGroupSearch {
 					s.searchOp = true
+				}
+				if r.Type == "Group" && op.Name == "explain" && op.Definition == fhir.OpGroupExplain {
+					s.explainOp = true
 				}
 			}
 		}

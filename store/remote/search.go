@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,16 @@ func (s *Store) RunSearch(ctx context.Context, text, on, reason string) (*store.
 	if on != "" {
 		path += "?" + url.Values{"on": {on}}.Encode()
 	}
+	hdr := reasonHeader(reason)
+	var raw []byte
+	if err := s.do(ctx, "POST", path, []byte(text), hdr, &raw); err != nil {
+		return nil, true, typed(err, "search")
+	}
+	return groupResult(raw)
+}
+
+// reasonHeader is the X-Access-Reason of a request, or none.
+func reasonHeader(reason string) map[string]string {
 	hdr := map[string]string{"Content-Type": "text/plain; charset=utf-8"}
 	if r := strings.TrimSpace(reason); r != "" {
 		hdr["X-Access-Reason"] = strings.Map(func(r rune) rune {
@@ -34,10 +45,32 @@ func (s *Store) RunSearch(ctx context.Context, text, on, reason string) (*store.
 			return r
 		}, r)
 	}
-	var raw []byte
-	if err := s.do(ctx, "POST", path, []byte(text), hdr, &raw); err != nil {
-		return nil, true, typed(err, "search")
+	return hdr
+}
+
+// RunExplain asks the server to explain a search for one patient (POST
+// Group/$explain?patient=REF) when its CapabilityStatement declares it:
+// the patient's records are read there, with the search right and the
+// server's audit, and never cross the wire; ok is false otherwise.
+func (s *Store) RunExplain(ctx context.Context, text, ref, on, reason string, out any) (bool, error) {
+	if !s.explainOp {
+		return false, nil
 	}
+	q := url.Values{"patient": {ref}}
+	if on != "" {
+		q.Set("on", on)
+	}
+	var raw []byte
+	if err := s.do(ctx, "POST", "Group/$explain?"+q.Encode(), []byte(text), reasonHeader(reason), &raw); err != nil {
+		return true, typed(err, "explain")
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return true, fmt.Errorf("remote: Group/$explain: %w", err)
+	}
+	return true, nil
+}
+
+func groupResult(raw []byte) (*store.SearchResult, bool, error) {
 	var g fhir.Group
 	if err := fhir.Unmarshal(raw, &g); err != nil {
 		return nil, true, fmt.Errorf("remote: Group/$search: %w", err)
@@ -91,6 +124,12 @@ var _ store.Scanner = (*tx)(nil)
 // server's patients (a resource about a device or a group is no one's
 // record); one the mapping cannot read fails the scan, naming it, since a
 // search that silently skipped it would be wrong.
+//
+// Records are read back as an import reads them: a consultation's coded
+// entries, written as Observations without a value or Procedures naming
+// its Encounter, are its entries again (a Procedure outside any is a
+// consultation of its own); a prescription's issues are its issues
+// (medicines).
 func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 	want := map[record.Kind]bool{}
 	for _, k := range kinds {
@@ -98,7 +137,9 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 	}
 	pats := map[string]bool{}
 	q := func() url.Values { return url.Values{"_count": {strconv.Itoa(t.s.o.PageSize)}} }
-	if _, err := t.s.search(t.ctx, "Patient", q(), func(r fhir.Resource) error {
+	got := 0
+	total, err := t.s.search(t.ctx, "Patient", q(), func(r fhir.Resource) error {
+		got++
 		e, err := t.mapped(r, false)
 		if err != nil {
 			return err
@@ -108,18 +149,35 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 			return nil
 		}
 		return fn(e)
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	done := map[string]bool{"Patient": true}
+	if err := complete("Patient", total, got); err != nil {
+		return err
+	}
+	// The types to read, each once, Encounters before what names them.
+	var types []string
 	for _, k := range kinds {
-		typ := fhir.KindType(k)
-		if typ == "" || done[typ] {
-			continue
+		if typ := fhir.KindType(k); typ != "" && typ != "Patient" && !slices.Contains(types, typ) {
+			types = append(types, typ)
 		}
-		done[typ] = true
-		rs := t.resolver()
-		if _, err := t.s.searchRaw(t.ctx, typ, q(), func(raw json.RawMessage, r fhir.Resource) error {
+	}
+	if want[record.KindConsultation] {
+		types = slices.DeleteFunc(types, func(s string) bool { return s == "Encounter" || s == "Observation" })
+		types = append([]string{"Encounter", "Observation", "Procedure"}, types...)
+	}
+	rs := t.resolver()
+	consults := map[string]*record.Consultation{}
+	var order []*record.Consultation // sent last, with their entries
+	entryOf := func(enc *fhir.Reference) *record.Consultation {
+		return consults[rs.ID(enc, "Encounter")] // nil: none, or one whose entries came with it (api-record)
+	}
+	for _, typ := range types {
+		var meds []fhir.Resource // mapped once all are read: an issue is its plan's
+		got := 0
+		total, err := t.s.searchRaw(t.ctx, typ, q(), func(raw json.RawMessage, r fhir.Resource) error {
+			got++
 			var about struct {
 				Subject, Patient *fhir.Reference
 			}
@@ -131,6 +189,56 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 			if !pats[pid] {
 				return nil
 			}
+			switch x := r.(type) {
+			case *fhir.MedicationRequest:
+				meds = append(meds, r)
+				return nil
+			case *fhir.Encounter:
+				e, err := t.mapped(r, false)
+				if err != nil {
+					return err
+				}
+				c := e.(*record.Consultation)
+				if len(c.Entries) == 0 {
+					consults[c.ID] = c
+				}
+				order = append(order, c)
+				return nil
+			case *fhir.Observation:
+				if c := entryOf(x.Encounter); c != nil && fhir.IsCodedEntry(x) {
+					ce, _, err := fhir.EntryFromObservation(x)
+					if err != nil {
+						return fmt.Errorf("remote: Observation/%s: %w", x.ID, err)
+					}
+					if x.Status != record.StatusEnteredInError {
+						c.Entries = append(c.Entries, ce)
+					}
+					return nil
+				}
+				if !want[record.KindObservation] {
+					return nil
+				}
+			case *fhir.Procedure:
+				if x.Status == record.StatusEnteredInError {
+					return nil
+				}
+				ce, _, err := fhir.EntryFromProcedure(x)
+				if err != nil {
+					return fmt.Errorf("remote: Procedure/%s: %w", x.ID, err)
+				}
+				if c := entryOf(x.Encounter); c != nil {
+					c.Entries = append(c.Entries, ce)
+					return nil
+				}
+				at, err := fhir.ProcedureTime(x)
+				if err != nil {
+					return fmt.Errorf("remote: Procedure/%s: %w", x.ID, err)
+				}
+				c := &record.Consultation{Start: at, Entries: []record.CodedEntry{ce}}
+				c.ID, c.PatientID = "Procedure/"+x.ID, pid
+				order = append(order, c)
+				return nil
+			}
 			e, err := t.mapped(r, false)
 			if err != nil {
 				return err
@@ -139,9 +247,94 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 				return nil
 			}
 			return fn(e)
-		}); err != nil {
+		})
+		if err != nil {
 			return fmt.Errorf("read %s resources: %w", typ, err)
+		}
+		if err := complete(typ, total, got); err != nil {
+			return err
+		}
+		if len(meds) > 0 {
+			es, err := t.medicines(meds, false)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, c := range order {
+		if err := fn(c); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// complete fails a scan that was given fewer resources than the server said
+// match (a server that pages without next links, or one that changed under
+// the scan): a search over part of the records would be wrong, not slow.
+func complete(typ string, total, got int) error {
+	if total >= 0 && got < total {
+		return fmt.Errorf("remote: the server says %d %s resources match but gave %d over its pages: the search cannot be complete; run it again", total, typ, got)
+	}
+	return nil
+}
+
+// medicines maps MedicationRequests to medicines. An order based on a plan
+// among them is how a prescription's issue is written (fhir's
+// MedicationResources: intent order, basedOn the authorisation), so it is
+// an issue of that plan, as an import reads it, not a medicine of its own;
+// an order whose plan is not among them is a medicine as the server holds it.
+func (t *tx) medicines(in []fhir.Resource, version bool) ([]record.Entity, error) {
+	rs := t.resolver()
+	plans := map[string]*record.Medication{}
+	var out []record.Entity
+	var orders []*fhir.MedicationRequest
+	planOf := func(x *fhir.MedicationRequest) string {
+		if x.Intent != "order" || len(x.BasedOn) != 1 {
+			return ""
+		}
+		return rs.ID(&x.BasedOn[0], "MedicationRequest")
+	}
+	for _, r := range in {
+		if x := r.(*fhir.MedicationRequest); planOf(x) != "" {
+			orders = append(orders, x)
+			continue
+		}
+		e, err := t.mapped(r, version)
+		if err != nil {
+			return nil, err
+		}
+		plans[e.Head().ID] = e.(*record.Medication)
+		out = append(out, e)
+	}
+	for _, x := range orders {
+		p := plans[planOf(x)]
+		if p == nil {
+			e, err := t.mapped(x, version)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+			continue
+		}
+		if x.Status == record.StatusEnteredInError {
+			continue
+		}
+		is, err := fhir.IssueFrom(x, rs)
+		if err != nil {
+			return nil, fmt.Errorf("remote: MedicationRequest/%s: %w", x.ID, err)
+		}
+		if !slices.ContainsFunc(p.Issues, func(i record.Issue) bool { return i.At.Equal(is.At) }) {
+			p.Issues = append(p.Issues, is)
+		}
+	}
+	for _, p := range plans {
+		slices.SortStableFunc(p.Issues, func(a, b record.Issue) int { return a.At.Compare(b.At) })
+	}
+	return out, nil
 }

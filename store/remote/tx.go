@@ -286,7 +286,12 @@ func (t *tx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
 		return nil, nil
 	}
 	out := []record.Entity{}
+	var meds []fhir.Resource
 	_, err := t.s.search(t.ctx, fhir.KindType(kind), url.Values{"patient": {"Patient/" + patientID}}, func(r fhir.Resource) error {
+		if kind == record.KindMedication { // issues fold into their plans
+			meds = append(meds, r)
+			return nil
+		}
 		e, err := t.entity(r)
 		if err != nil {
 			return err
@@ -296,6 +301,10 @@ func (t *tx) List(patientID string, kind record.Kind) ([]record.Entity, error) {
 		}
 		return nil
 	})
+	if err == nil && len(meds) > 0 {
+		es, err := t.medicines(meds, true)
+		return append(out, es...), err
+	}
 	return out, err
 }
 

@@ -54,6 +54,19 @@ const server = http.createServer(async (req, res) => {
     const headers = {};
     if (resource?.meta?.versionId) headers.ETag = `W/"${resource.meta.versionId}"`;
     if (status === 201 && resource?.id) headers.Location = `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+    // Search bundles: the in-memory router pages (_count, _offset) and says
+    // the total but links no next page; Medplum's server does, so the
+    // wrapper adds it as that server would.
+    if (resource?.resourceType === 'Bundle' && resource.type === 'searchset' && req.method === 'GET' && typeof resource.total === 'number') {
+      const offset = Number(url.searchParams.get('_offset') || 0);
+      const seen = (resource.entry || []).length;
+      if (seen > 0 && offset + seen < resource.total) {
+        const next = new URL(url);
+        next.searchParams.set('_offset', String(offset + seen));
+        resource.link = (resource.link || []).filter((l) => l.relation !== 'next');
+        resource.link.push({ relation: 'next', url: `${next.pathname.replace(/^\//, '')}${next.search}` });
+      }
+    }
     // Search bundles: make paging links absolute against this server.
     if (resource?.resourceType === 'Bundle' && Array.isArray(resource.link)) {
       for (const l of resource.link) {
