@@ -41,7 +41,7 @@ func (r Reveal) Explain(ctx context.Context, ref string) (x *Explanation, withhe
 // is audited as a search for that patient, with the reason; nil when the
 // patient is no longer in the result (the record changed since the list).
 func (r Reveal) Row(ctx context.Context, ref string) (*Row, error) {
-	ix, err := buildPatient(ctx, r.Svc, ref, strings.TrimSpace(r.Reason))
+	ix, err := BuildPatientWith(ctx, r.Svc, ref, strings.TrimSpace(r.Reason))
 	if err != nil {
 		return nil, err
 	}

@@ -37,12 +37,15 @@ func BuildKinds(ctx context.Context, s *clinical.Service, kinds []record.Kind) (
 // BuildPatient reads one patient (NHS number or id) into an index of one,
 // with record ids, for an explanation.
 func BuildPatient(ctx context.Context, s *clinical.Service, ref string) (*Index, error) {
-	return buildPatient(ctx, s, ref, "")
+	return BuildPatientWith(ctx, s, ref, "")
 }
 
-// buildPatient reads one patient with the reason a sensitive record's values
-// are needed ("" when none), which a server that asks for one is sent.
-func buildPatient(ctx context.Context, s *clinical.Service, ref, reason string) (*Index, error) {
+// BuildPatientWith reads one patient with the reason the user gave for
+// reading a sensitive record ("" when none), which a server that keeps such
+// reads behind a reason (gpsoc serve, in remote mode) is sent. It does not
+// decide what is shown: withholding values is the explanation's and the
+// rows' business.
+func BuildPatientWith(ctx context.Context, s *clinical.Service, ref, reason string) (*Index, error) {
 	b := NewBuilder(true)
 	if _, err := s.PatientForSearchWith(ctx, ref, clinical.ReadOptions{Reason: reason}, b.Add); err != nil {
 		return nil, err
@@ -229,7 +232,7 @@ func ExplainFor(ctx context.Context, s *clinical.Service, res Resolver, defs []*
 	if ok {
 		return &sx, nil
 	}
-	ix, err := buildPatient(ctx, s, ref, strings.TrimSpace(reason))
+	ix, err := BuildPatientWith(ctx, s, ref, strings.TrimSpace(reason))
 	if err != nil {
 		return nil, err
 	}

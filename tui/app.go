@@ -244,7 +244,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		if msg.patient != "" {
-			return m, m.push(newPatientRegistersPage(m.c, msg.patient))
+			return m, m.push(newPatientRegistersPage(m.c, msg.patient, msg.reason))
 		}
 		return m, m.push(newRegistersPage(m.c))
 	case openOverMsg:

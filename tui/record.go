@@ -288,7 +288,7 @@ func (p *recordPage) load() tea.Cmd {
 		d, err := loadRecord(c.Ctx, c.Svc, id, reason)
 		if err == nil && d != nil {
 			var derr error
-			d.due, derr = dueIndicators(c, id)
+			d.due, derr = dueIndicators(c, id, reason)
 			d.dueErr = derr != nil
 		}
 		var pe *record.PermissionError
@@ -423,8 +423,8 @@ func (p *recordPage) Update(msg tea.Msg) tea.Cmd {
 		case "next-chart":
 			p.chart++
 		case "registers":
-			id := p.id
-			return func() tea.Msg { return registersMsg{patient: id} }
+			id, reason := p.id, p.reason
+			return func() tea.Msg { return registersMsg{patient: id, reason: reason} }
 		case "consult":
 			if p.data == nil && p.err == nil {
 				p.after = "consult" // typed ahead of the load

@@ -22,8 +22,9 @@ type Cohort struct {
 }
 
 // registersMsg asks the root to open the registers screen (for one
-// patient, from their record: patient set).
-type registersMsg struct{ patient string }
+// patient, from their record: patient set, with the reason the record was
+// opened with, if sensitive).
+type registersMsg struct{ patient, reason string }
 
 type registersLoadedMsg struct {
 	rev   uint64
@@ -128,12 +129,16 @@ type registersPage struct {
 	// each line in, out or the indicator status; enter explains it.
 	patient string
 	pIn     []string
+	// reason is the one the record was opened with: sent with the reads of
+	// a sensitive record to a server that asks for one, never used to show
+	// values (v asks its own).
+	reason string
 }
 
 func newRegistersPage(c *Common) *registersPage { return &registersPage{c: c, drill: -1} }
 
-func newPatientRegistersPage(c *Common, patientID string) *registersPage {
-	return &registersPage{c: c, drill: -1, patient: patientID}
+func newPatientRegistersPage(c *Common, patientID, reason string) *registersPage {
+	return &registersPage{c: c, drill: -1, patient: patientID, reason: reason}
 }
 
 func (p *registersPage) Context() string { return "registers" }
@@ -649,11 +654,11 @@ func window(lines []string, sel, h, w int, st Styles) []string {
 // dueIndicators is the banner's slot: the indicators whose denominator holds
 // the patient and whose target is not met (nor excepted), and the registers
 // they are on; "" when the user may not run searches or nothing is due.
-func dueIndicators(c *Common, patientID string) (due []string, err error) {
+func dueIndicators(c *Common, patientID, reason string) (due []string, err error) {
 	if c.Cohort == nil || len(c.Cohort.Defs) == 0 || !c.Svc.Can(clinical.ActSearch) {
 		return nil, nil
 	}
-	ix, err := cohort.BuildPatient(c.Ctx, c.Svc, patientID)
+	ix, err := cohort.BuildPatientWith(c.Ctx, c.Svc, patientID, reason)
 	if err != nil {
 		return nil, err
 	}
@@ -684,12 +689,12 @@ func dueIndicators(c *Common, patientID string) (due []string, err error) {
 // loadPatient runs every definition for one patient (read on their own, as
 // an explanation reads them), audited as one explanation.
 func (p *registersPage) loadPatient() tea.Cmd {
-	rev, c, id := p.rev, p.c, p.patient
+	rev, c, id, reason := p.rev, p.c, p.patient, p.reason
 	return func() tea.Msg {
 		if c.Cohort == nil || len(c.Cohort.Defs) == 0 {
 			return registersLoadedMsg{rev: rev, err: fmt.Errorf("no register definitions are loaded")}
 		}
-		ix, err := cohort.BuildPatient(c.Ctx, c.Svc, id)
+		ix, err := cohort.BuildPatientWith(c.Ctx, c.Svc, id, reason)
 		if err != nil {
 			return registersLoadedMsg{rev: rev, err: err}
 		}

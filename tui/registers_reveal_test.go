@@ -252,3 +252,59 @@ func TestRegistersRevealRemote(t *testing.T) {
 		t.Fatalf("the explanation does not show the entries after the reason:\n%s", s)
 	}
 }
+
+// In remote mode against gpsoc serve, a sensitive record opened with a
+// reason still gets its banner's indicators and its registers (Q): the
+// reason goes with those reads, which the server otherwise refuses; the
+// entries stay withheld from the explanation until v.
+func TestSensitiveRecordRegistersRemote(t *testing.T) {
+	var defs []*cohort.Def
+	for i, src := range testDefs {
+		d, err := cohort.Parse(fmt.Sprintf("t%d.search", i), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defs = append(defs, d)
+	}
+	tm, err := terminology.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tm.Close() })
+	res := cohort.NewTermResolver(tm)
+	_, eng, _ := registersModel(t, 120, 40)
+	hres, err := eng.NewRun(cohort.Day(fixedNow)).Evaluate(defs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := ""
+	hres.Members.Each(func(p int) {
+		if hres.Status(p) == "denominator" && due == "" {
+			due = eng.Index().Patients[p].NHSNumber
+		}
+	})
+	if due == "" {
+		t.Fatal("the fixture has no patient due HT9")
+	}
+
+	serveCohort.Store(t, &server.Cohort{Resolver: res, Defs: defs})
+	remoteTests.Store(t, true)
+	dir, svc := practice(t, 120)
+	remoteTests.Delete(t)
+	yes := true
+	p, err := svc.UpdatePatient(context.Background(), due, clinical.PatientUpdate{Sensitive: &yes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{Svc: svc, Terms: fakeTerms{}, Keys: keymaps.Default(), Now: clock, DataDir: dir, Plain: true,
+		Width: 120, Height: 40, Cohort: &Cohort{Resolver: res, Defs: defs}})
+	d := &driver{t: t, m: m}
+	d.init()
+	d.send(openPatientMsg{ID: p.ID})
+	d.contains("This record is marked sensitive.")
+	d.typeText("diabetic review")
+	d.keys("enter")
+	d.contains("QOF due: HT9")
+	d.keys("Q")
+	d.contains("HT9      due (not met)")
+}
