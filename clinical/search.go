@@ -175,6 +175,7 @@ type ServerSearchMember struct {
 	PatientID, Name, NHSNumber, Status string
 	Sensitive                          bool
 	Matched                            []string
+	Evidence                           []string // as the server's engine gave them (JSON), when it did
 }
 
 // SearchOnServer runs a search definition's text on the server when the
@@ -196,7 +197,7 @@ func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (
 	out := &ServerSearch{Title: r.Title, Reference: r.Reference, Registered: r.Registered, Achievement: r.Achievement}
 	for _, m := range r.Members {
 		out.Members = append(out.Members, ServerSearchMember{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber,
-			Status: m.Status, Sensitive: m.Sensitive, Matched: m.Matched})
+			Status: m.Status, Sensitive: m.Sensitive, Matched: m.Matched, Evidence: m.Evidence})
 	}
 	return out, true, nil
 }

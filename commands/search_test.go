@@ -206,8 +206,10 @@ func TestSearchRecallFromSearch(t *testing.T) {
 // without a reason, as locally; each is audited there.
 func TestSearchRemoteRunsOnServer(t *testing.T) {
 	e, file := searchPractice(t)
-	var local []cohort.Row
+	var local, localReason []cohort.Row
 	e.jsonOf(&local, "--as", "dr.patel", "search", "run", file)
+	e.jsonOf(&localReason, "--as", "dr.patel", "search", "run", file, "--reason", "hypertension clinic")
+	localCSV := e.ok("--as", "mrs.khan", "register", "export", "HT1", "--registers", filepath.Join("testdata", "registers"))
 	var localX, localSens cohort.Explanation
 	e.jsonOf(&localX, "--as", "mrs.khan", "search", "explain", file, htNHS1)
 	e.jsonOf(&localSens, "--as", "mrs.khan", "register", "explain", "HT", htNHS2, "--registers", filepath.Join("testdata", "registers"))
@@ -223,9 +225,16 @@ func TestSearchRemoteRunsOnServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &remote); err != nil {
 		t.Fatal(err)
 	}
-	if len(remote) != len(local) || remote[0].Name != local[0].Name || remote[1].NHSNumber != local[1].NHSNumber ||
-		!remote[1].Sensitive || len(remote[1].Matched) != 0 || len(remote[0].Matched) == 0 {
-		t.Fatalf("remote rows %+v, local %+v", remote, local)
+	if a, b := mustJSON(t, remote), mustJSON(t, local); a != b || !remote[1].Sensitive || len(remote[1].Matched) != 0 || len(remote[0].Matched) == 0 {
+		t.Fatalf("rows found on the server:\n%s\nhere:\n%s", a, b)
+	}
+	var reason []cohort.Row
+	e.jsonOf(&reason, "--as", "dr.patel", "search", "run", file, "--reason", "hypertension clinic")
+	if a, b := mustJSON(t, reason), mustJSON(t, localReason); a != b || len(reason[1].Matched) == 0 {
+		t.Fatalf("rows found on the server with a reason:\n%s\nhere:\n%s", a, b)
+	}
+	if csv := e.ok("--as", "mrs.khan", "register", "export", "HT1", "--registers", filepath.Join("testdata", "registers")); csv != localCSV {
+		t.Fatalf("register export on the server:\n%s\nhere:\n%s", csv, localCSV)
 	}
 	var sums []registerSummary
 	e.jsonOf(&sums, "--as", "mrs.khan", "register", "list", "--registers", filepath.Join("testdata", "registers"))

@@ -196,6 +196,10 @@ func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 				v += " " + e.Date
 			}
 			m.Extension = append(m.Extension, fhir.Extension{URL: fhir.ExtSearchMatch, ValueString: &v})
+			if b, err := json.Marshal(e); err == nil {
+				js := string(b)
+				m.Extension = append(m.Extension, fhir.Extension{URL: fhir.ExtSearchEvidence, ValueString: &js})
+			}
 		}
 		g.Member = append(g.Member, m)
 	}

@@ -101,7 +101,7 @@ func TestGroupSearch(t *testing.T) {
 	}
 	// with a reason, the sensitive member's values come too
 	r = postText(t, f, "dr.gp", "/Group/$search", search, "X-Access-Reason", "clinic")
-	if strings.Count(string(r.raw), "38341003") != 2 {
+	if strings.Count(string(r.raw), "HT_COD: 38341003") != 2 || strings.Count(string(r.raw), `\"code\":\"38341003\"`) != 2 {
 		t.Fatalf("with a reason: %s", r.raw)
 	}
 	// a register by id

@@ -161,6 +161,9 @@ type SearchMember struct {
 	PatientID, Name, NHSNumber, Status string
 	Sensitive                          bool
 	Matched                            []string
+	// Evidence are the matching entries as the server's engine gave them
+	// (JSON, one an entry), when it sent them.
+	Evidence []string
 }
 
 // ErrBusy is matched by record.BusyError values the backends return.

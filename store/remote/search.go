@@ -105,6 +105,8 @@ func groupResult(raw []byte) (*store.SearchResult, bool, error) {
 				sm.Sensitive = *e.ValueBoolean
 			case e.URL == fhir.ExtSearchMatch && e.ValueString != nil:
 				sm.Matched = append(sm.Matched, *e.ValueString)
+			case e.URL == fhir.ExtSearchEvidence && e.ValueString != nil:
+				sm.Evidence = append(sm.Evidence, *e.ValueString)
 			}
 		}
 		out.Members = append(out.Members, sm)
