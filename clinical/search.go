@@ -181,8 +181,10 @@ type ServerSearchMember struct {
 // SearchOnServer runs a search definition's text on the server when the
 // store is one that can (gpsoc serve): the search runs where the data is and
 // is audited there. ok is false otherwise (a local file, another vendor's
-// server): the caller runs it here, through ScanForSearch.
-func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (*ServerSearch, bool, error) {
+// server): the caller runs it here, through ScanForSearch. purpose is what
+// the run is for, as its audit event names it ("" a search; export, or
+// recall/task from, as SearchRun.Query begins).
+func (s *Service) SearchOnServer(ctx context.Context, text, on, reason, purpose string) (*ServerSearch, bool, error) {
 	if err := s.require(ctx, ActSearch, ""); err != nil {
 		return nil, false, err
 	}
@@ -190,7 +192,7 @@ func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (
 	if !ok {
 		return nil, false, nil
 	}
-	r, ok, err := sr.RunSearch(ctx, text, on, reason)
+	r, ok, err := sr.RunSearch(ctx, text, on, reason, purpose)
 	if err != nil || !ok {
 		return nil, ok, err
 	}

@@ -147,6 +147,10 @@ func Find(defs []*Def, id string) (*Def, error) {
 	return nil, record.Invalid("register", id, "no register or indicator has this id ("+suggest(id, ids)+")")
 }
 
+// Purposes are what a run may be for besides a search (the CLI's search
+// recall|task and register export): its audit event's query begins with it.
+var Purposes = []string{"export", "recall/task from", "dry run of recall/task from"}
+
 // Query is what the audit event names: the definition, its text's hash and the date.
 func Query(d *Def, on int32) string {
 	h := sha256.Sum256([]byte(d.Source))

@@ -266,8 +266,15 @@ func TestSearchRemoteRunsOnServer(t *testing.T) {
 	}
 	e.want(ExitForbidden, "--as", "reception", "search", "explain", file, htNHS1)
 
-	n, explained := 0, 0
+	e.ok("--as", "mrs.khan", "search", "recall", file, "--code", "38341003", "--due", "2027-01-01", "--dry-run")
+	n, explained, exported, dry := 0, 0, 0, 0
 	for _, ev := range e.auditEvents()[before:] {
+		if ev.Action == "search" && strings.HasPrefix(ev.Query, "export indicator HT1 ") && strings.HasSuffix(ev.Query, "; count 2") {
+			exported++
+		}
+		if ev.Action == "search" && strings.HasPrefix(ev.Query, "dry run of recall/task from search ") {
+			dry++
+		}
 		if ev.Action == "search" && ev.User == "mrs.khan" && strings.Contains(ev.Query, "Hypertension, BP above") {
 			n++
 		}
@@ -275,7 +282,8 @@ func TestSearchRemoteRunsOnServer(t *testing.T) {
 			explained++
 		}
 	}
-	if n != 1 || explained != 2 {
-		t.Fatalf("%d server audit events for the remote search, want 1; %d for the explanations, want 2", n, explained)
+	if n != 2 || explained != 2 || exported != 1 || dry != 1 {
+		t.Fatalf("server audit events: %d of the search by mrs.khan (want 2: a run and a recall dry run), %d of the explanations (2), %d of the export (1), %d of the dry run (1)",
+			n, explained, exported, dry)
 	}
 }

@@ -18,13 +18,20 @@ import (
 // Group/$search) when its CapabilityStatement declares that operation;
 // against any other server ok is false and the workstation runs the search
 // itself over standard FHIR search (Scan).
-func (s *Store) RunSearch(ctx context.Context, text, on, reason string) (*store.SearchResult, bool, error) {
+func (s *Store) RunSearch(ctx context.Context, text, on, reason, purpose string) (*store.SearchResult, bool, error) {
 	if !s.searchOp {
 		return nil, false, nil
 	}
 	path := "Group/$search"
+	q := url.Values{}
 	if on != "" {
-		path += "?" + url.Values{"on": {on}}.Encode()
+		q.Set("on", on)
+	}
+	if purpose != "" {
+		q.Set("purpose", purpose)
+	}
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	hdr := reasonHeader(reason)
 	var raw []byte

@@ -50,7 +50,7 @@ func TestSearchWhereTheServerDeclaresIt(t *testing.T) {
 	const declares = `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","software":{"name":"another"},
 		"rest":[{"mode":"server","resource":[{"type":"Group","operation":[{"name":"search","definition":"` + fhir.OpGroupSearch + `"}]}]}]}`
 	s, asked := fakeFHIR(t, declares, "")
-	res, ok, err := s.RunSearch(ctx, "search \"x\"\nselect all\n", "", "")
+	res, ok, err := s.RunSearch(ctx, "search \"x\"\nselect all\n", "", "", "")
 	if err != nil || !ok || len(res.Members) != 1 || res.Members[0].PatientID != "p1" || !strings.Contains(strings.Join(*asked, ","), "POST /Group/$search") {
 		t.Fatalf("a server declaring Group/$search: %+v %v %v (asked %v)", res, ok, err, *asked)
 	}
@@ -61,7 +61,7 @@ func TestSearchWhereTheServerDeclaresIt(t *testing.T) {
 		`{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","rest":[{"mode":"server","resource":[{"type":"Group","operation":[{"name":"search","definition":"http://example.org/OperationDefinition/other"}]}]}]}`,
 	} {
 		s, asked := fakeFHIR(t, cs, "")
-		if _, ok, err := s.RunSearch(ctx, "search \"x\"\nselect all\n", "", ""); ok || err != nil || strings.Contains(strings.Join(*asked, ","), "$search") {
+		if _, ok, err := s.RunSearch(ctx, "search \"x\"\nselect all\n", "", "", ""); ok || err != nil || strings.Contains(strings.Join(*asked, ","), "$search") {
 			t.Errorf("a server that does not declare it: ok %v, %v, asked %v", ok, err, *asked)
 		}
 	}
