@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
@@ -125,7 +126,7 @@ var _ store.Scanner = (*tx)(nil)
 
 // Scan reads every record of the kinds over standard FHIR search, one paged
 // search per resource type (GET Type?_count=N, following the server's next
-// links), patients first: what a population search needs when the server
+// links; a few types at once), patients given first: what a population search needs when the server
 // cannot run it (another vendor's). Asking patient by patient would cost a
 // request per patient and type, and a version number one more per record on
 // a server with opaque version ids; a search reads neither, so records come
@@ -144,27 +145,6 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 	for _, k := range kinds {
 		want[k] = true
 	}
-	pats := map[string]bool{}
-	q := func() url.Values { return url.Values{"_count": {strconv.Itoa(t.s.o.PageSize)}} }
-	got := 0
-	total, err := t.s.search(t.ctx, "Patient", q(), func(r fhir.Resource) error {
-		got++
-		e, err := t.mapped(r, false)
-		if err != nil {
-			return err
-		}
-		pats[e.Head().ID] = true
-		if !want[record.KindPatient] {
-			return nil
-		}
-		return fn(e)
-	})
-	if err != nil {
-		return err
-	}
-	if err := complete("Patient", total, got); err != nil {
-		return err
-	}
 	// The types to read, each once, Encounters before what names them.
 	var types []string
 	for _, k := range kinds {
@@ -176,6 +156,23 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 		types = slices.DeleteFunc(types, func(s string) bool { return s == "Encounter" || s == "Observation" })
 		types = append([]string{"Encounter", "Observation", "Procedure"}, types...)
 	}
+	got, err := t.fetch(append([]string{"Patient"}, types...))
+	if err != nil {
+		return err
+	}
+	pats := map[string]bool{}
+	for _, it := range got["Patient"] {
+		e, err := t.mapped(it.r, false)
+		if err != nil {
+			return err
+		}
+		pats[e.Head().ID] = true
+		if want[record.KindPatient] {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
 	rs := t.resolver()
 	consults := map[string]*record.Consultation{}
 	var order []*record.Consultation // sent last, with their entries
@@ -184,17 +181,7 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 	}
 	for _, typ := range types {
 		var meds []fhir.Resource // mapped once all are read: an issue is its plan's
-		got := 0
-		total, err := t.s.searchRaw(t.ctx, typ, q(), func(raw json.RawMessage, r fhir.Resource) error {
-			got++
-			var about struct {
-				Subject, Patient *fhir.Reference
-			}
-			_ = json.Unmarshal(raw, &about)
-			pid := rs.ID(about.Subject, "Patient")
-			if pid == "" {
-				pid = rs.ID(about.Patient, "Patient")
-			}
+		if err := eachFetched(got[typ], func(pid string, r fhir.Resource) error {
 			if !pats[pid] {
 				return nil
 			}
@@ -256,12 +243,8 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 				return nil
 			}
 			return fn(e)
-		})
-		if err != nil {
+		}); err != nil {
 			return fmt.Errorf("read %s resources: %w", typ, err)
-		}
-		if err := complete(typ, total, got); err != nil {
-			return err
 		}
 		if len(meds) > 0 {
 			es, err := t.medicines(meds, false)
@@ -281,6 +264,74 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 		}
 	}
 	return nil
+}
+
+// fetched is a resource a scan read, with the patient it is about.
+type fetched struct {
+	pid string
+	r   fhir.Resource
+}
+
+func eachFetched(items []fetched, fn func(pid string, r fhir.Resource) error) error {
+	for _, it := range items {
+		if err := fn(it.pid, it.r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanParallel is how many resource types a scan reads at once: each type's
+// pages follow one another, but the types need not wait for each other (a
+// server across a network answers several requests in the time of one).
+const scanParallel = 4
+
+// fetch reads every resource of each type by paged standard search, a few
+// types at once, each checked complete against the server's total.
+func (t *tx) fetch(types []string) (map[string][]fetched, error) {
+	ctx, cancel := context.WithCancel(t.ctx)
+	defer cancel()
+	out := make(map[string][]fetched, len(types))
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, scanParallel)
+	rs := t.resolver()
+	for _, typ := range types {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var items []fetched
+			total, err := t.s.searchRaw(ctx, typ, url.Values{"_count": {strconv.Itoa(t.s.o.PageSize)}}, func(raw json.RawMessage, r fhir.Resource) error {
+				pid := *r.Head().ID
+				if typ != "Patient" {
+					var about struct {
+						Subject, Patient *fhir.Reference
+					}
+					_ = json.Unmarshal(raw, &about)
+					if pid = rs.ID(about.Subject, "Patient"); pid == "" {
+						pid = rs.ID(about.Patient, "Patient")
+					}
+				}
+				items = append(items, fetched{pid, r})
+				return nil
+			})
+			if err == nil {
+				err = complete(typ, total, len(items))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = fmt.Errorf("read %s resources: %w", typ, err)
+				cancel()
+			}
+			out[typ] = items
+		}()
+	}
+	wg.Wait()
+	return out, first
 }
 
 // complete fails a scan that was given fewer resources than the server said
