@@ -87,6 +87,9 @@ func (s *Service) PatientForSearch(ctx context.Context, ref string, fn func(reco
 			return err
 		}
 		fn(p)
+		if sc, ok := tx.(store.Scanner); ok { // as a whole-practice search reads them
+			return sc.ScanPatient(p.ID, searchKinds[1:], func(e record.Entity) error { fn(e); return nil })
+		}
 		for _, k := range searchKinds[1:] {
 			es, err := tx.List(p.ID, k)
 			if err != nil {

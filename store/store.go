@@ -145,6 +145,8 @@ type Searcher interface {
 // run the search itself.
 type Scanner interface {
 	Scan(kinds []record.Kind, fn func(record.Entity) error) error
+	// ScanPatient is Scan of one patient's records (not the patient).
+	ScanPatient(patientID string, kinds []record.Kind, fn func(record.Entity) error) error
 }
 
 // SearchResult is what a server's search found.

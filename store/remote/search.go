@@ -141,6 +141,41 @@ var _ store.Scanner = (*tx)(nil)
 // consultation of its own); a prescription's issues are its issues
 // (medicines).
 func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
+	if t.s.gpsoc {
+		// gpsoc serve searches one patient's record at a time (and one that
+		// declares no Group/$search has no terminology to run it): patient
+		// by patient, its version numbers costing nothing.
+		var ids []string
+		if err := t.scan([]record.Kind{record.KindPatient}, "", func(e record.Entity) error {
+			ids = append(ids, e.Head().ID)
+			if !slices.Contains(kinds, record.KindPatient) {
+				return nil
+			}
+			return fn(e)
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := t.ScanPatient(id, kinds, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return t.scan(kinds, "", fn)
+}
+
+// ScanPatient is Scan of one patient's records (GET Type?patient=…), the
+// patient not included: what an explanation reads.
+func (t *tx) ScanPatient(patientID string, kinds []record.Kind, fn func(record.Entity) error) error {
+	if patientID == "" {
+		return &record.NotFoundError{Kind: "patient", ID: patientID}
+	}
+	return t.scan(slices.DeleteFunc(slices.Clone(kinds), func(k record.Kind) bool { return k == record.KindPatient }), patientID, fn)
+}
+
+// scan is Scan, of one patient's records when patientID is set.
+func (t *tx) scan(kinds []record.Kind, patientID string, fn func(record.Entity) error) error {
 	want := map[record.Kind]bool{}
 	for _, k := range kinds {
 		want[k] = true
@@ -156,11 +191,20 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 		types = slices.DeleteFunc(types, func(s string) bool { return s == "Encounter" || s == "Observation" })
 		types = append([]string{"Encounter", "Observation", "Procedure"}, types...)
 	}
-	got, err := t.fetch(append([]string{"Patient"}, types...))
+	// A type the server's CapabilityStatement leaves out it holds none of
+	// (gpsoc serve keeps a consultation's entries in its Encounter, and
+	// serves no Procedure).
+	types = slices.DeleteFunc(types, func(typ string) bool { return !t.s.offers(typ) })
+	pats := map[string]bool{}
+	if patientID != "" {
+		pats[patientID] = true
+	} else {
+		types = append([]string{"Patient"}, types...)
+	}
+	got, err := t.fetch(types, patientID)
 	if err != nil {
 		return err
 	}
-	pats := map[string]bool{}
 	for _, it := range got["Patient"] {
 		e, err := t.mapped(it.r, false)
 		if err != nil {
@@ -180,6 +224,9 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 		return consults[rs.ID(enc, "Encounter")] // nil: none, or one whose entries came with it (api-record)
 	}
 	for _, typ := range types {
+		if typ == "Patient" {
+			continue
+		}
 		var meds []fhir.Resource // mapped once all are read: an issue is its plan's
 		if err := eachFetched(got[typ], func(pid string, r fhir.Resource) error {
 			if !pats[pid] {
@@ -286,9 +333,10 @@ func eachFetched(items []fetched, fn func(pid string, r fhir.Resource) error) er
 // server across a network answers several requests in the time of one).
 const scanParallel = 4
 
-// fetch reads every resource of each type by paged standard search, a few
-// types at once, each checked complete against the server's total.
-func (t *tx) fetch(types []string) (map[string][]fetched, error) {
+// fetch reads every resource of each type by paged standard search (of one
+// patient's when patientID is set), a few types at once, each checked
+// complete against the server's total.
+func (t *tx) fetch(types []string, patientID string) (map[string][]fetched, error) {
 	ctx, cancel := context.WithCancel(t.ctx)
 	defer cancel()
 	out := make(map[string][]fetched, len(types))
@@ -304,7 +352,11 @@ func (t *tx) fetch(types []string) (map[string][]fetched, error) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			var items []fetched
-			total, err := t.s.searchRaw(ctx, typ, url.Values{"_count": {strconv.Itoa(t.s.o.PageSize)}}, func(raw json.RawMessage, r fhir.Resource) error {
+			q := url.Values{"_count": {strconv.Itoa(t.s.o.PageSize)}}
+			if patientID != "" {
+				q.Set("patient", "Patient/"+patientID)
+			}
+			total, err := t.s.searchRaw(ctx, typ, q, func(raw json.RawMessage, r fhir.Resource) error {
 				pid := *r.Head().ID
 				if typ != "Patient" {
 					var about struct {

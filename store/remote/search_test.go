@@ -1,11 +1,13 @@
 package remote_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -80,5 +82,60 @@ func TestScanFailsWhenIncomplete(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "says 3 Patient resources match but gave 2") {
 		t.Fatalf("an incomplete scan: %v (%d read)", err, n)
+	}
+}
+
+// A scan over gpsoc serve (one without a terminology, so searches run in the
+// workstation) reads what the practice file holds: a consultation's coded
+// entries come in its Encounter, and no type the server does not declare
+// (Procedure) is asked for.
+func TestScanOverGpsocServe(t *testing.T) {
+	rs, p := serve(t)
+	gp, err := clinical.New(clinical.Options{Store: rs, Source: "cli"}).As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := &record.Patient{NHSNumber: "9434765919", Family: "Smith", Given: []string{"Ann"}, BirthDate: "1961-03-12", Sex: "female"}
+	if _, err := gp.AddPatient(ctx, pt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.AddConsultation(ctx, clinical.ConsultInput{PatientRef: pt.ID, Type: "surgery", Text: "review",
+		Codes: []record.CodedEntry{{Code: record.Code{System: record.SystemSNOMED, Code: "38341003", Display: "Hypertensive disorder"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.AddProblem(ctx, clinical.ProblemInput{PatientRef: pt.ID, System: "sct", Code: "73211009", Onset: "2015-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(scan func(fn func(record.Entity) error) error) map[string]int {
+		n := map[string]int{}
+		if err := scan(func(e record.Entity) error {
+			n[string(e.Kind())]++
+			if c, ok := e.(*record.Consultation); ok {
+				n["entries"] += len(c.Entries)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var here, there map[string]int
+	_ = storeOf(p).View(ctx, func(tx store.Tx) error {
+		here = count(func(fn func(record.Entity) error) error {
+			for _, k := range clinical.SearchKinds() {
+				if err := tx.ForEach(k, fn); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return nil
+	})
+	_ = rs.View(ctx, func(tx store.Tx) error {
+		there = count(func(fn func(record.Entity) error) error { return tx.(store.Scanner).Scan(clinical.SearchKinds(), fn) })
+		return nil
+	})
+	if fmt.Sprint(here) != fmt.Sprint(there) || here["entries"] != 1 || here["problem"] != 1 {
+		t.Fatalf("scanned over gpsoc serve %v, the practice file holds %v", there, here)
 	}
 }
