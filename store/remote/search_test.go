@@ -139,3 +139,21 @@ func TestScanOverGpsocServe(t *testing.T) {
 		t.Fatalf("scanned over gpsoc serve %v, the practice file holds %v", there, here)
 	}
 }
+
+// A search run in the workstation over another vendor's server is recorded
+// there as an AuditEvent; a server that will not take it fails the run's
+// audit, so the caller shows nothing (as when a practice file cannot write
+// its audit event).
+func TestSearchAuditOnAnotherServer(t *testing.T) {
+	const cs = `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","rest":[{"mode":"server"}]}`
+	s, asked := fakeFHIR(t, cs, "") // it answers POST AuditEvent 404
+	gp, err := clinical.New(clinical.Options{Store: s, Source: "cli"}).As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = gp.AuditSearch(ctx, clinical.SearchRun{Query: "search x; count 3"})
+	if err == nil || !strings.Contains(err.Error(), "POST AuditEvent") || !strings.Contains(err.Error(), "nothing is shown until it is recorded") ||
+		!strings.Contains(strings.Join(*asked, ","), "POST /AuditEvent") {
+		t.Fatalf("a server refusing the search's AuditEvent: %v (asked %v)", err, *asked)
+	}
+}
