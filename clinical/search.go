@@ -96,6 +96,9 @@ func (s *Service) PatientForSearchWith(ctx context.Context, ref string, ro ReadO
 			return err
 		}
 		fn(p)
+		if sc, ok := tx.(store.Scanner); ok { // as a whole-practice search reads them
+			return sc.ScanPatient(p.ID, searchKinds[1:], func(e record.Entity) error { fn(e); return nil })
+		}
 		for _, k := range searchKinds[1:] {
 			es, err := tx.List(p.ID, k)
 			if err != nil {
@@ -184,13 +187,16 @@ type ServerSearchMember struct {
 	PatientID, Name, NHSNumber, Status string
 	Sensitive                          bool
 	Matched                            []string
+	Evidence                           []string // as the server's engine gave them (JSON), when it did
 }
 
 // SearchOnServer runs a search definition's text on the server when the
 // store is one that can (gpsoc serve): the search runs where the data is and
 // is audited there. ok is false otherwise (a local file, another vendor's
-// server): the caller runs it here, through ScanForSearch.
-func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (*ServerSearch, bool, error) {
+// server): the caller runs it here, through ScanForSearch. purpose is what
+// the run is for, as its audit event names it ("" a search; export, or
+// recall/task from, as SearchRun.Query begins).
+func (s *Service) SearchOnServer(ctx context.Context, text, on, reason, purpose string) (*ServerSearch, bool, error) {
 	if err := s.require(ctx, ActSearch, ""); err != nil {
 		return nil, false, err
 	}
@@ -198,14 +204,14 @@ func (s *Service) SearchOnServer(ctx context.Context, text, on, reason string) (
 	if !ok {
 		return nil, false, nil
 	}
-	r, ok, err := sr.RunSearch(ctx, text, on, reason)
+	r, ok, err := sr.RunSearch(ctx, text, on, reason, purpose)
 	if err != nil || !ok {
 		return nil, ok, err
 	}
 	out := &ServerSearch{Title: r.Title, Reference: r.Reference, Registered: r.Registered, Achievement: r.Achievement}
 	for _, m := range r.Members {
 		out.Members = append(out.Members, ServerSearchMember{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber,
-			Status: m.Status, Sensitive: m.Sensitive, Matched: m.Matched})
+			Status: m.Status, Sensitive: m.Sensitive, Matched: m.Matched, Evidence: m.Evidence})
 	}
 	return out, true, nil
 }

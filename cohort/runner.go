@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -155,6 +156,10 @@ func Find(defs []*Def, id string) (*Def, error) {
 	return nil, record.Invalid("register", id, "no register or indicator has this id ("+suggest(id, ids)+")")
 }
 
+// Purposes are what a run may be for besides a search (the CLI's search
+// recall|task and register export): its audit event's query begins with it.
+var Purposes = []string{"export", "recall/task from", "dry run of recall/task from"}
+
 // Query is what the audit event names: the definition, its text's hash and the date.
 func Query(d *Def, on int32) string {
 	h := sha256.Sum256([]byte(d.Source))
@@ -259,8 +264,17 @@ func ServerRows(sr *clinical.ServerSearch) []Row {
 	for _, m := range sr.Members {
 		r := Row{PatientID: m.PatientID, Name: m.Name, NHSNumber: m.NHSNumber, Status: m.Status, Sensitive: m.Sensitive,
 			Matched: []Evidence{}}
-		for _, s := range m.Matched {
-			r.Matched = append(r.Matched, Evidence{Role: "server", Note: s})
+		for _, s := range m.Evidence { // as the engine gave them: the rows a local run prints
+			var e Evidence
+			if json.Unmarshal([]byte(s), &e) == nil {
+				r.Matched = append(r.Matched, e)
+			}
+		}
+		if len(r.Matched) != len(m.Evidence) || len(m.Evidence) == 0 {
+			r.Matched = r.Matched[:0] // a server that sent none (or one unreadable): its text
+			for _, s := range m.Matched {
+				r.Matched = append(r.Matched, Evidence{Role: "server", Note: s})
+			}
 		}
 		rows = append(rows, r)
 	}

@@ -85,7 +85,7 @@ func (e *searchEnv) run(ctx context.Context, d *cohort.Def, action string) (*coh
 		return nil, nil, err
 	}
 	if remoteConfigured(e.f) {
-		sr, ok, err := e.s.SearchOnServer(ctx, cohort.ServerText(d, e.defs), cohort.DayString(R), e.o.reason)
+		sr, ok, err := e.s.SearchOnServer(ctx, cohort.ServerText(d, e.defs), cohort.DayString(R), e.o.reason, action)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -780,7 +780,7 @@ func (e *searchEnv) serverSummaries(ctx context.Context) ([]registerSummary, boo
 		if err != nil {
 			return nil, true, err
 		}
-		sr, ok, err := e.s.SearchOnServer(ctx, cohort.ServerText(d, e.defs), cohort.DayString(R), "")
+		sr, ok, err := e.s.SearchOnServer(ctx, cohort.ServerText(d, e.defs), cohort.DayString(R), "", "")
 		if err != nil || !ok {
 			return nil, ok, err
 		}

@@ -206,8 +206,10 @@ func TestSearchRecallFromSearch(t *testing.T) {
 // without a reason, as locally; each is audited there.
 func TestSearchRemoteRunsOnServer(t *testing.T) {
 	e, file := searchPractice(t)
-	var local []cohort.Row
+	var local, localReason []cohort.Row
 	e.jsonOf(&local, "--as", "dr.patel", "search", "run", file)
+	e.jsonOf(&localReason, "--as", "dr.patel", "search", "run", file, "--reason", "hypertension clinic")
+	localCSV := e.ok("--as", "mrs.khan", "register", "export", "HT1", "--registers", filepath.Join("testdata", "registers"))
 	var localX, localSens cohort.Explanation
 	e.jsonOf(&localX, "--as", "mrs.khan", "search", "explain", file, htNHS1)
 	e.jsonOf(&localSens, "--as", "mrs.khan", "register", "explain", "HT", htNHS2, "--registers", filepath.Join("testdata", "registers"))
@@ -223,9 +225,16 @@ func TestSearchRemoteRunsOnServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &remote); err != nil {
 		t.Fatal(err)
 	}
-	if len(remote) != len(local) || remote[0].Name != local[0].Name || remote[1].NHSNumber != local[1].NHSNumber ||
-		!remote[1].Sensitive || len(remote[1].Matched) != 0 || len(remote[0].Matched) == 0 {
-		t.Fatalf("remote rows %+v, local %+v", remote, local)
+	if a, b := mustJSON(t, remote), mustJSON(t, local); a != b || !remote[1].Sensitive || len(remote[1].Matched) != 0 || len(remote[0].Matched) == 0 {
+		t.Fatalf("rows found on the server:\n%s\nhere:\n%s", a, b)
+	}
+	var reason []cohort.Row
+	e.jsonOf(&reason, "--as", "dr.patel", "search", "run", file, "--reason", "hypertension clinic")
+	if a, b := mustJSON(t, reason), mustJSON(t, localReason); a != b || len(reason[1].Matched) == 0 {
+		t.Fatalf("rows found on the server with a reason:\n%s\nhere:\n%s", a, b)
+	}
+	if csv := e.ok("--as", "mrs.khan", "register", "export", "HT1", "--registers", filepath.Join("testdata", "registers")); csv != localCSV {
+		t.Fatalf("register export on the server:\n%s\nhere:\n%s", csv, localCSV)
 	}
 	var sums []registerSummary
 	e.jsonOf(&sums, "--as", "mrs.khan", "register", "list", "--registers", filepath.Join("testdata", "registers"))
@@ -257,8 +266,15 @@ func TestSearchRemoteRunsOnServer(t *testing.T) {
 	}
 	e.want(ExitForbidden, "--as", "reception", "search", "explain", file, htNHS1)
 
-	n, explained := 0, 0
+	e.ok("--as", "mrs.khan", "search", "recall", file, "--code", "38341003", "--due", "2027-01-01", "--dry-run")
+	n, explained, exported, dry := 0, 0, 0, 0
 	for _, ev := range e.auditEvents()[before:] {
+		if ev.Action == "search" && strings.HasPrefix(ev.Query, "export indicator HT1 ") && strings.HasSuffix(ev.Query, "; count 2") {
+			exported++
+		}
+		if ev.Action == "search" && strings.HasPrefix(ev.Query, "dry run of recall/task from search ") {
+			dry++
+		}
 		if ev.Action == "search" && ev.User == "mrs.khan" && strings.Contains(ev.Query, "Hypertension, BP above") {
 			n++
 		}
@@ -266,7 +282,8 @@ func TestSearchRemoteRunsOnServer(t *testing.T) {
 			explained++
 		}
 	}
-	if n != 1 || explained != 2 {
-		t.Fatalf("%d server audit events for the remote search, want 1; %d for the explanations, want 2", n, explained)
+	if n != 2 || explained != 2 || exported != 1 || dry != 1 {
+		t.Fatalf("server audit events: %d of the search by mrs.khan (want 2: a run and a recall dry run), %d of the explanations (2), %d of the export (1), %d of the dry run (1)",
+			n, explained, exported, dry)
 	}
 }

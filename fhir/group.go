@@ -37,7 +37,12 @@ const OpGroupExplain = "https://opengpsoc.org/fhir/OperationDefinition/Group-exp
 
 // Extensions of a search result Group.
 const (
-	ExtSearchMatch     = "https://opengpsoc.org/fhir/StructureDefinition/search-match"
+	ExtSearchMatch = "https://opengpsoc.org/fhir/StructureDefinition/search-match"
+	// ExtSearchEvidence (valueString, JSON) is a matching entry as the search
+	// engine gave it (role, kind, code, date, value), beside its
+	// search-match text, so a gpsoc workstation prints exactly what the same
+	// search prints on a practice file. Any other client may ignore it.
+	ExtSearchEvidence  = "https://opengpsoc.org/fhir/StructureDefinition/search-evidence"
 	ExtSearchStatus    = "https://opengpsoc.org/fhir/StructureDefinition/search-status"
 	ExtSearchSensitive = "https://opengpsoc.org/fhir/StructureDefinition/search-sensitive"
 	ExtSearchReference = "https://opengpsoc.org/fhir/StructureDefinition/search-reference-date"

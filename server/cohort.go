@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -143,6 +144,9 @@ func (s *Server) prepare(r *http.Request, d *cohort.Def, extra []*cohort.Def) ([
 
 func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Service, d *cohort.Def, extra ...*cohort.Def) error {
 	ctx := r.Context()
+	if p := r.URL.Query().Get("purpose"); p != "" && !slices.Contains(cohort.Purposes, p) {
+		return errorf(http.StatusBadRequest, "value", "purpose %q: must be one of %s (or none: a search)", p, strings.Join(cohort.Purposes, ", "))
+	}
 	defs, R, err := s.prepare(r, d, extra)
 	if err != nil {
 		return err
@@ -158,7 +162,11 @@ func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 	}
 	reason := strings.TrimSpace(r.Header.Get("X-Access-Reason"))
 	rows := run.Rows(res, reason != "")
-	if err := svc.AuditSearch(ctx, clinical.SearchRun{Query: cohort.Query(d, R), Count: len(rows), Reason: reason}); err != nil {
+	q := cohort.Query(d, R)
+	if p := r.URL.Query().Get("purpose"); p != "" {
+		q = p + " " + q
+	}
+	if err := svc.AuditSearch(ctx, clinical.SearchRun{Query: q, Count: len(rows), Reason: reason}); err != nil {
 		return err
 	}
 	ref := res.Reference
@@ -196,6 +204,10 @@ func (s *Server) runDef(w http.ResponseWriter, r *http.Request, svc *clinical.Se
 				v += " " + e.Date
 			}
 			m.Extension = append(m.Extension, fhir.Extension{URL: fhir.ExtSearchMatch, ValueString: &v})
+			if b, err := json.Marshal(e); err == nil {
+				js := string(b)
+				m.Extension = append(m.Extension, fhir.Extension{URL: fhir.ExtSearchEvidence, ValueString: &js})
+			}
 		}
 		g.Member = append(g.Member, m)
 	}

@@ -101,8 +101,12 @@ func TestGroupSearch(t *testing.T) {
 	}
 	// with a reason, the sensitive member's values come too
 	r = postText(t, f, "dr.gp", "/Group/$search", search, "X-Access-Reason", "clinic")
-	if strings.Count(string(r.raw), "38341003") != 2 {
+	if strings.Count(string(r.raw), "HT_COD: 38341003") != 2 || strings.Count(string(r.raw), `\"code\":\"38341003\"`) != 2 {
 		t.Fatalf("with a reason: %s", r.raw)
+	}
+	// what a run is for, named in its audit event: a known purpose only
+	if r := postText(t, f, "dr.gp", "/Group/$search?purpose=anything", search); r.status != http.StatusBadRequest || !strings.Contains(string(r.raw), `purpose \"anything\"`) {
+		t.Fatalf("an unknown purpose: %d %s", r.status, r.raw)
 	}
 	// a register by id
 	r = f.do(t, "dr.gp", "GET", "/Group/HT", nil)

@@ -128,7 +128,9 @@ type Searcher interface {
 	// overrides its reference date, reason shows sensitive records' values
 	// (audited there). ok is false when the server cannot (another
 	// vendor's): the caller then runs the search itself.
-	RunSearch(ctx context.Context, text, on, reason string) (res *SearchResult, ok bool, err error)
+	// purpose ("" a search, or what else the run is for: export, recall/task
+	// from) is named in its audit event.
+	RunSearch(ctx context.Context, text, on, reason, purpose string) (res *SearchResult, ok bool, err error)
 	// RunExplain explains the search for one patient (ref: NHS number or
 	// id) on the server, decoding its JSON answer into out; ok as RunSearch.
 	RunExplain(ctx context.Context, text, ref, on, reason string, out any) (ok bool, err error)
@@ -143,6 +145,8 @@ type Searcher interface {
 // run the search itself.
 type Scanner interface {
 	Scan(kinds []record.Kind, fn func(record.Entity) error) error
+	// ScanPatient is Scan of one patient's records (not the patient).
+	ScanPatient(patientID string, kinds []record.Kind, fn func(record.Entity) error) error
 }
 
 // SearchResult is what a server's search found.
@@ -161,6 +165,9 @@ type SearchMember struct {
 	PatientID, Name, NHSNumber, Status string
 	Sensitive                          bool
 	Matched                            []string
+	// Evidence are the matching entries as the server's engine gave them
+	// (JSON, one an entry), when it sent them.
+	Evidence []string
 }
 
 // ErrBusy is matched by record.BusyError values the backends return.

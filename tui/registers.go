@@ -186,7 +186,7 @@ func (p *registersPage) load() tea.Cmd {
 			if err != nil {
 				return registersLoadedMsg{rev: rev, err: err}
 			}
-			sr, ok, err := c.Svc.SearchOnServer(c.Ctx, cohort.ServerText(d, c.Cohort.Defs), cohort.DayString(R), "")
+			sr, ok, err := c.Svc.SearchOnServer(c.Ctx, cohort.ServerText(d, c.Cohort.Defs), cohort.DayString(R), "", "")
 			if err != nil {
 				return registersLoadedMsg{rev: rev, err: err}
 			}

@@ -82,7 +82,13 @@ type Store struct {
 	searchOp bool
 	// explainOp: it declares the explanation (fhir.OpGroupExplain) too.
 	explainOp bool
+	// types are the resource types its CapabilityStatement lists (none
+	// listed: any may be asked for).
+	types map[string]bool
 }
+
+// offers reports whether the server says it holds resources of a type.
+func (s *Store) offers(typ string) bool { return len(s.types) == 0 || s.types[typ] }
 
 // Open checks that the server speaks FHIR R4 (GET metadata) and returns the store.
 func Open(ctx context.Context, o Options) (*Store, error) {
@@ -133,8 +139,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.gpsoc = cs.Software.Name == "gpsoc"
 	// What the server declares, not what it is guessed to be: a gpsoc serve
 	// without a terminology runs no searches and does not declare it.
+	s.types = map[string]bool{}
 	for _, rest := range cs.Rest {
 		for _, r := range rest.Resource {
+			s.types[r.Type] = true
 			for _, op := range r.Operation {
 				if r.Type == "Group" && op.Name == "search" && op.Definition == fhir.OpGroupSearch {
 					s.searchOp = true

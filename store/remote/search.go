@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
@@ -18,13 +19,20 @@ import (
 // Group/$search) when its CapabilityStatement declares that operation;
 // against any other server ok is false and the workstation runs the search
 // itself over standard FHIR search (Scan).
-func (s *Store) RunSearch(ctx context.Context, text, on, reason string) (*store.SearchResult, bool, error) {
+func (s *Store) RunSearch(ctx context.Context, text, on, reason, purpose string) (*store.SearchResult, bool, error) {
 	if !s.searchOp {
 		return nil, false, nil
 	}
 	path := "Group/$search"
+	q := url.Values{}
 	if on != "" {
-		path += "?" + url.Values{"on": {on}}.Encode()
+		q.Set("on", on)
+	}
+	if purpose != "" {
+		q.Set("purpose", purpose)
+	}
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	hdr := reasonHeader(reason)
 	var raw []byte
@@ -105,6 +113,8 @@ func groupResult(raw []byte) (*store.SearchResult, bool, error) {
 				sm.Sensitive = *e.ValueBoolean
 			case e.URL == fhir.ExtSearchMatch && e.ValueString != nil:
 				sm.Matched = append(sm.Matched, *e.ValueString)
+			case e.URL == fhir.ExtSearchEvidence && e.ValueString != nil:
+				sm.Evidence = append(sm.Evidence, *e.ValueString)
 			}
 		}
 		out.Members = append(out.Members, sm)
@@ -116,7 +126,7 @@ var _ store.Scanner = (*tx)(nil)
 
 // Scan reads every record of the kinds over standard FHIR search, one paged
 // search per resource type (GET Type?_count=N, following the server's next
-// links), patients first: what a population search needs when the server
+// links; a few types at once), patients given first: what a population search needs when the server
 // cannot run it (another vendor's). Asking patient by patient would cost a
 // request per patient and type, and a version number one more per record on
 // a server with opaque version ids; a search reads neither, so records come
@@ -131,30 +141,44 @@ var _ store.Scanner = (*tx)(nil)
 // consultation of its own); a prescription's issues are its issues
 // (medicines).
 func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
+	if t.s.gpsoc {
+		// gpsoc serve searches one patient's record at a time (and one that
+		// declares no Group/$search has no terminology to run it): patient
+		// by patient, its version numbers costing nothing.
+		var ids []string
+		if err := t.scan([]record.Kind{record.KindPatient}, "", func(e record.Entity) error {
+			ids = append(ids, e.Head().ID)
+			if !slices.Contains(kinds, record.KindPatient) {
+				return nil
+			}
+			return fn(e)
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := t.ScanPatient(id, kinds, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return t.scan(kinds, "", fn)
+}
+
+// ScanPatient is Scan of one patient's records (GET Type?patient=…), the
+// patient not included: what an explanation reads.
+func (t *tx) ScanPatient(patientID string, kinds []record.Kind, fn func(record.Entity) error) error {
+	if patientID == "" {
+		return &record.NotFoundError{Kind: "patient", ID: patientID}
+	}
+	return t.scan(slices.DeleteFunc(slices.Clone(kinds), func(k record.Kind) bool { return k == record.KindPatient }), patientID, fn)
+}
+
+// scan is Scan, of one patient's records when patientID is set.
+func (t *tx) scan(kinds []record.Kind, patientID string, fn func(record.Entity) error) error {
 	want := map[record.Kind]bool{}
 	for _, k := range kinds {
 		want[k] = true
-	}
-	pats := map[string]bool{}
-	q := func() url.Values { return url.Values{"_count": {strconv.Itoa(t.s.o.PageSize)}} }
-	got := 0
-	total, err := t.s.search(t.ctx, "Patient", q(), func(r fhir.Resource) error {
-		got++
-		e, err := t.mapped(r, false)
-		if err != nil {
-			return err
-		}
-		pats[e.Head().ID] = true
-		if !want[record.KindPatient] {
-			return nil
-		}
-		return fn(e)
-	})
-	if err != nil {
-		return err
-	}
-	if err := complete("Patient", total, got); err != nil {
-		return err
 	}
 	// The types to read, each once, Encounters before what names them.
 	var types []string
@@ -167,6 +191,32 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 		types = slices.DeleteFunc(types, func(s string) bool { return s == "Encounter" || s == "Observation" })
 		types = append([]string{"Encounter", "Observation", "Procedure"}, types...)
 	}
+	// A type the server's CapabilityStatement leaves out it holds none of
+	// (gpsoc serve keeps a consultation's entries in its Encounter, and
+	// serves no Procedure).
+	types = slices.DeleteFunc(types, func(typ string) bool { return !t.s.offers(typ) })
+	pats := map[string]bool{}
+	if patientID != "" {
+		pats[patientID] = true
+	} else {
+		types = append([]string{"Patient"}, types...)
+	}
+	got, err := t.fetch(types, patientID)
+	if err != nil {
+		return err
+	}
+	for _, it := range got["Patient"] {
+		e, err := t.mapped(it.r, false)
+		if err != nil {
+			return err
+		}
+		pats[e.Head().ID] = true
+		if want[record.KindPatient] {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
 	rs := t.resolver()
 	consults := map[string]*record.Consultation{}
 	var order []*record.Consultation // sent last, with their entries
@@ -174,18 +224,11 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 		return consults[rs.ID(enc, "Encounter")] // nil: none, or one whose entries came with it (api-record)
 	}
 	for _, typ := range types {
+		if typ == "Patient" {
+			continue
+		}
 		var meds []fhir.Resource // mapped once all are read: an issue is its plan's
-		got := 0
-		total, err := t.s.searchRaw(t.ctx, typ, q(), func(raw json.RawMessage, r fhir.Resource) error {
-			got++
-			var about struct {
-				Subject, Patient *fhir.Reference
-			}
-			_ = json.Unmarshal(raw, &about)
-			pid := rs.ID(about.Subject, "Patient")
-			if pid == "" {
-				pid = rs.ID(about.Patient, "Patient")
-			}
+		if err := eachFetched(got[typ], func(pid string, r fhir.Resource) error {
 			if !pats[pid] {
 				return nil
 			}
@@ -247,12 +290,8 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 				return nil
 			}
 			return fn(e)
-		})
-		if err != nil {
+		}); err != nil {
 			return fmt.Errorf("read %s resources: %w", typ, err)
-		}
-		if err := complete(typ, total, got); err != nil {
-			return err
 		}
 		if len(meds) > 0 {
 			es, err := t.medicines(meds, false)
@@ -272,6 +311,79 @@ func (t *tx) Scan(kinds []record.Kind, fn func(record.Entity) error) error {
 		}
 	}
 	return nil
+}
+
+// fetched is a resource a scan read, with the patient it is about.
+type fetched struct {
+	pid string
+	r   fhir.Resource
+}
+
+func eachFetched(items []fetched, fn func(pid string, r fhir.Resource) error) error {
+	for _, it := range items {
+		if err := fn(it.pid, it.r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanParallel is how many resource types a scan reads at once: each type's
+// pages follow one another, but the types need not wait for each other (a
+// server across a network answers several requests in the time of one).
+const scanParallel = 4
+
+// fetch reads every resource of each type by paged standard search (of one
+// patient's when patientID is set), a few types at once, each checked
+// complete against the server's total.
+func (t *tx) fetch(types []string, patientID string) (map[string][]fetched, error) {
+	ctx, cancel := context.WithCancel(t.ctx)
+	defer cancel()
+	out := make(map[string][]fetched, len(types))
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, scanParallel)
+	rs := t.resolver()
+	for _, typ := range types {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var items []fetched
+			q := url.Values{"_count": {strconv.Itoa(t.s.o.PageSize)}}
+			if patientID != "" {
+				q.Set("patient", "Patient/"+patientID)
+			}
+			total, err := t.s.searchRaw(ctx, typ, q, func(raw json.RawMessage, r fhir.Resource) error {
+				pid := *r.Head().ID
+				if typ != "Patient" {
+					var about struct {
+						Subject, Patient *fhir.Reference
+					}
+					_ = json.Unmarshal(raw, &about)
+					if pid = rs.ID(about.Subject, "Patient"); pid == "" {
+						pid = rs.ID(about.Patient, "Patient")
+					}
+				}
+				items = append(items, fetched{pid, r})
+				return nil
+			})
+			if err == nil {
+				err = complete(typ, total, len(items))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = fmt.Errorf("read %s resources: %w", typ, err)
+				cancel()
+			}
+			out[typ] = items
+		}()
+	}
+	wg.Wait()
+	return out, first
 }
 
 // complete fails a scan that was given fewer resources than the server said

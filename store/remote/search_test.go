@@ -1,11 +1,13 @@
 package remote_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -50,7 +52,7 @@ func TestSearchWhereTheServerDeclaresIt(t *testing.T) {
 	const declares = `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","software":{"name":"another"},
 		"rest":[{"mode":"server","resource":[{"type":"Group","operation":[{"name":"search","definition":"` + fhir.OpGroupSearch + `"}]}]}]}`
 	s, asked := fakeFHIR(t, declares, "")
-	res, ok, err := s.RunSearch(ctx, "search \"x\"\nselect all\n", "", "")
+	res, ok, err := s.RunSearch(ctx, "search \"x\"\nselect all\n", "", "", "")
 	if err != nil || !ok || len(res.Members) != 1 || res.Members[0].PatientID != "p1" || !strings.Contains(strings.Join(*asked, ","), "POST /Group/$search") {
 		t.Fatalf("a server declaring Group/$search: %+v %v %v (asked %v)", res, ok, err, *asked)
 	}
@@ -61,7 +63,7 @@ func TestSearchWhereTheServerDeclaresIt(t *testing.T) {
 		`{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","rest":[{"mode":"server","resource":[{"type":"Group","operation":[{"name":"search","definition":"http://example.org/OperationDefinition/other"}]}]}]}`,
 	} {
 		s, asked := fakeFHIR(t, cs, "")
-		if _, ok, err := s.RunSearch(ctx, "search \"x\"\nselect all\n", "", ""); ok || err != nil || strings.Contains(strings.Join(*asked, ","), "$search") {
+		if _, ok, err := s.RunSearch(ctx, "search \"x\"\nselect all\n", "", "", ""); ok || err != nil || strings.Contains(strings.Join(*asked, ","), "$search") {
 			t.Errorf("a server that does not declare it: ok %v, %v, asked %v", ok, err, *asked)
 		}
 	}
@@ -80,5 +82,78 @@ func TestScanFailsWhenIncomplete(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "says 3 Patient resources match but gave 2") {
 		t.Fatalf("an incomplete scan: %v (%d read)", err, n)
+	}
+}
+
+// A scan over gpsoc serve (one without a terminology, so searches run in the
+// workstation) reads what the practice file holds: a consultation's coded
+// entries come in its Encounter, and no type the server does not declare
+// (Procedure) is asked for.
+func TestScanOverGpsocServe(t *testing.T) {
+	rs, p := serve(t)
+	gp, err := clinical.New(clinical.Options{Store: rs, Source: "cli"}).As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := &record.Patient{NHSNumber: "9434765919", Family: "Smith", Given: []string{"Ann"}, BirthDate: "1961-03-12", Sex: "female"}
+	if _, err := gp.AddPatient(ctx, pt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.AddConsultation(ctx, clinical.ConsultInput{PatientRef: pt.ID, Type: "surgery", Text: "review",
+		Codes: []record.CodedEntry{{Code: record.Code{System: record.SystemSNOMED, Code: "38341003", Display: "Hypertensive disorder"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.AddProblem(ctx, clinical.ProblemInput{PatientRef: pt.ID, System: "sct", Code: "73211009", Onset: "2015-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(scan func(fn func(record.Entity) error) error) map[string]int {
+		n := map[string]int{}
+		if err := scan(func(e record.Entity) error {
+			n[string(e.Kind())]++
+			if c, ok := e.(*record.Consultation); ok {
+				n["entries"] += len(c.Entries)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var here, there map[string]int
+	_ = storeOf(p).View(ctx, func(tx store.Tx) error {
+		here = count(func(fn func(record.Entity) error) error {
+			for _, k := range clinical.SearchKinds() {
+				if err := tx.ForEach(k, fn); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return nil
+	})
+	_ = rs.View(ctx, func(tx store.Tx) error {
+		there = count(func(fn func(record.Entity) error) error { return tx.(store.Scanner).Scan(clinical.SearchKinds(), fn) })
+		return nil
+	})
+	if fmt.Sprint(here) != fmt.Sprint(there) || here["entries"] != 1 || here["problem"] != 1 {
+		t.Fatalf("scanned over gpsoc serve %v, the practice file holds %v", there, here)
+	}
+}
+
+// A search run in the workstation over another vendor's server is recorded
+// there as an AuditEvent; a server that will not take it fails the run's
+// audit, so the caller shows nothing (as when a practice file cannot write
+// its audit event).
+func TestSearchAuditOnAnotherServer(t *testing.T) {
+	const cs = `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","rest":[{"mode":"server"}]}`
+	s, asked := fakeFHIR(t, cs, "") // it answers POST AuditEvent 404
+	gp, err := clinical.New(clinical.Options{Store: s, Source: "cli"}).As(ctx, "dr.who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = gp.AuditSearch(ctx, clinical.SearchRun{Query: "search x; count 3"})
+	if err == nil || !strings.Contains(err.Error(), "POST AuditEvent") || !strings.Contains(err.Error(), "nothing is shown until it is recorded") ||
+		!strings.Contains(strings.Join(*asked, ","), "POST /AuditEvent") {
+		t.Fatalf("a server refusing the search's AuditEvent: %v (asked %v)", err, *asked)
 	}
 }
