@@ -160,6 +160,16 @@ func (t *recordingTx) AppendImportedAudit(ie *record.ImportedAuditEvent) error {
 	return w.AppendImportedAudit(ie)
 }
 
+// ImportedAudit passes the reading of imported trails through (an import
+// skips the events a trail it imported before already holds).
+func (t *recordingTx) ImportedAudit(fn func(*record.ImportedAuditEvent) error) error {
+	r, ok := t.WTx.(store.ImportedTrailReader)
+	if !ok {
+		return nil
+	}
+	return r.ImportedAudit(fn)
+}
+
 // GroupStats is how many transactions a GroupCommit store committed and how
 // many Updates they carried (for benchmarks: the mean batch size).
 func GroupStats(st store.Store) (commits, updates int64) {

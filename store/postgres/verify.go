@@ -13,8 +13,10 @@ import (
 
 var _ store.AuditVerifier = (*Store)(nil)
 
-// VerifyAudit recomputes the practice's hash chain and checks each record
-// version an event wrote against the record hash it carries (one snapshot).
+// VerifyAudit recomputes the practice's hash chain, checks each record
+// version an event wrote against the record hash it carries, and checks
+// any imported trail against the events that recorded its imports (one
+// snapshot).
 func (s *Store) VerifyAudit() (store.AuditReport, error) {
 	ctx := context.Background()
 	var r store.AuditReport
@@ -42,7 +44,9 @@ func (s *Store) VerifyAudit() (store.AuditReport, error) {
 			return err
 		}
 		r = cc.End(head)
-		return nil
+		ps, rep, err := t.verifyImported()
+		r.Problems, r.Imported = append(r.Problems, ps...), rep
+		return err
 	})
 	return r, err
 }

@@ -42,6 +42,8 @@ type wtx struct {
 	hashes       map[written]string
 	// events are the audit events appended and not yet placed in the chain.
 	events []*record.AuditEvent
+	// imported is the imported trail this transaction keeps (imported.go).
+	imported *importing
 }
 
 type written struct {
