@@ -253,6 +253,7 @@ func (s *Store) Load(ctx context.Context, src store.Dumper) error {
 		return err
 	}
 	s.ensured.Store(true)
+	s.db.feed.committed(s.ods) // the whole feed is new here
 	return nil
 }
 

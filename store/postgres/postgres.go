@@ -30,6 +30,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -62,12 +63,17 @@ type Options struct {
 	// MaxConns is the pool's size (default 4 per CPU, at least 8: a
 	// server's requests wait on the database, not on the CPU).
 	MaxConns int32
+	// ChangePoll is how often a waiter on the change feed reads it without
+	// a wake-up (default one second): the bound on how late a change whose
+	// notification was lost is seen (notify.go).
+	ChangePoll time.Duration
 }
 
 // DB is one PostgreSQL database holding any number of practices.
 type DB struct {
 	pool *pgxpool.Pool
 	url  string
+	feed *feedHub // change-feed wake-ups (notify.go)
 }
 
 // Open connects to the database at url and migrates its schema forward
@@ -110,6 +116,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s: %w", Redact(rawURL), err)
 	}
 	db := &DB{pool: pool, url: rawURL}
+	db.feed = newFeedHub(db, opt.ChangePoll)
 	// A first connection now, so a bad URL or role fails at open, not at
 	// the first request.
 	c, err := pool.Acquire(ctx)
@@ -121,8 +128,12 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	return db, nil
 }
 
-// Close closes the pool.
-func (db *DB) Close() { db.pool.Close() }
+// Close stops the change listener, announces this replica's last changes
+// to the others, and closes the pool.
+func (db *DB) Close() {
+	db.feed.stop()
+	db.pool.Close()
+}
 
 // URL is the database's URL without its password.
 func (db *DB) URL() string { return Redact(db.url) }
@@ -251,6 +262,9 @@ func (s *Store) Update(ctx context.Context, fn func(store.WTx) error) error {
 		return mapErr(err)
 	}
 	s.ensured.Store(true) // the practice's row, if this made it, is committed
+	if t.fed {
+		s.db.feed.committed(s.ods)
+	}
 	return nil
 }
 

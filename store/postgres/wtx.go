@@ -44,6 +44,8 @@ type wtx struct {
 	events []*record.AuditEvent
 	// imported is the imported trail this transaction keeps (imported.go).
 	imported *importing
+	// fed: the transaction added to the change feed (notify.go).
+	fed bool
 }
 
 type written struct {
@@ -100,6 +102,7 @@ func (t *wtx) placing() (string, []any, []*record.AuditEvent) {
 	if changed == nil {
 		changed = []string{}
 	}
+	t.fed = t.fed || len(changed) > 0
 	t.events, t.changed = nil, nil
 	return "SELECT first_seq, prev_hash, hashes, first_change, last_change FROM gpsoc_place($1, $2, $3)", []any{t.ods, mids, changed}, evs
 }
