@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
@@ -34,6 +35,11 @@ type groupStore struct {
 	mu             sync.Mutex
 	queue          []*groupCall
 	running        bool
+}
+
+// WaitChanges waits on the wrapped store's change feed (store.WaitChanges).
+func (g *groupStore) WaitChanges(ctx context.Context, after uint64, max time.Duration) (uint64, error) {
+	return store.WaitChanges(ctx, g.Store, after, max)
 }
 
 type groupCall struct {

@@ -14,3 +14,33 @@ import (
 type ChangeWaiter interface {
 	WaitChanges(ctx context.Context, after uint64, max time.Duration) (uint64, error)
 }
+
+// waitPoll is how often WaitChanges reads the feed of a backend that
+// cannot be waited on.
+const waitPoll = 100 * time.Millisecond
+
+// WaitChanges waits on st's change feed as ChangeWaiter says: with the
+// backend's own wake-ups where it has them, else by reading the feed's
+// head every 100 ms (an embedded file in the same process is cheap to ask).
+func WaitChanges(ctx context.Context, st Store, after uint64, max time.Duration) (uint64, error) {
+	if w, ok := st.(ChangeWaiter); ok {
+		return w.WaitChanges(ctx, after, max)
+	}
+	deadline := time.Now().Add(max)
+	for {
+		var head uint64
+		err := st.View(ctx, func(tx Tx) error {
+			var err error
+			head, err = tx.Changes(ChangesHead, func(uint64, string) error { return nil })
+			return err
+		})
+		if err != nil || head > after || !time.Now().Before(deadline) {
+			return head, err
+		}
+		select {
+		case <-time.After(min(waitPoll, time.Until(deadline))):
+		case <-ctx.Done():
+			return head, ctx.Err()
+		}
+	}
+}
