@@ -35,6 +35,10 @@ import (
 // changeChannel is the channel replicas notify and listen on.
 const changeChannel = "gpsoc_changes"
 
+// announceGap is the least time between two announces of a replica (the
+// first change after a quiet spell is announced at once).
+const announceGap = 10 * time.Millisecond
+
 // listenerName is the listener connection's application_name (what an
 // operator sees in pg_stat_activity).
 const listenerName = "gpsoc change listener"
@@ -118,6 +122,13 @@ func (h *feedHub) send() {
 		case <-h.kick:
 			if h.ctx.Err() == nil {
 				h.announce(h.ctx)
+				// Gather what commits meanwhile into the next announce: a
+				// replica writing hundreds of times a second sends a
+				// notify at most every announceGap, not one a write.
+				select {
+				case <-time.After(announceGap):
+				case <-h.ctx.Done():
+				}
 				continue
 			}
 		case <-h.ctx.Done():
@@ -155,15 +166,16 @@ func (h *feedHub) announce(ctx context.Context) {
 // (waking every waiter each time: what was notified meanwhile is lost).
 func (h *feedHub) listen() {
 	defer h.wg.Done()
-	backoff := 50 * time.Millisecond
+	const first = 50 * time.Millisecond
+	backoff := first
 	for h.ctx.Err() == nil {
-		err := h.listenOnce()
+		// An error only ends this connection: the waiters poll meanwhile,
+		// and the next attempt says whether the database is there.
+		if h.listenOnce() {
+			backoff = first // it had connected: try again at once-ish
+		}
 		h.listening.Store(false)
 		h.wake("")
-		if h.ctx.Err() != nil {
-			return
-		}
-		_ = err // the waiters poll meanwhile; the next attempt says more
 		select {
 		case <-time.After(backoff):
 		case <-h.ctx.Done():
@@ -173,23 +185,25 @@ func (h *feedHub) listen() {
 	}
 }
 
-func (h *feedHub) listenOnce() error {
+// listenOnce listens on one connection until it fails; connected says
+// whether it got as far as listening.
+func (h *feedHub) listenOnce() (connected bool) {
 	cfg := h.db.pool.Config().ConnConfig.Copy()
 	cfg.RuntimeParams["application_name"] = listenerName
 	conn, err := pgx.ConnectConfig(h.ctx, cfg)
 	if err != nil {
-		return err
+		return false
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(h.ctx, "SET ROLE "+AppRole+"; LISTEN "+changeChannel); err != nil {
-		return err
+		return false
 	}
 	h.listening.Store(true)
 	h.wake("") // anything committed before LISTEN took was not heard
 	for {
 		n, err := conn.WaitForNotification(h.ctx)
 		if err != nil {
-			return err
+			return true
 		}
 		h.wake(n.Payload)
 	}
