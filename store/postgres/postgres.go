@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -68,6 +69,11 @@ type Options struct {
 type DB struct {
 	pool *pgxpool.Pool
 	url  string
+	// done is closed by Close: each practice's placer of pending audit
+	// events places what is left, and stops (placers).
+	done      chan struct{}
+	closeOnce sync.Once
+	placers   sync.WaitGroup
 }
 
 // Open connects to the database at url and migrates its schema forward
@@ -109,7 +115,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", Redact(rawURL), err)
 	}
-	db := &DB{pool: pool, url: rawURL}
+	db := &DB{pool: pool, url: rawURL, done: make(chan struct{})}
 	// A first connection now, so a bad URL or role fails at open, not at
 	// the first request.
 	c, err := pool.Acquire(ctx)
@@ -121,8 +127,13 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	return db, nil
 }
 
-// Close closes the pool.
-func (db *DB) Close() { db.pool.Close() }
+// Close places the audit events this process left pending, and closes the
+// pool.
+func (db *DB) Close() {
+	db.closeOnce.Do(func() { close(db.done) })
+	db.placers.Wait()
+	db.pool.Close()
+}
 
 // URL is the database's URL without its password.
 func (db *DB) URL() string { return Redact(db.url) }
@@ -162,6 +173,10 @@ type Store struct {
 	closed atomic.Bool
 	// ensured: the practice's row is known to exist.
 	ensured atomic.Bool
+	// pending wakes the placer of this process's pending audit events
+	// (pending.go), started on the first.
+	pending    chan struct{}
+	placerOnce sync.Once
 }
 
 var (
