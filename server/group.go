@@ -26,7 +26,9 @@ import (
 // and the Updates before it — audit appends only, safe to run again — are
 // retried with the rest.
 func GroupCommit(st store.Store) store.Store {
-	return &groupStore{Store: st}
+	g := &groupStore{Store: st}
+	g.durable, _ = st.(store.DurableAuditor)
+	return g
 }
 
 type groupStore struct {
@@ -35,6 +37,77 @@ type groupStore struct {
 	mu             sync.Mutex
 	queue          []*groupCall
 	running        bool
+	// durable is the store beneath when it makes audit events durable
+	// before their place in the chain (PostgreSQL): events appended on
+	// their own go there in batches (audits), not into the writes' group.
+	// Writes stay one at a time per process even there: many writers of
+	// one practice at once only queue for its lock, and PostgreSQL spent
+	// more CPU on the queue (4.6 ms a consultation at 16) than on the
+	// writes (about 1 ms at 2).
+	durable  store.DurableAuditor
+	audits   []*auditCall
+	auditing bool
+}
+
+type auditCall struct {
+	ctx  context.Context
+	ev   *record.AuditEvent
+	done chan error
+}
+
+var _ store.AuditAppender = (*groupStore)(nil)
+
+// AppendAudit commits an audit event together with those of other
+// requests: in the group's next transaction, or, on a store that makes
+// events durable before placing them, in the next batch of those. It
+// returns once the event is durable.
+func (g *groupStore) AppendAudit(ctx context.Context, ev *record.AuditEvent) error {
+	if g.durable == nil {
+		return g.Update(ctx, func(tx store.WTx) error { return tx.Append(ev) })
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := &auditCall{ctx: ctx, ev: ev, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.audits = append(g.audits, c)
+	if !g.auditing {
+		g.auditing = true
+		go g.auditLoop()
+	}
+	g.mu.Unlock()
+	return <-c.done
+}
+
+func (g *groupStore) auditLoop() {
+	for {
+		g.gatherWhile(func() int { return len(g.audits) })
+		g.mu.Lock()
+		batch := g.audits
+		g.audits = nil
+		if len(batch) == 0 {
+			g.auditing = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		evs := make([]*record.AuditEvent, 0, len(batch))
+		live := batch[:0]
+		for _, c := range batch {
+			if err := c.ctx.Err(); err != nil {
+				c.done <- err
+				continue
+			}
+			evs = append(evs, c.ev)
+			live = append(live, c)
+		}
+		err := g.durable.AppendDurable(context.Background(), evs)
+		g.commits.Add(1)
+		g.calls.Add(int64(len(live)))
+		for _, c := range live {
+			c.done <- err
+		}
+	}
 }
 
 // WaitChanges waits on the wrapped store's change feed (store.WaitChanges).
@@ -191,10 +264,13 @@ func GroupStats(st store.Store) (commits, updates int64) {
 // yields to the scheduler (microseconds, no timer), stopping early once
 // gatherEnough wait. Measured with make bench's 16 readers (interleaved
 // runs): 4,600-5,350 reads/s without it, 5,400-6,200/s with it, p99 lower.
-func (g *groupStore) gather() {
+func (g *groupStore) gather() { g.gatherWhile(func() int { return len(g.queue) }) }
+
+// gatherWhile is gather for the queue whose length queued reads (under mu).
+func (g *groupStore) gatherWhile(queued func() int) {
 	for i := 0; i < gatherYields; i++ {
 		g.mu.Lock()
-		n := len(g.queue)
+		n := queued()
 		g.mu.Unlock()
 		if n >= gatherEnough {
 			return

@@ -228,3 +228,23 @@ type ImportedTrailReader interface {
 	// ImportedAudit calls fn with each kept imported event, in the order kept.
 	ImportedAudit(fn func(*record.ImportedAuditEvent) error) error
 }
+
+// AuditAppender is implemented by a store that takes an action's audit
+// event on its own, outside any write of records (record opened, list,
+// find, refusal), and may commit it together with others' (a server's
+// group commit). AppendAudit returns once the event is durable.
+type AuditAppender interface {
+	AppendAudit(ctx context.Context, ev *record.AuditEvent) error
+}
+
+// DurableAuditor is implemented by a backend that can make audit events
+// durable before they have their place in the practice's chain
+// (PostgreSQL: many servers append to one chain, whose lock is held through
+// each commit's flush to disk). AppendDurable returns once the events are
+// committed; the backend places them in the chain, in the order they were
+// committed and before any event placed after them, by the next
+// transaction that places events for the practice, or on its own within a
+// fraction of a second.
+type DurableAuditor interface {
+	AppendDurable(ctx context.Context, evs []*record.AuditEvent) error
+}

@@ -1,7 +1,7 @@
 package postgres
 
 // An audit trail imported with a practice from another system
-// (store.ImportedTrail), kept in audit_imported (migration 0003) exactly
+// (store.ImportedTrail), kept in audit_imported (migration 0004) exactly
 // as a practice file keeps it: apart from the practice's own chain, each
 // event's JSON byte for byte, in the order kept.
 

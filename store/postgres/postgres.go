@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,11 @@ type DB struct {
 	pool *pgxpool.Pool
 	url  string
 	feed *feedHub // change-feed wake-ups (notify.go)
+	// done is closed by Close: each practice's placer of pending audit
+	// events places what is left, and stops (placers).
+	done      chan struct{}
+	closeOnce sync.Once
+	placers   sync.WaitGroup
 }
 
 // Open connects to the database at url and migrates its schema forward
@@ -115,7 +121,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", Redact(rawURL), err)
 	}
-	db := &DB{pool: pool, url: rawURL}
+	db := &DB{pool: pool, url: rawURL, done: make(chan struct{})}
 	db.feed = newFeedHub(db, opt.ChangePoll)
 	// A first connection now, so a bad URL or role fails at open, not at
 	// the first request.
@@ -128,9 +134,12 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	return db, nil
 }
 
-// Close stops the change listener, announces this replica's last changes
-// to the others, and closes the pool.
+// Close places the audit events this process left pending, stops the
+// change listener, announces this replica's last changes to the others,
+// and closes the pool.
 func (db *DB) Close() {
+	db.closeOnce.Do(func() { close(db.done) })
+	db.placers.Wait()
 	db.feed.stop()
 	db.pool.Close()
 }
@@ -173,6 +182,10 @@ type Store struct {
 	closed atomic.Bool
 	// ensured: the practice's row is known to exist.
 	ensured atomic.Bool
+	// pending wakes the placer of this process's pending audit events
+	// (pending.go), started on the first.
+	pending    chan struct{}
+	placerOnce sync.Once
 }
 
 var (

@@ -101,13 +101,7 @@ func (t *wtx) placing() (string, []any, []*record.AuditEvent) {
 	if len(t.events) == 0 && len(t.changed) == 0 {
 		return "", nil, nil
 	}
-	mids := make([]string, len(t.events))
-	buf := make([]byte, 0, 512)
-	for i, ev := range t.events {
-		ev.Seq, ev.PrevHash, ev.Hash = 0, "", ""
-		buf = store.AppendAuditJSON(buf[:0], ev)
-		mids[i] = string(buf[len(auditJSONHead) : len(buf)-len(auditJSONTail)])
-	}
+	mids := auditMids(t.events)
 	evs := t.events
 	changed := t.changed
 	if changed == nil {
@@ -116,6 +110,19 @@ func (t *wtx) placing() (string, []any, []*record.AuditEvent) {
 	t.fed = t.fed || len(changed) > 0
 	t.events, t.changed = nil, nil
 	return "SELECT first_seq, prev_hash, hashes, first_change, last_change FROM gpsoc_place($1, $2, $3)", []any{t.ods, mids, changed}, evs
+}
+
+// auditMids are the events' JSON between the sequence and the chain link,
+// which the database fills in as it places them (gpsoc_place).
+func auditMids(evs []*record.AuditEvent) []string {
+	mids := make([]string, len(evs))
+	buf := make([]byte, 0, 512)
+	for i, ev := range evs {
+		ev.Seq, ev.PrevHash, ev.Hash = 0, "", ""
+		buf = store.AppendAuditJSON(buf[:0], ev)
+		mids[i] = string(buf[len(auditJSONHead) : len(buf)-len(auditJSONTail)])
+	}
+	return mids
 }
 
 // placed fills the events in from gpsoc_place's answer.
@@ -627,12 +634,17 @@ func (t *wtx) Append(ev *record.AuditEvent) error {
 		}
 	}
 	ev.Seq, ev.PrevHash, ev.Hash = 0, "", ""
+	defaults(ev)
+	t.events = append(t.events, ev)
+	return nil
+}
+
+// defaults fills in what an event given without them has: when, and "ok".
+func defaults(ev *record.AuditEvent) {
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()
 	}
 	if ev.Outcome == "" {
 		ev.Outcome = "ok"
 	}
-	t.events = append(t.events, ev)
-	return nil
 }

@@ -1,4 +1,4 @@
--- Schema 3: an audit trail imported with a practice from another system,
+-- Schema 4: an audit trail imported with a practice from another system,
 -- kept apart from the practice's own chain (store.ImportedTrail): each
 -- event as the other system recorded it, with its source and what its own
 -- chain said when it was imported, as its JSON (record.ImportedAuditEvent,
