@@ -217,3 +217,40 @@ func TestChangeFeedLosesNothingWhenNotificationsDrop(t *testing.T) {
 	t.Logf("listener killed %d times while %d patients were written", kills, writes)
 	waitListening(t, rb)
 }
+
+// A change whose notification never comes (its replica stopped between
+// its commit and its notify: here, a change entered behind the store) is
+// still seen by a waiter, at its next poll.
+func TestChangeWaiterPollsForALostNotification(t *testing.T) {
+	_, url := openDB(t)
+	_, rb := replicasPolling(t, url, 300*time.Millisecond)
+	b := practice(t, rb, "A81001")
+	p := seed(t, b, "A81001", "9434765919", "Adams")
+	ctx := context.Background()
+	head := headOf(t, b)
+	ch := make(chan uint64, 1)
+	go func() { h, _ := b.WaitChanges(ctx, head, 10*time.Second); ch <- h }()
+	waitListening(t, rb)
+	time.Sleep(50 * time.Millisecond)
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	start := time.Now()
+	if _, err := admin.Exec(ctx, `WITH s AS (UPDATE practices SET change_seq = change_seq + 1 WHERE practice = 'A81001' RETURNING change_seq)
+		INSERT INTO changes (practice, seq, patient_id) SELECT 'A81001', change_seq, $1 FROM s`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-ch:
+		if h != head+1 {
+			t.Errorf("the waiter returned head %d, want %d", h, head+1)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("a change without a notification reached the waiter after %v, want within its poll (300 ms)", took)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a change without a notification never reached the waiter")
+	}
+}
