@@ -8,7 +8,7 @@ package postgres
 // own with synchronous_commit off, several practices at once when writes
 // come faster than it sends. Why not NOTIFY inside the writing
 // transaction: PostgreSQL serialises the commits of every transaction that
-// notifies, across the whole database, holding a lock through each one's
+// notifies with one cluster-wide exclusive lock, held through each one's
 // WAL flush, so writes to different practices (which otherwise never wait
 // for each other) would queue behind one another. Sent after the commit,
 // the lock is held only for a commit that does not wait for its flush.
