@@ -54,7 +54,15 @@ type auditCall struct {
 	done chan error
 }
 
-var _ store.AuditAppender = (*groupStore)(nil)
+var (
+	_ store.AuditAppender = (*groupStore)(nil)
+	_ store.OneReader     = (*groupStore)(nil)
+)
+
+// ViewOne passes a one-read View through to the store beneath.
+func (g *groupStore) ViewOne(ctx context.Context, fn func(store.Tx) error) error {
+	return store.ViewOne(ctx, g.Store, fn)
+}
 
 // AppendAudit commits an audit event together with those of other
 // requests: in the group's next transaction, or, on a store that makes

@@ -248,3 +248,21 @@ type AuditAppender interface {
 type DurableAuditor interface {
 	AppendDurable(ctx context.Context, evs []*record.AuditEvent) error
 }
+
+// OneReader is implemented by a backend for which a View that makes a
+// single read costs less when it is known beforehand (PostgreSQL: no
+// transaction to begin and end, one round trip instead of two).
+type OneReader interface {
+	// ViewOne is View for an fn that makes exactly one read; a second
+	// fails.
+	ViewOne(ctx context.Context, fn func(Tx) error) error
+}
+
+// ViewOne runs fn, which makes one read, with st's ViewOne when it has
+// one, else in a View.
+func ViewOne(ctx context.Context, st Store, fn func(Tx) error) error {
+	if o, ok := st.(OneReader); ok {
+		return o.ViewOne(ctx, fn)
+	}
+	return st.View(ctx, fn)
+}
