@@ -266,3 +266,15 @@ func ViewOne(ctx context.Context, st Store, fn func(Tx) error) error {
 	}
 	return st.View(ctx, fn)
 }
+
+// Savepoints is implemented by a write transaction that can undo part of
+// itself (PostgreSQL): a server's group commit runs several requests'
+// writes in one transaction, each from a savepoint, so that one refused
+// write is undone alone and the others commit, with one flush to disk.
+type Savepoints interface {
+	// Savepoint marks the transaction's state. keep makes what was done
+	// since final, or fails (a write the database refuses is found there,
+	// not in a later request's part); undo takes the transaction back to
+	// the mark. One of the two is called, before the next Savepoint.
+	Savepoint() (keep, undo func() error)
+}

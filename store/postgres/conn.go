@@ -43,6 +43,9 @@ type rtx struct {
 	// and no BEGIN, so PostgreSQL runs the two as one implicit transaction
 	// that ends with the answer; a second read is refused (errOneRead).
 	one, used bool
+	// sent is how many statements have been sent (a savepoint's undo
+	// knows from it whether its mark reached the database).
+	sent int
 }
 
 var errOneRead = errors.New("store/postgres: a second read in a ViewOne (its reads would not share a snapshot: use View)")
@@ -69,6 +72,7 @@ func (t *rtx) batch(extra string, args []any) (pgx.BatchResults, error) {
 func (t *rtx) sendBatch(b *pgx.Batch) (pgx.BatchResults, error) {
 	qs := t.queue
 	t.queue = nil
+	t.sent += len(b.QueuedQueries)
 	if t.one {
 		t.used = true
 	} else {
