@@ -63,6 +63,15 @@ func TestPendingAuditPlacedInCommitOrder(t *testing.T) {
 		t.Errorf("a pending event was not placed within a second (head %d, want 6)", h)
 	}
 
+	// audit verify covers every event committed before it: it places the
+	// pending ones first.
+	if err := s.AppendDurable(ctx, []*record.AuditEvent{read("before verify")}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := s.VerifyAudit(); err != nil || len(rep.Problems) != 0 || rep.Events != 7 {
+		t.Errorf("verify right after a pending event: %+v, %v; want 7 events, no problems", rep, err)
+	}
+
 	// Close places what is left.
 	db2, err := postgres.Open(ctx, url, postgres.Options{})
 	if err != nil {
@@ -73,8 +82,8 @@ func TestPendingAuditPlacedInCommitOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	db2.Close()
-	if h := head(t, s); h != 7 {
-		t.Errorf("after Close the head is %d, want 7 (the pending event placed)", h)
+	if h := head(t, s); h != 8 {
+		t.Errorf("after Close the head is %d, want 8 (the pending event placed)", h)
 	}
 	verifyChain(t, s)
 
