@@ -25,6 +25,15 @@ import (
 // an Update fails, the transaction is rolled back, that Update gets its error,
 // and the Updates before it — audit appends only, safe to run again — are
 // retried with the rest.
+//
+// On a store whose transactions have savepoints (PostgreSQL) each Update
+// runs from one, and writes do not close the batch: a failed Update is
+// undone to its savepoint alone, and the others commit together with one
+// flush to disk (a practice's commits queue for its lock one flush at a
+// time, so a write each would cap its writes at the disk's sync rate).
+// Audit events appended on their own (AppendAudit) go, on a store that
+// makes them durable before placing them (store.DurableAuditor), to that
+// store in batches of their own, under no lock.
 func GroupCommit(st store.Store) store.Store {
 	g := &groupStore{Store: st}
 	g.durable, _ = st.(store.DurableAuditor)
@@ -55,7 +64,15 @@ type auditCall struct {
 	done chan error
 }
 
-var _ store.AuditAppender = (*groupStore)(nil)
+var (
+	_ store.AuditAppender = (*groupStore)(nil)
+	_ store.OneReader     = (*groupStore)(nil)
+)
+
+// ViewOne passes a one-read View through to the store beneath.
+func (g *groupStore) ViewOne(ctx context.Context, fn func(store.Tx) error) error {
+	return store.ViewOne(ctx, g.Store, fn)
+}
 
 // AppendAudit commits an audit event together with those of other
 // requests: in the group's next transaction, or, on a store that makes
@@ -159,14 +176,42 @@ func (g *groupStore) run(batch []*groupCall) {
 		var ran, rest []*groupCall
 		var failed *groupCall
 		var ferr error
+		var alone map[*groupCall]error // refused alone, undone to their savepoint
+		wrote := map[*groupCall]bool{}
 		err := g.Store.Update(context.Background(), func(tx store.WTx) error {
-			ran, rest, failed, ferr = ran[:0], nil, nil, nil
+			ran, rest, failed, ferr, alone = ran[:0], nil, nil, nil, map[*groupCall]error{}
+			clear(wrote)
+			sp, _ := tx.(store.Savepoints)
 			for i, c := range batch {
 				if err := c.ctx.Err(); err != nil {
+					if sp != nil {
+						alone[c] = err
+						continue
+					}
 					failed, ferr, rest = c, err, batch[i+1:]
 					return errGroupAbort
 				}
 				rt := &recordingTx{WTx: tx}
+				if sp != nil {
+					// Each call from a savepoint: one refused is undone
+					// alone, and writes need not close the batch.
+					keep, undo := sp.Savepoint()
+					err := safely(c.fn, rt)
+					if err == nil {
+						err = keep()
+					}
+					if err != nil {
+						if uerr := undo(); uerr != nil {
+							failed, ferr, rest = c, err, batch[i+1:]
+							return errGroupAbort
+						}
+						alone[c] = err
+						continue
+					}
+					ran = append(ran, c)
+					wrote[c] = rt.wrote
+					continue
+				}
 				if err := safely(c.fn, rt); err != nil {
 					failed, ferr, rest = c, err, batch[i+1:]
 					return errGroupAbort
@@ -181,11 +226,24 @@ func (g *groupStore) run(batch []*groupCall) {
 		})
 		g.commits.Add(1)
 		g.calls.Add(int64(len(ran)))
+		for c, cerr := range alone {
+			c.done <- cerr
+		}
 		switch {
 		case failed != nil:
-			// Everything in ran only appended audit events: run it again.
+			// What ran before it and only appended audit events is run
+			// again; what wrote (from a savepoint) was rolled back with
+			// the transaction, and is told so rather than run twice.
 			failed.done <- ferr
-			batch = append(append([]*groupCall{}, ran...), rest...)
+			var again []*groupCall
+			for _, c := range ran {
+				if wrote[c] {
+					c.done <- fmt.Errorf("not written: the transaction it shared with other requests failed (%v)", ferr)
+					continue
+				}
+				again = append(again, c)
+			}
+			batch = append(again, rest...)
 		case err != nil:
 			for _, c := range ran {
 				c.done <- err

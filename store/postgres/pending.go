@@ -97,20 +97,20 @@ func (s *Store) placeNow() {
 	_ = s.PlacePending(ctx)
 }
 
-// PlacePending places the practice's pending events in its chain now.
+// PlacePending places the practice's pending events in its chain now (a
+// practice with no row has none), in one round trip: one implicit
+// transaction, as AppendDurable's.
 func (s *Store) PlacePending(ctx context.Context) error {
-	c, r, err := s.begin(ctx, false)
+	if s.closed.Load() {
+		return errClosed
+	}
+	c, err := s.db.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return busy(s.db, err)
 	}
 	defer c.Release()
-	t := &r
-	t.push(-1, nil, "SELECT 1 FROM gpsoc_place($1, '{}'::text[], '{}'::text[])", s.ods)
-	t.push(-1, nil, "COMMIT")
-	if err := t.send(); err != nil {
-		t.end(false)
-		return err
-	}
-	t.done = true
-	return nil
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('app.practice', $1, true)", s.ods)
+	b.Queue(`SELECT 1 FROM practices pr, LATERAL gpsoc_place(pr.practice, '{}'::text[], '{}'::text[]) g WHERE pr.practice = $1`, s.ods)
+	return mapErr(c.Conn().SendBatch(ctx, b).Close())
 }

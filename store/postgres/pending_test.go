@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,15 @@ func TestPendingAuditPlacedInCommitOrder(t *testing.T) {
 		t.Errorf("a pending event was not placed within a second (head %d, want 6)", h)
 	}
 
+	// audit verify covers every event committed before it: it places the
+	// pending ones first.
+	if err := s.AppendDurable(ctx, []*record.AuditEvent{read("before verify")}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := s.VerifyAudit(); err != nil || len(rep.Problems) != 0 || rep.Events != 7 {
+		t.Errorf("verify right after a pending event: %+v, %v; want 7 events, no problems", rep, err)
+	}
+
 	// Close places what is left.
 	db2, err := postgres.Open(ctx, url, postgres.Options{})
 	if err != nil {
@@ -72,8 +82,8 @@ func TestPendingAuditPlacedInCommitOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	db2.Close()
-	if h := head(t, s); h != 7 {
-		t.Errorf("after Close the head is %d, want 7 (the pending event placed)", h)
+	if h := head(t, s); h != 8 {
+		t.Errorf("after Close the head is %d, want 8 (the pending event placed)", h)
 	}
 	verifyChain(t, s)
 
@@ -125,4 +135,46 @@ func head(t *testing.T, s store.Store) uint64 {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// A one-read View (no BEGIN, one round trip) still sees only its
+// practice's rows, and refuses a second read rather than give it another
+// snapshot (or none: outside the implicit transaction no practice is set).
+func TestViewOne(t *testing.T) {
+	db, _ := openDB(t)
+	ctx := context.Background()
+	a, b := practice(t, db, "A81001"), practice(t, db, "B82002")
+	pa := seed(t, a, "A81001", "9434765919", "Adams")
+	pb := seed(t, b, "B82002", "9434765870", "Brown")
+	var got record.Entity
+	if err := store.ViewOne(ctx, a, func(tx store.Tx) error {
+		var err error
+		got, err = tx.Get(record.KindPatient, pa.ID)
+		return err
+	}); err != nil || got.(*record.Patient).Family != "Adams" {
+		t.Fatalf("ViewOne of A's patient: %v, %v", got, err)
+	}
+	err := store.ViewOne(ctx, a, func(tx store.Tx) error {
+		_, err := tx.Get(record.KindPatient, pb.ID)
+		return err
+	})
+	if !record.IsNotFound(err) {
+		t.Errorf("ViewOne on A of B's patient: %v, want not found", err)
+	}
+	err = store.ViewOne(ctx, a, func(tx store.Tx) error {
+		if _, err := tx.Get(record.KindPatient, pa.ID); err != nil {
+			return err
+		}
+		_, err := tx.Get(record.KindPatient, pa.ID)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "use View") {
+		t.Errorf("a second read in a ViewOne: %v, want refused", err)
+	}
+	// The connection went back clean: a View after it works as usual.
+	for range 30 { // more than the pool holds
+		if err := a.View(ctx, func(tx store.Tx) error { _, err := tx.Get(record.KindPatient, pa.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -16,10 +16,14 @@ var _ store.AuditVerifier = (*Store)(nil)
 // VerifyAudit recomputes the practice's hash chain, checks each record
 // version an event wrote against the record hash it carries, and checks
 // any imported trail against the events that recorded its imports (one
-// snapshot).
+// snapshot), after placing the events a server left pending, so that it
+// covers every event committed before it began.
 func (s *Store) VerifyAudit() (store.AuditReport, error) {
 	ctx := context.Background()
 	var r store.AuditReport
+	if err := s.PlacePending(ctx); err != nil {
+		return r, err
+	}
 	err := s.View(ctx, func(tx store.Tx) error {
 		t := tx.(*rtx)
 		cc := &store.ChainCheck{Records: &store.RecordCheck{Version: t.storedVersion}}
