@@ -36,9 +36,17 @@ import (
 // store in batches of their own, under no lock.
 func GroupCommit(st store.Store) store.Store {
 	g := &groupStore{Store: st}
-	g.durable, _ = st.(store.DurableAuditor)
+	if d, ok := st.(store.DurableAuditor); ok {
+		g.durable = d
+		return &durableGroup{g}
+	}
 	return g
 }
+
+// durableGroup is a group commit on a store that makes audit events
+// durable before placing them: it takes events appended on their own
+// (store.AuditAppender) apart from the writes' transactions.
+type durableGroup struct{ *groupStore }
 
 type groupStore struct {
 	store.Store
@@ -65,7 +73,7 @@ type auditCall struct {
 }
 
 var (
-	_ store.AuditAppender = (*groupStore)(nil)
+	_ store.AuditAppender = (*durableGroup)(nil)
 	_ store.OneReader     = (*groupStore)(nil)
 )
 
@@ -75,13 +83,10 @@ func (g *groupStore) ViewOne(ctx context.Context, fn func(store.Tx) error) error
 }
 
 // AppendAudit commits an audit event together with those of other
-// requests: in the group's next transaction, or, on a store that makes
-// events durable before placing them, in the next batch of those. It
-// returns once the event is durable.
-func (g *groupStore) AppendAudit(ctx context.Context, ev *record.AuditEvent) error {
-	if g.durable == nil {
-		return g.Update(ctx, func(tx store.WTx) error { return tx.Append(ev) })
-	}
+// requests, in the store's next batch of durable events. It returns once
+// the event is durable.
+func (d *durableGroup) AppendAudit(ctx context.Context, ev *record.AuditEvent) error {
+	g := d.groupStore
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -310,6 +315,9 @@ func (t *recordingTx) ImportedAudit(fn func(*record.ImportedAuditEvent) error) e
 // GroupStats is how many transactions a GroupCommit store committed and how
 // many Updates they carried (for benchmarks: the mean batch size).
 func GroupStats(st store.Store) (commits, updates int64) {
+	if d, ok := st.(*durableGroup); ok {
+		st = d.groupStore
+	}
 	if g, ok := st.(*groupStore); ok {
 		return g.commits.Load(), g.calls.Load()
 	}

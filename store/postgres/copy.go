@@ -25,9 +25,13 @@ var (
 )
 
 // Dump implements store.Dumper from one snapshot (View's REPEATABLE READ
-// transaction). Records come kind by kind in the order they were created,
-// so that a patient's lists keep their order in the copy.
+// transaction), after placing the events a server left pending so that the
+// copy's trail holds them. Records come kind by kind in the order they were
+// created, so that a patient's lists keep their order in the copy.
 func (s *Store) Dump(ctx context.Context, w store.DumpWriter) error {
+	if err := s.PlacePending(ctx); err != nil {
+		return err
+	}
 	return s.View(ctx, func(tx store.Tx) error { return dumpTx(tx.(*rtx), w) })
 }
 
