@@ -29,7 +29,7 @@ func WaitChanges(ctx context.Context, st Store, after uint64, max time.Duration)
 	deadline := time.Now().Add(max)
 	for {
 		var head uint64
-		err := st.View(ctx, func(tx Tx) error {
+		err := ViewOne(ctx, st, func(tx Tx) error {
 			var err error
 			head, err = tx.Changes(ChangesHead, func(uint64, string) error { return nil })
 			return err

@@ -255,10 +255,11 @@ func (h *feedHub) every() time.Duration {
 	return min(h.poll, 250*time.Millisecond)
 }
 
-// changeHead is the practice's change feed head, read on its own.
+// changeHead is the practice's change feed head, read on its own (one
+// read: one round trip).
 func (s *Store) changeHead(ctx context.Context) (uint64, error) {
 	var head uint64
-	err := s.View(ctx, func(tx store.Tx) error {
+	err := s.ViewOne(ctx, func(tx store.Tx) error {
 		var err error
 		head, err = tx.(*rtx).changeHead()
 		return err
