@@ -102,6 +102,9 @@ func (h *feedHub) wake(ods string) {
 // this replica's waiters wake at once, the other replicas' by the notify.
 func (h *feedHub) committed(ods string) {
 	h.wake(ods)
+	if h.ctx.Err() != nil {
+		return // closed: the others' waiters will see it at their next poll
+	}
 	h.mu.Lock()
 	h.pending[ods] = true
 	h.mu.Unlock()
@@ -223,7 +226,9 @@ func (h *feedHub) stop() {
 // head is read from the feed each time).
 func (s *Store) WaitChanges(ctx context.Context, after uint64, max time.Duration) (uint64, error) {
 	h := s.db.feed
-	h.startL.Do(func() { h.wg.Add(1); go h.listen() })
+	if h.ctx.Err() == nil {
+		h.startL.Do(func() { h.wg.Add(1); go h.listen() })
+	}
 	deadline := time.NewTimer(max)
 	defer deadline.Stop()
 	poll := time.NewTimer(h.every())
