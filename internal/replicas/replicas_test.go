@@ -35,6 +35,7 @@ var ctx = context.Background()
 type replica struct {
 	url string
 	st  store.Store
+	grp store.Store // st behind the server's group commit
 	p   *clinical.Practice
 }
 
@@ -74,12 +75,13 @@ func serveReplicas(t testing.TB, dbURL string, n int, odss ...string) []*site {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
+			grp := server.GroupCommit(st)
+			p := clinical.New(clinical.Options{Store: grp, Source: "api"})
 			if r == 0 {
 				setUpPractice(t, p, sites[i])
 			}
 			practices[ods] = p
-			sites[i].reps = append(sites[i].reps, &replica{st: st, p: p})
+			sites[i].reps = append(sites[i].reps, &replica{st: st, grp: grp, p: p})
 		}
 		open := func(_ context.Context, ods string) (*server.Server, error) {
 			p, ok := practices[ods]
