@@ -429,6 +429,17 @@ func (t *ImportTx) ImportAuditTrail(evs []*record.AuditEvent, source, reason str
 	if err := t.tx.Append(local); err != nil {
 		return res, err
 	}
+	if local.Seq == 0 {
+		// A backend that numbers events at commit (PostgreSQL) numbers
+		// them when the transaction reads its own trail: the kept events
+		// name the one that records their import.
+		if _, _, err := t.tx.AuditHead(); err != nil {
+			return res, err
+		}
+		if local.Seq == 0 {
+			return res, fmt.Errorf("the event recording the import of %s's audit trail has no place in the trail", source)
+		}
+	}
 	at := s.p.now().UTC()
 	for _, ev := range sorted {
 		ie := &record.ImportedAuditEvent{Event: ev, Source: source, ImportedAt: at, ImportedBy: s.user.Name, Batch: local.Seq}

@@ -111,7 +111,7 @@ func (s *Service) Patient(ctx context.Context, ref string, ro ReadOptions) (*rec
 	}
 	ctx = store.WithAccessReason(ctx, ro.Reason)
 	var p *record.Patient
-	err := s.store().View(ctx, func(tx store.Tx) error {
+	err := store.ViewOne(ctx, s.store(), func(tx store.Tx) error { // resolvePatient reads once
 		var err error
 		p, err = resolvePatient(tx, ref)
 		return err

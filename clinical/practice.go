@@ -240,6 +240,9 @@ func (s *Service) audit(ctx context.Context, ev *record.AuditEvent) error {
 		s.unit.side = append(s.unit.side, ev)
 		return nil
 	}
+	if a, ok := s.store().(store.AuditAppender); ok {
+		return a.AppendAudit(ctx, ev) // a server's: committed with others'
+	}
 	return s.store().Update(ctx, func(tx store.WTx) error { return tx.Append(ev) })
 }
 

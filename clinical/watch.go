@@ -2,6 +2,7 @@ package clinical
 
 import (
 	"context"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/store"
 )
@@ -36,4 +37,18 @@ func (s *Service) PatientChangedSince(ctx context.Context, patientID string, aft
 		changed = false
 	}
 	return changed, last, err
+}
+
+// WaitPatientChanges waits until the patient change feed moves past after,
+// for at most max, and returns its head (still after when nothing
+// changed): what a long poll of the feed waits on, woken at once by a
+// write through any replica where the store can say so (PostgreSQL's
+// notifications), else by reading the feed's head often. The changes
+// themselves are then read by sequence (PatientChanges, audited); the
+// wait names no data and is not audited.
+func (s *Service) WaitPatientChanges(ctx context.Context, after uint64, max time.Duration) (uint64, error) {
+	if err := s.require(ctx, ActRegister, ""); err != nil {
+		return 0, err
+	}
+	return store.WaitChanges(ctx, s.p.st, after, max)
 }

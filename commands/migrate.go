@@ -27,7 +27,8 @@ func newMigrateCmd(f *Factory, runF func(*MigrateOptions) error) *cobra.Command 
 		Short: "Copy the whole practice to another data dir or a PostgreSQL database (admin)",
 		Long: `Copy the whole practice, as it is stored, from SRC to DST: every version of
 every record, the users with their passphrases, tokens and sessions, the find rows,
-the change feed and the audit trail byte for byte, so that
+the change feed, the audit trail byte for byte and any audit trail imported from
+another system (kept apart, as it was kept), so that
 ` + "`gpsoc audit verify`" + ` gives the same result on the copy. SRC and DST are each a data
 dir or a postgres:// URL; --from defaults to the practice in use (the data dir, or
 --store with --practice). A practice in PostgreSQL is named by --practice ODS, since

@@ -289,3 +289,109 @@ func TestAnchorsVerifyAcrossMigrations(t *testing.T) {
 		t.Errorf("the old file against the newer anchor: %q", msg)
 	}
 }
+
+// A practice that keeps an audit trail imported from another system (its
+// records and trail brought in from that system's export) moves into
+// PostgreSQL and back with it: audit verify (which names the imported
+// trail), the imported events as listed, and the practice's export are the
+// same at each step.
+func TestMigrateCarriesImportedTrail(t *testing.T) {
+	url := pgCluster(t).NewDatabase(t)
+	e, _, _ := tamperEnv(t)
+	other := filepath.Join(t.TempDir(), "other")
+	e.okIn(other, "init", "--practice", "Other Surgery", "--ods", "Y12345", "--admin", "admin")
+	e.okIn(other, "--as", "admin", "patient", "add", "--nhs", "4010232137", "--family", "Okafor", "--given", "Ada", "--dob", "1980-02-03", "--sex", "female")
+	exit := filepath.Join(t.TempDir(), "exit")
+	e.okIn(other, "--as", "admin", "export", "fhir", "--all", "--out", exit)
+	e.ok("--as", "admin", "import", "fhir", exit)
+
+	inPG := []string{"--store", url, "--practice", "B86001"}
+	// What is compared: the imported trail's own views first (each later
+	// view is audited on its own side, in the same order on both).
+	views := func(where []string) map[string]string {
+		t.Helper()
+		v := map[string]string{}
+		for _, args := range [][]string{
+			{"audit", "verify"},
+			{"--as", "admin", "audit", "list", "--imported", "-o", "json"},
+			{"--as", "dr.patel", "patient", "list", "-o", "json"},
+		} {
+			v[strings.Join(args, " ")] = e.ok(append(append([]string(nil), where...), args...)...)
+		}
+		return v
+	}
+	src := views([]string{"--data-dir", e.dir})
+	if !strings.Contains(src["audit verify"], "imported from other systems and kept apart") {
+		t.Fatalf("the practice keeps no imported trail: %q", src["audit verify"])
+	}
+	e.ok("--as", "admin", "migrate", "--to", url)
+	if out := e.ok("--as", "admin", "migrate", "--to", url); !strings.Contains(out, "nothing copied") {
+		t.Errorf("a second migrate to PostgreSQL says %q", out)
+	}
+	// The source audited its migration (and the reads above): so does the
+	// copy, which was taken after them; from here each side audits its own.
+	want := views([]string{"--data-dir", e.dir})
+	sameViews(t, "the practice in PostgreSQL", want, views(inPG))
+
+	back := filepath.Join(t.TempDir(), "back")
+	e.ok(append(inPG, "--as", "admin", "migrate", "--to", back)...)
+	// Each side's views in the same order from the moment of the copy:
+	// the same answers, audit verify included.
+	sameViews(t, "the practice back in a data dir", views(inPG), views([]string{"--data-dir", back}))
+
+	// The exports of the practice in the database and back in a file are
+	// the same, file for file, but for the audit events each side wrote
+	// since the copy (the imported trail's are the same).
+	exports := map[string]map[string]string{}
+	for name, where := range map[string][]string{"database": inPG, "file": {"--data-dir", back}} {
+		dir := filepath.Join(t.TempDir(), name)
+		e.ok(append(where, "--as", "admin", "export", "fhir", "--all", "--out", dir)...)
+		files, _ := filepath.Glob(filepath.Join(dir, "*.ndjson"))
+		exports[name] = map[string]string{}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exports[name][filepath.Base(f)] = string(b)
+		}
+	}
+	for f, w := range exports["database"] {
+		g := exports["file"][f]
+		if f == "AuditEvent.ndjson" {
+			w, g = importedLines(w), importedLines(g)
+			if w == "" {
+				t.Errorf("the export carries no imported audit event")
+			}
+		}
+		if g != w {
+			t.Errorf("the export's %s differs between the database and the data dir:\n want %s\n  got %s", f, w, g)
+		}
+	}
+	if len(exports["file"]) != len(exports["database"]) {
+		t.Errorf("the exports hold %d and %d files", len(exports["database"]), len(exports["file"]))
+	}
+
+	// A trail imported straight into the practice in the database is kept
+	// beside the copied one, each recorded by an event of its own trail.
+	third := filepath.Join(t.TempDir(), "third")
+	e.okIn(third, "init", "--practice", "Third Surgery", "--ods", "Y23456", "--admin", "admin")
+	exit3 := filepath.Join(t.TempDir(), "exit3")
+	e.okIn(third, "--as", "admin", "export", "fhir", "--all", "--out", exit3)
+	e.ok(append(inPG, "--as", "admin", "import", "fhir", exit3)...)
+	out := e.ok(append(inPG, "audit", "verify")...)
+	if !strings.Contains(out, "Other Surgery (ODS Y12345), Third Surgery (ODS Y23456)), unchanged since import") {
+		t.Errorf("audit verify after an import into the database: %q", out)
+	}
+}
+
+// importedLines are an AuditEvent export's lines of imported events.
+func importedLines(ndjson string) string {
+	var out []string
+	for _, l := range strings.Split(ndjson, "\n") {
+		if strings.Contains(l, "StructureDefinition/imported-audit") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

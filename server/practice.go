@@ -10,11 +10,16 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
 	"github.com/opengpsoc/gpsoc/fhir"
 	"github.com/opengpsoc/gpsoc/record"
 )
+
+// maxWait is the longest a Patient/$changes long poll waits, in seconds
+// (well inside the server's write timeout and common proxies' idle ones).
+const maxWait = 25
 
 // changes is GET Patient/$changes?after=N&_count=M: the patients changed
 // after change sequence N, as a Parameters resource: "last" (the sequence to
@@ -23,6 +28,9 @@ import (
 // reference). _count=0 answers the latest sequence only. Sequences are the
 // practice file's own, so a client following them loses no change, which a
 // clock (_lastUpdated) cannot promise when writes commit out of order.
+// _wait=S makes it a long poll: with nothing after N yet, the answer waits
+// up to S seconds (at most maxWait) for a change, through any replica,
+// and is sent as soon as one commits.
 func (s *Server) changes(w http.ResponseWriter, r *http.Request, svc *clinical.Service) error {
 	q := r.URL.Query()
 	var after uint64
@@ -40,6 +48,17 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, svc *clinical.S
 			return errorf(http.StatusBadRequest, "value", "_count %q: not a number", v)
 		}
 		count = min(n, maxCount)
+	}
+	if v := q.Get("_wait"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxWait {
+			return errorf(http.StatusBadRequest, "value", "_wait %q: a number of seconds from 0 to %d", v, maxWait)
+		}
+		if n > 0 && count > 0 {
+			if _, err := svc.WaitPatientChanges(r.Context(), after, time.Duration(n)*time.Second); err != nil {
+				return err
+			}
+		}
 	}
 	chs, last, more, err := svc.PatientChanges(r.Context(), after, count)
 	if err != nil {

@@ -48,9 +48,10 @@ type DumpWriter interface {
 	// the copy's feed goes on from it, so a sequence never goes back.
 	Feed(head uint64) error
 	// ImportedAudit is one event of an audit trail imported with the
-	// practice from another system (ImportedTrail), as stored, in the order
-	// kept. A backend that keeps no imported trail refuses it, so a copy
-	// never drops one silently.
+	// practice from another system (ImportedTrail), in the order kept: key
+	// is its order number (8 bytes, big-endian), value its JSON as stored
+	// (record.ImportedAuditEvent). A backend that keeps no imported trail
+	// refuses it, so a copy never drops one silently.
 	ImportedAudit(key, value []byte) error
 }
 

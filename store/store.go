@@ -249,3 +249,53 @@ type ImportedTrailReader interface {
 	// ImportedAudit calls fn with each kept imported event, in the order kept.
 	ImportedAudit(fn func(*record.ImportedAuditEvent) error) error
 }
+
+// AuditAppender is implemented by a store that takes an action's audit
+// event on its own, outside any write of records (record opened, list,
+// find, refusal), and may commit it together with others' (a server's
+// group commit). AppendAudit returns once the event is durable.
+type AuditAppender interface {
+	AppendAudit(ctx context.Context, ev *record.AuditEvent) error
+}
+
+// DurableAuditor is implemented by a backend that can make audit events
+// durable before they have their place in the practice's chain
+// (PostgreSQL: many servers append to one chain, whose lock is held through
+// each commit's flush to disk). AppendDurable returns once the events are
+// committed; the backend places them in the chain, in the order they were
+// committed and before any event placed after them, by the next
+// transaction that places events for the practice, or on its own within a
+// fraction of a second.
+type DurableAuditor interface {
+	AppendDurable(ctx context.Context, evs []*record.AuditEvent) error
+}
+
+// OneReader is implemented by a backend for which a View that makes a
+// single read costs less when it is known beforehand (PostgreSQL: no
+// transaction to begin and end, one round trip instead of two).
+type OneReader interface {
+	// ViewOne is View for an fn that makes exactly one read; a second
+	// fails.
+	ViewOne(ctx context.Context, fn func(Tx) error) error
+}
+
+// ViewOne runs fn, which makes one read, with st's ViewOne when it has
+// one, else in a View.
+func ViewOne(ctx context.Context, st Store, fn func(Tx) error) error {
+	if o, ok := st.(OneReader); ok {
+		return o.ViewOne(ctx, fn)
+	}
+	return st.View(ctx, fn)
+}
+
+// Savepoints is implemented by a write transaction that can undo part of
+// itself (PostgreSQL): a server's group commit runs several requests'
+// writes in one transaction, each from a savepoint, so that one refused
+// write is undone alone and the others commit, with one flush to disk.
+type Savepoints interface {
+	// Savepoint marks the transaction's state. keep makes what was done
+	// since final, or fails (a write the database refuses is found there,
+	// not in a later request's part); undo takes the transaction back to
+	// the mark. One of the two is called, before the next Savepoint.
+	Savepoint() (keep, undo func() error)
+}

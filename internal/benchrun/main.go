@@ -204,6 +204,8 @@ func servePostgres() {
 		{"pg-read-db-cpu-us", "  of which the database's (µs)", "", nil, ""},
 		{"pg-write-cpu-us", "serve on PostgreSQL, CPU per consultation write (µs)", "", nil, ""},
 		{"pg-write-db-cpu-us", "  of which the database's (µs)", "", nil, ""},
+		{"pg-reads/commit", "serve on PostgreSQL, read-audit events per commit (group commit)", "", nil, ""},
+		{"pg-writes/commit", "serve on PostgreSQL, consultations per commit (group commit)", "", nil, ""},
 		{"bolt-read/s", "same run, serve on bbolt, patient reads, 16 clients", "", nil, ""},
 		{"bolt-read-p99-ms", "same run, serve on bbolt, patient read p99 (ms)", "", nil, ""},
 		{"bolt-write/s", "same run, serve on bbolt, consultation writes", "", nil, ""},

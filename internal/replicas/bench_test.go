@@ -65,10 +65,17 @@ func BenchmarkServeOnPostgres(b *testing.B) {
 			size0 := dbSize(b, c)
 			pids := seed(b, ps, 10000)
 			size1 := dbSize(b, c)
+			g0 := groupStats(ps)
 			pr := load(b, ps, reads, c, readReq(ps, pids))
+			g1 := groupStats(ps)
 			size2 := dbSize(b, c)
 			pw := load(b, ps, writes, c, writeReq(ps, pids))
+			g2 := groupStats(ps)
 			size3 := dbSize(b, c)
+			// How many requests each commit carried (the replicas' group
+			// commit): a practice's commits are bounded by its disk's flushes.
+			b.ReportMetric(g1.per(g0), "pg-reads/commit")
+			b.ReportMetric(g2.per(g1), "pg-writes/commit")
 			// For sizing (docs/deploy.md): what a patient, a read's audit
 			// event and a consultation take on disk, indexes included.
 			b.ReportMetric(float64(size1-size0)/10000, "pg-bytes/patient")
@@ -92,6 +99,23 @@ func BenchmarkServeOnPostgres(b *testing.B) {
 			b.ReportMetric(pw.dbUs, "pg-write-db-cpu-us")
 		}()
 	}
+}
+
+type groupCount struct{ commits, calls int64 }
+
+// per is the calls per commit since a.
+func (g groupCount) per(a groupCount) float64 {
+	return float64(g.calls-a.calls) / float64(max(1, g.commits-a.commits))
+}
+
+// groupStats sums the group commit counts of the site's replicas.
+func groupStats(s *site) groupCount {
+	var g groupCount
+	for _, r := range s.reps {
+		c, u := server.GroupStats(r.grp)
+		g.commits, g.calls = g.commits+c, g.calls+u
+	}
+	return g
 }
 
 // serveBolt is one bbolt-backed serve (fsync on), as the server's own

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ var ctx = context.Background()
 type replica struct {
 	url string
 	st  store.Store
+	grp store.Store // st behind the server's group commit
 	p   *clinical.Practice
 }
 
@@ -73,12 +75,13 @@ func serveReplicas(t testing.TB, dbURL string, n int, odss ...string) []*site {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := clinical.New(clinical.Options{Store: server.GroupCommit(st), Source: "api"})
+			grp := server.GroupCommit(st)
+			p := clinical.New(clinical.Options{Store: grp, Source: "api"})
 			if r == 0 {
 				setUpPractice(t, p, sites[i])
 			}
 			practices[ods] = p
-			sites[i].reps = append(sites[i].reps, &replica{st: st, p: p})
+			sites[i].reps = append(sites[i].reps, &replica{st: st, grp: grp, p: p})
 		}
 		open := func(_ context.Context, ods string) (*server.Server, error) {
 			p, ok := practices[ods]
@@ -356,5 +359,95 @@ func TestTwoReplicasOneDatabase(t *testing.T) {
 		t.Errorf("a user disabled through one replica was refused by the other only after %v (budget 1 s)", d)
 	} else {
 		t.Logf("a user disabled through one replica was refused by the other after %v", d)
+	}
+}
+
+// On PostgreSQL a replica runs the writes of requests arriving together in
+// one transaction, each from a savepoint: at 16 clients at once, every
+// consultation is saved but those refused — one naming a patient that does
+// not exist (refused before it writes), or one whose Bundle also updates
+// the patient from a stale version (refused after its consultation was
+// written) — and each refused one is undone alone, records, counts and
+// audit events, taking none of its neighbours with it; the chain stays
+// one intact chain.
+func TestSharedCommitsRefuseOnlyTheRefused(t *testing.T) {
+	dbURL := pgtest.Shared(t).NewDatabase(t)
+	s := serveReplicas(t, dbURL, 2, "B86001")[0]
+	var ids []string
+	for i := 0; i < 4; i++ {
+		a := s.do(t, i%2, "recep", "POST", "/Patient", patientJSON("Shared"+letters(i)))
+		if a.status != 201 {
+			t.Fatalf("seed patient: %d %s", a.status, a.raw)
+		}
+		ids = append(ids, a.body["id"].(string))
+	}
+	good := writeReq(s, ids)
+	missing := writeReq(s, []string{"01900000-0000-7000-8000-000000000000"})
+	pat := s.do(t, 0, "dr.gp", "GET", "/Patient/"+ids[0], nil).body
+	stale := func(i int) *http.Request {
+		// The consultation, then the patient from a version long gone
+		// (PUTs are applied last): refused after the consultation's writes.
+		r := writeReq(s, ids[:1])(i)
+		var b map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			t.Fatal(err)
+		}
+		b["entry"] = append(b["entry"].([]any), map[string]any{"resource": pat,
+			"request": map[string]any{"method": "PUT", "url": "Patient/" + ids[0], "ifMatch": `W/"99"`}})
+		raw, _ := json.Marshal(b)
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+		return r
+	}
+	bad := func(i int) *http.Request {
+		if i%2 == 0 {
+			return stale(i)
+		}
+		return missing(i)
+	}
+	const clients, each = 16, 6
+	var saved, refused atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < each; n++ {
+				i := c*each + n
+				req := good(i)
+				if i%3 == 1 {
+					req = bad(i)
+				}
+				res, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				raw, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				switch {
+				case i%3 != 1 && res.StatusCode == 200:
+					saved.Add(1)
+				case i%3 == 1 && res.StatusCode/100 == 4:
+					refused.Add(1)
+				default:
+					t.Errorf("request %d (refusable %v): %d %s", i, i%3 == 1, res.StatusCode, raw[:min(len(raw), 200)])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if want := int64(clients * each * 2 / 3); saved.Load() != want || refused.Load() != clients*each-want {
+		t.Errorf("%d saved and %d refused, want %d and %d", saved.Load(), refused.Load(), want, clients*each-want)
+	}
+	var consults, obs int
+	_ = s.reps[1].st.View(ctx, func(tx store.Tx) error {
+		consults, obs = tx.Count(record.KindConsultation), tx.Count(record.KindObservation)
+		return nil
+	})
+	if consults != int(saved.Load()) || obs != 5*int(saved.Load()) {
+		t.Errorf("the database holds %d consultations and %d observations for %d saved (want 5 observations each)", consults, obs, saved.Load())
+	}
+	if ps := storetest.VerifyChain(t, s.reps[0].st); len(ps) > 0 {
+		t.Errorf("audit chain: %v", ps)
 	}
 }

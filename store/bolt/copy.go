@@ -400,14 +400,24 @@ func (l *loader) Change(seq uint64, patientID string) error {
 	return b.Put(u64(seq), []byte(patientID))
 }
 
-// ImportedAudit keeps an event of an imported trail as it was kept.
+// ImportedAudit keeps an event of an imported trail as it was kept, under
+// its order number, and moves the bucket's sequence past it: the next
+// event imported into the copy must not take (overwrite) a copied one's key.
 func (l *loader) ImportedAudit(k, v []byte) error {
+	if len(k) != 8 {
+		return fmt.Errorf("imported audit event: key %x is not an 8-byte order number", k)
+	}
 	if _, err := l.b(bMeta); err != nil { // begins the chunk's transaction
 		return err
 	}
 	b, err := l.tx.CreateBucketIfNotExists(bAuditImported)
 	if err != nil {
 		return err
+	}
+	if seq := binary.BigEndian.Uint64(k); seq > b.Sequence() {
+		if err := b.SetSequence(seq); err != nil {
+			return err
+		}
 	}
 	return b.Put(bytes.Clone(k), bytes.Clone(v))
 }

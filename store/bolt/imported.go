@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"go.etcd.io/bbolt"
 
@@ -23,23 +22,6 @@ var (
 	_ store.ImportedTrail       = (*wtx)(nil)
 	_ store.ImportedTrailReader = (*rtx)(nil)
 )
-
-// verifyImported checks an imported event's own hash and, when the event
-// before it from the same source is known, its link to it.
-func verifyImported(ev record.AuditEvent, prev string, prevKnown bool) string {
-	if ev.Hash == "" {
-		return "carries no hash: its chain cannot be verified"
-	}
-	h := ev.Hash
-	ev.Hash = ""
-	if store.AuditHash(ev.PrevHash, store.AppendAuditJSON(nil, &ev)) != h {
-		return "its hash does not match its content (altered, or not a chain this program verifies)"
-	}
-	if prevKnown && ev.PrevHash != prev {
-		return "does not link to the event before it (events missing or out of order)"
-	}
-	return ""
-}
 
 func (t *wtx) AppendImportedAudit(ie *record.ImportedAuditEvent) error {
 	b, err := t.tx.CreateBucketIfNotExists(bAuditImported)
@@ -64,7 +46,7 @@ func (t *wtx) AppendImportedAudit(ie *record.ImportedAuditEvent) error {
 	if !known && ie.Event.Seq == 1 {
 		prev, known = "", true // the start of its trail
 	}
-	ie.Problem = verifyImported(ie.Event, prev, known)
+	ie.Problem = store.VerifyImportedEvent(ie.Event, prev, known)
 	t.importedPrev[ie.Source] = ie.Event.Hash
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -94,57 +76,27 @@ func (t *rtx) ImportedAudit(fn func(*record.ImportedAuditEvent) error) error {
 // ImportedTrailReport is what VerifyAudit found of the imported trails.
 type ImportedTrailReport = store.ImportedTrailReport
 
-// verifyImportedTrails checks the kept imported events against the
-// practice's own events that record their imports (count and digest), and
-// each event's own hash again: an event removed, added or altered since its
-// import is a problem of this file, not of the other system.
+// verifyImportedTrails checks the kept imported events (store.ImportedCheck).
 func verifyImportedTrails(tx *bbolt.Tx) ([]Problem, ImportedTrailReport) {
-	var rep ImportedTrailReport
-	var out []Problem
 	b := tx.Bucket(bAuditImported)
 	if b == nil {
-		return nil, rep
+		return nil, ImportedTrailReport{}
 	}
-	batches := map[uint64][]record.AuditEvent{}
-	var order []uint64
-	seen := map[string]bool{}
+	var c store.ImportedCheck
 	_ = b.ForEach(func(k, v []byte) error {
-		where := fmt.Sprintf("imported audit event %d", binary.BigEndian.Uint64(k))
-		var ie record.ImportedAuditEvent
-		if err := json.Unmarshal(v, &ie); err != nil {
-			out = append(out, Problem{Where: where, What: "cannot be decoded: " + err.Error()})
-			return nil
-		}
-		rep.Events++
-		if ie.Problem != "" {
-			rep.Unverified++
-		} else if verifyImported(ie.Event, "", false) != "" {
-			out = append(out, Problem{Where: where, What: "verified when imported, but its hash no longer matches its content (altered since)"})
-		}
-		if !seen[ie.Source] {
-			seen[ie.Source] = true
-			rep.Sources = append(rep.Sources, ie.Source)
-		}
-		if _, ok := batches[ie.Batch]; !ok {
-			order = append(order, ie.Batch)
-		}
-		batches[ie.Batch] = append(batches[ie.Batch], ie.Event)
+		c.Event(fmt.Sprintf("imported audit event %d", binary.BigEndian.Uint64(k)), v)
 		return nil
 	})
 	ab := tx.Bucket(bAudit)
-	for _, seq := range order {
-		evs := batches[seq]
-		where := fmt.Sprintf("imported trail recorded at event %d", seq)
+	return c.End(func(seq uint64) *record.AuditEvent {
 		v := ab.Get(u64(seq))
+		if v == nil {
+			return nil
+		}
 		ev, err := decodeAudit(v)
-		if v == nil || err != nil || ev.Action != "import" || ev.Kind != "audit" {
-			out = append(out, Problem{Where: where, What: "no event of this practice records its import"})
-			continue
+		if err != nil {
+			return nil
 		}
-		want := fmt.Sprintf("%d events", len(evs))
-		if !strings.Contains(ev.Query, want) || !strings.Contains(ev.Query, record.TrailDigest(evs)) {
-			out = append(out, Problem{Where: where, What: "its events differ from those the import recorded (removed, added or altered since)"})
-		}
-	}
-	return out, rep
+		return ev
+	})
 }

@@ -11,24 +11,31 @@ import (
 
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
+	"github.com/opengpsoc/gpsoc/store/storetest"
 )
 
 // keepTrail keeps other's whole trail in s as imported history, recorded by
 // one event of s's own, as the services' import does.
 func keepTrail(t *testing.T, s, other *Store) int {
 	t.Helper()
+	return keepTrailFrom(t, s, other, "Other Surgery")
+}
+
+// keepTrailFrom is keepTrail with the source named.
+func keepTrailFrom(t *testing.T, s, other *Store, source string) int {
+	t.Helper()
 	var evs []record.AuditEvent
 	_ = other.View(context.Background(), func(tx store.Tx) error {
 		return tx.Audit(0, func(ev *record.AuditEvent) error { evs = append(evs, *ev); return nil })
 	})
 	err := s.Update(context.Background(), func(tx store.WTx) error {
-		local := &record.AuditEvent{User: "admin", Action: "import", Kind: "audit", EntityID: "Other Surgery",
-			Query: fmt.Sprintf("audit trail of Other Surgery: %d events kept as imported history (sha256 %s)", len(evs), record.TrailDigest(evs))}
+		local := &record.AuditEvent{User: "admin", Action: "import", Kind: "audit", EntityID: source,
+			Query: fmt.Sprintf("audit trail of "+source+": %d events kept as imported history (sha256 %s)", len(evs), record.TrailDigest(evs))}
 		if err := tx.Append(local); err != nil {
 			return err
 		}
 		for _, ev := range evs {
-			ie := &record.ImportedAuditEvent{Event: ev, Source: "Other Surgery", ImportedBy: "admin", Batch: local.Seq}
+			ie := &record.ImportedAuditEvent{Event: ev, Source: source, ImportedBy: "admin", Batch: local.Seq}
 			if err := tx.(store.ImportedTrail).AppendImportedAudit(ie); err != nil {
 				return err
 			}
@@ -108,4 +115,34 @@ func TestCopyKeepsImportedTrail(t *testing.T) {
 	if err != nil || len(got.Problems) != 0 || got.Imported.Events != n || got.Imported.Events != want.Imported.Events || got.Events != want.Events {
 		t.Fatalf("copy: %+v %v; original %+v (want %d imported events, verified)", got, err, want, n)
 	}
+	// A trail imported into the copy afterwards is added to the copied one
+	// (its events take new order numbers, never a copied event's).
+	m := keepTrailFrom(t, dst, other, "Third Surgery")
+	got, err = dst.VerifyAudit()
+	if err != nil || len(got.Problems) != 0 || got.Imported.Events != n+m {
+		t.Fatalf("a second import into the copy: %+v %v (want %d imported events, verified)", got, err, n+m)
+	}
+}
+
+// The suite every backend that keeps imported trails passes, with the
+// file edited behind the store's back.
+func TestImportedTrailSuite(t *testing.T) {
+	storetest.ImportedTrail(t, func(t *testing.T) store.Store { return openTemp(t) },
+		func(t *testing.T, s store.Store, how string, n int) {
+			db, err := bbolt.Open(s.(*Store).Path(), 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Update(func(tx *bbolt.Tx) error {
+				b := tx.Bucket(bAuditImported)
+				if how == "remove" {
+					return b.Delete(u64(uint64(n)))
+				}
+				v := bytes.Replace(b.Get(u64(uint64(n))), []byte(`"user":"dr.jones"`), []byte(`"user":"dr.jonex"`), 1)
+				return b.Put(u64(uint64(n)), v)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
 }

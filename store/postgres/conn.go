@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,7 +39,16 @@ type rtx struct {
 	// statements that start it (queued until the first batch).
 	begun, done bool
 	prelude     int
+	// one: a View of one read (ViewOne), sent with the practice setting
+	// and no BEGIN, so PostgreSQL runs the two as one implicit transaction
+	// that ends with the answer; a second read is refused (errOneRead).
+	one, used bool
+	// sent is how many statements have been sent (a savepoint's undo
+	// knows from it whether its mark reached the database).
+	sent int
 }
+
+var errOneRead = errors.New("store/postgres: a second read in a ViewOne (its reads would not share a snapshot: use View)")
 
 func (t *rtx) push(want int64, miss func() error, sql string, args ...any) {
 	t.queue = append(t.queue, queued{sql: sql, args: args, want: want, miss: miss})
@@ -62,7 +72,12 @@ func (t *rtx) batch(extra string, args []any) (pgx.BatchResults, error) {
 func (t *rtx) sendBatch(b *pgx.Batch) (pgx.BatchResults, error) {
 	qs := t.queue
 	t.queue = nil
-	t.begun = true // BEGIN is first in the first batch
+	t.sent += len(b.QueuedQueries)
+	if t.one {
+		t.used = true
+	} else {
+		t.begun = true // BEGIN is first in the first batch
+	}
 	br := t.c.SendBatch(t.ctx, b)
 	for _, q := range qs {
 		tag, err := br.Exec()
@@ -102,6 +117,9 @@ func (t *rtx) send() error {
 }
 
 func (t *rtx) queryRow(sql string, args ...any) pgx.Row {
+	if t.used {
+		return errRow{errOneRead}
+	}
 	if len(t.queue) == 0 {
 		return t.c.QueryRow(t.ctx, sql, args...)
 	}
@@ -113,6 +131,9 @@ func (t *rtx) queryRow(sql string, args ...any) pgx.Row {
 }
 
 func (t *rtx) query(sql string, args ...any) (pgx.Rows, error) {
+	if t.used {
+		return nil, errOneRead
+	}
 	if len(t.queue) == 0 {
 		return t.c.Query(t.ctx, sql, args...)
 	}
@@ -129,6 +150,9 @@ func (t *rtx) query(sql string, args ...any) (pgx.Rows, error) {
 }
 
 func (t *rtx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
+	if t.used {
+		return pgconn.CommandTag{}, errOneRead
+	}
 	if len(t.queue) == 0 {
 		return t.c.Exec(t.ctx, sql, args...)
 	}

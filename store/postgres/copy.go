@@ -6,8 +6,10 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -23,9 +25,13 @@ var (
 )
 
 // Dump implements store.Dumper from one snapshot (View's REPEATABLE READ
-// transaction). Records come kind by kind in the order they were created,
-// so that a patient's lists keep their order in the copy.
+// transaction), after placing the events a server left pending so that the
+// copy's trail holds them. Records come kind by kind in the order they were
+// created, so that a patient's lists keep their order in the copy.
 func (s *Store) Dump(ctx context.Context, w store.DumpWriter) error {
+	if err := s.PlacePending(ctx); err != nil {
+		return err
+	}
 	return s.View(ctx, func(tx store.Tx) error { return dumpTx(tx.(*rtx), w) })
 }
 
@@ -106,7 +112,10 @@ func dumpTx(t *rtx, w store.DumpWriter) error {
 	}); err != nil {
 		return err
 	}
-	return w.Feed(uint64(changeSeq))
+	if err := w.Feed(uint64(changeSeq)); err != nil {
+		return err
+	}
+	return t.eachImported(func(seq int64, doc []byte) error { return w.ImportedAudit(importedKey(seq), doc) })
 }
 
 func eachRow(t *rtx, q string, fn func(pgx.Rows) error) error {
@@ -213,7 +222,7 @@ func (s *Store) Load(ctx context.Context, src store.Dumper) error {
 	}
 	var rows int64
 	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM users WHERE practice = $1) + (SELECT count(*) FROM records WHERE practice = $1)
-		+ (SELECT count(*) FROM tokens WHERE practice = $1)`, s.ods).Scan(&rows); err != nil {
+		+ (SELECT count(*) FROM tokens WHERE practice = $1) + (SELECT count(*) FROM audit_imported WHERE practice = $1)`, s.ods).Scan(&rows); err != nil {
 		return err
 	}
 	if doc != nil || auditSeq != 0 || changeSeq != 0 || rows != 0 {
@@ -248,6 +257,7 @@ func (s *Store) Load(ctx context.Context, src store.Dumper) error {
 		return err
 	}
 	s.ensured.Store(true)
+	s.db.feed.committed(s.ods) // the whole feed is new here
 	return nil
 }
 
@@ -266,8 +276,8 @@ type pgLoader struct {
 	auditHash string
 	feed      uint64
 
-	users, tokens, records, versions, rows, audit, changes [][]any
-	changeSeq                                              uint64
+	users, tokens, records, versions, rows, audit, changes, imported [][]any
+	changeSeq, importedSeq                                           uint64
 }
 
 // loadInsert is each table's insert of a chunk, one array a column
@@ -281,6 +291,7 @@ var loadInsert = map[string]string{
 	"search_rows":     "INSERT INTO search_rows (practice, patient_id, row) SELECT $1, * FROM unnest($2::text[], $3::bytea[])",
 	"audit":           "INSERT INTO audit (practice, seq, hash, body) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bytea[])",
 	"changes":         "INSERT INTO changes (practice, seq, patient_id) SELECT $1, * FROM unnest($2::bigint[], $3::text[])",
+	"audit_imported":  "INSERT INTO audit_imported (practice, seq, source, doc) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bytea[])",
 }
 
 // copyIn inserts a table's buffered rows when a chunk is full (or force).
@@ -315,7 +326,7 @@ func (l *pgLoader) flushAll() error {
 		table string
 		buf   *[][]any
 	}{{"users", &l.users}, {"tokens", &l.tokens}, {"records", &l.records}, {"record_versions", &l.versions},
-		{"search_rows", &l.rows}, {"audit", &l.audit}, {"changes", &l.changes}} {
+		{"search_rows", &l.rows}, {"audit", &l.audit}, {"changes", &l.changes}, {"audit_imported", &l.imported}} {
 		if err := l.copyIn(b.table, b.buf, true); err != nil {
 			return err
 		}
@@ -437,10 +448,25 @@ func (l *pgLoader) Change(seq uint64, patientID string) error {
 	return l.copyIn("changes", &l.changes, false)
 }
 
-// ImportedAudit refuses: this store keeps no audit trail imported from
-// another system yet, and a copy must not drop one (nothing is written).
-func (l *pgLoader) ImportedAudit(_, _ []byte) error {
-	return fmt.Errorf("this practice keeps an audit trail imported from another system, which the PostgreSQL store does not keep yet: not copied (nothing written); keep the practice in its data dir")
+// ImportedAudit keeps an event of an imported trail as it was kept: its
+// order number and its JSON byte for byte.
+func (l *pgLoader) ImportedAudit(k, v []byte) error {
+	if len(k) != 8 {
+		return fmt.Errorf("imported audit event: key %x is not an 8-byte order number", k)
+	}
+	seq := binary.BigEndian.Uint64(k)
+	if seq <= l.importedSeq || seq > math.MaxInt64 {
+		return fmt.Errorf("imported audit event %d comes after event %d", seq, l.importedSeq)
+	}
+	var ie struct {
+		Source string `json:"source"`
+	}
+	if err := json.Unmarshal(v, &ie); err != nil {
+		return fmt.Errorf("imported audit event %d: cannot be read: %w", seq, err)
+	}
+	l.importedSeq = seq
+	l.imported = append(l.imported, []any{int64(seq), ie.Source, append([]byte(nil), v...)})
+	return l.copyIn("audit_imported", &l.imported, false)
 }
 
 func (l *pgLoader) Feed(head uint64) error {

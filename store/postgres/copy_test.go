@@ -2,11 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/bolt"
 	"github.com/opengpsoc/gpsoc/store/storetest"
@@ -39,32 +38,42 @@ func TestCopyBoltAndPostgres(t *testing.T) {
 	t.Run("postgres to bolt and back", func(t *testing.T) { storetest.Copy(t, openPG, openBolt) })
 }
 
-// A practice that keeps an audit trail imported from another system is not
-// copied into PostgreSQL, which keeps none yet: the load is refused, saying
-// why, and nothing is written (never a copy that silently drops the trail).
-func TestCopyRefusesAnImportedTrail(t *testing.T) {
+// A practice that keeps an audit trail imported from another system moves
+// into PostgreSQL and back with it: the trail's events byte for byte, in
+// their order, and audit verify says the same of each (storetest.Copy's
+// Fill keeps one; this names it on its own).
+func TestCopyKeepsImportedTrailBothWays(t *testing.T) {
 	src, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
 	storetest.Fill(t, src)
-	err = src.Update(context.Background(), func(tx store.WTx) error {
-		ev := record.AuditEvent{Seq: 1, User: "someone", Action: "read", Kind: "patient"}
-		return tx.(store.ImportedTrail).AppendImportedAudit(&record.ImportedAuditEvent{Event: ev, Source: "Other Surgery", ImportedBy: "admin", Batch: 1})
-	})
+	storetest.KeepTrail(t, src, "Leeds Road Surgery", storetest.OtherTrail(1, "", 5))
+	want := storetest.Snap(t, src)
+	if len(want.Imported) != 8 || len(want.DumpedImported) != 8 {
+		t.Fatalf("the source keeps %d imported events (%d dumped), want 8", len(want.Imported), len(want.DumpedImported))
+	}
+	db, _ := openDB(t)
+	pg := practice(t, db, "B86002")
+	if err := pg.Load(context.Background(), src); err != nil {
+		t.Fatalf("load into PostgreSQL: %v", err)
+	}
+	want.Diff(t, "the practice in PostgreSQL", storetest.Snap(t, pg))
+	back, err := bolt.Open(filepath.Join(t.TempDir(), bolt.FileName), bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, _ := openDB(t)
-	dst := practice(t, db, "B86002")
-	err = dst.Load(context.Background(), src)
-	if err == nil || !strings.Contains(err.Error(), "imported from another system") {
-		t.Fatalf("load of a practice with an imported trail: %v, want a refusal naming it", err)
+	defer back.Close()
+	if err := back.Load(context.Background(), pg); err != nil {
+		t.Fatalf("load back into a file: %v", err)
 	}
-	var n int
-	_ = dst.View(context.Background(), func(tx store.Tx) error { n = tx.Count(record.KindPatient); return nil })
-	if n != 0 {
-		t.Fatalf("%d patients written by a refused load", n)
+	want.Diff(t, "the practice back in a file", storetest.Snap(t, back))
+	wr, _ := src.VerifyAudit()
+	for name, v := range map[string]store.AuditVerifier{"in PostgreSQL": pg, "back in a file": back} {
+		r, err := v.VerifyAudit()
+		if err != nil || len(r.Problems) != 0 || fmt.Sprint(r) != fmt.Sprint(wr) || r.Imported.Events != 8 {
+			t.Errorf("audit verify %s: %+v %v; of the source %+v", name, r, err, wr)
+		}
 	}
 }

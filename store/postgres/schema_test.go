@@ -13,6 +13,7 @@ import (
 	"github.com/opengpsoc/gpsoc/record"
 	"github.com/opengpsoc/gpsoc/store"
 	"github.com/opengpsoc/gpsoc/store/postgres"
+	"github.com/opengpsoc/gpsoc/store/storetest"
 )
 
 // A new database is migrated to this build's schema, each step recorded;
@@ -205,4 +206,69 @@ func TestPlacedEventsVerify(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// The imported-trail suite on PostgreSQL, with the table edited by a
+// superuser behind the store's back (the store's own role cannot: it may
+// only add to the trail): audit verify names the event and its import.
+func TestImportedTrailSuite(t *testing.T) {
+	urls := map[store.Store]string{}
+	storetest.ImportedTrail(t, func(t *testing.T) store.Store {
+		db, url := openDB(t) // a database each: Fill's token hashes are unique in one
+		s := practice(t, db, "B86002")
+		urls[s] = url
+		return s
+	}, func(t *testing.T, s store.Store, how string, seq int) {
+		ods := s.(*postgres.Store).ODS()
+		conn, err := pgx.Connect(context.Background(), urls[s])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		q := `UPDATE audit_imported SET doc = replace(convert_from(doc, 'UTF8'), '"user":"dr.jones"', '"user":"dr.jonex"')::bytea
+			WHERE practice = $1 AND seq = $2`
+		if how == "remove" {
+			q = "DELETE FROM audit_imported WHERE practice = $1 AND seq = $2"
+		}
+		if tag, err := conn.Exec(context.Background(), q, ods, seq); err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("%s imported event %d of %s: %v (%d rows)", how, seq, ods, err, tag.RowsAffected())
+		}
+	})
+}
+
+// The imported trail is only ever added to, and only the practice's own:
+// the store's role may not alter or delete it, nor read or add to another
+// practice's.
+func TestImportedTrailAppendOnlyAndIsolated(t *testing.T) {
+	db, url := openDB(t)
+	ctx := context.Background()
+	a, b := practice(t, db, "A81001"), practice(t, db, "B82002")
+	for _, s := range []*postgres.Store{a, b} {
+		seed(t, s, s.ODS(), "9434765919", "Adams")
+		storetest.KeepTrail(t, s, "Other Surgery", storetest.OtherTrail(1, "", 2))
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SET ROLE "+postgres.AppRole+"; SELECT set_config('app.practice', 'A81001', false)"); err != nil {
+		t.Fatal(err)
+	}
+	var mine, others int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FILTER (WHERE practice = 'A81001'), count(*) FILTER (WHERE practice <> 'A81001') FROM audit_imported").Scan(&mine, &others); err != nil {
+		t.Fatal(err)
+	}
+	if mine != 2 || others != 0 {
+		t.Errorf("practice A's connection sees %d of its own imported events and %d of others', want 2 and 0", mine, others)
+	}
+	for _, q := range []string{
+		"UPDATE audit_imported SET doc = 'x'",
+		"DELETE FROM audit_imported",
+		"INSERT INTO audit_imported (practice, seq, source, doc) VALUES ('B82002', 99, 'x', 'x')",
+	} {
+		if _, err := conn.Exec(ctx, q); err == nil {
+			t.Errorf("the store's role, as practice A: %s succeeded", q)
+		}
+	}
 }

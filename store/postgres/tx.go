@@ -111,15 +111,20 @@ func (t *rtx) Get(kind record.Kind, id string) (record.Entity, error) {
 	if !knownKind(kind) {
 		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
+	doc, err := t.getDoc(kind, id)
+	if err != nil {
+		return nil, err
+	}
+	return store.DecodeEntity(kind, doc)
+}
+
+func (t *rtx) getDoc(kind record.Kind, id string) ([]byte, error) {
 	var doc []byte
 	err := t.queryRow("SELECT doc FROM records WHERE practice = $1 AND kind = $2 AND id = $3", t.ods, string(kind), id).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &record.NotFoundError{Kind: string(kind), ID: id}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return store.DecodeEntity(kind, doc)
+	return doc, err
 }
 
 func (t *rtx) Versions(kind record.Kind, id string) ([]record.Entity, error) {

@@ -13,11 +13,17 @@ import (
 
 var _ store.AuditVerifier = (*Store)(nil)
 
-// VerifyAudit recomputes the practice's hash chain and checks each record
-// version an event wrote against the record hash it carries (one snapshot).
+// VerifyAudit recomputes the practice's hash chain, checks each record
+// version an event wrote against the record hash it carries, and checks
+// any imported trail against the events that recorded its imports (one
+// snapshot), after placing the events a server left pending, so that it
+// covers every event committed before it began.
 func (s *Store) VerifyAudit() (store.AuditReport, error) {
 	ctx := context.Background()
 	var r store.AuditReport
+	if err := s.PlacePending(ctx); err != nil {
+		return r, err
+	}
 	err := s.View(ctx, func(tx store.Tx) error {
 		t := tx.(*rtx)
 		cc := &store.ChainCheck{Records: &store.RecordCheck{Version: t.storedVersion}}
@@ -42,7 +48,9 @@ func (s *Store) VerifyAudit() (store.AuditReport, error) {
 			return err
 		}
 		r = cc.End(head)
-		return nil
+		ps, rep, err := t.verifyImported()
+		r.Problems, r.Imported = append(r.Problems, ps...), rep
+		return err
 	})
 	return r, err
 }

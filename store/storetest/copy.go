@@ -32,7 +32,7 @@ func Copy(t *testing.T, from, to func(t *testing.T) store.Store) {
 		a := from(t)
 		Fill(t, a)
 		want := Snap(t, a)
-		if len(want.Audit) < 10 || want.Counts[record.KindPatient] != 3 || len(want.Tokens) != 2 {
+		if len(want.Audit) < 10 || want.Counts[record.KindPatient] != 3 || len(want.Tokens) != 2 || len(want.Imported) != len(want.DumpedImported) {
 			t.Fatalf("the filled practice is not what Fill writes: %d events, %d patients, %d tokens", len(want.Audit), want.Counts[record.KindPatient], len(want.Tokens))
 		}
 		b := to(t)
@@ -59,7 +59,8 @@ func Copy(t *testing.T, from, to func(t *testing.T) store.Store) {
 					continue
 				}
 				got, err := v.VerifyAudit()
-				if err != nil || len(got.Problems) != 0 || got.Events != want.Events || got.Unhashed != want.Unhashed {
+				if err != nil || len(got.Problems) != 0 || got.Events != want.Events || got.Unhashed != want.Unhashed ||
+					fmt.Sprint(got.Imported) != fmt.Sprint(want.Imported) {
 					t.Errorf("audit verify of %s: %+v %v, of the original %+v", name, got, err, want)
 				}
 			}
@@ -166,6 +167,20 @@ func goesOn(t *testing.T, a, b store.Store) {
 	dup.RecordedAt, dup.RecordedBy = ev.At, "dr.who"
 	if err := b.Update(ctx, func(tx store.WTx) error { return tx.Put(dup) }); !isConflict(err) {
 		t.Errorf("a second patient with a copied NHS number: %v, want a conflict", err)
+	}
+	// A trail imported into the copy is kept after the copied one, which
+	// stays as it was (the copy numbers its imported events on from it).
+	if was := importedOf(t, b); len(was) > 0 {
+		KeepTrail(t, b, "Third Surgery", OtherTrail(1, "", 2))
+		now := importedOf(t, b)
+		w, _ := json.Marshal(was)
+		n, _ := json.Marshal(now[:min(len(was), len(now))])
+		if len(now) != len(was)+2 || !bytes.Equal(w, n) {
+			t.Errorf("a trail imported into the copy: %d kept events after %d, or the copied ones changed", len(now), len(was))
+		}
+		if r, err := b.(store.AuditVerifier).VerifyAudit(); err != nil || len(r.Problems) != 0 {
+			t.Errorf("audit verify of the copy after another import: %v %v", r.Problems, err)
+		}
 	}
 }
 
@@ -283,6 +298,12 @@ func Fill(t *testing.T, s store.Store) {
 	ap := &record.Appointment{Clinician: "dr.who", Start: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC), Minutes: 10, Mode: "in-person", Extra: true}
 	ap.PatientID, ap.RecordedAt, ap.RecordedBy = pats[2].ID, tick(), "admin"
 	write("admin", ap)
+	// An audit trail imported from another system, where the backend keeps one.
+	var keeps bool
+	_ = s.Update(ctx, func(tx store.WTx) error { _, keeps = tx.(store.ImportedTrail); return nil })
+	if keeps {
+		KeepTrail(t, s, "Other Surgery (naïve “quotes”)", OtherTrail(1, "", 3))
+	}
 }
 
 // Snapshot is what a store holds, read through its interface (and its dump
@@ -305,6 +326,11 @@ type Snapshot struct {
 	Changes uint64
 	// Feed is every entry of the change feed: seq patient.
 	Feed []string
+	// Imported is each kept event of an imported trail as ImportedAudit
+	// gives it; DumpedImported as the dump gives it: its order number and
+	// its stored bytes.
+	Imported       []string
+	DumpedImported []string
 }
 
 // Snap reads everything s holds.
@@ -401,15 +427,20 @@ func Snap(t *testing.T, s store.Store) *Snapshot {
 			sn.Feed = append(sn.Feed, fmt.Sprintf("%d %s", seq, id))
 			return nil
 		})
+		if r, ok := tx.(store.ImportedTrailReader); ok && err == nil {
+			err = r.ImportedAudit(func(ie *record.ImportedAuditEvent) error { sn.Imported = append(sn.Imported, js(ie)); return nil })
+		}
 		return err
 	})
 	if err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
 	if d, ok := s.(store.Dumper); ok {
-		for _, a := range dumpedAudit(t, d) {
+		c := dumped(t, d)
+		for _, a := range c.evs {
 			sn.Dumped = append(sn.Dumped, fmt.Sprintf("%d %s %s", a.Seq, a.Hash, a.Body))
 		}
+		sn.DumpedImported = c.imported
 	}
 	return sn
 }
@@ -440,7 +471,8 @@ func (sn *Snapshot) Diff(t *testing.T, what string, got *Snapshot) {
 
 type auditCollector struct {
 	nopWriter
-	evs []store.DumpAudit
+	evs      []store.DumpAudit
+	imported []string
 }
 
 func (c *auditCollector) Audit(a *store.DumpAudit) error {
@@ -448,13 +480,23 @@ func (c *auditCollector) Audit(a *store.DumpAudit) error {
 	return nil
 }
 
-func dumpedAudit(t *testing.T, d store.Dumper) []store.DumpAudit {
+func (c *auditCollector) ImportedAudit(k, v []byte) error {
+	c.imported = append(c.imported, fmt.Sprintf("%x %s", k, v))
+	return nil
+}
+
+func dumped(t *testing.T, d store.Dumper) *auditCollector {
 	t.Helper()
 	var c auditCollector
 	if err := d.Dump(context.Background(), &c); err != nil {
 		t.Fatalf("dump: %v", err)
 	}
-	return c.evs
+	return &c
+}
+
+func dumpedAudit(t *testing.T, d store.Dumper) []store.DumpAudit {
+	t.Helper()
+	return dumped(t, d).evs
 }
 
 // VerifyChain recomputes s's audit chain from its dump, as `gpsoc audit
