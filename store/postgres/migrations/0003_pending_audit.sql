@@ -40,16 +40,15 @@ CREATE OR REPLACE FUNCTION gpsoc_place(p text, mids text[], changed text[],
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
 	s bigint;
+	s0 bigint;
 	prev text;
+	prev0 text;
 	cs bigint;
 	pend text[];
 	alls text[];
 	np int;
 	n int;
-	seqs bigint[];
 	hs text[];
-	bodies text[];
-	body text;
 BEGIN
 	IF p IS DISTINCT FROM current_setting('app.practice', true) THEN
 		RAISE EXCEPTION 'gpsoc_place: practice % is not the transaction''s (%)', p, current_setting('app.practice', true);
@@ -66,33 +65,26 @@ BEGIN
 	np := coalesce(array_length(pend, 1), 0);
 	alls := pend || coalesce(mids, '{}');
 	n := coalesce(array_length(alls, 1), 0);
-	hashes := '{}';
-	first_seq := s + np + 1;
-	prev_hash := prev;
-	seqs := '{}';
-	hs := '{}';
-	bodies := '{}';
+	s0 := s;
+	prev0 := prev;
+	-- The chain: each hash over the one before. hs is filled in place (an
+	-- append would copy the array each time); the bodies are made again
+	-- by the insert from the same parts.
+	hs := array_fill(''::text, ARRAY[n]);
 	FOR i IN 1 .. n LOOP
-		IF i = np + 1 THEN
-			prev_hash := prev;
-		END IF;
-		s := s + 1;
-		body := '{"seq":' || s || alls[i] || ',"prevHash":"' || prev || '","hash":""}';
-		prev := encode(sha256(convert_to(prev || E'\n' || body, 'UTF8')), 'hex');
-		seqs := seqs || s;
-		hs := hs || prev;
-		bodies := bodies || body;
-		IF i > np THEN
-			hashes := hashes || prev;
-		END IF;
+		prev := encode(sha256(convert_to(prev || E'\n' || '{"seq":' || (s0 + i) || alls[i] || ',"prevHash":"' || prev || '","hash":""}', 'UTF8')), 'hex');
+		hs[i] := prev;
 	END LOOP;
-	IF n = np THEN
-		prev_hash := prev;
-	END IF;
+	s := s0 + n;
+	first_seq := s0 + np + 1;
+	prev_hash := CASE WHEN np = 0 THEN prev0 ELSE hs[np] END;
+	hashes := coalesce(hs[np + 1 : n], '{}');
 	-- One insert for the whole chain piece.
 	IF n > 0 THEN
 		INSERT INTO audit (practice, seq, hash, body)
-			SELECT p, u.s, u.h, convert_to(u.b, 'UTF8') FROM unnest(seqs, hs, bodies) AS u(s, h, b);
+			SELECT p, s0 + i, hs[i], convert_to('{"seq":' || (s0 + i) || alls[i] || ',"prevHash":"' ||
+				CASE WHEN i = 1 THEN prev0 ELSE hs[i - 1] END || '","hash":""}', 'UTF8')
+			FROM generate_series(1, n) AS i;
 	END IF;
 	first_change := cs + 1;
 	IF coalesce(array_length(changed, 1), 0) > 0 THEN
