@@ -51,7 +51,9 @@ fuzz-ci:
 bench: build
 	GPSOC_BENCH_TIER=fast $(GO) run ./internal/benchrun
 
-# Million-scale tiers.
+# Million-scale tiers. The registers benchmark builds (once, into .cache/bench)
+# a 1,000,000-patient practice with 10-year histories: about 41 GB on disk,
+# half an hour; it checks for about 46 GB free first and says so.
 bench-full: build
 	GPSOC_BENCH_TIER=full $(GO) run ./internal/benchrun
 

@@ -20,7 +20,9 @@ import (
 
 // runBench runs `go test -bench` for pkg inside dir ("" = this tree).
 func runBench(dir, pkg, pattern, benchtime string, env []string) ([]byte, error) {
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-timeout", "60m", pkg)
+	// A safety net, not a budget: the full tier's first run builds a
+	// million-patient practice with histories (half an hour on its own).
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-timeout", "180m", pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	return cmd.CombinedOutput()
