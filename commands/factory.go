@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opengpsoc/gpsoc/clinical"
@@ -49,6 +50,11 @@ type Factory struct {
 	// init creates in it.
 	pg        *postgres.DB
 	createODS string
+	// notice, when set, takes the store's "practice file busy" notice
+	// instead of standard error: while the workstation runs, a line
+	// written to the terminal would land in the middle of its screen
+	// (scrolling it), so the workstation shows it in its status bar.
+	notice atomic.Pointer[func(string)]
 }
 
 // NewFactory makes the production factory.
@@ -59,8 +65,13 @@ func NewFactory(io *IOStreams) *Factory {
 		st, err := bolt.Open(filepath.Join(dir, bolt.FileName), bolt.Options{
 			BusyTimeout: f.busyTimeout(),
 			OnBusy: func() {
+				const msg = "the practice file is busy (another gpsoc is writing); retrying…"
+				if n := f.notice.Load(); n != nil {
+					(*n)(msg) // each time: the status bar shows the newest
+					return
+				}
 				if !told {
-					fmt.Fprintln(f.IO.ErrOut, "gpsoc: the practice file is busy (another gpsoc is writing); retrying…")
+					fmt.Fprintln(f.IO.ErrOut, "gpsoc: "+msg)
 					told = true
 				}
 			},

@@ -312,6 +312,12 @@ func runTUI(f *Factory, cmd *cobra.Command) error {
 	m := tui.New(tui.Options{Svc: svc, Terms: terms, Keys: km, Now: f.Now, DataDir: f.DataDir(), Cohort: co,
 		Dark: true, Plain: os.Getenv("NO_COLOR") != "", OpenID: tuiOpen, Watch: 500 * time.Millisecond})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(f.IO.In), tea.WithOutput(f.IO.RawOut()))
+	// The store's busy notice goes to the status bar while the screen is
+	// up (a store call can come from the program's own loop: never wait
+	// on Send there).
+	show := func(msg string) { go p.Send(tui.Notice(msg)) }
+	f.notice.Store(&show)
+	defer f.notice.Store(nil)
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("workstation: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bbolt "go.etcd.io/bbolt"
 )
 
 // tmuxSession drives the built gpsoc in a real terminal (tmux), on its own
@@ -139,4 +141,52 @@ func TestTUISmoke(t *testing.T) {
 	if strings.Contains(scr, "panic") {
 		t.Fatalf("the workstation panicked:\n%s", scr)
 	}
+}
+
+// While the workstation runs, another process holding the practice file
+// makes it wait; its "busy" notice goes to the status bar, not to the
+// terminal under the screen (a line written there scrolled the screen, and
+// the record's header was never seen again).
+func TestTUIBusyNoticeStaysInTheStatusBar(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed: the real-terminal test of the workstation needs it (CI installs tmux)")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	if r := run(t, dir, "", "demo", "--patients", "50"); r.code != 0 {
+		t.Fatalf("demo: %d %s", r.code, r.stderr)
+	}
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("gpsoc-e2e-busy-%d", os.Getpid()), name: "tui"}
+	cmd := fmt.Sprintf("env GPSOC_DATA_DIR=%s XDG_CONFIG_HOME=%s TERM=xterm-256color %s --as dr.patel; echo gpsoc-exited-$?; sleep 60",
+		dir, filepath.Join(dir, "cfg"), gpsoc)
+	if out, err := s.tmux("new-session", "-d", "-s", s.name, "-x", "100", "-y", "30", cmd); err != nil {
+		t.Fatalf("tmux new-session: %v %s", err, out)
+	}
+	t.Cleanup(func() { s.tmux("kill-server") })
+	s.waitFor("Find", "DEMO")
+	s.literal("a")
+	s.waitFor(`found for "a"`)
+
+	// Another process takes the practice file; the workstation opens the
+	// first patient found and must wait for it.
+	db, err := bbolt.Open(filepath.Join(dir, "practice.db"), 0o600, &bbolt.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("the practice file could not be taken from the workstation: %v", err)
+	}
+	s.keys("Enter")
+	scr := s.waitFor("busy")
+	if strings.Contains(scr, "gpsoc: the pra") { // the line wraps where it lands
+		t.Errorf("the busy notice was written over the screen, not shown in its status bar:\n%s", scr)
+	}
+	if first := strings.SplitN(scr, "\n", 2)[0]; !strings.Contains(first, "DEMO") && !strings.Contains(first, "Find") {
+		t.Errorf("the screen scrolled: its first line is %q:\n%s", first, scr)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	scr = s.waitFor("Record", "j journal")
+	if strings.Contains(scr, "gpsoc: the pra") {
+		t.Errorf("the busy notice is on the screen after the record opened:\n%s", scr)
+	}
+	s.keys("C-q")
+	s.waitFor("gpsoc-exited-0")
 }

@@ -55,6 +55,10 @@ type noticeMsg struct {
 	Alert bool
 }
 
+// Notice is a message that shows text in the status bar, for what happens
+// outside the workstation while it runs (the practice file busy).
+func Notice(text string) tea.Msg { return noticeMsg{Text: text} }
+
 // popMsg closes the top page (after a save).
 type popMsg struct{ then tea.Msg }
 

@@ -60,8 +60,8 @@ func TestChangeFeedLongPollAcrossReplicas(t *testing.T) {
 			ch <- polled{raw: string(raw), at: time.Now()}
 		}()
 		time.Sleep(100 * time.Millisecond) // the long poll is waiting on replica 1
-		start := time.Now()
 		a := s.do(t, 0, "recep", "POST", "/Patient", patientJSON("Longpoll"+letters(i)))
+		acked := time.Now() // the promise runs from the write's acknowledgment
 		id, _ := a.body["id"].(string)
 		if a.status != 201 || id == "" {
 			t.Fatalf("write through replica 0: %d %s", a.status, a.raw)
@@ -70,10 +70,10 @@ func TestChangeFeedLongPollAcrossReplicas(t *testing.T) {
 		if p.err != nil || !strings.Contains(p.raw, "Patient/"+id) {
 			t.Fatalf("the long poll on replica 1: %v %s, want patient %s", p.err, p.raw, id)
 		}
-		worst = max(worst, p.at.Sub(start))
+		worst = max(worst, p.at.Sub(acked))
 	}
-	if worst > 500*time.Millisecond {
-		t.Errorf("a write through one replica reached a long poll on the other after up to %v, want well within 1 s", worst)
+	if worst > time.Second {
+		t.Errorf("a write acknowledged by one replica reached a long poll on the other after up to %v, want within 1 s", worst)
 	}
-	t.Logf("a write through replica 0 reached a long poll on replica 1 within %v at worst", worst)
+	t.Logf("a write acknowledged by replica 0 reached a long poll on replica 1 within %v at worst (0 or less: before the acknowledgment)", worst)
 }
