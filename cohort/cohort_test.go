@@ -207,6 +207,25 @@ exceptions has first code in cluster DM_COD within 3 months or registered within
 	if !found {
 		t.Fatalf("explanation does not name the latest HbA1c 70 on 2026-01-01 as failing: %+v", x.Lines)
 	}
+	// No HbA1c in the 12 months (one a day before them): the explanation
+	// says none was recorded, rather than leaving the line bare or showing
+	// the older value as if it counted.
+	p, _ = e.ix.Lookup(old)
+	if x, err = run.Explain(ind, p); err != nil {
+		t.Fatal(err)
+	}
+	var none bool
+	for _, l := range x.Lines {
+		for _, ev := range l.Evidence {
+			if ev.Value == "40 mmol/mol" {
+				t.Errorf("the HbA1c outside the period is shown: %+v", ev)
+			}
+			none = none || !l.Holds && ev.Note == "none recorded in the period"
+		}
+	}
+	if !none {
+		t.Fatalf("the explanation of a patient with no HbA1c in the period does not say so: %+v", x.Lines)
+	}
 	// every patient: the explanation's verdict is the bulk result's
 	for p := range e.ix.Patients {
 		x, err := run.Explain(ind, p)

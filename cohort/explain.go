@@ -198,6 +198,15 @@ func (ex *explainer) truth(d *Def, n *Node, depth int, lines bool) (bool, error)
 		if n.Op == OpHas && n.Negate {
 			v = !v
 		}
+		if n.Op == OpValue && len(evs) == 0 {
+			// Not met for want of a value, not for a value off target:
+			// say so (a clinician reads "no latest bp" as either).
+			note := "none recorded"
+			if n.Period != nil && n.Period.Kind != "ever" {
+				note += " in the period"
+			}
+			evs = []Evidence{{Role: "latest " + n.Which, Note: note}}
+		}
 	default:
 		v = r.patientTest(n, ex.p)
 		evs = ex.patientEvidence(n)

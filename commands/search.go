@@ -383,7 +383,9 @@ func evidenceText(ios *IOStreams, e cohort.Evidence) string {
 		}
 		b = append(b, "("+k+")")
 	}
-	if e.Note != "" {
+	if e.Note != "" && len(b) == 1 {
+		b = append(b, e.Note) // a note alone: "latest bp: none recorded in the period"
+	} else if e.Note != "" {
 		b = append(b, "- "+e.Note)
 	}
 	return strings.Join(b, " ")
@@ -506,7 +508,7 @@ func newSearchRecallCmd(f *Factory) *cobra.Command {
 recall add (its checks, and one audit event per recall). A patient who already
 has an open recall of that code is left unchanged. --dry-run lists what would
 be created and writes nothing but the audit of the search run.`,
-		Example: `  gpsoc search recall diabetes-review-due.search --code 390940007 --due 2026-05-01 --dry-run`,
+		Example: `  gpsoc search recall diabetes-high.search --code 1003671000000109 --due 2027-01-31 --dry-run   # an HbA1c due`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := parseDay("due", in.Due); err != nil {

@@ -607,7 +607,9 @@ func (p *registersPage) viewExplain(w, h int) []string {
 			if e.Date != "" {
 				s += " " + Date(e.Date)
 			}
-			if e.Note != "" {
+			if e.Note != "" && s == e.Role+":" {
+				s += " " + e.Note // a note alone: "latest bp: none recorded in the period"
+			} else if e.Note != "" {
 				s += " — " + e.Note
 			}
 			lines = append(lines, ind+"    "+st.Muted.Render(cut(s, max(10, w-len(ind)-4))))
