@@ -119,6 +119,36 @@ func TestServeOnPostgresRoutesByToken(t *testing.T) {
 	if code, _ := get("not-a-token-of-anyone", "/Patient"); code != 401 {
 		t.Errorf("an unknown token: %d, want 401", code)
 	}
+
+	// Population searches run on the server, for each practice on its own
+	// records: it declares them, and a register of each practice holds its
+	// patient and not the other's.
+	if code, body := get(tokA, "/metadata"); code != 200 || !strings.Contains(body, "Group") || !strings.Contains(body, `"search"`) {
+		t.Errorf("serve on PostgreSQL does not declare the population searches: %d %s", code, body)
+	}
+	ids := map[string]string{}
+	toks := map[string]string{}
+	for ods, e := range map[string]*practiceEnv{"A81001": a, "B82002": b} {
+		e.ok("--as", "admin", "user", "add", "dr.patel", "--role", "gp", "--reg-number", "7012345")
+		e.bind("dr.patel")
+		nhs := map[string]string{"A81001": "9434765919", "B82002": "4010232137"}[ods]
+		e.ok("--as", "dr.patel", "problem", "add", nhs, "--code", "44054006", "--onset", "2019-05-01")
+		var found []struct {
+			ID string `json:"id"`
+		}
+		e.jsonOf(&found, "--as", "dr.patel", "patient", "find", nhs)
+		if len(found) != 1 {
+			t.Fatalf("%s: patient %s: %+v", ods, nhs, found)
+		}
+		ids[ods] = found[0].ID
+		toks[ods] = strings.TrimSpace(e.ok("--as", "admin", "user", "token", "dr.patel"))
+	}
+	for ods, other := range map[string]string{"A81001": "B82002", "B82002": "A81001"} {
+		code, body := get(toks[ods], "/Group/DM")
+		if code != 200 || !strings.Contains(body, `"resourceType":"Group"`) || !strings.Contains(body, "Patient/"+ids[ods]) || strings.Contains(body, ids[other]) {
+			t.Errorf("the DM register of %s on the server: %d %s", ods, code, body)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"github.com/opengpsoc/gpsoc/cohort"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -42,6 +43,14 @@ func servePostgres(ctx context.Context, opts *ServeOptions, lo server.ListenOpti
 		return fmt.Errorf("open the terminology (each replica records its release): %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Population searches run here, where the data is, as on a practice
+	// file's server: the same definitions for every practice, each
+	// practice's search index its own (the Cohort's cache).
+	defs, defsErr := cohort.LoadDefs(f.Config.GetString("search.registers"))
+	if defsErr != nil {
+		logger.Warn("registers not available", "err", defsErr)
+	}
+	resolver := &lazyResolver{open: f.Terminology}
 	open := func(ctx context.Context, ods string) (*server.Server, error) {
 		st, err := db.Practice(ods)
 		if err != nil {
@@ -57,8 +66,12 @@ func servePostgres(ctx context.Context, opts *ServeOptions, lo server.ListenOpti
 		if _, err := p.Index(ctx); err != nil {
 			return nil, err
 		}
+		var co *server.Cohort
+		if defsErr == nil {
+			co = &server.Cohort{Resolver: resolver, Defs: defs}
+		}
 		return server.New(server.Options{Practice: p, MaxBody: opts.MaxBody, Version: Version, Logger: logger, BaseURL: base,
-			Codes: f.codeSearch()}), nil
+			Codes: f.codeSearch(), Cohort: co}), nil
 	}
 	hs, err := open(ctx, home)
 	if record.IsNotFound(err) {
