@@ -35,6 +35,10 @@ ALTER TABLE audit_pending ADD PRIMARY KEY (practice, xact, id);
 -- the transaction (an older one would hide the row below pending_xmin),
 -- nor the id (the order).
 REVOKE INSERT ON audit_pending FROM gpsoc_app;
+-- A batch's row is kept whole in its page, not compressed (a batch of
+-- eight reads' events is past the default 2 kB at which PostgreSQL would
+-- compress it on insert and expand it again to place it).
+ALTER TABLE audit_pending SET (toast_tuple_target = 8160);
 GRANT INSERT (practice, mid, mids) ON audit_pending TO gpsoc_app;
 
 ALTER TABLE practices ADD COLUMN pending_xmin xid8 NOT NULL DEFAULT '0';
