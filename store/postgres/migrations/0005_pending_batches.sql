@@ -93,11 +93,12 @@ BEGIN
 	first_seq := s0 + np + 1;
 	prev_hash := CASE WHEN np = 0 THEN prev0 ELSE hs[np] END;
 	hashes := coalesce(hs[np + 1 : n], '{}');
+	-- The rows from the arrays side by side (unnest), not by subscript: an
+	-- element of an array of text is found by walking the ones before it.
 	IF n > 0 THEN
 		INSERT INTO audit (practice, seq, hash, body)
-			SELECT p, s0 + i, hs[i], convert_to('{"seq":' || (s0 + i) || alls[i] || ',"prevHash":"' ||
-				CASE WHEN i = 1 THEN prev0 ELSE hs[i - 1] END || '","hash":""}', 'UTF8')
-			FROM generate_series(1, n) AS i;
+			SELECT p, s0 + u.i, u.h, convert_to('{"seq":' || (s0 + u.i) || u.m || ',"prevHash":"' || u.ph || '","hash":""}', 'UTF8')
+			FROM unnest(alls, hs, prev0 || hs[1 : n - 1]) WITH ORDINALITY AS u(m, h, ph, i);
 	END IF;
 	first_change := cs + 1;
 	IF coalesce(array_length(changed, 1), 0) > 0 THEN
