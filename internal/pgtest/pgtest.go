@@ -66,6 +66,9 @@ type Options struct {
 	Durable bool
 	// TCP also listens on a loopback port (Port) besides the socket.
 	TCP bool
+	// Settings are more server settings, name=value each (a diagnostic
+	// run's shared_preload_libraries=pg_stat_statements, say).
+	Settings []string
 }
 
 // FindBin returns the directory holding initdb and pg_ctl: PATH first,
@@ -146,6 +149,9 @@ func Start(opt Options) (*Cluster, error) {
 	pgOpts := fmt.Sprintf("-k %s -c listen_addresses=%s -p %d -c max_connections=200 -c shared_buffers=128MB", dir, listen, port)
 	if !opt.Durable {
 		pgOpts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
+	for _, kv := range opt.Settings {
+		pgOpts += " -c " + kv
 	}
 	if out, err := c.run(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o", pgOpts, "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))

@@ -10,11 +10,11 @@ import (
 	"github.com/opengpsoc/gpsoc/store"
 )
 
-// Audit events made durable before their place in the chain (migration
-// 0003): a server's read-audit events are committed to audit_pending in
-// one statement, under no lock, so two replicas' commits share the disk's
-// flushes instead of queueing behind the practice's lock one flush at a
-// time; gpsoc_place moves them into the chain, first, the next time it
+// Audit events made durable before their place in the chain (migrations
+// 0003 and 0005): a server's read-audit events are committed to
+// audit_pending as one row (the batch's events in order), under no lock,
+// so two replicas' commits share the disk's flushes instead of queueing
+// behind the practice's lock one flush at a time; gpsoc_place moves them into the chain, first, the next time it
 // runs for the practice.
 
 var _ store.DurableAuditor = (*Store)(nil)
@@ -25,9 +25,9 @@ var _ store.DurableAuditor = (*Store)(nil)
 // places many at once.
 const placeDelay = 100 * time.Millisecond
 
-// AppendDurable commits evs to the practice's pending events, in one round
-// trip: the practice setting and the insert go in one pipeline, which
-// PostgreSQL runs as one implicit transaction, committed (and flushed,
+// AppendDurable commits evs to the practice's pending events, as one row,
+// in one round trip: the practice setting and the insert go in one
+// pipeline, which PostgreSQL runs as one implicit transaction, committed (and flushed,
 // synchronous_commit being on) before it answers. evs are not given a
 // place (Seq, Hash) here.
 func (s *Store) AppendDurable(ctx context.Context, evs []*record.AuditEvent) error {
@@ -49,7 +49,7 @@ func (s *Store) AppendDurable(ctx context.Context, evs []*record.AuditEvent) err
 	defer c.Release()
 	b := &pgx.Batch{}
 	b.Queue("SELECT set_config('app.practice', $1, true)", s.ods)
-	b.Queue("INSERT INTO audit_pending (practice, mid) SELECT $1, unnest($2::text[])", s.ods, mids)
+	b.Queue("INSERT INTO audit_pending (practice, mids) VALUES ($1, $2::text[])", s.ods, mids)
 	if err := c.Conn().SendBatch(ctx, b).Close(); err != nil {
 		return mapErr(err)
 	}

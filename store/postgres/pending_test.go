@@ -178,3 +178,86 @@ func TestViewOne(t *testing.T) {
 		}
 	}
 }
+
+// A placing looks only at pending rows of transactions no older than the
+// oldest one still running when the last placing began (schema 5): a row
+// committed by a transaction that was running then — older than rows
+// placed before it — is still placed by the next placing, old-form rows
+// (one event a row, schema 3) are placed with the new, in commit order,
+// and the store's role cannot date a row older than its transaction.
+func TestPendingOfALateTransactionPlaced(t *testing.T) {
+	db, url := openDB(t)
+	ctx := context.Background()
+	s := practice(t, db, "A81001")
+	seed(t, s, "A81001", "9434765919", "Adams")
+	read := func(q string) *record.AuditEvent {
+		return &record.AuditEvent{User: "recep", Role: record.RoleReceptionist, Action: "find", Query: q, Source: "api"}
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{"SET ROLE " + postgres.AppRole, "SELECT set_config('app.practice', 'A81001', false)"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO audit_pending (practice, mids, xact) VALUES ('A81001', '{",\"action\":\"x\""}', '1')`,
+		`INSERT INTO audit_pending (practice, mids, id) OVERRIDING SYSTEM VALUE VALUES ('A81001', '{",\"action\":\"x\""}', 1)`,
+		`INSERT INTO audit_pending (practice, mids) VALUES ('A81001', '{}')`,
+		`UPDATE practices SET pending_xmin = '0'`,
+		`INSERT INTO practices (practice, pending_xmin) VALUES ('A81001', '1') ON CONFLICT DO NOTHING`,
+	} {
+		if _, err := conn.Exec(ctx, q); err == nil {
+			t.Errorf("the store's role may %s", q)
+		}
+	}
+	// A transaction that starts (and takes its id) before the others, and
+	// commits its event after they are placed.
+	late, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lateEv := read("late")
+	lateEv.At, lateEv.Outcome = time.Now().UTC(), "ok"
+	body := string(store.AppendAuditJSON(nil, lateEv))
+	lateMid := strings.TrimSuffix(strings.TrimPrefix(body, `{"seq":0`), `,"prevHash":"","hash":""}`)
+	if _, err := late.Exec(ctx, `INSERT INTO audit_pending (practice, mid) VALUES ('A81001', $1)`, lateMid); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendDurable(ctx, []*record.AuditEvent{read("a"), read("b")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PlacePending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendDurable(ctx, []*record.AuditEvent{read("c")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PlacePending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendDurable(ctx, []*record.AuditEvent{read("d")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PlacePending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	_ = s.View(ctx, func(tx store.Tx) error {
+		return tx.Audit(1, func(ev *record.AuditEvent) error { got = append(got, ev.Query); return nil })
+	})
+	if want := []string{"a", "b", "c", "late", "d"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("chain after the seed = %q, want %q", got, want)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM audit_pending").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d events left pending (%v), want none", n, err)
+	}
+	verifyChain(t, s)
+}
