@@ -67,6 +67,20 @@ func (s *tmuxSession) waitFor(want ...string) string {
 	}
 }
 
+// startWorkstation runs the built gpsoc on the practice in dir as dr.patel,
+// in a 100x30 tmux terminal on a tmux server of its own (socket prefix).
+func startWorkstation(t *testing.T, dir, socket string) *tmuxSession {
+	t.Helper()
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("%s-%d", socket, os.Getpid()), name: "tui"}
+	cmd := fmt.Sprintf("env GPSOC_DATA_DIR=%s XDG_CONFIG_HOME=%s TERM=xterm-256color %s --as dr.patel; echo gpsoc-exited-$?; sleep 60",
+		dir, filepath.Join(dir, "cfg"), gpsoc)
+	if out, err := s.tmux("new-session", "-d", "-s", s.name, "-x", "100", "-y", "30", cmd); err != nil {
+		t.Fatalf("tmux new-session: %v %s", err, out)
+	}
+	t.Cleanup(func() { s.tmux("kill-server") })
+	return s
+}
+
 // TestTUISmoke opens the demo practice in tmux, finds a patient by a surname
 // fragment and by NHS number, opens the record, shows the help and quits.
 func TestTUISmoke(t *testing.T) {
@@ -100,13 +114,7 @@ func TestTUISmoke(t *testing.T) {
 	}
 	upper := strings.ToUpper(p.Family) + ", " + p.Given[0]
 
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("gpsoc-e2e-%d", os.Getpid()), name: "tui"}
-	cmd := fmt.Sprintf("env GPSOC_DATA_DIR=%s XDG_CONFIG_HOME=%s TERM=xterm-256color %s --as dr.patel; echo gpsoc-exited-$?; sleep 60",
-		dir, filepath.Join(dir, "cfg"), gpsoc)
-	if out, err := s.tmux("new-session", "-d", "-s", s.name, "-x", "100", "-y", "30", cmd); err != nil {
-		t.Fatalf("tmux new-session: %v %s", err, out)
-	}
-	t.Cleanup(func() { s.tmux("kill-server") })
+	s := startWorkstation(t, dir, "gpsoc-e2e")
 
 	start := time.Now()
 	s.waitFor("Find", "DEMO")
@@ -155,13 +163,7 @@ func TestTUIBusyNoticeStaysInTheStatusBar(t *testing.T) {
 	if r := run(t, dir, "", "demo", "--patients", "50"); r.code != 0 {
 		t.Fatalf("demo: %d %s", r.code, r.stderr)
 	}
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("gpsoc-e2e-busy-%d", os.Getpid()), name: "tui"}
-	cmd := fmt.Sprintf("env GPSOC_DATA_DIR=%s XDG_CONFIG_HOME=%s TERM=xterm-256color %s --as dr.patel; echo gpsoc-exited-$?; sleep 60",
-		dir, filepath.Join(dir, "cfg"), gpsoc)
-	if out, err := s.tmux("new-session", "-d", "-s", s.name, "-x", "100", "-y", "30", cmd); err != nil {
-		t.Fatalf("tmux new-session: %v %s", err, out)
-	}
-	t.Cleanup(func() { s.tmux("kill-server") })
+	s := startWorkstation(t, dir, "gpsoc-e2e-busy")
 	s.waitFor("Find", "DEMO")
 	s.literal("a")
 	s.waitFor(`found for "a"`)
