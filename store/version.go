@@ -26,3 +26,29 @@ func NextVersion(what string, sent int, exists bool, cur int, by string, at time
 	}
 	return cur + 1, nil
 }
+
+// RecordMeta is what a write reads of a record's current version; each
+// backend decodes the stored record into it (or a struct embedding it).
+type RecordMeta struct {
+	Version    int       `json:"version"`
+	RecordedBy string    `json:"recordedBy"`
+	RecordedAt time.Time `json:"recordedAt"`
+	PatientID  string    `json:"patientId"`
+	NHSNumber  string    `json:"nhsNumber"`
+}
+
+// CheckWrite refuses a write of the record (kind, id) that was sent with a
+// version other than the current one (a conflict naming who wrote the
+// current one), or that moves the record to another patient. Every backend
+// checks a record write this way.
+func (c RecordMeta) CheckWrite(kind record.Kind, id string, sent int, patientID string) error {
+	if c.Version != sent {
+		return &record.ConflictError{What: string(kind) + " " + id,
+			Msg: fmt.Sprintf("stale version %d: the record is now at version %d", sent, c.Version),
+			By:  c.RecordedBy, At: c.RecordedAt}
+	}
+	if c.PatientID != patientID {
+		return record.Invalid("patientId", patientID, "a record cannot move to another patient")
+	}
+	return nil
+}

@@ -74,11 +74,7 @@ func (t *wtx) DeleteToken(hash string) error {
 }
 
 type curMeta struct {
-	Version    int       `json:"version"`
-	RecordedBy string    `json:"recordedBy"`
-	RecordedAt time.Time `json:"recordedAt"`
-	PatientID  string    `json:"patientId"`
-	NHSNumber  string    `json:"nhsNumber"`
+	store.RecordMeta
 	// Start is an appointment's start time; a session's "start" is an
 	// HH:MM string, so it is read as JSON and parsed only for appointments.
 	Start json.RawMessage `json:"start"`
@@ -122,13 +118,8 @@ func (t *wtx) Put(e record.Entity) error {
 		if err := json.Unmarshal(old, &cur); err != nil {
 			return fmt.Errorf("decode %s %s: %w", kind, m.ID, err)
 		}
-		if cur.Version != m.Version {
-			return &record.ConflictError{What: string(kind) + " " + m.ID,
-				Msg: fmt.Sprintf("stale version %d: the record is now at version %d", m.Version, cur.Version),
-				By:  cur.RecordedBy, At: cur.RecordedAt}
-		}
-		if cur.PatientID != m.PatientID {
-			return record.Invalid("patientId", m.PatientID, "a record cannot move to another patient")
+		if err := cur.CheckWrite(kind, m.ID, m.Version, m.PatientID); err != nil {
+			return err
 		}
 	}
 	var patientKey []byte

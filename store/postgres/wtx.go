@@ -357,13 +357,7 @@ func (t *wtx) DeleteToken(hash string) error {
 }
 
 // curMeta is what Put reads of a record's current version.
-type curMeta struct {
-	Version    int       `json:"version"`
-	RecordedBy string    `json:"recordedBy"`
-	RecordedAt time.Time `json:"recordedAt"`
-	PatientID  string    `json:"patientId"`
-	NHSNumber  string    `json:"nhsNumber"`
-}
+type curMeta = store.RecordMeta
 
 // aboveHigh reports whether id is greater than every id of its kind (read
 // for every kind at the transaction's first create, one round trip, then
@@ -464,13 +458,8 @@ func (t *wtx) Put(e record.Entity) error {
 		if err := json.Unmarshal(old, &cur); err != nil {
 			return fmt.Errorf("decode %s %s: %w", kind, m.ID, err)
 		}
-		if cur.Version != m.Version {
-			return &record.ConflictError{What: string(kind) + " " + m.ID,
-				Msg: fmt.Sprintf("stale version %d: the record is now at version %d", m.Version, cur.Version),
-				By:  cur.RecordedBy, At: cur.RecordedAt}
-		}
-		if cur.PatientID != m.PatientID {
-			return record.Invalid("patientId", m.PatientID, "a record cannot move to another patient")
+		if err := cur.CheckWrite(kind, m.ID, m.Version, m.PatientID); err != nil {
+			return err
 		}
 	}
 	if kind != record.KindPatient && m.PatientID != "" && creating {
