@@ -64,7 +64,8 @@ func serveReplicas(t testing.TB, dbURL string, n int, odss ...string) []*site {
 		sites[i] = &site{ods: odss[i], tokens: map[string]string{}}
 	}
 	for r := 0; r < n; r++ {
-		db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 24})
+		// The pool gpsoc serve opens (postgres.Options' default size).
+		db, err := postgres.Open(ctx, dbURL, postgres.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

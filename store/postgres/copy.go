@@ -89,7 +89,7 @@ func dumpTx(t *rtx, w store.DumpWriter) error {
 	}); err != nil {
 		return err
 	}
-	q = fmt.Sprintf("SELECT seq, hash, body FROM audit WHERE practice = $1 AND seq > $2 ORDER BY seq LIMIT %d", page)
+	q = auditPage
 	if err := pages(t, q, []any{t.ods}, int64(0), func(r pgx.Rows) (int64, func() error, error) {
 		var a store.DumpAudit
 		var seq int64

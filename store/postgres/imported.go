@@ -120,7 +120,7 @@ func (t *rtx) verifyImported() ([]store.Problem, store.ImportedTrailReport, erro
 	ps, rep := c.End(func(seq uint64) *record.AuditEvent {
 		var hash string
 		var body []byte
-		err := t.queryRow("SELECT hash, body FROM audit WHERE practice = $1 AND seq = $2", t.ods, int64(seq)).Scan(&hash, &body)
+		err := t.queryRow("SELECT hash, body FROM gpsoc_audit($1, $2 - 1, 1) WHERE seq = $2", t.ods, int64(seq)).Scan(&hash, &body)
 		if err != nil {
 			if !errors.Is(err, pgx.ErrNoRows) && failed == nil {
 				failed = err

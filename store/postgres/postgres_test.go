@@ -141,7 +141,7 @@ func TestPracticeIsolationAtDatabaseLevel(t *testing.T) {
 		}
 		return n
 	}
-	for _, tbl := range []string{"practices", "users", "tokens", "records", "search_rows", "changes", "audit", "record_counts"} {
+	for _, tbl := range []string{"practices", "users", "tokens", "records", "search_rows", "changes", "audit_runs", "record_counts"} {
 		if n := count("SELECT count(*) FROM " + tbl); n != 0 {
 			t.Errorf("with no practice set, %s shows %d rows", tbl, n)
 		}
@@ -149,7 +149,7 @@ func TestPracticeIsolationAtDatabaseLevel(t *testing.T) {
 	if _, err := conn.Exec(ctx, "SELECT set_config('app.practice', 'A81001', false)"); err != nil {
 		t.Fatal(err)
 	}
-	for _, tbl := range []string{"practices", "users", "tokens", "records", "search_rows", "changes", "audit", "record_counts"} {
+	for _, tbl := range []string{"practices", "users", "tokens", "records", "search_rows", "changes", "audit_runs", "record_counts"} {
 		if n := count("SELECT count(*) FROM " + tbl + " WHERE practice <> 'A81001'"); n != 0 {
 			t.Errorf("practice A's connection sees %d of another practice's rows in %s", n, tbl)
 		}
@@ -174,6 +174,16 @@ func TestPracticeIsolationAtDatabaseLevel(t *testing.T) {
 	}
 	if _, err := conn.Exec(ctx, "UPDATE audit SET body = 'x'"); err == nil {
 		t.Error("the store's role altered audit events")
+	}
+	// Runs of events (schema 6) are written by gpsoc_place alone.
+	for _, q := range []string{"DELETE FROM audit_runs", "UPDATE audit_runs SET mids = mids",
+		"INSERT INTO audit_runs (practice, seq, last_seq, prev_hash, hashes, mids) VALUES ('A81001', 999, 999, '', '{x}', '{x}')"} {
+		if _, err := conn.Exec(ctx, q); err == nil {
+			t.Errorf("the store's role ran %q", q)
+		}
+	}
+	if n := count("SELECT count(*) FROM gpsoc_audit('B82002', 0, 1000)"); n != 0 {
+		t.Errorf("practice A's connection read %d of practice B's audit events through gpsoc_audit", n)
 	}
 	// And it cannot lift the policies.
 	if _, err := conn.Exec(ctx, "SET row_security = off; SELECT count(*) FROM records"); err == nil {

@@ -299,8 +299,12 @@ func (t *rtx) Changes(after uint64, fn func(uint64, string) error) (uint64, erro
 	return last, err
 }
 
+// auditPage reads the practice's trail a page at a time, after the event
+// number given last: its rows of audit and its runs (migration 0006).
+var auditPage = fmt.Sprintf("SELECT seq, hash, body FROM gpsoc_audit($1, $2, %d)", page)
+
 func (t *rtx) Audit(after uint64, fn func(*record.AuditEvent) error) error {
-	q := fmt.Sprintf("SELECT seq, hash, body FROM audit WHERE practice = $1 AND seq > $2 ORDER BY seq LIMIT %d", page)
+	q := auditPage
 	return pages(t, q, []any{t.ods}, int64(after), func(r pgx.Rows) (int64, func() error, error) {
 		var seq int64
 		var hash string

@@ -27,7 +27,7 @@ func (s *Store) VerifyAudit() (store.AuditReport, error) {
 	err := s.View(ctx, func(tx store.Tx) error {
 		t := tx.(*rtx)
 		cc := &store.ChainCheck{Records: &store.RecordCheck{Version: t.storedVersion}}
-		q := fmt.Sprintf("SELECT seq, hash, body FROM audit WHERE practice = $1 AND seq > $2 ORDER BY seq LIMIT %d", page)
+		q := auditPage
 		type ev struct {
 			seq  int64
 			hash string
