@@ -59,13 +59,19 @@ var users = []record.User{
 // the token deciding the practice.
 func serveReplicas(t testing.TB, dbURL string, n int, odss ...string) []*site {
 	t.Helper()
+	return serveReplicasPool(t, dbURL, n, 0, odss...)
+}
+
+// serveReplicasPool is serveReplicas with each replica's pool of pool
+// connections (0: the pool gpsoc serve opens by default).
+func serveReplicasPool(t testing.TB, dbURL string, n int, pool int32, odss ...string) []*site {
+	t.Helper()
 	sites := make([]*site, len(odss))
 	for i := range odss {
 		sites[i] = &site{ods: odss[i], tokens: map[string]string{}}
 	}
 	for r := 0; r < n; r++ {
-		// The pool gpsoc serve opens (postgres.Options' default size).
-		db, err := postgres.Open(ctx, dbURL, postgres.Options{})
+		db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: pool})
 		if err != nil {
 			t.Fatal(err)
 		}
