@@ -390,6 +390,9 @@ func strictMembers(b []byte, i int, fn func(key, val []byte) error) (int, error)
 			return ke, err
 		}
 		key := b[i+1 : ke-1]
+		if !plainKey(key) && !json.Valid(b[i:ke]) {
+			return i, fmt.Errorf("member name at byte %d is not a valid JSON string", i)
+		}
 		i = skipWS(b, ke)
 		if i >= len(b) {
 			return i, errTruncated
@@ -418,6 +421,18 @@ func strictMembers(b []byte, i int, fn func(key, val []byte) error) (int, error)
 			return i, fmt.Errorf("expected ',' or '}' at byte %d", i)
 		}
 	}
+}
+
+// plainKey says whether a member name is printable ASCII with no escape:
+// valid JSON as it stands. Any other name is checked whole (a raw control
+// character or a bad escape makes the object malformed).
+func plainKey(k []byte) bool {
+	for _, c := range k {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // strictElems calls fn with each element of the JSON array val; an error
