@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -274,5 +275,85 @@ func TestImportedTrailAppendOnlyAndIsolated(t *testing.T) {
 		if _, err := conn.Exec(ctx, q); err == nil {
 			t.Errorf("the store's role, as practice A: %s succeeded", q)
 		}
+	}
+}
+
+// A database written at schema 5 — events placed a row each, read events
+// still pending — is upgraded by the next replica to open it: the pending
+// events are placed as a run after the rows, and the trail reads in order
+// and verifies whole across the two.
+func TestUpgradeFromSchema5KeepsTheTrail(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%.60s: %v", sql, err)
+		}
+	}
+	ms, err := postgres.Migrations()
+	if err != nil || len(ms) < 6 {
+		t.Fatalf("migrations: %d, %v", len(ms), err)
+	}
+	exec(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+	for _, m := range ms[:5] {
+		exec(m.SQL)
+		exec("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
+	}
+	// The store's role at schema 5: three events placed by a write, then
+	// two batches of read events committed and not yet placed.
+	mid := func(q string) string {
+		return `,"at":"2026-12-06T10:00:00Z","user":"recep","role":"receptionist","action":"find","query":"` + q + `","source":"api"`
+	}
+	exec("SET ROLE " + postgres.AppRole)
+	tx := func(sql string, args ...any) {
+		t.Helper()
+		exec("BEGIN")
+		exec("SELECT set_config('app.practice', 'A81001', true)")
+		exec(sql, args...)
+		exec("COMMIT")
+	}
+	tx("INSERT INTO practices (practice) VALUES ('A81001')")
+	tx("SELECT * FROM gpsoc_place('A81001', $1::text[], '{}'::text[])", []string{mid("q1"), mid("q2"), mid("q3")})
+	tx("INSERT INTO audit_pending (practice, mids) VALUES ('A81001', $1::text[])", []string{mid("q4"), mid("q5")})
+	tx("INSERT INTO audit_pending (practice, mids) VALUES ('A81001', $1::text[])", []string{mid("q6")})
+	exec("RESET ROLE")
+
+	db, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatalf("open (and upgrade) a schema-5 database: %v", err)
+	}
+	defer db.Close()
+	s, err := db.Practice("A81001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PlacePending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := s.View(ctx, func(tx store.Tx) error {
+		return tx.Audit(0, func(ev *record.AuditEvent) error { got = append(got, fmt.Sprint(ev.Seq, " ", ev.Query)); return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[1 q1 2 q2 3 q3 4 q4 5 q5 6 q6]"; fmt.Sprint(got) != want {
+		t.Errorf("the trail after the upgrade: %v, want %s", got, want)
+	}
+	var rows, runs int
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM audit_runs WHERE seq = 4 AND last_seq = 6)").Scan(&rows, &runs); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 3 || runs != 1 {
+		t.Errorf("%d events as rows and %d runs of events 4–6; want the 3 placed at schema 5 as rows, the pending 3 as one run", rows, runs)
+	}
+	rep, err := s.VerifyAudit()
+	if err != nil || len(rep.Problems) != 0 || rep.Events != 6 {
+		t.Errorf("audit verify after the upgrade: %+v %v", rep, err)
 	}
 }
