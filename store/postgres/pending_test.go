@@ -222,32 +222,30 @@ func TestPendingOfALateTransactionPlaced(t *testing.T) {
 	}
 	lateEv := read("late")
 	lateEv.At, lateEv.Outcome = time.Now().UTC(), "ok"
-	body := string(store.AppendAuditJSON(nil, lateEv))
-	lateMid := strings.TrimSuffix(strings.TrimPrefix(body, `{"seq":0`), `,"prevHash":"","hash":""}`)
+	lateMid := postgres.AuditMids([]*record.AuditEvent{lateEv})[0]
 	if _, err := late.Exec(ctx, `INSERT INTO audit_pending (practice, mid) VALUES ('A81001', $1)`, lateMid); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendDurable(ctx, []*record.AuditEvent{read("a"), read("b")}); err != nil {
-		t.Fatal(err)
+	// A batch of read events committed, then placed.
+	appendPlaced := func(qs ...string) {
+		t.Helper()
+		evs := make([]*record.AuditEvent, len(qs))
+		for i, q := range qs {
+			evs[i] = read(q)
+		}
+		if err := s.AppendDurable(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PlacePending(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := s.PlacePending(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendDurable(ctx, []*record.AuditEvent{read("c")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PlacePending(ctx); err != nil {
-		t.Fatal(err)
-	}
+	appendPlaced("a", "b")
+	appendPlaced("c")
 	if err := late.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendDurable(ctx, []*record.AuditEvent{read("d")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PlacePending(ctx); err != nil {
-		t.Fatal(err)
-	}
+	appendPlaced("d")
 	var got []string
 	_ = s.View(ctx, func(tx store.Tx) error {
 		return tx.Audit(1, func(ev *record.AuditEvent) error { got = append(got, ev.Query); return nil })

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -308,7 +309,9 @@ func TestUpgradeFromSchema5KeepsTheTrail(t *testing.T) {
 	// The store's role at schema 5: three events placed by a write, then
 	// two batches of read events committed and not yet placed.
 	mid := func(q string) string {
-		return `,"at":"2026-12-06T10:00:00Z","user":"recep","role":"receptionist","action":"find","query":"` + q + `","source":"api"`
+		ev := &record.AuditEvent{At: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC), User: "recep", Role: record.RoleReceptionist,
+			Action: "find", Query: q, Source: "api", Outcome: "ok"}
+		return postgres.AuditMids([]*record.AuditEvent{ev})[0]
 	}
 	exec("SET ROLE " + postgres.AppRole)
 	tx := func(sql string, args ...any) {
