@@ -31,9 +31,9 @@ CREATE TABLE audit_runs (
 );
 
 -- A run's events are compressed with lz4 where the server has it (most
--- builds of PostgreSQL 14 and later): about as fast as storing them
--- plain, and a third of the room, where the default (pglz) cost the
--- placing a tenth more CPU. Elsewhere the default is kept.
+-- builds of PostgreSQL 14 and later): in interleaved runs the reads went
+-- about as fast as with the runs stored plain, and about 5% faster than
+-- with the default (pglz). Elsewhere the default is kept.
 DO $$
 BEGIN
 	ALTER TABLE audit_runs ALTER COLUMN mids SET COMPRESSION lz4;
